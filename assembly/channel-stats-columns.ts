@@ -1,0 +1,90 @@
+// Fused per-channel statistics when the channel is the last axis ([rows, cols], channel = column:
+// Gemm transB=0, MatMul, 1x1 ConvTranspose). SIMD across 8 neighbouring columns at a time, walking
+// down the rows, so each row read is 32 contiguous bytes and nothing is transposed. f32 partial sums
+// over 8 rows are promoted into f64 sums kept in the mean/std slots of the output until the tile ends.
+// Leftover columns (cols % 8) and channels with NaN/±Inf go through channelStatsExact.
+import { offAbsMax, offMax, offMean, offMin, offStd, writeChannel } from './layout';
+import { channelStatsExact } from './channel-stats-scalar';
+
+const TILE = 8;
+const FLUSH_ROWS = 8;
+
+@inline function promoteInto(ptr: usize, v: v128): void {
+  const hi = v128.shuffle<f32>(v, v, 2, 3, 0, 1);
+  v128.store(ptr, f64x2.add(v128.load(ptr), f64x2.promote_low_f32x4(v)));
+  v128.store(ptr, f64x2.add(v128.load(ptr, 16), f64x2.promote_low_f32x4(hi)), 16);
+}
+
+@inline function isFinite64(x: f64): bool {
+  return x - x == 0;
+}
+
+function columnsTile(src: usize, rows: i32, cols: i32, c0: i32, out: usize): void {
+  const rowBytes = <usize>cols << 2;
+  const first = src + (<usize>c0 << 2);
+  const finite = f32x4.splat(Infinity);
+  // Shift each column by its first value (0 where that is not finite; the column is then redone exactly).
+  let k0 = v128.load(first), k1 = v128.load(first, 16);
+  k0 = v128.and(k0, f32x4.lt(f32x4.abs(k0), finite));
+  k1 = v128.and(k1, f32x4.lt(f32x4.abs(k1), finite));
+  let min0 = f32x4.splat(Infinity), min1 = min0;
+  let max0 = f32x4.splat(-Infinity), max1 = max0;
+  const sPtr = out + offMean(cols) + (<usize>c0 << 3);
+  const qPtr = out + offStd(cols) + (<usize>c0 << 3);
+  for (let j = 0; j < TILE; j++) {
+    store<f64>(sPtr + (<usize>j << 3), 0);
+    store<f64>(qPtr + (<usize>j << 3), 0);
+  }
+  let r = 0;
+  while (r < rows) {
+    const blockEnd = min(r + FLUSH_ROWS, rows);
+    let s0 = f32x4.splat(0), s1 = s0, q0 = s0, q1 = s0;
+    let p = first + <usize>r * rowBytes;
+    for (; r < blockEnd; r++) {
+      const a = v128.load(p), b = v128.load(p, 16);
+      const da = f32x4.sub(a, k0), db = f32x4.sub(b, k1);
+      s0 = f32x4.add(s0, da);
+      s1 = f32x4.add(s1, db);
+      q0 = f32x4.add(q0, f32x4.mul(da, da));
+      q1 = f32x4.add(q1, f32x4.mul(db, db));
+      min0 = f32x4.pmin(min0, a);
+      max0 = f32x4.pmax(max0, a);
+      min1 = f32x4.pmin(min1, b);
+      max1 = f32x4.pmax(max1, b);
+      p += rowBytes;
+    }
+    promoteInto(sPtr, s0);
+    promoteInto(sPtr + 32, s1);
+    promoteInto(qPtr, q0);
+    promoteInto(qPtr + 32, q1);
+  }
+  // Park the lane values in this tile's min/max/absMax slots (lanes cannot be indexed by a variable);
+  // writeChannel then overwrites slot j only after reading it.
+  const minPtr = out + offMin(cols) + (<usize>c0 << 2);
+  const maxPtr = out + offMax(cols) + (<usize>c0 << 2);
+  const kPtr = out + offAbsMax(cols) + (<usize>c0 << 2);
+  v128.store(minPtr, min0);
+  v128.store(minPtr, min1, 16);
+  v128.store(maxPtr, max0);
+  v128.store(maxPtr, max1, 16);
+  v128.store(kPtr, k0);
+  v128.store(kPtr, k1, 16);
+  for (let j = 0; j < TILE; j++) {
+    const mn = load<f32>(minPtr + (<usize>j << 2));
+    const mx = load<f32>(maxPtr + (<usize>j << 2));
+    const K = load<f32>(kPtr + (<usize>j << 2));
+    const S = load<f64>(sPtr + (<usize>j << 3));
+    const Q = load<f64>(qPtr + (<usize>j << 3));
+    if (isFinite64(S) && isFinite64(Q) && isFinite64(mn) && isFinite64(mx)) {
+      writeChannel(out, cols, c0 + j, mn, mx, K, S, Q, <f64>rows, 0, 0, 0);
+    } else {
+      channelStatsExact(src, 1, rows, cols, 1, c0 + j, out);
+    }
+  }
+}
+
+export function channelStatsColumnsSimd(src: usize, rows: i32, cols: i32, out: usize): void {
+  let c0 = 0;
+  for (; c0 + TILE <= cols; c0 += TILE) columnsTile(src, rows, cols, c0, out);
+  for (; c0 < cols; c0++) channelStatsExact(src, 1, rows, cols, 1, c0, out);
+}

@@ -1,0 +1,7 @@
+// The Wasm module's exports. JS (src/kernels/) owns the memory: it grows it, places inputs and outputs,
+// and passes pointers; nothing here allocates.
+export { channelStatsScalar, channelStatsExact } from './channel-stats-scalar';
+export { channelStatsRunsSimd } from './channel-stats-runs';
+export { channelStatsColumnsSimd } from './channel-stats-columns';
+export { statsResultBytes } from './layout';
+export { histogram } from './histogram';

@@ -1,0 +1,40 @@
+// Bundles the TypeScript tests: test/*.test.ts run in both Node and Chromium, test/node/ only in Node,
+// test/browser/ only in Chromium. In the browser bundle `node:test` becomes mocha's globals
+// (test/harness/mocha-globals.ts) so one test file serves both runners.
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const testsIn = (dir) =>
+  readdirSync(join(root, dir))
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => join(dir, f));
+
+const mochaForNodeTest = {
+  name: 'node-test-to-mocha',
+  setup(build) {
+    build.onResolve({ filter: /^node:test$/ }, () => ({ path: join(root, 'test/harness/mocha-globals.ts') }));
+  },
+};
+
+const common = { bundle: true, format: 'esm', sourcemap: 'inline', target: 'es2022', logLevel: 'warning' };
+await Promise.all([
+  esbuild.build({
+    ...common,
+    entryPoints: [...testsIn('test'), ...testsIn('test/node')],
+    outdir: 'build/test-node',
+    outbase: 'test',
+    platform: 'node',
+    packages: 'external',
+  }),
+  esbuild.build({
+    ...common,
+    entryPoints: [...testsIn('test'), ...testsIn('test/browser')],
+    outdir: 'build/test-browser',
+    outbase: 'test',
+    platform: 'browser',
+    plugins: [mochaForNodeTest],
+  }),
+]);

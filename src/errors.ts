@@ -1,0 +1,45 @@
+/**
+ * The one error type weightlens throws for bad input. `code` is stable (tests and callers switch on it);
+ * the message names the file, the tensor and the field so a user can find the problem without a debugger.
+ */
+export type WeightlensErrorCode =
+  | 'NOT_ONNX' // the bytes are not an ONNX ModelProto
+  | 'TRUNCATED' // the file ends inside a protobuf field
+  | 'BAD_TENSOR' // a tensor's payload does not match its shape and data type
+  | 'UNSUPPORTED_DTYPE' // a data type we cannot read as weights
+  | 'EXTERNAL_DATA' // external data missing, unreadable or out of range
+  | 'UNSAFE_PATH' // an external-data location that escapes the model's folder
+  | 'BAD_GRAPH' // a graph that refers to things that do not exist
+  | 'LAYER_NOT_FOUND' // --layer / layer= names no weight layer
+  | 'IO' // the file or URL could not be read
+  | 'OUT_OF_MEMORY' // a tensor does not fit in WebAssembly memory
+  | 'ABORTED' // the caller cancelled
+  | 'USAGE'; // the command line or API was called wrongly
+
+export interface WeightlensErrorContext {
+  file?: string;
+  tensor?: string;
+  field?: string;
+  cause?: unknown;
+}
+
+export class WeightlensError extends Error {
+  override readonly name = 'WeightlensError';
+  readonly code: WeightlensErrorCode;
+  readonly file?: string;
+  readonly tensor?: string;
+  readonly field?: string;
+
+  constructor(code: WeightlensErrorCode, message: string, context: WeightlensErrorContext = {}) {
+    super(message, context.cause === undefined ? undefined : { cause: context.cause });
+    this.code = code;
+    this.file = context.file;
+    this.tensor = context.tensor;
+    this.field = context.field;
+  }
+}
+
+/** Throws ABORTED if the signal fired; call between units of work so cancelling never waits long. */
+export function throwIfAborted(signal: AbortSignal | undefined, file?: string): void {
+  if (signal?.aborted) throw new WeightlensError('ABORTED', `loading ${file ?? 'the model'} was cancelled`, { file });
+}

@@ -1,0 +1,125 @@
+// Typed wrappers over the statistics and histogram kernels: stage a tensor in Wasm memory once, run
+// kernels on it, copy the small per-channel results out.
+import { instantiateKernels, type KernelExports } from './wasm-module.js';
+import { WasmArena } from './wasm-memory.js';
+
+/**
+ * How a tensor's elements map to output channels: viewed as [groups, outer, cg, inner] row-major,
+ * channel g*cg + c gathers (g, o, c, i) for all o, i. See assembly/layout.ts.
+ */
+export interface ChannelLayout {
+  readonly groups: number;
+  readonly outer: number;
+  readonly cg: number;
+  readonly inner: number;
+}
+
+export const channelCount = (l: ChannelLayout) => l.groups * l.cg;
+export const elementCount = (l: ChannelLayout) => l.groups * l.outer * l.cg * l.inner;
+
+/** Per-channel statistics over the finite values; nan/posInf/negInf count what was left out. */
+export interface ChannelStatsArrays {
+  min: Float32Array;
+  max: Float32Array;
+  absMax: Float32Array;
+  mean: Float64Array;
+  std: Float64Array;
+  nan: Uint32Array;
+  posInf: Uint32Array;
+  negInf: Uint32Array;
+}
+
+export interface HistogramCounts {
+  /** Equal-width bins over [lo, hi]; hi itself falls in the last bin. */
+  counts: Uint32Array;
+  below: number;
+  above: number;
+  nonFinite: number;
+}
+
+/** 'simd' picks the fused SIMD kernel for the layout; 'scalar' is the reference twin. */
+export type StatsVariant = 'simd' | 'scalar';
+
+/** A tensor staged in Wasm memory; valid until the next stage() on the same Kernels. */
+export interface StagedTensor {
+  readonly size: number;
+  readonly generation: number;
+}
+
+export class Kernels {
+  private readonly arena: WasmArena;
+  private generation = 0;
+  private stagedSize = 0;
+
+  private constructor(private readonly exports: KernelExports) {
+    this.arena = new WasmArena(exports.memory);
+  }
+
+  static async load(): Promise<Kernels> {
+    return new Kernels(await instantiateKernels());
+  }
+
+  /**
+   * Places `size` float32 values in Wasm memory; `fill` writes them into the view it is given
+   * (a tensor decoder writes straight into Wasm memory, no intermediate copy).
+   */
+  async stage(size: number, fill: (dest: Float32Array) => void | Promise<void>, what = 'tensor'): Promise<StagedTensor> {
+    this.arena.ensure(this.arena.stage + size * 4, what);
+    this.generation++;
+    this.stagedSize = size;
+    await fill(new Float32Array(this.arena.buffer, this.arena.stage, size));
+    return { size, generation: this.generation };
+  }
+
+  channelStats(staged: StagedTensor, layout: ChannelLayout, variant: StatsVariant = 'simd'): ChannelStatsArrays {
+    this.check(staged, layout);
+    const C = channelCount(layout);
+    const out = this.arena.resultsAt(staged.size * 4);
+    this.arena.ensure(out + this.exports.statsResultBytes(C), 'channel statistics');
+    const { groups, outer, cg, inner } = layout;
+    const src = this.arena.stage;
+    if (variant === 'scalar') this.exports.channelStatsScalar(src, groups, outer, cg, inner, out);
+    else if (groups === 1 && inner === 1) this.exports.channelStatsColumnsSimd(src, outer, cg, out);
+    else this.exports.channelStatsRunsSimd(src, groups, outer, cg, inner, out);
+    return readStats(this.arena.buffer, out, C);
+  }
+
+  /** channel < 0: the whole tensor. */
+  histogram(staged: StagedTensor, layout: ChannelLayout, channel: number, lo: number, hi: number, bins: number): HistogramCounts {
+    this.check(staged, layout);
+    if (!(bins >= 1 && Number.isInteger(bins))) throw new RangeError(`histogram bins must be a positive integer, got ${bins}`);
+    if (!(Number.isFinite(lo) && Number.isFinite(hi) && hi >= lo)) throw new RangeError(`histogram range [${lo}, ${hi}] is not a finite interval`);
+    if (channel >= channelCount(layout)) throw new RangeError(`channel ${channel} out of range (${channelCount(layout)} channels)`);
+    const out = this.arena.resultsAt(staged.size * 4);
+    this.arena.ensure(out + (bins + 3) * 4, 'histogram');
+    new Uint32Array(this.arena.buffer, out, bins + 3).fill(0);
+    const { groups, outer, cg, inner } = layout;
+    this.exports.histogram(this.arena.stage, groups, outer, cg, inner, channel, lo, hi, bins, out);
+    const all = new Uint32Array(this.arena.buffer, out, bins + 3).slice();
+    return { counts: all.subarray(0, bins), below: all[bins]!, above: all[bins + 1]!, nonFinite: all[bins + 2]! };
+  }
+
+  private check(staged: StagedTensor, layout: ChannelLayout): void {
+    if (staged.generation !== this.generation) throw new Error('staged tensor was replaced by a later stage()');
+    if (elementCount(layout) !== this.stagedSize) {
+      throw new RangeError(`layout ${JSON.stringify(layout)} covers ${elementCount(layout)} elements, the staged tensor has ${this.stagedSize}`);
+    }
+  }
+}
+
+function readStats(buffer: ArrayBuffer, out: number, C: number): ChannelStatsArrays {
+  // Offsets mirror assembly/layout.ts.
+  const meanAt = out + Math.ceil((C * 12) / 8) * 8;
+  const stdAt = meanAt + C * 8;
+  const nanAt = stdAt + C * 8;
+  return {
+    min: new Float32Array(buffer, out, C).slice(),
+    max: new Float32Array(buffer, out + C * 4, C).slice(),
+    absMax: new Float32Array(buffer, out + C * 8, C).slice(),
+    mean: new Float64Array(buffer, meanAt, C).slice(),
+    std: new Float64Array(buffer, stdAt, C).slice(),
+    nan: new Uint32Array(buffer, nanAt, C).slice(),
+    posInf: new Uint32Array(buffer, nanAt + C * 4, C).slice(),
+    negInf: new Uint32Array(buffer, nanAt + C * 8, C).slice(),
+  };
+}

@@ -1,0 +1,47 @@
+// The one place that decides where things live in Wasm memory and grows it. Layout: a staging area for
+// the current tensor at STAGE_BASE, results after it. One tensor at a time, so memory stays bounded by
+// the largest tensor, never by the model.
+import { WeightlensError } from '../errors.js';
+
+const PAGE = 65536;
+const STAGE_BASE = PAGE; // page 0 is left to the AssemblyScript runtime
+const ALIGN = 64;
+/** wasm32 addresses 4 GiB; Chromium caps one ArrayBuffer near that too. */
+const MAX_BYTES = 4 * 1024 * 1024 * 1024 - PAGE;
+
+export const alignUp = (n: number, to = ALIGN) => Math.ceil(n / to) * to;
+
+export class WasmArena {
+  constructor(private readonly memory: WebAssembly.Memory) {}
+
+  get buffer(): ArrayBuffer {
+    return this.memory.buffer;
+  }
+
+  /** Address of the staged tensor. */
+  get stage(): number {
+    return STAGE_BASE;
+  }
+
+  /** Address just past a staged tensor of `stageBytes`, where results go. */
+  resultsAt(stageBytes: number): number {
+    return alignUp(STAGE_BASE + stageBytes);
+  }
+
+  /** Grows memory so [0, end) is addressable. Old typed-array views are detached afterwards. */
+  ensure(end: number, what: string): void {
+    if (end > MAX_BYTES) {
+      throw new WeightlensError(
+        'OUT_OF_MEMORY',
+        `${what} needs ${end} bytes of WebAssembly memory, more than the ${MAX_BYTES} a wasm32 module can address`,
+      );
+    }
+    const missing = end - this.memory.buffer.byteLength;
+    if (missing <= 0) return;
+    try {
+      this.memory.grow(Math.ceil(missing / PAGE));
+    } catch (cause) {
+      throw new WeightlensError('OUT_OF_MEMORY', `${what}: could not grow WebAssembly memory to ${end} bytes`, { cause });
+    }
+  }
+}

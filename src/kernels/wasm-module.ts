@@ -1,0 +1,34 @@
+// Instantiates the AssemblyScript kernels once per realm (page, Worker or Node process). The binary is
+// inlined as base64 so no second file has to be hosted or found; compilation is async because Chromium
+// refuses synchronous compilation of modules over 4 KB on the main thread.
+import { KERNELS_WASM_BASE64 } from './wasm-binary.generated.js';
+
+/** The raw exports of assembly/index.ts: pointer + length signatures, JS owns the memory. */
+export interface KernelExports {
+  readonly memory: WebAssembly.Memory;
+  channelStatsScalar(src: number, groups: number, outer: number, cg: number, inner: number, out: number): void;
+  channelStatsExact(src: number, groups: number, outer: number, cg: number, inner: number, ch: number, out: number): void;
+  channelStatsRunsSimd(src: number, groups: number, outer: number, cg: number, inner: number, out: number): void;
+  channelStatsColumnsSimd(src: number, rows: number, cols: number, out: number): void;
+  statsResultBytes(channels: number): number;
+  histogram(
+    src: number, groups: number, outer: number, cg: number, inner: number, channel: number,
+    lo: number, hi: number, bins: number, out: number,
+  ): void;
+}
+
+function decodeBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+let instance: Promise<KernelExports> | undefined;
+
+export function instantiateKernels(): Promise<KernelExports> {
+  instance ??= WebAssembly.instantiate(decodeBase64(KERNELS_WASM_BASE64), {}).then(
+    ({ instance }) => instance.exports as unknown as KernelExports,
+  );
+  return instance;
+}

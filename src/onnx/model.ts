@@ -1,0 +1,109 @@
+/**
+ * The small domain types the rest of weightlens sees. Protobuf classes never leave src/onnx/:
+ * analysis, kernels and elements work on these.
+ */
+
+/** Readable names of ONNX TensorProto.DataType codes (onnx.proto 1.16 numbering). */
+export type DTypeName =
+  | 'float32' | 'uint8' | 'int8' | 'uint16' | 'int16' | 'int32' | 'int64' | 'string' | 'bool'
+  | 'float16' | 'float64' | 'uint32' | 'uint64' | 'complex64' | 'complex128' | 'bfloat16'
+  | 'float8e4m3fn' | 'float8e4m3fnuz' | 'float8e5m2' | 'float8e5m2fnuz' | 'uint4' | 'int4' | 'float4e2m1'
+  | 'undefined' | `unknown(${number})`;
+
+/** Where an external tensor's bytes live, as written in the model (validated before use). */
+export interface ExternalLocation {
+  location: string;
+  offset: number;
+  /** Byte count; undefined means "to the end of the file". */
+  length?: number;
+}
+
+/** A weight tensor whose payload is read lazily, so opening a model never copies all weights. */
+export interface TensorRef {
+  /** The tensor's name in the file (initializer name or the Constant node's output). */
+  readonly name: string;
+  /** 'main' or the subgraph path, e.g. 'main/If_3.then_branch'. */
+  readonly graph: string;
+  readonly origin: 'initializer' | 'constant' | 'dequantized';
+  /** ONNX data type code of the stored elements. */
+  readonly dataType: number;
+  readonly dtype: DTypeName;
+  readonly shape: readonly number[];
+  /** Element count (product of shape; 1 for a scalar). */
+  readonly size: number;
+  readonly external?: ExternalLocation;
+  /**
+   * Decodes the payload as float32 into dest[0..size). Throws WeightlensError (BAD_TENSOR,
+   * UNSUPPORTED_DTYPE, EXTERNAL_DATA, UNSAFE_PATH) naming file, tensor and field.
+   */
+  readFloat32Into(dest: Float32Array, signal?: AbortSignal): Promise<void>;
+}
+
+export type AttributeValue =
+  | { kind: 'int'; value: number }
+  | { kind: 'ints'; value: number[] }
+  | { kind: 'float'; value: number }
+  | { kind: 'floats'; value: number[] }
+  | { kind: 'string'; value: string }
+  | { kind: 'strings'; value: string[] }
+  | { kind: 'tensor'; value: TensorRef }
+  | { kind: 'graph'; value: Graph }
+  | { kind: 'graphs'; value: Graph[] }
+  | { kind: 'other' };
+
+export interface Node {
+  /** The node's name, or its first output when unnamed (what users see in Netron). */
+  readonly name: string;
+  readonly opType: string;
+  readonly domain: string;
+  /** Input names; '' marks an omitted optional input. */
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly attributes: ReadonlyMap<string, AttributeValue>;
+  /** Path of the graph holding this node. */
+  readonly graph: string;
+}
+
+export interface Graph {
+  /** 'main' or e.g. 'main/If_3.then_branch' (parent path / owning node name . attribute name). */
+  readonly path: string;
+  readonly nodes: readonly Node[];
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  /** Initializers and Constant-node outputs declared in this graph (not its parents). */
+  readonly constants: ReadonlyMap<string, TensorRef>;
+  /** Initializer names that are also graph inputs: a runtime may override them. */
+  readonly overridable: ReadonlySet<string>;
+  readonly parent?: Graph;
+}
+
+export interface Model {
+  /** The file name as the user gave it (used in every message). */
+  readonly fileName: string;
+  readonly byteLength: number;
+  readonly irVersion: number;
+  readonly producer: string;
+  readonly producerVersion: string;
+  /** Opset version per domain; '' is the default ONNX domain. */
+  readonly opsets: Readonly<Record<string, number>>;
+  readonly main: Graph;
+  /** main first, then every subgraph depth-first. */
+  readonly graphs: readonly Graph[];
+}
+
+/** Finds a constant visible from `graph`: its own constants first, then its ancestors' (ONNX scoping). */
+export function resolveConstant(graph: Graph, name: string): TensorRef | undefined {
+  for (let g: Graph | undefined = graph; g; g = g.parent) {
+    const found = g.constants.get(name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Is `name` produced by a node or a graph input in this graph (so not a constant)? */
+export function isOverridable(graph: Graph, name: string): boolean {
+  for (let g: Graph | undefined = graph; g; g = g.parent) {
+    if (g.constants.has(name)) return g.overridable.has(name);
+  }
+  return false;
+}

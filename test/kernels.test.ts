@@ -1,0 +1,164 @@
+import { describe, it, before } from 'node:test';
+import { expect } from 'chai';
+import { Kernels, type ChannelLayout, type ChannelStatsArrays, type StatsVariant } from '../src/kernels/channel-stats.js';
+import { randomWeights } from './support/random.js';
+import { channelValues, referenceChannel } from './support/reference-stats.js';
+
+const size = (l: ChannelLayout) => l.groups * l.outer * l.cg * l.inner;
+
+async function stats(k: Kernels, data: Float32Array, layout: ChannelLayout, variant: StatsVariant = 'simd') {
+  const staged = await k.stage(data.length, (dest) => dest.set(data));
+  return k.channelStats(staged, layout, variant);
+}
+
+/** min/max bit-identical, mean/std within 1e-6 x absmax (DESIGN.md §3), counts exact. */
+function expectMatchesReference(data: Float32Array, layout: ChannelLayout, got: ChannelStatsArrays) {
+  for (let ch = 0; ch < layout.groups * layout.cg; ch++) {
+    const ref = referenceChannel(channelValues(data, layout, ch));
+    const where = `channel ${ch} of ${JSON.stringify(layout)}`;
+    if (Number.isNaN(ref.min)) {
+      expect(got.min[ch], where).to.be.NaN;
+      expect(got.mean[ch], where).to.be.NaN;
+    } else {
+      expect(got.min[ch], where).to.equal(ref.min);
+      expect(got.max[ch], where).to.equal(ref.max);
+      const absMax = Math.max(Math.abs(ref.min), Math.abs(ref.max));
+      expect(got.absMax[ch], where).to.equal(absMax);
+      expect(Math.abs(got.mean[ch]! - ref.mean), `${where} mean`).to.be.at.most(1e-6 * absMax);
+      expect(Math.abs(got.std[ch]! - ref.std), `${where} std`).to.be.at.most(1e-6 * absMax);
+    }
+    expect([got.nan[ch], got.posInf[ch], got.negInf[ch]], where).to.deep.equal([ref.nan, ref.posInf, ref.negInf]);
+  }
+}
+
+describe('channel statistics kernels', () => {
+  let k: Kernels;
+  before(async () => {
+    k = await Kernels.load();
+  });
+
+  const layouts: ChannelLayout[] = [
+    { groups: 1, outer: 1, cg: 16, inner: 27 }, // Conv 3x3 over 3 inputs: runs with a SIMD tail
+    { groups: 1, outer: 1, cg: 8, inner: 300 }, // long runs: the 32-element blocks
+    { groups: 1, outer: 1, cg: 5, inner: 1 }, // a bias-like vector: one element per channel
+    { groups: 1, outer: 1, cg: 32, inner: 9 }, // depthwise 3x3
+    { groups: 1, outer: 37, cg: 21, inner: 1 }, // Gemm transB=0: 2 column tiles + 5 leftover columns
+    { groups: 1, outer: 3, cg: 6, inner: 9 }, // ConvTranspose [Cin=3, Cout=6, 3, 3]
+    { groups: 4, outer: 2, cg: 3, inner: 4 }, // grouped ConvTranspose
+    { groups: 1, outer: 256, cg: 64, inner: 1 }, // MatMul [256, 64]
+  ];
+
+  for (const layout of layouts) {
+    for (const variant of ['simd', 'scalar'] as const) {
+      it(`${variant} matches a float64 reference for ${JSON.stringify(layout)}`, async () => {
+        const data = randomWeights(size(layout), size(layout), 0.01, 0.5);
+        expectMatchesReference(data, layout, await stats(k, data, layout, variant));
+      });
+    }
+  }
+
+  it('SIMD and scalar twins agree bit for bit on min/max and closely on mean/std', async () => {
+    const layout = { groups: 1, outer: 1, cg: 64, inner: 576 };
+    const data = randomWeights(size(layout), 7, -0.02, 0.3);
+    const simd = await stats(k, data, layout, 'simd');
+    const scalar = await stats(k, data, layout, 'scalar');
+    expect(Array.from(simd.min)).to.deep.equal(Array.from(scalar.min));
+    expect(Array.from(simd.max)).to.deep.equal(Array.from(scalar.max));
+    for (let c = 0; c < 64; c++) {
+      expect(Math.abs(simd.mean[c]! - scalar.mean[c]!)).to.be.below(1e-7 * simd.absMax[c]!);
+      expect(Math.abs(simd.std[c]! - scalar.std[c]!)).to.be.below(1e-7 * simd.absMax[c]!);
+    }
+  });
+
+  for (const layout of [{ groups: 1, outer: 1, cg: 6, inner: 40 }, { groups: 1, outer: 40, cg: 10, inner: 1 }]) {
+    it(`counts NaN/±Inf and keeps them out of the statistics (${layout.inner === 1 ? 'columns' : 'runs'})`, async () => {
+      const data = randomWeights(size(layout), 3);
+      const at = (ch: number, k: number) => {
+        const c = ch % layout.cg;
+        return layout.inner === 1 ? k * layout.cg + c : c * layout.inner + k;
+      };
+      data[at(1, 5)] = NaN;
+      data[at(2, 0)] = Infinity; // also the would-be shift value
+      data[at(2, 7)] = -Infinity;
+      data[at(3, 9)] = NaN;
+      data[at(3, 10)] = NaN;
+      for (let i = 0; i < 40; i++) data[at(4, i)] = NaN; // a channel with nothing finite
+      const got = await stats(k, data, layout);
+      expectMatchesReference(data, layout, got);
+      expect(Array.from(got.nan)).to.deep.equal([0, 1, 0, 2, 40, 0, 0, 0, 0, 0].slice(0, layout.cg));
+      expect(got.posInf[2]).to.equal(1);
+      expect(got.negInf[2]).to.equal(1);
+    });
+  }
+
+  it('keeps std accurate when |mean| is far above std', async () => {
+    const layout = { groups: 1, outer: 1, cg: 4, inner: 4096 };
+    const data = randomWeights(size(layout), 11, 1000, 1e-3);
+    expectMatchesReference(data, layout, await stats(k, data, layout));
+  });
+
+  it('falls back to the exact path when squares overflow float32', async () => {
+    const layout = { groups: 1, outer: 1, cg: 2, inner: 64 };
+    const data = randomWeights(size(layout), 5, 0, 1e21);
+    const got = await stats(k, data, layout);
+    expectMatchesReference(data, layout, got);
+    expect(Number.isFinite(got.std[0])).to.equal(true);
+  });
+
+  it('reproduces AIMET\'s CLE scale factors from channel ranges on both axes', async () => {
+    // DESIGN.md §2: W1 = 1..12 and W2 = 2k+1, both [2,2,3,1]; r1 = absmax of W1's output channels,
+    // r2 = absmax of W2's input channels (axis 1: outer = Cout, cg = Cin, inner = 3).
+    const w1 = Float32Array.from({ length: 12 }, (_, i) => i + 1);
+    const w2 = Float32Array.from({ length: 12 }, (_, i) => 2 * i + 1);
+    const r1 = (await stats(k, w1, { groups: 1, outer: 1, cg: 2, inner: 6 })).absMax;
+    const r2 = (await stats(k, w2, { groups: 1, outer: 2, cg: 2, inner: 3 })).absMax;
+    const s = [0, 1].map((i) => Math.sqrt(r1[i]! / r2[i]!));
+    expect(s[0]).to.be.closeTo(0.59408853, 1e-8);
+    expect(s[1]).to.be.closeTo(0.72231512, 1e-8);
+    // Triplet W1 -> W2 (depthwise, output channels) -> W3 = 1..12 (input channels).
+    const rDw = (await stats(k, w2, { groups: 1, outer: 1, cg: 2, inner: 6 })).absMax;
+    const r3 = (await stats(k, w1, { groups: 1, outer: 2, cg: 2, inner: 3 })).absMax;
+    const p = [0, 1].map((i) => Math.cbrt(r1[i]! * rDw[i]! * r3[i]!));
+    expect(p.map((pi, i) => r1[i]! / pi)).to.satisfy((v: number[]) => Math.abs(v[0]! - 0.71376586) < 1e-6 && Math.abs(v[1]! - 0.80504064) < 1e-6);
+    expect(p.map((pi, i) => pi / r3[i]!)).to.satisfy((v: number[]) => Math.abs(v[0]! - 0.93401311) < 1e-6 && Math.abs(v[1]! - 1.24217332) < 1e-6);
+  });
+});
+
+describe('histogram kernel', () => {
+  let k: Kernels;
+  before(async () => {
+    k = await Kernels.load();
+  });
+
+  it('counts a whole tensor and one channel like a plain loop, with out-of-range and non-finite slots', async () => {
+    const layout = { groups: 1, outer: 1, cg: 3, inner: 1000 };
+    const data = randomWeights(size(layout), 9, 0, 1);
+    data[10] = NaN;
+    data[2500] = -Infinity;
+    const staged = await k.stage(data.length, (d) => d.set(data));
+    const lo = -0.5, hi = 0.5, bins = 20;
+    const expected = (values: ArrayLike<number>) => {
+      const counts = new Array<number>(bins).fill(0);
+      let below = 0, above = 0, nonFinite = 0;
+      for (const v of Array.from(values)) {
+        if (!Number.isFinite(v)) nonFinite++;
+        else if (v < lo) below++;
+        else if (v > hi) above++;
+        else counts[Math.min(bins - 1, Math.floor((v - lo) * (bins / (hi - lo))))]!++;
+      }
+      return { counts, below, above, nonFinite };
+    };
+    const whole = k.histogram(staged, layout, -1, lo, hi, bins);
+    expect({ ...whole, counts: Array.from(whole.counts) }).to.deep.equal(expected(data));
+    const ch2 = k.histogram(staged, layout, 2, lo, hi, bins);
+    expect({ ...ch2, counts: Array.from(ch2.counts) }).to.deep.equal(expected(data.subarray(2000, 3000)));
+  });
+
+  it('puts the upper edge in the last bin and a zero-width range in the first', async () => {
+    const data = Float32Array.from([0, 0.5, 1, 1]);
+    const staged = await k.stage(4, (d) => d.set(data));
+    const layout = { groups: 1, outer: 1, cg: 1, inner: 4 };
+    expect(Array.from(k.histogram(staged, layout, -1, 0, 1, 2).counts)).to.deep.equal([1, 3]);
+    expect(Array.from(k.histogram(staged, layout, -1, 1, 1, 3).counts)).to.deep.equal([2, 0, 0]);
+  });
+});

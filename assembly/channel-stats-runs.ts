@@ -1,8 +1,11 @@
-// Fused per-channel statistics, SIMD over each channel's contiguous runs (inner >= 4: Conv axis 0,
-// ConvTranspose). One pass: min, max, Σ(x-K), Σ(x-K)². Sums are taken in f32x4 over 32 elements, then
-// promoted to f64 (the f32 part never sums more than 8 values per lane, so f64 accuracy is kept).
-// NaN/±Inf are not tested per element: they make a sum or an extreme non-finite, and that channel is
-// recomputed by channelStatsExact, which counts them.
+// Fused per-channel statistics, SIMD over each channel's contiguous runs (Conv axis 0, ConvTranspose).
+// One pass: min, max, Σx, Σx². Sums are taken in f32x4 over 64 elements (4 values per lane per chain),
+// then promoted to f64. Operation count is what limits speed here (the loop runs at memory speed only
+// with 4 independent chains and no per-element shift), so two rare cases are sent to the exact scalar
+// path instead of being handled in the loop:
+// - NaN/±Inf: they make a sum or an extreme non-finite (one test per channel, not per element);
+// - |mean| > 4·std: Σx²/n - mean² then cancels too many digits for the 1e-6·absMax bar, and the exact
+//   path shifts by a value of the channel first.
 import { runStart, writeChannel } from './layout';
 import { channelStatsExact } from './channel-stats-scalar';
 
@@ -15,15 +18,15 @@ import { channelStatsExact } from './channel-stats-scalar';
   return x - x == 0;
 }
 
+/** Σx² cancellation makes std unreliable past this mean²/variance ratio (see above). */
+const MAX_MEAN_SQ_OVER_VAR: f64 = 16;
+
 export function channelStatsRunsSimd(src: usize, groups: i32, outer: i32, cg: i32, inner: i32, out: usize): void {
   const C = groups * cg;
   const runBytes = <usize>inner << 2;
   for (let ch = 0; ch < C; ch++) {
     const g = ch / cg;
     const c = ch % cg;
-    let K = load<f32>(runStart(src, g, 0, c, outer, cg, inner));
-    if (!isFinite64(K)) K = 0;
-    const vK = f32x4.splat(K);
     let vMin0 = f32x4.splat(Infinity), vMax0 = f32x4.splat(-Infinity);
     let vMin1 = vMin0, vMax1 = vMax0;
     let vS = f64x2.splat(0), vQ = f64x2.splat(0);
@@ -32,40 +35,41 @@ export function channelStatsRunsSimd(src: usize, groups: i32, outer: i32, cg: i3
     for (let o = 0; o < outer; o++) {
       let p = runStart(src, g, o, c, outer, cg, inner);
       const end = p + runBytes;
-      while (p + 128 <= end) {
-        let s0 = f32x4.splat(0), s1 = s0, q0 = s0, q1 = s0;
+      while (p + 256 <= end) {
+        let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
         for (let k = 0; k < 4; k++) {
-          const a = v128.load(p), b = v128.load(p, 16);
-          const da = f32x4.sub(a, vK), db = f32x4.sub(b, vK);
-          s0 = f32x4.add(s0, da);
-          s1 = f32x4.add(s1, db);
-          q0 = f32x4.add(q0, f32x4.mul(da, da));
-          q1 = f32x4.add(q1, f32x4.mul(db, db));
-          vMin0 = f32x4.pmin(vMin0, a);
-          vMax0 = f32x4.pmax(vMax0, a);
-          vMin1 = f32x4.pmin(vMin1, b);
-          vMax1 = f32x4.pmax(vMax1, b);
-          p += 32;
+          const a = v128.load(p), b = v128.load(p, 16), c = v128.load(p, 32), d = v128.load(p, 48);
+          s0 = f32x4.add(s0, a);
+          s1 = f32x4.add(s1, b);
+          s2 = f32x4.add(s2, c);
+          s3 = f32x4.add(s3, d);
+          q0 = f32x4.add(q0, f32x4.mul(a, a));
+          q1 = f32x4.add(q1, f32x4.mul(b, b));
+          q2 = f32x4.add(q2, f32x4.mul(c, c));
+          q3 = f32x4.add(q3, f32x4.mul(d, d));
+          vMin0 = f32x4.pmin(vMin0, f32x4.pmin(a, c));
+          vMax0 = f32x4.pmax(vMax0, f32x4.pmax(a, c));
+          vMin1 = f32x4.pmin(vMin1, f32x4.pmin(b, d));
+          vMax1 = f32x4.pmax(vMax1, f32x4.pmax(b, d));
+          p += 64;
         }
-        vS = promoteSum(vS, f32x4.add(s0, s1));
-        vQ = promoteSum(vQ, f32x4.add(q0, q1));
+        vS = promoteSum(vS, f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
+        vQ = promoteSum(vQ, f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3)));
       }
       while (p + 16 <= end) {
         const a = v128.load(p);
-        const da = f32x4.sub(a, vK);
-        vS = promoteSum(vS, da);
-        vQ = promoteSum(vQ, f32x4.mul(da, da));
+        vS = promoteSum(vS, a);
+        vQ = promoteSum(vQ, f32x4.mul(a, a));
         vMin0 = f32x4.pmin(vMin0, a);
         vMax0 = f32x4.pmax(vMax0, a);
         p += 16;
       }
       while (p < end) {
-        const x = load<f32>(p);
-        const d = <f64>x - K;
-        S += d;
-        Q += d * d;
-        mn = Mathf.min(mn, x);
-        mx = Mathf.max(mx, x);
+        const x = <f64>load<f32>(p);
+        S += x;
+        Q += x * x;
+        mn = Mathf.min(mn, <f32>x);
+        mx = Mathf.max(mx, <f32>x);
         p += 4;
       }
     }
@@ -76,8 +80,11 @@ export function channelStatsRunsSimd(src: usize, groups: i32, outer: i32, cg: i3
       Mathf.max(f32x4.extract_lane(vMax, 2), f32x4.extract_lane(vMax, 3))));
     S += f64x2.extract_lane(vS, 0) + f64x2.extract_lane(vS, 1);
     Q += f64x2.extract_lane(vQ, 0) + f64x2.extract_lane(vQ, 1);
-    if (isFinite64(S) && isFinite64(Q) && isFinite64(mn) && isFinite64(mx)) {
-      writeChannel(out, C, ch, mn, mx, K, S, Q, <f64>outer * <f64>inner, 0, 0, 0);
+    const n = <f64>outer * <f64>inner;
+    const mean = S / n;
+    const wellConditioned = mean * mean <= MAX_MEAN_SQ_OVER_VAR * (Q / n - mean * mean);
+    if (isFinite64(S) && isFinite64(Q) && isFinite64(mn) && isFinite64(mx) && wellConditioned) {
+      writeChannel(out, C, ch, mn, mx, 0, S, Q, n, 0, 0, 0);
     } else {
       channelStatsExact(src, groups, outer, cg, inner, ch, out);
     }

@@ -91,10 +91,22 @@ describe('channel statistics kernels', () => {
     });
   }
 
-  it('keeps std accurate when |mean| is far above std', async () => {
-    const layout = { groups: 1, outer: 1, cg: 4, inner: 4096 };
-    const data = randomWeights(size(layout), 11, 1000, 1e-3);
-    expectMatchesReference(data, layout, await stats(k, data, layout));
+  for (const meanOverStd of [0, 1, 3.9, 4.1, 10, 1e4]) {
+    it(`keeps mean and std accurate when mean = ${meanOverStd} x std`, async () => {
+      // sum of 3 uniforms scaled by `spread` has std = spread / 2
+      const layout = { groups: 1, outer: 1, cg: 4, inner: 4099 };
+      const data = randomWeights(size(layout), 11, meanOverStd * 0.05, 0.1);
+      expectMatchesReference(data, layout, await stats(k, data, layout));
+    });
+  }
+
+  it('gives a constant channel std 0 exactly', async () => {
+    const layout = { groups: 1, outer: 1, cg: 2, inner: 300 };
+    const data = new Float32Array(600).fill(0.1);
+    data.fill(0, 300);
+    const got = await stats(k, data, layout);
+    expect(Array.from(got.std)).to.deep.equal([0, 0]);
+    expect(got.mean[0]).to.equal(Math.fround(0.1));
   });
 
   it('falls back to the exact path when squares overflow float32', async () => {

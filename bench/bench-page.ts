@@ -1,0 +1,124 @@
+// Runs in headless Chromium (scripts/bench.mjs). Prints one JSON line per benchmark via console.log;
+// every figure in a line is measured in the same page, back to back, as medians of several runs.
+import { instantiateKernels } from '../src/kernels/wasm-module.js';
+import { openModel } from '../src/onnx/open.js';
+import { computeStats } from '../src/report/stats-report.js';
+import { Kernels } from '../src/kernels/channel-stats.js';
+import { resnet50Bytes } from './resnet50.js';
+
+const RUNS = 7;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function time(fn: () => void): number {
+  const t0 = performance.now();
+  fn();
+  return performance.now() - t0;
+}
+
+/** ResNet-50's conv weights as [Cout, rest] row lengths: the same tensor set for all three loops. */
+function tensorSet(): { cout: number; inner: number }[] {
+  const set = [{ cout: 64, inner: 3 * 49 }];
+  let cin = 64;
+  for (const [blocks, mid] of [[3, 64], [4, 128], [6, 256], [3, 512]] as const) {
+    for (let i = 0; i < blocks; i++) {
+      set.push({ cout: mid, inner: cin }, { cout: mid, inner: mid * 9 }, { cout: mid * 4, inner: mid });
+      if (i === 0) set.push({ cout: mid * 4, inner: cin });
+      cin = mid * 4;
+    }
+  }
+  set.push({ cout: 1000, inner: 2048 });
+  return set;
+}
+
+/** The plain-JS scalar loop computing what the kernel computes (min, max, shifted Σ, Σ², per channel). */
+function jsChannelStats(data: Float32Array, offset: number, cout: number, inner: number, out: Float64Array): void {
+  for (let c = 0; c < cout; c++) {
+    const start = offset + c * inner;
+    const k = data[start]!;
+    let mn = Infinity, mx = -Infinity, s = 0, q = 0;
+    for (let i = start; i < start + inner; i++) {
+      const x = data[i]!;
+      if (x < mn) mn = x;
+      if (x > mx) mx = x;
+      const d = x - k;
+      s += d;
+      q += d * d;
+    }
+    const mean = s / inner;
+    out[c * 4] = mn;
+    out[c * 4 + 1] = mx;
+    out[c * 4 + 2] = k + mean;
+    out[c * 4 + 3] = Math.sqrt(Math.max(q / inner - mean * mean, 0));
+  }
+}
+
+async function channelStatsBench(): Promise<void> {
+  const set = tensorSet();
+  const total = set.reduce((a, t) => a + t.cout * t.inner, 0);
+  const wasm = await instantiateKernels();
+  const base = 65536;
+  const outAt = base + total * 4;
+  const need = outAt + wasm.statsResultBytes(4096) - wasm.memory.buffer.byteLength;
+  if (need > 0) wasm.memory.grow(Math.ceil(need / 65536));
+  const data = new Float32Array(wasm.memory.buffer, base, total);
+  for (let i = 0; i < total; i++) data[i] = Math.sin(i) * 0.1;
+  const copyTarget = new Float32Array(total);
+  const jsOut = new Float64Array(4096 * 4);
+  const wasmTimes: number[] = [], jsTimes: number[] = [], copyTimes: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    copyTimes.push(time(() => copyTarget.set(data)));
+    wasmTimes.push(time(() => {
+      let p = base;
+      for (const t of set) {
+        wasm.channelStatsRunsSimd(p, 1, 1, t.cout, t.inner, outAt);
+        p += t.cout * t.inner * 4;
+      }
+    }));
+    jsTimes.push(time(() => {
+      let offset = 0;
+      for (const t of set) {
+        jsChannelStats(data, offset, t.cout, t.inner, jsOut);
+        offset += t.cout * t.inner;
+      }
+    }));
+  }
+  const bytes = total * 4;
+  const gbps = (ms: number) => +(bytes / (ms * 1e6)).toFixed(2);
+  const [w, j, c] = [median(wasmTimes), median(jsTimes), median(copyTimes)];
+  console.log(JSON.stringify({
+    bench: 'channel-stats', bytes, wasm_gbps: gbps(w), js_gbps: gbps(j), copy_gbps: gbps(c),
+    wasm_vs_copy: +(c / w).toFixed(2), wasm_vs_js: +(j / w).toFixed(2), runs: RUNS,
+  }));
+}
+
+async function openStatsBench(): Promise<void> {
+  const { bytes, weightCount } = resnet50Bytes();
+  const kernels = await Kernels.load();
+  const times: number[] = [], copies: number[] = [];
+  let layers = 0;
+  for (let r = 0; r < RUNS; r++) {
+    copies.push(time(() => bytes.slice()));
+    const t0 = performance.now();
+    const model = await openModel(bytes, { fileName: 'resnet50.onnx' });
+    const report = await computeStats(model, { kernels });
+    times.push(performance.now() - t0);
+    layers = report.layers.length;
+  }
+  const [ms, copy] = [median(times), median(copies)];
+  console.log(JSON.stringify({
+    bench: 'open+stats', weight_bytes: weightCount * 4, file_bytes: bytes.length, layers,
+    ms: +ms.toFixed(1), copy_ms: +copy.toFixed(2), ratio_to_copy: +(ms / copy).toFixed(1), runs: RUNS,
+  }));
+}
+
+try {
+  await channelStatsBench();
+  await openStatsBench();
+} catch (error) {
+  console.log(JSON.stringify({ bench: 'error', message: String((error as Error)?.stack ?? error) }));
+}
+console.log('BENCH_DONE');

@@ -1,0 +1,153 @@
+// The stats pipeline: model -> weight layers -> per-channel statistics in Wasm -> plain, JSON-ready
+// results (the machine form of `weightlens stats --json`). One tensor is staged at a time.
+import { throwIfAborted, WeightlensError } from '../errors.js';
+import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
+import { outlierChannels, relativeRanges } from '../analysis/relative-range.js';
+import { Kernels, type ChannelStatsArrays } from '../kernels/channel-stats.js';
+import type { DTypeName, Model } from '../onnx/model.js';
+
+/** Per-output-channel figures; null where a channel has no finite value. */
+export interface ChannelStats {
+  min: (number | null)[];
+  max: (number | null)[];
+  mean: (number | null)[];
+  std: (number | null)[];
+  absMax: (number | null)[];
+}
+
+export interface NonFiniteCounts {
+  nan: number;
+  posInf: number;
+  negInf: number;
+}
+
+export interface LayerReport {
+  name: string;
+  op: string;
+  weight: string;
+  graph: string;
+  dtype: DTypeName;
+  shape: number[];
+  channelAxis: number | null;
+  groups: number;
+  depthwise: boolean;
+  bias: string | null;
+  batchNorm: string | null;
+  overridable: boolean;
+  parameters: number;
+  channels: ChannelStats;
+  relativeRange: (number | null)[];
+  /** Largest relative range; null when the smallest channel range is zero (see minRange). */
+  maxRelativeRange: number | null;
+  /** Smallest max-min over the channels: 0 makes every relative range infinite. */
+  minRange: number | null;
+  outliers: number[];
+  /** NaN + ±Inf elements in the weight. */
+  nonFinite: number;
+  nonFiniteCounts: NonFiniteCounts;
+}
+
+export interface ModelSummary {
+  irVersion: number;
+  producer: string;
+  producerVersion: string;
+  opsets: Record<string, number>;
+  /** Elements of every floating-point (or dequantized) constant tensor, in all graphs. */
+  parameters: number;
+}
+
+export interface StatsReport {
+  file: string;
+  model: ModelSummary;
+  layers: LayerReport[];
+}
+
+export interface StatsProgress {
+  phase: 'stats';
+  done: number;
+  total: number;
+  layer: string;
+}
+
+export interface StatsOptions {
+  /** Only the layer with this name (node name, first output or weight name). */
+  layer?: string;
+  kernels?: Kernels;
+  signal?: AbortSignal;
+  onProgress?: (p: StatsProgress) => void;
+}
+
+const NON_PARAMETER_DTYPES = new Set<DTypeName>(['int64', 'int32', 'bool', 'string', 'uint64', 'uint32']);
+
+export function summarizeModel(model: Model): ModelSummary {
+  let parameters = 0;
+  for (const graph of model.graphs) {
+    for (const t of graph.constants.values()) if (!NON_PARAMETER_DTYPES.has(t.dtype)) parameters += t.size;
+  }
+  return {
+    irVersion: model.irVersion, producer: model.producer, producerVersion: model.producerVersion,
+    opsets: { ...model.opsets }, parameters,
+  };
+}
+
+export function selectLayers(model: Model, layers: WeightLayer[], name: string | undefined): WeightLayer[] {
+  if (name === undefined) return layers;
+  const chosen = layers.filter((l) => l.name === name || l.node.outputs[0] === name || l.weight.name === name);
+  if (chosen.length === 0) {
+    const some = layers.slice(0, 5).map((l) => `"${l.name}"`).join(', ');
+    throw new WeightlensError('LAYER_NOT_FOUND', `${model.fileName}: no weight layer named "${name}" (${layers.length} layers, e.g. ${some})`, {
+      file: model.fileName,
+    });
+  }
+  return chosen;
+}
+
+/** Statistics for every weight layer of the model (or the one named in options.layer). */
+export async function computeStats(model: Model, options: StatsOptions = {}): Promise<StatsReport> {
+  const kernels = options.kernels ?? (await Kernels.load());
+  const layers = selectLayers(model, findWeightLayers(model), options.layer);
+  const reports: LayerReport[] = [];
+  for (const [i, layer] of layers.entries()) {
+    throwIfAborted(options.signal, model.fileName);
+    options.onProgress?.({ phase: 'stats', done: i, total: layers.length, layer: layer.name });
+    const staged = await kernels.stage(layer.weight.size, (dest) => layer.weight.readFloat32Into(dest, options.signal), `weight "${layer.weight.name}"`);
+    reports.push(layerReport(layer, kernels.channelStats(staged, layer.layout)));
+  }
+  options.onProgress?.({ phase: 'stats', done: layers.length, total: layers.length, layer: '' });
+  return { file: model.fileName, model: summarizeModel(model), layers: reports };
+}
+
+const finiteOrNull = (values: ArrayLike<number>) => Array.from(values, (v) => (Number.isFinite(v) ? v : null));
+const sum = (values: ArrayLike<number>) => Array.prototype.reduce.call(values, (a: number, b: number) => a + b, 0) as number;
+
+export function layerReport(layer: WeightLayer, s: ChannelStatsArrays): LayerReport {
+  const relativeRange = relativeRanges(s.min, s.max);
+  const ranges = Array.from(s.min, (mn, c) => s.max[c]! - mn);
+  const finiteRel = relativeRange.filter((v): v is number => v !== null);
+  const nonFiniteCounts = { nan: sum(s.nan), posInf: sum(s.posInf), negInf: sum(s.negInf) };
+  return {
+    name: layer.name,
+    op: layer.op,
+    weight: layer.weight.name,
+    graph: layer.graph,
+    dtype: layer.weight.dtype,
+    shape: [...layer.weight.shape],
+    channelAxis: layer.channelAxis,
+    groups: layer.groups,
+    depthwise: layer.depthwise,
+    bias: layer.bias?.name ?? null,
+    batchNorm: layer.batchNorm?.name ?? null,
+    overridable: layer.overridable,
+    parameters: layer.weight.size + (layer.bias?.size ?? 0),
+    channels: {
+      min: finiteOrNull(s.min), max: finiteOrNull(s.max), mean: finiteOrNull(s.mean),
+      std: finiteOrNull(s.std), absMax: finiteOrNull(s.absMax),
+    },
+    relativeRange,
+    maxRelativeRange: finiteRel.length > 0 ? Math.max(...finiteRel) : null,
+    minRange: finiteOrNull([Math.min(...ranges.filter(Number.isFinite))])[0]!,
+    outliers: outlierChannels(relativeRange),
+    nonFinite: nonFiniteCounts.nan + nonFiniteCounts.posInf + nonFiniteCounts.negInf,
+    nonFiniteCounts,
+  };
+}

@@ -1,0 +1,105 @@
+"""Independent numpy reference for `weightlens stats` (run by test/node/numpy-reference.test.ts).
+
+Reads the model with the onnx Python package, finds every Conv/ConvTranspose/Gemm/MatMul whose weight is
+an initializer or a Constant-node output (in all subgraphs), and computes per-output-channel statistics
+the plain way: min/max in float32, mean/std (ddof=0) in float64, AIMET's relative ranges and Tukey
+outliers with numpy.percentile (linear interpolation). Prints JSON on stdout.
+
+usage: channel_stats.py MODEL.onnx
+"""
+import json
+import sys
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+WEIGHT_OPS = {"Conv", "ConvTranspose", "Gemm", "MatMul"}
+
+
+def graphs(graph):
+    yield graph
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.GRAPH:
+                yield from graphs(attr.g)
+            elif attr.type == onnx.AttributeProto.GRAPHS:
+                for g in attr.graphs:
+                    yield from graphs(g)
+
+
+def constants(graph):
+    found = {t.name: t for t in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "Constant":
+            for attr in node.attribute:
+                if attr.name == "value":
+                    found[node.output[0]] = attr.t
+    return found
+
+
+def attr(node, name, default):
+    for a in node.attribute:
+        if a.name == name:
+            return onnx.helper.get_attribute_value(a)
+    return default
+
+
+def channels_first(w, node):
+    """Rows = output channels (DESIGN.md section 2)."""
+    op = node.op_type
+    if op == "Conv" or (op == "Gemm" and attr(node, "transB", 0) == 1):
+        return w.reshape(w.shape[0], -1)
+    if op == "ConvTranspose":
+        g = attr(node, "group", 1)
+        cin, cout_g = w.shape[0], w.shape[1]
+        v = w.reshape(g, cin // g, cout_g, -1).transpose(0, 2, 1, 3)
+        return v.reshape(g * cout_g, -1)
+    return np.moveaxis(w, -1, 0).reshape(w.shape[-1], -1)  # Gemm transB=0, MatMul
+
+
+def layer_stats(name, node, tensor):
+    w = numpy_helper.to_array(tensor).astype(np.float32)
+    rows = channels_first(w, node)
+    finite = np.where(np.isfinite(rows), rows, np.nan)
+    w64 = finite.astype(np.float64)
+    mins = np.nanmin(finite, axis=1)
+    maxs = np.nanmax(finite, axis=1)
+    ranges = np.abs(maxs.astype(np.float64) - mins.astype(np.float64))
+    smallest = ranges.min()
+    if smallest > 0:
+        rel = ranges / smallest
+        q1, q3 = np.percentile(rel, [25, 75])
+        outliers = [int(c) for c in np.nonzero(rel > q3 + 1.5 * (q3 - q1))[0]]
+        rel_list = rel.tolist()
+    else:
+        rel_list, outliers = [None] * len(ranges), []
+    return {
+        "name": name,
+        "op": node.op_type,
+        "weight": node.input[1],
+        "shape": list(w.shape),
+        "min": mins.astype(float).tolist(),
+        "max": maxs.astype(float).tolist(),
+        "mean": np.nanmean(w64, axis=1).tolist(),
+        "std": np.nanstd(w64, axis=1).tolist(),
+        "relativeRange": rel_list,
+        "outliers": outliers,
+        "nonFinite": int((~np.isfinite(rows)).sum()),
+    }
+
+
+def main(path):
+    model = onnx.load(path)
+    layers = []
+    for graph in graphs(model.graph):
+        consts = constants(graph)
+        for node in graph.node:
+            if node.op_type in WEIGHT_OPS and len(node.input) > 1 and node.input[1] in consts:
+                name = node.name or node.output[0]
+                layers.append(layer_stats(name, node, consts[node.input[1]]))
+    json.dump({"file": path, "layers": layers}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

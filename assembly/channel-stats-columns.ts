@@ -2,8 +2,8 @@
 // Gemm transB=0, MatMul, 1x1 ConvTranspose). SIMD across 8 neighbouring columns at a time, walking
 // down the rows, so each row read is 32 contiguous bytes and nothing is transposed. f32 partial sums
 // over 8 rows are promoted into f64 sums kept in the mean/std slots of the output until the tile ends.
-// Leftover columns (cols % 8) and channels with NaN/±Inf go through channelStatsExact.
-import { offAbsMax, offMax, offMean, offMin, offStd, writeChannel } from './layout';
+// Leftover columns (cols % 8), channels with NaN/±Inf and tiny channels go through channelStatsExact.
+import { fastSumsUsable, offAbsMax, offMax, offMean, offMin, offStd, writeChannel } from './layout';
 import { channelStatsExact } from './channel-stats-scalar';
 
 const TILE = 8;
@@ -13,10 +13,6 @@ const FLUSH_ROWS = 8;
   const hi = v128.shuffle<f32>(v, v, 2, 3, 0, 1);
   v128.store(ptr, f64x2.add(v128.load(ptr), f64x2.promote_low_f32x4(v)));
   v128.store(ptr, f64x2.add(v128.load(ptr, 16), f64x2.promote_low_f32x4(hi)), 16);
-}
-
-@inline function isFinite64(x: f64): bool {
-  return x - x == 0;
 }
 
 function columnsTile(src: usize, rows: i32, cols: i32, c0: i32, out: usize): void {
@@ -75,7 +71,7 @@ function columnsTile(src: usize, rows: i32, cols: i32, c0: i32, out: usize): voi
     const K = load<f32>(kPtr + (<usize>j << 2));
     const S = load<f64>(sPtr + (<usize>j << 3));
     const Q = load<f64>(qPtr + (<usize>j << 3));
-    if (isFinite64(S) && isFinite64(Q) && isFinite64(mn) && isFinite64(mx)) {
+    if (fastSumsUsable(mn, mx, S, Q)) {
       writeChannel(out, cols, c0 + j, mn, mx, K, S, Q, <f64>rows, 0, 0, 0);
     } else {
       channelStatsExact(src, 1, rows, cols, 1, c0 + j, out);

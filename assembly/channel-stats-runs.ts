@@ -4,18 +4,15 @@
 // with 4 independent chains and no per-element shift), so two rare cases are sent to the exact scalar
 // path instead of being handled in the loop:
 // - NaN/±Inf: they make a sum or an extreme non-finite (one test per channel, not per element);
+// - channels so small that float32 squares underflow (see fastSumsUsable);
 // - |mean| > 4·std: Σx²/n - mean² then cancels too many digits for the 1e-6·absMax bar, and the exact
 //   path shifts by a value of the channel first.
-import { runStart, writeChannel } from './layout';
+import { fastSumsUsable, runStart, writeChannel } from './layout';
 import { channelStatsExact } from './channel-stats-scalar';
 
 @inline function promoteSum(acc: v128, v: v128): v128 {
   const hi = v128.shuffle<f32>(v, v, 2, 3, 0, 1);
   return f64x2.add(f64x2.add(acc, f64x2.promote_low_f32x4(v)), f64x2.promote_low_f32x4(hi));
-}
-
-@inline function isFinite64(x: f64): bool {
-  return x - x == 0;
 }
 
 /** Σx² cancellation makes std unreliable past this mean²/variance ratio (see above). */
@@ -83,7 +80,7 @@ export function channelStatsRunsSimd(src: usize, groups: i32, outer: i32, cg: i3
     const n = <f64>outer * <f64>inner;
     const mean = S / n;
     const wellConditioned = mean * mean <= MAX_MEAN_SQ_OVER_VAR * (Q / n - mean * mean);
-    if (isFinite64(S) && isFinite64(Q) && isFinite64(mn) && isFinite64(mx) && wellConditioned) {
+    if (fastSumsUsable(mn, mx, S, Q) && wellConditioned) {
       writeChannel(out, C, ch, mn, mx, 0, S, Q, n, 0, 0, 0);
     } else {
       channelStatsExact(src, groups, outer, cg, inner, ch, out);

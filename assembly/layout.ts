@@ -59,3 +59,16 @@ export function writeChannel(
   store<u32>(out + offPosInf(C) + (i << 2), posInf);
   store<u32>(out + offNegInf(C) + (i << 2), negInf);
 }
+
+/**
+ * Below this absMax the float32 squares in the SIMD partial sums lose digits (x² nears the float32
+ * subnormal range), so such a channel goes through the exact f64 path. Real models have them: PP-OCRv4
+ * rec has a conv channel whose weights are all ~1e-23.
+ */
+const TINY_ABS_MAX: f64 = 1e-9;
+
+/** Can the SIMD sums of a channel be trusted? Non-finite values and tiny channels need the exact path. */
+export function fastSumsUsable(mn: f64, mx: f64, S: f64, Q: f64): bool {
+  const finite = S - S == 0 && Q - Q == 0 && mn - mn == 0 && mx - mx == 0;
+  return finite && Math.max(Math.abs(mn), Math.abs(mx)) >= TINY_ABS_MAX;
+}

@@ -100,6 +100,13 @@ describe('channel statistics kernels', () => {
     });
   }
 
+  for (const layout of [{ groups: 1, outer: 1, cg: 3, inner: 700 }, { groups: 1, outer: 300, cg: 9, inner: 1 }]) {
+    it(`keeps std accurate for tiny weights whose float32 squares underflow (${layout.inner === 1 ? 'columns' : 'runs'})`, async () => {
+      const data = randomWeights(size(layout), 13, 1e-24, 1e-23);
+      expectMatchesReference(data, layout, await stats(k, data, layout));
+    });
+  }
+
   it('gives a constant channel std 0 exactly', async () => {
     const layout = { groups: 1, outer: 1, cg: 2, inner: 300 };
     const data = new Float32Array(600).fill(0.1);

@@ -1,0 +1,19 @@
+// The public API of weightlens for browsers, Workers and Node (Node-only helpers: 'weightlens/node').
+// Importing this module touches no DOM, Worker or Wasm: everything starts when a function is called.
+export { WeightlensError, type WeightlensErrorCode } from './errors.js';
+export { openModel, type OpenOptions, type OpenProgress, type ModelSource } from './onnx/open.js';
+export { filesSource, urlSource, type ExternalDataSource, type ExternalFile } from './onnx/external-data.js';
+export type { Model, Graph, Node, TensorRef, DTypeName, AttributeValue } from './onnx/model.js';
+export { findWeightLayers, type WeightLayer, type WeightOp } from './analysis/layers.js';
+export { relativeRanges, outlierChannels, tukeyFence, quantile, type TukeyFence } from './analysis/relative-range.js';
+export { Kernels, type ChannelLayout, type ChannelStatsArrays, type HistogramCounts, type StagedTensor } from './kernels/channel-stats.js';
+export {
+  computeStats,
+  type StatsReport,
+  type LayerReport,
+  type ChannelStats,
+  type ModelSummary,
+  type StatsOptions,
+  type StatsProgress,
+} from './report/stats-report.js';
+export { VERSION } from './version.js';

@@ -1,0 +1,4 @@
+// 'weightlens/node': everything in 'weightlens' plus reading models and external data from disk.
+export * from '../index.js';
+export { openModelFile, type OpenFileOptions } from './open-file.js';
+export { directorySource } from './external-data.js';

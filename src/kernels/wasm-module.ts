@@ -17,7 +17,7 @@ export interface KernelExports {
   ): void;
 }
 
-function decodeBase64(text: string): Uint8Array {
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
@@ -27,8 +27,8 @@ function decodeBase64(text: string): Uint8Array {
 let instance: Promise<KernelExports> | undefined;
 
 export function instantiateKernels(): Promise<KernelExports> {
-  instance ??= WebAssembly.instantiate(decodeBase64(KERNELS_WASM_BASE64), {}).then(
-    ({ instance }) => instance.exports as unknown as KernelExports,
-  );
+  instance ??= WebAssembly.compile(decodeBase64(KERNELS_WASM_BASE64))
+    .then((module) => WebAssembly.instantiate(module, {}))
+    .then((created) => created.exports as unknown as KernelExports);
   return instance;
 }

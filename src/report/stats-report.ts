@@ -118,7 +118,11 @@ export async function computeStats(model: Model, options: StatsOptions = {}): Pr
 }
 
 const finiteOrNull = (values: ArrayLike<number>) => Array.from(values, (v) => (Number.isFinite(v) ? v : null));
-const sum = (values: ArrayLike<number>) => Array.prototype.reduce.call(values, (a: number, b: number) => a + b, 0) as number;
+const sum = (values: ArrayLike<number>) => {
+  let total = 0;
+  for (let i = 0; i < values.length; i++) total += values[i]!;
+  return total;
+};
 
 export function layerReport(layer: WeightLayer, s: ChannelStatsArrays): LayerReport {
   const relativeRange = relativeRanges(s.min, s.max);

@@ -1,0 +1,60 @@
+/**
+ * External tensor data from a folder on disk (Node). Reads only the bytes a tensor needs, and checks the
+ * location twice: lexically (validateLocation) and after resolving symlinks, so a link inside the model
+ * folder cannot point the reader at /etc or a neighbour's home directory.
+ */
+import { open, realpath, stat } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
+import { WeightlensError } from '../errors.js';
+import { validateLocation, type ExternalDataSource, type ExternalFile } from '../onnx/external-data.js';
+
+export function directorySource(dir: string): ExternalDataSource {
+  let realDir: Promise<string> | undefined;
+  return async (location) => {
+    const path = validateLocation(location);
+    realDir ??= realpath(dir).catch((e: NodeJS.ErrnoException) => {
+      realDir = undefined;
+      throw new WeightlensError('EXTERNAL_DATA', `external data folder "${dir}" cannot be read (${e.code ?? e.message})`, { cause: e });
+    });
+    const root = await realDir;
+    let real: string;
+    try {
+      real = await realpath(resolve(root, path));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'not found' : `cannot be opened (${code ?? String(e)})`;
+      throw new WeightlensError('EXTERNAL_DATA', `external data file "${location}" ${why} in ${dir}`, { field: 'external_data.location', cause: e });
+    }
+    if (real !== root && !real.startsWith(root.endsWith(sep) ? root : root + sep)) {
+      throw new WeightlensError('UNSAFE_PATH', `external data location "${location}" resolves to ${real}, outside ${dir}`, {
+        field: 'external_data.location',
+      });
+    }
+    const info = await stat(real);
+    if (!info.isFile()) throw new WeightlensError('EXTERNAL_DATA', `external data location "${location}" is not a file`);
+    return fileAt(real, path, info.size);
+  };
+}
+
+/** Opens per read and closes at once: a model with hundreds of external tensors never leaks handles. */
+function fileAt(real: string, name: string, size: number): ExternalFile {
+  return {
+    name,
+    size,
+    async read(offset, length) {
+      const bytes = new Uint8Array(length);
+      const handle = await open(real, 'r');
+      try {
+        let done = 0;
+        while (done < length) {
+          const { bytesRead } = await handle.read(bytes, done, length - done, offset + done);
+          if (bytesRead === 0) break; // the file shrank; the caller reports the short read
+          done += bytesRead;
+        }
+        return done === length ? bytes : bytes.subarray(0, done);
+      } finally {
+        await handle.close();
+      }
+    },
+  };
+}

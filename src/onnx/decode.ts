@@ -1,0 +1,251 @@
+/**
+ * Bytes -> Model, in two stages (as hyparquet does): protobufjs decodes the wire format, then this module
+ * turns the messages into the small domain types of model.ts, checking as it goes. Protobuf classes end here.
+ */
+import pkg from 'onnx-proto';
+import { WeightlensError } from '../errors.js';
+import { DT } from './dtypes.js';
+import { ExternalDataReader, type ExternalDataSource } from './external-data.js';
+import { int64ToNumber, type Int64 } from './int64.js';
+import type { AttributeValue, Graph, Model, Node, TensorRef } from './model.js';
+import { OnnxTensor, type TensorContext, type TensorFields } from './tensor.js';
+
+const { onnx } = pkg;
+type IGraphProto = import('onnx-proto').onnx.IGraphProto;
+type IAttributeProto = import('onnx-proto').onnx.IAttributeProto;
+type INodeProto = import('onnx-proto').onnx.INodeProto;
+
+export interface DecodeOptions {
+  /** Used in every message. */
+  fileName: string;
+  /** Where tensors with data_location EXTERNAL are read from (lazily). */
+  externalData?: ExternalDataSource;
+}
+
+/** Decodes an ONNX ModelProto. Throws NOT_ONNX, TRUNCATED, BAD_TENSOR or BAD_GRAPH. */
+export function decodeModel(bytes: Uint8Array, options: DecodeOptions): Model {
+  const { fileName } = options;
+  const notOnnx = (why: string, cause?: unknown) =>
+    new WeightlensError('NOT_ONNX', `${fileName}: not an ONNX model (${why})`, { file: fileName, cause });
+  if (bytes.byteLength === 0) throw notOnnx('the file is empty');
+  scanTopLevel(bytes, fileName);
+
+  let proto: import('onnx-proto').onnx.ModelProto;
+  try {
+    proto = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    // The top level is intact (scanTopLevel), so a failure here is damage inside a message.
+    throw notOnnx(`corrupt protobuf: ${e instanceof Error ? e.message : String(e)}`, e);
+  }
+  const irVersion = int64ToNumber(proto.irVersion as Int64) ?? 0;
+  if (!proto.graph) throw notOnnx('it has no graph');
+  if (irVersion <= 0) throw notOnnx('ir_version is missing');
+
+  const context: TensorContext = { fileName, external: new ExternalDataReader(fileName, options.externalData) };
+  const graphs: Graph[] = [];
+  const main = buildGraph(proto.graph, 'main', undefined, context, graphs);
+
+  const opsets: Record<string, number> = {};
+  for (const o of proto.opsetImport ?? []) {
+    const domain = o.domain === 'ai.onnx' ? '' : (o.domain ?? '');
+    opsets[domain] = int64ToNumber(o.version as Int64) ?? 0;
+  }
+  return {
+    fileName,
+    byteLength: bytes.byteLength,
+    irVersion,
+    producer: proto.producerName ?? '',
+    producerVersion: proto.producerVersion ?? '',
+    opsets,
+    main,
+    graphs,
+  };
+}
+
+/** ModelProto field numbers (onnx.proto 1.16) and their wire types: 0 varint, 2 length-delimited. */
+const MODEL_FIELDS: Record<number, { name: string; wire: number }> = {
+  1: { name: 'ir_version', wire: 0 },
+  2: { name: 'producer_name', wire: 2 },
+  3: { name: 'producer_version', wire: 2 },
+  4: { name: 'domain', wire: 2 },
+  5: { name: 'model_version', wire: 0 },
+  6: { name: 'doc_string', wire: 2 },
+  7: { name: 'graph', wire: 2 },
+  8: { name: 'opset_import', wire: 2 },
+  14: { name: 'metadata_props', wire: 2 },
+  20: { name: 'training_info', wire: 2 },
+  25: { name: 'functions', wire: 2 },
+};
+
+/**
+ * Walks the top-level fields before protobufjs sees the bytes, to tell "not ONNX" (a field no ModelProto
+ * has: PNG, HTML, random bytes) from "truncated" (valid fields, then the file ends inside one). protobufjs
+ * alone says "index out of range" for both.
+ */
+function scanTopLevel(bytes: Uint8Array, fileName: string): void {
+  let pos = 0;
+  const varint = (): number | undefined => {
+    let value = 0;
+    for (let shift = 0; shift < 64; shift += 7) {
+      if (pos >= bytes.length) return undefined;
+      const b = bytes[pos++]!;
+      value += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return value;
+    }
+    return NaN; // more than 10 bytes: not a varint
+  };
+  while (pos < bytes.length) {
+    const at = pos;
+    const tag = varint();
+    const field = tag === undefined ? undefined : MODEL_FIELDS[Math.floor(tag / 8)];
+    if (tag === undefined || Number.isNaN(tag) || !field || tag % 8 !== field.wire) {
+      throw new WeightlensError('NOT_ONNX', `${fileName}: not an ONNX model (byte ${at} is no ModelProto field)`, { file: fileName });
+    }
+    const value = varint();
+    const truncated = (needed: string) =>
+      new WeightlensError('TRUNCATED', `${fileName}: the file ends inside field ${field.name} at byte ${at} (${needed}, the file has ${bytes.length} bytes); was the download cut short?`, {
+        file: fileName,
+        field: field.name,
+      });
+    if (value === undefined) throw truncated('its value is cut off');
+    if (Number.isNaN(value)) throw new WeightlensError('NOT_ONNX', `${fileName}: not an ONNX model (bad varint at byte ${at})`, { file: fileName });
+    if (field.wire === 2) {
+      if (pos + value > bytes.length) throw truncated(`it needs ${pos + value} bytes`);
+      pos += value;
+    }
+  }
+}
+
+function buildGraph(gp: IGraphProto, path: string, parent: Graph | undefined, context: TensorContext, all: Graph[]): Graph {
+  const constants = new Map<string, TensorRef>();
+  const overridable = new Set<string>();
+  const nodes: Node[] = [];
+  const inputs = (gp.input ?? []).map((v) => v.name ?? '');
+  const graph: Graph = {
+    path,
+    nodes,
+    inputs,
+    outputs: (gp.output ?? []).map((v) => v.name ?? ''),
+    constants,
+    overridable,
+    ...(parent ? { parent } : {}),
+  };
+  all.push(graph); // before the subgraphs: Model.graphs is depth-first, parents first
+
+  const inputSet = new Set(inputs);
+  for (const init of gp.initializer ?? []) {
+    const name = init.name ?? '';
+    if (constants.has(name)) continue; // a duplicate name: the first one wins, as in onnxruntime's loader
+    constants.set(name, OnnxTensor.fromProto(init as TensorFields, name, path, 'initializer', context));
+    if (inputSet.has(name)) overridable.add(name);
+  }
+  (gp.node ?? []).forEach((np, index) => {
+    const node = buildNode(np, index, graph, context, all);
+    nodes.push(node);
+    if (node.opType === 'Constant' && node.domain === '' && node.outputs[0]) {
+      const value = constantValue(np, node.outputs[0], path, context, node.attributes.get('value'));
+      if (value && !constants.has(value.name)) constants.set(value.name, value);
+    }
+  });
+  return graph;
+}
+
+function buildNode(np: INodeProto, index: number, graph: Graph, context: TensorContext, all: Graph[]): Node {
+  const outputs = np.output ?? [];
+  const opType = np.opType ?? '';
+  const name = np.name || outputs[0] || `${opType}_${index}`;
+  const domain = np.domain === 'ai.onnx' ? '' : (np.domain ?? '');
+  const attributes = new Map<string, AttributeValue>();
+  for (const a of np.attribute ?? []) {
+    const attrName = a.name ?? '';
+    // A Constant's tensor is named after the node's output: that is the name consumers refer to.
+    const tensorName = opType === 'Constant' && attrName === 'value' && outputs[0] ? outputs[0] : undefined;
+    attributes.set(attrName, attributeValue(a, `${graph.path}/${name}.${attrName}`, name, tensorName, graph, context, all));
+  }
+  return { name, opType, domain, inputs: np.input ?? [], outputs, attributes, graph: graph.path };
+}
+
+const A = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8, TENSORS: 9, GRAPHS: 10 };
+const utf8 = new TextDecoder();
+
+/** Old exporters leave AttributeProto.type unset; infer it from the field that holds a value. */
+function attributeType(a: IAttributeProto): number {
+  if (a.type) return a.type;
+  if (a.g) return A.GRAPH;
+  if (a.t) return A.TENSOR;
+  if (a.graphs?.length) return A.GRAPHS;
+  if (a.tensors?.length) return A.TENSORS;
+  if (a.floats?.length) return A.FLOATS;
+  if (a.ints?.length) return A.INTS;
+  if (a.strings?.length) return A.STRINGS;
+  if (a.s?.length) return A.STRING;
+  if (a.f) return A.FLOAT;
+  return A.INT;
+}
+
+function attributeValue(
+  a: IAttributeProto,
+  subPath: string,
+  nodeName: string,
+  tensorName: string | undefined,
+  graph: Graph,
+  context: TensorContext,
+  all: Graph[],
+): AttributeValue {
+  const int = (v: Int64 | null | undefined): number => {
+    const n = int64ToNumber(v);
+    if (n === undefined) {
+      throw new WeightlensError('BAD_GRAPH', `${context.fileName}: attribute ${a.name} of node "${nodeName}" holds an integer too large for a number`, {
+        file: context.fileName,
+        field: a.name ?? undefined,
+      });
+    }
+    return n;
+  };
+  switch (attributeType(a)) {
+    case A.FLOAT: return { kind: 'float', value: a.f ?? 0 };
+    case A.INT: return { kind: 'int', value: int(a.i as Int64) };
+    case A.STRING: return { kind: 'string', value: utf8.decode(a.s ?? new Uint8Array(0)) };
+    case A.FLOATS: return { kind: 'floats', value: [...(a.floats ?? [])] };
+    case A.INTS: return { kind: 'ints', value: (a.ints ?? []).map((v) => int(v as Int64)) };
+    case A.STRINGS: return { kind: 'strings', value: (a.strings ?? []).map((s) => utf8.decode(s)) };
+    case A.TENSOR:
+      if (!a.t) return { kind: 'other' };
+      return { kind: 'tensor', value: OnnxTensor.fromProto(a.t as TensorFields, tensorName ?? (a.t.name || `${nodeName}.${a.name}`), graph.path, 'constant', context) };
+    case A.GRAPH:
+      if (!a.g) return { kind: 'other' };
+      return { kind: 'graph', value: buildGraph(a.g, subPath, graph, context, all) };
+    case A.GRAPHS:
+      return { kind: 'graphs', value: (a.graphs ?? []).map((g, i) => buildGraph(g, `${subPath}[${i}]`, graph, context, all)) };
+    default:
+      return { kind: 'other' };
+  }
+}
+
+/**
+ * The tensor a Constant node produces, named after its output. `value` is already decoded as an attribute
+ * (under the output's name); value_float(s)/value_int(s) become small float32/int64 tensors;
+ * sparse_value and strings are not weights, so they are skipped.
+ */
+function constantValue(
+  np: INodeProto,
+  output: string,
+  path: string,
+  context: TensorContext,
+  value: AttributeValue | undefined,
+): TensorRef | undefined {
+  if (value) return value.kind === 'tensor' ? value.value : undefined;
+  for (const a of np.attribute ?? []) {
+    switch (a.name) {
+      case 'value_float':
+        return OnnxTensor.fromValues([a.f ?? 0], DT.FLOAT, true, output, path, context);
+      case 'value_floats':
+        return OnnxTensor.fromValues([...(a.floats ?? [])], DT.FLOAT, false, output, path, context);
+      case 'value_int':
+        return OnnxTensor.fromValues([Number(int64ToNumber(a.i as Int64))], DT.INT64, true, output, path, context);
+      case 'value_ints':
+        return OnnxTensor.fromValues((a.ints ?? []).map((v) => Number(int64ToNumber(v as Int64))), DT.INT64, false, output, path, context);
+    }
+  }
+  return undefined;
+}

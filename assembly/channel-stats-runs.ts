@@ -15,6 +15,15 @@ import { channelStatsExact } from './channel-stats-scalar';
   return f64x2.add(f64x2.add(acc, f64x2.promote_low_f32x4(v)), f64x2.promote_low_f32x4(hi));
 }
 
+/**
+ * q + a·a. The relaxed-SIMD build (picked at run time where the engine validates it) fuses this into
+ * one FMA, which is the last operation this memory-bound loop can shed.
+ */
+@inline function addSquares(q: v128, a: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, a, q);
+  return f32x4.add(q, f32x4.mul(a, a));
+}
+
 /** Σx² cancellation makes std unreliable past this mean²/variance ratio (see above). */
 const MAX_MEAN_SQ_OVER_VAR: f64 = 16;
 
@@ -40,10 +49,10 @@ export function channelStatsRunsSimd(src: usize, groups: i32, outer: i32, cg: i3
           s1 = f32x4.add(s1, b);
           s2 = f32x4.add(s2, c);
           s3 = f32x4.add(s3, d);
-          q0 = f32x4.add(q0, f32x4.mul(a, a));
-          q1 = f32x4.add(q1, f32x4.mul(b, b));
-          q2 = f32x4.add(q2, f32x4.mul(c, c));
-          q3 = f32x4.add(q3, f32x4.mul(d, d));
+          q0 = addSquares(q0, a);
+          q1 = addSquares(q1, b);
+          q2 = addSquares(q2, c);
+          q3 = addSquares(q3, d);
           vMin0 = f32x4.pmin(vMin0, f32x4.pmin(a, c));
           vMax0 = f32x4.pmax(vMax0, f32x4.pmax(a, c));
           vMin1 = f32x4.pmin(vMin1, f32x4.pmin(b, d));

@@ -1,7 +1,8 @@
 // Instantiates the AssemblyScript kernels once per realm (page, Worker or Node process). The binary is
 // inlined as base64 so no second file has to be hosted or found; compilation is async because Chromium
-// refuses synchronous compilation of modules over 4 KB on the main thread.
-import { KERNELS_WASM_BASE64 } from './wasm-binary.generated.js';
+// refuses synchronous compilation of modules over 4 KB on the main thread. Two builds: relaxed SIMD
+// (FMA; current Chromium) where the engine validates it, plain SIMD otherwise (Node 20).
+import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from './wasm-binary.generated.js';
 
 /** The raw exports of assembly/index.ts: pointer + length signatures, JS owns the memory. */
 export interface KernelExports {
@@ -26,8 +27,16 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
 
 let instance: Promise<KernelExports> | undefined;
 
+export type KernelVariant = 'relaxed-simd' | 'simd';
+
+/** The build this engine runs: relaxed SIMD if it validates here, else plain SIMD. */
+export function kernelVariant(): KernelVariant {
+  return WebAssembly.validate(decodeBase64(KERNELS_RELAXED_WASM_BASE64)) ? 'relaxed-simd' : 'simd';
+}
+
 export function instantiateKernels(): Promise<KernelExports> {
-  instance ??= WebAssembly.compile(decodeBase64(KERNELS_WASM_BASE64))
+  const binary = kernelVariant() === 'relaxed-simd' ? KERNELS_RELAXED_WASM_BASE64 : KERNELS_WASM_BASE64;
+  instance ??= WebAssembly.compile(decodeBase64(binary))
     .then((module) => WebAssembly.instantiate(module, {}))
     .then((created) => created.exports as unknown as KernelExports);
   return instance;

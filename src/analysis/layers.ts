@@ -136,6 +136,7 @@ function describeLayer(
   return {
     name: node.name, op: node.opType as WeightOp, graph: graph.path, node, weight, bias,
     channelAxis, groups, depthwise, layout, batchNorm,
-    overridable: isOverridable(graph, node.inputs[1] ?? ''),
+    // The weight's own name: through Identity the node input is the Identity's output, never an initializer.
+    overridable: isOverridable(graph, weight.name),
   };
 }

@@ -6,7 +6,9 @@
  */
 export function relativeRanges(min: ArrayLike<number>, max: ArrayLike<number>): (number | null)[] {
   const ranges = Array.from({ length: min.length }, (_, c) => Math.abs(max[c]! - min[c]!));
-  const smallest = Math.min(...ranges.filter(Number.isFinite));
+  // A loop, not Math.min(...ranges): spreading 10^5+ channels (an LLM vocabulary head) overflows the stack.
+  let smallest = Infinity;
+  for (const r of ranges) if (Number.isFinite(r) && r < smallest) smallest = r;
   return ranges.map((r) => (Number.isFinite(r) && smallest > 0 ? r / smallest : null));
 }
 

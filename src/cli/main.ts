@@ -23,12 +23,12 @@ async function runStats(cmd: StatsCommand, io: CliIO): Promise<void> {
     const model = await openModelFile(cmd.model, {
       dataDir: cmd.dataDir,
       onProgress: ({ phase, loaded, total }) => {
-        if (phase === 'read' && total) progress.update(`reading ${name}: ${mb(loaded)} / ${mb(total)} MB`, loaded / total);
+        if (phase === 'read' && total) progress.update('read', `reading ${name}: ${mb(loaded)} / ${mb(total)} MB`, loaded / total);
       },
     });
     const report = await computeStats(model, {
       layer: cmd.layer,
-      onProgress: ({ done, total }) => progress.update(`${name}: statistics ${done}/${total} layers`, total ? done / total : 1),
+      onProgress: ({ done, total }) => progress.update('stats', `${name}: statistics ${done}/${total} layers`, total ? done / total : 1),
     });
     progress.done();
     io.stdout.write(cmd.json ? JSON.stringify(report, null, 2) + '\n' : formatStatsTable(report));

@@ -1,6 +1,7 @@
 // Progress on stderr while a model loads: rewritten in place on a terminal, a few plain lines otherwise.
 export interface ProgressSink {
-  update(text: string, fraction: number): void;
+  /** `phase` separates steps (reading, statistics) so each gets its own lines in a log. */
+  update(phase: string, text: string, fraction: number): void;
   done(): void;
 }
 
@@ -11,11 +12,11 @@ interface Stream {
 
 export function progressLine(stream: Stream, enabled: boolean): ProgressSink {
   if (!enabled) return { update() {}, done() {} };
-  let lastPrinted = -1;
+  let lastPrinted = '';
   let lastTime = 0;
   let shown = false;
   return {
-    update(text, fraction) {
+    update(phase, text, fraction) {
       const now = Date.now();
       if (stream.isTTY) {
         if (now - lastTime < 100 && fraction < 1) return; // no more than ~10 redraws a second
@@ -23,9 +24,9 @@ export function progressLine(stream: Stream, enabled: boolean): ProgressSink {
         stream.write(`\r\x1b[K${text}`);
         shown = true;
       } else {
-        const decile = Math.floor(fraction * 10);
-        if (decile === lastPrinted) return; // a log file gets at most ~11 lines per phase
-        lastPrinted = decile;
+        const step = `${phase} ${Math.floor(fraction * 10)}`;
+        if (step === lastPrinted) return; // a log file gets at most ~11 lines per phase
+        lastPrinted = step;
         stream.write(`${text}\n`);
       }
     },

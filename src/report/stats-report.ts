@@ -117,7 +117,17 @@ export async function computeStats(model: Model, options: StatsOptions = {}): Pr
   return { file: model.fileName, model: summarizeModel(model), layers: reports };
 }
 
-const finiteOrNull = (values: ArrayLike<number>) => Array.from(values, (v) => (Number.isFinite(v) ? v : null));
+// `v + 0` turns -0 into 0: JSON has no -0, and results must survive a JSON round trip unchanged.
+const finiteOrNull = (values: ArrayLike<number>) => Array.from(values, (v) => (Number.isFinite(v) ? v + 0 : null));
+/** Extreme of the finite values, null when there is none (a loop: spreading 10^5+ channels overflows the stack). */
+const finiteExtreme = (values: ArrayLike<number | null>, larger: boolean) => {
+  let best: number | null = null;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === 'number' && Number.isFinite(v) && (best === null || (larger ? v > best : v < best))) best = v;
+  }
+  return best === null ? null : best + 0;
+};
 const sum = (values: ArrayLike<number>) => {
   let total = 0;
   for (let i = 0; i < values.length; i++) total += values[i]!;
@@ -127,7 +137,6 @@ const sum = (values: ArrayLike<number>) => {
 export function layerReport(layer: WeightLayer, s: ChannelStatsArrays): LayerReport {
   const relativeRange = relativeRanges(s.min, s.max);
   const ranges = Array.from(s.min, (mn, c) => s.max[c]! - mn);
-  const finiteRel = relativeRange.filter((v): v is number => v !== null);
   const nonFiniteCounts = { nan: sum(s.nan), posInf: sum(s.posInf), negInf: sum(s.negInf) };
   return {
     name: layer.name,
@@ -148,8 +157,8 @@ export function layerReport(layer: WeightLayer, s: ChannelStatsArrays): LayerRep
       std: finiteOrNull(s.std), absMax: finiteOrNull(s.absMax),
     },
     relativeRange,
-    maxRelativeRange: finiteRel.length > 0 ? Math.max(...finiteRel) : null,
-    minRange: finiteOrNull([Math.min(...ranges.filter(Number.isFinite))])[0]!,
+    maxRelativeRange: finiteExtreme(relativeRange, true),
+    minRange: finiteExtreme(ranges, false),
     outliers: outlierChannels(relativeRange),
     nonFinite: nonFiniteCounts.nan + nonFiniteCounts.posInf + nonFiniteCounts.negInf,
     nonFiniteCounts,

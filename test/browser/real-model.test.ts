@@ -10,6 +10,25 @@ const FILE_NAME = 'ch_ppocr_mobile_v2.0_cls_infer.onnx';
 /** JSON round trip: what a page would save or post, and how Node's report was stored. */
 const plain = (r: StatsReport) => JSON.parse(JSON.stringify(r)) as StatsReport;
 
+/**
+ * Chromium runs the relaxed-SIMD (FMA) kernel build and Node the plain one, so mean and std may differ
+ * in the last digits: everything else must be identical, mean/std within 1e-6 x absMax (DESIGN.md §3).
+ */
+function expectSameReport(actual: StatsReport, expected: StatsReport): void {
+  const strip = (r: StatsReport) => ({
+    ...r,
+    layers: r.layers.map((l) => ({ ...l, channels: { ...l.channels, mean: [], std: [] } })),
+  });
+  expect(strip(plain(actual))).to.deep.equal(strip(expected));
+  actual.layers.forEach((layer, i) => {
+    const ref = expected.layers[i]!.channels;
+    layer.channels.absMax.forEach((absMax, c) => {
+      expect(Math.abs(layer.channels.mean[c]! - ref.mean[c]!), `${layer.name} mean[${c}]`).to.be.at.most(1e-6 * absMax!);
+      expect(Math.abs(layer.channels.std[c]! - ref.std[c]!), `${layer.name} std[${c}]`).to.be.at.most(1e-6 * absMax!);
+    });
+  });
+}
+
 describe('a real model in the browser', () => {
   let expected: StatsReport;
   let bytes: ArrayBuffer;
@@ -24,7 +43,7 @@ describe('a real model in the browser', () => {
       fileName: FILE_NAME,
       onProgress: (p) => p.phase === 'read' && loaded.push(p.loaded),
     });
-    expect(plain(await computeStats(model))).to.deep.equal(expected);
+    expectSameReport(await computeStats(model), expected);
     expect(loaded.length).to.be.greaterThan(0);
     expect(loaded).to.deep.equal([...loaded].sort((a, b) => a - b));
     expect(loaded.at(-1)).to.equal(bytes.byteLength);
@@ -32,13 +51,13 @@ describe('a real model in the browser', () => {
 
   it('from a File', async () => {
     const file = new File([bytes], FILE_NAME);
-    expect(plain(await computeStats(await openModel(file)))).to.deep.equal(expected);
+    expectSameReport(await computeStats(await openModel(file)), expected);
   });
 
   it('from bytes', async () => {
     const model = await openModel(new Uint8Array(bytes), { fileName: FILE_NAME });
     const report = await computeStats(model);
-    expect(plain(report)).to.deep.equal(expected);
+    expectSameReport(report, expected);
     expect(report.layers.filter((l) => l.op === 'Conv').length).to.equal(53); // as onnx (Python) counts them
   });
 });

@@ -3,7 +3,6 @@
 import { before, describe, it } from 'node:test';
 import { expect } from 'chai';
 import { findWeightLayers, type WeightLayer } from '../src/analysis/layers.js';
-import { WeightlensError, type WeightlensErrorCode } from '../src/errors.js';
 import { Kernels } from '../src/kernels/channel-stats.js';
 import type { Model } from '../src/onnx/model.js';
 import { openModel } from '../src/onnx/open.js';
@@ -12,17 +11,7 @@ import {
   DataType, attr, chainModel, constantNodeModel, convBatchNormModel, convModel, f32Tensor, identityWeightModel,
   outerScopeIfModel, qdqModel, rawTensor, type ChainLayer,
 } from './fixtures/onnx-bytes.js';
-
-async function rejects(promise: Promise<unknown>, code: WeightlensErrorCode): Promise<WeightlensError> {
-  try {
-    await promise;
-  } catch (e) {
-    expect(e, String(e)).to.be.instanceOf(WeightlensError);
-    expect((e as WeightlensError).code, (e as Error).message).to.equal(code);
-    return e as WeightlensError;
-  }
-  throw new Error(`expected a ${code} error, nothing was thrown`);
-}
+import { rejects } from './support/rejects.js';
 
 const seq = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
 const open = (bytes: Uint8Array, fileName = 'test.onnx') => openModel(bytes, { fileName });

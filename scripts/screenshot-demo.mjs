@@ -1,0 +1,29 @@
+// Takes the README's picture of the demo (docs/demo.png) in Debian's headless Chromium:
+// `npm run build && node scripts/screenshot-demo.mjs`.
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import puppeteer from 'puppeteer-core';
+import { chromiumArgs, chromiumPath } from './chromium.mjs';
+import { startDemoServer } from './demo-server.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { server, url } = await startDemoServer(0, '127.0.0.1');
+const browser = await puppeteer.launch({ executablePath: chromiumPath(), headless: true, args: chromiumArgs });
+try {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1400, height: 1000, deviceScaleFactor: 1 });
+  await page.evaluateOnNewDocument(() => {
+    window.loaded = 0;
+    document.addEventListener('wl-load', () => window.loaded++);
+  });
+  await page.goto(url);
+  await page.waitForFunction(() => window.loaded >= 4, { timeout: 60_000 }); // every element has its model
+  await new Promise((r) => setTimeout(r, 500)); // let resize-driven re-renders settle
+  mkdirSync(join(root, 'docs'), { recursive: true });
+  await page.screenshot({ path: join(root, 'docs/demo.png') });
+  console.log('wrote docs/demo.png');
+} finally {
+  await browser.close();
+  server.close();
+}

@@ -1,0 +1,16 @@
+// 'weightlens/elements': registers the kit's custom elements (a no-op in Node, where there is no
+// registry, so static-site builds can import it).
+import { LayerTable } from './components/layer-table/layer-table.js';
+import { ModelSource } from './components/model-source/model-source.js';
+import { RelativeRangePlot } from './components/relative-range-plot/relative-range-plot.js';
+import { WeightRangePlot } from './components/weight-range-plot/weight-range-plot.js';
+
+ModelSource.define('model-source');
+LayerTable.define('layer-table');
+WeightRangePlot.define('weight-range-plot');
+RelativeRangePlot.define('relative-range-plot');
+
+export { LayerTable, ModelSource, RelativeRangePlot, WeightRangePlot };
+export { ModelHandle, type LoadProgress, type ModelStatus } from './model/model-handle.js';
+export type { ModelInput } from './model/model-input.js';
+export type * from './events/index.js';

@@ -1,0 +1,12 @@
+export type { WlLoadEvent } from './wl-load.js';
+export type { WlProgressEvent } from './wl-progress.js';
+export type { WlErrorEvent } from './wl-error.js';
+export type { WlLayerSelectEvent } from './wl-layer-select.js';
+
+/** Event name -> detail type, for WeightlensElement.emit(). */
+export interface WlEventDetails {
+  'wl-load': import('./wl-load.js').WlLoadEvent['detail'];
+  'wl-progress': import('./wl-progress.js').WlProgressEvent['detail'];
+  'wl-error': import('./wl-error.js').WlErrorEvent['detail'];
+  'wl-layer-select': import('./wl-layer-select.js').WlLayerSelectEvent['detail'];
+}

@@ -1,0 +1,137 @@
+// Binds a kit element to its model: from `report` (results given directly), `model` (the id of a
+// <model-source> on the page) or `src` (a URL, shared with other elements naming it). Re-renders the
+// host on changes and re-emits them as the host's wl-load / wl-progress / wl-error events.
+import type { ReactiveController } from 'lit';
+import type { WeightlensElement } from '../components/base-element.js';
+import type { StatsReport } from '../report/stats-report.js';
+import { ModelHandle } from './model-handle.js';
+import { acquireUrlModel, releaseUrlModel } from './shared-models.js';
+import { analyzeInWorker } from '../worker/client.js';
+
+/** The properties a host exposes to say where its model comes from. */
+export interface ModelSourceProps {
+  src?: string | null;
+  model?: string | null;
+  report?: StatsReport | null;
+}
+
+/** Anything with a `handle`: <model-source> is one. */
+interface HandleOwner extends HTMLElement {
+  readonly handle: ModelHandle;
+}
+
+type Binding = { key: string; handle: ModelHandle; release(): void };
+
+export class ModelController implements ReactiveController {
+  private binding: Binding | undefined;
+  private lastStatus: string | undefined;
+  private lastProgress = -1;
+  private readonly onChange = () => this.changed();
+
+  constructor(private readonly host: WeightlensElement & ModelSourceProps) {
+    host.addController(this);
+  }
+
+  get handle(): ModelHandle | undefined {
+    return this.binding?.handle;
+  }
+
+  get report(): StatsReport | undefined {
+    return this.binding?.handle.report;
+  }
+
+  hostConnected(): void {
+    this.rebind();
+  }
+
+  hostUpdate(): void {
+    this.rebind();
+  }
+
+  hostDisconnected(): void {
+    this.unbind();
+  }
+
+  private keyOf(): string {
+    const { report, model, src } = this.host;
+    if (report) return 'report';
+    if (model) return `model:${model}`;
+    if (src) return `src:${new URL(src, document.baseURI).href}`;
+    return '';
+  }
+
+  private rebind(): void {
+    if (!this.host.isConnected) return;
+    const key = this.keyOf();
+    if (key === 'report' && this.binding?.key === 'report') {
+      if (this.binding.handle.report !== this.host.report) void this.binding.handle.load({ kind: 'report', report: this.host.report! });
+      return;
+    }
+    if (key === this.binding?.key) return;
+    this.unbind();
+    const binding = this.bindTo(key);
+    if (!binding) return;
+    this.binding = binding;
+    this.lastStatus = undefined;
+    this.lastProgress = -1;
+    binding.handle.addEventListener('change', this.onChange);
+    this.changed();
+  }
+
+  private bindTo(key: string): Binding | undefined {
+    if (key === 'report') {
+      const handle = new ModelHandle(analyzeInWorker);
+      void handle.load({ kind: 'report', report: this.host.report! });
+      return { key, handle, release() {} };
+    }
+    if (key.startsWith('model:')) {
+      const owner = this.findModelElement(key.slice('model:'.length));
+      return owner ? { key, handle: owner.handle, release() {} } : undefined;
+    }
+    if (key.startsWith('src:')) {
+      const url = key.slice('src:'.length);
+      return { key, handle: acquireUrlModel(url), release: () => releaseUrlModel(url) };
+    }
+    return undefined;
+  }
+
+  /** The <model-source> with this id in the host's tree; retried once it is defined. */
+  private findModelElement(id: string): HandleOwner | undefined {
+    const root = this.host.getRootNode() as Document | ShadowRoot;
+    const found = (root.getElementById?.(id) ?? document.getElementById(id)) as HandleOwner | null;
+    if (found?.handle instanceof ModelHandle) return found;
+    const tag = found?.localName;
+    if (tag && tag.includes('-') && !customElements.get(tag)) {
+      void customElements.whenDefined(tag).then(() => this.host.requestUpdate());
+    } else if (!found) {
+      // The element may come later in the document: look again once parsing is done.
+      if (document.readyState === 'loading') {
+        document.addEventListener('DOMContentLoaded', () => this.host.requestUpdate(), { once: true });
+      }
+    }
+    return undefined;
+  }
+
+  private unbind(): void {
+    if (!this.binding) return;
+    this.binding.handle.removeEventListener('change', this.onChange);
+    this.binding.release();
+    this.binding = undefined;
+  }
+
+  private changed(): void {
+    const handle = this.binding?.handle;
+    if (!handle) return;
+    if (handle.status === 'loading' && handle.progress && handle.progress.fraction !== this.lastProgress) {
+      this.lastProgress = handle.progress.fraction;
+      this.host.emit('wl-progress', handle.progress);
+    }
+    if (handle.status !== this.lastStatus) {
+      this.lastStatus = handle.status;
+      if (handle.status === 'ready' && handle.report) this.host.emit('wl-load', { report: handle.report });
+      if (handle.status === 'error' && handle.error) this.host.emit('wl-error', { error: handle.error });
+      if (handle.status === 'loading') this.lastProgress = -1;
+    }
+    this.host.requestUpdate();
+  }
+}

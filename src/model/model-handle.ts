@@ -1,0 +1,100 @@
+// One model as the elements of a page see it: its loading state, its results and the selected layer.
+// Elements bound to the same handle read the model once and follow one selection.
+import { WeightlensError } from '../errors.js';
+import type { StatsReport } from '../report/stats-report.js';
+import type { ModelInput } from './model-input.js';
+
+export interface LoadProgress {
+  /** 0..1, never decreasing within one load. */
+  fraction: number;
+  text: string;
+}
+
+export type ModelStatus = 'empty' | 'loading' | 'ready' | 'error';
+
+/** Computes a report for an input; the default runs in a Worker (src/worker/client.ts). */
+export type Analyzer = (
+  input: Exclude<ModelInput, { kind: 'report' }>,
+  options: { signal: AbortSignal; onProgress: (p: LoadProgress) => void },
+) => Promise<StatsReport>;
+
+/**
+ * Events (plain Event, read the handle's fields): 'change' on any state change, 'select' when the
+ * selected layer changes.
+ */
+export class ModelHandle extends EventTarget {
+  status: ModelStatus = 'empty';
+  progress: LoadProgress | undefined;
+  report: StatsReport | undefined;
+  error: WeightlensError | undefined;
+  selectedLayer: string | undefined;
+  private running: AbortController | undefined;
+
+  constructor(private readonly analyzer: Analyzer) {
+    super();
+  }
+
+  /** Loads `input`, cancelling any load in progress. Resolves when done; never rejects (see status). */
+  async load(input: ModelInput): Promise<void> {
+    this.cancel();
+    if (input.kind === 'report') {
+      this.finish(input.report);
+      return;
+    }
+    const controller = new AbortController();
+    this.running = controller;
+    this.status = 'loading';
+    this.progress = { fraction: 0, text: 'starting' };
+    this.error = undefined;
+    this.changed();
+    try {
+      const report = await this.analyzer(input, {
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (this.running !== controller) return;
+          this.progress = { fraction: Math.max(p.fraction, this.progress?.fraction ?? 0), text: p.text };
+          this.changed();
+        },
+      });
+      if (this.running === controller) this.finish(report);
+    } catch (cause) {
+      if (this.running !== controller) return; // superseded or cancelled: not this load's error to show
+      this.running = undefined;
+      this.status = 'error';
+      this.error = cause instanceof WeightlensError ? cause : new WeightlensError('IO', String((cause as Error)?.message ?? cause), { cause });
+      this.changed();
+    }
+  }
+
+  /** Stops the load in progress, if any; the handle goes back to empty (or keeps its last results). */
+  cancel(): void {
+    const running = this.running;
+    if (!running) return;
+    this.running = undefined;
+    running.abort();
+    this.status = this.report ? 'ready' : 'empty';
+    this.progress = undefined;
+    this.changed();
+  }
+
+  select(layer: string): void {
+    if (layer === this.selectedLayer) return;
+    this.selectedLayer = layer;
+    this.dispatchEvent(new Event('select'));
+    this.changed();
+  }
+
+  private finish(report: StatsReport): void {
+    this.running = undefined;
+    this.report = report;
+    this.status = 'ready';
+    this.progress = { fraction: 1, text: 'done' };
+    this.error = undefined;
+    if (this.selectedLayer && !report.layers.some((l) => l.name === this.selectedLayer)) this.selectedLayer = undefined;
+    this.changed();
+  }
+
+  private changed(): void {
+    this.dispatchEvent(new Event('change'));
+  }
+}

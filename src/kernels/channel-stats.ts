@@ -46,6 +46,10 @@ export interface StagedTensor {
   readonly generation: number;
 }
 
+// Every Kernels object of a realm shares one Wasm instance, hence one staging area: a stage() and the
+// kernels run on it must not interleave with another caller's stage() (staging may await a read).
+let staging: Promise<unknown> = Promise.resolve();
+
 export class Kernels {
   private readonly arena: WasmArena;
   private generation = 0;
@@ -69,6 +73,16 @@ export class Kernels {
     this.stagedSize = size;
     await fill(new Float32Array(this.arena.buffer, this.arena.stage, size));
     return { size, generation: this.generation };
+  }
+
+  /**
+   * Runs `task` (a stage() and the kernels on it) while no other task of this realm stages a tensor.
+   * Callers that may run concurrently (two analyses on one page) go through here.
+   */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = staging.then(task, task);
+    staging = run.catch(() => {});
+    return run;
   }
 
   channelStats(staged: StagedTensor, layout: ChannelLayout, variant: StatsVariant = 'simd'): ChannelStatsArrays {

@@ -70,9 +70,15 @@ export function filesSource(files: Iterable<NamedBlob>): ExternalDataSource {
  */
 export function urlSource(baseUrl: string | URL, fetchImpl: typeof fetch = (i, init) => fetch(i, init)): ExternalDataSource {
   const base = toUrl(baseUrl);
-  const folder = new URL('./', base);
   return async (location, signal) => {
     const path = validateLocation(location);
+    // blob: and data: URLs have no folder: resolving next to them throws, so only when data is asked for.
+    let folder: URL;
+    try {
+      folder = new URL('./', base);
+    } catch {
+      throw new WeightlensError('EXTERNAL_DATA', `external data file "${location}" cannot be found next to ${base.protocol} URL ${base.href.slice(0, 60)}`);
+    }
     const url = new URL(path.split('/').map(encodeURIComponent).join('/'), folder);
     if (!url.href.startsWith(folder.href)) throw notFound(location, `inside ${folder.href}`); // belt and braces
     // Probe with a one-byte range: 206 tells the size and that ranges work; 200 is the whole file.

@@ -27,6 +27,22 @@ export interface OpenOptions {
 export type ModelSource = Uint8Array | ArrayBuffer | Blob | URL | string;
 
 export async function openModel(source: ModelSource, options: OpenOptions = {}): Promise<Model> {
+  const { bytes, fileName, externalData } = await readModelSource(source, options);
+  options.onProgress?.({ phase: 'decode', loaded: 0, total: bytes.byteLength });
+  const model = decodeModel(bytes, { fileName, ...(externalData ? { externalData } : {}) });
+  options.onProgress?.({ phase: 'decode', loaded: bytes.byteLength, total: bytes.byteLength });
+  return model;
+}
+
+/** A source read into one buffer, not yet decoded (the Worker pipeline looks at it before decoding). */
+export interface ReadSource {
+  bytes: Uint8Array;
+  fileName: string;
+  externalData?: ExternalDataSource;
+}
+
+/** The read half of openModel: bytes, the name for messages and where external data comes from. */
+export async function readModelSource(source: ModelSource, options: OpenOptions = {}): Promise<ReadSource> {
   const { signal, onProgress } = options;
   let fileName = options.fileName;
   let externalData = toExternalSource(options.externalData);
@@ -50,11 +66,7 @@ export async function openModel(source: ModelSource, options: OpenOptions = {}):
   }
   fileName ??= 'model.onnx';
   throwIfAborted(signal, fileName);
-
-  onProgress?.({ phase: 'decode', loaded: 0, total: bytes.byteLength });
-  const model = decodeModel(bytes, { fileName, ...(externalData ? { externalData } : {}) });
-  onProgress?.({ phase: 'decode', loaded: bytes.byteLength, total: bytes.byteLength });
-  return model;
+  return { bytes, fileName, ...(externalData ? { externalData } : {}) };
 }
 
 function toExternalSource(external: OpenOptions['externalData']): ExternalDataSource | undefined {

@@ -110,8 +110,11 @@ export async function computeStats(model: Model, options: StatsOptions = {}): Pr
   for (const [i, layer] of layers.entries()) {
     throwIfAborted(options.signal, model.fileName);
     options.onProgress?.({ phase: 'stats', done: i, total: layers.length, layer: layer.name });
-    const staged = await kernels.stage(layer.weight.size, (dest) => layer.weight.readFloat32Into(dest, options.signal), `weight "${layer.weight.name}"`);
-    reports.push(layerReport(layer, kernels.channelStats(staged, layer.layout)));
+    const stats = await kernels.exclusive(async () => {
+      const staged = await kernels.stage(layer.weight.size, (dest) => layer.weight.readFloat32Into(dest, options.signal), `weight "${layer.weight.name}"`);
+      return kernels.channelStats(staged, layer.layout);
+    });
+    reports.push(layerReport(layer, stats));
   }
   options.onProgress?.({ phase: 'stats', done: layers.length, total: layers.length, layer: '' });
   return { file: model.fileName, model: summarizeModel(model), layers: reports };

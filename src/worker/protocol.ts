@@ -1,0 +1,50 @@
+// The messages between the page (src/worker/client.ts) and the analysis Worker (worker-main.ts).
+// Everything here survives structured cloning; model bytes are transferred, never copied.
+import { WeightlensError, type WeightlensErrorCode } from '../errors.js';
+import type { ModelInput } from '../model/model-input.js';
+import type { StatsReport } from '../report/stats-report.js';
+
+/** What the pipeline analyses: every ModelInput except ready-made results. */
+export type AnalysisInput = Exclude<ModelInput, { kind: 'report' }>;
+
+export type WorkerRequest =
+  /** `url` input must be absolute: the Worker's base URL is a blob: URL. */
+  | { type: 'analyze'; id: number; input: AnalysisInput }
+  | { type: 'cancel'; id: number };
+
+export interface SerializedError {
+  /** null for anything that is not a WeightlensError (a bug, an engine failure). */
+  code: WeightlensErrorCode | null;
+  message: string;
+  file?: string;
+  tensor?: string;
+  field?: string;
+}
+
+export type WorkerReply =
+  /** Sent once when the Worker's module has loaded: until then a job's bytes are not transferred. */
+  | { type: 'ready' }
+  | { type: 'progress'; id: number; fraction: number; text: string }
+  | { type: 'result'; id: number; report: StatsReport }
+  | ({ type: 'error'; id: number } & SerializedError);
+
+export function serializeError(e: unknown): SerializedError {
+  if (e instanceof WeightlensError) {
+    const { code, message, file, tensor, field } = e;
+    return {
+      code, message,
+      ...(file === undefined ? {} : { file }),
+      ...(tensor === undefined ? {} : { tensor }),
+      ...(field === undefined ? {} : { field }),
+    };
+  }
+  const err = e as { name?: string; message?: string } | null;
+  return { code: null, message: err?.message ? `${err.name ?? 'Error'}: ${err.message}` : String(e) };
+}
+
+/** The page-side twin of a Worker's error: a WeightlensError with the same fields, or a plain Error. */
+export function deserializeError(s: SerializedError): Error {
+  if (s.code === null) return new Error(s.message);
+  const { file, tensor, field } = s;
+  return new WeightlensError(s.code, s.message, { file, tensor, field });
+}

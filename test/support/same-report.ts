@@ -1,0 +1,23 @@
+// Comparing results objects across engines: Chromium runs the relaxed-SIMD (FMA) kernel build and Node
+// the plain one, so mean and std may differ in the last digits.
+import { expect } from 'chai';
+import type { StatsReport } from '../../src/index.js';
+
+/** JSON round trip: what a page would save or post, and how Node's report was stored. */
+export const plain = (r: StatsReport) => JSON.parse(JSON.stringify(r)) as StatsReport;
+
+/** Everything identical, mean/std within 1e-6 x absMax (DESIGN.md §3). */
+export function expectSameReport(actual: StatsReport, expected: StatsReport): void {
+  const strip = (r: StatsReport) => ({
+    ...r,
+    layers: r.layers.map((l) => ({ ...l, channels: { ...l.channels, mean: [], std: [] } })),
+  });
+  expect(strip(plain(actual))).to.deep.equal(strip(expected));
+  actual.layers.forEach((layer, i) => {
+    const ref = expected.layers[i]!.channels;
+    layer.channels.absMax.forEach((absMax, c) => {
+      expect(Math.abs(layer.channels.mean[c]! - ref.mean[c]!), `${layer.name} mean[${c}]`).to.be.at.most(1e-6 * absMax!);
+      expect(Math.abs(layer.channels.std[c]! - ref.std[c]!), `${layer.name} std[${c}]`).to.be.at.most(1e-6 * absMax!);
+    });
+  });
+}

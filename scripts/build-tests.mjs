@@ -1,7 +1,7 @@
 // Bundles the TypeScript tests: test/*.test.ts run in both Node and Chromium, test/node/ only in Node,
 // test/browser/ and the elements' own src/components/*/*.test.ts only in Chromium. In the browser bundle `node:test` becomes mocha's globals
 // (test/harness/mocha-globals.ts) so one test file serves both runners.
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -19,6 +19,9 @@ const mochaForNodeTest = {
     build.onResolve({ filter: /^node:test$/ }, () => ({ path: join(root, 'test/harness/mocha-globals.ts') }));
   },
 };
+
+// Start clean: a renamed or deleted test must not keep running from an old bundle.
+for (const dir of ['build/test-node', 'build/test-browser']) rmSync(join(root, dir), { recursive: true, force: true });
 
 const common = { bundle: true, format: 'esm', sourcemap: 'inline', target: 'es2022', logLevel: 'warning' };
 await Promise.all([

@@ -12,13 +12,15 @@ const { server, url } = await startDemoServer(0, '127.0.0.1');
 const browser = await puppeteer.launch({ executablePath: chromiumPath(), headless: true, args: chromiumArgs });
 try {
   const page = await browser.newPage();
-  await page.setViewport({ width: 1400, height: 1000, deviceScaleFactor: 1 });
+  await page.setViewport({ width: 1400, height: 1250, deviceScaleFactor: 1 });
   await page.evaluateOnNewDocument(() => {
     window.loaded = 0;
     document.addEventListener('wl-load', () => window.loaded++);
   });
   await page.goto(url);
   await page.waitForFunction(() => window.loaded >= 4, { timeout: 60_000 }); // every element has its model
+  // A depthwise layer with outlier channels shows what the kit is for.
+  await page.evaluate(() => document.querySelector('layer-table').selectLayer('p2o.Conv.13'));
   await new Promise((r) => setTimeout(r, 500)); // let resize-driven re-renders settle
   mkdirSync(join(root, 'docs'), { recursive: true });
   await page.screenshot({ path: join(root, 'docs/demo.png') });

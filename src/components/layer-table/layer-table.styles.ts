@@ -1,0 +1,87 @@
+import { css } from 'lit';
+
+export const styles = css`
+  .toolbar {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: center;
+    gap: 0.5em 1em;
+    margin-bottom: 0.5em;
+  }
+  .toolbar input {
+    flex: 1 1 12em;
+    max-width: 24em;
+  }
+  .count {
+    color: var(--_muted-color);
+  }
+  .scroller {
+    max-height: var(--wl-layer-table-max-height, 32em);
+    overflow: auto;
+    border: 1px solid var(--_border-color);
+    border-radius: var(--_radius);
+  }
+  table {
+    width: 100%;
+  }
+  thead th {
+    position: sticky;
+    top: 0;
+    z-index: 1;
+    background: var(--_background);
+    padding: 0;
+    box-shadow: inset 0 -1px 0 var(--_border-color);
+    border-bottom: 0;
+  }
+  thead button {
+    display: inline-flex;
+    align-items: center;
+    justify-content: inherit;
+    gap: 0.3em;
+    width: 100%;
+    border: 0;
+    border-radius: 0;
+    padding: 0.4em 0.6em;
+    font-weight: 600;
+    text-align: inherit;
+  }
+  /* Headers line up with their values: text columns left, numbers right. */
+  thead th:not(.text) button {
+    justify-content: flex-end;
+  }
+  .arrow {
+    display: inline-block;
+    width: 0.8em;
+    color: var(--_muted-color);
+  }
+  tbody tr {
+    cursor: pointer;
+  }
+  tbody tr:hover {
+    background: color-mix(in srgb, var(--_selected-background) 50%, transparent);
+  }
+  tbody tr[aria-current='true'] {
+    background: var(--_selected-background);
+    box-shadow: inset 3px 0 0 var(--_accent-color);
+  }
+  tbody tr:focus-visible {
+    outline-offset: -2px;
+  }
+  td.name {
+    text-align: left;
+    white-space: normal;
+    overflow-wrap: anywhere;
+    min-width: 10em;
+  }
+  td.op {
+    text-align: left;
+  }
+  td.flag {
+    color: var(--_outlier-color);
+    font-weight: 600;
+  }
+  .empty {
+    padding: 1em;
+    color: var(--_muted-color);
+  }
+`;

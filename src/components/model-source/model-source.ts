@@ -1,0 +1,192 @@
+import { html, nothing, type PropertyValues } from 'lit';
+import { ModelHandle, type ModelStatus } from '../../model/model-handle.js';
+import { analyzeInWorker } from '../../worker/client.js';
+import { WeightlensElement } from '../base-element.js';
+import { themeStyles } from '../shared/theme.styles.js';
+import { styles } from './model-source.styles.js';
+
+const integer = new Intl.NumberFormat('en-US');
+
+/**
+ * The page's model picker: open an ONNX model (with its external-data files, if any) or a results JSON
+ * from a file input, by dropping the files, or from a URL. Shows the loading progress with a cancel
+ * button and any error. Other kit elements show its model with `model="<this element's id>"`; they all
+ * share its one load and its selected layer. The analysis runs in a Worker; removing the element cancels
+ * a load in progress.
+ *
+ * @tag model-source
+ *
+ * @event wl-load - The model's results are ready: `detail.report`.
+ * @event wl-progress - Loading advanced: `detail.fraction` (0..1, never decreasing) and `detail.text`.
+ * @event wl-error - Loading failed: `detail.error` (a WeightlensError naming the file).
+ *
+ * @csspart base - The element's wrapper.
+ * @csspart dropzone - The area that takes dropped files, holding the file button.
+ * @csspart file-button - The label styled as the "Open files" button.
+ * @csspart url-form - The URL field and its button.
+ * @csspart url-input - The URL field.
+ * @csspart load-button - The button loading the URL.
+ * @csspart status - The progress, error or loaded-model line.
+ * @csspart progress - The loading progress bar.
+ * @csspart cancel-button - The button cancelling the load.
+ *
+ * @cssproperty [--wl-color=#1f2328] - Text (dark: #e6edf3).
+ * @cssproperty [--wl-background=#ffffff] - Background (dark: #0d1117).
+ * @cssproperty [--wl-muted-color=#57606a] - Secondary text (dark: #9ea7b3).
+ * @cssproperty [--wl-border-color=#d0d7de] - Borders, the drop zone's outline (dark: #3d444d).
+ * @cssproperty [--wl-accent-color=#0969da] - File button, focus ring, drop highlight, progress (dark: #4493f8).
+ * @cssproperty [--wl-selected-background=#ddf4ff] - The drop zone while files are dragged over it (dark: #1f3a5f).
+ * @cssproperty [--wl-error-color=#b42318] - Error messages (dark: #ff8f80).
+ * @cssproperty [--wl-radius=6px] - Corner radius.
+ * @cssproperty [--wl-font=system-ui] - Font family.
+ */
+export class ModelSource extends WeightlensElement {
+  static override styles = [themeStyles, styles];
+
+  static override properties = {
+    src: { type: String, reflect: true },
+  };
+
+  /** URL of the model (or results JSON) to load first; setting it loads that URL. */
+  declare src: string | null;
+
+  /** The model this element loads; other elements bound with `model="<id>"` use it. */
+  readonly handle: ModelHandle = new ModelHandle(analyzeInWorker);
+
+  private lastStatus: ModelStatus = 'empty';
+  private lastProgress = -1;
+  private readonly onChange = () => this.changed();
+
+  private dragOver = false;
+
+  constructor() {
+    super();
+    this.src = null;
+  }
+
+  /** The model's state: 'empty', 'loading', 'ready' or 'error'. */
+  get status(): ModelStatus {
+    return this.handle.status;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.handle.addEventListener('change', this.onChange);
+    // Back in the page after a removal cancelled the load: start it again.
+    if (this.hasUpdated && this.src && this.handle.status === 'empty') void this.handle.load({ kind: 'url', url: this.src });
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.handle.removeEventListener('change', this.onChange);
+    // After a microtask, so moving the element within the page does not cancel its load.
+    queueMicrotask(() => {
+      if (!this.isConnected) this.handle.cancel();
+    });
+  }
+
+  protected override updated(changed: PropertyValues<this>): void {
+    if (changed.has('src') && this.src) void this.handle.load({ kind: 'url', url: this.src });
+  }
+
+  override render() {
+    return html`<div part="base" class="base">
+      <div
+        part="dropzone"
+        class="drop ${this.dragOver ? 'over' : ''}"
+        @dragenter=${this.onDragOver}
+        @dragover=${this.onDragOver}
+        @dragleave=${() => this.setDragOver(false)}
+        @drop=${this.onDrop}
+      >
+        <input id="files" class="file-input visually-hidden" type="file" multiple @change=${this.onFiles} />
+        <label part="file-button" class="file-button" for="files">Open model files…</label>
+        <span class="hint">or drop them here: the .onnx file and any external-data files, or a weightlens JSON</span>
+      </div>
+      <form part="url-form" @submit=${this.onSubmit}>
+        <label for="url">Model URL</label>
+        <input part="url-input" id="url" name="url" type="text" inputmode="url" autocomplete="url" spellcheck="false" placeholder="https://…/model.onnx" />
+        <button part="load-button" type="submit">Load</button>
+      </form>
+      ${this.renderStatus()}
+    </div>`;
+  }
+
+  private renderStatus() {
+    const h = this.handle;
+    switch (h.status) {
+      case 'loading': {
+        const percent = Math.round((h.progress?.fraction ?? 0) * 100);
+        return html`<div part="status" class="status" role="status">
+          <progress part="progress" max="100" value=${percent} aria-label="Loading the model">${percent}%</progress>
+          <span>Loading… ${percent}%${h.progress?.text ? ` — ${h.progress.text}` : ''}</span>
+          <button part="cancel-button" type="button" @click=${() => h.cancel()}>Cancel</button>
+        </div>`;
+      }
+      case 'error':
+        return html`<div part="status" class="status error" role="alert">${h.error?.message ?? 'Loading failed.'}</div>`;
+      case 'ready': {
+        const r = h.report!;
+        return html`<div part="status" class="status done" role="status">
+          Loaded ${r.file}: ${r.layers.length} weight layers, ${integer.format(r.model.parameters)} parameters.
+        </div>`;
+      }
+      default:
+        return nothing;
+    }
+  }
+
+  private onDragOver(e: DragEvent): void {
+    if (!e.dataTransfer?.types.includes('Files')) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = 'copy';
+    this.setDragOver(true);
+  }
+
+  private setDragOver(over: boolean): void {
+    if (over === this.dragOver) return;
+    this.dragOver = over;
+    this.requestUpdate();
+  }
+
+  private onDrop(e: DragEvent): void {
+    e.preventDefault();
+    this.setDragOver(false);
+    const files = [...(e.dataTransfer?.files ?? [])];
+    if (files.length) void this.handle.load({ kind: 'files', files });
+  }
+
+  private onFiles(e: Event): void {
+    const input = e.target as HTMLInputElement;
+    const files = [...(input.files ?? [])];
+    input.value = '';
+    if (files.length) void this.handle.load({ kind: 'files', files });
+  }
+
+  private onSubmit(e: SubmitEvent): void {
+    e.preventDefault();
+    const url = (new FormData(e.target as HTMLFormElement).get('url') as string | null)?.trim();
+    if (url) void this.handle.load({ kind: 'url', url });
+  }
+
+  private changed(): void {
+    const h = this.handle;
+    if (h.status !== this.lastStatus) {
+      this.lastStatus = h.status;
+      if (h.status === 'ready' && h.report) this.emit('wl-load', { report: h.report });
+      if (h.status === 'error' && h.error) this.emit('wl-error', { error: h.error });
+      if (h.status === 'loading') this.lastProgress = -1;
+    }
+    if (h.status === 'loading' && h.progress && h.progress.fraction !== this.lastProgress) {
+      this.lastProgress = h.progress.fraction;
+      this.emit('wl-progress', h.progress);
+    }
+    this.requestUpdate();
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'model-source': ModelSource;
+  }
+}

@@ -1,0 +1,129 @@
+// What every element that shows a model's results shares: the src / model / report properties bound
+// through a ModelController (one handle per model per page), the loading and error states, the width of
+// the container (ResizeObserver) and the handle's layer selection.
+import { html, nothing, type PropertyDeclarations, type PropertyValues, type TemplateResult } from 'lit';
+import { WeightlensElement } from './base-element.js';
+import { ModelController } from '../model/model-controller.js';
+import type { ModelHandle, ModelStatus } from '../model/model-handle.js';
+import type { LayerReport, StatsReport } from '../report/stats-report.js';
+
+export class ModelViewElement extends WeightlensElement {
+  static override properties: PropertyDeclarations = {
+    src: { type: String, reflect: true },
+    model: { type: String, reflect: true },
+    report: { attribute: false },
+  };
+
+  /**
+   * URL of an ONNX model or of a results JSON (`weightlens stats --json`). Elements naming the same URL
+   * share one load.
+   */
+  declare src: string | null;
+
+  /** The id of a `<model-source>` on the page whose model this element shows. */
+  declare model: string | null;
+
+  /** Results given directly (e.g. a parsed `weightlens stats --json`); takes precedence over `model` and `src`. */
+  declare report: StatsReport | null;
+
+  /** @internal */
+  protected readonly models = new ModelController(this);
+  /** @internal Content width of the host in CSS pixels, from a ResizeObserver; 0 before layout. */
+  protected contentWidth = 0;
+  private resizeObserver: ResizeObserver | undefined;
+  private followed: ModelHandle | undefined;
+  private readonly onSelect = () => this.selectionChanged(this.followed?.selectedLayer);
+
+  constructor() {
+    super();
+    this.src = null;
+    this.model = null;
+    this.report = null;
+  }
+
+  /** The bound model's state: 'empty', 'loading', 'ready' or 'error'. */
+  get status(): ModelStatus {
+    return this.models.handle?.status ?? 'empty';
+  }
+
+  /** The bound model's handle (shared with the other elements bound to the same model). */
+  get handle(): ModelHandle | undefined {
+    return this.models.handle;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.resizeObserver ??= new ResizeObserver(([entry]) => {
+      const width = Math.floor(entry!.contentRect.width);
+      // Re-render in the next frame: re-rendering inside the observer's callback changes the host's
+      // height and makes the browser report a "ResizeObserver loop".
+      if (width !== this.contentWidth) {
+        requestAnimationFrame(() => {
+          this.contentWidth = width;
+          this.requestUpdate();
+        });
+      }
+    });
+    this.resizeObserver.observe(this);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.resizeObserver?.disconnect();
+    this.follow(undefined);
+  }
+
+  protected override updated(changed: PropertyValues): void {
+    super.updated(changed);
+    this.follow(this.models.handle);
+  }
+
+  /** The width to draw at: the observed content width, measured directly before the first observation. */
+  protected chartWidth(): number {
+    if (!this.contentWidth && this.isConnected) this.contentWidth = Math.floor(this.getBoundingClientRect().width);
+    return this.contentWidth || 640;
+  }
+
+  /** Called when the bound handle's selected layer changes (ModelHandle.select, e.g. from <layer-table>). */
+  protected selectionChanged(_layer: string | undefined): void {
+    this.requestUpdate();
+  }
+
+  /** The layer named `name` (layer name or weight name), else the handle's selection, else the first. */
+  protected chooseLayer(report: StatsReport, name: string | null | undefined): LayerReport | undefined {
+    const wanted = name || this.models.handle?.selectedLayer;
+    if (!wanted) return report.layers[0];
+    return report.layers.find((l) => l.name === wanted) ?? report.layers.find((l) => l.weight === wanted);
+  }
+
+  /** Progress, error or empty message; nothing once the results are ready. */
+  protected renderStatus(): TemplateResult | typeof nothing {
+    const handle = this.models.handle;
+    if (!handle || handle.status === 'empty') {
+      return html`<div part="status" class="status" role="status">No model loaded.</div>`;
+    }
+    if (handle.status === 'loading') {
+      const percent = Math.round((handle.progress?.fraction ?? 0) * 100);
+      return html`<div part="status" class="status" role="status">
+        <progress part="progress" max="100" value=${percent} aria-label="Loading the model">${percent}%</progress>
+        <span>Loading… ${percent}%${handle.progress?.text ? html` — ${handle.progress.text}` : nothing}</span>
+      </div>`;
+    }
+    if (handle.status === 'error') {
+      return html`<div part="status error" class="status error" role="alert">${handle.error?.message ?? 'Loading failed.'}</div>`;
+    }
+    return nothing;
+  }
+
+  /** A problem with ready results (e.g. no such layer), shown like a load error. */
+  protected renderProblem(message: string): TemplateResult {
+    return html`<div part="status error" class="status error" role="alert">${message}</div>`;
+  }
+
+  private follow(handle: ModelHandle | undefined): void {
+    if (handle === this.followed) return;
+    this.followed?.removeEventListener('select', this.onSelect);
+    this.followed = handle;
+    handle?.addEventListener('select', this.onSelect);
+  }
+}

@@ -1,0 +1,177 @@
+import { html, nothing } from 'lit';
+import type { LayerReport } from '../../report/stats-report.js';
+import { channelRows } from '../../plot/channels.js';
+import { formatNumber } from '../../plot/format.js';
+import { HISTOGRAM_MARKS, relativeRangeHistogram, relativeRangeHistogramText } from '../../plot/relative-range-histogram.js';
+import { RELATIVE_RANGE_MARKS, relativeRangePlot, relativeRangeText } from '../../plot/relative-ranges.js';
+import { relativeRangeSummary } from '../../plot/summary.js';
+import { ModelViewElement } from '../model-view-element.js';
+import { renderChart, type Chart } from '../shared/chart.js';
+import { layerHeader } from '../shared/layer-header.js';
+import { headerStyles, themeStyles } from '../shared/theme.styles.js';
+import { styles } from './relative-range-plot.styles.js';
+
+const MAX_TABLE_ROWS = 2000;
+/** Below this width the histogram and the summary stack. */
+const NARROW = 620;
+const SUMMARY_WIDTH = 260;
+
+/**
+ * AIMET's problematic-layer view of one layer: each output channel's relative range (its weight range
+ * divided by the layer's smallest channel range) with the Tukey fence Q3 + 1.5·IQR above which a channel
+ * is an outlier, a histogram of the relative ranges, and their summary (mean, std, min, quartiles, max).
+ * Shows the same layer as the other elements bound to its model unless `layer` names one.
+ *
+ * @tag relative-range-plot
+ *
+ * @event wl-load - The model's results are ready: `detail.report`.
+ * @event wl-progress - Loading advanced: `detail.fraction` (0..1, never decreasing) and `detail.text`.
+ * @event wl-error - Loading failed: `detail.error` (a WeightlensError naming the file).
+ *
+ * @csspart base - The element's wrapper.
+ * @csspart header - The layer's name, op, shape and the key to the marks.
+ * @csspart plot - The relative-range chart's container.
+ * @csspart chart - The relative-range chart's SVG.
+ * @csspart channels - The dots of ordinary channels.
+ * @csspart outliers - The triangles of outlier channels.
+ * @csspart fence - The Tukey fence line (in both charts).
+ * @csspart histogram - The histogram's SVG.
+ * @csspart bins - The histogram's bars.
+ * @csspart summary - The summary table.
+ * @csspart table - The `<details>` holding the per-channel data table.
+ * @csspart status - The loading, empty or error message.
+ * @csspart progress - The loading progress bar.
+ *
+ * @cssproperty [--wl-color=#1f2328] - Text and axes (dark: #e6edf3).
+ * @cssproperty [--wl-background=#ffffff] - Background (dark: #0d1117).
+ * @cssproperty [--wl-muted-color=#57606a] - Secondary text (dark: #9ea7b3).
+ * @cssproperty [--wl-border-color=#d0d7de] - Table rules (dark: #3d444d).
+ * @cssproperty [--wl-accent-color=#0969da] - Focus ring and progress (dark: #4493f8).
+ * @cssproperty [--wl-range-color=#3f6fc6] - Ordinary channels (dark: #79a6f2).
+ * @cssproperty [--wl-outlier-color=#c8341e] - Outlier channels (dark: #ff7b63).
+ * @cssproperty [--wl-fence-color=#9a6700] - The Tukey fence (dark: #e3b341).
+ * @cssproperty [--wl-bar-color=#3f6fc6] - Histogram bars (dark: #79a6f2).
+ * @cssproperty [--wl-error-color=#b42318] - Error messages (dark: #ff8f80).
+ * @cssproperty [--wl-radius=6px] - Corner radius of controls.
+ * @cssproperty [--wl-font=system-ui] - Font family.
+ * @cssproperty [--wl-table-max-height=20em] - Height of the data table before it scrolls.
+ */
+export class RelativeRangePlot extends ModelViewElement {
+  static override styles = [themeStyles, headerStyles, styles];
+
+  static override properties = {
+    layer: { type: String, reflect: true },
+    height: { type: Number },
+  };
+
+  /**
+   * The layer to show (its name, or its weight's name). When unset: the layer selected on the model,
+   * else the first. Updated when the model's selection changes.
+   */
+  declare layer: string | null;
+
+  /** Height of the relative-range chart in pixels (the histogram is 3/4 of it). */
+  declare height: number;
+  private charts: { key: string; layer: LayerReport; plot: Chart; histogram: Chart } | undefined;
+
+  private tableOpen = false;
+
+  constructor() {
+    super();
+    this.layer = null;
+    this.height = 260;
+  }
+
+  protected override selectionChanged(layer: string | undefined): void {
+    if (layer) this.layer = layer;
+  }
+
+  override render() {
+    const status = this.renderStatus();
+    const report = this.models.report;
+    if (status !== nothing || !report) return html`<div part="base">${status}</div>`;
+    const layer = this.chooseLayer(report, this.layer);
+    if (!layer) {
+      return html`<div part="base">${this.renderProblem(`${report.file}: no weight layer named "${this.layer}" (${report.layers.length} layers)`)}</div>`;
+    }
+    if (layer.relativeRange.every((v) => v === null)) {
+      const why = layer.minRange === 0
+        ? `The smallest channel range of ${layer.name} is 0, so every relative range is infinite: this layer cannot be plotted.`
+        : `${layer.name} has no channel with finite weights.`;
+      return html`<div part="base">${layerHeader(layer, [])}<p part="status" class="status note" role="status">${why}</p></div>`;
+    }
+    const width = this.chartWidth();
+    const narrow = width < NARROW;
+    const { plot, histogram } = this.chartsFor(layer, width, narrow ? width : width - SUMMARY_WIDTH - 24);
+    return html`<div part="base">
+      ${layerHeader(layer, ['dot', 'outlier', 'fence'])}
+      <div part="plot" class="plot">${plot}</div>
+      <div class="lower ${narrow ? 'narrow' : ''}">
+        <div class="histogram">${histogram}</div>
+        ${this.renderSummary(layer)}
+      </div>
+      ${this.renderTable(layer)}
+    </div>`;
+  }
+
+  private chartsFor(layer: LayerReport, width: number, histogramWidth: number) {
+    const key = `${width}|${histogramWidth}|${this.height}`;
+    if (this.charts?.key !== key || this.charts.layer !== layer) {
+      const plot = renderChart(relativeRangePlot(layer, { width, height: this.height }), relativeRangeText(layer), 'chart', {
+        [RELATIVE_RANGE_MARKS.channels]: 'channels',
+        [RELATIVE_RANGE_MARKS.outliers]: 'outliers',
+        [RELATIVE_RANGE_MARKS.fence]: 'fence',
+      });
+      const histogram = renderChart(
+        relativeRangeHistogram(layer, { width: histogramWidth, height: Math.round(this.height * 0.75) }),
+        relativeRangeHistogramText(layer),
+        'histogram',
+        { [HISTOGRAM_MARKS.bins]: 'bins', [HISTOGRAM_MARKS.fence]: 'fence' },
+      );
+      this.charts = { key, layer, plot, histogram };
+    }
+    return this.charts;
+  }
+
+  private renderSummary(layer: LayerReport) {
+    const rows = relativeRangeSummary(layer);
+    return html`<table part="summary" class="summary">
+      <caption>Relative range summary</caption>
+      <tbody>
+        ${rows.map((r) => html`<tr><th scope="row">${r.label}</th><td>${formatNumber(r.value)}</td></tr>`)}
+      </tbody>
+    </table>`;
+  }
+
+  private renderTable(layer: LayerReport) {
+    const rows = this.tableOpen ? channelRows(layer) : [];
+    const shown = rows.slice(0, MAX_TABLE_ROWS);
+    return html`<details part="table" @toggle=${(e: Event) => {
+      this.tableOpen = (e.target as HTMLDetailsElement).open;
+      this.requestUpdate();
+    }}>
+      <summary>Data table: relative range of each channel</summary>
+      ${this.tableOpen
+        ? html`<div class="data-table" tabindex="0" role="region" aria-label="Relative ranges of ${layer.name}">
+            <table>
+              <caption class="visually-hidden">Relative range per channel of ${layer.name}</caption>
+              <thead><tr><th scope="col">Channel</th><th scope="col">Min</th><th scope="col">Max</th><th scope="col">Relative range</th><th scope="col">Outlier</th></tr></thead>
+              <tbody>
+                ${shown.map((r) => html`<tr>
+                  <th scope="row">${r.channel}</th><td>${formatNumber(r.min)}</td><td>${formatNumber(r.max)}</td>
+                  <td>${formatNumber(r.relativeRange)}</td><td>${r.outlier ? 'yes' : ''}</td>
+                </tr>`)}
+              </tbody>
+            </table>
+            ${rows.length > shown.length ? html`<p>First ${shown.length} of ${rows.length} channels.</p>` : nothing}
+          </div>`
+        : nothing}
+    </details>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'relative-range-plot': RelativeRangePlot;
+  }
+}

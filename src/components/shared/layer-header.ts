@@ -1,0 +1,29 @@
+// The line above a layer's charts: its name, op and shape, and a key to the marks.
+import { html, svg, nothing } from 'lit';
+import type { LayerReport } from '../../report/stats-report.js';
+
+export function opLabel(layer: LayerReport): string {
+  if (layer.depthwise) return `${layer.op} (depthwise)`;
+  if (layer.groups > 1) return `${layer.op} (groups ${layer.groups})`;
+  return layer.op;
+}
+
+export function layerHeader(layer: LayerReport, keys: readonly ('range' | 'mean' | 'outlier' | 'dot' | 'fence')[]) {
+  const n = layer.channels.min.length;
+  const icon = {
+    range: svg`<line x1="6" x2="6" y1="1" y2="13" stroke="var(--_range-color)" stroke-width="3"/>`,
+    mean: svg`<circle cx="6" cy="7" r="3" fill="var(--_mean-color)"/>`,
+    dot: svg`<circle cx="6" cy="7" r="3" fill="var(--_range-color)"/>`,
+    outlier: svg`<path d="M6 2 L11 11 L1 11 Z" fill="var(--_outlier-color)"/>`,
+    fence: svg`<line x1="0" x2="12" y1="7" y2="7" stroke="var(--_fence-color)" stroke-width="2" stroke-dasharray="4 2"/>`,
+  };
+  const text = { range: 'min to max', mean: 'mean', dot: 'relative range', outlier: 'outlier channel', fence: 'Tukey fence' };
+  return html`<div part="header" class="header">
+    <span class="layer-name">${layer.name}</span>
+    <span class="layer-meta">${opLabel(layer)} · [${layer.shape.join('×')}] · ${n} channel${n === 1 ? '' : 's'} ·
+      ${layer.outliers.length} outlier${layer.outliers.length === 1 ? '' : 's'}${layer.nonFinite ? html` · ${layer.nonFinite} non-finite` : nothing}</span>
+    <span class="keys" aria-hidden="true">${keys.map(
+      (k) => html`<span class="key"><svg width="12" height="14" viewBox="0 0 12 14">${icon[k]}</svg>${text[k]}</span>`,
+    )}</span>
+  </div>`;
+}

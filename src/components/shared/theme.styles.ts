@@ -1,0 +1,165 @@
+// Tokens and pieces every kit element shares: public --wl-* custom properties read once into private
+// --_* ones, light and dark defaults (prefers-color-scheme), status line, buttons and inputs.
+import { css } from 'lit';
+
+export const themeStyles = css`
+  :host {
+    --_color: var(--wl-color, #1f2328);
+    --_background: var(--wl-background, #ffffff);
+    --_muted-color: var(--wl-muted-color, #57606a);
+    --_border-color: var(--wl-border-color, #d0d7de);
+    --_accent-color: var(--wl-accent-color, #0969da);
+    --_selected-background: var(--wl-selected-background, #ddf4ff);
+    --_range-color: var(--wl-range-color, #3f6fc6);
+    --_mean-color: var(--wl-mean-color, #1d2b44);
+    --_outlier-color: var(--wl-outlier-color, #c8341e);
+    --_fence-color: var(--wl-fence-color, #9a6700);
+    --_bar-color: var(--wl-bar-color, #3f6fc6);
+    --_error-color: var(--wl-error-color, #b42318);
+    --_radius: var(--wl-radius, 6px);
+    --_font: var(--wl-font, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif);
+    --plot-background: var(--_background);
+    display: block;
+    box-sizing: border-box;
+    min-width: 0;
+    color: var(--_color);
+    background: var(--_background);
+    font: 14px/1.4 var(--_font);
+    color-scheme: light;
+  }
+  @media (prefers-color-scheme: dark) {
+    :host {
+      --_color: var(--wl-color, #e6edf3);
+      --_background: var(--wl-background, #0d1117);
+      --_muted-color: var(--wl-muted-color, #9ea7b3);
+      --_border-color: var(--wl-border-color, #3d444d);
+      --_accent-color: var(--wl-accent-color, #4493f8);
+      --_selected-background: var(--wl-selected-background, #1f3a5f);
+      --_range-color: var(--wl-range-color, #79a6f2);
+      --_mean-color: var(--wl-mean-color, #f0f6fc);
+      --_outlier-color: var(--wl-outlier-color, #ff7b63);
+      --_fence-color: var(--wl-fence-color, #e3b341);
+      --_bar-color: var(--wl-bar-color, #79a6f2);
+      --_error-color: var(--wl-error-color, #ff8f80);
+      color-scheme: dark;
+    }
+  }
+  :host([hidden]) {
+    display: none;
+  }
+  *,
+  *::before,
+  *::after {
+    box-sizing: inherit;
+  }
+  .status {
+    display: flex;
+    align-items: center;
+    gap: 0.75em;
+    flex-wrap: wrap;
+    padding: 0.5em 0;
+    color: var(--_muted-color);
+  }
+  .status progress {
+    flex: 1 1 10em;
+    max-width: 24em;
+    accent-color: var(--_accent-color);
+  }
+  .error {
+    color: var(--_error-color);
+    border-left: 3px solid var(--_error-color);
+    padding: 0.5em 0.75em;
+    overflow-wrap: anywhere;
+  }
+  button,
+  input {
+    font: inherit;
+    color: inherit;
+  }
+  button {
+    border: 1px solid var(--_border-color);
+    border-radius: var(--_radius);
+    background: transparent;
+    padding: 0.25em 0.75em;
+    cursor: pointer;
+  }
+  button:disabled {
+    cursor: default;
+    opacity: 0.6;
+  }
+  input {
+    border: 1px solid var(--_border-color);
+    border-radius: var(--_radius);
+    background: var(--_background);
+    padding: 0.25em 0.5em;
+  }
+  :focus-visible {
+    outline: 2px solid var(--_accent-color);
+    outline-offset: 2px;
+  }
+  .visually-hidden {
+    position: absolute;
+    width: 1px;
+    height: 1px;
+    margin: -1px;
+    padding: 0;
+    overflow: hidden;
+    clip-path: inset(50%);
+    white-space: nowrap;
+    border: 0;
+  }
+  table {
+    border-collapse: collapse;
+    font-variant-numeric: tabular-nums;
+  }
+  th,
+  td {
+    padding: 0.25em 0.6em;
+    border-bottom: 1px solid var(--_border-color);
+    text-align: right;
+    white-space: nowrap;
+  }
+  th:first-child,
+  td:first-child {
+    text-align: left;
+  }
+  details > summary {
+    cursor: pointer;
+    color: var(--_muted-color);
+    padding: 0.25em 0;
+  }
+  .data-table {
+    max-height: var(--wl-table-max-height, 20em);
+    overflow: auto;
+  }
+`;
+
+/** The layer header (shared/layer-header.ts). */
+export const headerStyles = css`
+  .header {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: baseline;
+    gap: 0.25em 1em;
+    margin-bottom: 0.25em;
+  }
+  .layer-name {
+    font-weight: 600;
+    overflow-wrap: anywhere;
+  }
+  .layer-meta {
+    color: var(--_muted-color);
+  }
+  .keys {
+    display: inline-flex;
+    flex-wrap: wrap;
+    gap: 0.25em 0.9em;
+    margin-left: auto;
+    color: var(--_muted-color);
+  }
+  .key {
+    display: inline-flex;
+    align-items: center;
+    gap: 0.3em;
+  }
+`;

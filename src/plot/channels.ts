@@ -1,0 +1,46 @@
+// One row per output channel of a layer report: the data every per-channel chart and table draws.
+import type { LayerReport } from '../report/stats-report.js';
+
+export interface ChannelRow {
+  channel: number;
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+  std: number | null;
+  relativeRange: number | null;
+  /** Above the layer's Tukey fence (the report's `outliers`). */
+  outlier: boolean;
+}
+
+/** Inclusive channel span [first, last]. */
+export type ChannelDomain = readonly [number, number];
+
+export const channelCount = (layer: LayerReport) => layer.channels.min.length;
+
+/** `domain` ordered, rounded and clamped to the layer's channels; the whole layer when absent. */
+export function clampDomain(layer: LayerReport, domain?: ChannelDomain | null): [number, number] {
+  const last = Math.max(0, channelCount(layer) - 1);
+  if (!domain) return [0, last];
+  const clamp = (c: number) => Math.min(last, Math.max(0, Math.round(Number.isFinite(c) ? c : 0)));
+  const [a, b] = [clamp(domain[0]), clamp(domain[1])];
+  return a <= b ? [a, b] : [b, a];
+}
+
+/** The rows of channels `domain[0]..domain[1]` (all channels when absent). */
+export function channelRows(layer: LayerReport, domain?: ChannelDomain | null): ChannelRow[] {
+  const [lo, hi] = clampDomain(layer, domain);
+  const outliers = new Set(layer.outliers);
+  const { min, max, mean, std } = layer.channels;
+  const rows: ChannelRow[] = [];
+  if (channelCount(layer) === 0) return rows;
+  for (let c = lo; c <= hi; c++) {
+    rows.push({
+      channel: c, min: min[c]!, max: max[c]!, mean: mean[c]!, std: std[c]!,
+      relativeRange: layer.relativeRange[c] ?? null, outlier: outliers.has(c),
+    });
+  }
+  return rows;
+}
+
+/** Rows that can be drawn as a range (finite min and max). */
+export const drawable = (rows: ChannelRow[]) => rows.filter((r) => r.min !== null && r.max !== null);

@@ -1,0 +1,30 @@
+// Number formatting shared by the charts' text alternatives, the readouts and the tables.
+
+/** Six significant digits, no trailing zeros; '—' for a missing value (a channel without finite values). */
+export function formatNumber(value: number | null | undefined): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return '—';
+  if (!Number.isFinite(value)) return value > 0 ? '∞' : '−∞';
+  if (value === 0) return '0';
+  const abs = Math.abs(value);
+  const text = abs >= 1e-4 && abs < 1e6 ? String(Number(value.toPrecision(6))) : value.toExponential(4).replace(/\.?0+e/, 'e');
+  return text.replace('-', '−');
+}
+
+/** "0–15" style channel span. */
+export const formatSpan = ([lo, hi]: readonly [number, number]) => (lo === hi ? `${lo}` : `${lo}–${hi}`);
+
+/** Up to `max` items, then "and N more". */
+export function formatList(items: readonly (number | string)[], max = 20): string {
+  if (items.length <= max) return items.join(', ');
+  return `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
+}
+
+/** Integer ticks for a channel axis: about `count` of them, at 1, 2 or 5 times a power of ten. */
+export function channelTicks(lo: number, hi: number, count: number): number[] {
+  const raw = Math.max(1, (hi - lo) / Math.max(1, count));
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? 10 * power;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi; t += step) ticks.push(t);
+  return ticks;
+}

@@ -1,0 +1,8 @@
+// Chart logic as pure functions: results -> Observable Plot options (no DOM until Plot.plot is called).
+export { channelRows, clampDomain, channelCount, type ChannelRow, type ChannelDomain } from './channels.js';
+export { weightRangePlot, weightRangeText, WEIGHT_RANGE_MARKS, type WeightRangeOptions } from './weight-ranges.js';
+export { relativeRangePlot, relativeRangeText, RELATIVE_RANGE_MARKS, type RelativeRangeOptions } from './relative-ranges.js';
+export { relativeRangeHistogram, relativeRangeHistogramText, HISTOGRAM_MARKS, type HistogramOptions } from './relative-range-histogram.js';
+export { summarize, relativeRangeSummary, type Summary, type SummaryRow } from './summary.js';
+export { formatNumber } from './format.js';
+export { colors } from './theme.js';

@@ -1,0 +1,73 @@
+// AIMET's problematic-layer view: relative range per channel, with the Tukey fence (Q3 + 1.5·IQR) above
+// which a channel is an outlier.
+import * as Plot from '@observablehq/plot';
+import { tukeyFence } from '../analysis/relative-range.js';
+import type { LayerReport } from '../report/stats-report.js';
+import { channelRows, clampDomain, type ChannelDomain } from './channels.js';
+import { channelTicks, formatList, formatNumber, formatSpan } from './format.js';
+import { chartStyle, colors } from './theme.js';
+
+export interface RelativeRangeOptions {
+  width?: number;
+  height?: number;
+  domain?: ChannelDomain | null;
+}
+
+export const RELATIVE_RANGE_MARKS = {
+  channels: 'relative range per channel',
+  outliers: 'outlier channels',
+  fence: 'Tukey fence',
+} as const;
+
+export function relativeRangePlot(layer: LayerReport, { width = 640, height = 260, domain }: RelativeRangeOptions = {}): Plot.PlotOptions {
+  const [lo, hi] = clampDomain(layer, domain);
+  const rows = channelRows(layer, [lo, hi]).filter((r) => r.relativeRange !== null);
+  const fence = tukeyFence(layer.relativeRange);
+  const perChannel = (width - 72) / (hi - lo + 1);
+  const stem = { x: 'channel', y1: 1, y2: 'relativeRange', strokeWidth: Math.min(4, Math.max(1, perChannel * 0.3)) } as const;
+  const dot = { x: 'channel', y: 'relativeRange', r: Math.min(4, Math.max(1.5, perChannel * 0.4)) } as const;
+  const normal = rows.filter((r) => !r.outlier);
+  const outliers = rows.filter((r) => r.outlier);
+  return {
+    width, height, marginLeft: 56, marginRight: 16, style: chartStyle,
+    x: { domain: [lo - 0.5, hi + 0.5], ticks: channelTicks(lo, hi, width / 80), tickFormat: 'd', label: 'output channel' },
+    y: { grid: true, nice: true, label: 'relative range', zero: true },
+    marks: [
+      Plot.ruleX(normal, { ...stem, stroke: colors.range, strokeOpacity: 0.5, ariaHidden: 'true' }),
+      Plot.ruleX(outliers, { ...stem, stroke: colors.outlier, strokeOpacity: 0.6, ariaHidden: 'true' }),
+      Plot.dot(normal, { ...dot, fill: colors.range, ariaDescription: RELATIVE_RANGE_MARKS.channels }),
+      Plot.dot(outliers, { ...dot, r: dot.r + 2, symbol: 'triangle', fill: colors.outlier, ariaDescription: RELATIVE_RANGE_MARKS.outliers }),
+      ...(fence
+        ? [
+            Plot.ruleY([fence.upper], { stroke: colors.fence, strokeWidth: 1.5, strokeDasharray: '6 3', ariaDescription: RELATIVE_RANGE_MARKS.fence }),
+            Plot.text([fence.upper], {
+              y: (d: number) => d, frameAnchor: 'right', dy: -6, textAnchor: 'end', fill: colors.fence,
+              text: (d: number) => `Q3 + 1.5·IQR = ${formatNumber(d)}`, ariaHidden: 'true',
+            }),
+          ]
+        : []),
+    ],
+  };
+}
+
+export function relativeRangeText(layer: LayerReport, domain?: ChannelDomain | null): { title: string; description: string } {
+  const span = clampDomain(layer, domain);
+  const fence = tukeyFence(layer.relativeRange);
+  const title = `Relative range per output channel of ${layer.name}`;
+  if (!fence) {
+    return {
+      title,
+      description: layer.minRange === 0
+        ? `${layer.name}: the smallest channel range is 0, so every relative range is infinite.`
+        : `${layer.name} has no channel with finite weights.`,
+    };
+  }
+  const outliers = channelRows(layer, span).filter((r) => r.outlier).map((r) => r.channel);
+  return {
+    title,
+    description:
+      `Channels ${formatSpan(span)} of ${layer.channels.min.length}: each channel's weight range divided by the smallest channel range ` +
+      `(largest ${formatNumber(layer.maxRelativeRange)}). Tukey fence Q3 + 1.5·IQR = ${formatNumber(fence.upper)}; ` +
+      (outliers.length ? `channels above it: ${formatList(outliers)}.` : 'no channel lies above it.'),
+  };
+}

@@ -1,0 +1,12 @@
+// Colours of the kit's charts: CSS variables, so a page themes them (and light/dark switch) without
+// re-plotting. The elements set the private --_* from the public --wl-*; outside an element the fallbacks apply.
+export const colors = {
+  range: 'var(--_range-color, #3f6fc6)',
+  mean: 'var(--_mean-color, #1d2b44)',
+  outlier: 'var(--_outlier-color, #c8341e)',
+  fence: 'var(--_fence-color, #b8860b)',
+  bar: 'var(--_bar-color, #3f6fc6)',
+} as const;
+
+/** Plot's inline style for every chart: inherit the host's font and colour. */
+export const chartStyle = { background: 'transparent', color: 'currentColor', fontSize: '12px', overflow: 'visible' };

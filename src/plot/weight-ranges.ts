@@ -1,0 +1,73 @@
+// AIMET's "Weight Ranges per Output Channel": per channel a rule from min to max and the mean as a dot;
+// outlier channels (relative range above the Tukey fence) in the outlier colour, their means as triangles.
+import * as Plot from '@observablehq/plot';
+import type { LayerReport } from '../report/stats-report.js';
+import { channelRows, clampDomain, drawable, type ChannelDomain } from './channels.js';
+import { channelTicks, formatList, formatNumber, formatSpan } from './format.js';
+import { chartStyle, colors } from './theme.js';
+
+export interface WeightRangeOptions {
+  width?: number;
+  height?: number;
+  /** Zoom: the inclusive channel span to show; all channels when absent. */
+  domain?: ChannelDomain | null;
+}
+
+/** Mark names (each mark's `ariaDescription`, i.e. its SVG group's aria-description): tests and styles find marks by them. */
+export const WEIGHT_RANGE_MARKS = {
+  ranges: 'channel ranges',
+  means: 'channel means',
+  outlierRanges: 'outlier channel ranges',
+  outlierMeans: 'outlier channel means',
+} as const;
+
+export function weightRangePlot(layer: LayerReport, { width = 640, height = 320, domain }: WeightRangeOptions = {}): Plot.PlotOptions {
+  const [lo, hi] = clampDomain(layer, domain);
+  const rows = drawable(channelRows(layer, [lo, hi]));
+  const normal = rows.filter((r) => !r.outlier);
+  const outliers = rows.filter((r) => r.outlier);
+  const marginLeft = 56;
+  const perChannel = (width - marginLeft - 16) / (hi - lo + 1);
+  const strokeWidth = Math.min(8, Math.max(1, perChannel * 0.6));
+  const r = Math.min(4, Math.max(1.5, perChannel * 0.4));
+  const range = { x: 'channel', y1: 'min', y2: 'max', strokeWidth } as const;
+  const mean = { x: 'channel', y: 'mean', r } as const;
+  return {
+    width, height, marginLeft, marginRight: 16, style: chartStyle,
+    x: { domain: [lo - 0.5, hi + 0.5], ticks: channelTicks(lo, hi, width / 80), tickFormat: 'd', label: 'output channel' },
+    y: { grid: true, nice: true, label: 'weight' },
+    marks: [
+      Plot.ruleY([0], { stroke: 'currentColor', strokeOpacity: 0.4, ariaHidden: 'true' }),
+      Plot.ruleX(normal, { ...range, stroke: colors.range, ariaDescription: WEIGHT_RANGE_MARKS.ranges }),
+      Plot.ruleX(outliers, { ...range, strokeWidth: Math.max(2, strokeWidth), stroke: colors.outlier, ariaDescription: WEIGHT_RANGE_MARKS.outlierRanges }),
+      Plot.dot(normal.filter((d) => d.mean !== null), { ...mean, fill: colors.mean, ariaDescription: WEIGHT_RANGE_MARKS.means }),
+      Plot.dot(outliers.filter((d) => d.mean !== null), {
+        ...mean, r: r + 2, symbol: 'triangle', fill: colors.outlier, stroke: 'var(--_background, white)', strokeWidth: 0.5,
+        ariaDescription: WEIGHT_RANGE_MARKS.outlierMeans,
+      }),
+    ],
+  };
+}
+
+/** SVG <title> and <desc> text for the chart. */
+export function weightRangeText(layer: LayerReport, domain?: ChannelDomain | null): { title: string; description: string } {
+  const span = clampDomain(layer, domain);
+  const rows = channelRows(layer, span);
+  const shown = rows.filter((r) => r.outlier).map((r) => r.channel);
+  let lowest: number | null = null;
+  let highest: number | null = null;
+  for (const r of rows) {
+    if (r.min !== null && (lowest === null || r.min < lowest)) lowest = r.min;
+    if (r.max !== null && (highest === null || r.max > highest)) highest = r.max;
+  }
+  const outliers = shown.length === 0
+    ? 'No outlier channels'
+    : `${shown.length} outlier channel${shown.length === 1 ? '' : 's'} (relative range above the Tukey fence): ${formatList(shown)}`;
+  return {
+    title: `Weight ranges per output channel of ${layer.name}`,
+    description:
+      `${layer.op} ${layer.name}, weight shape [${layer.shape.join(', ')}]: channels ${formatSpan(span)} of ${layer.channels.min.length}, ` +
+      `each drawn from its minimum to its maximum weight with the mean as a dot. ` +
+      `Weights range from ${formatNumber(lowest)} to ${formatNumber(highest)}. ${outliers}.`,
+  };
+}

@@ -1,0 +1,113 @@
+// The chart logic without elements: src/plot/ turns results into Plot options whose marks carry the data
+// drawn, so what a chart shows can be checked here, in Node and in the browser, with no DOM.
+import { describe, it } from 'node:test';
+import { expect } from 'chai';
+import { outlierChannels, relativeRanges, tukeyFence } from '../src/analysis/relative-range.js';
+import type { LayerReport } from '../src/report/stats-report.js';
+import {
+  HISTOGRAM_MARKS, RELATIVE_RANGE_MARKS, WEIGHT_RANGE_MARKS, channelRows, clampDomain, formatNumber, relativeRangeHistogram,
+  relativeRangePlot, relativeRangeSummary, relativeRangeText, summarize, weightRangePlot, weightRangeText,
+} from '../src/plot/index.js';
+
+interface MarkLike {
+  ariaDescription?: string;
+  data?: unknown;
+}
+
+/** A layer report as the stats pipeline would make it, from per-channel min and max. */
+function layerOf(min: number[], max: number[], name = 'conv1'): LayerReport {
+  const relativeRange = relativeRanges(min, max);
+  return {
+    name, op: 'Conv', weight: `${name}.weight`, graph: 'main', dtype: 'float32', shape: [min.length, 3, 3, 3], channelAxis: 0,
+    groups: 1, depthwise: false, bias: null, batchNorm: null, overridable: true, parameters: min.length * 27,
+    channels: { min, max, mean: min.map((m, c) => (m + max[c]!) / 2), std: min.map((m, c) => (max[c]! - m) / 4), absMax: min.map((m, c) => Math.max(-m, max[c]!)) },
+    relativeRange, maxRelativeRange: Math.max(...relativeRange.map((v) => v ?? -Infinity)), minRange: Math.min(...min.map((m, c) => max[c]! - m)),
+    outliers: outlierChannels(relativeRange), nonFinite: 0, nonFiniteCounts: { nan: 0, posInf: 0, negInf: 0 },
+  };
+}
+
+const mark = (options: { marks?: unknown[] }, name: string) =>
+  (options.marks as MarkLike[]).find((m) => m.ariaDescription === name) as MarkLike & { data: { channel: number }[] };
+
+// Channel 4 (range 9) and 7 (range 4) stand out of 1..1.3: AIMET's fence puts them above Q3 + 1.5 IQR.
+const ranges = [1, 1.2, 1.1, 1.3, 9, 1.25, 1.15, 4];
+const layer = layerOf(ranges.map((r) => -r / 2), ranges.map((r) => r / 2));
+
+describe('plot: weight ranges per output channel', () => {
+  it('draws every channel once, outliers apart from the others', () => {
+    const options = weightRangePlot(layer, { width: 500 });
+    const channels = (name: string) => mark(options, name).data.map((d) => d.channel);
+    expect(layer.outliers).to.deep.equal([4, 7]);
+    expect(channels(WEIGHT_RANGE_MARKS.outlierRanges)).to.deep.equal([4, 7]);
+    expect(channels(WEIGHT_RANGE_MARKS.outlierMeans)).to.deep.equal([4, 7]);
+    expect(channels(WEIGHT_RANGE_MARKS.ranges)).to.deep.equal([0, 1, 2, 3, 5, 6]);
+    expect(channels(WEIGHT_RANGE_MARKS.means)).to.deep.equal([0, 1, 2, 3, 5, 6]);
+    expect(options.width).to.equal(500);
+    expect(options.x!.domain).to.deep.equal([-0.5, 7.5]);
+  });
+
+  it('zooms by restricting both the data and the x domain', () => {
+    const options = weightRangePlot(layer, { domain: [6, 3] });
+    expect(options.x!.domain).to.deep.equal([2.5, 6.5]);
+    expect(mark(options, WEIGHT_RANGE_MARKS.ranges).data.map((d) => d.channel)).to.deep.equal([3, 5, 6]);
+    expect(mark(options, WEIGHT_RANGE_MARKS.outlierRanges).data.map((d) => d.channel)).to.deep.equal([4]);
+    expect(clampDomain(layer, [-5, 99])).to.deep.equal([0, 7]);
+  });
+
+  it('leaves out channels without finite values, and the means that are missing', () => {
+    const gap = { ...layer, channels: { ...layer.channels, min: [...layer.channels.min], max: [...layer.channels.max], mean: [...layer.channels.mean] } };
+    gap.channels.min[2] = null;
+    gap.channels.max[2] = null;
+    gap.channels.mean[1] = null;
+    const options = weightRangePlot(gap);
+    expect(mark(options, WEIGHT_RANGE_MARKS.ranges).data.map((d) => d.channel)).to.deep.equal([0, 1, 3, 5, 6]);
+    expect(mark(options, WEIGHT_RANGE_MARKS.means).data.map((d) => d.channel)).to.deep.equal([0, 3, 5, 6]);
+  });
+
+  it('describes the chart in words for its SVG title and desc', () => {
+    const text = weightRangeText(layer);
+    expect(text.title).to.contain('conv1');
+    expect(text.description).to.contain('channels 0–7 of 8').and.to.contain('2 outlier channels').and.to.contain('4, 7');
+    expect(text.description).to.contain(`from ${formatNumber(-4.5)} to ${formatNumber(4.5)}`);
+  });
+});
+
+describe('plot: relative ranges, histogram and summary', () => {
+  it('plots each relative range with the outliers apart and the Tukey fence as a rule', () => {
+    const options = relativeRangePlot(layer);
+    expect(mark(options, RELATIVE_RANGE_MARKS.channels).data.map((d) => d.channel)).to.deep.equal([0, 1, 2, 3, 5, 6]);
+    expect(mark(options, RELATIVE_RANGE_MARKS.outliers).data.map((d) => d.channel)).to.deep.equal([4, 7]);
+    expect(mark(options, RELATIVE_RANGE_MARKS.fence).data).to.deep.equal([tukeyFence(layer.relativeRange)!.upper]);
+    expect(relativeRangeText(layer).description).to.contain('channels above it: 4, 7');
+  });
+
+  it('bins the finite relative ranges, with the fence', () => {
+    const options = relativeRangeHistogram(layer, { bins: 10 });
+    expect(mark(options, HISTOGRAM_MARKS.bins).data).to.deep.equal(layer.relativeRange);
+    expect(mark(options, HISTOGRAM_MARKS.fence).data).to.deep.equal([tukeyFence(layer.relativeRange)!.upper]);
+  });
+
+  it('summarises like numpy: mean, population std, min, linear quartiles, max', () => {
+    // numpy: a = [1, 2, 3, 4, 10]; a.mean() 4.0, a.std() 3.1622776601683795, percentile 25/50/75 -> 2, 3, 4
+    expect(summarize([1, 2, null, 3, 4, 10])).to.deep.equal({ count: 5, mean: 4, std: 3.1622776601683795, min: 1, q1: 2, median: 3, q3: 4, max: 10 });
+    expect(summarize([null])).to.equal(null);
+    const rows = Object.fromEntries(relativeRangeSummary(layer).map((r) => [r.label, r.value]));
+    expect(rows['outlier channels']).to.equal(2);
+    expect(rows['channels']).to.equal(8);
+    expect(rows['Tukey fence (Q3 + 1.5·IQR)']).to.equal(tukeyFence(layer.relativeRange)!.upper);
+  });
+
+  it('has nothing to plot when the smallest range is zero, and says why', () => {
+    const flat = layerOf([0, -1, -2], [0, 1, 2]);
+    expect(flat.relativeRange).to.deep.equal([null, null, null]);
+    expect(mark(relativeRangePlot(flat), RELATIVE_RANGE_MARKS.fence)).to.equal(undefined);
+    expect(relativeRangeSummary(flat)).to.deep.equal([]);
+    expect(relativeRangeText(flat).description).to.contain('infinite');
+  });
+
+  it('formats numbers to six significant digits with true minus signs', () => {
+    expect([formatNumber(0.123456789), formatNumber(-2.5e-7), formatNumber(null), formatNumber(Infinity), formatNumber(1234567)])
+      .to.deep.equal(['0.123457', '−2.5e-7', '—', '∞', '1.2346e+6']);
+    expect(channelRows(layer, [7, 7])).to.deep.equal([{ channel: 7, min: -2, max: 2, mean: 0, std: 1, relativeRange: 4, outlier: true }]);
+  });
+});

@@ -33,6 +33,34 @@ const mark = (options: { marks?: unknown[] }, name: string) =>
 const ranges = [1, 1.2, 1.1, 1.3, 9, 1.25, 1.15, 4];
 const layer = layerOf(ranges.map((r) => -r / 2), ranges.map((r) => r / 2));
 
+/** A wide layer (an LLM-head-like 2048 channels) with channels 100 and 1500 far wider than the rest. */
+function wideLayer(): LayerReport {
+  const r = Array.from({ length: 2048 }, (_, c) => 1 + (c % 7) * 0.05 + (c === 100 || c === 1500 ? 20 : 0));
+  return layerOf(r.map((v) => -v / 2), r.map((v) => v / 2), 'head');
+}
+
+describe('plot: dense layers', () => {
+  it('draws thousands of channels as one band and one mean line, outliers still one mark each', () => {
+    const wide = wideLayer();
+    expect(wide.outliers).to.deep.equal([100, 1500]);
+    const options = weightRangePlot(wide, { width: 800 });
+    const ranges = mark(options, WEIGHT_RANGE_MARKS.ranges) as MarkLike & { data: { channel: number }[]; constructor: { name: string } };
+    expect(ranges.constructor.name).to.equal('Area');
+    expect(ranges.data.length).to.equal(2048);
+    expect(mark(options, WEIGHT_RANGE_MARKS.means).constructor.name).to.equal('Line');
+    expect(mark(options, WEIGHT_RANGE_MARKS.outlierRanges).data.map((d) => d.channel)).to.deep.equal([100, 1500]);
+    const rel = relativeRangePlot(wide, { width: 800 });
+    expect(mark(rel, RELATIVE_RANGE_MARKS.channels).constructor.name).to.equal('Area');
+    expect(mark(rel, RELATIVE_RANGE_MARKS.outliers).data.map((d) => d.channel)).to.deep.equal([100, 1500]);
+  });
+
+  it('goes back to one mark per channel when zoomed in', () => {
+    const options = weightRangePlot(wideLayer(), { domain: [0, 199] });
+    expect(mark(options, WEIGHT_RANGE_MARKS.ranges).constructor.name).to.equal('RuleX');
+    expect(mark(options, WEIGHT_RANGE_MARKS.ranges).data.length).to.equal(199); // 200 channels, outlier 100 apart
+  });
+});
+
 describe('plot: weight ranges per output channel', () => {
   it('draws every channel once, outliers apart from the others', () => {
     const options = weightRangePlot(layer, { width: 500 });

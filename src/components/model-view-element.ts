@@ -41,6 +41,16 @@ export class ModelViewElement extends WeightlensElement {
     this.report = null;
   }
 
+  /**
+   * Each element updates in a task of its own: when a model's results arrive, every element bound to it
+   * draws, and drawing them all in one task would block the page for longer than 50 ms.
+   * @internal
+   */
+  protected override async scheduleUpdate(): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    super.scheduleUpdate();
+  }
+
   /** The bound model's state: 'empty', 'loading', 'ready' or 'error'. */
   get status(): ModelStatus {
     return this.models.handle?.status ?? 'empty';

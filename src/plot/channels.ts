@@ -44,3 +44,12 @@ export function channelRows(layer: LayerReport, domain?: ChannelDomain | null): 
 
 /** Rows that can be drawn as a range (finite min and max). */
 export const drawable = (rows: ChannelRow[]) => rows.filter((r) => r.min !== null && r.max !== null);
+
+/**
+ * Above this many visible channels a chart draws the ordinary channels as one band (one SVG path)
+ * instead of a mark each: at ~2 px per channel single marks are unreadable anyway, and thousands of
+ * SVG elements would block the page for well over 50 ms. Outliers always keep a mark each.
+ */
+export const DENSE_CHANNELS = 400;
+
+export const isDense = (lo: number, hi: number) => hi - lo + 1 > DENSE_CHANNELS;

@@ -3,7 +3,7 @@
 import * as Plot from '@observablehq/plot';
 import { tukeyFence } from '../analysis/relative-range.js';
 import type { LayerReport } from '../report/stats-report.js';
-import { channelRows, clampDomain, type ChannelDomain } from './channels.js';
+import { channelRows, clampDomain, isDense, type ChannelDomain } from './channels.js';
 import { channelTicks, formatList, formatNumber, formatSpan } from './format.js';
 import { chartStyle, colors } from './theme.js';
 
@@ -28,14 +28,25 @@ export function relativeRangePlot(layer: LayerReport, { width = 640, height = 26
   const dot = { x: 'channel', y: 'relativeRange', r: Math.min(4, Math.max(1.5, perChannel * 0.4)) } as const;
   const normal = rows.filter((r) => !r.outlier);
   const outliers = rows.filter((r) => r.outlier);
+  // Dense: all channels as one stepped band from 1 (outliers drawn over it); see DENSE_CHANNELS.
+  const channelMarks = isDense(lo, hi)
+    ? [
+        Plot.areaY(channelRows(layer, [lo, hi]), {
+          x: 'channel', y1: 1, y2: 'relativeRange', curve: 'step', fill: colors.range, fillOpacity: 0.7,
+          ariaDescription: RELATIVE_RANGE_MARKS.channels,
+        }),
+      ]
+    : [
+        Plot.ruleX(normal, { ...stem, stroke: colors.range, strokeOpacity: 0.5, ariaHidden: 'true' }),
+        Plot.dot(normal, { ...dot, fill: colors.range, ariaDescription: RELATIVE_RANGE_MARKS.channels }),
+      ];
   return {
     width, height, marginLeft: 56, marginRight: 16, style: chartStyle,
     x: { domain: [lo - 0.5, hi + 0.5], ticks: channelTicks(lo, hi, width / 80), tickFormat: 'd', label: 'output channel' },
     y: { grid: true, nice: true, label: 'relative range', zero: true },
     marks: [
-      Plot.ruleX(normal, { ...stem, stroke: colors.range, strokeOpacity: 0.5, ariaHidden: 'true' }),
+      ...channelMarks,
       Plot.ruleX(outliers, { ...stem, stroke: colors.outlier, strokeOpacity: 0.6, ariaHidden: 'true' }),
-      Plot.dot(normal, { ...dot, fill: colors.range, ariaDescription: RELATIVE_RANGE_MARKS.channels }),
       Plot.dot(outliers, { ...dot, r: dot.r + 2, symbol: 'triangle', fill: colors.outlier, ariaDescription: RELATIVE_RANGE_MARKS.outliers }),
       ...(fence
         ? [

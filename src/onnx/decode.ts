@@ -7,7 +7,7 @@ import { WeightlensError } from '../errors.js';
 import { DT } from './dtypes.js';
 import { ExternalDataReader, type ExternalDataSource } from './external-data.js';
 import { int64ToNumber, type Int64 } from './int64.js';
-import type { AttributeValue, Graph, Model, Node, TensorRef } from './model.js';
+import type { AttributeValue, Graph, GraphOwner, Model, Node, TensorRef } from './model.js';
 import { OnnxTensor, type TensorContext, type TensorFields } from './tensor.js';
 
 const { onnx } = pkg;
@@ -59,6 +59,7 @@ export function decodeModel(bytes: Uint8Array, options: DecodeOptions): Model {
     opsets,
     main,
     graphs,
+    bytes,
   };
 }
 
@@ -116,7 +117,9 @@ function scanTopLevel(bytes: Uint8Array, fileName: string): void {
   }
 }
 
-function buildGraph(gp: IGraphProto, path: string, parent: Graph | undefined, context: TensorContext, all: Graph[]): Graph {
+function buildGraph(
+  gp: IGraphProto, path: string, parent: Graph | undefined, context: TensorContext, all: Graph[], owner?: GraphOwner,
+): Graph {
   const constants = new Map<string, TensorRef>();
   const overridable = new Set<string>();
   const nodes: Node[] = [];
@@ -129,6 +132,7 @@ function buildGraph(gp: IGraphProto, path: string, parent: Graph | undefined, co
     constants,
     overridable,
     ...(parent ? { parent } : {}),
+    ...(owner ? { owner } : {}),
   };
   all.push(graph); // before the subgraphs: Model.graphs is depth-first, parents first
 
@@ -160,9 +164,9 @@ function buildNode(np: INodeProto, index: number, graph: Graph, context: TensorC
     const attrName = a.name ?? '';
     // A Constant's tensor is named after the node's output: that is the name consumers refer to.
     const tensorName = opType === 'Constant' && attrName === 'value' && outputs[0] ? outputs[0] : undefined;
-    attributes.set(attrName, attributeValue(a, `${graph.path}/${name}.${attrName}`, name, tensorName, graph, context, all));
+    attributes.set(attrName, attributeValue(a, `${graph.path}/${name}.${attrName}`, name, index, tensorName, graph, context, all));
   }
-  return { name, opType, domain, inputs: np.input ?? [], outputs, attributes, graph: graph.path };
+  return { name, opType, domain, inputs: np.input ?? [], outputs, attributes, graph: graph.path, index };
 }
 
 const A = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8, TENSORS: 9, GRAPHS: 10 };
@@ -187,6 +191,7 @@ function attributeValue(
   a: IAttributeProto,
   subPath: string,
   nodeName: string,
+  nodeIndex: number,
   tensorName: string | undefined,
   graph: Graph,
   context: TensorContext,
@@ -214,9 +219,12 @@ function attributeValue(
       return { kind: 'tensor', value: OnnxTensor.fromProto(a.t as TensorFields, tensorName ?? (a.t.name || `${nodeName}.${a.name}`), graph.path, 'constant', context) };
     case A.GRAPH:
       if (!a.g) return { kind: 'other' };
-      return { kind: 'graph', value: buildGraph(a.g, subPath, graph, context, all) };
+      return { kind: 'graph', value: buildGraph(a.g, subPath, graph, context, all, { nodeIndex, attribute: a.name ?? '' }) };
     case A.GRAPHS:
-      return { kind: 'graphs', value: (a.graphs ?? []).map((g, i) => buildGraph(g, `${subPath}[${i}]`, graph, context, all)) };
+      return {
+        kind: 'graphs',
+        value: (a.graphs ?? []).map((g, i) => buildGraph(g, `${subPath}[${i}]`, graph, context, all, { nodeIndex, attribute: a.name ?? '', listIndex: i })),
+      };
     default:
       return { kind: 'other' };
   }

@@ -62,6 +62,15 @@ export interface Node {
   readonly attributes: ReadonlyMap<string, AttributeValue>;
   /** Path of the graph holding this node. */
   readonly graph: string;
+  /** Position in its graph's node list (how the exporter finds it again in the file). */
+  readonly index: number;
+}
+
+/** Where a subgraph sits: an attribute of a node of the parent graph (list position for GRAPHS). */
+export interface GraphOwner {
+  readonly nodeIndex: number;
+  readonly attribute: string;
+  readonly listIndex?: number;
 }
 
 export interface Graph {
@@ -75,6 +84,8 @@ export interface Graph {
   /** Initializer names that are also graph inputs: a runtime may override them. */
   readonly overridable: ReadonlySet<string>;
   readonly parent?: Graph;
+  /** Set for subgraphs: which node attribute of the parent holds this graph. */
+  readonly owner?: GraphOwner;
 }
 
 export interface Model {
@@ -89,6 +100,8 @@ export interface Model {
   readonly main: Graph;
   /** main first, then every subgraph depth-first. */
   readonly graphs: readonly Graph[];
+  /** The file's bytes (a view, not a copy): the exporter patches them instead of re-encoding. */
+  readonly bytes: Uint8Array;
 }
 
 /** Finds a constant visible from `graph`: its own constants first, then its ancestors' (ONNX scoping). */

@@ -1,0 +1,32 @@
+// What an export changes in a model, and nothing else: the exporter patches exactly these places in the
+// original bytes and copies every other byte through unchanged (fields newer than our schema included).
+import type { Graph, Node, TensorRef } from '../model.js';
+
+/** New values for an existing tensor, written in its own data type and in its own place. */
+export interface TensorEdit {
+  readonly tensor: TensorRef;
+  /** Same element count as the tensor; converted to the tensor's dtype (float16/bfloat16: round to nearest even). */
+  readonly values: Float32Array;
+}
+
+/** A tensor that did not exist (e.g. the bias a Conv gains when a BatchNorm is folded into it). */
+export interface NewInitializer {
+  readonly graph: Graph;
+  readonly name: string;
+  readonly dims: readonly number[];
+  /** ONNX data type to store (match the layer's weight, so a float16 model stays float16). */
+  readonly dataType: number;
+  readonly values: Float32Array;
+}
+
+export interface ExportPlan {
+  readonly tensors: readonly TensorEdit[];
+  readonly removeNodes: readonly Node[];
+  /** Output `index` of `node` becomes `name` (a folded BN's output moves to the Conv before it). */
+  readonly renameOutputs: readonly { node: Node; index: number; name: string }[];
+  /** `name` becomes the next input of `node` (a Conv/Gemm gaining a bias). */
+  readonly appendInputs: readonly { node: Node; name: string }[];
+  readonly addInitializers: readonly NewInitializer[];
+}
+
+export const emptyPlan = (): ExportPlan => ({ tensors: [], removeNodes: [], renameOutputs: [], appendInputs: [], addInitializers: [] });

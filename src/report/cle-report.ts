@@ -1,0 +1,43 @@
+// The results of Cross Layer Equalization as the CLI, the Worker and <cle-compare> exchange them:
+// plain, JSON-ready data, plus the exported model's bytes.
+import type { LayerReport } from './stats-report.js';
+
+export interface CleOptions {
+  /** High-bias absorption after folding and equalizing (default true). */
+  biasAbsorption?: boolean;
+  /** Treat Clip(0, 6) as Relu so CLE can cross it: changes the float model, so never implied. */
+  relu6ToRelu?: boolean;
+}
+
+/** One weight layer before and after (after = statistics of the exported model, re-opened). */
+export interface CleLayerChange {
+  name: string;
+  op: string;
+  before: LayerReport;
+  after: LayerReport;
+}
+
+export interface CleReport {
+  file: string;
+  options: Required<CleOptions>;
+  /** BatchNormalization nodes folded into the layer before them. */
+  folded: { batchNorm: string; into: string }[];
+  /** Equalized sets: pairs and Conv→DW→Conv triplets, with the ops between them. */
+  sets: { kind: 'pair' | 'triplet'; layers: string[]; between: string[] }[];
+  /** Chains of overlapping sets and the sweeps that equalized them (DESIGN.md §2 "Chains"). */
+  chains: { layers: string[]; sweeps: number; maxScaleDeviation: number }[];
+  /** Candidates left alone, each with the reason. */
+  skipped: { layers: string[]; reason: string }[];
+  biasAbsorbed: { from: string; to: string; channels: number }[];
+  /** Clip(0, 6) nodes rewritten to Relu (only with relu6ToRelu). */
+  relu6Rewritten: string[];
+  layers: CleLayerChange[];
+}
+
+export interface CleOutcome {
+  report: CleReport;
+  /** The equalized model. */
+  bytes: Uint8Array;
+  /** External-data files the equalized model refers to, by location (write them beside it). */
+  dataFiles: Map<string, Uint8Array>;
+}

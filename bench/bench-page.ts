@@ -4,7 +4,9 @@ import { instantiateKernels, kernelVariant } from '../src/kernels/wasm-module.js
 import { openModel } from '../src/onnx/open.js';
 import { computeStats } from '../src/report/stats-report.js';
 import { Kernels } from '../src/kernels/channel-stats.js';
-import { resnet50Bytes } from './resnet50.js';
+import { planCle } from '../src/cle/plan-cle.js';
+import { exportModel } from '../src/onnx/export/export.js';
+import { resnet50Bytes } from '../test/fixtures/resnet50.js';
 
 const RUNS = 7;
 
@@ -116,9 +118,34 @@ async function openStatsBench(): Promise<void> {
   }));
 }
 
+/** BN fold + CLE + export of the ResNet-50-sized model (already open), against one copy of its bytes. */
+async function cleExportBench(): Promise<void> {
+  const { bytes, weightCount } = resnet50Bytes();
+  const kernels = await Kernels.load();
+  const model = await openModel(bytes, { fileName: 'resnet50.onnx' });
+  const times: number[] = [], copies: number[] = [];
+  const copyTarget = new Uint8Array(bytes.length);
+  let folded = 0, sets = 0;
+  for (let r = 0; r < RUNS; r++) {
+    copies.push(time(() => copyTarget.set(bytes)));
+    const t0 = performance.now();
+    const cle = await planCle(model, { kernels });
+    exportModel(model, cle.plan);
+    times.push(performance.now() - t0);
+    folded = cle.folded.length;
+    sets = cle.sets.length;
+  }
+  const [ms, copy] = [median(times), median(copies)];
+  console.log(JSON.stringify({
+    bench: 'cle+export', weight_bytes: weightCount * 4, folded, sets,
+    ms: +ms.toFixed(1), copy_ms: +copy.toFixed(2), ratio_to_copy: +(ms / copy).toFixed(1), runs: RUNS,
+  }));
+}
+
 try {
   await channelStatsBench();
   await openStatsBench();
+  await cleExportBench();
 } catch (error) {
   console.log(JSON.stringify({ bench: 'error', message: String((error as Error)?.stack ?? error) }));
 }

@@ -5,11 +5,22 @@ import { WeightlensError } from '../errors.js';
 export const USAGE = `Usage: weightlens <command> [options]
 
 Commands:
-  stats MODEL.onnx     per-layer, per-output-channel weight statistics
+  stats MODEL.onnx              per-layer, per-output-channel weight statistics
+  cle MODEL.onnx -o OUT.onnx    fold BatchNorms, equalize (Cross Layer Equalization), absorb high biases,
+                                and write the equalized model
 
 Options for stats:
   --json               print the machine form (JSON) instead of a table
   --layer NAME         only this layer (node name, first output or weight name)
+
+Options for cle:
+  -o, --output FILE    where to write the equalized model (never the input itself)
+  --json               print the machine form (JSON) of what was done instead of the summary
+  --no-bias-absorption leave biases as they are after equalizing
+  --relu6-to-relu      treat Clip(0, 6) as Relu so CLE can cross it: CHANGES what the float model
+                       computes (activations above 6 are no longer clipped); never implied
+
+Common options:
   --data DIR           folder holding external-data files (default: the model's folder)
   --progress           always show progress on stderr (default: only on a terminal)
   --quiet              never show progress
@@ -18,17 +29,29 @@ Options for stats:
   -h, --help           this text
   -v, --version        the version`;
 
-export interface StatsCommand {
-  command: 'stats';
+interface CommonOptions {
   model: string;
   json: boolean;
-  layer?: string;
   dataDir?: string;
   progress: 'auto' | 'always' | 'never';
   debug: boolean;
 }
 
-export type Command = StatsCommand | { command: 'help' } | { command: 'version' };
+export interface StatsCommand extends CommonOptions {
+  command: 'stats';
+  layer?: string;
+}
+
+export interface CleCommand extends CommonOptions {
+  command: 'cle';
+  output: string;
+  biasAbsorption: boolean;
+  relu6ToRelu: boolean;
+}
+
+export type Command = StatsCommand | CleCommand | { command: 'help' } | { command: 'version' };
+
+const usage = (message: string) => new WeightlensError('USAGE', `${message} (see weightlens --help)`);
 
 export function parseCommandLine(argv: readonly string[]): Command {
   let parsed;
@@ -41,6 +64,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
         json: { type: 'boolean', default: false },
         layer: { type: 'string' },
         data: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        'no-bias-absorption': { type: 'boolean', default: false },
+        'relu6-to-relu': { type: 'boolean', default: false },
         progress: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
@@ -49,18 +75,33 @@ export function parseCommandLine(argv: readonly string[]): Command {
       },
     });
   } catch (cause) {
-    throw new WeightlensError('USAGE', `${(cause as Error).message} (see weightlens --help)`);
+    throw usage((cause as Error).message);
   }
   const { values, positionals } = parsed;
   if (values.help) return { command: 'help' };
   if (values.version) return { command: 'version' };
   const [command, ...rest] = positionals;
-  if (command === undefined) throw new WeightlensError('USAGE', 'no command given (see weightlens --help)');
-  if (command !== 'stats') throw new WeightlensError('USAGE', `unknown command "${command}" (see weightlens --help)`);
-  if (rest.length !== 1) throw new WeightlensError('USAGE', `stats takes one model file, got ${rest.length} (see weightlens --help)`);
-  if (values.progress && values.quiet) throw new WeightlensError('USAGE', '--progress and --quiet contradict each other');
-  return {
-    command, model: rest[0]!, json: values.json, layer: values.layer, dataDir: values.data,
+  if (command === undefined) throw usage('no command given');
+  if (command !== 'stats' && command !== 'cle') throw usage(`unknown command "${command}"`);
+  if (rest.length !== 1) throw usage(`${command} takes one model file, got ${rest.length}`);
+  if (values.progress && values.quiet) throw usage('--progress and --quiet contradict each other');
+  const common: CommonOptions = {
+    model: rest[0]!, json: values.json, dataDir: values.data,
     progress: values.progress ? 'always' : values.quiet ? 'never' : 'auto', debug: values.debug,
+  };
+  const onlyFor = (option: string, owner: string) => {
+    throw usage(`${option} is an option of "${owner}", not of "${command}"`);
+  };
+  if (command === 'stats') {
+    if (values.output !== undefined) onlyFor('--output', 'cle');
+    if (values['no-bias-absorption']) onlyFor('--no-bias-absorption', 'cle');
+    if (values['relu6-to-relu']) onlyFor('--relu6-to-relu', 'cle');
+    return { command, ...common, layer: values.layer };
+  }
+  if (values.layer !== undefined) onlyFor('--layer', 'stats');
+  if (!values.output) throw usage('cle needs -o OUT.onnx, the file to write the equalized model to');
+  return {
+    command, ...common, output: values.output,
+    biasAbsorption: !values['no-bias-absorption'], relu6ToRelu: values['relu6-to-relu'],
   };
 }

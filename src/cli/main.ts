@@ -1,10 +1,14 @@
 // `weightlens` command line: a thin front over the library. Exit codes: 0 done, 2 bad input or usage
 // (one line on stderr, no stack unless --debug), 1 a bug in weightlens.
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { WeightlensError } from '../errors.js';
 import { openModelFile } from '../node/open-file.js';
 import { computeStats } from '../report/stats-report.js';
-import { parseCommandLine, USAGE, type StatsCommand } from './args.js';
+import { parseCommandLine, USAGE, type CleCommand, type StatsCommand } from './args.js';
+import { formatCleSummary } from './cle-summary.js';
+import { directorySource } from '../node/external-data.js';
+import { writeModel } from '../node/write-model.js';
+import { equalizeModel } from '../report/equalize-model.js';
 import { progressLine } from './progress.js';
 import { formatStatsTable } from './table.js';
 import { VERSION } from '../version.js';
@@ -37,6 +41,39 @@ async function runStats(cmd: StatsCommand, io: CliIO): Promise<void> {
   }
 }
 
+async function runCle(cmd: CleCommand, io: CliIO): Promise<void> {
+  const progress = progressLine(io.stderr, cmd.progress === 'always' || (cmd.progress === 'auto' && io.stderr.isTTY === true));
+  const name = basename(cmd.model);
+  if (cmd.relu6ToRelu) {
+    io.stderr.write(
+      'weightlens: warning: --relu6-to-relu rewrites Clip(0, 6) to Relu: the equalized model no longer clips activations at 6, ' +
+        'so it does NOT compute the same function as the input\n',
+    );
+  }
+  try {
+    const dataDir = cmd.dataDir ?? dirname(cmd.model);
+    const model = await openModelFile(cmd.model, {
+      dataDir,
+      onProgress: ({ phase, loaded, total }) => {
+        if (phase === 'read' && total) progress.update('read', `reading ${name}: ${mb(loaded)} / ${mb(total)} MB`, loaded / total);
+      },
+    });
+    const outcome = await equalizeModel(model, {
+      biasAbsorption: cmd.biasAbsorption,
+      relu6ToRelu: cmd.relu6ToRelu,
+      externalData: directorySource(dataDir),
+      dataFileName: `${basename(cmd.output).replace(/\.onnx$/i, '')}.data`,
+      onProgress: ({ fraction, text }) => progress.update('cle', `${name}: ${text}`, fraction),
+    });
+    const kept = outcome.dataLocations.filter((location) => !outcome.dataFiles.has(location));
+    await writeModel(cmd.output, outcome.bytes, outcome.dataFiles, { input: cmd.model, inputDataDir: dataDir, keptLocations: kept });
+    progress.done();
+    io.stdout.write(cmd.json ? JSON.stringify(outcome.report, null, 2) + '\n' : formatCleSummary(outcome.report, cmd.output));
+  } finally {
+    progress.done();
+  }
+}
+
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   let debug = argv.includes('--debug');
   try {
@@ -45,7 +82,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     else if (cmd.command === 'version') io.stdout.write(VERSION + '\n');
     else {
       debug = cmd.debug;
-      await runStats(cmd, io);
+      await (cmd.command === 'cle' ? runCle(cmd, io) : runStats(cmd, io));
     }
     return 0;
   } catch (error) {

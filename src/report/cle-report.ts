@@ -38,6 +38,8 @@ export interface CleOutcome {
   report: CleReport;
   /** The equalized model. */
   bytes: Uint8Array;
-  /** External-data files the equalized model refers to, by location (write them beside it). */
+  /** New external-data files of the equalized model, by location (write them beside it). */
   dataFiles: Map<string, Uint8Array>;
+  /** Every external-data location the equalized model refers to (new ones and the input's own). */
+  dataLocations: string[];
 }

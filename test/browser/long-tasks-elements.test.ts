@@ -2,7 +2,7 @@
 // it stays responsive (no main-thread task over 50 ms) while a ~100 MB model loads and the elements draw.
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
-import { resnet50Bytes } from '../../bench/resnet50.js';
+import { resnet50Bytes } from '../fixtures/resnet50.js';
 import '../../src/elements.js';
 import type { ModelSource } from '../../src/components/model-source/model-source.js';
 import { frames, longTasksDuring } from '../support/long-tasks.js';

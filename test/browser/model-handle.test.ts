@@ -2,7 +2,7 @@
 // main thread never runs a task over 50 ms while a ~100 MB model loads.
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
-import { resnet50Bytes } from '../../bench/resnet50.js';
+import { resnet50Bytes } from '../fixtures/resnet50.js';
 import { ModelHandle, type Analyzer } from '../../src/model/model-handle.js';
 import { acquireUrlModel, releaseUrlModel } from '../../src/model/shared-models.js';
 import { analyzeInWorker } from '../../src/worker/client.js';

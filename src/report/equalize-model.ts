@@ -1,0 +1,84 @@
+// Cross Layer Equalization end to end: statistics before, the CLE plan (BN fold, equalization, bias
+// absorption), the export that patches only what changed, and statistics of the exported model re-opened
+// from its bytes (so "after" is what a user will get, and the export is proven to re-open in the kit).
+import { throwIfAborted } from '../errors.js';
+import { planCle } from '../cle/plan-cle.js';
+import { Kernels } from '../kernels/channel-stats.js';
+import { decodeModel } from '../onnx/decode.js';
+import { exportModel } from '../onnx/export/export.js';
+import type { ExternalDataSource } from '../onnx/external-data.js';
+import type { Model } from '../onnx/model.js';
+import type { CleLayerChange, CleOptions, CleOutcome } from './cle-report.js';
+import { computeStats } from './stats-report.js';
+
+export interface EqualizeOptions extends CleOptions {
+  kernels?: Kernels;
+  signal?: AbortSignal;
+  /** One overall fraction (0..1, never decreasing) and what is being done. */
+  onProgress?: (p: { fraction: number; text: string }) => void;
+  /** Where the input's external data comes from (to re-open the exported model). */
+  externalData?: ExternalDataSource;
+  /** Name of the data file for changed external tensors (default: the exporter's). */
+  dataFileName?: string;
+}
+
+/** Serves the exporter's new data files from memory, everything else from the input's source. */
+function withDataFiles(files: ReadonlyMap<string, Uint8Array>, fallback: ExternalDataSource | undefined): ExternalDataSource | undefined {
+  if (files.size === 0) return fallback;
+  return async (location, signal) => {
+    const bytes = files.get(location);
+    if (!bytes) {
+      if (!fallback) throw new Error(`external data "${location}" has no source`);
+      return fallback(location, signal);
+    }
+    return { name: location, size: bytes.byteLength, read: async (offset, length) => bytes.subarray(offset, offset + length) };
+  };
+}
+
+export async function equalizeModel(model: Model, options: EqualizeOptions = {}): Promise<CleOutcome> {
+  const { signal } = options;
+  const settings = { biasAbsorption: options.biasAbsorption ?? true, relu6ToRelu: options.relu6ToRelu ?? false };
+  const kernels = options.kernels ?? (await Kernels.load());
+  let reported = 0;
+  const progress = (fraction: number, text: string) => {
+    reported = Math.max(reported, fraction);
+    options.onProgress?.({ fraction: reported, text });
+  };
+  const span = (from: number, to: number, what: string) => (p: { done: number; total: number }) =>
+    progress(from + (to - from) * (p.total ? p.done / p.total : 1), `${what} ${p.done} / ${p.total} layers`);
+
+  const before = await computeStats(model, { kernels, signal, onProgress: span(0, 0.3, 'statistics before CLE:') });
+  progress(0.3, 'planning CLE');
+  const cle = await planCle(model, { ...settings, kernels, signal });
+  throwIfAborted(signal, model.fileName);
+  progress(0.7, 'writing the equalized model');
+  const exported = exportModel(model, cle.plan, options.dataFileName ? { dataFileName: options.dataFileName } : {});
+  const externalData = withDataFiles(exported.dataFiles, options.externalData);
+  const reopened = decodeModel(exported.bytes, { fileName: model.fileName, ...(externalData ? { externalData } : {}) });
+  const after = await computeStats(reopened, { kernels, signal, onProgress: span(0.8, 1, 'statistics after CLE:') });
+
+  const afterByName = new Map(after.layers.map((l) => [l.name, l]));
+  const layers: CleLayerChange[] = before.layers.flatMap((b) => {
+    const a = afterByName.get(b.name);
+    return a ? [{ name: b.name, op: b.op, before: b, after: a }] : [];
+  });
+  const dataLocations = new Set<string>();
+  for (const graph of reopened.graphs) for (const t of graph.constants.values()) if (t.external) dataLocations.add(t.external.location);
+  progress(1, 'done');
+  return {
+    report: {
+      file: model.fileName,
+      options: settings,
+      folded: cle.folded,
+      sets: cle.sets,
+      chains: cle.chains,
+      skipped: cle.skipped,
+      biasAbsorbed: cle.biasAbsorbed,
+      relu6Rewritten: cle.clipRewrites.map((n) => n.name),
+      layers,
+    },
+    bytes: exported.bytes,
+    dataFiles: exported.dataFiles,
+    dataLocations: [...dataLocations],
+  };
+}

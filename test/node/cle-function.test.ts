@@ -1,0 +1,103 @@
+// Issue 4's central bar: the equalized model computes the same function. onnxruntime-node runs the
+// original and the exported model on the same random inputs; outputs must agree within
+// 1e-4 x max(the output's absmax, 0.01). The exported files also pass onnx.checker (Debian python3-onnx).
+import { describe, it, before, after } from 'node:test';
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { decodeModel } from '../../src/onnx/decode.js';
+import { equalizeModel } from '../../src/report/equalize-model.js';
+import type { CleOutcome } from '../../src/report/cle-report.js';
+import { convTransposeChainBytes } from '../fixtures/convtranspose-chain.js';
+import { mobilenetV2Bytes } from '../fixtures/mobilenetv2.js';
+import { seededRandom } from '../support/random.js';
+import { PYTHON, realModel } from '../support/node-paths.js';
+
+interface Case {
+  name: string;
+  bytes: () => Uint8Array;
+  input: number[];
+  /** What CLE must have found, so a test cannot pass by doing nothing. */
+  expectWork: (o: CleOutcome) => void;
+}
+
+const real = (file: string) => () => new Uint8Array(readFileSync(realModel(file)));
+
+const CASES: Case[] = [
+  {
+    name: 'PP-OCR mobile cls (BatchNorm unfolded, Relu and HardSwish)',
+    bytes: real('ch_ppocr_mobile_v2.0_cls_infer.onnx'),
+    input: [1, 3, 48, 192],
+    expectWork: (o) => expect(o.report.folded.length).to.be.greaterThan(20),
+  },
+  {
+    name: 'PP-OCRv4 det (ConvTranspose, BatchNorm, Sigmoid output)',
+    bytes: real('ch_PP-OCRv4_det_infer.onnx'),
+    input: [1, 3, 64, 96],
+    expectWork: (o) => expect(o.report.folded.length + o.report.sets.length).to.be.greaterThan(0),
+  },
+  {
+    name: 'PP-OCRv4 rec',
+    bytes: real('ch_PP-OCRv4_rec_infer.onnx'),
+    input: [1, 3, 48, 160],
+    expectWork: (o) => expect(o.report.layers.length).to.be.greaterThan(10),
+  },
+  {
+    name: 'MobileNetV2-shaped (unfolded BN, depthwise triplets, Relu)',
+    bytes: () => mobilenetV2Bytes({ width: 0.5, resolution: 96, activation: 'Relu' }).bytes,
+    input: [1, 3, 96, 96],
+    expectWork: (o) => {
+      expect(o.report.folded.length).to.be.greaterThan(40);
+      expect(o.report.sets.filter((s) => s.kind === 'triplet').length).to.be.greaterThan(10);
+    },
+  },
+  {
+    name: 'Conv -> ConvTranspose (Cin 4 != Cout 6, group 2) -> Conv',
+    bytes: () => convTransposeChainBytes().bytes,
+    input: [1, 4, 8, 8],
+    expectWork: (o) => expect(o.report.sets.some((s) => s.layers.some((l) => /ConvTranspose|convtranspose/i.test(l)))).to.equal(true),
+  },
+];
+
+async function outputs(bytes: Uint8Array, inputShape: number[], seed: number): Promise<Float32Array[]> {
+  const session = await ort.InferenceSession.create(bytes);
+  const rand = seededRandom(seed);
+  const data = Float32Array.from({ length: inputShape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1);
+  const result = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', data, inputShape) });
+  return session.outputNames.map((n) => result[n]!.data as Float32Array);
+}
+
+describe('CLE preserves the function (onnxruntime-node)', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'weightlens-cle-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const c of CASES) {
+    it(c.name, async () => {
+      const original = c.bytes();
+      const model = decodeModel(original, { fileName: `${c.name}.onnx` });
+      const outcome = await equalizeModel(model);
+      c.expectWork(outcome);
+      for (const seed of [1, 2]) {
+        const [expected, actual] = await Promise.all([outputs(original, c.input, seed), outputs(outcome.bytes, c.input, seed)]);
+        expected.forEach((e, i) => {
+          const a = actual[i]!;
+          let absMax = 0, diff = 0;
+          for (let k = 0; k < e.length; k++) {
+            absMax = Math.max(absMax, Math.abs(e[k]!));
+            diff = Math.max(diff, Math.abs(e[k]! - a[k]!));
+          }
+          expect(diff, `${c.name}, output ${i}, seed ${seed}: max |diff| vs bound`).to.be.at.most(1e-4 * Math.max(absMax, 0.01));
+        });
+      }
+      const path = join(dir, 'equalized.onnx');
+      writeFileSync(path, outcome.bytes);
+      execFileSync(PYTHON, ['-c', 'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', path]);
+    });
+  }
+});

@@ -28,6 +28,11 @@ export class ModelHandle extends EventTarget {
   report: StatsReport | undefined;
   error: WeightlensError | undefined;
   selectedLayer: string | undefined;
+  /**
+   * What was last loaded (a URL, files or results), so another computation — e.g. <cle-compare>'s CLE —
+   * can start from the same model. Bytes were transferred to the Worker: they are not kept.
+   */
+  lastInput: ModelInput | undefined;
   private running: AbortController | undefined;
 
   constructor(private readonly analyzer: Analyzer) {
@@ -37,6 +42,7 @@ export class ModelHandle extends EventTarget {
   /** Loads `input`, cancelling any load in progress. Resolves when done; never rejects (see status). */
   async load(input: ModelInput): Promise<void> {
     this.cancel();
+    this.lastInput = input;
     if (input.kind === 'report') {
       this.finish(input.report);
       return;

@@ -4,16 +4,20 @@
 // Nothing is touched at import time, so importing this in Node or during SSR is safe.
 import { WeightlensError } from '../errors.js';
 import type { Analyzer, LoadProgress } from '../model/model-handle.js';
-import type { StatsReport } from '../report/stats-report.js';
-import { runPipeline } from './pipeline.js';
+import type { CleOptions, CleOutcome } from '../report/cle-report.js';
+import { runCle, runPipeline } from './pipeline.js';
 import { deserializeError, type AnalysisInput, type WorkerReply, type WorkerRequest } from './protocol.js';
 import { WORKER_SOURCE } from './worker-source.generated.js';
 
+/** What a job computes: statistics, or CLE with its options. */
+type Task = { kind: 'stats' } | { kind: 'cle'; options: CleOptions };
+
 interface Job {
   input: AnalysisInput;
+  task: Task;
   signal: AbortSignal;
   onProgress: (p: LoadProgress) => void;
-  resolve: (report: StatsReport) => void;
+  resolve: (value: never) => void;
   reject: (error: unknown) => void;
   onAbort: () => void;
 }
@@ -26,17 +30,31 @@ const jobs = new Map<number, Job>();
 let nextId = 1;
 
 /** Analyses in the page's Worker; falls back to this thread if there is none. */
-export const analyzeInWorker: Analyzer = (input, { signal, onProgress }) => {
+export const analyzeInWorker: Analyzer = (input, { signal, onProgress }) => inWorker(input, { kind: 'stats' }, signal, onProgress);
+
+/** Cross Layer Equalization in the page's Worker (this thread if there is none): report + equalized bytes. */
+export function equalizeInWorker(
+  input: AnalysisInput,
+  { signal, onProgress, cle }: { signal: AbortSignal; onProgress: (p: LoadProgress) => void; cle: CleOptions },
+): Promise<CleOutcome> {
+  return inWorker(input, { kind: 'cle', options: cle }, signal, onProgress);
+}
+
+function inWorker<T>(input: AnalysisInput, task: Task, signal: AbortSignal, onProgress: (p: LoadProgress) => void): Promise<T> {
   const name = inputName(input);
   if (signal.aborted) return Promise.reject(aborted(name));
   const work = (async () => {
     const resolved = input.kind === 'url' ? { kind: 'url' as const, url: absolute(input.url) } : input;
     const worker = await (started ??= startWorker());
     if (signal.aborted) throw aborted(name);
-    return worker ? post(worker, resolved, signal, onProgress) : runPipeline(resolved, { signal, onProgress });
+    return worker ? post<T>(worker, resolved, task, signal, onProgress) : (runTask(resolved, task, signal, onProgress) as Promise<T>);
   })();
   return rejectOnAbort(work, signal, name);
-};
+}
+
+function runTask(input: AnalysisInput, task: Task, signal: AbortSignal, onProgress: (p: LoadProgress) => void): Promise<unknown> {
+  return task.kind === 'stats' ? runPipeline(input, { signal, onProgress }) : runCle(input, task.options, { signal, onProgress });
+}
 
 /** The fallback on its own: the same pipeline on the calling thread (blocks it while decoding). */
 export const analyzeOnThisThread: Analyzer = (input, { signal, onProgress }) => {
@@ -100,13 +118,13 @@ function startWorker(): Promise<Worker | undefined> {
   });
 }
 
-function post(worker: Worker, input: AnalysisInput, signal: AbortSignal, onProgress: (p: LoadProgress) => void): Promise<StatsReport> {
-  return new Promise((resolve, reject) => {
+function post<T>(worker: Worker, input: AnalysisInput, task: Task, signal: AbortSignal, onProgress: (p: LoadProgress) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
     const id = nextId++;
     const onAbort = () => jobs.delete(id) && worker.postMessage({ type: 'cancel', id } satisfies WorkerRequest);
-    jobs.set(id, { input, signal, onProgress, resolve, reject, onAbort });
+    jobs.set(id, { input, task, signal, onProgress, resolve: resolve as (value: never) => void, reject, onAbort });
     signal.addEventListener('abort', onAbort, { once: true });
-    const request: WorkerRequest = { type: 'analyze', id, input };
+    const request: WorkerRequest = task.kind === 'stats' ? { type: 'analyze', id, input } : { type: 'equalize', id, input, options: task.options };
     try {
       worker.postMessage(request, input.kind === 'bytes' ? [input.bytes] : []); // bytes move, never copied
     } catch (cause) {
@@ -123,7 +141,8 @@ function route(reply: Exclude<WorkerReply, { type: 'ready' }>): void {
   if (reply.type === 'progress') return job.onProgress({ fraction: reply.fraction, text: reply.text });
   jobs.delete(reply.id);
   job.signal.removeEventListener('abort', job.onAbort);
-  if (reply.type === 'result') job.resolve(reply.report);
+  if (reply.type === 'result') job.resolve(reply.report as never);
+  else if (reply.type === 'equalized') job.resolve(reply.outcome as never);
   else job.reject(deserializeError(reply));
 }
 
@@ -137,7 +156,7 @@ function workerDied(worker: Worker, message: string): void {
     if (job.input.kind === 'bytes') {
       job.reject(new WeightlensError('IO', `analysing ${inputName(job.input)} failed: the analysis Worker stopped${message ? ` (${message})` : ''}`, { file: job.input.name }));
     } else {
-      runPipeline(job.input, { signal: job.signal, onProgress: job.onProgress }).then(job.resolve, job.reject);
+      runTask(job.input, job.task, job.signal, job.onProgress).then((v) => job.resolve(v as never), job.reject);
     }
   }
 }

@@ -9,6 +9,10 @@ import { decodeModel } from '../onnx/decode.js';
 import { filesSource } from '../onnx/external-data.js';
 import { readModelSource, type ModelSource, type OpenOptions } from '../onnx/open.js';
 import { computeStats, type StatsReport } from '../report/stats-report.js';
+import type { CleOptions, CleOutcome } from '../report/cle-report.js';
+import { equalizeModel } from '../report/equalize-model.js';
+import type { Model } from '../onnx/model.js';
+import type { ExternalDataSource } from '../onnx/external-data.js';
 import type { AnalysisInput } from './protocol.js';
 import { ProgressMeter, megabytes } from './progress.js';
 
@@ -23,7 +27,12 @@ export interface PipelineOptions {
  */
 const PHASES = { withRead: { read: 0.75, decode: 0.78 }, inMemory: { read: 0, decode: 0.08 } };
 
-export async function runPipeline(input: AnalysisInput, options: PipelineOptions = {}): Promise<StatsReport> {
+/** A model read and decoded, or results JSON that needed no decoding. */
+type Loaded =
+  | { kind: 'report'; report: StatsReport }
+  | { kind: 'model'; model: Model; externalData?: ExternalDataSource; kernels: Promise<Kernels>; meter: ProgressMeter; from: number };
+
+async function load(input: AnalysisInput, options: PipelineOptions): Promise<Loaded> {
   const { signal } = options;
   const meter = new ProgressMeter(options.onProgress ?? (() => {}));
   // Compile the kernels while the model is read (the first job of a realm pays for it once).
@@ -46,26 +55,53 @@ export async function runPipeline(input: AnalysisInput, options: PipelineOptions
   if (looksLikeJson(read.bytes)) {
     const report = parseReport(read.bytes, read.fileName);
     meter.done();
-    return report;
+    return { kind: 'report', report };
   }
 
   meter.report(ends.read, `decoding ${read.fileName} (${megabytes(read.bytes.byteLength)} MB)`);
   const model = decodeModel(read.bytes, { fileName: read.fileName, ...(read.externalData ? { externalData: read.externalData } : {}) });
   throwIfAborted(signal, read.fileName);
+  return { kind: 'model', model, kernels, meter, from: ends.decode, ...(read.externalData ? { externalData: read.externalData } : {}) };
+}
 
+/** Statistics of a model (or the results JSON itself). */
+export async function runPipeline(input: AnalysisInput, options: PipelineOptions = {}): Promise<StatsReport> {
+  const loaded = await load(input, options);
+  if (loaded.kind === 'report') return loaded.report;
+  const { model, meter, from } = loaded;
+  const { signal } = options;
   // Statistics progress is weighted by the layers' element counts: one fc layer can outweigh 20 convs.
   const before = [0];
   for (const layer of findWeightLayers(model)) before.push(before.at(-1)! + layer.weight.size);
   const totalElements = before.at(-1) || 1;
-  const statsPart = meter.span(ends.decode, 1);
+  const statsPart = meter.span(from, 1);
   statsPart(0, `statistics 0 / ${before.length - 1} layers`);
   const report = await computeStats(model, {
-    kernels: await kernels,
+    kernels: await loaded.kernels,
     ...(signal ? { signal } : {}),
     onProgress: ({ done, total }) => statsPart((before[done] ?? totalElements) / totalElements, `statistics ${done} / ${total} layers`),
   });
   meter.done();
   return report;
+}
+
+/** Cross Layer Equalization of a model: the report and the equalized model's bytes. */
+export async function runCle(input: AnalysisInput, cle: CleOptions, options: PipelineOptions = {}): Promise<CleOutcome> {
+  const loaded = await load(input, options);
+  if (loaded.kind === 'report') {
+    throw new WeightlensError('USAGE', `${loaded.report.file}: CLE needs the ONNX model itself, not its results JSON`, { file: loaded.report.file });
+  }
+  const { model, meter, from, externalData } = loaded;
+  const part = meter.span(from, 1);
+  const outcome = await equalizeModel(model, {
+    ...cle,
+    kernels: await loaded.kernels,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(externalData ? { externalData } : {}),
+    onProgress: ({ fraction, text }) => part(fraction, text),
+  });
+  meter.done();
+  return outcome;
 }
 
 function sourceOf(input: AnalysisInput): { source: ModelSource; open: Pick<OpenOptions, 'fileName' | 'externalData'> } {

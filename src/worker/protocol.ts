@@ -3,6 +3,7 @@
 import { WeightlensError, type WeightlensErrorCode } from '../errors.js';
 import type { ModelInput } from '../model/model-input.js';
 import type { StatsReport } from '../report/stats-report.js';
+import type { CleOptions, CleOutcome } from '../report/cle-report.js';
 
 /** What the pipeline analyses: every ModelInput except ready-made results. */
 export type AnalysisInput = Exclude<ModelInput, { kind: 'report' }>;
@@ -10,6 +11,7 @@ export type AnalysisInput = Exclude<ModelInput, { kind: 'report' }>;
 export type WorkerRequest =
   /** `url` input must be absolute: the Worker's base URL is a blob: URL. */
   | { type: 'analyze'; id: number; input: AnalysisInput }
+  | { type: 'equalize'; id: number; input: AnalysisInput; options: CleOptions }
   | { type: 'cancel'; id: number };
 
 export interface SerializedError {
@@ -26,6 +28,8 @@ export type WorkerReply =
   | { type: 'ready' }
   | { type: 'progress'; id: number; fraction: number; text: string }
   | { type: 'result'; id: number; report: StatsReport }
+  /** The equalized model's buffer is transferred, not copied. */
+  | { type: 'equalized'; id: number; outcome: CleOutcome }
   | ({ type: 'error'; id: number } & SerializedError);
 
 export function serializeError(e: unknown): SerializedError {

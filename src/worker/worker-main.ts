@@ -1,26 +1,35 @@
 // The analysis Worker's entry: a message loop around runPipeline. scripts/build.mjs bundles it into one
 // string (worker-source.generated.ts) that client.ts starts from a blob: URL.
 import { WeightlensError } from '../errors.js';
-import { runPipeline } from './pipeline.js';
+import { runCle, runPipeline, type PipelineOptions } from './pipeline.js';
 import { serializeError, type WorkerReply, type WorkerRequest } from './protocol.js';
 
 interface WorkerScope {
-  postMessage(message: WorkerReply): void;
+  postMessage(message: WorkerReply, transfer?: Transferable[]): void;
   addEventListener(type: 'message', listener: (event: MessageEvent<WorkerRequest>) => void): void;
 }
 const scope = globalThis as unknown as WorkerScope;
 const running = new Map<number, AbortController>();
 
-async function analyze(id: number, input: Extract<WorkerRequest, { type: 'analyze' }>['input']): Promise<void> {
+type Job = Extract<WorkerRequest, { type: 'analyze' | 'equalize' }>;
+
+async function run(job: Job): Promise<void> {
+  const { id } = job;
   const controller = new AbortController();
   running.set(id, controller);
   const { signal } = controller;
+  const options: PipelineOptions = {
+    signal,
+    onProgress: ({ fraction, text }) => signal.aborted || scope.postMessage({ type: 'progress', id, fraction, text }),
+  };
   try {
-    const report = await runPipeline(input, {
-      signal,
-      onProgress: ({ fraction, text }) => signal.aborted || scope.postMessage({ type: 'progress', id, fraction, text }),
-    });
-    if (!signal.aborted) scope.postMessage({ type: 'result', id, report });
+    if (job.type === 'analyze') {
+      const report = await runPipeline(job.input, options);
+      if (!signal.aborted) scope.postMessage({ type: 'result', id, report });
+    } else {
+      const outcome = await runCle(job.input, job.options, options);
+      if (!signal.aborted) scope.postMessage({ type: 'equalized', id, outcome }, [outcome.bytes.buffer as ArrayBuffer]);
+    }
   } catch (e) {
     if (signal.aborted) return; // the page has already rejected this job
     // Only the page sees the message: log anything unexpected here with its stack.
@@ -32,7 +41,7 @@ async function analyze(id: number, input: Extract<WorkerRequest, { type: 'analyz
 }
 
 scope.addEventListener('message', ({ data }) => {
-  if (data.type === 'analyze') void analyze(data.id, data.input);
+  if (data.type === 'analyze' || data.type === 'equalize') void run(data);
   else if (data.type === 'cancel') running.get(data.id)?.abort();
 });
 scope.postMessage({ type: 'ready' });

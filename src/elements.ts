@@ -1,5 +1,6 @@
 // 'weightlens/elements': registers the kit's custom elements (a no-op in Node, where there is no
 // registry, so static-site builds can import it).
+import { CleCompare } from './components/cle-compare/cle-compare.js';
 import { LayerTable } from './components/layer-table/layer-table.js';
 import { ModelSource } from './components/model-source/model-source.js';
 import { RelativeRangePlot } from './components/relative-range-plot/relative-range-plot.js';
@@ -9,8 +10,10 @@ ModelSource.define('model-source');
 LayerTable.define('layer-table');
 WeightRangePlot.define('weight-range-plot');
 RelativeRangePlot.define('relative-range-plot');
+CleCompare.define('cle-compare');
 
-export { LayerTable, ModelSource, RelativeRangePlot, WeightRangePlot };
+export { CleCompare, LayerTable, ModelSource, RelativeRangePlot, WeightRangePlot };
+export { equalizedFileName, equalizedFiles, type EqualizedFile, type Equalizer } from './components/cle-compare/cle-compare.js';
 export { ModelHandle, type LoadProgress, type ModelStatus } from './model/model-handle.js';
 export type { ModelInput } from './model/model-input.js';
 export type * from './events/index.js';

@@ -2,6 +2,7 @@ export type { WlLoadEvent } from './wl-load.js';
 export type { WlProgressEvent } from './wl-progress.js';
 export type { WlErrorEvent } from './wl-error.js';
 export type { WlLayerSelectEvent } from './wl-layer-select.js';
+export type { WlCleAppliedEvent } from './wl-cle-applied.js';
 
 /** Event name -> detail type, for WeightlensElement.emit(). */
 export interface WlEventDetails {
@@ -9,4 +10,5 @@ export interface WlEventDetails {
   'wl-progress': import('./wl-progress.js').WlProgressEvent['detail'];
   'wl-error': import('./wl-error.js').WlErrorEvent['detail'];
   'wl-layer-select': import('./wl-layer-select.js').WlLayerSelectEvent['detail'];
+  'wl-cle-applied': import('./wl-cle-applied.js').WlCleAppliedEvent['detail'];
 }

@@ -3,6 +3,8 @@ export { channelRows, clampDomain, channelCount, type ChannelRow, type ChannelDo
 export { weightRangePlot, weightRangeText, WEIGHT_RANGE_MARKS, type WeightRangeOptions } from './weight-ranges.js';
 export { relativeRangePlot, relativeRangeText, RELATIVE_RANGE_MARKS, type RelativeRangeOptions } from './relative-ranges.js';
 export { relativeRangeHistogram, relativeRangeHistogramText, HISTOGRAM_MARKS, type HistogramOptions } from './relative-range-histogram.js';
+export { cleChannelPlot, cleChannelRows, cleChannelText, CLE_CHANNEL_MARKS, type CleChannelRow, type CleChannelOptions } from './cle-channels.js';
+export { cleLayersPlot, cleLayerRows, cleLayersText, CLE_LAYER_MARKS, type CleLayerRow, type CleLayersOptions } from './cle-layers.js';
 export { summarize, relativeRangeSummary, type Summary, type SummaryRow } from './summary.js';
 export { formatNumber } from './format.js';
 export { colors } from './theme.js';

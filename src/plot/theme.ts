@@ -6,6 +6,10 @@ export const colors = {
   outlier: 'var(--_outlier-color, #c8341e)',
   fence: 'var(--_fence-color, #b8860b)',
   bar: 'var(--_bar-color, #3f6fc6)',
+  /** <cle-compare>: before CLE (dotted), after CLE (solid) and the change between them (shaded). */
+  before: 'var(--_before-color, #6e7781)',
+  after: 'var(--_after-color, #0969da)',
+  change: 'var(--_change-color, #d4a72c)',
 } as const;
 
 /** Plot's inline style for every chart: inherit the host's font and colour. */

@@ -6,6 +6,7 @@ interface MochaGlobals {
   it(name: string, body: Body): void;
   before(body: Body): void;
   after(body: Body): void;
+  afterEach(body: Body): void;
 }
 const mocha = globalThis as unknown as MochaGlobals;
 
@@ -14,3 +15,4 @@ export const it = (name: string, body: Body) => mocha.it(name, body);
 export const test = it;
 export const before = (body: Body) => mocha.before(body);
 export const after = (body: Body) => mocha.after(body);
+export const afterEach = (body: Body) => mocha.afterEach(body);

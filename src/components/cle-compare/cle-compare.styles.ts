@@ -1,0 +1,106 @@
+import { css } from 'lit';
+
+export const styles = css`
+  :host {
+    --_before-color: var(--wl-before-color, #6e7781);
+    --_after-color: var(--wl-after-color, #0969da);
+    --_change-color: var(--wl-change-color, #d4a72c);
+  }
+  @media (prefers-color-scheme: dark) {
+    :host {
+      --_before-color: var(--wl-before-color, #9ea7b3);
+      --_after-color: var(--wl-after-color, #58a6ff);
+      --_change-color: var(--wl-change-color, #d29922);
+    }
+  }
+  section + section {
+    margin-top: 1.25em;
+  }
+  .summary {
+    border: 1px solid var(--_border-color);
+    border-radius: var(--_radius);
+    padding: 0.6em 0.9em;
+  }
+  .facts {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 0.25em 1.5em;
+    margin: 0;
+    padding: 0;
+    list-style: none;
+  }
+  .facts .warning {
+    color: var(--_error-color);
+  }
+  .skipped {
+    margin: 0.4em 0 0;
+  }
+  .skipped ul {
+    margin: 0.25em 0 0;
+    padding-left: 1.25em;
+  }
+  .skipped .layers {
+    font-weight: 600;
+    overflow-wrap: anywhere;
+  }
+  .muted {
+    color: var(--_muted-color);
+  }
+  .download-row {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: center;
+    gap: 0.5em 1em;
+    margin-top: 0.6em;
+  }
+  .download-note {
+    margin: 0.6em 0 0;
+  }
+  .download-row .download-note {
+    margin: 0;
+  }
+  button.primary {
+    background: var(--_accent-color);
+    border-color: var(--_accent-color);
+    color: var(--_background);
+    font-weight: 600;
+  }
+  .plot {
+    position: relative;
+    border-radius: var(--_radius);
+    touch-action: pan-y;
+    user-select: none;
+    cursor: crosshair;
+  }
+  .overview-plot {
+    cursor: pointer;
+  }
+  .plot svg {
+    display: block;
+    width: 100%;
+    height: auto;
+  }
+  .cursor {
+    position: absolute;
+    top: 0;
+    bottom: 0;
+    width: 0;
+    border-left: 1px dashed var(--_muted-color);
+    pointer-events: none;
+  }
+  .readout {
+    min-height: 1.4em;
+    margin: 0.25em 0;
+    font-variant-numeric: tabular-nums;
+  }
+  .readout .outlier {
+    color: var(--_outlier-color);
+    font-weight: 600;
+  }
+  .hint {
+    color: var(--_muted-color);
+  }
+  tr.selected {
+    background: var(--_selected-background);
+  }
+`;

@@ -27,6 +27,18 @@ export interface ExportPlan {
   /** `name` becomes the next input of `node` (a Conv/Gemm gaining a bias). */
   readonly appendInputs: readonly { node: Node; name: string }[];
   readonly addInitializers: readonly NewInitializer[];
+  /** Optional: nodes changed in place, e.g. Clip(x, 0, 6) -> Relu(x) for `--relu6-to-relu`. */
+  readonly rewriteNodes?: readonly NodeRewrite[];
+  /** Optional: initializers nothing uses any more (a folded BatchNorm's parameters); origin 'initializer' only. */
+  readonly removeInitializers?: readonly TensorRef[];
+}
+
+/** A node changed in place: its op_type and/or its whole input list replaced, attributes dropped by name. */
+export interface NodeRewrite {
+  readonly node: Node;
+  readonly opType?: string;
+  readonly inputs?: readonly string[];
+  readonly removeAttributes?: readonly string[];
 }
 
 export const emptyPlan = (): ExportPlan => ({ tensors: [], removeNodes: [], renameOutputs: [], appendInputs: [], addInitializers: [] });

@@ -1,0 +1,515 @@
+/**
+ * exportModel: applies an ExportPlan to the model's own bytes. Only the messages on the path to an edit
+ * are rebuilt (wire.ts); every other byte of the file is copied as it was, so metadata, doc strings,
+ * opsets, value infos, training info, functions and fields newer than our schema all survive.
+ *
+ * Tensors keep their data type and their place: raw_data, a typed field (float_data, int32_data for
+ * float16/bfloat16, double_data), a Constant node's attribute, or external data. Changed external tensors
+ * move to one new data file (returned in dataFiles); unchanged ones keep pointing at their old files.
+ */
+import { WeightlensError } from '../../errors.js';
+import { DT, dtypeName } from '../dtypes.js';
+import { validateLocation } from '../external-data.js';
+import type { Graph, Model, Node, TensorRef } from '../model.js';
+import {
+  encodeRaw, isWritableFloat, packedFloat32, packedFloat64, packedHalfBits,
+} from './encode-values.js';
+import type { ExportPlan, NewInitializer, TensorEdit } from './plan.js';
+import {
+  MessageEditor, WIRE, concat, encodeTag, lenRecord, stringRecord, varintRecord, type Chunk,
+} from './wire.js';
+
+export interface ExportOptions {
+  /**
+   * Name of the new external-data file for changed external tensors (a path relative to the exported
+   * model's folder). Default: `<model name>.weightlens.data`.
+   */
+  dataFileName?: string;
+}
+
+export interface ExportResult {
+  /** The new model file. */
+  bytes: Uint8Array;
+  /** External-data files to write beside the model: location (relative to its folder) -> contents. */
+  dataFiles: Map<string, Uint8Array>;
+  /** External-data locations of the input that the new model still refers to (copy them if it moves). */
+  keptLocations: string[];
+}
+
+/** ONNX field numbers (onnx.proto, checked against ONNX 1.12's). */
+const F = {
+  model: { graph: 7 },
+  graph: { node: 1, initializer: 5 },
+  node: { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 },
+  attribute: { name: 1, f: 2, t: 5, g: 6, floats: 7, graphs: 11 },
+  tensor: { dims: 1, dataType: 2, floatData: 4, int32Data: 5, name: 8, rawData: 9, doubleData: 10, externalData: 13, dataLocation: 14 },
+  entry: { key: 1, value: 2 },
+} as const;
+
+const DATA_LOCATION_EXTERNAL = 1;
+const utf8 = new TextEncoder();
+
+export function exportModel(model: Model, plan: ExportPlan, options: ExportOptions = {}): ExportResult {
+  return new Exporter(model, options).run(plan);
+}
+
+interface GraphEdit {
+  readonly graph: Graph;
+  readonly editor: MessageEditor;
+  /** Record index (in the GraphProto) of node i. */
+  readonly nodeRecords: number[];
+  /** Record index of the first initializer of each name (built on first use). */
+  initializers?: Map<string, number>;
+}
+
+/** A node's inputs as the export is changing them, to place appended inputs. */
+interface InputState {
+  names: string[];
+  /** Record index of each input that exists in the file (appended ones have none). */
+  records: (number | undefined)[];
+}
+
+class Exporter {
+  private readonly root: MessageEditor;
+  private readonly graphsByPath = new Map<string, Graph>();
+  private readonly graphEdits = new Map<Graph, GraphEdit>();
+  private readonly constantNodes = new Map<Graph, Map<string, Node>>();
+  private readonly removed = new Set<string>(); // `${graph path}#${node index}`
+  private readonly inputStates = new Map<string, InputState>();
+  private readonly rewrittenInputs = new Set<string>();
+  private readonly editedTensors = new Set<string>();
+  private readonly editedExternal = new Set<TensorRef>();
+  private readonly dataPieces: Uint8Array[] = [];
+  private dataLength = 0;
+  private dataFileName?: string;
+  private readonly file: string;
+
+  constructor(
+    private readonly model: Model,
+    private readonly options: ExportOptions,
+  ) {
+    this.file = model.fileName;
+    this.root = new MessageEditor(model.bytes, 0, model.bytes.byteLength, `${this.file}: ModelProto`);
+    for (const g of model.graphs) this.graphsByPath.set(g.path, g);
+  }
+
+  run(plan: ExportPlan): ExportResult {
+    for (const n of plan.removeNodes) this.removed.add(this.nodeKey(n));
+    for (const edit of plan.tensors) this.editTensor(edit);
+    for (const r of plan.renameOutputs) this.renameOutput(r.node, r.index, r.name);
+    for (const r of plan.rewriteNodes ?? []) this.rewriteNode(r.node, r.opType, r.inputs, r.removeAttributes);
+    for (const a of plan.appendInputs) this.appendInput(a.node, a.name);
+    for (const init of plan.addInitializers) this.addInitializer(init);
+    const removedInitializers = new Set<TensorRef>();
+    for (const t of plan.removeInitializers ?? []) {
+      this.removeInitializer(t);
+      removedInitializers.add(t);
+    }
+    for (const n of plan.removeNodes) {
+      const ge = this.graphEdit(this.graphOfNode(n));
+      ge.editor.remove(this.nodeRecord(ge, n));
+    }
+
+    const pieces: Uint8Array[] = [];
+    this.root.emit(pieces);
+    const dataFiles = new Map<string, Uint8Array>();
+    if (this.dataFileName !== undefined) dataFiles.set(this.dataFileName, concat(this.dataPieces));
+
+    const kept = new Set<string>();
+    for (const g of this.model.graphs) {
+      for (const t of g.constants.values()) {
+        if (t.external && !this.editedExternal.has(t) && !removedInitializers.has(t)) kept.add(t.external.location);
+      }
+    }
+    return { bytes: concat(pieces), dataFiles, keptLocations: [...kept] };
+  }
+
+  // ---- errors ---------------------------------------------------------------------------------------
+
+  private usage(message: string, tensor?: string): WeightlensError {
+    return new WeightlensError('USAGE', `${this.file}: export: ${message}`, { file: this.file, ...(tensor ? { tensor } : {}) });
+  }
+
+  private badTensor(tensor: string, field: string, message: string): WeightlensError {
+    return new WeightlensError('BAD_TENSOR', `${this.file}: export: ${message}`, { file: this.file, tensor, field });
+  }
+
+  // ---- finding things in the bytes ---------------------------------------------------------------------
+
+  private graphOf(path: string): Graph {
+    const g = this.graphsByPath.get(path);
+    if (!g) throw this.usage(`the plan names graph "${path}", which this model does not have`);
+    return g;
+  }
+
+  private graphOfNode(node: Node): Graph {
+    const g = this.graphOf(node.graph);
+    if (g.nodes[node.index] !== node && g.nodes[node.index]?.name !== node.name) {
+      throw this.usage(`node "${node.name}" is not node ${node.index} of graph ${node.graph} (a plan for another model?)`);
+    }
+    return g;
+  }
+
+  private nodeKey(node: Node): string {
+    return `${node.graph}#${node.index}`;
+  }
+
+  /** The GraphProto of `graph`: ModelProto.graph, or the attribute of its owner node in the parent graph. */
+  private graphEdit(graph: Graph): GraphEdit {
+    const known = this.graphEdits.get(graph);
+    if (known) return known;
+    let editor: MessageEditor;
+    const what = `${this.file}: graph ${graph.path}`;
+    if (!graph.parent || !graph.owner) {
+      const at = this.root.indicesOf(F.model.graph);
+      if (at.length !== 1) throw this.badGraph(`the model has ${at.length} graph fields; exactly one is supported`);
+      editor = this.root.child(at[0]!, what);
+    } else {
+      const { nodeIndex, attribute, listIndex } = graph.owner;
+      const parent = this.graphEdit(graph.parent);
+      const ownerNode = graph.parent.nodes[nodeIndex];
+      if (!ownerNode) throw this.badGraph(`graph ${graph.path} names owner node ${nodeIndex}, which ${graph.parent.path} does not have`);
+      if (this.removed.has(this.nodeKey(ownerNode))) throw this.usage(`graph ${graph.path} is edited, but its node "${ownerNode.name}" is removed`);
+      const nodeEditor = this.nodeEditor(parent, ownerNode);
+      const attr = this.attributeEditor(nodeEditor, attribute, `${what} (attribute ${attribute} of "${ownerNode.name}")`);
+      if (!attr) throw this.badGraph(`node "${ownerNode.name}" has no attribute ${attribute} holding graph ${graph.path}`);
+      if (listIndex === undefined) {
+        const at = attr.indicesOf(F.attribute.g);
+        if (at.length !== 1) throw this.badGraph(`attribute ${attribute} of "${ownerNode.name}" has ${at.length} g fields`);
+        editor = attr.child(at[0]!, what);
+      } else {
+        const at = attr.indicesOf(F.attribute.graphs)[listIndex];
+        if (at === undefined) throw this.badGraph(`attribute ${attribute} of "${ownerNode.name}" has no graph ${listIndex}`);
+        editor = attr.child(at, what);
+      }
+    }
+    const edit: GraphEdit = { graph, editor, nodeRecords: editor.indicesOf(F.graph.node) };
+    if (edit.nodeRecords.length !== graph.nodes.length) {
+      throw this.badGraph(`graph ${graph.path} has ${edit.nodeRecords.length} node records, the model ${graph.nodes.length} nodes`);
+    }
+    this.graphEdits.set(graph, edit);
+    return edit;
+  }
+
+  private badGraph(message: string): WeightlensError {
+    return new WeightlensError('BAD_GRAPH', `${this.file}: export: ${message}`, { file: this.file });
+  }
+
+  private nodeRecord(ge: GraphEdit, node: Node): number {
+    const at = ge.nodeRecords[node.index];
+    if (at === undefined) throw this.usage(`graph ${ge.graph.path} has no node ${node.index} ("${node.name}")`);
+    return at;
+  }
+
+  /** The NodeProto of `node` (checked: its op_type in the file is the node's). */
+  private nodeEditor(ge: GraphEdit, node: Node): MessageEditor {
+    const editor = ge.editor.child(this.nodeRecord(ge, node), `${this.file}: node "${node.name}" of graph ${ge.graph.path}`);
+    const op = editor.indicesOf(F.node.opType).at(-1);
+    const opType = op === undefined ? '' : editor.string(op);
+    if (opType !== node.opType) throw this.usage(`node ${node.index} of graph ${ge.graph.path} is a ${opType}, the plan expects "${node.name}" (${node.opType})`);
+    return editor;
+  }
+
+  /** A node the plan edits (not one it removes). */
+  private editedNode(node: Node, what: string): MessageEditor {
+    if (this.removed.has(this.nodeKey(node))) throw this.usage(`the plan removes node "${node.name}" and also ${what} it`);
+    return this.nodeEditor(this.graphEdit(this.graphOfNode(node)), node);
+  }
+
+  /** Record index of the node's attribute `name`, or undefined. */
+  private attributeIndex(node: MessageEditor, name: string): number | undefined {
+    for (const i of node.indicesOf(F.node.attribute)) {
+      const attr = new MessageEditor(node.bytes, node.records[i]!.dataStart, node.records[i]!.end, node.what);
+      const names = attr.indicesOf(F.attribute.name);
+      if (names.length > 0 && attr.string(names.at(-1)!) === name) return i;
+    }
+    return undefined;
+  }
+
+  private attributeEditor(node: MessageEditor, name: string, what: string): MessageEditor | undefined {
+    const i = this.attributeIndex(node, name);
+    return i === undefined ? undefined : node.child(i, what);
+  }
+
+  private initializerIndex(ge: GraphEdit, name: string): number | undefined {
+    if (!ge.initializers) {
+      const map = new Map<string, number>();
+      const { editor } = ge;
+      for (const i of editor.indicesOf(F.graph.initializer)) {
+        const r = editor.records[i]!;
+        const tensor = new MessageEditor(editor.bytes, r.dataStart, r.end, editor.what);
+        const names = tensor.indicesOf(F.tensor.name);
+        const tensorName = names.length > 0 ? tensor.string(names.at(-1)!) : '';
+        if (!map.has(tensorName)) map.set(tensorName, i); // the first one wins, as when reading
+      }
+      ge.initializers = map;
+    }
+    return ge.initializers.get(name);
+  }
+
+  // ---- tensors ---------------------------------------------------------------------------------------
+
+  private editTensor({ tensor, values }: TensorEdit): void {
+    const name = tensor.name;
+    if (tensor.origin === 'dequantized') {
+      throw this.usage(`tensor "${name}" is dequantized from integer weights; it cannot be written back as floats`, name);
+    }
+    const key = `${tensor.graph}\0${tensor.origin}\0${name}`;
+    if (this.editedTensors.has(key)) throw this.usage(`the plan edits tensor "${name}" of graph ${tensor.graph} twice`, name);
+    this.editedTensors.add(key);
+    if (values.length !== tensor.size) {
+      throw this.badTensor(name, 'values', `new values for "${name}" have ${values.length} elements, its shape [${tensor.shape}] has ${tensor.size}`);
+    }
+    if (!isWritableFloat(tensor.dataType)) {
+      throw new WeightlensError('UNSUPPORTED_DTYPE', `${this.file}: export: tensor "${name}" is ${dtypeName(tensor.dataType)}; only float32, float16, bfloat16 and float64 weights can be written`, {
+        file: this.file,
+        tensor: name,
+        field: 'data_type',
+      });
+    }
+    const graph = this.graphOf(tensor.graph);
+    const ge = this.graphEdit(graph);
+    if (tensor.origin === 'initializer') {
+      const at = this.initializerIndex(ge, name);
+      if (at === undefined) throw this.usage(`graph ${graph.path} has no initializer "${name}"`, name);
+      this.writeTensor(ge.editor.child(at, `${this.file}: initializer "${name}"`), tensor, values);
+      return;
+    }
+    const node = this.constantNode(graph, name);
+    if (!node) throw this.usage(`graph ${graph.path} has no Constant node for "${name}"`, name);
+    const nodeEditor = this.editedNode(node, 'edits the tensor of');
+    const what = `${this.file}: Constant "${node.name}"`;
+    const value = this.attributeEditor(nodeEditor, 'value', what);
+    if (value) {
+      const t = value.indicesOf(F.attribute.t);
+      if (t.length !== 1) throw this.badGraph(`Constant "${node.name}" has ${t.length} tensors in its value attribute`);
+      this.writeTensor(value.child(t[0]!, what), tensor, values);
+      return;
+    }
+    const floats = this.attributeEditor(nodeEditor, 'value_floats', what);
+    if (floats) {
+      this.replaceRepeated(floats, F.attribute.floats, lenRecord(F.attribute.floats, packedFloat32(values)));
+      return;
+    }
+    const single = this.attributeEditor(nodeEditor, 'value_float', what);
+    if (single) {
+      const record = [encodeTag(F.attribute.f, WIRE.I32), packedFloat32(values).slice()];
+      const at = single.indicesOf(F.attribute.f);
+      if (at.length === 0) single.append(record);
+      else {
+        at.slice(0, -1).forEach((i) => single.remove(i));
+        single.replaceRecord(at.at(-1)!, record);
+      }
+      return;
+    }
+    throw this.usage(`Constant "${node.name}" holds no float tensor to edit`, name);
+  }
+
+  /** The Constant node of `graph` whose first output is `name` (the first such node, as when reading). */
+  private constantNode(graph: Graph, name: string): Node | undefined {
+    let map = this.constantNodes.get(graph);
+    if (!map) {
+      map = new Map();
+      for (const n of graph.nodes) {
+        if (n.opType === 'Constant' && n.domain === '' && n.outputs[0] && !map.has(n.outputs[0])) map.set(n.outputs[0], n);
+      }
+      this.constantNodes.set(graph, map);
+    }
+    return map.get(name);
+  }
+
+  /** Writes all records of a repeated field as one (packed) record at the place of the first. */
+  private replaceRepeated(editor: MessageEditor, field: number, record: Chunk): void {
+    const at = editor.indicesOf(field);
+    if (at.length === 0) {
+      editor.append(record);
+      return;
+    }
+    editor.replaceRecord(at[0]!, record);
+    for (const i of at.slice(1)) editor.remove(i);
+  }
+
+  /** New values into a TensorProto, in its own data type and place (as decode/tensor.ts reads it). */
+  private writeTensor(editor: MessageEditor, tensor: TensorRef, values: Float32Array): void {
+    if (tensor.size === 0) return;
+    const { dataType, name } = tensor;
+    const location = editor.indicesOf(F.tensor.dataLocation).at(-1);
+    if (location !== undefined && editor.varint(location) === DATA_LOCATION_EXTERNAL) {
+      this.writeExternal(editor, tensor, encodeRaw(dataType, values));
+      return;
+    }
+    const raw = editor.indicesOf(F.tensor.rawData).at(-1);
+    if (raw !== undefined && editor.data(raw).byteLength > 0) {
+      const bytes = encodeRaw(dataType, values);
+      if (bytes.byteLength !== editor.data(raw).byteLength) {
+        throw this.badTensor(name, 'raw_data', `raw_data of "${name}" has ${editor.data(raw).byteLength} bytes, ${bytes.byteLength} were written`);
+      }
+      editor.replacePayload(raw, bytes);
+      return;
+    }
+    switch (dataType) {
+      case DT.FLOAT:
+        this.replaceRepeated(editor, F.tensor.floatData, lenRecord(F.tensor.floatData, packedFloat32(values)));
+        return;
+      case DT.DOUBLE:
+        this.replaceRepeated(editor, F.tensor.doubleData, lenRecord(F.tensor.doubleData, packedFloat64(values)));
+        return;
+      default: // float16, bfloat16: their bits in int32_data
+        this.replaceRepeated(editor, F.tensor.int32Data, lenRecord(F.tensor.int32Data, packedHalfBits(dataType, values)));
+    }
+  }
+
+  /** Appends the bytes to the new data file and points the tensor's external_data there. */
+  private writeExternal(editor: MessageEditor, tensor: TensorRef, bytes: Uint8Array): void {
+    const location = (this.dataFileName ??= this.chooseDataFileName(this.options.dataFileName));
+    const align = bytes.byteLength >= 65536 ? 4096 : 64;
+    const pad = (align - (this.dataLength % align)) % align;
+    if (pad) this.dataPieces.push(new Uint8Array(pad));
+    const offset = this.dataLength + pad;
+    this.dataPieces.push(bytes);
+    this.dataLength = offset + bytes.byteLength;
+    this.editedExternal.add(tensor);
+
+    const entry = (key: string, value: string) =>
+      lenRecord(F.tensor.externalData, [...stringRecord(F.entry.key, key), ...stringRecord(F.entry.value, value)]);
+    const fresh = [
+      ...entry('location', location),
+      ...entry('offset', String(offset)),
+      ...entry('length', String(bytes.byteLength)),
+    ];
+    // location/offset/length are replaced where the first of them was; a checksum would be wrong now, so
+    // it goes; any other key stays.
+    const replaced = new Set(['location', 'offset', 'length', 'checksum']);
+    let placed = false;
+    for (const i of editor.indicesOf(F.tensor.externalData)) {
+      const r = editor.records[i]!;
+      const e = new MessageEditor(editor.bytes, r.dataStart, r.end, editor.what);
+      const keys = e.indicesOf(F.entry.key);
+      const key = keys.length > 0 ? e.string(keys.at(-1)!) : '';
+      if (!replaced.has(key)) continue;
+      if (placed) editor.remove(i);
+      else editor.replaceRecord(i, fresh);
+      placed = true;
+    }
+    if (!placed) editor.append(fresh);
+  }
+
+  private addInitializer(init: NewInitializer): void {
+    const { name, dims, dataType, values } = init;
+    const graph = this.graphOf(init.graph.path);
+    if (graph.constants.has(name)) throw this.usage(`graph ${graph.path} already has a constant "${name}"; the new initializer needs another name`, name);
+    const ge = this.graphEdit(graph);
+    if (this.initializerIndex(ge, name) !== undefined) throw this.usage(`the plan adds initializer "${name}" to graph ${graph.path} twice`, name);
+    ge.initializers!.set(name, -1);
+    const size = dims.reduce((a, b) => a * b, 1);
+    if (values.length !== size || dims.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+      throw this.badTensor(name, 'values', `new initializer "${name}" has ${values.length} values for dims [${dims}]`);
+    }
+    if (!isWritableFloat(dataType)) {
+      throw new WeightlensError('UNSUPPORTED_DTYPE', `${this.file}: export: new initializer "${name}" cannot be ${dtypeName(dataType)}`, {
+        file: this.file,
+        tensor: name,
+        field: 'data_type',
+      });
+    }
+    const tensor: Uint8Array[] = [
+      ...dims.map((d) => varintRecord(F.tensor.dims, d)),
+      varintRecord(F.tensor.dataType, dataType),
+      ...stringRecord(F.tensor.name, name),
+      ...lenRecord(F.tensor.rawData, encodeRaw(dataType, values)),
+    ];
+    ge.editor.append(lenRecord(F.graph.initializer, tensor));
+  }
+
+  private removeInitializer(tensor: TensorRef): void {
+    if (tensor.origin !== 'initializer') {
+      throw this.usage(`"${tensor.name}" is not an initializer (${tensor.origin}); remove its node instead`, tensor.name);
+    }
+    const ge = this.graphEdit(this.graphOf(tensor.graph));
+    const at = this.initializerIndex(ge, tensor.name);
+    if (at === undefined || at < 0) throw this.usage(`graph ${tensor.graph} has no initializer "${tensor.name}"`, tensor.name);
+    if (this.editedTensors.has(`${tensor.graph}\0initializer\0${tensor.name}`)) {
+      throw this.usage(`the plan edits initializer "${tensor.name}" and also removes it`, tensor.name);
+    }
+    ge.editor.remove(at);
+  }
+
+  // ---- nodes -----------------------------------------------------------------------------------------
+
+  private renameOutput(node: Node, index: number, name: string): void {
+    const editor = this.editedNode(node, 'renames an output of');
+    const at = editor.indicesOf(F.node.output)[index];
+    if (at === undefined) throw this.usage(`node "${node.name}" has no output ${index}`);
+    editor.replacePayload(at, utf8.encode(name));
+  }
+
+  private inputState(node: Node, editor: MessageEditor): InputState {
+    const key = this.nodeKey(node);
+    let state = this.inputStates.get(key);
+    if (!state) {
+      const records = editor.indicesOf(F.node.input);
+      state = { names: records.map((i) => editor.string(i)), records };
+      this.inputStates.set(key, state);
+    }
+    return state;
+  }
+
+  /** `name` becomes the input after the last non-empty one: a trailing '' (omitted optional) is filled. */
+  private appendInput(node: Node, name: string): void {
+    if (this.rewrittenInputs.has(this.nodeKey(node))) throw this.usage(`the plan rewrites the inputs of "${node.name}" and also appends one`);
+    const editor = this.editedNode(node, 'appends an input to');
+    const state = this.inputState(node, editor);
+    let next = state.names.length;
+    while (next > 0 && state.names[next - 1] === '') next--;
+    const record = state.records[next];
+    if (next < state.names.length && record !== undefined) {
+      editor.replacePayload(record, utf8.encode(name));
+      state.names[next] = name;
+    } else {
+      editor.append(stringRecord(F.node.input, name));
+      state.names.push(name);
+      state.records.push(undefined);
+    }
+  }
+
+  private rewriteNode(node: Node, opType?: string, inputs?: readonly string[], removeAttributes?: readonly string[]): void {
+    const editor = this.editedNode(node, 'rewrites');
+    if (opType !== undefined) {
+      const at = editor.indicesOf(F.node.opType);
+      at.slice(0, -1).forEach((i) => editor.remove(i));
+      if (at.length > 0) editor.replacePayload(at.at(-1)!, utf8.encode(opType));
+      else editor.append(stringRecord(F.node.opType, opType));
+    }
+    if (inputs !== undefined) {
+      if (this.inputStates.has(this.nodeKey(node)) || this.rewrittenInputs.has(this.nodeKey(node))) {
+        throw this.usage(`the plan changes the inputs of "${node.name}" twice`);
+      }
+      this.rewrittenInputs.add(this.nodeKey(node));
+      this.replaceRepeated(editor, F.node.input, inputs.flatMap((n) => stringRecord(F.node.input, n)));
+    }
+    for (const attribute of removeAttributes ?? []) {
+      const at = this.attributeIndex(editor, attribute);
+      if (at !== undefined) editor.remove(at);
+    }
+  }
+
+  // ---- the new data file -----------------------------------------------------------------------------
+
+  /** Chosen when the first external tensor is written, so a name is only checked when a file is made. */
+  private chooseDataFileName(requested: string | undefined): string {
+    const used = new Set<string>();
+    for (const g of this.model.graphs) for (const t of g.constants.values()) if (t.external) used.add(t.external.location.replace(/\\/g, '/'));
+    if (requested !== undefined) {
+      const location = validateLocation(requested);
+      if (used.has(location) || used.has(requested)) {
+        throw this.usage(`data file "${requested}" is already an external-data file of the input model; choose another name`);
+      }
+      return location;
+    }
+    const base = this.file.split(/[\\/]/).pop() || 'model.onnx';
+    const stem = base.replace(/\.onnx$/i, '') || 'model';
+    let name = `${stem}.weightlens.data`;
+    for (let n = 2; used.has(name); n++) name = `${stem}.weightlens-${n}.data`;
+    return validateLocation(name);
+  }
+}

@@ -1,0 +1,318 @@
+/**
+ * A protobuf editor at the wire level. A message is read as a list of field records (number, wire type,
+ * where its bytes are), and only on demand: the exporter opens the messages on the path to an edit and
+ * nothing else. On output, every record that was not edited is copied byte for byte (unknown fields and
+ * fields newer than our schema included); an edited message is rebuilt from its records and its length
+ * prefix recomputed, and so is every message that contains it, up to the file.
+ *
+ * Output is a list of pieces (views into the original bytes plus small new arrays) joined once at the end,
+ * so an export costs one copy of the model plus the edited payloads.
+ */
+import { WeightlensError } from '../../errors.js';
+
+export const WIRE = { VARINT: 0, I64: 1, LEN: 2, I32: 5 } as const;
+
+/** One field record of a message. Offsets are absolute positions in the editor's byte array. */
+export interface FieldRecord {
+  readonly field: number;
+  readonly wire: number;
+  /** First byte of the tag. */
+  readonly start: number;
+  /** First byte after the tag (where a LEN record's length prefix starts). */
+  readonly tagEnd: number;
+  /** First byte of the value (after the length prefix for LEN records). */
+  readonly dataStart: number;
+  /** First byte after the record. */
+  readonly end: number;
+}
+
+/** Reads a varint at `pos` (up to 2^53); returns [value, next position] or undefined when cut off. */
+export function readVarint(bytes: Uint8Array, pos: number, end = bytes.length): [number, number] | undefined {
+  let value = 0;
+  for (let shift = 0; shift < 70; shift += 7) {
+    if (pos >= end) return undefined;
+    const b = bytes[pos++]!;
+    value += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return [value, pos];
+  }
+  return undefined;
+}
+
+/** Bytes a varint of `n` (a non-negative safe integer) takes. */
+export function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+/** Writes the varint of `n` (a non-negative safe integer) at `pos`; returns the next position. */
+export function writeVarint(out: Uint8Array, pos: number, n: number): number {
+  while (n >= 0x80) {
+    out[pos++] = (n % 128) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  out[pos++] = n;
+  return pos;
+}
+
+export function encodeVarint(n: number): Uint8Array {
+  const out = new Uint8Array(varintSize(n));
+  writeVarint(out, 0, n);
+  return out;
+}
+
+export function encodeTag(field: number, wire: number): Uint8Array {
+  return encodeVarint(field * 8 + wire);
+}
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+/** Bytes that can be written: one array or a list of pieces (concatenated in order). */
+export type Chunk = Uint8Array | readonly Uint8Array[];
+
+function chunkLength(c: Chunk): number {
+  if (c instanceof Uint8Array) return c.byteLength;
+  let n = 0;
+  for (const p of c) n += p.byteLength;
+  return n;
+}
+
+function pushChunk(out: Uint8Array[], c: Chunk): void {
+  if (c instanceof Uint8Array) out.push(c);
+  else for (const p of c) out.push(p);
+}
+
+/** A complete LEN record: tag, length, payload. */
+export function lenRecord(field: number, payload: Chunk): Uint8Array[] {
+  const out = [encodeTag(field, WIRE.LEN), encodeVarint(chunkLength(payload))];
+  pushChunk(out, payload);
+  return out;
+}
+
+export function stringRecord(field: number, text: string): Uint8Array[] {
+  return lenRecord(field, utf8.encode(text));
+}
+
+export function varintRecord(field: number, value: number): Uint8Array {
+  const out = new Uint8Array(varintSize(field * 8) + varintSize(value));
+  writeVarint(out, writeVarint(out, 0, field * 8 + WIRE.VARINT), value);
+  return out;
+}
+
+/** Joins pieces into one new array. */
+export function concat(pieces: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of pieces) n += p.byteLength;
+  const out = new Uint8Array(n);
+  let pos = 0;
+  for (const p of pieces) {
+    out.set(p, pos);
+    pos += p.byteLength;
+  }
+  return out;
+}
+
+type Edit =
+  | { kind: 'remove' }
+  | { kind: 'payload'; payload: Chunk } // same tag, new LEN payload
+  | { kind: 'record'; record: Chunk } // the whole record replaced (any records, or none)
+  | { kind: 'child'; editor: MessageEditor };
+
+/**
+ * One message inside `bytes` (start..end). Records are parsed on first use; edits are recorded against
+ * record indices of the original, so indices stay valid however many records are removed.
+ */
+export class MessageEditor {
+  private parsed?: FieldRecord[];
+  private readonly edits = new Map<number, Edit>();
+  private readonly appended: Uint8Array[] = [];
+
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly start: number,
+    readonly end: number,
+    /** What this message is, for error messages: e.g. `model.onnx: graph main, node 3`. */
+    readonly what: string,
+  ) {}
+
+  get records(): readonly FieldRecord[] {
+    return (this.parsed ??= this.parse());
+  }
+
+  /** Indices of the records with this field number, in file order. */
+  indicesOf(field: number): number[] {
+    const out: number[] = [];
+    this.records.forEach((r, i) => {
+      if (r.field === field) out.push(i);
+    });
+    return out;
+  }
+
+  /** The value bytes of record i (a LEN payload, or the raw varint/fixed bytes). */
+  data(i: number): Uint8Array {
+    const r = this.record(i);
+    return this.bytes.subarray(r.dataStart, r.end);
+  }
+
+  string(i: number): string {
+    return utf8Decoder.decode(this.data(i));
+  }
+
+  /** The value of a VARINT record (up to 2^53). */
+  varint(i: number): number {
+    const r = this.record(i);
+    if (r.wire !== WIRE.VARINT) throw this.corrupt(`field ${r.field} is not a varint`);
+    return readVarint(this.bytes, r.dataStart, r.end)![0];
+  }
+
+  /** Editor of the message in LEN record i (cached: every edit below it goes into the same editor). */
+  child(i: number, what: string): MessageEditor {
+    const existing = this.edits.get(i);
+    if (existing?.kind === 'child') return existing.editor;
+    if (existing) throw new Error(`record ${i} of ${this.what} was already edited`);
+    const r = this.record(i);
+    if (r.wire !== WIRE.LEN) throw this.corrupt(`field ${r.field} is not a message`);
+    const editor = new MessageEditor(this.bytes, r.dataStart, r.end, what);
+    this.edits.set(i, { kind: 'child', editor });
+    return editor;
+  }
+
+  isRemoved(i: number): boolean {
+    return this.edits.get(i)?.kind === 'remove';
+  }
+
+  remove(i: number): void {
+    this.record(i);
+    this.edits.set(i, { kind: 'remove' });
+  }
+
+  /** Keeps the tag of LEN record i, writes a new payload (the length prefix is recomputed). */
+  replacePayload(i: number, payload: Chunk): void {
+    const r = this.record(i);
+    if (r.wire !== WIRE.LEN) throw this.corrupt(`field ${r.field} is not length-delimited`);
+    this.edits.set(i, { kind: 'payload', payload });
+  }
+
+  /** Replaces record i by `record` (complete encoded records: tag and value; may be several or none). */
+  replaceRecord(i: number, record: Chunk): void {
+    this.record(i);
+    this.edits.set(i, { kind: 'record', record });
+  }
+
+  /** Adds complete encoded records after the last one (repeated fields: they come after the existing ones). */
+  append(record: Chunk): void {
+    pushChunk(this.appended, record);
+  }
+
+  get changed(): boolean {
+    if (this.appended.length > 0) return true;
+    for (const e of this.edits.values()) if (e.kind !== 'child' || e.editor.changed) return true;
+    return false;
+  }
+
+  /** Writes this message's bytes (without its own tag and length) as pieces; returns their total length. */
+  emit(out: Uint8Array[]): number {
+    if (!this.changed) {
+      out.push(this.bytes.subarray(this.start, this.end));
+      return this.end - this.start;
+    }
+    let total = 0;
+    const push = (p: Uint8Array) => {
+      if (p.byteLength === 0) return;
+      out.push(p);
+      total += p.byteLength;
+    };
+    const records = this.records;
+    let run = this.start; // start of the current run of untouched records
+    for (let i = 0; i < records.length; i++) {
+      const edit = this.edits.get(i);
+      if (!edit || (edit.kind === 'child' && !edit.editor.changed)) continue;
+      const r = records[i]!;
+      push(this.bytes.subarray(run, r.start));
+      run = r.end;
+      switch (edit.kind) {
+        case 'remove':
+          break;
+        case 'record':
+          if (edit.record instanceof Uint8Array) push(edit.record);
+          else for (const p of edit.record) push(p);
+          break;
+        case 'payload':
+          push(this.bytes.subarray(r.start, r.tagEnd));
+          push(encodeVarint(chunkLength(edit.payload)));
+          if (edit.payload instanceof Uint8Array) push(edit.payload);
+          else for (const p of edit.payload) push(p);
+          break;
+        case 'child': {
+          const inner: Uint8Array[] = [];
+          const length = edit.editor.emit(inner);
+          push(this.bytes.subarray(r.start, r.tagEnd));
+          push(encodeVarint(length));
+          for (const p of inner) push(p);
+          break;
+        }
+      }
+    }
+    push(this.bytes.subarray(run, this.end));
+    for (const p of this.appended) push(p);
+    return total;
+  }
+
+  private record(i: number): FieldRecord {
+    const r = this.records[i];
+    if (!r) throw new Error(`${this.what} has no record ${i}`);
+    return r;
+  }
+
+  private corrupt(why: string): WeightlensError {
+    return new WeightlensError('BAD_GRAPH', `${this.what}: cannot edit the protobuf (${why})`);
+  }
+
+  private parse(): FieldRecord[] {
+    const { bytes, end } = this;
+    const records: FieldRecord[] = [];
+    let pos = this.start;
+    while (pos < end) {
+      const start = pos;
+      const tag = readVarint(bytes, pos, end);
+      if (!tag) throw this.corrupt(`a tag is cut off at byte ${start}`);
+      const [key, tagEnd] = tag;
+      const field = Math.floor(key / 8);
+      const wire = key % 8;
+      if (field === 0) throw this.corrupt(`field number 0 at byte ${start}`);
+      let dataStart = tagEnd;
+      let next: number;
+      switch (wire) {
+        case WIRE.VARINT: {
+          const v = readVarint(bytes, tagEnd, end);
+          if (!v) throw this.corrupt(`varint field ${field} is cut off at byte ${start}`);
+          next = v[1];
+          break;
+        }
+        case WIRE.I64:
+          next = tagEnd + 8;
+          break;
+        case WIRE.I32:
+          next = tagEnd + 4;
+          break;
+        case WIRE.LEN: {
+          const v = readVarint(bytes, tagEnd, end);
+          if (!v) throw this.corrupt(`the length of field ${field} is cut off at byte ${start}`);
+          dataStart = v[1];
+          next = dataStart + v[0];
+          break;
+        }
+        default:
+          throw this.corrupt(`field ${field} at byte ${start} has wire type ${wire} (groups are not supported)`);
+      }
+      if (next > end) throw this.corrupt(`field ${field} at byte ${start} runs past the end of its message`);
+      records.push({ field, wire, start, tagEnd, dataStart, end: next });
+      pos = next;
+    }
+    return records;
+  }
+}

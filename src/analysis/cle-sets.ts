@@ -1,0 +1,219 @@
+// Which BatchNorms can be folded and which layers can be equalized together (DESIGN.md §2). Pure graph
+// analysis: no weights are read here. Every candidate that is left alone comes back with a reason.
+import { resolveConstant, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';
+import type { WeightLayer } from './layers.js';
+
+export interface Skip {
+  layers: string[];
+  reason: string;
+}
+
+export interface BnFold {
+  layer: WeightLayer;
+  bn: Node;
+  gamma: TensorRef;
+  beta: TensorRef;
+  mean: TensorRef;
+  variance: TensorRef;
+  epsilon: number;
+}
+
+/** Consecutive equalizable layers; `between[k]` are the ops between layers k and k+1. */
+export interface CleChain {
+  layers: WeightLayer[];
+  between: Node[][];
+}
+
+const FOLDABLE = new Set(['Conv', 'ConvTranspose', 'Gemm']);
+/** Positively homogeneous: f(x / s) = f(x) / s for s > 0, so a per-channel scale passes through. */
+const EQUIVARIANT = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Identity']);
+const NOT_EQUIVARIANT = new Set(['Clip', 'HardSwish', 'HardSigmoid', 'Sigmoid', 'Tanh', 'Elu', 'Selu', 'Gelu', 'Softplus', 'Mish', 'Swish', 'Exp', 'Log']);
+
+/** Uses of every value name in the model, all graphs (subgraphs may read outer values), plus graph outputs. */
+function useCounts(model: Model): Map<string, number> {
+  const counts = new Map<string, number>();
+  const add = (name: string) => name && counts.set(name, (counts.get(name) ?? 0) + 1);
+  for (const g of model.graphs) {
+    for (const node of g.nodes) node.inputs.forEach(add);
+    g.outputs.forEach(add);
+  }
+  return counts;
+}
+
+function consumersIn(graph: Graph, value: string): Node[] {
+  return graph.nodes.filter((n) => n.inputs.includes(value));
+}
+
+function graphOf(model: Model, path: string): Graph {
+  return model.graphs.find((g) => g.path === path)!;
+}
+
+/** The reason a layer's weights may not be rewritten, or undefined. */
+function notRewritable(layer: WeightLayer, uses: Map<string, number>): string | undefined {
+  const { weight, bias } = layer;
+  if (weight.origin === 'dequantized') return `${layer.name} has quantized weights (apply CLE to the float model before quantization)`;
+  if (!['float32', 'float16', 'bfloat16', 'float64'].includes(weight.dtype)) return `${layer.name}'s weight is ${weight.dtype}`;
+  if (layer.overridable) return `${layer.name}'s weight "${weight.name}" is a graph input a runtime may replace`;
+  if ((uses.get(weight.name) ?? 0) > 1) return `${layer.name}'s weight "${weight.name}" is shared with other nodes`;
+  if (bias && (uses.get(bias.name) ?? 0) > 1) return `${layer.name}'s bias "${bias.name}" is shared with other nodes`;
+  if (bias && bias.origin === 'dequantized') return `${layer.name} has a quantized bias`;
+  return undefined;
+}
+
+export function findBatchNormFolds(model: Model, layers: WeightLayer[]): { folds: BnFold[]; skipped: Skip[] } {
+  const uses = useCounts(model);
+  const folds: BnFold[] = [];
+  const skipped: Skip[] = [];
+  for (const layer of layers) {
+    const bn = layer.batchNorm;
+    if (!bn) continue;
+    const skip = (reason: string) => skipped.push({ layers: [layer.name, bn.name], reason });
+    if (!FOLDABLE.has(layer.op)) {
+      skip(`${bn.name} follows ${layer.op} ${layer.name}, which cannot take a folded BatchNorm`);
+      continue;
+    }
+    const why = notRewritable(layer, uses);
+    if (why) {
+      skip(`${bn.name} not folded: ${why}`);
+      continue;
+    }
+    if (bn.outputs.filter(Boolean).length > 1) {
+      skip(`${bn.name} not folded: it is in training mode (more than one output)`);
+      continue;
+    }
+    const graph = graphOf(model, bn.graph);
+    const params = bn.inputs.slice(1, 5).map((name) => resolveConstant(graph, name));
+    if (params.length < 4 || params.some((p) => !p)) {
+      skip(`${bn.name} not folded: its scale, bias, mean and variance are not all constants`);
+      continue;
+    }
+    const eps = bn.attributes.get('epsilon');
+    const [gamma, beta, mean, variance] = params as TensorRef[];
+    folds.push({ layer, bn, gamma: gamma!, beta: beta!, mean: mean!, variance: variance!, epsilon: eps?.kind === 'float' ? eps.value : 1e-5 });
+  }
+  return { folds, skipped };
+}
+
+export interface ChainOptions {
+  /** Clip(0, 6) counts as Relu; the Clips crossed are returned in clipRewrites. */
+  relu6ToRelu?: boolean;
+}
+
+/** Clip(x, 0, 6) (inputs, opset ≥ 11, or min/max attributes), given the constants' values. */
+export function isRelu6(node: Node, scalars: Map<string, number>): boolean {
+  if (node.opType !== 'Clip') return false;
+  const attr = (n: string) => {
+    const a = node.attributes.get(n);
+    return a?.kind === 'float' ? a.value : undefined;
+  };
+  const min = node.inputs[1] ? scalars.get(node.inputs[1]) : attr('min');
+  const max = node.inputs[2] ? scalars.get(node.inputs[2]) : attr('max');
+  return min === 0 && max === 6;
+}
+
+/**
+ * Chains of layers linked output -> (equivariant ops) -> input, each value on the way read by exactly
+ * one node. `scalars` holds the values of small constants (Clip bounds), read by the caller.
+ */
+export function findCleChains(
+  model: Model, layers: WeightLayer[], folds: BnFold[], scalars: Map<string, number>, options: ChainOptions = {},
+): { chains: CleChain[]; skipped: Skip[]; clipRewrites: Node[] } {
+  const uses = useCounts(model);
+  const byNode = new Map(layers.map((l) => [l.node, l]));
+  const foldedBn = new Map(folds.map((f) => [f.layer, f.bn]));
+  const skipped: Skip[] = [];
+  const clipRewrites: Node[] = [];
+  const next = new Map<WeightLayer, { layer: WeightLayer; between: Node[] }>();
+  const hasPrevious = new Set<WeightLayer>();
+
+  for (const layer of layers) {
+    if (layer.op === 'MatMul') continue;
+    const graph = graphOf(model, layer.graph);
+    const between: Node[] = [];
+    let value = (foldedBn.get(layer) ?? layer.node).outputs[0] ?? '';
+    let reached: WeightLayer | undefined;
+    let reason: string | undefined;
+    for (let hops = 0; hops < 16 && !reason && !reached; hops++) {
+      if (graph.outputs.includes(value)) reason = `${layer.name}'s output is a graph output`;
+      else if ((uses.get(value) ?? 0) !== 1) {
+        reason = (uses.get(value) ?? 0) === 0 ? undefined : `${layer.name}'s output "${value}" is read by ${uses.get(value)} nodes (fan-out)`;
+        if (!reason) break;
+      } else {
+        const consumer = consumersIn(graph, value)[0];
+        if (!consumer) reason = `${layer.name}'s output is read in a subgraph`;
+        else if (byNode.has(consumer)) {
+          if (consumer.inputs[0] === value) reached = byNode.get(consumer);
+          else reason = `${layer.name}'s output is the weight of ${consumer.name}`;
+        } else if (EQUIVARIANT.has(consumer.opType) || (options.relu6ToRelu && isRelu6(consumer, scalars))) {
+          between.push(consumer);
+          value = consumer.outputs[0] ?? '';
+        } else {
+          const after = nextLayerName(graph, consumer, byNode);
+          const pair = after ? `between ${layer.name} and ${after}` : `after ${layer.name}`;
+          if (consumer.opType === 'Clip' && isRelu6(consumer, scalars)) {
+            reason = `Relu6 (Clip 0..6) ${pair} is not scale-equivariant (--relu6-to-relu would allow it, changing the model)`;
+          } else if (NOT_EQUIVARIANT.has(consumer.opType)) reason = `${consumer.opType} ${pair} is not scale-equivariant`;
+          else reason = `${consumer.opType} ${pair} breaks the chain`;
+        }
+      }
+    }
+    if (reason) {
+      skipped.push({ layers: [layer.name], reason });
+      continue;
+    }
+    if (!reached || reached.op === 'MatMul') continue;
+    const problem = linkProblem(layer, reached, uses);
+    if (problem) {
+      skipped.push({ layers: [layer.name, reached.name], reason: problem });
+      continue;
+    }
+    next.set(layer, { layer: reached, between });
+    hasPrevious.add(reached);
+    for (const n of between) if (n.opType === 'Clip') clipRewrites.push(n);
+  }
+
+  const chains: CleChain[] = [];
+  for (const start of layers) {
+    if (!next.has(start) || hasPrevious.has(start)) continue;
+    const chain: CleChain = { layers: [start], between: [] };
+    for (let link = next.get(start); link; link = next.get(link.layer)) {
+      chain.layers.push(link.layer);
+      chain.between.push(link.between);
+    }
+    chains.push(chain);
+  }
+  return { chains, skipped, clipRewrites };
+}
+
+/** The first weight layer downstream of `node` along single-consumer edges, for messages. */
+function nextLayerName(graph: Graph, node: Node, byNode: Map<Node, WeightLayer>): string | undefined {
+  let current: Node | undefined = node;
+  for (let hops = 0; current && hops < 8; hops++) {
+    const consumer: Node | undefined = consumersIn(graph, current.outputs[0] ?? '')[0];
+    if (consumer && byNode.has(consumer)) return byNode.get(consumer)!.name;
+    current = consumer;
+  }
+  return undefined;
+}
+
+function channelsOut(l: WeightLayer): number {
+  return l.op === 'ConvTranspose' ? l.weight.shape[1]! * l.groups : l.channelAxis === 0 ? l.weight.shape[0]! : l.weight.shape[1]!;
+}
+
+function channelsIn(l: WeightLayer): number {
+  if (l.op === 'Conv') return l.weight.shape[1]! * l.groups;
+  if (l.op === 'ConvTranspose') return l.weight.shape[0]!;
+  return l.channelAxis === 0 ? l.weight.shape[1]! : l.weight.shape[0]!;
+}
+
+const groupedNotDepthwise = (l: WeightLayer) => l.op === 'Conv' && l.groups > 1 && !l.depthwise;
+
+function linkProblem(a: WeightLayer, b: WeightLayer, uses: Map<string, number>): string | undefined {
+  for (const l of [a, b]) {
+    if (groupedNotDepthwise(l)) return `${l.name} is a grouped convolution (group ${l.groups}) that is not depthwise`;
+    const why = notRewritable(l, uses);
+    if (why) return why;
+  }
+  if (channelsOut(a) !== channelsIn(b)) return `${a.name} has ${channelsOut(a)} output channels but ${b.name} reads ${channelsIn(b)}`;
+  return undefined;
+}

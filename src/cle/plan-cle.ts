@@ -1,0 +1,200 @@
+// Cross Layer Equalization as a plan of edits: fold BatchNorms, equalize every chain, absorb high
+// biases, and describe the result as an ExportPlan (src/onnx/export/) plus what was done and skipped.
+import { throwIfAborted } from '../errors.js';
+import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
+import { findBatchNormFolds, findCleChains, type BnFold, type Skip } from '../analysis/cle-sets.js';
+import type { Kernels } from '../kernels/channel-stats.js';
+import { resolveConstant, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';
+import type { ExportPlan, NewInitializer, NodeRewrite, TensorEdit } from '../onnx/export/plan.js';
+import { absMaxMatrix, connectivity, scaleWeights, weightedShift, type Connectivity } from './weights.js';
+import { equalizeChain } from './equalize-chain.js';
+
+export interface PlanCleOptions {
+  biasAbsorption?: boolean;
+  relu6ToRelu?: boolean;
+  /** Accepted for API symmetry with computeStats; the CLE arithmetic runs on small per-layer arrays. */
+  kernels?: Kernels;
+  signal?: AbortSignal;
+}
+
+export interface CleResult {
+  plan: ExportPlan;
+  folded: { batchNorm: string; into: string }[];
+  sets: { kind: 'pair' | 'triplet'; layers: string[]; between: string[] }[];
+  chains: { layers: string[]; sweeps: number; maxScaleDeviation: number }[];
+  skipped: Skip[];
+  biasAbsorbed: { from: string; to: string; channels: number }[];
+  clipRewrites: Node[];
+}
+
+/** A layer's weights and bias as float32 copies while they are being rewritten. */
+interface Working {
+  layer: WeightLayer;
+  conn: Connectivity;
+  weight: Float32Array;
+  bias: Float32Array;
+  /** The bias did not exist: it becomes a new initializer and input. */
+  newBias: boolean;
+  touched: boolean;
+}
+
+async function read(t: TensorRef, signal: AbortSignal | undefined): Promise<Float32Array> {
+  const values = new Float32Array(t.size);
+  await t.readFloat32Into(values, signal);
+  return values;
+}
+
+/** Values of single-element constants (Clip bounds), for recognising Relu6. */
+async function clipBounds(model: Model, signal?: AbortSignal): Promise<Map<string, number>> {
+  const scalars = new Map<string, number>();
+  for (const graph of model.graphs) {
+    for (const node of graph.nodes) {
+      if (node.opType !== 'Clip') continue;
+      for (const name of node.inputs.slice(1, 3)) {
+        const t = name ? resolveConstant(graph, name) : undefined;
+        if (t && t.size === 1 && !scalars.has(name)) scalars.set(name, (await read(t, signal))[0]!);
+      }
+    }
+  }
+  return scalars;
+}
+
+function uniqueName(model: Model, wanted: string): string {
+  const taken = (name: string) =>
+    model.graphs.some((g) => g.constants.has(name) || g.nodes.some((n) => n.outputs.includes(name) || n.inputs.includes(name)) || g.inputs.includes(name));
+  let name = wanted;
+  for (let i = 2; taken(name); i++) name = `${wanted}_${i}`;
+  return name;
+}
+
+export async function planCle(model: Model, options: PlanCleOptions = {}): Promise<CleResult> {
+  const { signal } = options;
+  const biasAbsorption = options.biasAbsorption ?? true;
+  const layers = findWeightLayers(model);
+  const { folds, skipped: foldSkips } = findBatchNormFolds(model, layers);
+  const scalars = await clipBounds(model, signal);
+  const { chains, skipped: chainSkips, clipRewrites } = findCleChains(model, layers, folds, scalars, { relu6ToRelu: options.relu6ToRelu ?? false });
+
+  const working = new Map<WeightLayer, Working>();
+  const work = async (layer: WeightLayer): Promise<Working> => {
+    let w = working.get(layer);
+    if (!w) {
+      const conn = connectivity(layer);
+      const weight = await read(layer.weight, signal);
+      const bias = layer.bias ? await read(layer.bias, signal) : new Float32Array(conn.cout);
+      w = { layer, conn, weight, bias, newBias: !layer.bias, touched: false };
+      working.set(layer, w);
+    }
+    return w;
+  };
+
+  // 1. BatchNorm folding: W' = W·γ/σ per output channel, b' = β + (b − μ)·γ/σ, σ = sqrt(var + ε).
+  const bnStats = new Map<WeightLayer, { beta: Float32Array; gamma: Float32Array }>();
+  for (const fold of folds) {
+    throwIfAborted(signal, model.fileName);
+    const w = await work(fold.layer);
+    const [gamma, beta, mean, variance] = await Promise.all([fold.gamma, fold.beta, fold.mean, fold.variance].map((t) => read(t, signal)));
+    const inv = Float64Array.from({ length: w.conn.cout }, (_, o) => Math.sqrt(variance[o]! + fold.epsilon) / gamma[o]!);
+    scaleWeights(w.weight, w.conn, inv, new Float64Array(w.conn.cin).fill(1));
+    for (let o = 0; o < w.conn.cout; o++) w.bias[o] = beta[o]! + (w.bias[o]! - mean[o]!) / inv[o]!;
+    w.touched = true;
+    bnStats.set(fold.layer, { beta: beta!, gamma: gamma! });
+  }
+
+  // 2. Equalization, chain by chain, on the absmax matrices; full weights touched once per layer.
+  const sets: CleResult['sets'] = [];
+  const chainReports: CleResult['chains'] = [];
+  const biasAbsorbed: CleResult['biasAbsorbed'] = [];
+  for (const chain of chains) {
+    throwIfAborted(signal, model.fileName);
+    const ws = await Promise.all(chain.layers.map(work));
+    const { scales, sweeps, maxScaleDeviation } = equalizeChain(ws.map((w) => ({ m: absMaxMatrix(w.weight, w.conn), cout: w.conn.cout, cin: w.conn.cin })));
+    ws.forEach((w, k) => {
+      const out = scales[k] ?? new Float64Array(w.conn.cout).fill(1);
+      const inn = scales[k - 1] ?? new Float64Array(w.conn.cin).fill(1);
+      scaleWeights(w.weight, w.conn, out, inn);
+      for (let o = 0; o < w.conn.cout; o++) w.bias[o] = w.bias[o]! / out[o]!;
+      w.touched = true;
+    });
+    chainReports.push({ layers: chain.layers.map((l) => l.name), sweeps, maxScaleDeviation });
+    for (let k = 0; k + 1 < chain.layers.length; ) {
+      const triplet = chain.layers[k + 1]!.depthwise && k + 2 < chain.layers.length;
+      const span = triplet ? 2 : 1;
+      sets.push({
+        kind: triplet ? 'triplet' : 'pair',
+        layers: chain.layers.slice(k, k + span + 1).map((l) => l.name),
+        between: chain.between.slice(k, k + span).flat().map((n) => n.opType),
+      });
+      k += span;
+    }
+
+    // 3. High-bias absorption across a Relu after a folded BN: c = max(0, β/s − 3|γ/s|).
+    if (!biasAbsorption) continue;
+    for (let k = 0; k + 1 < ws.length; k++) {
+      const stats = bnStats.get(chain.layers[k]!);
+      const between = chain.between[k]!.filter((n) => n.opType !== 'Identity');
+      if (!stats || between.length !== 1 || between[0]!.opType !== 'Relu') continue;
+      const s = scales[k]!;
+      const c = Float64Array.from({ length: ws[k]!.conn.cout }, (_, i) => Math.max(0, stats.beta[i]! / s[i]! - 3 * Math.abs(stats.gamma[i]! / s[i]!)));
+      const absorbed = c.filter((v) => v > 0).length;
+      if (absorbed === 0) continue;
+      const shift = weightedShift(ws[k + 1]!.weight, ws[k + 1]!.conn, c);
+      for (let i = 0; i < c.length; i++) ws[k]!.bias[i] = ws[k]!.bias[i]! - c[i]!;
+      for (let o = 0; o < shift.length; o++) ws[k + 1]!.bias[o] = ws[k + 1]!.bias[o]! + shift[o]!;
+      biasAbsorbed.push({ from: chain.layers[k]!.name, to: chain.layers[k + 1]!.name, channels: absorbed });
+    }
+  }
+
+  return {
+    plan: buildPlan(model, [...working.values()].filter((w) => w.touched), folds, clipRewrites),
+    folded: folds.map((f) => ({ batchNorm: f.bn.name, into: f.layer.name })),
+    sets,
+    chains: chainReports,
+    skipped: [...foldSkips, ...chainSkips],
+    biasAbsorbed,
+    clipRewrites,
+  };
+}
+
+function buildPlan(model: Model, touched: Working[], folds: BnFold[], clipRewrites: Node[]): ExportPlan {
+  const tensors: TensorEdit[] = [];
+  const addInitializers: NewInitializer[] = [];
+  const appendInputs: { node: Node; name: string }[] = [];
+  for (const w of touched) {
+    tensors.push({ tensor: w.layer.weight, values: w.weight });
+    if (!w.newBias) tensors.push({ tensor: w.layer.bias!, values: w.bias });
+    else {
+      const graph = model.graphs.find((g) => g.path === w.layer.graph) as Graph;
+      const name = uniqueName(model, `${w.layer.weight.name}_bias`);
+      addInitializers.push({ graph, name, dims: [w.conn.cout], dataType: w.layer.weight.dataType, values: w.bias });
+      appendInputs.push({ node: w.layer.node, name });
+    }
+  }
+  const uses = new Map<string, number>();
+  for (const g of model.graphs) for (const n of g.nodes) for (const i of n.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
+  const removeNodes: Node[] = [];
+  const removeInitializers: TensorRef[] = [];
+  for (const fold of folds) {
+    removeNodes.push(fold.bn);
+    // The BN's parameters go too when nothing else reads them (PaddleOCR keeps them in Constant nodes).
+    const graph = model.graphs.find((g) => g.path === fold.bn.graph)!;
+    for (const t of [fold.gamma, fold.beta, fold.mean, fold.variance]) {
+      if ((uses.get(t.name) ?? 0) !== 1 || graph.outputs.includes(t.name)) continue;
+      if (t.origin === 'initializer' && t.graph === graph.path && !graph.inputs.includes(t.name)) removeInitializers.push(t);
+      if (t.origin === 'constant') {
+        const producer = graph.nodes.find((n) => n.opType === 'Constant' && n.outputs[0] === t.name);
+        if (producer) removeNodes.push(producer);
+      }
+    }
+  }
+  const rewriteNodes: NodeRewrite[] = clipRewrites.map((clip) => ({ node: clip, opType: 'Relu', inputs: [clip.inputs[0]!], removeAttributes: ['min', 'max'] }));
+  return {
+    tensors,
+    removeNodes,
+    renameOutputs: folds.map((f) => ({ node: f.layer.node, index: 0, name: f.bn.outputs[0]! })),
+    appendInputs,
+    addInitializers,
+    rewriteNodes,
+    removeInitializers,
+  };
+}

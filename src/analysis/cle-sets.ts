@@ -134,8 +134,12 @@ export function findCleChains(
     let reached: WeightLayer | undefined;
     let reason: string | undefined;
     for (let hops = 0; hops < 16 && !reason && !reached; hops++) {
-      if (graph.outputs.includes(value)) reason = `${layer.name}'s output is a graph output`;
-      else if ((uses.get(value) ?? 0) !== 1) {
+      if (graph.outputs.includes(value)) {
+        // The model's output: nothing to equalize with, unless a layer also reads it (then it may not change).
+        if ((uses.get(value) ?? 0) > 1) reason = `${layer.name}'s output "${value}" is a graph output`;
+        break;
+      }
+      if ((uses.get(value) ?? 0) !== 1) {
         reason = (uses.get(value) ?? 0) === 0 ? undefined : `${layer.name}'s output "${value}" is read by ${uses.get(value)} nodes (fan-out)`;
         if (!reason) break;
       } else {

@@ -3,11 +3,12 @@
 // after by s_i with s_i = sqrt(r1_i / r2_i). Overlapping interfaces undo each other a little, so sweep
 // until every new factor is within 1e-4 of 1 (torch.ao's threshold), multiplying the factors up. A
 // depthwise layer in the middle makes this converge to the triplet solution ∛(r0·r1·r2).
+// Matrices are walked row by row only (column maxima accumulate along rows): they can be 2048 × 512.
 export const SCALE_TOLERANCE = 1e-4;
 export const MAX_SWEEPS = 100;
 
 export interface LayerMatrix {
-  /** [cout × cin] of kernel-wise max |w|, row-major; modified in place. */
+  /** [cout × cin] of kernel-wise max |w|, row-major; not modified. */
   m: Float64Array;
   cout: number;
   cin: number;
@@ -24,24 +25,49 @@ export interface ChainScales {
 
 const usable = (s: number) => (Number.isFinite(s) && s > 0 ? s : 1);
 
+/** Row maxima of m·diag(inS), i.e. each output's range before dividing by its own scale. */
+function rowMax({ m, cout, cin }: LayerMatrix, inS: Float64Array | undefined): Float64Array {
+  const r = new Float64Array(cout);
+  for (let o = 0; o < cout; o++) {
+    let best = 0;
+    for (let i = 0, j = o * cin; i < cin; i++, j++) {
+      const v = inS ? m[j]! * inS[i]! : m[j]!;
+      if (v > best) best = v;
+    }
+    r[o] = best;
+  }
+  return r;
+}
+
+/** Column maxima of diag(1/outS)·m, i.e. each input's range before multiplying by its own scale. */
+function colMax({ m, cout, cin }: LayerMatrix, outS: Float64Array | undefined): Float64Array {
+  const r = new Float64Array(cin);
+  for (let o = 0; o < cout; o++) {
+    const f = outS ? 1 / outS[o]! : 1;
+    for (let i = 0, j = o * cin; i < cin; i++, j++) {
+      const v = m[j]! * f;
+      if (v > r[i]!) r[i] = v;
+    }
+  }
+  return r;
+}
+
 export function equalizeChain(layers: LayerMatrix[]): ChainScales {
+  // The matrices stay as given; the scales found so far are applied on the fly (one pass per side).
   const scales = layers.slice(1).map((l) => new Float64Array(l.cin).fill(1));
   let sweeps = 0;
   let deviation = Infinity;
   while (sweeps < MAX_SWEEPS && deviation >= SCALE_TOLERANCE) {
     deviation = 0;
     for (let k = 0; k + 1 < layers.length; k++) {
-      const a = layers[k]!, b = layers[k + 1]!;
-      for (let i = 0; i < a.cout; i++) {
-        let r1 = 0, r2 = 0;
-        for (let j = 0; j < a.cin; j++) r1 = Math.max(r1, a.m[i * a.cin + j]!);
-        for (let o = 0; o < b.cout; o++) r2 = Math.max(r2, b.m[o * b.cin + i]!);
-        const s = usable(Math.sqrt(r1 / r2));
-        if (s === 1) continue;
+      const here = scales[k]!;
+      const r1 = rowMax(layers[k]!, scales[k - 1]);
+      const r2 = colMax(layers[k + 1]!, scales[k + 1]);
+      for (let i = 0; i < here.length; i++) {
+        // Current ranges on both sides of the interface: r1/here and r2·here.
+        const s = usable(Math.sqrt(r1[i]! / here[i]! / (r2[i]! * here[i]!)));
         deviation = Math.max(deviation, Math.abs(s - 1));
-        for (let j = 0; j < a.cin; j++) a.m[i * a.cin + j] = a.m[i * a.cin + j]! / s;
-        for (let o = 0; o < b.cout; o++) b.m[o * b.cin + i] = b.m[o * b.cin + i]! * s;
-        scales[k]![i] = scales[k]![i]! * s;
+        here[i] = here[i]! * s;
       }
     }
     if (deviation >= SCALE_TOLERANCE) sweeps++;

@@ -1,96 +1,88 @@
 // Per-layer weight arithmetic for CLE, for every layout the kit knows (DESIGN.md §2): which element of a
-// weight joins which output channel and which input channel. Everything else in src/cle/ works on
-// channel vectors and small [Cout, Cin] matrices and calls these.
+// weight joins which output channel and which input channel. A weight is a sequence of runs of `k`
+// contiguous elements (a kernel), run r joining output out[r] and input in[r]; every layout stores its
+// runs in memory order, so run r starts at r·k and the loops below are plain passes over the array.
 import type { WeightLayer } from '../analysis/layers.js';
 
-/** How a layer's weight connects its output channels to its input channels. */
 export interface Connectivity {
   readonly cout: number;
   readonly cin: number;
-  /** Calls visit(o, i, start, length) for every contiguous run of weight elements joining output o and input i. */
-  forEachRun(visit: (o: number, i: number, start: number, length: number) => void): void;
+  /** Elements per run (kernel size; 1 for Gemm/MatMul). */
+  readonly k: number;
+  readonly out: Int32Array;
+  readonly in: Int32Array;
 }
 
 const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
 export function connectivity(layer: WeightLayer): Connectivity {
   const shape = layer.weight.shape;
-  switch (layer.op) {
-    case 'Conv': {
-      // [Cout, Cin/g, k…]: output o of group o / (Cout/g) reads inputs g·(Cin/g) + i.
-      const [cout, cinPerGroup] = [shape[0]!, shape[1]!];
-      const k = product(shape.slice(2));
-      const g = layer.groups;
-      const coutPerGroup = cout / g;
-      return {
-        cout, cin: cinPerGroup * g,
-        forEachRun(visit) {
-          for (let o = 0; o < cout; o++) {
-            const group = Math.floor(o / coutPerGroup);
-            for (let i = 0; i < cinPerGroup; i++) visit(o, group * cinPerGroup + i, (o * cinPerGroup + i) * k, k);
-          }
-        },
-      };
+  if (layer.op === 'Conv' || layer.op === 'ConvTranspose') {
+    const [d0, d1] = [shape[0]!, shape[1]!];
+    const k = product(shape.slice(2));
+    const g = layer.groups;
+    const out = new Int32Array(d0 * d1), inn = new Int32Array(d0 * d1);
+    for (let a = 0, r = 0; a < d0; a++) {
+      for (let b = 0; b < d1; b++, r++) {
+        if (layer.op === 'Conv') {
+          // [Cout, Cin/g, k…]: output a, of group a / (Cout/g), reads input group·(Cin/g) + b.
+          out[r] = a;
+          inn[r] = Math.floor(a / (d0 / g)) * d1 + b;
+        } else {
+          // [Cin, Cout/g, k…]: input a, of group a / (Cin/g), feeds output group·(Cout/g) + b.
+          out[r] = Math.floor(a / (d0 / g)) * d1 + b;
+          inn[r] = a;
+        }
+      }
     }
-    case 'ConvTranspose': {
-      // [Cin, Cout/g, k…]: input c of group c / (Cin/g) feeds outputs g·(Cout/g) + j.
-      const [cin, coutPerGroup] = [shape[0]!, shape[1]!];
-      const k = product(shape.slice(2));
-      const cinPerGroup = cin / layer.groups;
-      return {
-        cout: coutPerGroup * layer.groups, cin,
-        forEachRun(visit) {
-          for (let c = 0; c < cin; c++) {
-            const group = Math.floor(c / cinPerGroup);
-            for (let j = 0; j < coutPerGroup; j++) visit(group * coutPerGroup + j, c, (c * coutPerGroup + j) * k, k);
-          }
-        },
-      };
-    }
-    default: {
-      // Gemm (transB=1: [N, K]; else [K, N]) and MatMul [K, N]: one element per (output, input).
-      const transposed = layer.channelAxis === 0;
-      const [rows, cols] = [shape[0]!, shape[1]!];
-      return {
-        cout: transposed ? rows : cols, cin: transposed ? cols : rows,
-        forEachRun(visit) {
-          for (let r = 0; r < rows; r++) {
-            for (let c = 0; c < cols; c++) transposed ? visit(r, c, r * cols + c, 1) : visit(c, r, r * cols + c, 1);
-          }
-        },
-      };
+    return layer.op === 'Conv' ? { cout: d0, cin: d1 * g, k, out, in: inn } : { cout: d1 * g, cin: d0, k, out, in: inn };
+  }
+  // Gemm (transB=1: [N, K]; else [K, N]) and MatMul [K, N]: one element per (output, input).
+  const transposed = layer.channelAxis === 0;
+  const [rows, cols] = [shape[0]!, shape[1]!];
+  const out = new Int32Array(rows * cols), inn = new Int32Array(rows * cols);
+  for (let r = 0, e = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++, e++) {
+      out[e] = transposed ? r : c;
+      inn[e] = transposed ? c : r;
     }
   }
+  return { cout: transposed ? rows : cols, cin: transposed ? cols : rows, k: 1, out, in: inn };
 }
 
 /** [Cout × Cin] of max |w| over each run (0 where output and input are not connected). */
 export function absMaxMatrix(weights: Float32Array, conn: Connectivity): Float64Array {
   const m = new Float64Array(conn.cout * conn.cin);
-  conn.forEachRun((o, i, start, length) => {
+  const { k, out, in: inn } = conn;
+  for (let r = 0, e = 0; r < out.length; r++) {
     let best = 0;
-    for (let e = start; e < start + length; e++) best = Math.max(best, Math.abs(weights[e]!));
-    m[o * conn.cin + i] = best;
-  });
+    for (const end = e + k; e < end; e++) {
+      const v = Math.abs(weights[e]!);
+      if (v > best) best = v;
+    }
+    m[out[r]! * conn.cin + inn[r]!] = best;
+  }
   return m;
 }
 
 /** w[o, i, …] *= inScale[i] / outScale[o], in place. */
 export function scaleWeights(weights: Float32Array, conn: Connectivity, outScale: Float64Array, inScale: Float64Array): void {
-  conn.forEachRun((o, i, start, length) => {
-    const f = inScale[i]! / outScale[o]!;
-    for (let e = start; e < start + length; e++) weights[e] = weights[e]! * f;
-  });
+  const { k, out, in: inn } = conn;
+  for (let r = 0, e = 0; r < out.length; r++) {
+    const f = inScale[inn[r]!]! / outScale[out[r]!]!;
+    for (const end = e + k; e < end; e++) weights[e] = weights[e]! * f;
+  }
 }
 
 /** Σ over each output's runs of w · shift[input]: what a constant input shift adds to each output. */
 export function weightedShift(weights: Float32Array, conn: Connectivity, shift: Float64Array): Float64Array {
-  const out = new Float64Array(conn.cout);
-  conn.forEachRun((o, i, start, length) => {
-    const c = shift[i]!;
-    if (c === 0) return;
+  const result = new Float64Array(conn.cout);
+  const { k, out, in: inn } = conn;
+  for (let r = 0, e = 0; r < out.length; r++) {
+    const c = shift[inn[r]!]!;
     let sum = 0;
-    for (let e = start; e < start + length; e++) sum += weights[e]!;
-    out[o] += sum * c;
-  });
-  return out;
+    for (const end = e + k; e < end; e++) sum += weights[e]!;
+    result[out[r]!] += sum * c;
+  }
+  return result;
 }

@@ -5,3 +5,5 @@ export { channelStatsRunsSimd } from './channel-stats-runs';
 export { channelStatsColumnsSimd } from './channel-stats-columns';
 export { statsResultBytes } from './layout';
 export { histogram } from './histogram';
+export { runAbsMax } from './run-absmax';
+export { scaleRuns } from './scale-runs';

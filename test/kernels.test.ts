@@ -181,3 +181,31 @@ describe('histogram kernel', () => {
     expect(Array.from(k.histogram(staged, layout, -1, 1, 1, 3).counts)).to.deep.equal([2, 0, 0]);
   });
 });
+
+describe('CLE kernels: run ranges and run scaling', () => {
+  let k: Kernels;
+  before(async () => {
+    k = await Kernels.load();
+  });
+
+  for (const runLength of [1, 3, 4, 9, 37]) {
+    it(`match a plain loop for runs of ${runLength}`, async () => {
+      const runs = 23;
+      const w = randomWeights(runs * runLength, runLength, 0, 2);
+      w[5] = NaN; // never the maximum
+      const ranges = await k.exclusive(() => k.runAbsMax(w, runLength));
+      for (let r = 0; r < runs; r++) {
+        const run = Array.from(w.subarray(r * runLength, (r + 1) * runLength), Math.abs).filter((v) => !Number.isNaN(v));
+        expect(ranges[r], `run ${r}`).to.equal(run.length ? Math.max(...run) : 0);
+      }
+      const factors = Float32Array.from({ length: runs }, (_, r) => 0.5 + r / 7);
+      const scaled = w.slice();
+      await k.exclusive(() => k.scaleRuns(scaled, runLength, factors));
+      for (let e = 0; e < w.length; e++) {
+        const expected = Math.fround(w[e]! * factors[Math.floor(e / runLength)]!);
+        if (Number.isNaN(expected)) expect(scaled[e]).to.be.NaN;
+        else expect(scaled[e], `element ${e}`).to.equal(expected);
+      }
+    });
+  }
+});

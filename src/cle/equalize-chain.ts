@@ -55,14 +55,18 @@ function colMax({ m, cout, cin }: LayerMatrix, outS: Float64Array | undefined): 
 export function equalizeChain(layers: LayerMatrix[]): ChainScales {
   // The matrices stay as given; the scales found so far are applied on the fly (one pass per side).
   const scales = layers.slice(1).map((l) => new Float64Array(l.cin).fill(1));
+  const last = layers.length - 1;
+  // The chain's ends see no changing scale on their outer side: their ranges are computed once.
+  const firstRows = rowMax(layers[0]!, undefined);
+  const lastCols = colMax(layers[last]!, undefined);
   let sweeps = 0;
   let deviation = Infinity;
   while (sweeps < MAX_SWEEPS && deviation >= SCALE_TOLERANCE) {
     deviation = 0;
-    for (let k = 0; k + 1 < layers.length; k++) {
+    for (let k = 0; k < last; k++) {
       const here = scales[k]!;
-      const r1 = rowMax(layers[k]!, scales[k - 1]);
-      const r2 = colMax(layers[k + 1]!, scales[k + 1]);
+      const r1 = k === 0 ? firstRows : rowMax(layers[k]!, scales[k - 1]);
+      const r2 = k + 1 === last ? lastCols : colMax(layers[k + 1]!, scales[k + 1]);
       for (let i = 0; i < here.length; i++) {
         // Current ranges on both sides of the interface: r1/here and r2·here.
         const s = usable(Math.sqrt(r1[i]! / here[i]! / (r2[i]! * here[i]!)));

@@ -3,7 +3,7 @@
 import { throwIfAborted } from '../errors.js';
 import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
 import { findBatchNormFolds, findCleChains, type BnFold, type Skip } from '../analysis/cle-sets.js';
-import type { Kernels } from '../kernels/channel-stats.js';
+import { Kernels } from '../kernels/channel-stats.js';
 import { resolveConstant, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';
 import type { ExportPlan, NewInitializer, NodeRewrite, TensorEdit } from '../onnx/export/plan.js';
 import { absMaxMatrix, connectivity, scaleWeights, weightedShift, type Connectivity } from './weights.js';
@@ -12,7 +12,6 @@ import { equalizeChain } from './equalize-chain.js';
 export interface PlanCleOptions {
   biasAbsorption?: boolean;
   relu6ToRelu?: boolean;
-  /** Accepted for API symmetry with computeStats; the CLE arithmetic runs on small per-layer arrays. */
   kernels?: Kernels;
   signal?: AbortSignal;
 }
@@ -70,6 +69,7 @@ function uniqueName(model: Model, wanted: string): string {
 export async function planCle(model: Model, options: PlanCleOptions = {}): Promise<CleResult> {
   const { signal } = options;
   const biasAbsorption = options.biasAbsorption ?? true;
+  const kernels = options.kernels ?? (await Kernels.load());
   const layers = findWeightLayers(model);
   const { folds, skipped: foldSkips } = findBatchNormFolds(model, layers);
   const scalars = await clipBounds(model, signal);
@@ -95,7 +95,7 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
     const w = await work(fold.layer);
     const [gamma, beta, mean, variance] = await Promise.all([fold.gamma, fold.beta, fold.mean, fold.variance].map((t) => read(t, signal)));
     const inv = Float64Array.from({ length: w.conn.cout }, (_, o) => Math.sqrt(variance[o]! + fold.epsilon) / gamma[o]!);
-    scaleWeights(w.weight, w.conn, inv, new Float64Array(w.conn.cin).fill(1));
+    await scaleWeights(kernels, w.weight, w.conn, inv, new Float64Array(w.conn.cin).fill(1));
     for (let o = 0; o < w.conn.cout; o++) w.bias[o] = beta[o]! + (w.bias[o]! - mean[o]!) / inv[o]!;
     w.touched = true;
     bnStats.set(fold.layer, { beta: beta!, gamma: gamma! });
@@ -108,14 +108,16 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
   for (const chain of chains) {
     throwIfAborted(signal, model.fileName);
     const ws = await Promise.all(chain.layers.map(work));
-    const { scales, sweeps, maxScaleDeviation } = equalizeChain(ws.map((w) => ({ m: absMaxMatrix(w.weight, w.conn), cout: w.conn.cout, cin: w.conn.cin })));
-    ws.forEach((w, k) => {
+    const matrices = [];
+    for (const w of ws) matrices.push({ m: await absMaxMatrix(kernels, w.weight, w.conn), cout: w.conn.cout, cin: w.conn.cin });
+    const { scales, sweeps, maxScaleDeviation } = equalizeChain(matrices);
+    for (const [k, w] of ws.entries()) {
       const out = scales[k] ?? new Float64Array(w.conn.cout).fill(1);
       const inn = scales[k - 1] ?? new Float64Array(w.conn.cin).fill(1);
-      scaleWeights(w.weight, w.conn, out, inn);
+      await scaleWeights(kernels, w.weight, w.conn, out, inn);
       for (let o = 0; o < w.conn.cout; o++) w.bias[o] = w.bias[o]! / out[o]!;
       w.touched = true;
-    });
+    }
     chainReports.push({ layers: chain.layers.map((l) => l.name), sweeps, maxScaleDeviation });
     for (let k = 0; k + 1 < chain.layers.length; ) {
       const triplet = chain.layers[k + 1]!.depthwise && k + 2 < chain.layers.length;

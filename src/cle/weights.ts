@@ -3,6 +3,7 @@
 // contiguous elements (a kernel), run r joining output out[r] and input in[r]; every layout stores its
 // runs in memory order, so run r starts at r·k and the loops below are plain passes over the array.
 import type { WeightLayer } from '../analysis/layers.js';
+import type { Kernels } from '../kernels/channel-stats.js';
 
 export interface Connectivity {
   readonly cout: number;
@@ -50,28 +51,23 @@ export function connectivity(layer: WeightLayer): Connectivity {
   return { cout: transposed ? rows : cols, cin: transposed ? cols : rows, k: 1, out, in: inn };
 }
 
-/** [Cout × Cin] of max |w| over each run (0 where output and input are not connected). */
-export function absMaxMatrix(weights: Float32Array, conn: Connectivity): Float64Array {
+/** [Cout × Cin] of max |w| over each run (0 where output and input are not connected); Wasm kernel. */
+export async function absMaxMatrix(kernels: Kernels, weights: Float32Array, conn: Connectivity): Promise<Float64Array> {
+  const runMax = await kernels.exclusive(() => kernels.runAbsMax(weights, conn.k));
   const m = new Float64Array(conn.cout * conn.cin);
-  const { k, out, in: inn } = conn;
-  for (let r = 0, e = 0; r < out.length; r++) {
-    let best = 0;
-    for (const end = e + k; e < end; e++) {
-      const v = Math.abs(weights[e]!);
-      if (v > best) best = v;
-    }
-    m[out[r]! * conn.cin + inn[r]!] = best;
-  }
+  const { out, in: inn } = conn;
+  for (let r = 0; r < out.length; r++) m[out[r]! * conn.cin + inn[r]!] = runMax[r]!;
   return m;
 }
 
-/** w[o, i, …] *= inScale[i] / outScale[o], in place. */
-export function scaleWeights(weights: Float32Array, conn: Connectivity, outScale: Float64Array, inScale: Float64Array): void {
-  const { k, out, in: inn } = conn;
-  for (let r = 0, e = 0; r < out.length; r++) {
-    const f = inScale[inn[r]!]! / outScale[out[r]!]!;
-    for (const end = e + k; e < end; e++) weights[e] = weights[e]! * f;
-  }
+/** w[o, i, …] *= inScale[i] / outScale[o], in place; Wasm kernel. */
+export async function scaleWeights(
+  kernels: Kernels, weights: Float32Array, conn: Connectivity, outScale: Float64Array, inScale: Float64Array,
+): Promise<void> {
+  const { out, in: inn } = conn;
+  const factors = new Float32Array(out.length);
+  for (let r = 0; r < out.length; r++) factors[r] = inScale[inn[r]!]! / outScale[out[r]!]!;
+  await kernels.exclusive(() => kernels.scaleRuns(weights, conn.k, factors));
 }
 
 /** Σ over each output's runs of w · shift[input]: what a constant input shift adds to each output. */

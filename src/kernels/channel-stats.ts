@@ -98,6 +98,29 @@ export class Kernels {
     return readStats(this.arena.buffer, out, C);
   }
 
+  /**
+   * max |w| over each run of `k` contiguous weights (runs = weights.length / k), for CLE's range
+   * matrices. Stages `weights` (call inside exclusive()).
+   */
+  async runAbsMax(weights: Float32Array, k: number): Promise<Float32Array> {
+    const runs = weights.length / k;
+    const staged = await this.stage(weights.length, (dest) => dest.set(weights), 'weight');
+    const out = this.arena.resultsAt(staged.size * 4);
+    this.arena.ensure(out + runs * 4, 'run ranges');
+    this.exports.runAbsMax(this.arena.stage, runs, k, out);
+    return new Float32Array(this.arena.buffer, out, runs).slice();
+  }
+
+  /** weights[run r] *= factors[r] for runs of `k` contiguous weights, in place (call inside exclusive()). */
+  async scaleRuns(weights: Float32Array, k: number, factors: Float32Array): Promise<void> {
+    const staged = await this.stage(weights.length, (dest) => dest.set(weights), 'weight');
+    const at = this.arena.resultsAt(staged.size * 4);
+    this.arena.ensure(at + factors.length * 4, 'run factors');
+    new Float32Array(this.arena.buffer, at, factors.length).set(factors);
+    this.exports.scaleRuns(this.arena.stage, factors.length, k, at);
+    weights.set(new Float32Array(this.arena.buffer, this.arena.stage, weights.length));
+  }
+
   /** channel < 0: the whole tensor. */
   histogram(staged: StagedTensor, layout: ChannelLayout, channel: number, lo: number, hi: number, bins: number): HistogramCounts {
     this.check(staged, layout);

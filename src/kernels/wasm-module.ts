@@ -12,6 +12,8 @@ export interface KernelExports {
   channelStatsRunsSimd(src: number, groups: number, outer: number, cg: number, inner: number, out: number): void;
   channelStatsColumnsSimd(src: number, rows: number, cols: number, out: number): void;
   statsResultBytes(channels: number): number;
+  runAbsMax(src: number, runs: number, k: number, out: number): void;
+  scaleRuns(src: number, runs: number, k: number, factors: number): void;
   histogram(
     src: number, groups: number, outer: number, cg: number, inner: number, channel: number,
     lo: number, hi: number, bins: number, out: number,

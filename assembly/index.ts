@@ -7,3 +7,4 @@ export { statsResultBytes } from './layout';
 export { histogram } from './histogram';
 export { runAbsMax } from './run-absmax';
 export { scaleRuns } from './scale-runs';
+export { scaleGrid } from './scale-grid';

@@ -209,3 +209,25 @@ describe('CLE kernels: run ranges and run scaling', () => {
     });
   }
 });
+
+describe('CLE kernel: grid scaling', () => {
+  for (const runLength of [1, 5, 8]) {
+    it(`w[a, b, :] *= rowF[a]·colF[b] like a plain loop (runs of ${runLength})`, async () => {
+      const k = await Kernels.load();
+      const [rows, cols] = [6, 7];
+      const w = randomWeights(rows * cols * runLength, 17 + runLength);
+      const rowF = Float32Array.from({ length: rows }, (_, a) => 1 / (a + 1));
+      const colF = Float32Array.from({ length: cols }, (_, b) => 0.5 + b);
+      const scaled = w.slice();
+      await k.exclusive(() => k.scaleGrid(scaled, runLength, rowF, colF));
+      for (let e = 0; e < w.length; e++) {
+        const run = Math.floor(e / runLength);
+        const [a, b] = [Math.floor(run / cols), run % cols];
+        const f = runLength === 1 ? null : Math.fround(rowF[a]! * colF[b]!);
+        // k = 1 multiplies by colF then rowF; longer runs by their product: both rounded as float32 does.
+        const expected = f === null ? Math.fround(Math.fround(w[e]! * colF[b]!) * rowF[a]!) : Math.fround(w[e]! * f);
+        expect(scaled[e], `element ${e}`).to.equal(expected);
+      }
+    });
+  }
+});

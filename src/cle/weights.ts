@@ -1,7 +1,9 @@
 // Per-layer weight arithmetic for CLE, for every layout the kit knows (DESIGN.md §2): which element of a
 // weight joins which output channel and which input channel. A weight is a sequence of runs of `k`
-// contiguous elements (a kernel), run r joining output out[r] and input in[r]; every layout stores its
-// runs in memory order, so run r starts at r·k and the loops below are plain passes over the array.
+// contiguous elements (a kernel) in memory order. Most layouts are a grid of runs [rows, cols]: Conv
+// [Cout, Cin, k…] (rows are outputs), ConvTranspose [Cin, Cout, k…] and Gemm/MatMul [K, N] (rows are
+// inputs), Gemm transB=1 [N, K]; the Wasm kernels work on grids directly. Grouped convolutions (depthwise
+// included) use a table of each run's output and input channel.
 import type { WeightLayer } from '../analysis/layers.js';
 import type { Kernels } from '../kernels/channel-stats.js';
 
@@ -10,8 +12,10 @@ export interface Connectivity {
   readonly cin: number;
   /** Elements per run (kernel size; 1 for Gemm/MatMul). */
   readonly k: number;
-  readonly out: Int32Array;
-  readonly in: Int32Array;
+  /** Ungrouped layouts: the run grid, and whether its rows are the outputs (else the inputs). */
+  readonly grid?: { rows: number; cols: number; rowsAreOutputs: boolean };
+  /** Grouped layouts: output and input channel of run r. */
+  readonly table?: { out: Int32Array; in: Int32Array };
 }
 
 const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
@@ -22,49 +26,52 @@ export function connectivity(layer: WeightLayer): Connectivity {
     const [d0, d1] = [shape[0]!, shape[1]!];
     const k = product(shape.slice(2));
     const g = layer.groups;
+    const conv = layer.op === 'Conv';
+    const [cout, cin] = conv ? [d0, d1 * g] : [d1 * g, d0];
+    if (g === 1) return { cout, cin, k, grid: { rows: d0, cols: d1, rowsAreOutputs: conv } };
     const out = new Int32Array(d0 * d1), inn = new Int32Array(d0 * d1);
     for (let a = 0, r = 0; a < d0; a++) {
+      const group = Math.floor(a / (d0 / g));
       for (let b = 0; b < d1; b++, r++) {
-        if (layer.op === 'Conv') {
-          // [Cout, Cin/g, k…]: output a, of group a / (Cout/g), reads input group·(Cin/g) + b.
-          out[r] = a;
-          inn[r] = Math.floor(a / (d0 / g)) * d1 + b;
-        } else {
-          // [Cin, Cout/g, k…]: input a, of group a / (Cin/g), feeds output group·(Cout/g) + b.
-          out[r] = Math.floor(a / (d0 / g)) * d1 + b;
-          inn[r] = a;
-        }
+        // Conv: output a reads input group·(Cin/g) + b. ConvTranspose: input a feeds output group·(Cout/g) + b.
+        out[r] = conv ? a : group * d1 + b;
+        inn[r] = conv ? group * d1 + b : a;
       }
     }
-    return layer.op === 'Conv' ? { cout: d0, cin: d1 * g, k, out, in: inn } : { cout: d1 * g, cin: d0, k, out, in: inn };
+    return { cout, cin, k, table: { out, in: inn } };
   }
-  // Gemm (transB=1: [N, K]; else [K, N]) and MatMul [K, N]: one element per (output, input).
-  const transposed = layer.channelAxis === 0;
   const [rows, cols] = [shape[0]!, shape[1]!];
-  const out = new Int32Array(rows * cols), inn = new Int32Array(rows * cols);
-  for (let r = 0, e = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++, e++) {
-      out[e] = transposed ? r : c;
-      inn[e] = transposed ? c : r;
-    }
-  }
-  return { cout: transposed ? rows : cols, cin: transposed ? cols : rows, k: 1, out, in: inn };
+  const rowsAreOutputs = layer.channelAxis === 0; // Gemm transB=1 [N, K]; else [K, N]
+  return { cout: rowsAreOutputs ? rows : cols, cin: rowsAreOutputs ? cols : rows, k: 1, grid: { rows, cols, rowsAreOutputs } };
 }
 
 /** [Cout × Cin] of max |w| over each run (0 where output and input are not connected); Wasm kernel. */
 export async function absMaxMatrix(kernels: Kernels, weights: Float32Array, conn: Connectivity): Promise<Float64Array> {
   const runMax = await kernels.exclusive(() => kernels.runAbsMax(weights, conn.k));
   const m = new Float64Array(conn.cout * conn.cin);
-  const { out, in: inn } = conn;
-  for (let r = 0; r < out.length; r++) m[out[r]! * conn.cin + inn[r]!] = runMax[r]!;
+  if (conn.grid?.rowsAreOutputs) m.set(runMax);
+  else if (conn.grid) {
+    const { rows, cols } = conn.grid; // rows are inputs: transpose
+    for (let a = 0; a < rows; a++) for (let b = 0; b < cols; b++) m[b * conn.cin + a] = runMax[a * cols + b]!;
+  } else {
+    const { out, in: inn } = conn.table!;
+    for (let r = 0; r < out.length; r++) m[out[r]! * conn.cin + inn[r]!] = runMax[r]!;
+  }
   return m;
 }
 
-/** w[o, i, …] *= inScale[i] / outScale[o], in place; Wasm kernel. */
+/** w[o, i, …] *= inScale[i] / outScale[o], in place; Wasm kernels. */
 export async function scaleWeights(
   kernels: Kernels, weights: Float32Array, conn: Connectivity, outScale: Float64Array, inScale: Float64Array,
 ): Promise<void> {
-  const { out, in: inn } = conn;
+  if (conn.grid) {
+    const divide = Float32Array.from(outScale, (s) => 1 / s);
+    const multiply = Float32Array.from(inScale);
+    const [rowF, colF] = conn.grid.rowsAreOutputs ? [divide, multiply] : [multiply, divide];
+    await kernels.exclusive(() => kernels.scaleGrid(weights, conn.k, rowF, colF));
+    return;
+  }
+  const { out, in: inn } = conn.table!;
   const factors = new Float32Array(out.length);
   for (let r = 0; r < out.length; r++) factors[r] = inScale[inn[r]!]! / outScale[out[r]!]!;
   await kernels.exclusive(() => kernels.scaleRuns(weights, conn.k, factors));
@@ -73,12 +80,21 @@ export async function scaleWeights(
 /** Σ over each output's runs of w · shift[input]: what a constant input shift adds to each output. */
 export function weightedShift(weights: Float32Array, conn: Connectivity, shift: Float64Array): Float64Array {
   const result = new Float64Array(conn.cout);
-  const { k, out, in: inn } = conn;
-  for (let r = 0, e = 0; r < out.length; r++) {
-    const c = shift[inn[r]!]!;
+  const k = conn.k;
+  const runs = weights.length / k;
+  for (let r = 0, e = 0; r < runs; r++) {
     let sum = 0;
     for (const end = e + k; e < end; e++) sum += weights[e]!;
-    result[out[r]!] += sum * c;
+    const [o, i] = runChannels(conn, r);
+    result[o] += sum * shift[i]!;
   }
   return result;
+}
+
+/** Output and input channel of run r. */
+function runChannels(conn: Connectivity, r: number): [number, number] {
+  if (conn.table) return [conn.table.out[r]!, conn.table.in[r]!];
+  const { cols, rowsAreOutputs } = conn.grid!;
+  const [a, b] = [Math.floor(r / cols), r % cols];
+  return rowsAreOutputs ? [a, b] : [b, a];
 }

@@ -121,6 +121,17 @@ export class Kernels {
     weights.set(new Float32Array(this.arena.buffer, this.arena.stage, weights.length));
   }
 
+  /** weights[a, b, :] *= rowF[a]·colF[b] for a [rows, cols, k] grid of runs, in place (call inside exclusive()). */
+  async scaleGrid(weights: Float32Array, k: number, rowF: Float32Array, colF: Float32Array): Promise<void> {
+    const staged = await this.stage(weights.length, (dest) => dest.set(weights), 'weight');
+    const at = this.arena.resultsAt(staged.size * 4);
+    this.arena.ensure(at + (rowF.length + colF.length) * 4, 'grid factors');
+    new Float32Array(this.arena.buffer, at, rowF.length).set(rowF);
+    new Float32Array(this.arena.buffer, at + rowF.length * 4, colF.length).set(colF);
+    this.exports.scaleGrid(this.arena.stage, rowF.length, colF.length, k, at, at + rowF.length * 4);
+    weights.set(new Float32Array(this.arena.buffer, this.arena.stage, weights.length));
+  }
+
   /** channel < 0: the whole tensor. */
   histogram(staged: StagedTensor, layout: ChannelLayout, channel: number, lo: number, hi: number, bins: number): HistogramCounts {
     this.check(staged, layout);

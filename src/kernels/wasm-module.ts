@@ -14,6 +14,7 @@ export interface KernelExports {
   statsResultBytes(channels: number): number;
   runAbsMax(src: number, runs: number, k: number, out: number): void;
   scaleRuns(src: number, runs: number, k: number, factors: number): void;
+  scaleGrid(src: number, rows: number, cols: number, k: number, rowF: number, colF: number): void;
   histogram(
     src: number, groups: number, outer: number, cg: number, inner: number, channel: number,
     lo: number, hi: number, bins: number, out: number,

@@ -1,4 +1,4 @@
-// Takes the README's picture of the demo (docs/demo.png) in Debian's headless Chromium:
+// Takes the README's pictures of the demo (docs/demo.png, docs/demo-cle.png) in Debian's headless Chromium:
 // `npm run build && node scripts/screenshot-demo.mjs`.
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,14 +16,17 @@ try {
   await page.evaluateOnNewDocument(() => {
     window.loaded = 0;
     document.addEventListener('wl-load', () => window.loaded++);
+    document.addEventListener('wl-cle-applied', () => window.loaded++);
   });
   await page.goto(url);
-  await page.waitForFunction(() => window.loaded >= 4, { timeout: 60_000 }); // every element has its model
+  await page.waitForFunction(() => window.loaded >= 5, { timeout: 60_000 }); // every element has its model
   // A depthwise layer with outlier channels shows what the kit is for.
   await page.evaluate(() => document.querySelector('layer-table').selectLayer('p2o.Conv.13'));
   await new Promise((r) => setTimeout(r, 500)); // let resize-driven re-renders settle
   mkdirSync(join(root, 'docs'), { recursive: true });
   await page.screenshot({ path: join(root, 'docs/demo.png') });
+  await page.evaluate(() => document.querySelector('cle-compare').scrollIntoView());
+  await page.screenshot({ path: join(root, 'docs/demo-cle.png') });
   console.log('wrote docs/demo.png');
 } finally {
   await browser.close();

@@ -1,7 +1,7 @@
 // Which BatchNorms can be folded and which layers can be equalized together (DESIGN.md §2). Pure graph
 // analysis: no weights are read here. Every candidate that is left alone comes back with a reason.
 import { resolveConstant, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';
-import type { WeightLayer } from './layers.js';
+import { findWeightLayers, type WeightLayer } from './layers.js';
 
 export interface Skip {
   layers: string[];
@@ -22,6 +22,14 @@ export interface BnFold {
 export interface CleChain {
   layers: WeightLayer[];
   between: Node[][];
+}
+
+/** A CLE set inside a chain: two layers, or Conv -> depthwise Conv -> Conv. */
+export interface CleSet {
+  kind: 'pair' | 'triplet';
+  layers: WeightLayer[];
+  /** The ops crossed between the set's layers, in order (a folded BatchNorm is not among them). */
+  between: Node[];
 }
 
 const FOLDABLE = new Set(['Conv', 'ConvTranspose', 'Gemm']);
@@ -48,9 +56,26 @@ function graphOf(model: Model, path: string): Graph {
   return model.graphs.find((g) => g.path === path)!;
 }
 
+const attrOf = (node: Node, name: string) => node.attributes.get(name);
+const intOf = (node: Node, name: string, fallback: number) => {
+  const a = attrOf(node, name);
+  return a?.kind === 'int' ? a.value : fallback;
+};
+const floatOf = (node: Node, name: string, fallback: number) => {
+  const a = attrOf(node, name);
+  return a?.kind === 'float' ? a.value : fallback;
+};
+
 /** The reason a layer's weights may not be rewritten, or undefined. */
 function notRewritable(layer: WeightLayer, uses: Map<string, number>): string | undefined {
   const { weight, bias } = layer;
+  if (layer.op === 'Gemm') {
+    // Y = alpha·A'·B' + beta·C: per-channel scaling of B' and C is exact only in the plain form.
+    const node = layer.node;
+    if (intOf(node, 'transA', 0) !== 0) return `${layer.name} is a Gemm with transA=1 (its input channels are not the previous layer's outputs)`;
+    if (floatOf(node, 'alpha', 1) !== 1 || (bias && floatOf(node, 'beta', 1) !== 1)) return `${layer.name} is a Gemm with alpha or beta other than 1`;
+    if (bias && bias.size !== channelsOut(layer)) return `${layer.name}'s bias "${bias.name}" has shape [${bias.shape}], not one value per output channel`;
+  }
   if (weight.origin === 'dequantized') return `${layer.name} has quantized weights (apply CLE to the float model before quantization)`;
   if (!['float32', 'float16', 'bfloat16', 'float64'].includes(weight.dtype)) return `${layer.name}'s weight is ${weight.dtype}`;
   if (layer.overridable) return `${layer.name}'s weight "${weight.name}" is a graph input a runtime may replace`;
@@ -60,7 +85,13 @@ function notRewritable(layer: WeightLayer, uses: Map<string, number>): string | 
   return undefined;
 }
 
-export function findBatchNormFolds(model: Model, layers: WeightLayer[]): { folds: BnFold[]; skipped: Skip[] } {
+/**
+ * BatchNormalization nodes that can be folded into the Conv/ConvTranspose/Gemm before them: the BN alone
+ * reads the layer's output (WeightLayer.batchNorm), its four parameters are constants, and the layer's
+ * weight and bias are rewritable (not graph inputs, not shared, not quantized). Every other candidate comes
+ * back in `skipped` with the reason.
+ */
+export function findBatchNormFolds(model: Model, layers: WeightLayer[] = findWeightLayers(model)): { folds: BnFold[]; skipped: Skip[] } {
   const uses = useCounts(model);
   const folds: BnFold[] = [];
   const skipped: Skip[] = [];
@@ -97,6 +128,56 @@ export function findBatchNormFolds(model: Model, layers: WeightLayer[]): { folds
 export interface ChainOptions {
   /** Clip(0, 6) counts as Relu; the Clips crossed are returned in clipRewrites. */
   relu6ToRelu?: boolean;
+}
+
+/**
+ * Values of the single-element constants Clip nodes read as min/max (opset ≥ 11), for recognising
+ * Relu6. Reads only those tiny tensors.
+ */
+export async function readClipBounds(model: Model, signal?: AbortSignal): Promise<Map<string, number>> {
+  const scalars = new Map<string, number>();
+  const value = new Float32Array(1);
+  for (const graph of model.graphs) {
+    for (const node of graph.nodes) {
+      if (node.opType !== 'Clip') continue;
+      for (const name of node.inputs.slice(1, 3)) {
+        const t = name ? resolveConstant(graph, name) : undefined;
+        if (!t || t.size !== 1 || scalars.has(name)) continue;
+        await t.readFloat32Into(value, signal);
+        scalars.set(name, value[0]!);
+      }
+    }
+  }
+  return scalars;
+}
+
+/** Splits a chain into the sets it is equalized as: pairs, and triplets around a depthwise middle layer. */
+export function chainSets<L extends { depthwise?: boolean }>(layers: readonly L[]): { kind: 'pair' | 'triplet'; first: number }[] {
+  const sets: { kind: 'pair' | 'triplet'; first: number }[] = [];
+  for (let k = 0; k + 1 < layers.length; ) {
+    const triplet = !!layers[k + 1]!.depthwise && k + 2 < layers.length;
+    sets.push({ kind: triplet ? 'triplet' : 'pair', first: k });
+    k += triplet ? 2 : 1;
+  }
+  return sets;
+}
+
+/**
+ * CLE sets (pairs and Conv -> DW -> Conv triplets) and the chains they form, with every candidate left
+ * alone and its reason. Pure: Clip(0, 6) written with min/max inputs (opset ≥ 11) is recognised from
+ * `clipBounds` (see readClipBounds); without it only the attribute form (opset < 11) is.
+ */
+export function findCleSets(
+  model: Model, layers: WeightLayer[], folds: BnFold[], options: ChainOptions & { clipBounds?: Map<string, number> } = {},
+): { sets: CleSet[]; chains: CleChain[]; skipped: Skip[]; clipRewrites: Node[] } {
+  const { chains, skipped, clipRewrites } = findCleChains(model, layers, folds, options.clipBounds ?? new Map(), options);
+  const sets = chains.flatMap((chain) =>
+    chainSets(chain.layers).map(({ kind, first }) => {
+      const span = kind === 'triplet' ? 2 : 1;
+      return { kind, layers: chain.layers.slice(first, first + span + 1), between: chain.between.slice(first, first + span).flat() };
+    }),
+  );
+  return { sets, chains, skipped, clipRewrites };
 }
 
 /** Clip(x, 0, 6) (inputs, opset ≥ 11, or min/max attributes), given the constants' values. */

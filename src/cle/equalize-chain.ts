@@ -1,9 +1,13 @@
-// Equalizing a chain of layers on their small [Cout, Cin] absmax matrices (DESIGN.md §2 "Chains"): at
-// each interface, scale output channel i of the layer before by 1/s_i and input channel i of the layer
-// after by s_i with s_i = sqrt(r1_i / r2_i). Overlapping interfaces undo each other a little, so sweep
-// until every new factor is within 1e-4 of 1 (torch.ao's threshold), multiplying the factors up. A
-// depthwise layer in the middle makes this converge to the triplet solution ∛(r0·r1·r2).
+// Equalizing a chain of layers on their small [Cout, Cin] absmax matrices (DESIGN.md §2 "Chains"). The
+// chain is walked set by set: a pair (s_i = sqrt(r1_i / r2_i): output channel i of the layer before is
+// divided by s_i, input channel i of the layer after multiplied by it) or, around a depthwise layer, a
+// Conv -> DW -> Conv triplet solved in closed form (p = ∛(r0·r1·r2), s12 = r0/p, s23 = p/r2), so a lone
+// set is exact after one sweep. Overlapping sets undo each other a little, so sweep until every new factor
+// is within SCALE_TOLERANCE / 2 of 1 (a factor s leaves two ranges s² apart: the ranges then agree within
+// SCALE_TOLERANCE, torch.ao's threshold), multiplying the factors up; the full weights are touched once.
 // Matrices are walked row by row only (column maxima accumulate along rows): they can be 2048 × 512.
+import { chainSets } from '../analysis/cle-sets.js';
+
 export const SCALE_TOLERANCE = 1e-4;
 export const MAX_SWEEPS = 100;
 
@@ -12,12 +16,14 @@ export interface LayerMatrix {
   m: Float64Array;
   cout: number;
   cin: number;
+  /** Depthwise (cout = cin, only the diagonal connected): between two layers it forms a triplet. */
+  depthwise?: boolean;
 }
 
 export interface ChainScales {
   /** scales[k][i]: the factor on channel i between layer k and k+1 (layer k's output is divided by it). */
   scales: Float64Array[];
-  /** Sweeps that moved some factor by 1e-4 or more (a lone pair takes 1). */
+  /** Sweeps that moved some factor by SCALE_TOLERANCE / 2 or more (a lone pair or triplet takes 1). */
   sweeps: number;
   /** max |s - 1| of the last sweep. */
   maxScaleDeviation: number;
@@ -52,6 +58,8 @@ function colMax({ m, cout, cin }: LayerMatrix, outS: Float64Array | undefined): 
   return r;
 }
 
+export { chainSets };
+
 export function equalizeChain(layers: LayerMatrix[]): ChainScales {
   // The matrices stay as given; the scales found so far are applied on the fly (one pass per side).
   const scales = layers.slice(1).map((l) => new Float64Array(l.cin).fill(1));
@@ -59,22 +67,42 @@ export function equalizeChain(layers: LayerMatrix[]): ChainScales {
   // The chain's ends see no changing scale on their outer side: their ranges are computed once.
   const firstRows = rowMax(layers[0]!, undefined);
   const lastCols = colMax(layers[last]!, undefined);
+  /** Layer k's output ranges before dividing by scales[k]; its input ranges before multiplying by scales[k - 1]. */
+  const outRanges = (k: number) => (k === 0 ? firstRows : rowMax(layers[k]!, scales[k - 1]));
+  const inRanges = (k: number) => (k === last ? lastCols : colMax(layers[k]!, scales[k]));
+  const sets = chainSets(layers);
+  const stop = SCALE_TOLERANCE / 2;
   let sweeps = 0;
   let deviation = Infinity;
-  while (sweeps < MAX_SWEEPS && deviation >= SCALE_TOLERANCE) {
+  while (sweeps < MAX_SWEEPS && deviation >= stop) {
     deviation = 0;
-    for (let k = 0; k < last; k++) {
-      const here = scales[k]!;
-      const r1 = k === 0 ? firstRows : rowMax(layers[k]!, scales[k - 1]);
-      const r2 = k + 1 === last ? lastCols : colMax(layers[k + 1]!, scales[k + 1]);
-      for (let i = 0; i < here.length; i++) {
-        // Current ranges on both sides of the interface: r1/here and r2·here.
-        const s = usable(Math.sqrt(r1[i]! / here[i]! / (r2[i]! * here[i]!)));
-        deviation = Math.max(deviation, Math.abs(s - 1));
-        here[i] = here[i]! * s;
+    for (const { kind, first: k } of sets) {
+      const a = scales[k]!;
+      const r0 = outRanges(k);
+      if (kind === 'pair') {
+        const r2 = inRanges(k + 1);
+        for (let i = 0; i < a.length; i++) {
+          // Current ranges on both sides of the interface: r0/a and r2·a.
+          const s = usable(Math.sqrt(r0[i]! / a[i]! / (r2[i]! * a[i]!)));
+          deviation = Math.max(deviation, Math.abs(s - 1));
+          a[i] = a[i]! * s;
+        }
+        continue;
+      }
+      const b = scales[k + 1]!;
+      const { m, cin } = layers[k + 1]!;
+      const r2 = inRanges(k + 2);
+      for (let i = 0; i < a.length; i++) {
+        // Current ranges: layer k's output r0/a, the depthwise channel d·a/b, layer k+2's input r2·b.
+        const [x0, x1, x2] = [r0[i]! / a[i]!, (m[i * cin + i]! * a[i]!) / b[i]!, r2[i]! * b[i]!];
+        const p = Math.cbrt(x0 * x1 * x2);
+        const s12 = usable(x0 / p), s23 = usable(p / x2);
+        deviation = Math.max(deviation, Math.abs(s12 - 1), Math.abs(s23 - 1));
+        a[i] = a[i]! * s12;
+        b[i] = b[i]! * s23;
       }
     }
-    if (deviation >= SCALE_TOLERANCE) sweeps++;
+    if (deviation >= stop) sweeps++;
   }
   return { scales, sweeps, maxScaleDeviation: deviation };
 }

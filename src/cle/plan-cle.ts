@@ -1,19 +1,25 @@
 // Cross Layer Equalization as a plan of edits: fold BatchNorms, equalize every chain, absorb high
 // biases, and describe the result as an ExportPlan (src/onnx/export/) plus what was done and skipped.
-import { throwIfAborted } from '../errors.js';
+import { throwIfAborted, WeightlensError } from '../errors.js';
 import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
-import { findBatchNormFolds, findCleChains, type BnFold, type Skip } from '../analysis/cle-sets.js';
-import { Kernels } from '../kernels/channel-stats.js';
-import { resolveConstant, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';
+import { findBatchNormFolds, findCleChains, readClipBounds, type BnFold, type Skip } from '../analysis/cle-sets.js';
+import type { Kernels } from '../kernels/channel-stats.js';
+import { CleKernels } from '../kernels/cle-kernels.js';
+import type { Graph, Model, Node, TensorRef } from '../onnx/model.js';
 import type { ExportPlan, NewInitializer, NodeRewrite, TensorEdit } from '../onnx/export/plan.js';
 import { absMaxMatrix, connectivity, scaleWeights, weightedShift, type Connectivity } from './weights.js';
-import { equalizeChain } from './equalize-chain.js';
+import { chainSets, equalizeChain } from './equalize-chain.js';
 
 export interface PlanCleOptions {
+  /** High-bias absorption across a Relu after a folded BatchNorm (default true). */
   biasAbsorption?: boolean;
+  /** Treat Clip(0, 6) as Relu (changes the float model; the Clips come back in clipRewrites). */
   relu6ToRelu?: boolean;
+  /** The realm's kernels (their exclusive() guard is shared with the statistics kernels). */
   kernels?: Kernels;
   signal?: AbortSignal;
+  /** Layers whose weights have been read and rewritten so far (of `total`: every layer CLE touches). */
+  onProgress?: (p: { done: number; total: number; phase: 'fold' | 'equalize' }) => void;
 }
 
 export interface CleResult {
@@ -43,21 +49,6 @@ async function read(t: TensorRef, signal: AbortSignal | undefined): Promise<Floa
   return values;
 }
 
-/** Values of single-element constants (Clip bounds), for recognising Relu6. */
-async function clipBounds(model: Model, signal?: AbortSignal): Promise<Map<string, number>> {
-  const scalars = new Map<string, number>();
-  for (const graph of model.graphs) {
-    for (const node of graph.nodes) {
-      if (node.opType !== 'Clip') continue;
-      for (const name of node.inputs.slice(1, 3)) {
-        const t = name ? resolveConstant(graph, name) : undefined;
-        if (t && t.size === 1 && !scalars.has(name)) scalars.set(name, (await read(t, signal))[0]!);
-      }
-    }
-  }
-  return scalars;
-}
-
 function uniqueName(model: Model, wanted: string): string {
   const taken = (name: string) =>
     model.graphs.some((g) => g.constants.has(name) || g.nodes.some((n) => n.outputs.includes(name) || n.inputs.includes(name)) || g.inputs.includes(name));
@@ -69,21 +60,34 @@ function uniqueName(model: Model, wanted: string): string {
 export async function planCle(model: Model, options: PlanCleOptions = {}): Promise<CleResult> {
   const { signal } = options;
   const biasAbsorption = options.biasAbsorption ?? true;
-  const kernels = options.kernels ?? (await Kernels.load());
+  const kernels = await CleKernels.load(options.kernels);
   const layers = findWeightLayers(model);
+  const quantized = layers.filter((l) => l.weight.origin === 'dequantized');
+  if (quantized.length > 0) {
+    throw new WeightlensError(
+      'USAGE',
+      `${model.fileName}: ${quantized.length} layers have quantized weights (e.g. "${quantized[0]!.name}" reads "${quantized[0]!.weight.name}" ` +
+        'through DequantizeLinear); apply CLE to the float model before quantization',
+      { file: model.fileName, tensor: quantized[0]!.weight.name },
+    );
+  }
   const { folds, skipped: foldSkips } = findBatchNormFolds(model, layers);
-  const scalars = await clipBounds(model, signal);
+  const scalars = await readClipBounds(model, signal);
   const { chains, skipped: chainSkips, clipRewrites } = findCleChains(model, layers, folds, scalars, { relu6ToRelu: options.relu6ToRelu ?? false });
 
   const working = new Map<WeightLayer, Working>();
+  const total = new Set([...folds.map((f) => f.layer), ...chains.flatMap((c) => c.layers)]).size;
+  let phase: 'fold' | 'equalize' = 'fold';
   const work = async (layer: WeightLayer): Promise<Working> => {
     let w = working.get(layer);
     if (!w) {
+      throwIfAborted(signal, model.fileName);
       const conn = connectivity(layer);
       const weight = await read(layer.weight, signal);
       const bias = layer.bias ? await read(layer.bias, signal) : new Float32Array(conn.cout);
       w = { layer, conn, weight, bias, newBias: !layer.bias, touched: false };
       working.set(layer, w);
+      options.onProgress?.({ done: working.size, total, phase });
     }
     return w;
   };
@@ -105,11 +109,12 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
   const sets: CleResult['sets'] = [];
   const chainReports: CleResult['chains'] = [];
   const biasAbsorbed: CleResult['biasAbsorbed'] = [];
+  phase = 'equalize';
   for (const chain of chains) {
     throwIfAborted(signal, model.fileName);
     const ws = await Promise.all(chain.layers.map(work));
     const matrices = [];
-    for (const w of ws) matrices.push({ m: await absMaxMatrix(kernels, w.weight, w.conn), cout: w.conn.cout, cin: w.conn.cin });
+    for (const w of ws) matrices.push({ m: await absMaxMatrix(kernels, w.weight, w.conn), cout: w.conn.cout, cin: w.conn.cin, depthwise: w.layer.depthwise });
     const { scales, sweeps, maxScaleDeviation } = equalizeChain(matrices);
     for (const [k, w] of ws.entries()) {
       const out = scales[k] ?? new Float64Array(w.conn.cout).fill(1);
@@ -119,15 +124,13 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
       w.touched = true;
     }
     chainReports.push({ layers: chain.layers.map((l) => l.name), sweeps, maxScaleDeviation });
-    for (let k = 0; k + 1 < chain.layers.length; ) {
-      const triplet = chain.layers[k + 1]!.depthwise && k + 2 < chain.layers.length;
-      const span = triplet ? 2 : 1;
+    for (const set of chainSets(matrices)) {
+      const span = set.kind === 'triplet' ? 2 : 1;
       sets.push({
-        kind: triplet ? 'triplet' : 'pair',
-        layers: chain.layers.slice(k, k + span + 1).map((l) => l.name),
-        between: chain.between.slice(k, k + span).flat().map((n) => n.opType),
+        kind: set.kind,
+        layers: chain.layers.slice(set.first, set.first + span + 1).map((l) => l.name),
+        between: chain.between.slice(set.first, set.first + span).flat().map((n) => n.opType),
       });
-      k += span;
     }
 
     // 3. High-bias absorption across a Relu after a folded BN: c = max(0, β/s − 3|γ/s|).
@@ -140,7 +143,7 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
       const c = Float64Array.from({ length: ws[k]!.conn.cout }, (_, i) => Math.max(0, stats.beta[i]! / s[i]! - 3 * Math.abs(stats.gamma[i]! / s[i]!)));
       const absorbed = c.filter((v) => v > 0).length;
       if (absorbed === 0) continue;
-      const shift = weightedShift(ws[k + 1]!.weight, ws[k + 1]!.conn, c);
+      const shift = await weightedShift(kernels, ws[k + 1]!.weight, ws[k + 1]!.conn, c);
       for (let i = 0; i < c.length; i++) ws[k]!.bias[i] = ws[k]!.bias[i]! - c[i]!;
       for (let o = 0; o < shift.length; o++) ws[k + 1]!.bias[o] = ws[k + 1]!.bias[o]! + shift[o]!;
       biasAbsorbed.push({ from: chain.layers[k]!.name, to: chain.layers[k + 1]!.name, channels: absorbed });
@@ -167,7 +170,7 @@ function buildPlan(model: Model, touched: Working[], folds: BnFold[], clipRewrit
     if (!w.newBias) tensors.push({ tensor: w.layer.bias!, values: w.bias });
     else {
       const graph = model.graphs.find((g) => g.path === w.layer.graph) as Graph;
-      const name = uniqueName(model, `${w.layer.weight.name}_bias`);
+      const name = uniqueName(model, `${w.layer.name || w.layer.weight.name}.bias_folded`);
       addInitializers.push({ graph, name, dims: [w.conn.cout], dataType: w.layer.weight.dataType, values: w.bias });
       appendInputs.push({ node: w.layer.node, name });
     }

@@ -5,7 +5,7 @@
 // inputs), Gemm transB=1 [N, K]; the Wasm kernels work on grids directly. Grouped convolutions (depthwise
 // included) use a table of each run's output and input channel.
 import type { WeightLayer } from '../analysis/layers.js';
-import type { Kernels } from '../kernels/channel-stats.js';
+import type { CleKernels } from '../kernels/cle-kernels.js';
 
 export interface Connectivity {
   readonly cout: number;
@@ -46,8 +46,8 @@ export function connectivity(layer: WeightLayer): Connectivity {
 }
 
 /** [Cout × Cin] of max |w| over each run (0 where output and input are not connected); Wasm kernel. */
-export async function absMaxMatrix(kernels: Kernels, weights: Float32Array, conn: Connectivity): Promise<Float64Array> {
-  const runMax = await kernels.exclusive(() => kernels.runAbsMax(weights, conn.k));
+export async function absMaxMatrix(kernels: CleKernels, weights: Float32Array, conn: Connectivity): Promise<Float64Array> {
+  const runMax = await kernels.runAbsMax(weights, conn.k);
   const m = new Float64Array(conn.cout * conn.cin);
   if (conn.grid?.rowsAreOutputs) m.set(runMax);
   else if (conn.grid) {
@@ -62,31 +62,31 @@ export async function absMaxMatrix(kernels: Kernels, weights: Float32Array, conn
 
 /** w[o, i, …] *= inScale[i] / outScale[o], in place; Wasm kernels. */
 export async function scaleWeights(
-  kernels: Kernels, weights: Float32Array, conn: Connectivity, outScale: Float64Array, inScale: Float64Array,
+  kernels: CleKernels, weights: Float32Array, conn: Connectivity, outScale: Float64Array, inScale: Float64Array,
 ): Promise<void> {
   if (conn.grid) {
     const divide = Float32Array.from(outScale, (s) => 1 / s);
     const multiply = Float32Array.from(inScale);
     const [rowF, colF] = conn.grid.rowsAreOutputs ? [divide, multiply] : [multiply, divide];
-    await kernels.exclusive(() => kernels.scaleGrid(weights, conn.k, rowF, colF));
+    await kernels.scaleGrid(weights, conn.k, rowF, colF);
     return;
   }
   const { out, in: inn } = conn.table!;
   const factors = new Float32Array(out.length);
   for (let r = 0; r < out.length; r++) factors[r] = inScale[inn[r]!]! / outScale[out[r]!]!;
-  await kernels.exclusive(() => kernels.scaleRuns(weights, conn.k, factors));
+  await kernels.scaleRuns(weights, conn.k, factors);
 }
 
-/** Σ over each output's runs of w · shift[input]: what a constant input shift adds to each output. */
-export function weightedShift(weights: Float32Array, conn: Connectivity, shift: Float64Array): Float64Array {
+/**
+ * Σ over each output's runs of (Σ_kernel w) · shift[input]: what a constant shift of each input channel
+ * adds to each output (high-bias absorption). The kernel sums are a Wasm kernel; the rest is Cout·Cin long.
+ */
+export async function weightedShift(kernels: CleKernels, weights: Float32Array, conn: Connectivity, shift: Float64Array): Promise<Float64Array> {
+  const sums = await kernels.runSums(weights, conn.k);
   const result = new Float64Array(conn.cout);
-  const k = conn.k;
-  const runs = weights.length / k;
-  for (let r = 0, e = 0; r < runs; r++) {
-    let sum = 0;
-    for (const end = e + k; e < end; e++) sum += weights[e]!;
+  for (let r = 0; r < sums.length; r++) {
     const [o, i] = runChannels(conn, r);
-    result[o] += sum * shift[i]!;
+    result[o] += sums[r]! * shift[i]!;
   }
   return result;
 }

@@ -47,7 +47,7 @@ export async function equalizeModel(model: Model, options: EqualizeOptions = {})
   const span = (from: number, to: number, what: string) => (p: { done: number; total: number }) =>
     progress(from + (to - from) * (p.total ? p.done / p.total : 1), `${what} ${p.done} / ${p.total} layers`);
 
-  const before = await computeStats(model, { kernels, signal, onProgress: span(0, 0.3, 'statistics before CLE:') });
+  const before = await computeStats(model, { kernels, signal, quant: true, onProgress: span(0, 0.3, 'statistics before CLE:') });
   progress(0.3, 'planning CLE');
   const cle = await planCle(model, { ...settings, kernels, signal });
   throwIfAborted(signal, model.fileName);
@@ -55,7 +55,7 @@ export async function equalizeModel(model: Model, options: EqualizeOptions = {})
   const exported = exportModel(model, cle.plan, options.dataFileName ? { dataFileName: options.dataFileName } : {});
   const externalData = withDataFiles(exported.dataFiles, options.externalData);
   const reopened = decodeModel(exported.bytes, { fileName: model.fileName, ...(externalData ? { externalData } : {}) });
-  const after = await computeStats(reopened, { kernels, signal, onProgress: span(0.8, 1, 'statistics after CLE:') });
+  const after = await computeStats(reopened, { kernels, signal, quant: true, onProgress: span(0.8, 1, 'statistics after CLE:') });
 
   const afterByName = new Map(after.layers.map((l) => [l.name, l]));
   const layers: CleLayerChange[] = before.layers.flatMap((b) => {

@@ -1,0 +1,128 @@
+// The CLE kernels (assembly/run-absmax.ts, scale-runs.ts, scale-grid.ts, run-sums.ts) against their scalar
+// twins (assembly/cle-scalar.ts) and the twins against the definitions, for run lengths around the SIMD
+// width; and the shared Wasm memory: CLE kernels interleaved with statistics kernels give both the right
+// answers (Kernels.exclusive).
+import { describe, it, before } from 'node:test';
+import { expect } from 'chai';
+import { Kernels } from '../src/kernels/channel-stats.js';
+import { CleKernels } from '../src/kernels/cle-kernels.js';
+import { randomWeights } from './support/random.js';
+
+const RUN_LENGTHS = [1, 2, 3, 4, 5, 7, 8, 9, 16, 25, 37];
+
+describe('CLE kernels: SIMD against the scalar twins', () => {
+  let k: CleKernels;
+  before(async () => {
+    k = await CleKernels.load();
+  });
+
+  for (const runLength of RUN_LENGTHS) {
+    const runs = 29;
+    const data = () => {
+      const w = randomWeights(runs * runLength, 100 + runLength, 0, 3);
+      w[0] = NaN; // never the maximum
+      w[w.length - 1] = -0;
+      if (runLength > 2) w[runLength + 1] = -1e30; // a large negative value wins its run
+      return w;
+    };
+
+    it(`runAbsMax: identical results, and the definition (runs of ${runLength})`, async () => {
+      const w = data();
+      const simd = await k.runAbsMax(w, runLength, 'simd');
+      const scalar = await k.runAbsMax(w, runLength, 'scalar');
+      expect(Array.from(simd)).to.deep.equal(Array.from(scalar));
+      for (let r = 0; r < runs; r++) {
+        const run = Array.from(w.subarray(r * runLength, (r + 1) * runLength), Math.abs).filter((v) => !Number.isNaN(v));
+        expect(scalar[r], `run ${r}`).to.equal(Math.max(0, ...run));
+      }
+    });
+
+    it(`runSums: f64 sums agree with the in-order scalar sum (runs of ${runLength})`, async () => {
+      const w = data();
+      w[0] = 0.25;
+      const simd = await k.runSums(w, runLength, 'simd');
+      const scalar = await k.runSums(w, runLength, 'scalar');
+      for (let r = 0; r < runs; r++) {
+        let exact = 0, magnitude = 0;
+        for (let e = r * runLength; e < (r + 1) * runLength; e++) {
+          exact += w[e]!;
+          magnitude += Math.abs(w[e]!);
+        }
+        expect(scalar[r], `run ${r}`).to.equal(exact); // same order, same f64 arithmetic
+        expect(simd[r]).to.be.closeTo(exact, 1e-15 * magnitude);
+      }
+    });
+
+    it(`scaleRuns and scaleGrid: bit-identical to the twins and to float32 arithmetic (runs of ${runLength})`, async () => {
+      const [rows, cols] = [runs, 1];
+      const w = data();
+      const factors = Float32Array.from({ length: runs }, (_, r) => 0.3 + r / 5);
+      const [a, b] = [w.slice(), w.slice()];
+      await k.scaleRuns(a, runLength, factors, 'simd');
+      await k.scaleRuns(b, runLength, factors, 'scalar');
+      expect(Array.from(a)).to.deep.equal(Array.from(b));
+      for (let e = 0; e < w.length; e++) {
+        const want = Math.fround(w[e]! * factors[Math.floor(e / runLength)]!);
+        if (Number.isNaN(want)) expect(a[e]).to.be.NaN;
+        else expect(a[e]).to.equal(want);
+      }
+      // The same weights as a [rows, cols] grid of runs, and as [1, runs].
+      for (const [r, c] of [[rows, cols], [1, runs]] as const) {
+        const rowF = Float32Array.from({ length: r }, (_, i) => 1 / (i + 1.5));
+        const colF = Float32Array.from({ length: c }, (_, i) => 0.75 + i / 3);
+        const [g1, g2] = [w.slice(), w.slice()];
+        await k.scaleGrid(g1, runLength, rowF, colF, 'simd');
+        await k.scaleGrid(g2, runLength, rowF, colF, 'scalar');
+        expect(Array.from(g1)).to.deep.equal(Array.from(g2));
+      }
+    });
+  }
+
+  it('scaleGrid on a wide grid (SIMD across columns when runs are single weights)', async () => {
+    const [rows, cols] = [5, 67];
+    const w = randomWeights(rows * cols, 9, 0, 1);
+    const rowF = Float32Array.from({ length: rows }, (_, i) => 2 ** i);
+    const colF = Float32Array.from({ length: cols }, (_, i) => 1 + i / 64);
+    const [a, b] = [w.slice(), w.slice()];
+    await k.scaleGrid(a, 1, rowF, colF, 'simd');
+    await k.scaleGrid(b, 1, rowF, colF, 'scalar');
+    expect(Array.from(a)).to.deep.equal(Array.from(b));
+    expect(a[2 * cols + 3]).to.equal(Math.fround(Math.fround(w[2 * cols + 3]! * colF[3]!) * rowF[2]!));
+  });
+
+  it('refuses runs that do not divide the weights, and a grid that does not cover them', async () => {
+    let error: unknown;
+    try {
+      await k.runAbsMax(new Float32Array(10), 3);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(RangeError);
+    error = undefined;
+    try {
+      await k.scaleGrid(new Float32Array(12), 2, new Float32Array(2), new Float32Array(2));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(RangeError);
+  });
+});
+
+describe('CLE kernels share Wasm memory with the statistics kernels', () => {
+  it('interleaved calls never see each other’s staged tensor', async () => {
+    const stats = await Kernels.load();
+    const cle = await CleKernels.load(stats);
+    const big = randomWeights(50_000, 1, 0, 1);
+    const small = randomWeights(300, 2, 5, 1);
+    const statsTask = stats.exclusive(async () => {
+      const staged = await stats.stage(small.length, async (dest) => {
+        await new Promise((resolve) => setTimeout(resolve, 5)); // a read that takes time
+        dest.set(small);
+      });
+      return stats.channelStats(staged, { groups: 1, outer: 1, cg: 3, inner: 100 });
+    });
+    const [ranges, result] = await Promise.all([cle.runAbsMax(big, 50), statsTask]);
+    expect(result.max[0]).to.equal(Math.max(...small.subarray(0, 100)));
+    expect(ranges[0]).to.equal(Math.max(...Array.from(big.subarray(0, 50), Math.abs)));
+  });
+});

@@ -1,0 +1,244 @@
+// Graph analysis for CLE (src/analysis/cle-sets.ts): which BatchNorms fold, which layers form pairs,
+// triplets and chains, and the reason for every candidate left alone. No weights are read.
+import { describe, it } from 'node:test';
+import { expect } from 'chai';
+import { chainSets, findBatchNormFolds, findCleSets, readClipBounds } from '../src/analysis/cle-sets.js';
+import { findWeightLayers } from '../src/analysis/layers.js';
+import type { Model } from '../src/onnx/model.js';
+import { attr, CleGraph } from './support/cle-graph.js';
+
+/** conv(name, x, cin, cout): a 1×1 Conv with weight `${name}.w`. */
+function conv(g: CleGraph, name: string, x: string, cin: number, cout: number, group = 1): string {
+  const w = g.tensor(`${name}.w`, [cout, cin / group, 1, 1]);
+  return g.node('Conv', name, [x, w], group > 1 ? [attr.int('group', group)] : []);
+}
+
+async function analyse(model: Model, relu6ToRelu = false) {
+  const layers = findWeightLayers(model);
+  const { folds, skipped: foldSkips } = findBatchNormFolds(model, layers);
+  const found = findCleSets(model, layers, folds, { relu6ToRelu, clipBounds: await readClipBounds(model) });
+  return {
+    folds: folds.map((f) => `${f.bn.name}->${f.layer.name}`),
+    foldSkips: foldSkips.map((s) => s.reason),
+    sets: found.sets.map((s) => `${s.kind}:${s.layers.map((l) => l.name).join(',')}[${s.between.map((n) => n.opType).join(',')}]`),
+    chains: found.chains.map((c) => c.layers.map((l) => l.name).join(',')),
+    reasons: found.skipped.map((s) => s.reason),
+    skipped: found.skipped,
+    clipRewrites: found.clipRewrites.map((n) => n.name),
+  };
+}
+
+/** conv_a -> (ops) -> conv_b, for one op between. */
+async function between(op: string, inputs: (g: CleGraph) => string[] = () => [], attributes = [] as ReturnType<typeof attr.int>[]) {
+  const g = new CleGraph();
+  const a = conv(g, 'conv_a', 'x', 2, 2);
+  const mid = g.node(op, 'mid', [a, ...inputs(g)], attributes);
+  conv(g, 'conv_b', mid, 2, 2);
+  return analyse(g.model());
+}
+
+describe('CLE sets: BatchNorm folding candidates', () => {
+  it('folds BN after Conv, ConvTranspose and Gemm (findBatchNormFolds(model) finds the layers itself)', async () => {
+    const g = new CleGraph();
+    let x = conv(g, 'conv', 'x', 2, 4);
+    x = g.bn('bn0', x, 4);
+    x = g.node('ConvTranspose', 'convT', [x, g.tensor('convT.w', [4, 3, 2, 2])], [attr.int('group', 2)]);
+    x = g.bn('bn1', x, 6);
+    x = g.node('Flatten', 'flat', [x]);
+    x = g.node('Gemm', 'fc', [x, g.tensor('fc.w', [5, 6]), g.tensor('fc.b', [5])], [attr.int('transB', 1)]);
+    g.bn('bn2', x, 5);
+    const model = g.model();
+    const { folds, skipped } = findBatchNormFolds(model);
+    expect(folds.map((f) => [f.bn.name, f.layer.name])).to.deep.equal([['bn0', 'conv'], ['bn1', 'convT'], ['bn2', 'fc']]);
+    expect(folds[0]!.epsilon).to.be.closeTo(1e-3, 1e-9);
+    expect(skipped).to.deep.equal([]);
+  });
+
+  it('does not fold a BN that is not the sole consumer, and says why for weights it may not rewrite', async () => {
+    const g = new CleGraph();
+    const a = conv(g, 'conv_a', 'x', 2, 2);
+    g.bn('bn_a', a, 2);
+    g.node('Relu', 'side', [a]); // conv_a's output has a second reader: no fold, no candidate
+    const b = g.node('Conv', 'conv_b', ['x', g.tensor('conv_b.w', [2, 2, 1, 1])]);
+    g.bn('bn_b', b, 2);
+    const c = g.node('Conv', 'conv_c', ['x', 'conv_b.w']); // shares conv_b's weight
+    g.bn('bn_c', c, 2);
+    const d = g.node('Conv', 'conv_d', ['x', g.tensor('conv_d.w', [2, 2, 1, 1])]);
+    g.bn('bn_d', d, 2);
+    g.graphInput('conv_d.w');
+    const e = g.node('Conv', 'conv_e', ['x', g.tensor('conv_e.w', [2, 2, 1, 1])]);
+    g.node('BatchNormalization', 'bn_e', [e, 'bn_d.scale', 'bn_d.bias', 'bn_d.mean', 'running_var']);
+    g.graphInput('running_var');
+    const r = await analyse(g.model());
+    expect(r.folds).to.deep.equal([]);
+    expect(r.foldSkips).to.deep.equal([
+      `bn_b not folded: conv_b's weight "conv_b.w" is shared with other nodes`,
+      `bn_c not folded: conv_c's weight "conv_b.w" is shared with other nodes`,
+      `bn_d not folded: conv_d's weight "conv_d.w" is a graph input a runtime may replace`,
+      'bn_e not folded: its scale, bias, mean and variance are not all constants',
+    ]);
+  });
+
+  it('refuses Gemm forms where per-channel scaling is not exact (transA, alpha/beta ≠ 1)', async () => {
+    const g = new CleGraph();
+    const a = g.node('Gemm', 'fc_a', ['x', g.tensor('fc_a.w', [3, 4])], [attr.int('transA', 1)]);
+    g.bn('bn_a', a, 4);
+    const b = g.node('Gemm', 'fc_b', ['x', g.tensor('fc_b.w', [3, 4]), g.tensor('fc_b.c', [4])], [attr.float('beta', 0.5)]);
+    g.bn('bn_b', b, 4);
+    const r = await analyse(g.model());
+    expect(r.foldSkips).to.deep.equal([
+      'bn_a not folded: fc_a is a Gemm with transA=1 (its input channels are not the previous layer\'s outputs)',
+      'bn_b not folded: fc_b is a Gemm with alpha or beta other than 1',
+    ]);
+  });
+});
+
+describe('CLE sets: what a chain may cross', () => {
+  for (const [op, inputs, attributes] of [
+    ['Relu', undefined, []],
+    ['LeakyRelu', undefined, [attr.float('alpha', 0.1)]],
+    ['PRelu', (g: CleGraph) => [g.tensor('slope', [2, 1, 1], [0.1, 0.3])], []],
+    ['Identity', undefined, []],
+  ] as const) {
+    it(`${op} is scale-equivariant: conv_a and conv_b form a pair`, async () => {
+      const r = await between(op, inputs, [...attributes]);
+      expect(r.sets).to.deep.equal([`pair:conv_a,conv_b[${op}]`]);
+      expect(r.reasons).to.deep.equal([]);
+    });
+  }
+
+  it('a folded BN is transparent; Relu after it is what the set records', async () => {
+    const g = new CleGraph();
+    let x = conv(g, 'conv_a', 'x', 2, 3);
+    x = g.node('Relu', 'relu', [g.bn('bn', x, 3)]);
+    conv(g, 'conv_b', x, 3, 2);
+    const r = await analyse(g.model());
+    expect(r.folds).to.deep.equal(['bn->conv_a']);
+    expect(r.sets).to.deep.equal(['pair:conv_a,conv_b[Relu]']);
+  });
+
+  it('Conv -> DW -> Conv is a triplet; a chain of 5 splits into a triplet and pairs', async () => {
+    const g = new CleGraph();
+    let x = conv(g, 'c0', 'x', 2, 4);
+    x = g.node('Relu', 'r0', [x]);
+    x = conv(g, 'dw', x, 4, 4, 4);
+    x = g.node('Relu', 'r1', [x]);
+    x = conv(g, 'c2', x, 4, 3);
+    x = g.node('Relu', 'r2', [x]);
+    x = conv(g, 'c3', x, 3, 5);
+    conv(g, 'c4', x, 5, 2);
+    const r = await analyse(g.model());
+    expect(r.chains).to.deep.equal(['c0,dw,c2,c3,c4']);
+    expect(r.sets).to.deep.equal(['triplet:c0,dw,c2[Relu,Relu]', 'pair:c2,c3[Relu]', 'pair:c3,c4[]']);
+    expect(chainSets([{}, { depthwise: true }, {}, {}, { depthwise: true }])).to.deep.equal([
+      { kind: 'triplet', first: 0 }, { kind: 'pair', first: 2 }, { kind: 'pair', first: 3 },
+    ]);
+  });
+
+  it('Gemm -> Relu -> Gemm pairs (both weight layouts); MatMul is left out', async () => {
+    const g = new CleGraph();
+    let x = g.node('Gemm', 'fc0', ['x', g.tensor('fc0.w', [3, 4])]);
+    x = g.node('Relu', 'r0', [x]);
+    x = g.node('Gemm', 'fc1', [x, g.tensor('fc1.w', [5, 4])], [attr.int('transB', 1)]);
+    x = g.node('Relu', 'r1', [x]);
+    g.node('MatMul', 'mm', [x, g.tensor('mm.w', [5, 2])]);
+    const r = await analyse(g.model());
+    expect(r.sets).to.deep.equal(['pair:fc0,fc1[Relu]']);
+  });
+});
+
+describe('CLE sets: every candidate left alone has a reason', () => {
+  for (const op of ['HardSwish', 'Sigmoid', 'Tanh', 'HardSigmoid']) {
+    it(`${op} is not scale-equivariant`, async () => {
+      const r = await between(op);
+      expect(r.reasons).to.deep.equal([`${op} between conv_a and conv_b is not scale-equivariant`]);
+      expect(r.skipped[0]!.layers).to.deep.equal(['conv_a']);
+      expect(r.sets).to.deep.equal([]);
+    });
+  }
+
+  for (const op of ['Add', 'Concat', 'MaxPool', 'AveragePool', 'Reshape', 'Flatten', 'Transpose']) {
+    it(`${op} breaks the chain`, async () => {
+      const inputs = op === 'Add' || op === 'Concat' ? () => ['x'] : op === 'Reshape' ? (g: CleGraph) => [g.tensor('shape', [4], [1, 2, 1, 1])] : undefined;
+      const r = await between(op, inputs);
+      expect(r.reasons).to.deep.equal([`${op} between conv_a and conv_b breaks the chain`]);
+    });
+  }
+
+  it('Relu6 (Clip 0..6): refused with a pointer to relu6ToRelu; crossed and recorded with it (inputs and attribute forms)', async () => {
+    const withInputs = () => {
+      const g = new CleGraph();
+      const a = conv(g, 'conv_a', 'x', 2, 2);
+      const c = g.node('Clip', 'relu6', [a, g.tensor('lo', [], [0]), g.tensor('hi', [], [6])]);
+      conv(g, 'conv_b', c, 2, 2);
+      return g.model();
+    };
+    const refused = await analyse(withInputs());
+    expect(refused.reasons).to.deep.equal([
+      'Relu6 (Clip 0..6) between conv_a and conv_b is not scale-equivariant (--relu6-to-relu would allow it, changing the model)',
+    ]);
+    const rewritten = await analyse(withInputs(), true);
+    expect(rewritten.sets).to.deep.equal(['pair:conv_a,conv_b[Clip]']);
+    expect(rewritten.clipRewrites).to.deep.equal(['relu6']);
+
+    const g = new CleGraph();
+    const a = conv(g, 'conv_a', 'x', 2, 2);
+    const c = g.node('Clip', 'relu6', [a], [attr.float('min', 0), attr.float('max', 6)]);
+    conv(g, 'conv_b', c, 2, 2);
+    const old = g.model(10);
+    const layers = findWeightLayers(old);
+    const pure = findCleSets(old, layers, [], { relu6ToRelu: true }); // no clipBounds needed for attributes
+    expect(pure.clipRewrites.map((n) => n.name)).to.deep.equal(['relu6']);
+    // Clip(0, 1) is no Relu6: never crossed.
+    const other = await between('Clip', (gr) => [gr.tensor('lo', [], [0]), gr.tensor('hi', [], [1])]);
+    expect(other.reasons).to.deep.equal(['Clip between conv_a and conv_b is not scale-equivariant']);
+  });
+
+  it('fan-out: an output read twice is never equalized', async () => {
+    const g = new CleGraph();
+    const a = conv(g, 'conv_a', 'x', 2, 2);
+    const r = g.node('Relu', 'relu', [a]);
+    conv(g, 'conv_b', r, 2, 2);
+    conv(g, 'conv_c', r, 2, 2);
+    g.output('conv_b').output('conv_c');
+    expect((await analyse(g.model())).reasons).to.deep.equal([`conv_a's output "relu" is read by 2 nodes (fan-out)`]);
+  });
+
+  it('an output that is also a graph output is not equalized', async () => {
+    const g = new CleGraph();
+    const a = conv(g, 'conv_a', 'x', 2, 2);
+    conv(g, 'conv_b', a, 2, 2);
+    g.output('conv_a').output('conv_b');
+    expect((await analyse(g.model())).reasons).to.deep.equal([`conv_a's output "conv_a" is a graph output`]);
+  });
+
+  it('grouped (not depthwise) convs, graph-input and shared weights, and channel mismatches', async () => {
+    const grouped = new CleGraph();
+    conv(grouped, 'conv_b', grouped.node('Relu', 'r', [conv(grouped, 'conv_a', 'x', 4, 4)]), 4, 4, 2);
+    expect((await analyse(grouped.model())).reasons).to.deep.equal(['conv_b is a grouped convolution (group 2) that is not depthwise']);
+
+    const input = new CleGraph();
+    conv(input, 'conv_b', conv(input, 'conv_a', 'x', 2, 2), 2, 2);
+    input.graphInput('conv_a.w');
+    expect((await analyse(input.model())).reasons).to.deep.equal([`conv_a's weight "conv_a.w" is a graph input a runtime may replace`]);
+
+    const shared = new CleGraph();
+    const a = conv(shared, 'conv_a', 'x', 2, 2);
+    shared.node('Conv', 'conv_b', [a, 'conv_a.w']);
+    const r = await analyse(shared.model());
+    expect(r.reasons).to.deep.equal([`conv_a's weight "conv_a.w" is shared with other nodes`]);
+    expect(r.skipped[0]!.layers).to.deep.equal(['conv_a', 'conv_b']);
+
+    const mismatch = new CleGraph();
+    conv(mismatch, 'conv_b', conv(mismatch, 'conv_a', 'x', 2, 3), 4, 2);
+    expect((await analyse(mismatch.model())).reasons).to.deep.equal(['conv_a has 3 output channels but conv_b reads 4']);
+  });
+
+  it('ConvTranspose channel counts: Cout = (Cout/g)·g on axis 1, Cin on axis 0', async () => {
+    const g = new CleGraph();
+    let x = conv(g, 'conv_a', 'x', 2, 4);
+    x = g.node('ConvTranspose', 'convT', [x, g.tensor('convT.w', [4, 6, 1, 1])], [attr.int('group', 2)]);
+    conv(g, 'conv_b', x, 12, 3);
+    expect((await analyse(g.model())).sets).to.deep.equal(['pair:conv_a,convT[]', 'pair:convT,conv_b[]']);
+  });
+});

@@ -10,29 +10,19 @@ import { float16Table } from '../src/onnx/dtypes.js';
 import { float32ToBfloat16Bits, float32ToFloat16Bits } from '../src/onnx/export/encode-values.js';
 import { exportModel } from '../src/onnx/export/export.js';
 import { emptyPlan, type ExportPlan } from '../src/onnx/export/plan.js';
-import { resolveConstant, type Graph, type Model, type Node, type TensorRef } from '../src/onnx/model.js';
+import type { Graph, Model, Node, TensorRef } from '../src/onnx/model.js';
 import { openModel } from '../src/onnx/open.js';
 import {
   DataType, TINY_MODEL, constantNodeModel, convBatchNormModel, convModel, externalTensor, f32Bytes, f32Tensor,
   initializersModel, memorySource, modelBytes, node, qdqModel, rawTensor, subgraphModel, u16Bytes, valueInfo,
 } from './fixtures/onnx-bytes.js';
+import { constant, tensorValues } from './support/tensors.js';
 
 const { onnx } = pkg;
 
 // ---- helpers ---------------------------------------------------------------------------------------------
 
-async function values(t: TensorRef | undefined): Promise<number[]> {
-  expect(t, 'tensor').to.not.equal(undefined);
-  const out = new Float32Array(t!.size);
-  await t!.readFloat32Into(out);
-  return [...out];
-}
-
-function constant(model: Model, name: string, graph: Graph = model.main): TensorRef {
-  const t = resolveConstant(graph, name);
-  if (!t) throw new Error(`no constant ${name} in ${graph.path}`);
-  return t;
-}
+const values = tensorValues;
 
 function graphAt(model: Model, path: string): Graph {
   const g = model.graphs.find((x) => x.path === path);

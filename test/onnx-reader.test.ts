@@ -3,26 +3,16 @@ import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import { dequantizedWeight } from '../src/onnx/dequantize.js';
 import { filesSource, urlSource, validateLocation } from '../src/onnx/external-data.js';
-import { resolveConstant, type Graph, type Model, type TensorRef } from '../src/onnx/model.js';
+import { resolveConstant, type Graph, type Model } from '../src/onnx/model.js';
 import { openModel } from '../src/onnx/open.js';
 import {
   DataType, PNG_HEADER, TINY_MODEL, attr, constantNodeModel, convModel, externalTensor, f32Bytes, f32Tensor,
   initializersModel, memorySource, modelBytes, pseudoRandomBytes, qdqModel, rawTensor, subgraphModel, u16Bytes,
 } from './fixtures/onnx-bytes.js';
 import { rejects } from './support/rejects.js';
+import { constant, tensorValues } from './support/tensors.js';
 
-async function read(t: TensorRef | undefined): Promise<number[]> {
-  expect(t, 'tensor').to.not.equal(undefined);
-  const out = new Float32Array(t!.size);
-  await t!.readFloat32Into(out);
-  return [...out];
-}
-
-function constant(model: Model, name: string, graph: Graph = model.main): TensorRef {
-  const t = resolveConstant(graph, name);
-  if (!t) throw new Error(`no constant ${name} in ${graph.path}`);
-  return t;
-}
+const read = tensorValues;
 
 /** Copies bytes to `shift` bytes into a fresh buffer, so views into it start at a chosen alignment. */
 function shifted(bytes: Uint8Array, shift: number): Uint8Array {

@@ -15,6 +15,7 @@ import { opLabel } from '../shared/layer-header.js';
 import { headerStyles, themeStyles } from '../shared/theme.styles.js';
 import { WidthController } from '../shared/width-controller.js';
 import { styles } from './cle-compare.styles.js';
+import { channelAfterKey } from '../shared/channel-keys.js';
 
 /** Rows of the channel data table shown at most. */
 const MAX_TABLE_ROWS = 2000;
@@ -662,16 +663,11 @@ export class CleCompare extends WeightlensElement {
     if (c === null || c < lo || c > hi) this.setReading(lo);
   }
 
-  private onKey(e: KeyboardEvent, [lo, hi]: ChannelDomain): void {
-    const c = this.reading ?? lo - 1;
-    const step: Record<string, number> = { ArrowRight: 1, ArrowUp: 1, ArrowLeft: -1, ArrowDown: -1, PageUp: 10, PageDown: -10 };
-    let next: number;
-    if (e.key in step) next = c + step[e.key]!;
-    else if (e.key === 'Home') next = lo;
-    else if (e.key === 'End') next = hi;
-    else return;
+  private onKey(e: KeyboardEvent, domain: ChannelDomain): void {
+    const next = channelAfterKey(e.key, this.reading, domain);
+    if (next === null) return;
     e.preventDefault();
-    this.setReading(Math.min(hi, Math.max(lo, next)));
+    this.setReading(next);
   }
 
   private onPointerMove(e: PointerEvent, [lo, hi]: ChannelDomain): void {

@@ -8,6 +8,7 @@ import { renderChart, type Chart } from '../shared/chart.js';
 import { layerHeader } from '../shared/layer-header.js';
 import { headerStyles, themeStyles } from '../shared/theme.styles.js';
 import { styles } from './weight-range-plot.styles.js';
+import { channelAfterKey } from '../shared/channel-keys.js';
 
 /** Rows of the data table shown at most; zoom in to read the others. */
 const MAX_TABLE_ROWS = 2000;
@@ -270,16 +271,11 @@ export class WeightRangePlot extends ModelViewElement {
     if (c === null || c < lo || c > hi) this.setReading(lo);
   }
 
-  private onKey(e: KeyboardEvent, [lo, hi]: ChannelDomain): void {
-    const c = this.reading ?? lo - 1;
-    const step: Record<string, number> = { ArrowRight: 1, ArrowUp: 1, ArrowLeft: -1, ArrowDown: -1, PageUp: 10, PageDown: -10 };
-    let next: number;
-    if (e.key in step) next = c + step[e.key]!;
-    else if (e.key === 'Home') next = lo;
-    else if (e.key === 'End') next = hi;
-    else return;
+  private onKey(e: KeyboardEvent, domain: ChannelDomain): void {
+    const next = channelAfterKey(e.key, this.reading, domain);
+    if (next === null) return;
     e.preventDefault();
-    this.setReading(Math.min(hi, Math.max(lo, next)));
+    this.setReading(next);
   }
 
   private onPointerDown(e: PointerEvent, domain: ChannelDomain): void {

@@ -118,6 +118,61 @@ async function openStatsBench(): Promise<void> {
   }));
 }
 
+/** Plain-JS fake quantization (INT8 symmetric, per-channel scales) with the same float32 arithmetic. */
+function jsQuantError(data: Float32Array, offset: number, cout: number, inner: number, scales: Float32Array): number {
+  let noise = 0;
+  for (let c = 0; c < cout; c++) {
+    const s = scales[c]!;
+    for (let i = offset + c * inner, end = i + inner; i < end; i++) {
+      const x = data[i]!;
+      const q = Math.min(Math.max(Math.round(x / s), -127), 127) * s;
+      noise += (x - q) * (x - q);
+    }
+  }
+  return noise;
+}
+
+async function quantErrorBench(): Promise<void> {
+  const set = tensorSet();
+  const total = set.reduce((a, t) => a + t.cout * t.inner, 0);
+  const kernels = await Kernels.load();
+  const data = new Float32Array(total);
+  for (let i = 0; i < total; i++) data[i] = Math.sin(i) * 0.1;
+  const copyTarget = new Float32Array(total);
+  const scales = new Float32Array(2048).fill(0.1 / 127);
+  const zeroPoints = new Float32Array(2048);
+  // Staging (a copy into Wasm memory) is outside the timing: the kernel is what is measured.
+  let offset = 0;
+  const wasmTimes: number[] = [], jsTimes: number[] = [], copyTimes: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    copyTimes.push(time(() => copyTarget.set(data)));
+    let ms = 0;
+    offset = 0;
+    for (const t of set) {
+      const n = t.cout * t.inner;
+      const tensor = await kernels.stage(n, (d) => d.set(data.subarray(offset, offset + n)));
+      const layout = { groups: 1, outer: 1, cg: t.cout, inner: t.inner };
+      ms += time(() => kernels.quantError(tensor, layout, scales.subarray(0, t.cout), zeroPoints.subarray(0, t.cout), -127, 127));
+      offset += n;
+    }
+    wasmTimes.push(ms);
+    jsTimes.push(time(() => {
+      let o = 0;
+      for (const t of set) {
+        jsQuantError(data, o, t.cout, t.inner, scales);
+        o += t.cout * t.inner;
+      }
+    }));
+  }
+  const bytes = total * 4;
+  const gbps = (ms: number) => +(bytes / (ms * 1e6)).toFixed(2);
+  const [w, j, c] = [median(wasmTimes), median(jsTimes), median(copyTimes)];
+  console.log(JSON.stringify({
+    bench: 'quant-error', bytes, wasm_gbps: gbps(w), js_gbps: gbps(j), copy_gbps: gbps(c),
+    wasm_vs_copy: +(c / w).toFixed(2), wasm_vs_js: +(j / w).toFixed(2), kernel: kernelVariant(), runs: RUNS,
+  }));
+}
+
 /** BN fold + CLE + export of the ResNet-50-sized model (already open), against one copy of its bytes. */
 async function cleExportBench(): Promise<void> {
   const { bytes, weightCount } = resnet50Bytes();
@@ -146,6 +201,7 @@ try {
   await channelStatsBench();
   await openStatsBench();
   await cleExportBench();
+  await quantErrorBench();
 } catch (error) {
   console.log(JSON.stringify({ bench: 'error', message: String((error as Error)?.stack ?? error) }));
 }

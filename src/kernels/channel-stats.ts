@@ -99,37 +99,21 @@ export class Kernels {
   }
 
   /**
-   * max |w| over each run of `k` contiguous weights (runs = weights.length / k), for CLE's range
-   * matrices. Stages `weights` (call inside exclusive()).
+   * Σx² and Σ(x − q(x))² of the staged tensor fake-quantized with per-channel `scales` and `zeroPoints`
+   * (one entry per channel; give every channel the same values for per-tensor quantization).
    */
-  async runAbsMax(weights: Float32Array, k: number): Promise<Float32Array> {
-    const runs = weights.length / k;
-    const staged = await this.stage(weights.length, (dest) => dest.set(weights), 'weight');
-    const out = this.arena.resultsAt(staged.size * 4);
-    this.arena.ensure(out + runs * 4, 'run ranges');
-    this.exports.runAbsMax(this.arena.stage, runs, k, out);
-    return new Float32Array(this.arena.buffer, out, runs).slice();
-  }
-
-  /** weights[run r] *= factors[r] for runs of `k` contiguous weights, in place (call inside exclusive()). */
-  async scaleRuns(weights: Float32Array, k: number, factors: Float32Array): Promise<void> {
-    const staged = await this.stage(weights.length, (dest) => dest.set(weights), 'weight');
+  quantError(staged: StagedTensor, layout: ChannelLayout, scales: Float32Array, zeroPoints: Float32Array, qmin: number, qmax: number) {
+    this.check(staged, layout);
+    const C = channelCount(layout);
     const at = this.arena.resultsAt(staged.size * 4);
-    this.arena.ensure(at + factors.length * 4, 'run factors');
-    new Float32Array(this.arena.buffer, at, factors.length).set(factors);
-    this.exports.scaleRuns(this.arena.stage, factors.length, k, at);
-    weights.set(new Float32Array(this.arena.buffer, this.arena.stage, weights.length));
-  }
-
-  /** weights[a, b, :] *= rowF[a]·colF[b] for a [rows, cols, k] grid of runs, in place (call inside exclusive()). */
-  async scaleGrid(weights: Float32Array, k: number, rowF: Float32Array, colF: Float32Array): Promise<void> {
-    const staged = await this.stage(weights.length, (dest) => dest.set(weights), 'weight');
-    const at = this.arena.resultsAt(staged.size * 4);
-    this.arena.ensure(at + (rowF.length + colF.length) * 4, 'grid factors');
-    new Float32Array(this.arena.buffer, at, rowF.length).set(rowF);
-    new Float32Array(this.arena.buffer, at + rowF.length * 4, colF.length).set(colF);
-    this.exports.scaleGrid(this.arena.stage, rowF.length, colF.length, k, at, at + rowF.length * 4);
-    weights.set(new Float32Array(this.arena.buffer, this.arena.stage, weights.length));
+    this.arena.ensure(at + C * 8 + 16, 'quantization error');
+    new Float32Array(this.arena.buffer, at, C).set(scales);
+    new Float32Array(this.arena.buffer, at + C * 4, C).set(zeroPoints);
+    const out = at + C * 8;
+    const { groups, outer, cg, inner } = layout;
+    this.exports.quantError(this.arena.stage, groups, outer, cg, inner, at, at + C * 4, qmin, qmax, out);
+    const [signal, noise] = new Float64Array(this.arena.buffer, out, 2);
+    return { signal: signal!, noise: noise! };
   }
 
   /** channel < 0: the whole tensor. */

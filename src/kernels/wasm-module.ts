@@ -15,6 +15,15 @@ export interface KernelExports {
   runAbsMax(src: number, runs: number, k: number, out: number): void;
   scaleRuns(src: number, runs: number, k: number, factors: number): void;
   scaleGrid(src: number, rows: number, cols: number, k: number, rowF: number, colF: number): void;
+  runSums(src: number, runs: number, k: number, out: number): void;
+  runAbsMaxScalar(src: number, runs: number, k: number, out: number): void;
+  scaleRunsScalar(src: number, runs: number, k: number, factors: number): void;
+  scaleGridScalar(src: number, rows: number, cols: number, k: number, rowF: number, colF: number): void;
+  runSumsScalar(src: number, runs: number, k: number, out: number): void;
+  quantError(
+    src: number, groups: number, outer: number, cg: number, inner: number,
+    scales: number, zeroPoints: number, qmin: number, qmax: number, out: number,
+  ): void;
   histogram(
     src: number, groups: number, outer: number, cg: number, inner: number, channel: number,
     lo: number, hi: number, bins: number, out: number,

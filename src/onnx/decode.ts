@@ -126,6 +126,7 @@ function buildGraph(
   const inputs = (gp.input ?? []).map((v) => v.name ?? '');
   const graph: Graph = {
     path,
+    name: gp.name ?? '',
     nodes,
     inputs,
     outputs: (gp.output ?? []).map((v) => v.name ?? ''),

@@ -5,7 +5,7 @@
  */
 import { WeightlensError, throwIfAborted } from '../errors.js';
 import { DT, dtypeName } from './dtypes.js';
-import { resolveConstant, type DTypeName, type ExternalLocation, type Graph, type Node, type TensorRef } from './model.js';
+import { resolveConstant, type DTypeName, type ExternalLocation, type Graph, type Node, type QuantizationParams, type TensorRef } from './model.js';
 import { readNumbersInto } from './tensor.js';
 
 /** Integer types DequantizeLinear may take as weights. */
@@ -78,7 +78,10 @@ export function dequantizedWeight(graph: Graph, producer: Node, fileName: string
     if (zp.shape.join(',') !== scale.shape.join(',')) bad('x_zero_point', `x_zero_point ${shapeText(zp)} must have the shape of x_scale ${shapeText(scale)}`);
     if (zp.dataType !== x.dataType) bad('x_zero_point', `x_zero_point is ${zp.dtype}, but "${x.name}" is ${x.dtype}`);
   }
-  return new DequantizedTensor(x, scale, zp, layout, fileName);
+  const quantization: QuantizationParams = {
+    scale, ...(zp ? { zeroPoint: zp } : {}), mode: layout.mode, axis: perTensor ? null : axis, blockSize: Math.max(blockSize, 0),
+  };
+  return new DequantizedTensor(x, scale, zp, layout, fileName, quantization);
 }
 
 class DequantizedTensor implements TensorRef {
@@ -97,6 +100,7 @@ class DequantizedTensor implements TensorRef {
     private readonly zp: TensorRef | undefined,
     private readonly layout: Layout,
     private readonly fileName: string,
+    readonly quantization: QuantizationParams,
   ) {
     this.name = x.name;
     this.graph = x.graph;

@@ -18,6 +18,16 @@ export interface ExternalLocation {
   length?: number;
 }
 
+/** How a weight behind DequantizeLinear is quantized in the file. */
+export interface QuantizationParams {
+  readonly scale: TensorRef;
+  readonly zeroPoint?: TensorRef;
+  /** 'tensor': one scale; 'axis': one per index of `axis`; 'blocked': per block of `blockSize` along `axis`. */
+  readonly mode: 'tensor' | 'axis' | 'blocked';
+  readonly axis: number | null;
+  readonly blockSize: number;
+}
+
 /** A weight tensor whose payload is read lazily, so opening a model never copies all weights. */
 export interface TensorRef {
   /** The tensor's name in the file (initializer name or the Constant node's output). */
@@ -32,6 +42,8 @@ export interface TensorRef {
   /** Element count (product of shape; 1 for a scalar). */
   readonly size: number;
   readonly external?: ExternalLocation;
+  /** Dequantized weights only: the model's own quantization parameters (DequantizeLinear inputs). */
+  readonly quantization?: QuantizationParams;
   /**
    * Decodes the payload as float32 into dest[0..size). Throws WeightlensError (BAD_TENSOR,
    * UNSUPPORTED_DTYPE, EXTERNAL_DATA, UNSAFE_PATH) naming file, tensor and field.
@@ -76,6 +88,8 @@ export interface GraphOwner {
 export interface Graph {
   /** 'main' or e.g. 'main/If_3.then_branch' (parent path / owning node name . attribute name). */
   readonly path: string;
+  /** GraphProto.name as written in the file ('' when unnamed). */
+  readonly name: string;
   readonly nodes: readonly Node[];
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];

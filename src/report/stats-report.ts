@@ -4,7 +4,8 @@ import { throwIfAborted, WeightlensError } from '../errors.js';
 import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
 import { outlierChannels, relativeRanges } from '../analysis/relative-range.js';
 import { Kernels, type ChannelStatsArrays } from '../kernels/channel-stats.js';
-import type { DTypeName, Model } from '../onnx/model.js';
+import type { DTypeName, Model, TensorRef } from '../onnx/model.js';
+import { quantReport, type QuantReport } from './quant-error.js';
 
 /** Per-output-channel figures; null where a channel has no finite value. */
 export interface ChannelStats {
@@ -45,6 +46,19 @@ export interface LayerReport {
   /** NaN + ±Inf elements in the weight. */
   nonFinite: number;
   nonFiniteCounts: NonFiniteCounts;
+  /** With the quant option: SQNR (dB) of the fake-quantized weight; null if it holds NaN/±Inf. */
+  quant?: QuantReport | null;
+  /** Weights stored quantized (QDQ): the model's own scales and zero points, beside our statistics. */
+  modelQuantization?: ModelQuantization;
+}
+
+export interface ModelQuantization {
+  dtype: DTypeName;
+  mode: 'tensor' | 'axis' | 'blocked';
+  axis: number | null;
+  blockSize: number;
+  scales: number[];
+  zeroPoints: number[] | null;
 }
 
 export interface ModelSummary {
@@ -75,6 +89,8 @@ export interface StatsOptions {
   kernels?: Kernels;
   signal?: AbortSignal;
   onProgress?: (p: StatsProgress) => void;
+  /** Also the INT8/INT4 quantization error of every weight (adds `quant` to each layer). */
+  quant?: boolean;
 }
 
 const NON_PARAMETER_DTYPES = new Set<DTypeName>(['int64', 'int32', 'bool', 'string', 'uint64', 'uint32']);
@@ -110,17 +126,34 @@ export async function computeStats(model: Model, options: StatsOptions = {}): Pr
   for (const [i, layer] of layers.entries()) {
     throwIfAborted(options.signal, model.fileName);
     options.onProgress?.({ phase: 'stats', done: i, total: layers.length, layer: layer.name });
-    const stats = await kernels.exclusive(async () => {
+    const quantization = layer.weight.quantization;
+    const modelQuantization = quantization && {
+      dtype: layer.weight.dtype, mode: quantization.mode, axis: quantization.axis, blockSize: quantization.blockSize,
+      scales: Array.from(await readValues(quantization.scale, options.signal)),
+      zeroPoints: quantization.zeroPoint ? Array.from(await readValues(quantization.zeroPoint, options.signal)) : null,
+    };
+    const report = await kernels.exclusive(async () => {
       const staged = await kernels.stage(layer.weight.size, (dest) => layer.weight.readFloat32Into(dest, options.signal), `weight "${layer.weight.name}"`);
-      return kernels.channelStats(staged, layer.layout);
+      const stats = kernels.channelStats(staged, layer.layout);
+      const r = layerReport(layer, stats);
+      if (options.quant) r.quant = quantReport(kernels, staged, layer.layout, stats, r.nonFinite);
+      if (modelQuantization) r.modelQuantization = modelQuantization;
+      return r;
     });
-    reports.push(layerReport(layer, stats));
+    reports.push(report);
   }
   options.onProgress?.({ phase: 'stats', done: layers.length, total: layers.length, layer: '' });
   return { file: model.fileName, model: summarizeModel(model), layers: reports };
 }
 
 // `v + 0` turns -0 into 0: JSON has no -0, and results must survive a JSON round trip unchanged.
+/** A small constant's values (scales, zero points) as numbers. */
+async function readValues(t: TensorRef, signal: AbortSignal | undefined): Promise<Float32Array> {
+  const values = new Float32Array(t.size);
+  await t.readFloat32Into(values, signal);
+  return values;
+}
+
 const finiteOrNull = (values: ArrayLike<number>) => Array.from(values, (v) => (Number.isFinite(v) ? v + 0 : null));
 /** Extreme of the finite values, null when there is none (a loop: spreading 10^5+ channels overflows the stack). */
 const finiteExtreme = (values: ArrayLike<number | null>, larger: boolean) => {

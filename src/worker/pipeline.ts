@@ -78,6 +78,7 @@ export async function runPipeline(input: AnalysisInput, options: PipelineOptions
   statsPart(0, `statistics 0 / ${before.length - 1} layers`);
   const report = await computeStats(model, {
     kernels: await loaded.kernels,
+    quant: true, // the page's elements show quantization error too; 8 cheap passes per weight
     ...(signal ? { signal } : {}),
     onProgress: ({ done, total }) => statsPart((before[done] ?? totalElements) / totalElements, `statistics ${done} / ${total} layers`),
   });

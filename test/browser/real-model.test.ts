@@ -22,7 +22,7 @@ describe('a real model in the browser', () => {
       fileName: FILE_NAME,
       onProgress: (p) => p.phase === 'read' && loaded.push(p.loaded),
     });
-    expectSameReport(await computeStats(model), expected);
+    expectSameReport(await computeStats(model, { quant: true }), expected);
     expect(loaded.length).to.be.greaterThan(0);
     expect(loaded).to.deep.equal([...loaded].sort((a, b) => a - b));
     expect(loaded.at(-1)).to.equal(bytes.byteLength);
@@ -30,12 +30,12 @@ describe('a real model in the browser', () => {
 
   it('from a File', async () => {
     const file = new File([bytes], FILE_NAME);
-    expectSameReport(await computeStats(await openModel(file)), expected);
+    expectSameReport(await computeStats(await openModel(file), { quant: true }), expected);
   });
 
   it('from bytes', async () => {
     const model = await openModel(new Uint8Array(bytes), { fileName: FILE_NAME });
-    const report = await computeStats(model);
+    const report = await computeStats(model, { quant: true });
     expectSameReport(report, expected);
     expect(report.layers.filter((l) => l.op === 'Conv').length).to.equal(53); // as onnx (Python) counts them
   });

@@ -29,7 +29,7 @@ describe('analyzeInWorker', () => {
   before(async () => {
     nodeReport = await (await fetch('/build/test-browser/expected/cls-stats.json')).json();
     bytes = await (await fetch(ASSETS + CLS)).arrayBuffer();
-    pageReport = plain(await computeStats(await openModel(new URL(ASSETS + CLS, location.href))));
+    pageReport = plain(await computeStats(await openModel(new URL(ASSETS + CLS, location.href)), { quant: true })); // as the Worker does
     const started = performance.now();
     await analyze({ kind: 'url', url: jsonUrl(JSON.stringify(pageReport)) });
     console.log(`worker start + first (JSON) job: ${(performance.now() - started).toFixed(1)} ms`);
@@ -161,7 +161,7 @@ describe('analysis on the calling thread (the fallback)', () => {
   let bytes: ArrayBuffer;
   before(async () => {
     bytes = await (await fetch(ASSETS + CLS)).arrayBuffer();
-    pageReport = plain(await computeStats(await openModel(new Uint8Array(bytes), { fileName: CLS })));
+    pageReport = plain(await computeStats(await openModel(new Uint8Array(bytes), { fileName: CLS }), { quant: true }));
   });
   after(() => setWorkerFactory(undefined));
 

@@ -5,7 +5,10 @@ an initializer or a Constant-node output (in all subgraphs), and computes per-ou
 the plain way: min/max in float32, mean/std (ddof=0) in float64, AIMET's relative ranges and Tukey
 outliers with numpy.percentile (linear interpolation). Prints JSON on stdout.
 
-usage: channel_stats.py MODEL.onnx
+With --quant, also the SQNR (dB) of fake-quantized weights, INT8/INT4, symmetric/asymmetric, per-tensor
+and per-channel, as DESIGN.md section 2 (ONNX Runtime's definition) describes, in float32 like the kit.
+
+usage: channel_stats.py MODEL.onnx [--quant]
 """
 import json
 import sys
@@ -58,7 +61,42 @@ def channels_first(w, node):
     return np.moveaxis(w, -1, 0).reshape(w.shape[-1], -1)  # Gemm transB=0, MatMul
 
 
-def layer_stats(name, node, tensor):
+def sqnr(rows, bits, symmetric, per_channel):
+    x = rows.astype(np.float32)
+    if symmetric:
+        qmax = 2 ** (bits - 1) - 1
+        qmin = -qmax
+        absmax = np.abs(x).max(axis=1) if per_channel else np.full(len(x), np.abs(x).max(), np.float32)
+        scale = (absmax / np.float32(qmax)).astype(np.float32)
+        scale[scale == 0] = 1
+        zp = np.zeros(len(x), np.float32)
+    else:
+        qmin, qmax = 0, 2 ** bits - 1
+        lo = np.minimum(x.min(axis=1) if per_channel else np.full(len(x), x.min(), np.float32), 0).astype(np.float32)
+        hi = np.maximum(x.max(axis=1) if per_channel else np.full(len(x), x.max(), np.float32), 0).astype(np.float32)
+        scale = ((hi - lo) / np.float32(qmax)).astype(np.float32)
+        scale[scale == 0] = 1
+        zp = np.round(-lo / scale).astype(np.float32)
+    s, z = scale[:, None], zp[:, None]
+    q = (np.clip(np.round(x / s) + z, qmin, qmax) - z) * s
+    signal = np.sum(x.astype(np.float64) ** 2)
+    noise = np.sum((x - q).astype(np.float64) ** 2)
+    return float(10 * np.log10(signal / noise)) if signal > 0 and noise > 0 else None
+
+
+def quant_figures(rows):
+    if not np.all(np.isfinite(rows)):
+        return None
+    return {
+        f"int{bits}": {
+            mode: {"perTensor": sqnr(rows, bits, mode == "symmetric", False), "perChannel": sqnr(rows, bits, mode == "symmetric", True)}
+            for mode in ("symmetric", "asymmetric")
+        }
+        for bits in (8, 4)
+    }
+
+
+def layer_stats(name, node, tensor, quant=False):
     w = numpy_helper.to_array(tensor).astype(np.float32)
     rows = channels_first(w, node)
     finite = np.where(np.isfinite(rows), rows, np.nan)
@@ -86,10 +124,11 @@ def layer_stats(name, node, tensor):
         "relativeRange": rel_list,
         "outliers": outliers,
         "nonFinite": int((~np.isfinite(rows)).sum()),
+        **({"quant": quant_figures(rows)} if quant else {}),
     }
 
 
-def main(path):
+def main(path, quant):
     model = onnx.load(path)
     layers = []
     for graph in graphs(model.graph):
@@ -97,9 +136,9 @@ def main(path):
         for node in graph.node:
             if node.op_type in WEIGHT_OPS and len(node.input) > 1 and node.input[1] in consts:
                 name = node.name or node.output[0]
-                layers.append(layer_stats(name, node, consts[node.input[1]]))
+                layers.append(layer_stats(name, node, consts[node.input[1]], quant))
     json.dump({"file": path, "layers": layers}, sys.stdout)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], "--quant" in sys.argv[2:])

@@ -6,13 +6,27 @@ import type { StatsReport } from '../../src/index.js';
 /** JSON round trip: what a page would save or post, and how Node's report was stored. */
 export const plain = (r: StatsReport) => JSON.parse(JSON.stringify(r)) as StatsReport;
 
-/** Everything identical, mean/std within 1e-6 x absMax (DESIGN.md §3). */
+/** Everything identical, mean/std within 1e-6 x absMax (DESIGN.md §3), SQNR within 1e-6 dB (log10 differs by engine). */
 export function expectSameReport(actual: StatsReport, expected: StatsReport): void {
   const strip = (r: StatsReport) => ({
     ...r,
-    layers: r.layers.map((l) => ({ ...l, channels: { ...l.channels, mean: [], std: [] } })),
+    layers: r.layers.map((l) => ({ ...l, channels: { ...l.channels, mean: [], std: [] }, quant: l.quant === undefined ? undefined : l.quant === null })),
   });
   expect(strip(plain(actual))).to.deep.equal(strip(expected));
+  actual.layers.forEach((layer, i) => {
+    const [a, b] = [layer.quant, expected.layers[i]!.quant];
+    if (!a || !b) return; // null/undefined already compared above
+    for (const bits of ['int8', 'int4'] as const) {
+      for (const mode of ['symmetric', 'asymmetric'] as const) {
+        for (const g of ['perTensor', 'perChannel'] as const) {
+          const [x, y] = [a[bits][mode][g], b[bits][mode][g]];
+          const where = `${layer.name} ${bits} ${mode} ${g}`;
+          if (y === null) expect(x, where).to.equal(null);
+          else expect(x, where).to.be.closeTo(y, 1e-6);
+        }
+      }
+    }
+  });
   actual.layers.forEach((layer, i) => {
     const ref = expected.layers[i]!.channels;
     layer.channels.absMax.forEach((absMax, c) => {

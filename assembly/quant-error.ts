@@ -1,0 +1,53 @@
+// Fused fake-quantization error (DESIGN.md §2, ONNX Runtime's SQNR): for every element, with its output
+// channel's scale and zero point, q(x) = scale·(clamp(rne(x/scale) + zp, qmin, qmax) − zp) in float32, and
+// Σx², Σ(x − q(x))² accumulated in float64 (float32 partial sums over 16 elements). Per-tensor
+// quantization is the same call with every channel given the tensor's scale. No tensor is written.
+import { runStart } from './layout';
+
+@inline function promoteSum(acc: v128, v: v128): v128 {
+  const hi = v128.shuffle<f32>(v, v, 2, 3, 0, 1);
+  return f64x2.add(f64x2.add(acc, f64x2.promote_low_f32x4(v)), f64x2.promote_low_f32x4(hi));
+}
+
+/** Writes out[0] = Σx², out[1] = Σ(x − q(x))² (f64). scales/zeroPoints: f32[groups·cg]. */
+export function quantError(
+  src: usize, groups: i32, outer: i32, cg: i32, inner: i32,
+  scales: usize, zeroPoints: usize, qmin: f32, qmax: f32, out: usize,
+): void {
+  const vmin = f32x4.splat(qmin), vmax = f32x4.splat(qmax);
+  let signal = f64x2.splat(0), noise = f64x2.splat(0);
+  let signalTail: f64 = 0, noiseTail: f64 = 0;
+  const C = groups * cg;
+  for (let ch = 0; ch < C; ch++) {
+    const g = ch / cg, c = ch % cg;
+    const scale = load<f32>(scales + (<usize>ch << 2));
+    const zp = load<f32>(zeroPoints + (<usize>ch << 2));
+    const vs = f32x4.splat(scale), vz = f32x4.splat(zp);
+    for (let o = 0; o < outer; o++) {
+      let p = runStart(src, g, o, c, outer, cg, inner);
+      const end = p + (<usize>inner << 2);
+      while (p + 64 <= end) {
+        let s = f32x4.splat(0), n = s;
+        for (let k = 0; k < 4; k++) {
+          const x = v128.load(p);
+          const q = f32x4.mul(f32x4.sub(f32x4.pmin(f32x4.pmax(f32x4.add(f32x4.nearest(f32x4.div(x, vs)), vz), vmin), vmax), vz), vs);
+          const e = f32x4.sub(x, q);
+          s = f32x4.add(s, f32x4.mul(x, x));
+          n = f32x4.add(n, f32x4.mul(e, e));
+          p += 16;
+        }
+        signal = promoteSum(signal, s);
+        noise = promoteSum(noise, n);
+      }
+      for (; p < end; p += 4) {
+        const x = load<f32>(p);
+        const q: f32 = (Mathf.min(Mathf.max(nearest<f32>(x / scale) + zp, qmin), qmax) - zp) * scale;
+        const e = <f64>(x - q);
+        signalTail += <f64>x * <f64>x;
+        noiseTail += e * e;
+      }
+    }
+  }
+  store<f64>(out, f64x2.extract_lane(signal, 0) + f64x2.extract_lane(signal, 1) + signalTail);
+  store<f64>(out, f64x2.extract_lane(noise, 0) + f64x2.extract_lane(noise, 1) + noiseTail, 8);
+}

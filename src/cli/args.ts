@@ -8,10 +8,16 @@ Commands:
   stats MODEL.onnx              per-layer, per-output-channel weight statistics
   cle MODEL.onnx -o OUT.onnx    fold BatchNorms, equalize (Cross Layer Equalization), absorb high biases,
                                 and write the equalized model
+  report MODEL.onnx -o OUT.html one self-contained HTML report (no network needed to view it): layers,
+                                ranges, relative ranges, quantization error, CLE before/after
 
 Options for stats:
   --json               print the machine form (JSON) instead of a table
+  --format F           table (default), json, netron (a Netron attachment: open the model in Netron,
+                       then this file), or model-explorer (Model Explorer node data)
   --layer NAME         only this layer (node name, first output or weight name)
+  --quant              add the SQNR (dB) of INT8/INT4-quantized weights: symmetric/asymmetric,
+                       per-tensor/per-channel (JSON: layers[].quant; table: INT8 symmetric)
 
 Options for cle:
   -o, --output FILE    where to write the equalized model (never the input itself)
@@ -37,9 +43,13 @@ interface CommonOptions {
   debug: boolean;
 }
 
+export type StatsFormat = 'table' | 'json' | 'netron' | 'model-explorer';
+
 export interface StatsCommand extends CommonOptions {
   command: 'stats';
   layer?: string;
+  quant: boolean;
+  format: StatsFormat;
 }
 
 export interface CleCommand extends CommonOptions {
@@ -49,7 +59,12 @@ export interface CleCommand extends CommonOptions {
   relu6ToRelu: boolean;
 }
 
-export type Command = StatsCommand | CleCommand | { command: 'help' } | { command: 'version' };
+export interface ReportCommand extends CommonOptions {
+  command: 'report';
+  output: string;
+}
+
+export type Command = StatsCommand | CleCommand | ReportCommand | { command: 'help' } | { command: 'version' };
 
 const usage = (message: string) => new WeightlensError('USAGE', `${message} (see weightlens --help)`);
 
@@ -63,6 +78,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
       options: {
         json: { type: 'boolean', default: false },
         layer: { type: 'string' },
+        quant: { type: 'boolean', default: false },
+        format: { type: 'string' },
         data: { type: 'string' },
         output: { type: 'string', short: 'o' },
         'no-bias-absorption': { type: 'boolean', default: false },
@@ -82,7 +99,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
   if (values.version) return { command: 'version' };
   const [command, ...rest] = positionals;
   if (command === undefined) throw usage('no command given');
-  if (command !== 'stats' && command !== 'cle') throw usage(`unknown command "${command}"`);
+  if (command !== 'stats' && command !== 'cle' && command !== 'report') throw usage(`unknown command "${command}"`);
   if (rest.length !== 1) throw usage(`${command} takes one model file, got ${rest.length}`);
   if (values.progress && values.quiet) throw usage('--progress and --quiet contradict each other');
   const common: CommonOptions = {
@@ -96,9 +113,18 @@ export function parseCommandLine(argv: readonly string[]): Command {
     if (values.output !== undefined) onlyFor('--output', 'cle');
     if (values['no-bias-absorption']) onlyFor('--no-bias-absorption', 'cle');
     if (values['relu6-to-relu']) onlyFor('--relu6-to-relu', 'cle');
-    return { command, ...common, layer: values.layer };
+    const format = (values.format ?? (values.json ? 'json' : 'table')) as StatsFormat;
+    if (!['table', 'json', 'netron', 'model-explorer'].includes(format)) throw usage(`--format must be table, json, netron or model-explorer, not "${format}"`);
+    if (values.json && format !== 'json') throw usage(`--json and --format ${format} contradict each other`);
+    return { command, ...common, layer: values.layer, quant: values.quant, format };
   }
   if (values.layer !== undefined) onlyFor('--layer', 'stats');
+  if (command === 'report') {
+    if (!values.output) throw usage('report needs -o OUT.html, the file to write');
+    return { command, ...common, output: values.output };
+  }
+  if (values.quant) onlyFor('--quant', 'stats (cle --json always reports it)');
+  if (values.format !== undefined) onlyFor('--format', 'stats');
   if (!values.output) throw usage('cle needs -o OUT.onnx, the file to write the equalized model to');
   return {
     command, ...common, output: values.output,

@@ -4,7 +4,13 @@ import { basename, dirname } from 'node:path';
 import { WeightlensError } from '../errors.js';
 import { openModelFile } from '../node/open-file.js';
 import { computeStats } from '../report/stats-report.js';
-import { parseCommandLine, USAGE, type CleCommand, type StatsCommand } from './args.js';
+import { parseCommandLine, USAGE, type CleCommand, type ReportCommand, type StatsCommand, type StatsFormat } from './args.js';
+import { reportHtml } from '../node/report-html.js';
+import { writeFile } from 'node:fs/promises';
+
+import { toModelExplorerNodeData, toNetronAttachment } from '../report/interop.js';
+import type { Model } from '../onnx/model.js';
+import type { StatsReport } from '../report/stats-report.js';
 import { formatCleSummary } from './cle-summary.js';
 import { directorySource } from '../node/external-data.js';
 import { writeModel } from '../node/write-model.js';
@@ -32,12 +38,23 @@ async function runStats(cmd: StatsCommand, io: CliIO): Promise<void> {
     });
     const report = await computeStats(model, {
       layer: cmd.layer,
+      quant: cmd.quant,
       onProgress: ({ done, total }) => progress.update('stats', `${name}: statistics ${done}/${total} layers`, total ? done / total : 1),
     });
     progress.done();
-    io.stdout.write(cmd.json ? JSON.stringify(report, null, 2) + '\n' : formatStatsTable(report));
+    io.stdout.write(formatStats(report, model, cmd.format));
   } finally {
     progress.done();
+  }
+}
+
+function formatStats(report: StatsReport, model: Model, format: StatsFormat): string {
+  const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
+  switch (format) {
+    case 'json': return json(report);
+    case 'netron': return json(toNetronAttachment(report));
+    case 'model-explorer': return json(toModelExplorerNodeData(report, model, report.layers.some((l) => l.quant) ? 'sqnr' : 'relative-range'));
+    default: return formatStatsTable(report);
   }
 }
 
@@ -74,6 +91,37 @@ async function runCle(cmd: CleCommand, io: CliIO): Promise<void> {
   }
 }
 
+async function runReport(cmd: ReportCommand, io: CliIO): Promise<void> {
+  const progress = progressLine(io.stderr, cmd.progress === 'always' || (cmd.progress === 'auto' && io.stderr.isTTY === true));
+  const name = basename(cmd.model);
+  try {
+    const dataDir = cmd.dataDir ?? dirname(cmd.model);
+    const model = await openModelFile(cmd.model, { dataDir });
+    const stats = await computeStats(model, {
+      quant: true,
+      onProgress: ({ done, total }) => progress.update('stats', `${name}: statistics ${done}/${total} layers`, total ? done / total : 1),
+    });
+    let cle = null;
+    try {
+      cle = (await equalizeModel(model, {
+        externalData: directorySource(dataDir),
+        onProgress: ({ fraction, text }) => progress.update('cle', `${name}: ${text}`, fraction),
+      })).report;
+    } catch (error) {
+      // A quantized model has no CLE section; the report says why on stderr.
+      if (!(error instanceof WeightlensError && error.code === 'USAGE')) throw error;
+      io.stderr.write(`weightlens: no CLE section: ${error.message}\n`);
+    }
+    await writeFile(cmd.output, await reportHtml(stats, cle)).catch((cause) => {
+      throw new WeightlensError('IO', `${cmd.output}: cannot write (${(cause as Error).message})`, { file: cmd.output, cause });
+    });
+    progress.done();
+    io.stdout.write(`${cmd.output}: report of ${stats.layers.length} layers${cle ? ', with CLE before/after' : ''}\n`);
+  } finally {
+    progress.done();
+  }
+}
+
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   let debug = argv.includes('--debug');
   try {
@@ -82,7 +130,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     else if (cmd.command === 'version') io.stdout.write(VERSION + '\n');
     else {
       debug = cmd.debug;
-      await (cmd.command === 'cle' ? runCle(cmd, io) : runStats(cmd, io));
+      await (cmd.command === 'cle' ? runCle(cmd, io) : cmd.command === 'report' ? runReport(cmd, io) : runStats(cmd, io));
     }
     return 0;
   } catch (error) {

@@ -17,8 +17,12 @@ function maxRelText(l: LayerReport): string {
   return l.maxRelativeRange === null ? '-' : l.maxRelativeRange.toFixed(1);
 }
 
+const db = (v: number | null | undefined) => (v === null || v === undefined ? 'exact' : v.toFixed(1));
+
 export function formatStatsTable(report: StatsReport): string {
+  const withQuant = report.layers.some((l) => l.quant !== undefined);
   const header = ['layer', 'op', 'shape', 'channels', 'min', 'max', 'max rel range', 'outliers', 'non-finite'];
+  if (withQuant) header.push('INT8 SQNR dB tensor/channel');
   const rows = report.layers.map((l) => [
     l.graph === 'main' ? l.name : `${l.graph}/${l.name}`,
     l.depthwise ? `${l.op} dw` : l.groups > 1 ? `${l.op} g${l.groups}` : l.op,
@@ -29,8 +33,9 @@ export function formatStatsTable(report: StatsReport): string {
     maxRelText(l),
     outlierText(l),
     String(l.nonFinite),
+    ...(withQuant ? [l.quant ? `${db(l.quant.int8.symmetric.perTensor)} / ${db(l.quant.int8.symmetric.perChannel)}` : '-'] : []),
   ]);
-  const numeric = new Set([3, 4, 5, 6, 8]);
+  const numeric = new Set([3, 4, 5, 6, 8, 9]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (cells: string[]) =>
     cells.map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd();

@@ -3,6 +3,7 @@
 import { CleCompare } from './components/cle-compare/cle-compare.js';
 import { LayerTable } from './components/layer-table/layer-table.js';
 import { ModelSource } from './components/model-source/model-source.js';
+import { QuantErrorPlot } from './components/quant-error-plot/quant-error-plot.js';
 import { RelativeRangePlot } from './components/relative-range-plot/relative-range-plot.js';
 import { WeightRangePlot } from './components/weight-range-plot/weight-range-plot.js';
 
@@ -11,8 +12,9 @@ LayerTable.define('layer-table');
 WeightRangePlot.define('weight-range-plot');
 RelativeRangePlot.define('relative-range-plot');
 CleCompare.define('cle-compare');
+QuantErrorPlot.define('quant-error-plot');
 
-export { CleCompare, LayerTable, ModelSource, RelativeRangePlot, WeightRangePlot };
+export { CleCompare, LayerTable, ModelSource, QuantErrorPlot, RelativeRangePlot, WeightRangePlot };
 export { equalizedFileName, equalizedFiles, type EqualizedFile, type Equalizer } from './components/cle-compare/cle-compare.js';
 export { ModelHandle, type LoadProgress, type ModelStatus } from './model/model-handle.js';
 export type { ModelInput } from './model/model-input.js';

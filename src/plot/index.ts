@@ -5,6 +5,10 @@ export { relativeRangePlot, relativeRangeText, RELATIVE_RANGE_MARKS, type Relati
 export { relativeRangeHistogram, relativeRangeHistogramText, HISTOGRAM_MARKS, type HistogramOptions } from './relative-range-histogram.js';
 export { cleChannelPlot, cleChannelRows, cleChannelText, CLE_CHANNEL_MARKS, type CleChannelRow, type CleChannelOptions } from './cle-channels.js';
 export { cleLayersPlot, cleLayerRows, cleLayersText, CLE_LAYER_MARKS, type CleLayerRow, type CleLayersOptions } from './cle-layers.js';
+export {
+  quantErrorPlot, quantErrorRows, quantErrorText, formatDb, hasQuantFigures, QUANT_ERROR_MARKS,
+  type QuantErrorRow, type QuantErrorOptions, type QuantBits, type QuantScheme, type QuantSort,
+} from './quant-error.js';
 export { summarize, relativeRangeSummary, type Summary, type SummaryRow } from './summary.js';
 export { formatNumber } from './format.js';
 export { colors } from './theme.js';

@@ -10,6 +10,10 @@ export const colors = {
   before: 'var(--_before-color, #6e7781)',
   after: 'var(--_after-color, #0969da)',
   change: 'var(--_change-color, #d4a72c)',
+  /** <quant-error-plot>: per-tensor and per-channel SQNR, and the gap between them. */
+  perTensor: 'var(--_per-tensor-color, #bc4c00)',
+  perChannel: 'var(--_per-channel-color, #0969da)',
+  gap: 'var(--_gap-color, #8c959f)',
 } as const;
 
 /** Plot's inline style for every chart: inherit the host's font and colour. */

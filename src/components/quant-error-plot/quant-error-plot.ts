@@ -1,0 +1,304 @@
+import { html, nothing, type TemplateResult } from 'lit';
+import type { QuantFigures } from '../../report/quant-error.js';
+import type { StatsReport } from '../../report/stats-report.js';
+import {
+  QUANT_ERROR_MARKS, formatDb, hasQuantFigures, quantErrorPlot, quantErrorRows, quantErrorText, quantRowGeometry, schemeLabel,
+  type QuantBits, type QuantErrorRow, type QuantScheme, type QuantSort,
+} from '../../plot/quant-error.js';
+import { formatList } from '../../plot/format.js';
+import { ModelViewElement } from '../model-view-element.js';
+import { renderChart, type Chart } from '../shared/chart.js';
+import { headerStyles, themeStyles } from '../shared/theme.styles.js';
+import { styles } from './quant-error-plot.styles.js';
+
+const NO_QUANT = 'this report has no quantization figures (make it with weightlens stats --json --quant)';
+const FIGURES = [
+  ['int8', 'symmetric'], ['int8', 'asymmetric'], ['int4', 'symmetric'], ['int4', 'asymmetric'],
+] as const;
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * "Will it survive INT8?" for every weight layer of a model: the SQNR (dB) of its fake-quantized weights
+ * for one bit width and scheme, per-tensor (square) and per-channel (dot), with a bar for the gap between
+ * them, one row per layer, the worst layers (lowest per-tensor SQNR) first. Higher is better; an exact
+ * figure (no quantization error) reads "exact" and is left out of the chart with a note. The model's
+ * selected layer is highlighted; click a layer, or focus the chart and move with ↑/↓ (or ←/→, Home/End,
+ * PageUp/PageDown) and press Enter, to select it: the choice becomes the model's selected layer, which the
+ * other elements bound to the same model follow, and is announced as `wl-layer-select`. A results JSON
+ * made without `--quant` shows a message instead.
+ *
+ * @tag quant-error-plot
+ *
+ * @event wl-layer-select - A layer was chosen: `detail.layer` (its name) and `detail.report` (its LayerReport).
+ * @event wl-load - The model's results are ready: `detail.report`.
+ * @event wl-progress - Loading advanced: `detail.fraction` (0..1, never decreasing) and `detail.text`.
+ * @event wl-error - Loading failed: `detail.error` (a WeightlensError naming the file).
+ *
+ * @csspart base - The element's wrapper.
+ * @csspart header - The title (bit width and scheme), the layer count and order, and the key to the marks.
+ * @csspart plot - The focusable, scrolling chart area (click a layer, or ↑/↓ and Enter, to select it).
+ * @csspart chart - The chart's SVG.
+ * @csspart per-tensor - The squares of the per-tensor SQNR.
+ * @csspart per-channel - The dots of the per-channel SQNR.
+ * @csspart gaps - The bars between per-tensor and per-channel SQNR.
+ * @csspart selected-layer - The highlighted row of the selected layer.
+ * @csspart cursor - The keyboard cursor's row outline (shown while the chart has keyboard focus).
+ * @csspart readout - The layer under the pointer or keyboard cursor, else the selected one (an aria-live region).
+ * @csspart note - The note naming exact figures (not drawn) and layers without figures.
+ * @csspart table - The `<details>` holding the data table (all eight figures of every layer).
+ * @csspart status - The loading, empty, error or no-figures message.
+ * @csspart progress - The loading progress bar.
+ *
+ * @cssproperty [--wl-color=#1f2328] - Text and axes (dark: #e6edf3).
+ * @cssproperty [--wl-background=#ffffff] - Background (dark: #0d1117).
+ * @cssproperty [--wl-muted-color=#57606a] - Secondary text (dark: #9ea7b3).
+ * @cssproperty [--wl-border-color=#d0d7de] - Table rules (dark: #3d444d).
+ * @cssproperty [--wl-accent-color=#0969da] - Focus ring, keyboard cursor and the selected row's edge (dark: #4493f8).
+ * @cssproperty [--wl-selected-background=#ddf4ff] - The selected layer's row (dark: #1f3a5f).
+ * @cssproperty [--wl-per-tensor-color=#bc4c00] - Per-tensor SQNR squares (dark: #f0883e).
+ * @cssproperty [--wl-per-channel-color=#0969da] - Per-channel SQNR dots (dark: #58a6ff).
+ * @cssproperty [--wl-gap-color=#8c959f] - The bar between them (dark: #6e7681).
+ * @cssproperty [--wl-error-color=#b42318] - Error messages (dark: #ff8f80).
+ * @cssproperty [--wl-radius=6px] - Corner radius.
+ * @cssproperty [--wl-font=system-ui] - Font family.
+ * @cssproperty [--wl-quant-plot-max-height=32em] - Height of the chart before it scrolls.
+ * @cssproperty [--wl-table-max-height=20em] - Height of the data table before it scrolls.
+ */
+export class QuantErrorPlot extends ModelViewElement {
+  static override styles = [themeStyles, headerStyles, styles];
+
+  static override properties = {
+    layer: { type: String, reflect: true },
+    bits: { type: Number, reflect: true },
+    scheme: { type: String, reflect: true },
+    sort: { type: String, reflect: true },
+  };
+
+  /**
+   * The layer to highlight (its name, or its weight's name). When unset: the layer selected on the model,
+   * if any. Updated when the model's selection changes.
+   */
+  declare layer: string | null;
+
+  /** Bit width of the figures shown: `8` (default) or `4`. */
+  declare bits: QuantBits;
+
+  /** Quantization scheme of the figures shown: `symmetric` (default) or `asymmetric`. */
+  declare scheme: QuantScheme;
+
+  /** Order of the rows: `worst` (default; lowest per-tensor SQNR first, exact last) or `model` (model order). */
+  declare sort: QuantSort;
+
+  private chart: { key: string; report: StatsReport; node: Chart } | undefined;
+  /** The row under the pointer or the keyboard cursor (rank in the shown order); null: the selected row. */
+  private cursor: number | null = null;
+  private tableOpen = false;
+
+  constructor() {
+    super();
+    this.layer = null;
+    this.bits = 8;
+    this.scheme = 'symmetric';
+    this.sort = 'worst';
+  }
+
+  private get options() {
+    return {
+      bits: (Number(this.bits) === 4 ? 4 : 8) as QuantBits,
+      scheme: (this.scheme === 'asymmetric' ? 'asymmetric' : 'symmetric') as QuantScheme,
+      sort: (this.sort === 'model' ? 'model' : 'worst') as QuantSort,
+    };
+  }
+
+  /** The layers as shown, in the chart's order, with the figures of the chosen bit width and scheme. */
+  get rows(): QuantErrorRow[] {
+    const report = this.models.report;
+    return report && hasQuantFigures(report) ? quantErrorRows(report, this.options) : [];
+  }
+
+  protected override selectionChanged(layer: string | undefined): void {
+    if (layer) this.layer = layer;
+    else this.requestUpdate();
+  }
+
+  /** Chooses `name` as the model's selected layer and emits `wl-layer-select`. */
+  selectLayer(name: string): void {
+    const layer = this.models.report?.layers.find((l) => l.name === name);
+    if (!layer) return;
+    this.layer = name;
+    this.models.handle?.select(name);
+    this.emit('wl-layer-select', { layer: name, report: layer });
+  }
+
+  private selectedName(report: StatsReport): string | undefined {
+    const wanted = this.layer || this.models.handle?.selectedLayer;
+    if (!wanted) return undefined;
+    return (report.layers.find((l) => l.name === wanted) ?? report.layers.find((l) => l.weight === wanted))?.name;
+  }
+
+  override render() {
+    const status = this.renderStatus();
+    const report = this.models.report;
+    if (status !== nothing || !report) return html`<div part="base">${status}</div>`;
+    if (report.layers.length === 0) {
+      return html`<div part="base"><p part="status" class="status note" role="status">${report.file} has no weight layers.</p></div>`;
+    }
+    if (!hasQuantFigures(report)) {
+      return html`<div part="base"><p part="status" class="status note" role="status">${report.file}: ${NO_QUANT}</p></div>`;
+    }
+    const options = this.options;
+    const selected = this.selectedName(report);
+    const rows = quantErrorRows(report, options);
+    const chart = this.chartFor(report, selected);
+    const selectedRank = rows.findIndex((r) => r.name === selected);
+    const cursor = this.cursor !== null && this.cursor < rows.length ? this.cursor : null;
+    const read = rows[cursor ?? selectedRank];
+    const { top, rowHeight, height } = quantRowGeometry(rows.length);
+    return html`<div part="base">
+      <div part="header" class="header">
+        <span class="layer-name">${schemeLabel(options.bits, options.scheme)} SQNR per layer</span>
+        <span class="layer-meta">${plural(rows.length, 'layer')} · ${options.sort === 'worst' ? 'worst per-tensor first' : 'model order'} · higher is better</span>
+        <span class="keys" aria-hidden="true">
+          <span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><rect x="2" y="3" width="8" height="8" fill="var(--_per-tensor-color)"/></svg>per-tensor</span>
+          <span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><circle cx="6" cy="7" r="4" fill="var(--_per-channel-color)"/></svg>per-channel</span>
+          <span class="key"><svg width="16" height="14" viewBox="0 0 16 14"><line x1="0" x2="16" y1="7" y2="7" stroke="var(--_gap-color)" stroke-width="2.5"/></svg>gap</span>
+        </span>
+      </div>
+      <div
+        part="plot"
+        class="plot"
+        tabindex="0"
+        role="group"
+        aria-label=${`${schemeLabel(options.bits, options.scheme)} SQNR per layer. Click a layer, or press ↑ ↓ and Enter, to select it.`}
+        @keydown=${(e: KeyboardEvent) => this.onKey(e, rows, selectedRank)}
+        @click=${(e: MouseEvent) => this.onClick(e, rows)}
+        @pointermove=${(e: PointerEvent) => this.setCursor(this.rankAt(e, rows))}
+        @pointerleave=${() => this.setCursor(null)}
+        @blur=${() => this.setCursor(null)}
+      >
+        <div class="canvas">
+          ${chart}
+          ${cursor !== null
+            ? html`<div part="cursor" class="cursor" style=${`top: ${((top + cursor * rowHeight) / height) * 100}%; height: ${(rowHeight / height) * 100}%`}></div>`
+            : nothing}
+        </div>
+      </div>
+      <div part="readout" class="readout" aria-live="polite" aria-atomic="true">
+        ${read ? this.layerLine(read, rows.length, read.name === selected) : html`<span class="hint">Click a layer, or focus the chart and press ↑ ↓ and Enter, to select it.</span>`}
+      </div>
+      ${this.renderNote(rows)}
+      ${this.renderTable(rows, selected)}
+    </div>`;
+  }
+
+  private chartFor(report: StatsReport, selected: string | undefined): Chart {
+    const width = this.chartWidth();
+    const options = { ...this.options, width, selected: selected ?? null };
+    const key = JSON.stringify(options);
+    if (this.chart?.key !== key || this.chart.report !== report) {
+      const node = renderChart(quantErrorPlot(report, options), quantErrorText(report, options), 'chart', {
+        [QUANT_ERROR_MARKS.selected]: 'selected-layer',
+        [QUANT_ERROR_MARKS.gap]: 'gaps',
+        [QUANT_ERROR_MARKS.perTensor]: 'per-tensor',
+        [QUANT_ERROR_MARKS.perChannel]: 'per-channel',
+      });
+      this.chart = { key, report, node };
+    }
+    return this.chart.node;
+  }
+
+  private layerLine(row: QuantErrorRow, total: number, selected: boolean): TemplateResult {
+    return html`<strong>Layer ${row.rank + 1} of ${total}</strong>${this.options.sort === 'worst' ? ' (worst first)' : ''}: ${row.name} (${row.op}) —
+      per-tensor ${row.perTensorText}, per-channel ${row.perChannelText}, gap ${row.gapText}${selected ? html` <span class="hint">(selected)</span>` : nothing}`;
+  }
+
+  private renderNote(rows: QuantErrorRow[]) {
+    const exact = rows.filter((r) => r.available && (r.perTensor === null || r.perChannel === null)).map((r) => r.name);
+    const unavailable = rows.filter((r) => !r.available).map((r) => r.name);
+    if (!exact.length && !unavailable.length) return nothing;
+    return html`<p part="note" class="note">
+      ${exact.length ? html`Exact (no quantization error, not drawn): ${formatList(exact, 10)}. ` : nothing}
+      ${unavailable.length ? html`No figures (the weight holds NaN or ±Inf): ${formatList(unavailable, 10)}.` : nothing}
+    </p>`;
+  }
+
+  private renderTable(rows: QuantErrorRow[], selected: string | undefined) {
+    const cell = (f: QuantFigures | undefined) =>
+      f ? html`<td>${formatDb(f.perTensor)}</td><td>${formatDb(f.perChannel)}</td>` : html`<td>n/a</td><td>n/a</td>`;
+    return html`<details part="table" @toggle=${(e: Event) => {
+      this.tableOpen = (e.target as HTMLDetailsElement).open;
+      this.requestUpdate();
+    }}>
+      <summary>Data table: SQNR of ${plural(rows.length, 'layer')}, INT8 and INT4, symmetric and asymmetric</summary>
+      ${this.tableOpen
+        ? html`<div class="data-table" tabindex="0" role="region" aria-label="SQNR of every layer">
+            <table>
+              <caption class="visually-hidden">SQNR in dB of each layer's fake-quantized weights, per-tensor and per-channel ("exact": no error)</caption>
+              <thead>
+                <tr>
+                  <td colspan="2"></td>
+                  ${FIGURES.map(([bits, scheme]) => html`<th scope="colgroup" colspan="2">${bits.toUpperCase()} ${scheme}</th>`)}
+                </tr>
+                <tr>
+                  <th scope="col">#</th><th scope="col">Layer</th>
+                  ${FIGURES.map(() => html`<th scope="col">per-tensor</th><th scope="col">per-channel</th>`)}
+                </tr>
+              </thead>
+              <tbody>
+                ${rows.map((r) => html`<tr class=${r.name === selected ? 'selected' : ''} aria-current=${r.name === selected ? 'true' : nothing}>
+                  <td>${r.index + 1}</td><th scope="row">${r.name}</th>
+                  ${FIGURES.map(([bits, scheme]) => cell(r.quant?.[bits][scheme]))}
+                </tr>`)}
+              </tbody>
+            </table>
+          </div>`
+        : nothing}
+    </details>`;
+  }
+
+  private rankAt(e: MouseEvent, rows: QuantErrorRow[]): number | null {
+    const chart = this.chart?.node;
+    if (!chart || rows.length === 0) return null;
+    const box = chart.getBoundingClientRect();
+    if (box.height === 0) return null;
+    const y = ((e.clientY - box.top) / box.height) * chart.height.baseVal.value;
+    const { top, rowHeight } = quantRowGeometry(rows.length);
+    const rank = Math.floor((y - top) / rowHeight);
+    return rank >= 0 && rank < rows.length ? rank : null;
+  }
+
+  private setCursor(rank: number | null): void {
+    if (rank === this.cursor) return;
+    this.cursor = rank;
+    this.requestUpdate();
+  }
+
+  private onClick(e: MouseEvent, rows: QuantErrorRow[]): void {
+    const rank = this.rankAt(e, rows);
+    if (rank !== null) this.selectLayer(rows[rank]!.name);
+  }
+
+  private onKey(e: KeyboardEvent, rows: QuantErrorRow[], selectedRank: number): void {
+    const from = this.cursor ?? (selectedRank >= 0 ? selectedRank : -1);
+    const step: Record<string, number> = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1, PageDown: 10, PageUp: -10 };
+    let next: number;
+    if (e.key in step) next = from < 0 ? 0 : from + step[e.key]!;
+    else if (e.key === 'Home') next = 0;
+    else if (e.key === 'End') next = rows.length - 1;
+    else if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      const row = rows[from];
+      if (row) this.selectLayer(row.name);
+      return;
+    } else return;
+    e.preventDefault();
+    this.setCursor(Math.min(rows.length - 1, Math.max(0, next)));
+    void this.updateComplete.then(() => this.renderRoot.querySelector('.cursor')?.scrollIntoView({ block: 'nearest' }));
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'quant-error-plot': QuantErrorPlot;
+  }
+}

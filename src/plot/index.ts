@@ -6,8 +6,8 @@ export { relativeRangeHistogram, relativeRangeHistogramText, HISTOGRAM_MARKS, ty
 export { cleChannelPlot, cleChannelRows, cleChannelText, CLE_CHANNEL_MARKS, type CleChannelRow, type CleChannelOptions } from './cle-channels.js';
 export { cleLayersPlot, cleLayerRows, cleLayersText, CLE_LAYER_MARKS, type CleLayerRow, type CleLayersOptions } from './cle-layers.js';
 export {
-  quantErrorPlot, quantErrorRows, quantErrorText, formatDb, hasQuantFigures, QUANT_ERROR_MARKS,
-  type QuantErrorRow, type QuantErrorOptions, type QuantBits, type QuantScheme, type QuantSort,
+  quantErrorPlot, quantErrorRows, quantErrorText, formatDb, hasQuantFigures, cleChangeText, cleQuantReports, QUANT_ERROR_MARKS,
+  type QuantErrorRow, type BeforeFigures, type QuantErrorOptions, type QuantBits, type QuantScheme, type QuantSort,
 } from './quant-error.js';
 export { summarize, relativeRangeSummary, type Summary, type SummaryRow } from './summary.js';
 export { formatNumber } from './format.js';

@@ -1,9 +1,11 @@
 // "Will it survive INT8?" for the whole model: every weight layer's SQNR (dB) of fake-quantized weights
 // for one bit width and scheme, per-tensor and per-channel, one row per layer with the gap between them
 // drawn, sorted so the worst layers (lowest per-tensor SQNR) come first. Null SQNR means exact (no error).
+// Given the figures before CLE as well, each row also shows them hollow, with an arrow to the figures after.
 import * as Plot from '@observablehq/plot';
 import type { QuantFigures, QuantReport } from '../report/quant-error.js';
-import type { StatsReport } from '../report/stats-report.js';
+import type { CleReport } from '../report/cle-report.js';
+import type { LayerReport, StatsReport } from '../report/stats-report.js';
 import { formatList } from './format.js';
 import { chartStyle, colors } from './theme.js';
 
@@ -32,6 +34,18 @@ export interface QuantErrorRow {
   available: boolean;
   /** All eight figures of the layer (null where the weight holds NaN/±Inf). */
   quant: QuantReport | null;
+  /** The same figures before CLE, when comparing (null: not comparing, or the layer has no figures before). */
+  before: BeforeFigures | null;
+}
+
+/** A layer's SQNR for the chosen bit width and scheme before CLE. */
+export interface BeforeFigures {
+  perTensor: number | null;
+  perChannel: number | null;
+  perTensorText: string;
+  perChannelText: string;
+  /** Per-tensor SQNR after − before in dB ("+3.20 dB"); "—" unless both are numbers. */
+  changeText: string;
 }
 
 export interface QuantErrorOptions {
@@ -41,6 +55,8 @@ export interface QuantErrorOptions {
   width?: number;
   /** Name of the layer to highlight. */
   selected?: string | null;
+  /** Figures before CLE, matched to the report's layers by name: drawn hollow, with arrows to the report's. */
+  before?: StatsReport | null;
 }
 
 export const QUANT_ERROR_MARKS = {
@@ -48,11 +64,23 @@ export const QUANT_ERROR_MARKS = {
   gap: 'gap between per-tensor and per-channel SQNR',
   perTensor: 'per-tensor SQNR',
   perChannel: 'per-channel SQNR',
+  beforePerTensor: 'per-tensor SQNR before CLE',
+  beforePerChannel: 'per-channel SQNR before CLE',
+  change: 'change of per-tensor SQNR with CLE',
 } as const;
 
 /** Text of an SQNR: two decimals and "dB", "exact" for null. */
 export function formatDb(value: number | null): string {
   return value === null ? 'exact' : `${value.toFixed(2).replace('-', '−')} dB`;
+}
+
+const signedDb = (d: number) => `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(2)} dB`;
+
+/** The statistics before and after CLE of a CleReport's layers, as two StatsReports (for the options' `before`). */
+export function cleQuantReports(cle: CleReport): { before: StatsReport; after: StatsReport } {
+  const summary = { irVersion: 0, producer: '', producerVersion: '', opsets: {}, parameters: 0 };
+  const side = (which: 'before' | 'after') => ({ file: cle.file, model: summary, layers: cle.layers.map((l) => l[which]) });
+  return { before: side('before'), after: side('after') };
 }
 
 /** True when every layer carries quantization figures (`weightlens stats --json --quant`, or the page's Worker). */
@@ -68,19 +96,26 @@ export function quantRowHeight(layers: number): number {
 const MARGIN_TOP = 34;
 const MARGIN_BOTTOM = 8;
 
-export function quantErrorRows(report: StatsReport, { bits = 8, scheme = 'symmetric', sort = 'worst' }: QuantErrorOptions = {}): QuantErrorRow[] {
+export function quantErrorRows(report: StatsReport, { bits = 8, scheme = 'symmetric', sort = 'worst', before }: QuantErrorOptions = {}): QuantErrorRow[] {
+  const figures = (l: LayerReport | undefined): QuantFigures | null => l?.quant?.[bits === 4 ? 'int4' : 'int8'][scheme] ?? null;
+  const beforeByName = new Map(before?.layers.map((l) => [l.name, l]));
+  const na = 'n/a (non-finite weights)';
   const rows = report.layers.map((l, index) => {
     const quant = l.quant ?? null;
-    const f: QuantFigures | null = quant ? quant[bits === 4 ? 'int4' : 'int8'][scheme] : null;
+    const f = figures(l);
     const perTensor = f?.perTensor ?? null;
     const perChannel = f?.perChannel ?? null;
     const gap = perTensor !== null && perChannel !== null ? perChannel - perTensor : null;
-    const na = 'n/a (non-finite weights)';
+    const b = before ? figures(beforeByName.get(l.name)) : null;
     return {
       index, rank: index, name: l.name, op: l.op, perTensor, perChannel, gap, available: f !== null, quant,
       perTensorText: f ? formatDb(perTensor) : na,
       perChannelText: f ? formatDb(perChannel) : na,
-      gapText: gap !== null ? `${gap >= 0 ? '+' : '−'}${Math.abs(gap).toFixed(2)} dB` : '—',
+      gapText: gap !== null ? signedDb(gap) : '—',
+      before: b && {
+        perTensor: b.perTensor, perChannel: b.perChannel, perTensorText: formatDb(b.perTensor), perChannelText: formatDb(b.perChannel),
+        changeText: b.perTensor !== null && perTensor !== null ? signedDb(perTensor - b.perTensor) : '—',
+      },
     };
   });
   if (sort === 'worst') {
@@ -99,7 +134,7 @@ export function quantErrorRows(report: StatsReport, { bits = 8, scheme = 'symmet
 function sqnrDomain(rows: QuantErrorRow[]): [number, number] {
   let lo = Infinity, hi = -Infinity;
   for (const r of rows) {
-    for (const v of [r.perTensor, r.perChannel]) {
+    for (const v of [r.perTensor, r.perChannel, r.before?.perTensor ?? null, r.before?.perChannel ?? null]) {
       if (v !== null) {
         lo = Math.min(lo, v);
         hi = Math.max(hi, v);
@@ -124,6 +159,8 @@ export function quantErrorPlot(report: StatsReport, options: QuantErrorOptions =
   const r = rowHeight >= 16 ? 4.5 : 3.5;
   const chosen = rows.filter((d) => d.name === selected);
   const names = rows.map((d) => d.name);
+  const compared = rows.filter((d) => d.before);
+  const moved = compared.filter((d) => d.before!.perTensor !== null && d.perTensor !== null && d.before!.perTensor !== d.perTensor);
   return {
     width, height: quantRowGeometry(n).height,
     marginTop: MARGIN_TOP, marginBottom: MARGIN_BOTTOM, marginLeft, marginRight: 16, style: chartStyle,
@@ -140,6 +177,18 @@ export function quantErrorPlot(report: StatsReport, options: QuantErrorOptions =
       Plot.ruleY(rows.filter((d) => d.gap !== null), {
         y: 'rank', x1: 'perTensor', x2: 'perChannel', stroke: colors.gap, strokeWidth: rowHeight >= 16 ? 2.5 : 2,
         ariaDescription: QUANT_ERROR_MARKS.gap,
+      }),
+      Plot.arrow(moved, {
+        y: 'rank', x1: (d: QuantErrorRow) => d.before!.perTensor, x2: 'perTensor', stroke: colors.change, strokeWidth: 1.5,
+        headLength: rowHeight >= 16 ? 6 : 4, insetEnd: r, ariaDescription: QUANT_ERROR_MARKS.change,
+      }),
+      Plot.dot(compared.filter((d) => d.before!.perTensor !== null), {
+        x: (d: QuantErrorRow) => d.before!.perTensor, y: 'rank', r, stroke: colors.perTensor, fill: 'none', strokeWidth: 1.5, symbol: 'square',
+        ariaDescription: QUANT_ERROR_MARKS.beforePerTensor,
+      }),
+      Plot.dot(compared.filter((d) => d.before!.perChannel !== null), {
+        x: (d: QuantErrorRow) => d.before!.perChannel, y: 'rank', r, stroke: colors.perChannel, fill: 'none', strokeWidth: 1.5,
+        ariaDescription: QUANT_ERROR_MARKS.beforePerChannel,
       }),
       Plot.dot(rows.filter((d) => d.perTensor !== null), {
         x: 'perTensor', y: 'rank', r, fill: colors.perTensor, symbol: 'square', ariaDescription: QUANT_ERROR_MARKS.perTensor,
@@ -172,7 +221,7 @@ export function quantErrorText(report: StatsReport, options: QuantErrorOptions =
   const unavailable = rows.filter((d) => !d.available).map((d) => d.name);
   const chosen = rows.find((d) => d.name === selected);
   return {
-    title: `${label} quantization SQNR per layer of ${report.file}, per-tensor and per-channel`,
+    title: `${label} quantization SQNR per layer of ${report.file}, per-tensor and per-channel${options.before ? ', after CLE against before' : ''}`,
     description: (
       `${rows.length} weight layers, ${sort === 'worst' ? 'lowest per-tensor SQNR first' : 'in model order'}; each with its per-tensor (square) ` +
       `and per-channel (dot) SQNR in dB and a bar for the gap between them (higher is better). ` +
@@ -180,7 +229,19 @@ export function quantErrorText(report: StatsReport, options: QuantErrorOptions =
       (widest ? `Widest gap: ${widest.name}, per-channel ${widest.gapText}. ` : '') +
       (exact.length ? `Exact (no error, not drawn): ${formatList(exact, 10)}. ` : '') +
       (unavailable.length ? `No figures (non-finite weights): ${formatList(unavailable, 10)}. ` : '') +
+      (options.before ? `${cleChangeText(rows)} ` : '') +
       (chosen ? `Selected: ${chosen.name}, per-tensor ${chosen.perTensorText}, per-channel ${chosen.perChannelText}.` : '')
     ).trim(),
   };
+}
+
+/** What CLE did to per-tensor SQNR over the rows: how many layers gained or lost, and the largest gain. */
+export function cleChangeText(rows: QuantErrorRow[]): string {
+  const changes = rows.flatMap((d) =>
+    d.before && d.before.perTensor !== null && d.perTensor !== null ? [{ row: d, delta: d.perTensor - d.before.perTensor }] : []);
+  const up = changes.filter((c) => c.delta > 0.005).length;
+  const down = changes.filter((c) => c.delta < -0.005).length;
+  const best = changes.reduce<(typeof changes)[number] | undefined>((b, c) => (!b || c.delta > b.delta ? c : b), undefined);
+  return `After CLE (filled) against before (hollow): per-tensor SQNR higher in ${up} and lower in ${down} of ${changes.length} layers` +
+    (best && best.delta > 0.005 ? `; largest gain ${best.row.name}, ${best.row.before!.perTensorText} → ${best.row.perTensorText}.` : '.');
 }

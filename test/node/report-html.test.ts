@@ -34,9 +34,9 @@ describe('weightlens report', () => {
     page.on('pageerror', (e) => problems.push(String(e)));
     page.on('request', (q) => requests.push(q.url()));
     await page.goto(pathToFileURL(out).href);
-    await page.waitForFunction(() => document.getElementById('cle')?.shadowRoot?.querySelector('svg'), { timeout: 30_000 });
+    await page.waitForFunction(() => ['cle', 'quant-cle'].every((id) => document.getElementById(id)?.shadowRoot?.querySelector('svg')), { timeout: 30_000 });
     const sections = await page.evaluate(() =>
-      Object.fromEntries(['layers', 'ranges', 'relative', 'quant', 'cle'].map((id) => {
+      Object.fromEntries(['layers', 'ranges', 'relative', 'quant', 'cle', 'quant-cle'].map((id) => {
         const root = document.getElementById(id)?.shadowRoot;
         return [id, { svgs: root?.querySelectorAll('svg').length ?? 0, rows: root?.querySelectorAll('tbody tr').length ?? 0, alerts: root?.querySelectorAll('[role=alert]').length ?? 0 }];
       })),
@@ -44,7 +44,9 @@ describe('weightlens report', () => {
     expect(problems).to.deep.equal([]);
     expect(requests.every((u) => u.startsWith('file:') || u.startsWith('data:') || u.startsWith('blob:')), requests.join(' ')).to.equal(true);
     expect(sections.layers!.rows).to.equal(54);
-    for (const id of ['ranges', 'relative', 'quant', 'cle']) {
+    const hollow = await page.evaluate(() => document.getElementById('quant-cle')!.shadowRoot!.querySelectorAll('[part~="before-per-tensor"] > *').length);
+    expect(hollow, 'figures before CLE drawn in the comparison').to.be.greaterThan(0);
+    for (const id of ['ranges', 'relative', 'quant', 'cle', 'quant-cle']) {
       expect(sections[id]!.svgs, id).to.be.greaterThan(0);
       expect(sections[id]!.alerts, id).to.equal(0);
     }

@@ -8,6 +8,8 @@ import { cleReportOf, evening, outcomeOf, rescaled } from '../../../test/support
 import { WeightlensError } from '../../errors.js';
 import { openModel } from '../../onnx/open.js';
 import { formatNumber } from '../../plot/format.js';
+import { formatDb } from '../../plot/quant-error.js';
+import { equalizeModel } from '../../report/equalize-model.js';
 import type { LoadProgress } from '../../model/model-handle.js';
 import type { CleOutcome, CleReport } from '../../report/cle-report.js';
 import { computeStats, type LayerReport, type StatsReport } from '../../report/stats-report.js';
@@ -198,6 +200,19 @@ describe('<cle-compare>', () => {
       'conv_12 → conv_13: HardSwish between conv_12 and conv_13 is not scale-equivariant',
       'conv_20: conv_20 is a grouped convolution (groups 4) that is not depthwise',
     ]);
+  });
+
+  it('with quantization figures (the real CLE of the model): how CLE moved INT8 per-tensor SQNR, overall and for the layer', async () => {
+    const real = (await equalizeModel(await openModel(MODEL))).report;
+    const pt = (l: LayerReport) => l.quant!.int8.symmetric.perTensor!;
+    const deltas = real.layers.map((l) => pt(l.after) - pt(l.before));
+    const moved = real.layers[deltas.indexOf(Math.max(...deltas))]!;
+    const h = await ElementHarness.mount('cle-compare', { properties: { report: real }, attributes: { layer: moved.name } }).ready();
+    const facts = h.part('facts')!.textContent!.replace(/\s+/g, ' ');
+    expect(facts).to.contain(`INT8 per-tensor SQNR higher in ${deltas.filter((d) => d > 0.005).length} of ${real.layers.length} layers`);
+    expect(facts).to.contain(`up to +${Math.max(...deltas).toFixed(2)} dB`);
+    expect(h.part('header')!.textContent!.replace(/\s+/g, ' ')).to.contain(`INT8 per-tensor SQNR ${formatDb(pt(moved.before))} → ${formatDb(pt(moved.after))}`);
+    ElementHarness.cleanup();
   });
 
   it('warns when Relu6 was rewritten to Relu', async () => {

@@ -3,11 +3,13 @@ import { WeightlensError } from '../../errors.js';
 import { ModelHandle, type LoadProgress, type ModelStatus } from '../../model/model-handle.js';
 import type { ModelInput } from '../../model/model-input.js';
 import type { CleLayerChange, CleOptions, CleOutcome, CleReport } from '../../report/cle-report.js';
+import type { LayerReport } from '../../report/stats-report.js';
 import { equalizeInWorker } from '../../worker/client.js';
 import { channelCount, clampDomain, type ChannelDomain } from '../../plot/channels.js';
 import { BEFORE_DASH, CLE_CHANNEL_MARKS, cleChannelPlot, cleChannelRows, cleChannelText, maxRelativeRangeText } from '../../plot/cle-channels.js';
 import { CLE_LAYER_MARKS, cleLayerRows, cleLayersPlot, cleLayersText, type CleLayerRow } from '../../plot/cle-layers.js';
 import { formatNumber, formatSpan } from '../../plot/format.js';
+import { formatDb } from '../../plot/quant-error.js';
 import { WeightlensElement } from '../base-element.js';
 import { AnalysisTask } from '../shared/analysis-task.js';
 import { renderChart, type Chart } from '../shared/chart.js';
@@ -48,6 +50,10 @@ export function equalizedFiles(outcome: CleOutcome): EqualizedFile[] {
 }
 
 const plural = (n: number, word: string, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
+
+/** INT8 symmetric per-tensor SQNR: a number, null when exact, undefined without figures (or non-finite weights). */
+const int8PerTensor = (l: LayerReport) => l.quant?.int8.symmetric.perTensor;
+const sqnrText = (l: LayerReport) => (l.quant ? formatDb(l.quant.int8.symmetric.perTensor) : 'n/a');
 
 /** What the task is given: which model, from where, with which options. */
 type CleArgs = readonly [source: 'src' | 'model', input: string | ModelInput, biasAbsorption: boolean, relu6ToRelu: boolean];
@@ -366,6 +372,7 @@ export class CleCompare extends WeightlensElement {
           ? html`<li class="warning">Rewrote <strong>${plural(report.relu6Rewritten.length, 'Clip(0, 6) node')}</strong> to Relu: this changes the float model</li>`
           : nothing}
         <li>Largest relative range lower in <strong>${improved} of ${plural(rows.length, 'layer')}</strong></li>
+        ${this.renderSqnrFact(report)}
       </ul>
       ${report.skipped.length
         ? html`<details part="skipped" class="skipped">
@@ -375,6 +382,19 @@ export class CleCompare extends WeightlensElement {
         : html`<p part="skipped" class="skipped muted">No candidates skipped.</p>`}
       ${this.renderDownload(report)}
     </section>`;
+  }
+
+  /** How CLE moved INT8 symmetric per-tensor SQNR, when the report carries quantization figures. */
+  private renderSqnrFact(report: CleReport) {
+    const deltas = report.layers.flatMap((l) => {
+      const [b, a] = [int8PerTensor(l.before), int8PerTensor(l.after)];
+      return typeof b === 'number' && typeof a === 'number' ? [a - b] : [];
+    });
+    if (deltas.length === 0) return nothing;
+    const higher = deltas.filter((d) => d > 0.005).length;
+    return html`<li>INT8 per-tensor SQNR higher in <strong>${higher} of ${plural(deltas.length, 'layer')}</strong>${Math.max(...deltas) > 0.005
+      ? ` (up to +${Math.max(...deltas).toFixed(2)} dB)`
+      : ''}</li>`;
   }
 
   private renderDownload(report: CleReport): TemplateResult {
@@ -560,7 +580,9 @@ export class CleCompare extends WeightlensElement {
       <span class="layer-name">${change.name}</span>
       <span class="layer-meta">${opLabel(before)} · [${before.shape.join('×')}] · ${plural(n, 'channel')} ·
         largest relative range ${maxRelativeRangeText(before)} → ${maxRelativeRangeText(after)} ·
-        outliers ${before.outliers.length} → ${after.outliers.length}</span>
+        outliers ${before.outliers.length} → ${after.outliers.length}${int8PerTensor(before) !== undefined
+          ? ` · INT8 per-tensor SQNR ${sqnrText(before)} → ${sqnrText(after)}`
+          : ''}</span>
       <span class="keys" aria-hidden="true">
         ${key(svg`<line x1="7" x2="7" y1="1" y2="13" stroke="var(--_before-color)" stroke-width="2" stroke-dasharray=${BEFORE_DASH}/>`, 'before')}
         ${key(svg`<line x1="7" x2="7" y1="1" y2="13" stroke="var(--_after-color)" stroke-width="2.5"/>`, 'after')}

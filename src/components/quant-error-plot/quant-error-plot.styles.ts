@@ -5,12 +5,14 @@ export const styles = css`
     --_per-tensor-color: var(--wl-per-tensor-color, #bc4c00);
     --_per-channel-color: var(--wl-per-channel-color, #0969da);
     --_gap-color: var(--wl-gap-color, #8c959f);
+    --_change-color: var(--wl-change-color, #d4a72c);
   }
   @media (prefers-color-scheme: dark) {
     :host {
       --_per-tensor-color: var(--wl-per-tensor-color, #f0883e);
       --_per-channel-color: var(--wl-per-channel-color, #58a6ff);
       --_gap-color: var(--wl-gap-color, #6e7681);
+      --_change-color: var(--wl-change-color, #d29922);
     }
   }
   .plot {

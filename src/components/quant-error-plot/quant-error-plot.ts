@@ -1,11 +1,13 @@
 import { html, nothing, type TemplateResult } from 'lit';
 import type { QuantFigures } from '../../report/quant-error.js';
+import type { CleReport } from '../../report/cle-report.js';
 import type { StatsReport } from '../../report/stats-report.js';
 import {
-  QUANT_ERROR_MARKS, formatDb, hasQuantFigures, quantErrorPlot, quantErrorRows, quantErrorText, quantRowGeometry, schemeLabel,
+  QUANT_ERROR_MARKS, cleChangeText, cleQuantReports, formatDb, hasQuantFigures, quantErrorPlot, quantErrorRows, quantErrorText, quantRowGeometry, schemeLabel,
   type QuantBits, type QuantErrorRow, type QuantScheme, type QuantSort,
 } from '../../plot/quant-error.js';
 import { formatList } from '../../plot/format.js';
+import type { CleCompare } from '../cle-compare/cle-compare.js';
 import { ModelViewElement } from '../model-view-element.js';
 import { renderChart, type Chart } from '../shared/chart.js';
 import { headerStyles, themeStyles } from '../shared/theme.styles.js';
@@ -27,6 +29,10 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
  * other elements bound to the same model follow, and is announced as `wl-layer-select`. A results JSON
  * made without `--quant` shows a message instead.
  *
+ * Before against after CLE: give the CLE results as `cleReport` (e.g. a parsed `weightlens cle --json`), or
+ * name a `<cle-compare>` on the page in `cle`. The figures after CLE are then drawn filled, those before
+ * hollow, with an arrow for the change of per-tensor SQNR; the worst layers after CLE come first.
+ *
  * @tag quant-error-plot
  *
  * @event wl-layer-select - A layer was chosen: `detail.layer` (its name) and `detail.report` (its LayerReport).
@@ -41,6 +47,9 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
  * @csspart per-tensor - The squares of the per-tensor SQNR.
  * @csspart per-channel - The dots of the per-channel SQNR.
  * @csspart gaps - The bars between per-tensor and per-channel SQNR.
+ * @csspart before-per-tensor - Comparing with CLE: the hollow squares of the per-tensor SQNR before CLE.
+ * @csspart before-per-channel - Comparing with CLE: the hollow dots of the per-channel SQNR before CLE.
+ * @csspart changes - Comparing with CLE: the arrows from per-tensor SQNR before to after.
  * @csspart selected-layer - The highlighted row of the selected layer.
  * @csspart cursor - The keyboard cursor's row outline (shown while the chart has keyboard focus).
  * @csspart readout - The layer under the pointer or keyboard cursor, else the selected one (an aria-live region).
@@ -58,6 +67,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
  * @cssproperty [--wl-per-tensor-color=#bc4c00] - Per-tensor SQNR squares (dark: #f0883e).
  * @cssproperty [--wl-per-channel-color=#0969da] - Per-channel SQNR dots (dark: #58a6ff).
  * @cssproperty [--wl-gap-color=#8c959f] - The bar between them (dark: #6e7681).
+ * @cssproperty [--wl-change-color=#d4a72c] - Comparing with CLE: the arrows of the change (dark: #d29922).
  * @cssproperty [--wl-error-color=#b42318] - Error messages (dark: #ff8f80).
  * @cssproperty [--wl-radius=6px] - Corner radius.
  * @cssproperty [--wl-font=system-ui] - Font family.
@@ -72,6 +82,8 @@ export class QuantErrorPlot extends ModelViewElement {
     bits: { type: Number, reflect: true },
     scheme: { type: String, reflect: true },
     sort: { type: String, reflect: true },
+    cle: { type: String, reflect: true },
+    cleReport: { attribute: false },
   };
 
   /**
@@ -89,7 +101,17 @@ export class QuantErrorPlot extends ModelViewElement {
   /** Order of the rows: `worst` (default; lowest per-tensor SQNR first, exact last) or `model` (model order). */
   declare sort: QuantSort;
 
+  /** The id of a `<cle-compare>` on the page: its results are shown after CLE against before. */
+  declare cle: string | null;
+
+  /** CLE results given directly (e.g. a parsed `weightlens cle --json`): shown after CLE against before. Takes precedence over `cle`. */
+  declare cleReport: CleReport | null;
+
   private chart: { key: string; report: StatsReport; node: Chart } | undefined;
+  private followedCle: CleCompare | undefined;
+  private readonly onCleChange = () => this.requestUpdate();
+  /** The reports made from the last CleReport shown (kept so the chart is drawn again only when it changes). */
+  private compared: { cle: CleReport; before: StatsReport; after: StatsReport } | undefined;
   /** The row under the pointer or the keyboard cursor (rank in the shown order); null: the selected row. */
   private cursor: number | null = null;
   private tableOpen = false;
@@ -100,6 +122,8 @@ export class QuantErrorPlot extends ModelViewElement {
     this.bits = 8;
     this.scheme = 'symmetric';
     this.sort = 'worst';
+    this.cle = null;
+    this.cleReport = null;
   }
 
   private get options() {
@@ -112,8 +136,47 @@ export class QuantErrorPlot extends ModelViewElement {
 
   /** The layers as shown, in the chart's order, with the figures of the chosen bit width and scheme. */
   get rows(): QuantErrorRow[] {
-    const report = this.models.report;
-    return report && hasQuantFigures(report) ? quantErrorRows(report, this.options) : [];
+    const { report, before } = this.shown();
+    return report && hasQuantFigures(report) ? quantErrorRows(report, { ...this.options, before }) : [];
+  }
+
+  /** 'ready' when comparing with CLE results that are there; else the bound model's state. */
+  override get status() {
+    return this.shownCleReport ? 'ready' : super.status;
+  }
+
+  /** The CLE results shown, if comparing: `cleReport`, else those of the `<cle-compare>` named by `cle`. */
+  get shownCleReport(): CleReport | undefined {
+    return this.cleReport ?? (this.cle ? this.cleCompare()?.shownReport : undefined);
+  }
+
+  /** What is drawn: the model's report, or when comparing with CLE the figures after it and before it. */
+  private shown(): { report: StatsReport | undefined; before: StatsReport | null } {
+    const cle = this.shownCleReport;
+    if (!cle) return { report: this.models.report, before: null };
+    if (this.compared?.cle !== cle) this.compared = { cle, ...cleQuantReports(cle) };
+    return { report: this.compared.after, before: this.compared.before };
+  }
+
+  /** The `<cle-compare>` named by `cle`, followed for its results (looked for again on each render). */
+  private cleCompare(): CleCompare | undefined {
+    const root = this.getRootNode() as Document | ShadowRoot;
+    const found = this.cle ? ((root.getElementById?.(this.cle) ?? document.getElementById(this.cle)) as CleCompare | null) : null;
+    const element = found?.localName === 'cle-compare' ? found : undefined;
+    if (element !== this.followedCle) {
+      for (const type of ['wl-cle-applied', 'wl-progress', 'wl-error']) {
+        this.followedCle?.removeEventListener(type, this.onCleChange);
+        element?.addEventListener(type, this.onCleChange);
+      }
+      this.followedCle = element;
+    }
+    return element;
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    for (const type of ['wl-cle-applied', 'wl-progress', 'wl-error']) this.followedCle?.removeEventListener(type, this.onCleChange);
+    this.followedCle = undefined;
   }
 
   protected override selectionChanged(layer: string | undefined): void {
@@ -123,7 +186,7 @@ export class QuantErrorPlot extends ModelViewElement {
 
   /** Chooses `name` as the model's selected layer and emits `wl-layer-select`. */
   selectLayer(name: string): void {
-    const layer = this.models.report?.layers.find((l) => l.name === name);
+    const layer = this.shown().report?.layers.find((l) => l.name === name);
     if (!layer) return;
     this.layer = name;
     this.models.handle?.select(name);
@@ -137,8 +200,8 @@ export class QuantErrorPlot extends ModelViewElement {
   }
 
   override render() {
-    const status = this.renderStatus();
-    const report = this.models.report;
+    const { report, before } = this.shown();
+    const status = before ? nothing : this.cle && !this.cleReport ? this.renderCleStatus() : this.renderStatus();
     if (status !== nothing || !report) return html`<div part="base">${status}</div>`;
     if (report.layers.length === 0) {
       return html`<div part="base"><p part="status" class="status note" role="status">${report.file} has no weight layers.</p></div>`;
@@ -146,24 +209,29 @@ export class QuantErrorPlot extends ModelViewElement {
     if (!hasQuantFigures(report)) {
       return html`<div part="base"><p part="status" class="status note" role="status">${report.file}: ${NO_QUANT}</p></div>`;
     }
-    const options = this.options;
+    const options = { ...this.options, before };
     const selected = this.selectedName(report);
     const rows = quantErrorRows(report, options);
-    const chart = this.chartFor(report, selected);
+    const chart = this.chartFor(report, before, selected);
     const selectedRank = rows.findIndex((r) => r.name === selected);
     const cursor = this.cursor !== null && this.cursor < rows.length ? this.cursor : null;
     const read = rows[cursor ?? selectedRank];
     const { top, rowHeight, height } = quantRowGeometry(rows.length);
     return html`<div part="base">
       <div part="header" class="header">
-        <span class="layer-name">${schemeLabel(options.bits, options.scheme)} SQNR per layer</span>
-        <span class="layer-meta">${plural(rows.length, 'layer')} · ${options.sort === 'worst' ? 'worst per-tensor first' : 'model order'} · higher is better</span>
+        <span class="layer-name">${schemeLabel(options.bits, options.scheme)} SQNR per layer${before ? ', after CLE against before' : ''}</span>
+        <span class="layer-meta">${plural(rows.length, 'layer')} · ${options.sort === 'worst' ? `worst per-tensor${before ? ' after CLE' : ''} first` : 'model order'} · higher is better</span>
         <span class="keys" aria-hidden="true">
           <span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><rect x="2" y="3" width="8" height="8" fill="var(--_per-tensor-color)"/></svg>per-tensor</span>
           <span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><circle cx="6" cy="7" r="4" fill="var(--_per-channel-color)"/></svg>per-channel</span>
           <span class="key"><svg width="16" height="14" viewBox="0 0 16 14"><line x1="0" x2="16" y1="7" y2="7" stroke="var(--_gap-color)" stroke-width="2.5"/></svg>gap</span>
+          ${before
+            ? html`<span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><rect x="2.5" y="3.5" width="7" height="7" fill="none" stroke="var(--_per-tensor-color)" stroke-width="1.5"/></svg>before CLE</span>
+                <span class="key"><svg width="16" height="14" viewBox="0 0 16 14"><path d="M1 7 H14 M10 3 L14 7 L10 11" fill="none" stroke="var(--_change-color)" stroke-width="1.5"/></svg>change</span>`
+            : nothing}
         </span>
       </div>
+      ${before ? html`<p part="note" class="note">${cleChangeText(rows)}</p>` : nothing}
       <div
         part="plot"
         class="plot"
@@ -187,20 +255,32 @@ export class QuantErrorPlot extends ModelViewElement {
         ${read ? this.layerLine(read, rows.length, read.name === selected) : html`<span class="hint">Click a layer, or focus the chart and press ↑ ↓ and Enter, to select it.</span>`}
       </div>
       ${this.renderNote(rows)}
-      ${this.renderTable(rows, selected)}
+      ${this.renderTable(rows, selected, before !== null)}
     </div>`;
   }
 
-  private chartFor(report: StatsReport, selected: string | undefined): Chart {
+  /** While the named `<cle-compare>` has no results: missing, equalizing, failed. */
+  private renderCleStatus(): TemplateResult {
+    const cle = this.cleCompare();
+    if (!cle) return html`<div part="status error" class="status error" role="alert">No &lt;cle-compare&gt; with id "${this.cle}" on the page.</div>`;
+    if (cle.status === 'error') return html`<div part="status error" class="status error" role="alert">CLE failed: ${cle.error?.message ?? 'unknown error'}</div>`;
+    if (cle.status === 'loading') return html`<div part="status" class="status" role="status">Waiting for CLE (&lt;cle-compare id="${this.cle}"&gt;)…</div>`;
+    return html`<div part="status" class="status" role="status">No CLE results yet.</div>`;
+  }
+
+  private chartFor(report: StatsReport, before: StatsReport | null, selected: string | undefined): Chart {
     const width = this.chartWidth();
-    const options = { ...this.options, width, selected: selected ?? null };
-    const key = JSON.stringify(options);
+    const key = JSON.stringify({ ...this.options, width, selected: selected ?? null });
+    const options = { ...this.options, width, selected: selected ?? null, before };
     if (this.chart?.key !== key || this.chart.report !== report) {
       const node = renderChart(quantErrorPlot(report, options), quantErrorText(report, options), 'chart', {
         [QUANT_ERROR_MARKS.selected]: 'selected-layer',
         [QUANT_ERROR_MARKS.gap]: 'gaps',
         [QUANT_ERROR_MARKS.perTensor]: 'per-tensor',
         [QUANT_ERROR_MARKS.perChannel]: 'per-channel',
+        [QUANT_ERROR_MARKS.beforePerTensor]: 'before-per-tensor',
+        [QUANT_ERROR_MARKS.beforePerChannel]: 'before-per-channel',
+        [QUANT_ERROR_MARKS.change]: 'changes',
       });
       this.chart = { key, report, node };
     }
@@ -209,7 +289,9 @@ export class QuantErrorPlot extends ModelViewElement {
 
   private layerLine(row: QuantErrorRow, total: number, selected: boolean): TemplateResult {
     return html`<strong>Layer ${row.rank + 1} of ${total}</strong>${this.options.sort === 'worst' ? ' (worst first)' : ''}: ${row.name} (${row.op}) —
-      per-tensor ${row.perTensorText}, per-channel ${row.perChannelText}, gap ${row.gapText}${selected ? html` <span class="hint">(selected)</span>` : nothing}`;
+      per-tensor ${row.perTensorText}, per-channel ${row.perChannelText}, gap ${row.gapText}${row.before
+        ? html`; before CLE per-tensor ${row.before.perTensorText}, per-channel ${row.before.perChannelText} (per-tensor ${row.before.changeText})`
+        : nothing}${selected ? html` <span class="hint">(selected)</span>` : nothing}`;
   }
 
   private renderNote(rows: QuantErrorRow[]) {
@@ -222,7 +304,8 @@ export class QuantErrorPlot extends ModelViewElement {
     </p>`;
   }
 
-  private renderTable(rows: QuantErrorRow[], selected: string | undefined) {
+  private renderTable(rows: QuantErrorRow[], selected: string | undefined, comparing: boolean) {
+    const { bits, scheme } = this.options;
     const cell = (f: QuantFigures | undefined) =>
       f ? html`<td>${formatDb(f.perTensor)}</td><td>${formatDb(f.perChannel)}</td>` : html`<td>n/a</td><td>n/a</td>`;
     return html`<details part="table" @toggle=${(e: Event) => {
@@ -237,17 +320,20 @@ export class QuantErrorPlot extends ModelViewElement {
               <thead>
                 <tr>
                   <td colspan="2"></td>
-                  ${FIGURES.map(([bits, scheme]) => html`<th scope="colgroup" colspan="2">${bits.toUpperCase()} ${scheme}</th>`)}
+                  ${FIGURES.map(([b, s]) => html`<th scope="colgroup" colspan="2">${b.toUpperCase()} ${s}${comparing ? ' after CLE' : ''}</th>`)}
+                  ${comparing ? html`<th scope="colgroup" colspan="2">${schemeLabel(bits, scheme)} before CLE</th>` : nothing}
                 </tr>
                 <tr>
                   <th scope="col">#</th><th scope="col">Layer</th>
                   ${FIGURES.map(() => html`<th scope="col">per-tensor</th><th scope="col">per-channel</th>`)}
+                  ${comparing ? html`<th scope="col">per-tensor</th><th scope="col">per-channel</th>` : nothing}
                 </tr>
               </thead>
               <tbody>
                 ${rows.map((r) => html`<tr class=${r.name === selected ? 'selected' : ''} aria-current=${r.name === selected ? 'true' : nothing}>
                   <td>${r.index + 1}</td><th scope="row">${r.name}</th>
-                  ${FIGURES.map(([bits, scheme]) => cell(r.quant?.[bits][scheme]))}
+                  ${FIGURES.map(([b, s]) => cell(r.quant?.[b][s]))}
+                  ${comparing ? (r.before ? cell(r.before) : html`<td>n/a</td><td>n/a</td>`) : nothing}
                 </tr>`)}
               </tbody>
             </table>

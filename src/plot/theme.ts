@@ -14,6 +14,8 @@ export const colors = {
   perTensor: 'var(--_per-tensor-color, #bc4c00)',
   perChannel: 'var(--_per-channel-color, #0969da)',
   gap: 'var(--_gap-color, #8c959f)',
+  /** <weight-range-plot>: a quantized model's own clipping range per channel. */
+  modelRange: 'var(--_model-range-color, #8250df)',
 } as const;
 
 /** Plot's inline style for every chart: inherit the host's font and colour. */

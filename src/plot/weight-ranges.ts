@@ -3,6 +3,7 @@
 import * as Plot from '@observablehq/plot';
 import type { LayerReport } from '../report/stats-report.js';
 import { channelRows, clampDomain, drawable, isDense, type ChannelDomain } from './channels.js';
+import { modelGrid, type ModelGrid } from './model-quantization.js';
 import { channelTicks, formatList, formatNumber, formatSpan } from './format.js';
 import { chartStyle, colors } from './theme.js';
 
@@ -19,6 +20,7 @@ export const WEIGHT_RANGE_MARKS = {
   means: 'channel means',
   outlierRanges: 'outlier channel ranges',
   outlierMeans: 'outlier channel means',
+  modelRange: "the model's own quantization range",
 } as const;
 
 export function weightRangePlot(layer: LayerReport, { width = 640, height = 320, domain }: WeightRangeOptions = {}): Plot.PlotOptions {
@@ -49,6 +51,7 @@ export function weightRangePlot(layer: LayerReport, { width = 640, height = 320,
     y: { grid: true, nice: true, label: 'weight' },
     marks: [
       Plot.ruleY([0], { stroke: 'currentColor', strokeOpacity: 0.4, ariaHidden: 'true' }),
+      ...modelRangeMarks(modelGrid(layer), lo, hi),
       ...rangeMarks,
       Plot.ruleX(outliers, { ...range, strokeWidth: Math.max(2, strokeWidth), stroke: colors.outlier, ariaDescription: WEIGHT_RANGE_MARKS.outlierRanges }),
       Plot.dot(outliers.filter((d) => d.mean !== null), {
@@ -78,6 +81,35 @@ export function weightRangeText(layer: LayerReport, domain?: ChannelDomain | nul
     description:
       `${layer.op} ${layer.name}, weight shape [${layer.shape.join(', ')}]: channels ${formatSpan(span)} of ${layer.channels.min.length}, ` +
       `each drawn from its minimum to its maximum weight with the mean as a dot. ` +
-      `Weights range from ${formatNumber(lowest)} to ${formatNumber(highest)}. ${outliers}.`,
+      `Weights range from ${formatNumber(lowest)} to ${formatNumber(highest)}. ${outliers}.` +
+      modelRangeText(layer),
   };
+}
+
+/**
+ * A quantized model's own clipping range per channel, behind the weights: a short rule at each channel's
+ * lowest and highest representable value, or two stepped lines when the channels are dense.
+ */
+function modelRangeMarks(grid: ModelGrid | null, lo: number, hi: number): Plot.Markish[] {
+  if (!grid) return [];
+  const rows = grid.channels.slice(lo, hi + 1);
+  const style = { stroke: colors.modelRange, strokeWidth: 1.5, ariaDescription: WEIGHT_RANGE_MARKS.modelRange } as const;
+  if (isDense(lo, hi)) {
+    const line = (y: 'lo' | 'hi') => Plot.lineY(rows, { x: 'channel', y, curve: 'step', ...style });
+    return [line('lo'), line('hi')];
+  }
+  const ends = rows.flatMap((r) => [{ channel: r.channel, y: r.lo }, { channel: r.channel, y: r.hi }]);
+  return [Plot.ruleY(ends, { y: 'y', x1: (d: { channel: number }) => d.channel - 0.45, x2: (d: { channel: number }) => d.channel + 0.45, ...style })];
+}
+
+/** What the description says about a quantized model's own range ('' for a float weight). */
+function modelRangeText(layer: LayerReport): string {
+  const grid = modelGrid(layer);
+  if (!grid) return '';
+  const clipped = grid.channels.filter((g) => {
+    const [min, max] = [layer.channels.min[g.channel], layer.channels.max[g.channel]];
+    return (min !== null && min !== undefined && min < g.lo) || (max !== null && max !== undefined && max > g.hi);
+  });
+  return ` The model stores this weight as ${grid.dtype}, ${grid.granularity}; the range it can represent in each channel is drawn as ` +
+    `a rule at its lowest and highest value${clipped.length ? `; channels outside it: ${formatList(clipped.map((g) => g.channel))}` : ''}.`;
 }

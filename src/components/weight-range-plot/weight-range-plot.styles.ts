@@ -1,6 +1,14 @@
 import { css } from 'lit';
 
 export const styles = css`
+  :host {
+    --_model-range-color: var(--wl-model-range-color, #8250df);
+  }
+  @media (prefers-color-scheme: dark) {
+    :host {
+      --_model-range-color: var(--wl-model-range-color, #a371f7);
+    }
+  }
   .plot {
     position: relative;
     border-radius: var(--_radius);

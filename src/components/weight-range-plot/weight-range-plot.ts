@@ -3,6 +3,7 @@ import type { LayerReport } from '../../report/stats-report.js';
 import { channelCount, channelRows, clampDomain, type ChannelDomain } from '../../plot/channels.js';
 import { formatNumber, formatSpan } from '../../plot/format.js';
 import { WEIGHT_RANGE_MARKS, weightRangePlot, weightRangeText } from '../../plot/weight-ranges.js';
+import { modelGrid, type ModelGrid } from '../../plot/model-quantization.js';
 import { ModelViewElement } from '../model-view-element.js';
 import { renderChart, type Chart } from '../shared/chart.js';
 import { layerHeader } from '../shared/layer-header.js';
@@ -26,7 +27,9 @@ interface Drag {
  * layer's Tukey fence) in the outlier colour, their means as triangles. Hover the plot, or focus it and
  * use ←/→ (PageUp/PageDown: 10 channels, Home/End), to read a channel's min, max, mean and std; drag
  * across the plot, or type a channel span, to zoom. Follows the layer selected on its model (e.g. by a
- * `<layer-table>` bound to the same model).
+ * `<layer-table>` bound to the same model). For a quantized model (QDQ), the range the model's own scales and
+ * zero points can represent in each channel is drawn behind the weights, and the readout and table give
+ * the model's scale beside the one weightlens would choose.
  *
  * @tag weight-range-plot
  *
@@ -42,6 +45,7 @@ interface Drag {
  * @csspart means - The mean dots of ordinary channels.
  * @csspart outlier-ranges - The min-to-max rules of outlier channels.
  * @csspart outlier-means - The mean triangles of outlier channels.
+ * @csspart model-range - Quantized models: the lowest and highest value the model's own scale represents per channel.
  * @csspart cursor - The line marking the channel being read.
  * @csspart brush - The span being dragged out to zoom.
  * @csspart readout - The read channel's figures (an aria-live region).
@@ -61,6 +65,7 @@ interface Drag {
  * @cssproperty [--wl-range-color=#3f6fc6] - Channel range rules (dark: #79a6f2).
  * @cssproperty [--wl-mean-color=#1d2b44] - Channel mean dots (dark: #f0f6fc).
  * @cssproperty [--wl-outlier-color=#c8341e] - Outlier channels (dark: #ff7b63).
+ * @cssproperty [--wl-model-range-color=#8250df] - Quantized models: the model's own range per channel (dark: #a371f7).
  * @cssproperty [--wl-error-color=#b42318] - Error messages (dark: #ff8f80).
  * @cssproperty [--wl-radius=6px] - Corner radius of controls.
  * @cssproperty [--wl-font=system-ui] - Font family.
@@ -129,7 +134,7 @@ export class WeightRangePlot extends ModelViewElement {
     const domain = clampDomain(layer, this.zoomLayer === layer ? this.zoomSpan : null);
     const chart = this.chartFor(layer, domain);
     return html`<div part="base">
-      ${layerHeader(layer, ['range', 'mean', 'outlier'])}
+      ${layerHeader(layer, layer.modelQuantization ? ['range', 'mean', 'outlier', 'model-range'] : ['range', 'mean', 'outlier'])}
       <div
         part="plot"
         class="plot"
@@ -159,6 +164,7 @@ export class WeightRangePlot extends ModelViewElement {
         [WEIGHT_RANGE_MARKS.means]: 'means',
         [WEIGHT_RANGE_MARKS.outlierRanges]: 'outlier-ranges',
         [WEIGHT_RANGE_MARKS.outlierMeans]: 'outlier-means',
+        [WEIGHT_RANGE_MARKS.modelRange]: 'model-range',
       });
       this.chart = { layer, key, node };
     }
@@ -204,11 +210,12 @@ export class WeightRangePlot extends ModelViewElement {
       </div>`;
     }
     const [row] = channelRows(layer, [c, c]);
+    const grid = modelGrid(layer);
     return html`<div part="readout" class="readout" aria-live="polite" aria-atomic="true">
       <strong>Channel ${c}</strong>: min ${formatNumber(row!.min)}, max ${formatNumber(row!.max)},
       mean ${formatNumber(row!.mean)}, std ${formatNumber(row!.std)}${row!.outlier
         ? html` — <span class="outlier">outlier</span>, relative range ${formatNumber(row!.relativeRange)}`
-        : nothing}
+        : nothing}${grid ? html`<br />${modelScaleLine(grid, c)}` : nothing}
     </div>`;
   }
 
@@ -230,6 +237,7 @@ export class WeightRangePlot extends ModelViewElement {
 
   private renderTable(layer: LayerReport, domain: ChannelDomain) {
     const rows = this.tableOpen ? channelRows(layer, domain) : [];
+    const grid = this.tableOpen ? modelGrid(layer) : null;
     const shown = rows.slice(0, MAX_TABLE_ROWS);
     return html`<details part="table" @toggle=${(e: Event) => this.toggleTable(e)}>
       <summary>Data table: channels ${formatSpan(domain)}</summary>
@@ -237,11 +245,13 @@ export class WeightRangePlot extends ModelViewElement {
         ? html`<div class="data-table" tabindex="0" role="region" aria-label="Channel statistics of ${layer.name}">
             <table>
               <caption class="visually-hidden">Per-channel weight statistics of ${layer.name}</caption>
-              <thead><tr><th scope="col">Channel</th><th scope="col">Min</th><th scope="col">Max</th><th scope="col">Mean</th><th scope="col">Std</th><th scope="col">Relative range</th><th scope="col">Outlier</th></tr></thead>
+              <thead><tr><th scope="col">Channel</th><th scope="col">Min</th><th scope="col">Max</th><th scope="col">Mean</th><th scope="col">Std</th><th scope="col">Relative range</th><th scope="col">Outlier</th>${grid
+                ? html`<th scope="col">Model's scale</th><th scope="col">Model's zero point</th><th scope="col">Model's range</th><th scope="col">Our scale (${grid.ours})</th>`
+                : nothing}</tr></thead>
               <tbody>
                 ${shown.map((r) => html`<tr>
                   <th scope="row">${r.channel}</th><td>${formatNumber(r.min)}</td><td>${formatNumber(r.max)}</td><td>${formatNumber(r.mean)}</td>
-                  <td>${formatNumber(r.std)}</td><td>${formatNumber(r.relativeRange)}</td><td>${r.outlier ? 'yes' : ''}</td>
+                  <td>${formatNumber(r.std)}</td><td>${formatNumber(r.relativeRange)}</td><td>${r.outlier ? 'yes' : ''}</td>${grid ? modelCells(grid, r.channel) : nothing}
                 </tr>`)}
               </tbody>
             </table>
@@ -311,6 +321,20 @@ export class WeightRangePlot extends ModelViewElement {
     this.setDrag(null);
     if (drag.moved && drag.from !== drag.to) this.zoom = [drag.from, drag.to];
   }
+}
+
+/** "Model: int8 scale s, zero point z → [lo, hi]; ours (INT8 symmetric per-channel): s'" for channel c. */
+function modelScaleLine(grid: ModelGrid, c: number) {
+  const g = grid.channels[c]!;
+  const scale = g.scale === null ? `${grid.granularity}: several scales` : `scale ${formatNumber(g.scale)}, zero point ${g.zeroPoint}`;
+  return html`<span class="model-scale">Model (${grid.dtype}): ${scale} → represents ${formatNumber(g.lo)} to ${formatNumber(g.hi)};
+    ours (${grid.ours}): scale ${formatNumber(g.ours)}</span>`;
+}
+
+function modelCells(grid: ModelGrid, c: number) {
+  const g = grid.channels[c]!;
+  return html`<td>${g.scale === null ? 'several' : formatNumber(g.scale)}</td><td>${g.zeroPoint ?? 'several'}</td>
+    <td>${formatNumber(g.lo)} to ${formatNumber(g.hi)}</td><td>${formatNumber(g.ours)}</td>`;
 }
 
 declare global {

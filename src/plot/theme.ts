@@ -14,6 +14,9 @@ export const colors = {
   perTensor: 'var(--_per-tensor-color, #bc4c00)',
   perChannel: 'var(--_per-channel-color, #0969da)',
   gap: 'var(--_gap-color, #8c959f)',
+  /** <weight-histogram>: the quantizer's clipping range and grid levels. */
+  clip: 'var(--_clip-color, #bc4c00)',
+  gridLevel: 'var(--_grid-level-color, #8250df)',
 } as const;
 
 /** Plot's inline style for every chart: inherit the host's font and colour. */

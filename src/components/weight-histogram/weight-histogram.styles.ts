@@ -43,17 +43,6 @@ export const styles = css`
     border-radius: var(--_radius);
     padding: 0.2em 0.4em;
   }
-  .plot {
-    position: relative;
-    border-radius: var(--_radius);
-    user-select: none;
-    cursor: crosshair;
-  }
-  .plot svg {
-    display: block;
-    width: 100%;
-    height: auto;
-  }
   .cursor {
     position: absolute;
     top: 0;
@@ -61,14 +50,6 @@ export const styles = css`
     background: var(--_accent-color);
     opacity: 0.2;
     pointer-events: none;
-  }
-  .readout {
-    min-height: 1.4em;
-    margin: 0.25em 0;
-    font-variant-numeric: tabular-nums;
-  }
-  .hint {
-    color: var(--_muted-color);
   }
   .note {
     margin: 0.25em 0;

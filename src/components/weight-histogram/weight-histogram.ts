@@ -14,7 +14,7 @@ import { AnalysisTask } from '../shared/analysis-task.js';
 import { channelAfterKey } from '../shared/channel-keys.js';
 import { renderChart, type Chart } from '../shared/chart.js';
 import { opLabel } from '../shared/layer-header.js';
-import { headerStyles, themeStyles } from '../shared/theme.styles.js';
+import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
 import { styles } from './weight-histogram.styles.js';
 
 const integer = new Intl.NumberFormat('en-US');
@@ -77,7 +77,7 @@ type HistogramArgs = readonly [ModelHandle, number, string, number | null, numbe
  * @cssproperty [--wl-table-max-height=20em] - Height of the data table before it scrolls.
  */
 export class WeightHistogram extends ModelViewElement {
-  static override styles = [themeStyles, headerStyles, styles];
+  static override styles = [themeStyles, headerStyles, chartStyles, styles];
 
   static override properties = {
     layer: { type: String, reflect: true },

@@ -111,21 +111,33 @@ export interface WeightHistogramOptions {
   scale?: CountScale;
 }
 
+/** Count ticks: whole numbers only; on the log axis 1, 2, 5 times powers of ten. */
+function countTicks(max: number, log: boolean): number[] | undefined {
+  if (!log) return max < 8 ? Array.from({ length: Math.max(1, max) + 1 }, (_, i) => i) : undefined;
+  const ticks = [0];
+  for (let p = 1; p <= Math.max(1, max); p *= 10) for (const m of [1, 2, 5]) if (m * p <= Math.max(1, max)) ticks.push(m * p);
+  return ticks;
+}
+
 export function weightHistogramPlot(h: LayerHistogram, overlay: QuantOverlay | null, { width = 640, height = 240, scale = 'linear' }: WeightHistogramOptions = {}): Plot.PlotOptions {
-  const bins = histogramBins(h).filter((b) => b.count > 0);
+  const domain = histogramDomain(h, overlay);
+  // A channel's bins can be far narrower than a pixel beside a tensor-wide clipping range: draw each at least one pixel wide.
+  const pixel = (domain[1] - domain[0]) / (width - MARGIN.left - MARGIN.right);
+  const bins = histogramBins(h).filter((b) => b.count > 0).map((b) => ({ ...b, x2: Math.max(b.x2, b.x1 + pixel) }));
   const log = scale === 'log';
   const levels = overlay && levelsDrawn(h, overlay, width) ? gridLevels(overlay) : [];
+  const ticks = countTicks(Math.max(0, ...h.counts), log);
   return {
     width, height, marginLeft: MARGIN.left, marginRight: MARGIN.right, style: chartStyle,
-    x: { domain: histogramDomain(h, overlay), label: 'weight' },
+    x: { domain, label: 'weight' },
     // symlog: a log axis that still has a 0 at its base, so bins of one weight stay visible.
-    y: { grid: true, label: log ? 'weights (log)' : 'weights', ...(log ? { type: 'symlog' as const } : { nice: true }) },
+    y: { grid: true, label: log ? 'weights (log)' : 'weights', tickFormat: ',d', ...(ticks ? { ticks } : {}), ...(log ? { type: 'symlog' as const } : { nice: true }) },
     marks: [
       ...(overlay
         ? [Plot.rect([overlay], { x1: 'lo', x2: 'hi', fill: colors.clip, fillOpacity: 0.08, ariaDescription: WEIGHT_HISTOGRAM_MARKS.clipRange })]
         : []),
       Plot.ruleX(levels, { stroke: colors.gridLevel, strokeOpacity: 0.5, ariaDescription: WEIGHT_HISTOGRAM_MARKS.levels }),
-      Plot.rectY(bins, { x1: 'x1', x2: 'x2', y1: 0, y2: 'count', fill: colors.bar, insetLeft: bins.length > 200 ? 0 : 0.5, ariaDescription: WEIGHT_HISTOGRAM_MARKS.bins }),
+      Plot.rectY(bins, { x1: 'x1', x2: 'x2', y1: 0, y2: 'count', fill: colors.bar, insetLeft: binWidth(h) >= 3 * pixel ? 0.5 : 0, ariaDescription: WEIGHT_HISTOGRAM_MARKS.bins }),
       Plot.ruleY([0], { stroke: 'currentColor', ariaHidden: 'true' }),
       ...(overlay
         ? [Plot.ruleX([overlay.lo, overlay.hi], { stroke: colors.clip, strokeWidth: 2, ariaDescription: WEIGHT_HISTOGRAM_MARKS.clipBounds })]

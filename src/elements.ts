@@ -5,6 +5,7 @@ import { LayerTable } from './components/layer-table/layer-table.js';
 import { ModelSource } from './components/model-source/model-source.js';
 import { QuantErrorPlot } from './components/quant-error-plot/quant-error-plot.js';
 import { RelativeRangePlot } from './components/relative-range-plot/relative-range-plot.js';
+import { WeightHistogram } from './components/weight-histogram/weight-histogram.js';
 import { WeightRangePlot } from './components/weight-range-plot/weight-range-plot.js';
 
 ModelSource.define('model-source');
@@ -13,8 +14,9 @@ WeightRangePlot.define('weight-range-plot');
 RelativeRangePlot.define('relative-range-plot');
 CleCompare.define('cle-compare');
 QuantErrorPlot.define('quant-error-plot');
+WeightHistogram.define('weight-histogram');
 
-export { CleCompare, LayerTable, ModelSource, QuantErrorPlot, RelativeRangePlot, WeightRangePlot };
+export { CleCompare, LayerTable, ModelSource, QuantErrorPlot, RelativeRangePlot, WeightHistogram, WeightRangePlot };
 export { equalizedFileName, equalizedFiles, type EqualizedFile, type Equalizer } from './components/cle-compare/cle-compare.js';
 export { ModelHandle, type LoadProgress, type ModelStatus } from './model/model-handle.js';
 export type { ModelInput } from './model/model-input.js';

@@ -15,6 +15,7 @@ export type WeightlensErrorCode =
   | 'OUT_OF_MEMORY' // a tensor does not fit in WebAssembly memory
   | 'ABORTED' // the caller cancelled
   | 'BAD_REPORT' // a results JSON that is not what `weightlens stats --json` writes
+  | 'NO_WEIGHTS' // the weights themselves are needed (e.g. a histogram) but only results JSON was loaded
   | 'USAGE'; // the command line or API was called wrongly
 
 export interface WeightlensErrorContext {

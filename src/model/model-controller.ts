@@ -6,7 +6,7 @@ import type { WeightlensElement } from '../components/base-element.js';
 import type { StatsReport } from '../report/stats-report.js';
 import { ModelHandle } from './model-handle.js';
 import { acquireUrlModel, releaseUrlModel } from './shared-models.js';
-import { analyzeInWorker } from '../worker/client.js';
+import { analyzeInWorker, workerWeights } from '../worker/client.js';
 
 /** The properties a host exposes to say where its model comes from. */
 export interface ModelSourceProps {
@@ -80,7 +80,7 @@ export class ModelController implements ReactiveController {
 
   private bindTo(key: string): Binding | undefined {
     if (key === 'report') {
-      const handle = new ModelHandle(analyzeInWorker);
+      const handle = new ModelHandle(analyzeInWorker, workerWeights);
       void handle.load({ kind: 'report', report: this.host.report! });
       return { key, handle, release() {} };
     }

@@ -2,6 +2,7 @@
 // Elements bound to the same handle read the model once and follow one selection.
 import { WeightlensError } from '../errors.js';
 import type { StatsReport } from '../report/stats-report.js';
+import { needsModelError, type HistogramRequest, type LayerHistogram } from '../report/weight-histogram.js';
 import type { ModelInput } from './model-input.js';
 
 export interface LoadProgress {
@@ -12,11 +13,23 @@ export interface LoadProgress {
 
 export type ModelStatus = 'empty' | 'loading' | 'ready' | 'error';
 
-/** Computes a report for an input; the default runs in a Worker (src/worker/client.ts). */
+/**
+ * Computes a report for an input; the default runs in a Worker (src/worker/client.ts). Given a
+ * `session`, it keeps the decoded model for ModelWeights until that session is released.
+ */
 export type Analyzer = (
   input: Exclude<ModelInput, { kind: 'report' }>,
-  options: { signal: AbortSignal; onProgress: (p: LoadProgress) => void },
+  options: { signal: AbortSignal; onProgress: (p: LoadProgress) => void; session?: number },
 ) => Promise<StatsReport>;
+
+/** Reads the weights of models an Analyzer kept: the default is the Worker's (src/worker/client.ts). */
+export interface ModelWeights {
+  histogram(session: number, request: HistogramRequest, signal: AbortSignal): Promise<LayerHistogram>;
+  release(session: number): void;
+}
+
+/** Sessions are unique in the page: one per load, so a histogram never reads a model loaded after it was asked. */
+let nextSession = 1;
 
 /**
  * Events (plain Event, read the handle's fields): 'change' on any state change, 'select' when the
@@ -33,9 +46,14 @@ export class ModelHandle extends EventTarget {
    * can start from the same model. Bytes were transferred to the Worker: they are not kept.
    */
   lastInput: ModelInput | undefined;
+  /** The session under which the analyzer keeps the shown model's weights; undefined for results given as such. */
+  session: number | undefined;
   private running: AbortController | undefined;
 
-  constructor(private readonly analyzer: Analyzer) {
+  constructor(
+    private readonly analyzer: Analyzer,
+    private readonly weights?: ModelWeights,
+  ) {
     super();
   }
 
@@ -44,9 +62,10 @@ export class ModelHandle extends EventTarget {
     this.cancel();
     this.lastInput = input;
     if (input.kind === 'report') {
-      this.finish(input.report);
+      this.finish(input.report, undefined);
       return;
     }
+    const session = this.weights ? nextSession++ : undefined;
     const controller = new AbortController();
     this.running = controller;
     this.status = 'loading';
@@ -61,9 +80,12 @@ export class ModelHandle extends EventTarget {
           this.progress = { fraction: Math.max(p.fraction, this.progress?.fraction ?? 0), text: p.text };
           this.changed();
         },
+        ...(session === undefined ? {} : { session }),
       });
-      if (this.running === controller) this.finish(report);
+      if (this.running === controller) this.finish(report, session);
+      else if (session !== undefined) this.weights!.release(session); // superseded: kept for nobody
     } catch (cause) {
+      if (session !== undefined) this.weights!.release(session);
       if (this.running !== controller) return; // superseded or cancelled: not this load's error to show
       this.running = undefined;
       this.status = 'error';
@@ -83,6 +105,31 @@ export class ModelHandle extends EventTarget {
     this.changed();
   }
 
+  /**
+   * Histogram of a layer's weights in the shown model, computed where the model was analysed (the Worker).
+   * Rejects NO_WEIGHTS when the shown results came without a model (results JSON).
+   */
+  histogram(request: HistogramRequest, signal: AbortSignal): Promise<LayerHistogram> {
+    const file = this.report?.file ?? 'the model';
+    if (this.status !== 'ready' || !this.weights) {
+      return Promise.reject(new WeightlensError('USAGE', `${file}: no model is ready for a histogram (status "${this.status}")`, { file }));
+    }
+    if (this.session === undefined) {
+      return Promise.reject(needsModelError(file));
+    }
+    return this.weights.histogram(this.session, request, signal);
+  }
+
+  /** Stops any load and lets go of the model (its kept weights too): the handle is empty again. */
+  dispose(): void {
+    this.cancel();
+    this.releaseWeights();
+    this.report = undefined;
+    this.status = 'empty';
+    this.progress = undefined;
+    this.changed();
+  }
+
   select(layer: string): void {
     if (layer === this.selectedLayer) return;
     this.selectedLayer = layer;
@@ -90,7 +137,9 @@ export class ModelHandle extends EventTarget {
     this.changed();
   }
 
-  private finish(report: StatsReport): void {
+  private finish(report: StatsReport, session: number | undefined): void {
+    this.releaseWeights();
+    this.session = session;
     this.running = undefined;
     this.report = report;
     this.status = 'ready';
@@ -98,6 +147,11 @@ export class ModelHandle extends EventTarget {
     this.error = undefined;
     if (this.selectedLayer && !report.layers.some((l) => l.name === this.selectedLayer)) this.selectedLayer = undefined;
     this.changed();
+  }
+
+  private releaseWeights(): void {
+    if (this.session !== undefined) this.weights?.release(this.session);
+    this.session = undefined;
   }
 
   private changed(): void {

@@ -1,7 +1,8 @@
 // Handles for models given by URL, shared by every element of the page that names the same URL, so
-// the model is fetched and analysed once. Reference-counted: when the last element lets go, a load in
-// progress is cancelled (after a microtask, so moving an element in the DOM does not cancel it).
-import { analyzeInWorker } from '../worker/client.js';
+// the model is fetched and analysed once. Reference-counted: when the last element lets go, the handle is
+// disposed — a load in progress cancelled, kept weights released — after a microtask, so moving an element
+// in the DOM does not cancel it.
+import { analyzeInWorker, workerWeights } from '../worker/client.js';
 import { ModelHandle, type Analyzer } from './model-handle.js';
 
 interface Entry {
@@ -15,7 +16,7 @@ const byUrl = new Map<string, Entry>();
 export function acquireUrlModel(url: string, analyzer: Analyzer = analyzeInWorker): ModelHandle {
   let entry = byUrl.get(url);
   if (!entry) {
-    entry = { handle: new ModelHandle(analyzer), refs: 0 };
+    entry = { handle: new ModelHandle(analyzer, workerWeights), refs: 0 };
     byUrl.set(url, entry);
     void entry.handle.load({ kind: 'url', url });
   }
@@ -30,6 +31,6 @@ export function releaseUrlModel(url: string): void {
   queueMicrotask(() => {
     if (entry.refs > 0 || byUrl.get(url) !== entry) return;
     byUrl.delete(url);
-    entry.handle.cancel();
+    entry.handle.dispose();
   });
 }

@@ -9,6 +9,10 @@ export {
   quantErrorPlot, quantErrorRows, quantErrorText, formatDb, hasQuantFigures, cleChangeText, cleQuantReports, QUANT_ERROR_MARKS,
   type QuantErrorRow, type BeforeFigures, type QuantErrorOptions, type QuantBits, type QuantScheme, type QuantSort,
 } from './quant-error.js';
+export {
+  weightHistogramPlot, weightHistogramText, quantOverlay, histogramBins, gridLevels, WEIGHT_HISTOGRAM_MARKS,
+  type QuantOverlay, type OverlayOptions, type CountScale, type GridGranularity, type HistogramBin, type WeightHistogramOptions,
+} from './weight-histogram.js';
 export { summarize, relativeRangeSummary, type Summary, type SummaryRow } from './summary.js';
 export { formatNumber } from './format.js';
 export { colors } from './theme.js';

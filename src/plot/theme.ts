@@ -16,6 +16,9 @@ export const colors = {
   gap: 'var(--_gap-color, #8c959f)',
   /** <weight-range-plot>: a quantized model's own clipping range per channel. */
   modelRange: 'var(--_model-range-color, #8250df)',
+  /** <weight-histogram>: the quantizer's clipping range and grid levels. */
+  clip: 'var(--_clip-color, #bc4c00)',
+  gridLevel: 'var(--_grid-level-color, #8250df)',
 } as const;
 
 /** Plot's inline style for every chart: inherit the host's font and colour. */

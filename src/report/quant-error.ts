@@ -39,6 +39,29 @@ interface Grid {
   qmax: number;
 }
 
+/** One quantizer: its scale, zero point and integer range (DESIGN.md §2). */
+export interface QuantParams {
+  scale: number;
+  zeroPoint: number;
+  qmin: number;
+  qmax: number;
+}
+
+/**
+ * The quantizer for values in [lo, hi] with largest magnitude absMax: symmetric uses absMax, asymmetric
+ * the range widened to include 0. Computed in float32 as the kernels see it.
+ */
+export function quantParams(bits: number, symmetric: boolean, lo: number, hi: number, absMax: number): QuantParams {
+  if (symmetric) {
+    const qmax = 2 ** (bits - 1) - 1;
+    return { scale: safeScale(Math.fround(absMax / qmax)), zeroPoint: 0, qmin: -qmax, qmax };
+  }
+  const levels = 2 ** bits - 1;
+  const [a, b] = [Math.min(lo, 0), Math.max(hi, 0)];
+  const scale = safeScale(Math.fround((Math.fround(b) - Math.fround(a)) / levels));
+  return { scale, zeroPoint: roundHalfEven(Math.fround(-a / scale)), qmin: 0, qmax: levels };
+}
+
 /** Scales/zero points per channel (lo/hi per channel), or one for all (perTensor). */
 function grid(bits: number, symmetric: boolean, stats: ChannelStatsArrays, perTensor: boolean): Grid {
   const C = stats.min.length;
@@ -49,20 +72,13 @@ function grid(bits: number, symmetric: boolean, stats: ChannelStatsArrays, perTe
     tensorHi = Math.max(tensorHi, stats.max[c]!);
     tensorAbs = Math.max(tensorAbs, stats.absMax[c]!);
   }
-  const qmaxSym = 2 ** (bits - 1) - 1;
-  const levels = 2 ** bits - 1;
+  const tensor = quantParams(bits, symmetric, tensorLo, tensorHi, tensorAbs);
   for (let c = 0; c < C; c++) {
-    if (symmetric) {
-      scales[c] = safeScale(Math.fround((perTensor ? tensorAbs : stats.absMax[c]!) / qmaxSym));
-    } else {
-      const lo = perTensor ? tensorLo : Math.min(stats.min[c]!, 0);
-      const hi = perTensor ? tensorHi : Math.max(stats.max[c]!, 0);
-      const scale = safeScale(Math.fround((Math.fround(hi) - Math.fround(lo)) / levels));
-      scales[c] = scale;
-      zeroPoints[c] = roundHalfEven(Math.fround(-lo / scale));
-    }
+    const q = perTensor ? tensor : quantParams(bits, symmetric, stats.min[c]!, stats.max[c]!, stats.absMax[c]!);
+    scales[c] = q.scale;
+    zeroPoints[c] = q.zeroPoint;
   }
-  return symmetric ? { scales, zeroPoints, qmin: -qmaxSym, qmax: qmaxSym } : { scales, zeroPoints, qmin: 0, qmax: levels };
+  return { scales, zeroPoints, qmin: tensor.qmin, qmax: tensor.qmax };
 }
 
 /** All eight figures for a staged weight; null when the weight holds NaN/±Inf (no meaningful scale). */

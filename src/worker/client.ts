@@ -1,19 +1,28 @@
 // The page's side of the analysis Worker: one module Worker per page, started lazily from the bundled
 // source (a blob: URL, so no second file is hosted), jobs routed by id. Where no Worker can run (no
 // Worker API, a CSP without `worker-src blob:`, a Worker that fails) the same pipeline runs here.
+// An analysis with a session keeps its decoded model where it ran, for histogram jobs, until released.
 // Nothing is touched at import time, so importing this in Node or during SSR is safe.
 import { WeightlensError } from '../errors.js';
-import type { Analyzer, LoadProgress } from '../model/model-handle.js';
+import type { Analyzer, LoadProgress, ModelWeights } from '../model/model-handle.js';
 import type { CleOptions, CleOutcome } from '../report/cle-report.js';
+import type { HistogramRequest, LayerHistogram } from '../report/weight-histogram.js';
+import { keptHistogram, releaseModel } from './kept-models.js';
 import { runCle, runPipeline } from './pipeline.js';
 import { deserializeError, type AnalysisInput, type WorkerReply, type WorkerRequest } from './protocol.js';
 import { WORKER_SOURCE } from './worker-source.generated.js';
 
-/** What a job computes: statistics, or CLE with its options. */
-type Task = { kind: 'stats' } | { kind: 'cle'; options: CleOptions };
+/** What a job computes: statistics (keeping the model under `session`), CLE, or a kept model's histogram. */
+type Task =
+  | { kind: 'stats'; session?: number | undefined }
+  | { kind: 'cle'; options: CleOptions }
+  | { kind: 'histogram'; session: number; request: HistogramRequest };
 
 interface Job {
-  input: AnalysisInput;
+  /** The file (or layer) named in messages. */
+  name: string;
+  /** The model input while it is still ours (not transferred bytes): a dead Worker's job can run here. */
+  input: AnalysisInput | undefined;
   task: Task;
   signal: AbortSignal;
   onProgress: (p: LoadProgress) => void;
@@ -28,9 +37,32 @@ let started: Promise<Worker | undefined> | undefined;
 let current: Worker | undefined;
 const jobs = new Map<number, Job>();
 let nextId = 1;
+/** Where each session's model is kept: in a Worker, or on this thread. */
+const homes = new Map<number, Worker | 'here'>();
 
 /** Analyses in the page's Worker; falls back to this thread if there is none. */
-export const analyzeInWorker: Analyzer = (input, { signal, onProgress }) => inWorker(input, { kind: 'stats' }, signal, onProgress);
+export const analyzeInWorker: Analyzer = (input, { signal, onProgress, session }) => inWorker(input, { kind: 'stats', session }, signal, onProgress);
+
+/** Histograms of the models analysed with a session, computed where each was kept; see ModelHandle. */
+export const workerWeights: ModelWeights = {
+  histogram(session, request, signal) {
+    const name = `the histogram of "${request.layer}"`;
+    const cancelled = () => new WeightlensError('ABORTED', `${name} was cancelled`);
+    if (signal.aborted) return Promise.reject(cancelled());
+    const home = homes.get(session);
+    const task: Task = { kind: 'histogram', session, request };
+    const work = home === undefined || home === 'here'
+      ? (runTask(undefined, task, signal, () => {}) as Promise<LayerHistogram>) // unknown sessions get kept-models' error
+      : post<LayerHistogram>(home, { name, input: undefined, task, signal, onProgress: () => {} });
+    return rejectOnAbort(work, signal, cancelled);
+  },
+  release(session) {
+    const home = homes.get(session);
+    homes.delete(session);
+    if (home === 'here') releaseModel(session);
+    else if (home === current) home?.postMessage({ type: 'release', session } satisfies WorkerRequest);
+  },
+};
 
 /** Cross Layer Equalization in the page's Worker (this thread if there is none): report + equalized bytes. */
 export function equalizeInWorker(
@@ -47,13 +79,18 @@ function inWorker<T>(input: AnalysisInput, task: Task, signal: AbortSignal, onPr
     const resolved = input.kind === 'url' ? { kind: 'url' as const, url: absolute(input.url) } : input;
     const worker = await (started ??= startWorker());
     if (signal.aborted) throw aborted(name);
-    return worker ? post<T>(worker, resolved, task, signal, onProgress) : (runTask(resolved, task, signal, onProgress) as Promise<T>);
+    return worker ? post<T>(worker, { name, input: resolved, task, signal, onProgress }) : (runTask(resolved, task, signal, onProgress) as Promise<T>);
   })();
-  return rejectOnAbort(work, signal, name);
+  return rejectOnAbort(work, signal, () => aborted(name));
 }
 
-function runTask(input: AnalysisInput, task: Task, signal: AbortSignal, onProgress: (p: LoadProgress) => void): Promise<unknown> {
-  return task.kind === 'stats' ? runPipeline(input, { signal, onProgress }) : runCle(input, task.options, { signal, onProgress });
+/** A job on this thread; `input` is only read by stats and CLE. */
+function runTask(input: AnalysisInput | undefined, task: Task, signal: AbortSignal, onProgress: (p: LoadProgress) => void): Promise<unknown> {
+  if (task.kind === 'histogram') return keptHistogram(task.session, task.request, signal);
+  if (task.kind === 'cle') return runCle(input!, task.options, { signal, onProgress });
+  if (task.session === undefined) return runPipeline(input!, { signal, onProgress });
+  homes.set(task.session, 'here');
+  return runPipeline(input!, { signal, onProgress, session: task.session });
 }
 
 /** The fallback on its own: the same pipeline on the calling thread (blocks it while decoding). */
@@ -61,7 +98,7 @@ export const analyzeOnThisThread: Analyzer = (input, { signal, onProgress }) => 
   const name = inputName(input);
   if (signal.aborted) return Promise.reject(aborted(name));
   const work = (async () => runPipeline(input.kind === 'url' ? { kind: 'url', url: absolute(input.url) } : input, { signal, onProgress }))();
-  return rejectOnAbort(work, signal, name);
+  return rejectOnAbort(work, signal, () => aborted(name));
 };
 
 /**
@@ -72,10 +109,16 @@ export function setWorkerFactory(create: (() => Worker) | undefined): void {
   current?.terminate();
   current = started = undefined;
   factory = create;
+  forgetHomes(undefined);
   for (const [id, job] of jobs) {
     jobs.delete(id);
-    job.reject(new WeightlensError('ABORTED', `analysing ${inputName(job.input)} was stopped: the Worker was replaced`));
+    job.reject(new WeightlensError('ABORTED', `${job.name}: stopped, the Worker was replaced`));
   }
+}
+
+/** Sessions kept in a Worker that is gone (all of them when `alive` is undefined) can no longer be read. */
+function forgetHomes(alive: Worker | undefined): void {
+  for (const [session, home] of homes) if (home !== 'here' && home !== alive) homes.delete(session);
 }
 
 function defaultWorker(): Worker {
@@ -118,19 +161,30 @@ function startWorker(): Promise<Worker | undefined> {
   });
 }
 
-function post<T>(worker: Worker, input: AnalysisInput, task: Task, signal: AbortSignal, onProgress: (p: LoadProgress) => void): Promise<T> {
+type JobSpec = Omit<Job, 'resolve' | 'reject' | 'onAbort'>;
+
+function requestFor(id: number, { input, task }: JobSpec): WorkerRequest {
+  if (task.kind === 'histogram') return { type: 'histogram', id, session: task.session, request: task.request };
+  if (task.kind === 'cle') return { type: 'equalize', id, input: input!, options: task.options };
+  return { type: 'analyze', id, input: input!, ...(task.session === undefined ? {} : { session: task.session }) };
+}
+
+function post<T>(worker: Worker, spec: JobSpec): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const id = nextId++;
+    const { input, task, signal } = spec;
     const onAbort = () => jobs.delete(id) && worker.postMessage({ type: 'cancel', id } satisfies WorkerRequest);
-    jobs.set(id, { input, task, signal, onProgress, resolve: resolve as (value: never) => void, reject, onAbort });
+    const bytes = input?.kind === 'bytes' ? input.bytes : undefined;
+    // Transferred bytes are the Worker's: if it dies, this job cannot run here.
+    jobs.set(id, { ...spec, input: bytes ? undefined : input, resolve: resolve as (value: never) => void, reject, onAbort });
     signal.addEventListener('abort', onAbort, { once: true });
-    const request: WorkerRequest = task.kind === 'stats' ? { type: 'analyze', id, input } : { type: 'equalize', id, input, options: task.options };
     try {
-      worker.postMessage(request, input.kind === 'bytes' ? [input.bytes] : []); // bytes move, never copied
+      worker.postMessage(requestFor(id, spec), bytes ? [bytes] : []); // bytes move, never copied
+      if (task.kind === 'stats' && task.session !== undefined) homes.set(task.session, worker);
     } catch (cause) {
       // e.g. a buffer already transferred elsewhere (detached) or a SharedArrayBuffer
       jobs.delete(id);
-      reject(new WeightlensError('USAGE', `cannot send ${inputName(input)} to the analysis Worker: ${(cause as Error).message}`, { cause }));
+      reject(new WeightlensError('USAGE', `cannot send ${spec.name} to the analysis Worker: ${(cause as Error).message}`, { cause }));
     }
   });
 }
@@ -143,6 +197,7 @@ function route(reply: Exclude<WorkerReply, { type: 'ready' }>): void {
   job.signal.removeEventListener('abort', job.onAbort);
   if (reply.type === 'result') job.resolve(reply.report as never);
   else if (reply.type === 'equalized') job.resolve(reply.outcome as never);
+  else if (reply.type === 'histogram') job.resolve(reply.histogram as never);
   else job.reject(deserializeError(reply));
 }
 
@@ -151,20 +206,23 @@ function workerDied(worker: Worker, message: string): void {
   if (worker !== current) return; // already replaced by setWorkerFactory
   console.error(`weightlens: the analysis Worker failed${message ? ` (${message})` : ''}; analysing on the main thread from now on`);
   started = Promise.resolve(undefined);
+  forgetHomes(undefined);
   for (const [id, job] of jobs) {
     jobs.delete(id);
-    if (job.input.kind === 'bytes') {
-      job.reject(new WeightlensError('IO', `analysing ${inputName(job.input)} failed: the analysis Worker stopped${message ? ` (${message})` : ''}`, { file: job.input.name }));
-    } else {
+    if (job.input) {
       runTask(job.input, job.task, job.signal, job.onProgress).then((v) => job.resolve(v as never), job.reject);
+    } else {
+      // Its bytes were transferred, or it read a model kept in the Worker: both are gone.
+      const file = job.task.kind === 'histogram' ? undefined : job.name;
+      job.reject(new WeightlensError('IO', `${job.name}: failed, the analysis Worker stopped${message ? ` (${message})` : ''}; load the model again`, { file }));
     }
   }
 }
 
-function rejectOnAbort<T>(work: Promise<T>, signal: AbortSignal, name: string): Promise<T> {
+function rejectOnAbort<T>(work: Promise<T>, signal: AbortSignal, cancelled: () => Error): Promise<T> {
   work.catch(() => {}); // after an abort nobody awaits it any more
   return new Promise((resolve, reject) => {
-    const onAbort = () => reject(aborted(name));
+    const onAbort = () => reject(cancelled());
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });

@@ -15,10 +15,13 @@ import type { Model } from '../onnx/model.js';
 import type { ExternalDataSource } from '../onnx/external-data.js';
 import type { AnalysisInput } from './protocol.js';
 import { ProgressMeter, megabytes } from './progress.js';
+import { keepModel, keepNoWeights } from './kept-models.js';
 
 export interface PipelineOptions {
   signal?: AbortSignal;
   onProgress?: (p: LoadProgress) => void;
+  /** Keep the decoded model under this id in this realm (kept-models.ts) for later histogram jobs. */
+  session?: number;
 }
 
 /**
@@ -67,9 +70,12 @@ async function load(input: AnalysisInput, options: PipelineOptions): Promise<Loa
 /** Statistics of a model (or the results JSON itself). */
 export async function runPipeline(input: AnalysisInput, options: PipelineOptions = {}): Promise<StatsReport> {
   const loaded = await load(input, options);
-  if (loaded.kind === 'report') return loaded.report;
+  const { signal, session } = options;
+  if (loaded.kind === 'report') {
+    if (session !== undefined) keepNoWeights(session, loaded.report.file);
+    return loaded.report;
+  }
   const { model, meter, from } = loaded;
-  const { signal } = options;
   // Statistics progress is weighted by the layers' element counts: one fc layer can outweigh 20 convs.
   const before = [0];
   for (const layer of findWeightLayers(model)) before.push(before.at(-1)! + layer.weight.size);
@@ -82,6 +88,8 @@ export async function runPipeline(input: AnalysisInput, options: PipelineOptions
     ...(signal ? { signal } : {}),
     onProgress: ({ done, total }) => statsPart((before[done] ?? totalElements) / totalElements, `statistics ${done} / ${total} layers`),
   });
+  throwIfAborted(signal, model.fileName); // a cancelled session keeps nothing
+  if (session !== undefined) keepModel(session, model);
   meter.done();
   return report;
 }

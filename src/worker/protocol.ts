@@ -4,14 +4,18 @@ import { WeightlensError, type WeightlensErrorCode } from '../errors.js';
 import type { ModelInput } from '../model/model-input.js';
 import type { StatsReport } from '../report/stats-report.js';
 import type { CleOptions, CleOutcome } from '../report/cle-report.js';
+import type { HistogramRequest, LayerHistogram } from '../report/weight-histogram.js';
 
 /** What the pipeline analyses: every ModelInput except ready-made results. */
 export type AnalysisInput = Exclude<ModelInput, { kind: 'report' }>;
 
 export type WorkerRequest =
   /** `url` input must be absolute: the Worker's base URL is a blob: URL. */
-  | { type: 'analyze'; id: number; input: AnalysisInput }
+  /** With `session`, the Worker keeps the decoded model for 'histogram' jobs until 'release'. */
+  | { type: 'analyze'; id: number; input: AnalysisInput; session?: number }
   | { type: 'equalize'; id: number; input: AnalysisInput; options: CleOptions }
+  | { type: 'histogram'; id: number; session: number; request: HistogramRequest }
+  | { type: 'release'; session: number }
   | { type: 'cancel'; id: number };
 
 export interface SerializedError {
@@ -30,6 +34,7 @@ export type WorkerReply =
   | { type: 'result'; id: number; report: StatsReport }
   /** The equalized model's buffer is transferred, not copied. */
   | { type: 'equalized'; id: number; outcome: CleOutcome }
+  | { type: 'histogram'; id: number; histogram: LayerHistogram }
   | ({ type: 'error'; id: number } & SerializedError);
 
 export function serializeError(e: unknown): SerializedError {

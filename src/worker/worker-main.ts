@@ -1,6 +1,8 @@
-// The analysis Worker's entry: a message loop around runPipeline. scripts/build.mjs bundles it into one
-// string (worker-source.generated.ts) that client.ts starts from a blob: URL.
+// The analysis Worker's entry: a message loop around runPipeline, runCle and histograms of the models it
+// keeps. scripts/build.mjs bundles it into one string (worker-source.generated.ts) that client.ts starts
+// from a blob: URL.
 import { WeightlensError } from '../errors.js';
+import { keptHistogram, releaseModel } from './kept-models.js';
 import { runCle, runPipeline, type PipelineOptions } from './pipeline.js';
 import { serializeError, type WorkerReply, type WorkerRequest } from './protocol.js';
 
@@ -11,7 +13,7 @@ interface WorkerScope {
 const scope = globalThis as unknown as WorkerScope;
 const running = new Map<number, AbortController>();
 
-type Job = Extract<WorkerRequest, { type: 'analyze' | 'equalize' }>;
+type Job = Extract<WorkerRequest, { type: 'analyze' | 'equalize' | 'histogram' }>;
 
 async function run(job: Job): Promise<void> {
   const { id } = job;
@@ -24,8 +26,11 @@ async function run(job: Job): Promise<void> {
   };
   try {
     if (job.type === 'analyze') {
-      const report = await runPipeline(job.input, options);
+      const report = await runPipeline(job.input, { ...options, ...(job.session === undefined ? {} : { session: job.session }) });
       if (!signal.aborted) scope.postMessage({ type: 'result', id, report });
+    } else if (job.type === 'histogram') {
+      const histogram = await keptHistogram(job.session, job.request, signal);
+      if (!signal.aborted) scope.postMessage({ type: 'histogram', id, histogram });
     } else {
       const outcome = await runCle(job.input, job.options, options);
       if (!signal.aborted) scope.postMessage({ type: 'equalized', id, outcome }, [outcome.bytes.buffer as ArrayBuffer]);
@@ -41,7 +46,8 @@ async function run(job: Job): Promise<void> {
 }
 
 scope.addEventListener('message', ({ data }) => {
-  if (data.type === 'analyze' || data.type === 'equalize') void run(data);
-  else if (data.type === 'cancel') running.get(data.id)?.abort();
+  if (data.type === 'cancel') running.get(data.id)?.abort();
+  else if (data.type === 'release') releaseModel(data.session);
+  else void run(data);
 });
 scope.postMessage({ type: 'ready' });

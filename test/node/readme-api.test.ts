@@ -13,7 +13,7 @@ describe('README element API', () => {
   it('documents every element of the manifest', () => {
     const tags = manifest.modules.flatMap((m: { declarations?: { tagName?: string }[] }) => m.declarations ?? [])
       .map((d: { tagName?: string }) => d.tagName).filter(Boolean);
-    expect(tags).to.include.members(['weight-range-plot', 'relative-range-plot', 'layer-table', 'model-source', 'cle-compare', 'quant-error-plot']);
+    expect(tags).to.include.members(['weight-range-plot', 'relative-range-plot', 'layer-table', 'model-source', 'cle-compare', 'quant-error-plot', 'weight-histogram']);
     for (const tag of tags) expect(readme, tag).to.include(`### \`<${tag}>\``);
   });
 

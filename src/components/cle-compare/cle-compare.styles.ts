@@ -65,20 +65,8 @@ export const styles = css`
     color: var(--_background);
     font-weight: 600;
   }
-  .plot {
-    position: relative;
-    border-radius: var(--_radius);
-    touch-action: pan-y;
-    user-select: none;
-    cursor: crosshair;
-  }
   .overview-plot {
     cursor: pointer;
-  }
-  .plot svg {
-    display: block;
-    width: 100%;
-    height: auto;
   }
   .cursor {
     position: absolute;
@@ -88,17 +76,9 @@ export const styles = css`
     border-left: 1px dashed var(--_muted-color);
     pointer-events: none;
   }
-  .readout {
-    min-height: 1.4em;
-    margin: 0.25em 0;
-    font-variant-numeric: tabular-nums;
-  }
   .readout .outlier {
     color: var(--_outlier-color);
     font-weight: 600;
-  }
-  .hint {
-    color: var(--_muted-color);
   }
   tr.selected {
     background: var(--_selected-background);

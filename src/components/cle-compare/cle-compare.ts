@@ -14,7 +14,7 @@ import { WeightlensElement } from '../base-element.js';
 import { AnalysisTask } from '../shared/analysis-task.js';
 import { renderChart, type Chart } from '../shared/chart.js';
 import { opLabel } from '../shared/layer-header.js';
-import { headerStyles, themeStyles } from '../shared/theme.styles.js';
+import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
 import { WidthController } from '../shared/width-controller.js';
 import { styles } from './cle-compare.styles.js';
 import { channelAfterKey } from '../shared/channel-keys.js';
@@ -124,7 +124,7 @@ type CleArgs = readonly [source: 'src' | 'model', input: string | ModelInput, bi
  * @cssproperty [--wl-table-max-height=20em] - Height of the data tables before they scroll.
  */
 export class CleCompare extends WeightlensElement {
-  static override styles = [themeStyles, headerStyles, styles];
+  static override styles = [themeStyles, headerStyles, chartStyles, styles];
 
   static override properties = {
     src: { type: String, reflect: true },

@@ -111,6 +111,20 @@ describe('<model-source>', () => {
     expect(loaded).to.equal(false);
   });
 
+  it('lets go of a loaded model when removed (its kept weights too) and loads it again when put back', async () => {
+    const source = await ElementHarness.mount('model-source', { attributes: { src: MODEL } }).ready();
+    const container = source.element.parentElement!;
+    expect(source.element.handle.session).to.be.a('number');
+    container.remove();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(source.element.status).to.equal('empty');
+    expect(source.element.handle.session).to.equal(undefined);
+    document.body.append(container);
+    await source.ready();
+    expect(source.element.handle.report!.layers.length).to.be.greaterThan(0);
+    ElementHarness.cleanup();
+  });
+
   it('has no accessibility violations when ready', async () => {
     const source = await ElementHarness.mount('model-source', { attributes: { src: MODEL } }).ready();
     const result = await axe.run(source.element);

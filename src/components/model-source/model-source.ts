@@ -1,6 +1,6 @@
 import { html, nothing, type PropertyValues } from 'lit';
 import { ModelHandle, type ModelStatus } from '../../model/model-handle.js';
-import { analyzeInWorker } from '../../worker/client.js';
+import { analyzeInWorker, workerWeights } from '../../worker/client.js';
 import { WeightlensElement } from '../base-element.js';
 import { themeStyles } from '../shared/theme.styles.js';
 import { styles } from './model-source.styles.js';
@@ -12,7 +12,7 @@ const integer = new Intl.NumberFormat('en-US');
  * from a file input, by dropping the files, or from a URL. Shows the loading progress with a cancel
  * button and any error. Other kit elements show its model with `model="<this element's id>"`; they all
  * share its one load and its selected layer. The analysis runs in a Worker; removing the element cancels
- * a load in progress.
+ * a load in progress and lets go of the model (put back, it loads it again).
  *
  * @tag model-source
  *
@@ -51,7 +51,7 @@ export class ModelSource extends WeightlensElement {
   declare src: string | null;
 
   /** The model this element loads; other elements bound with `model="<id>"` use it. */
-  readonly handle: ModelHandle = new ModelHandle(analyzeInWorker);
+  readonly handle: ModelHandle = new ModelHandle(analyzeInWorker, workerWeights);
 
   private lastStatus: ModelStatus = 'empty';
   private lastProgress = -1;
@@ -72,16 +72,18 @@ export class ModelSource extends WeightlensElement {
   override connectedCallback(): void {
     super.connectedCallback();
     this.handle.addEventListener('change', this.onChange);
-    // Back in the page after a removal cancelled the load: start it again.
-    if (this.hasUpdated && this.src && this.handle.status === 'empty') void this.handle.load({ kind: 'url', url: this.src });
+    // Back in the page after a removal let go of the model: load it again (a URL or the same Files).
+    const input = this.handle.lastInput;
+    if (this.hasUpdated && input && this.handle.status === 'empty') void this.handle.load(input);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.handle.removeEventListener('change', this.onChange);
-    // After a microtask, so moving the element within the page does not cancel its load.
+    // After a microtask, so moving the element within the page does not cancel its load. Disposing also
+    // frees the decoded model the Worker keeps for histograms.
     queueMicrotask(() => {
-      if (!this.isConnected) this.handle.cancel();
+      if (!this.isConnected) this.handle.dispose();
     });
   }
 

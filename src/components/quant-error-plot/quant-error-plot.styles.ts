@@ -24,11 +24,6 @@ export const styles = css`
     cursor: pointer;
     user-select: none;
   }
-  .plot svg {
-    display: block;
-    width: 100%;
-    height: auto;
-  }
   .canvas {
     position: relative;
   }

@@ -10,7 +10,7 @@ import { formatList } from '../../plot/format.js';
 import type { CleCompare } from '../cle-compare/cle-compare.js';
 import { ModelViewElement } from '../model-view-element.js';
 import { renderChart, type Chart } from '../shared/chart.js';
-import { headerStyles, themeStyles } from '../shared/theme.styles.js';
+import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
 import { styles } from './quant-error-plot.styles.js';
 
 const NO_QUANT = 'this report has no quantization figures (make it with weightlens stats --json --quant)';
@@ -75,7 +75,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
  * @cssproperty [--wl-table-max-height=20em] - Height of the data table before it scrolls.
  */
 export class QuantErrorPlot extends ModelViewElement {
-  static override styles = [themeStyles, headerStyles, styles];
+  static override styles = [themeStyles, headerStyles, chartStyles, styles];
 
   static override properties = {
     layer: { type: String, reflect: true },

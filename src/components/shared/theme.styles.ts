@@ -134,6 +134,30 @@ export const themeStyles = css`
   }
 `;
 
+/** A focusable chart area filling the width, and the readout below it. */
+export const chartStyles = css`
+  .plot {
+    position: relative;
+    border-radius: var(--_radius);
+    touch-action: pan-y;
+    user-select: none;
+    cursor: crosshair;
+  }
+  .plot svg {
+    display: block;
+    width: 100%;
+    height: auto;
+  }
+  .readout {
+    min-height: 1.4em;
+    margin: 0.25em 0;
+    font-variant-numeric: tabular-nums;
+  }
+  .hint {
+    color: var(--_muted-color);
+  }
+`;
+
 /** The layer header (shared/layer-header.ts). */
 export const headerStyles = css`
   .header {

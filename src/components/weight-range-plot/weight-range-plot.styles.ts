@@ -9,18 +9,6 @@ export const styles = css`
       --_model-range-color: var(--wl-model-range-color, #a371f7);
     }
   }
-  .plot {
-    position: relative;
-    border-radius: var(--_radius);
-    touch-action: pan-y;
-    user-select: none;
-    cursor: crosshair;
-  }
-  .plot svg {
-    display: block;
-    width: 100%;
-    height: auto;
-  }
   .cursor {
     position: absolute;
     top: 0;
@@ -37,17 +25,9 @@ export const styles = css`
     opacity: 0.15;
     pointer-events: none;
   }
-  .readout {
-    min-height: 1.4em;
-    margin: 0.25em 0;
-    font-variant-numeric: tabular-nums;
-  }
   .readout .outlier {
     color: var(--_outlier-color);
     font-weight: 600;
-  }
-  .hint {
-    color: var(--_muted-color);
   }
   .zoom {
     display: flex;

@@ -7,7 +7,7 @@ import { modelGrid, type ModelGrid } from '../../plot/model-quantization.js';
 import { ModelViewElement } from '../model-view-element.js';
 import { renderChart, type Chart } from '../shared/chart.js';
 import { layerHeader } from '../shared/layer-header.js';
-import { headerStyles, themeStyles } from '../shared/theme.styles.js';
+import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
 import { styles } from './weight-range-plot.styles.js';
 import { channelAfterKey } from '../shared/channel-keys.js';
 
@@ -72,7 +72,7 @@ interface Drag {
  * @cssproperty [--wl-table-max-height=20em] - Height of the data table before it scrolls.
  */
 export class WeightRangePlot extends ModelViewElement {
-  static override styles = [themeStyles, headerStyles, styles];
+  static override styles = [themeStyles, headerStyles, chartStyles, styles];
 
   static override properties = {
     layer: { type: String, reflect: true },

@@ -1,0 +1,393 @@
+import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import type { WeightlensError } from '../../errors.js';
+import type { ModelHandle, ModelStatus } from '../../model/model-handle.js';
+import { formatNumber } from '../../plot/format.js';
+import type { QuantBits, QuantScheme } from '../../plot/quant-error.js';
+import {
+  WEIGHT_HISTOGRAM_MARKS, clipText, gridText, histogramBins, overlayLabel, quantOverlay, selectionText, weightHistogramPlot, weightHistogramText,
+  type CountScale, type GridGranularity, type HistogramBin, type OverlayOptions, type QuantOverlay,
+} from '../../plot/weight-histogram.js';
+import type { LayerReport } from '../../report/stats-report.js';
+import { MAX_HISTOGRAM_BINS, needsModelError, type LayerHistogram } from '../../report/weight-histogram.js';
+import { ModelViewElement } from '../model-view-element.js';
+import { AnalysisTask } from '../shared/analysis-task.js';
+import { channelAfterKey } from '../shared/channel-keys.js';
+import { renderChart, type Chart } from '../shared/chart.js';
+import { opLabel } from '../shared/layer-header.js';
+import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
+import { styles } from './weight-histogram.styles.js';
+
+const integer = new Intl.NumberFormat('en-US');
+const plural = (n: number, word: string) => `${integer.format(n)} ${word}${n === 1 ? '' : 's'}`;
+const OVERLAYS = [[8, 'symmetric'], [8, 'asymmetric'], [4, 'symmetric'], [4, 'asymmetric']] as const;
+
+/** What a histogram request depends on: the model (and the session keeping its weights), layer, channel, bins. */
+type HistogramArgs = readonly [ModelHandle, number, string, number | null, number];
+
+/**
+ * A layer's weight histogram — the whole tensor or one output channel, linear or log counts — with a
+ * quantizer overlaid: its clipping range shaded between two rules (symmetric: ±max|w|; asymmetric:
+ * [min, max] widened to include 0) and its grid levels, each drawn where they are far enough apart to see;
+ * otherwise the header says how many histogram bins one grid step spans. The grid is INT8 symmetric
+ * per-tensor by default; per-channel grids use the shown channel's own range. Hover the histogram, or
+ * focus it and use ←/→ (PageUp/PageDown: 10 bins, Home/End), to read a bin. NaN and ±Inf weights are in
+ * no bin and counted in a note. The histogram is computed by the Worker that analysed the model, from the
+ * weights it kept (no second read); results JSON holds no weights, so it shows a message instead. Follows
+ * the layer selected on its model.
+ *
+ * @tag weight-histogram
+ *
+ * @event wl-load - The model's results are ready: `detail.report`.
+ * @event wl-progress - Loading advanced: `detail.fraction` (0..1, never decreasing) and `detail.text`.
+ * @event wl-error - Loading, or the histogram, failed: `detail.error` (a WeightlensError naming the file, and the layer for a bad layer or channel).
+ *
+ * @csspart base - The element's wrapper.
+ * @csspart header - The layer's name, op and shape, what is shown (whole tensor or channel, bins) and the key to the marks.
+ * @csspart overlay-summary - The quantizer: bits, scheme, grid, clipping range and how its levels are shown.
+ * @csspart controls - The channel, count-scale and quantizer controls.
+ * @csspart channel-input - The output channel to show (empty: the whole tensor).
+ * @csspart scale-toggle - The log-counts checkbox.
+ * @csspart overlay-select - The quantizer's bit width and scheme.
+ * @csspart grid-select - Per-tensor or per-channel grid.
+ * @csspart plot - The focusable chart area (hover, arrow keys to read bins).
+ * @csspart chart - The chart's SVG.
+ * @csspart bins - The histogram's bars.
+ * @csspart clip-range - The shaded clipping range.
+ * @csspart clip-bounds - The rules at the clipping range's ends.
+ * @csspart grid-levels - The quantization grid's levels (when far enough apart to draw).
+ * @csspart cursor - The band marking the bin being read.
+ * @csspart readout - The read bin's range and count (an aria-live region).
+ * @csspart note - The count of NaN and ±Inf weights, which are in no bin.
+ * @csspart table - The `<details>` holding the data table (bin range → count).
+ * @csspart status - The loading, empty, error or needs-the-model message.
+ * @csspart progress - The loading progress bar.
+ *
+ * @cssproperty [--wl-color=#1f2328] - Text and axes (dark: #e6edf3).
+ * @cssproperty [--wl-background=#ffffff] - Background (dark: #0d1117).
+ * @cssproperty [--wl-muted-color=#57606a] - Secondary text (dark: #9ea7b3).
+ * @cssproperty [--wl-border-color=#d0d7de] - Borders and table rules (dark: #3d444d).
+ * @cssproperty [--wl-accent-color=#0969da] - Focus ring and the read bin's band (dark: #4493f8).
+ * @cssproperty [--wl-bar-color=#3f6fc6] - The histogram's bars (dark: #79a6f2).
+ * @cssproperty [--wl-clip-color=#bc4c00] - The clipping range and its bounds (dark: #f0883e).
+ * @cssproperty [--wl-grid-level-color=#8250df] - The grid levels (dark: #bc8cff).
+ * @cssproperty [--wl-outlier-color=#c8341e] - The non-finite note (dark: #ff7b63).
+ * @cssproperty [--wl-error-color=#b42318] - Error messages (dark: #ff8f80).
+ * @cssproperty [--wl-radius=6px] - Corner radius of controls.
+ * @cssproperty [--wl-font=system-ui] - Font family.
+ * @cssproperty [--wl-table-max-height=20em] - Height of the data table before it scrolls.
+ */
+export class WeightHistogram extends ModelViewElement {
+  static override styles = [themeStyles, headerStyles, chartStyles, styles];
+
+  static override properties = {
+    layer: { type: String, reflect: true },
+    channel: { type: Number, reflect: true },
+    scale: { type: String, reflect: true },
+    bits: { type: Number, reflect: true },
+    scheme: { type: String, reflect: true },
+    grid: { type: String, reflect: true },
+    bins: { type: Number, reflect: true },
+    height: { type: Number },
+  };
+
+  /**
+   * The layer to show (its name, or its weight's name). When unset: the layer selected on the model,
+   * else the first. Updated when the model's selection changes.
+   */
+  declare layer: string | null;
+
+  /** The output channel to show; unset (null): the whole tensor. Following the model's selection resets it. */
+  declare channel: number | null;
+
+  /** Counts on a `linear` (default) or `log` axis. */
+  declare scale: CountScale;
+
+  /** Bit width of the overlaid quantizer: `8` (default) or `4`. */
+  declare bits: QuantBits;
+
+  /** Scheme of the overlaid quantizer: `symmetric` (default) or `asymmetric`. */
+  declare scheme: QuantScheme;
+
+  /** Whose range sets the overlaid grid: `tensor` (default, one grid for the layer) or `channel` (the shown channel's own). */
+  declare grid: GridGranularity;
+
+  /** Number of equal-width bins over the shown weights' finite range, 1 to 1024 (default 128). */
+  declare bins: number;
+
+  /** Height of the chart in pixels (it always fills the container's width). */
+  declare height: number;
+
+  private readonly task = new AnalysisTask<HistogramArgs, LayerHistogram>(this, {
+    args: () => this.taskArgs(),
+    task: ([handle, , layer, channel, bins], { signal }) => handle.histogram({ layer, channel, bins }, signal),
+    onError: (error) => {
+      if (error.code !== 'NO_WEIGHTS') this.emit('wl-error', { error });
+    },
+  });
+
+  private chart: { key: string; histogram: LayerHistogram; node: Chart } | undefined;
+  /** The last histogram computed, shown while the next one is on its way (a channel switch takes ms). */
+  private shown: LayerHistogram | undefined;
+  /** The bin being read, in the histogram it was set on. */
+  private cursor: { histogram: LayerHistogram; bin: number } | undefined;
+  private tableOpen = false;
+
+  constructor() {
+    super();
+    this.layer = null;
+    this.channel = null;
+    this.scale = 'linear';
+    this.bits = 8;
+    this.scheme = 'symmetric';
+    this.grid = 'tensor';
+    this.bins = 128;
+    this.height = 240;
+  }
+
+  /** The bound model's state, then the histogram's: 'loading' while it is computed, 'error' if it failed. */
+  override get status(): ModelStatus {
+    const model = super.status;
+    if (model !== 'ready' || this.needsModel) return model;
+    return ({ initial: 'loading', pending: 'loading', complete: 'ready', error: 'error' } as const)[this.task.status];
+  }
+
+  /** The histogram shown (while the next one is computed, the last one). */
+  get histogram(): LayerHistogram | undefined {
+    return this.task.value ?? (this.task.status === 'pending' ? this.shown : undefined);
+  }
+
+  /** The quantizer overlaid, from the layer's statistics; undefined when there is none to draw. */
+  get overlay(): QuantOverlay | undefined {
+    const h = this.histogram;
+    const layer = h && this.layerReport(h);
+    return (layer && quantOverlay(layer, h.channel, this.overlayOptions)) ?? undefined;
+  }
+
+  /** Why there is no histogram: the model's load error, or a bad layer or channel. */
+  get error(): WeightlensError | undefined {
+    return this.models.handle?.error ?? (this.needsModel ? undefined : this.task.error);
+  }
+
+  private get overlayOptions(): OverlayOptions {
+    return {
+      bits: Number(this.bits) === 4 ? 4 : 8,
+      scheme: this.scheme === 'asymmetric' ? 'asymmetric' : 'symmetric',
+      grid: this.grid === 'channel' ? 'channel' : 'tensor',
+    };
+  }
+
+  /** Results without weights (results JSON): nothing to count. */
+  private get needsModel(): boolean {
+    const handle = this.models.handle;
+    return handle?.status === 'ready' && (handle.session === undefined || this.task.error?.code === 'NO_WEIGHTS');
+  }
+
+  protected override selectionChanged(layer: string | undefined): void {
+    if (!layer || layer === this.layer) return;
+    this.layer = layer;
+    this.channel = null;
+  }
+
+  private taskArgs(): HistogramArgs | undefined {
+    const handle = this.models.handle;
+    const report = handle?.report;
+    if (!handle || handle.status !== 'ready' || handle.session === undefined || !report) return undefined;
+    // A name the report does not know goes to the Worker as given: its error names the file and the layers.
+    const name = this.chooseLayer(report, this.layer)?.name ?? this.layer ?? '';
+    const bins = Math.min(MAX_HISTOGRAM_BINS, Math.max(1, Math.round(Number(this.bins)) || 128));
+    const channel = this.channel === null || this.channel === undefined || Number.isNaN(this.channel) ? null : this.channel;
+    return [handle, handle.session, name, channel, bins];
+  }
+
+  private layerReport(h: LayerHistogram): LayerReport | undefined {
+    return this.models.report?.layers.find((l) => l.name === h.layer);
+  }
+
+  protected override updated(changed: PropertyValues): void {
+    super.updated(changed);
+    if (this.task.value) this.shown = this.task.value;
+  }
+
+  override render() {
+    const status = this.renderStatus();
+    const report = this.models.report;
+    if (status !== nothing || !report) return html`<div part="base">${status}</div>`;
+    if (this.needsModel) {
+      return html`<div part="base"><p part="status" class="status note" role="status">${needsModelError(report.file).message}.</p></div>`;
+    }
+    if (this.task.status === 'error') return html`<div part="base">${this.renderProblem(this.task.error!.message)}</div>`;
+    const h = this.histogram;
+    const layer = h && this.layerReport(h);
+    if (!h || !layer) {
+      return html`<div part="base"><div part="status" class="status" role="status">Computing the histogram…</div></div>`;
+    }
+    const overlay = quantOverlay(layer, h.channel, this.overlayOptions);
+    const bins = histogramBins(h);
+    const chart = this.chartFor(h, overlay);
+    return html`<div part="base">
+      ${this.renderHeader(layer, h, overlay)} ${this.renderControls(layer, h)}
+      <div
+        part="plot"
+        class="plot"
+        tabindex="0"
+        role="group"
+        aria-label=${`Weight histogram of ${h.layer}, ${selectionText(h)}. Arrow keys read one bin at a time.`}
+        @keydown=${(e: KeyboardEvent) => this.onKey(e, h)}
+        @focus=${() => this.reading(h) ?? this.setCursor(h, 0)}
+        @pointermove=${(e: PointerEvent) => this.onPointer(e, h)}
+      >
+        ${chart}${this.renderCursor(chart, bins[this.reading(h) ?? -1])}
+      </div>
+      ${this.renderReadout(h, bins)}
+      ${h.nonFinite
+        ? html`<p part="note" class="note">${plural(h.nonFinite, 'weight')} of ${integer.format(h.elements)} ${h.nonFinite === 1 ? 'is' : 'are'} NaN or ±Inf: counted here, in no bin.</p>`
+        : nothing}
+      ${this.renderTable(h, bins)}
+    </div>`;
+  }
+
+  private renderHeader(layer: LayerReport, h: LayerHistogram, overlay: QuantOverlay | null): TemplateResult {
+    const options = this.overlayOptions;
+    return html`<div part="header" class="header">
+      <span class="layer-name">${layer.name}</span>
+      <span class="layer-meta">${opLabel(layer)} · [${layer.shape.join('×')}] · ${selectionText(h)}${h.channel === null ? '' : ` of ${layer.channels.min.length}`} ·
+        ${plural(h.elements, 'weight')} in ${plural(h.counts.length, 'bin')}</span>
+      <span class="keys" aria-hidden="true">
+        <span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><rect x="1" y="4" width="10" height="10" fill="var(--_bar-color)"/></svg>weights</span>
+        <span class="key"><svg width="14" height="14" viewBox="0 0 14 14"><rect x="1" y="0" width="12" height="14" fill="var(--_clip-color)" fill-opacity="0.15"/><line x1="1" x2="1" y1="0" y2="14" stroke="var(--_clip-color)" stroke-width="2"/><line x1="13" x2="13" y1="0" y2="14" stroke="var(--_clip-color)" stroke-width="2"/></svg>clipping range</span>
+        <span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><line x1="3" x2="3" y1="0" y2="14" stroke="var(--_grid-level-color)"/><line x1="9" x2="9" y1="0" y2="14" stroke="var(--_grid-level-color)"/></svg>grid levels</span>
+      </span>
+    </div>
+    <p part="overlay-summary" class="overlay-summary">
+      <strong>${overlayLabel(options)}</strong>:
+      ${overlay
+        ? html`clipping range ${clipText(overlay)}; ${gridText(h, overlay, this.chartWidth())}.`
+        : options.grid === 'channel' && h.channel === null
+          ? html`each output channel has its own grid — choose a channel to see one.`
+          : html`no finite weight to set a grid.`}
+    </p>`;
+  }
+
+  private renderControls(layer: LayerReport, h: LayerHistogram): TemplateResult {
+    const last = layer.channels.min.length - 1;
+    const options = this.overlayOptions;
+    return html`<div part="controls" class="controls">
+      <label>Output channel
+        <input part="channel-input" type="number" min="0" max=${last} placeholder="all" .value=${h.channel === null ? '' : String(h.channel)}
+          @change=${(e: Event) => {
+            const text = (e.target as HTMLInputElement).value.trim();
+            this.channel = text === '' ? null : Number(text);
+          }} />
+      </label>
+      <label><input part="scale-toggle" type="checkbox" .checked=${this.scale === 'log'} @change=${(e: Event) => (this.scale = (e.target as HTMLInputElement).checked ? 'log' : 'linear')} /> Log counts</label>
+      <label>Grid
+        <select part="overlay-select" @change=${(e: Event) => {
+          const [bits, scheme] = OVERLAYS[Number((e.target as HTMLSelectElement).value)]!;
+          this.bits = bits;
+          this.scheme = scheme;
+        }}>
+          ${OVERLAYS.map(([bits, scheme], i) => html`<option value=${i} ?selected=${bits === options.bits && scheme === options.scheme}>INT${bits} ${scheme}</option>`)}
+        </select>
+      </label>
+      <label>per
+        <select part="grid-select" @change=${(e: Event) => (this.grid = (e.target as HTMLSelectElement).value as GridGranularity)}>
+          <option value="tensor" ?selected=${options.grid === 'tensor'}>tensor</option>
+          <option value="channel" ?selected=${options.grid === 'channel'}>channel</option>
+        </select>
+      </label>
+    </div>`;
+  }
+
+  private chartFor(h: LayerHistogram, overlay: QuantOverlay | null): Chart {
+    const width = this.chartWidth();
+    const scale = this.scale === 'log' ? 'log' : 'linear';
+    const key = JSON.stringify({ width, height: this.height, scale, overlay });
+    if (this.chart?.key !== key || this.chart.histogram !== h) {
+      const node = renderChart(weightHistogramPlot(h, overlay, { width, height: this.height, scale }), weightHistogramText(h, overlay, width), 'chart', {
+        [WEIGHT_HISTOGRAM_MARKS.bins]: 'bins',
+        [WEIGHT_HISTOGRAM_MARKS.clipRange]: 'clip-range',
+        [WEIGHT_HISTOGRAM_MARKS.clipBounds]: 'clip-bounds',
+        [WEIGHT_HISTOGRAM_MARKS.levels]: 'grid-levels',
+      });
+      this.chart = { key, histogram: h, node };
+    }
+    return this.chart.node;
+  }
+
+  /** The bin being read, if it belongs to this histogram. */
+  private reading(h: LayerHistogram): number | undefined {
+    return this.cursor?.histogram === h ? this.cursor.bin : undefined;
+  }
+
+  private setCursor(h: LayerHistogram, bin: number): void {
+    if (this.reading(h) === bin) return;
+    this.cursor = { histogram: h, bin };
+    this.requestUpdate();
+  }
+
+  private renderCursor(chart: Chart, bin: HistogramBin | undefined) {
+    if (!bin) return nothing;
+    const x = chart.scale('x')!;
+    const width = chart.width.baseVal.value;
+    const [a, b] = [x.apply(bin.x1) as number, x.apply(bin.x2) as number];
+    return html`<div part="cursor" class="cursor" style="left: ${(a / width) * 100}%; width: ${(Math.max(1, b - a) / width) * 100}%"></div>`;
+  }
+
+  private renderReadout(h: LayerHistogram, bins: HistogramBin[]): TemplateResult {
+    const bin = bins[this.reading(h) ?? -1];
+    if (!bin) {
+      return html`<div part="readout" class="readout hint" aria-live="polite" aria-atomic="true">Hover the histogram, or focus it and press ← →, to read a bin.</div>`;
+    }
+    const share = h.elements ? ` (${((bin.count / h.elements) * 100).toPrecision(3)}% of ${integer.format(h.elements)})` : '';
+    return html`<div part="readout" class="readout" aria-live="polite" aria-atomic="true">
+      <strong>Bin ${bin.bin + 1} of ${bins.length}</strong>: ${rangeText(bin, bins.length)} — ${plural(bin.count, 'weight')}${share}
+    </div>`;
+  }
+
+  private renderTable(h: LayerHistogram, bins: HistogramBin[]): TemplateResult {
+    return html`<details part="table" @toggle=${(e: Event) => {
+      this.tableOpen = (e.target as HTMLDetailsElement).open;
+      this.requestUpdate();
+    }}>
+      <summary>Data table: ${plural(bins.length, 'bin')}</summary>
+      ${this.tableOpen
+        ? html`<div class="data-table" tabindex="0" role="region" aria-label="Histogram bins of ${h.layer}">
+            <table>
+              <caption class="visually-hidden">Weights of ${h.layer} (${selectionText(h)}) per bin</caption>
+              <thead><tr><th scope="col">Bin</th><th scope="col">Weights from</th><th scope="col">to</th><th scope="col">Count</th></tr></thead>
+              <tbody>
+                ${bins.map((b) => html`<tr><th scope="row">${b.bin + 1}</th><td>${formatNumber(b.x1)}</td><td>${formatNumber(b.x2)}${b.bin === bins.length - 1 ? ' (incl.)' : ''}</td><td>${b.count}</td></tr>`)}
+              </tbody>
+            </table>
+          </div>`
+        : nothing}
+    </details>`;
+  }
+
+  private onKey(e: KeyboardEvent, h: LayerHistogram): void {
+    const next = channelAfterKey(e.key, this.reading(h) ?? null, [0, h.counts.length - 1]);
+    if (next === null) return;
+    e.preventDefault();
+    this.setCursor(h, next);
+  }
+
+  private onPointer(e: PointerEvent, h: LayerHistogram): void {
+    const chart = this.chart?.node;
+    if (!chart) return;
+    const box = chart.getBoundingClientRect();
+    if (box.width === 0) return;
+    const value = chart.scale('x')!.invert!(((e.clientX - box.left) / box.width) * chart.width.baseVal.value) as number;
+    const w = (h.hi - h.lo) / h.counts.length;
+    const bin = w > 0 ? Math.floor((value - h.lo) / w) : 0;
+    this.setCursor(h, Math.min(h.counts.length - 1, Math.max(0, bin)));
+  }
+}
+
+/** "[a, b)" for a bin; the last one is closed, as the kernel counts hi in it. */
+const rangeText = (b: HistogramBin, n: number) => `[${formatNumber(b.x1)}, ${formatNumber(b.x2)}${b.bin === n - 1 ? ']' : ')'}`;
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'weight-histogram': WeightHistogram;
+  }
+}

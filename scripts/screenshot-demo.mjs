@@ -1,4 +1,4 @@
-// Takes the README's pictures of the demo (docs/demo.png, docs/demo-cle.png, docs/demo-quant-cle.png) in Debian's headless Chromium:
+// Takes the README's pictures of the demo (docs/demo.png, docs/demo-histogram.png, docs/demo-cle.png, docs/demo-quant-cle.png) in Debian's headless Chromium:
 // `npm run build && node scripts/screenshot-demo.mjs`.
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -25,11 +25,13 @@ try {
   await new Promise((r) => setTimeout(r, 500)); // let resize-driven re-renders settle
   mkdirSync(join(root, 'docs'), { recursive: true });
   await page.screenshot({ path: join(root, 'docs/demo.png') });
+  await page.evaluate(() => document.querySelector('weight-histogram').scrollIntoView());
+  await page.screenshot({ path: join(root, 'docs/demo-histogram.png') });
   await page.evaluate(() => document.querySelector('cle-compare').scrollIntoView());
   await page.screenshot({ path: join(root, 'docs/demo-cle.png') });
   await page.evaluate(() => document.querySelector('quant-error-plot[cle]').scrollIntoView());
   await page.screenshot({ path: join(root, 'docs/demo-quant-cle.png') });
-  console.log('wrote docs/demo.png, docs/demo-cle.png, docs/demo-quant-cle.png');
+  console.log('wrote docs/demo.png, docs/demo-histogram.png, docs/demo-cle.png, docs/demo-quant-cle.png');
 } finally {
   await browser.close();
   server.close();

@@ -4,10 +4,11 @@
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import { findWeightLayers } from '../src/analysis/layers.js';
+import { formatStatsTable } from '../src/cli/table.js';
 import { planCle } from '../src/cle/plan-cle.js';
 import { decodeModel } from '../src/onnx/decode.js';
 import { computeStats } from '../src/report/stats-report.js';
-import { DataType, f32Tensor, intTensor, qoperatorModel } from './fixtures/onnx-bytes.js';
+import { DataType, QLINEAR_CONV, f32Tensor, intTensor, qlinearConvModel, qoperatorModel } from './fixtures/onnx-bytes.js';
 import { rejects } from './support/rejects.js';
 import { tensorValues } from './support/tensors.js';
 
@@ -15,19 +16,11 @@ const { INT8, UINT8, INT32 } = DataType;
 const open = (bytes: Uint8Array) => decodeModel(bytes, { fileName: 'q.onnx' });
 const statsOf = async (bytes: Uint8Array) => (await computeStats(open(bytes), { quant: true })).layers;
 
-// int8 weight [2, 1, 1, 3] per output channel: channel 0 scale 0.5 zp 1, channel 1 scale 0.25 zp -2,
-// so (w - zp) * scale is [1, -1, 0] and [3, -1, 0]. x_scale 0.5: the bias scales are 0.25 and 0.125.
-const W = intTensor('w_q', [2, 1, 1, 3], INT8, [3, -1, 1, 10, -6, -2]);
-const W_SCALE = f32Tensor('w_scale', [2], [0.5, 0.25]);
-const W_ZP = intTensor('w_zp', [2], INT8, [1, -2]);
-const ACTIVATION = [f32Tensor('x_scale', [], [0.5]), intTensor('x_zp', [], UINT8, [128]), f32Tensor('y_scale', [], [0.2]), intTensor('y_zp', [], UINT8, [128])];
-const CONV_INPUTS = ['x', 'x_scale', 'x_zp', 'w_q', 'w_scale', 'w_zp', 'y_scale', 'y_zp', 'b_q'];
-const qlinearConv = (initializer = [W, W_SCALE, W_ZP, ...ACTIVATION, intTensor('b_q', [2], INT32, [10, -40])]) =>
-  qoperatorModel('QLinearConv', CONV_INPUTS, initializer);
+const { weight: W, scale: W_SCALE, zeroPoint: W_ZP, activation: ACTIVATION, bias: BIAS } = QLINEAR_CONV;
 
 describe('QOperator: QLinearConv', () => {
   it('is a weight layer: statistics on the dequantized weight, the file\'s scales and zero points beside them', async () => {
-    const [layer] = await statsOf(qlinearConv());
+    const [layer] = await statsOf(qlinearConvModel());
     expect(layer).to.include({ name: 'qop', op: 'QLinearConv', weight: 'w_q', dtype: 'int8', channelAxis: 0, bias: 'b_q' });
     expect(layer!.channels.min).to.deep.equal([-1, -1]);
     expect(layer!.channels.max).to.deep.equal([1, 3]);
@@ -37,41 +30,41 @@ describe('QOperator: QLinearConv', () => {
   });
 
   it('dequantizes the int32 bias with x_scale·w_scale', async () => {
-    const [layer] = findWeightLayers(open(qlinearConv()));
+    const [layer] = findWeightLayers(open(qlinearConvModel()));
     expect(await tensorValues(layer!.bias)).to.deep.equal([10 * 0.25, -40 * 0.125]);
   });
 
   it('leaves the bias out, with a note, when x_scale is computed at run time', async () => {
-    const initializer = [W, W_SCALE, W_ZP, ...ACTIVATION.slice(1), intTensor('b_q', [2], INT32, [10, -40])];
-    const [layer] = await statsOf(qlinearConv(initializer));
+    const initializer = [W, W_SCALE, W_ZP, ...ACTIVATION.slice(1), BIAS];
+    const [layer] = await statsOf(qlinearConvModel(initializer));
     expect(layer!.bias).to.equal(null);
     expect(layer!.notes).to.deep.equal(['bias "b_q" is not dequantized: x_scale "x_scale" is not a one-value constant']);
     expect(layer!.channels.max).to.deep.equal([1, 3]);
   });
 
   it('a one-value w_scale is per-tensor', async () => {
-    const [layer] = await statsOf(qlinearConv([W, f32Tensor('w_scale', [], [2]), intTensor('w_zp', [], INT8, [0]), ...ACTIVATION, intTensor('b_q', [2], INT32, [1, 2])]));
+    const [layer] = await statsOf(qlinearConvModel([W, f32Tensor('w_scale', [], [2]), intTensor('w_zp', [], INT8, [0]), ...ACTIVATION, intTensor('b_q', [2], INT32, [1, 2])]));
     expect(layer!.channels.max).to.deep.equal([6, 20]);
     expect(layer!.modelQuantization).to.deep.include({ mode: 'tensor', axis: null, scales: [2], zeroPoints: [0] });
   });
 
   it('a w_scale that fits neither form is BAD_TENSOR naming file, node, tensor and field', async () => {
-    const model = open(qlinearConv([W, f32Tensor('w_scale', [3], [1, 2, 3]), intTensor('w_zp', [3], INT8, [0, 0, 0]), ...ACTIVATION]));
+    const model = open(qlinearConvModel([W, f32Tensor('w_scale', [3], [1, 2, 3]), intTensor('w_zp', [3], INT8, [0, 0, 0]), ...ACTIVATION]));
     const e = await rejects(computeStats(model), 'BAD_TENSOR');
     expect(e.message).to.equal('q.onnx: QLinearConv "qop": w_scale of "w_q" [2,1,1,3] must be a scalar or have shape [2] (axis 0), got [3]');
     expect(e).to.include({ file: 'q.onnx', tensor: 'w_q', field: 'w_scale' });
   });
 
   it('a w_zero_point of another shape, or a bias not one per channel, is BAD_TENSOR', async () => {
-    const zp = await rejects(computeStats(open(qlinearConv([W, W_SCALE, intTensor('w_zp', [], INT8, [0]), ...ACTIVATION]))), 'BAD_TENSOR');
+    const zp = await rejects(computeStats(open(qlinearConvModel([W, W_SCALE, intTensor('w_zp', [], INT8, [0]), ...ACTIVATION]))), 'BAD_TENSOR');
     expect(zp.message).to.contain('w_zero_point [] must have the shape of w_scale [2]');
-    const bias = await rejects(computeStats(open(qlinearConv([W, W_SCALE, W_ZP, ...ACTIVATION, intTensor('b_q', [3], INT32, [1, 2, 3])]))), 'BAD_TENSOR');
+    const bias = await rejects(computeStats(open(qlinearConvModel([W, W_SCALE, W_ZP, ...ACTIVATION, intTensor('b_q', [3], INT32, [1, 2, 3])]))), 'BAD_TENSOR');
     expect(bias.message).to.equal('q.onnx: QLinearConv "qop": bias "b_q" [3] must have one value per output channel [2]');
     expect(bias).to.include({ tensor: 'b_q', field: 'B' });
   });
 
   it('CLE is refused: apply it to the float model before quantization', async () => {
-    const e = await rejects(planCle(open(qlinearConv())), 'USAGE');
+    const e = await rejects(planCle(open(qlinearConvModel())), 'USAGE');
     expect(e.message).to.equal(
       'q.onnx: 1 layer has quantized weights (e.g. QLinearConv "qop" reads int8 "w_q"); apply CLE to the float model before quantization',
     );
@@ -123,6 +116,8 @@ describe('ConvInteger and MatMulInteger: no weight scale', () => {
     expect(layer!.channels.max).to.deep.equal([4, 8]);
     expect(layer!.modelQuantization).to.deep.equal({ dtype: 'int8', mode: 'axis', axis: 0, blockSize: 0, scales: null, zeroPoints: [1, -1] });
     expect(layer!.notes![0]).to.contain('ConvInteger carries no weight scale').and.contain('integer units');
+    const table = formatStatsTable({ file: 'q.onnx', model: { irVersion: 9, producer: '', producerVersion: '', opsets: { '': 21 }, parameters: 4 }, layers: [layer!] });
+    expect(table).to.match(/^qop +ConvInteger /m).and.contain(`\nnote: qop: ${layer!.notes![0]}\n`);
   });
 
   it('MatMulInteger without zero points: the stored integers', async () => {

@@ -18,18 +18,10 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from channel_stats import constants  # the script's own folder is on sys.path
+
 X_SCALE = np.float32(0.05)  # the activation scale every QLinear op reads (and the bias is quantized with)
 Y_SCALE = np.float32(0.1)
-
-
-def constants(graph):
-    found = {t.name: t for t in graph.initializer}
-    for node in graph.node:
-        if node.op_type == "Constant":
-            for attr in node.attribute:
-                if attr.name == "value":
-                    found[node.output[0]] = attr.t
-    return found
 
 
 def per_channel_int8(w):

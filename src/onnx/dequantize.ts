@@ -105,8 +105,8 @@ export function quantizedWeight(q: QuantizedInput, fileName: string): TensorRef 
     }
     layout = { mode: 'axis', outer, axisLen, inner, blockSize: 0, blocks: 0 };
   }
-  if (zp && scale) {
-    if (zp.shape.join(',') !== scale.shape.join(',')) bad(names.zeroPoint, `${names.zeroPoint} ${shapeText(zp)} must have the shape of ${names.scale} ${shapeText(scale)}`);
+  if (zp && scale && zp.shape.join(',') !== scale.shape.join(',')) {
+    bad(names.zeroPoint, `${names.zeroPoint} ${shapeText(zp)} must have the shape of ${names.scale} ${shapeText(scale)}`);
   }
   if (zp && zp.dataType !== x.dataType) bad(names.zeroPoint, `${names.zeroPoint} is ${zp.dtype}, but "${x.name}" is ${x.dtype}`);
   const quantization: QuantizationParams = {

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import pkg from 'onnx-proto';
 import { WeightlensError } from '../src/errors.js';
 import { decodeModel } from '../src/onnx/decode.js';
+import { findWeightLayers } from '../src/analysis/layers.js';
 import { dequantizedWeight } from '../src/onnx/dequantize.js';
 import { float16Table } from '../src/onnx/dtypes.js';
 import { float32ToBfloat16Bits, float32ToFloat16Bits } from '../src/onnx/export/encode-values.js';
@@ -14,7 +15,7 @@ import type { Graph, Model, Node, TensorRef } from '../src/onnx/model.js';
 import { openModel } from '../src/onnx/open.js';
 import {
   DataType, TINY_MODEL, constantNodeModel, convBatchNormModel, convModel, externalTensor, f32Bytes, f32Tensor,
-  initializersModel, memorySource, modelBytes, node, qdqModel, rawTensor, subgraphModel, u16Bytes, valueInfo,
+  initializersModel, memorySource, modelBytes, node, qdqModel, qlinearConvModel, rawTensor, subgraphModel, u16Bytes, valueInfo,
 } from './fixtures/onnx-bytes.js';
 import { constant, tensorValues } from './support/tensors.js';
 
@@ -402,6 +403,13 @@ describe('export: errors', () => {
     expect(dq.origin).to.equal('dequantized');
     expectThrows(() => exportModel(model, plan({ tensors: [edit(dq, [1, 2])] })), 'USAGE');
     expectThrows(() => exportModel(model, plan({ tensors: [edit(constant(model, 'q'), [1, 2])] })), 'UNSUPPORTED_DTYPE');
+  });
+
+  it('never writes floats over a QOperator weight or its int32 bias (USAGE)', () => {
+    const model = open(qlinearConvModel(), 'q.onnx');
+    const [layer] = findWeightLayers(model);
+    expect(expectThrows(() => exportModel(model, plan({ tensors: [edit(layer!.weight, [1, 2, 3, 4, 5, 6])] })), 'USAGE').message).to.contain('"w_q" is dequantized');
+    expect(expectThrows(() => exportModel(model, plan({ tensors: [edit(layer!.bias!, [1, 2])] })), 'USAGE').message).to.contain('"b_q" is dequantized');
   });
 
   it('conflicting plans are USAGE: a removed node renamed, a tensor edited twice, a name taken', () => {

@@ -4,8 +4,10 @@ import { WeightlensError } from '../errors.js';
 import type { ChannelLayout } from '../kernels/channel-stats.js';
 import { dequantizedWeight } from '../onnx/dequantize.js';
 import { isOverridable, resolveConstant, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';
+import { computedOp, isQOperator, qoperatorWeights, type QOperatorOp } from './qoperator.js';
 
-export type WeightOp = 'Conv' | 'ConvTranspose' | 'Gemm' | 'MatMul';
+/** The node's op type: a float op, or a QOperator op with integer weights (laid out as Conv or MatMul). */
+export type WeightOp = 'Conv' | 'ConvTranspose' | 'Gemm' | 'MatMul' | QOperatorOp;
 const WEIGHT_OPS = new Set<string>(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
 
 export interface WeightLayer {
@@ -26,6 +28,8 @@ export interface WeightLayer {
   readonly batchNorm?: Node;
   /** The weight is also a graph input, so a runtime may replace it. */
   readonly overridable: boolean;
+  /** What the figures mean where that is not obvious (QOperator: integer units, a bias left out). */
+  readonly notes?: readonly string[];
 }
 
 const intAttr = (node: Node, name: string, fallback: number) => {
@@ -35,18 +39,28 @@ const intAttr = (node: Node, name: string, fallback: number) => {
 
 const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
-/** Every Conv, ConvTranspose, Gemm and MatMul with a constant weight, in every graph, in graph order. */
+/**
+ * Every Conv, ConvTranspose, Gemm and MatMul with a constant weight, and every QLinearConv, QLinearMatMul,
+ * ConvInteger and MatMulInteger with constant integer weights, in every graph, in graph order.
+ */
 export function findWeightLayers(model: Model): WeightLayer[] {
   const layers: WeightLayer[] = [];
   for (const graph of model.graphs) {
     const producers = new Map<string, Node>();
     for (const node of graph.nodes) for (const out of node.outputs) producers.set(out, node);
     const consumers = consumerCounts(graph);
+    const constant = (name: string | undefined) => constantInput(model, graph, producers, name);
     for (const node of graph.nodes) {
-      if (!WEIGHT_OPS.has(node.opType) || node.domain !== '' && node.domain !== 'ai.onnx') continue;
-      const weight = constantInput(model, graph, producers, node.inputs[1]);
+      if (node.domain !== '' && node.domain !== 'ai.onnx') continue;
+      if (isQOperator(node.opType)) {
+        const found = qoperatorWeights(node as Node & { opType: QOperatorOp }, constant, model.fileName);
+        if (found) layers.push(describeLayer(model, graph, node, found.weight, found.bias, consumers, found.notes));
+        continue;
+      }
+      if (!WEIGHT_OPS.has(node.opType)) continue;
+      const weight = constant(node.inputs[1]);
       if (!weight) continue;
-      const bias = node.opType === 'MatMul' ? undefined : constantInput(model, graph, producers, node.inputs[2]);
+      const bias = node.opType === 'MatMul' ? undefined : constant(node.inputs[2]);
       layers.push(describeLayer(model, graph, node, weight, bias, consumers));
     }
   }
@@ -86,7 +100,7 @@ function consumerCounts(graph: Graph): Map<string, number> {
 
 function describeLayer(
   model: Model, graph: Graph, node: Node, weight: TensorRef, bias: TensorRef | undefined,
-  consumers: Map<string, number>,
+  consumers: Map<string, number>, notes: string[] = [],
 ): WeightLayer {
   const shape = weight.shape;
   const bad = (problem: string) =>
@@ -96,9 +110,11 @@ function describeLayer(
   let channelAxis: number | null;
   let groups = 1;
   let layout: ChannelLayout;
-  switch (node.opType) {
+  // QOperator ops share the weight layout of the float op they stand for.
+  const computes = isQOperator(node.opType) ? computedOp(node.opType) : node.opType;
+  switch (computes) {
     case 'Conv': {
-      if (shape.length < 3) throw bad(`has shape [${shape}], Conv needs [Cout, Cin/group, k…]`);
+      if (shape.length < 3) throw bad(`has shape [${shape}], ${node.opType} needs [Cout, Cin/group, k…]`);
       groups = intAttr(node, 'group', 1);
       channelAxis = 0;
       layout = { groups: 1, outer: 1, cg: shape[0]!, inner: product(shape.slice(1)) };
@@ -132,11 +148,12 @@ function describeLayer(
   const output = node.outputs[0] ?? '';
   const onlyConsumer = consumers.get(output) === 1 ? graph.nodes.find((n) => n.inputs.includes(output)) : undefined;
   const batchNorm = onlyConsumer?.opType === 'BatchNormalization' && onlyConsumer.inputs[0] === output ? onlyConsumer : undefined;
-  const depthwise = node.opType === 'Conv' && groups > 1 && groups === shape[0] && shape[1] === 1;
+  const depthwise = computes === 'Conv' && groups > 1 && groups === shape[0] && shape[1] === 1;
   return {
     name: node.name, op: node.opType as WeightOp, graph: graph.path, node, weight, bias,
     channelAxis, groups, depthwise, layout, batchNorm,
     // The weight's own name: through Identity the node input is the Identity's output, never an initializer.
     overridable: isOverridable(graph, weight.name),
+    ...(notes.length > 0 ? { notes } : {}),
   };
 }

@@ -62,13 +62,15 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
   const biasAbsorption = options.biasAbsorption ?? true;
   const kernels = await CleKernels.load(options.kernels);
   const layers = findWeightLayers(model);
+  // QDQ (DequantizeLinear) and QOperator (QLinearConv…) weights alike: scaling integers would not round-trip.
   const quantized = layers.filter((l) => l.weight.origin === 'dequantized');
   if (quantized.length > 0) {
+    const [first] = quantized as [WeightLayer];
     throw new WeightlensError(
       'USAGE',
-      `${model.fileName}: ${quantized.length} layers have quantized weights (e.g. "${quantized[0]!.name}" reads "${quantized[0]!.weight.name}" ` +
-        'through DequantizeLinear); apply CLE to the float model before quantization',
-      { file: model.fileName, tensor: quantized[0]!.weight.name },
+      `${model.fileName}: ${quantized.length} ${quantized.length === 1 ? 'layer has' : 'layers have'} quantized weights ` +
+        `(e.g. ${first.op} "${first.name}" reads ${first.weight.dtype} "${first.weight.name}"); apply CLE to the float model before quantization`,
+      { file: model.fileName, tensor: first.weight.name },
     );
   }
   const { folds, skipped: foldSkips } = findBatchNormFolds(model, layers);

@@ -42,5 +42,6 @@ export function formatStatsTable(report: StatsReport): string {
   const { model } = report;
   const opsets = Object.entries(model.opsets).map(([d, v]) => `${d || 'ai.onnx'} ${v}`).join(', ');
   const title = `${report.file}: IR ${model.irVersion}, opset ${opsets}, ${model.parameters.toLocaleString('en-US')} parameters, ${report.layers.length} weight layers`;
-  return [title, '', line(header), ...rows.map(line)].join('\n') + '\n';
+  const notes = report.layers.flatMap((l) => (l.notes ?? []).map((note) => `note: ${l.name}: ${note}`));
+  return [title, '', line(header), ...rows.map(line), ...(notes.length > 0 ? ['', ...notes] : [])].join('\n') + '\n';
 }

@@ -18,9 +18,10 @@ export interface ExternalLocation {
   length?: number;
 }
 
-/** How a weight behind DequantizeLinear is quantized in the file. */
+/** How a weight stored as integers (QDQ or QOperator) is quantized in the file. */
 export interface QuantizationParams {
-  readonly scale: TensorRef;
+  /** Absent for ConvInteger/MatMulInteger, which carry no weight scale (values in integer units). */
+  readonly scale?: TensorRef;
   readonly zeroPoint?: TensorRef;
   /** 'tensor': one scale; 'axis': one per index of `axis`; 'blocked': per block of `blockSize` along `axis`. */
   readonly mode: 'tensor' | 'axis' | 'blocked';
@@ -42,7 +43,7 @@ export interface TensorRef {
   /** Element count (product of shape; 1 for a scalar). */
   readonly size: number;
   readonly external?: ExternalLocation;
-  /** Dequantized weights only: the model's own quantization parameters (DequantizeLinear inputs). */
+  /** Dequantized weights only: the model's own quantization parameters (scale and zero point inputs). */
   readonly quantization?: QuantizationParams;
   /**
    * Decodes the payload as float32 into dest[0..size). Throws WeightlensError (BAD_TENSOR,

@@ -48,8 +48,10 @@ export interface LayerReport {
   nonFiniteCounts: NonFiniteCounts;
   /** With the quant option: SQNR (dB) of the fake-quantized weight; null if it holds NaN/±Inf. */
   quant?: QuantReport | null;
-  /** Weights stored quantized (QDQ): the model's own scales and zero points, beside our statistics. */
+  /** Weights stored quantized (QDQ, QOperator): the model's own scales and zero points, beside our statistics. */
   modelQuantization?: ModelQuantization;
+  /** What the figures mean where that is not obvious (e.g. integer units, a bias not dequantized). */
+  notes?: string[];
 }
 
 export interface ModelQuantization {
@@ -57,7 +59,8 @@ export interface ModelQuantization {
   mode: 'tensor' | 'axis' | 'blocked';
   axis: number | null;
   blockSize: number;
-  scales: number[];
+  /** null: the op carries no weight scale (ConvInteger, MatMulInteger), statistics are in integer units. */
+  scales: number[] | null;
   zeroPoints: number[] | null;
 }
 
@@ -129,7 +132,7 @@ export async function computeStats(model: Model, options: StatsOptions = {}): Pr
     const quantization = layer.weight.quantization;
     const modelQuantization = quantization && {
       dtype: layer.weight.dtype, mode: quantization.mode, axis: quantization.axis, blockSize: quantization.blockSize,
-      scales: Array.from(await readValues(quantization.scale, options.signal)),
+      scales: quantization.scale ? Array.from(await readValues(quantization.scale, options.signal)) : null,
       zeroPoints: quantization.zeroPoint ? Array.from(await readValues(quantization.zeroPoint, options.signal)) : null,
     };
     const report = await kernels.exclusive(async () => {
@@ -138,6 +141,7 @@ export async function computeStats(model: Model, options: StatsOptions = {}): Pr
       const r = layerReport(layer, stats);
       if (options.quant) r.quant = quantReport(kernels, staged, layer.layout, stats, r.nonFinite);
       if (modelQuantization) r.modelQuantization = modelQuantization;
+      if (layer.notes) r.notes = [...layer.notes];
       return r;
     });
     reports.push(report);

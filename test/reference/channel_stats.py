@@ -1,7 +1,9 @@
 """Independent numpy reference for `weightlens stats` (run by test/node/numpy-reference.test.ts).
 
 Reads the model with the onnx Python package, finds every Conv/ConvTranspose/Gemm/MatMul whose weight is
-an initializer or a Constant-node output (in all subgraphs), and computes per-output-channel statistics
+an initializer or a Constant-node output (in all subgraphs), and every QLinearConv/QLinearMatMul whose
+integer weight, scale and zero point are (dequantized: (w - zp) * scale, per tensor, per output channel for
+QLinearConv, per column for QLinearMatMul), and computes per-output-channel statistics
 the plain way: min/max in float32, mean/std (ddof=0) in float64, AIMET's relative ranges and Tukey
 outliers with numpy.percentile (linear interpolation). Prints JSON on stdout.
 
@@ -18,6 +20,8 @@ import onnx
 from onnx import numpy_helper
 
 WEIGHT_OPS = {"Conv", "ConvTranspose", "Gemm", "MatMul"}
+# QOperator ops: input indices of the weight, its scale and its zero point.
+QOPERATOR = {"QLinearConv": (3, 4, 5), "QLinearMatMul": (3, 4, 5)}
 
 
 def graphs(graph):
@@ -51,7 +55,7 @@ def attr(node, name, default):
 def channels_first(w, node):
     """Rows = output channels (DESIGN.md section 2)."""
     op = node.op_type
-    if op == "Conv" or (op == "Gemm" and attr(node, "transB", 0) == 1):
+    if op in ("Conv", "QLinearConv") or (op == "Gemm" and attr(node, "transB", 0) == 1):
         return w.reshape(w.shape[0], -1)
     if op == "ConvTranspose":
         g = attr(node, "group", 1)
@@ -96,8 +100,27 @@ def quant_figures(rows):
     }
 
 
-def layer_stats(name, node, tensor, quant=False):
-    w = numpy_helper.to_array(tensor).astype(np.float32)
+def dequantized(node, consts):
+    """The QOperator weight as float32, computed in float64 then rounded once (exact for int8 x float32)."""
+    w, s, z = (numpy_helper.to_array(consts[node.input[i]]) for i in QOPERATOR[node.op_type])
+    s, z = s.astype(np.float64), z.astype(np.float64)
+    if node.op_type == "QLinearConv" and s.size > 1:
+        s, z = s.reshape(-1, *[1] * (w.ndim - 1)), z.reshape(-1, *[1] * (w.ndim - 1))
+    # QLinearMatMul: a [N] or [..., 1, N] scale broadcasts along the columns as it is.
+    return ((w.astype(np.float64) - z) * s).astype(np.float32)
+
+
+def weight_of(node, consts):
+    if node.op_type in WEIGHT_OPS and len(node.input) > 1 and node.input[1] in consts:
+        return node.input[1], numpy_helper.to_array(consts[node.input[1]])
+    if node.op_type in QOPERATOR and all(node.input[i] in consts for i in QOPERATOR[node.op_type]):
+        return node.input[3], dequantized(node, consts)
+    return None
+
+
+def layer_stats(name, node, weight, quant=False):
+    weight_name, w = weight
+    w = w.astype(np.float32)
     rows = channels_first(w, node)
     finite = np.where(np.isfinite(rows), rows, np.nan)
     w64 = finite.astype(np.float64)
@@ -115,7 +138,7 @@ def layer_stats(name, node, tensor, quant=False):
     return {
         "name": name,
         "op": node.op_type,
-        "weight": node.input[1],
+        "weight": weight_name,
         "shape": list(w.shape),
         "min": mins.astype(float).tolist(),
         "max": maxs.astype(float).tolist(),
@@ -134,9 +157,9 @@ def main(path, quant):
     for graph in graphs(model.graph):
         consts = constants(graph)
         for node in graph.node:
-            if node.op_type in WEIGHT_OPS and len(node.input) > 1 and node.input[1] in consts:
-                name = node.name or node.output[0]
-                layers.append(layer_stats(name, node, consts[node.input[1]], quant))
+            weight = weight_of(node, consts)
+            if weight is not None:
+                layers.append(layer_stats(node.name or node.output[0], node, weight, quant))
     json.dump({"file": path, "layers": layers}, sys.stdout)
 
 

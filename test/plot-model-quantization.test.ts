@@ -27,8 +27,9 @@ const q = (over: Partial<ModelQuantization>): ModelQuantization => ({
 });
 
 describe("plot: the model's own quantization per channel", () => {
-  it('is null for a float weight', () => {
+  it('is null for a float weight, and for integer weights without a scale (ConvInteger: integer units)', () => {
     expect(modelGrid(layer([-1], [1]))).to.equal(null);
+    expect(modelGrid(layer([-3], [4], q({ scales: null, zeroPoints: [2] })))).to.equal(null);
   });
 
   it('per-tensor: every channel the same range (qmin − zp)·s .. (qmax − zp)·s; ours per-tensor', () => {

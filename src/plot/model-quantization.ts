@@ -37,18 +37,20 @@ export interface ModelGrid {
   channels: ChannelGrid[];
 }
 
-/** The model's quantization of `layer` per output channel; null when the weight is not stored quantized. */
+/** The model's quantization of `layer` per output channel; null when the weight is not stored quantized with scales. */
 export function modelGrid(layer: LayerReport): ModelGrid | null {
   const q = layer.modelQuantization;
   const range = q && INTEGER_RANGE[q.dtype];
-  if (!q || !range) return null;
+  // No scales (ConvInteger, MatMulInteger): the statistics are in integer units, there is no range to compare.
+  if (!q?.scales || !range) return null;
+  const scales = q.scales;
   const C = layer.channels.min.length;
   const [qmin, qmax] = range;
   const scalesOf = scaleChannels(layer, q);
   const lo = new Array<number>(C).fill(Infinity), hi = new Array<number>(C).fill(-Infinity);
   const count = new Array<number>(C).fill(0);
   const scale = new Array<number>(C).fill(NaN), zeroPoint = new Array<number>(C).fill(NaN);
-  q.scales.forEach((s, i) => {
+  scales.forEach((s, i) => {
     const zp = q.zeroPoints?.[i] ?? 0;
     for (const c of scalesOf(i)) {
       lo[c] = Math.min(lo[c]!, (qmin - zp) * s);

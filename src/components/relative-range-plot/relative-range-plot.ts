@@ -30,6 +30,7 @@ const SUMMARY_WIDTH = 260;
  *
  * @csspart base - The element's wrapper.
  * @csspart header - The layer's name, op, shape and the key to the marks.
+ * @csspart notes - What the reader noted about the layer (e.g. a quantized bias left out, and why).
  * @csspart plot - The relative-range chart's container.
  * @csspart chart - The relative-range chart's SVG.
  * @csspart channels - The dots of ordinary channels.

@@ -25,6 +25,7 @@ export function layerHeader(layer: LayerReport, keys: readonly ('range' | 'mean'
       ${layer.outliers.length} outlier${layer.outliers.length === 1 ? '' : 's'}${layer.nonFinite ? html` · ${layer.nonFinite} non-finite` : nothing}${layer.modelQuantization
         ? ` · stored ${layer.modelQuantization.dtype}, ${storedAs(layer.modelQuantization)}`
         : nothing}</span>
+    ${layer.notes?.length ? html`<span part="notes" class="layer-notes">${layer.notes.join(' ')}</span>` : nothing}
     <span class="keys" aria-hidden="true">${keys.map(
       (k) => html`<span class="key"><svg width="12" height="14" viewBox="0 0 12 14">${icon[k]}</svg>${text[k]}</span>`,
     )}</span>
@@ -33,6 +34,7 @@ export function layerHeader(layer: LayerReport, keys: readonly ('range' | 'mean'
 
 /** How a quantized weight's scales are laid out, in a few words. */
 function storedAs(q: ModelQuantization): string {
+  if (!q.scales) return 'no scale (figures in integer units)';
   if (q.mode === 'tensor') return 'per-tensor scale';
   return q.mode === 'axis' ? `per-axis scales (axis ${q.axis})` : `blocked scales (${q.blockSize} along axis ${q.axis})`;
 }

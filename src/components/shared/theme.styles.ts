@@ -174,6 +174,12 @@ export const headerStyles = css`
   .layer-meta {
     color: var(--_muted-color);
   }
+  .layer-notes {
+    flex-basis: 100%;
+    order: 1;
+    color: var(--_muted-color);
+    font-size: 0.9em;
+  }
   .keys {
     display: inline-flex;
     flex-wrap: wrap;

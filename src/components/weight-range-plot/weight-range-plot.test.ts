@@ -265,6 +265,16 @@ describe('<weight-range-plot> on a quantized (QDQ) model', () => {
     ElementHarness.cleanup();
   });
 
+  it("shows the reader's notes on the layer, and integer-unit weights without a model range", async () => {
+    const note = 'bias "b_q" left out: x_scale is computed at run time';
+    const integer = { ...quantized.layers[0]!, notes: [note], modelQuantization: { ...quantized.layers[0]!.modelQuantization!, scales: null } };
+    const h = await ElementHarness.mount('weight-range-plot', { properties: { report: { ...quantized, layers: [integer] } } }).ready();
+    expect(h.part('notes')!.textContent).to.equal(note);
+    expect(h.part('header')!.textContent).to.contain('no scale (figures in integer units)').and.not.contain("model's range");
+    expect(h.marks('model-range')).to.have.length(0);
+    ElementHarness.cleanup();
+  });
+
   it("reads the model's scale beside ours, in the readout and the data table", async () => {
     const h = await ElementHarness.mount('weight-range-plot', { properties: { report: quantized } }).ready();
     const grid = modelGrid(quantized.layers[0]!)!;

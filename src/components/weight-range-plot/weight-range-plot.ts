@@ -39,6 +39,7 @@ interface Drag {
  *
  * @csspart base - The element's wrapper.
  * @csspart header - The layer's name, op, shape and the key to the marks.
+ * @csspart notes - What the reader noted about the layer (e.g. a quantized bias left out, and why).
  * @csspart plot - The focusable chart area (hover, drag to zoom, arrow keys to read channels).
  * @csspart chart - The chart's SVG.
  * @csspart ranges - The min-to-max rules of ordinary channels.
@@ -134,7 +135,7 @@ export class WeightRangePlot extends ModelViewElement {
     const domain = clampDomain(layer, this.zoomLayer === layer ? this.zoomSpan : null);
     const chart = this.chartFor(layer, domain);
     return html`<div part="base">
-      ${layerHeader(layer, layer.modelQuantization ? ['range', 'mean', 'outlier', 'model-range'] : ['range', 'mean', 'outlier'])}
+      ${layerHeader(layer, modelGrid(layer) ? ['range', 'mean', 'outlier', 'model-range'] : ['range', 'mean', 'outlier'])}
       <div
         part="plot"
         class="plot"

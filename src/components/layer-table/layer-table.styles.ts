@@ -73,7 +73,8 @@ export const styles = css`
     overflow-wrap: anywhere;
     min-width: 10em;
   }
-  td.op {
+  td.op,
+  td.text {
     text-align: left;
   }
   td.flag {

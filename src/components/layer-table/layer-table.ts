@@ -1,12 +1,16 @@
 import { html, nothing } from 'lit';
-import type { LayerReport } from '../../report/stats-report.js';
+import type { LayerReport, StatsReport } from '../../report/stats-report.js';
 import { formatNumber } from '../../plot/format.js';
+import { formatDb } from '../../plot/quant-error.js';
 import { ModelViewElement } from '../model-view-element.js';
 import { opLabel } from '../shared/layer-header.js';
 import { themeStyles } from '../shared/theme.styles.js';
 import { styles } from './layer-table.styles.js';
 
-/** The columns, in order; `key` is what `sort` names. A column shows when the table is at least `minWidth` wide. */
+/**
+ * The columns, in order; `key` is what `sort` names. A column shows when the table is at least `minWidth`
+ * wide, and `sqnr` / `stored` only when the results carry quantization figures / quantized weights.
+ */
 const COLUMNS = [
   { key: 'name', label: 'Layer', numeric: false, minWidth: 0 },
   { key: 'op', label: 'Op', numeric: false, minWidth: 400 },
@@ -15,7 +19,28 @@ const COLUMNS = [
   { key: 'maxRelativeRange', label: 'Max rel. range', numeric: true, minWidth: 0 },
   { key: 'outliers', label: 'Outliers', numeric: true, minWidth: 0 },
   { key: 'nonFinite', label: 'Non-finite', numeric: true, minWidth: 620 },
+  { key: 'sqnr', label: 'INT8 SQNR', numeric: true, minWidth: 520 },
+  { key: 'stored', label: 'Stored', numeric: false, minWidth: 680 },
 ] as const;
+
+/** Whether the results have what a column shows. */
+function hasColumn(report: StatsReport, key: LayerTableColumn): boolean {
+  if (key === 'sqnr') return report.layers.some((l) => l.quant !== undefined);
+  if (key === 'stored') return report.layers.some((l) => l.modelQuantization !== undefined);
+  return true;
+}
+
+/** INT8 symmetric per-tensor SQNR, the figure the column shows; null when exact, undefined without figures. */
+const int8Sqnr = (l: LayerReport) => (l.quant ? l.quant.int8.symmetric.perTensor : undefined);
+
+/** "int8 per-axis 0", "int4 blocks of 32", "uint8 integer units" — how a quantized weight is stored; '' for float. */
+function storedText(l: LayerReport): string {
+  const q = l.modelQuantization;
+  if (!q) return '';
+  if (!q.scales) return `${q.dtype}, integer units`;
+  if (q.mode === 'tensor') return `${q.dtype} per-tensor`;
+  return q.mode === 'axis' ? `${q.dtype} per-axis ${q.axis}` : `${q.dtype} blocks of ${q.blockSize}`;
+}
 
 export type LayerTableColumn = (typeof COLUMNS)[number]['key'];
 export type SortDirection = 'ascending' | 'descending';
@@ -32,6 +57,9 @@ function sortValue(layer: LayerReport, key: LayerTableColumn): number | string {
     case 'maxRelativeRange': return layer.maxRelativeRange ?? (layer.minRange === 0 ? Infinity : -Infinity);
     case 'outliers': return layer.outliers.length;
     case 'nonFinite': return layer.nonFinite;
+    // Exact (no error) sorts with the best; no figures (NaN/±Inf weights) after everything.
+    case 'sqnr': { const v = int8Sqnr(layer); return v === undefined ? Infinity : v ?? Number.MAX_VALUE; }
+    case 'stored': return storedText(layer);
   }
 }
 
@@ -42,8 +70,9 @@ function maxRelativeRangeText(layer: LayerReport): string {
 
 /**
  * Every weight layer of a model: name, op (depthwise or grouped), weight shape, parameters, largest
- * relative range, outlier channel count and non-finite weight count (in a narrow container the parameter,
- * shape, non-finite and op columns give way, in that order). Sort by a column (click or Enter on
+ * relative range, outlier channel count and non-finite weight count; with quantization figures the INT8
+ * symmetric per-tensor SQNR, and for a quantized model how each weight is stored (in a narrow container the
+ * stored, parameter, shape, non-finite, SQNR and op columns give way, in that order). Sort by a column (click or Enter on
  * its header; again to reverse), filter by name or op, and choose a layer by clicking a row or with the
  * keyboard (↑/↓, Home/End, then Enter or Space): the choice becomes the model's selected layer, which the
  * other elements bound to the same model follow, and is announced as `wl-layer-select`.
@@ -147,7 +176,7 @@ export class LayerTable extends ModelViewElement {
     const selected = this.models.handle?.selectedLayer;
     const focus = rows.find((l) => l.name === this.focusName) ?? rows.find((l) => l.name === selected) ?? rows[0];
     const width = this.chartWidth();
-    const columns = COLUMNS.filter((c) => c.minWidth <= width);
+    const columns = COLUMNS.filter((c) => c.minWidth <= width && hasColumn(report, c.key));
     return html`<div part="base">
       <div class="toolbar">
         <input
@@ -166,7 +195,7 @@ export class LayerTable extends ModelViewElement {
             <tr>
               ${columns.map((c) => {
                 const sorted = this.sort === c.key;
-                return html`<th part="header" scope="col" class=${c.key === 'name' || c.key === 'op' ? 'text' : ''} aria-sort=${sorted ? this.sortDirection : nothing}>
+                return html`<th part="header" scope="col" class=${c.numeric ? '' : 'text'} aria-sort=${sorted ? this.sortDirection : nothing}>
                   <button part="sort-button" type="button" @click=${() => this.sortBy(c.key)}>
                     ${c.label}<span class="arrow" aria-hidden="true">${sorted ? (this.sortDirection === 'ascending' ? '▲' : '▼') : ''}</span>
                   </button>
@@ -193,6 +222,8 @@ export class LayerTable extends ModelViewElement {
         case 'maxRelativeRange': return html`<td>${maxRelativeRangeText(l)}</td>`;
         case 'outliers': return html`<td class=${l.outliers.length ? 'flag' : ''}>${l.outliers.length}</td>`;
         case 'nonFinite': return html`<td class=${l.nonFinite ? 'flag' : ''}>${l.nonFinite}</td>`;
+        case 'sqnr': { const v = int8Sqnr(l); return html`<td>${v === undefined ? 'n/a' : formatDb(v)}</td>`; }
+        case 'stored': return html`<td class="text">${storedText(l)}</td>`;
       }
     };
     return html`<tr
@@ -214,8 +245,8 @@ export class LayerTable extends ModelViewElement {
     if (this.sort === key) this.sortDirection = this.sortDirection === 'ascending' ? 'descending' : 'ascending';
     else {
       this.sort = key;
-      // Numbers: the largest (most telling) first.
-      this.sortDirection = COLUMNS.find((c) => c.key === key)!.numeric ? 'descending' : 'ascending';
+      // Numbers: the most telling first — the largest, except SQNR where the lowest (worst) is.
+      this.sortDirection = COLUMNS.find((c) => c.key === key)!.numeric && key !== 'sqnr' ? 'descending' : 'ascending';
     }
   }
 

@@ -14,7 +14,8 @@ const layer = {
 } as unknown as LayerReport;
 
 const histogram = (over: Partial<LayerHistogram> = {}): LayerHistogram => ({
-  file: 'toy.onnx', layer: 'conv', weight: 'conv.weight', channel: null, lo: -0.5, hi: 2, counts: [3, 1, 0, 2, 1], elements: 12, nonFinite: 5, ...over,
+  file: 'toy.onnx', layer: 'conv', weight: 'conv.weight', channel: null, lo: -0.5, hi: 2, counts: [3, 1, 0, 2, 1], elements: 12, nonFinite: 5,
+  below: 0, above: 0, zoomed: false, ...over,
 });
 
 const markData = (options: { marks?: unknown[] }, name: string) =>
@@ -71,6 +72,18 @@ describe('weight histogram chart', () => {
     expect(markData(weightHistogramPlot(h, int8, { width: 640 }), WEIGHT_HISTOGRAM_MARKS.levels)).to.have.length(0);
     // step 2/127 over bins of 4/100: 0.394 bins a step
     expect(gridText(h, int8, 640)).to.contain('255 levels').and.contain('too dense to draw, one step spans 0.394 histogram bins');
+  });
+
+  it('zoomed: the axis is the zoomed range, INT8 levels inside it drawn one by one, the text says what lies outside', () => {
+    const int8 = quantOverlay(layer, null, { bits: 8, scheme: 'symmetric', grid: 'tensor' })!; // step 2/127
+    const h = histogram({ counts: new Array(100).fill(1), lo: 0, hi: 0.25, zoomed: true, below: 40, above: 7 });
+    expect(histogramDomain(h, int8)).to.deep.equal([0, 0.25]); // not widened to the clipping range
+    const levels = markData(weightHistogramPlot(h, int8, { width: 640 }), WEIGHT_HISTOGRAM_MARKS.levels) as number[];
+    expect(levels).to.deep.equal(gridLevels(int8).filter((v) => v >= 0 && v <= 0.25)); // 0 … 15 steps
+    expect(levels).to.have.length(16);
+    expect(markData(weightHistogramPlot(h, int8, { width: 640 }), WEIGHT_HISTOGRAM_MARKS.clipBounds)).to.deep.equal([]); // ±2 are out of view
+    expect(gridText(h, int8, 640)).to.contain('each drawn');
+    expect(weightHistogramText(h, int8).description).to.contain('Zoomed: 40 weights below and 7 above the range shown.');
   });
 
   it('log counts use a symlog axis (bins of one weight stay visible)', () => {

@@ -63,6 +63,19 @@ describe('layer histograms', () => {
     expect((await rejects(histogram({ bins: 0 }), 'USAGE')).message).to.contain('bins must be an integer from 1 to 1024, got 0');
   });
 
+  it('a zoomed range: bins over it, the finite weights outside counted below and above; a bad range is a typed error', async () => {
+    const h = await histogram({ bins: 2, range: [0, 1] });
+    expect(h).to.deep.include({ lo: 0, hi: 1, zoomed: true, below: 1, above: 2, nonFinite: 4 }); // -1 | 2, 3
+    expect(h.counts).to.deep.equal(referenceHistogram(WEIGHTS, 0, 1, 2).counts);
+    expect(h.counts).to.deep.equal([1, 1]); // 0.25 · 0.5
+    expect(await histogram({ bins: 2 })).to.deep.include({ zoomed: false, below: 0, above: 0 });
+    for (const range of [[1, 0], [0, 0], [0, Infinity], [NaN, 1]] as [number, number][]) {
+      const bad = await rejects(histogram({ range }), 'USAGE');
+      expect(bad.message).to.contain('hist.onnx').and.contain('"conv.weight"').and.contain('range must be two finite numbers');
+      expect(bad).to.deep.include({ field: 'range' });
+    }
+  });
+
   it('kept models: a session answers until released; results JSON answers NO_WEIGHTS', async () => {
     keepModel(101, model);
     const h = await keptHistogram(101, { layer: 'conv', channel: 0, bins: 2 });

@@ -73,8 +73,9 @@ export function quantOverlay(layer: LayerReport, channel: number | null, options
 export const levelCount = (o: QuantOverlay) => o.qmax - o.qmin + 1;
 export const binWidth = (h: LayerHistogram) => (h.hi - h.lo) / h.counts.length;
 
-/** The weights shown on the x axis: the histogram's range and the clipping range, never empty. */
+/** The weights shown on the x axis: a zoomed histogram's range; else its range and the clipping range, never empty. */
 export function histogramDomain(h: LayerHistogram, overlay: QuantOverlay | null): [number, number] {
+  if (h.zoomed) return [h.lo, h.hi];
   let lo = Math.min(h.lo, overlay?.lo ?? h.lo);
   let hi = Math.max(h.hi, overlay?.hi ?? h.hi);
   if (hi <= lo) [lo, hi] = [lo - (Math.abs(lo) || 1) * 0.5, hi + (Math.abs(hi) || 1) * 0.5];
@@ -125,7 +126,9 @@ export function weightHistogramPlot(h: LayerHistogram, overlay: QuantOverlay | n
   const pixel = (domain[1] - domain[0]) / (width - MARGIN.left - MARGIN.right);
   const bins = histogramBins(h).filter((b) => b.count > 0).map((b) => ({ ...b, x2: Math.max(b.x2, b.x1 + pixel) }));
   const log = scale === 'log';
-  const levels = overlay && levelsDrawn(h, overlay, width) ? gridLevels(overlay) : [];
+  // Zoomed, the axis is narrower than the quantizer: keep its marks inside (unzoomed the domain holds them all).
+  const inView = (v: number) => !h.zoomed || (v >= domain[0] && v <= domain[1]);
+  const levels = overlay && levelsDrawn(h, overlay, width) ? gridLevels(overlay).filter(inView) : [];
   const ticks = countTicks(Math.max(0, ...h.counts), log);
   return {
     width, height, marginLeft: MARGIN.left, marginRight: MARGIN.right, style: chartStyle,
@@ -134,13 +137,13 @@ export function weightHistogramPlot(h: LayerHistogram, overlay: QuantOverlay | n
     y: { grid: true, label: log ? 'weights (log)' : 'weights', tickFormat: ',d', ...(ticks ? { ticks } : {}), ...(log ? { type: 'symlog' as const } : { nice: true }) },
     marks: [
       ...(overlay
-        ? [Plot.rect([overlay], { x1: 'lo', x2: 'hi', fill: colors.clip, fillOpacity: 0.08, ariaDescription: WEIGHT_HISTOGRAM_MARKS.clipRange })]
+        ? [Plot.rect([overlay], { x1: 'lo', x2: 'hi', fill: colors.clip, fillOpacity: 0.08, clip: true, ariaDescription: WEIGHT_HISTOGRAM_MARKS.clipRange })]
         : []),
       Plot.ruleX(levels, { stroke: colors.gridLevel, strokeOpacity: 0.5, ariaDescription: WEIGHT_HISTOGRAM_MARKS.levels }),
       Plot.rectY(bins, { x1: 'x1', x2: 'x2', y1: 0, y2: 'count', fill: colors.bar, insetLeft: binWidth(h) >= 3 * pixel ? 0.5 : 0, ariaDescription: WEIGHT_HISTOGRAM_MARKS.bins }),
       Plot.ruleY([0], { stroke: 'currentColor', ariaHidden: 'true' }),
       ...(overlay
-        ? [Plot.ruleX([overlay.lo, overlay.hi], { stroke: colors.clip, strokeWidth: 2, ariaDescription: WEIGHT_HISTOGRAM_MARKS.clipBounds })]
+        ? [Plot.ruleX([overlay.lo, overlay.hi].filter(inView), { stroke: colors.clip, strokeWidth: 2, ariaDescription: WEIGHT_HISTOGRAM_MARKS.clipBounds })]
         : []),
     ],
   };
@@ -174,6 +177,7 @@ export function weightHistogramText(h: LayerHistogram, overlay: QuantOverlay | n
     `${h.elements} weights of ${h.weight} in ${h.counts.length} equal bins from ${formatNumber(h.lo)} to ${formatNumber(h.hi)}.`,
     binned > 0 ? `The fullest bin, ${formatNumber(bins[peak]!.x1)} to ${formatNumber(bins[peak]!.x2)}, holds ${h.counts[peak]}.` : 'No finite weight.',
     overlay ? `${overlayLabel(overlay)}: clipping range ${clipText(overlay)}; ${gridText(h, overlay, width)}.` : '',
+    h.zoomed ? `Zoomed: ${h.below} weights below and ${h.above} above the range shown.` : '',
     h.nonFinite ? `${h.nonFinite} NaN or infinite weights are in no bin.` : '',
   ];
   return { title: `Weight histogram of ${h.layer}, ${selectionText(h)}`, description: parts.filter(Boolean).join(' ') };

@@ -156,6 +156,15 @@ export const chartStyles = css`
   .hint {
     color: var(--_muted-color);
   }
+  /* The span being dragged out to zoom. */
+  .brush {
+    position: absolute;
+    top: 0;
+    bottom: 0;
+    background: var(--_accent-color);
+    opacity: 0.15;
+    pointer-events: none;
+  }
 `;
 
 /** The layer header (shared/layer-header.ts). */

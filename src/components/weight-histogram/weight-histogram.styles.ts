@@ -55,6 +55,10 @@ export const styles = css`
     margin: 0.25em 0;
     color: var(--_outlier-color);
   }
+  .zoom-note {
+    margin: 0.25em 0;
+    color: var(--_muted-color);
+  }
   p.status.note {
     color: var(--_muted-color);
   }

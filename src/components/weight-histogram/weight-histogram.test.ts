@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import { expect } from 'chai';
 import axe from 'axe-core';
 import { WeightHistogram } from './weight-histogram.js';
-import { ElementHarness } from '../../../test/harness/element-harness.js';
+import { ElementHarness, waitFor } from '../../../test/harness/element-harness.js';
 import { f32Tensor, modelBytes, node, valueInfo } from '../../../test/fixtures/onnx-bytes.js';
 import { channelValues } from '../../../test/support/reference-stats.js';
 import { referenceHistogram } from '../../../test/support/reference-histogram.js';
@@ -150,6 +150,51 @@ describe('<weight-histogram>', () => {
     const spans = o8.scale / ((hist.hi - hist.lo) / 128);
     expect(h.part('overlay-summary')!.textContent).to.contain('255 levels').and.contain('too dense to draw')
       .and.contain(`one step spans ${Number(spans.toPrecision(3))} histogram bins`);
+    ElementHarness.cleanup();
+  });
+
+  it('zoom (typed, or dragged across the plot): bins recounted over the range, INT8 levels drawn, outside counted; reset', async () => {
+    const h = await mount();
+    const whole = h.element.histogram!;
+    const o = h.element.overlay!;
+    const { data } = weights.get(layer.name)!;
+    const [lo, hi] = [0, 12 * o.scale]; // twelve INT8 steps
+    const from = h.part<HTMLInputElement>('zoom-from')!, to = h.part<HTMLInputElement>('zoom-to')!;
+    to.value = String(hi);
+    to.dispatchEvent(new Event('change'));
+    from.value = String(lo);
+    from.dispatchEvent(new Event('change'));
+    await waitFor(() => h.element.histogram?.zoomed && h.element.histogram.lo === lo, 'the zoomed histogram');
+    await h.settled();
+    const zoomed = h.element.histogram!;
+    const reference = referenceHistogram(data, lo, hi, 128);
+    expect(zoomed.counts).to.deep.equal(reference.counts);
+    expect(zoomed.below).to.equal(Array.from(data).filter((v) => v < lo).length);
+    expect(zoomed.above).to.equal(Array.from(data).filter((v) => v > hi).length);
+    expect(ruleValues(h, 'grid-levels').length).to.equal(13);
+    expect(h.part('overlay-summary')!.textContent).to.contain('each drawn');
+    expect(h.part('zoom-note')!.textContent).to.contain(`${zoomed.below.toLocaleString('en-US')} weights below`);
+    await h.click(h.part('zoom-reset')!);
+    await waitFor(() => h.element.histogram && !h.element.histogram.zoomed, 'the whole range again');
+    expect(h.element.histogram!.counts).to.deep.equal(whole.counts);
+    expect(h.part('zoom-note')).to.equal(null);
+
+    // Drag from the middle of the plot to three quarters of the way.
+    await h.settled();
+    const plot = h.part('plot')!;
+    const box = h.chart().getBoundingClientRect();
+    const at = (f: number) => ({ clientX: box.left + box.width * f, clientY: box.top + box.height / 2, pointerId: 1, bubbles: true, button: 0 });
+    plot.dispatchEvent(new PointerEvent('pointerdown', at(0.5)));
+    plot.dispatchEvent(new PointerEvent('pointermove', at(0.75)));
+    await h.settled();
+    expect(h.part('brush')).to.not.equal(null);
+    plot.dispatchEvent(new PointerEvent('pointerup', at(0.75)));
+    await waitFor(() => h.element.histogram?.zoomed, 'the dragged zoom');
+    const [a, b] = h.element.zoom!;
+    const x = h.chart().scale('x')!;
+    expect(b - a).to.be.greaterThan(0);
+    expect(h.element.histogram!.counts).to.deep.equal(referenceHistogram(data, a, b, 128).counts);
+    expect(x.domain).to.deep.equal([a, b]);
     ElementHarness.cleanup();
   });
 

@@ -21,8 +21,15 @@ const integer = new Intl.NumberFormat('en-US');
 const plural = (n: number, word: string) => `${integer.format(n)} ${word}${n === 1 ? '' : 's'}`;
 const OVERLAYS = [[8, 'symmetric'], [8, 'asymmetric'], [4, 'symmetric'], [4, 'asymmetric']] as const;
 
-/** What a histogram request depends on: the model (and the session keeping its weights), layer, channel, bins. */
-type HistogramArgs = readonly [ModelHandle, number, string, number | null, number];
+/** What a histogram request depends on: the model (and the session keeping its weights), layer, channel, bins, zoom. */
+type HistogramArgs = readonly [ModelHandle, number, string, number | null, number, readonly [number, number] | null];
+
+/** A drag across the plot, in weight values. */
+interface Drag {
+  pointer: number;
+  from: number;
+  to: number;
+}
 
 /**
  * A layer's weight histogram — the whole tensor or one output channel, linear or log counts — with a
@@ -30,7 +37,9 @@ type HistogramArgs = readonly [ModelHandle, number, string, number | null, numbe
  * [min, max] widened to include 0) and its grid levels, each drawn where they are far enough apart to see;
  * otherwise the header says how many histogram bins one grid step spans. The grid is INT8 symmetric
  * per-tensor by default; per-channel grids use the shown channel's own range. Hover the histogram, or
- * focus it and use ←/→ (PageUp/PageDown: 10 bins, Home/End), to read a bin. NaN and ±Inf weights are in
+ * focus it and use ←/→ (PageUp/PageDown: 10 bins, Home/End), to read a bin. Drag across it, or type a
+ * range, to zoom: the bins are counted again over that range, so the INT8 grid's levels become visible
+ * one by one; weights outside it are counted below and above. NaN and ±Inf weights are in
  * no bin and counted in a note. The histogram is computed by the Worker that analysed the model, from the
  * weights it kept (no second read); results JSON holds no weights, so it shows a message instead. Follows
  * the layer selected on its model.
@@ -49,6 +58,12 @@ type HistogramArgs = readonly [ModelHandle, number, string, number | null, numbe
  * @csspart scale-toggle - The log-counts checkbox.
  * @csspart overlay-select - The quantizer's bit width and scheme.
  * @csspart grid-select - Per-tensor or per-channel grid.
+ * @csspart zoom - The zoom controls.
+ * @csspart zoom-from - The lowest weight shown.
+ * @csspart zoom-to - The highest weight shown.
+ * @csspart zoom-reset - The button showing the whole range again.
+ * @csspart brush - The range being dragged out to zoom.
+ * @csspart zoom-note - Zoomed: how many weights lie below and above the range shown.
  * @csspart plot - The focusable chart area (hover, arrow keys to read bins).
  * @csspart chart - The chart's SVG.
  * @csspart bins - The histogram's bars.
@@ -119,7 +134,7 @@ export class WeightHistogram extends ModelViewElement {
 
   private readonly task = new AnalysisTask<HistogramArgs, LayerHistogram>(this, {
     args: () => this.taskArgs(),
-    task: ([handle, , layer, channel, bins], { signal }) => handle.histogram({ layer, channel, bins }, signal),
+    task: ([handle, , layer, channel, bins, range], { signal }) => handle.histogram({ layer, channel, bins, range }, signal),
     onError: (error) => {
       if (error.code !== 'NO_WEIGHTS') this.emit('wl-error', { error });
     },
@@ -131,6 +146,9 @@ export class WeightHistogram extends ModelViewElement {
   /** The bin being read, in the histogram it was set on. */
   private cursor: { histogram: LayerHistogram; bin: number } | undefined;
   private tableOpen = false;
+  /** The zoomed range and the layer and channel it was set on: another layer or channel starts unzoomed. */
+  private zoomed: { layer: string; channel: number | null; range: [number, number] } | undefined;
+  private dragging: Drag | undefined;
 
   constructor() {
     super();
@@ -154,6 +172,20 @@ export class WeightHistogram extends ModelViewElement {
   /** The histogram shown (while the next one is computed, the last one). */
   get histogram(): LayerHistogram | undefined {
     return this.task.value ?? (this.task.status === 'pending' ? this.shown : undefined);
+  }
+
+  /** The weight range zoomed to, `[lowest, highest]`; null shows the finite min..max (the whole range). */
+  get zoom(): [number, number] | null {
+    const h = this.histogram;
+    const z = this.zoomed;
+    return z && h && z.layer === h.layer && z.channel === h.channel ? z.range : null;
+  }
+
+  set zoom(range: readonly [number, number] | null) {
+    const h = this.histogram;
+    const ok = range && Number.isFinite(range[0]) && Number.isFinite(range[1]) && range[0] !== range[1];
+    this.zoomed = h && ok ? { layer: h.layer, channel: h.channel, range: [Math.min(...range), Math.max(...range)] } : undefined;
+    this.requestUpdate();
   }
 
   /** The quantizer overlaid, from the layer's statistics; undefined when there is none to draw. */
@@ -196,7 +228,8 @@ export class WeightHistogram extends ModelViewElement {
     const name = this.chooseLayer(report, this.layer)?.name ?? this.layer ?? '';
     const bins = Math.min(MAX_HISTOGRAM_BINS, Math.max(1, Math.round(Number(this.bins)) || 128));
     const channel = this.channel === null || this.channel === undefined || Number.isNaN(this.channel) ? null : this.channel;
-    return [handle, handle.session, name, channel, bins];
+    const z = this.zoomed;
+    return [handle, handle.session, name, channel, bins, z && z.layer === name && z.channel === channel ? z.range : null];
   }
 
   private layerReport(h: LayerHistogram): LayerReport | undefined {
@@ -234,11 +267,18 @@ export class WeightHistogram extends ModelViewElement {
         aria-label=${`Weight histogram of ${h.layer}, ${selectionText(h)}. Arrow keys read one bin at a time.`}
         @keydown=${(e: KeyboardEvent) => this.onKey(e, h)}
         @focus=${() => this.reading(h) ?? this.setCursor(h, 0)}
+        @pointerdown=${(e: PointerEvent) => this.onPointerDown(e)}
         @pointermove=${(e: PointerEvent) => this.onPointer(e, h)}
+        @pointerup=${(e: PointerEvent) => this.onPointerUp(e)}
+        @pointercancel=${() => this.setDrag(undefined)}
       >
-        ${chart}${this.renderCursor(chart, bins[this.reading(h) ?? -1])}
+        ${chart}${this.renderCursor(chart, bins[this.reading(h) ?? -1])}${this.renderBrush(chart)}
       </div>
-      ${this.renderReadout(h, bins)}
+      ${this.renderReadout(h, bins)} ${this.renderZoom(h)}
+      ${h.zoomed
+        ? html`<p part="zoom-note" class="zoom-note">Zoomed to ${formatNumber(h.lo)} … ${formatNumber(h.hi)}:
+            ${plural(h.below, 'weight')} below and ${plural(h.above, 'weight')} above it are not shown.</p>`
+        : nothing}
       ${h.nonFinite
         ? html`<p part="note" class="note">${plural(h.nonFinite, 'weight')} of ${integer.format(h.elements)} ${h.nonFinite === 1 ? 'is' : 'are'} NaN or ±Inf: counted here, in no bin.</p>`
         : nothing}
@@ -371,12 +411,69 @@ export class WeightHistogram extends ModelViewElement {
     this.setCursor(h, next);
   }
 
-  private onPointer(e: PointerEvent, h: LayerHistogram): void {
+  private renderZoom(h: LayerHistogram): TemplateResult {
+    const [lo, hi] = this.zoom ?? [h.lo, h.hi];
+    const set = (which: 0 | 1) => (e: Event) => {
+      const value = Number((e.target as HTMLInputElement).value);
+      const [from, to] = this.zoom ?? [h.lo, h.hi]; // read now: the other end may have changed since this render
+      this.zoom = which === 0 ? [value, to] : [from, value];
+    };
+    return html`<div part="zoom" class="controls zoom" role="group" aria-label="Zoom to weights">
+      <label>Weights from <input part="zoom-from" type="number" step="any" .value=${String(lo)} @change=${set(0)} /></label>
+      <label>to <input part="zoom-to" type="number" step="any" .value=${String(hi)} @change=${set(1)} /></label>
+      <button part="zoom-reset" type="button" ?disabled=${!h.zoomed} @click=${() => (this.zoom = null)}>Show the whole range</button>
+    </div>`;
+  }
+
+  private renderBrush(chart: Chart) {
+    const drag = this.dragging;
+    if (!drag || drag.from === drag.to) return nothing;
+    const x = chart.scale('x')!;
+    const width = chart.width.baseVal.value;
+    const [a, b] = [x.apply(Math.min(drag.from, drag.to)) as number, x.apply(Math.max(drag.from, drag.to)) as number];
+    return html`<div part="brush" class="brush" style="left: ${(a / width) * 100}%; width: ${((b - a) / width) * 100}%"></div>`;
+  }
+
+  /** The weight value under the pointer, through the chart's x scale. */
+  private valueAt(e: PointerEvent): number | null {
     const chart = this.chart?.node;
-    if (!chart) return;
+    if (!chart) return null;
     const box = chart.getBoundingClientRect();
-    if (box.width === 0) return;
-    const value = chart.scale('x')!.invert!(((e.clientX - box.left) / box.width) * chart.width.baseVal.value) as number;
+    if (box.width === 0) return null;
+    return chart.scale('x')!.invert!(((e.clientX - box.left) / box.width) * chart.width.baseVal.value) as number;
+  }
+
+  private setDrag(drag: Drag | undefined): void {
+    this.dragging = drag;
+    this.requestUpdate();
+  }
+
+  private onPointerDown(e: PointerEvent): void {
+    const value = e.button === 0 ? this.valueAt(e) : null;
+    if (value === null) return;
+    try {
+      (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId);
+    } catch {
+      // Not an active pointer (a synthetic event): dragging still works while it stays over the plot.
+    }
+    this.setDrag({ pointer: e.pointerId, from: value, to: value });
+  }
+
+  private onPointerUp(e: PointerEvent): void {
+    const drag = this.dragging;
+    if (!drag || drag.pointer !== e.pointerId) return;
+    this.setDrag(undefined);
+    // A click is not a zoom: only a drag wider than a few pixels' worth of weights.
+    const chart = this.chart?.node;
+    const [d0, d1] = (chart?.scale('x')?.domain ?? [0, 1]) as [number, number];
+    if (chart && Math.abs(drag.to - drag.from) > ((d1 - d0) * 4) / chart.width.baseVal.value) this.zoom = [drag.from, drag.to];
+  }
+
+  private onPointer(e: PointerEvent, h: LayerHistogram): void {
+    const value = this.valueAt(e);
+    if (value === null) return;
+    const drag = this.dragging;
+    if (drag && drag.pointer === e.pointerId && value !== drag.to) this.setDrag({ ...drag, to: value });
     const w = (h.hi - h.lo) / h.counts.length;
     const bin = w > 0 ? Math.floor((value - h.lo) / w) : 0;
     this.setCursor(h, Math.min(h.counts.length - 1, Math.max(0, bin)));

@@ -17,14 +17,6 @@ export const styles = css`
     border-left: 1px dashed var(--_muted-color);
     pointer-events: none;
   }
-  .brush {
-    position: absolute;
-    top: 0;
-    bottom: 0;
-    background: var(--_accent-color);
-    opacity: 0.15;
-    pointer-events: none;
-  }
   .readout .outlier {
     color: var(--_outlier-color);
     font-weight: 600;

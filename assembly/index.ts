@@ -4,7 +4,7 @@ export { channelStatsScalar, channelStatsExact } from './channel-stats-scalar';
 export { channelStatsRunsSimd } from './channel-stats-runs';
 export { channelStatsColumnsSimd } from './channel-stats-columns';
 export { statsResultBytes } from './layout';
-export { histogram } from './histogram';
+export { histogram, histogramBytes } from './histogram';
 export { runAbsMax } from './run-absmax';
 export { scaleRuns } from './scale-runs';
 export { scaleGrid } from './scale-grid';

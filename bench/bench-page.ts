@@ -7,6 +7,8 @@ import { Kernels } from '../src/kernels/channel-stats.js';
 import { planCle } from '../src/cle/plan-cle.js';
 import { exportModel } from '../src/onnx/export/export.js';
 import { resnet50Bytes } from '../test/fixtures/resnet50.js';
+import { findWeightLayers } from '../src/analysis/layers.js';
+import { layerHistogram } from '../src/report/weight-histogram.js';
 
 const RUNS = 7;
 
@@ -173,6 +175,77 @@ async function quantErrorBench(): Promise<void> {
   }));
 }
 
+/** Plain-JS histogram with the kernel's bin rule (equal widths over [lo, hi], hi in the last bin). */
+function jsHistogram(data: Float32Array, offset: number, n: number, lo: number, hi: number, counts: Uint32Array): void {
+  const scale = counts.length / (hi - lo), last = counts.length - 1;
+  for (let i = offset, end = offset + n; i < end; i++) {
+    const v = data[i]!;
+    if (v >= lo && v <= hi) counts[Math.min(last, Math.floor((v - lo) * scale))]!++;
+  }
+}
+
+/** The histogram kernel over ResNet-50's conv weights (128 bins, whole tensors), against plain JS and a copy. */
+async function histogramBench(): Promise<void> {
+  const set = tensorSet();
+  const total = set.reduce((a, t) => a + t.cout * t.inner, 0);
+  const kernels = await Kernels.load();
+  const data = new Float32Array(total);
+  for (let i = 0; i < total; i++) data[i] = Math.sin(i) * 0.1;
+  const copyTarget = new Float32Array(total);
+  const counts = new Uint32Array(128);
+  const wasmTimes: number[] = [], jsTimes: number[] = [], copyTimes: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    copyTimes.push(time(() => copyTarget.set(data)));
+    let ms = 0, offset = 0;
+    for (const t of set) {
+      const n = t.cout * t.inner;
+      const tensor = await kernels.stage(n, (d) => d.set(data.subarray(offset, offset + n)));
+      ms += time(() => kernels.histogram(tensor, { groups: 1, outer: 1, cg: t.cout, inner: t.inner }, -1, -0.1, 0.1, 128));
+      offset += n;
+    }
+    wasmTimes.push(ms);
+    jsTimes.push(time(() => {
+      let o = 0;
+      for (const t of set) {
+        counts.fill(0);
+        jsHistogram(data, o, t.cout * t.inner, -0.1, 0.1, counts);
+        o += t.cout * t.inner;
+      }
+    }));
+  }
+  const bytes = total * 4;
+  const gbps = (ms: number) => +(bytes / (ms * 1e6)).toFixed(2);
+  const [w, j, c] = [median(wasmTimes), median(jsTimes), median(copyTimes)];
+  console.log(JSON.stringify({
+    bench: 'histogram', bytes, bins: 128, wasm_gbps: gbps(w), js_gbps: gbps(j), copy_gbps: gbps(c),
+    wasm_vs_copy: +(c / w).toFixed(2), wasm_vs_js: +(j / w).toFixed(2), runs: RUNS,
+  }));
+}
+
+/**
+ * What <weight-histogram> asks of a kept model: every layer's whole-tensor histogram of the open
+ * ResNet-50-sized model (read weights, exact range, count), against one copy of its weight bytes.
+ */
+async function histogramJobsBench(): Promise<void> {
+  const { bytes, weightCount } = resnet50Bytes();
+  const kernels = await Kernels.load();
+  const model = await openModel(bytes, { fileName: 'resnet50.onnx' });
+  const layers = findWeightLayers(model);
+  const weights = new Float32Array(weightCount), copyTarget = new Float32Array(weightCount);
+  const times: number[] = [], copies: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    copies.push(time(() => copyTarget.set(weights)));
+    const t0 = performance.now();
+    for (const layer of layers) await layerHistogram(model, layers, { layer: layer.name, channel: null, bins: 128 }, { kernels });
+    times.push(performance.now() - t0);
+  }
+  const [ms, copy] = [median(times), median(copies)];
+  console.log(JSON.stringify({
+    bench: 'histogram-jobs', weight_bytes: weightCount * 4, layers: layers.length,
+    ms: +ms.toFixed(1), ms_per_layer: +(ms / layers.length).toFixed(2), copy_ms: +copy.toFixed(2), ratio_to_copy: +(ms / copy).toFixed(1), runs: RUNS,
+  }));
+}
+
 /** BN fold + CLE + export of the ResNet-50-sized model (already open), against one copy of its bytes. */
 async function cleExportBench(): Promise<void> {
   const { bytes, weightCount } = resnet50Bytes();
@@ -202,6 +275,8 @@ try {
   await openStatsBench();
   await cleExportBench();
   await quantErrorBench();
+  await histogramBench();
+  await histogramJobsBench();
 } catch (error) {
   console.log(JSON.stringify({ bench: 'error', message: String((error as Error)?.stack ?? error) }));
 }

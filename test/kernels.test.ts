@@ -173,6 +173,23 @@ describe('histogram kernel', () => {
     expect({ ...ch2, counts: Array.from(ch2.counts) }).to.deep.equal(expected(data.subarray(2000, 3000)));
   });
 
+  it('counts like a plain loop when lengths are not multiples of the four count tables, and weights pile in one bin', async () => {
+    const layout = { groups: 1, outer: 5, cg: 3, inner: 7 }; // 105 weights; channel c is 5 runs of 7
+    const data = randomWeights(size(layout), 4, 0, 1);
+    data.fill(0.01, 20, 60); // one bin, many times in a row
+    const staged = await k.stage(data.length, (d) => d.set(data));
+    const plain = (values: number[], lo: number, hi: number, bins: number) => {
+      const counts = new Array<number>(bins).fill(0);
+      for (const v of values) if (v >= lo && v <= hi) counts[Math.min(bins - 1, Math.floor((v - lo) * (bins / (hi - lo))))]!++;
+      return counts;
+    };
+    expect(Array.from(k.histogram(staged, layout, -1, -1, 1, 9).counts)).to.deep.equal(plain(Array.from(data), -1, 1, 9));
+    for (const c of [0, 2]) {
+      const values = Array.from({ length: 5 }, (_, o) => Array.from(data.subarray((o * 3 + c) * 7, (o * 3 + c + 1) * 7))).flat();
+      expect(Array.from(k.histogram(staged, layout, c, -1, 1, 9).counts), `channel ${c}`).to.deep.equal(plain(values, -1, 1, 9));
+    }
+  });
+
   it('puts the upper edge in the last bin and a zero-width range in the first', async () => {
     const data = Float32Array.from([0, 0.5, 1, 1]);
     const staged = await k.stage(4, (d) => d.set(data));

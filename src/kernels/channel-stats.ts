@@ -123,8 +123,10 @@ export class Kernels {
     if (!(Number.isFinite(lo) && Number.isFinite(hi) && hi >= lo)) throw new RangeError(`histogram range [${lo}, ${hi}] is not a finite interval`);
     if (channel >= channelCount(layout)) throw new RangeError(`channel ${channel} out of range (${channelCount(layout)} channels)`);
     const out = this.arena.resultsAt(staged.size * 4);
-    this.arena.ensure(out + (bins + 3) * 4, 'histogram');
-    new Uint32Array(this.arena.buffer, out, bins + 3).fill(0);
+    // The kernel counts into several tables (assembly/histogram.ts), all zeroed here, and sums them into the first.
+    const bytes = this.exports.histogramBytes(bins);
+    this.arena.ensure(out + bytes, 'histogram');
+    new Uint8Array(this.arena.buffer, out, bytes).fill(0);
     const { groups, outer, cg, inner } = layout;
     this.exports.histogram(this.arena.stage, groups, outer, cg, inner, channel, lo, hi, bins, out);
     const all = new Uint32Array(this.arena.buffer, out, bins + 3).slice();

@@ -28,6 +28,7 @@ export interface KernelExports {
     src: number, groups: number, outer: number, cg: number, inner: number, channel: number,
     lo: number, hi: number, bins: number, out: number,
   ): void;
+  histogramBytes(bins: number): number;
 }
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {

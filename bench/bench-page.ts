@@ -3,7 +3,7 @@
 import { instantiateKernels, kernelVariant } from '../src/kernels/wasm-module.js';
 import { openModel } from '../src/onnx/open.js';
 import { computeStats } from '../src/report/stats-report.js';
-import { Kernels } from '../src/kernels/channel-stats.js';
+import { Kernels, type ChannelLayout, type StagedTensor } from '../src/kernels/channel-stats.js';
 import { planCle } from '../src/cle/plan-cle.js';
 import { exportModel } from '../src/onnx/export/export.js';
 import { resnet50Bytes } from '../test/fixtures/resnet50.js';
@@ -134,34 +134,39 @@ function jsQuantError(data: Float32Array, offset: number, cout: number, inner: n
   return noise;
 }
 
-async function quantErrorBench(): Promise<void> {
+type BenchTensor = { cout: number; inner: number };
+
+/**
+ * A Wasm kernel over ResNet-50's conv weights, one tensor staged at a time (staging is not timed), against
+ * a plain-JS loop over the same weights and one typed-array copy of them; prints one bench line.
+ */
+async function tensorKernelBench(
+  name: string,
+  wasm: (kernels: Kernels, tensor: StagedTensor, layout: ChannelLayout) => void,
+  js: (data: Float32Array, offset: number, t: BenchTensor) => void,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   const set = tensorSet();
   const total = set.reduce((a, t) => a + t.cout * t.inner, 0);
   const kernels = await Kernels.load();
   const data = new Float32Array(total);
   for (let i = 0; i < total; i++) data[i] = Math.sin(i) * 0.1;
   const copyTarget = new Float32Array(total);
-  const scales = new Float32Array(2048).fill(0.1 / 127);
-  const zeroPoints = new Float32Array(2048);
-  // Staging (a copy into Wasm memory) is outside the timing: the kernel is what is measured.
-  let offset = 0;
   const wasmTimes: number[] = [], jsTimes: number[] = [], copyTimes: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     copyTimes.push(time(() => copyTarget.set(data)));
-    let ms = 0;
-    offset = 0;
+    let ms = 0, offset = 0;
     for (const t of set) {
       const n = t.cout * t.inner;
       const tensor = await kernels.stage(n, (d) => d.set(data.subarray(offset, offset + n)));
-      const layout = { groups: 1, outer: 1, cg: t.cout, inner: t.inner };
-      ms += time(() => kernels.quantError(tensor, layout, scales.subarray(0, t.cout), zeroPoints.subarray(0, t.cout), -127, 127));
+      ms += time(() => wasm(kernels, tensor, { groups: 1, outer: 1, cg: t.cout, inner: t.inner }));
       offset += n;
     }
     wasmTimes.push(ms);
     jsTimes.push(time(() => {
       let o = 0;
       for (const t of set) {
-        jsQuantError(data, o, t.cout, t.inner, scales);
+        js(data, o, t);
         o += t.cout * t.inner;
       }
     }));
@@ -170,9 +175,21 @@ async function quantErrorBench(): Promise<void> {
   const gbps = (ms: number) => +(bytes / (ms * 1e6)).toFixed(2);
   const [w, j, c] = [median(wasmTimes), median(jsTimes), median(copyTimes)];
   console.log(JSON.stringify({
-    bench: 'quant-error', bytes, wasm_gbps: gbps(w), js_gbps: gbps(j), copy_gbps: gbps(c),
-    wasm_vs_copy: +(c / w).toFixed(2), wasm_vs_js: +(j / w).toFixed(2), kernel: kernelVariant(), runs: RUNS,
+    bench: name, bytes, wasm_gbps: gbps(w), js_gbps: gbps(j), copy_gbps: gbps(c),
+    wasm_vs_copy: +(c / w).toFixed(2), wasm_vs_js: +(j / w).toFixed(2), ...extra, runs: RUNS,
   }));
+}
+
+/** The fused fake-quantize + error kernel (INT8 symmetric, per-channel scales). */
+function quantErrorBench(): Promise<void> {
+  const scales = new Float32Array(2048).fill(0.1 / 127);
+  const zeroPoints = new Float32Array(2048);
+  return tensorKernelBench(
+    'quant-error',
+    (k, tensor, layout) => k.quantError(tensor, layout, scales.subarray(0, layout.cg), zeroPoints.subarray(0, layout.cg), -127, 127),
+    (data, offset, t) => jsQuantError(data, offset, t.cout, t.inner, scales),
+    { kernel: kernelVariant() },
+  );
 }
 
 /** Plain-JS histogram with the kernel's bin rule (equal widths over [lo, hi], hi in the last bin). */
@@ -184,42 +201,18 @@ function jsHistogram(data: Float32Array, offset: number, n: number, lo: number, 
   }
 }
 
-/** The histogram kernel over ResNet-50's conv weights (128 bins, whole tensors), against plain JS and a copy. */
-async function histogramBench(): Promise<void> {
-  const set = tensorSet();
-  const total = set.reduce((a, t) => a + t.cout * t.inner, 0);
-  const kernels = await Kernels.load();
-  const data = new Float32Array(total);
-  for (let i = 0; i < total; i++) data[i] = Math.sin(i) * 0.1;
-  const copyTarget = new Float32Array(total);
+/** The histogram kernel (128 bins over [−0.1, 0.1], whole tensors). */
+function histogramBench(): Promise<void> {
   const counts = new Uint32Array(128);
-  const wasmTimes: number[] = [], jsTimes: number[] = [], copyTimes: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    copyTimes.push(time(() => copyTarget.set(data)));
-    let ms = 0, offset = 0;
-    for (const t of set) {
-      const n = t.cout * t.inner;
-      const tensor = await kernels.stage(n, (d) => d.set(data.subarray(offset, offset + n)));
-      ms += time(() => kernels.histogram(tensor, { groups: 1, outer: 1, cg: t.cout, inner: t.inner }, -1, -0.1, 0.1, 128));
-      offset += n;
-    }
-    wasmTimes.push(ms);
-    jsTimes.push(time(() => {
-      let o = 0;
-      for (const t of set) {
-        counts.fill(0);
-        jsHistogram(data, o, t.cout * t.inner, -0.1, 0.1, counts);
-        o += t.cout * t.inner;
-      }
-    }));
-  }
-  const bytes = total * 4;
-  const gbps = (ms: number) => +(bytes / (ms * 1e6)).toFixed(2);
-  const [w, j, c] = [median(wasmTimes), median(jsTimes), median(copyTimes)];
-  console.log(JSON.stringify({
-    bench: 'histogram', bytes, bins: 128, wasm_gbps: gbps(w), js_gbps: gbps(j), copy_gbps: gbps(c),
-    wasm_vs_copy: +(c / w).toFixed(2), wasm_vs_js: +(j / w).toFixed(2), runs: RUNS,
-  }));
+  return tensorKernelBench(
+    'histogram',
+    (k, tensor, layout) => k.histogram(tensor, layout, -1, -0.1, 0.1, 128),
+    (data, offset, t) => {
+      counts.fill(0);
+      jsHistogram(data, offset, t.cout * t.inner, -0.1, 0.1, counts);
+    },
+    { bins: 128 },
+  );
 }
 
 /**

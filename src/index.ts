@@ -15,5 +15,11 @@ export {
   type ModelSummary,
   type StatsOptions,
   type StatsProgress,
+  type ModelQuantization,
 } from './report/stats-report.js';
+export type { QuantReport, QuantSchemes, QuantFigures } from './report/quant-error.js';
+export { equalizeModel, type EqualizeOptions } from './report/equalize-model.js';
+export type { CleOptions, CleReport, CleLayerChange, CleOutcome } from './report/cle-report.js';
+export { layerHistogram, MAX_HISTOGRAM_BINS, type HistogramRequest, type LayerHistogram } from './report/weight-histogram.js';
+export { toNetronAttachment, toModelExplorerNodeData, type NetronAttachment, type ModelExplorerNodeData } from './report/interop.js';
 export { VERSION } from './version.js';

@@ -37,8 +37,16 @@ export interface ModelGrid {
   channels: ChannelGrid[];
 }
 
+/** Grids already worked out: the header, chart, readout and table of one layer all ask, on every render. */
+const grids = new WeakMap<LayerReport, ModelGrid | null>();
+
 /** The model's quantization of `layer` per output channel; null when the weight is not stored quantized with scales. */
 export function modelGrid(layer: LayerReport): ModelGrid | null {
+  if (!grids.has(layer)) grids.set(layer, computeGrid(layer));
+  return grids.get(layer)!;
+}
+
+function computeGrid(layer: LayerReport): ModelGrid | null {
   const q = layer.modelQuantization;
   const range = q && INTEGER_RANGE[q.dtype];
   // No scales (ConvInteger, MatMulInteger): the statistics are in integer units, there is no range to compare.

@@ -252,14 +252,33 @@ describe('stats report', () => {
     expect(layer.relativeRange).to.deep.equal([12, null, 1]);
     expect(layer.maxRelativeRange).to.equal(12);
     expect(layer.minRange).to.equal(0.25);
+    expect(layer.deadChannels, 'the all-NaN channel').to.deep.equal([1]);
   });
 
-  it('a zero smallest range makes every relative range null', async () => {
-    const layer = (await stats(await chain([{ op: 'Conv', weight: f32Tensor('z.w', [2, 1, 1, 2], [3, 3, -1, 1]) }]))).layers[0]!;
-    expect(layer.minRange).to.equal(0);
-    expect(layer.relativeRange).to.deep.equal([null, null]);
-    expect(layer.maxRelativeRange).to.equal(null);
+  it('a channel of one value is dead: left out of the relative range, which stays finite; AIMET\'s figure is infinite', async () => {
+    const layer = (await stats(await chain([{ op: 'Conv', weight: f32Tensor('z.w', [3, 1, 1, 2], [3, 3, -1, 1, 0, 4]) }]))).layers[0]!;
+    expect(layer.deadChannels).to.deep.equal([0]);
+    expect(layer.minRange).to.equal(2);
+    expect(layer.relativeRange).to.deep.equal([null, 1, 2]);
+    expect(layer.maxRelativeRange).to.equal(2);
+    expect(layer.aimetMaxRelativeRange, 'AIMET divides by the zero range').to.equal(null);
     expect(layer.outliers).to.deep.equal([]);
+  });
+
+  it('dead means a range at most 1e-4 of the largest: 1e-4 is dead, 2e-4 is live; an all-zero layer is all dead', async () => {
+    // Ranges 1, 1e-4 (dead), 2e-4 (live), 1e-34 (dead, as PP-OCRv4 det's near-dead channel).
+    const w = [0, 1, 0, 1e-4, 0, 2e-4, 0, 1e-34];
+    const layer = (await stats(await chain([{ op: 'Conv', weight: f32Tensor('d.w', [4, 1, 1, 2], w) }]))).layers[0]!;
+    const ranges = [1, Math.fround(1e-4), Math.fround(2e-4), Math.fround(1e-34)];
+    expect(layer.deadChannels).to.deep.equal([1, 3]);
+    expect(layer.minRange).to.equal(ranges[2]);
+    expect(layer.relativeRange).to.deep.equal([1 / ranges[2]!, null, 1, null]);
+    expect(layer.aimetMaxRelativeRange).to.equal(1 / ranges[3]!);
+    const zeros = (await stats(await chain([{ op: 'Conv', weight: f32Tensor('zero.w', [2, 1, 1, 2], [0, 0, 0, 0]) }]))).layers[0]!;
+    expect(zeros.deadChannels).to.deep.equal([0, 1]);
+    expect(zeros.relativeRange).to.deep.equal([null, null]);
+    expect(zeros.maxRelativeRange).to.equal(null);
+    expect(zeros.minRange).to.equal(null);
   });
 
   it('layer: selects by node name, first output or weight name; an unknown name is LAYER_NOT_FOUND', async () => {

@@ -2,7 +2,7 @@
 // view, checked through the data each mark carries (Node and browser, no DOM).
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
-import { outlierChannels, relativeRanges } from '../src/analysis/relative-range.js';
+import { rangeFigures } from '../src/analysis/relative-range.js';
 import type { LayerReport } from '../src/report/stats-report.js';
 import { DENSE_CHANNELS } from '../src/plot/channels.js';
 import {
@@ -17,14 +17,11 @@ interface MarkLike {
 }
 
 function layerOf(min: number[], max: number[], name = 'conv1'): LayerReport {
-  const relativeRange = relativeRanges(min, max);
-  const largest = Math.max(...relativeRange.map((v) => v ?? -Infinity));
   return {
     name, op: 'Conv', weight: `${name}.weight`, graph: 'main', dtype: 'float32', shape: [min.length, 3, 3, 3], channelAxis: 0,
     groups: 1, depthwise: false, bias: null, batchNorm: null, overridable: true, parameters: min.length * 27,
     channels: { min, max, mean: min.map((m, c) => (m + max[c]!) / 2), std: min.map((m, c) => (max[c]! - m) / 4), absMax: min.map((m, c) => Math.max(-m, max[c]!)) },
-    relativeRange, maxRelativeRange: Number.isFinite(largest) ? largest : null, minRange: Math.min(...min.map((m, c) => max[c]! - m)),
-    outliers: outlierChannels(relativeRange), nonFinite: 0, nonFiniteCounts: { nan: 0, posInf: 0, negInf: 0 },
+    ...rangeFigures(min, max), nonFinite: 0, nonFiniteCounts: { nan: 0, posInf: 0, negInf: 0 },
   };
 }
 
@@ -91,17 +88,17 @@ describe('plot: CLE changes per output channel', () => {
 
 describe('plot: CLE across the model', () => {
   const other = layerOf([-1, -2, -3], [1, 2, 3], 'conv2');
-  const flat = layerOf([0, -1], [0, 1], 'conv3'); // smallest range 0: relative range infinite
+  const flat = layerOf([0, 0], [0, 0], 'conv3'); // every channel dead: no relative range
   const report = cleReportOf('m.onnx', [before, other, flat], { conv1: after });
 
-  it('has one entry per layer in model order with the reports\' largest relative ranges', () => {
+  it('has one entry per layer, worst first (here without SQNR: largest relative range first), with the reports\' figures', () => {
     const rows = cleLayerRows(report);
     expect(rows.map((r) => r.name)).to.deep.equal(['conv1', 'conv2', 'conv3']);
     expect(rows.map((r) => [r.before, r.after])).to.deep.equal([
       [before.maxRelativeRange, after.maxRelativeRange], [other.maxRelativeRange, other.maxRelativeRange], [null, null],
     ]);
     expect(rows.map((r) => r.changed)).to.deep.equal([true, false, false]);
-    expect(rows[2]!.beforeText).to.equal('∞');
+    expect(rows[2]!.beforeText).to.equal('—');
     const options = cleLayersPlot(report, { selected: 'conv2' });
     const data = (name: string) => (mark(options, name).data as unknown as { name: string }[]).map((d) => d.name);
     expect(data(CLE_LAYER_MARKS.before)).to.deep.equal(['conv1', 'conv2']);
@@ -114,7 +111,19 @@ describe('plot: CLE across the model', () => {
   it('says which layers could not be drawn, and which is selected', () => {
     const text = cleLayersText(report, 'conv1');
     expect(text.description).to.contain('3 weight layers').and.to.contain('1 layer changed, 1 of them for the better');
-    expect(text.description).to.contain('Not drawn (infinite or no finite channel): conv3');
-    expect(text.description).to.contain('Selected: layer 1, conv1');
+    expect(text.description).to.contain('Not drawn (every channel dead): conv3');
+    expect(text.description).to.contain('Selected: number 1, conv1');
+  });
+
+  it('puts the lowest INT8 per-tensor SQNR before CLE first when the reports carry it', () => {
+    const sqnr = (perTensor: number | null) => {
+      const figures = { perTensor, perChannel: perTensor };
+      return { int8: { symmetric: figures, asymmetric: figures }, int4: { symmetric: figures, asymmetric: figures } };
+    };
+    const layers = [{ ...before, quant: sqnr(40) }, { ...other, quant: sqnr(12.5) }, { ...flat, quant: sqnr(null) }];
+    const rows = cleLayerRows(cleReportOf('m.onnx', layers, {}));
+    expect(rows.map((r) => r.name), 'conv2 hurts most; conv3 is exact').to.deep.equal(['conv2', 'conv1', 'conv3']);
+    expect(rows.map((r) => r.index)).to.deep.equal([0, 1, 2]);
+    expect(rows[0]!.sqnrBeforeText).to.equal('12.50 dB');
   });
 });

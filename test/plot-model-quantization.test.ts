@@ -17,7 +17,7 @@ function layer(min: number[], max: number[], q?: ModelQuantization): LayerReport
     name: 'conv', op: 'Conv', weight: 'w', graph: 'main', dtype: q?.dtype ?? 'float32', shape: [C, 2, 1, 1], channelAxis: 0, groups: 1,
     depthwise: false, bias: null, batchNorm: null, overridable: true, parameters: 2 * C,
     channels: { min, max, mean: min.map(() => 0), std: min.map(() => 1), absMax },
-    relativeRange: min.map(() => 1), maxRelativeRange: 1, minRange: 1, outliers: [], nonFinite: 0, nonFiniteCounts: { nan: 0, posInf: 0, negInf: 0 },
+    relativeRange: min.map(() => 1), maxRelativeRange: 1, minRange: 1, deadChannels: [], aimetMaxRelativeRange: 1, outliers: [], nonFinite: 0, nonFiniteCounts: { nan: 0, posInf: 0, negInf: 0 },
     ...(q ? { modelQuantization: q } : {}),
   };
 }

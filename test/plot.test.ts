@@ -2,7 +2,7 @@
 // drawn, so what a chart shows can be checked here, in Node and in the browser, with no DOM.
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
-import { outlierChannels, relativeRanges, tukeyFence } from '../src/analysis/relative-range.js';
+import { rangeFigures, tukeyFence } from '../src/analysis/relative-range.js';
 import type { LayerReport } from '../src/report/stats-report.js';
 import {
   HISTOGRAM_MARKS, RELATIVE_RANGE_MARKS, WEIGHT_RANGE_MARKS, channelRows, clampDomain, formatNumber, relativeRangeHistogram,
@@ -16,13 +16,11 @@ interface MarkLike {
 
 /** A layer report as the stats pipeline would make it, from per-channel min and max. */
 function layerOf(min: number[], max: number[], name = 'conv1'): LayerReport {
-  const relativeRange = relativeRanges(min, max);
   return {
     name, op: 'Conv', weight: `${name}.weight`, graph: 'main', dtype: 'float32', shape: [min.length, 3, 3, 3], channelAxis: 0,
     groups: 1, depthwise: false, bias: null, batchNorm: null, overridable: true, parameters: min.length * 27,
     channels: { min, max, mean: min.map((m, c) => (m + max[c]!) / 2), std: min.map((m, c) => (max[c]! - m) / 4), absMax: min.map((m, c) => Math.max(-m, max[c]!)) },
-    relativeRange, maxRelativeRange: Math.max(...relativeRange.map((v) => v ?? -Infinity)), minRange: Math.min(...min.map((m, c) => max[c]! - m)),
-    outliers: outlierChannels(relativeRange), nonFinite: 0, nonFiniteCounts: { nan: 0, posInf: 0, negInf: 0 },
+    ...rangeFigures(min, max), nonFinite: 0, nonFiniteCounts: { nan: 0, posInf: 0, negInf: 0 },
   };
 }
 
@@ -125,17 +123,21 @@ describe('plot: relative ranges, histogram and summary', () => {
     expect(rows['Tukey fence (Q3 + 1.5·IQR)']).to.equal(tukeyFence(layer.relativeRange)!.upper);
   });
 
-  it('has nothing to plot when the smallest range is zero, and says why', () => {
-    const flat = layerOf([0, -1, -2], [0, 1, 2]);
+  it('leaves a dead channel out and plots the rest; has nothing to plot when every channel is dead, and says why', () => {
+    const someDead = layerOf([0, -1, -2], [0, 1, 2]);
+    expect(someDead.relativeRange).to.deep.equal([null, 1, 2]);
+    expect(relativeRangeText(someDead).description).to.contain('Dead channels, left out: 0');
+    expect(mark(relativeRangePlot(someDead), RELATIVE_RANGE_MARKS.channels).data.map((d) => d.channel)).to.deep.equal([1, 2]);
+    const flat = layerOf([0, 3, -2], [0, 3, -2]);
     expect(flat.relativeRange).to.deep.equal([null, null, null]);
     expect(mark(relativeRangePlot(flat), RELATIVE_RANGE_MARKS.fence)).to.equal(undefined);
     expect(relativeRangeSummary(flat)).to.deep.equal([]);
-    expect(relativeRangeText(flat).description).to.contain('infinite');
+    expect(relativeRangeText(flat).description).to.contain('every channel of conv1 is dead');
   });
 
   it('formats numbers to six significant digits with true minus signs', () => {
     expect([formatNumber(0.123456789), formatNumber(-2.5e-7), formatNumber(null), formatNumber(Infinity), formatNumber(1234567)])
       .to.deep.equal(['0.123457', '−2.5e-7', '—', '∞', '1.2346e+6']);
-    expect(channelRows(layer, [7, 7])).to.deep.equal([{ channel: 7, min: -2, max: 2, mean: 0, std: 1, relativeRange: 4, outlier: true }]);
+    expect(channelRows(layer, [7, 7])).to.deep.equal([{ channel: 7, min: -2, max: 2, mean: 0, std: 1, relativeRange: 4, outlier: true, dead: false }]);
   });
 });

@@ -16,12 +16,16 @@ Options for stats:
   --format F           table (default), json, netron (a Netron attachment: open the model in Netron,
                        then this file), or model-explorer (Model Explorer node data)
   --layer NAME         only this layer (node name, first output or weight name)
-  --quant              add the SQNR (dB) of INT8/INT4-quantized weights: symmetric/asymmetric,
-                       per-tensor/per-channel (JSON: layers[].quant; table: INT8 symmetric)
+  --no-quant           skip the SQNR (dB) of INT8/INT4-quantized weights (computed by default:
+                       symmetric/asymmetric, per-tensor/per-channel; JSON: layers[].quant; table:
+                       INT8 symmetric; the worst layers are ranked by it); --quant is accepted
+  --wide               the whole table: full layer names and shapes, every outlier channel (default:
+                       lines of at most 120 characters)
 
 Options for cle:
   -o, --output FILE    where to write the equalized model (never the input itself)
   --json               print the machine form (JSON) of what was done instead of the summary
+  --wide               full layer names and reasons (default: lines of at most 120 characters)
   --no-bias-absorption leave biases as they are after equalizing
   --relu6-to-relu      treat Clip(0, 6) as Relu so CLE can cross it: CHANGES what the float model
                        computes (activations above 6 are no longer clipped); never implied
@@ -50,6 +54,7 @@ export interface StatsCommand extends CommonOptions {
   layer?: string;
   quant: boolean;
   format: StatsFormat;
+  wide: boolean;
 }
 
 export interface CleCommand extends CommonOptions {
@@ -57,6 +62,7 @@ export interface CleCommand extends CommonOptions {
   output: string;
   biasAbsorption: boolean;
   relu6ToRelu: boolean;
+  wide: boolean;
 }
 
 export interface ReportCommand extends CommonOptions {
@@ -78,7 +84,10 @@ export function parseCommandLine(argv: readonly string[]): Command {
       options: {
         json: { type: 'boolean', default: false },
         layer: { type: 'string' },
+        // The SQNR is computed by default now; --quant stays accepted so existing scripts keep working.
         quant: { type: 'boolean', default: false },
+        'no-quant': { type: 'boolean', default: false },
+        wide: { type: 'boolean', default: false },
         format: { type: 'string' },
         data: { type: 'string' },
         output: { type: 'string', short: 'o' },
@@ -116,18 +125,20 @@ export function parseCommandLine(argv: readonly string[]): Command {
     const format = (values.format ?? (values.json ? 'json' : 'table')) as StatsFormat;
     if (!['table', 'json', 'netron', 'model-explorer'].includes(format)) throw usage(`--format must be table, json, netron or model-explorer, not "${format}"`);
     if (values.json && format !== 'json') throw usage(`--json and --format ${format} contradict each other`);
-    return { command, ...common, layer: values.layer, quant: values.quant, format };
+    if (values.quant && values['no-quant']) throw usage('--quant and --no-quant contradict each other');
+    return { command, ...common, layer: values.layer, quant: !values['no-quant'], format, wide: values.wide };
   }
   if (values.layer !== undefined) onlyFor('--layer', 'stats');
+  if (values.quant || values['no-quant']) onlyFor(values.quant ? '--quant' : '--no-quant', 'stats (cle --json and report always compute it)');
   if (command === 'report') {
     if (!values.output) throw usage('report needs -o OUT.html, the file to write');
+    if (values.wide) onlyFor('--wide', 'stats and cle');
     return { command, ...common, output: values.output };
   }
-  if (values.quant) onlyFor('--quant', 'stats (cle --json always reports it)');
   if (values.format !== undefined) onlyFor('--format', 'stats');
   if (!values.output) throw usage('cle needs -o OUT.onnx, the file to write the equalized model to');
   return {
     command, ...common, output: values.output,
-    biasAbsorption: !values['no-bias-absorption'], relu6ToRelu: values['relu6-to-relu'],
+    biasAbsorption: !values['no-bias-absorption'], relu6ToRelu: values['relu6-to-relu'], wide: values.wide,
   };
 }

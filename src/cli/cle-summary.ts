@@ -1,13 +1,19 @@
 // The human form of `weightlens cle`: what was folded, equalized, skipped and absorbed, and each layer's
-// largest relative range before -> after.
+// largest relative range and INT8 per-tensor SQNR before -> after. Lines within LINE_BUDGET unless `wide`.
 import type { CleReport } from '../report/cle-report.js';
+import { shortNumber } from '../report/short-number.js';
 import type { LayerReport } from '../report/stats-report.js';
+import { rankingSqnr } from '../report/worst-layers.js';
+import { layoutTable, wrap } from './text-layout.js';
 
-const rel = (l: LayerReport) => (l.minRange === 0 ? 'inf' : l.maxRelativeRange === null ? '-' : l.maxRelativeRange.toFixed(1));
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const sqnr = (l: LayerReport) => {
+  const v = rankingSqnr(l);
+  return v === undefined ? 'n/a' : v === null ? 'exact' : v.toFixed(1);
+};
 
-export function formatCleSummary(report: CleReport, output: string): string {
-  const lines: string[] = [`${report.file} -> ${output}`, ''];
+export function formatCleSummary(report: CleReport, output: string, { wide = false } = {}): string {
+  const lines: string[] = [...wrap(`${report.file} -> ${output}`), ''];
   lines.push(`folded ${plural(report.folded.length, 'BatchNormalization')} into the layer before them`);
   const pairs = report.sets.filter((s) => s.kind === 'pair').length;
   const triplets = report.sets.length - pairs;
@@ -24,13 +30,18 @@ export function formatCleSummary(report: CleReport, output: string): string {
   );
   if (report.skipped.length) {
     lines.push('', `skipped ${plural(report.skipped.length, 'candidate')}:`);
-    for (const s of report.skipped) lines.push(`  ${s.reason}`);
+    for (const s of report.skipped) lines.push(...(wide ? [`  ${s.reason}`] : wrap(`  ${s.reason}`, '    ')));
   }
-  const changed = report.layers.filter((l) => rel(l.before) !== rel(l.after));
-  lines.push('', `largest relative range per layer, before -> after (${changed.length} of ${report.layers.length} layers changed):`);
-  const width = Math.max(5, ...report.layers.map((l) => l.name.length));
-  for (const l of report.layers) {
-    lines.push(`  ${l.name.padEnd(width)}  ${rel(l.before).padStart(9)} -> ${rel(l.after).padStart(9)}`);
-  }
+  const changed = report.layers.filter((l) => shortNumber(l.before.maxRelativeRange) !== shortNumber(l.after.maxRelativeRange));
+  lines.push('', ...wrap(`largest relative range and INT8 per-tensor SQNR (dB) per layer, before -> after (${changed.length} of ${plural(report.layers.length, 'layer')} changed):`));
+  const columns = [
+    { header: 'layer', numeric: false, shrink: { min: 16, keepEnd: true } },
+    { header: 'rel range', numeric: true }, { header: '', numeric: false }, { header: '', numeric: true },
+    { header: 'SQNR', numeric: true }, { header: '', numeric: false }, { header: '', numeric: true },
+  ];
+  const rows = report.layers.map((l) => [
+    l.name, shortNumber(l.before.maxRelativeRange), '->', shortNumber(l.after.maxRelativeRange), sqnr(l.before), '->', sqnr(l.after),
+  ]);
+  lines.push(...layoutTable(columns, rows, wide, '  '));
   return lines.join('\n') + '\n';
 }

@@ -42,19 +42,19 @@ async function runStats(cmd: StatsCommand, io: CliIO): Promise<void> {
       onProgress: ({ done, total }) => progress.update('stats', `${name}: statistics ${done}/${total} layers`, total ? done / total : 1),
     });
     progress.done();
-    io.stdout.write(formatStats(report, model, cmd.format));
+    io.stdout.write(formatStats(report, model, cmd.format, cmd.wide));
   } finally {
     progress.done();
   }
 }
 
-function formatStats(report: StatsReport, model: Model, format: StatsFormat): string {
+function formatStats(report: StatsReport, model: Model, format: StatsFormat, wide: boolean): string {
   const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
   switch (format) {
     case 'json': return json(report);
     case 'netron': return json(toNetronAttachment(report));
     case 'model-explorer': return json(toModelExplorerNodeData(report, model, report.layers.some((l) => l.quant) ? 'sqnr' : 'relative-range'));
-    default: return formatStatsTable(report);
+    default: return formatStatsTable(report, { wide });
   }
 }
 
@@ -85,7 +85,7 @@ async function runCle(cmd: CleCommand, io: CliIO): Promise<void> {
     const kept = outcome.dataLocations.filter((location) => !outcome.dataFiles.has(location));
     await writeModel(cmd.output, outcome.bytes, outcome.dataFiles, { input: cmd.model, inputDataDir: dataDir, keptLocations: kept });
     progress.done();
-    io.stdout.write(cmd.json ? JSON.stringify(outcome.report, null, 2) + '\n' : formatCleSummary(outcome.report, cmd.output));
+    io.stdout.write(cmd.json ? JSON.stringify(outcome.report, null, 2) + '\n' : formatCleSummary(outcome.report, cmd.output, { wide: cmd.wide }));
   } finally {
     progress.done();
   }

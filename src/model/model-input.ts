@@ -1,6 +1,7 @@
 // What an element can be given as its model, and how results JSON is recognised and checked.
 import { WeightlensError } from '../errors.js';
 import type { StatsReport } from '../report/stats-report.js';
+import { rangeFigures } from '../analysis/relative-range.js';
 
 export type ModelInput =
   /** An .onnx file or a results JSON (`weightlens stats --json`), told apart by content. */
@@ -39,6 +40,12 @@ export function validateReport(value: unknown, fileName: string): StatsReport {
     }
     if (!Array.isArray(layer.relativeRange) || layer.relativeRange.length !== n) throw bad(`${where}.relativeRange has not ${n} entries`);
     if (!Array.isArray(layer.outliers)) throw bad(`${where}.outliers is not an array`);
+    // Results written before dead channels were told apart: their range figures again, from min and max.
+    if (layer.deadChannels === undefined) {
+      const toNumber = (v: number | null) => v ?? NaN;
+      Object.assign(layer, rangeFigures(ch.min.map(toNumber), ch.max.map(toNumber)));
+    }
+    if (!Array.isArray(layer.deadChannels)) throw bad(`${where}.deadChannels is not an array`);
   });
   return r as StatsReport;
 }

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { CleReport } from '../report/cle-report.js';
 import type { StatsReport } from '../report/stats-report.js';
+import { worstFirst } from '../report/worst-layers.js';
 
 /** dist/cdn/weightlens.js, next to this module's folder in dist/. */
 const BUNDLE = new URL('../cdn/weightlens.js', import.meta.url);
@@ -16,7 +17,7 @@ const inlineJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u0
 export async function reportHtml(stats: StatsReport, cle: CleReport | null): Promise<string> {
   const bundle = (await readFile(fileURLToPath(BUNDLE), 'utf8')).replace(/<\/script/gi, '<\\/script');
   const title = `weightlens report: ${stats.file}`;
-  const worst = [...stats.layers].sort((a, b) => (b.maxRelativeRange ?? Infinity) - (a.maxRelativeRange ?? Infinity))[0];
+  const worst = worstFirst(stats.layers)[0];
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -10,6 +10,8 @@ export interface ChannelRow {
   relativeRange: number | null;
   /** Above the layer's Tukey fence (the report's `outliers`). */
   outlier: boolean;
+  /** Range at most 1e-4 of the layer's largest, or no finite value (the report's `deadChannels`). */
+  dead: boolean;
 }
 
 /** Inclusive channel span [first, last]. */
@@ -30,13 +32,14 @@ export function clampDomain(layer: LayerReport, domain?: ChannelDomain | null): 
 export function channelRows(layer: LayerReport, domain?: ChannelDomain | null): ChannelRow[] {
   const [lo, hi] = clampDomain(layer, domain);
   const outliers = new Set(layer.outliers);
+  const dead = new Set(layer.deadChannels);
   const { min, max, mean, std } = layer.channels;
   const rows: ChannelRow[] = [];
   if (channelCount(layer) === 0) return rows;
   for (let c = lo; c <= hi; c++) {
     rows.push({
       channel: c, min: min[c]!, max: max[c]!, mean: mean[c]!, std: std[c]!,
-      relativeRange: layer.relativeRange[c] ?? null, outlier: outliers.has(c),
+      relativeRange: layer.relativeRange[c] ?? null, outlier: outliers.has(c), dead: dead.has(c),
     });
   }
   return rows;

@@ -4,7 +4,7 @@
 import * as Plot from '@observablehq/plot';
 import type { CleLayerChange } from '../report/cle-report.js';
 import { channelRows, clampDomain, isDense, type ChannelDomain, type ChannelRow } from './channels.js';
-import { channelTicks, formatList, formatNumber, formatSpan } from './format.js';
+import { channelTicks, formatList, formatNumber, formatSpan, tickFormat } from './format.js';
 import { chartStyle, colors } from './theme.js';
 
 /** One output channel before and after CLE. */
@@ -33,7 +33,7 @@ export const CLE_CHANNEL_MARKS = {
   afterMeans: 'channel means after CLE',
 } as const;
 
-const EMPTY_ROW = { min: null, max: null, mean: null, std: null, relativeRange: null, outlier: false };
+const EMPTY_ROW = { min: null, max: null, mean: null, std: null, relativeRange: null, outlier: false, dead: false };
 
 /** The rows of channels `domain[0]..domain[1]` (the channels of `before`; a channel missing after is empty). */
 export function cleChannelRows(change: CleLayerChange, domain?: ChannelDomain | null): CleChannelRow[] {
@@ -107,7 +107,7 @@ export function cleChannelPlot(change: CleLayerChange, { width = 640, height = 3
   return {
     width, height, marginLeft, marginRight: 16, style: chartStyle,
     x: { domain: [lo - 0.5, hi + 0.5], ticks: channelTicks(lo, hi, width / 80), tickFormat: 'd', label: 'output channel' },
-    y: { grid: true, nice: true, label: 'weight' },
+    y: { grid: true, nice: true, label: 'weight', tickFormat },
     marks: [
       Plot.ruleY([0], { stroke: 'currentColor', strokeOpacity: 0.4, ariaHidden: 'true' }),
       ...body,
@@ -159,10 +159,9 @@ const extremes = (rows: ChannelRow[]) => {
   return `from ${formatNumber(lowest)} to ${formatNumber(highest)}`;
 };
 
-/** The largest relative range of a layer as text: ∞ when its smallest channel range is zero. */
-export function maxRelativeRangeText(layer: { maxRelativeRange: number | null; minRange: number | null }): string {
-  if (layer.maxRelativeRange !== null) return formatNumber(layer.maxRelativeRange);
-  return layer.minRange === 0 ? '∞' : '—';
+/** The largest (live) relative range of a layer as text: '—' when every channel is dead. */
+export function maxRelativeRangeText(layer: { maxRelativeRange: number | null }): string {
+  return formatNumber(layer.maxRelativeRange);
 }
 
 /** SVG <title> and <desc> text for the chart. */

@@ -1,26 +1,30 @@
 // The model-wide view of Cross Layer Equalization: every weight layer's largest relative range (how
-// unevenly its output channels are spread) before and after CLE, in model order, on a log scale; an
-// arrow per layer that CLE changed, the selected layer highlighted.
+// unevenly its output channels are spread) before and after CLE, worst layers first (lowest INT8 per-tensor
+// SQNR before CLE), on a log scale; an arrow per layer that CLE changed, the selected layer highlighted.
 import * as Plot from '@observablehq/plot';
 import type { CleReport } from '../report/cle-report.js';
 import { isDense } from './channels.js';
 import { maxRelativeRangeText } from './cle-channels.js';
-import { channelTicks, formatList, formatNumber } from './format.js';
+import { formatDb } from './quant-error.js';
+import { rankingSqnr, worstFirst } from '../report/worst-layers.js';
+import { channelTicks, formatList, formatNumber, logTicks, tickFormat } from './format.js';
 import { chartStyle, colors } from './theme.js';
 
 /** One weight layer of the model, before and after CLE. */
 export interface CleLayerRow {
-  /** Position in model order (the report's `layers`). */
+  /** Position in the chart: worst first (lowest INT8 per-tensor SQNR before CLE; see worstFirst). */
   index: number;
   name: string;
   op: string;
-  /** Largest relative range; null when it is infinite (smallest range 0) or there is no finite channel. */
+  /** Largest live relative range; null when every channel is dead. */
   before: number | null;
   after: number | null;
-  /** Text of each figure ('∞' for an infinite one). */
+  /** Text of each figure ('—' for none). */
   beforeText: string;
   afterText: string;
   changed: boolean;
+  /** INT8 symmetric per-tensor SQNR before CLE, as text ('' without quantization figures). */
+  sqnrBeforeText: string;
 }
 
 export interface CleLayersOptions {
@@ -38,13 +42,18 @@ export const CLE_LAYER_MARKS = {
 } as const;
 
 export function cleLayerRows(report: CleReport): CleLayerRow[] {
-  return report.layers.map((l, index) => {
+  const order = worstFirst(report.layers.map((l) => l.before));
+  const byBefore = new Map(report.layers.map((l) => [l.before, l]));
+  return order.map((before, index) => {
+    const l = byBefore.get(before)!;
     const beforeText = maxRelativeRangeText(l.before);
     const afterText = maxRelativeRangeText(l.after);
+    const sqnr = rankingSqnr(l.before);
     return {
       index, name: l.name, op: l.op,
       before: l.before.maxRelativeRange, after: l.after.maxRelativeRange, beforeText, afterText,
       changed: beforeText !== afterText || l.before.maxRelativeRange !== l.after.maxRelativeRange,
+      sqnrBeforeText: sqnr === undefined ? '' : formatDb(sqnr),
     };
   });
 }
@@ -60,10 +69,11 @@ export function cleLayersPlot(report: CleReport, { width = 640, height = 200, se
   const arrows = rows.filter((d) => d.changed && d.before !== null && d.after !== null);
   const dense = isDense(0, last);
   const point = (which: 'before' | 'after') => rows.filter((d) => d[which] !== null);
+  const yDomain = decadeDomain(rows.flatMap((d) => [d.before, d.after]));
   return {
     width, height, marginLeft, marginRight: 16, style: chartStyle,
-    x: { domain: [-0.5, last + 0.5], ticks: channelTicks(0, last, width / 80), tickFormat: 'd', label: 'layer (model order)' },
-    y: { type: 'log', grid: true, nice: true, label: 'largest relative range', tickFormat: '~g' },
+    x: { domain: [-0.5, last + 0.5], ticks: channelTicks(0, last, width / 80), tickFormat: 'd', label: 'layers, worst INT8 SQNR first' },
+    y: { type: 'log', domain: yDomain, ticks: logTicks(yDomain[0], yDomain[1], height - 50), tickFormat, grid: true, label: 'largest relative range' },
     marks: [
       Plot.rect(chosen, {
         x1: (d: CleLayerRow) => d.index - 0.5, x2: (d: CleLayerRow) => d.index + 0.5,
@@ -92,12 +102,20 @@ export function cleLayersPlot(report: CleReport, { width = 640, height = 200, se
   };
 }
 
+/** The values' span widened to whole decades (a relative range is at least 1). */
+function decadeDomain(values: readonly (number | null)[]): [number, number] {
+  let lo = Infinity, hi = -Infinity;
+  for (const v of values) if (v !== null && v > 0) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+  if (lo > hi) return [1, 10];
+  return [10 ** Math.floor(Math.log10(lo)), 10 ** Math.max(Math.ceil(Math.log10(hi)), Math.floor(Math.log10(lo)) + 1)];
+}
+
 /** SVG <title> and <desc> text for the chart. */
 export function cleLayersText(report: CleReport, selected?: string | null): { title: string; description: string } {
   const rows = cleLayerRows(report);
   const changed = rows.filter((d) => d.changed);
   const better = changed.filter((d) => d.before !== null && d.after !== null && d.after < d.before).length;
-  const infinite = rows.filter((d) => d.before === null || d.after === null).map((d) => d.name);
+  const notDrawn = rows.filter((d) => d.before === null || d.after === null).map((d) => d.name);
   const chosen = rows.find((d) => d.name === selected);
   const worst = (which: 'before' | 'after') => {
     let top: CleLayerRow | undefined;
@@ -107,10 +125,10 @@ export function cleLayersText(report: CleReport, selected?: string | null): { ti
   return {
     title: `Largest relative range per layer of ${report.file}, before and after CLE`,
     description:
-      `${rows.length} weight layers in model order, each with its largest relative range before CLE (hollow dot) and after (filled dot) ` +
+      `${rows.length} weight layers, worst first (lowest INT8 per-tensor SQNR before CLE), each with its largest relative range before CLE (hollow dot) and after (filled dot) ` +
       `on a log scale, an arrow where CLE changed it. ${changed.length} ${changed.length === 1 ? 'layer' : 'layers'} changed, ${better} of them for the better. ` +
       `Highest before: ${worst('before')}; after: ${worst('after')}.` +
-      (infinite.length ? ` Not drawn (infinite or no finite channel): ${formatList(infinite, 10)}.` : '') +
-      (chosen ? ` Selected: layer ${chosen.index + 1}, ${chosen.name}, ${chosen.beforeText} → ${chosen.afterText}.` : ''),
+      (notDrawn.length ? ` Not drawn (every channel dead): ${formatList(notDrawn, 10)}.` : '') +
+      (chosen ? ` Selected: number ${chosen.index + 1}, ${chosen.name}, ${chosen.beforeText} → ${chosen.afterText}.` : ''),
   };
 }

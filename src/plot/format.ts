@@ -1,4 +1,5 @@
 // Number formatting shared by the charts' text alternatives, the readouts and the tables.
+import { shortNumber } from '../report/short-number.js';
 
 /** Six significant digits, no trailing zeros; '—' for a missing value (a channel without finite values). */
 export function formatNumber(value: number | null | undefined): string {
@@ -27,4 +28,26 @@ export function channelTicks(lo: number, hi: number, count: number): number[] {
   const ticks: number[] = [];
   for (let t = Math.ceil(lo / step) * step; t <= hi; t += step) ticks.push(t);
   return ticks;
+}
+
+/** Axis tick text: at most 4 significant digits (1.3e34 rather than 1.4999999999999999e+34), true minus signs. */
+export const tickFormat = (value: number) => shortNumber(value).replace('-', '−');
+
+/** Vertical room one tick label needs at the charts' 12px font. */
+const TICK_GAP_PX = 18;
+
+/**
+ * Ticks for a vertical log axis over [lo, hi] (lo > 0) drawn `pixels` tall: powers of ten — every k-th where
+ * decades are crowded — and also 2 and 5 times them where a decade has room, so labels never overlap.
+ */
+export function logTicks(lo: number, hi: number, pixels: number): number[] {
+  const first = Math.floor(Math.log10(lo));
+  const last = Math.ceil(Math.log10(Math.max(hi, lo)));
+  const perDecade = pixels / Math.max(1, last - first);
+  // 1 -> 2 spans log10(2) ≈ 0.3 of a decade, the closest pair.
+  const multiples = perDecade * Math.log10(2) >= TICK_GAP_PX ? [1, 2, 5] : [1];
+  const stride = Math.max(1, Math.ceil(TICK_GAP_PX / perDecade));
+  const ticks: number[] = [];
+  for (let e = first; e <= last; e += stride) for (const m of multiples) ticks.push(Number(`${m}e${e}`));
+  return ticks.filter((t) => t >= lo * (1 - 1e-9) && t <= hi * (1 + 1e-9));
 }

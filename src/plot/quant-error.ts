@@ -6,7 +6,8 @@ import * as Plot from '@observablehq/plot';
 import type { QuantFigures, QuantReport } from '../report/quant-error.js';
 import type { CleReport } from '../report/cle-report.js';
 import type { LayerReport, StatsReport } from '../report/stats-report.js';
-import { formatList } from './format.js';
+import { formatList, tickFormat } from './format.js';
+import { sqnrRank } from '../report/worst-layers.js';
 import { chartStyle, colors } from './theme.js';
 
 export type QuantBits = 8 | 4;
@@ -83,7 +84,7 @@ export function cleQuantReports(cle: CleReport): { before: StatsReport; after: S
   return { before: side('before'), after: side('after') };
 }
 
-/** True when every layer carries quantization figures (`weightlens stats --json --quant`, or the page's Worker). */
+/** True when every layer carries quantization figures (`weightlens stats --json`, or the page's Worker). */
 export function hasQuantFigures(report: StatsReport): boolean {
   return report.layers.every((l) => l.quant !== undefined);
 }
@@ -120,7 +121,7 @@ export function quantErrorRows(report: StatsReport, { bits = 8, scheme = 'symmet
   });
   if (sort === 'worst') {
     // Numbers ascending; exact (no error) after them; unavailable last. Stable: ties keep model order.
-    const key = (r: QuantErrorRow) => (!r.available ? Infinity : r.perTensor ?? Number.MAX_VALUE);
+    const key = (r: QuantErrorRow) => sqnrRank(r.available ? r.perTensor : undefined);
     rows.sort((a, b) => key(a) - key(b) || a.index - b.index);
   }
   rows.forEach((r, rank) => (r.rank = rank));
@@ -164,7 +165,7 @@ export function quantErrorPlot(report: StatsReport, options: QuantErrorOptions =
   return {
     width, height: quantRowGeometry(n).height,
     marginTop: MARGIN_TOP, marginBottom: MARGIN_BOTTOM, marginLeft, marginRight: 16, style: chartStyle,
-    x: { domain: [lo, hi], axis: 'top', grid: true, label: 'SQNR (dB) → better', labelAnchor: 'right' },
+    x: { domain: [lo, hi], axis: 'top', grid: true, label: 'SQNR (dB) → better', labelAnchor: 'right', tickFormat },
     y: {
       type: 'band', domain: rows.map((d) => d.rank), padding: 0, label: null, tickSize: 0,
       tickFormat: (rank: number) => truncate(names[rank] ?? '', labelChars),

@@ -2,7 +2,7 @@
 import * as Plot from '@observablehq/plot';
 import { tukeyFence } from '../analysis/relative-range.js';
 import type { LayerReport } from '../report/stats-report.js';
-import { formatNumber } from './format.js';
+import { formatNumber, tickFormat } from './format.js';
 import { chartStyle, colors } from './theme.js';
 
 export interface HistogramOptions {
@@ -19,8 +19,8 @@ export function relativeRangeHistogram(layer: LayerReport, { width = 640, height
   const fence = tukeyFence(values);
   return {
     width, height, marginLeft: 56, marginRight: 16, style: chartStyle,
-    x: { label: 'relative range', nice: true },
-    y: { grid: true, label: 'channels' },
+    x: { label: 'relative range', nice: true, tickFormat },
+    y: { grid: true, label: 'channels', tickFormat },
     marks: [
       Plot.rectY(values, Plot.binX<Plot.RectYOptions>({ y: 'count' }, { x: (d: number) => d, thresholds: bins, fill: colors.bar, insetLeft: 0.5, insetRight: 0.5, ariaDescription: HISTOGRAM_MARKS.bins })),
       Plot.ruleY([0], { stroke: 'currentColor', ariaHidden: 'true' }),

@@ -3,8 +3,9 @@
 import * as Plot from '@observablehq/plot';
 import { tukeyFence } from '../analysis/relative-range.js';
 import type { LayerReport } from '../report/stats-report.js';
+import { deadChannelNote } from '../report/dead-channels.js';
 import { channelRows, clampDomain, isDense, type ChannelDomain } from './channels.js';
-import { channelTicks, formatList, formatNumber, formatSpan } from './format.js';
+import { channelTicks, formatList, formatNumber, formatSpan, tickFormat } from './format.js';
 import { chartStyle, colors } from './theme.js';
 
 export interface RelativeRangeOptions {
@@ -43,7 +44,7 @@ export function relativeRangePlot(layer: LayerReport, { width = 640, height = 26
   return {
     width, height, marginLeft: 56, marginRight: 16, style: chartStyle,
     x: { domain: [lo - 0.5, hi + 0.5], ticks: channelTicks(lo, hi, width / 80), tickFormat: 'd', label: 'output channel' },
-    y: { grid: true, nice: true, label: 'relative range', zero: true },
+    y: { grid: true, nice: true, label: 'relative range', zero: true, tickFormat },
     marks: [
       ...channelMarks,
       Plot.ruleX(outliers, { ...stem, stroke: colors.outlier, strokeOpacity: 0.6, ariaHidden: 'true' }),
@@ -68,17 +69,17 @@ export function relativeRangeText(layer: LayerReport, domain?: ChannelDomain | n
   if (!fence) {
     return {
       title,
-      description: layer.minRange === 0
-        ? `${layer.name}: the smallest channel range is 0, so every relative range is infinite.`
-        : `${layer.name} has no channel with finite weights.`,
+      description: `${deadChannelNote(layer)}.`,
     };
   }
   const outliers = channelRows(layer, span).filter((r) => r.outlier).map((r) => r.channel);
+  const dead = channelRows(layer, span).filter((r) => r.dead).map((r) => r.channel);
   return {
     title,
     description:
-      `Channels ${formatSpan(span)} of ${layer.channels.min.length}: each channel's weight range divided by the smallest channel range ` +
+      `Channels ${formatSpan(span)} of ${layer.channels.min.length}: each channel's weight range divided by the smallest live channel range ` +
       `(largest ${formatNumber(layer.maxRelativeRange)}). Tukey fence Q3 + 1.5·IQR = ${formatNumber(fence.upper)}; ` +
-      (outliers.length ? `channels above it: ${formatList(outliers)}.` : 'no channel lies above it.'),
+      (outliers.length ? `channels above it: ${formatList(outliers)}.` : 'no channel lies above it.') +
+      (dead.length ? ` Dead channels, left out: ${formatList(dead)} (range at most 1e-4 of the layer's largest).` : ''),
   };
 }

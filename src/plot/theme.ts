@@ -5,6 +5,8 @@ export const colors = {
   mean: 'var(--_mean-color, #1d2b44)',
   outlier: 'var(--_outlier-color, #c8341e)',
   fence: 'var(--_fence-color, #b8860b)',
+  /** Dead channels (range at most 1e-4 of the layer's largest). */
+  dead: 'var(--_dead-color, #8c959f)',
   bar: 'var(--_bar-color, #3f6fc6)',
   /** <cle-compare>: before CLE (dotted), after CLE (solid) and the change between them (shaded). */
   before: 'var(--_before-color, #6e7781)',

@@ -5,7 +5,7 @@ import * as Plot from '@observablehq/plot';
 import type { LayerReport } from '../report/stats-report.js';
 import { quantParams } from '../report/quant-error.js';
 import type { LayerHistogram } from '../report/weight-histogram.js';
-import { formatNumber } from './format.js';
+import { formatNumber, logTicks, tickFormat } from './format.js';
 import type { QuantBits, QuantScheme } from './quant-error.js';
 import { chartStyle, colors } from './theme.js';
 
@@ -112,12 +112,10 @@ export interface WeightHistogramOptions {
   scale?: CountScale;
 }
 
-/** Count ticks: whole numbers only; on the log axis 1, 2, 5 times powers of ten. */
-function countTicks(max: number, log: boolean): number[] | undefined {
+/** Count ticks: whole numbers only; on the log axis 0, then powers of ten (and 2, 5 times them where there is room). */
+function countTicks(max: number, log: boolean, pixels: number): number[] | undefined {
   if (!log) return max < 8 ? Array.from({ length: Math.max(1, max) + 1 }, (_, i) => i) : undefined;
-  const ticks = [0];
-  for (let p = 1; p <= Math.max(1, max); p *= 10) for (const m of [1, 2, 5]) if (m * p <= Math.max(1, max)) ticks.push(m * p);
-  return ticks;
+  return [0, ...logTicks(1, Math.max(1, max), pixels)];
 }
 
 export function weightHistogramPlot(h: LayerHistogram, overlay: QuantOverlay | null, { width = 640, height = 240, scale = 'linear' }: WeightHistogramOptions = {}): Plot.PlotOptions {
@@ -129,12 +127,13 @@ export function weightHistogramPlot(h: LayerHistogram, overlay: QuantOverlay | n
   // Zoomed, the axis is narrower than the quantizer: keep its marks inside (unzoomed the domain holds them all).
   const inView = (v: number) => !h.zoomed || (v >= domain[0] && v <= domain[1]);
   const levels = overlay && levelsDrawn(h, overlay, width) ? gridLevels(overlay).filter(inView) : [];
-  const ticks = countTicks(Math.max(0, ...h.counts), log);
+  // Plot's default top and bottom margins (20 + 30 px) leave this much for the bars.
+  const ticks = countTicks(Math.max(0, ...h.counts), log, height - 50);
   return {
     width, height, marginLeft: MARGIN.left, marginRight: MARGIN.right, style: chartStyle,
-    x: { domain, label: 'weight' },
+    x: { domain, label: 'weight', tickFormat },
     // symlog: a log axis that still has a 0 at its base, so bins of one weight stay visible.
-    y: { grid: true, label: log ? 'weights (log)' : 'weights', tickFormat: ',d', ...(ticks ? { ticks } : {}), ...(log ? { type: 'symlog' as const } : { nice: true }) },
+    y: { grid: true, label: log ? 'weights (log)' : 'weights', tickFormat, ...(ticks ? { ticks } : {}), ...(log ? { type: 'symlog' as const } : { nice: true }) },
     marks: [
       ...(overlay
         ? [Plot.rect([overlay], { x1: 'lo', x2: 'hi', fill: colors.clip, fillOpacity: 0.08, clip: true, ariaDescription: WEIGHT_HISTOGRAM_MARKS.clipRange })]

@@ -1,10 +1,11 @@
 // AIMET's "Weight Ranges per Output Channel": per channel a rule from min to max and the mean as a dot;
-// outlier channels (relative range above the Tukey fence) in the outlier colour, their means as triangles.
+// outlier channels (relative range above the Tukey fence) in the outlier colour, their means as triangles;
+// dead channels (range at most 1e-4 of the layer's largest: invisible as a rule) as a cross at their mean.
 import * as Plot from '@observablehq/plot';
 import type { LayerReport } from '../report/stats-report.js';
-import { channelRows, clampDomain, drawable, isDense, type ChannelDomain } from './channels.js';
+import { channelRows, clampDomain, drawable, isDense, type ChannelDomain, type ChannelRow } from './channels.js';
 import { modelGrid, type ModelGrid } from './model-quantization.js';
-import { channelTicks, formatList, formatNumber, formatSpan } from './format.js';
+import { channelTicks, formatList, formatNumber, formatSpan, tickFormat } from './format.js';
 import { chartStyle, colors } from './theme.js';
 
 export interface WeightRangeOptions {
@@ -21,6 +22,7 @@ export const WEIGHT_RANGE_MARKS = {
   outlierRanges: 'outlier channel ranges',
   outlierMeans: 'outlier channel means',
   modelRange: "the model's own quantization range",
+  deadChannels: 'dead channels',
 } as const;
 
 export function weightRangePlot(layer: LayerReport, { width = 640, height = 320, domain }: WeightRangeOptions = {}): Plot.PlotOptions {
@@ -28,6 +30,7 @@ export function weightRangePlot(layer: LayerReport, { width = 640, height = 320,
   const rows = drawable(channelRows(layer, [lo, hi]));
   const normal = rows.filter((r) => !r.outlier);
   const outliers = rows.filter((r) => r.outlier);
+  const dead = channelRows(layer, [lo, hi]).filter((r) => r.dead);
   const marginLeft = 56;
   const perChannel = (width - marginLeft - 16) / (hi - lo + 1);
   const strokeWidth = Math.min(8, Math.max(1, perChannel * 0.6));
@@ -48,7 +51,7 @@ export function weightRangePlot(layer: LayerReport, { width = 640, height = 320,
   return {
     width, height, marginLeft, marginRight: 16, style: chartStyle,
     x: { domain: [lo - 0.5, hi + 0.5], ticks: channelTicks(lo, hi, width / 80), tickFormat: 'd', label: 'output channel' },
-    y: { grid: true, nice: true, label: 'weight' },
+    y: { grid: true, nice: true, label: 'weight', tickFormat },
     marks: [
       Plot.ruleY([0], { stroke: 'currentColor', strokeOpacity: 0.4, ariaHidden: 'true' }),
       ...modelRangeMarks(modelGrid(layer), lo, hi),
@@ -57,6 +60,10 @@ export function weightRangePlot(layer: LayerReport, { width = 640, height = 320,
       Plot.dot(outliers.filter((d) => d.mean !== null), {
         ...mean, r: r + 2, symbol: 'triangle', fill: colors.outlier, stroke: 'var(--_background, white)', strokeWidth: 0.5,
         ariaDescription: WEIGHT_RANGE_MARKS.outlierMeans,
+      }),
+      Plot.dot(dead, {
+        x: 'channel', y: (d: ChannelRow) => d.mean ?? 0, r: r + 1, symbol: 'times', stroke: colors.dead, strokeWidth: 1.5,
+        ariaDescription: WEIGHT_RANGE_MARKS.deadChannels,
       }),
     ],
   };
@@ -73,6 +80,9 @@ export function weightRangeText(layer: LayerReport, domain?: ChannelDomain | nul
     if (r.min !== null && (lowest === null || r.min < lowest)) lowest = r.min;
     if (r.max !== null && (highest === null || r.max > highest)) highest = r.max;
   }
+  const dead = rows.filter((r) => r.dead).map((r) => r.channel);
+  const deadText = dead.length === 0 ? ''
+    : ` ${dead.length} dead channel${dead.length === 1 ? '' : 's'} (range at most 1e-4 of the layer's largest, drawn as a cross): ${formatList(dead)}.`;
   const outliers = shown.length === 0
     ? 'No outlier channels'
     : `${shown.length} outlier channel${shown.length === 1 ? '' : 's'} (relative range above the Tukey fence): ${formatList(shown)}`;
@@ -81,7 +91,7 @@ export function weightRangeText(layer: LayerReport, domain?: ChannelDomain | nul
     description:
       `${layer.op} ${layer.name}, weight shape [${layer.shape.join(', ')}]: channels ${formatSpan(span)} of ${layer.channels.min.length}, ` +
       `each drawn from its minimum to its maximum weight with the mean as a dot. ` +
-      `Weights range from ${formatNumber(lowest)} to ${formatNumber(highest)}. ${outliers}.` +
+      `Weights range from ${formatNumber(lowest)} to ${formatNumber(highest)}. ${outliers}.${deadText}` +
       modelRangeText(layer),
   };
 }

@@ -23,7 +23,8 @@ export interface NetronAttachment {
 /** Figures of a layer worth seeing on its node; nulls left out (Netron shows what it is given). */
 function layerMetrics(l: LayerReport): [string, number | string][] {
   const figures: [string, number | string | null | undefined][] = [
-    ['max relative range', l.minRange === 0 ? 'infinite (a channel has zero range)' : l.maxRelativeRange],
+    ['max relative range', l.maxRelativeRange],
+    ['dead channels', l.deadChannels.length],
     ['outlier channels', l.outliers.length],
     ['non-finite weights', l.nonFinite],
     ['INT8 SQNR per-tensor (dB)', l.quant?.int8.symmetric.perTensor],

@@ -2,7 +2,7 @@
 // results (the machine form of `weightlens stats --json`). One tensor is staged at a time.
 import { throwIfAborted, WeightlensError } from '../errors.js';
 import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
-import { outlierChannels, relativeRanges } from '../analysis/relative-range.js';
+import { rangeFigures } from '../analysis/relative-range.js';
 import { Kernels, type ChannelStatsArrays } from '../kernels/channel-stats.js';
 import type { DTypeName, Model, TensorRef } from '../onnx/model.js';
 import { quantReport, type QuantReport } from './quant-error.js';
@@ -37,11 +37,17 @@ export interface LayerReport {
   overridable: boolean;
   parameters: number;
   channels: ChannelStats;
+  /** Live relative range per channel: range over the smallest live channel range; null for dead channels. */
   relativeRange: (number | null)[];
-  /** Largest relative range; null when the smallest channel range is zero (see minRange). */
+  /** Largest live relative range; null when every channel is dead. */
   maxRelativeRange: number | null;
-  /** Smallest max-min over the channels: 0 makes every relative range infinite. */
+  /** Smallest live channel range (max − min), the relative range's denominator; null when every channel is dead. */
   minRange: number | null;
+  /** Channels whose range is at most 1e-4 of the layer's largest (or that hold no finite value). */
+  deadChannels: number[];
+  /** AIMET's largest relative range, dead channels included; null when a channel's range is zero (infinite). */
+  aimetMaxRelativeRange: number | null;
+  /** Channels above the Tukey fence of the live relative ranges. */
   outliers: number[];
   /** NaN + ±Inf elements in the weight. */
   nonFinite: number;
@@ -159,15 +165,6 @@ async function readValues(t: TensorRef, signal: AbortSignal | undefined): Promis
 }
 
 const finiteOrNull = (values: ArrayLike<number>) => Array.from(values, (v) => (Number.isFinite(v) ? v + 0 : null));
-/** Extreme of the finite values, null when there is none (a loop: spreading 10^5+ channels overflows the stack). */
-const finiteExtreme = (values: ArrayLike<number | null>, larger: boolean) => {
-  let best: number | null = null;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (typeof v === 'number' && Number.isFinite(v) && (best === null || (larger ? v > best : v < best))) best = v;
-  }
-  return best === null ? null : best + 0;
-};
 const sum = (values: ArrayLike<number>) => {
   let total = 0;
   for (let i = 0; i < values.length; i++) total += values[i]!;
@@ -175,8 +172,6 @@ const sum = (values: ArrayLike<number>) => {
 };
 
 export function layerReport(layer: WeightLayer, s: ChannelStatsArrays): LayerReport {
-  const relativeRange = relativeRanges(s.min, s.max);
-  const ranges = Array.from(s.min, (mn, c) => s.max[c]! - mn);
   const nonFiniteCounts = { nan: sum(s.nan), posInf: sum(s.posInf), negInf: sum(s.negInf) };
   return {
     name: layer.name,
@@ -196,10 +191,7 @@ export function layerReport(layer: WeightLayer, s: ChannelStatsArrays): LayerRep
       min: finiteOrNull(s.min), max: finiteOrNull(s.max), mean: finiteOrNull(s.mean),
       std: finiteOrNull(s.std), absMax: finiteOrNull(s.absMax),
     },
-    relativeRange,
-    maxRelativeRange: finiteExtreme(relativeRange, true),
-    minRange: finiteExtreme(ranges, false),
-    outliers: outlierChannels(relativeRange),
+    ...rangeFigures(s.min, s.max),
     nonFinite: nonFiniteCounts.nan + nonFiniteCounts.posInf + nonFiniteCounts.negInf,
     nonFiniteCounts,
   };

@@ -29,7 +29,7 @@ describe('weightlens cle', () => {
     expect(r.stdout).to.contain('folded 35 BatchNormalizations');
     expect(r.stdout).to.match(/equalized \d+ pairs and \d+ Conv→DW→Conv triplets/);
     expect(r.stdout).to.contain('HardSigmoid between p2o.Conv.4 and p2o.Conv.5 is not scale-equivariant');
-    expect(r.stdout).to.contain('largest relative range per layer, before -> after');
+    expect(r.stdout).to.contain('largest relative range and INT8 per-tensor SQNR (dB) per layer, before -> after');
     const model = await openModelFile(join(dir, 'cls.cle.onnx'));
     expect(model.main.nodes.filter((n) => n.opType === 'BatchNormalization')).to.have.length(0);
     expect(readFileSync(input).equals(before), 'the input is untouched').to.equal(true);

@@ -42,13 +42,14 @@ function expectOneLineError(r: Run, code: string, ...mentions: string[]): string
   return line;
 }
 
-/** The table's rows as cells: the line after the header on, split on runs of 2+ spaces. */
+/** The table's rows as cells: the lines after the header up to the first empty one, split on runs of 2+ spaces. */
 function tableRows(stdout: string): { header: string[]; rows: string[][] } {
   const lines = stdout.trimEnd().split('\n');
   const at = lines.findIndex((l) => /^layer\s{2,}op\s{2,}/.test(l));
   expect(at, stdout).to.be.greaterThan(-1);
+  const end = lines.indexOf('', at);
   const split = (l: string) => l.trim().split(/\s{2,}/);
-  return { header: split(lines[at]!), rows: lines.slice(at + 1).map(split) };
+  return { header: split(lines[at]!), rows: lines.slice(at + 1, end < 0 ? undefined : end).map(split) };
 }
 
 describe('weightlens stats (CLI)', () => {
@@ -95,7 +96,7 @@ describe('weightlens stats (CLI)', () => {
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stderr).to.equal('');
     const { header, rows } = tableRows(r.stdout);
-    expect(header).to.deep.equal(['layer', 'op', 'shape', 'channels', 'min', 'max', 'max rel range', 'outliers', 'non-finite']);
+    expect(header).to.deep.equal(['layer', 'op', 'shape', 'ch', 'dead', 'min', 'max', 'max rel', 'outliers', 'INT8 dB t/ch']);
     const json = JSON.parse(cli('stats', CLS_MODEL, '--json').stdout) as StatsReport;
     expect(json.layers.length).to.be.at.least(50);
     expect(rows).to.have.length(json.layers.length);
@@ -104,7 +105,8 @@ describe('weightlens stats (CLI)', () => {
       expect(row[0], `row ${i}`).to.equal(layer.name);
       expect(row[2], `row ${i}`).to.equal(`[${layer.shape.join(',')}]`);
       expect(row[3], `row ${i}`).to.equal(String(layer.channels.min.length));
-      expect(row.at(-1), `row ${i}`).to.equal('0');
+      expect(row[4], `row ${i}`).to.equal(String(layer.deadChannels.length));
+      expect(row.at(-1), `row ${i}`).to.match(/^\d+\.\d\/\d+\.\d$/);
     });
   });
 
@@ -113,10 +115,9 @@ describe('weightlens stats (CLI)', () => {
     expect(r.status, r.stderr).to.equal(0);
     const { rows } = tableRows(r.stdout);
     // conv: channel 0 = 0.5, -1, 2, -4 (range 6), channel 1 = 8, 0.25, -0.125, 1 (range 8.125) -> 1.354…
-    expect(rows[0]!.slice(0, 6)).to.deep.equal(['conv', 'Conv', '[2,1,1,4]', '2', '-4.000', '8.000']);
-    expect(rows[0]![6]).to.equal((8.125 / 6).toFixed(1));
+    expect(rows[0]!.slice(0, 8)).to.deep.equal(['conv', 'Conv', '[2,1,1,4]', '2', '0', '-4', '8', '1.354']);
     // fc: Gemm transB=0 on [3,2]: columns 1, 3, -5 and -2, 4, 6
-    expect(rows[1]!.slice(0, 6)).to.deep.equal(['fc', 'Gemm', '[3,2]', '2', '-5.000', '6.000']);
+    expect(rows[1]!.slice(0, 7)).to.deep.equal(['fc', 'Gemm', '[3,2]', '2', '0', '-5', '6']);
   });
 
   it('--json is the library result for the same file', async () => {
@@ -124,7 +125,7 @@ describe('weightlens stats (CLI)', () => {
       const r = cli('stats', file, '--json');
       expect(r.status, r.stderr).to.equal(0);
       expect(r.stderr).to.equal('');
-      const expected = await computeStats(await openModelFile(file));
+      const expected = await computeStats(await openModelFile(file), { quant: true });
       expect(JSON.parse(r.stdout), file).to.deep.equal(expected);
     }
   });
@@ -175,10 +176,11 @@ describe('weightlens stats (CLI)', () => {
   it('NaN weights: exit 0, the non-finite column counts them', () => {
     const r = cli('stats', path('nan.onnx'));
     expect(r.status, r.stderr).to.equal(0);
-    const { rows } = tableRows(r.stdout);
+    const { header, rows } = tableRows(r.stdout);
     expect(rows).to.have.length(1);
     expect(rows[0]![0]).to.equal('nanconv');
-    expect(rows[0]!.at(-1)).to.equal('4');
+    expect(rows[0]![header.indexOf('non-finite')]).to.equal('4');
+    expect(rows[0]![header.indexOf('INT8 dB t/ch')], 'no SQNR for NaN weights').to.equal('n/a');
   });
 
   it('--progress writes progress lines to stderr, ending with every layer done', () => {

@@ -4,8 +4,9 @@ Reads the model with the onnx Python package, finds every Conv/ConvTranspose/Gem
 an initializer or a Constant-node output (in all subgraphs), and every QLinearConv/QLinearMatMul whose
 integer weight, scale and zero point are (dequantized: (w - zp) * scale, per tensor, per output channel for
 QLinearConv, per column for QLinearMatMul), and computes per-output-channel statistics
-the plain way: min/max in float32, mean/std (ddof=0) in float64, AIMET's relative ranges and Tukey
-outliers with numpy.percentile (linear interpolation). Prints JSON on stdout.
+the plain way: min/max in float32, mean/std (ddof=0) in float64, dead channels (range at most 1e-4 of
+the layer's largest), relative ranges over the live channels and Tukey outliers with numpy.percentile
+(linear interpolation). Prints JSON on stdout.
 
 With --quant, also the SQNR (dB) of fake-quantized weights, INT8/INT4, symmetric/asymmetric, per-tensor
 and per-channel, as DESIGN.md section 2 (ONNX Runtime's definition) describes, in float32 like the kit.
@@ -127,12 +128,18 @@ def layer_stats(name, node, weight, quant=False):
     mins = np.nanmin(finite, axis=1)
     maxs = np.nanmax(finite, axis=1)
     ranges = np.abs(maxs.astype(np.float64) - mins.astype(np.float64))
-    smallest = ranges.min()
-    if smallest > 0:
-        rel = ranges / smallest
+    # Dead: range at most 1e-4 of the largest (NaN ranges, from channels without finite values, compare False).
+    largest = np.nanmax(ranges) if np.isfinite(ranges).any() else 0.0
+    live = ranges > 1e-4 * largest
+    dead = [int(c) for c in np.nonzero(~live)[0]]
+    if live.any():
+        rel = ranges[live] / ranges[live].min()
         q1, q3 = np.percentile(rel, [25, 75])
-        outliers = [int(c) for c in np.nonzero(rel > q3 + 1.5 * (q3 - q1))[0]]
-        rel_list = rel.tolist()
+        live_index = np.nonzero(live)[0]
+        outliers = [int(live_index[i]) for i in np.nonzero(rel > q3 + 1.5 * (q3 - q1))[0]]
+        rel_list = [None] * len(ranges)
+        for i, c in enumerate(live_index):
+            rel_list[c] = float(rel[i])
     else:
         rel_list, outliers = [None] * len(ranges), []
     return {
@@ -146,6 +153,7 @@ def layer_stats(name, node, weight, quant=False):
         "std": np.nanstd(w64, axis=1).tolist(),
         "relativeRange": rel_list,
         "outliers": outliers,
+        "deadChannels": dead,
         "nonFinite": int((~np.isfinite(rows)).sum()),
         **({"quant": quant_figures(rows)} if quant else {}),
     }

@@ -1,7 +1,7 @@
 // CLE results made by hand, without the CLE engine: "after" is a layer's report with each output channel
 // scaled by a known factor (what CLE does to a layer's rows), the derived figures recomputed the way the
 // stats pipeline computes them.
-import { outlierChannels, relativeRanges } from '../../src/analysis/relative-range.js';
+import { rangeFigures } from '../../src/analysis/relative-range.js';
 import type { CleOutcome, CleReport } from '../../src/report/cle-report.js';
 import type { LayerReport } from '../../src/report/stats-report.js';
 
@@ -12,16 +12,10 @@ export function rescaled(layer: LayerReport, factors: readonly number[]): LayerR
   const ch = layer.channels;
   const min = scale(ch.min, factors);
   const max = scale(ch.max, factors);
-  const relativeRange = relativeRanges(min.map((v) => v ?? NaN), max.map((v) => v ?? NaN));
-  const finite = relativeRange.filter((v): v is number => v !== null);
-  const ranges = min.flatMap((v, c) => (v === null || max[c] === null ? [] : [max[c]! - v]));
   return {
     ...layer,
     channels: { min, max, mean: scale(ch.mean, factors), std: scale(ch.std, factors), absMax: scale(ch.absMax, factors) },
-    relativeRange,
-    maxRelativeRange: finite.length ? Math.max(...finite) : null,
-    minRange: ranges.length ? Math.min(...ranges) : null,
-    outliers: outlierChannels(relativeRange),
+    ...rangeFigures(min.map((v) => v ?? NaN), max.map((v) => v ?? NaN)),
   };
 }
 

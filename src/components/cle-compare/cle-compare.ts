@@ -62,8 +62,8 @@ type CleArgs = readonly [source: 'src' | 'model', input: string | ModelInput, bi
  * Cross Layer Equalization of a model, before against after. At the top, what CLE did (BatchNorms folded,
  * pairs and Conv→DW→Conv triplets equalized, chains and their sweeps, candidates skipped and why, bias
  * absorbed, Relu6 rewrites) and a button that downloads the equalized model. Then every weight layer's
- * largest relative range before and after, in model order on a log scale: click a layer, or focus the
- * chart and use ←/→ (Home/End), to select it. Below, AIMET's "changes in key stats per output channel"
+ * largest relative range before and after, worst layers first (lowest INT8 per-tensor SQNR before CLE), on
+ * a log scale: click a layer, or focus the chart and use ←/→ (Home/End), to select it. Below, AIMET's "changes in key stats per output channel"
  * for the selected layer: each channel's range and mean before (dotted) and after (solid), the change
  * shaded, outlier channels in the outlier colour; hover the plot, or focus it and use ←/→ (PageUp/PageDown:
  * 10 channels, Home/End), to read a channel's figures. CLE runs in the page's Worker, with progress.
@@ -429,7 +429,7 @@ export class CleCompare extends WeightlensElement {
     return html`<section part="overview" class="overview" aria-label="Largest relative range per layer">
       <div part="overview-header" class="header">
         <span class="layer-name">Largest relative range per layer</span>
-        <span class="layer-meta">${plural(rows.length, 'layer')} in model order · log scale</span>
+        <span class="layer-meta">${plural(rows.length, 'layer')}, worst INT8 SQNR first · log scale</span>
         <span class="keys" aria-hidden="true">
           <span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><circle cx="6" cy="7" r="3.5" fill="none" stroke="var(--_before-color)" stroke-width="1.5"/></svg>before</span>
           <span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><circle cx="6" cy="7" r="3.5" fill="var(--_after-color)"/></svg>after</span>
@@ -457,7 +457,8 @@ export class CleCompare extends WeightlensElement {
   }
 
   private layerLine(row: CleLayerRow, total: number, selected: boolean): TemplateResult {
-    return html`<strong>Layer ${row.index + 1} of ${total}</strong>: ${row.name} (${row.op}) — largest relative range
+    return html`<strong>${row.index + 1} of ${total}</strong>: ${row.name} (${row.op})${row.sqnrBeforeText
+        ? ` — INT8 SQNR before ${row.sqnrBeforeText}` : nothing} — largest relative range
       ${row.beforeText} → ${row.afterText}${selected ? html` <span class="hint">(selected)</span>` : nothing}`;
   }
 
@@ -468,10 +469,10 @@ export class CleCompare extends WeightlensElement {
         ? html`<div class="data-table" tabindex="0" role="region" aria-label="Data table of the layers before and after CLE">
             <table>
               <caption class="visually-hidden">Largest relative range of each layer before and after CLE</caption>
-              <thead><tr><th scope="col">#</th><th scope="col">Layer</th><th scope="col">Op</th><th scope="col">Before</th><th scope="col">After</th></tr></thead>
+              <thead><tr><th scope="col">#</th><th scope="col">Layer</th><th scope="col">Op</th><th scope="col">INT8 SQNR before</th><th scope="col">Before</th><th scope="col">After</th></tr></thead>
               <tbody>
                 ${rows.map((r) => html`<tr class=${r.name === selected ? 'selected' : ''} aria-current=${r.name === selected ? 'true' : nothing}>
-                  <td>${r.index + 1}</td><th scope="row">${r.name}</th><td>${r.op}</td><td>${r.beforeText}</td><td>${r.afterText}</td>
+                  <td>${r.index + 1}</td><th scope="row">${r.name}</th><td>${r.op}</td><td>${r.sqnrBeforeText || '—'}</td><td>${r.beforeText}</td><td>${r.afterText}</td>
                 </tr>`)}
               </tbody>
             </table>

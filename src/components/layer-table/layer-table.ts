@@ -4,6 +4,7 @@ import { formatNumber } from '../../plot/format.js';
 import { formatDb } from '../../plot/quant-error.js';
 import { ModelViewElement } from '../model-view-element.js';
 import { opLabel } from '../shared/layer-header.js';
+import { deadChannelNote } from '../../report/dead-channels.js';
 import { themeStyles } from '../shared/theme.styles.js';
 import { styles } from './layer-table.styles.js';
 
@@ -18,6 +19,7 @@ const COLUMNS = [
   { key: 'parameters', label: 'Parameters', numeric: true, minWidth: 800 },
   { key: 'maxRelativeRange', label: 'Max rel. range', numeric: true, minWidth: 0 },
   { key: 'outliers', label: 'Outliers', numeric: true, minWidth: 0 },
+  { key: 'deadChannels', label: 'Dead', numeric: true, minWidth: 560 },
   { key: 'nonFinite', label: 'Non-finite', numeric: true, minWidth: 620 },
   { key: 'sqnr', label: 'INT8 SQNR', numeric: true, minWidth: 520 },
   { key: 'stored', label: 'Stored', numeric: false, minWidth: 680 },
@@ -47,15 +49,16 @@ export type SortDirection = 'ascending' | 'descending';
 
 const integer = new Intl.NumberFormat('en-US');
 
-/** Sort value of a column: relative ranges that are infinite (smallest range 0) sort above every number. */
+/** Sort value of a column: a layer without a relative range (every channel dead) sorts below every number. */
 function sortValue(layer: LayerReport, key: LayerTableColumn): number | string {
   switch (key) {
     case 'name': return layer.name.toLowerCase();
     case 'op': return opLabel(layer).toLowerCase();
     case 'shape': return layer.shape.reduce((a, b) => a * b, 1);
     case 'parameters': return layer.parameters;
-    case 'maxRelativeRange': return layer.maxRelativeRange ?? (layer.minRange === 0 ? Infinity : -Infinity);
+    case 'maxRelativeRange': return layer.maxRelativeRange ?? -Infinity;
     case 'outliers': return layer.outliers.length;
+    case 'deadChannels': return layer.deadChannels.length;
     case 'nonFinite': return layer.nonFinite;
     // Exact (no error) sorts with the best; no figures (NaN/±Inf weights) after everything.
     case 'sqnr': { const v = int8Sqnr(layer); return v === undefined ? Infinity : v ?? Number.MAX_VALUE; }
@@ -63,16 +66,14 @@ function sortValue(layer: LayerReport, key: LayerTableColumn): number | string {
   }
 }
 
-function maxRelativeRangeText(layer: LayerReport): string {
-  if (layer.maxRelativeRange !== null) return formatNumber(layer.maxRelativeRange);
-  return layer.minRange === 0 ? '∞' : '—';
-}
 
 /**
  * Every weight layer of a model: name, op (depthwise or grouped), weight shape, parameters, largest
- * relative range, outlier channel count and non-finite weight count; with quantization figures the INT8
- * symmetric per-tensor SQNR, and for a quantized model how each weight is stored (in a narrow container the
- * stored, parameter, shape, non-finite, SQNR and op columns give way, in that order). Sort by a column (click or Enter on
+ * relative range (over live channels), outlier channel count, dead channel count (range at most 1e-4 of the
+ * layer's largest: harmless for weight quantization, left out of the relative range) and non-finite weight
+ * count; with quantization figures the INT8 symmetric per-tensor SQNR, and for a quantized model how each
+ * weight is stored (in a narrow container the stored, parameter, shape, non-finite, SQNR, dead and op columns
+ * give way, in that order). Sort by a column (click or Enter on
  * its header; again to reverse), filter by name or op, and choose a layer by clicking a row or with the
  * keyboard (↑/↓, Home/End, then Enter or Space): the choice becomes the model's selected layer, which the
  * other elements bound to the same model follow, and is announced as `wl-layer-select`.
@@ -122,14 +123,12 @@ export class LayerTable extends ModelViewElement {
 
   /**
    * The column the rows are sorted by: `name`, `op`, `shape`, `parameters`, `maxRelativeRange`,
-   * `outliers` or `nonFinite`; unset keeps the model's order.
+   * `outliers`, `deadChannels`, `nonFinite`, `sqnr` or `stored`; unset keeps the model's order.
    */
   declare sort: LayerTableColumn | null;
 
   /** `ascending` or `descending`. */
   declare sortDirection: SortDirection;
-
-  /** The row that takes the keyboard focus (roving tabindex), by layer name. */
 
   /** The row that takes the keyboard focus (roving tabindex), by layer name. */
   private focusName: string | null = null;
@@ -219,8 +218,9 @@ export class LayerTable extends ModelViewElement {
         case 'op': return html`<td class="op">${opLabel(l)}</td>`;
         case 'shape': return html`<td>${l.shape.join('×')}</td>`;
         case 'parameters': return html`<td>${integer.format(l.parameters)}</td>`;
-        case 'maxRelativeRange': return html`<td>${maxRelativeRangeText(l)}</td>`;
+        case 'maxRelativeRange': return html`<td>${formatNumber(l.maxRelativeRange)}</td>`;
         case 'outliers': return html`<td class=${l.outliers.length ? 'flag' : ''}>${l.outliers.length}</td>`;
+        case 'deadChannels': return html`<td title=${deadChannelNote(l) ?? nothing}>${l.deadChannels.length}</td>`;
         case 'nonFinite': return html`<td class=${l.nonFinite ? 'flag' : ''}>${l.nonFinite}</td>`;
         case 'sqnr': { const v = int8Sqnr(l); return html`<td>${v === undefined ? 'n/a' : formatDb(v)}</td>`; }
         case 'stored': return html`<td class="text">${storedText(l)}</td>`;

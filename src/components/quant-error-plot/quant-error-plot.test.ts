@@ -180,7 +180,7 @@ describe('<quant-error-plot>', () => {
     const plain = JSON.parse(JSON.stringify(report)) as StatsReport;
     for (const l of plain.layers) delete l.quant;
     const h = await ElementHarness.mount('quant-error-plot', { properties: { report: plain } }).ready();
-    expect(h.part('status')!.textContent).to.contain('this report has no quantization figures (make it with weightlens stats --json --quant)');
+    expect(h.part('status')!.textContent).to.contain('this report has no quantization figures (make it with weightlens stats --json, without --no-quant)');
     expect(h.root.querySelector('svg[part~="chart"]')).to.equal(null);
     ElementHarness.cleanup();
   });

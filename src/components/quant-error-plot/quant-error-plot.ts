@@ -13,7 +13,7 @@ import { renderChart, type Chart } from '../shared/chart.js';
 import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
 import { styles } from './quant-error-plot.styles.js';
 
-const NO_QUANT = 'this report has no quantization figures (make it with weightlens stats --json --quant)';
+const NO_QUANT = 'this report has no quantization figures (make it with weightlens stats --json, without --no-quant)';
 const FIGURES = [
   ['int8', 'symmetric'], ['int8', 'asymmetric'], ['int4', 'symmetric'], ['int4', 'asymmetric'],
 ] as const;
@@ -27,7 +27,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
  * selected layer is highlighted; click a layer, or focus the chart and move with ↑/↓ (or ←/→, Home/End,
  * PageUp/PageDown) and press Enter, to select it: the choice becomes the model's selected layer, which the
  * other elements bound to the same model follow, and is announced as `wl-layer-select`. A results JSON
- * made without `--quant` shows a message instead.
+ * made with `--no-quant` shows a message instead.
  *
  * Before against after CLE: give the CLE results as `cleReport` (e.g. a parsed `weightlens cle --json`), or
  * name a `<cle-compare>` on the page in `cle`. The figures after CLE are then drawn filled, those before

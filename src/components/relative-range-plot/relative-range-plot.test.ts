@@ -69,10 +69,13 @@ describe('<relative-range-plot>', () => {
     ElementHarness.cleanup();
   });
 
-  it('explains a layer whose smallest channel range is zero', async () => {
-    const zero: LayerReport = { ...layer, relativeRange: layer.relativeRange.map(() => null), minRange: 0, maxRelativeRange: null, outliers: [] };
-    const h = await ElementHarness.mount('relative-range-plot', { properties: { report: { ...report, layers: [zero] } } }).ready();
-    expect(h.part('status')!.textContent).to.contain('infinite');
+  it('explains a layer whose channels are all dead', async () => {
+    const dead: LayerReport = {
+      ...layer, relativeRange: layer.relativeRange.map(() => null), minRange: null, maxRelativeRange: null, outliers: [],
+      deadChannels: layer.relativeRange.map((_, c) => c),
+    };
+    const h = await ElementHarness.mount('relative-range-plot', { properties: { report: { ...report, layers: [dead] } } }).ready();
+    expect(h.part('status')!.textContent).to.contain(`every channel of ${layer.name} is dead`);
     ElementHarness.cleanup();
   });
 

@@ -8,6 +8,7 @@ import { relativeRangeSummary } from '../../plot/summary.js';
 import { ModelViewElement } from '../model-view-element.js';
 import { renderChart, type Chart } from '../shared/chart.js';
 import { layerHeader } from '../shared/layer-header.js';
+import { deadChannelNote } from '../../report/dead-channels.js';
 import { headerStyles, themeStyles } from '../shared/theme.styles.js';
 import { styles } from './relative-range-plot.styles.js';
 
@@ -18,8 +19,9 @@ const SUMMARY_WIDTH = 260;
 
 /**
  * AIMET's problematic-layer view of one layer: each output channel's relative range (its weight range
- * divided by the layer's smallest channel range) with the Tukey fence Q3 + 1.5·IQR above which a channel
- * is an outlier, a histogram of the relative ranges, and their summary (mean, std, min, quartiles, max).
+ * divided by the layer's smallest live channel range: dead channels, whose range is at most 1e-4 of the
+ * largest, are left out and named) with the Tukey fence Q3 + 1.5·IQR above which a channel is an outlier,
+ * a histogram of the relative ranges, and their summary (mean, std, min, quartiles, max).
  * Shows the same layer as the other elements bound to its model unless `layer` names one.
  *
  * @tag relative-range-plot
@@ -96,9 +98,7 @@ export class RelativeRangePlot extends ModelViewElement {
       return html`<div part="base">${this.renderProblem(`${report.file}: no weight layer named "${this.layer}" (${report.layers.length} layers)`)}</div>`;
     }
     if (layer.relativeRange.every((v) => v === null)) {
-      const why = layer.minRange === 0
-        ? `The smallest channel range of ${layer.name} is 0, so every relative range is infinite: this layer cannot be plotted.`
-        : `${layer.name} has no channel with finite weights.`;
+      const why = `${deadChannelNote(layer)}.`;
       return html`<div part="base">${layerHeader(layer, [])}<p part="status" class="status note" role="status">${why}</p></div>`;
     }
     const width = this.chartWidth();

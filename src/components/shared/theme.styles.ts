@@ -14,6 +14,7 @@ export const themeStyles = css`
     --_mean-color: var(--wl-mean-color, #1d2b44);
     --_outlier-color: var(--wl-outlier-color, #c8341e);
     --_fence-color: var(--wl-fence-color, #9a6700);
+    --_dead-color: var(--wl-dead-color, #8c959f);
     --_bar-color: var(--wl-bar-color, #3f6fc6);
     --_error-color: var(--wl-error-color, #b42318);
     --_radius: var(--wl-radius, 6px);
@@ -39,6 +40,7 @@ export const themeStyles = css`
       --_mean-color: var(--wl-mean-color, #f0f6fc);
       --_outlier-color: var(--wl-outlier-color, #ff7b63);
       --_fence-color: var(--wl-fence-color, #e3b341);
+      --_dead-color: var(--wl-dead-color, #6e7681);
       --_bar-color: var(--wl-bar-color, #79a6f2);
       --_error-color: var(--wl-error-color, #ff8f80);
       color-scheme: dark;

@@ -17,6 +17,10 @@ export const styles = css`
     border-left: 1px dashed var(--_muted-color);
     pointer-events: none;
   }
+  .readout .dead {
+    color: var(--_dead-color);
+    font-weight: 600;
+  }
   .readout .outlier {
     color: var(--_outlier-color);
     font-weight: 600;

@@ -24,7 +24,8 @@ interface Drag {
 /**
  * AIMET's "Weight Ranges per Output Channel" for one layer of a model: per output channel a rule from
  * the smallest to the largest weight and the mean as a dot; outlier channels (relative range above the
- * layer's Tukey fence) in the outlier colour, their means as triangles. Hover the plot, or focus it and
+ * layer's Tukey fence) in the outlier colour, their means as triangles; dead channels (range at most 1e-4
+ * of the layer's largest: harmless for weight quantization) as a cross. Hover the plot, or focus it and
  * use ←/→ (PageUp/PageDown: 10 channels, Home/End), to read a channel's min, max, mean and std; drag
  * across the plot, or type a channel span, to zoom. Follows the layer selected on its model (e.g. by a
  * `<layer-table>` bound to the same model). For a quantized model (QDQ), the range the model's own scales and
@@ -46,6 +47,7 @@ interface Drag {
  * @csspart means - The mean dots of ordinary channels.
  * @csspart outlier-ranges - The min-to-max rules of outlier channels.
  * @csspart outlier-means - The mean triangles of outlier channels.
+ * @csspart dead-channels - The crosses marking dead channels (range at most 1e-4 of the layer's largest).
  * @csspart model-range - Quantized models: the lowest and highest value the model's own scale represents per channel.
  * @csspart cursor - The line marking the channel being read.
  * @csspart brush - The span being dragged out to zoom.
@@ -66,6 +68,7 @@ interface Drag {
  * @cssproperty [--wl-range-color=#3f6fc6] - Channel range rules (dark: #79a6f2).
  * @cssproperty [--wl-mean-color=#1d2b44] - Channel mean dots (dark: #f0f6fc).
  * @cssproperty [--wl-outlier-color=#c8341e] - Outlier channels (dark: #ff7b63).
+ * @cssproperty [--wl-dead-color=#8c959f] - Dead channels (dark: #6e7681).
  * @cssproperty [--wl-model-range-color=#8250df] - Quantized models: the model's own range per channel (dark: #a371f7).
  * @cssproperty [--wl-error-color=#b42318] - Error messages (dark: #ff8f80).
  * @cssproperty [--wl-radius=6px] - Corner radius of controls.
@@ -135,7 +138,7 @@ export class WeightRangePlot extends ModelViewElement {
     const domain = clampDomain(layer, this.zoomLayer === layer ? this.zoomSpan : null);
     const chart = this.chartFor(layer, domain);
     return html`<div part="base">
-      ${layerHeader(layer, modelGrid(layer) ? ['range', 'mean', 'outlier', 'model-range'] : ['range', 'mean', 'outlier'])}
+      ${layerHeader(layer, modelGrid(layer) ? ['range', 'mean', 'outlier', 'dead', 'model-range'] : ['range', 'mean', 'outlier', 'dead'])}
       <div
         part="plot"
         class="plot"
@@ -166,6 +169,7 @@ export class WeightRangePlot extends ModelViewElement {
         [WEIGHT_RANGE_MARKS.outlierRanges]: 'outlier-ranges',
         [WEIGHT_RANGE_MARKS.outlierMeans]: 'outlier-means',
         [WEIGHT_RANGE_MARKS.modelRange]: 'model-range',
+        [WEIGHT_RANGE_MARKS.deadChannels]: 'dead-channels',
       });
       this.chart = { layer, key, node };
     }
@@ -216,6 +220,7 @@ export class WeightRangePlot extends ModelViewElement {
       <strong>Channel ${c}</strong>: min ${formatNumber(row!.min)}, max ${formatNumber(row!.max)},
       mean ${formatNumber(row!.mean)}, std ${formatNumber(row!.std)}${row!.outlier
         ? html` — <span class="outlier">outlier</span>, relative range ${formatNumber(row!.relativeRange)}`
+        : row!.dead ? html` — <span class="dead">dead</span>: its range is at most 1e-4 of the layer's largest; harmless for weight quantization`
         : nothing}${grid ? html`<br />${modelScaleLine(grid, c)}` : nothing}
     </div>`;
   }
@@ -252,7 +257,7 @@ export class WeightRangePlot extends ModelViewElement {
               <tbody>
                 ${shown.map((r) => html`<tr>
                   <th scope="row">${r.channel}</th><td>${formatNumber(r.min)}</td><td>${formatNumber(r.max)}</td><td>${formatNumber(r.mean)}</td>
-                  <td>${formatNumber(r.std)}</td><td>${formatNumber(r.relativeRange)}</td><td>${r.outlier ? 'yes' : ''}</td>${grid ? modelCells(grid, r.channel) : nothing}
+                  <td>${formatNumber(r.std)}</td><td>${r.dead ? 'dead' : formatNumber(r.relativeRange)}</td><td>${r.outlier ? 'yes' : ''}</td>${grid ? modelCells(grid, r.channel) : nothing}
                 </tr>`)}
               </tbody>
             </table>

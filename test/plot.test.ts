@@ -90,6 +90,14 @@ describe('plot: weight ranges per output channel', () => {
     expect(mark(options, WEIGHT_RANGE_MARKS.means).data.map((d) => d.channel)).to.deep.equal([0, 3, 5, 6]);
   });
 
+  it('marks dead channels with a cross and names them in the description', () => {
+    const withDead = layerOf([-1, -2, 0, -1.5], [1, 2, 1e-30, 1.5]);
+    expect(withDead.deadChannels).to.deep.equal([2]);
+    expect(mark(weightRangePlot(withDead), WEIGHT_RANGE_MARKS.deadChannels).data.map((d) => d.channel)).to.deep.equal([2]);
+    expect(weightRangeText(withDead).description).to.contain('1 dead channel (range at most 1e-4 of the layer\'s largest, drawn as a cross): 2.');
+    expect(mark(weightRangePlot(layer), WEIGHT_RANGE_MARKS.deadChannels).data).to.deep.equal([]);
+  });
+
   it('describes the chart in words for its SVG title and desc', () => {
     const text = weightRangeText(layer);
     expect(text.title).to.contain('conv1');

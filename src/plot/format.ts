@@ -34,7 +34,7 @@ export function channelTicks(lo: number, hi: number, count: number): number[] {
 export const tickFormat = (value: number) => shortNumber(value).replace('-', '−');
 
 /** Vertical room one tick label needs at the charts' 12px font. */
-const TICK_GAP_PX = 18;
+export const TICK_GAP_PX = 18;
 
 /**
  * Ticks for a vertical log axis over [lo, hi] (lo > 0) drawn `pixels` tall: powers of ten — every k-th where

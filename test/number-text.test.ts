@@ -62,5 +62,6 @@ describe('terminal tables', () => {
     expect(lines.length).to.be.greaterThan(2);
     for (const line of lines) expect(line.length).to.be.at.most(LINE_BUDGET);
     expect(lines[1]!.startsWith('  word')).to.equal(true);
+    expect(wrap('  an indented line', '    ')).to.deep.equal(['  an indented line']);
   });
 });

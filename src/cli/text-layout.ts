@@ -38,17 +38,21 @@ export function layoutTable(columns: readonly Column[], rows: readonly string[][
   return [line(columns.map((c) => c.header)), ...rows.map(line)];
 }
 
-/** `text` broken at spaces into lines of at most LINE_BUDGET characters, lines after the first indented. */
+/**
+ * `text` broken at spaces into lines of at most LINE_BUDGET characters, lines after the first indented; the
+ * text's own leading spaces stay on its first line.
+ */
 export function wrap(text: string, indent = '  '): string[] {
   const lines: string[] = [];
-  let current = '';
-  for (const word of text.split(' ')) {
-    const next = current ? `${current} ${word}` : word;
-    if (next.length > LINE_BUDGET && current) {
+  const lead = /^ */.exec(text)![0];
+  let current = lead;
+  for (const word of text.slice(lead.length).split(' ')) {
+    const next = current.trim() ? `${current} ${word}` : `${current}${word}`;
+    if (next.length > LINE_BUDGET && current.trim()) {
       lines.push(current);
       current = `${indent}${word}`;
     } else current = next;
   }
-  if (current) lines.push(current);
+  if (current.trim()) lines.push(current);
   return lines;
 }

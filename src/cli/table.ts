@@ -25,7 +25,7 @@ export function formatStatsTable(report: StatsReport): string {
   if (withQuant) header.push('INT8 SQNR dB tensor/channel');
   const rows = report.layers.map((l) => [
     l.graph === 'main' ? l.name : `${l.graph}/${l.name}`,
-    l.depthwise ? `${l.op} dw` : l.groups > 1 ? `${l.op} g${l.groups}` : l.op,
+    l.recurrent ? `${l.op} ${l.recurrent.input}` : l.depthwise ? `${l.op} dw` : l.groups > 1 ? `${l.op} g${l.groups}` : l.op,
     `[${l.shape.join(',')}]`,
     String(l.channels.min.length),
     num(extreme(l.channels.min, Math.min)),

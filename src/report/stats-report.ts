@@ -2,6 +2,7 @@
 // results (the machine form of `weightlens stats --json`). One tensor is staged at a time.
 import { throwIfAborted, WeightlensError } from '../errors.js';
 import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
+import type { RecurrentWeights } from '../analysis/recurrent.js';
 import { outlierChannels, relativeRanges } from '../analysis/relative-range.js';
 import { Kernels, type ChannelStatsArrays } from '../kernels/channel-stats.js';
 import type { DTypeName, Model, TensorRef } from '../onnx/model.js';
@@ -52,6 +53,8 @@ export interface LayerReport {
   modelQuantization?: ModelQuantization;
   /** What the figures mean where that is not obvious (e.g. integer units, a bias not dequantized). */
   notes?: string[];
+  /** LSTM/GRU/RNN W or R: channel d·G·H + r is direction d, gate gates[⌊r/H⌋], unit r mod H (see channelLabel). */
+  recurrent?: RecurrentWeights;
 }
 
 export interface ModelQuantization {
@@ -111,7 +114,8 @@ export function summarizeModel(model: Model): ModelSummary {
 
 export function selectLayers(model: Model, layers: WeightLayer[], name: string | undefined): WeightLayer[] {
   if (name === undefined) return layers;
-  const chosen = layers.filter((l) => l.name === name || l.node.outputs[0] === name || l.weight.name === name);
+  // A recurrent node's name or output selects both its layers (W and R); "<node>/W" selects one.
+  const chosen = layers.filter((l) => l.name === name || l.node.name === name || l.node.outputs[0] === name || l.weight.name === name);
   if (chosen.length === 0) {
     const some = layers.slice(0, 5).map((l) => `"${l.name}"`).join(', ');
     throw new WeightlensError('LAYER_NOT_FOUND', `${model.fileName}: no weight layer named "${name}" (${layers.length} layers, e.g. ${some})`, {
@@ -202,5 +206,6 @@ export function layerReport(layer: WeightLayer, s: ChannelStatsArrays): LayerRep
     outliers: outlierChannels(relativeRange),
     nonFinite: nonFiniteCounts.nan + nonFiniteCounts.posInf + nonFiniteCounts.negInf,
     nonFiniteCounts,
+    ...(layer.recurrent ? { recurrent: { ...layer.recurrent, gates: [...layer.recurrent.gates] } } : {}),
   };
 }

@@ -249,7 +249,7 @@ describe('stats report', () => {
     ]);
     const report = await stats(model);
     expect(report.file).to.equal('chain.onnx');
-    expect(report.model).to.include({ irVersion: 9, producer: 'weightlens-test', parameters: 12 + 3 + 4 + 6 });
+    expect(report.model).to.include({ irVersion: 9, producer: 'weightlens-test', parameters: 12 + 3 + 4 + 6, quantizedParameters: 0 });
     expect(report.model.opsets).to.deep.equal({ '': 21 });
     expect(report.layers).to.have.length(3);
     for (const layer of report.layers) {

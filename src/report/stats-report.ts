@@ -2,6 +2,7 @@
 // results (the machine form of `weightlens stats --json`). One tensor is staged at a time.
 import { throwIfAborted, WeightlensError } from '../errors.js';
 import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
+import { countParameters } from '../analysis/parameter-count.js';
 import type { RecurrentWeights } from '../analysis/recurrent.js';
 import { outlierChannels, relativeRanges } from '../analysis/relative-range.js';
 import { Kernels, type ChannelStatsArrays } from '../kernels/channel-stats.js';
@@ -72,8 +73,10 @@ export interface ModelSummary {
   producer: string;
   producerVersion: string;
   opsets: Record<string, number>;
-  /** Elements of every floating-point (or dequantized) constant tensor, in all graphs. */
+  /** Elements of every floating-point constant tensor in all graphs, except quantization scales. */
   parameters: number;
+  /** Elements of integer-stored weights and biases the model dequantizes (QDQ, QOperator); not in `parameters`. */
+  quantizedParameters: number;
 }
 
 export interface StatsReport {
@@ -99,16 +102,10 @@ export interface StatsOptions {
   quant?: boolean;
 }
 
-const NON_PARAMETER_DTYPES = new Set<DTypeName>(['int64', 'int32', 'bool', 'string', 'uint64', 'uint32']);
-
 export function summarizeModel(model: Model): ModelSummary {
-  let parameters = 0;
-  for (const graph of model.graphs) {
-    for (const t of graph.constants.values()) if (!NON_PARAMETER_DTYPES.has(t.dtype)) parameters += t.size;
-  }
   return {
     irVersion: model.irVersion, producer: model.producer, producerVersion: model.producerVersion,
-    opsets: { ...model.opsets }, parameters,
+    opsets: { ...model.opsets }, ...countParameters(model),
   };
 }
 

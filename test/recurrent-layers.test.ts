@@ -112,6 +112,25 @@ describe('recurrent weight layers (LSTM, GRU, RNN)', () => {
     expect(worst(toModelExplorerNodeData(report, model, 'sqnr'))).to.deep.equal({ y: { value: Math.min(...sqnr) } });
   });
 
+  it('a W behind DequantizeLinear (int8, per-axis along the gate rows): statistics of the dequantized rows', async () => {
+    const model = await open(modelBytes({
+      input: [valueInfo('x')],
+      output: [valueInfo('y')],
+      initializer: [
+        intTensor('W_q', [1, 4, 2], DataType.INT8, [-4, 2, 6, 8, 0, 1, -8, 10]), f32Tensor('W_scale', [4], [0.5, 0.25, 1, 2]),
+        f32Tensor('R', [1, 4, 4], pattern(16, 3)),
+      ],
+      node: [node('DequantizeLinear', ['W_q', 'W_scale'], ['W'], 'dq', [attr.int('axis', 1)]), node('RNN', ['x', 'W', 'R'], ['y'], 'rnn', [attr.int('hidden_size', 4)])],
+    }));
+    const report = await stats(model);
+    const [W] = report.layers;
+    expect(W).to.include({ name: 'rnn/W', weight: 'W_q', dtype: 'int8' });
+    expect(W!.channels.min).to.deep.equal([-2, 1.5, 0, -16]);
+    expect(W!.channels.max).to.deep.equal([1, 2, 1, 20]);
+    expect(W!.modelQuantization).to.include({ mode: 'axis', axis: 1 });
+    expect(report.model, 'R is float, W stored int8; the scales count in neither').to.include({ parameters: 16, quantizedParameters: 8 });
+  });
+
   it('a W computed at run time is left out; B then goes with R', async () => {
     const model = await recurrent('LSTM', [f32Tensor('R', [1, 8, 2], pattern(16, 3)), f32Tensor('B', [1, 16], pattern(16, 5))], [attr.int('hidden_size', 2)]);
     expect(findWeightLayers(model).map((l) => [l.name, l.bias?.name])).to.deep.equal([['rnn/R', 'B']]);

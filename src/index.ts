@@ -5,6 +5,7 @@ export { openModel, type OpenOptions, type OpenProgress, type ModelSource } from
 export { filesSource, urlSource, type ExternalDataSource, type ExternalFile } from './onnx/external-data.js';
 export type { Model, Graph, Node, TensorRef, DTypeName, AttributeValue } from './onnx/model.js';
 export { findWeightLayers, type WeightLayer, type WeightOp } from './analysis/layers.js';
+export { channelLabel, type RecurrentCell, type RecurrentWeights } from './analysis/recurrent.js';
 export { relativeRanges, outlierChannels, tukeyFence, quantile, type TukeyFence } from './analysis/relative-range.js';
 export { Kernels, type ChannelLayout, type ChannelStatsArrays, type HistogramCounts, type StagedTensor } from './kernels/channel-stats.js';
 export {

@@ -6,11 +6,12 @@ import { findWeightLayers, type WeightLayer } from '../src/analysis/layers.js';
 import { Kernels } from '../src/kernels/channel-stats.js';
 import type { Model } from '../src/onnx/model.js';
 import { openModel } from '../src/onnx/open.js';
-import { computeStats, type LayerReport, type StatsProgress } from '../src/report/stats-report.js';
+import { computeStats, type StatsProgress } from '../src/report/stats-report.js';
 import {
   DataType, attr, chainModel, constantNodeModel, convBatchNormModel, convModel, f32Tensor, identityWeightModel,
   outerScopeIfModel, qdqModel, rawTensor, type ChainLayer,
 } from './fixtures/onnx-bytes.js';
+import { expectChannels, reference } from './support/reference-stats.js';
 import { rejects } from './support/rejects.js';
 
 const seq = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
@@ -21,47 +22,6 @@ function onlyLayer(model: Model): WeightLayer {
   const layers = findWeightLayers(model);
   expect(layers.map((l) => l.name)).to.have.length(1);
   return layers[0]!;
-}
-
-interface Reference {
-  min: (number | null)[];
-  max: (number | null)[];
-  mean: (number | null)[];
-  std: (number | null)[];
-  absMax: (number | null)[];
-}
-
-/**
- * Per-channel figures straight from the definition (float64, population std, finite values only), with
- * `channelOf(i)` saying which output channel flat element i belongs to.
- */
-function reference(values: number[], channels: number, channelOf: (i: number) => number): Reference {
-  const members = seq(channels, (): number[] => []);
-  values.forEach((v, i) => Number.isFinite(v) && members[channelOf(i)]!.push(Math.fround(v)));
-  const pick = (f: (xs: number[]) => number) => members.map((xs) => (xs.length ? f(xs) : null));
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  return {
-    min: pick((xs) => Math.min(...xs)),
-    max: pick((xs) => Math.max(...xs)),
-    mean: pick(mean),
-    std: pick((xs) => Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / xs.length)),
-    absMax: pick((xs) => Math.max(...xs.map(Math.abs))),
-  };
-}
-
-function expectChannels(layer: LayerReport, ref: Reference): void {
-  const where = `layer ${layer.name}`;
-  expect(layer.channels.min, `${where} min`).to.deep.equal(ref.min);
-  expect(layer.channels.max, `${where} max`).to.deep.equal(ref.max);
-  expect(layer.channels.absMax, `${where} absMax`).to.deep.equal(ref.absMax);
-  for (const key of ['mean', 'std'] as const) {
-    expect(layer.channels[key].length, `${where} ${key}`).to.equal(ref[key].length);
-    ref[key].forEach((r, c) => {
-      const got = layer.channels[key][c];
-      if (r === null) expect(got, `${where} ${key}[${c}]`).to.equal(null);
-      else expect(got, `${where} ${key}[${c}]`).to.be.closeTo(r, 1e-6 * Math.max(1e-30, ref.absMax[c]!));
-    });
-  }
 }
 
 let kernels: Kernels;
@@ -308,7 +268,7 @@ describe('stats report', () => {
     ]);
     const report = await stats(model);
     expect(report.file).to.equal('chain.onnx');
-    expect(report.model).to.include({ irVersion: 9, producer: 'weightlens-test', parameters: 12 + 3 + 4 + 6 });
+    expect(report.model).to.include({ irVersion: 9, producer: 'weightlens-test', parameters: 12 + 3 + 4 + 6, quantizedParameters: 0 });
     expect(report.model.opsets).to.deep.equal({ '': 21 });
     expect(report.layers).to.have.length(3);
     for (const layer of report.layers) {

@@ -34,7 +34,7 @@ function layer(name: string, quant: QuantReport | null | undefined): LayerReport
 }
 
 const reportOf = (layers: LayerReport[]): StatsReport => ({
-  file: 'toy.onnx', model: { irVersion: 8, producer: 'test', producerVersion: '', opsets: { '': 13 }, parameters: 0 }, layers,
+  file: 'toy.onnx', model: { irVersion: 8, producer: 'test', producerVersion: '', opsets: { '': 13 }, parameters: 0, quantizedParameters: 0 }, layers,
 });
 
 // conv1 fine, conv2 worst per-tensor (outlier channel: per-channel far better), conv3 exact, conv4 middling, conv5 NaN weights.

@@ -116,7 +116,7 @@ describe('ConvInteger and MatMulInteger: no weight scale', () => {
     expect(layer!.channels.max).to.deep.equal([4, 8]);
     expect(layer!.modelQuantization).to.deep.equal({ dtype: 'int8', mode: 'axis', axis: 0, blockSize: 0, scales: null, zeroPoints: [1, -1] });
     expect(layer!.notes![0]).to.contain('ConvInteger carries no weight scale').and.contain('integer units');
-    const table = formatStatsTable({ file: 'q.onnx', model: { irVersion: 9, producer: '', producerVersion: '', opsets: { '': 21 }, parameters: 4 }, layers: [layer!] });
+    const table = formatStatsTable({ file: 'q.onnx', model: { irVersion: 9, producer: '', producerVersion: '', opsets: { '': 21 }, parameters: 0, quantizedParameters: 4 }, layers: [layer!] });
     expect(table).to.match(/^qop +ConvInteger /m);
     expect(table.replace(/\n  /g, ' '), 'the note, wrapped').to.contain(`\nnote: qop: ${layer!.notes![0]}\n`);
   });

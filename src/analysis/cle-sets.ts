@@ -200,14 +200,16 @@ export function findCleChains(
   model: Model, layers: WeightLayer[], folds: BnFold[], scalars: Map<string, number>, options: ChainOptions = {},
 ): { chains: CleChain[]; skipped: Skip[]; clipRewrites: Node[] } {
   const uses = useCounts(model);
-  const byNode = new Map(layers.map((l) => [l.node, l]));
+  // Recurrent and embedding weights are never rescaled: to CLE their nodes are ordinary ops that end a chain.
+  const rescalable = layers.filter((l) => !l.recurrent && l.op !== 'Gather');
+  const byNode = new Map(rescalable.map((l) => [l.node, l]));
   const foldedBn = new Map(folds.map((f) => [f.layer, f.bn]));
   const skipped: Skip[] = [];
   const clipRewrites: Node[] = [];
   const next = new Map<WeightLayer, { layer: WeightLayer; between: Node[] }>();
   const hasPrevious = new Set<WeightLayer>();
 
-  for (const layer of layers) {
+  for (const layer of rescalable) {
     if (layer.op === 'MatMul') continue;
     const graph = graphOf(model, layer.graph);
     const between: Node[] = [];
@@ -258,7 +260,7 @@ export function findCleChains(
   }
 
   const chains: CleChain[] = [];
-  for (const start of layers) {
+  for (const start of rescalable) {
     if (!next.has(start) || hasPrevious.has(start)) continue;
     const chain: CleChain = { layers: [start], between: [] };
     for (let link = next.get(start); link; link = next.get(link.layer)) {

@@ -3,15 +3,20 @@
 import { WeightlensError } from '../errors.js';
 import type { ChannelLayout } from '../kernels/channel-stats.js';
 import { dequantizedWeight } from '../onnx/dequantize.js';
+import { isFloatingPoint } from '../onnx/dtypes.js';
 import { isOverridable, resolveConstant, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';
 import { computedOp, isQOperator, qoperatorWeights, type QOperatorOp } from './qoperator.js';
+import { isRecurrent, recurrentWeights, type RecurrentCell, type RecurrentWeights } from './recurrent.js';
 
-/** The node's op type: a float op, or a QOperator op with integer weights (laid out as Conv or MatMul). */
-export type WeightOp = 'Conv' | 'ConvTranspose' | 'Gemm' | 'MatMul' | QOperatorOp;
+/**
+ * The node's op type: a float op, a QOperator op with integer weights (laid out as Conv or MatMul), a
+ * recurrent cell (one layer for W, one for R) or a Gather from an embedding table.
+ */
+export type WeightOp = 'Conv' | 'ConvTranspose' | 'Gemm' | 'MatMul' | QOperatorOp | RecurrentCell | 'Gather';
 const WEIGHT_OPS = new Set<string>(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
 
 export interface WeightLayer {
-  /** Node name, or its first output when unnamed. */
+  /** Node name, or its first output when unnamed; recurrent layers add "/W" or "/R". */
   readonly name: string;
   readonly op: WeightOp;
   readonly graph: string;
@@ -30,6 +35,16 @@ export interface WeightLayer {
   readonly overridable: boolean;
   /** What the figures mean where that is not obvious (QOperator: integer units, a bias left out). */
   readonly notes?: readonly string[];
+  /** LSTM/GRU/RNN weights: which direction, gate and hidden unit each channel is. */
+  readonly recurrent?: RecurrentWeights;
+}
+
+/** A weight a node reads, before its channel layout is worked out. */
+interface FoundWeight {
+  weight: TensorRef;
+  bias?: TensorRef;
+  notes?: string[];
+  recurrent?: RecurrentWeights;
 }
 
 const intAttr = (node: Node, name: string, fallback: number) => {
@@ -40,8 +55,10 @@ const intAttr = (node: Node, name: string, fallback: number) => {
 const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
 /**
- * Every Conv, ConvTranspose, Gemm and MatMul with a constant weight, and every QLinearConv, QLinearMatMul,
- * ConvInteger and MatMulInteger with constant integer weights, in every graph, in graph order.
+ * Every Conv, ConvTranspose, Gemm and MatMul with a constant weight; every QLinearConv, QLinearMatMul,
+ * ConvInteger and MatMulInteger with constant integer weights; the constant W and R of every LSTM, GRU and
+ * RNN (two layers, "<node>/W" and "<node>/R"); every Gather from a constant rank-2 table along axis 0 (an
+ * embedding: one channel per row). In every graph, in graph order.
  */
 export function findWeightLayers(model: Model): WeightLayer[] {
   const layers: WeightLayer[] = [];
@@ -52,19 +69,40 @@ export function findWeightLayers(model: Model): WeightLayer[] {
     const constant = (name: string | undefined) => constantInput(model, graph, producers, name);
     for (const node of graph.nodes) {
       if (node.domain !== '' && node.domain !== 'ai.onnx') continue;
-      if (isQOperator(node.opType)) {
-        const found = qoperatorWeights(node as Node & { opType: QOperatorOp }, constant, model.fileName);
-        if (found) layers.push(describeLayer(model, graph, node, found.weight, found.bias, consumers, found.notes));
-        continue;
-      }
-      if (!WEIGHT_OPS.has(node.opType)) continue;
-      const weight = constant(node.inputs[1]);
-      if (!weight) continue;
-      const bias = node.opType === 'MatMul' ? undefined : constant(node.inputs[2]);
-      layers.push(describeLayer(model, graph, node, weight, bias, consumers));
+      for (const found of weightsOf(node, constant, model.fileName)) layers.push(describeLayer(model, graph, node, found, consumers));
     }
   }
   return layers;
+}
+
+/** The weights `node` reads from constants (none when it is not a weight op, or its weight is computed). */
+function weightsOf(node: Node, constant: (name: string | undefined) => TensorRef | undefined, fileName: string): FoundWeight[] {
+  if (isQOperator(node.opType)) {
+    const found = qoperatorWeights(node as Node & { opType: QOperatorOp }, constant, fileName);
+    return found ? [found] : [];
+  }
+  if (isRecurrent(node.opType)) return recurrentWeights(node as Node & { opType: RecurrentCell }, constant, fileName);
+  if (node.opType === 'Gather') {
+    const table = embeddingTable(node, constant);
+    return table ? [{ weight: table }] : [];
+  }
+  if (!WEIGHT_OPS.has(node.opType)) return [];
+  const weight = constant(node.inputs[1]);
+  if (!weight) return [];
+  const bias = node.opType === 'MatMul' ? undefined : constant(node.inputs[2]);
+  return [{ weight, bias }];
+}
+
+/**
+ * Gather's data when it is an embedding table: constant, rank 2, real-valued (float or dequantized), gathered
+ * along axis 0. Other Gathers (shape arithmetic, axis 1, integer lookups) are not weight layers.
+ */
+function embeddingTable(node: Node, constant: (name: string | undefined) => TensorRef | undefined): TensorRef | undefined {
+  const table = constant(node.inputs[0]);
+  if (!table || table.shape.length !== 2) return undefined;
+  if (table.origin !== 'dequantized' && !isFloatingPoint(table.dtype)) return undefined;
+  const axis = intAttr(node, 'axis', 0);
+  return axis === 0 || axis === -2 ? table : undefined;
 }
 
 /** A node input that is a constant: directly, through Identity, or as a DequantizeLinear of constants. */
@@ -98,10 +136,8 @@ function consumerCounts(graph: Graph): Map<string, number> {
   return counts;
 }
 
-function describeLayer(
-  model: Model, graph: Graph, node: Node, weight: TensorRef, bias: TensorRef | undefined,
-  consumers: Map<string, number>, notes: string[] = [],
-): WeightLayer {
+function describeLayer(model: Model, graph: Graph, node: Node, found: FoundWeight, consumers: Map<string, number>): WeightLayer {
+  const { weight, bias, notes = [], recurrent } = found;
   const shape = weight.shape;
   const bad = (problem: string) =>
     new WeightlensError('BAD_GRAPH', `${model.fileName}: ${node.opType} "${node.name}" weight "${weight.name}" ${problem}`, {
@@ -112,7 +148,13 @@ function describeLayer(
   let layout: ChannelLayout;
   // QOperator ops share the weight layout of the float op they stand for.
   const computes = isQOperator(node.opType) ? computedOp(node.opType) : node.opType;
-  switch (computes) {
+  switch (recurrent ? 'recurrent' : computes) {
+    case 'recurrent': {
+      // [D, G·H, input or H] (shape checked by recurrentWeights): channel d·G·H + r over axis 1.
+      channelAxis = 1;
+      layout = { groups: shape[0]!, outer: 1, cg: shape[1]!, inner: shape[2]! };
+      break;
+    }
     case 'Conv': {
       if (shape.length < 3) throw bad(`has shape [${shape}], ${node.opType} needs [Cout, Cin/group, k…]`);
       groups = intAttr(node, 'group', 1);
@@ -136,6 +178,12 @@ function describeLayer(
       layout = transB ? { groups: 1, outer: 1, cg: shape[0]!, inner: shape[1]! } : { groups: 1, outer: shape[0]!, cg: shape[1]!, inner: 1 };
       break;
     }
+    case 'Gather': {
+      // An embedding table [rows, width]: one channel per row.
+      channelAxis = 0;
+      layout = { groups: 1, outer: 1, cg: shape[0]!, inner: shape[1]! };
+      break;
+    }
     default: {
       // MatMul x·W with W [..., in, out]: output channels on the last axis.
       if (shape.length === 0) throw bad('is a scalar');
@@ -147,13 +195,15 @@ function describeLayer(
   }
   const output = node.outputs[0] ?? '';
   const onlyConsumer = consumers.get(output) === 1 ? graph.nodes.find((n) => n.inputs.includes(output)) : undefined;
-  const batchNorm = onlyConsumer?.opType === 'BatchNormalization' && onlyConsumer.inputs[0] === output ? onlyConsumer : undefined;
+  // A recurrent node's output Y [seq, D, batch, H] has no channel axis a BatchNorm could fold into.
+  const batchNorm = !recurrent && onlyConsumer?.opType === 'BatchNormalization' && onlyConsumer.inputs[0] === output ? onlyConsumer : undefined;
   const depthwise = computes === 'Conv' && groups > 1 && groups === shape[0] && shape[1] === 1;
   return {
-    name: node.name, op: node.opType as WeightOp, graph: graph.path, node, weight, bias,
+    name: recurrent ? `${node.name}/${recurrent.input}` : node.name, op: node.opType as WeightOp, graph: graph.path, node, weight, bias,
     channelAxis, groups, depthwise, layout, batchNorm,
     // The weight's own name: through Identity the node input is the Identity's output, never an initializer.
     overridable: isOverridable(graph, weight.name),
     ...(notes.length > 0 ? { notes } : {}),
+    ...(recurrent ? { recurrent } : {}),
   };
 }

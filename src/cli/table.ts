@@ -44,7 +44,7 @@ export function formatStatsTable(report: StatsReport, { wide = false } = {}): st
   ];
   const rows = report.layers.map((l) => [
     layerName(l),
-    l.depthwise ? `${l.op} dw` : l.groups > 1 ? `${l.op} g${l.groups}` : l.op,
+    l.recurrent ? `${l.op} ${l.recurrent.input}` : l.depthwise ? `${l.op} dw` : l.groups > 1 ? `${l.op} g${l.groups}` : l.op,
     `[${l.shape.join(',')}]`,
     String(l.channels.min.length),
     String(l.deadChannels.length),
@@ -57,7 +57,8 @@ export function formatStatsTable(report: StatsReport, { wide = false } = {}): st
   ]);
   const { model } = report;
   const opsets = Object.entries(model.opsets).map(([d, v]) => `${d || 'ai.onnx'} ${v}`).join(', ');
-  const title = `${report.file}: IR ${model.irVersion}, opset ${opsets}, ${shortCount(model.parameters)} parameters, ` +
+  const quantized = model.quantizedParameters ? ` (+${shortCount(model.quantizedParameters)} stored as integers)` : '';
+  const title = `${report.file}: IR ${model.irVersion}, opset ${opsets}, ${shortCount(model.parameters)} parameters${quantized}, ` +
     `${report.layers.length} weight layers`;
   return [...wrap(title), '', ...layoutTable(columns, rows, wide), ...worstLayers(report, withQuant), ...notes(report)].join('\n') + '\n';
 }

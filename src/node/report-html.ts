@@ -35,7 +35,8 @@ export async function reportHtml(stats: StatsReport, cle: CleReport | null): Pro
 <body>
 <header>
   <h1>${escapeHtml(title)}</h1>
-  <p>IR ${stats.model.irVersion}, ${stats.model.parameters.toLocaleString('en-US')} parameters, ${stats.layers.length} weight layers.
+  <p>IR ${stats.model.irVersion}, ${stats.model.parameters.toLocaleString('en-US')} parameters${stats.model.quantizedParameters
+    ? ` (and ${stats.model.quantizedParameters.toLocaleString('en-US')} stored as integers)` : ''}, ${stats.layers.length} weight layers.
     Made by weightlens; everything below is in this file.</p>
 </header>
 <section id="layers-section" aria-labelledby="layers-title">

@@ -197,3 +197,10 @@ export function typedFieldOf(code: number): TypedField | undefined {
       return code >= 1 && code <= 23 ? 'int32_data' : undefined;
   }
 }
+
+const FLOATING_POINT = new Set<DTypeName>([
+  'float32', 'float16', 'bfloat16', 'float64', 'float8e4m3fn', 'float8e4m3fnuz', 'float8e5m2', 'float8e5m2fnuz', 'float4e2m1',
+]);
+
+/** Real floating-point element types (not complex): what a float weight, bias or scale is stored in. */
+export const isFloatingPoint = (dtype: DTypeName) => FLOATING_POINT.has(dtype);

@@ -79,7 +79,7 @@ const signedDb = (d: number) => `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(2)
 
 /** The statistics before and after CLE of a CleReport's layers, as two StatsReports (for the options' `before`). */
 export function cleQuantReports(cle: CleReport): { before: StatsReport; after: StatsReport } {
-  const summary = { irVersion: 0, producer: '', producerVersion: '', opsets: {}, parameters: 0 };
+  const summary = { irVersion: 0, producer: '', producerVersion: '', opsets: {}, parameters: 0, quantizedParameters: 0 };
   const side = (which: 'before' | 'after') => ({ file: cle.file, model: summary, layers: cle.layers.map((l) => l[which]) });
   return { before: side('before'), after: side('after') };
 }

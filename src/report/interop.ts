@@ -3,6 +3,7 @@
 // metadata.Attachment: `metrics` entries {kind, target, name, value}) and Model Explorer node data
 // (ModelNodeData: graph id -> { results: { node key -> { value } }, gradient }), where a node key is one
 // of the node's output tensor names.
+import { layerNodeName } from '../analysis/recurrent.js';
 import type { Model, Node } from '../onnx/model.js';
 import type { LayerReport, StatsReport } from './stats-report.js';
 
@@ -20,8 +21,12 @@ export interface NetronAttachment {
   metrics: NetronMetric[];
 }
 
-/** Figures of a layer worth seeing on its node; nulls left out (Netron shows what it is given). */
+/**
+ * Figures of a layer worth seeing on its node; nulls left out (Netron shows what it is given). A recurrent
+ * node carries two layers: their figures are named "W …" and "R …".
+ */
 function layerMetrics(l: LayerReport): [string, number | string][] {
+  const prefix = l.recurrent ? `${l.recurrent.input} ` : '';
   const figures: [string, number | string | null | undefined][] = [
     ['max relative range', l.maxRelativeRange],
     ['dead channels', l.deadChannels.length],
@@ -31,13 +36,13 @@ function layerMetrics(l: LayerReport): [string, number | string][] {
     ['INT8 SQNR per-channel (dB)', l.quant?.int8.symmetric.perChannel],
     ['INT4 SQNR per-channel (dB)', l.quant?.int4.symmetric.perChannel],
   ];
-  return figures.filter((f): f is [string, number | string] => f[1] !== null && f[1] !== undefined);
+  return figures.filter((f): f is [string, number | string] => f[1] !== null && f[1] !== undefined).map(([name, value]) => [prefix + name, value]);
 }
 
 export function toNetronAttachment(report: StatsReport): NetronAttachment {
   const metrics: NetronMetric[] = [];
   for (const l of report.layers) {
-    for (const [name, value] of layerMetrics(l)) metrics.push({ kind: 'node', target: l.name, name, value });
+    for (const [name, value] of layerMetrics(l)) metrics.push({ kind: 'node', target: layerNodeName(l), name, value });
     const absMax = Math.max(...l.channels.absMax.map((v) => v ?? 0));
     metrics.push({ kind: 'tensor', target: l.weight, name: 'channels', value: l.channels.min.length });
     metrics.push({ kind: 'tensor', target: l.weight, name: 'absmax', value: absMax });
@@ -54,16 +59,20 @@ export interface ModelExplorerNodeData {
 
 /**
  * One value per layer node (the largest relative range, or INT8 per-tensor SQNR when `metric` says so),
- * keyed by the node's first output tensor, under the main graph's name.
+ * keyed by the node's first output tensor, under the main graph's name. A recurrent node shows the worse
+ * of its W and R.
  */
 export function toModelExplorerNodeData(report: StatsReport, model: Model, metric: 'relative-range' | 'sqnr' = 'relative-range'): ModelExplorerNodeData {
   const nodes = new Map<string, Node>();
   for (const g of model.graphs) for (const n of g.nodes) nodes.set(`${g.path}\u0000${n.name}`, n);
   const results: Record<string, { value: number }> = {};
   for (const l of report.layers) {
-    const output = nodes.get(`${l.graph}\u0000${l.name}`)?.outputs[0];
+    const output = nodes.get(`${l.graph}\u0000${layerNodeName(l)}`)?.outputs[0];
     const value = metric === 'sqnr' ? l.quant?.int8.symmetric.perTensor : l.maxRelativeRange;
-    if (output && typeof value === 'number') results[output] = { value };
+    if (!output || typeof value !== 'number') continue;
+    const shown = results[output]?.value;
+    const worse = shown === undefined ? value : metric === 'sqnr' ? Math.min(shown, value) : Math.max(shown, value);
+    results[output] = { value: worse };
   }
   // Worse is red: high relative range, or low SQNR.
   const [good, bad] = ['#2da44e', '#cf222e'];

@@ -2,6 +2,8 @@
 // results (the machine form of `weightlens stats --json`). One tensor is staged at a time.
 import { throwIfAborted, WeightlensError } from '../errors.js';
 import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
+import { countParameters } from '../analysis/parameter-count.js';
+import type { RecurrentWeights } from '../analysis/recurrent.js';
 import { rangeFigures } from '../analysis/relative-range.js';
 import { Kernels, type ChannelStatsArrays } from '../kernels/channel-stats.js';
 import type { DTypeName, Model, TensorRef } from '../onnx/model.js';
@@ -58,6 +60,8 @@ export interface LayerReport {
   modelQuantization?: ModelQuantization;
   /** What the figures mean where that is not obvious (e.g. integer units, a bias not dequantized). */
   notes?: string[];
+  /** LSTM/GRU/RNN W or R: channel d·G·H + r is direction d, gate gates[⌊r/H⌋], unit r mod H (see channelLabel). */
+  recurrent?: RecurrentWeights;
 }
 
 export interface ModelQuantization {
@@ -75,8 +79,10 @@ export interface ModelSummary {
   producer: string;
   producerVersion: string;
   opsets: Record<string, number>;
-  /** Elements of every floating-point (or dequantized) constant tensor, in all graphs. */
+  /** Elements of every floating-point constant tensor in all graphs, except quantization scales. */
   parameters: number;
+  /** Elements of integer-stored weights and biases the model dequantizes (QDQ, QOperator); not in `parameters`. */
+  quantizedParameters: number;
 }
 
 export interface StatsReport {
@@ -102,22 +108,17 @@ export interface StatsOptions {
   quant?: boolean;
 }
 
-const NON_PARAMETER_DTYPES = new Set<DTypeName>(['int64', 'int32', 'bool', 'string', 'uint64', 'uint32']);
-
 export function summarizeModel(model: Model): ModelSummary {
-  let parameters = 0;
-  for (const graph of model.graphs) {
-    for (const t of graph.constants.values()) if (!NON_PARAMETER_DTYPES.has(t.dtype)) parameters += t.size;
-  }
   return {
     irVersion: model.irVersion, producer: model.producer, producerVersion: model.producerVersion,
-    opsets: { ...model.opsets }, parameters,
+    opsets: { ...model.opsets }, ...countParameters(model),
   };
 }
 
 export function selectLayers(model: Model, layers: WeightLayer[], name: string | undefined): WeightLayer[] {
   if (name === undefined) return layers;
-  const chosen = layers.filter((l) => l.name === name || l.node.outputs[0] === name || l.weight.name === name);
+  // A recurrent node's name or output selects both its layers (W and R); "<node>/W" selects one.
+  const chosen = layers.filter((l) => l.name === name || l.node.name === name || l.node.outputs[0] === name || l.weight.name === name);
   if (chosen.length === 0) {
     const some = layers.slice(0, 5).map((l) => `"${l.name}"`).join(', ');
     throw new WeightlensError('LAYER_NOT_FOUND', `${model.fileName}: no weight layer named "${name}" (${layers.length} layers, e.g. ${some})`, {
@@ -194,5 +195,6 @@ export function layerReport(layer: WeightLayer, s: ChannelStatsArrays): LayerRep
     ...rangeFigures(s.min, s.max),
     nonFinite: nonFiniteCounts.nan + nonFiniteCounts.posInf + nonFiniteCounts.negInf,
     nonFiniteCounts,
+    ...(layer.recurrent ? { recurrent: { ...layer.recurrent, gates: [...layer.recurrent.gates] } } : {}),
   };
 }

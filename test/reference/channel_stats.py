@@ -1,12 +1,15 @@
 """Independent numpy reference for `weightlens stats` (run by test/node/numpy-reference.test.ts).
 
 Reads the model with the onnx Python package, finds every Conv/ConvTranspose/Gemm/MatMul whose weight is
-an initializer or a Constant-node output (in all subgraphs), and every QLinearConv/QLinearMatMul whose
+an initializer or a Constant-node output (in all subgraphs, outer-scope names resolved), every QLinearConv/QLinearMatMul whose
 integer weight, scale and zero point are (dequantized: (w - zp) * scale, per tensor, per output channel for
-QLinearConv, per column for QLinearMatMul), and computes per-output-channel statistics
+QLinearConv, per column for QLinearMatMul), the constant W and R of every LSTM/GRU/RNN (layers "<node>/W"
+and "<node>/R"; channel d*G*H + r of W [D, G*H, I], R [D, G*H, H]) and every Gather along axis 0 from a
+constant float table of rank 2 (one channel per row), and computes per-output-channel statistics
 the plain way: min/max in float32, mean/std (ddof=0) in float64, dead channels (range at most 1e-4 of
 the layer's largest), relative ranges over the live channels and Tukey outliers with numpy.percentile
-(linear interpolation). Prints JSON on stdout.
+(linear interpolation). Also the model's parameter counts: elements of float constants other than
+quantization scales, and of integer constants a quantization op dequantizes. Prints JSON on stdout.
 
 With --quant, also the SQNR (dB) of fake-quantized weights, INT8/INT4, symmetric/asymmetric, per-tensor
 and per-channel, as DESIGN.md section 2 (ONNX Runtime's definition) describes, in float32 like the kit.
@@ -23,17 +26,19 @@ from onnx import numpy_helper
 WEIGHT_OPS = {"Conv", "ConvTranspose", "Gemm", "MatMul"}
 # QOperator ops: input indices of the weight, its scale and its zero point.
 QOPERATOR = {"QLinearConv": (3, 4, 5), "QLinearMatMul": (3, 4, 5)}
-
-
-def graphs(graph):
-    yield graph
-    for node in graph.node:
-        for attr in node.attribute:
-            if attr.type == onnx.AttributeProto.GRAPH:
-                yield from graphs(attr.g)
-            elif attr.type == onnx.AttributeProto.GRAPHS:
-                for g in attr.graphs:
-                    yield from graphs(g)
+RECURRENT = {"LSTM", "GRU", "RNN"}
+T = onnx.TensorProto
+# float, float16, double, bfloat16, the float8 types and float4e2m1 (onnx.proto codes; Debian's onnx 1.12 names only the first four)
+FLOAT_TYPES = {T.FLOAT, T.FLOAT16, T.DOUBLE, T.BFLOAT16, 17, 18, 19, 20, 23}
+# Quantization ops: (inputs holding integer-stored weights they dequantize, scale and zero-point inputs).
+QUANTIZATION_INPUTS = {
+    "DequantizeLinear": ([0], [1, 2]),
+    "QuantizeLinear": ([], [1, 2]),
+    "QLinearConv": ([3, 8], [1, 2, 4, 5, 6, 7]),
+    "QLinearMatMul": ([0, 3], [1, 2, 4, 5, 6, 7]),
+    "ConvInteger": ([0, 1], [2, 3]),
+    "MatMulInteger": ([0, 1], [2, 3]),
+}
 
 
 def constants(graph):
@@ -43,7 +48,46 @@ def constants(graph):
             for attr in node.attribute:
                 if attr.name == "value":
                     found[node.output[0]] = attr.t
+                elif attr.name in ("value_float", "value_floats"):
+                    values = onnx.helper.get_attribute_value(attr)
+                    dims = [] if attr.name == "value_float" else [len(values)]
+                    found[node.output[0]] = onnx.helper.make_tensor(node.output[0], T.FLOAT, dims, values if dims else [values])
     return found
+
+
+def subgraphs(node):
+    for attr in node.attribute:
+        if attr.type == onnx.AttributeProto.GRAPH:
+            yield attr.g
+        elif attr.type == onnx.AttributeProto.GRAPHS:
+            yield from attr.graphs
+
+
+def scoped(graph, outer=None):
+    """Every graph, depth first, with its own constants and those visible in it (its own shadow its ancestors')."""
+    own = constants(graph)
+    visible = {**(outer or {}), **own}
+    yield graph, own, visible
+    for node in graph.node:
+        for g in subgraphs(node):
+            yield from scoped(g, visible)
+
+
+def model_parameters(walk):
+    """Elements of float constants other than quantization scales and zero points, and of integer-stored
+    constants that a quantization op dequantizes; each constant counted once (keyed by object)."""
+    stored, metadata, tensors = set(), set(), []
+    for graph, own, visible in walk:
+        tensors += own.values()
+        for node in graph.node:
+            if node.domain in ("", "ai.onnx") and node.op_type in QUANTIZATION_INPUTS:
+                for indices, into in zip(QUANTIZATION_INPUTS[node.op_type], (stored, metadata)):
+                    into.update(id(visible[node.input[i]]) for i in indices if i < len(node.input) and node.input[i] in visible)
+    size = lambda t: int(np.prod(t.dims, dtype=np.int64))
+    return {
+        "parameters": sum(size(t) for t in tensors if id(t) not in stored and id(t) not in metadata and t.data_type in FLOAT_TYPES),
+        "quantizedParameters": sum(size(t) for t in tensors if id(t) in stored),
+    }
 
 
 def attr(node, name, default):
@@ -58,6 +102,10 @@ def channels_first(w, node):
     op = node.op_type
     if op in ("Conv", "QLinearConv") or (op == "Gemm" and attr(node, "transB", 0) == 1):
         return w.reshape(w.shape[0], -1)
+    if op in RECURRENT:
+        return w.reshape(-1, w.shape[-1])  # [D, G*H, last]: row d*G*H + r
+    if op == "Gather":
+        return w  # one channel per row of the table
     if op == "ConvTranspose":
         g = attr(node, "group", 1)
         cin, cout_g = w.shape[0], w.shape[1]
@@ -111,12 +159,21 @@ def dequantized(node, consts):
     return ((w.astype(np.float64) - z) * s).astype(np.float32)
 
 
-def weight_of(node, consts):
+def weights_of(node, consts):
+    """(layer name, (weight name, array)) for each weight layer of `node`."""
+    name = node.name or node.output[0]
     if node.op_type in WEIGHT_OPS and len(node.input) > 1 and node.input[1] in consts:
-        return node.input[1], numpy_helper.to_array(consts[node.input[1]])
+        return [(name, (node.input[1], numpy_helper.to_array(consts[node.input[1]])))]
     if node.op_type in QOPERATOR and all(node.input[i] in consts for i in QOPERATOR[node.op_type]):
-        return node.input[3], dequantized(node, consts)
-    return None
+        return [(name, (node.input[3], dequantized(node, consts)))]
+    if node.op_type in RECURRENT:
+        return [(f"{name}/{which}", (node.input[i], numpy_helper.to_array(consts[node.input[i]])))
+                for i, which in ((1, "W"), (2, "R")) if len(node.input) > i and node.input[i] in consts]
+    if node.op_type == "Gather" and node.input[0] in consts and attr(node, "axis", 0) in (0, -2):
+        table = consts[node.input[0]]
+        if len(table.dims) == 2 and table.data_type in FLOAT_TYPES:
+            return [(name, (node.input[0], numpy_helper.to_array(table)))]
+    return []
 
 
 def layer_stats(name, node, weight, quant=False):
@@ -161,14 +218,13 @@ def layer_stats(name, node, weight, quant=False):
 
 def main(path, quant):
     model = onnx.load(path)
+    walk = list(scoped(model.graph))
     layers = []
-    for graph in graphs(model.graph):
-        consts = constants(graph)
+    for graph, _, consts in walk:
         for node in graph.node:
-            weight = weight_of(node, consts)
-            if weight is not None:
-                layers.append(layer_stats(node.name or node.output[0], node, weight, quant))
-    json.dump({"file": path, "layers": layers}, sys.stdout)
+            for name, weight in weights_of(node, consts):
+                layers.append(layer_stats(name, node, weight, quant))
+    json.dump({"file": path, "model": model_parameters(walk), "layers": layers}, sys.stdout)
 
 
 if __name__ == "__main__":

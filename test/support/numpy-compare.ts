@@ -23,11 +23,21 @@ export interface NumpyLayer {
   quant?: QuantReport | null;
 }
 
-/** channel_stats.py's layers for the model at `path` (with SQNR figures when `quant`). */
-export async function numpyStats(path: string, quant = false): Promise<NumpyLayer[]> {
+export interface NumpyReport {
+  model: { parameters: number; quantizedParameters: number };
+  layers: NumpyLayer[];
+}
+
+/** channel_stats.py's parameter counts and layers for the model at `path` (with SQNR figures when `quant`). */
+export async function numpyReport(path: string, quant = false): Promise<NumpyReport> {
   const args = ['test/reference/channel_stats.py', path, ...(quant ? ['--quant'] : [])];
   const { stdout } = await promisify(execFile)(PYTHON, args, { maxBuffer: 256 << 20 });
-  return (JSON.parse(stdout) as { layers: NumpyLayer[] }).layers;
+  return JSON.parse(stdout) as NumpyReport;
+}
+
+/** channel_stats.py's layers for the model at `path` (with SQNR figures when `quant`). */
+export async function numpyStats(path: string, quant = false): Promise<NumpyLayer[]> {
+  return (await numpyReport(path, quant)).layers;
 }
 
 /** The same layers (name, op, weight, shape), in the same order. */

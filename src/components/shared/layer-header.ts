@@ -4,6 +4,7 @@ import type { LayerReport, ModelQuantization } from '../../report/stats-report.j
 import { deadChannelNote } from '../../report/dead-channels.js';
 
 export function opLabel(layer: LayerReport): string {
+  if (layer.recurrent) return `${layer.op} ${layer.recurrent.input}`;
   if (layer.depthwise) return `${layer.op} (depthwise)`;
   if (layer.groups > 1) return `${layer.op} (groups ${layer.groups})`;
   return layer.op;

@@ -1,4 +1,5 @@
 import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { channelLabel } from '../../analysis/recurrent.js';
 import type { WeightlensError } from '../../errors.js';
 import type { ModelHandle, ModelStatus } from '../../model/model-handle.js';
 import { formatNumber } from '../../plot/format.js';
@@ -274,7 +275,7 @@ export class WeightHistogram extends ModelViewElement {
       >
         ${chart}${this.renderCursor(chart, bins[this.reading(h) ?? -1])}${this.renderBrush(chart)}
       </div>
-      ${this.renderReadout(h, bins)} ${this.renderZoom(h)}
+      ${this.renderReadout(layer, h, bins)} ${this.renderZoom(h)}
       ${h.zoomed
         ? html`<p part="zoom-note" class="zoom-note">Zoomed to ${formatNumber(h.lo)} … ${formatNumber(h.hi)}:
             ${plural(h.below, 'weight')} below and ${plural(h.above, 'weight')} above it are not shown.</p>`
@@ -373,14 +374,16 @@ export class WeightHistogram extends ModelViewElement {
     return html`<div part="cursor" class="cursor" style="left: ${(a / width) * 100}%; width: ${(Math.max(1, b - a) / width) * 100}%"></div>`;
   }
 
-  private renderReadout(h: LayerHistogram, bins: HistogramBin[]): TemplateResult {
+  private renderReadout(layer: LayerReport, h: LayerHistogram, bins: HistogramBin[]): TemplateResult {
     const bin = bins[this.reading(h) ?? -1];
     if (!bin) {
       return html`<div part="readout" class="readout hint" aria-live="polite" aria-atomic="true">Hover the histogram, or focus it and press ← →, to read a bin.</div>`;
     }
+    // A recurrent weight's channel is read with its direction, gate and unit.
+    const which = h.channel !== null && layer.recurrent ? `${channelLabel(layer, h.channel)}, bin` : 'Bin';
     const share = h.elements ? ` (${((bin.count / h.elements) * 100).toPrecision(3)}% of ${integer.format(h.elements)})` : '';
     return html`<div part="readout" class="readout" aria-live="polite" aria-atomic="true">
-      <strong>Bin ${bin.bin + 1} of ${bins.length}</strong>: ${rangeText(bin, bins.length)} — ${plural(bin.count, 'weight')}${share}
+      <strong>${which} ${bin.bin + 1} of ${bins.length}</strong>: ${rangeText(bin, bins.length)} — ${plural(bin.count, 'weight')}${share}
     </div>`;
   }
 

@@ -1,4 +1,5 @@
 import { html, nothing } from 'lit';
+import { channelLabel } from '../../analysis/recurrent.js';
 import type { LayerReport } from '../../report/stats-report.js';
 import { channelCount, channelRows, clampDomain, type ChannelDomain } from '../../plot/channels.js';
 import { formatNumber, formatSpan } from '../../plot/format.js';
@@ -217,7 +218,7 @@ export class WeightRangePlot extends ModelViewElement {
     const [row] = channelRows(layer, [c, c]);
     const grid = modelGrid(layer);
     return html`<div part="readout" class="readout" aria-live="polite" aria-atomic="true">
-      <strong>Channel ${c}</strong>: min ${formatNumber(row!.min)}, max ${formatNumber(row!.max)},
+      <strong>${channelLabel(layer, c)}</strong>: min ${formatNumber(row!.min)}, max ${formatNumber(row!.max)},
       mean ${formatNumber(row!.mean)}, std ${formatNumber(row!.std)}${row!.outlier
         ? html` — <span class="outlier">outlier</span>, relative range ${formatNumber(row!.relativeRange)}`
         : row!.dead ? html` — <span class="dead">dead</span>: its range is at most 1e-4 of the layer's largest; harmless for weight quantization`

@@ -58,6 +58,17 @@ describe("plot: the model's own quantization per channel", () => {
     expect(b!.ours).to.be.closeTo(2 / 255, 1e-12);
   });
 
+  it('per-axis on the channel axis of a bidirectional recurrent weight: index j is channel j of each direction', () => {
+    // LSTM-like W [2, 4, 3] (2 directions × 4 rows): channels 0..7, scales along axis 1 (4 of them).
+    const w: LayerReport = {
+      ...layer([-1, -1, -1, -1, -1, -1, -1, -1], [1, 1, 1, 1, 1, 1, 1, 1]), op: 'LSTM', shape: [2, 4, 3], channelAxis: 1,
+      modelQuantization: q({ mode: 'axis', axis: 1, scales: [1, 2, 3, 4], zeroPoints: [0, 0, 0, 0] }),
+    };
+    const grid = modelGrid(w)!;
+    expect(grid.oneScalePerChannel).to.equal(true);
+    expect(grid.channels.map((c) => c.scale)).to.deep.equal([1, 2, 3, 4, 1, 2, 3, 4]);
+  });
+
   it('per-axis on another axis: each channel gets the envelope of all the scales', () => {
     const grid = modelGrid(layer([-1, -1], [1, 1], q({ mode: 'axis', axis: 1, scales: [0.01, 0.02], zeroPoints: [0, 0] })))!;
     expect(grid.granularity).to.equal('per-axis on axis 1, not the output-channel axis');

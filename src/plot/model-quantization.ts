@@ -95,14 +95,19 @@ function scaleChannels(layer: LayerReport, q: ModelQuantization): (i: number) =>
   const channelDim = q.mode === 'axis' ? (axis === q.axis ? 0 : -1) : axis;
   if (channelDim < 0) return () => all;
   const stride = dims.slice(channelDim + 1).reduce((a, b) => a * b, 1);
+  // The channel axis holds one group's channels (grouped ConvTranspose) or one direction's (LSTM/GRU/RNN):
+  // index j along it is channel g·perGroup + j of every group g.
+  const perGroup = layer.shape[axis]!;
+  const everyGroup = (first: number, end: number) => {
+    const channels: number[] = [];
+    for (let g = 0; g * perGroup < C; g++) for (let j = first; j < Math.min(end, perGroup); j++) channels.push(g * perGroup + j);
+    return channels;
+  };
   return (i) => {
     const index = Math.floor(i / stride) % dims[channelDim]!;
-    if (q.mode === 'blocked' && channelDim === at) {
-      // Blocks along the output-channel axis: one scale covers blockSize channels.
-      const first = index * q.blockSize;
-      return all.slice(first, Math.min(C, first + q.blockSize));
-    }
-    return [index];
+    // Blocks along the output-channel axis: one scale covers blockSize channels.
+    if (q.mode === 'blocked' && channelDim === at) return everyGroup(index * q.blockSize, (index + 1) * q.blockSize);
+    return everyGroup(index, index + 1);
   };
 }
 

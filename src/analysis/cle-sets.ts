@@ -1,7 +1,9 @@
 // Which BatchNorms can be folded and which layers can be equalized together (DESIGN.md §2). Pure graph
 // analysis: no weights are read here. Every candidate that is left alone comes back with a reason.
 import { resolveConstant, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';
+import { cross, outputPlace, placeMismatch } from './cle-crossing.js';
 import { findWeightLayers, type WeightLayer } from './layers.js';
+import { linearBiases, type LinearBias } from './linear-bias.js';
 
 export interface Skip {
   layers: string[];
@@ -33,9 +35,12 @@ export interface CleSet {
 }
 
 const FOLDABLE = new Set(['Conv', 'ConvTranspose', 'Gemm']);
-/** Positively homogeneous: f(x / s) = f(x) / s for s > 0, so a per-channel scale passes through. */
-const EQUIVARIANT = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Identity']);
-const NOT_EQUIVARIANT = new Set(['Clip', 'HardSwish', 'HardSigmoid', 'Sigmoid', 'Tanh', 'Elu', 'Selu', 'Gelu', 'Softplus', 'Mish', 'Swish', 'Exp', 'Log']);
+/**
+ * The weight ops CLE scales. Every other weight layer (recurrent, embedding, quantized, whatever the kit
+ * learns to read next) is declined by name, without a change here.
+ */
+const CLE_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
+const CLE_ONLY = 'CLE equalizes Conv, ConvTranspose, Gemm and MatMul layers only';
 
 /** Uses of every value name in the model, all graphs (subgraphs may read outer values), plus graph outputs. */
 function useCounts(model: Model): Map<string, number> {
@@ -66,9 +71,9 @@ const floatOf = (node: Node, name: string, fallback: number) => {
   return a?.kind === 'float' ? a.value : fallback;
 };
 
-/** The reason a layer's weights may not be rewritten, or undefined. */
-function notRewritable(layer: WeightLayer, uses: Map<string, number>): string | undefined {
-  const { weight, bias } = layer;
+/** The reason a layer's weights may not be rewritten, or undefined. `bias`: a MatMul's comes from its Add. */
+function notRewritable(layer: WeightLayer, uses: Map<string, number>, bias = layer.bias): string | undefined {
+  const { weight } = layer;
   if (layer.op === 'Gemm') {
     // Y = alpha·A'·B' + beta·C: per-channel scaling of B' and C is exact only in the plain form.
     const node = layer.node;
@@ -192,64 +197,114 @@ export function isRelu6(node: Node, scalars: Map<string, number>): boolean {
   return min === 0 && max === 6;
 }
 
+/** Why CLE does not take `layer` at all, or undefined. */
+function declined(layer: WeightLayer): string | undefined {
+  if (!CLE_OPS.has(layer.op)) return `${layer.name} ("${layer.weight.name}") is a weight of ${layer.op}: ${CLE_ONLY}`;
+  const rank = layer.weight.shape.length;
+  if (layer.op === 'MatMul' && rank !== 2) {
+    return `${layer.name}'s weight "${layer.weight.name}" has rank ${rank}: CLE equalizes MatMul layers with an [in, out] matrix only`;
+  }
+  return undefined;
+}
+
+const HOPS = 16;
+
 /**
  * Chains of layers linked output -> (equivariant ops) -> input, each value on the way read by exactly
- * one node. `scalars` holds the values of small constants (Clip bounds), read by the caller.
+ * one node. `scalars` holds the values of small constants (Clip bounds), read by the caller. Every layer
+ * that ends up in no chain is named in `skipped` with the reason. `linearBiases`: the MatMul layers whose
+ * bias is the constant of the Add after them (PyTorch's Linear); a chain starts after that Add.
  */
 export function findCleChains(
   model: Model, layers: WeightLayer[], folds: BnFold[], scalars: Map<string, number>, options: ChainOptions = {},
-): { chains: CleChain[]; skipped: Skip[]; clipRewrites: Node[] } {
+): { chains: CleChain[]; skipped: Skip[]; clipRewrites: Node[]; linearBiases: Map<WeightLayer, LinearBias> } {
   const uses = useCounts(model);
+  const biases = linearBiases(model, layers, uses);
+  const biasOf = (l: WeightLayer) => l.bias ?? biases.get(l)?.bias;
   const byNode = new Map(layers.map((l) => [l.node, l]));
   const foldedBn = new Map(folds.map((f) => [f.layer, f.bn]));
-  const skipped: Skip[] = [];
+  // Skips in model order: each at the index of the layer it is about.
+  const found: { at: number; skip: Skip }[] = [];
   const clipRewrites: Node[] = [];
   const next = new Map<WeightLayer, { layer: WeightLayer; between: Node[] }>();
   const hasPrevious = new Set<WeightLayer>();
+  /** Why a layer's output reaches no next layer; reported only if the layer ends up in no chain. */
+  const deadEnds = new Map<WeightLayer, { at: number; reason: string }>();
 
-  for (const layer of layers) {
-    if (layer.op === 'MatMul') continue;
-    const graph = graphOf(model, layer.graph);
-    const between: Node[] = [];
-    let value = (foldedBn.get(layer) ?? layer.node).outputs[0] ?? '';
-    let reached: WeightLayer | undefined;
-    let reason: string | undefined;
-    for (let hops = 0; hops < 16 && !reason && !reached; hops++) {
-      if (graph.outputs.includes(value)) {
-        // The model's output: nothing to equalize with, unless a layer also reads it (then it may not change).
-        if ((uses.get(value) ?? 0) > 1) reason = `${layer.name}'s output "${value}" is a graph output`;
-        break;
-      }
-      if ((uses.get(value) ?? 0) !== 1) {
-        reason = (uses.get(value) ?? 0) === 0 ? undefined : `${layer.name}'s output "${value}" is read by ${uses.get(value)} nodes (fan-out)`;
-        if (!reason) break;
-      } else {
-        const consumer = consumersIn(graph, value)[0];
-        if (!consumer) reason = `${layer.name}'s output is read in a subgraph`;
-        else if (byNode.has(consumer)) {
-          if (consumer.inputs[0] === value) reached = byNode.get(consumer);
-          else reason = `${layer.name}'s output is the weight of ${consumer.name}`;
-        } else if (EQUIVARIANT.has(consumer.opType) || (options.relu6ToRelu && isRelu6(consumer, scalars))) {
-          between.push(consumer);
-          value = consumer.outputs[0] ?? '';
-        } else {
-          const after = nextLayerName(graph, consumer, byNode);
-          const pair = after ? `between ${layer.name} and ${after}` : `after ${layer.name}`;
-          if (consumer.opType === 'Clip' && isRelu6(consumer, scalars)) {
-            reason = `Relu6 (Clip 0..6) ${pair} is not scale-equivariant (--relu6-to-relu would allow it, changing the model)`;
-          } else if (NOT_EQUIVARIANT.has(consumer.opType)) reason = `${consumer.opType} ${pair} is not scale-equivariant`;
-          else reason = `${consumer.opType} ${pair} breaks the chain`;
-        }
-      }
-    }
-    if (reason) {
-      skipped.push({ layers: [layer.name], reason });
+  for (const [at, layer] of layers.entries()) {
+    const skip = (reason: string, ...others: string[]) => found.push({ at, skip: { layers: [layer.name, ...others], reason } });
+    const refused = declined(layer);
+    if (refused) {
+      skip(refused);
       continue;
     }
-    if (!reached || reached.op === 'MatMul') continue;
-    const problem = linkProblem(layer, reached, uses);
+    const graph = graphOf(model, layer.graph);
+    const isConstant = (value: string) => !!resolveConstant(graph, value);
+    const between: Node[] = [];
+    let place = outputPlace(layer);
+    let value = (foldedBn.get(layer) ?? biases.get(layer)?.add ?? layer.node).outputs[0] ?? '';
+    let reached: WeightLayer | undefined;
+    let blocked: { reason: string; after?: string } | undefined;
+    let deadEnd = `${layer.name}'s output meets no weight layer within ${HOPS} ops`;
+    for (let hops = 0; hops < HOPS && !blocked && !reached; hops++) {
+      const readers = uses.get(value) ?? 0;
+      if (graph.outputs.includes(value)) {
+        // The model's output: nothing to equalize with, unless a layer also reads it (then it may not change).
+        if (readers > 1) blocked = { reason: `${layer.name}'s output "${value}" is a graph output` };
+        else deadEnd = `${layer.name}'s output "${value}" is a graph output, with no weight layer after it`;
+        break;
+      }
+      if (readers === 0) {
+        deadEnd = `${layer.name}'s output "${value}" is not read by any node`;
+        break;
+      }
+      if (readers > 1) {
+        blocked = { reason: `${layer.name}'s output "${value}" is read by ${readers} nodes (fan-out)` };
+        break;
+      }
+      const consumer = consumersIn(graph, value)[0];
+      if (!consumer) {
+        blocked = { reason: `${layer.name}'s output is read in a subgraph` };
+        break;
+      }
+      const target = byNode.get(consumer);
+      if (target) {
+        if (consumer.inputs[0] !== value) blocked = { reason: `${layer.name}'s output is the weight of ${consumer.name}` };
+        else if (!CLE_OPS.has(target.op)) blocked = { reason: `${target.op} ${target.name} reads ${layer.name}'s output: ${CLE_ONLY}`, after: target.name };
+        else reached = target;
+        break;
+      }
+      if (options.relu6ToRelu && isRelu6(consumer, scalars)) {
+        between.push(consumer);
+        value = consumer.outputs[0] ?? '';
+        continue;
+      }
+      const after = nextLayerName(graph, consumer, byNode);
+      const pair = after ? `between ${layer.name} and ${after}` : `after ${layer.name}`;
+      if (isRelu6(consumer, scalars)) {
+        blocked = { reason: `Relu6 (Clip 0..6) ${pair} is not scale-equivariant (--relu6-to-relu would allow it, changing the model)`, after };
+        break;
+      }
+      const step = cross(consumer, place, layer, pair, isConstant);
+      if (step.reason !== undefined) {
+        blocked = { reason: step.reason, after };
+        break;
+      }
+      between.push(consumer);
+      place = step.place;
+      value = consumer.outputs[0] ?? '';
+    }
+    if (blocked) {
+      skip(blocked.reason, ...(blocked.after ? [blocked.after] : []));
+      continue;
+    }
+    if (!reached) {
+      deadEnds.set(layer, { at, reason: deadEnd });
+      continue;
+    }
+    const problem = linkProblem(layer, reached, uses, biasOf) ?? placeMismatch(layer, place, reached);
     if (problem) {
-      skipped.push({ layers: [layer.name, reached.name], reason: problem });
+      skip(problem, reached.name);
       continue;
     }
     next.set(layer, { layer: reached, between });
@@ -267,7 +322,13 @@ export function findCleChains(
     }
     chains.push(chain);
   }
-  return { chains, skipped, clipRewrites };
+  const equalized = new Set(chains.flatMap((c) => c.layers));
+  const named = new Set(found.flatMap((f) => f.skip.layers));
+  for (const [layer, { at, reason }] of deadEnds) {
+    if (!equalized.has(layer) && !named.has(layer.name)) found.push({ at, skip: { layers: [layer.name], reason } });
+  }
+  const skipped = found.sort((a, b) => a.at - b.at).map((f) => f.skip);
+  return { chains, skipped, clipRewrites, linearBiases: biases };
 }
 
 /** The first weight layer downstream of `node` along single-consumer edges, for messages. */
@@ -293,10 +354,14 @@ function channelsIn(l: WeightLayer): number {
 
 const groupedNotDepthwise = (l: WeightLayer) => l.op === 'Conv' && l.groups > 1 && !l.depthwise;
 
-function linkProblem(a: WeightLayer, b: WeightLayer, uses: Map<string, number>): string | undefined {
+function linkProblem(
+  a: WeightLayer, b: WeightLayer, uses: Map<string, number>, biasOf: (l: WeightLayer) => TensorRef | undefined,
+): string | undefined {
+  const refused = declined(b);
+  if (refused) return refused;
   for (const l of [a, b]) {
     if (groupedNotDepthwise(l)) return `${l.name} is a grouped convolution (group ${l.groups}) that is not depthwise`;
-    const why = notRewritable(l, uses);
+    const why = notRewritable(l, uses, biasOf(l));
     if (why) return why;
   }
   if (channelsOut(a) !== channelsIn(b)) return `${a.name} has ${channelsOut(a)} output channels but ${b.name} reads ${channelsIn(b)}`;

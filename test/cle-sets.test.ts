@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import { chainSets, findBatchNormFolds, findCleChains, findCleSets, readClipBounds } from '../src/analysis/cle-sets.js';
-import { findWeightLayers } from '../src/analysis/layers.js';
+import { findWeightLayers, type WeightLayer } from '../src/analysis/layers.js';
 import type { Model } from '../src/onnx/model.js';
 import { attr, CleGraph } from './support/cle-graph.js';
 
@@ -209,6 +209,36 @@ describe('CLE sets: what a chain may cross', () => {
 });
 
 describe('CLE sets: every candidate left alone has a reason', () => {
+  it('declines any weight op it does not scale by name (here an LSTM, two layers: W and R), and the layer that feeds it', async () => {
+    const g = new CleGraph();
+    const x = g.node('Relu', 'relu', [conv(g, 'conv', 'x', 2, 4)]);
+    g.node('LSTM', 'lstm', [x, g.tensor('lstm.W', [1, 12, 4]), g.tensor('lstm.R', [1, 12, 3])], [attr.int('hidden_size', 3)]);
+    const model = g.model();
+    const [convLayer] = findWeightLayers(model);
+    const lstmNode = model.main.nodes.find((n) => n.opType === 'LSTM')!;
+    // As a reader of recurrent weights lists them: one layer per weight of the node.
+    const recurrent = ['lstm.W', 'lstm.R'].map((w) => ({
+      ...convLayer!, name: 'lstm', op: 'LSTM' as unknown as WeightLayer['op'], node: lstmNode, weight: model.main.constants.get(w)!, bias: undefined, batchNorm: undefined,
+    }));
+    const { chains, skipped } = findCleChains(model, [convLayer!, ...recurrent], [], new Map());
+    expect(chains).to.deep.equal([]);
+    expect(skipped).to.deep.equal([
+      { layers: ['conv', 'lstm'], reason: `LSTM lstm reads conv's output: CLE equalizes Conv, ConvTranspose, Gemm and MatMul layers only` },
+      { layers: ['lstm'], reason: 'lstm ("lstm.W") is a weight of LSTM: CLE equalizes Conv, ConvTranspose, Gemm and MatMul layers only' },
+      { layers: ['lstm'], reason: 'lstm ("lstm.R") is a weight of LSTM: CLE equalizes Conv, ConvTranspose, Gemm and MatMul layers only' },
+    ]);
+  });
+
+  it('a batched MatMul weight (rank 3) is declined with its rank', async () => {
+    const g = new CleGraph();
+    const x = g.node('Relu', 'relu', [g.node('MatMul', 'mm0', ['x', g.tensor('mm0.w', [2, 3, 4])])]);
+    g.node('MatMul', 'mm1', [x, g.tensor('mm1.w', [2, 4, 5])]);
+    expect((await analyse(g.model())).reasons).to.deep.equal([
+      `mm0's weight "mm0.w" has rank 3: CLE equalizes MatMul layers with an [in, out] matrix only`,
+      `mm1's weight "mm1.w" has rank 3: CLE equalizes MatMul layers with an [in, out] matrix only`,
+    ]);
+  });
+
   for (const op of ['HardSwish', 'Sigmoid', 'Tanh', 'HardSigmoid']) {
     it(`${op} is not scale-equivariant`, async () => {
       const r = await between(op);

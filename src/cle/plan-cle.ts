@@ -31,6 +31,20 @@ export interface CleResult {
   skipped: Skip[];
   biasAbsorbed: { from: string; to: string; channels: number }[];
   clipRewrites: Node[];
+  /** The tensors written for each layer CLE changed (names in the layer's graph; a new bias included). */
+  rewritten: RewrittenLayer[];
+}
+
+export interface RewrittenLayer {
+  layer: string;
+  /** Each tensor by the path of the graph holding it, and its name. */
+  weight: TensorKey;
+  bias?: TensorKey;
+}
+
+export interface TensorKey {
+  graph: string;
+  name: string;
 }
 
 /** A layer's weights and bias as float32 copies while they are being rewritten. */
@@ -164,14 +178,22 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
     }
   }
 
+  const touched = [...working.values()].filter((w) => w.touched);
+  const plan = buildPlan(model, touched, folds, clipRewrites);
+  const newBiases = new Map(plan.appendInputs.map((a) => [a.node, a.name]));
   return {
-    plan: buildPlan(model, [...working.values()].filter((w) => w.touched), folds, clipRewrites),
+    plan,
     folded: folds.map((f) => ({ batchNorm: f.bn.name, into: f.layer.name })),
     sets,
     chains: chainReports,
     skipped: [...foldSkips, ...chainSkips, ...absorptionSkips],
     biasAbsorbed,
     clipRewrites,
+    rewritten: touched.map((w) => {
+      const added = newBiases.get(w.layer.node);
+      const bias = w.biasTensor ? { graph: w.biasTensor.graph, name: w.biasTensor.name } : added ? { graph: w.layer.graph, name: added } : undefined;
+      return { layer: w.layer.name, weight: { graph: w.layer.weight.graph, name: w.layer.weight.name }, ...(bias ? { bias } : {}) };
+    }),
   };
 }
 

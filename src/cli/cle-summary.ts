@@ -1,10 +1,18 @@
 // The human form of `weightlens cle`: what was folded, equalized, skipped and absorbed, and each layer's
 // largest relative range before -> after.
-import type { CleReport } from '../report/cle-report.js';
+import type { CleReport, CleRounding } from '../report/cle-report.js';
+import { roundingFacts } from '../report/cle-rounding.js';
 import type { LayerReport } from '../report/stats-report.js';
 
 const rel = (l: LayerReport) => (l.minRange === 0 ? 'inf' : l.maxRelativeRange === null ? '-' : l.maxRelativeRange.toFixed(1));
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** float16/bfloat16 models: how much writing the equalized weights back in their type changed them. */
+function roundingLine(rounding: CleRounding): string {
+  const { dtypes, worst, layer } = roundingFacts(rounding);
+  return `${dtypes} re-rounding: storing the equalized weights changed them by up to ${worst}\n` +
+    `  (‖stored − exact‖ / ‖exact‖, worst in ${layer}); the figures after CLE are of the stored weights`;
+}
 
 export function formatCleSummary(report: CleReport, output: string): string {
   const lines: string[] = [`${report.file} -> ${output}`, ''];
@@ -22,6 +30,7 @@ export function formatCleSummary(report: CleReport, output: string): string {
       ? `high-bias absorption: ${plural(report.biasAbsorbed.length, 'layer pair')}`
       : 'high-bias absorption: off (--no-bias-absorption)',
   );
+  if (report.rounding) lines.push(roundingLine(report.rounding));
   if (report.skipped.length) {
     lines.push('', `skipped ${plural(report.skipped.length, 'candidate')}:`);
     for (const s of report.skipped) lines.push(`  ${s.reason}`);

@@ -15,7 +15,9 @@ const NORMALIZING = new Set([
   'Softmax', 'LogSoftmax', 'Hardmax', 'LayerNormalization', 'InstanceNormalization', 'GroupNormalization', 'LpNormalization',
   'MeanVarianceNormalization', 'BatchNormalization',
 ]);
-const RESHAPING = new Set(['Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'Slice', 'Split', 'Gather', 'Expand', 'Tile', 'DepthToSpace', 'SpaceToDepth']);
+const RESHAPING = new Set([
+  'Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'Slice', 'Split', 'Gather', 'Expand', 'Tile', 'DepthToSpace', 'SpaceToDepth',
+]);
 const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div']);
 /** Ops after which a constant shift of each channel is still that shift. */
 const SHIFT_PRESERVING = new Set(['Identity', 'MaxPool', 'GlobalMaxPool', 'GlobalAveragePool', 'AveragePool', 'Flatten']);
@@ -44,28 +46,28 @@ export type Crossing = { place: ChannelPlace; reason?: undefined } | { reason: s
 
 /**
  * Whether the chain from `layer` (channels at `place`) crosses `op`, and where the channels are after it.
- * `pair` names the two layers for messages ("between a and b", or "after a"); `isConstant` tells
+ * `pair()` names the two layers for messages ("between a and b", or "after a"); `isConstant` tells
  * constants from activations.
  */
-export function cross(op: Node, place: ChannelPlace, layer: WeightLayer, pair: string, isConstant: (value: string) => boolean): Crossing {
+export function cross(op: Node, place: ChannelPlace, layer: WeightLayer, pair: () => string, isConstant: (value: string) => boolean): Crossing {
   const type = op.opType;
   if (EQUIVARIANT.has(type)) return { place };
   if (POOLING.has(type)) {
-    return place === 'axis1' ? { place } : { reason: `${type} ${pair} pools along the axes where ${layer.name} puts its channels` };
+    return place === 'axis1' ? { place } : { reason: `${type} ${pair()} pools along the axes where ${layer.name} puts its channels` };
   }
   // Flatten from axis 1 keeps each channel's position when the rest of its dims are 1 (after a global
   // pool); else the next layer reads more inputs than there are channels, and the counts disagree.
   if (type === 'Flatten' && intAttr(op, 'axis', 1) === 1) return { place: 'matrix' };
-  if (NOT_EQUIVARIANT.has(type)) return { reason: `${type} ${pair} is not scale-equivariant` };
-  if (NORMALIZING.has(type)) return { reason: `${type} ${pair} normalizes its input, so a scale does not pass through it` };
-  if (type.startsWith('Reduce')) return { reason: `${type} ${pair} is a reduction that CLE does not follow` };
-  if (RESHAPING.has(type)) return { reason: `${type} ${pair} moves or selects elements, so channels cannot be followed through it` };
-  if (type === 'Concat') return { reason: `Concat ${pair} joins other tensors to ${layer.name}'s channels` };
+  if (NOT_EQUIVARIANT.has(type)) return { reason: `${type} ${pair()} is not scale-equivariant` };
+  if (NORMALIZING.has(type)) return { reason: `${type} ${pair()} normalizes its input, so a scale does not pass through it` };
+  if (type.startsWith('Reduce')) return { reason: `${type} ${pair()} is a reduction that CLE does not follow` };
+  if (RESHAPING.has(type)) return { reason: `${type} ${pair()} moves or selects elements, so channels cannot be followed through it` };
+  if (type === 'Concat') return { reason: `Concat ${pair()} joins other tensors to ${layer.name}'s channels` };
   if (BINARY.has(type)) {
     const activations = op.inputs.filter((i) => i && !isConstant(i)).length;
-    return { reason: `${type} ${activations > 1 ? 'of two activations' : 'with a constant'} ${pair} breaks the chain` };
+    return { reason: `${type} ${activations > 1 ? 'of two activations' : 'with a constant'} ${pair()} breaks the chain` };
   }
-  return { reason: `${type} ${pair} breaks the chain` };
+  return { reason: `${type} ${pair()} breaks the chain` };
 }
 
 /**

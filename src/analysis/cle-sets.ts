@@ -1,7 +1,7 @@
 // Which BatchNorms can be folded and which layers can be equalized together (DESIGN.md §2). Pure graph
 // analysis: no weights are read here. Every candidate that is left alone comes back with a reason.
 import { resolveConstant, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';
-import { cross, outputPlace, placeMismatch } from './cle-crossing.js';
+import { cross, outputPlace, placeMismatch, type ChannelPlace } from './cle-crossing.js';
 import { findWeightLayers, type WeightLayer } from './layers.js';
 import { linearBiases, type LinearBias } from './linear-bias.js';
 
@@ -209,6 +209,67 @@ function declined(layer: WeightLayer): string | undefined {
 
 const HOPS = 16;
 
+/** Where the walk from a layer's output ended: at the next layer, at an op CLE may not cross, or nowhere. */
+type Walk =
+  | { kind: 'reached'; layer: WeightLayer; between: Node[]; place: ChannelPlace }
+  | { kind: 'blocked'; reason: string; after?: string }
+  | { kind: 'deadEnd'; reason: string };
+
+interface WalkContext {
+  model: Model;
+  uses: Map<string, number>;
+  byNode: Map<Node, WeightLayer>;
+  /** Where each layer's output leaves it: after its folded BatchNorm or its bias Add. */
+  start: (layer: WeightLayer) => string;
+  scalars: Map<string, number>;
+  options: ChainOptions;
+}
+
+/** Follows `layer`'s output through single-reader values and crossable ops to the next weight layer. */
+function walkFrom(layer: WeightLayer, { model, uses, byNode, start, scalars, options }: WalkContext): Walk {
+  const graph = graphOf(model, layer.graph);
+  const isConstant = (value: string) => !!resolveConstant(graph, value);
+  const between: Node[] = [];
+  let place = outputPlace(layer);
+  let value = start(layer);
+  for (let hops = 0; hops < HOPS; hops++) {
+    const readers = uses.get(value) ?? 0;
+    if (graph.outputs.includes(value)) {
+      // The model's output: nothing to equalize with, unless a layer also reads it (then it may not change).
+      return readers > 1
+        ? { kind: 'blocked', reason: `${layer.name}'s output "${value}" is a graph output` }
+        : { kind: 'deadEnd', reason: `${layer.name}'s output "${value}" is a graph output, with no weight layer after it` };
+    }
+    if (readers === 0) return { kind: 'deadEnd', reason: `${layer.name}'s output "${value}" is not read by any node` };
+    if (readers > 1) return { kind: 'blocked', reason: `${layer.name}'s output "${value}" is read by ${readers} nodes (fan-out)` };
+    const consumer = consumersIn(graph, value)[0];
+    if (!consumer) return { kind: 'blocked', reason: `${layer.name}'s output is read in a subgraph` };
+    const target = byNode.get(consumer);
+    if (target) {
+      if (consumer.inputs[0] !== value) return { kind: 'blocked', reason: `${layer.name}'s output is the weight of ${consumer.name}` };
+      if (!CLE_OPS.has(target.op)) {
+        return { kind: 'blocked', reason: `${target.op} ${target.name} reads ${layer.name}'s output: ${CLE_ONLY}`, after: target.name };
+      }
+      return { kind: 'reached', layer: target, between, place };
+    }
+    if (!(options.relu6ToRelu && isRelu6(consumer, scalars))) {
+      // Names the two layers in a reason; found only when there is one (it walks the graph again).
+      const after = () => nextLayerName(graph, consumer, byNode);
+      const pair = () => (after() ? `between ${layer.name} and ${after()}` : `after ${layer.name}`);
+      if (isRelu6(consumer, scalars)) {
+        const reason = `Relu6 (Clip 0..6) ${pair()} is not scale-equivariant (--relu6-to-relu would allow it, changing the model)`;
+        return { kind: 'blocked', reason, after: after() };
+      }
+      const step = cross(consumer, place, layer, pair, isConstant);
+      if (step.reason !== undefined) return { kind: 'blocked', reason: step.reason, after: after() };
+      place = step.place;
+    }
+    between.push(consumer);
+    value = consumer.outputs[0] ?? '';
+  }
+  return { kind: 'deadEnd', reason: `${layer.name}'s output meets no weight layer within ${HOPS} ops` };
+}
+
 /**
  * Chains of layers linked output -> (equivariant ops) -> input, each value on the way read by exactly
  * one node. `scalars` holds the values of small constants (Clip bounds), read by the caller. Every layer
@@ -221,8 +282,12 @@ export function findCleChains(
   const uses = useCounts(model);
   const biases = linearBiases(model, layers, uses);
   const biasOf = (l: WeightLayer) => l.bias ?? biases.get(l)?.bias;
-  const byNode = new Map(layers.map((l) => [l.node, l]));
   const foldedBn = new Map(folds.map((f) => [f.layer, f.bn]));
+  const context: WalkContext = {
+    model, uses, scalars, options,
+    byNode: new Map(layers.map((l) => [l.node, l])),
+    start: (l) => (foldedBn.get(l) ?? biases.get(l)?.add ?? l.node).outputs[0] ?? '',
+  };
   // Skips in model order: each at the index of the layer it is about.
   const found: { at: number; skip: Skip }[] = [];
   const clipRewrites: Node[] = [];
@@ -238,78 +303,19 @@ export function findCleChains(
       skip(refused);
       continue;
     }
-    const graph = graphOf(model, layer.graph);
-    const isConstant = (value: string) => !!resolveConstant(graph, value);
-    const between: Node[] = [];
-    let place = outputPlace(layer);
-    let value = (foldedBn.get(layer) ?? biases.get(layer)?.add ?? layer.node).outputs[0] ?? '';
-    let reached: WeightLayer | undefined;
-    let blocked: { reason: string; after?: string } | undefined;
-    let deadEnd = `${layer.name}'s output meets no weight layer within ${HOPS} ops`;
-    for (let hops = 0; hops < HOPS && !blocked && !reached; hops++) {
-      const readers = uses.get(value) ?? 0;
-      if (graph.outputs.includes(value)) {
-        // The model's output: nothing to equalize with, unless a layer also reads it (then it may not change).
-        if (readers > 1) blocked = { reason: `${layer.name}'s output "${value}" is a graph output` };
-        else deadEnd = `${layer.name}'s output "${value}" is a graph output, with no weight layer after it`;
-        break;
-      }
-      if (readers === 0) {
-        deadEnd = `${layer.name}'s output "${value}" is not read by any node`;
-        break;
-      }
-      if (readers > 1) {
-        blocked = { reason: `${layer.name}'s output "${value}" is read by ${readers} nodes (fan-out)` };
-        break;
-      }
-      const consumer = consumersIn(graph, value)[0];
-      if (!consumer) {
-        blocked = { reason: `${layer.name}'s output is read in a subgraph` };
-        break;
-      }
-      const target = byNode.get(consumer);
-      if (target) {
-        if (consumer.inputs[0] !== value) blocked = { reason: `${layer.name}'s output is the weight of ${consumer.name}` };
-        else if (!CLE_OPS.has(target.op)) blocked = { reason: `${target.op} ${target.name} reads ${layer.name}'s output: ${CLE_ONLY}`, after: target.name };
-        else reached = target;
-        break;
-      }
-      if (options.relu6ToRelu && isRelu6(consumer, scalars)) {
-        between.push(consumer);
-        value = consumer.outputs[0] ?? '';
+    const walk = walkFrom(layer, context);
+    if (walk.kind === 'blocked') skip(walk.reason, ...(walk.after ? [walk.after] : []));
+    else if (walk.kind === 'deadEnd') deadEnds.set(layer, { at, reason: walk.reason });
+    else {
+      const problem = linkProblem(layer, walk.layer, uses, biasOf) ?? placeMismatch(layer, walk.place, walk.layer);
+      if (problem) {
+        skip(problem, walk.layer.name);
         continue;
       }
-      const after = nextLayerName(graph, consumer, byNode);
-      const pair = after ? `between ${layer.name} and ${after}` : `after ${layer.name}`;
-      if (isRelu6(consumer, scalars)) {
-        blocked = { reason: `Relu6 (Clip 0..6) ${pair} is not scale-equivariant (--relu6-to-relu would allow it, changing the model)`, after };
-        break;
-      }
-      const step = cross(consumer, place, layer, pair, isConstant);
-      if (step.reason !== undefined) {
-        blocked = { reason: step.reason, after };
-        break;
-      }
-      between.push(consumer);
-      place = step.place;
-      value = consumer.outputs[0] ?? '';
+      next.set(layer, { layer: walk.layer, between: walk.between });
+      hasPrevious.add(walk.layer);
+      for (const n of walk.between) if (n.opType === 'Clip') clipRewrites.push(n);
     }
-    if (blocked) {
-      skip(blocked.reason, ...(blocked.after ? [blocked.after] : []));
-      continue;
-    }
-    if (!reached) {
-      deadEnds.set(layer, { at, reason: deadEnd });
-      continue;
-    }
-    const problem = linkProblem(layer, reached, uses, biasOf) ?? placeMismatch(layer, place, reached);
-    if (problem) {
-      skip(problem, reached.name);
-      continue;
-    }
-    next.set(layer, { layer: reached, between });
-    hasPrevious.add(reached);
-    for (const n of between) if (n.opType === 'Clip') clipRewrites.push(n);
   }
 
   const chains: CleChain[] = [];

@@ -31,7 +31,7 @@ export interface CleResult {
   skipped: Skip[];
   biasAbsorbed: { from: string; to: string; channels: number }[];
   clipRewrites: Node[];
-  /** The tensors written for each layer CLE changed (names in the layer's graph; a new bias included). */
+  /** The tensors written for each layer CLE changed (a new bias included): which layer an export figure is about. */
   rewritten: RewrittenLayer[];
 }
 
@@ -106,7 +106,8 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
       const weight = await read(layer.weight, signal);
       const biasTensor = layer.bias ?? linearBiases.get(layer)?.bias;
       const bias = biasTensor ? await read(biasTensor, signal) : new Float32Array(conn.cout);
-      w = { layer, conn, weight, bias, ...(biasTensor ? { biasTensor } : {}), newBias: !biasTensor && layer.op !== 'MatMul', touched: false };
+      const newBias = !biasTensor && layer.op !== 'MatMul';
+      w = { layer, conn, weight, bias, ...(biasTensor ? { biasTensor } : {}), newBias, touched: false };
       working.set(layer, w);
       options.onProgress?.({ done: working.size, total, phase });
     }
@@ -168,7 +169,8 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
       const [from, to] = [ws[k]!, ws[k + 1]!];
       const why = absorptionRefused(ops, to);
       if (why) {
-        absorptionSkips.push({ layers: [from.layer.name, to.layer.name], reason: `high-bias absorption from ${from.layer.name} into ${to.layer.name} not applied: ${why}` });
+        const reason = `high-bias absorption from ${from.layer.name} into ${to.layer.name} not applied: ${why}`;
+        absorptionSkips.push({ layers: [from.layer.name, to.layer.name], reason });
         continue;
       }
       const shift = await weightedShift(kernels, to.weight, to.conn, c);

@@ -246,10 +246,10 @@ function walkFrom(layer: WeightLayer, { model, uses, byNode, start, scalars, opt
     if (!consumer) return { kind: 'blocked', reason: `${layer.name}'s output is read in a subgraph` };
     const target = byNode.get(consumer);
     if (target) {
-      if (consumer.inputs[0] !== value) return { kind: 'blocked', reason: `${layer.name}'s output is the weight of ${consumer.name}` };
       if (!CLE_OPS.has(target.op)) {
         return { kind: 'blocked', reason: `${target.op} ${target.name} reads ${layer.name}'s output: ${CLE_ONLY}`, after: target.name };
       }
+      if (consumer.inputs[0] !== value) return { kind: 'blocked', reason: `${layer.name}'s output is the weight of ${consumer.name}` };
       return { kind: 'reached', layer: target, between, place };
     }
     if (!(options.relu6ToRelu && isRelu6(consumer, scalars))) {

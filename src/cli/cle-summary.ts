@@ -10,8 +10,8 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 /** float16/bfloat16 models: how much writing the equalized weights back in their type changed them. */
 function roundingLine(rounding: CleRounding): string {
   const { dtypes, worst, layer } = roundingFacts(rounding);
-  return `${dtypes} re-rounding: storing the equalized weights changed them by up to ${worst}\n` +
-    `  (‖stored − exact‖ / ‖exact‖, worst in ${layer}); the figures after CLE are of the stored weights`;
+  return `${dtypes} re-rounding: storing the equalized weights changed them by up to ${worst} (‖stored − exact‖ / ‖exact‖),\n` +
+    `  most in ${layer}; the figures after CLE are of the stored weights`;
 }
 
 export function formatCleSummary(report: CleReport, output: string): string {

@@ -22,7 +22,7 @@ export function cleRounding(rewritten: readonly RewrittenLayer[], written: reado
 export function roundingFacts({ worst, layers }: CleRounding): { dtypes: string; worst: string; layer: string } {
   return {
     dtypes: [...new Set(layers.map((l) => l.dtype))].join('/'),
-    worst: Number.isFinite(worst) ? worst.toExponential(2) : 'inf (a value overflowed)',
+    worst: Number.isFinite(worst) ? worst.toExponential(2) : 'inf (overflow)',
     layer: layers.find((l) => l.weight === worst || l.bias === worst)!.name,
   };
 }

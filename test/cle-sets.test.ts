@@ -2,8 +2,8 @@
 // triplets and chains, and the reason for every candidate left alone. No weights are read.
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
-import { chainSets, findBatchNormFolds, findCleSets, readClipBounds } from '../src/analysis/cle-sets.js';
-import { findWeightLayers } from '../src/analysis/layers.js';
+import { chainSets, findBatchNormFolds, findCleChains, findCleSets, readClipBounds } from '../src/analysis/cle-sets.js';
+import { findWeightLayers, type WeightLayer } from '../src/analysis/layers.js';
 import type { Model } from '../src/onnx/model.js';
 import { attr, CleGraph } from './support/cle-graph.js';
 
@@ -135,7 +135,7 @@ describe('CLE sets: what a chain may cross', () => {
     ]);
   });
 
-  it('Gemm -> Relu -> Gemm pairs (both weight layouts); MatMul is left out', async () => {
+  it('Gemm -> Relu -> Gemm -> Relu -> MatMul: Gemm (both weight layouts) and MatMul chain together', async () => {
     const g = new CleGraph();
     let x = g.node('Gemm', 'fc0', ['x', g.tensor('fc0.w', [3, 4])]);
     x = g.node('Relu', 'r0', [x]);
@@ -143,25 +143,127 @@ describe('CLE sets: what a chain may cross', () => {
     x = g.node('Relu', 'r1', [x]);
     g.node('MatMul', 'mm', [x, g.tensor('mm.w', [5, 2])]);
     const r = await analyse(g.model());
-    expect(r.sets).to.deep.equal(['pair:fc0,fc1[Relu]']);
+    expect(r.sets).to.deep.equal(['pair:fc0,fc1[Relu]', 'pair:fc1,mm[Relu]']);
+    expect(r.reasons).to.deep.equal([]); // mm ends the model, but it is equalized: nothing to report
+  });
+
+  it('MatMul + Add of a constant [out] or [1, out] is a Linear layer: the Add is its bias, and the chain goes on after it', async () => {
+    const g = new CleGraph();
+    let x = g.node('MatMul', 'mm0', ['x', g.tensor('mm0.w', [6, 4])]);
+    x = g.node('Add', 'mm0_bias', [x, g.tensor('mm0.b', [4])]);
+    x = g.node('Relu', 'r0', [x]);
+    x = g.node('MatMul', 'mm1', [x, g.tensor('mm1.w', [4, 3])]);
+    x = g.node('Add', 'mm1_bias', [g.tensor('mm1.b', [1, 3]), x]);
+    x = g.node('Relu', 'r1', [x]);
+    x = g.node('MatMul', 'mm2', [x, g.tensor('mm2.w', [3, 2])]);
+    g.node('Add', 'not_a_bias', [x, g.tensor('row', [3, 2])]); // one value per element, not per channel
+    const model = g.model();
+    const layers = findWeightLayers(model);
+    const { chains, linearBiases, skipped } = findCleChains(model, layers, [], new Map());
+    expect(chains.map((c) => c.layers.map((l) => l.name))).to.deep.equal([['mm0', 'mm1', 'mm2']]);
+    expect(chains[0]!.between.map((ops) => ops.map((n) => n.opType))).to.deep.equal([['Relu'], ['Relu']]);
+    expect([...linearBiases].map(([l, b]) => [l.name, b.add.name, b.bias.name])).to.deep.equal([
+      ['mm0', 'mm0_bias', 'mm0.b'], ['mm1', 'mm1_bias', 'mm1.b'],
+    ]);
+    expect(skipped.map((s) => s.reason)).to.deep.equal(['Add with a constant after mm2 breaks the chain']);
+  });
+
+  for (const [op, attributes] of [
+    ['MaxPool', [attr.ints('kernel_shape', [2, 2])]],
+    ['AveragePool', [attr.ints('kernel_shape', [3, 3]), attr.ints('pads', [1, 1, 1, 1]), attr.int('count_include_pad', 1)]],
+    ['GlobalAveragePool', []],
+    ['GlobalMaxPool', []],
+  ] as const) {
+    it(`${op} pools each channel on its own: conv_a and conv_b form a pair across it`, async () => {
+      const r = await between(op, undefined, [...attributes]);
+      expect(r.sets).to.deep.equal([`pair:conv_a,conv_b[${op}]`]);
+      expect(r.reasons).to.deep.equal([]);
+    });
+  }
+
+  it('Conv -> Relu -> GlobalAveragePool -> Flatten -> Gemm: a classifier head is a pair', async () => {
+    const g = new CleGraph();
+    let x = conv(g, 'conv', 'x', 2, 4);
+    x = g.node('Relu', 'relu', [x]);
+    x = g.node('GlobalAveragePool', 'gap', [x]);
+    x = g.node('Flatten', 'flat', [x]);
+    g.node('Gemm', 'fc', [x, g.tensor('fc.w', [3, 4]), g.tensor('fc.b', [3])], [attr.int('transB', 1)]);
+    const r = await analyse(g.model());
+    expect(r.sets).to.deep.equal(['pair:conv,fc[Relu,GlobalAveragePool,Flatten]']);
+  });
+
+  it('channels must be where the next layer reads them: Conv (axis 1) into MatMul (last axis), MatMul into pooling', async () => {
+    const g = new CleGraph();
+    let x = conv(g, 'conv', 'x', 2, 4);
+    x = g.node('Relu', 'relu', [x]);
+    x = g.node('MatMul', 'mm', [x, g.tensor('mm.w', [4, 4])]); // contracts the image's width, not its channels
+    x = g.node('MaxPool', 'pool', [x], [attr.ints('kernel_shape', [2, 2])]);
+    conv(g, 'conv_b', x, 4, 2);
+    const r = await analyse(g.model());
+    expect(r.sets).to.deep.equal([]);
+    expect(r.reasons).to.deep.equal([
+      'conv puts its channels on axis 1, but MatMul mm reads its input channels on the last axis',
+      'MaxPool between mm and conv_b pools along the axes where mm puts its channels',
+    ]);
   });
 });
 
 describe('CLE sets: every candidate left alone has a reason', () => {
+  it('declines any weight op it does not scale by name (here an LSTM, two layers: W and R), and the layer that feeds it', async () => {
+    const g = new CleGraph();
+    const x = g.node('Relu', 'relu', [conv(g, 'conv', 'x', 2, 4)]);
+    g.node('LSTM', 'lstm', [x, g.tensor('lstm.W', [1, 12, 4]), g.tensor('lstm.R', [1, 12, 3])], [attr.int('hidden_size', 3)]);
+    const model = g.model();
+    const [convLayer] = findWeightLayers(model);
+    const lstmNode = model.main.nodes.find((n) => n.opType === 'LSTM')!;
+    // As a reader of recurrent weights lists them: one layer per weight of the node.
+    const recurrent = ['lstm.W', 'lstm.R'].map((w) => ({
+      ...convLayer!, name: 'lstm', op: 'LSTM' as unknown as WeightLayer['op'], node: lstmNode, weight: model.main.constants.get(w)!, bias: undefined, batchNorm: undefined,
+    }));
+    const { chains, skipped } = findCleChains(model, [convLayer!, ...recurrent], [], new Map());
+    expect(chains).to.deep.equal([]);
+    expect(skipped).to.deep.equal([
+      { layers: ['conv', 'lstm'], reason: `LSTM lstm reads conv's output: CLE equalizes Conv, ConvTranspose, Gemm and MatMul layers only` },
+      { layers: ['lstm'], reason: 'lstm ("lstm.W") is a weight of LSTM: CLE equalizes Conv, ConvTranspose, Gemm and MatMul layers only' },
+      { layers: ['lstm'], reason: 'lstm ("lstm.R") is a weight of LSTM: CLE equalizes Conv, ConvTranspose, Gemm and MatMul layers only' },
+    ]);
+  });
+
+  it('a batched MatMul weight (rank 3) is declined with its rank', async () => {
+    const g = new CleGraph();
+    const x = g.node('Relu', 'relu', [g.node('MatMul', 'mm0', ['x', g.tensor('mm0.w', [2, 3, 4])])]);
+    g.node('MatMul', 'mm1', [x, g.tensor('mm1.w', [2, 4, 5])]);
+    expect((await analyse(g.model())).reasons).to.deep.equal([
+      `mm0's weight "mm0.w" has rank 3: CLE equalizes MatMul layers with an [in, out] matrix only`,
+      `mm1's weight "mm1.w" has rank 3: CLE equalizes MatMul layers with an [in, out] matrix only`,
+    ]);
+  });
+
   for (const op of ['HardSwish', 'Sigmoid', 'Tanh', 'HardSigmoid']) {
     it(`${op} is not scale-equivariant`, async () => {
       const r = await between(op);
       expect(r.reasons).to.deep.equal([`${op} between conv_a and conv_b is not scale-equivariant`]);
-      expect(r.skipped[0]!.layers).to.deep.equal(['conv_a']);
+      expect(r.skipped[0]!.layers).to.deep.equal(['conv_a', 'conv_b']);
       expect(r.sets).to.deep.equal([]);
     });
   }
 
-  for (const op of ['Add', 'Concat', 'MaxPool', 'AveragePool', 'Reshape', 'Flatten', 'Transpose']) {
-    it(`${op} breaks the chain`, async () => {
-      const inputs = op === 'Add' || op === 'Concat' ? () => ['x'] : op === 'Reshape' ? (g: CleGraph) => [g.tensor('shape', [4], [1, 2, 1, 1])] : undefined;
+  for (const [op, reason, inputs] of [
+    ['Add', 'Add of two activations between conv_a and conv_b breaks the chain', () => ['x']],
+    ['Mul', 'Mul with a constant between conv_a and conv_b breaks the chain', (g: CleGraph) => [g.tensor('k', [], [2])]],
+    ['Concat', `Concat between conv_a and conv_b joins other tensors to conv_a's channels`, () => ['x']],
+    ['Softmax', 'Softmax between conv_a and conv_b normalizes its input, so a scale does not pass through it', undefined],
+    ['LayerNormalization', 'LayerNormalization between conv_a and conv_b normalizes its input, so a scale does not pass through it', (g: CleGraph) => [g.tensor('ln.scale', [1], [1])]],
+    ['ReduceMean', 'ReduceMean between conv_a and conv_b is a reduction that CLE does not follow', undefined],
+    ['Gelu', 'Gelu between conv_a and conv_b is not scale-equivariant', undefined],
+    ['Reshape', 'Reshape between conv_a and conv_b moves or selects elements, so channels cannot be followed through it', (g: CleGraph) => [g.tensor('shape', [4], [1, 2, 1, 1])]],
+    ['Transpose', 'Transpose between conv_a and conv_b moves or selects elements, so channels cannot be followed through it', undefined],
+    ['Resize', 'Resize between conv_a and conv_b breaks the chain', undefined],
+  ] as const) {
+    it(`${op} ends the chain, and says why`, async () => {
       const r = await between(op, inputs);
-      expect(r.reasons).to.deep.equal([`${op} between conv_a and conv_b breaks the chain`]);
+      expect(r.reasons).to.deep.equal([reason]);
+      expect(r.skipped[0]!.layers).to.deep.equal(['conv_a', 'conv_b']);
     });
   }
 
@@ -201,7 +303,11 @@ describe('CLE sets: every candidate left alone has a reason', () => {
     conv(g, 'conv_b', r, 2, 2);
     conv(g, 'conv_c', r, 2, 2);
     g.output('conv_b').output('conv_c');
-    expect((await analyse(g.model())).reasons).to.deep.equal([`conv_a's output "relu" is read by 2 nodes (fan-out)`]);
+    expect((await analyse(g.model())).reasons).to.deep.equal([
+      `conv_a's output "relu" is read by 2 nodes (fan-out)`,
+      `conv_b's output "conv_b" is a graph output, with no weight layer after it`,
+      `conv_c's output "conv_c" is a graph output, with no weight layer after it`,
+    ]);
   });
 
   it('an output that is also a graph output is not equalized', async () => {
@@ -209,7 +315,10 @@ describe('CLE sets: every candidate left alone has a reason', () => {
     const a = conv(g, 'conv_a', 'x', 2, 2);
     conv(g, 'conv_b', a, 2, 2);
     g.output('conv_a').output('conv_b');
-    expect((await analyse(g.model())).reasons).to.deep.equal([`conv_a's output "conv_a" is a graph output`]);
+    expect((await analyse(g.model())).reasons).to.deep.equal([
+      `conv_a's output "conv_a" is a graph output`,
+      `conv_b's output "conv_b" is a graph output, with no weight layer after it`,
+    ]);
   });
 
   it('grouped (not depthwise) convs, graph-input and shared weights, and channel mismatches', async () => {

@@ -170,7 +170,7 @@ describe('CLE: what is left alone, and why', () => {
   });
 
   it('Add, grouped (not depthwise) convs and graph-input weights break the chain', async () => {
-    expect((await reasons([conv(2, 2), { op: 'Add', bias: [1, 1] }, conv(2, 2)]))[0]).to.equal('Add between conv0 and conv2 breaks the chain');
+    expect((await reasons([conv(2, 2), { op: 'Add', bias: [1, 1] }, conv(2, 2)]))[0]).to.equal('Add with a constant between conv0 and conv2 breaks the chain');
     expect((await reasons([conv(4, 4), { op: 'Relu' }, conv(4, 4, 2)]))[0]).to.equal('conv2 is a grouped convolution (group 2) that is not depthwise');
     expect((await reasons([conv(2, 2), { op: 'Relu' }, conv(2, 2)], {}, { inputs: ['conv2.w'] }))[0]).to.equal(
       `conv2's weight "conv2.w" is a graph input a runtime may replace`,

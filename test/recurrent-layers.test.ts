@@ -217,6 +217,12 @@ describe('CLE leaves recurrent and embedding layers alone', () => {
     const { sets, chains, skipped } = findCleSets(model, layers, findBatchNormFolds(model, layers).folds);
     expect(chains.map((c) => c.layers.map((l) => l.name))).to.deep.equal([['conv_a', 'conv_b']]);
     expect(sets.flatMap((s) => s.layers.map((l) => l.name))).to.deep.equal(['conv_a', 'conv_b']);
-    expect(skipped.map((s) => s.reason)).to.deep.equal(['LSTM after conv_b breaks the chain']);
+    const only = 'CLE equalizes Conv, ConvTranspose, Gemm and MatMul layers only';
+    expect(skipped).to.deep.equal([
+      { layers: ['emb'], reason: `emb ("emb.table") is a weight of Gather: ${only}` },
+      { layers: ['conv_b', 'lstm'], reason: `LSTM lstm reads conv_b's output: ${only}` },
+      { layers: ['lstm/W'], reason: `lstm/W ("lstm.W") is a weight of LSTM: ${only}` },
+      { layers: ['lstm/R'], reason: `lstm/R ("lstm.R") is a weight of LSTM: ${only}` },
+    ]);
   });
 });

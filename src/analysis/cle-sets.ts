@@ -1,7 +1,9 @@
 // Which BatchNorms can be folded and which layers can be equalized together (DESIGN.md §2). Pure graph
 // analysis: no weights are read here. Every candidate that is left alone comes back with a reason.
 import { resolveConstant, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';
+import { cross, outputPlace, placeMismatch, type ChannelPlace } from './cle-crossing.js';
 import { findWeightLayers, type WeightLayer } from './layers.js';
+import { linearBiases, type LinearBias } from './linear-bias.js';
 
 export interface Skip {
   layers: string[];
@@ -33,9 +35,12 @@ export interface CleSet {
 }
 
 const FOLDABLE = new Set(['Conv', 'ConvTranspose', 'Gemm']);
-/** Positively homogeneous: f(x / s) = f(x) / s for s > 0, so a per-channel scale passes through. */
-const EQUIVARIANT = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Identity']);
-const NOT_EQUIVARIANT = new Set(['Clip', 'HardSwish', 'HardSigmoid', 'Sigmoid', 'Tanh', 'Elu', 'Selu', 'Gelu', 'Softplus', 'Mish', 'Swish', 'Exp', 'Log']);
+/**
+ * The weight ops CLE scales. Every other weight layer (recurrent, embedding, quantized, whatever the kit
+ * learns to read next) is declined by name, without a change here.
+ */
+const CLE_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
+const CLE_ONLY = 'CLE equalizes Conv, ConvTranspose, Gemm and MatMul layers only';
 
 /** Uses of every value name in the model, all graphs (subgraphs may read outer values), plus graph outputs. */
 function useCounts(model: Model): Map<string, number> {
@@ -66,9 +71,9 @@ const floatOf = (node: Node, name: string, fallback: number) => {
   return a?.kind === 'float' ? a.value : fallback;
 };
 
-/** The reason a layer's weights may not be rewritten, or undefined. */
-function notRewritable(layer: WeightLayer, uses: Map<string, number>): string | undefined {
-  const { weight, bias } = layer;
+/** The reason a layer's weights may not be rewritten, or undefined. `bias`: a MatMul's comes from its Add. */
+function notRewritable(layer: WeightLayer, uses: Map<string, number>, bias = layer.bias): string | undefined {
+  const { weight } = layer;
   if (layer.op === 'Gemm') {
     // Y = alpha·A'·B' + beta·C: per-channel scaling of B' and C is exact only in the plain form.
     const node = layer.node;
@@ -192,75 +197,131 @@ export function isRelu6(node: Node, scalars: Map<string, number>): boolean {
   return min === 0 && max === 6;
 }
 
+/** Why CLE does not take `layer` at all, or undefined. */
+function declined(layer: WeightLayer): string | undefined {
+  if (!CLE_OPS.has(layer.op)) return `${layer.name} ("${layer.weight.name}") is a weight of ${layer.op}: ${CLE_ONLY}`;
+  const rank = layer.weight.shape.length;
+  if (layer.op === 'MatMul' && rank !== 2) {
+    return `${layer.name}'s weight "${layer.weight.name}" has rank ${rank}: CLE equalizes MatMul layers with an [in, out] matrix only`;
+  }
+  return undefined;
+}
+
+const HOPS = 16;
+
+/** Where the walk from a layer's output ended: at the next layer, at an op CLE may not cross, or nowhere. */
+type Walk =
+  | { kind: 'reached'; layer: WeightLayer; between: Node[]; place: ChannelPlace }
+  | { kind: 'blocked'; reason: string; after?: string }
+  | { kind: 'deadEnd'; reason: string };
+
+interface WalkContext {
+  model: Model;
+  uses: Map<string, number>;
+  byNode: Map<Node, WeightLayer>;
+  /** Where each layer's output leaves it: after its folded BatchNorm or its bias Add. */
+  start: (layer: WeightLayer) => string;
+  scalars: Map<string, number>;
+  options: ChainOptions;
+}
+
+/** Follows `layer`'s output through single-reader values and crossable ops to the next weight layer. */
+function walkFrom(layer: WeightLayer, { model, uses, byNode, start, scalars, options }: WalkContext): Walk {
+  const graph = graphOf(model, layer.graph);
+  const isConstant = (value: string) => !!resolveConstant(graph, value);
+  const between: Node[] = [];
+  let place = outputPlace(layer);
+  let value = start(layer);
+  for (let hops = 0; hops < HOPS; hops++) {
+    const readers = uses.get(value) ?? 0;
+    if (graph.outputs.includes(value)) {
+      // The model's output: nothing to equalize with, unless a layer also reads it (then it may not change).
+      return readers > 1
+        ? { kind: 'blocked', reason: `${layer.name}'s output "${value}" is a graph output` }
+        : { kind: 'deadEnd', reason: `${layer.name}'s output "${value}" is a graph output, with no weight layer after it` };
+    }
+    if (readers === 0) return { kind: 'deadEnd', reason: `${layer.name}'s output "${value}" is not read by any node` };
+    if (readers > 1) return { kind: 'blocked', reason: `${layer.name}'s output "${value}" is read by ${readers} nodes (fan-out)` };
+    const consumer = consumersIn(graph, value)[0];
+    if (!consumer) return { kind: 'blocked', reason: `${layer.name}'s output is read in a subgraph` };
+    const target = byNode.get(consumer);
+    if (target) {
+      if (!CLE_OPS.has(target.op)) {
+        // A recurrent node holds two layers (W and R): name the node.
+        const node = consumer.name || target.name;
+        return { kind: 'blocked', reason: `${target.op} ${node} reads ${layer.name}'s output: ${CLE_ONLY}`, after: node };
+      }
+      if (consumer.inputs[0] !== value) return { kind: 'blocked', reason: `${layer.name}'s output is the weight of ${consumer.name}` };
+      return { kind: 'reached', layer: target, between, place };
+    }
+    if (!(options.relu6ToRelu && isRelu6(consumer, scalars))) {
+      // Names the two layers in a reason; found only when there is one (it walks the graph again).
+      const after = () => nextLayerName(graph, consumer, byNode);
+      const pair = () => (after() ? `between ${layer.name} and ${after()}` : `after ${layer.name}`);
+      if (isRelu6(consumer, scalars)) {
+        const reason = `Relu6 (Clip 0..6) ${pair()} is not scale-equivariant (--relu6-to-relu would allow it, changing the model)`;
+        return { kind: 'blocked', reason, after: after() };
+      }
+      const step = cross(consumer, place, layer, pair, isConstant);
+      if (step.reason !== undefined) return { kind: 'blocked', reason: step.reason, after: after() };
+      place = step.place;
+    }
+    between.push(consumer);
+    value = consumer.outputs[0] ?? '';
+  }
+  return { kind: 'deadEnd', reason: `${layer.name}'s output meets no weight layer within ${HOPS} ops` };
+}
+
 /**
  * Chains of layers linked output -> (equivariant ops) -> input, each value on the way read by exactly
- * one node. `scalars` holds the values of small constants (Clip bounds), read by the caller.
+ * one node. `scalars` holds the values of small constants (Clip bounds), read by the caller. Every layer
+ * that ends up in no chain is named in `skipped` with the reason. `linearBiases`: the MatMul layers whose
+ * bias is the constant of the Add after them (PyTorch's Linear); a chain starts after that Add.
  */
 export function findCleChains(
   model: Model, layers: WeightLayer[], folds: BnFold[], scalars: Map<string, number>, options: ChainOptions = {},
-): { chains: CleChain[]; skipped: Skip[]; clipRewrites: Node[] } {
+): { chains: CleChain[]; skipped: Skip[]; clipRewrites: Node[]; linearBiases: Map<WeightLayer, LinearBias> } {
   const uses = useCounts(model);
-  // Recurrent and embedding weights are never rescaled: to CLE their nodes are ordinary ops that end a chain.
-  const rescalable = layers.filter((l) => !l.recurrent && l.op !== 'Gather');
-  const byNode = new Map(rescalable.map((l) => [l.node, l]));
+  const biases = linearBiases(model, layers, uses);
+  const biasOf = (l: WeightLayer) => l.bias ?? biases.get(l)?.bias;
   const foldedBn = new Map(folds.map((f) => [f.layer, f.bn]));
-  const skipped: Skip[] = [];
+  const context: WalkContext = {
+    model, uses, scalars, options,
+    byNode: new Map(layers.map((l) => [l.node, l])),
+    start: (l) => (foldedBn.get(l) ?? biases.get(l)?.add ?? l.node).outputs[0] ?? '',
+  };
+  // Skips in model order: each at the index of the layer it is about.
+  const found: { at: number; skip: Skip }[] = [];
   const clipRewrites: Node[] = [];
   const next = new Map<WeightLayer, { layer: WeightLayer; between: Node[] }>();
   const hasPrevious = new Set<WeightLayer>();
+  /** Why a layer's output reaches no next layer; reported only if the layer ends up in no chain. */
+  const deadEnds = new Map<WeightLayer, { at: number; reason: string }>();
 
-  for (const layer of rescalable) {
-    if (layer.op === 'MatMul') continue;
-    const graph = graphOf(model, layer.graph);
-    const between: Node[] = [];
-    let value = (foldedBn.get(layer) ?? layer.node).outputs[0] ?? '';
-    let reached: WeightLayer | undefined;
-    let reason: string | undefined;
-    for (let hops = 0; hops < 16 && !reason && !reached; hops++) {
-      if (graph.outputs.includes(value)) {
-        // The model's output: nothing to equalize with, unless a layer also reads it (then it may not change).
-        if ((uses.get(value) ?? 0) > 1) reason = `${layer.name}'s output "${value}" is a graph output`;
-        break;
-      }
-      if ((uses.get(value) ?? 0) !== 1) {
-        reason = (uses.get(value) ?? 0) === 0 ? undefined : `${layer.name}'s output "${value}" is read by ${uses.get(value)} nodes (fan-out)`;
-        if (!reason) break;
-      } else {
-        const consumer = consumersIn(graph, value)[0];
-        if (!consumer) reason = `${layer.name}'s output is read in a subgraph`;
-        else if (byNode.has(consumer)) {
-          if (consumer.inputs[0] === value) reached = byNode.get(consumer);
-          else reason = `${layer.name}'s output is the weight of ${consumer.name}`;
-        } else if (EQUIVARIANT.has(consumer.opType) || (options.relu6ToRelu && isRelu6(consumer, scalars))) {
-          between.push(consumer);
-          value = consumer.outputs[0] ?? '';
-        } else {
-          const after = nextLayerName(graph, consumer, byNode);
-          const pair = after ? `between ${layer.name} and ${after}` : `after ${layer.name}`;
-          if (consumer.opType === 'Clip' && isRelu6(consumer, scalars)) {
-            reason = `Relu6 (Clip 0..6) ${pair} is not scale-equivariant (--relu6-to-relu would allow it, changing the model)`;
-          } else if (NOT_EQUIVARIANT.has(consumer.opType)) reason = `${consumer.opType} ${pair} is not scale-equivariant`;
-          else reason = `${consumer.opType} ${pair} breaks the chain`;
-        }
-      }
-    }
-    if (reason) {
-      skipped.push({ layers: [layer.name], reason });
+  for (const [at, layer] of layers.entries()) {
+    const skip = (reason: string, ...others: string[]) => found.push({ at, skip: { layers: [layer.name, ...others], reason } });
+    const refused = declined(layer);
+    if (refused) {
+      skip(refused);
       continue;
     }
-    if (!reached || reached.op === 'MatMul') continue;
-    const problem = linkProblem(layer, reached, uses);
-    if (problem) {
-      skipped.push({ layers: [layer.name, reached.name], reason: problem });
-      continue;
+    const walk = walkFrom(layer, context);
+    if (walk.kind === 'blocked') skip(walk.reason, ...(walk.after ? [walk.after] : []));
+    else if (walk.kind === 'deadEnd') deadEnds.set(layer, { at, reason: walk.reason });
+    else {
+      const problem = linkProblem(layer, walk.layer, uses, biasOf) ?? placeMismatch(layer, walk.place, walk.layer);
+      if (problem) {
+        skip(problem, walk.layer.name);
+        continue;
+      }
+      next.set(layer, { layer: walk.layer, between: walk.between });
+      hasPrevious.add(walk.layer);
+      for (const n of walk.between) if (n.opType === 'Clip') clipRewrites.push(n);
     }
-    next.set(layer, { layer: reached, between });
-    hasPrevious.add(reached);
-    for (const n of between) if (n.opType === 'Clip') clipRewrites.push(n);
   }
 
   const chains: CleChain[] = [];
-  for (const start of rescalable) {
+  for (const start of layers) {
     if (!next.has(start) || hasPrevious.has(start)) continue;
     const chain: CleChain = { layers: [start], between: [] };
     for (let link = next.get(start); link; link = next.get(link.layer)) {
@@ -269,7 +330,13 @@ export function findCleChains(
     }
     chains.push(chain);
   }
-  return { chains, skipped, clipRewrites };
+  const equalized = new Set(chains.flatMap((c) => c.layers));
+  const named = new Set(found.flatMap((f) => f.skip.layers));
+  for (const [layer, { at, reason }] of deadEnds) {
+    if (!equalized.has(layer) && !named.has(layer.name)) found.push({ at, skip: { layers: [layer.name], reason } });
+  }
+  const skipped = found.sort((a, b) => a.at - b.at).map((f) => f.skip);
+  return { chains, skipped, clipRewrites, linearBiases: biases };
 }
 
 /** The first weight layer downstream of `node` along single-consumer edges, for messages. */
@@ -295,10 +362,14 @@ function channelsIn(l: WeightLayer): number {
 
 const groupedNotDepthwise = (l: WeightLayer) => l.op === 'Conv' && l.groups > 1 && !l.depthwise;
 
-function linkProblem(a: WeightLayer, b: WeightLayer, uses: Map<string, number>): string | undefined {
+function linkProblem(
+  a: WeightLayer, b: WeightLayer, uses: Map<string, number>, biasOf: (l: WeightLayer) => TensorRef | undefined,
+): string | undefined {
+  const refused = declined(b);
+  if (refused) return refused;
   for (const l of [a, b]) {
     if (groupedNotDepthwise(l)) return `${l.name} is a grouped convolution (group ${l.groups}) that is not depthwise`;
-    const why = notRewritable(l, uses);
+    const why = notRewritable(l, uses, biasOf(l));
     if (why) return why;
   }
   if (channelsOut(a) !== channelsIn(b)) return `${a.name} has ${channelsOut(a)} output channels but ${b.name} reads ${channelsIn(b)}`;

@@ -2,6 +2,7 @@
 // biases, and describe the result as an ExportPlan (src/onnx/export/) plus what was done and skipped.
 import { throwIfAborted, WeightlensError } from '../errors.js';
 import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
+import { absorbableAcross, zeroPaddedAverage } from '../analysis/cle-crossing.js';
 import { findBatchNormFolds, findCleChains, readClipBounds, type BnFold, type Skip } from '../analysis/cle-sets.js';
 import type { Kernels } from '../kernels/channel-stats.js';
 import { CleKernels } from '../kernels/cle-kernels.js';
@@ -30,6 +31,20 @@ export interface CleResult {
   skipped: Skip[];
   biasAbsorbed: { from: string; to: string; channels: number }[];
   clipRewrites: Node[];
+  /** The tensors written for each layer CLE changed (a new bias included): which layer an export figure is about. */
+  rewritten: RewrittenLayer[];
+}
+
+export interface RewrittenLayer {
+  layer: string;
+  /** Each tensor by the path of the graph holding it, and its name. */
+  weight: TensorKey;
+  bias?: TensorKey;
+}
+
+export interface TensorKey {
+  graph: string;
+  name: string;
 }
 
 /** A layer's weights and bias as float32 copies while they are being rewritten. */
@@ -38,7 +53,9 @@ interface Working {
   conn: Connectivity;
   weight: Float32Array;
   bias: Float32Array;
-  /** The bias did not exist: it becomes a new initializer and input. */
+  /** Where the bias is stored: its own input, or a MatMul's Add. */
+  biasTensor?: TensorRef;
+  /** No bias yet: Conv, ConvTranspose and Gemm gain one (a new initializer and input); MatMul cannot. */
   newBias: boolean;
   touched: boolean;
 }
@@ -75,7 +92,8 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
   }
   const { folds, skipped: foldSkips } = findBatchNormFolds(model, layers);
   const scalars = await readClipBounds(model, signal);
-  const { chains, skipped: chainSkips, clipRewrites } = findCleChains(model, layers, folds, scalars, { relu6ToRelu: options.relu6ToRelu ?? false });
+  const { chains, skipped: chainSkips, clipRewrites, linearBiases } = findCleChains(model, layers, folds, scalars, { relu6ToRelu: options.relu6ToRelu ?? false });
+  const absorptionSkips: Skip[] = [];
 
   const working = new Map<WeightLayer, Working>();
   const total = new Set([...folds.map((f) => f.layer), ...chains.flatMap((c) => c.layers)]).size;
@@ -86,8 +104,10 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
       throwIfAborted(signal, model.fileName);
       const conn = connectivity(layer);
       const weight = await read(layer.weight, signal);
-      const bias = layer.bias ? await read(layer.bias, signal) : new Float32Array(conn.cout);
-      w = { layer, conn, weight, bias, newBias: !layer.bias, touched: false };
+      const biasTensor = layer.bias ?? linearBiases.get(layer)?.bias;
+      const bias = biasTensor ? await read(biasTensor, signal) : new Float32Array(conn.cout);
+      const newBias = !biasTensor && layer.op !== 'MatMul';
+      w = { layer, conn, weight, bias, ...(biasTensor ? { biasTensor } : {}), newBias, touched: false };
       working.set(layer, w);
       options.onProgress?.({ done: working.size, total, phase });
     }
@@ -135,32 +155,56 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
       });
     }
 
-    // 3. High-bias absorption across a Relu after a folded BN: c = max(0, β/s − 3|γ/s|).
+    // 3. High-bias absorption after a folded BN, across one Relu (and ops that keep a constant shift):
+    // c = max(0, β/s − 3|γ/s|).
     if (!biasAbsorption) continue;
     for (let k = 0; k + 1 < ws.length; k++) {
       const stats = bnStats.get(chain.layers[k]!);
-      const between = chain.between[k]!.filter((n) => n.opType !== 'Identity');
-      if (!stats || between.length !== 1 || between[0]!.opType !== 'Relu') continue;
+      const ops = chain.between[k]!;
+      if (!stats || !absorbableAcross(ops)) continue;
       const s = scales[k]!;
       const c = Float64Array.from({ length: ws[k]!.conn.cout }, (_, i) => Math.max(0, stats.beta[i]! / s[i]! - 3 * Math.abs(stats.gamma[i]! / s[i]!)));
       const absorbed = c.filter((v) => v > 0).length;
       if (absorbed === 0) continue;
-      const shift = await weightedShift(kernels, ws[k + 1]!.weight, ws[k + 1]!.conn, c);
-      for (let i = 0; i < c.length; i++) ws[k]!.bias[i] = ws[k]!.bias[i]! - c[i]!;
-      for (let o = 0; o < shift.length; o++) ws[k + 1]!.bias[o] = ws[k + 1]!.bias[o]! + shift[o]!;
-      biasAbsorbed.push({ from: chain.layers[k]!.name, to: chain.layers[k + 1]!.name, channels: absorbed });
+      const [from, to] = [ws[k]!, ws[k + 1]!];
+      const why = absorptionRefused(ops, to);
+      if (why) {
+        const reason = `high-bias absorption from ${from.layer.name} into ${to.layer.name} not applied: ${why}`;
+        absorptionSkips.push({ layers: [from.layer.name, to.layer.name], reason });
+        continue;
+      }
+      const shift = await weightedShift(kernels, to.weight, to.conn, c);
+      for (let i = 0; i < c.length; i++) from.bias[i] = from.bias[i]! - c[i]!;
+      for (let o = 0; o < shift.length; o++) to.bias[o] = to.bias[o]! + shift[o]!;
+      biasAbsorbed.push({ from: from.layer.name, to: to.layer.name, channels: absorbed });
     }
   }
 
+  const touched = [...working.values()].filter((w) => w.touched);
+  const plan = buildPlan(model, touched, folds, clipRewrites);
+  const newBiases = new Map(plan.appendInputs.map((a) => [a.node, a.name]));
   return {
-    plan: buildPlan(model, [...working.values()].filter((w) => w.touched), folds, clipRewrites),
+    plan,
     folded: folds.map((f) => ({ batchNorm: f.bn.name, into: f.layer.name })),
     sets,
     chains: chainReports,
-    skipped: [...foldSkips, ...chainSkips],
+    skipped: [...foldSkips, ...chainSkips, ...absorptionSkips],
     biasAbsorbed,
     clipRewrites,
+    rewritten: touched.map((w) => {
+      const added = newBiases.get(w.layer.node);
+      const bias = w.biasTensor ? { graph: w.biasTensor.graph, name: w.biasTensor.name } : added ? { graph: w.layer.graph, name: added } : undefined;
+      return { layer: w.layer.name, weight: { graph: w.layer.weight.graph, name: w.layer.weight.name }, ...(bias ? { bias } : {}) };
+    }),
   };
+}
+
+/** Why absorption into `to` across `ops` would not be exact or has nowhere to go, or undefined. */
+function absorptionRefused(ops: readonly Node[], to: Working): string | undefined {
+  const padded = zeroPaddedAverage(ops);
+  if (padded) return `AveragePool ${padded.name} averages zero padding in (count_include_pad=1), so a shift does not pass it evenly`;
+  if (!to.biasTensor && !to.newBias) return `${to.layer.op} ${to.layer.name} has no bias (no Add of a constant after it) to take the shift`;
+  return undefined;
 }
 
 function buildPlan(model: Model, touched: Working[], folds: BnFold[], clipRewrites: Node[]): ExportPlan {
@@ -169,8 +213,8 @@ function buildPlan(model: Model, touched: Working[], folds: BnFold[], clipRewrit
   const appendInputs: { node: Node; name: string }[] = [];
   for (const w of touched) {
     tensors.push({ tensor: w.layer.weight, values: w.weight });
-    if (!w.newBias) tensors.push({ tensor: w.layer.bias!, values: w.bias });
-    else {
+    if (w.biasTensor) tensors.push({ tensor: w.biasTensor, values: w.bias });
+    else if (w.newBias) {
       const graph = model.graphs.find((g) => g.path === w.layer.graph) as Graph;
       const name = uniqueName(model, `${w.layer.name || w.layer.weight.name}.bias_folded`);
       addInitializers.push({ graph, name, dims: [w.conn.cout], dataType: w.layer.weight.dataType, values: w.bias });

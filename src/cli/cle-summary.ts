@@ -1,6 +1,7 @@
 // The human form of `weightlens cle`: what was folded, equalized, skipped and absorbed, and each layer's
 // largest relative range and INT8 per-tensor SQNR before -> after. Lines within LINE_BUDGET unless `wide`.
-import type { CleReport } from '../report/cle-report.js';
+import type { CleReport, CleRounding } from '../report/cle-report.js';
+import { roundingFacts } from '../report/cle-rounding.js';
 import { shortNumber } from '../report/short-number.js';
 import type { LayerReport } from '../report/stats-report.js';
 import { rankingSqnr } from '../report/worst-layers.js';
@@ -11,6 +12,13 @@ const sqnr = (l: LayerReport) => {
   const v = rankingSqnr(l);
   return v === undefined ? 'n/a' : v === null ? 'exact' : v.toFixed(1);
 };
+
+/** float16/bfloat16 models: how much writing the equalized weights back in their type changed them. */
+function roundingLine(rounding: CleRounding): string {
+  const { dtypes, worst, layer } = roundingFacts(rounding);
+  return `${dtypes} re-rounding: storing the equalized weights changed them by up to ${worst} (‖stored − exact‖ / ‖exact‖), ` +
+    `most in ${layer}; the figures after CLE are of the stored weights`;
+}
 
 export function formatCleSummary(report: CleReport, output: string, { wide = false } = {}): string {
   const lines: string[] = [...wrap(`${report.file} -> ${output}`), ''];
@@ -28,6 +36,7 @@ export function formatCleSummary(report: CleReport, output: string, { wide = fal
       ? `high-bias absorption: ${plural(report.biasAbsorbed.length, 'layer pair')}`
       : 'high-bias absorption: off (--no-bias-absorption)',
   );
+  if (report.rounding) lines.push(...wrap(roundingLine(report.rounding)));
   if (report.skipped.length) {
     lines.push('', `skipped ${plural(report.skipped.length, 'candidate')}:`);
     for (const s of report.skipped) lines.push(...(wide ? [`  ${s.reason}`] : wrap(`  ${s.reason}`, '    ')));

@@ -31,7 +31,24 @@ export interface CleReport {
   biasAbsorbed: { from: string; to: string; channels: number }[];
   /** Clip(0, 6) nodes rewritten to Relu (only with relu6ToRelu). */
   relu6Rewritten: string[];
+  /** float16/bfloat16 models only: how rounding the equalized weights to the stored type changed them. */
+  rounding?: CleRounding;
   layers: CleLayerChange[];
+}
+
+/**
+ * CLE computes in float32; writing the result back as float16/bfloat16 rounds every rewritten value, so
+ * the equalized model's function differs slightly from the exact one. The "after" statistics are of the
+ * stored (rounded) weights.
+ */
+export interface CleRounding {
+  /** The largest relative change over every layer's weight and bias. */
+  worst: number;
+  /**
+   * Each rewritten layer stored in a narrow type: ‖stored − exact‖ / ‖exact‖ of its weight (and bias),
+   * exact = the float32 values CLE computed. null in JSON where a value overflowed the type (±Inf).
+   */
+  layers: { name: string; dtype: 'float16' | 'bfloat16'; weight: number; bias?: number }[];
 }
 
 export interface CleOutcome {

@@ -9,6 +9,7 @@ import { exportModel } from '../onnx/export/export.js';
 import type { ExternalDataSource } from '../onnx/external-data.js';
 import type { Model } from '../onnx/model.js';
 import type { CleLayerChange, CleOptions, CleOutcome } from './cle-report.js';
+import { cleRounding } from './cle-rounding.js';
 import { computeStats } from './stats-report.js';
 
 export interface EqualizeOptions extends CleOptions {
@@ -64,6 +65,7 @@ export async function equalizeModel(model: Model, options: EqualizeOptions = {})
   });
   const dataLocations = new Set<string>();
   for (const graph of reopened.graphs) for (const t of graph.constants.values()) if (t.external) dataLocations.add(t.external.location);
+  const rounding = cleRounding(cle.rewritten, exported.rounding);
   progress(1, 'done');
   return {
     report: {
@@ -75,6 +77,7 @@ export async function equalizeModel(model: Model, options: EqualizeOptions = {})
       skipped: cle.skipped,
       biasAbsorbed: cle.biasAbsorbed,
       relu6Rewritten: cle.clipRewrites.map((n) => n.name),
+      ...(rounding ? { rounding } : {}),
       layers,
     },
     bytes: exported.bytes,

@@ -13,6 +13,7 @@ import * as ort from 'onnxruntime-node';
 import { decodeModel } from '../../src/onnx/decode.js';
 import { equalizeModel } from '../../src/report/equalize-model.js';
 import type { CleOutcome } from '../../src/report/cle-report.js';
+import { convPooling, gemmMatMulMix, linearMlp, poolingAbsorption } from '../fixtures/cle-linear-models.js';
 import { convTransposeChainBytes } from '../fixtures/convtranspose-chain.js';
 import { mobilenetV2Bytes } from '../fixtures/mobilenetv2.js';
 import { seededRandom } from '../support/random.js';
@@ -62,6 +63,29 @@ const CASES: Case[] = [
     input: [1, 4, 8, 8],
     expectWork: (o) => expect(o.report.sets.some((s) => s.layers.some((l) => /ConvTranspose|convtranspose/i.test(l)))).to.equal(true),
   },
+  {
+    name: 'Linear-style: MatMul + Add -> Relu -> MatMul + Add -> Relu -> MatMul + Add',
+    bytes: () => linearMlp().bytes,
+    input: linearMlp().inputShape,
+    expectWork: (o) => expect(o.report.chains.map((c) => c.layers)).to.deep.equal([['matmul_0', 'matmul_3', 'matmul_6']]),
+  },
+  {
+    name: 'Gemm (transB 1) -> Linear -> Gemm (transB 0) -> MatMul, Relus between',
+    bytes: () => gemmMatMulMix().bytes,
+    input: gemmMatMulMix().inputShape,
+    expectWork: (o) => expect(o.report.chains.map((c) => c.layers)).to.deep.equal([['gemm_0', 'matmul_2', 'gemm_5', 'matmul_7']]),
+  },
+  {
+    name: 'Conv -> MaxPool -> Conv -> AveragePool (pads counted) -> Conv -> GlobalAveragePool -> Flatten -> Gemm -> Linear',
+    bytes: () => convPooling().bytes,
+    input: convPooling().inputShape,
+    expectWork: (o) => {
+      expect(o.report.chains).to.have.length(1);
+      expect(o.report.sets.map((s) => s.between)).to.deep.equal([
+        ['Relu', 'MaxPool'], ['Relu', 'AveragePool'], ['Relu', 'GlobalAveragePool', 'Flatten'], ['Relu'],
+      ]);
+    },
+  },
 ];
 
 /** Largest |a - b| over all outputs, and the largest |a|. */
@@ -107,6 +131,16 @@ describe('CLE preserves the function (onnxruntime-node)', () => {
       execFileSync(PYTHON, ['-c', 'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', path]);
     });
   }
+
+  it('high-bias absorption across MaxPool, GlobalAveragePool and Flatten into a Linear bias is exact where its assumption holds', async () => {
+    const { bytes, inputShape } = poolingAbsorption();
+    const outcome = await equalizeModel(decodeModel(bytes, { fileName: 'pooling-absorption.onnx' }));
+    expect(outcome.report.biasAbsorbed.map((a) => [a.from, a.to])).to.deep.equal([['conv_0', 'conv_4'], ['conv_4', 'matmul_9']]);
+    for (const seed of [1, 2]) {
+      const { diff, absMax } = deviation(await outputs(bytes, inputShape, seed), await outputs(outcome.bytes, inputShape, seed));
+      expect(diff, `seed ${seed}`).to.be.at.most(1e-4 * absMax);
+    }
+  });
 
   it('high-bias absorption on PP-OCR cls: applied, and its (approximate) effect stays within 1% of the output range', async () => {
     const original = CASES[0]!.bytes();

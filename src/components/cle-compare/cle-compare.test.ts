@@ -199,6 +199,7 @@ describe('<cle-compare>', () => {
     expect(facts).to.contain('Folded 1 BatchNormalization').and.to.contain('1 pair').and.to.contain('0 Conv→DW→Conv triplets');
     expect(facts).to.contain('in 1 chain (3 sweeps each)').and.to.contain('High-bias absorption: 0 layer pairs');
     expect(facts).to.contain(`lower in 1 of ${stats.layers.length} layers`);
+    expect(facts).to.not.contain('Rounding'); // a float32 model: nothing was re-rounded
     const skipped = h.part<HTMLDetailsElement>('skipped')!;
     expect(skipped.querySelector('summary')!.textContent).to.contain('Skipped 2 candidates');
     const items = [...skipped.querySelectorAll('li')].map((li) => li.textContent!.replace(/\s+/g, ' ').trim());
@@ -219,6 +220,13 @@ describe('<cle-compare>', () => {
     expect(facts).to.contain(`up to +${Math.max(...deltas).toFixed(2)} dB`);
     expect(h.part('header')!.textContent!.replace(/\s+/g, ' ')).to.contain(`INT8 per-tensor SQNR ${formatDb(pt(moved.before))} → ${formatDb(pt(moved.after))}`);
     ElementHarness.cleanup();
+  });
+
+  it('says how much rounding back to float16 changed the equalized weights', async () => {
+    const rounding = { worst: 3.1e-4, layers: [{ name: 'conv_1', dtype: 'float16' as const, weight: 2.2e-4, bias: 3.1e-4 }] };
+    const h = await mountOutcome({}, { outcome: outcomeOf({ ...report, rounding }, bytes) });
+    const facts = h.part('facts')!.textContent!.replace(/\s+/g, ' ');
+    expect(facts).to.contain('Rounding back to float16 changed the equalized weights by up to 3.10e-4 (conv_1)');
   });
 
   it('warns when Relu6 was rewritten to Relu', async () => {

@@ -2,7 +2,8 @@ import { html, nothing, svg, type PropertyValues, type TemplateResult } from 'li
 import { WeightlensError } from '../../errors.js';
 import { ModelHandle, type LoadProgress, type ModelStatus } from '../../model/model-handle.js';
 import type { ModelInput } from '../../model/model-input.js';
-import type { CleLayerChange, CleOptions, CleOutcome, CleReport } from '../../report/cle-report.js';
+import type { CleLayerChange, CleOptions, CleOutcome, CleReport, CleRounding } from '../../report/cle-report.js';
+import { roundingFacts } from '../../report/cle-rounding.js';
 import type { LayerReport } from '../../report/stats-report.js';
 import { equalizeInWorker } from '../../worker/client.js';
 import { channelCount, clampDomain, type ChannelDomain } from '../../plot/channels.js';
@@ -61,12 +62,13 @@ type CleArgs = readonly [source: 'src' | 'model', input: string | ModelInput, bi
 /**
  * Cross Layer Equalization of a model, before against after. At the top, what CLE did (BatchNorms folded,
  * pairs and Conv→DW→Conv triplets equalized, chains and their sweeps, candidates skipped and why, bias
- * absorbed, Relu6 rewrites) and a button that downloads the equalized model. Then every weight layer's
+ * absorbed, Relu6 rewrites, and for float16/bfloat16 models how much rounding the equalized weights back
+ * to their type changed them) and a button that downloads the equalized model. Then every weight layer's
  * largest relative range before and after, worst layers first (lowest INT8 per-tensor SQNR before CLE), on
- * a log scale: click a layer, or focus the chart and use ←/→ (Home/End), to select it. Below, AIMET's "changes in key stats per output channel"
- * for the selected layer: each channel's range and mean before (dotted) and after (solid), the change
- * shaded, outlier channels in the outlier colour; hover the plot, or focus it and use ←/→ (PageUp/PageDown:
- * 10 channels, Home/End), to read a channel's figures. CLE runs in the page's Worker, with progress.
+ * a log scale: click a layer, or focus the chart and use ←/→ (Home/End), to select it. Below, AIMET's
+ * "changes in key stats per output channel" for the selected layer: each channel's range and mean before
+ * (dotted) and after (solid), the change shaded, outlier channels in the outlier colour; hover the plot, or
+ * focus it and use ←/→ (PageUp/PageDown: 10 channels, Home/End), to read a channel's figures. CLE runs in the page's Worker, with progress.
  *
  * @tag cle-compare
  *
@@ -371,6 +373,7 @@ export class CleCompare extends WeightlensElement {
         ${report.options.relu6ToRelu
           ? html`<li class="warning">Rewrote <strong>${plural(report.relu6Rewritten.length, 'Clip(0, 6) node')}</strong> to Relu: this changes the float model</li>`
           : nothing}
+        ${report.rounding ? this.renderRoundingFact(report.rounding) : nothing}
         <li>Largest relative range lower in <strong>${improved} of ${plural(rows.length, 'layer')}</strong></li>
         ${this.renderSqnrFact(report)}
       </ul>
@@ -382,6 +385,13 @@ export class CleCompare extends WeightlensElement {
         : html`<p part="skipped" class="skipped muted">No candidates skipped.</p>`}
       ${this.renderDownload(report)}
     </section>`;
+  }
+
+  /** float16/bfloat16 models: writing the equalized weights back rounds them, which changes the function a little. */
+  private renderRoundingFact(rounding: CleRounding) {
+    const { dtypes, worst, layer } = roundingFacts(rounding);
+    return html`<li title="‖stored − exact‖ / ‖exact‖ per layer; the figures after CLE are of the stored weights">
+      Rounding back to ${dtypes} changed the equalized weights by up to <strong>${worst}</strong> (${layer})</li>`;
   }
 
   /** How CLE moved INT8 symmetric per-tensor SQNR, when the report carries quantization figures. */

@@ -3,7 +3,7 @@
  * TensorProto field onnx.proto uses for it (float_data, int32_data holding float16/bfloat16 bits,
  * double_data). Narrowing rounds to nearest, ties to even, as a C cast and numpy do.
  */
-import { DT } from '../dtypes.js';
+import { DT, float16Table } from '../dtypes.js';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -45,6 +45,29 @@ export function float32ToBfloat16Bits(value: number): number {
   if ((bits & 0x7f800000) === 0x7f800000 && bits & 0x7fffff) return (bits >>> 16) | 0x40;
   // Unsigned arithmetic in doubles: bits + bias stays below 2^32 for every non-NaN input.
   return Math.floor((bits + 0x7fff + ((bits >>> 16) & 1)) / 65536) & 0xffff;
+}
+
+/**
+ * What writing `values` as `dataType` does to them: ‖stored − values‖ / ‖values‖ over the finite values
+ * (sums in float64), with `stored` the float16/bfloat16 they round to. 0 for float32 and float64, which
+ * hold every float32 exactly, and for a tensor of zeros; Infinity when a value overflows to ±Inf.
+ */
+export function roundingChange(dataType: number, values: Float32Array): number {
+  if (dataType !== DT.FLOAT16 && dataType !== DT.BFLOAT16) return 0;
+  const halfTable = float16Table();
+  const stored = dataType === DT.FLOAT16
+    ? (v: number) => halfTable[float32ToFloat16Bits(v)]!
+    : (v: number) => {
+        u32[0] = float32ToBfloat16Bits(v) << 16;
+        return f32[0]!;
+      };
+  let change = 0, norm = 0;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    change += (stored(v) - v) ** 2;
+    norm += v * v;
+  }
+  return norm > 0 ? Math.sqrt(change / norm) : 0;
 }
 
 /** Data types whose values an export can write (float weights). */

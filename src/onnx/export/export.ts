@@ -12,7 +12,7 @@ import { DT, dtypeName } from '../dtypes.js';
 import { validateLocation } from '../external-data.js';
 import type { Graph, Model, Node, TensorRef } from '../model.js';
 import {
-  encodeRaw, isWritableFloat, packedFloat32, packedFloat64, packedHalfBits,
+  encodeRaw, isWritableFloat, packedFloat32, packedFloat64, packedHalfBits, roundingChange,
 } from './encode-values.js';
 import type { ExportPlan, NewInitializer, TensorEdit } from './plan.js';
 import {
@@ -34,6 +34,17 @@ export interface ExportResult {
   dataFiles: Map<string, Uint8Array>;
   /** External-data locations of the input that the new model still refers to (copy them if it moves). */
   keptLocations: string[];
+  /** Every float16/bfloat16 tensor written: how much rounding to its type changed the plan's values. */
+  rounding: TensorRounding[];
+}
+
+export interface TensorRounding {
+  /** Path of the tensor's graph, and its name. */
+  graph: string;
+  tensor: string;
+  dtype: 'float16' | 'bfloat16';
+  /** ‖stored − given‖ / ‖given‖ (encode-values.ts roundingChange). */
+  relativeChange: number;
 }
 
 /** ONNX field numbers (onnx.proto, checked against ONNX 1.12's). */
@@ -80,6 +91,7 @@ class Exporter {
   private readonly editedTensors = new Set<string>();
   private readonly editedExternal = new Set<TensorRef>();
   private readonly dataPieces: Uint8Array[] = [];
+  private readonly rounding: TensorRounding[] = [];
   private dataLength = 0;
   private dataFileName?: string;
   private readonly file: string;
@@ -121,7 +133,7 @@ class Exporter {
         if (t.external && !this.editedExternal.has(t) && !removedInitializers.has(t)) kept.add(t.external.location);
       }
     }
-    return { bytes: concat(pieces), dataFiles, keptLocations: [...kept] };
+    return { bytes: concat(pieces), dataFiles, keptLocations: [...kept], rounding: this.rounding };
   }
 
   // ---- errors ---------------------------------------------------------------------------------------
@@ -268,6 +280,7 @@ class Exporter {
       });
     }
     const graph = this.graphOf(tensor.graph);
+    this.noteRounding(graph, name, tensor.dataType, values);
     const ge = this.graphEdit(graph);
     if (tensor.origin === 'initializer') {
       const at = this.initializerIndex(ge, name);
@@ -303,6 +316,12 @@ class Exporter {
       return;
     }
     throw this.usage(`Constant "${node.name}" holds no float tensor to edit`, name);
+  }
+
+  /** Narrow types round what they store: measure by how much, where the values are written. */
+  private noteRounding(graph: Graph, tensor: string, dataType: number, values: Float32Array): void {
+    if (dataType !== DT.FLOAT16 && dataType !== DT.BFLOAT16) return;
+    this.rounding.push({ graph: graph.path, tensor, dtype: dataType === DT.FLOAT16 ? 'float16' : 'bfloat16', relativeChange: roundingChange(dataType, values) });
   }
 
   /** The Constant node of `graph` whose first output is `name` (the first such node, as when reading). */
@@ -412,6 +431,7 @@ class Exporter {
         field: 'data_type',
       });
     }
+    this.noteRounding(graph, name, dataType, values);
     const tensor: Uint8Array[] = [
       ...dims.map((d) => varintRecord(F.tensor.dims, d)),
       varintRecord(F.tensor.dataType, dataType),

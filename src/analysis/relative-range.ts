@@ -66,6 +66,7 @@ export interface RangeFigures {
   maxRelativeRange: number | null;
   /** Smallest live channel range (the live denominator); null when every channel is dead. */
   minRange: number | null;
+  /** Channels whose range is at most DEAD_RANGE_RATIO of the layer's largest, or without a finite value. */
   deadChannels: number[];
   /** AIMET's largest relative range over all channels; null when its smallest range is zero (infinite). */
   aimetMaxRelativeRange: number | null;

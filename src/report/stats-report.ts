@@ -4,7 +4,7 @@ import { throwIfAborted, WeightlensError } from '../errors.js';
 import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
 import { countParameters } from '../analysis/parameter-count.js';
 import type { RecurrentWeights } from '../analysis/recurrent.js';
-import { rangeFigures } from '../analysis/relative-range.js';
+import { rangeFigures, type RangeFigures } from '../analysis/relative-range.js';
 import { Kernels, type ChannelStatsArrays } from '../kernels/channel-stats.js';
 import type { DTypeName, Model, TensorRef } from '../onnx/model.js';
 import { quantReport, type QuantReport } from './quant-error.js';
@@ -24,7 +24,8 @@ export interface NonFiniteCounts {
   negInf: number;
 }
 
-export interface LayerReport {
+/** A weight layer's results; the range figures (relative ranges, dead channels, outliers) as RangeFigures. */
+export interface LayerReport extends RangeFigures {
   name: string;
   op: string;
   weight: string;
@@ -39,18 +40,6 @@ export interface LayerReport {
   overridable: boolean;
   parameters: number;
   channels: ChannelStats;
-  /** Live relative range per channel: range over the smallest live channel range; null for dead channels. */
-  relativeRange: (number | null)[];
-  /** Largest live relative range; null when every channel is dead. */
-  maxRelativeRange: number | null;
-  /** Smallest live channel range (max − min), the relative range's denominator; null when every channel is dead. */
-  minRange: number | null;
-  /** Channels whose range is at most 1e-4 of the layer's largest (or that hold no finite value). */
-  deadChannels: number[];
-  /** AIMET's largest relative range, dead channels included; null when a channel's range is zero (infinite). */
-  aimetMaxRelativeRange: number | null;
-  /** Channels above the Tukey fence of the live relative ranges. */
-  outliers: number[];
   /** NaN + ±Inf elements in the weight. */
   nonFinite: number;
   nonFiniteCounts: NonFiniteCounts;

@@ -13,7 +13,7 @@ describe('short numbers', () => {
     const cases: [number | null, string][] = [
       [1.3241515765997175e34, '1.3e34'], [1.4999999999999999e34, '1.5e34'], [24023971, '2.4e7'], [8584.6, '8585'],
       [12345, '12350'], [-0.86049, '-0.8605'], [0.5, '0.5'], [2.5e-7, '2.5e-7'], [1e-35, '1e-35'], [0, '0'], [null, '-'],
-      [Infinity, 'inf'], [99999.5, '1e5'],
+      [Infinity, 'inf'], [99999.5, '100000'], [999999, '1e6'], [123456.7, '123500'],
     ];
     for (const [value, text] of cases) expect(shortNumber(value), String(value)).to.equal(text);
     for (const [value] of cases) if (value !== null && Number.isFinite(value)) expect(significantDigits(shortNumber(value))).to.be.at.most(4);

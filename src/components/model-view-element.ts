@@ -6,6 +6,7 @@ import { WeightlensElement } from './base-element.js';
 import { ModelController } from '../model/model-controller.js';
 import type { ModelHandle, ModelStatus } from '../model/model-handle.js';
 import type { LayerReport, StatsReport } from '../report/stats-report.js';
+import { worstFirst } from '../report/worst-layers.js';
 
 export class ModelViewElement extends WeightlensElement {
   static override properties: PropertyDeclarations = {
@@ -99,10 +100,10 @@ export class ModelViewElement extends WeightlensElement {
     this.requestUpdate();
   }
 
-  /** The layer named `name` (layer name or weight name), else the handle's selection, else the first. */
+  /** The layer named `name` (layer name or weight name), else the handle's selection, else the worst (see worstFirst). */
   protected chooseLayer(report: StatsReport, name: string | null | undefined): LayerReport | undefined {
     const wanted = name || this.models.handle?.selectedLayer;
-    if (!wanted) return report.layers[0];
+    if (!wanted) return worstFirst(report.layers)[0];
     return report.layers.find((l) => l.name === wanted) ?? report.layers.find((l) => l.weight === wanted);
   }
 

@@ -42,10 +42,7 @@ export const CLE_LAYER_MARKS = {
 } as const;
 
 export function cleLayerRows(report: CleReport): CleLayerRow[] {
-  const order = worstFirst(report.layers.map((l) => l.before));
-  const byBefore = new Map(report.layers.map((l) => [l.before, l]));
-  return order.map((before, index) => {
-    const l = byBefore.get(before)!;
+  return worstFirst(report.layers, (l) => l.before).map((l, index) => {
     const beforeText = maxRelativeRangeText(l.before);
     const afterText = maxRelativeRangeText(l.after);
     const sqnr = rankingSqnr(l.before);

@@ -1,5 +1,6 @@
 // What a layer's dead channels mean, in one sentence shared by the CLI, the elements and the plots' text.
 import { DEAD_RANGE_RATIO } from '../analysis/relative-range.js';
+import { shortNumber } from './short-number.js';
 
 interface DeadChannelFigures {
   name: string;
@@ -18,6 +19,6 @@ export function deadChannelNote(layer: DeadChannelFigures): string | null {
   if (allChannelsDead(layer)) {
     return `every channel of ${layer.name} is dead (each holds one value, or no finite value): it has no relative range`;
   }
-  return `${dead} of ${layer.channels.min.length} channels dead (range ≤ ${DEAD_RANGE_RATIO} of the layer's largest): ` +
+  return `${dead} of ${layer.channels.min.length} channels dead (range ≤ ${shortNumber(DEAD_RANGE_RATIO)} of the layer's largest): ` +
     'harmless for weight quantization, left out of the relative range';
 }

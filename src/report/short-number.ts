@@ -1,5 +1,5 @@
 // Numbers a person can read at a glance, for tables on a terminal and axis ticks: at most 4 significant
-// digits, and an exponent without padding (1.3e34, 2.4e-7) outside 0.001..99999.
+// digits, and an exponent without padding (1.3e34, 2.4e-7) outside 0.001..999999.
 
 /** `value` in at most 4 significant digits ('-' for null or NaN, 'inf'/'-inf' for infinities). */
 export function shortNumber(value: number | null | undefined): string {
@@ -8,7 +8,7 @@ export function shortNumber(value: number | null | undefined): string {
   if (value === 0) return '0';
   // Number(toPrecision) drops trailing zeros; String() of a value in this span never uses an exponent.
   const rounded = Number(value.toPrecision(4));
-  if (Math.abs(rounded) >= 1e-3 && Math.abs(rounded) < 1e5) return String(rounded);
+  if (Math.abs(rounded) >= 1e-3 && Math.abs(rounded) < 1e6) return String(rounded);
   const [mantissa, exponent] = value.toExponential(1).split('e') as [string, string];
   return `${mantissa.replace(/\.0$/, '')}e${exponent.replace('+', '')}`;
 }

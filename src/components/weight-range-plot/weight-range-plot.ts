@@ -86,7 +86,7 @@ export class WeightRangePlot extends ModelViewElement {
 
   /**
    * The layer to show (its name, or its weight's name). When unset: the layer selected on the model,
-   * else the first. Updated when the model's selection changes, so the plot follows a `<layer-table>`.
+   * else the worst (lowest INT8 per-tensor SQNR). Updated when the model's selection changes, so the plot follows a `<layer-table>`.
    */
   declare layer: string | null;
 

@@ -63,6 +63,16 @@ describe('triage on real models', () => {
     expect(opening?.[1]).to.equal(worst.name);
   });
 
+  it('--wide prints the full layer names that the default cuts to 120 characters', () => {
+    const silero = REAL_MODELS.at(-1)!;
+    const names = (JSON.parse(cli('stats', silero, '--json')) as StatsReport).layers.map((l) => `${l.graph}/${l.name}`);
+    const longest = names.reduce((a, b) => (b.length > a.length ? b : a));
+    expect(cli('stats', silero)).to.not.contain(longest);
+    const wide = cli('stats', silero, '--wide');
+    expect(wide).to.contain(longest);
+    expect(Math.max(...wide.split('\n').map((l) => l.length))).to.be.greaterThan(LINE_BUDGET);
+  });
+
   it('stats and cle print lines of at most 120 characters and numbers of at most 4 significant digits', () => {
     for (const model of REAL_MODELS) {
       const outputs = [cli('stats', model), cli('cle', model, '-o', join(dir, 'out.onnx'))];

@@ -81,14 +81,16 @@ describe('weights computed from constants', () => {
     expect(layer.weight.computation).to.include({ op: 'Slice', node: 'slice' });
   });
 
-  it('Slice (opset 1 attributes): starts/ends/axes, an end past the dimension clamps', async () => {
+  it('Slice (opset 1 attributes): starts/ends/axes; an end past the dimension, and INT64_MAX, clamp', async () => {
     const w = ramp(4 * 3);
+    // protobufjs writes an int64 given as { low, high } exactly: 0x7fffffff_ffffffff
+    const int64Max = { low: -1, high: 0x7fffffff } as unknown as number;
     const model = await matmulOn('s', [
-      node('Slice', ['w'], ['s'], 'slice', [attr.ints('starts', [1]), attr.ints('ends', [1000]), attr.ints('axes', [0])]),
+      node('Slice', ['w'], ['s'], 'slice', [attr.ints('starts', [1, 1]), attr.ints('ends', [1000, int64Max]), attr.ints('axes', [0, 1])]),
     ], [f32Tensor('w', [4, 3], w)], 9);
     const { shape, values } = await valuesOf(model);
-    expect(shape).to.deep.equal([3, 3]);
-    expect(values).to.deep.equal(w.slice(3));
+    expect(shape).to.deep.equal([3, 2]);
+    expect(values).to.deep.equal([1, 2, 3].flatMap((r) => [1, 2].map((c) => at(w, [4, 3], [r, c]))));
   });
 
   it('Concat along a middle axis of two different sources', async () => {

@@ -152,6 +152,18 @@ describe('weights computed from constants', () => {
     expect(layer.weight.dtype, 'the stored type').to.equal('int8');
   });
 
+  it('a weight computed from a constant that is also a graph input is overridable, as that constant is', async () => {
+    const model = await openModel(modelBytes({
+      input: [valueInfo('x'), valueInfo('w')],
+      output: [valueInfo('y')],
+      initializer: [f32Tensor('w', [2, 3], ramp(6))],
+      node: [node('Transpose', ['w'], ['t'], 'transpose'), node('MatMul', ['x', 't'], ['y'], 'mm')],
+    }), { fileName: FILE });
+    expect(findWeightLayers(model).map((l) => [l.weight.name, l.overridable])).to.deep.equal([['t', true]]);
+    const fixed = await matmulOn('t', [node('Transpose', ['w'], ['t'], 'transpose')], [f32Tensor('w', [2, 3], ramp(6))]);
+    expect(onlyLayer(fixed).overridable).to.equal(false);
+  });
+
   it('Silero VAD-style LSTM: W, R and B rebuilt from PyTorch gate order (i, f, g, o) into ONNX order (i, o, f, c)', async () => {
     const H = 2;
     const input = 3;

@@ -14,7 +14,7 @@ const COMPUTED_OPS = new Set(['Slice', 'Concat', 'Unsqueeze', 'Squeeze', 'Reshap
 
 export const isComputedOp = (opType: string) => COMPUTED_OPS.has(opType);
 
-/** Index inputs and results beyond this rank are not weights; they are refused, not read. */
+/** Index inputs with more values, and results of higher rank, are refused before anything is read. */
 const MAX_RANK = 64;
 
 /** Where each output element comes from, in row-major order. */

@@ -1,5 +1,6 @@
 // Which BatchNorms can be folded and which layers can be equalized together (DESIGN.md §2). Pure graph
 // analysis: no weights are read here. Every candidate that is left alone comes back with a reason.
+import { computingOps } from '../onnx/computed.js';
 import { resolveConstant, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';
 import { cross, outputPlace, placeMismatch, type ChannelPlace } from './cle-crossing.js';
 import { findWeightLayers, type WeightLayer } from './layers.js';
@@ -82,12 +83,19 @@ function notRewritable(layer: WeightLayer, uses: Map<string, number>, bias = lay
     if (bias && bias.size !== channelsOut(layer)) return `${layer.name}'s bias "${bias.name}" has shape [${bias.shape}], not one value per output channel`;
   }
   if (weight.origin === 'dequantized') return `${layer.name} has quantized weights (apply CLE to the float model before quantization)`;
+  if (weight.origin === 'computed') return `${layer.name}'s ${computedAtRunTime('weight', weight)}`;
   if (!['float32', 'float16', 'bfloat16', 'float64'].includes(weight.dtype)) return `${layer.name}'s weight is ${weight.dtype}`;
   if (layer.overridable) return `${layer.name}'s weight "${weight.name}" is a graph input a runtime may replace`;
   if ((uses.get(weight.name) ?? 0) > 1) return `${layer.name}'s weight "${weight.name}" is shared with other nodes`;
   if (bias && (uses.get(bias.name) ?? 0) > 1) return `${layer.name}'s bias "${bias.name}" is shared with other nodes`;
   if (bias && bias.origin === 'dequantized') return `${layer.name} has a quantized bias`;
+  if (bias && bias.origin === 'computed') return `${layer.name}'s ${computedAtRunTime('bias', bias)}`;
   return undefined;
+}
+
+/** Why a computed tensor cannot be rewritten: `weight "w" is computed at run time from constants (Slice/Concat): …`. */
+function computedAtRunTime(role: 'weight' | 'bias', t: TensorRef): string {
+  return `${role} "${t.name}" is computed at run time from constants (${computingOps(t).join('/')}): CLE can only rewrite stored tensors`;
 }
 
 /**

@@ -2,9 +2,10 @@
 // Pure functions over the domain model: no protobuf, no Wasm, no DOM.
 import { WeightlensError } from '../errors.js';
 import type { ChannelLayout } from '../kernels/channel-stats.js';
-import { dequantizedWeight } from '../onnx/dequantize.js';
+import { storedSources } from '../onnx/computed.js';
 import { isFloatingPoint } from '../onnx/dtypes.js';
-import { isOverridable, resolveConstant, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';
+import { isOverridable, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';
+import { ConstantInputs } from './constant-input.js';
 import { computedOp, isQOperator, qoperatorWeights, type QOperatorOp } from './qoperator.js';
 import { isRecurrent, recurrentWeights, type RecurrentCell, type RecurrentWeights } from './recurrent.js';
 
@@ -62,11 +63,10 @@ const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
  */
 export function findWeightLayers(model: Model): WeightLayer[] {
   const layers: WeightLayer[] = [];
+  const inputs = new ConstantInputs(model.fileName);
   for (const graph of model.graphs) {
-    const producers = new Map<string, Node>();
-    for (const node of graph.nodes) for (const out of node.outputs) producers.set(out, node);
     const consumers = consumerCounts(graph);
-    const constant = (name: string | undefined) => constantInput(model, graph, producers, name);
+    const constant = (name: string | undefined) => inputs.resolve(graph, name);
     for (const node of graph.nodes) {
       if (node.domain !== '' && node.domain !== 'ai.onnx') continue;
       for (const found of weightsOf(node, constant, model.fileName)) layers.push(describeLayer(model, graph, node, found, consumers));
@@ -100,22 +100,9 @@ function weightsOf(node: Node, constant: (name: string | undefined) => TensorRef
 function embeddingTable(node: Node, constant: (name: string | undefined) => TensorRef | undefined): TensorRef | undefined {
   const table = constant(node.inputs[0]);
   if (!table || table.shape.length !== 2) return undefined;
-  if (table.origin !== 'dequantized' && !isFloatingPoint(table.dtype)) return undefined;
+  if (table.origin !== 'dequantized' && table.origin !== 'computed' && !isFloatingPoint(table.dtype)) return undefined;
   const axis = intAttr(node, 'axis', 0);
   return axis === 0 || axis === -2 ? table : undefined;
-}
-
-/** A node input that is a constant: directly, through Identity, or as a DequantizeLinear of constants. */
-function constantInput(model: Model, graph: Graph, producers: Map<string, Node>, name: string | undefined): TensorRef | undefined {
-  for (let hops = 0; name && hops < 8; hops++) {
-    const found = resolveConstant(graph, name);
-    if (found) return found;
-    const producer = producers.get(name);
-    if (producer?.opType === 'DequantizeLinear') return dequantizedWeight(graph, producer, model.fileName);
-    if (producer?.opType !== 'Identity') return undefined;
-    name = producer.inputs[0];
-  }
-  return undefined;
 }
 
 /** How many nodes (including those inside subgraphs) and graph outputs read each value. */
@@ -201,8 +188,8 @@ function describeLayer(model: Model, graph: Graph, node: Node, found: FoundWeigh
   return {
     name: recurrent ? `${node.name}/${recurrent.input}` : node.name, op: node.opType as WeightOp, graph: graph.path, node, weight, bias,
     channelAxis, groups, depthwise, layout, batchNorm,
-    // The weight's own name: through Identity the node input is the Identity's output, never an initializer.
-    overridable: isOverridable(graph, weight.name),
+    // The stored tensors' own names (through Identity or a computation the node input is a node output).
+    overridable: storedSources(weight).some((s) => isOverridable(model.graphs.find((g) => g.path === s.graph) ?? graph, s.name)),
     ...(notes.length > 0 ? { notes } : {}),
     ...(recurrent ? { recurrent } : {}),
   };

@@ -6,7 +6,7 @@ import pkg from 'onnx-proto';
 import { WeightlensError } from '../errors.js';
 import { DT } from './dtypes.js';
 import { ExternalDataReader, type ExternalDataSource } from './external-data.js';
-import { int64ToNumber, type Int64 } from './int64.js';
+import { int64ToNearest, int64ToNumber, type Int64 } from './int64.js';
 import type { AttributeValue, Graph, GraphOwner, Model, Node, TensorRef } from './model.js';
 import { OnnxTensor, type TensorContext, type TensorFields } from './tensor.js';
 
@@ -213,7 +213,8 @@ function attributeValue(
     case A.INT: return { kind: 'int', value: int(a.i as Int64) };
     case A.STRING: return { kind: 'string', value: utf8.decode(a.s ?? new Uint8Array(0)) };
     case A.FLOATS: return { kind: 'floats', value: [...(a.floats ?? [])] };
-    case A.INTS: return { kind: 'ints', value: (a.ints ?? []).map((v) => int(v as Int64)) };
+    // Nearest double beyond 2^53: Slice (opset 1–9) writes INT64_MAX as "to the end" in its ends.
+    case A.INTS: return { kind: 'ints', value: (a.ints ?? []).map((v) => int64ToNearest(v as Int64)) };
     case A.STRINGS: return { kind: 'strings', value: (a.strings ?? []).map((s) => utf8.decode(s)) };
     case A.TENSOR:
       if (!a.t) return { kind: 'other' };

@@ -13,10 +13,15 @@ export type Int64 = number | LongLike;
 
 /** The exact value, or undefined if it is not a safe integer (|v| > 2^53 - 1). */
 export function int64ToNumber(v: Int64 | null | undefined): number | undefined {
+  const value = int64ToNearest(v);
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+/** The nearest double: exact up to 2^53, rounded beyond (Slice's INT64_MAX "to the end" stays huge). */
+export function int64ToNearest(v: Int64 | null | undefined): number {
   if (v === null || v === undefined) return 0;
-  if (typeof v === 'number') return Number.isSafeInteger(v) ? v : undefined;
+  if (typeof v === 'number') return v;
   const low = v.low >>> 0;
   const high = v.unsigned ? v.high >>> 0 : v.high | 0;
-  const value = high * 4294967296 + low;
-  return Number.isSafeInteger(value) ? value : undefined;
+  return high * 4294967296 + low;
 }

@@ -35,7 +35,7 @@ export interface TensorRef {
   readonly name: string;
   /** 'main' or the subgraph path, e.g. 'main/If_3.then_branch'. */
   readonly graph: string;
-  readonly origin: 'initializer' | 'constant' | 'dequantized';
+  readonly origin: 'initializer' | 'constant' | 'dequantized' | 'computed';
   /** ONNX data type code of the stored elements. */
   readonly dataType: number;
   readonly dtype: DTypeName;
@@ -45,11 +45,22 @@ export interface TensorRef {
   readonly external?: ExternalLocation;
   /** Dequantized weights only: the model's own quantization parameters (scale and zero point inputs). */
   readonly quantization?: QuantizationParams;
+  /** Computed weights only: the op that builds the value at run time from constants, and what it reads. */
+  readonly computation?: Computation;
   /**
    * Decodes the payload as float32 into dest[0..size). Throws WeightlensError (BAD_TENSOR,
    * UNSUPPORTED_DTYPE, EXTERNAL_DATA, UNSAFE_PATH) naming file, tensor and field.
    */
   readFloat32Into(dest: Float32Array, signal?: AbortSignal): Promise<void>;
+}
+
+/** A data-movement op (Slice, Concat, Unsqueeze, Squeeze, Reshape, Transpose) over constants. */
+export interface Computation {
+  readonly op: string;
+  /** The node's name (or first output). */
+  readonly node: string;
+  /** Its data inputs (index inputs such as Slice's starts are not among them). */
+  readonly inputs: readonly TensorRef[];
 }
 
 export type AttributeValue =

@@ -9,7 +9,7 @@ import {
   type NumberArray, type TypedField,
 } from './dtypes.js';
 import type { ExternalDataReader } from './external-data.js';
-import { int64ToNumber, type Int64 } from './int64.js';
+import { int64ToNearest, int64ToNumber, type Int64 } from './int64.js';
 import type { DTypeName, ExternalLocation, TensorRef } from './model.js';
 
 /** The plain fields of a TensorProto that a TensorRef needs (no protobuf class is kept). */
@@ -167,6 +167,23 @@ export class OnnxTensor implements TensorRef {
       case 'none':
         throw new Error('unreachable: a numeric tensor with elements always has a payload');
     }
+  }
+
+  /**
+   * The values of an int32/int64 tensor stored in the model file itself, read at once: the index inputs of
+   * data-movement ops (Slice starts, Reshape shape, axes) are needed while the graph is analysed. int64
+   * beyond 2^53 comes back as the nearest double. Undefined for other types and for external data.
+   */
+  integersInFile(): number[] | undefined {
+    if (this.dataType !== DT.INT64 && this.dataType !== DT.INT32) return undefined;
+    const p = this.payload;
+    if (p.kind === 'raw') {
+      const values = new Float64Array(this.size);
+      decodeRaw(this.dataType, p.bytes, values, this.size);
+      return [...values];
+    }
+    if (p.kind === 'typed') return Array.from({ length: this.size }, (_, i) => int64ToNearest(p.values[i]));
+    return this.size === 0 ? [] : undefined;
   }
 
   private decodeInt64(values: ArrayLike<Int64>, dest: NumberArray, n: number): void {

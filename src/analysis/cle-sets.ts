@@ -222,6 +222,8 @@ export function isRelu6(node: Node, scalars: Map<string, number>): boolean {
 function declined(layer: WeightLayer): string | undefined {
   if (!CLE_OPS.has(layer.op)) return `${layer.name} ("${layer.weight.name}") is a weight of ${layer.op}: ${CLE_ONLY}`;
   const rank = layer.weight.shape.length;
+  // Its channel counts are not backed by any values: allocating for them would be sized by the shape alone.
+  if (layer.weight.size === 0) return `${layer.name}'s weight "${layer.weight.name}" [${layer.weight.shape}] has no elements`;
   if (layer.op === 'MatMul' && rank !== 2) {
     return `${layer.name}'s weight "${layer.weight.name}" has rank ${rank}: CLE equalizes MatMul layers with an [in, out] matrix only`;
   }

@@ -25,13 +25,6 @@ export function firstBeyondFloat32(values: ArrayLike<number>): number {
   return -1;
 }
 
-/** Row maxima of a [cout × cin] absmax matrix: each output channel's max |w|. */
-export function outputRanges({ m, cout, cin }: LayerMatrix): Float64Array {
-  const r = new Float64Array(cout);
-  for (let o = 0; o < cout; o++) for (let j = o * cin; j < (o + 1) * cin; j++) if (m[j]! > r[o]!) r[o] = m[j]!;
-  return r;
-}
-
 export interface BnParameters {
   gamma: Float32Array;
   beta: Float32Array;

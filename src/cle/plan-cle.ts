@@ -8,9 +8,9 @@ import type { Kernels } from '../kernels/channel-stats.js';
 import { CleKernels } from '../kernels/cle-kernels.js';
 import type { Graph, Model, Node, TensorRef } from '../onnx/model.js';
 import type { ExportPlan, NewInitializer, NodeRewrite, TensorEdit } from '../onnx/export/plan.js';
-import { absMaxMatrix, connectivity, scaleWeights, weightedShift, type Connectivity } from './weights.js';
+import { absMaxMatrix, connectivity, outputAbsMax, scaleWeights, weightedShift, type Connectivity } from './weights.js';
 import { chainSets, equalizeChain, type LayerMatrix } from './equalize-chain.js';
-import { chainScaleProblem, countNonFinite, firstBeyondFloat32, foldFactors, outputRanges } from './float32-bounds.js';
+import { chainScaleProblem, countNonFinite, firstBeyondFloat32, foldFactors } from './float32-bounds.js';
 
 export interface PlanCleOptions {
   /** High-bias absorption across a Relu after a folded BatchNorm (default true). */
@@ -77,6 +77,13 @@ function uniqueName(model: Model, wanted: string): string {
   return name;
 }
 
+/**
+ * Equalization works on each layer's dense [Cout × Cin] matrix of kernel maxima. A grouped layer's matrix
+ * can be far larger than its weights (depthwise: C² for C·k² weights); beyond this (4096 depthwise channels)
+ * and beyond the weights themselves, a small file could ask for gigabytes: the chain is skipped instead.
+ */
+const MAX_DENSE_RANGES = 2 ** 24;
+
 export async function planCle(model: Model, options: PlanCleOptions = {}): Promise<CleResult> {
   const { signal } = options;
   const biasAbsorption = options.biasAbsorption ?? true;
@@ -128,7 +135,7 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
     throwIfAborted(signal, model.fileName);
     const w = await work(fold.layer);
     const [gamma, beta, mean, variance] = await Promise.all([fold.gamma, fold.beta, fold.mean, fold.variance].map((t) => read(t, signal)));
-    const ranges = outputRanges({ m: await absMaxMatrix(kernels, w.weight, w.conn), cout: w.conn.cout, cin: w.conn.cin });
+    const ranges = await outputAbsMax(kernels, w.weight, w.conn);
     const fit = w.nonFinite ? { reason: w.nonFinite } : foldFactors({ gamma: gamma!, beta: beta!, mean: mean!, variance: variance!, epsilon: fold.epsilon }, ranges, w.bias);
     if ('reason' in fit) {
       numericSkips.push({ layers: [fold.layer.name, fold.bn.name], reason: `${fold.bn.name} not folded: ${fit.reason}` });
@@ -157,6 +164,12 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
     const stored = ws.find((w) => w.nonFinite);
     if (stored) {
       notEqualized(stored.nonFinite!);
+      continue;
+    }
+    const oversized = ws.find((w) => w.conn.cout * w.conn.cin > Math.max(w.weight.length, MAX_DENSE_RANGES));
+    if (oversized) {
+      const { cout, cin } = oversized.conn;
+      notEqualized(`${oversized.layer.name}'s [${cout} × ${cin}] range matrix would be larger than its ${oversized.weight.length} weights and ${MAX_DENSE_RANGES} entries`);
       continue;
     }
     const matrices: LayerMatrix[] = [];

@@ -31,7 +31,7 @@ export function convGroups(node: Node, weight: TensorRef, bad: BadAttribute): nu
   const groups = intAttribute(node, 'group', 1, bad);
   const channels = weight.shape[0]!;
   const what = node.opType === 'ConvTranspose' ? 'input' : 'output';
-  if (!Number.isSafeInteger(groups) || groups < 1) throw bad(`group=${groups}`, 'must be at least 1');
+  if (groups < 1) throw bad(`group=${groups}`, 'must be at least 1');
   if (channels % groups !== 0) throw bad(`group=${groups}`, `does not divide the ${channels} ${what} channels of weight "${weight.name}" [${weight.shape}]`);
   return groups;
 }

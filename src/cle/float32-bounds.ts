@@ -3,7 +3,9 @@
 // factor float32 cannot hold) is skipped with a reason instead of writing ±Inf or NaN.
 import type { LayerMatrix } from './equalize-chain.js';
 
-export const FLOAT32_MAX = 3.4028234663852886e38;
+const FLOAT32_MAX = 3.4028234663852886e38;
+/** The bound the checks hold weights to: a little below FLOAT32_MAX, for the last rounding of a factor. */
+const LARGEST_WRITTEN = FLOAT32_MAX * (1 - 2 ** -20);
 /** Smaller factors are denormal in float32 and lose precision; they round to 0 below 2^-149. */
 const FLOAT32_MIN_NORMAL = 2 ** -126;
 
@@ -50,7 +52,7 @@ export function foldFactors(
     if (!(v + epsilon > 0)) return { reason: `channel ${o} has var + epsilon = ${v + epsilon}, so 1/sqrt(var + epsilon) is not finite` };
     const f = g / Math.sqrt(v + epsilon);
     const largest = ranges[o]! * Math.abs(Math.fround(f));
-    if (!fitsFloat32(f) || largest > FLOAT32_MAX) {
+    if (!fitsFloat32(f) || largest > LARGEST_WRITTEN) {
       return { reason: `channel ${o}'s factor scale/sqrt(var + epsilon) = ${f.toPrecision(3)} would take its weights (max |w| ${ranges[o]!.toPrecision(3)}) beyond float32` };
     }
     factors[o] = f;
@@ -80,19 +82,20 @@ export function chainScaleProblem(layers: readonly ChainLayer[], scales: readonl
   }
   for (const [k, { name, matrix, bias }] of layers.entries()) {
     const { m, cout, cin } = matrix;
-    const outF = scales[k] ? Float64Array.from(scales[k]!, (v) => Math.fround(1 / v)) : undefined;
+    const outS = scales[k];
+    const outF = outS ? Float64Array.from(outS, (v) => Math.fround(1 / v)) : undefined;
     const inF = scales[k - 1] ? Float64Array.from(scales[k - 1]!, (v) => Math.fround(v)) : undefined;
     for (let o = 0; o < cout; o++) {
       const a = outF ? outF[o]! : 1;
-      if (!Number.isFinite(Math.fround(bias[o]! * a))) return `${name}'s bias on channel ${o} would be scaled beyond float32`;
+      if (outS && !Number.isFinite(Math.fround(bias[o]! / outS[o]!))) return `${name}'s bias on channel ${o} would be scaled beyond float32`;
       for (let i = 0; i < cin; i++) {
         const b = inF ? inF[i]! : 1;
         const grows = Math.max(1, a) * Math.max(1, b);
         const shrinks = Math.min(1, a) * Math.min(1, b);
         const w = m[o * cin + i]!;
-        if (w * grows > FLOAT32_MAX || grows > FLOAT32_MAX || (w > 0 && shrinks < FLOAT32_MIN_NORMAL)) {
-          return `${name}'s weights from input ${i} to output ${o} (max |w| ${w.toPrecision(3)}) would be scaled beyond float32`;
-        }
+        const run = `${name}'s weights from input ${i} to output ${o} (max |w| ${w.toPrecision(3)})`;
+        if (w * grows > LARGEST_WRITTEN || grows > LARGEST_WRITTEN) return `${run} would be scaled beyond float32`;
+        if (w > 0 && shrinks < FLOAT32_MIN_NORMAL) return `${run} would be scaled by a factor below float32's normal range`;
       }
     }
   }

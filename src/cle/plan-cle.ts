@@ -135,8 +135,8 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
     throwIfAborted(signal, model.fileName);
     const w = await work(fold.layer);
     const [gamma, beta, mean, variance] = await Promise.all([fold.gamma, fold.beta, fold.mean, fold.variance].map((t) => read(t, signal)));
-    const ranges = await outputAbsMax(kernels, w.weight, w.conn);
-    const fit = w.nonFinite ? { reason: w.nonFinite } : foldFactors({ gamma: gamma!, beta: beta!, mean: mean!, variance: variance!, epsilon: fold.epsilon }, ranges, w.bias);
+    const parameters = { gamma: gamma!, beta: beta!, mean: mean!, variance: variance!, epsilon: fold.epsilon };
+    const fit = w.nonFinite ? { reason: w.nonFinite } : foldFactors(parameters, await outputAbsMax(kernels, w.weight, w.conn), w.bias);
     if ('reason' in fit) {
       numericSkips.push({ layers: [fold.layer.name, fold.bn.name], reason: `${fold.bn.name} not folded: ${fit.reason}` });
       continue;

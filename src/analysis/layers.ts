@@ -131,9 +131,9 @@ function describeLayer(model: Model, graph: Graph, node: Node, found: FoundWeigh
     new WeightlensError('BAD_GRAPH', `${model.fileName}: ${node.opType} "${node.name}" weight "${weight.name}" ${problem}`, {
       file: model.fileName, tensor: weight.name,
     });
-  const badAttribute: BadAttribute = (attribute, problem) =>
-    new WeightlensError('BAD_GRAPH', `${model.fileName}: ${node.opType} "${node.name}" attribute ${attribute} ${problem}`, {
-      file: model.fileName, tensor: weight.name, field: attribute.split('=')[0],
+  const badAttribute: BadAttribute = (name, value, problem) =>
+    new WeightlensError('BAD_GRAPH', `${model.fileName}: ${node.opType} "${node.name}" attribute ${name}${value === undefined ? '' : `=${value}`} ${problem}`, {
+      file: model.fileName, tensor: weight.name, field: name,
     });
   let channelAxis: number | null;
   let groups = 1;

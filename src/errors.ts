@@ -16,7 +16,8 @@ export type WeightlensErrorCode =
   | 'ABORTED' // the caller cancelled
   | 'BAD_REPORT' // a results JSON that is not what `weightlens stats --json` writes
   | 'NO_WEIGHTS' // the weights themselves are needed (e.g. a histogram) but only results JSON was loaded
-  | 'USAGE'; // the command line or API was called wrongly
+  | 'USAGE' // the command line or API was called wrongly
+  | 'INTERNAL'; // a bug of ours caught before it could do harm (e.g. CLE computed a non-finite weight)
 
 export interface WeightlensErrorContext {
   file?: string;

@@ -6,6 +6,7 @@ import pkg from 'onnx-proto';
 import { WeightlensError } from '../errors.js';
 import { DT } from './dtypes.js';
 import { ExternalDataReader, type ExternalDataSource } from './external-data.js';
+import { checkNesting } from './nesting.js';
 import { int64ToNearest, int64ToNumber, type Int64 } from './int64.js';
 import type { AttributeValue, Graph, GraphOwner, Model, Node, TensorRef } from './model.js';
 import { OnnxTensor, type TensorContext, type TensorFields } from './tensor.js';
@@ -22,13 +23,14 @@ export interface DecodeOptions {
   externalData?: ExternalDataSource;
 }
 
-/** Decodes an ONNX ModelProto. Throws NOT_ONNX, TRUNCATED, BAD_TENSOR or BAD_GRAPH. */
+/** Decodes an ONNX ModelProto. Throws NOT_ONNX, TRUNCATED, BAD_TENSOR or BAD_GRAPH (also for nesting deeper than onnxruntime reads). */
 export function decodeModel(bytes: Uint8Array, options: DecodeOptions): Model {
   const { fileName } = options;
   const notOnnx = (why: string, cause?: unknown) =>
     new WeightlensError('NOT_ONNX', `${fileName}: not an ONNX model (${why})`, { file: fileName, cause });
   if (bytes.byteLength === 0) throw notOnnx('the file is empty');
   scanTopLevel(bytes, fileName);
+  checkNesting(bytes, fileName);
 
   let proto: import('onnx-proto').onnx.ModelProto;
   try {

@@ -1,0 +1,104 @@
+/**
+ * How deep a model's protobuf messages nest, measured before anything recursive (protobufjs's decoders, our
+ * graph builder) sees the bytes. An explicit stack walks the message tree, so no file can overflow the call
+ * stack here. The limit is the one onnxruntime's parser applies (protobuf's default recursion limit of 100
+ * messages below ModelProto: 32 nested If/Loop/Scan subgraphs), so every file onnxruntime reads is read.
+ */
+import { WeightlensError } from '../errors.js';
+import { WIRE, readVarint } from './export/wire.js';
+
+/** Messages below ModelProto that onnxruntime accepts (protobuf's CodedInputStream default). */
+export const MAX_MESSAGE_DEPTH = 100;
+/** Subgraph levels that fit: each level is an AttributeProto, a GraphProto, a NodeProto, and a leaf below. */
+const MAX_SUBGRAPH_LEVELS = 32;
+
+type MessageType =
+  | 'model' | 'graph' | 'node' | 'attribute' | 'tensor' | 'sparseTensor' | 'valueInfo' | 'type' | 'typeTensor'
+  | 'typeElement' | 'typeMap' | 'shape' | 'function' | 'trainingInfo' | 'leaf';
+
+/** The fields of each message that hold messages (onnx.proto 1.16); every other field is a leaf. */
+const CHILDREN: Record<MessageType, Readonly<Record<number, MessageType>>> = {
+  model: { 7: 'graph', 8: 'leaf', 14: 'leaf', 20: 'trainingInfo', 25: 'function' },
+  graph: { 1: 'node', 5: 'tensor', 11: 'valueInfo', 12: 'valueInfo', 13: 'valueInfo', 14: 'leaf', 15: 'sparseTensor', 16: 'leaf' },
+  node: { 5: 'attribute', 9: 'leaf' },
+  attribute: { 5: 'tensor', 6: 'graph', 10: 'tensor', 11: 'graph', 14: 'type', 15: 'type', 22: 'sparseTensor', 23: 'sparseTensor' },
+  tensor: { 3: 'leaf', 13: 'leaf', 16: 'leaf' },
+  sparseTensor: { 1: 'tensor', 2: 'tensor' },
+  valueInfo: { 2: 'type', 4: 'leaf' },
+  type: { 1: 'typeTensor', 4: 'typeElement', 5: 'typeMap', 7: 'leaf', 8: 'typeTensor', 9: 'typeElement' },
+  typeTensor: { 2: 'shape' },
+  typeElement: { 1: 'type' },
+  typeMap: { 2: 'type' },
+  shape: { 1: 'leaf' },
+  function: { 7: 'node', 9: 'leaf', 11: 'attribute', 12: 'valueInfo', 14: 'leaf' },
+  trainingInfo: { 1: 'graph', 2: 'graph', 3: 'leaf', 4: 'leaf' },
+  leaf: {},
+};
+
+interface Open {
+  type: MessageType;
+  pos: number;
+  end: number;
+  /** GraphProtos on the path to this message, itself included. */
+  graphs: number;
+}
+
+/**
+ * Throws BAD_GRAPH when messages nest deeper than MAX_MESSAGE_DEPTH, saying how deep they go. Damaged bytes
+ * end the walk of the message holding them (protobufjs then reports them); they are not this check's concern.
+ */
+export function checkNesting(bytes: Uint8Array, fileName: string): void {
+  const stack: Open[] = [{ type: 'model', pos: 0, end: bytes.length, graphs: 0 }];
+  let deepest = 0;
+  let deepestGraphs = 0;
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const child = nextChild(bytes, top);
+    if (!child) {
+      stack.pop();
+      continue;
+    }
+    const graphs = top.graphs + (child.type === 'graph' ? 1 : 0);
+    stack.push({ ...child, graphs });
+    if (stack.length - 1 > deepest) deepest = stack.length - 1;
+    if (graphs > deepestGraphs) deepestGraphs = graphs;
+  }
+  if (deepest > MAX_MESSAGE_DEPTH) {
+    throw new WeightlensError(
+      'BAD_GRAPH',
+      `${fileName}: protobuf messages are nested ${deepest} deep (${Math.max(deepestGraphs - 1, 0)} levels of subgraphs), more than ` +
+        `the limit of ${MAX_MESSAGE_DEPTH} that onnxruntime also applies (${MAX_SUBGRAPH_LEVELS} levels of If/Loop/Scan subgraphs)`,
+      { file: fileName },
+    );
+  }
+}
+
+/** Advances `open` to its next field holding a message and returns that message's extent, or undefined at its end. */
+function nextChild(bytes: Uint8Array, open: Open): { type: MessageType; pos: number; end: number } | undefined {
+  const children = CHILDREN[open.type];
+  while (open.pos < open.end) {
+    const tag = readVarint(bytes, open.pos, open.end);
+    if (!tag) break;
+    const [key, afterTag] = tag;
+    const wire = key % 8;
+    let next: number;
+    if (wire === WIRE.VARINT) {
+      const v = readVarint(bytes, afterTag, open.end);
+      if (!v) break;
+      next = v[1];
+    } else if (wire === WIRE.I64) next = afterTag + 8;
+    else if (wire === WIRE.I32) next = afterTag + 4;
+    else if (wire === WIRE.LEN) {
+      const length = readVarint(bytes, afterTag, open.end);
+      if (!length || length[1] + length[0] > open.end) break;
+      next = length[1] + length[0];
+      const type = children[Math.floor(key / 8)];
+      open.pos = next;
+      if (type) return { type, pos: length[1], end: next };
+      continue;
+    } else break;
+    open.pos = next;
+  }
+  open.pos = open.end;
+  return undefined;
+}

@@ -8,8 +8,22 @@ import { ModelHandle, type Analyzer } from '../../src/model/model-handle.js';
 import { analyzeInWorker, analyzeOnThisThread } from '../../src/worker/client.js';
 import { deserializeError, serializeError, type WorkerReply } from '../../src/worker/protocol.js';
 import { WORKER_SOURCE } from '../../src/worker/worker-source.generated.js';
-import { convModel, nestedIfModel } from '../fixtures/onnx-bytes.js';
+import { convModel, f32Tensor, modelBytes, nestedIfModel, node, valueInfo } from '../fixtures/onnx-bytes.js';
+import { ElementHarness } from '../harness/element-harness.js';
+import { ModelSource } from '../../src/components/model-source/model-source.js';
+import { WeightRangePlot } from '../../src/components/weight-range-plot/weight-range-plot.js';
 import { rejects } from '../support/rejects.js';
+
+ModelSource.define('model-source');
+WeightRangePlot.define('weight-range-plot');
+
+/** Conv over two initializers both named "w". */
+const duplicateModel = () =>
+  modelBytes({
+    input: [valueInfo('x')], output: [valueInfo('y')],
+    initializer: [f32Tensor('w', [1, 1, 1, 1], [1]), f32Tensor('w', [1, 1, 1, 1], [2])],
+    node: [node('Conv', ['x', 'w'], ['y'], 'conv')],
+  });
 
 const options = () => ({ signal: new AbortController().signal, onProgress: () => {} });
 /** The model's own bytes (an encoder's output may be a view into a larger pool). */
@@ -30,6 +44,30 @@ describe('deep nesting in Chromium', () => {
     const report = await analyzeOnThisThread(bytesInput(nestedIfModel(32), 'deep32.onnx'), options());
     expect(report.layers.length).to.equal(1);
     await rejects(analyzeOnThisThread(bytesInput(nestedIfModel(3000), 'deep3000.onnx'), options()), 'BAD_GRAPH');
+  });
+});
+
+describe('hostile files in the elements', () => {
+  for (const [name, bytes, code, says] of [
+    ['deep.onnx', nestedIfModel(3000), 'BAD_GRAPH', '3000 levels of subgraphs'],
+    ['dup.onnx', duplicateModel(), 'BAD_GRAPH', 'declares "w" twice'],
+  ] as const) {
+    it(`${name}: an alert naming the file, wl-error ${code}`, async () => {
+      const source = ElementHarness.mount('model-source', { id: `source-${name}` });
+      const h = ElementHarness.mount('weight-range-plot', { attributes: { model: `source-${name}` } });
+      await h.settled();
+      const event = h.nextEvent('wl-error');
+      void source.element.handle.load({ kind: 'files', files: [new File([bytes.slice()], name)] });
+      expect((await event).detail.error).to.include({ code, file: name });
+      await h.ready('error');
+      expect(h.alert()).to.contain(name).and.contain(says);
+      ElementHarness.cleanup();
+    });
+  }
+
+  it('the Worker reads duplicate names the same way: BAD_GRAPH', async () => {
+    const e = await rejects(analyzeInWorker(bytesInput(duplicateModel(), 'dup.onnx'), options()), 'BAD_GRAPH');
+    expect(e.message).to.contain('dup.onnx: graph main declares "w" twice');
   });
 });
 

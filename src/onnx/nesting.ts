@@ -5,7 +5,7 @@
  * messages below ModelProto: 32 nested If/Loop/Scan subgraphs), so every file onnxruntime reads is read.
  */
 import { WeightlensError } from '../errors.js';
-import { WIRE, readVarint } from './export/wire.js';
+import { WIRE } from './export/wire.js';
 
 /** Messages below ModelProto that onnxruntime accepts (protobuf's CodedInputStream default). */
 export const MAX_MESSAGE_DEPTH = 100;
@@ -58,10 +58,9 @@ export function checkNesting(bytes: Uint8Array, fileName: string): void {
       stack.pop();
       continue;
     }
-    const graphs = top.graphs + (child.type === 'graph' ? 1 : 0);
-    stack.push({ ...child, graphs });
+    stack.push(child);
     if (stack.length - 1 > deepest) deepest = stack.length - 1;
-    if (graphs > deepestGraphs) deepestGraphs = graphs;
+    if (child.graphs > deepestGraphs) deepestGraphs = child.graphs;
   }
   if (deepest > MAX_MESSAGE_DEPTH) {
     throw new WeightlensError(
@@ -73,32 +72,51 @@ export function checkNesting(bytes: Uint8Array, fileName: string): void {
   }
 }
 
-/** Advances `open` to its next field holding a message and returns that message's extent, or undefined at its end. */
-function nextChild(bytes: Uint8Array, open: Open): { type: MessageType; pos: number; end: number } | undefined {
-  const children = CHILDREN[open.type];
-  while (open.pos < open.end) {
-    const tag = readVarint(bytes, open.pos, open.end);
-    if (!tag) break;
-    const [key, afterTag] = tag;
-    const wire = key % 8;
-    let next: number;
-    if (wire === WIRE.VARINT) {
-      const v = readVarint(bytes, afterTag, open.end);
-      if (!v) break;
-      next = v[1];
-    } else if (wire === WIRE.I64) next = afterTag + 8;
-    else if (wire === WIRE.I32) next = afterTag + 4;
-    else if (wire === WIRE.LEN) {
-      const length = readVarint(bytes, afterTag, open.end);
-      if (!length || length[1] + length[0] > open.end) break;
-      next = length[1] + length[0];
-      const type = children[Math.floor(key / 8)];
-      open.pos = next;
-      if (type) return { type, pos: length[1], end: next };
-      continue;
-    } else break;
-    open.pos = next;
+/** Where the varint read last ended (a module-level cursor: no allocation per field). */
+let cursor = 0;
+
+/** Reads a varint at `pos` (below `end`) and sets `cursor` past it; NaN when it is cut off or too long. */
+function varintAt(bytes: Uint8Array, pos: number, end: number): number {
+  let value = 0;
+  for (let scale = 1; scale <= 2 ** 63; scale *= 128) { // 10 bytes: negative int64s take them all
+    if (pos >= end) return NaN;
+    const b = bytes[pos++]!;
+    value += (b & 0x7f) * scale;
+    if (b < 0x80) {
+      cursor = pos;
+      return value;
+    }
   }
-  open.pos = open.end;
+  return NaN;
+}
+
+/** Advances `open` to its next field holding a message and returns that message, or undefined at its end. */
+function nextChild(bytes: Uint8Array, open: Open): Open | undefined {
+  const children = CHILDREN[open.type];
+  const { end } = open;
+  let pos = open.pos;
+  while (pos < end) {
+    const key = varintAt(bytes, pos, end);
+    if (Number.isNaN(key)) break;
+    pos = cursor;
+    const wire = key & 7;
+    if (wire === WIRE.VARINT) {
+      if (Number.isNaN(varintAt(bytes, pos, end))) break;
+      pos = cursor;
+    } else if (wire === WIRE.I64) pos += 8;
+    else if (wire === WIRE.I32) pos += 4;
+    else if (wire === WIRE.LEN) {
+      const length = varintAt(bytes, pos, end);
+      const start = cursor;
+      if (Number.isNaN(length) || start + length > end) break;
+      pos = start + length;
+      const type = children[Math.floor(key / 8)];
+      if (type) {
+        open.pos = pos;
+        return { type, pos: start, end: pos, graphs: open.graphs + (type === 'graph' ? 1 : 0) };
+      }
+    } else break;
+  }
+  open.pos = end;
   return undefined;
 }

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import { WeightlensError } from '../../src/errors.js';
 import { ModelHandle, type Analyzer } from '../../src/model/model-handle.js';
+import { acquireUrlModel, releaseUrlModel } from '../../src/model/shared-models.js';
 import { analyzeInWorker, analyzeOnThisThread } from '../../src/worker/client.js';
 import { deserializeError, serializeError, type WorkerReply } from '../../src/worker/protocol.js';
 import { WORKER_SOURCE } from '../../src/worker/worker-source.generated.js';
@@ -104,6 +105,23 @@ describe('INTERNAL, not IO', () => {
     } finally {
       worker.terminate();
       URL.revokeObjectURL(url);
+    }
+  });
+
+  it('an element bound to a model whose analysis hits a bug: an alert saying internal error and the file, wl-error INTERNAL', async () => {
+    const url = `${location.origin}/buggy-${Date.now()}.onnx`;
+    const later: Analyzer = () => new Promise((_, reject) => setTimeout(() => reject(new RangeError('Invalid array length')), 100));
+    const handle = acquireUrlModel(url, later); // the page-wide cache: the element below shares this handle
+    try {
+      const h = ElementHarness.mount('weight-range-plot', { attributes: { src: url } });
+      const event = h.nextEvent('wl-error');
+      expect((await event).detail.error).to.include({ code: 'INTERNAL', file: url.split('/').pop() });
+      await h.ready('error');
+      expect(h.alert()).to.contain(`${url.split('/').pop()}: internal error: RangeError: Invalid array length`);
+      expect(handle.error?.code).to.equal('INTERNAL');
+    } finally {
+      ElementHarness.cleanup();
+      releaseUrlModel(url);
     }
   });
 

@@ -7,7 +7,7 @@ import { WeightlensError, asWeightlensError } from '../errors.js';
 import type { Analyzer, LoadProgress, ModelWeights } from '../model/model-handle.js';
 import type { CleOptions, CleOutcome } from '../report/cle-report.js';
 import type { HistogramRequest, LayerHistogram } from '../report/weight-histogram.js';
-import { keptHistogram, releaseModel } from './kept-models.js';
+import { keptFileName, keptHistogram, releaseModel } from './kept-models.js';
 import { runCle, runPipeline } from './pipeline.js';
 import { modelInputName } from '../model/model-input.js';
 import { deserializeError, type AnalysisInput, type WorkerReply, type WorkerRequest } from './protocol.js';
@@ -55,7 +55,7 @@ export const workerWeights: ModelWeights = {
     const work = home === undefined || home === 'here'
       ? (runTask(undefined, task, signal, () => {}) as Promise<LayerHistogram>) // unknown sessions get kept-models' error
       : post<LayerHistogram>(home, { name, input: undefined, task, signal, onProgress: () => {} });
-    return rejectOnAbort(work, signal, cancelled, undefined);
+    return rejectOnAbort(work, signal, cancelled, keptFileName(session)); // a Worker's own errors name its file
   },
   release(session) {
     const home = homes.get(session);
@@ -213,7 +213,8 @@ function workerDied(worker: Worker, message: string): void {
     if (job.input) {
       runTask(job.input, job.task, job.signal, job.onProgress).then((v) => job.resolve(v as never), job.reject);
     } else {
-      // Its bytes were transferred, or it read a model kept in the Worker: both are gone.
+      // Its bytes were transferred, or it read a model kept in the Worker: both are gone. A Worker that
+      // dies (out of memory, an engine fault) is not the file's fault: INTERNAL.
       const file = job.task.kind === 'histogram' ? undefined : job.name;
       job.reject(new WeightlensError('INTERNAL', `${job.name}: failed, the analysis Worker stopped${message ? ` (${message})` : ''}; load the model again`, { file }));
     }

@@ -9,7 +9,8 @@ import { WIRE } from './export/wire.js';
 
 /** Messages below ModelProto that onnxruntime accepts (protobuf's CodedInputStream default). */
 export const MAX_MESSAGE_DEPTH = 100;
-/** Subgraph levels that fit: each level is an AttributeProto, a GraphProto, a NodeProto, and a leaf below. */
+/** Subgraph levels that fit: each costs three messages (NodeProto, AttributeProto, GraphProto), and the
+ * innermost graph's own nodes and tensors need the last few (1 + 3·32 = 97). */
 const MAX_SUBGRAPH_LEVELS = 32;
 
 type MessageType =

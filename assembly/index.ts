@@ -3,7 +3,6 @@
 export { channelStatsScalar, channelStatsExact } from './channel-stats-scalar';
 export { channelStatsRunsSimd } from './channel-stats-runs';
 export { channelStatsColumnsSimd } from './channel-stats-columns';
-export { statsResultBytes } from './layout';
 export { histogram, histogramBytes } from './histogram';
 export { runAbsMax } from './run-absmax';
 export { scaleRuns } from './scale-runs';

@@ -12,7 +12,8 @@
   return src + ((<usize>(g * outer + o) * <usize>cg + <usize>c) * <usize>inner << 2);
 }
 
-// Results for C channels, structure of arrays (JS reads them as typed-array views):
+// Results for C channels, structure of arrays (JS reads them as typed-array views and sizes them,
+// src/kernels/channel-stats.ts):
 //   min f32[C] | max f32[C] | absMax f32[C] | pad to 8 | mean f64[C] | std f64[C]
 //   | nan u32[C] | posInf u32[C] | negInf u32[C]
 // Statistics cover the finite values only; the three counts say what was left out.
@@ -24,11 +25,6 @@
 @inline export function offNaN(C: i32): usize { return offStd(C) + (<usize>C << 3); }
 @inline export function offPosInf(C: i32): usize { return offNaN(C) + (<usize>C << 2); }
 @inline export function offNegInf(C: i32): usize { return offPosInf(C) + (<usize>C << 2); }
-
-/** Bytes the results for C channels occupy. */
-export function statsResultBytes(C: i32): usize {
-  return offNegInf(C) + (<usize>C << 2);
-}
 
 /**
  * Writes channel ch's results from shifted sums: S = Σ(x-K), Q = Σ(x-K)² over n finite values.

@@ -3,7 +3,7 @@
 import { instantiateKernels, kernelVariant } from '../src/kernels/wasm-module.js';
 import { openModel } from '../src/onnx/open.js';
 import { computeStats } from '../src/report/stats-report.js';
-import { Kernels, type ChannelLayout, type StagedTensor } from '../src/kernels/channel-stats.js';
+import { Kernels, statsResultBytes, type ChannelLayout, type StagedTensor } from '../src/kernels/channel-stats.js';
 import { planCle } from '../src/cle/plan-cle.js';
 import { exportModel } from '../src/onnx/export/export.js';
 import { resnet50Bytes } from '../test/fixtures/resnet50.js';
@@ -66,7 +66,7 @@ async function channelStatsBench(): Promise<void> {
   const wasm = await instantiateKernels();
   const base = 65536;
   const outAt = base + total * 4;
-  const need = outAt + wasm.statsResultBytes(4096) - wasm.memory.buffer.byteLength;
+  const need = outAt + statsResultBytes(4096) - wasm.memory.buffer.byteLength;
   if (need > 0) wasm.memory.grow(Math.ceil(need / 65536));
   const data = new Float32Array(wasm.memory.buffer, base, total);
   for (let i = 0; i < total; i++) data[i] = Math.sin(i) * 0.1;

@@ -16,7 +16,8 @@ export type WeightlensErrorCode =
   | 'ABORTED' // the caller cancelled
   | 'BAD_REPORT' // a results JSON that is not what `weightlens stats --json` writes
   | 'NO_WEIGHTS' // the weights themselves are needed (e.g. a histogram) but only results JSON was loaded
-  | 'USAGE'; // the command line or API was called wrongly
+  | 'USAGE' // the command line or API was called wrongly
+  | 'INTERNAL'; // a bug in weightlens (or the engine under it), not a problem with the file; also raised by guards that catch one before it does harm
 
 export interface WeightlensErrorContext {
   file?: string;
@@ -39,6 +40,17 @@ export class WeightlensError extends Error {
     this.tensor = context.tensor;
     this.field = context.field;
   }
+}
+
+/**
+ * `e` as a WeightlensError: typed errors pass through, anything else (a bug, an engine failure such as a
+ * RangeError) becomes INTERNAL naming the file and keeping the original message and cause.
+ */
+export function asWeightlensError(e: unknown, file?: string): WeightlensError {
+  if (e instanceof WeightlensError) return e;
+  const err = e as { name?: unknown; message?: unknown } | null;
+  const original = typeof err?.message === 'string' ? `${typeof err.name === 'string' ? err.name : 'Error'}: ${err.message}` : String(e);
+  return new WeightlensError('INTERNAL', `${file ?? 'the model'}: internal error: ${original}`, { file, cause: e });
 }
 
 /** Throws ABORTED if the signal fired; call between units of work so cancelling never waits long. */

@@ -6,6 +6,7 @@ import { describe, it, before } from 'node:test';
 import { expect } from 'chai';
 import { Kernels } from '../src/kernels/channel-stats.js';
 import { CleKernels } from '../src/kernels/cle-kernels.js';
+import { rejects } from './support/rejects.js';
 import { randomWeights } from './support/random.js';
 
 const RUN_LENGTHS = [1, 2, 3, 4, 5, 7, 8, 9, 16, 25, 37];
@@ -90,21 +91,12 @@ describe('CLE kernels: SIMD against the scalar twins', () => {
     expect(a[2 * cols + 3]).to.equal(Math.fround(Math.fround(w[2 * cols + 3]! * colF[3]!) * rowF[2]!));
   });
 
-  it('refuses runs that do not divide the weights, and a grid that does not cover them', async () => {
-    let error: unknown;
-    try {
-      await k.runAbsMax(new Float32Array(10), 3);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).to.be.instanceOf(RangeError);
-    error = undefined;
-    try {
-      await k.scaleGrid(new Float32Array(12), 2, new Float32Array(2), new Float32Array(2));
-    } catch (e) {
-      error = e;
-    }
-    expect(error).to.be.instanceOf(RangeError);
+  it('refuses runs that do not divide the weights, and a grid that does not cover them: BAD_TENSOR before any kernel runs', async () => {
+    const runs = await rejects(k.runAbsMax(new Float32Array(10), 3), 'BAD_TENSOR');
+    expect(runs.message).to.equal('runs of 3 do not divide 10 weights');
+    await rejects(k.runSums(new Float32Array(0), 0), 'BAD_TENSOR'); // a zero-size kernel dim
+    const grid = await rejects(k.scaleGrid(new Float32Array(12), 2, new Float32Array(2), new Float32Array(2)), 'BAD_TENSOR');
+    expect(grid.message).to.equal('a [2, 2, 2] grid does not cover 12 weights');
   });
 });
 

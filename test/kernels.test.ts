@@ -1,8 +1,9 @@
 import { describe, it, before } from 'node:test';
 import { expect } from 'chai';
-import { Kernels, type ChannelLayout, type ChannelStatsArrays, type StatsVariant } from '../src/kernels/channel-stats.js';
+import { Kernels, MAX_CHANNELS, type ChannelLayout, type ChannelStatsArrays, type StatsVariant } from '../src/kernels/channel-stats.js';
 import { randomWeights } from './support/random.js';
 import { channelValues, referenceChannel } from './support/reference-stats.js';
+import { rejects } from './support/rejects.js';
 
 const size = (l: ChannelLayout) => l.groups * l.outer * l.cg * l.inner;
 
@@ -237,4 +238,42 @@ describe('quantization error kernel', () => {
       });
     }
   }
+});
+
+describe('kernel preconditions: typed errors before any kernel touches memory', () => {
+  let k: Kernels;
+  before(async () => {
+    k = await Kernels.load();
+  });
+  const label = { file: 'm.onnx', tensor: 'w' };
+
+  it('a layout that does not cover the staged tensor is BAD_TENSOR naming file and tensor', async () => {
+    const staged = await k.stage(12, (d) => void d.fill(1), label);
+    const e = await rejects(Promise.resolve().then(() => k.channelStats(staged, { groups: 1, outer: 1, cg: 4, inner: 4 })), 'BAD_TENSOR');
+    expect(e.message).to.equal('m.onnx: tensor "w": its 12 elements do not form 1 groups × 1 × 4 channels × 4');
+    expect(e).to.include({ file: 'm.onnx', tensor: 'w' });
+  });
+
+  it('more channels than elements (dims claiming channels that hold nothing) is BAD_TENSOR, at any channel count', async () => {
+    for (const cg of [4, 2 ** 22, 2 ** 26]) {
+      const staged = await k.stage(0, () => {}, label);
+      const e = await rejects(Promise.resolve().then(() => k.channelStats(staged, { groups: 1, outer: 1, cg, inner: 0 })), 'BAD_TENSOR');
+      expect(e.message).to.equal(`m.onnx: tensor "w" has ${cg} output channels but 0 elements: its channels hold no weights`);
+      await rejects(Promise.resolve().then(() => k.quantError(staged, { groups: 1, outer: 1, cg, inner: 0 }, new Float32Array(0), new Float32Array(0), -127, 127)), 'BAD_TENSOR');
+    }
+  });
+
+  it(`more than MAX_CHANNELS (${MAX_CHANNELS}) channels is OUT_OF_MEMORY naming file and tensor; MAX_CHANNELS itself is computed`, async () => {
+    const staged = await k.stage(MAX_CHANNELS + 1, (d) => void d.fill(0.5), label);
+    const e = await rejects(Promise.resolve().then(() => k.channelStats(staged, { groups: 1, outer: 1, cg: MAX_CHANNELS + 1, inner: 1 })), 'OUT_OF_MEMORY');
+    expect(e.message).to.equal(`m.onnx: tensor "w" has ${MAX_CHANNELS + 1} output channels, more than the ${MAX_CHANNELS} whose per-channel results weightlens holds`);
+    const most = await k.stage(MAX_CHANNELS, (d) => void d.fill(0.5), label);
+    expect(k.channelStats(most, { groups: 1, outer: 1, cg: MAX_CHANNELS, inner: 1 }).max.length).to.equal(MAX_CHANNELS);
+  });
+
+  it('a tensor beyond wasm32 memory is OUT_OF_MEMORY naming file and tensor, never a trap', async () => {
+    const e = await rejects(k.stage(2 ** 30, () => {}, label), 'OUT_OF_MEMORY');
+    expect(e.message).to.match(/^m\.onnx: tensor "w": its 1073741824 float32 values would need \d+ bytes of WebAssembly memory, more than the \d+ a wasm32 module can address$/);
+    await rejects(k.stage(-1, () => {}, label), 'BAD_TENSOR');
+  });
 });

@@ -36,6 +36,8 @@ export interface CleSet {
 }
 
 const FOLDABLE = new Set(['Conv', 'ConvTranspose', 'Gemm']);
+/** BatchNormalization's inputs 1 to 4, by their ONNX names. */
+const BN_PARAMETERS = ['scale', 'B', 'input_mean', 'input_var'] as const;
 /**
  * The weight ops CLE scales. Every other weight layer (recurrent, embedding, quantized, whatever the kit
  * learns to read next) is declined by name, without a change here.
@@ -131,7 +133,18 @@ export function findBatchNormFolds(model: Model, layers: WeightLayer[] = findWei
       skip(`${bn.name} not folded: its scale, bias, mean and variance are not all constants`);
       continue;
     }
+    const channels = channelsOut(layer);
+    const misfit = (params as TensorRef[]).findIndex((p) => p.size !== channels);
+    if (misfit >= 0) {
+      const p = params[misfit]!;
+      skip(`${bn.name} not folded: its ${BN_PARAMETERS[misfit]} "${p.name}" has ${p.size} values, ${layer.name} has ${channels} output channels`);
+      continue;
+    }
     const eps = bn.attributes.get('epsilon');
+    if (eps && (eps.kind !== 'float' || !Number.isFinite(eps.value))) {
+      skip(`${bn.name} not folded: its epsilon is ${eps.kind === 'float' ? eps.value : `of type ${eps.kind}`}, not a finite float`);
+      continue;
+    }
     const [gamma, beta, mean, variance] = params as TensorRef[];
     folds.push({ layer, bn, gamma: gamma!, beta: beta!, mean: mean!, variance: variance!, epsilon: eps?.kind === 'float' ? eps.value : 1e-5 });
   }
@@ -209,6 +222,8 @@ export function isRelu6(node: Node, scalars: Map<string, number>): boolean {
 function declined(layer: WeightLayer): string | undefined {
   if (!CLE_OPS.has(layer.op)) return `${layer.name} ("${layer.weight.name}") is a weight of ${layer.op}: ${CLE_ONLY}`;
   const rank = layer.weight.shape.length;
+  // Its channel counts are not backed by any values: allocating for them would be sized by the shape alone.
+  if (layer.weight.size === 0) return `${layer.name}'s weight "${layer.weight.name}" [${layer.weight.shape}] has no elements`;
   if (layer.op === 'MatMul' && rank !== 2) {
     return `${layer.name}'s weight "${layer.weight.name}" has rank ${rank}: CLE equalizes MatMul layers with an [in, out] matrix only`;
   }

@@ -6,6 +6,7 @@ import { storedSources } from '../onnx/computed.js';
 import { isFloatingPoint } from '../onnx/dtypes.js';
 import { isOverridable, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';
 import { ConstantInputs } from './constant-input.js';
+import { checkConvWindow, convGroups, gemmTranspose, type BadAttribute } from './layer-attributes.js';
 import { computedOp, isQOperator, qoperatorWeights, type QOperatorOp } from './qoperator.js';
 import { isRecurrent, recurrentWeights, type RecurrentCell, type RecurrentWeights } from './recurrent.js';
 
@@ -130,6 +131,10 @@ function describeLayer(model: Model, graph: Graph, node: Node, found: FoundWeigh
     new WeightlensError('BAD_GRAPH', `${model.fileName}: ${node.opType} "${node.name}" weight "${weight.name}" ${problem}`, {
       file: model.fileName, tensor: weight.name,
     });
+  const badAttribute: BadAttribute = (name, value, problem) =>
+    new WeightlensError('BAD_GRAPH', `${model.fileName}: ${node.opType} "${node.name}" attribute ${name}${value === undefined ? '' : `=${value}`} ${problem}`, {
+      file: model.fileName, tensor: weight.name, field: name,
+    });
   let channelAxis: number | null;
   let groups = 1;
   let layout: ChannelLayout;
@@ -144,7 +149,8 @@ function describeLayer(model: Model, graph: Graph, node: Node, found: FoundWeigh
     }
     case 'Conv': {
       if (shape.length < 3) throw bad(`has shape [${shape}], ${node.opType} needs [Cout, Cin/group, k…]`);
-      groups = intAttr(node, 'group', 1);
+      groups = convGroups(node, weight, badAttribute);
+      checkConvWindow(node, weight, badAttribute);
       channelAxis = 0;
       layout = { groups: 1, outer: 1, cg: shape[0]!, inner: product(shape.slice(1)) };
       break;
@@ -152,15 +158,16 @@ function describeLayer(model: Model, graph: Graph, node: Node, found: FoundWeigh
     case 'ConvTranspose': {
       // [Cin, Cout/g, k…]: output channel g*(Cout/g)+j gathers axis 1 within group g.
       if (shape.length < 3) throw bad(`has shape [${shape}], ConvTranspose needs [Cin, Cout/group, k…]`);
-      groups = intAttr(node, 'group', 1);
-      if (groups < 1 || shape[0]! % groups !== 0) throw bad(`has ${shape[0]} input channels, not divisible by group=${groups}`);
+      groups = convGroups(node, weight, badAttribute);
+      checkConvWindow(node, weight, badAttribute);
       channelAxis = 1;
       layout = { groups, outer: shape[0]! / groups, cg: shape[1]!, inner: product(shape.slice(2)) };
       break;
     }
     case 'Gemm': {
       if (shape.length !== 2) throw bad(`has shape [${shape}], Gemm needs a matrix`);
-      const transB = intAttr(node, 'transB', 0) === 1;
+      gemmTranspose(node, 'transA', badAttribute);
+      const transB = gemmTranspose(node, 'transB', badAttribute);
       channelAxis = transB ? 0 : 1;
       layout = transB ? { groups: 1, outer: 1, cg: shape[0]!, inner: shape[1]! } : { groups: 1, outer: shape[0]!, cg: shape[1]!, inner: 1 };
       break;

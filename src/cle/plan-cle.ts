@@ -8,8 +8,9 @@ import type { Kernels } from '../kernels/channel-stats.js';
 import { CleKernels } from '../kernels/cle-kernels.js';
 import type { Graph, Model, Node, TensorRef } from '../onnx/model.js';
 import type { ExportPlan, NewInitializer, NodeRewrite, TensorEdit } from '../onnx/export/plan.js';
-import { absMaxMatrix, connectivity, scaleWeights, weightedShift, type Connectivity } from './weights.js';
-import { chainSets, equalizeChain } from './equalize-chain.js';
+import { absMaxMatrix, connectivity, outputAbsMax, scaleWeights, weightedShift, type Connectivity } from './weights.js';
+import { chainSets, equalizeChain, type LayerMatrix } from './equalize-chain.js';
+import { chainScaleProblem, countNonFinite, firstBeyondFloat32, foldFactors } from './float32-bounds.js';
 
 export interface PlanCleOptions {
   /** High-bias absorption across a Relu after a folded BatchNorm (default true). */
@@ -58,6 +59,8 @@ interface Working {
   /** No bias yet: Conv, ConvTranspose and Gemm gain one (a new initializer and input); MatMul cannot. */
   newBias: boolean;
   touched: boolean;
+  /** Why the stored weight or bias must stay as it is (it already holds NaN or ±Inf), or undefined. */
+  nonFinite?: string;
 }
 
 async function read(t: TensorRef, signal: AbortSignal | undefined): Promise<Float32Array> {
@@ -73,6 +76,13 @@ function uniqueName(model: Model, wanted: string): string {
   for (let i = 2; taken(name); i++) name = `${wanted}_${i}`;
   return name;
 }
+
+/**
+ * Equalization works on each layer's dense [Cout × Cin] matrix of kernel maxima. A grouped layer's matrix
+ * can be far larger than its weights (depthwise: C² for C·k² weights); beyond this (4096 depthwise channels)
+ * and beyond the weights themselves, a small file could ask for gigabytes: the chain is skipped instead.
+ */
+const MAX_DENSE_RANGES = 2 ** 24;
 
 export async function planCle(model: Model, options: PlanCleOptions = {}): Promise<CleResult> {
   const { signal } = options;
@@ -90,13 +100,15 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
       { file: model.fileName, tensor: first.weight.name },
     );
   }
-  const { folds, skipped: foldSkips } = findBatchNormFolds(model, layers);
+  const { folds: foldable, skipped: foldSkips } = findBatchNormFolds(model, layers);
   const scalars = await readClipBounds(model, signal);
-  const { chains, skipped: chainSkips, clipRewrites, linearBiases } = findCleChains(model, layers, folds, scalars, { relu6ToRelu: options.relu6ToRelu ?? false });
+  const chainOptions = { relu6ToRelu: options.relu6ToRelu ?? false };
+  const candidates = findCleChains(model, layers, foldable, scalars, chainOptions);
   const absorptionSkips: Skip[] = [];
+  const numericSkips: Skip[] = [];
 
   const working = new Map<WeightLayer, Working>();
-  const total = new Set([...folds.map((f) => f.layer), ...chains.flatMap((c) => c.layers)]).size;
+  let total = new Set([...foldable.map((f) => f.layer), ...candidates.chains.flatMap((c) => c.layers)]).size;
   let phase: 'fold' | 'equalize' = 'fold';
   const work = async (layer: WeightLayer): Promise<Working> => {
     let w = working.get(layer);
@@ -104,28 +116,40 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
       throwIfAborted(signal, model.fileName);
       const conn = connectivity(layer);
       const weight = await read(layer.weight, signal);
-      const biasTensor = layer.bias ?? linearBiases.get(layer)?.bias;
+      const biasTensor = layer.bias ?? candidates.linearBiases.get(layer)?.bias;
       const bias = biasTensor ? await read(biasTensor, signal) : new Float32Array(conn.cout);
       const newBias = !biasTensor && layer.op !== 'MatMul';
-      w = { layer, conn, weight, bias, ...(biasTensor ? { biasTensor } : {}), newBias, touched: false };
+      const nonFinite = storedNonFinite(layer, weight, biasTensor, bias);
+      w = { layer, conn, weight, bias, ...(biasTensor ? { biasTensor } : {}), newBias, touched: false, ...(nonFinite ? { nonFinite } : {}) };
       working.set(layer, w);
       options.onProgress?.({ done: working.size, total, phase });
     }
     return w;
   };
 
-  // 1. BatchNorm folding: W' = W·γ/σ per output channel, b' = β + (b − μ)·γ/σ, σ = sqrt(var + ε).
+  // 1. BatchNorm folding: W' = W·γ/σ per output channel, b' = β + (b − μ)·γ/σ, σ = sqrt(var + ε). A fold
+  // whose values would not be finite float32 is skipped, and the chains are found again without it.
   const bnStats = new Map<WeightLayer, { beta: Float32Array; gamma: Float32Array }>();
-  for (const fold of folds) {
+  const folds: BnFold[] = [];
+  for (const fold of foldable) {
     throwIfAborted(signal, model.fileName);
     const w = await work(fold.layer);
     const [gamma, beta, mean, variance] = await Promise.all([fold.gamma, fold.beta, fold.mean, fold.variance].map((t) => read(t, signal)));
-    const inv = Float64Array.from({ length: w.conn.cout }, (_, o) => Math.sqrt(variance[o]! + fold.epsilon) / gamma[o]!);
-    await scaleWeights(kernels, w.weight, w.conn, inv, new Float64Array(w.conn.cin).fill(1));
-    for (let o = 0; o < w.conn.cout; o++) w.bias[o] = beta[o]! + (w.bias[o]! - mean[o]!) / inv[o]!;
+    const parameters = { gamma: gamma!, beta: beta!, mean: mean!, variance: variance!, epsilon: fold.epsilon };
+    const fit = w.nonFinite ? { reason: w.nonFinite } : foldFactors(parameters, await outputAbsMax(kernels, w.weight, w.conn), w.bias);
+    if ('reason' in fit) {
+      numericSkips.push({ layers: [fold.layer.name, fold.bn.name], reason: `${fold.bn.name} not folded: ${fit.reason}` });
+      continue;
+    }
+    await scaleWeights(kernels, w.weight, w.conn, fit.factors.map((f) => 1 / f), new Float64Array(w.conn.cin).fill(1));
+    w.bias.set(fit.bias);
     w.touched = true;
+    folds.push(fold);
     bnStats.set(fold.layer, { beta: beta!, gamma: gamma! });
   }
+  const { chains, skipped: chainSkips, clipRewrites } =
+    folds.length === foldable.length ? candidates : findCleChains(model, layers, folds, scalars, chainOptions);
+  total = new Set([...working.keys(), ...chains.flatMap((c) => c.layers)]).size;
 
   // 2. Equalization, chain by chain, on the absmax matrices; full weights touched once per layer.
   const sets: CleResult['sets'] = [];
@@ -135,9 +159,27 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
   for (const chain of chains) {
     throwIfAborted(signal, model.fileName);
     const ws = await Promise.all(chain.layers.map(work));
-    const matrices = [];
+    const names = chain.layers.map((l) => l.name);
+    const notEqualized = (reason: string) => numericSkips.push({ layers: names, reason: `${names.join(' → ')} not equalized: ${reason}` });
+    const stored = ws.find((w) => w.nonFinite);
+    if (stored) {
+      notEqualized(stored.nonFinite!);
+      continue;
+    }
+    const oversized = ws.find((w) => w.conn.cout * w.conn.cin > Math.max(w.weight.length, MAX_DENSE_RANGES));
+    if (oversized) {
+      const { cout, cin } = oversized.conn;
+      notEqualized(`${oversized.layer.name}'s [${cout} × ${cin}] range matrix would be larger than its ${oversized.weight.length} weights and ${MAX_DENSE_RANGES} entries`);
+      continue;
+    }
+    const matrices: LayerMatrix[] = [];
     for (const w of ws) matrices.push({ m: await absMaxMatrix(kernels, w.weight, w.conn), cout: w.conn.cout, cin: w.conn.cin, depthwise: w.layer.depthwise });
     const { scales, sweeps, maxScaleDeviation } = equalizeChain(matrices);
+    const overflow = chainScaleProblem(ws.map((w, k) => ({ name: w.layer.name, matrix: matrices[k]!, bias: w.bias })), scales);
+    if (overflow) {
+      notEqualized(overflow);
+      continue;
+    }
     for (const [k, w] of ws.entries()) {
       const out = scales[k] ?? new Float64Array(w.conn.cout).fill(1);
       const inn = scales[k - 1] ?? new Float64Array(w.conn.cin).fill(1);
@@ -174,13 +216,21 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
         continue;
       }
       const shift = await weightedShift(kernels, to.weight, to.conn, c);
-      for (let i = 0; i < c.length; i++) from.bias[i] = from.bias[i]! - c[i]!;
-      for (let o = 0; o < shift.length; o++) to.bias[o] = to.bias[o]! + shift[o]!;
+      const fromBias = Float64Array.from(from.bias, (b, i) => b - c[i]!);
+      const toBias = Float64Array.from(to.bias, (b, o) => b + shift[o]!);
+      if (firstBeyondFloat32(fromBias) >= 0 || firstBeyondFloat32(toBias) >= 0) {
+        const reason = `high-bias absorption from ${from.layer.name} into ${to.layer.name} not applied: the biases would leave float32`;
+        absorptionSkips.push({ layers: [from.layer.name, to.layer.name], reason });
+        continue;
+      }
+      from.bias.set(fromBias);
+      to.bias.set(toBias);
       biasAbsorbed.push({ from: from.layer.name, to: to.layer.name, channels: absorbed });
     }
   }
 
   const touched = [...working.values()].filter((w) => w.touched);
+  for (const w of touched) refuseNonFinite(model, w);
   const plan = buildPlan(model, touched, folds, clipRewrites);
   const newBiases = new Map(plan.appendInputs.map((a) => [a.node, a.name]));
   return {
@@ -188,7 +238,7 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
     folded: folds.map((f) => ({ batchNorm: f.bn.name, into: f.layer.name })),
     sets,
     chains: chainReports,
-    skipped: [...foldSkips, ...chainSkips, ...absorptionSkips],
+    skipped: [...foldSkips, ...numericSkips, ...chainSkips, ...absorptionSkips],
     biasAbsorbed,
     clipRewrites,
     rewritten: touched.map((w) => {
@@ -197,6 +247,29 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
       return { layer: w.layer.name, weight: { graph: w.layer.weight.graph, name: w.layer.weight.name }, ...(bias ? { bias } : {}) };
     }),
   };
+}
+
+/** Why a layer's stored weight or bias may not be rewritten because it already holds NaN or ±Inf, or undefined. */
+function storedNonFinite(layer: WeightLayer, weight: Float32Array, biasTensor: TensorRef | undefined, bias: Float32Array): string | undefined {
+  const [inWeight, inBias] = [countNonFinite(weight), countNonFinite(bias)];
+  if (inWeight > 0) return `${layer.name}'s weight "${layer.weight.name}" already holds ${inWeight} NaN/±Inf values: left as it is`;
+  if (inBias > 0) return `${layer.name}'s bias "${biasTensor!.name}" already holds ${inBias} NaN/±Inf values: left as it is`;
+  return undefined;
+}
+
+/**
+ * The last guard before anything is written: CLE only touches layers whose weight and bias were finite and
+ * checks every factor first, so a NaN or ±Inf here is a bug of ours; the model must not be written with it.
+ */
+function refuseNonFinite(model: Model, w: Working): void {
+  for (const [values, name] of [[w.weight, w.layer.weight.name], [w.bias, w.biasTensor?.name ?? `${w.layer.name}'s new bias`]] as const) {
+    const count = countNonFinite(values);
+    if (count > 0) {
+      throw new WeightlensError('INTERNAL', `${model.fileName}: CLE computed ${count} NaN/±Inf values for "${name}" from finite inputs; nothing was written`, {
+        file: model.fileName, tensor: name,
+      });
+    }
+  }
 }
 
 /** Why absorption into `to` across `ops` would not be exact or has nowhere to go, or undefined. */

@@ -60,6 +60,17 @@ export async function absMaxMatrix(kernels: CleKernels, weights: Float32Array, c
   return m;
 }
 
+/** max |w| of each output channel (what a BatchNorm fold scales), without the [Cout × Cin] matrix. */
+export async function outputAbsMax(kernels: CleKernels, weights: Float32Array, conn: Connectivity): Promise<Float64Array> {
+  const runMax = await kernels.runAbsMax(weights, conn.k);
+  const result = new Float64Array(conn.cout);
+  for (let r = 0; r < runMax.length; r++) {
+    const o = runChannels(conn, r)[0];
+    if (runMax[r]! > result[o]!) result[o] = runMax[r]!;
+  }
+  return result;
+}
+
 /** w[o, i, …] *= inScale[i] / outScale[o], in place; Wasm kernels. */
 export async function scaleWeights(
   kernels: CleKernels, weights: Float32Array, conn: Connectivity, outScale: Float64Array, inScale: Float64Array,

@@ -1,7 +1,7 @@
 // `weightlens` command line: a thin front over the library. Exit codes: 0 done, 2 bad input or usage
 // (one line on stderr, no stack unless --debug), 1 a bug in weightlens.
 import { basename, dirname } from 'node:path';
-import { WeightlensError } from '../errors.js';
+import { WeightlensError, asWeightlensError } from '../errors.js';
 import { openModelFile } from '../node/open-file.js';
 import { computeStats } from '../report/stats-report.js';
 import { parseCommandLine, USAGE, type CleCommand, type ReportCommand, type StatsCommand, type StatsFormat } from './args.js';
@@ -125,22 +125,24 @@ async function runReport(cmd: ReportCommand, io: CliIO): Promise<void> {
 
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   let debug = argv.includes('--debug');
+  let file: string | undefined;
   try {
     const cmd = parseCommandLine(argv);
     if (cmd.command === 'help') io.stdout.write(USAGE + '\n');
     else if (cmd.command === 'version') io.stdout.write(VERSION + '\n');
     else {
       debug = cmd.debug;
+      file = basename(cmd.model);
       await (cmd.command === 'cle' ? runCle(cmd, io) : cmd.command === 'report' ? runReport(cmd, io) : runStats(cmd, io));
     }
     return 0;
   } catch (error) {
-    if (error instanceof WeightlensError) {
-      io.stderr.write(`weightlens: ${error.message} [${error.code}]\n`);
-      if (debug) io.stderr.write(`${error.stack}\n`);
+    const typed = asWeightlensError(error, file);
+    io.stderr.write(`weightlens: ${typed.message} [${typed.code}]\n`);
+    if (typed.code !== 'INTERNAL') {
+      if (debug) io.stderr.write(`${typed.stack}\n`);
       return 2;
     }
-    io.stderr.write(`weightlens: internal error: ${(error as Error)?.message ?? error}\n`);
     io.stderr.write(debug ? `${(error as Error)?.stack}\n` : 'run again with --debug for the stack trace, and please report it\n');
     return 1;
   }

@@ -1,7 +1,8 @@
 // Typed wrappers over the statistics and histogram kernels: stage a tensor in Wasm memory once, run
 // kernels on it, copy the small per-channel results out.
+import { WeightlensError } from '../errors.js';
 import { instantiateKernels, type KernelExports } from './wasm-module.js';
-import { WasmArena } from './wasm-memory.js';
+import { WasmArena, labelText, type TensorLabel } from './wasm-memory.js';
 
 /**
  * How a tensor's elements map to output channels: viewed as [groups, outer, cg, inner] row-major,
@@ -15,6 +16,13 @@ export interface ChannelLayout {
 }
 
 export const channelCount = (l: ChannelLayout) => l.groups * l.cg;
+
+/**
+ * The most output channels a tensor may have: per-channel results cost ~350 bytes a channel once they are
+ * report arrays (measured: 2^20 channels, 400 MB peak), so one layer's stay under the 512 MB bar. Real
+ * models stay far below it (the largest we know are vocabularies of 262,144 rows: embeddings, LM heads).
+ */
+export const MAX_CHANNELS = 2 ** 20;
 export const elementCount = (l: ChannelLayout) => l.groups * l.outer * l.cg * l.inner;
 
 /** Per-channel statistics over the finite values; nan/posInf/negInf count what was left out. */
@@ -54,6 +62,7 @@ export class Kernels {
   private readonly arena: WasmArena;
   private generation = 0;
   private stagedSize = 0;
+  private stagedLabel: TensorLabel = {};
 
   private constructor(private readonly exports: KernelExports) {
     this.arena = new WasmArena(exports.memory);
@@ -65,12 +74,17 @@ export class Kernels {
 
   /**
    * Places `size` float32 values in Wasm memory; `fill` writes them into the view it is given
-   * (a tensor decoder writes straight into Wasm memory, no intermediate copy).
+   * (a tensor decoder writes straight into Wasm memory, no intermediate copy). `label` names the tensor
+   * in errors, here and in the kernels run on it.
    */
-  async stage(size: number, fill: (dest: Float32Array) => void | Promise<void>, what = 'tensor'): Promise<StagedTensor> {
-    this.arena.ensure(this.arena.stage + size * 4, what);
+  async stage(size: number, fill: (dest: Float32Array) => void | Promise<void>, label: TensorLabel = {}): Promise<StagedTensor> {
+    if (!(Number.isSafeInteger(size) && size >= 0)) {
+      throw new WeightlensError('BAD_TENSOR', `${labelText(label)} has ${size} elements, not a count`, label);
+    }
+    this.arena.ensure(this.arena.stage + size * 4, `its ${size} float32 values`, label);
     this.generation++;
     this.stagedSize = size;
+    this.stagedLabel = label;
     await fill(new Float32Array(this.arena.buffer, this.arena.stage, size));
     return { size, generation: this.generation };
   }
@@ -89,7 +103,7 @@ export class Kernels {
     this.check(staged, layout);
     const C = channelCount(layout);
     const out = this.arena.resultsAt(staged.size * 4);
-    this.arena.ensure(out + this.exports.statsResultBytes(C), 'channel statistics');
+    this.arena.ensure(out + statsResultBytes(C), `statistics of ${C} channels`, this.stagedLabel);
     const { groups, outer, cg, inner } = layout;
     const src = this.arena.stage;
     if (variant === 'scalar') this.exports.channelStatsScalar(src, groups, outer, cg, inner, out);
@@ -106,7 +120,7 @@ export class Kernels {
     this.check(staged, layout);
     const C = channelCount(layout);
     const at = this.arena.resultsAt(staged.size * 4);
-    this.arena.ensure(at + C * 8 + 16, 'quantization error');
+    this.arena.ensure(at + C * 8 + 16, `quantization error of ${C} channels`, this.stagedLabel);
     new Float32Array(this.arena.buffer, at, C).set(scales);
     new Float32Array(this.arena.buffer, at + C * 4, C).set(zeroPoints);
     const out = at + C * 8;
@@ -125,7 +139,7 @@ export class Kernels {
     const out = this.arena.resultsAt(staged.size * 4);
     // The kernel counts into several tables (assembly/histogram.ts), all zeroed here, and sums them into the first.
     const bytes = this.exports.histogramBytes(bins);
-    this.arena.ensure(out + bytes, 'histogram');
+    this.arena.ensure(out + bytes, 'a histogram', this.stagedLabel);
     new Uint8Array(this.arena.buffer, out, bytes).fill(0);
     const { groups, outer, cg, inner } = layout;
     this.exports.histogram(this.arena.stage, groups, outer, cg, inner, channel, lo, hi, bins, out);
@@ -133,19 +147,42 @@ export class Kernels {
     return { counts: all.subarray(0, bins), below: all[bins]!, above: all[bins + 1]!, nonFinite: all[bins + 2]! };
   }
 
+  /**
+   * The kernels' preconditions, checked before they touch memory: the layout covers exactly the staged
+   * elements, and there are no more channels than elements (per-channel results stay bounded by the
+   * tensor's real content, whatever its dims claim).
+   */
   private check(staged: StagedTensor, layout: ChannelLayout): void {
     if (staged.generation !== this.generation) throw new Error('staged tensor was replaced by a later stage()');
-    if (elementCount(layout) !== this.stagedSize) {
-      throw new RangeError(`layout ${JSON.stringify(layout)} covers ${elementCount(layout)} elements, the staged tensor has ${this.stagedSize}`);
+    const label = this.stagedLabel;
+    const { groups, outer, cg, inner } = layout;
+    const parts = [groups, outer, cg, inner];
+    if (!parts.every((n) => Number.isSafeInteger(n) && n >= 0) || elementCount(layout) !== this.stagedSize) {
+      throw new WeightlensError('BAD_TENSOR', `${labelText(label)}: its ${this.stagedSize} elements do not form ${groups} groups × ${outer} × ${cg} channels × ${inner}`, label);
+    }
+    const C = channelCount(layout);
+    if (C > this.stagedSize) {
+      throw new WeightlensError('BAD_TENSOR', `${labelText(label)} has ${C} output channels but ${this.stagedSize} elements: its channels hold no weights`, label);
+    }
+    if (C > MAX_CHANNELS) {
+      throw new WeightlensError('OUT_OF_MEMORY', `${labelText(label)} has ${C} output channels, more than the ${MAX_CHANNELS} whose per-channel results weightlens holds`, label);
     }
   }
 }
 
-function readStats(buffer: ArrayBuffer, out: number, C: number): ChannelStatsArrays {
-  // Offsets mirror assembly/layout.ts.
-  const meanAt = out + Math.ceil((C * 12) / 8) * 8;
+/** Bytes of the results for C channels; offsets mirror assembly/layout.ts. */
+function statsOffsets(C: number) {
+  const meanAt = Math.ceil((C * 12) / 8) * 8;
   const stdAt = meanAt + C * 8;
   const nanAt = stdAt + C * 8;
+  return { meanAt, stdAt, nanAt, end: nanAt + C * 12 };
+}
+
+export const statsResultBytes = (C: number) => statsOffsets(C).end;
+
+function readStats(buffer: ArrayBuffer, out: number, C: number): ChannelStatsArrays {
+  const offsets = statsOffsets(C);
+  const [meanAt, stdAt, nanAt] = [out + offsets.meanAt, out + offsets.stdAt, out + offsets.nanAt];
   return {
     min: new Float32Array(buffer, out, C).slice(),
     max: new Float32Array(buffer, out + C * 4, C).slice(),

@@ -5,6 +5,7 @@
 // The Wasm instance, hence its memory and staging area, is shared with the statistics kernels: every
 // method here stages the weight and runs the kernel inside `Kernels.exclusive`, so it never interleaves
 // with another caller's stage(). Do not call these from inside an exclusive() task (it would wait on itself).
+import { WeightlensError } from '../errors.js';
 import { Kernels } from './channel-stats.js';
 import { instantiateKernels, type KernelExports } from './wasm-module.js';
 import { WasmArena } from './wasm-memory.js';
@@ -25,7 +26,7 @@ export class CleKernels {
   }
 
   /** max |w| over each run of `k` weights (NaN never wins; an all-NaN run gives 0). */
-  runAbsMax(weights: Float32Array, k: number, variant: CleKernelVariant = 'simd'): Promise<Float32Array> {
+  async runAbsMax(weights: Float32Array, k: number, variant: CleKernelVariant = 'simd'): Promise<Float32Array> {
     const runs = runCount(weights, k);
     return this.withStaged(weights, runs * 4, 'run ranges', (src, out) => {
       (variant === 'scalar' ? this.exports.runAbsMaxScalar : this.exports.runAbsMax)(src, runs, k, out);
@@ -34,7 +35,7 @@ export class CleKernels {
   }
 
   /** Σ of each run of `k` weights, accumulated in float64. */
-  runSums(weights: Float32Array, k: number, variant: CleKernelVariant = 'simd'): Promise<Float64Array> {
+  async runSums(weights: Float32Array, k: number, variant: CleKernelVariant = 'simd'): Promise<Float64Array> {
     const runs = runCount(weights, k);
     return this.withStaged(weights, runs * 8, 'run sums', (src, out) => {
       (variant === 'scalar' ? this.exports.runSumsScalar : this.exports.runSums)(src, runs, k, out);
@@ -45,7 +46,7 @@ export class CleKernels {
   /** weights[run r] *= factors[r], in place. */
   async scaleRuns(weights: Float32Array, k: number, factors: Float32Array, variant: CleKernelVariant = 'simd'): Promise<void> {
     const runs = runCount(weights, k);
-    if (factors.length !== runs) throw new RangeError(`${factors.length} run factors for ${runs} runs`);
+    if (factors.length !== runs) throw new WeightlensError('BAD_TENSOR', `${factors.length} run factors for ${runs} runs of ${k} weights`);
     await this.withStaged(weights, runs * 4, 'run factors', (src, at) => {
       new Float32Array(this.arena.buffer, at, runs).set(factors);
       (variant === 'scalar' ? this.exports.scaleRunsScalar : this.exports.scaleRuns)(src, runs, k, at);
@@ -56,7 +57,7 @@ export class CleKernels {
   /** weights[a, b, :] *= rowF[a]·colF[b] for a [rows, cols, k] grid of runs, in place. */
   async scaleGrid(weights: Float32Array, k: number, rowF: Float32Array, colF: Float32Array, variant: CleKernelVariant = 'simd'): Promise<void> {
     const [rows, cols] = [rowF.length, colF.length];
-    if (rows * cols * k !== weights.length) throw new RangeError(`a [${rows}, ${cols}, ${k}] grid does not cover ${weights.length} weights`);
+    if (rows * cols * k !== weights.length) throw new WeightlensError('BAD_TENSOR', `a [${rows}, ${cols}, ${k}] grid does not cover ${weights.length} weights`);
     await this.withStaged(weights, (rows + cols) * 4, 'grid factors', (src, at) => {
       new Float32Array(this.arena.buffer, at, rows).set(rowF);
       new Float32Array(this.arena.buffer, at + rows * 4, cols).set(colF);
@@ -77,7 +78,8 @@ export class CleKernels {
   }
 }
 
+/** Kernels never see a run length that does not tile the weights (a zero-size kernel dim included). */
 function runCount(weights: Float32Array, k: number): number {
-  if (!(Number.isInteger(k) && k >= 1 && weights.length % k === 0)) throw new RangeError(`runs of ${k} do not divide ${weights.length} weights`);
+  if (!(Number.isInteger(k) && k >= 1 && weights.length % k === 0)) throw new WeightlensError('BAD_TENSOR', `runs of ${k} do not divide ${weights.length} weights`);
   return weights.length / k;
 }

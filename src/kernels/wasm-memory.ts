@@ -11,6 +11,18 @@ const MAX_BYTES = 4 * 1024 * 1024 * 1024 - PAGE;
 
 export const alignUp = (n: number, to = ALIGN) => Math.ceil(n / to) * to;
 
+/** The file and tensor a kernel works on, named in its errors. */
+export interface TensorLabel {
+  readonly file?: string;
+  readonly tensor?: string;
+}
+
+/** `file: tensor "w"` (or what of it is known), to start a message with. */
+export function labelText({ file, tensor }: TensorLabel): string {
+  const name = tensor === undefined ? 'a tensor' : `tensor "${tensor}"`;
+  return file === undefined ? name : `${file}: ${name}`;
+}
+
 export class WasmArena {
   constructor(private readonly memory: WebAssembly.Memory) {}
 
@@ -29,11 +41,13 @@ export class WasmArena {
   }
 
   /** Grows memory so [0, end) is addressable. Old typed-array views are detached afterwards. */
-  ensure(end: number, what: string): void {
-    if (end > MAX_BYTES) {
+  ensure(end: number, what: string, label: TensorLabel = {}): void {
+    const context = { ...label };
+    if (!(end <= MAX_BYTES)) {
       throw new WeightlensError(
         'OUT_OF_MEMORY',
-        `${what} needs ${end} bytes of WebAssembly memory, more than the ${MAX_BYTES} a wasm32 module can address`,
+        `${labelText(label)}: ${what} would need ${end} bytes of WebAssembly memory, more than the ${MAX_BYTES} a wasm32 module can address`,
+        context,
       );
     }
     const missing = end - this.memory.buffer.byteLength;
@@ -41,7 +55,7 @@ export class WasmArena {
     try {
       this.memory.grow(Math.ceil(missing / PAGE));
     } catch (cause) {
-      throw new WeightlensError('OUT_OF_MEMORY', `${what}: could not grow WebAssembly memory to ${end} bytes`, { cause });
+      throw new WeightlensError('OUT_OF_MEMORY', `${labelText(label)}: ${what}: could not grow WebAssembly memory to ${end} bytes`, { ...context, cause });
     }
   }
 }

@@ -11,7 +11,6 @@ export interface KernelExports {
   channelStatsExact(src: number, groups: number, outer: number, cg: number, inner: number, ch: number, out: number): void;
   channelStatsRunsSimd(src: number, groups: number, outer: number, cg: number, inner: number, out: number): void;
   channelStatsColumnsSimd(src: number, rows: number, cols: number, out: number): void;
-  statsResultBytes(channels: number): number;
   runAbsMax(src: number, runs: number, k: number, out: number): void;
   scaleRuns(src: number, runs: number, k: number, factors: number): void;
   scaleGrid(src: number, rows: number, cols: number, k: number, rowF: number, colF: number): void;

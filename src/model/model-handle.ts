@@ -1,9 +1,9 @@
 // One model as the elements of a page see it: its loading state, its results and the selected layer.
 // Elements bound to the same handle read the model once and follow one selection.
-import { WeightlensError } from '../errors.js';
+import { WeightlensError, asWeightlensError } from '../errors.js';
 import type { StatsReport } from '../report/stats-report.js';
 import { needsModelError, type HistogramRequest, type LayerHistogram } from '../report/weight-histogram.js';
-import type { ModelInput } from './model-input.js';
+import { modelInputName, type ModelInput } from './model-input.js';
 
 export interface LoadProgress {
   /** 0..1, never decreasing within one load. */
@@ -89,7 +89,7 @@ export class ModelHandle extends EventTarget {
       if (this.running !== controller) return; // superseded or cancelled: not this load's error to show
       this.running = undefined;
       this.status = 'error';
-      this.error = cause instanceof WeightlensError ? cause : new WeightlensError('IO', String((cause as Error)?.message ?? cause), { cause });
+      this.error = asWeightlensError(cause, modelInputName(input));
       this.changed();
     }
   }
@@ -117,7 +117,7 @@ export class ModelHandle extends EventTarget {
     if (this.session === undefined) {
       return Promise.reject(needsModelError(file));
     }
-    return this.weights.histogram(this.session, request, signal);
+    return this.weights.histogram(this.session, request, signal).catch((e: unknown) => Promise.reject(asWeightlensError(e, file)));
   }
 
   /** Stops any load and lets go of the model (its kept weights too): the handle is empty again. */

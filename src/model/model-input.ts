@@ -12,6 +12,19 @@ export type ModelInput =
   /** Results made earlier: nothing to compute. */
   | { kind: 'report'; report: StatsReport };
 
+/** The file an input is, as messages name it: the .onnx among files, the URL's last segment. */
+export function modelInputName(input: ModelInput): string {
+  if (input.kind === 'bytes') return input.name;
+  if (input.kind === 'report') return input.report.file;
+  if (input.kind === 'files') return (input.files.find((f) => /\.onnx$/i.test(f.name)) ?? input.files[0])?.name ?? 'the model';
+  const last = input.url.split(/[?#]/)[0]!.split('/').pop() || '';
+  try {
+    return decodeURIComponent(last) || input.url;
+  } catch {
+    return last; // a stray '%' in the URL
+  }
+}
+
 /** Results JSON starts with '{' (after white space); an ONNX file starts with a protobuf tag, never '{'. */
 export function looksLikeJson(bytes: Uint8Array): boolean {
   for (const b of bytes.subarray(0, 64)) {

@@ -6,6 +6,7 @@ import pkg from 'onnx-proto';
 import { WeightlensError } from '../errors.js';
 import { DT } from './dtypes.js';
 import { ExternalDataReader, type ExternalDataSource } from './external-data.js';
+import { checkNesting } from './nesting.js';
 import { int64ToNearest, int64ToNumber, type Int64 } from './int64.js';
 import type { AttributeValue, Graph, GraphOwner, Model, Node, TensorRef } from './model.js';
 import { OnnxTensor, type TensorContext, type TensorFields } from './tensor.js';
@@ -22,13 +23,14 @@ export interface DecodeOptions {
   externalData?: ExternalDataSource;
 }
 
-/** Decodes an ONNX ModelProto. Throws NOT_ONNX, TRUNCATED, BAD_TENSOR or BAD_GRAPH. */
+/** Decodes an ONNX ModelProto. Throws NOT_ONNX, TRUNCATED, BAD_TENSOR or BAD_GRAPH (also for nesting deeper than onnxruntime reads). */
 export function decodeModel(bytes: Uint8Array, options: DecodeOptions): Model {
   const { fileName } = options;
   const notOnnx = (why: string, cause?: unknown) =>
     new WeightlensError('NOT_ONNX', `${fileName}: not an ONNX model (${why})`, { file: fileName, cause });
   if (bytes.byteLength === 0) throw notOnnx('the file is empty');
   scanTopLevel(bytes, fileName);
+  checkNesting(bytes, fileName);
 
   let proto: import('onnx-proto').onnx.ModelProto;
   try {
@@ -138,9 +140,10 @@ function buildGraph(
   all.push(graph); // before the subgraphs: Model.graphs is depth-first, parents first
 
   const inputSet = new Set(inputs);
+  const declared = new DeclaredNames(context.fileName, path);
   for (const init of gp.initializer ?? []) {
     const name = init.name ?? '';
-    if (constants.has(name)) continue; // a duplicate name: the first one wins, as in onnxruntime's loader
+    declared.add(name, 'an initializer');
     constants.set(name, OnnxTensor.fromProto(init as TensorFields, name, path, 'initializer', context));
     if (inputSet.has(name)) overridable.add(name);
   }
@@ -148,11 +151,33 @@ function buildGraph(
     const node = buildNode(np, index, graph, context, all);
     nodes.push(node);
     if (node.opType === 'Constant' && node.domain === '' && node.outputs[0]) {
+      declared.add(node.outputs[0], `Constant node "${node.name}"`);
       const value = constantValue(np, node.outputs[0], path, context, node.attributes.get('value'));
-      if (value && !constants.has(value.name)) constants.set(value.name, value);
+      if (value) constants.set(value.name, value);
     }
   });
   return graph;
+}
+
+/**
+ * The constant names of one graph, each declared once. Two tensors under one name are refused: readers
+ * disagree on which one a consumer gets, and CLE would rewrite one and leave the other stale.
+ */
+class DeclaredNames {
+  private readonly by = new Map<string, string>();
+
+  constructor(private readonly fileName: string, private readonly path: string) {}
+
+  add(name: string, what: string): void {
+    const first = this.by.get(name);
+    if (first !== undefined) {
+      throw new WeightlensError('BAD_GRAPH', `${this.fileName}: graph ${this.path} declares "${name}" twice (${first} and ${what}); ONNX names are unique in a graph`, {
+        file: this.fileName,
+        tensor: name,
+      });
+    }
+    this.by.set(name, what);
+  }
 }
 
 function buildNode(np: INodeProto, index: number, graph: Graph, context: TensorContext, all: Graph[]): Node {

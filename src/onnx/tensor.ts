@@ -84,6 +84,9 @@ export class OnnxTensor implements TensorRef {
     if (!Number.isSafeInteger(size)) fail('dims', `dims of "${name}" [${shape}] have more elements than JavaScript can count`);
     const described = `shape [${shape}] ${dtypeName(dataType)}`;
     const make = (payload: Payload) => new OnnxTensor(name, graph, origin, dataType, shape, payload, context);
+    // Readers disagree on which of two payloads wins, and CLE would rewrite one and leave the other stale.
+    const fields = valueFields(proto);
+    if (fields.length > 1) fail(fields[1]!, `"${name}" holds its values twice, in ${fields.join(' and ')}; a tensor has one payload`);
 
     if (proto.dataLocation === DATA_LOCATION_EXTERNAL) {
       const location = parseExternal(proto.externalData ?? [], name, fail);
@@ -199,6 +202,17 @@ export class OnnxTensor implements TensorRef {
       dest[i] = v;
     }
   }
+}
+
+/** The payload fields that hold something, in wire order of their field numbers. */
+function valueFields(proto: TensorFields): string[] {
+  const held: [string, { length: number } | null | undefined][] = [
+    ['float_data', proto.floatData], ['int32_data', proto.int32Data], ['string_data', proto.stringData],
+    ['int64_data', proto.int64Data], ['raw_data', proto.rawData], ['double_data', proto.doubleData],
+    ['uint64_data', proto.uint64Data],
+  ];
+  const fields = held.filter(([, values]) => (values?.length ?? 0) > 0).map(([field]) => field);
+  return proto.dataLocation === DATA_LOCATION_EXTERNAL ? [...fields, 'external_data'] : fields;
 }
 
 function typedValues(proto: TensorFields, field: TypedField): ArrayLike<Int64> {

@@ -132,7 +132,7 @@ export async function computeStats(model: Model, options: StatsOptions = {}): Pr
       zeroPoints: quantization.zeroPoint ? Array.from(await readValues(quantization.zeroPoint, options.signal)) : null,
     };
     const report = await kernels.exclusive(async () => {
-      const staged = await kernels.stage(layer.weight.size, (dest) => layer.weight.readFloat32Into(dest, options.signal), `weight "${layer.weight.name}"`);
+      const staged = await kernels.stage(layer.weight.size, (dest) => layer.weight.readFloat32Into(dest, options.signal), { file: model.fileName, tensor: layer.weight.name });
       const stats = kernels.channelStats(staged, layer.layout);
       const r = layerReport(layer, stats);
       if (options.quant) r.quant = quantReport(kernels, staged, layer.layout, stats, r.nonFinite);

@@ -72,7 +72,7 @@ export async function layerHistogram(
   const { weight, layout } = layer;
   return kernels.exclusive(async () => {
     throwIfAborted(signal, model.fileName);
-    const staged = await kernels.stage(weight.size, (dest) => weight.readFloat32Into(dest, signal), `weight "${weight.name}"`);
+    const staged = await kernels.stage(weight.size, (dest) => weight.readFloat32Into(dest, signal), { file: model.fileName, tensor: weight.name });
     const [lo, hi] = range ?? finiteRange(kernels, staged, layout, channel);
     const h = kernels.histogram(staged, layout, channel ?? -1, lo, hi, bins);
     return {

@@ -3,12 +3,13 @@
 // Worker API, a CSP without `worker-src blob:`, a Worker that fails) the same pipeline runs here.
 // An analysis with a session keeps its decoded model where it ran, for histogram jobs, until released.
 // Nothing is touched at import time, so importing this in Node or during SSR is safe.
-import { WeightlensError } from '../errors.js';
+import { WeightlensError, asWeightlensError } from '../errors.js';
 import type { Analyzer, LoadProgress, ModelWeights } from '../model/model-handle.js';
 import type { CleOptions, CleOutcome } from '../report/cle-report.js';
 import type { HistogramRequest, LayerHistogram } from '../report/weight-histogram.js';
-import { keptHistogram, releaseModel } from './kept-models.js';
+import { keptFileName, keptHistogram, releaseModel } from './kept-models.js';
 import { runCle, runPipeline } from './pipeline.js';
+import { modelInputName } from '../model/model-input.js';
 import { deserializeError, type AnalysisInput, type WorkerReply, type WorkerRequest } from './protocol.js';
 import { WORKER_SOURCE } from './worker-source.generated.js';
 
@@ -54,7 +55,7 @@ export const workerWeights: ModelWeights = {
     const work = home === undefined || home === 'here'
       ? (runTask(undefined, task, signal, () => {}) as Promise<LayerHistogram>) // unknown sessions get kept-models' error
       : post<LayerHistogram>(home, { name, input: undefined, task, signal, onProgress: () => {} });
-    return rejectOnAbort(work, signal, cancelled);
+    return rejectOnAbort(work, signal, cancelled, keptFileName(session)); // a Worker's own errors name its file
   },
   release(session) {
     const home = homes.get(session);
@@ -73,7 +74,7 @@ export function equalizeInWorker(
 }
 
 function inWorker<T>(input: AnalysisInput, task: Task, signal: AbortSignal, onProgress: (p: LoadProgress) => void): Promise<T> {
-  const name = inputName(input);
+  const name = modelInputName(input);
   if (signal.aborted) return Promise.reject(aborted(name));
   const work = (async () => {
     const resolved = input.kind === 'url' ? { kind: 'url' as const, url: absolute(input.url) } : input;
@@ -81,7 +82,7 @@ function inWorker<T>(input: AnalysisInput, task: Task, signal: AbortSignal, onPr
     if (signal.aborted) throw aborted(name);
     return worker ? post<T>(worker, { name, input: resolved, task, signal, onProgress }) : (runTask(resolved, task, signal, onProgress) as Promise<T>);
   })();
-  return rejectOnAbort(work, signal, () => aborted(name));
+  return rejectOnAbort(work, signal, () => aborted(name), name);
 }
 
 /** A job on this thread; `input` is only read by stats and CLE. */
@@ -95,10 +96,10 @@ function runTask(input: AnalysisInput | undefined, task: Task, signal: AbortSign
 
 /** The fallback on its own: the same pipeline on the calling thread (blocks it while decoding). */
 export const analyzeOnThisThread: Analyzer = (input, { signal, onProgress }) => {
-  const name = inputName(input);
+  const name = modelInputName(input);
   if (signal.aborted) return Promise.reject(aborted(name));
   const work = (async () => runPipeline(input.kind === 'url' ? { kind: 'url', url: absolute(input.url) } : input, { signal, onProgress }))();
-  return rejectOnAbort(work, signal, () => aborted(name));
+  return rejectOnAbort(work, signal, () => aborted(name), name);
 };
 
 /**
@@ -212,34 +213,25 @@ function workerDied(worker: Worker, message: string): void {
     if (job.input) {
       runTask(job.input, job.task, job.signal, job.onProgress).then((v) => job.resolve(v as never), job.reject);
     } else {
-      // Its bytes were transferred, or it read a model kept in the Worker: both are gone.
+      // Its bytes were transferred, or it read a model kept in the Worker: both are gone. A Worker that
+      // dies (out of memory, an engine fault) is not the file's fault: INTERNAL.
       const file = job.task.kind === 'histogram' ? undefined : job.name;
-      job.reject(new WeightlensError('IO', `${job.name}: failed, the analysis Worker stopped${message ? ` (${message})` : ''}; load the model again`, { file }));
+      job.reject(new WeightlensError('INTERNAL', `${job.name}: failed, the analysis Worker stopped${message ? ` (${message})` : ''}; load the model again`, { file }));
     }
   }
 }
 
-function rejectOnAbort<T>(work: Promise<T>, signal: AbortSignal, cancelled: () => Error): Promise<T> {
+/** Settles with `work` (its untyped errors as INTERNAL naming `file`), or rejects `cancelled()` on abort. */
+function rejectOnAbort<T>(work: Promise<T>, signal: AbortSignal, cancelled: () => Error, file: string | undefined): Promise<T> {
   work.catch(() => {}); // after an abort nobody awaits it any more
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(cancelled());
     signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    work.then(resolve, (e) => reject(asWeightlensError(e, file))).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
 
 const aborted = (name: string) => new WeightlensError('ABORTED', `loading ${name} was cancelled`, { file: name });
-
-function inputName(input: AnalysisInput): string {
-  if (input.kind === 'bytes') return input.name;
-  if (input.kind === 'files') return (input.files.find((f) => /\.onnx$/i.test(f.name)) ?? input.files[0])?.name ?? 'the model';
-  const last = input.url.split(/[?#]/)[0]!.split('/').pop() || '';
-  try {
-    return decodeURIComponent(last) || input.url;
-  } catch {
-    return last; // a stray '%' in the URL
-  }
-}
 
 /** URLs are resolved here: the Worker's own base is a blob: URL. */
 function absolute(url: string): string {

@@ -26,6 +26,11 @@ export function releaseModel(session: number): void {
   kept.delete(session);
 }
 
+/** The file kept under `session`, if any (named in errors about it). */
+export function keptFileName(session: number): string | undefined {
+  return kept.get(session)?.file;
+}
+
 export async function keptHistogram(session: number, request: HistogramRequest, signal?: AbortSignal): Promise<LayerHistogram> {
   const entry = kept.get(session);
   if (!entry) throw new WeightlensError('USAGE', `no model is loaded for this histogram (session ${session} was released or never analysed): load the model again`);

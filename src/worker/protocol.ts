@@ -1,6 +1,6 @@
 // The messages between the page (src/worker/client.ts) and the analysis Worker (worker-main.ts).
 // Everything here survives structured cloning; model bytes are transferred, never copied.
-import { WeightlensError, type WeightlensErrorCode } from '../errors.js';
+import { WeightlensError, asWeightlensError, type WeightlensErrorCode } from '../errors.js';
 import type { ModelInput } from '../model/model-input.js';
 import type { StatsReport } from '../report/stats-report.js';
 import type { CleOptions, CleOutcome } from '../report/cle-report.js';
@@ -19,8 +19,8 @@ export type WorkerRequest =
   | { type: 'cancel'; id: number };
 
 export interface SerializedError {
-  /** null for anything that is not a WeightlensError (a bug, an engine failure). */
-  code: WeightlensErrorCode | null;
+  /** INTERNAL for anything that was not a WeightlensError (a bug, an engine failure). */
+  code: WeightlensErrorCode;
   message: string;
   file?: string;
   tensor?: string;
@@ -37,23 +37,19 @@ export type WorkerReply =
   | { type: 'histogram'; id: number; histogram: LayerHistogram }
   | ({ type: 'error'; id: number } & SerializedError);
 
-export function serializeError(e: unknown): SerializedError {
-  if (e instanceof WeightlensError) {
-    const { code, message, file, tensor, field } = e;
-    return {
-      code, message,
-      ...(file === undefined ? {} : { file }),
-      ...(tensor === undefined ? {} : { tensor }),
-      ...(field === undefined ? {} : { field }),
-    };
-  }
-  const err = e as { name?: string; message?: string } | null;
-  return { code: null, message: err?.message ? `${err.name ?? 'Error'}: ${err.message}` : String(e) };
+/** `file` names the job's model in an INTERNAL error (a bug knows nothing of the file it was reading). */
+export function serializeError(e: unknown, file: string | undefined): SerializedError {
+  const { code, message, file: named, tensor, field } = asWeightlensError(e, file);
+  return {
+    code, message,
+    ...(named === undefined ? {} : { file: named }),
+    ...(tensor === undefined ? {} : { tensor }),
+    ...(field === undefined ? {} : { field }),
+  };
 }
 
-/** The page-side twin of a Worker's error: a WeightlensError with the same fields, or a plain Error. */
-export function deserializeError(s: SerializedError): Error {
-  if (s.code === null) return new Error(s.message);
+/** The page-side twin of a Worker's error: a WeightlensError with the same fields. */
+export function deserializeError(s: SerializedError): WeightlensError {
   const { file, tensor, field } = s;
   return new WeightlensError(s.code, s.message, { file, tensor, field });
 }

@@ -2,8 +2,9 @@
 // keeps. scripts/build.mjs bundles it into one string (worker-source.generated.ts) that client.ts starts
 // from a blob: URL.
 import { WeightlensError } from '../errors.js';
-import { keptHistogram, releaseModel } from './kept-models.js';
+import { keptFileName, keptHistogram, releaseModel } from './kept-models.js';
 import { runCle, runPipeline, type PipelineOptions } from './pipeline.js';
+import { modelInputName } from '../model/model-input.js';
 import { serializeError, type WorkerReply, type WorkerRequest } from './protocol.js';
 
 interface WorkerScope {
@@ -39,7 +40,7 @@ async function run(job: Job): Promise<void> {
     if (signal.aborted) return; // the page has already rejected this job
     // Only the page sees the message: log anything unexpected here with its stack.
     if (!(e instanceof WeightlensError)) console.error('weightlens worker:', e);
-    scope.postMessage({ type: 'error', id, ...serializeError(e) });
+    scope.postMessage({ type: 'error', id, ...serializeError(e, job.type === 'histogram' ? keptFileName(job.session) : modelInputName(job.input)) });
   } finally {
     running.delete(id);
   }

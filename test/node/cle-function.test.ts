@@ -18,6 +18,7 @@ import { convTransposeChainBytes } from '../fixtures/convtranspose-chain.js';
 import { mobilenetV2Bytes } from '../fixtures/mobilenetv2.js';
 import { seededRandom } from '../support/random.js';
 import { PYTHON, ROOT, realModel } from '../support/node-paths.js';
+import { deviation, outputs } from '../support/onnxruntime.js';
 
 interface Case {
   name: string;
@@ -87,26 +88,6 @@ const CASES: Case[] = [
     },
   },
 ];
-
-/** Largest |a - b| over all outputs, and the largest |a|. */
-function deviation(expected: Float32Array[], actual: Float32Array[]): { diff: number; absMax: number } {
-  let diff = 0, absMax = 0;
-  expected.forEach((e, i) => {
-    for (let k = 0; k < e.length; k++) {
-      absMax = Math.max(absMax, Math.abs(e[k]!));
-      diff = Math.max(diff, Math.abs(e[k]! - actual[i]![k]!));
-    }
-  });
-  return { diff, absMax };
-}
-
-async function outputs(bytes: Uint8Array, inputShape: number[], seed: number): Promise<Float32Array[]> {
-  const session = await ort.InferenceSession.create(bytes);
-  const rand = seededRandom(seed);
-  const data = Float32Array.from({ length: inputShape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1);
-  const result = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', data, inputShape) });
-  return session.outputNames.map((n) => result[n]!.data as Float32Array);
-}
 
 describe('CLE preserves the function (onnxruntime-node)', () => {
   let dir: string;

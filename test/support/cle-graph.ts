@@ -4,7 +4,7 @@
 import { decodeModel } from '../../src/onnx/decode.js';
 import type { ExportPlan } from '../../src/onnx/export/plan.js';
 import type { Model, Node } from '../../src/onnx/model.js';
-import { attr, f32Tensor, modelBytes, node, valueInfo, type IAttributeProto, type INodeProto, type ITensorProto } from '../fixtures/onnx-bytes.js';
+import { attr, DataType, f32Tensor, modelBytes, node, valueInfo, type IAttributeProto, type INodeProto, type ITensorProto } from '../fixtures/onnx-bytes.js';
 import { seededRandom } from './random.js';
 
 export { attr };
@@ -59,10 +59,20 @@ export class CleGraph {
     return this;
   }
 
-  model(opset = 17): Model {
+  /**
+   * The model as an ONNX file's bytes. onnxruntime needs typed inputs and outputs: `inputShape` types the
+   * input x as float32 of that shape, and the outputs as float32.
+   */
+  bytes(opset = 17, inputShape?: number[]): Uint8Array<ArrayBuffer> {
     const outputs = this.outputs.length ? this.outputs : [this.nodes.at(-1)!.output![0]!];
-    const bytes = modelBytes({ input: this.inputs.map(valueInfo), output: outputs.map(valueInfo), initializer: this.initializer, node: this.nodes }, opset);
-    return decodeModel(bytes, { fileName: 'cle-graph.onnx' });
+    const float = (name: string, dims?: number[]) =>
+      inputShape ? { name, type: { tensorType: { elemType: DataType.FLOAT, ...(dims ? { shape: { dim: dims.map((d) => ({ dimValue: d })) } } : {}) } } } : valueInfo(name);
+    const input = this.inputs.map((name) => float(name, name === 'x' ? inputShape : undefined));
+    return modelBytes({ input, output: outputs.map((name) => float(name)), initializer: this.initializer, node: this.nodes }, opset);
+  }
+
+  model(opset = 17, fileName = 'cle-graph.onnx'): Model {
+    return decodeModel(this.bytes(opset), { fileName });
   }
 }
 

@@ -2,7 +2,7 @@
 // change, reports progress, is cancelled when the inputs change again or the host leaves the page (and
 // runs again when it comes back), and ends complete or in error. Nothing else — no caching or sharing.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { WeightlensError } from '../../errors.js';
+import { asWeightlensError, type WeightlensError } from '../../errors.js';
 import type { LoadProgress } from '../../model/model-handle.js';
 
 export type TaskStatus = 'initial' | 'pending' | 'complete' | 'error';
@@ -90,7 +90,7 @@ export class AnalysisTask<A extends readonly unknown[], R> implements ReactiveCo
       if (!current()) return; // superseded or cancelled: not this run's error to show
       this.running = undefined;
       this.status = 'error';
-      this.error = cause instanceof WeightlensError ? cause : new WeightlensError('IO', String((cause as Error)?.message ?? cause), { cause });
+      this.error = asWeightlensError(cause);
       this.options.onError?.(this.error);
     }
     this.host.requestUpdate();

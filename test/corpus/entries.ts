@@ -94,7 +94,7 @@ function nestedIfs(depth: number): Uint8Array {
   for (let level = 1; level <= depth; level++) {
     const branch = (name: string, g: Uint8Array) => concat(stringField(1, name), bytesField(6, g), varintField(20, 5));
     const ifNode = concat(stringField(1, 'cond'), stringField(2, `y${level}`), stringField(3, `If_${level}`), stringField(4, 'If'),
-      bytesField(5, branch('then_branch', graph)), bytesField(5, branch('else_branch', graph.subarray(0, 0))));
+      bytesField(5, branch('then_branch', graph)), bytesField(5, branch('else_branch', new Uint8Array(0))));
     graph = concat(bytesField(1, ifNode), stringField(2, `g${level}`), bytesField(12, stringField(1, `y${level}`)));
   }
   return handModel(concat(graph, bytesField(11, stringField(1, 'x')), bytesField(11, stringField(1, 'cond'))));

@@ -70,7 +70,7 @@ function fuzzCase(seed: number, iteration: number, inputs: Inputs): FuzzCase {
 /** Why an error is a failure, or undefined for a typed one. */
 function untyped(error: unknown): string | undefined {
   if (!(error instanceof WeightlensError)) return `untyped ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
-  if ((error.code as string) === 'INTERNAL') return `INTERNAL: ${error.message}`;
+  if (error.code === 'INTERNAL') return `INTERNAL: ${error.message}`;
   return undefined;
 }
 

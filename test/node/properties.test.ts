@@ -1,10 +1,11 @@
 // Node-only property tests (fast-check, fixed seeds): the three ways to store a float32 weight give the same
 // statistics; float16 and bfloat16 decode bit-exactly for all 65,536 patterns against a decoder written here
 // from the formats' definitions; the SIMD and scalar statistics kernels agree on random layouts, empty and
-// odd sizes included.
+// odd sizes included, and both refuse a layout with more channels than elements.
 import { describe, it, before } from 'node:test';
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { WeightlensError } from '../../src/errors.js';
 import { Kernels, type ChannelLayout } from '../../src/kernels/channel-stats.js';
 import { resolveConstant } from '../../src/onnx/model.js';
 import { openModel } from '../../src/onnx/open.js';
@@ -91,6 +92,8 @@ describe('properties', () => {
       cg: fc.integer({ min: 0, max: 40 }),
       inner: fc.integer({ min: 0, max: 70 }),
     });
+    const channels = (l: ChannelLayout) => l.groups * l.cg;
+    const elements = (l: ChannelLayout) => l.groups * l.outer * l.cg * l.inner;
     /** Mostly ordinary weights, with NaN, ±Inf, zeros, subnormals and huge values mixed in. */
     const weight = fc.oneof(
       { weight: 8, arbitrary: fc.float({ min: -10, max: 10, noNaN: true }) },
@@ -99,8 +102,8 @@ describe('properties', () => {
 
     it('agree: min/max bit for bit (up to the sign of zero), NaN/±Inf counts exactly, mean/std within 1e-6 x absmax', async () => {
       await fc.assert(
-        fc.asyncProperty(layouts, fc.infiniteStream(weight), async (layout: ChannelLayout, stream) => {
-          const size = layout.groups * layout.outer * layout.cg * layout.inner;
+        fc.asyncProperty(layouts.filter((l) => channels(l) <= elements(l)), fc.infiniteStream(weight), async (layout: ChannelLayout, stream) => {
+          const size = elements(layout);
           const data = Float32Array.from(stream.take(size));
           const staged = await k.stage(size, (dest) => dest.set(data));
           const simd = k.channelStats(staged, layout, 'simd');
@@ -120,6 +123,18 @@ describe('properties', () => {
           }
         }),
         { seed: SEED, numRuns: 400 },
+      );
+    });
+
+    it('refuse a layout with more channels than elements (BAD_TENSOR), both of them', async () => {
+      await fc.assert(
+        fc.asyncProperty(layouts.filter((l) => channels(l) > elements(l)), async (layout: ChannelLayout) => {
+          const staged = await k.stage(elements(layout), (dest) => void dest.fill(1));
+          for (const variant of ['simd', 'scalar'] as const) {
+            expect(() => k.channelStats(staged, layout, variant), variant).to.throw(WeightlensError).with.property('code', 'BAD_TENSOR');
+          }
+        }),
+        { seed: SEED, numRuns: 50 },
       );
     });
   });

@@ -24,7 +24,7 @@ import { ROOT, realModel } from '../support/node-paths.js';
 import { seededRandom } from '../support/random.js';
 
 const SEED = Number(process.env.WEIGHTLENS_FUZZ_SEED ?? 20261203);
-const ITERATIONS = Number(process.env.WEIGHTLENS_FUZZ_ITERATIONS ?? 9000);
+const ITERATIONS = Number(process.env.WEIGHTLENS_FUZZ_ITERATIONS ?? 10000);
 const REPLAY = process.env.WEIGHTLENS_FUZZ_REPLAY;
 /**
  * Where an iteration starts: mostly from files that open (mutations near valid models reach the analysis),

@@ -37,6 +37,7 @@ describe('hostile files in the elements', () => {
         const { error } = (await failed).detail;
         expect(entry.stats, `${error.code}: ${error.message}`).to.include(error.code);
         expect(error.message).to.contain(entry.name);
+        await table.ready('error'); // rendered
         expect(table.alert()).to.contain(entry.name);
         if (entry.mentions) expect(error.message).to.match(entry.mentions);
       } else {

@@ -21,7 +21,7 @@ const mochaForNodeTest = {
 };
 
 // Start clean: a renamed or deleted test must not keep running from an old bundle.
-for (const dir of ['build/test-node', 'build/test-browser']) rmSync(join(root, dir), { recursive: true, force: true });
+for (const dir of ['build/test-node', 'build/test-browser', 'build/corpus']) rmSync(join(root, dir), { recursive: true, force: true });
 
 const common = { bundle: true, format: 'esm', sourcemap: 'inline', target: 'es2022', logLevel: 'warning' };
 await Promise.all([
@@ -30,6 +30,14 @@ await Promise.all([
     entryPoints: [...testsDirectlyIn('test'), ...testsIn('test/node')],
     outdir: 'build/test-node',
     outbase: '.',
+    platform: 'node',
+    packages: 'external',
+  }),
+  // Scripts the corpus test runs as child processes (outside build/test-node: node --test would run them).
+  esbuild.build({
+    ...common,
+    entryPoints: ['test/corpus/child.ts', 'test/corpus/write-corpus.ts'],
+    outdir: 'build/corpus',
     platform: 'node',
     packages: 'external',
   }),

@@ -14,6 +14,7 @@ import type { StatsReport } from '../report/stats-report.js';
 import { formatCleSummary } from './cle-summary.js';
 import { directorySource } from '../node/external-data.js';
 import { writeModel } from '../node/write-model.js';
+import { inputFilesOf, refuseInputTargets } from '../node/input-files.js';
 import { equalizeModel } from '../report/equalize-model.js';
 import { progressLine } from './progress.js';
 import { formatStatsTable } from './table.js';
@@ -82,8 +83,7 @@ async function runCle(cmd: CleCommand, io: CliIO): Promise<void> {
       dataFileName: `${basename(cmd.output).replace(/\.onnx$/i, '')}.data`,
       onProgress: ({ fraction, text }) => progress.update('cle', `${name}: ${text}`, fraction),
     });
-    const kept = outcome.dataLocations.filter((location) => !outcome.dataFiles.has(location));
-    await writeModel(cmd.output, outcome.bytes, outcome.dataFiles, { input: cmd.model, inputDataDir: dataDir, keptLocations: kept });
+    await writeModel(cmd.output, outcome, { input: cmd.model, model, dataDir });
     progress.done();
     io.stdout.write(cmd.json ? JSON.stringify(outcome.report, null, 2) + '\n' : formatCleSummary(outcome.report, cmd.output, { wide: cmd.wide }));
   } finally {
@@ -97,6 +97,7 @@ async function runReport(cmd: ReportCommand, io: CliIO): Promise<void> {
   try {
     const dataDir = cmd.dataDir ?? dirname(cmd.model);
     const model = await openModelFile(cmd.model, { dataDir });
+    await refuseInputTargets([cmd.output], inputFilesOf(model, cmd.model, dataDir));
     const stats = await computeStats(model, {
       quant: true,
       onProgress: ({ done, total }) => progress.update('stats', `${name}: statistics ${done}/${total} layers`, total ? done / total : 1),

@@ -11,29 +11,46 @@ import { validateLocation, type ExternalDataSource, type ExternalFile } from '..
 export function directorySource(dir: string): ExternalDataSource {
   let realDir: Promise<string> | undefined;
   return async (location) => {
-    const path = validateLocation(location);
-    realDir ??= realpath(dir).catch((e: NodeJS.ErrnoException) => {
+    realDir ??= realFolder(dir).catch((e: unknown) => {
       realDir = undefined;
-      throw new WeightlensError('EXTERNAL_DATA', `external data folder "${dir}" cannot be read (${e.code ?? e.message})`, { cause: e });
+      throw e;
     });
-    const root = await realDir;
-    let real: string;
-    try {
-      real = await realpath(resolve(root, path));
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'not found' : `cannot be opened (${code ?? String(e)})`;
-      throw new WeightlensError('EXTERNAL_DATA', `external data file "${location}" ${why} in ${dir}`, { field: 'external_data.location', cause: e });
-    }
-    if (real !== root && !real.startsWith(root.endsWith(sep) ? root : root + sep)) {
-      throw new WeightlensError('UNSAFE_PATH', `external data location "${location}" resolves to ${real}, outside ${dir}`, {
-        field: 'external_data.location',
-      });
-    }
-    const info = await stat(real);
-    if (!info.isFile()) throw new WeightlensError('EXTERNAL_DATA', `external data location "${location}" is not a file`);
-    return fileAt(real, path, info.size);
+    const { real, path, size } = await locateExternalFile(dir, location, realDir);
+    return fileAt(real, path, size);
   };
+}
+
+function realFolder(dir: string): Promise<string> {
+  return realpath(dir).catch((e: NodeJS.ErrnoException) => {
+    throw new WeightlensError('EXTERNAL_DATA', `external data folder "${dir}" cannot be read (${e.code ?? e.message})`, { cause: e });
+  });
+}
+
+/**
+ * The file an external-data `location` names in `dir`, after both checks: `path` is the location with '/'
+ * separators, `real` the file it leads to (never outside the folder's real path).
+ */
+export async function locateExternalFile(
+  dir: string, location: string, realDir: Promise<string> = realFolder(dir),
+): Promise<{ real: string; path: string; size: number }> {
+  const path = validateLocation(location);
+  const root = await realDir;
+  let real: string;
+  try {
+    real = await realpath(resolve(root, path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'not found' : `cannot be opened (${code ?? String(e)})`;
+    throw new WeightlensError('EXTERNAL_DATA', `external data file "${location}" ${why} in ${dir}`, { field: 'external_data.location', cause: e });
+  }
+  if (real !== root && !real.startsWith(root.endsWith(sep) ? root : root + sep)) {
+    throw new WeightlensError('UNSAFE_PATH', `external data location "${location}" resolves to ${real}, outside ${dir}`, {
+      field: 'external_data.location',
+    });
+  }
+  const info = await stat(real);
+  if (!info.isFile()) throw new WeightlensError('EXTERNAL_DATA', `external data location "${location}" is not a file`);
+  return { real, path, size: info.size };
 }
 
 /** Opens per read and closes at once: a model with hundreds of external tensors never leaks handles. */

@@ -2,3 +2,4 @@
 export * from '../index.js';
 export { openModelFile, type OpenFileOptions } from './open-file.js';
 export { directorySource } from './external-data.js';
+export { writeModel, type WriteModelOptions } from './write-model.js';

@@ -1,23 +1,30 @@
-// Writing an equalized model to disk without ever losing the user's data: never over the input, each
-// file written to a temporary name first and renamed into place, and external-data files the new model
-// still needs copied beside it when it goes to another folder (never over a different existing file).
+// Writing an equalized model to disk without ever losing the user's data: never over the input model or
+// one of its external-data files (under any name), each file written to a temporary name first and renamed
+// into place, and external-data files the new model still needs copied beside it when it goes to another
+// folder (never over an existing file). Every check runs before the first byte is written.
+import { constants } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { WeightlensError } from '../errors.js';
+import { validateLocation } from '../onnx/external-data.js';
+import type { Model } from '../onnx/model.js';
+import type { CleOutcome } from '../report/cle-report.js';
+import { locateExternalFile } from './external-data.js';
+import { inputFilesOf, refuseInputTargets } from './input-files.js';
 
 export interface WriteModelOptions {
-  /** The model that was read (refused as an output). */
+  /** Path of the model that was read. */
   input: string;
-  /** Folder its external data was read from. */
-  inputDataDir: string;
-  /** External-data locations the new model refers to that are not in `dataFiles` (still the originals). */
-  keptLocations: readonly string[];
+  /** The input as opened: the external-data files it names are protected like the model itself. */
+  model: Model;
+  /** Folder its external data was read from (default: the input's folder). */
+  dataDir?: string;
 }
 
 async function atomicWrite(path: string, bytes: Uint8Array): Promise<void> {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    await writeFile(temporary, bytes);
+    await writeFile(temporary, bytes, { flag: 'wx' }); // never through a link left at the temporary name
     await rename(temporary, path);
   } catch (cause) {
     await rm(temporary, { force: true });
@@ -27,45 +34,60 @@ async function atomicWrite(path: string, bytes: Uint8Array): Promise<void> {
 
 async function sameContent(a: string, b: string): Promise<boolean> {
   const [sa, sb] = await Promise.all([stat(a), stat(b)]);
+  if (sa.dev === sb.dev && sa.ino === sb.ino && sa.ino !== 0) return true;
   if (sa.size !== sb.size) return false;
   const [ba, bb] = await Promise.all([readFile(a), readFile(b)]);
   return ba.equals(bb);
 }
 
+/** Input external-data files the output still refers to and that are not beside it yet: [from, to]. */
+async function copiesNeeded(input: string, kept: readonly string[], dataDir: string, folder: string): Promise<[string, string][]> {
+  const copies: [string, string][] = [];
+  for (const location of kept) {
+    const { real: from, path } = await locateExternalFile(dataDir, location).catch((e: unknown) => {
+      if (!(e instanceof WeightlensError)) throw e;
+      throw new WeightlensError(e.code, `${input}: ${e.message} (the output still refers to it)`, { file: input, field: e.field, cause: e });
+    });
+    const to = join(folder, path);
+    const exists = await stat(to).then(() => true, () => false);
+    if (!exists) copies.push([from, to]);
+    else if (!(await sameContent(from, to))) {
+      throw new WeightlensError('IO', `${to}: exists and differs from the input's external data "${location}"; not overwritten`, { file: to });
+    }
+  }
+  return copies;
+}
+
+/**
+ * Writes an equalized model (`equalizeModel`'s outcome) to `output`, its new external-data files beside it,
+ * and copies of the input's external-data files it still needs. Returns the paths written. Throws USAGE,
+ * before writing anything, when any of them would replace the input model or one of its data files.
+ */
 export async function writeModel(
-  output: string, bytes: Uint8Array, dataFiles: ReadonlyMap<string, Uint8Array>, options: WriteModelOptions,
+  output: string, outcome: Pick<CleOutcome, 'bytes' | 'dataFiles' | 'dataLocations'>, options: WriteModelOptions,
 ): Promise<string[]> {
   const target = resolve(output);
-  if (target === resolve(options.input)) {
-    throw new WeightlensError('USAGE', `${output}: is the input model; write the equalized model to another file`, { file: output });
-  }
   const folder = dirname(target);
+  const dataDir = options.dataDir ?? dirname(options.input);
+  const dataFiles = [...outcome.dataFiles].map(([location, bytes]) => [join(folder, validateLocation(location)), bytes] as const);
+  await refuseInputTargets([output, ...dataFiles.map(([path]) => path)], inputFilesOf(options.model, options.input, dataDir));
+  const kept = outcome.dataLocations.filter((location) => !outcome.dataFiles.has(location));
+  const copies = await copiesNeeded(options.input, kept, dataDir, folder);
+
   await mkdir(folder, { recursive: true });
   const written: string[] = [];
-  for (const [location, data] of dataFiles) {
-    const path = join(folder, location);
-    if (resolve(options.inputDataDir, location) === path) {
-      throw new WeightlensError('USAGE', `${path}: is an external-data file of the input model; choose another output folder or name`, { file: path });
-    }
-    await atomicWrite(path, data);
+  for (const [path, bytes] of dataFiles) {
+    await atomicWrite(path, bytes);
     written.push(path);
   }
-  if (resolve(options.inputDataDir) !== folder) {
-    for (const location of options.keptLocations) {
-      const from = join(options.inputDataDir, location);
-      const to = join(folder, location);
-      const exists = await stat(to).then(() => true, () => false);
-      if (exists && !(await sameContent(from, to))) {
-        throw new WeightlensError('IO', `${to}: exists and differs from the input's external data "${location}"; not overwritten`, { file: to });
-      }
-      if (!exists) {
-        await mkdir(dirname(to), { recursive: true });
-        await copyFile(from, to);
-        written.push(to);
-      }
-    }
+  for (const [from, to] of copies) {
+    await mkdir(dirname(to), { recursive: true });
+    await copyFile(from, to, constants.COPYFILE_EXCL).catch((cause: Error) => {
+      throw new WeightlensError('IO', `${to}: cannot copy the input's external data there (${cause.message})`, { file: to, cause });
+    });
+    written.push(to);
   }
-  await atomicWrite(target, bytes);
+  await atomicWrite(target, outcome.bytes);
   written.push(target);
   return written;
 }

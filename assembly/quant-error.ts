@@ -1,4 +1,4 @@
-// Fused fake-quantization error (DESIGN.md §2, ONNX Runtime's SQNR): for every element, with its output
+// Fused fake-quantization error (docs/definitions.md, ONNX Runtime's SQNR): for every element, with its output
 // channel's scale and zero point, q(x) = scale·(clamp(rne(x/scale) + zp, qmin, qmax) − zp) in float32, and
 // Σx², Σ(x − q(x))² accumulated in float64 (float32 partial sums over 16 elements). Per-tensor
 // quantization is the same call with every channel given the tensor's scale. No tensor is written.

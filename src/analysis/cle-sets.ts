@@ -1,4 +1,4 @@
-// Which BatchNorms can be folded and which layers can be equalized together (DESIGN.md §2). Pure graph
+// Which BatchNorms can be folded and which layers can be equalized together (docs/definitions.md). Pure graph
 // analysis: no weights are read here. Every candidate that is left alone comes back with a reason.
 import { computingOps } from '../onnx/computed.js';
 import { resolveConstant, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';

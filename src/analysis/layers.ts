@@ -1,4 +1,4 @@
-// Which node owns which weight, and how that weight's elements map to output channels (DESIGN.md §2).
+// Which node owns which weight, and how that weight's elements map to output channels (docs/definitions.md).
 // Pure functions over the domain model: no protobuf, no Wasm, no DOM.
 import { WeightlensError } from '../errors.js';
 import type { ChannelLayout } from '../kernels/channel-stats.js';

@@ -1,4 +1,4 @@
-// Equalizing a chain of layers on their small [Cout, Cin] absmax matrices (DESIGN.md §2 "Chains"). The
+// Equalizing a chain of layers on their small [Cout, Cin] absmax matrices (docs/definitions.md). The
 // chain is walked set by set: a pair (s_i = sqrt(r1_i / r2_i): output channel i of the layer before is
 // divided by s_i, input channel i of the layer after multiplied by it) or, around a depthwise layer, a
 // Conv -> DW -> Conv triplet solved in closed form (p = ∛(r0·r1·r2), s12 = r0/p, s23 = p/r2), so a lone

@@ -1,4 +1,4 @@
-// Per-layer weight arithmetic for CLE, for every layout the kit knows (DESIGN.md §2): which element of a
+// Per-layer weight arithmetic for CLE, for every layout the kit knows (docs/definitions.md): which element of a
 // weight joins which output channel and which input channel. A weight is a sequence of runs of `k`
 // contiguous elements (a kernel) in memory order. Most layouts are a grid of runs [rows, cols]: Conv
 // [Cout, Cin, k…] (rows are outputs), ConvTranspose [Cin, Cout, k…] and Gemm/MatMul [K, N] (rows are

@@ -20,6 +20,7 @@ import { WidthController } from '../shared/width-controller.js';
 import { styles } from './cle-compare.styles.js';
 import { channelAfterKey } from '../shared/channel-keys.js';
 import { worstFirst } from '../../report/worst-layers.js';
+import { plural } from '../../text/plural.js';
 
 /** Rows of the channel data table shown at most. */
 const MAX_TABLE_ROWS = 2000;
@@ -50,8 +51,6 @@ export function equalizedFiles(outcome: CleOutcome): EqualizedFile[] {
     ...[...outcome.dataFiles].map(([location, bytes]) => ({ name: location, blob: new Blob([bytes as Uint8Array<ArrayBuffer>], { type }) })),
   ];
 }
-
-const plural = (n: number, word: string, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
 
 /** INT8 symmetric per-tensor SQNR: a number, null when exact, undefined without figures (or non-finite weights). */
 const int8PerTensor = (l: LayerReport) => l.quant?.int8.symmetric.perTensor;

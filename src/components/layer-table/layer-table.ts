@@ -174,7 +174,7 @@ export class LayerTable extends ModelViewElement {
     const rows = this.rows;
     const selected = this.models.handle?.selectedLayer;
     const focus = rows.find((l) => l.name === this.focusName) ?? rows.find((l) => l.name === selected) ?? rows[0];
-    const width = this.chartWidth();
+    const width = this.width.value;
     const columns = COLUMNS.filter((c) => c.minWidth <= width && hasColumn(report, c.key));
     return html`<div part="base">
       <div class="toolbar">

@@ -12,12 +12,12 @@ import { ModelViewElement } from '../model-view-element.js';
 import { renderChart, type Chart } from '../shared/chart.js';
 import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
 import { styles } from './quant-error-plot.styles.js';
+import { plural } from '../../text/plural.js';
 
 const NO_QUANT = 'this report has no quantization figures (make it with weightlens stats --json, without --no-quant)';
 const FIGURES = [
   ['int8', 'symmetric'], ['int8', 'asymmetric'], ['int4', 'symmetric'], ['int4', 'asymmetric'],
 ] as const;
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /**
  * "Will it survive INT8?" for every weight layer of a model: the SQNR (dB) of its fake-quantized weights
@@ -269,7 +269,7 @@ export class QuantErrorPlot extends ModelViewElement {
   }
 
   private chartFor(report: StatsReport, before: StatsReport | null, selected: string | undefined): Chart {
-    const width = this.chartWidth();
+    const width = this.width.value;
     const key = JSON.stringify({ ...this.options, width, selected: selected ?? null });
     const options = { ...this.options, width, selected: selected ?? null, before };
     if (this.chart?.key !== key || this.chart.report !== report) {

@@ -101,7 +101,7 @@ export class RelativeRangePlot extends ModelViewElement {
       const why = `${deadChannelNote(layer)}.`;
       return html`<div part="base">${layerHeader(layer, [])}<p part="status" class="status note" role="status">${why}</p></div>`;
     }
-    const width = this.chartWidth();
+    const width = this.width.value;
     const narrow = width < NARROW;
     const { plot, histogram } = this.chartsFor(layer, width, narrow ? width : width - SUMMARY_WIDTH - 24);
     return html`<div part="base">

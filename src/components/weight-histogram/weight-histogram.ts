@@ -17,9 +17,9 @@ import { renderChart, type Chart } from '../shared/chart.js';
 import { opLabel } from '../shared/layer-header.js';
 import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
 import { styles } from './weight-histogram.styles.js';
+import { plural } from '../../text/plural.js';
 
 const integer = new Intl.NumberFormat('en-US');
-const plural = (n: number, word: string) => `${integer.format(n)} ${word}${n === 1 ? '' : 's'}`;
 const OVERLAYS = [[8, 'symmetric'], [8, 'asymmetric'], [4, 'symmetric'], [4, 'asymmetric']] as const;
 
 /** What a histogram request depends on: the model (and the session keeping its weights), layer, channel, bins, zoom. */
@@ -302,7 +302,7 @@ export class WeightHistogram extends ModelViewElement {
     <p part="overlay-summary" class="overlay-summary">
       <strong>${overlayLabel(options)}</strong>:
       ${overlay
-        ? html`clipping range ${clipText(overlay)}; ${gridText(h, overlay, this.chartWidth())}.`
+        ? html`clipping range ${clipText(overlay)}; ${gridText(h, overlay, this.width.value)}.`
         : options.grid === 'channel' && h.channel === null
           ? html`each output channel has its own grid — choose a channel to see one.`
           : html`no finite weight to set a grid.`}
@@ -340,7 +340,7 @@ export class WeightHistogram extends ModelViewElement {
   }
 
   private chartFor(h: LayerHistogram, overlay: QuantOverlay | null): Chart {
-    const width = this.chartWidth();
+    const width = this.width.value;
     const scale = this.scale === 'log' ? 'log' : 'linear';
     const key = JSON.stringify({ width, height: this.height, scale, overlay });
     if (this.chart?.key !== key || this.chart.histogram !== h) {

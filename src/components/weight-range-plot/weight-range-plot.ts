@@ -160,7 +160,7 @@ export class WeightRangePlot extends ModelViewElement {
   }
 
   private chartFor(layer: LayerReport, domain: ChannelDomain): Chart {
-    const width = this.chartWidth();
+    const width = this.width.value;
     const key = `${width}|${this.height}|${domain.join('-')}`;
     if (this.chart?.key !== key || this.chart.layer !== layer) {
       const options = weightRangePlot(layer, { width, height: this.height, domain });

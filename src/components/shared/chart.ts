@@ -32,3 +32,18 @@ export function renderChart(
   }
   return chart;
 }
+
+/** One chart of an element, drawn again only when its data (by identity) or its key (size, options) change. */
+export class ChartCache {
+  private cached: { key: string; data: object; node: Chart } | undefined;
+
+  /** The chart drawn last, if any. */
+  get node(): Chart | undefined {
+    return this.cached?.node;
+  }
+
+  get(key: string, data: object, draw: () => Chart): Chart {
+    if (this.cached?.key !== key || this.cached.data !== data) this.cached = { key, data, node: draw() };
+    return this.cached.node;
+  }
+}

@@ -158,6 +158,22 @@ export const chartStyles = css`
   .hint {
     color: var(--_muted-color);
   }
+  /* The channel being read (a line), or the bin (a band). */
+  .cursor.line,
+  .cursor.band {
+    position: absolute;
+    top: 0;
+    bottom: 0;
+    pointer-events: none;
+  }
+  .cursor.line {
+    width: 0;
+    border-left: 1px dashed var(--_muted-color);
+  }
+  .cursor.band {
+    background: var(--_accent-color);
+    opacity: 0.2;
+  }
   /* The span being dragged out to zoom. */
   .brush {
     position: absolute;

@@ -8,6 +8,7 @@ import type { ModelHandle, ModelStatus } from '../model/model-handle.js';
 import type { LayerReport, StatsReport } from '../report/stats-report.js';
 import { worstFirst } from '../report/worst-layers.js';
 import { WidthController } from './shared/width-controller.js';
+import { errorAlert, progressStatus, sourceErrorReference } from './shared/status.js';
 
 export class ModelViewElement extends WeightlensElement {
   static override properties: PropertyDeclarations = {
@@ -29,7 +30,7 @@ export class ModelViewElement extends WeightlensElement {
   declare report: StatsReport | null;
 
   /** @internal */
-  protected readonly models = new ModelController(this, { onSelect: (layer) => this.selectionChanged(layer) });
+  protected readonly models = new ModelController(this, { source: () => this, onSelect: (layer) => this.selectionChanged(layer) });
 
   /** @internal The container's width, to draw the charts at. */
   protected readonly width = new WidthController(this);
@@ -79,21 +80,17 @@ export class ModelViewElement extends WeightlensElement {
     if (!handle || handle.status === 'empty') {
       return html`<div part="status" class="status" role="status">No model loaded.</div>`;
     }
-    if (handle.status === 'loading') {
-      const percent = Math.round((handle.progress?.fraction ?? 0) * 100);
-      return html`<div part="status" class="status" role="status">
-        <progress part="progress" max="100" value=${percent} aria-label="Loading the model">${percent}%</progress>
-        <span>Loading… ${percent}%${handle.progress?.text ? html` — ${handle.progress.text}` : nothing}</span>
-      </div>`;
-    }
+    if (handle.status === 'loading') return progressStatus(handle.progress, 'Loading', 'Loading the model');
     if (handle.status === 'error') {
-      return html`<div part="status error" class="status error" role="alert">${handle.error?.message ?? 'Loading failed.'}</div>`;
+      // Bound to a <model-source>: it shows the error in full.
+      if (this.model && !this.report) return sourceErrorReference(this.model);
+      return errorAlert(handle.error?.message ?? 'Loading failed.');
     }
     return nothing;
   }
 
   /** A problem with ready results (e.g. no such layer), shown like a load error. */
   protected renderProblem(message: string): TemplateResult {
-    return html`<div part="status error" class="status error" role="alert">${message}</div>`;
+    return errorAlert(message);
   }
 }

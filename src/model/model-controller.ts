@@ -25,8 +25,8 @@ interface HandleOwner extends HTMLElement {
 type Binding = { key: string; handle: ModelHandle; release(): void };
 
 export interface ModelControllerOptions {
-  /** Where the model comes from; default: the host's own `src`, `model` and `report`. */
-  source?: () => ModelSourceProps;
+  /** Where the model comes from (e.g. the host's own `src`, `model` and `report`), read on every update. */
+  source: () => ModelSourceProps;
   /** Re-emit the model's load, progress and error as the host's wl-* events (default true). */
   emitEvents?: boolean;
   /** Called when the bound model's selected layer changes (ModelHandle.select, e.g. from <layer-table>). */
@@ -41,14 +41,14 @@ export class ModelController implements ReactiveController {
   private readonly onSelect = () => this.options.onSelect?.(this.handle?.selectedLayer);
 
   constructor(
-    private readonly host: WeightlensElement & ModelSourceProps,
-    private readonly options: ModelControllerOptions = {},
+    private readonly host: WeightlensElement,
+    private readonly options: ModelControllerOptions,
   ) {
     host.addController(this);
   }
 
   private get source(): ModelSourceProps {
-    return this.options.source?.() ?? this.host;
+    return this.options.source();
   }
 
   get handle(): ModelHandle | undefined {

@@ -2,6 +2,7 @@ import { html, nothing, type PropertyValues } from 'lit';
 import { ModelHandle, type ModelStatus } from '../../model/model-handle.js';
 import { analyzeInWorker, workerWeights } from '../../worker/client.js';
 import { WeightlensElement } from '../base-element.js';
+import { errorAlert, progressStatus } from '../shared/status.js';
 import { themeStyles } from '../shared/theme.styles.js';
 import { styles } from './model-source.styles.js';
 
@@ -117,16 +118,11 @@ export class ModelSource extends WeightlensElement {
   private renderStatus() {
     const h = this.handle;
     switch (h.status) {
-      case 'loading': {
-        const percent = Math.round((h.progress?.fraction ?? 0) * 100);
-        return html`<div part="status" class="status" role="status">
-          <progress part="progress" max="100" value=${percent} aria-label="Loading the model">${percent}%</progress>
-          <span>Loading… ${percent}%${h.progress?.text ? ` — ${h.progress.text}` : ''}</span>
-          <button part="cancel-button" type="button" @click=${() => h.cancel()}>Cancel</button>
-        </div>`;
-      }
+      case 'loading':
+        return progressStatus(h.progress, 'Loading', 'Loading the model',
+          html`<button part="cancel-button" type="button" @click=${() => h.cancel()}>Cancel</button>`);
       case 'error':
-        return html`<div part="status" class="status error" role="alert">${h.error?.message ?? 'Loading failed.'}</div>`;
+        return errorAlert(h.error?.message ?? 'Loading failed.', 'status');
       case 'ready': {
         const r = h.report!;
         return html`<div part="status" class="status done" role="status">

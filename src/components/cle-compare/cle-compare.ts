@@ -80,7 +80,7 @@ type CleArgs = readonly [source: 'src' | 'model', input: string | ModelInput, bi
  * @csspart progress - The progress bar while CLE runs.
  *
  * @cssproperty [--wl-color=#1f2328] - Text and axes (dark: #e6edf3).
- * @cssproperty [--wl-background=#ffffff] - Background (dark: #0d1117).
+ * @cssproperty [--wl-background=transparent] - Background (unset: the page's shows through; inputs use the system Canvas colour).
  * @cssproperty [--wl-muted-color=#57606a] - Secondary text (dark: #9ea7b3).
  * @cssproperty [--wl-border-color=#d0d7de] - Borders and table rules (dark: #3d444d).
  * @cssproperty [--wl-accent-color=#0969da] - Focus ring, progress and the selected layer's edge (dark: #4493f8).

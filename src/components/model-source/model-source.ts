@@ -32,7 +32,7 @@ const integer = new Intl.NumberFormat('en-US');
  * @csspart cancel-button - The button cancelling the load.
  *
  * @cssproperty [--wl-color=#1f2328] - Text (dark: #e6edf3).
- * @cssproperty [--wl-background=#ffffff] - Background (dark: #0d1117).
+ * @cssproperty [--wl-background=transparent] - Background (unset: the page's shows through; inputs use the system Canvas colour).
  * @cssproperty [--wl-muted-color=#57606a] - Secondary text (dark: #9ea7b3).
  * @cssproperty [--wl-border-color=#d0d7de] - Borders, the drop zone's outline (dark: #3d444d).
  * @cssproperty [--wl-accent-color=#0969da] - File button, focus ring, drop highlight, progress (dark: #4493f8).

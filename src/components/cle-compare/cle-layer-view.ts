@@ -8,7 +8,7 @@ import { BEFORE_DASH, CLE_CHANNEL_MARKS, cleChannelPlot, cleChannelRows, cleChan
 import { formatNumber, formatSpan } from '../../plot/format.js';
 import { plural } from '../../text/plural.js';
 import { ChannelReadout } from '../shared/channel-readout.js';
-import { ChartCache, renderChart } from '../shared/chart.js';
+import { ChartCache, markParts, renderChart } from '../shared/chart.js';
 import { DataTable } from '../shared/data-table.js';
 import { opLabel } from '../shared/layer-header.js';
 import { errorAlert } from '../shared/status.js';
@@ -38,16 +38,7 @@ export class CleLayerView {
     }
     const domain = clampDomain(change.before, null);
     const chart = this.chart.get(`${width}|${height}`, change, () =>
-      renderChart(cleChannelPlot(change, { width, height, domain }), cleChannelText(change, domain), 'chart', {
-        [CLE_CHANNEL_MARKS.maxChange]: 'max-change',
-        [CLE_CHANNEL_MARKS.minChange]: 'min-change',
-        [CLE_CHANNEL_MARKS.beforeRanges]: 'before-ranges',
-        [CLE_CHANNEL_MARKS.afterRanges]: 'after-ranges',
-        [CLE_CHANNEL_MARKS.beforeOutliers]: 'before-outliers',
-        [CLE_CHANNEL_MARKS.afterOutliers]: 'after-outliers',
-        [CLE_CHANNEL_MARKS.beforeMeans]: 'before-means',
-        [CLE_CHANNEL_MARKS.afterMeans]: 'after-means',
-      }),
+      renderChart(cleChannelPlot(change, { width, height, domain }), cleChannelText(change, domain), 'chart', markParts(CLE_CHANNEL_MARKS)),
     );
     this.readout.show(change, domain, chart);
     const label = `Changes per output channel of ${change.name}, channels ${formatSpan(domain)}. Arrow keys read one channel at a time.`;

@@ -5,7 +5,7 @@ import type { CleReport } from '../../report/cle-report.js';
 import { CLE_LAYER_MARKS, cleLayerRows, cleLayersPlot, cleLayersText, type CleLayerRow } from '../../plot/cle-layers.js';
 import { plural } from '../../text/plural.js';
 import { channelAfterKey } from '../shared/channel-keys.js';
-import { ChartCache, renderChart } from '../shared/chart.js';
+import { ChartCache, markParts, renderChart } from '../shared/chart.js';
 import { xValueAt } from '../shared/chart-geometry.js';
 import { DataTable } from '../shared/data-table.js';
 
@@ -25,12 +25,12 @@ export class CleOverview {
   render(report: CleReport, selectedName: string | undefined, width: number): TemplateResult {
     const rows = cleLayerRows(report);
     const chart = this.chart.get(`${width}|${selectedName}`, report, () =>
-      renderChart(cleLayersPlot(report, { width, height: 200, selected: selectedName }), cleLayersText(report, selectedName), 'overview-chart', {
-        [CLE_LAYER_MARKS.selected]: 'selected-layer',
-        [CLE_LAYER_MARKS.change]: 'layer-changes',
-        [CLE_LAYER_MARKS.before]: 'layers-before',
-        [CLE_LAYER_MARKS.after]: 'layers-after',
-      }),
+      renderChart(
+        cleLayersPlot(report, { width, height: 200, selected: selectedName }),
+        cleLayersText(report, selectedName),
+        'overview-chart',
+        markParts(CLE_LAYER_MARKS, { selected: 'selected-layer', change: 'layer-changes', before: 'layers-before', after: 'layers-after' }),
+      ),
     );
     const selected = rows.findIndex((r) => r.name === selectedName);
     const read = rows[this.hovered ?? selected];

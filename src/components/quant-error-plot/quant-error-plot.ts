@@ -9,7 +9,7 @@ import {
 import { formatList } from '../../plot/format.js';
 import type { CleCompare } from '../cle-compare/cle-compare.js';
 import { ModelViewElement } from '../model-view-element.js';
-import { ChartCache, renderChart, type Chart } from '../shared/chart.js';
+import { ChartCache, markParts, renderChart, type Chart } from '../shared/chart.js';
 import { DataTable } from '../shared/data-table.js';
 import { elementById } from '../../model/element-by-id.js';
 import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
@@ -273,15 +273,7 @@ export class QuantErrorPlot extends ModelViewElement {
     const width = this.width.value;
     const options = { ...this.options, width, selected: selected ?? null, before };
     return this.chart.get(JSON.stringify({ ...this.options, width, selected: selected ?? null }), report, () =>
-      renderChart(quantErrorPlot(report, options), quantErrorText(report, options), 'chart', {
-        [QUANT_ERROR_MARKS.selected]: 'selected-layer',
-        [QUANT_ERROR_MARKS.gap]: 'gaps',
-        [QUANT_ERROR_MARKS.perTensor]: 'per-tensor',
-        [QUANT_ERROR_MARKS.perChannel]: 'per-channel',
-        [QUANT_ERROR_MARKS.beforePerTensor]: 'before-per-tensor',
-        [QUANT_ERROR_MARKS.beforePerChannel]: 'before-per-channel',
-        [QUANT_ERROR_MARKS.change]: 'changes',
-      }),
+      renderChart(quantErrorPlot(report, options), quantErrorText(report, options), 'chart', markParts(QUANT_ERROR_MARKS, { selected: 'selected-layer', gap: 'gaps', change: 'changes' })),
     );
   }
 

@@ -6,7 +6,7 @@ import { HISTOGRAM_MARKS, relativeRangeHistogram, relativeRangeHistogramText } f
 import { RELATIVE_RANGE_MARKS, relativeRangePlot, relativeRangeText } from '../../plot/relative-ranges.js';
 import { relativeRangeSummary } from '../../plot/summary.js';
 import { ModelViewElement } from '../model-view-element.js';
-import { ChartCache, renderChart } from '../shared/chart.js';
+import { ChartCache, markParts, renderChart } from '../shared/chart.js';
 import { DataTable } from '../shared/data-table.js';
 import { layerHeader } from '../shared/layer-header.js';
 import { deadChannelNote } from '../../report/dead-channels.js';
@@ -118,11 +118,7 @@ export class RelativeRangePlot extends ModelViewElement {
 
   private chartsFor(layer: LayerReport, width: number, histogramWidth: number) {
     const plot = this.plotChart.get(`${width}|${this.height}`, layer, () =>
-      renderChart(relativeRangePlot(layer, { width, height: this.height }), relativeRangeText(layer), 'chart', {
-        [RELATIVE_RANGE_MARKS.channels]: 'channels',
-        [RELATIVE_RANGE_MARKS.outliers]: 'outliers',
-        [RELATIVE_RANGE_MARKS.fence]: 'fence',
-      }),
+      renderChart(relativeRangePlot(layer, { width, height: this.height }), relativeRangeText(layer), 'chart', markParts(RELATIVE_RANGE_MARKS)),
     );
     const histogram = this.histogramChart.get(`${histogramWidth}|${this.height}`, layer, () =>
       renderChart(

@@ -14,7 +14,7 @@ import { ModelViewElement } from '../model-view-element.js';
 import { AnalysisTask } from '../shared/analysis-task.js';
 import { Brush } from '../shared/brush.js';
 import { ChannelReadout } from '../shared/channel-readout.js';
-import { ChartCache, renderChart, type Chart } from '../shared/chart.js';
+import { ChartCache, markParts, renderChart, type Chart } from '../shared/chart.js';
 import { xValueAt } from '../shared/chart-geometry.js';
 import { DataTable } from '../shared/data-table.js';
 import { opLabel } from '../shared/layer-header.js';
@@ -343,12 +343,7 @@ export class WeightHistogram extends ModelViewElement {
     const width = this.width.value;
     const scale = this.scale === 'log' ? 'log' : 'linear';
     return this.charts.get(JSON.stringify({ width, height: this.height, scale, overlay }), h, () =>
-      renderChart(weightHistogramPlot(h, overlay, { width, height: this.height, scale }), weightHistogramText(h, overlay, width), 'chart', {
-        [WEIGHT_HISTOGRAM_MARKS.bins]: 'bins',
-        [WEIGHT_HISTOGRAM_MARKS.clipRange]: 'clip-range',
-        [WEIGHT_HISTOGRAM_MARKS.clipBounds]: 'clip-bounds',
-        [WEIGHT_HISTOGRAM_MARKS.levels]: 'grid-levels',
-      }),
+      renderChart(weightHistogramPlot(h, overlay, { width, height: this.height, scale }), weightHistogramText(h, overlay, width), 'chart', markParts(WEIGHT_HISTOGRAM_MARKS, { levels: 'grid-levels' })),
     );
   }
 

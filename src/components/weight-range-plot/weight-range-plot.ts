@@ -8,7 +8,7 @@ import { modelGrid, type ModelGrid } from '../../plot/model-quantization.js';
 import { ModelViewElement } from '../model-view-element.js';
 import { Brush } from '../shared/brush.js';
 import { ChannelReadout } from '../shared/channel-readout.js';
-import { ChartCache, renderChart, type Chart } from '../shared/chart.js';
+import { ChartCache, markParts, renderChart, type Chart } from '../shared/chart.js';
 import { DataTable } from '../shared/data-table.js';
 import { layerHeader } from '../shared/layer-header.js';
 import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
@@ -150,14 +150,7 @@ export class WeightRangePlot extends ModelViewElement {
   private chartFor(layer: LayerReport, domain: ChannelDomain): Chart {
     const width = this.width.value;
     return this.charts.get(`${width}|${this.height}|${domain.join('-')}`, layer, () =>
-      renderChart(weightRangePlot(layer, { width, height: this.height, domain }), weightRangeText(layer, domain), 'chart', {
-        [WEIGHT_RANGE_MARKS.ranges]: 'ranges',
-        [WEIGHT_RANGE_MARKS.means]: 'means',
-        [WEIGHT_RANGE_MARKS.outlierRanges]: 'outlier-ranges',
-        [WEIGHT_RANGE_MARKS.outlierMeans]: 'outlier-means',
-        [WEIGHT_RANGE_MARKS.modelRange]: 'model-range',
-        [WEIGHT_RANGE_MARKS.deadChannels]: 'dead-channels',
-      }),
+      renderChart(weightRangePlot(layer, { width, height: this.height, domain }), weightRangeText(layer, domain), 'chart', markParts(WEIGHT_RANGE_MARKS)),
     );
   }
 

@@ -191,11 +191,19 @@ class DeclaredNames {
 const NO_ATTRIBUTES: ReadonlyMap<string, AttributeValue> = new Map();
 
 function buildNode(np: INodeProto, index: number, graph: Graph, context: TensorContext, all: Graph[]): Node {
-  const outputs = np.output ?? [];
+  // Exact-size copies: protobufjs grows repeated fields by push, leaving room for ~17 names in every list.
+  const outputs = np.output ? np.output.slice() : [];
+  const inputs = np.input ? np.input.slice() : [];
   const opType = np.opType ?? '';
+  if (!opType) {
+    // The ONNX checker and onnxruntime refuse it too; caught here, a file of a million empty nodes fails fast.
+    throw new WeightlensError('BAD_GRAPH', `${context.fileName}: graph ${graph.path}, node ${index}${np.name ? ` "${np.name}"` : ''} has no op_type; every ONNX node names its operator`, {
+      file: context.fileName, field: 'op_type',
+    });
+  }
   const name = np.name || outputs[0] || `${opType}_${index}`;
   const domain = np.domain === 'ai.onnx' ? '' : (np.domain ?? '');
-  if (!np.attribute?.length) return { name, opType, domain, inputs: np.input ?? [], outputs, attributes: NO_ATTRIBUTES, graph: graph.path, index };
+  if (!np.attribute?.length) return { name, opType, domain, inputs, outputs, attributes: NO_ATTRIBUTES, graph: graph.path, index };
   const attributes = new Map<string, AttributeValue>();
   for (const a of np.attribute) {
     const attrName = a.name ?? '';
@@ -203,7 +211,7 @@ function buildNode(np: INodeProto, index: number, graph: Graph, context: TensorC
     const tensorName = opType === 'Constant' && attrName === 'value' && outputs[0] ? outputs[0] : undefined;
     attributes.set(attrName, attributeValue(a, `${graph.path}/${name}.${attrName}`, name, index, tensorName, graph, context, all));
   }
-  return { name, opType, domain, inputs: np.input ?? [], outputs, attributes, graph: graph.path, index };
+  return { name, opType, domain, inputs, outputs, attributes, graph: graph.path, index };
 }
 
 const A = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8, TENSORS: 9, GRAPHS: 10 };

@@ -7,7 +7,7 @@ import { resolveConstant, type Graph, type Model } from '../src/onnx/model.js';
 import { openModel } from '../src/onnx/open.js';
 import {
   DataType, PNG_HEADER, TINY_MODEL, attr, constantNodeModel, convModel, externalTensor, f32Bytes, f32Tensor,
-  initializersModel, memorySource, modelBytes, pseudoRandomBytes, qdqModel, rawTensor, subgraphModel, u16Bytes,
+  initializersModel, memorySource, modelBytes, node, pseudoRandomBytes, qdqModel, rawTensor, subgraphModel, u16Bytes,
 } from './fixtures/onnx-bytes.js';
 import { rejects } from './support/rejects.js';
 import { constant, tensorValues } from './support/tensors.js';
@@ -332,6 +332,12 @@ describe('ONNX reader: errors', () => {
     // Bytes of no known kind keep the reader's own reason.
     const noise = await rejects(openModel(new Uint8Array([0xf8, 0x01, 0x02]), { fileName: 'm.onnx' }), 'NOT_ONNX');
     expect(noise.message).to.match(/^m\.onnx: not an ONNX model \(/);
+  });
+
+  it('a node without op_type is BAD_GRAPH naming the node (the ONNX checker refuses it too)', async () => {
+    const bytes = modelBytes({ node: [node('Relu', ['x'], ['y'], 'fine'), node('', ['y'], ['z'], 'nameless-op')] });
+    const e = await rejects(openModel(bytes, { fileName: 'm.onnx' }), 'BAD_GRAPH');
+    expect(e.message).to.equal('m.onnx: graph main, node 1 "nameless-op" has no op_type; every ONNX node names its operator');
   });
 
   it('wrong raw_data size is BAD_TENSOR with the sizes in the message', async () => {

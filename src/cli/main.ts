@@ -96,7 +96,8 @@ async function runReport(cmd: ReportCommand, io: CliIO): Promise<void> {
   const name = basename(cmd.model);
   try {
     const dataDir = cmd.dataDir ?? dirname(cmd.model);
-    const model = await openModelFile(cmd.model, { dataDir });
+    // The report is a file meant to be shared: it names the model by its file name, never its local path.
+    const model = await openModelFile(cmd.model, { dataDir, fileName: name });
     await refuseInputTargets([cmd.output], inputFilesOf(model, cmd.model, dataDir));
     const stats = await computeStats(model, {
       quant: true,

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import * as esbuild from 'esbuild';
+import { MIN_PROTOBUFJS, olderThan } from './protobufjs-floor.mjs';
 
 const VENDORED = 'vendor/onnx-proto.js';
 const IMPORT = /(from\s+|import\s*\(\s*)(['"])onnx-proto\2/g;
@@ -13,11 +14,17 @@ const FORBIDDEN = /(from\s+|import\s*\(\s*|require\s*\(\s*)(['"])(onnx-proto|pro
 
 /** Bundles the decoder into `dist` (a tsc output folder) and points dist's imports of onnx-proto at it. */
 export async function vendorDecoder(dist) {
-  const require = createRequire(import.meta.url);
+  const entry = createRequire(import.meta.url).resolve('onnx-proto');
+  // The protobufjs that onnx-proto's `require` finds is the one bundled.
+  const versionOf = (name) => JSON.parse(readFileSync(createRequire(entry).resolve(`${name}/package.json`), 'utf8')).version;
+  const [onnxProto, protobufjs] = [versionOf('onnx-proto'), versionOf('protobufjs')];
+  if (olderThan(protobufjs, MIN_PROTOBUFJS)) throw new Error(`protobufjs ${protobufjs} would be bundled; the reader needs ${MIN_PROTOBUFJS.join('.')} or later`);
   await esbuild.build({
-    entryPoints: [require.resolve('onnx-proto')], outfile: join(dist, VENDORED),
+    entryPoints: [entry], outfile: join(dist, VENDORED),
     bundle: true, format: 'esm', platform: 'neutral', mainFields: ['module', 'main'], target: 'es2022',
     legalComments: 'inline', logLevel: 'warning',
+    // Read by test/node/consumer-package.test.ts.
+    banner: { js: `// onnx-proto ${onnxProto} with protobufjs ${protobufjs}, bundled by weightlens's build.` },
   });
   let rewritten = 0;
   for (const file of readdirSync(dist, { recursive: true }).filter((f) => /\.(js|d\.ts)$/.test(f))) {

@@ -1,6 +1,7 @@
 // Which BatchNorms can be folded and which layers can be equalized together (docs/definitions.md). Pure graph
 // analysis: no weights are read here. Every candidate that is left alone comes back with a reason.
 import { computingOps } from '../onnx/computed.js';
+import { graphAt, nodesReading, useCount } from '../onnx/lookup.js';
 import { resolveConstant, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';
 import { cross, outputPlace, placeMismatch, type ChannelPlace } from './cle-crossing.js';
 import { findWeightLayers, type WeightLayer } from './layers.js';
@@ -45,25 +46,6 @@ const BN_PARAMETERS = ['scale', 'B', 'input_mean', 'input_var'] as const;
 const CLE_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
 const CLE_ONLY = 'CLE equalizes Conv, ConvTranspose, Gemm and MatMul layers only';
 
-/** Uses of every value name in the model, all graphs (subgraphs may read outer values), plus graph outputs. */
-function useCounts(model: Model): Map<string, number> {
-  const counts = new Map<string, number>();
-  const add = (name: string) => name && counts.set(name, (counts.get(name) ?? 0) + 1);
-  for (const g of model.graphs) {
-    for (const node of g.nodes) node.inputs.forEach(add);
-    g.outputs.forEach(add);
-  }
-  return counts;
-}
-
-function consumersIn(graph: Graph, value: string): Node[] {
-  return graph.nodes.filter((n) => n.inputs.includes(value));
-}
-
-function graphOf(model: Model, path: string): Graph {
-  return model.graphs.find((g) => g.path === path)!;
-}
-
 const attrOf = (node: Node, name: string) => node.attributes.get(name);
 const intOf = (node: Node, name: string, fallback: number) => {
   const a = attrOf(node, name);
@@ -75,7 +57,7 @@ const floatOf = (node: Node, name: string, fallback: number) => {
 };
 
 /** The reason a layer's weights may not be rewritten, or undefined. `bias`: a MatMul's comes from its Add. */
-function notRewritable(layer: WeightLayer, uses: Map<string, number>, bias = layer.bias): string | undefined {
+function notRewritable(model: Model, layer: WeightLayer, bias = layer.bias): string | undefined {
   const { weight } = layer;
   if (layer.op === 'Gemm') {
     // Y = alpha·A'·B' + beta·C: per-channel scaling of B' and C is exact only in the plain form.
@@ -88,8 +70,8 @@ function notRewritable(layer: WeightLayer, uses: Map<string, number>, bias = lay
   if (weight.origin === 'computed') return `${layer.name}'s ${computedAtRunTime('weight', weight)}`;
   if (!['float32', 'float16', 'bfloat16', 'float64'].includes(weight.dtype)) return `${layer.name}'s weight is ${weight.dtype}`;
   if (layer.overridable) return `${layer.name}'s weight "${weight.name}" is a graph input a runtime may replace`;
-  if ((uses.get(weight.name) ?? 0) > 1) return `${layer.name}'s weight "${weight.name}" is shared with other nodes`;
-  if (bias && (uses.get(bias.name) ?? 0) > 1) return `${layer.name}'s bias "${bias.name}" is shared with other nodes`;
+  if (useCount(model, weight.name) > 1) return `${layer.name}'s weight "${weight.name}" is shared with other nodes`;
+  if (bias && useCount(model, bias.name) > 1) return `${layer.name}'s bias "${bias.name}" is shared with other nodes`;
   if (bias && bias.origin === 'dequantized') return `${layer.name} has a quantized bias`;
   if (bias && bias.origin === 'computed') return `${layer.name}'s ${computedAtRunTime('bias', bias)}`;
   return undefined;
@@ -107,7 +89,6 @@ function computedAtRunTime(role: 'weight' | 'bias', t: TensorRef): string {
  * back in `skipped` with the reason.
  */
 export function findBatchNormFolds(model: Model, layers: WeightLayer[] = findWeightLayers(model)): { folds: BnFold[]; skipped: Skip[] } {
-  const uses = useCounts(model);
   const folds: BnFold[] = [];
   const skipped: Skip[] = [];
   for (const layer of layers) {
@@ -118,7 +99,7 @@ export function findBatchNormFolds(model: Model, layers: WeightLayer[] = findWei
       skip(`${bn.name} follows ${layer.op} ${layer.name}, which cannot take a folded BatchNorm`);
       continue;
     }
-    const why = notRewritable(layer, uses);
+    const why = notRewritable(model, layer);
     if (why) {
       skip(`${bn.name} not folded: ${why}`);
       continue;
@@ -127,7 +108,7 @@ export function findBatchNormFolds(model: Model, layers: WeightLayer[] = findWei
       skip(`${bn.name} not folded: it is in training mode (more than one output)`);
       continue;
     }
-    const graph = graphOf(model, bn.graph);
+    const graph = graphAt(model, bn.graph)!;
     const params = bn.inputs.slice(1, 5).map((name) => resolveConstant(graph, name));
     if (params.length < 4 || params.some((p) => !p)) {
       skip(`${bn.name} not folded: its scale, bias, mean and variance are not all constants`);
@@ -240,7 +221,6 @@ type Walk =
 
 interface WalkContext {
   model: Model;
-  uses: Map<string, number>;
   byNode: Map<Node, WeightLayer>;
   /** Where each layer's output leaves it: after its folded BatchNorm or its bias Add. */
   start: (layer: WeightLayer) => string;
@@ -249,14 +229,14 @@ interface WalkContext {
 }
 
 /** Follows `layer`'s output through single-reader values and crossable ops to the next weight layer. */
-function walkFrom(layer: WeightLayer, { model, uses, byNode, start, scalars, options }: WalkContext): Walk {
-  const graph = graphOf(model, layer.graph);
+function walkFrom(layer: WeightLayer, { model, byNode, start, scalars, options }: WalkContext): Walk {
+  const graph = graphAt(model, layer.graph)!;
   const isConstant = (value: string) => !!resolveConstant(graph, value);
   const between: Node[] = [];
   let place = outputPlace(layer);
   let value = start(layer);
   for (let hops = 0; hops < HOPS; hops++) {
-    const readers = uses.get(value) ?? 0;
+    const readers = useCount(model, value);
     if (graph.outputs.includes(value)) {
       // The model's output: nothing to equalize with, unless a layer also reads it (then it may not change).
       return readers > 1
@@ -265,7 +245,7 @@ function walkFrom(layer: WeightLayer, { model, uses, byNode, start, scalars, opt
     }
     if (readers === 0) return { kind: 'deadEnd', reason: `${layer.name}'s output "${value}" is not read by any node` };
     if (readers > 1) return { kind: 'blocked', reason: `${layer.name}'s output "${value}" is read by ${readers} nodes (fan-out)` };
-    const consumer = consumersIn(graph, value)[0];
+    const consumer = nodesReading(graph, value)[0];
     if (!consumer) return { kind: 'blocked', reason: `${layer.name}'s output is read in a subgraph` };
     const target = byNode.get(consumer);
     if (target) {
@@ -304,12 +284,11 @@ function walkFrom(layer: WeightLayer, { model, uses, byNode, start, scalars, opt
 export function findCleChains(
   model: Model, layers: WeightLayer[], folds: BnFold[], scalars: Map<string, number>, options: ChainOptions = {},
 ): { chains: CleChain[]; skipped: Skip[]; clipRewrites: Node[]; linearBiases: Map<WeightLayer, LinearBias> } {
-  const uses = useCounts(model);
-  const biases = linearBiases(model, layers, uses);
+  const biases = linearBiases(model, layers);
   const biasOf = (l: WeightLayer) => l.bias ?? biases.get(l)?.bias;
   const foldedBn = new Map(folds.map((f) => [f.layer, f.bn]));
   const context: WalkContext = {
-    model, uses, scalars, options,
+    model, scalars, options,
     byNode: new Map(layers.map((l) => [l.node, l])),
     start: (l) => (foldedBn.get(l) ?? biases.get(l)?.add ?? l.node).outputs[0] ?? '',
   };
@@ -332,7 +311,7 @@ export function findCleChains(
     if (walk.kind === 'blocked') skip(walk.reason, ...(walk.after ? [walk.after] : []));
     else if (walk.kind === 'deadEnd') deadEnds.set(layer, { at, reason: walk.reason });
     else {
-      const problem = linkProblem(layer, walk.layer, uses, biasOf) ?? placeMismatch(layer, walk.place, walk.layer);
+      const problem = linkProblem(model, layer, walk.layer, biasOf) ?? placeMismatch(layer, walk.place, walk.layer);
       if (problem) {
         skip(problem, walk.layer.name);
         continue;
@@ -366,7 +345,7 @@ export function findCleChains(
 function nextLayerName(graph: Graph, node: Node, byNode: Map<Node, WeightLayer>): string | undefined {
   let current: Node | undefined = node;
   for (let hops = 0; current && hops < 8; hops++) {
-    const consumer: Node | undefined = consumersIn(graph, current.outputs[0] ?? '')[0];
+    const consumer: Node | undefined = nodesReading(graph, current.outputs[0] ?? '')[0];
     if (consumer && byNode.has(consumer)) return byNode.get(consumer)!.name;
     current = consumer;
   }
@@ -386,13 +365,13 @@ function channelsIn(l: WeightLayer): number {
 const groupedNotDepthwise = (l: WeightLayer) => l.op === 'Conv' && l.groups > 1 && !l.depthwise;
 
 function linkProblem(
-  a: WeightLayer, b: WeightLayer, uses: Map<string, number>, biasOf: (l: WeightLayer) => TensorRef | undefined,
+  model: Model, a: WeightLayer, b: WeightLayer, biasOf: (l: WeightLayer) => TensorRef | undefined,
 ): string | undefined {
   const refused = declined(b);
   if (refused) return refused;
   for (const l of [a, b]) {
     if (groupedNotDepthwise(l)) return `${l.name} is a grouped convolution (group ${l.groups}) that is not depthwise`;
-    const why = notRewritable(l, uses, biasOf(l));
+    const why = notRewritable(model, l, biasOf(l));
     if (why) return why;
   }
   if (channelsOut(a) !== channelsIn(b)) return `${a.name} has ${channelsOut(a)} output channels but ${b.name} reads ${channelsIn(b)}`;

@@ -4,6 +4,7 @@ import { WeightlensError } from '../errors.js';
 import type { ChannelLayout } from '../kernels/channel-stats.js';
 import { storedSources } from '../onnx/computed.js';
 import { isFloatingPoint } from '../onnx/dtypes.js';
+import { graphAt, nodesReading, useCount } from '../onnx/lookup.js';
 import { isOverridable, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';
 import { ConstantInputs } from './constant-input.js';
 import { checkConvWindow, convGroups, gemmTranspose, type BadAttribute } from './layer-attributes.js';
@@ -66,11 +67,10 @@ export function findWeightLayers(model: Model): WeightLayer[] {
   const layers: WeightLayer[] = [];
   const inputs = new ConstantInputs(model.fileName);
   for (const graph of model.graphs) {
-    const consumers = consumerCounts(graph);
     const constant = (name: string | undefined) => inputs.resolve(graph, name);
     for (const node of graph.nodes) {
       if (node.domain !== '' && node.domain !== 'ai.onnx') continue;
-      for (const found of weightsOf(node, constant, model.fileName)) layers.push(describeLayer(model, graph, node, found, consumers));
+      for (const found of weightsOf(node, constant, model.fileName)) layers.push(describeLayer(model, graph, node, found));
     }
   }
   return layers;
@@ -106,25 +106,7 @@ function embeddingTable(node: Node, constant: (name: string | undefined) => Tens
   return axis === 0 || axis === -2 ? table : undefined;
 }
 
-/** How many nodes (including those inside subgraphs) and graph outputs read each value. */
-function consumerCounts(graph: Graph): Map<string, number> {
-  const counts = new Map<string, number>();
-  const add = (name: string) => counts.set(name, (counts.get(name) ?? 0) + 1);
-  const visit = (g: Graph) => {
-    for (const node of g.nodes) {
-      node.inputs.forEach((i) => i && add(i));
-      for (const attr of node.attributes.values()) {
-        if (attr.kind === 'graph') visit(attr.value);
-        if (attr.kind === 'graphs') attr.value.forEach(visit);
-      }
-    }
-    g.outputs.forEach(add);
-  };
-  visit(graph);
-  return counts;
-}
-
-function describeLayer(model: Model, graph: Graph, node: Node, found: FoundWeight, consumers: Map<string, number>): WeightLayer {
+function describeLayer(model: Model, graph: Graph, node: Node, found: FoundWeight): WeightLayer {
   const { weight, bias, notes = [], recurrent } = found;
   const shape = weight.shape;
   const bad = (problem: string) =>
@@ -188,7 +170,7 @@ function describeLayer(model: Model, graph: Graph, node: Node, found: FoundWeigh
     }
   }
   const output = node.outputs[0] ?? '';
-  const onlyConsumer = consumers.get(output) === 1 ? graph.nodes.find((n) => n.inputs.includes(output)) : undefined;
+  const onlyConsumer = useCount(model, output) === 1 ? nodesReading(graph, output)[0] : undefined;
   // A recurrent node's output Y [seq, D, batch, H] has no channel axis a BatchNorm could fold into.
   const batchNorm = !recurrent && onlyConsumer?.opType === 'BatchNormalization' && onlyConsumer.inputs[0] === output ? onlyConsumer : undefined;
   const depthwise = computes === 'Conv' && groups > 1 && groups === shape[0] && shape[1] === 1;
@@ -196,7 +178,7 @@ function describeLayer(model: Model, graph: Graph, node: Node, found: FoundWeigh
     name: recurrent ? `${node.name}/${recurrent.input}` : node.name, op: node.opType as WeightOp, graph: graph.path, node, weight, bias,
     channelAxis, groups, depthwise, layout, batchNorm,
     // The stored tensors' own names (through Identity or a computation the node input is a node output).
-    overridable: storedSources(weight).some((s) => isOverridable(model.graphs.find((g) => g.path === s.graph) ?? graph, s.name)),
+    overridable: storedSources(weight).some((s) => isOverridable(graphAt(model, s.graph) ?? graph, s.name)),
     ...(notes.length > 0 ? { notes } : {}),
     ...(recurrent ? { recurrent } : {}),
   };

@@ -6,7 +6,8 @@ import { absorbableAcross, zeroPaddedAverage } from '../analysis/cle-crossing.js
 import { findBatchNormFolds, findCleChains, readClipBounds, type BnFold, type Skip } from '../analysis/cle-sets.js';
 import type { Kernels } from '../kernels/channel-stats.js';
 import { CleKernels } from '../kernels/cle-kernels.js';
-import type { Graph, Model, Node, TensorRef } from '../onnx/model.js';
+import { graphAt, isNameTaken, nodeProducing, useCount } from '../onnx/lookup.js';
+import type { Model, Node, TensorRef } from '../onnx/model.js';
 import type { ExportPlan, NewInitializer, NodeRewrite, TensorEdit } from '../onnx/export/plan.js';
 import { absMaxMatrix, connectivity, outputAbsMax, scaleWeights, weightedShift, type Connectivity } from './weights.js';
 import { chainSets, equalizeChain, type LayerMatrix } from './equalize-chain.js';
@@ -69,12 +70,15 @@ async function read(t: TensorRef, signal: AbortSignal | undefined): Promise<Floa
   return values;
 }
 
-function uniqueName(model: Model, wanted: string): string {
-  const taken = (name: string) =>
-    model.graphs.some((g) => g.constants.has(name) || g.nodes.some((n) => n.outputs.includes(name) || n.inputs.includes(name)) || g.inputs.includes(name));
-  let name = wanted;
-  for (let i = 2; taken(name); i++) name = `${wanted}_${i}`;
-  return name;
+/** Names for new values: unused in the model and distinct from each other (two layers may share a name). */
+function newNames(model: Model): (wanted: string) => string {
+  const chosen = new Set<string>();
+  return (wanted) => {
+    let name = wanted;
+    for (let i = 2; chosen.has(name) || isNameTaken(model, name); i++) name = `${wanted}_${i}`;
+    chosen.add(name);
+    return name;
+  };
 }
 
 /**
@@ -284,30 +288,30 @@ function buildPlan(model: Model, touched: Working[], folds: BnFold[], clipRewrit
   const tensors: TensorEdit[] = [];
   const addInitializers: NewInitializer[] = [];
   const appendInputs: { node: Node; name: string }[] = [];
+  const newName = newNames(model);
   for (const w of touched) {
     tensors.push({ tensor: w.layer.weight, values: w.weight });
     if (w.biasTensor) tensors.push({ tensor: w.biasTensor, values: w.bias });
     else if (w.newBias) {
-      const graph = model.graphs.find((g) => g.path === w.layer.graph) as Graph;
-      const name = uniqueName(model, `${w.layer.name || w.layer.weight.name}.bias_folded`);
+      const graph = graphAt(model, w.layer.graph)!;
+      const name = newName(`${w.layer.name || w.layer.weight.name}.bias_folded`);
       addInitializers.push({ graph, name, dims: [w.conn.cout], dataType: w.layer.weight.dataType, values: w.bias });
       appendInputs.push({ node: w.layer.node, name });
     }
   }
-  const uses = new Map<string, number>();
-  for (const g of model.graphs) for (const n of g.nodes) for (const i of n.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
   const removeNodes: Node[] = [];
   const removeInitializers: TensorRef[] = [];
   for (const fold of folds) {
     removeNodes.push(fold.bn);
     // The BN's parameters go too when nothing else reads them (PaddleOCR keeps them in Constant nodes).
-    const graph = model.graphs.find((g) => g.path === fold.bn.graph)!;
+    const graph = graphAt(model, fold.bn.graph)!;
     for (const t of [fold.gamma, fold.beta, fold.mean, fold.variance]) {
-      if ((uses.get(t.name) ?? 0) !== 1 || graph.outputs.includes(t.name)) continue;
+      // Read by this BN only (a graph output counts as a read).
+      if (useCount(model, t.name) !== 1) continue;
       if (t.origin === 'initializer' && t.graph === graph.path && !graph.inputs.includes(t.name)) removeInitializers.push(t);
       if (t.origin === 'constant') {
-        const producer = graph.nodes.find((n) => n.opType === 'Constant' && n.outputs[0] === t.name);
-        if (producer) removeNodes.push(producer);
+        const producer = nodeProducing(graph, t.name);
+        if (producer?.opType === 'Constant') removeNodes.push(producer);
       }
     }
   }

@@ -180,13 +180,17 @@ class DeclaredNames {
   }
 }
 
+/** Shared by every node without attributes: an empty Map per node is most of a big graph's memory. */
+const NO_ATTRIBUTES: ReadonlyMap<string, AttributeValue> = new Map();
+
 function buildNode(np: INodeProto, index: number, graph: Graph, context: TensorContext, all: Graph[]): Node {
   const outputs = np.output ?? [];
   const opType = np.opType ?? '';
   const name = np.name || outputs[0] || `${opType}_${index}`;
   const domain = np.domain === 'ai.onnx' ? '' : (np.domain ?? '');
+  if (!np.attribute?.length) return { name, opType, domain, inputs: np.input ?? [], outputs, attributes: NO_ATTRIBUTES, graph: graph.path, index };
   const attributes = new Map<string, AttributeValue>();
-  for (const a of np.attribute ?? []) {
+  for (const a of np.attribute) {
     const attrName = a.name ?? '';
     // A Constant's tensor is named after the node's output: that is the name consumers refer to.
     const tensorName = opType === 'Constant' && attrName === 'value' && outputs[0] ? outputs[0] : undefined;

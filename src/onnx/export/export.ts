@@ -123,8 +123,8 @@ class Exporter {
       ge.editor.remove(this.nodeRecord(ge, n));
     }
 
-    const pieces: Uint8Array[] = [];
-    this.root.emit(pieces);
+    const bytes = new Uint8Array(this.root.writtenLength);
+    this.root.writeTo(bytes, 0);
     const dataFiles = new Map<string, Uint8Array>();
     if (this.dataFileName !== undefined) dataFiles.set(this.dataFileName, concat(this.dataPieces));
 
@@ -134,7 +134,7 @@ class Exporter {
         if (t.external && !this.editedExternal.has(t) && !removedInitializers.has(t)) kept.add(t.external.location);
       }
     }
-    return { bytes: concat(pieces), dataFiles, keptLocations: [...kept], rounding: this.rounding };
+    return { bytes, dataFiles, keptLocations: [...kept], rounding: this.rounding };
   }
 
   // ---- errors ---------------------------------------------------------------------------------------

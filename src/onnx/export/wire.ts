@@ -5,8 +5,8 @@
  * fields newer than our schema included); an edited message is rebuilt from its records and its length
  * prefix recomputed, and so is every message that contains it, up to the file.
  *
- * Output is a list of pieces (views into the original bytes plus small new arrays) joined once at the end,
- * so an export costs one copy of the model plus the edited payloads.
+ * Output is measured first, then written into one array, so an export costs one copy of the model plus the
+ * edited payloads.
  */
 import { WeightlensError } from '../../errors.js';
 
@@ -128,6 +128,7 @@ type Edit =
  */
 export class MessageEditor {
   private parsed?: FieldRecord[];
+  private measured?: number;
   private readonly edits = new Map<number, Edit>();
   private readonly appended: Uint8Array[] = [];
 
@@ -214,52 +215,78 @@ export class MessageEditor {
     return false;
   }
 
-  /** Writes this message's bytes (without its own tag and length) as pieces; returns their total length. */
-  emit(out: Uint8Array[]): number {
-    if (!this.changed) {
-      out.push(this.bytes.subarray(this.start, this.end));
-      return this.end - this.start;
-    }
-    let total = 0;
-    const push = (p: Uint8Array) => {
-      if (p.byteLength === 0) return;
-      out.push(p);
-      total += p.byteLength;
+  /**
+   * This message's length once written (without its own tag and length). Measured once, when output starts:
+   * the edits are final by then. Writing measures first so the output is one array filled in place, with no
+   * list of pieces (a million small views for a big graph).
+   */
+  get writtenLength(): number {
+    return (this.measured ??= this.measure());
+  }
+
+  /** Writes this message's bytes (without its own tag and length) at `pos` of `out`; returns the next position. */
+  writeTo(out: Uint8Array, pos: number): number {
+    const copy = (from: number, to: number) => {
+      out.set(this.bytes.subarray(from, to), pos);
+      pos += to - from;
     };
-    const records = this.records;
+    const put = (c: Chunk) => {
+      for (const p of c instanceof Uint8Array ? [c] : c) {
+        out.set(p, pos);
+        pos += p.byteLength;
+      }
+    };
+    if (!this.changed) {
+      copy(this.start, this.end);
+      return pos;
+    }
     let run = this.start; // start of the current run of untouched records
-    for (let i = 0; i < records.length; i++) {
-      const edit = this.edits.get(i);
-      if (!edit || (edit.kind === 'child' && !edit.editor.changed)) continue;
-      const r = records[i]!;
-      push(this.bytes.subarray(run, r.start));
+    this.forEachEdit((r, edit) => {
+      copy(run, r.start);
       run = r.end;
       switch (edit.kind) {
         case 'remove':
           break;
         case 'record':
-          if (edit.record instanceof Uint8Array) push(edit.record);
-          else for (const p of edit.record) push(p);
+          put(edit.record);
           break;
         case 'payload':
-          push(this.bytes.subarray(r.start, r.tagEnd));
-          push(encodeVarint(chunkLength(edit.payload)));
-          if (edit.payload instanceof Uint8Array) push(edit.payload);
-          else for (const p of edit.payload) push(p);
+          copy(r.start, r.tagEnd);
+          pos = writeVarint(out, pos, chunkLength(edit.payload));
+          put(edit.payload);
           break;
-        case 'child': {
-          const inner: Uint8Array[] = [];
-          const length = edit.editor.emit(inner);
-          push(this.bytes.subarray(r.start, r.tagEnd));
-          push(encodeVarint(length));
-          for (const p of inner) push(p);
+        case 'child':
+          copy(r.start, r.tagEnd);
+          pos = writeVarint(out, pos, edit.editor.writtenLength);
+          pos = edit.editor.writeTo(out, pos);
           break;
-        }
       }
-    }
-    push(this.bytes.subarray(run, this.end));
-    for (const p of this.appended) push(p);
+    });
+    copy(run, this.end);
+    put(this.appended);
+    return pos;
+  }
+
+  private measure(): number {
+    if (!this.changed) return this.end - this.start;
+    let total = this.end - this.start + chunkLength(this.appended);
+    this.forEachEdit((r, edit) => {
+      total -= r.end - r.start;
+      const payload = (length: number) => r.tagEnd - r.start + varintSize(length) + length;
+      if (edit.kind === 'record') total += chunkLength(edit.record);
+      else if (edit.kind === 'payload') total += payload(chunkLength(edit.payload));
+      else if (edit.kind === 'child') total += payload(edit.editor.writtenLength);
+    });
     return total;
+  }
+
+  /** Every edited record in file order (children that changed nothing are left out). */
+  private forEachEdit(visit: (r: FieldRecord, edit: Edit) => void): void {
+    const records = this.records;
+    for (let i = 0; i < records.length; i++) {
+      const edit = this.edits.get(i);
+      if (edit && !(edit.kind === 'child' && !edit.editor.changed)) visit(records[i]!, edit);
+    }
   }
 
   private record(i: number): FieldRecord {

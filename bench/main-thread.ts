@@ -2,11 +2,9 @@
 // makes any duration flaky): the longest main-thread task while a ResNet-50-size model loads, with and
 // without elements drawing, how soon an abort is answered and how soon a kept model answers a histogram.
 // Each line prints its target; none is enforced.
-import '../src/elements.js';
-import type { ModelSource } from '../src/components/model-source/model-source.js';
-import type { WeightHistogram } from '../src/components/weight-histogram/weight-histogram.js';
 import { ModelHandle } from '../src/model/model-handle.js';
 import { analyzeInWorker, workerWeights } from '../src/worker/client.js';
+import { mountElementsPage } from '../test/fixtures/elements-page.js';
 import { resnet50Bytes } from '../test/fixtures/resnet50.js';
 import { frames } from '../test/support/frames.js';
 
@@ -61,17 +59,7 @@ async function elementsLoadBench(): Promise<void> {
   const runs: Busy[] = [];
   for (let r = 0; r < RUNS; r++) {
     const bytes = modelBuffer(); // made before observing: building it is the bench's work, not the load's
-    const page = document.createElement('div');
-    page.style.width = '1200px';
-    page.innerHTML = `<model-source id="big"></model-source>
-      <layer-table model="big"></layer-table>
-      <weight-range-plot model="big"></weight-range-plot>
-      <relative-range-plot model="big"></relative-range-plot>
-      <weight-histogram model="big"></weight-histogram>`;
-    document.body.append(page);
-    await frames(10);
-    const source = page.querySelector('model-source') as ModelSource;
-    const histogram = page.querySelector('weight-histogram') as WeightHistogram;
+    const { page, source, histogram } = await mountElementsPage();
     runs.push(await busiestDuring(async () => {
       await source.handle.load({ kind: 'bytes', bytes, name: 'resnet50.onnx' });
       await until(() => histogram.status !== 'loading');

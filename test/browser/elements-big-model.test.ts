@@ -1,34 +1,22 @@
 // A page with a <model-source>, a <layer-table>, both plots and a <weight-histogram> (its histogram
-// computed in the Worker) bound to it: a ~100 MB model loads and every element draws its part. How long the main thread is busy meanwhile is `npm run bench`'s
-// elements-load line (bench/main-thread.ts), not an assertion here: a busy machine makes durations flaky.
+// computed in the Worker) bound to it: a ~100 MB model loads and every element draws its part. How long
+// the main thread is busy meanwhile is `npm run bench`'s elements-load line (bench/main-thread.ts), not
+// an assertion here: a busy machine makes durations flaky.
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import { resnet50Bytes } from '../fixtures/resnet50.js';
-import '../../src/elements.js';
-import type { ModelSource } from '../../src/components/model-source/model-source.js';
-import type { WeightHistogram } from '../../src/components/weight-histogram/weight-histogram.js';
 import { waitFor } from '../harness/element-harness.js';
-import { frames } from '../support/frames.js';
+import { mountElementsPage } from '../fixtures/elements-page.js';
 import { worstFirst } from '../../src/report/worst-layers.js';
 
 describe('a page of kit elements while a ~100 MB model loads', () => {
   it('every element draws the model', async () => {
     const { bytes } = resnet50Bytes();
-    const page = document.createElement('div');
-    page.style.width = '1200px';
-    page.innerHTML = `<model-source id="big"></model-source>
-      <layer-table model="big"></layer-table>
-      <weight-range-plot model="big"></weight-range-plot>
-      <relative-range-plot model="big"></relative-range-plot>
-      <weight-histogram model="big"></weight-histogram>`;
-    document.body.append(page);
-    await frames(10);
-    const source = page.querySelector('model-source') as ModelSource;
+    const { page, source, histogram } = await mountElementsPage();
     let loads = 0;
     page.addEventListener('wl-load', () => loads++);
     try {
       await source.handle.load({ kind: 'bytes', bytes: bytes.buffer as ArrayBuffer, name: 'resnet50.onnx' });
-      const histogram = page.querySelector('weight-histogram') as WeightHistogram;
       await waitFor(() => histogram.status !== 'loading', 'the histogram', 120_000);
       expect(source.handle.status, source.handle.error?.message).to.equal('ready');
       expect(loads).to.equal(5);

@@ -96,8 +96,7 @@ async function runReport(cmd: ReportCommand, io: CliIO): Promise<void> {
   const name = basename(cmd.model);
   try {
     const dataDir = cmd.dataDir ?? dirname(cmd.model);
-    // The report is a file meant to be shared: it names the model by its file name, never its local path.
-    const model = await openModelFile(cmd.model, { dataDir, fileName: name });
+    const model = await openModelFile(cmd.model, { dataDir });
     await refuseInputTargets([cmd.output], inputFilesOf(model, cmd.model, dataDir));
     const stats = await computeStats(model, {
       quant: true,

@@ -6,8 +6,8 @@ import { shortNumber } from '../report/short-number.js';
 import type { LayerReport } from '../report/stats-report.js';
 import { rankingSqnr } from '../report/worst-layers.js';
 import { layoutTable, wrap } from './text-layout.js';
+import { plural } from '../text/plural.js';
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const sqnr = (l: LayerReport) => {
   const v = rankingSqnr(l);
   return v === undefined ? 'n/a' : v === null ? 'exact' : v.toFixed(1);

@@ -1,12 +1,14 @@
 // What every element that shows a model's results shares: the src / model / report properties bound
 // through a ModelController (one handle per model per page), the loading and error states, the width of
-// the container (ResizeObserver) and the handle's layer selection.
-import { html, nothing, type PropertyDeclarations, type PropertyValues, type TemplateResult } from 'lit';
+// the container (WidthController) and the handle's layer selection.
+import { html, nothing, type PropertyDeclarations, type TemplateResult } from 'lit';
 import { WeightlensElement } from './base-element.js';
 import { ModelController } from '../model/model-controller.js';
 import type { ModelHandle, ModelStatus } from '../model/model-handle.js';
 import type { LayerReport, StatsReport } from '../report/stats-report.js';
 import { worstFirst } from '../report/worst-layers.js';
+import { WidthController } from './shared/width-controller.js';
+import { errorAlert, progressStatus, sourceErrorReference } from './shared/status.js';
 
 export class ModelViewElement extends WeightlensElement {
   static override properties: PropertyDeclarations = {
@@ -28,12 +30,10 @@ export class ModelViewElement extends WeightlensElement {
   declare report: StatsReport | null;
 
   /** @internal */
-  protected readonly models = new ModelController(this);
-  /** @internal Content width of the host in CSS pixels, from a ResizeObserver; 0 before layout. */
-  protected contentWidth = 0;
-  private resizeObserver: ResizeObserver | undefined;
-  private followed: ModelHandle | undefined;
-  private readonly onSelect = () => this.selectionChanged(this.followed?.selectedLayer);
+  protected readonly models = new ModelController(this, { source: () => this, onSelect: (layer) => this.selectionChanged(layer) });
+
+  /** @internal The container's width, to draw the charts at. */
+  protected readonly width = new WidthController(this);
 
   constructor() {
     super();
@@ -62,39 +62,6 @@ export class ModelViewElement extends WeightlensElement {
     return this.models.handle;
   }
 
-  override connectedCallback(): void {
-    super.connectedCallback();
-    this.resizeObserver ??= new ResizeObserver(([entry]) => {
-      const width = Math.floor(entry!.contentRect.width);
-      // Re-render in the next frame: re-rendering inside the observer's callback changes the host's
-      // height and makes the browser report a "ResizeObserver loop".
-      if (width !== this.contentWidth) {
-        requestAnimationFrame(() => {
-          this.contentWidth = width;
-          this.requestUpdate();
-        });
-      }
-    });
-    this.resizeObserver.observe(this);
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.resizeObserver?.disconnect();
-    this.follow(undefined);
-  }
-
-  protected override updated(changed: PropertyValues): void {
-    super.updated(changed);
-    this.follow(this.models.handle);
-  }
-
-  /** The width to draw at: the observed content width, measured directly before the first observation. */
-  protected chartWidth(): number {
-    if (!this.contentWidth && this.isConnected) this.contentWidth = Math.floor(this.getBoundingClientRect().width);
-    return this.contentWidth || 640;
-  }
-
   /** Called when the bound handle's selected layer changes (ModelHandle.select, e.g. from <layer-table>). */
   protected selectionChanged(_layer: string | undefined): void {
     this.requestUpdate();
@@ -113,28 +80,17 @@ export class ModelViewElement extends WeightlensElement {
     if (!handle || handle.status === 'empty') {
       return html`<div part="status" class="status" role="status">No model loaded.</div>`;
     }
-    if (handle.status === 'loading') {
-      const percent = Math.round((handle.progress?.fraction ?? 0) * 100);
-      return html`<div part="status" class="status" role="status">
-        <progress part="progress" max="100" value=${percent} aria-label="Loading the model">${percent}%</progress>
-        <span>Loading… ${percent}%${handle.progress?.text ? html` — ${handle.progress.text}` : nothing}</span>
-      </div>`;
-    }
+    if (handle.status === 'loading') return progressStatus(handle.progress, 'Loading', 'Loading the model');
     if (handle.status === 'error') {
-      return html`<div part="status error" class="status error" role="alert">${handle.error?.message ?? 'Loading failed.'}</div>`;
+      // Bound to a <model-source>: it shows the error in full.
+      if (this.model && !this.report) return sourceErrorReference(this.model);
+      return errorAlert(handle.error?.message ?? 'Loading failed.');
     }
     return nothing;
   }
 
   /** A problem with ready results (e.g. no such layer), shown like a load error. */
   protected renderProblem(message: string): TemplateResult {
-    return html`<div part="status error" class="status error" role="alert">${message}</div>`;
-  }
-
-  private follow(handle: ModelHandle | undefined): void {
-    if (handle === this.followed) return;
-    this.followed?.removeEventListener('select', this.onSelect);
-    this.followed = handle;
-    handle?.addEventListener('select', this.onSelect);
+    return errorAlert(message);
   }
 }

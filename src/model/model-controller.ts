@@ -1,11 +1,13 @@
 // Binds a kit element to its model: from `report` (results given directly), `model` (the id of a
 // <model-source> on the page) or `src` (a URL, shared with other elements naming it). Re-renders the
-// host on changes and re-emits them as the host's wl-load / wl-progress / wl-error events.
+// host on changes, re-emits them as the host's wl-load / wl-progress / wl-error events (unless told not
+// to) and tells the host when the model's selected layer changes.
 import type { ReactiveController } from 'lit';
 import type { WeightlensElement } from '../components/base-element.js';
 import type { StatsReport } from '../report/stats-report.js';
 import { ModelHandle } from './model-handle.js';
 import { acquireUrlModel, releaseUrlModel } from './shared-models.js';
+import { elementById } from './element-by-id.js';
 import { analyzeInWorker, workerWeights } from '../worker/client.js';
 
 /** The properties a host exposes to say where its model comes from. */
@@ -22,14 +24,31 @@ interface HandleOwner extends HTMLElement {
 
 type Binding = { key: string; handle: ModelHandle; release(): void };
 
+export interface ModelControllerOptions {
+  /** Where the model comes from (e.g. the host's own `src`, `model` and `report`), read on every update. */
+  source: () => ModelSourceProps;
+  /** Re-emit the model's load, progress and error as the host's wl-* events (default true). */
+  emitEvents?: boolean;
+  /** Called when the bound model's selected layer changes (ModelHandle.select, e.g. from <layer-table>). */
+  onSelect?: (layer: string | undefined) => void;
+}
+
 export class ModelController implements ReactiveController {
   private binding: Binding | undefined;
   private lastStatus: string | undefined;
   private lastProgress = -1;
   private readonly onChange = () => this.changed();
+  private readonly onSelect = () => this.options.onSelect?.(this.handle?.selectedLayer);
 
-  constructor(private readonly host: WeightlensElement & ModelSourceProps) {
+  constructor(
+    private readonly host: WeightlensElement,
+    private readonly options: ModelControllerOptions,
+  ) {
     host.addController(this);
+  }
+
+  private get source(): ModelSourceProps {
+    return this.options.source();
   }
 
   get handle(): ModelHandle | undefined {
@@ -53,7 +72,7 @@ export class ModelController implements ReactiveController {
   }
 
   private keyOf(): string {
-    const { report, model, src } = this.host;
+    const { report, model, src } = this.source;
     if (report) return 'report';
     if (model) return `model:${model}`;
     if (src) return `src:${new URL(src, document.baseURI).href}`;
@@ -64,7 +83,8 @@ export class ModelController implements ReactiveController {
     if (!this.host.isConnected) return;
     const key = this.keyOf();
     if (key === 'report' && this.binding?.key === 'report') {
-      if (this.binding.handle.report !== this.host.report) void this.binding.handle.load({ kind: 'report', report: this.host.report! });
+      const report = this.source.report!;
+      if (this.binding.handle.report !== report) void this.binding.handle.load({ kind: 'report', report });
       return;
     }
     if (key === this.binding?.key) return;
@@ -75,18 +95,19 @@ export class ModelController implements ReactiveController {
     this.lastStatus = undefined;
     this.lastProgress = -1;
     binding.handle.addEventListener('change', this.onChange);
+    binding.handle.addEventListener('select', this.onSelect);
     this.changed();
   }
 
   private bindTo(key: string): Binding | undefined {
     if (key === 'report') {
       const handle = new ModelHandle(analyzeInWorker, workerWeights);
-      void handle.load({ kind: 'report', report: this.host.report! });
+      void handle.load({ kind: 'report', report: this.source.report! });
       return { key, handle, release() {} };
     }
     if (key.startsWith('model:')) {
-      const owner = this.findModelElement(key.slice('model:'.length));
-      return owner ? { key, handle: owner.handle, release() {} } : undefined;
+      const owner = elementById(this.host, key.slice('model:'.length)) as Partial<HandleOwner> | null;
+      return owner?.handle instanceof ModelHandle ? { key, handle: owner.handle, release() {} } : undefined;
     }
     if (key.startsWith('src:')) {
       const url = key.slice('src:'.length);
@@ -95,26 +116,10 @@ export class ModelController implements ReactiveController {
     return undefined;
   }
 
-  /** The <model-source> with this id in the host's tree; retried once it is defined. */
-  private findModelElement(id: string): HandleOwner | undefined {
-    const root = this.host.getRootNode() as Document | ShadowRoot;
-    const found = (root.getElementById?.(id) ?? document.getElementById(id)) as HandleOwner | null;
-    if (found?.handle instanceof ModelHandle) return found;
-    const tag = found?.localName;
-    if (tag && tag.includes('-') && !customElements.get(tag)) {
-      void customElements.whenDefined(tag).then(() => this.host.requestUpdate());
-    } else if (!found) {
-      // The element may come later in the document: look again once parsing is done.
-      if (document.readyState === 'loading') {
-        document.addEventListener('DOMContentLoaded', () => this.host.requestUpdate(), { once: true });
-      }
-    }
-    return undefined;
-  }
-
   private unbind(): void {
     if (!this.binding) return;
     this.binding.handle.removeEventListener('change', this.onChange);
+    this.binding.handle.removeEventListener('select', this.onSelect);
     this.binding.release();
     this.binding = undefined;
   }
@@ -122,6 +127,11 @@ export class ModelController implements ReactiveController {
   private changed(): void {
     const handle = this.binding?.handle;
     if (!handle) return;
+    if (this.options.emitEvents !== false) this.emitChange(handle);
+    this.host.requestUpdate();
+  }
+
+  private emitChange(handle: ModelHandle): void {
     if (handle.status === 'loading' && handle.progress && handle.progress.fraction !== this.lastProgress) {
       this.lastProgress = handle.progress.fraction;
       this.host.emit('wl-progress', handle.progress);
@@ -132,6 +142,5 @@ export class ModelController implements ReactiveController {
       if (handle.status === 'error' && handle.error) this.host.emit('wl-error', { error: handle.error });
       if (handle.status === 'loading') this.lastProgress = -1;
     }
-    this.host.requestUpdate();
   }
 }

@@ -38,7 +38,10 @@ describe('hostile files in the elements', () => {
         expect(entry.stats, `${error.code}: ${error.message}`).to.include(error.code);
         expect(error.message).to.contain(entry.name);
         await table.ready('error'); // rendered
-        expect(table.alert()).to.contain(entry.name);
+        await source.ready('error');
+        expect(source.alert()).to.contain(entry.name);
+        expect(table.alert(), 'the source alone shows the error').to.equal(null);
+        expect(table.statusText()).to.contain(`#source-${entry.name}`);
         if (entry.mentions) expect(error.message).to.match(entry.mentions);
       } else {
         expect(entry.stats, 'a result').to.include('ok');

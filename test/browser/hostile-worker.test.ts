@@ -53,7 +53,7 @@ describe('hostile files in the elements', () => {
     ['deep.onnx', nestedIfModel(3000), 'BAD_GRAPH', '3000 levels of subgraphs'],
     ['dup.onnx', duplicateModel(), 'BAD_GRAPH', 'declares "w" twice'],
   ] as const) {
-    it(`${name}: an alert naming the file, wl-error ${code}`, async () => {
+    it(`${name}: the source's alert names the file, wl-error ${code}`, async () => {
       const source = ElementHarness.mount('model-source', { id: `source-${name}` });
       const h = ElementHarness.mount('weight-range-plot', { attributes: { model: `source-${name}` } });
       await h.settled();
@@ -61,7 +61,9 @@ describe('hostile files in the elements', () => {
       void source.element.handle.load({ kind: 'files', files: [new File([bytes.slice()], name)] });
       expect((await event).detail.error).to.include({ code, file: name });
       await h.ready('error');
-      expect(h.alert()).to.contain(name).and.contain(says);
+      await source.ready('error');
+      expect(source.alert()).to.contain(name).and.contain(says);
+      expect(h.alert(), 'the source alone shows the error').to.equal(null);
       ElementHarness.cleanup();
     });
   }

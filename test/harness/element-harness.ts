@@ -102,6 +102,11 @@ export class ElementHarness<E extends KitElement = KitElement> {
     return text(this.part('readout'));
   }
 
+  /** The text of the status part (empty, loading, error or a pointer to the model source's error). */
+  statusText(): string {
+    return text(this.part('status'));
+  }
+
   /** The text of the role="alert" message, or null when there is none. */
   alert(): string | null {
     const el = this.root.querySelector('[role="alert"]');

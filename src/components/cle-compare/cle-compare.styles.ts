@@ -68,14 +68,6 @@ export const styles = css`
   .overview-plot {
     cursor: pointer;
   }
-  .cursor {
-    position: absolute;
-    top: 0;
-    bottom: 0;
-    width: 0;
-    border-left: 1px dashed var(--_muted-color);
-    pointer-events: none;
-  }
   .readout .outlier {
     color: var(--_outlier-color);
     font-weight: 600;

@@ -1,61 +1,29 @@
-import { html, nothing, svg, type PropertyValues, type TemplateResult } from 'lit';
+import { html, type PropertyValues, type TemplateResult } from 'lit';
 import { WeightlensError } from '../../errors.js';
-import { ModelHandle, type LoadProgress, type ModelStatus } from '../../model/model-handle.js';
+import { ModelController } from '../../model/model-controller.js';
+import type { LoadProgress, ModelStatus } from '../../model/model-handle.js';
 import type { ModelInput } from '../../model/model-input.js';
-import type { CleLayerChange, CleOptions, CleOutcome, CleReport, CleRounding } from '../../report/cle-report.js';
-import { roundingFacts } from '../../report/cle-rounding.js';
-import type { LayerReport } from '../../report/stats-report.js';
+import type { CleLayerChange, CleOptions, CleOutcome, CleReport } from '../../report/cle-report.js';
+import { worstFirst } from '../../report/worst-layers.js';
 import { equalizeInWorker } from '../../worker/client.js';
-import { channelCount, clampDomain, type ChannelDomain } from '../../plot/channels.js';
-import { BEFORE_DASH, CLE_CHANNEL_MARKS, cleChannelPlot, cleChannelRows, cleChannelText, maxRelativeRangeText } from '../../plot/cle-channels.js';
-import { CLE_LAYER_MARKS, cleLayerRows, cleLayersPlot, cleLayersText, type CleLayerRow } from '../../plot/cle-layers.js';
-import { formatNumber, formatSpan } from '../../plot/format.js';
-import { formatDb } from '../../plot/quant-error.js';
 import { WeightlensElement } from '../base-element.js';
 import { AnalysisTask } from '../shared/analysis-task.js';
-import { renderChart, type Chart } from '../shared/chart.js';
-import { opLabel } from '../shared/layer-header.js';
+import { errorAlert, progressStatus, sourceErrorReference } from '../shared/status.js';
 import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
 import { WidthController } from '../shared/width-controller.js';
+import { FileDownloads, equalizedFiles, renderDownload, type EqualizedFile } from './cle-download.js';
+import { renderFacts } from './cle-facts.js';
+import { CleLayerView } from './cle-layer-view.js';
+import { CleOverview } from './cle-overview.js';
 import { styles } from './cle-compare.styles.js';
-import { channelAfterKey } from '../shared/channel-keys.js';
-import { worstFirst } from '../../report/worst-layers.js';
 
-/** Rows of the channel data table shown at most. */
-const MAX_TABLE_ROWS = 2000;
+export { equalizedFileName, equalizedFiles, type EqualizedFile } from './cle-download.js';
 
 /** Runs CLE on a model: `equalizeInWorker` by default (src/worker/client.ts). */
 export type Equalizer = (
   input: Exclude<ModelInput, { kind: 'report' }>,
   options: { signal: AbortSignal; onProgress: (p: LoadProgress) => void; cle: CleOptions },
 ) => Promise<CleOutcome>;
-
-/** A file the download button saves. */
-export interface EqualizedFile {
-  name: string;
-  blob: Blob;
-}
-
-/** `model.onnx` -> `model.cle.onnx` (the last path segment of `file`, `.onnx` dropped if present). */
-export function equalizedFileName(file: string): string {
-  const base = file.split(/[?#]/)[0]!.split(/[\\/]/).pop() || 'model';
-  return `${base.replace(/\.onnx$/i, '')}.cle.onnx`;
-}
-
-/** The equalized model and its new external-data files (named by their location), as the download saves them. */
-export function equalizedFiles(outcome: CleOutcome): EqualizedFile[] {
-  const type = 'application/octet-stream';
-  return [
-    { name: equalizedFileName(outcome.report.file), blob: new Blob([outcome.bytes as Uint8Array<ArrayBuffer>], { type }) },
-    ...[...outcome.dataFiles].map(([location, bytes]) => ({ name: location, blob: new Blob([bytes as Uint8Array<ArrayBuffer>], { type }) })),
-  ];
-}
-
-const plural = (n: number, word: string, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
-
-/** INT8 symmetric per-tensor SQNR: a number, null when exact, undefined without figures (or non-finite weights). */
-const int8PerTensor = (l: LayerReport) => l.quant?.int8.symmetric.perTensor;
-const sqnrText = (l: LayerReport) => (l.quant ? formatDb(l.quant.int8.symmetric.perTensor) : 'n/a');
 
 /** What the task is given: which model, from where, with which options. */
 type CleArgs = readonly [source: 'src' | 'model', input: string | ModelInput, biasAbsorption: boolean, relu6ToRelu: boolean];
@@ -112,7 +80,7 @@ type CleArgs = readonly [source: 'src' | 'model', input: string | ModelInput, bi
  * @csspart progress - The progress bar while CLE runs.
  *
  * @cssproperty [--wl-color=#1f2328] - Text and axes (dark: #e6edf3).
- * @cssproperty [--wl-background=#ffffff] - Background (dark: #0d1117).
+ * @cssproperty [--wl-background=transparent] - Background (unset: the page's shows through; inputs use the system Canvas colour).
  * @cssproperty [--wl-muted-color=#57606a] - Secondary text (dark: #9ea7b3).
  * @cssproperty [--wl-border-color=#d0d7de] - Borders and table rules (dark: #3d444d).
  * @cssproperty [--wl-accent-color=#0969da] - Focus ring, progress and the selected layer's edge (dark: #4493f8).
@@ -174,6 +142,14 @@ export class CleCompare extends WeightlensElement {
   /** @internal How CLE is run; tests replace it. */
   equalizer: Equalizer = equalizeInWorker;
 
+  /** The `<model-source>` named by `model`, if any: its model is equalized and its selection shared. */
+  private readonly models = new ModelController(this, {
+    source: () => ({ model: this.outcome || this.report ? null : this.model }),
+    emitEvents: false,
+    onSelect: (name) => {
+      if (name && this.shownReport?.layers.some((l) => l.name === name)) this.layer = name;
+    },
+  });
   private readonly width = new WidthController(this);
   private readonly task = new AnalysisTask<CleArgs, CleOutcome>(this, {
     args: () => this.taskArgs(),
@@ -191,23 +167,10 @@ export class CleCompare extends WeightlensElement {
     onProgress: (p) => this.emit('wl-progress', p),
     onError: (error) => this.emit('wl-error', { error }),
   });
-
-  private bound: ModelHandle | undefined;
-  private readonly onHandleChange = () => this.requestUpdate();
-  private readonly onHandleSelect = () => {
-    const name = this.bound?.selectedLayer;
-    if (name && this.shownReport?.layers.some((l) => l.name === name)) this.layer = name;
-  };
-
+  private readonly overview = new CleOverview(this, (name) => this.selectLayer(name));
+  private readonly layerView = new CleLayerView(this);
+  private readonly downloads = new FileDownloads();
   private emitted: CleReport | undefined;
-  private shownChange: CleLayerChange | undefined;
-  private activeChange: CleLayerChange | undefined;
-  private active: number | null = null;
-  private hovered: number | null = null;
-  private tableOpen = false;
-  private overviewTableOpen = false;
-  private charts = new Map<string, { key: string; node: Chart }>();
-  private downloadUrls: string[] = [];
 
   constructor() {
     super();
@@ -249,17 +212,7 @@ export class CleCompare extends WeightlensElement {
     const outcome = this.result;
     if (!outcome) return [];
     const files = equalizedFiles(outcome);
-    for (const file of files) {
-      const url = URL.createObjectURL(file.blob);
-      this.downloadUrls.push(url);
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = file.name;
-      a.rel = 'noopener';
-      a.click();
-      // Revoked later, not at once: the browser reads the blob after click() returns.
-      setTimeout(() => this.revoke(url), 60_000);
-    }
+    this.downloads.save(files);
     return files;
   }
 
@@ -269,54 +222,22 @@ export class CleCompare extends WeightlensElement {
     if (!change) return;
     this.layer = name;
     this.emit('wl-layer-select', { layer: name, report: change.before });
-    this.bound?.select(name);
+    this.models.handle?.select(name);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.bind(undefined);
-    for (const url of this.downloadUrls) URL.revokeObjectURL(url);
-    this.downloadUrls = [];
-  }
-
-  private revoke(url: string): void {
-    URL.revokeObjectURL(url);
-    this.downloadUrls = this.downloadUrls.filter((u) => u !== url);
+    this.downloads.revokeAll();
   }
 
   private taskArgs(): CleArgs | undefined {
     if (!this.isConnected || this.outcome || this.report) return undefined;
     const options = [this.biasAbsorption, this.relu6ToRelu] as const;
     if (this.model) {
-      this.bind(this.findModelHandle(this.model));
-      const input = this.bound?.lastInput;
+      const input = this.models.handle?.lastInput;
       return input ? ['model', input, ...options] : undefined;
     }
-    this.bind(undefined);
     if (this.src) return ['src', new URL(this.src, document.baseURI).href, ...options];
-    return undefined;
-  }
-
-  private bind(handle: ModelHandle | undefined): void {
-    if (handle === this.bound) return;
-    this.bound?.removeEventListener('change', this.onHandleChange);
-    this.bound?.removeEventListener('select', this.onHandleSelect);
-    this.bound = handle;
-    handle?.addEventListener('change', this.onHandleChange);
-    handle?.addEventListener('select', this.onHandleSelect);
-  }
-
-  /** The handle of the `<model-source>` with this id in the host's tree; looked for again once it is defined. */
-  private findModelHandle(id: string): ModelHandle | undefined {
-    const root = this.getRootNode() as Document | ShadowRoot;
-    const found = (root.getElementById?.(id) ?? document.getElementById(id)) as (HTMLElement & { handle?: unknown }) | null;
-    if (found?.handle instanceof ModelHandle) return found.handle;
-    const tag = found?.localName;
-    if (tag && tag.includes('-') && !customElements.get(tag)) {
-      void customElements.whenDefined(tag).then(() => this.requestUpdate());
-    } else if (!found && document.readyState === 'loading') {
-      document.addEventListener('DOMContentLoaded', () => this.requestUpdate(), { once: true });
-    }
     return undefined;
   }
 
@@ -332,388 +253,31 @@ export class CleCompare extends WeightlensElement {
   override render() {
     const report = this.status === 'ready' ? this.shownReport : undefined;
     if (!report) return html`<div part="base">${this.renderStatus()}</div>`;
+    const change = this.chooseChange(report);
     return html`<div part="base">
-      ${this.renderSummary(report)} ${this.renderOverview(report)} ${this.renderLayer(report)}
+      ${renderFacts(report, renderDownload(report, this.result, () => this.download()))}
+      ${this.overview.render(report, change?.name, this.width.value)} ${this.layerView.render(report, change, this.layer, this.width.value, this.height)}
     </div>`;
   }
 
   private renderStatus(): TemplateResult {
     const status = this.status;
-    if (status === 'loading') {
-      const progress = this.task.progress;
-      const percent = Math.round((progress?.fraction ?? 0) * 100);
-      return html`<div part="status" class="status" role="status">
-        <progress part="progress" max="100" value=${percent} aria-label="Equalizing the model">${percent}%</progress>
-        <span>Equalizing… ${percent}%${progress?.text ? html` — ${progress.text}` : nothing}</span>
-      </div>`;
-    }
+    if (status === 'loading') return progressStatus(this.task.progress, 'Equalizing', 'Equalizing the model');
     if (status === 'error') {
-      return html`<div part="status error" class="status error" role="alert">${this.task.error?.message ?? 'CLE failed.'}</div>`;
+      // The <model-source> could not read the model either: it shows why.
+      if (this.model && this.models.handle?.status === 'error') return sourceErrorReference(this.model);
+      return errorAlert(this.task.error?.message ?? 'CLE failed.');
     }
     return html`<div part="status" class="status" role="status">No model to equalize.</div>`;
   }
 
-  // ---- what CLE did ----------------------------------------------------------------------------------
-
-  private renderSummary(report: CleReport): TemplateResult {
-    const pairs = report.sets.filter((s) => s.kind === 'pair').length;
-    const triplets = report.sets.length - pairs;
-    const sweeps = report.chains.map((c) => c.sweeps);
-    const rows = cleLayerRows(report);
-    const improved = rows.filter((r) => r.changed && r.before !== null && r.after !== null && r.after < r.before).length;
-    const folded = report.folded.map((f) => `${f.batchNorm} → ${f.into}`).join(', ');
-    return html`<section part="summary" class="summary" aria-label="What CLE did">
-      <ul part="facts" class="facts">
-        <li title=${folded || nothing}>Folded <strong>${plural(report.folded.length, 'BatchNormalization')}</strong></li>
-        <li>Equalized <strong>${plural(pairs, 'pair')}</strong> and <strong>${plural(triplets, 'Conv→DW→Conv triplet')}</strong>
-          in ${plural(report.chains.length, 'chain')}${sweeps.length
-            ? ` (${Math.min(...sweeps) === Math.max(...sweeps) ? plural(sweeps[0]!, 'sweep') : `${Math.min(...sweeps)}–${Math.max(...sweeps)} sweeps`} each)`
-            : ''}</li>
-        <li>${report.options.biasAbsorption
-          ? html`High-bias absorption: <strong>${plural(report.biasAbsorbed.length, 'layer pair')}</strong>`
-          : html`High-bias absorption: <strong>off</strong>`}</li>
-        ${report.options.relu6ToRelu
-          ? html`<li class="warning">Rewrote <strong>${plural(report.relu6Rewritten.length, 'Clip(0, 6) node')}</strong> to Relu: this changes the float model</li>`
-          : nothing}
-        ${report.rounding ? this.renderRoundingFact(report.rounding) : nothing}
-        <li>Largest relative range lower in <strong>${improved} of ${plural(rows.length, 'layer')}</strong></li>
-        ${this.renderSqnrFact(report)}
-      </ul>
-      ${report.skipped.length
-        ? html`<details part="skipped" class="skipped">
-            <summary>Skipped ${plural(report.skipped.length, 'candidate')}</summary>
-            <ul>${report.skipped.map((s) => html`<li><span class="layers">${s.layers.join(' → ')}</span>: ${s.reason}</li>`)}</ul>
-          </details>`
-        : html`<p part="skipped" class="skipped muted">No candidates skipped.</p>`}
-      ${this.renderDownload(report)}
-    </section>`;
-  }
-
-  /** float16/bfloat16 models: writing the equalized weights back rounds them, which changes the function a little. */
-  private renderRoundingFact(rounding: CleRounding) {
-    const { dtypes, worst, layer } = roundingFacts(rounding);
-    return html`<li title="‖stored − exact‖ / ‖exact‖ per layer; the figures after CLE are of the stored weights">
-      Rounding back to ${dtypes} changed the equalized weights by up to <strong>${worst}</strong> (${layer})</li>`;
-  }
-
-  /** How CLE moved INT8 symmetric per-tensor SQNR, when the report carries quantization figures. */
-  private renderSqnrFact(report: CleReport) {
-    const deltas = report.layers.flatMap((l) => {
-      const [b, a] = [int8PerTensor(l.before), int8PerTensor(l.after)];
-      return typeof b === 'number' && typeof a === 'number' ? [a - b] : [];
-    });
-    if (deltas.length === 0) return nothing;
-    const higher = deltas.filter((d) => d > 0.005).length;
-    return html`<li>INT8 per-tensor SQNR higher in <strong>${higher} of ${plural(deltas.length, 'layer')}</strong>${Math.max(...deltas) > 0.005
-      ? ` (up to +${Math.max(...deltas).toFixed(2)} dB)`
-      : ''}</li>`;
-  }
-
-  private renderDownload(report: CleReport): TemplateResult {
-    const outcome = this.result;
-    if (!outcome) return html`<p part="download-note" class="download-note muted">Results only: no equalized model to download.</p>`;
-    const data = [...outcome.dataFiles.keys()];
-    const size = outcome.bytes.byteLength + data.reduce((n, k) => n + outcome.dataFiles.get(k)!.byteLength, 0);
-    return html`<div class="download-row">
-      <button part="download" type="button" class="primary" @click=${() => this.download()}>Download ${equalizedFileName(report.file)}</button>
-      <span part="download-note" class="download-note muted">${(size / 1e6).toFixed(1)} MB${data.length
-        ? html` — also downloads ${plural(data.length, 'external-data file')} (${data.join(', ')}): keep ${data.length === 1 ? 'it' : 'them'} beside the model`
-        : nothing}</span>
-    </div>`;
-  }
-
-  // ---- model-wide view ---------------------------------------------------------------------------------
-
-  private renderOverview(report: CleReport): TemplateResult {
-    const change = this.chooseChange(report);
-    const rows = cleLayerRows(report);
-    const width = this.width.value;
-    const chart = this.chartFor('overview', `${width}|${change?.name}`, report, () =>
-      renderChart(cleLayersPlot(report, { width, height: 200, selected: change?.name }), cleLayersText(report, change?.name), 'overview-chart', {
-        [CLE_LAYER_MARKS.selected]: 'selected-layer',
-        [CLE_LAYER_MARKS.change]: 'layer-changes',
-        [CLE_LAYER_MARKS.before]: 'layers-before',
-        [CLE_LAYER_MARKS.after]: 'layers-after',
-      }),
-    );
-    const selected = change ? rows.findIndex((r) => r.name === change.name) : -1;
-    const read = rows[this.hovered ?? selected];
-    return html`<section part="overview" class="overview" aria-label="Largest relative range per layer">
-      <div part="overview-header" class="header">
-        <span class="layer-name">Largest relative range per layer</span>
-        <span class="layer-meta">${plural(rows.length, 'layer')}, worst INT8 SQNR first · log scale</span>
-        <span class="keys" aria-hidden="true">
-          <span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><circle cx="6" cy="7" r="3.5" fill="none" stroke="var(--_before-color)" stroke-width="1.5"/></svg>before</span>
-          <span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><circle cx="6" cy="7" r="3.5" fill="var(--_after-color)"/></svg>after</span>
-          <span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><path d="M6 1 V12 M2 8 L6 12 L10 8" fill="none" stroke="var(--_change-color)" stroke-width="2"/></svg>change</span>
-        </span>
-      </div>
-      <div
-        part="overview-plot"
-        class="plot overview-plot"
-        tabindex="0"
-        role="group"
-        aria-label="Layers before and after CLE. Click a layer, or press ← →, to select it."
-        @keydown=${(e: KeyboardEvent) => this.onOverviewKey(e, rows, selected)}
-        @click=${(e: MouseEvent) => this.onOverviewClick(e, rows)}
-        @pointermove=${(e: PointerEvent) => this.onOverviewHover(e, rows)}
-        @pointerleave=${() => this.setHovered(null)}
-      >
-        ${chart}
-      </div>
-      <div part="overview-readout" class="readout" aria-live="polite" aria-atomic="true">
-        ${read ? this.layerLine(read, rows.length, read.index === selected) : html`<span class="hint">Click a layer, or focus the chart and press ← →, to select it.</span>`}
-      </div>
-      ${this.renderOverviewTable(rows, change?.name)}
-    </section>`;
-  }
-
-  private layerLine(row: CleLayerRow, total: number, selected: boolean): TemplateResult {
-    return html`<strong>${row.index + 1} of ${total}</strong>: ${row.name} (${row.op})${row.sqnrBeforeText
-        ? ` — INT8 SQNR before ${row.sqnrBeforeText}` : nothing} — largest relative range
-      ${row.beforeText} → ${row.afterText}${selected ? html` <span class="hint">(selected)</span>` : nothing}`;
-  }
-
-  private renderOverviewTable(rows: CleLayerRow[], selected: string | undefined): TemplateResult {
-    return html`<details part="overview-table" @toggle=${(e: Event) => this.toggle(e, 'overview')}>
-      <summary>Data table: ${plural(rows.length, 'layer')}</summary>
-      ${this.overviewTableOpen
-        ? html`<div class="data-table" tabindex="0" role="region" aria-label="Data table of the layers before and after CLE">
-            <table>
-              <caption class="visually-hidden">Largest relative range of each layer before and after CLE</caption>
-              <thead><tr><th scope="col">#</th><th scope="col">Layer</th><th scope="col">Op</th><th scope="col">INT8 SQNR before</th><th scope="col">Before</th><th scope="col">After</th></tr></thead>
-              <tbody>
-                ${rows.map((r) => html`<tr class=${r.name === selected ? 'selected' : ''} aria-current=${r.name === selected ? 'true' : nothing}>
-                  <td>${r.index + 1}</td><th scope="row">${r.name}</th><td>${r.op}</td><td>${r.sqnrBeforeText || '—'}</td><td>${r.beforeText}</td><td>${r.afterText}</td>
-                </tr>`)}
-              </tbody>
-            </table>
-          </div>`
-        : nothing}
-    </details>`;
-  }
-
-  private overviewIndexAt(e: MouseEvent, rows: CleLayerRow[]): number | null {
-    const chart = this.charts.get('overview')?.node;
-    if (!chart || rows.length === 0) return null;
-    const box = chart.getBoundingClientRect();
-    if (box.width === 0) return null;
-    const x = ((e.clientX - box.left) / box.width) * chart.width.baseVal.value;
-    const i = Math.round(chart.scale('x')!.invert!(x) as number);
-    return Math.min(rows.length - 1, Math.max(0, i));
-  }
-
-  private setHovered(i: number | null): void {
-    if (i === this.hovered) return;
-    this.hovered = i;
-    this.requestUpdate();
-  }
-
-  private onOverviewHover(e: PointerEvent, rows: CleLayerRow[]): void {
-    this.setHovered(this.overviewIndexAt(e, rows));
-  }
-
-  private onOverviewClick(e: MouseEvent, rows: CleLayerRow[]): void {
-    const i = this.overviewIndexAt(e, rows);
-    if (i !== null) this.selectLayer(rows[i]!.name);
-  }
-
-  private onOverviewKey(e: KeyboardEvent, rows: CleLayerRow[], selected: number): void {
-    const step: Record<string, number> = { ArrowRight: 1, ArrowUp: 1, ArrowLeft: -1, ArrowDown: -1, PageUp: 10, PageDown: -10 };
-    let next: number;
-    if (e.key in step) next = selected + step[e.key]!;
-    else if (e.key === 'Home') next = 0;
-    else if (e.key === 'End') next = rows.length - 1;
-    else return;
-    e.preventDefault();
-    this.hovered = null;
-    const row = rows[Math.min(rows.length - 1, Math.max(0, next))];
-    if (row) this.selectLayer(row.name);
-  }
-
-  // ---- one layer, per channel ----------------------------------------------------------------------------
-
   /** The layer named `layer` (name or weight name), else the model's selection, else the worst equalized, else the worst. */
   private chooseChange(report: CleReport): CleLayerChange | undefined {
-    const wanted = this.layer || this.bound?.selectedLayer;
+    const wanted = this.layer || this.models.handle?.selectedLayer;
     if (wanted) return report.layers.find((l) => l.name === wanted) ?? report.layers.find((l) => l.before.weight === wanted);
     const equalized = new Set(report.sets.flatMap((s) => s.layers));
     const worst = worstFirst(report.layers, (l) => l.before);
     return worst.find((l) => equalized.has(l.name)) ?? worst[0];
-  }
-
-  private renderLayer(report: CleReport): TemplateResult {
-    const change = this.chooseChange(report);
-    if (!change) {
-      const why = this.layer ? `no weight layer named "${this.layer}" (${report.layers.length} layers)` : 'no weight layers';
-      return html`<div part="status error" class="status error" role="alert">${report.file}: ${why}</div>`;
-    }
-    // The read channel belongs to the layer it was read on: another layer starts afresh.
-    this.shownChange = change;
-    this.activeChange ??= change;
-    if (channelCount(change.before) === 0) {
-      return html`<section class="layer">${this.layerHeader(change)}<div part="status error" class="status error" role="alert">${change.name} has no channels</div></section>`;
-    }
-    const domain = clampDomain(change.before, null);
-    const width = this.width.value;
-    const chart = this.chartFor('layer', `${width}|${this.height}`, change, () =>
-      renderChart(cleChannelPlot(change, { width, height: this.height, domain }), cleChannelText(change, domain), 'chart', {
-        [CLE_CHANNEL_MARKS.maxChange]: 'max-change',
-        [CLE_CHANNEL_MARKS.minChange]: 'min-change',
-        [CLE_CHANNEL_MARKS.beforeRanges]: 'before-ranges',
-        [CLE_CHANNEL_MARKS.afterRanges]: 'after-ranges',
-        [CLE_CHANNEL_MARKS.beforeOutliers]: 'before-outliers',
-        [CLE_CHANNEL_MARKS.afterOutliers]: 'after-outliers',
-        [CLE_CHANNEL_MARKS.beforeMeans]: 'before-means',
-        [CLE_CHANNEL_MARKS.afterMeans]: 'after-means',
-      }),
-    );
-    return html`<section class="layer" aria-label=${`Changes in key stats per output channel of ${change.name}`}>
-      ${this.layerHeader(change)}
-      <div
-        part="plot"
-        class="plot"
-        tabindex="0"
-        role="group"
-        aria-label=${`Changes per output channel of ${change.name}, channels ${formatSpan(domain)}. Arrow keys read one channel at a time.`}
-        @keydown=${(e: KeyboardEvent) => this.onKey(e, domain)}
-        @focus=${() => this.onFocus(domain)}
-        @pointermove=${(e: PointerEvent) => this.onPointerMove(e, domain)}
-      >
-        ${chart}${this.renderCursor(chart)}
-      </div>
-      ${this.renderReadout(change)} ${this.renderTable(change, domain)}
-    </section>`;
-  }
-
-  private layerHeader(change: CleLayerChange): TemplateResult {
-    const { before, after } = change;
-    const n = before.channels.min.length;
-    const key = (icon: TemplateResult, text: string) => html`<span class="key"><svg width="14" height="14" viewBox="0 0 14 14">${icon}</svg>${text}</span>`;
-    return html`<div part="header" class="header">
-      <span class="layer-name">${change.name}</span>
-      <span class="layer-meta">${opLabel(before)} · [${before.shape.join('×')}] · ${plural(n, 'channel')} ·
-        largest relative range ${maxRelativeRangeText(before)} → ${maxRelativeRangeText(after)} ·
-        outliers ${before.outliers.length} → ${after.outliers.length}${int8PerTensor(before) !== undefined
-          ? ` · INT8 per-tensor SQNR ${sqnrText(before)} → ${sqnrText(after)}`
-          : ''}</span>
-      <span class="keys" aria-hidden="true">
-        ${key(svg`<line x1="7" x2="7" y1="1" y2="13" stroke="var(--_before-color)" stroke-width="2" stroke-dasharray=${BEFORE_DASH}/>`, 'before')}
-        ${key(svg`<line x1="7" x2="7" y1="1" y2="13" stroke="var(--_after-color)" stroke-width="2.5"/>`, 'after')}
-        ${key(svg`<rect x="1" y="3" width="12" height="8" fill="var(--_change-color)" fill-opacity="0.45"/>`, 'change')}
-        ${key(svg`<line x1="7" x2="7" y1="1" y2="13" stroke="var(--_outlier-color)" stroke-width="2.5"/>`, 'outlier')}
-      </span>
-    </div>`;
-  }
-
-  /** Renders a chart again only when its data or size changed. */
-  private chartFor(slot: string, key: string, data: object, draw: () => Chart): Chart {
-    const cached = this.charts.get(slot) as { key: string; node: Chart; data?: object } | undefined;
-    if (cached?.key === key && cached.data === data) return cached.node;
-    const node = draw();
-    this.charts.set(slot, { key, node, data } as { key: string; node: Chart });
-    return node;
-  }
-
-  /** The channel being read, if it belongs to the shown layer. */
-  private get reading(): number | null {
-    return this.activeChange === this.shownChange ? this.active : null;
-  }
-
-  private setReading(c: number): void {
-    this.activeChange = this.shownChange;
-    this.active = c;
-    this.requestUpdate();
-  }
-
-  private renderCursor(chart: Chart) {
-    const c = this.reading;
-    if (c === null) return nothing;
-    const x = chart.scale('x')!.apply(c) as number;
-    return html`<div part="cursor" class="cursor" style="left: ${(x / chart.width.baseVal.value) * 100}%"></div>`;
-  }
-
-  private renderReadout(change: CleLayerChange) {
-    const c = this.reading;
-    if (c === null) {
-      return html`<div part="readout" class="readout hint" aria-live="polite" aria-atomic="true">
-        Hover the plot, or focus it and press ← →, to read a channel before and after CLE.
-      </div>`;
-    }
-    const [row] = cleChannelRows(change, [c, c]);
-    const { before: b, after: a } = row!;
-    const outlier = [b.outlier ? 'before' : '', a.outlier ? 'after' : ''].filter(Boolean).join(' and ');
-    return html`<div part="readout" class="readout" aria-live="polite" aria-atomic="true">
-      <strong>Channel ${c}</strong> — <span class="before">before: min ${formatNumber(b.min)}, max ${formatNumber(b.max)}, mean ${formatNumber(b.mean)}</span>;
-      <span class="after">after: min ${formatNumber(a.min)}, max ${formatNumber(a.max)}, mean ${formatNumber(a.mean)}</span>;
-      relative range ${formatNumber(b.relativeRange)} → ${formatNumber(a.relativeRange)}${outlier
-        ? html` — <span class="outlier">outlier ${outlier}</span>`
-        : nothing}
-    </div>`;
-  }
-
-  private renderTable(change: CleLayerChange, domain: ChannelDomain) {
-    const rows = this.tableOpen ? cleChannelRows(change, domain) : [];
-    const shown = rows.slice(0, MAX_TABLE_ROWS);
-    const flag = (r: (typeof rows)[number]) => [r.before.outlier ? 'before' : '', r.after.outlier ? 'after' : ''].filter(Boolean).join(', ');
-    return html`<details part="table" @toggle=${(e: Event) => this.toggle(e, 'layer')}>
-      <summary>Data table: channels ${formatSpan(domain)}</summary>
-      ${this.tableOpen
-        ? html`<div class="data-table" tabindex="0" role="region" aria-label="Channel statistics of ${change.name} before and after CLE">
-            <table>
-              <caption class="visually-hidden">Per-channel weight statistics of ${change.name} before and after CLE</caption>
-              <thead><tr>
-                <th scope="col">Channel</th>
-                <th scope="col">Min before</th><th scope="col">Min after</th>
-                <th scope="col">Max before</th><th scope="col">Max after</th>
-                <th scope="col">Mean before</th><th scope="col">Mean after</th>
-                <th scope="col">Rel. range before</th><th scope="col">Rel. range after</th>
-                <th scope="col">Outlier</th>
-              </tr></thead>
-              <tbody>
-                ${shown.map((r) => html`<tr>
-                  <th scope="row">${r.channel}</th>
-                  <td>${formatNumber(r.before.min)}</td><td>${formatNumber(r.after.min)}</td>
-                  <td>${formatNumber(r.before.max)}</td><td>${formatNumber(r.after.max)}</td>
-                  <td>${formatNumber(r.before.mean)}</td><td>${formatNumber(r.after.mean)}</td>
-                  <td>${formatNumber(r.before.relativeRange)}</td><td>${formatNumber(r.after.relativeRange)}</td>
-                  <td>${flag(r)}</td>
-                </tr>`)}
-              </tbody>
-            </table>
-            ${rows.length > shown.length ? html`<p>First ${shown.length} of ${rows.length} channels.</p>` : nothing}
-          </div>`
-        : nothing}
-    </details>`;
-  }
-
-  private toggle(e: Event, which: 'layer' | 'overview'): void {
-    const open = (e.target as HTMLDetailsElement).open;
-    if (which === 'layer') this.tableOpen = open;
-    else this.overviewTableOpen = open;
-    this.requestUpdate();
-  }
-
-  private onFocus([lo, hi]: ChannelDomain): void {
-    const c = this.reading;
-    if (c === null || c < lo || c > hi) this.setReading(lo);
-  }
-
-  private onKey(e: KeyboardEvent, domain: ChannelDomain): void {
-    const next = channelAfterKey(e.key, this.reading, domain);
-    if (next === null) return;
-    e.preventDefault();
-    this.setReading(next);
-  }
-
-  private onPointerMove(e: PointerEvent, [lo, hi]: ChannelDomain): void {
-    const chart = this.charts.get('layer')?.node;
-    if (!chart) return;
-    const box = chart.getBoundingClientRect();
-    if (box.width === 0) return;
-    const x = ((e.clientX - box.left) / box.width) * chart.width.baseVal.value;
-    const c = Math.round(chart.scale('x')!.invert!(x) as number);
-    this.setReading(Math.min(hi, Math.max(lo, c)));
   }
 }
 

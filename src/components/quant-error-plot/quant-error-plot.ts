@@ -9,15 +9,17 @@ import {
 import { formatList } from '../../plot/format.js';
 import type { CleCompare } from '../cle-compare/cle-compare.js';
 import { ModelViewElement } from '../model-view-element.js';
-import { renderChart, type Chart } from '../shared/chart.js';
+import { ChartCache, markParts, renderChart, type Chart } from '../shared/chart.js';
+import { DataTable } from '../shared/data-table.js';
+import { elementById } from '../../model/element-by-id.js';
 import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
 import { styles } from './quant-error-plot.styles.js';
+import { plural } from '../../text/plural.js';
 
 const NO_QUANT = 'this report has no quantization figures (make it with weightlens stats --json, without --no-quant)';
 const FIGURES = [
   ['int8', 'symmetric'], ['int8', 'asymmetric'], ['int4', 'symmetric'], ['int4', 'asymmetric'],
 ] as const;
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /**
  * "Will it survive INT8?" for every weight layer of a model: the SQNR (dB) of its fake-quantized weights
@@ -59,7 +61,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
  * @csspart progress - The loading progress bar.
  *
  * @cssproperty [--wl-color=#1f2328] - Text and axes (dark: #e6edf3).
- * @cssproperty [--wl-background=#ffffff] - Background (dark: #0d1117).
+ * @cssproperty [--wl-background=transparent] - Background (unset: the page's shows through; inputs use the system Canvas colour).
  * @cssproperty [--wl-muted-color=#57606a] - Secondary text (dark: #9ea7b3).
  * @cssproperty [--wl-border-color=#d0d7de] - Table rules (dark: #3d444d).
  * @cssproperty [--wl-accent-color=#0969da] - Focus ring, keyboard cursor and the selected row's edge (dark: #4493f8).
@@ -107,14 +109,14 @@ export class QuantErrorPlot extends ModelViewElement {
   /** CLE results given directly (e.g. a parsed `weightlens cle --json`): shown after CLE against before. Takes precedence over `cle`. */
   declare cleReport: CleReport | null;
 
-  private chart: { key: string; report: StatsReport; node: Chart } | undefined;
+  private readonly chart = new ChartCache();
   private followedCle: CleCompare | undefined;
   private readonly onCleChange = () => this.requestUpdate();
   /** The reports made from the last CleReport shown (kept so the chart is drawn again only when it changes). */
   private compared: { cle: CleReport; before: StatsReport; after: StatsReport } | undefined;
   /** The row under the pointer or the keyboard cursor (rank in the shown order); null: the selected row. */
   private cursor: number | null = null;
-  private tableOpen = false;
+  private readonly table = new DataTable(this);
 
   constructor() {
     super();
@@ -160,8 +162,7 @@ export class QuantErrorPlot extends ModelViewElement {
 
   /** The `<cle-compare>` named by `cle`, followed for its results (looked for again on each render). */
   private cleCompare(): CleCompare | undefined {
-    const root = this.getRootNode() as Document | ShadowRoot;
-    const found = this.cle ? ((root.getElementById?.(this.cle) ?? document.getElementById(this.cle)) as CleCompare | null) : null;
+    const found = this.cle ? (elementById(this, this.cle) as CleCompare | null) : null;
     const element = found?.localName === 'cle-compare' ? found : undefined;
     if (element !== this.followedCle) {
       for (const type of ['wl-cle-applied', 'wl-progress', 'wl-error']) {
@@ -269,22 +270,11 @@ export class QuantErrorPlot extends ModelViewElement {
   }
 
   private chartFor(report: StatsReport, before: StatsReport | null, selected: string | undefined): Chart {
-    const width = this.chartWidth();
-    const key = JSON.stringify({ ...this.options, width, selected: selected ?? null });
+    const width = this.width.value;
     const options = { ...this.options, width, selected: selected ?? null, before };
-    if (this.chart?.key !== key || this.chart.report !== report) {
-      const node = renderChart(quantErrorPlot(report, options), quantErrorText(report, options), 'chart', {
-        [QUANT_ERROR_MARKS.selected]: 'selected-layer',
-        [QUANT_ERROR_MARKS.gap]: 'gaps',
-        [QUANT_ERROR_MARKS.perTensor]: 'per-tensor',
-        [QUANT_ERROR_MARKS.perChannel]: 'per-channel',
-        [QUANT_ERROR_MARKS.beforePerTensor]: 'before-per-tensor',
-        [QUANT_ERROR_MARKS.beforePerChannel]: 'before-per-channel',
-        [QUANT_ERROR_MARKS.change]: 'changes',
-      });
-      this.chart = { key, report, node };
-    }
-    return this.chart.node;
+    return this.chart.get(JSON.stringify({ ...this.options, width, selected: selected ?? null }), report, () =>
+      renderChart(quantErrorPlot(report, options), quantErrorText(report, options), 'chart', markParts(QUANT_ERROR_MARKS, { selected: 'selected-layer', gap: 'gaps', change: 'changes' })),
+    );
   }
 
   private layerLine(row: QuantErrorRow, total: number, selected: boolean): TemplateResult {
@@ -308,42 +298,32 @@ export class QuantErrorPlot extends ModelViewElement {
     const { bits, scheme } = this.options;
     const cell = (f: QuantFigures | undefined) =>
       f ? html`<td>${formatDb(f.perTensor)}</td><td>${formatDb(f.perChannel)}</td>` : html`<td>n/a</td><td>n/a</td>`;
-    return html`<details part="table" @toggle=${(e: Event) => {
-      this.tableOpen = (e.target as HTMLDetailsElement).open;
-      this.requestUpdate();
-    }}>
-      <summary>Data table: SQNR of ${plural(rows.length, 'layer')}, INT8 and INT4, symmetric and asymmetric</summary>
-      ${this.tableOpen
-        ? html`<div class="data-table" tabindex="0" role="region" aria-label="SQNR of every layer">
-            <table>
-              <caption class="visually-hidden">SQNR in dB of each layer's fake-quantized weights, per-tensor and per-channel ("exact": no error)</caption>
-              <thead>
-                <tr>
-                  <td colspan="2"></td>
-                  ${FIGURES.map(([b, s]) => html`<th scope="colgroup" colspan="2">${b.toUpperCase()} ${s}${comparing ? ' after CLE' : ''}</th>`)}
-                  ${comparing ? html`<th scope="colgroup" colspan="2">${schemeLabel(bits, scheme)} before CLE</th>` : nothing}
-                </tr>
-                <tr>
-                  <th scope="col">#</th><th scope="col">Layer</th>
-                  ${FIGURES.map(() => html`<th scope="col">per-tensor</th><th scope="col">per-channel</th>`)}
-                  ${comparing ? html`<th scope="col">per-tensor</th><th scope="col">per-channel</th>` : nothing}
-                </tr>
-              </thead>
-              <tbody>
-                ${rows.map((r) => html`<tr class=${r.name === selected ? 'selected' : ''} aria-current=${r.name === selected ? 'true' : nothing}>
-                  <td>${r.index + 1}</td><th scope="row">${r.name}</th>
-                  ${FIGURES.map(([b, s]) => cell(r.quant?.[b][s]))}
-                  ${comparing ? (r.before ? cell(r.before) : html`<td>n/a</td><td>n/a</td>`) : nothing}
-                </tr>`)}
-              </tbody>
-            </table>
-          </div>`
-        : nothing}
-    </details>`;
+    return this.table.render({
+      part: 'table',
+      summary: `Data table: SQNR of ${plural(rows.length, 'layer')}, INT8 and INT4, symmetric and asymmetric`,
+      label: 'SQNR of every layer',
+      caption: `SQNR in dB of each layer's fake-quantized weights, per-tensor and per-channel ("exact": no error)`,
+      head: html`<tr>
+          <td colspan="2"></td>
+          ${FIGURES.map(([b, s]) => html`<th scope="colgroup" colspan="2">${b.toUpperCase()} ${s}${comparing ? ' after CLE' : ''}</th>`)}
+          ${comparing ? html`<th scope="colgroup" colspan="2">${schemeLabel(bits, scheme)} before CLE</th>` : nothing}
+        </tr>
+        <tr>
+          <th scope="col">#</th><th scope="col">Layer</th>
+          ${FIGURES.map(() => html`<th scope="col">per-tensor</th><th scope="col">per-channel</th>`)}
+          ${comparing ? html`<th scope="col">per-tensor</th><th scope="col">per-channel</th>` : nothing}
+        </tr>`,
+      rows: () => rows,
+      row: (r) => html`<tr class=${r.name === selected ? 'selected' : ''} aria-current=${r.name === selected ? 'true' : nothing}>
+        <td>${r.index + 1}</td><th scope="row">${r.name}</th>
+        ${FIGURES.map(([b, s]) => cell(r.quant?.[b][s]))}
+        ${comparing ? (r.before ? cell(r.before) : html`<td>n/a</td><td>n/a</td>`) : nothing}
+      </tr>`,
+    });
   }
 
   private rankAt(e: MouseEvent, rows: QuantErrorRow[]): number | null {
-    const chart = this.chart?.node;
+    const chart = this.chart.node;
     if (!chart || rows.length === 0) return null;
     const box = chart.getBoundingClientRect();
     if (box.height === 0) return null;

@@ -6,7 +6,8 @@ import { HISTOGRAM_MARKS, relativeRangeHistogram, relativeRangeHistogramText } f
 import { RELATIVE_RANGE_MARKS, relativeRangePlot, relativeRangeText } from '../../plot/relative-ranges.js';
 import { relativeRangeSummary } from '../../plot/summary.js';
 import { ModelViewElement } from '../model-view-element.js';
-import { renderChart, type Chart } from '../shared/chart.js';
+import { ChartCache, markParts, renderChart } from '../shared/chart.js';
+import { DataTable } from '../shared/data-table.js';
 import { layerHeader } from '../shared/layer-header.js';
 import { deadChannelNote } from '../../report/dead-channels.js';
 import { headerStyles, themeStyles } from '../shared/theme.styles.js';
@@ -46,7 +47,7 @@ const SUMMARY_WIDTH = 260;
  * @csspart progress - The loading progress bar.
  *
  * @cssproperty [--wl-color=#1f2328] - Text and axes (dark: #e6edf3).
- * @cssproperty [--wl-background=#ffffff] - Background (dark: #0d1117).
+ * @cssproperty [--wl-background=transparent] - Background (unset: the page's shows through; inputs use the system Canvas colour).
  * @cssproperty [--wl-muted-color=#57606a] - Secondary text (dark: #9ea7b3).
  * @cssproperty [--wl-border-color=#d0d7de] - Table rules (dark: #3d444d).
  * @cssproperty [--wl-accent-color=#0969da] - Focus ring and progress (dark: #4493f8).
@@ -75,9 +76,9 @@ export class RelativeRangePlot extends ModelViewElement {
 
   /** Height of the relative-range chart in pixels (the histogram is 3/4 of it). */
   declare height: number;
-  private charts: { key: string; layer: LayerReport; plot: Chart; histogram: Chart } | undefined;
-
-  private tableOpen = false;
+  private readonly plotChart = new ChartCache();
+  private readonly histogramChart = new ChartCache();
+  private readonly table = new DataTable(this);
 
   constructor() {
     super();
@@ -101,7 +102,7 @@ export class RelativeRangePlot extends ModelViewElement {
       const why = `${deadChannelNote(layer)}.`;
       return html`<div part="base">${layerHeader(layer, [])}<p part="status" class="status note" role="status">${why}</p></div>`;
     }
-    const width = this.chartWidth();
+    const width = this.width.value;
     const narrow = width < NARROW;
     const { plot, histogram } = this.chartsFor(layer, width, narrow ? width : width - SUMMARY_WIDTH - 24);
     return html`<div part="base">
@@ -116,22 +117,18 @@ export class RelativeRangePlot extends ModelViewElement {
   }
 
   private chartsFor(layer: LayerReport, width: number, histogramWidth: number) {
-    const key = `${width}|${histogramWidth}|${this.height}`;
-    if (this.charts?.key !== key || this.charts.layer !== layer) {
-      const plot = renderChart(relativeRangePlot(layer, { width, height: this.height }), relativeRangeText(layer), 'chart', {
-        [RELATIVE_RANGE_MARKS.channels]: 'channels',
-        [RELATIVE_RANGE_MARKS.outliers]: 'outliers',
-        [RELATIVE_RANGE_MARKS.fence]: 'fence',
-      });
-      const histogram = renderChart(
+    const plot = this.plotChart.get(`${width}|${this.height}`, layer, () =>
+      renderChart(relativeRangePlot(layer, { width, height: this.height }), relativeRangeText(layer), 'chart', markParts(RELATIVE_RANGE_MARKS)),
+    );
+    const histogram = this.histogramChart.get(`${histogramWidth}|${this.height}`, layer, () =>
+      renderChart(
         relativeRangeHistogram(layer, { width: histogramWidth, height: Math.round(this.height * 0.75) }),
         relativeRangeHistogramText(layer),
         'histogram',
         { [HISTOGRAM_MARKS.bins]: 'bins', [HISTOGRAM_MARKS.fence]: 'fence' },
-      );
-      this.charts = { key, layer, plot, histogram };
-    }
-    return this.charts;
+      ),
+    );
+    return { plot, histogram };
   }
 
   private renderSummary(layer: LayerReport) {
@@ -145,29 +142,19 @@ export class RelativeRangePlot extends ModelViewElement {
   }
 
   private renderTable(layer: LayerReport) {
-    const rows = this.tableOpen ? channelRows(layer) : [];
-    const shown = rows.slice(0, MAX_TABLE_ROWS);
-    return html`<details part="table" @toggle=${(e: Event) => {
-      this.tableOpen = (e.target as HTMLDetailsElement).open;
-      this.requestUpdate();
-    }}>
-      <summary>Data table: relative range of each channel</summary>
-      ${this.tableOpen
-        ? html`<div class="data-table" tabindex="0" role="region" aria-label="Relative ranges of ${layer.name}">
-            <table>
-              <caption class="visually-hidden">Relative range per channel of ${layer.name}</caption>
-              <thead><tr><th scope="col">Channel</th><th scope="col">Min</th><th scope="col">Max</th><th scope="col">Relative range</th><th scope="col">Outlier</th></tr></thead>
-              <tbody>
-                ${shown.map((r) => html`<tr>
-                  <th scope="row">${r.channel}</th><td>${formatNumber(r.min)}</td><td>${formatNumber(r.max)}</td>
-                  <td>${formatNumber(r.relativeRange)}</td><td>${r.outlier ? 'yes' : ''}</td>
-                </tr>`)}
-              </tbody>
-            </table>
-            ${rows.length > shown.length ? html`<p>First ${shown.length} of ${rows.length} channels.</p>` : nothing}
-          </div>`
-        : nothing}
-    </details>`;
+    return this.table.render({
+      part: 'table',
+      summary: 'Data table: relative range of each channel',
+      label: `Relative ranges of ${layer.name}`,
+      caption: `Relative range per channel of ${layer.name}`,
+      head: html`<tr><th scope="col">Channel</th><th scope="col">Min</th><th scope="col">Max</th><th scope="col">Relative range</th><th scope="col">Outlier</th></tr>`,
+      rows: () => channelRows(layer),
+      row: (r) => html`<tr>
+        <th scope="row">${r.channel}</th><td>${formatNumber(r.min)}</td><td>${formatNumber(r.max)}</td>
+        <td>${formatNumber(r.relativeRange)}</td><td>${r.outlier ? 'yes' : ''}</td>
+      </tr>`,
+      limit: { rows: MAX_TABLE_ROWS, note: (shown, total) => `First ${shown} of ${total} channels.` },
+    });
   }
 }
 

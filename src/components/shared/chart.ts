@@ -7,11 +7,19 @@ const SVG = 'http://www.w3.org/2000/svg';
 /** The rendered chart; Plot attaches scale(name) to it. */
 export type Chart = SVGSVGElement & { scale(name: 'x' | 'y'): Plot.Scale | undefined };
 
+/**
+ * The part of each mark layer, from a plot module's MARKS (key -> aria-description): the key in kebab
+ * case (`outlierRanges` -> `outlier-ranges`) unless `renamed` says otherwise.
+ */
+export function markParts(marks: Record<string, string>, renamed: Record<string, string> = {}): Record<string, string> {
+  return Object.fromEntries(Object.entries(marks).map(([key, description]) => [description, renamed[key] ?? key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)]));
+}
+
 export function renderChart(
   options: Plot.PlotOptions,
   text: { title: string; description: string },
   part: string,
-  markParts: Record<string, string> = {},
+  parts: Record<string, string> = {},
 ): Chart {
   const chart = Plot.plot(options) as Chart;
   chart.setAttribute('role', 'img');
@@ -22,7 +30,7 @@ export function renderChart(
   desc.textContent = text.description;
   chart.prepend(title, desc);
   for (const g of chart.querySelectorAll('g[aria-description]')) {
-    const name = markParts[g.getAttribute('aria-description')!];
+    const name = parts[g.getAttribute('aria-description')!];
     if (name) g.setAttribute('part', name);
   }
   // Inside role="img" the shapes are presentational: Plot's per-group labels would only be invalid ARIA.
@@ -31,4 +39,19 @@ export function renderChart(
     el.removeAttribute('aria-description');
   }
   return chart;
+}
+
+/** One chart of an element, drawn again only when its data (by identity) or its key (size, options) change. */
+export class ChartCache {
+  private cached: { key: string; data: object; node: Chart } | undefined;
+
+  /** The chart drawn last, if any. */
+  get node(): Chart | undefined {
+    return this.cached?.node;
+  }
+
+  get(key: string, data: object, draw: () => Chart): Chart {
+    if (this.cached?.key !== key || this.cached.data !== data) this.cached = { key, data, node: draw() };
+    return this.cached.node;
+  }
 }

@@ -2,6 +2,7 @@
 import { html, svg, nothing } from 'lit';
 import type { LayerReport, ModelQuantization } from '../../report/stats-report.js';
 import { deadChannelNote } from '../../report/dead-channels.js';
+import { plural } from '../../text/plural.js';
 
 export function opLabel(layer: LayerReport): string {
   if (layer.recurrent) return `${layer.op} ${layer.recurrent.input}`;
@@ -26,8 +27,8 @@ export function layerHeader(layer: LayerReport, keys: readonly ('range' | 'mean'
   const shownKeys = keys.filter((k) => k !== 'dead' || layer.deadChannels.length > 0);
   return html`<div part="header" class="header">
     <span class="layer-name">${layer.name}</span>
-    <span class="layer-meta">${opLabel(layer)} · [${layer.shape.join('×')}] · ${n} channel${n === 1 ? '' : 's'} ·
-      ${layer.outliers.length} outlier${layer.outliers.length === 1 ? '' : 's'}${layer.deadChannels.length
+    <span class="layer-meta">${opLabel(layer)} · [${layer.shape.join('×')}] · ${plural(n, 'channel')} ·
+      ${plural(layer.outliers.length, 'outlier')}${layer.deadChannels.length
         ? ` · ${layer.deadChannels.length} dead` : nothing}${layer.nonFinite ? html` · ${layer.nonFinite} non-finite` : nothing}${layer.modelQuantization
         ? ` · stored ${layer.modelQuantization.dtype}, ${storedAs(layer.modelQuantization)}`
         : nothing}</span>

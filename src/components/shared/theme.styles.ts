@@ -5,7 +5,7 @@ import { css } from 'lit';
 export const themeStyles = css`
   :host {
     --_color: var(--wl-color, #1f2328);
-    --_background: var(--wl-background, #ffffff);
+    --_background: var(--wl-background, Canvas);
     --_muted-color: var(--wl-muted-color, #57606a);
     --_border-color: var(--wl-border-color, #d0d7de);
     --_accent-color: var(--wl-accent-color, #0969da);
@@ -24,14 +24,14 @@ export const themeStyles = css`
     box-sizing: border-box;
     min-width: 0;
     color: var(--_color);
-    background: var(--_background);
+    /* The page's own background shows through; controls and sticky headers use the system Canvas colour. */
+    background: var(--wl-background, transparent);
     font: 14px/1.4 var(--_font);
     color-scheme: light;
   }
   @media (prefers-color-scheme: dark) {
     :host {
       --_color: var(--wl-color, #e6edf3);
-      --_background: var(--wl-background, #0d1117);
       --_muted-color: var(--wl-muted-color, #9ea7b3);
       --_border-color: var(--wl-border-color, #3d444d);
       --_accent-color: var(--wl-accent-color, #4493f8);
@@ -157,6 +157,22 @@ export const chartStyles = css`
   }
   .hint {
     color: var(--_muted-color);
+  }
+  /* The channel being read (a line), or the bin (a band). */
+  .cursor.line,
+  .cursor.band {
+    position: absolute;
+    top: 0;
+    bottom: 0;
+    pointer-events: none;
+  }
+  .cursor.line {
+    width: 0;
+    border-left: 1px dashed var(--_muted-color);
+  }
+  .cursor.band {
+    background: var(--_accent-color);
+    opacity: 0.2;
   }
   /* The span being dragged out to zoom. */
   .brush {

@@ -1,5 +1,5 @@
 // The content width of an element, from a ResizeObserver, so its charts fill the container and redraw
-// when it resizes (the same behaviour as ModelViewElement's, as a controller for elements that are not one).
+// when it resizes (every ModelViewElement has one).
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 
 export class WidthController implements ReactiveController {

@@ -43,14 +43,6 @@ export const styles = css`
     border-radius: var(--_radius);
     padding: 0.2em 0.4em;
   }
-  .cursor {
-    position: absolute;
-    top: 0;
-    bottom: 0;
-    background: var(--_accent-color);
-    opacity: 0.2;
-    pointer-events: none;
-  }
   .note {
     margin: 0.25em 0;
     color: var(--_outlier-color);

@@ -12,25 +12,21 @@ import type { LayerReport } from '../../report/stats-report.js';
 import { MAX_HISTOGRAM_BINS, needsModelError, type LayerHistogram } from '../../report/weight-histogram.js';
 import { ModelViewElement } from '../model-view-element.js';
 import { AnalysisTask } from '../shared/analysis-task.js';
-import { channelAfterKey } from '../shared/channel-keys.js';
-import { renderChart, type Chart } from '../shared/chart.js';
+import { Brush } from '../shared/brush.js';
+import { ChannelReadout } from '../shared/channel-readout.js';
+import { ChartCache, markParts, renderChart, type Chart } from '../shared/chart.js';
+import { xValueAt } from '../shared/chart-geometry.js';
+import { DataTable } from '../shared/data-table.js';
 import { opLabel } from '../shared/layer-header.js';
 import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
 import { styles } from './weight-histogram.styles.js';
+import { plural } from '../../text/plural.js';
 
 const integer = new Intl.NumberFormat('en-US');
-const plural = (n: number, word: string) => `${integer.format(n)} ${word}${n === 1 ? '' : 's'}`;
 const OVERLAYS = [[8, 'symmetric'], [8, 'asymmetric'], [4, 'symmetric'], [4, 'asymmetric']] as const;
 
 /** What a histogram request depends on: the model (and the session keeping its weights), layer, channel, bins, zoom. */
 type HistogramArgs = readonly [ModelHandle, number, string, number | null, number, readonly [number, number] | null];
-
-/** A drag across the plot, in weight values. */
-interface Drag {
-  pointer: number;
-  from: number;
-  to: number;
-}
 
 /**
  * A layer's weight histogram — the whole tensor or one output channel, linear or log counts — with a
@@ -79,7 +75,7 @@ interface Drag {
  * @csspart progress - The loading progress bar.
  *
  * @cssproperty [--wl-color=#1f2328] - Text and axes (dark: #e6edf3).
- * @cssproperty [--wl-background=#ffffff] - Background (dark: #0d1117).
+ * @cssproperty [--wl-background=transparent] - Background (unset: the page's shows through; inputs use the system Canvas colour).
  * @cssproperty [--wl-muted-color=#57606a] - Secondary text (dark: #9ea7b3).
  * @cssproperty [--wl-border-color=#d0d7de] - Borders and table rules (dark: #3d444d).
  * @cssproperty [--wl-accent-color=#0969da] - Focus ring and the read bin's band (dark: #4493f8).
@@ -141,15 +137,32 @@ export class WeightHistogram extends ModelViewElement {
     },
   });
 
-  private chart: { key: string; histogram: LayerHistogram; node: Chart } | undefined;
+  private readonly charts = new ChartCache();
   /** The last histogram computed, shown while the next one is on its way (a channel switch takes ms). */
   private shown: LayerHistogram | undefined;
-  /** The bin being read, in the histogram it was set on. */
-  private cursor: { histogram: LayerHistogram; bin: number } | undefined;
-  private tableOpen = false;
+  private readonly readout = new ChannelReadout<LayerHistogram>(this, {
+    indexAt: (value, h) => {
+      const w = (h.hi - h.lo) / h.counts.length;
+      return w > 0 ? Math.floor((value - h.lo) / w) : 0;
+    },
+    spanOf: (bin, h) => {
+      const b = histogramBins(h)[bin]!;
+      return [b.x1, b.x2];
+    },
+  });
+  private readonly brush = new Brush(this, {
+    valueAt: (e) => (this.charts.node ? xValueAt(this.charts.node, e) : null),
+    // A click is not a zoom: only a drag wider than a few pixels' worth of weights.
+    isZoom: (from, to) => {
+      const chart = this.charts.node!;
+      const [d0, d1] = chart.scale('x')!.domain as [number, number];
+      return Math.abs(to - from) > ((d1 - d0) * 4) / chart.width.baseVal.value;
+    },
+    zoom: (span) => (this.zoom = span),
+  });
+  private readonly table = new DataTable(this);
   /** The zoomed range and the layer and channel it was set on: another layer or channel starts unzoomed. */
   private zoomed: { layer: string; channel: number | null; range: [number, number] } | undefined;
-  private dragging: Drag | undefined;
 
   constructor() {
     super();
@@ -258,23 +271,10 @@ export class WeightHistogram extends ModelViewElement {
     const overlay = quantOverlay(layer, h.channel, this.overlayOptions);
     const bins = histogramBins(h);
     const chart = this.chartFor(h, overlay);
+    this.readout.show(h, [0, bins.length - 1], chart);
     return html`<div part="base">
       ${this.renderHeader(layer, h, overlay)} ${this.renderControls(layer, h)}
-      <div
-        part="plot"
-        class="plot"
-        tabindex="0"
-        role="group"
-        aria-label=${`Weight histogram of ${h.layer}, ${selectionText(h)}. Arrow keys read one bin at a time.`}
-        @keydown=${(e: KeyboardEvent) => this.onKey(e, h)}
-        @focus=${() => this.reading(h) ?? this.setCursor(h, 0)}
-        @pointerdown=${(e: PointerEvent) => this.onPointerDown(e)}
-        @pointermove=${(e: PointerEvent) => this.onPointer(e, h)}
-        @pointerup=${(e: PointerEvent) => this.onPointerUp(e)}
-        @pointercancel=${() => this.setDrag(undefined)}
-      >
-        ${chart}${this.renderCursor(chart, bins[this.reading(h) ?? -1])}${this.renderBrush(chart)}
-      </div>
+      ${this.readout.plot(`Weight histogram of ${h.layer}, ${selectionText(h)}. Arrow keys read one bin at a time.`, chart, this.brush)}
       ${this.renderReadout(layer, h, bins)} ${this.renderZoom(h)}
       ${h.zoomed
         ? html`<p part="zoom-note" class="zoom-note">Zoomed to ${formatNumber(h.lo)} … ${formatNumber(h.hi)}:
@@ -302,7 +302,7 @@ export class WeightHistogram extends ModelViewElement {
     <p part="overlay-summary" class="overlay-summary">
       <strong>${overlayLabel(options)}</strong>:
       ${overlay
-        ? html`clipping range ${clipText(overlay)}; ${gridText(h, overlay, this.chartWidth())}.`
+        ? html`clipping range ${clipText(overlay)}; ${gridText(h, overlay, this.width.value)}.`
         : options.grid === 'channel' && h.channel === null
           ? html`each output channel has its own grid — choose a channel to see one.`
           : html`no finite weight to set a grid.`}
@@ -340,78 +340,33 @@ export class WeightHistogram extends ModelViewElement {
   }
 
   private chartFor(h: LayerHistogram, overlay: QuantOverlay | null): Chart {
-    const width = this.chartWidth();
+    const width = this.width.value;
     const scale = this.scale === 'log' ? 'log' : 'linear';
-    const key = JSON.stringify({ width, height: this.height, scale, overlay });
-    if (this.chart?.key !== key || this.chart.histogram !== h) {
-      const node = renderChart(weightHistogramPlot(h, overlay, { width, height: this.height, scale }), weightHistogramText(h, overlay, width), 'chart', {
-        [WEIGHT_HISTOGRAM_MARKS.bins]: 'bins',
-        [WEIGHT_HISTOGRAM_MARKS.clipRange]: 'clip-range',
-        [WEIGHT_HISTOGRAM_MARKS.clipBounds]: 'clip-bounds',
-        [WEIGHT_HISTOGRAM_MARKS.levels]: 'grid-levels',
-      });
-      this.chart = { key, histogram: h, node };
-    }
-    return this.chart.node;
-  }
-
-  /** The bin being read, if it belongs to this histogram. */
-  private reading(h: LayerHistogram): number | undefined {
-    return this.cursor?.histogram === h ? this.cursor.bin : undefined;
-  }
-
-  private setCursor(h: LayerHistogram, bin: number): void {
-    if (this.reading(h) === bin) return;
-    this.cursor = { histogram: h, bin };
-    this.requestUpdate();
-  }
-
-  private renderCursor(chart: Chart, bin: HistogramBin | undefined) {
-    if (!bin) return nothing;
-    const x = chart.scale('x')!;
-    const width = chart.width.baseVal.value;
-    const [a, b] = [x.apply(bin.x1) as number, x.apply(bin.x2) as number];
-    return html`<div part="cursor" class="cursor" style="left: ${(a / width) * 100}%; width: ${(Math.max(1, b - a) / width) * 100}%"></div>`;
+    return this.charts.get(JSON.stringify({ width, height: this.height, scale, overlay }), h, () =>
+      renderChart(weightHistogramPlot(h, overlay, { width, height: this.height, scale }), weightHistogramText(h, overlay, width), 'chart', markParts(WEIGHT_HISTOGRAM_MARKS, { levels: 'grid-levels' })),
+    );
   }
 
   private renderReadout(layer: LayerReport, h: LayerHistogram, bins: HistogramBin[]): TemplateResult {
-    const bin = bins[this.reading(h) ?? -1];
-    if (!bin) {
-      return html`<div part="readout" class="readout hint" aria-live="polite" aria-atomic="true">Hover the histogram, or focus it and press ← →, to read a bin.</div>`;
-    }
-    // A recurrent weight's channel is read with its direction, gate and unit.
-    const which = h.channel !== null && layer.recurrent ? `${channelLabel(layer, h.channel)}, bin` : 'Bin';
-    const share = h.elements ? ` (${((bin.count / h.elements) * 100).toPrecision(3)}% of ${integer.format(h.elements)})` : '';
-    return html`<div part="readout" class="readout" aria-live="polite" aria-atomic="true">
-      <strong>${which} ${bin.bin + 1} of ${bins.length}</strong>: ${rangeText(bin, bins.length)} — ${plural(bin.count, 'weight')}${share}
-    </div>`;
+    return this.readout.readout((i) => {
+      const bin = bins[i]!;
+      // A recurrent weight's channel is read with its direction, gate and unit.
+      const which = h.channel !== null && layer.recurrent ? `${channelLabel(layer, h.channel)}, bin` : 'Bin';
+      const share = h.elements ? ` (${((bin.count / h.elements) * 100).toPrecision(3)}% of ${integer.format(h.elements)})` : '';
+      return html`<strong>${which} ${bin.bin + 1} of ${bins.length}</strong>: ${rangeText(bin, bins.length)} — ${plural(bin.count, 'weight')}${share}`;
+    }, 'Hover the histogram, or focus it and press ← →, to read a bin.');
   }
 
   private renderTable(h: LayerHistogram, bins: HistogramBin[]): TemplateResult {
-    return html`<details part="table" @toggle=${(e: Event) => {
-      this.tableOpen = (e.target as HTMLDetailsElement).open;
-      this.requestUpdate();
-    }}>
-      <summary>Data table: ${plural(bins.length, 'bin')}</summary>
-      ${this.tableOpen
-        ? html`<div class="data-table" tabindex="0" role="region" aria-label="Histogram bins of ${h.layer}">
-            <table>
-              <caption class="visually-hidden">Weights of ${h.layer} (${selectionText(h)}) per bin</caption>
-              <thead><tr><th scope="col">Bin</th><th scope="col">Weights from</th><th scope="col">to</th><th scope="col">Count</th></tr></thead>
-              <tbody>
-                ${bins.map((b) => html`<tr><th scope="row">${b.bin + 1}</th><td>${formatNumber(b.x1)}</td><td>${formatNumber(b.x2)}${b.bin === bins.length - 1 ? ' (incl.)' : ''}</td><td>${b.count}</td></tr>`)}
-              </tbody>
-            </table>
-          </div>`
-        : nothing}
-    </details>`;
-  }
-
-  private onKey(e: KeyboardEvent, h: LayerHistogram): void {
-    const next = channelAfterKey(e.key, this.reading(h) ?? null, [0, h.counts.length - 1]);
-    if (next === null) return;
-    e.preventDefault();
-    this.setCursor(h, next);
+    return this.table.render({
+      part: 'table',
+      summary: `Data table: ${plural(bins.length, 'bin')}`,
+      label: `Histogram bins of ${h.layer}`,
+      caption: `Weights of ${h.layer} (${selectionText(h)}) per bin`,
+      head: html`<tr><th scope="col">Bin</th><th scope="col">Weights from</th><th scope="col">to</th><th scope="col">Count</th></tr>`,
+      rows: () => bins,
+      row: (b) => html`<tr><th scope="row">${b.bin + 1}</th><td>${formatNumber(b.x1)}</td><td>${formatNumber(b.x2)}${b.bin === bins.length - 1 ? ' (incl.)' : ''}</td><td>${b.count}</td></tr>`,
+    });
   }
 
   private renderZoom(h: LayerHistogram): TemplateResult {
@@ -426,60 +381,6 @@ export class WeightHistogram extends ModelViewElement {
       <label>to <input part="zoom-to" type="number" step="any" .value=${String(hi)} @change=${set(1)} /></label>
       <button part="zoom-reset" type="button" ?disabled=${!h.zoomed} @click=${() => (this.zoom = null)}>Show the whole range</button>
     </div>`;
-  }
-
-  private renderBrush(chart: Chart) {
-    const drag = this.dragging;
-    if (!drag || drag.from === drag.to) return nothing;
-    const x = chart.scale('x')!;
-    const width = chart.width.baseVal.value;
-    const [a, b] = [x.apply(Math.min(drag.from, drag.to)) as number, x.apply(Math.max(drag.from, drag.to)) as number];
-    return html`<div part="brush" class="brush" style="left: ${(a / width) * 100}%; width: ${((b - a) / width) * 100}%"></div>`;
-  }
-
-  /** The weight value under the pointer, through the chart's x scale. */
-  private valueAt(e: PointerEvent): number | null {
-    const chart = this.chart?.node;
-    if (!chart) return null;
-    const box = chart.getBoundingClientRect();
-    if (box.width === 0) return null;
-    return chart.scale('x')!.invert!(((e.clientX - box.left) / box.width) * chart.width.baseVal.value) as number;
-  }
-
-  private setDrag(drag: Drag | undefined): void {
-    this.dragging = drag;
-    this.requestUpdate();
-  }
-
-  private onPointerDown(e: PointerEvent): void {
-    const value = e.button === 0 ? this.valueAt(e) : null;
-    if (value === null) return;
-    try {
-      (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId);
-    } catch {
-      // Not an active pointer (a synthetic event): dragging still works while it stays over the plot.
-    }
-    this.setDrag({ pointer: e.pointerId, from: value, to: value });
-  }
-
-  private onPointerUp(e: PointerEvent): void {
-    const drag = this.dragging;
-    if (!drag || drag.pointer !== e.pointerId) return;
-    this.setDrag(undefined);
-    // A click is not a zoom: only a drag wider than a few pixels' worth of weights.
-    const chart = this.chart?.node;
-    const [d0, d1] = (chart?.scale('x')?.domain ?? [0, 1]) as [number, number];
-    if (chart && Math.abs(drag.to - drag.from) > ((d1 - d0) * 4) / chart.width.baseVal.value) this.zoom = [drag.from, drag.to];
-  }
-
-  private onPointer(e: PointerEvent, h: LayerHistogram): void {
-    const value = this.valueAt(e);
-    if (value === null) return;
-    const drag = this.dragging;
-    if (drag && drag.pointer === e.pointerId && value !== drag.to) this.setDrag({ ...drag, to: value });
-    const w = (h.hi - h.lo) / h.counts.length;
-    const bin = w > 0 ? Math.floor((value - h.lo) / w) : 0;
-    this.setCursor(h, Math.min(h.counts.length - 1, Math.max(0, bin)));
   }
 }
 

@@ -9,14 +9,6 @@ export const styles = css`
       --_model-range-color: var(--wl-model-range-color, #a371f7);
     }
   }
-  .cursor {
-    position: absolute;
-    top: 0;
-    bottom: 0;
-    width: 0;
-    border-left: 1px dashed var(--_muted-color);
-    pointer-events: none;
-  }
   .readout .dead {
     color: var(--_dead-color);
     font-weight: 600;

@@ -183,7 +183,7 @@ describe('<weight-range-plot>', () => {
     }
   });
 
-  it('shows a corrupt model as an alert naming the file, and emits wl-error', async () => {
+  it("a corrupt model: wl-error, the source's alert names the file, the bound plot points to it", async () => {
     const bytes = await (await fetch(MODEL)).arrayBuffer();
     const source = ElementHarness.mount('model-source', { id: 'corrupt-source' });
     const h = ElementHarness.mount('weight-range-plot', { attributes: { model: 'corrupt-source' } });
@@ -192,7 +192,11 @@ describe('<weight-range-plot>', () => {
     void source.element.handle.load({ kind: 'files', files: [new File([bytes.slice(0, 5000)], 'corrupt.onnx')] });
     expect((await event).detail.error.message).to.contain('corrupt.onnx');
     await h.ready('error');
-    expect(h.alert()).to.contain('corrupt.onnx');
+    await source.ready('error');
+    expect(source.alert()).to.contain('corrupt.onnx');
+    expect(h.alert(), 'one full message per model: the source shows it').to.equal(null);
+    expect(h.statusText()).to.contain('failed to load').and.contain('#corrupt-source').and.not.contain('corrupt.onnx');
+    expect(h.part('status')!.getAttribute('role')).to.equal('status');
     expect((await axe.run(h.element)).violations).to.deep.equal([]);
     ElementHarness.cleanup();
   });

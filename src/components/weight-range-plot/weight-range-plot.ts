@@ -6,21 +6,16 @@ import { formatNumber, formatSpan } from '../../plot/format.js';
 import { WEIGHT_RANGE_MARKS, weightRangePlot, weightRangeText } from '../../plot/weight-ranges.js';
 import { modelGrid, type ModelGrid } from '../../plot/model-quantization.js';
 import { ModelViewElement } from '../model-view-element.js';
-import { renderChart, type Chart } from '../shared/chart.js';
+import { Brush } from '../shared/brush.js';
+import { ChannelReadout } from '../shared/channel-readout.js';
+import { ChartCache, markParts, renderChart, type Chart } from '../shared/chart.js';
+import { DataTable } from '../shared/data-table.js';
 import { layerHeader } from '../shared/layer-header.js';
 import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
 import { styles } from './weight-range-plot.styles.js';
-import { channelAfterKey } from '../shared/channel-keys.js';
 
 /** Rows of the data table shown at most; zoom in to read the others. */
 const MAX_TABLE_ROWS = 2000;
-
-interface Drag {
-  pointer: number;
-  from: number;
-  to: number;
-  moved: boolean;
-}
 
 /**
  * AIMET's "Weight Ranges per Output Channel" for one layer of a model: per output channel a rule from
@@ -62,7 +57,7 @@ interface Drag {
  * @csspart progress - The loading progress bar.
  *
  * @cssproperty [--wl-color=#1f2328] - Text and axes (dark: #e6edf3).
- * @cssproperty [--wl-background=#ffffff] - Background (dark: #0d1117).
+ * @cssproperty [--wl-background=transparent] - Background (unset: the page's shows through; inputs use the system Canvas colour).
  * @cssproperty [--wl-muted-color=#57606a] - Secondary text (dark: #9ea7b3).
  * @cssproperty [--wl-border-color=#d0d7de] - Borders and table rules (dark: #3d444d).
  * @cssproperty [--wl-accent-color=#0969da] - Focus ring, progress and zoom brush (dark: #4493f8).
@@ -92,15 +87,19 @@ export class WeightRangePlot extends ModelViewElement {
 
   /** Height of the chart in pixels (it always fills the container's width). */
   declare height: number;
-  private shownLayer: LayerReport | undefined;
-  private zoomLayer: LayerReport | undefined;
-  private activeLayer: LayerReport | undefined;
-  private chart: { layer: LayerReport; key: string; node: Chart } | undefined;
 
-  private active: number | null = null;
-  private zoomSpan: ChannelDomain | null = null;
-  private dragging: Drag | null = null;
-  private tableOpen = false;
+  private readonly charts = new ChartCache();
+  private readonly readout = new ChannelReadout<LayerReport>(this);
+  private readonly brush = new Brush(this, {
+    valueAt: (e) => this.readout.indexAt(e),
+    isZoom: (from, to) => from !== to,
+    zoom: (span) => (this.zoom = span),
+    pad: 0.5,
+  });
+  private readonly table = new DataTable(this);
+  /** The zoomed span and the layer it was set on: another layer (or model) starts unzoomed. */
+  private zoomed: { layer: LayerReport | undefined; span: ChannelDomain } | undefined;
+  private shownLayer: LayerReport | undefined;
 
   constructor() {
     super();
@@ -110,12 +109,11 @@ export class WeightRangePlot extends ModelViewElement {
 
   /** The channel span shown, `[first, last]` inclusive; null shows every channel. */
   get zoom(): ChannelDomain | null {
-    return this.zoomSpan;
+    return this.zoomed?.span ?? null;
   }
 
   set zoom(span: ChannelDomain | null) {
-    this.zoomLayer = this.shownLayer;
-    this.zoomSpan = span ? [Math.min(span[0], span[1]), Math.max(span[0], span[1])] : null;
+    this.zoomed = span ? { layer: this.shownLayer, span: [Math.min(span[0], span[1]), Math.max(span[0], span[1])] } : undefined;
     this.requestUpdate();
   }
 
@@ -131,99 +129,29 @@ export class WeightRangePlot extends ModelViewElement {
     if (!layer) {
       return html`<div part="base">${this.renderProblem(`${report.file}: no weight layer named "${this.layer}" (${report.layers.length} layers)`)}</div>`;
     }
-    // Zoom and the read channel belong to the layer they were set on: another layer (or model) starts afresh.
     this.shownLayer = layer;
-    this.zoomLayer ??= layer;
-    this.activeLayer ??= layer;
+    if (this.zoomed) this.zoomed.layer ??= layer;
     if (channelCount(layer) === 0) return html`<div part="base">${layerHeader(layer, [])}${this.renderProblem(`${layer.name} has no channels`)}</div>`;
-    const domain = clampDomain(layer, this.zoomLayer === layer ? this.zoomSpan : null);
+    const domain = clampDomain(layer, this.zoomed?.layer === layer ? this.zoomed.span : null);
     const chart = this.chartFor(layer, domain);
+    this.readout.show(layer, domain, chart);
+    const label = `Weight ranges of ${layer.name}, channels ${formatSpan(domain)}. Arrow keys read one channel at a time.`;
     return html`<div part="base">
       ${layerHeader(layer, modelGrid(layer) ? ['range', 'mean', 'outlier', 'dead', 'model-range'] : ['range', 'mean', 'outlier', 'dead'])}
-      <div
-        part="plot"
-        class="plot"
-        tabindex="0"
-        role="group"
-        aria-label=${`Weight ranges of ${layer.name}, channels ${formatSpan(domain)}. Arrow keys read one channel at a time.`}
-        @keydown=${(e: KeyboardEvent) => this.onKey(e, domain)}
-        @focus=${() => this.onFocus(domain)}
-        @pointerdown=${(e: PointerEvent) => this.onPointerDown(e, domain)}
-        @pointermove=${(e: PointerEvent) => this.onPointerMove(e, domain)}
-        @pointerup=${(e: PointerEvent) => this.onPointerUp(e)}
-        @pointercancel=${() => this.setDrag(null)}
-      >
-        ${chart}${this.renderCursor(chart, domain)}${this.renderBrush(chart)}
-      </div>
-      ${this.renderReadout(layer, domain)} ${this.renderZoom(layer, domain)} ${this.renderTable(layer, domain)}
+      ${this.readout.plot(label, chart, this.brush)}
+      ${this.readout.readout(
+        (c) => readoutText(layer, c),
+        'Hover the plot, or focus it and press ← →, to read a channel. Drag across it to zoom.',
+      )}
+      ${this.renderZoom(layer, domain)} ${this.renderTable(layer, domain)}
     </div>`;
   }
 
   private chartFor(layer: LayerReport, domain: ChannelDomain): Chart {
-    const width = this.chartWidth();
-    const key = `${width}|${this.height}|${domain.join('-')}`;
-    if (this.chart?.key !== key || this.chart.layer !== layer) {
-      const options = weightRangePlot(layer, { width, height: this.height, domain });
-      const node = renderChart(options, weightRangeText(layer, domain), 'chart', {
-        [WEIGHT_RANGE_MARKS.ranges]: 'ranges',
-        [WEIGHT_RANGE_MARKS.means]: 'means',
-        [WEIGHT_RANGE_MARKS.outlierRanges]: 'outlier-ranges',
-        [WEIGHT_RANGE_MARKS.outlierMeans]: 'outlier-means',
-        [WEIGHT_RANGE_MARKS.modelRange]: 'model-range',
-        [WEIGHT_RANGE_MARKS.deadChannels]: 'dead-channels',
-      });
-      this.chart = { layer, key, node };
-    }
-    return this.chart.node;
-  }
-
-  /** Horizontal position of channel `c` as a percentage of the chart's width. */
-  private percentAt(chart: Chart, c: number): number {
-    const x = chart.scale('x')!.apply(c) as number;
-    return (x / chart.width.baseVal.value) * 100;
-  }
-
-  /** The channel being read, if it belongs to the shown layer. */
-  private get reading(): number | null {
-    return this.activeLayer === this.shownLayer ? this.active : null;
-  }
-
-  private setReading(c: number): void {
-    this.activeLayer = this.shownLayer;
-    this.active = c;
-    this.requestUpdate();
-  }
-
-  private renderCursor(chart: Chart, [lo, hi]: ChannelDomain) {
-    const c = this.reading;
-    if (c === null || c < lo || c > hi) return nothing;
-    return html`<div part="cursor" class="cursor" style="left: ${this.percentAt(chart, c)}%"></div>`;
-  }
-
-  private renderBrush(chart: Chart) {
-    const drag = this.dragging;
-    if (!drag?.moved) return nothing;
-    const a = this.percentAt(chart, Math.min(drag.from, drag.to) - 0.5);
-    const b = this.percentAt(chart, Math.max(drag.from, drag.to) + 0.5);
-    return html`<div part="brush" class="brush" style="left: ${a}%; width: ${b - a}%"></div>`;
-  }
-
-  private renderReadout(layer: LayerReport, [lo, hi]: ChannelDomain) {
-    const c = this.reading;
-    if (c === null || c < lo || c > hi) {
-      return html`<div part="readout" class="readout hint" aria-live="polite" aria-atomic="true">
-        Hover the plot, or focus it and press ← →, to read a channel. Drag across it to zoom.
-      </div>`;
-    }
-    const [row] = channelRows(layer, [c, c]);
-    const grid = modelGrid(layer);
-    return html`<div part="readout" class="readout" aria-live="polite" aria-atomic="true">
-      <strong>${channelLabel(layer, c)}</strong>: min ${formatNumber(row!.min)}, max ${formatNumber(row!.max)},
-      mean ${formatNumber(row!.mean)}, std ${formatNumber(row!.std)}${row!.outlier
-        ? html` — <span class="outlier">outlier</span>, relative range ${formatNumber(row!.relativeRange)}`
-        : row!.dead ? html` — <span class="dead">dead</span>: its range is at most 1e-4 of the layer's largest; harmless for weight quantization`
-        : nothing}${grid ? html`<br />${modelScaleLine(grid, c)}` : nothing}
-    </div>`;
+    const width = this.width.value;
+    return this.charts.get(`${width}|${this.height}|${domain.join('-')}`, layer, () =>
+      renderChart(weightRangePlot(layer, { width, height: this.height, domain }), weightRangeText(layer, domain), 'chart', markParts(WEIGHT_RANGE_MARKS)),
+    );
   }
 
   private renderZoom(layer: LayerReport, [lo, hi]: ChannelDomain) {
@@ -243,91 +171,34 @@ export class WeightRangePlot extends ModelViewElement {
   }
 
   private renderTable(layer: LayerReport, domain: ChannelDomain) {
-    const rows = this.tableOpen ? channelRows(layer, domain) : [];
-    const grid = this.tableOpen ? modelGrid(layer) : null;
-    const shown = rows.slice(0, MAX_TABLE_ROWS);
-    return html`<details part="table" @toggle=${(e: Event) => this.toggleTable(e)}>
-      <summary>Data table: channels ${formatSpan(domain)}</summary>
-      ${this.tableOpen
-        ? html`<div class="data-table" tabindex="0" role="region" aria-label="Channel statistics of ${layer.name}">
-            <table>
-              <caption class="visually-hidden">Per-channel weight statistics of ${layer.name}</caption>
-              <thead><tr><th scope="col">Channel</th><th scope="col">Min</th><th scope="col">Max</th><th scope="col">Mean</th><th scope="col">Std</th><th scope="col">Relative range</th><th scope="col">Outlier</th>${grid
-                ? html`<th scope="col">Model's scale</th><th scope="col">Model's zero point</th><th scope="col">Model's range</th><th scope="col">Our scale (${grid.ours})</th>`
-                : nothing}</tr></thead>
-              <tbody>
-                ${shown.map((r) => html`<tr>
-                  <th scope="row">${r.channel}</th><td>${formatNumber(r.min)}</td><td>${formatNumber(r.max)}</td><td>${formatNumber(r.mean)}</td>
-                  <td>${formatNumber(r.std)}</td><td>${r.dead ? 'dead' : formatNumber(r.relativeRange)}</td><td>${r.outlier ? 'yes' : ''}</td>${grid ? modelCells(grid, r.channel) : nothing}
-                </tr>`)}
-              </tbody>
-            </table>
-            ${rows.length > shown.length ? html`<p>First ${shown.length} of ${rows.length} channels: zoom in to see the others.</p>` : nothing}
-          </div>`
-        : nothing}
-    </details>`;
+    const grid = modelGrid(layer);
+    return this.table.render({
+      part: 'table',
+      summary: `Data table: channels ${formatSpan(domain)}`,
+      label: `Channel statistics of ${layer.name}`,
+      caption: `Per-channel weight statistics of ${layer.name}`,
+      head: html`<tr><th scope="col">Channel</th><th scope="col">Min</th><th scope="col">Max</th><th scope="col">Mean</th><th scope="col">Std</th><th scope="col">Relative range</th><th scope="col">Outlier</th>${grid
+        ? html`<th scope="col">Model's scale</th><th scope="col">Model's zero point</th><th scope="col">Model's range</th><th scope="col">Our scale (${grid.ours})</th>`
+        : nothing}</tr>`,
+      rows: () => channelRows(layer, domain),
+      row: (r) => html`<tr>
+        <th scope="row">${r.channel}</th><td>${formatNumber(r.min)}</td><td>${formatNumber(r.max)}</td><td>${formatNumber(r.mean)}</td>
+        <td>${formatNumber(r.std)}</td><td>${r.dead ? 'dead' : formatNumber(r.relativeRange)}</td><td>${r.outlier ? 'yes' : ''}</td>${grid ? modelCells(grid, r.channel) : nothing}
+      </tr>`,
+      limit: { rows: MAX_TABLE_ROWS, note: (shown, total) => `First ${shown} of ${total} channels: zoom in to see the others.` },
+    });
   }
+}
 
-  private toggleTable(e: Event): void {
-    this.tableOpen = (e.target as HTMLDetailsElement).open;
-    this.requestUpdate();
-  }
-
-  private channelAt(e: PointerEvent, [lo, hi]: ChannelDomain): number | null {
-    const chart = this.chart?.node;
-    if (!chart) return null;
-    const box = chart.getBoundingClientRect();
-    if (box.width === 0) return null;
-    const x = ((e.clientX - box.left) / box.width) * chart.width.baseVal.value;
-    const c = Math.round(chart.scale('x')!.invert!(x) as number);
-    return Math.min(hi, Math.max(lo, c));
-  }
-
-  private onFocus([lo, hi]: ChannelDomain): void {
-    const c = this.reading;
-    if (c === null || c < lo || c > hi) this.setReading(lo);
-  }
-
-  private onKey(e: KeyboardEvent, domain: ChannelDomain): void {
-    const next = channelAfterKey(e.key, this.reading, domain);
-    if (next === null) return;
-    e.preventDefault();
-    this.setReading(next);
-  }
-
-  private onPointerDown(e: PointerEvent, domain: ChannelDomain): void {
-    if (e.button !== 0) return;
-    const c = this.channelAt(e, domain);
-    if (c === null) return;
-    try {
-      (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId);
-    } catch {
-      // Not an active pointer (a synthetic event): dragging still works while it stays over the plot.
-    }
-    this.setDrag({ pointer: e.pointerId, from: c, to: c, moved: false });
-  }
-
-  private setDrag(drag: Drag | null): void {
-    this.dragging = drag;
-    this.requestUpdate();
-  }
-
-  private onPointerMove(e: PointerEvent, domain: ChannelDomain): void {
-    const c = this.channelAt(e, domain);
-    if (c === null) return;
-    const drag = this.dragging;
-    if (drag && drag.pointer === e.pointerId) {
-      if (c !== drag.to) this.setDrag({ ...drag, to: c, moved: true });
-    }
-    this.setReading(c);
-  }
-
-  private onPointerUp(e: PointerEvent): void {
-    const drag = this.dragging;
-    if (!drag || drag.pointer !== e.pointerId) return;
-    this.setDrag(null);
-    if (drag.moved && drag.from !== drag.to) this.zoom = [drag.from, drag.to];
-  }
+/** A channel's figures: min, max, mean, std, whether it is an outlier or dead, and the model's own scale. */
+function readoutText(layer: LayerReport, c: number) {
+  const [row] = channelRows(layer, [c, c]);
+  const grid = modelGrid(layer);
+  return html`<strong>${channelLabel(layer, c)}</strong>: min ${formatNumber(row!.min)}, max ${formatNumber(row!.max)},
+    mean ${formatNumber(row!.mean)}, std ${formatNumber(row!.std)}${row!.outlier
+      ? html` — <span class="outlier">outlier</span>, relative range ${formatNumber(row!.relativeRange)}`
+      : row!.dead ? html` — <span class="dead">dead</span>: its range is at most 1e-4 of the layer's largest; harmless for weight quantization`
+      : nothing}${grid ? html`<br />${modelScaleLine(grid, c)}` : nothing}`;
 }
 
 /** "Model: int8 scale s, zero point z → [lo, hi]; ours (INT8 symmetric per-channel): s'" for channel c. */

@@ -231,11 +231,7 @@ class Exporter {
 
   /** Record index of the node's attribute `name`, or undefined. */
   private attributeIndex(node: MessageEditor, name: string): number | undefined {
-    for (const i of node.indicesOf(F.node.attribute)) {
-      const attr = new MessageEditor(node.bytes, node.records[i]!.dataStart, node.records[i]!.end, node.what);
-      const names = attr.indicesOf(F.attribute.name);
-      if (names.length > 0 && attr.string(names.at(-1)!) === name) return i;
-    }
+    for (const i of node.indicesOf(F.node.attribute)) if (node.innerString(i, F.attribute.name) === name) return i;
     return undefined;
   }
 
@@ -249,10 +245,7 @@ class Exporter {
       const map = new Map<string, number>();
       const { editor } = ge;
       for (const i of editor.indicesOf(F.graph.initializer)) {
-        const r = editor.records[i]!;
-        const tensor = new MessageEditor(editor.bytes, r.dataStart, r.end, editor.what);
-        const names = tensor.indicesOf(F.tensor.name);
-        const tensorName = names.length > 0 ? tensor.string(names.at(-1)!) : '';
+        const tensorName = editor.innerString(i, F.tensor.name);
         if (!map.has(tensorName)) map.set(tensorName, i); // the first one wins, as when reading
       }
       ge.initializers = map;
@@ -405,11 +398,7 @@ class Exporter {
     const replaced = new Set(['location', 'offset', 'length', 'checksum']);
     let placed = false;
     for (const i of editor.indicesOf(F.tensor.externalData)) {
-      const r = editor.records[i]!;
-      const e = new MessageEditor(editor.bytes, r.dataStart, r.end, editor.what);
-      const keys = e.indicesOf(F.entry.key);
-      const key = keys.length > 0 ? e.string(keys.at(-1)!) : '';
-      if (!replaced.has(key)) continue;
+      if (!replaced.has(editor.innerString(i, F.entry.key))) continue;
       if (placed) editor.remove(i);
       else editor.replaceRecord(i, fresh);
       placed = true;

@@ -26,16 +26,21 @@ export interface FieldRecord {
   readonly end: number;
 }
 
-/** Reads a varint at `pos` (up to 2^53); returns [value, next position] or undefined when cut off. */
-export function readVarint(bytes: Uint8Array, pos: number, end = bytes.length): [number, number] | undefined {
+/** A read position that readVarint moves forward (one object per message walked, not a tuple per varint). */
+export interface Cursor {
+  pos: number;
+}
+
+/** Reads the varint at `at.pos` (up to 2^53) and moves past it; -1 when it is cut off before `end`. */
+export function readVarint(bytes: Uint8Array, at: Cursor, end = bytes.length): number {
   let value = 0;
-  for (let shift = 0; shift < 70; shift += 7) {
-    if (pos >= end) return undefined;
-    const b = bytes[pos++]!;
-    value += (b & 0x7f) * 2 ** shift;
-    if (b < 0x80) return [value, pos];
+  for (let shift = 0; shift < 70 && at.pos < end; shift += 7) {
+    const b = bytes[at.pos++]!;
+    // Shifts while they fit 31 bits: results stay small integers, which V8 stores unboxed in the records.
+    value += shift < 28 ? (b & 0x7f) << shift : (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return value;
   }
-  return undefined;
+  return -1;
 }
 
 /** Bytes a varint of `n` (a non-negative safe integer) takes. */
@@ -163,11 +168,24 @@ export class MessageEditor {
     return utf8Decoder.decode(this.data(i));
   }
 
+  /**
+   * The last `field` string inside the message in LEN record i ('' when it has none): a tensor's or an
+   * attribute's name, read without keeping the inner message's records.
+   */
+  innerString(i: number, field: number): string {
+    const r = this.record(i);
+    let found: FieldRecord | undefined;
+    walkRecords(this.bytes, r.dataStart, r.end, (why) => this.corrupt(why), (inner) => {
+      if (inner.field === field && inner.wire === WIRE.LEN) found = inner;
+    });
+    return found ? utf8Decoder.decode(this.bytes.subarray(found.dataStart, found.end)) : '';
+  }
+
   /** The value of a VARINT record (up to 2^53). */
   varint(i: number): number {
     const r = this.record(i);
     if (r.wire !== WIRE.VARINT) throw this.corrupt(`field ${r.field} is not a varint`);
-    return readVarint(this.bytes, r.dataStart, r.end)![0];
+    return readVarint(this.bytes, { pos: r.dataStart }, r.end);
   }
 
   /** Editor of the message in LEN record i (cached: every edit below it goes into the same editor). */
@@ -300,46 +318,47 @@ export class MessageEditor {
   }
 
   private parse(): FieldRecord[] {
-    const { bytes, end } = this;
     const records: FieldRecord[] = [];
-    let pos = this.start;
-    while (pos < end) {
-      const start = pos;
-      const tag = readVarint(bytes, pos, end);
-      if (!tag) throw this.corrupt(`a tag is cut off at byte ${start}`);
-      const [key, tagEnd] = tag;
-      const field = Math.floor(key / 8);
-      const wire = key % 8;
-      if (field === 0) throw this.corrupt(`field number 0 at byte ${start}`);
-      let dataStart = tagEnd;
-      let next: number;
-      switch (wire) {
-        case WIRE.VARINT: {
-          const v = readVarint(bytes, tagEnd, end);
-          if (!v) throw this.corrupt(`varint field ${field} is cut off at byte ${start}`);
-          next = v[1];
-          break;
-        }
-        case WIRE.I64:
-          next = tagEnd + 8;
-          break;
-        case WIRE.I32:
-          next = tagEnd + 4;
-          break;
-        case WIRE.LEN: {
-          const v = readVarint(bytes, tagEnd, end);
-          if (!v) throw this.corrupt(`the length of field ${field} is cut off at byte ${start}`);
-          dataStart = v[1];
-          next = dataStart + v[0];
-          break;
-        }
-        default:
-          throw this.corrupt(`field ${field} at byte ${start} has wire type ${wire} (groups are not supported)`);
-      }
-      if (next > end) throw this.corrupt(`field ${field} at byte ${start} runs past the end of its message`);
-      records.push({ field, wire, start, tagEnd, dataStart, end: next });
-      pos = next;
-    }
+    walkRecords(this.bytes, this.start, this.end, (why) => this.corrupt(why), (record) => records.push(record));
     return records;
+  }
+}
+
+/** Calls `visit` with each field record of the message in bytes[start, end), in order. */
+function walkRecords(bytes: Uint8Array, start: number, end: number, corrupt: (why: string) => Error, visit: (record: FieldRecord) => void): void {
+  const at: Cursor = { pos: start };
+  while (at.pos < end) {
+    const recordStart = at.pos;
+    const key = readVarint(bytes, at, end);
+    if (key < 0) throw corrupt(`a tag is cut off at byte ${recordStart}`);
+    const tagEnd = at.pos;
+    // Field numbers stop at 2^29 - 1, so a valid key fits 32 bits.
+    if (key > 0xffffffff) throw corrupt(`field number ${Math.floor(key / 8)} at byte ${recordStart} is out of range`);
+    const field = key >>> 3;
+    const wire = key & 7;
+    if (field === 0) throw corrupt(`field number 0 at byte ${recordStart}`);
+    let dataStart = tagEnd;
+    switch (wire) {
+      case WIRE.VARINT:
+        if (readVarint(bytes, at, end) < 0) throw corrupt(`varint field ${field} is cut off at byte ${recordStart}`);
+        break;
+      case WIRE.I64:
+        at.pos = tagEnd + 8;
+        break;
+      case WIRE.I32:
+        at.pos = tagEnd + 4;
+        break;
+      case WIRE.LEN: {
+        const length = readVarint(bytes, at, end);
+        if (length < 0) throw corrupt(`the length of field ${field} is cut off at byte ${recordStart}`);
+        dataStart = at.pos;
+        at.pos = dataStart + length;
+        break;
+      }
+      default:
+        throw corrupt(`field ${field} at byte ${recordStart} has wire type ${wire} (groups are not supported)`);
+    }
+    if (at.pos > end) throw corrupt(`field ${field} at byte ${recordStart} runs past the end of its message`);
+    visit({ field, wire, start: recordStart, tagEnd, dataStart, end: at.pos });
   }
 }

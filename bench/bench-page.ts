@@ -9,6 +9,7 @@ import { exportModel } from '../src/onnx/export/export.js';
 import { resnet50Bytes } from '../test/fixtures/resnet50.js';
 import { findWeightLayers } from '../src/analysis/layers.js';
 import { layerHistogram } from '../src/report/weight-histogram.js';
+import { mainThreadBenches } from './main-thread.js';
 
 const RUNS = 7;
 
@@ -270,6 +271,7 @@ try {
   await quantErrorBench();
   await histogramBench();
   await histogramJobsBench();
+  await mainThreadBenches();
 } catch (error) {
   console.log(JSON.stringify({ bench: 'error', message: String((error as Error)?.stack ?? error) }));
 }

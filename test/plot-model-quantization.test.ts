@@ -97,7 +97,7 @@ describe("plot: the model's own quantization per channel", () => {
       .find((m) => m.ariaDescription === WEIGHT_RANGE_MARKS.modelRange)!;
     expect(mark.data!.map((d) => [d.channel, Math.round(d.y * 100)])).to.deep.equal([[0, -128], [0, 127], [1, -128], [1, 127]]);
     expect(weightRangeText(l).description).to.contain('stores this weight as int8, per output channel (axis 0)').and.contain('channels outside it: 1.');
-    expect(weightRangePlot(layer([-1], [1]), { width: 400 }).marks!.some((m) => (m as { ariaDescription?: string }).ariaDescription === WEIGHT_RANGE_MARKS.modelRange)).to.equal(false);
+    expect(weightRangePlot(layer([-1], [1]), { width: 400 }).marks!.some((m: unknown) => (m as { ariaDescription?: string }).ariaDescription === WEIGHT_RANGE_MARKS.modelRange)).to.equal(false);
   });
 
   it('from a QDQ model end to end: the dequantized weights sit inside the range the model can represent', async () => {

@@ -135,7 +135,7 @@ describe('plot: quantization error per layer', () => {
       expect(hollow.map((d) => d.name)).to.deep.equal(['conv2', 'conv4', 'conv1']);
       expect(mark(options, QUANT_ERROR_MARKS.beforePerChannel).data).to.have.length(3);
       expect(mark(options, QUANT_ERROR_MARKS.change).data.map((d) => d.name)).to.deep.equal(['conv2', 'conv4']);
-      expect(quantErrorPlot(after, { width: 600 }).marks!.some((m) => (m as MarkLike).ariaDescription === QUANT_ERROR_MARKS.change && ((m as MarkLike).data as unknown[]).length > 0)).to.equal(false);
+      expect(quantErrorPlot(after, { width: 600 }).marks!.some((m: unknown) => (m as MarkLike).ariaDescription === QUANT_ERROR_MARKS.change && ((m as MarkLike).data as unknown[]).length > 0)).to.equal(false);
       // the x domain holds the figures before too
       const domain = (options.x as { domain: [number, number] }).domain;
       expect(domain[0]).to.be.at.most(18);

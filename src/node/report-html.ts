@@ -2,6 +2,7 @@
 // network, opens from file:// — with the layer table, range plots, relative ranges, CLE before/after and
 // the quantization error. The elements get their data through their `report` properties.
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CleReport } from '../report/cle-report.js';
 import type { StatsReport } from '../report/stats-report.js';
@@ -14,7 +15,11 @@ const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&am
 /** JSON that cannot end the <script> element it sits in. */
 const inlineJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
 
-export async function reportHtml(stats: StatsReport, cle: CleReport | null): Promise<string> {
+export async function reportHtml(localStats: StatsReport, localCle: CleReport | null): Promise<string> {
+  // The report is a file meant to be shared: it names the model by its file name, never its local path
+  // (the results name it as it was opened, and the CLI's messages keep the path for the user at hand).
+  const stats = { ...localStats, file: basename(localStats.file) };
+  const cle = localCle && { ...localCle, file: basename(localCle.file) };
   const bundle = (await readFile(fileURLToPath(BUNDLE), 'utf8')).replace(/<\/script/gi, '<\\/script');
   const title = `weightlens report: ${stats.file}`;
   const worst = worstFirst(stats.layers)[0];

@@ -2,6 +2,8 @@
 // and mean before (dotted) and after (solid), the change of min and max shaded between them, outlier
 // channels of either side in the outlier colour. Above DENSE_CHANNELS channels the sides become lines.
 import * as Plot from '@observablehq/plot';
+import { plotSpec } from './plot-options.js';
+import type { PlotSpec } from './plot-spec.js';
 import type { CleLayerChange } from '../report/cle-report.js';
 import { channelRows, clampDomain, isDense, type ChannelDomain, type ChannelRow } from './channels.js';
 import { channelTicks, formatList, formatNumber, formatSpan, tickFormat } from './format.js';
@@ -55,7 +57,7 @@ const hasRange = (r: ChannelRow) => r.min !== null && r.max !== null;
 /** Dotted: how the before-CLE side is drawn (also in the element's key). */
 export const BEFORE_DASH = '2 2';
 
-export function cleChannelPlot(change: CleLayerChange, { width = 640, height = 320, domain }: CleChannelOptions = {}): Plot.PlotOptions {
+export function cleChannelPlot(change: CleLayerChange, { width = 640, height = 320, domain }: CleChannelOptions = {}): PlotSpec {
   const [lo, hi] = clampDomain(change.before, domain);
   const rows = cleChannelRows(change, [lo, hi]);
   const marginLeft = 56;
@@ -104,7 +106,7 @@ export function cleChannelPlot(change: CleLayerChange, { width = 640, height = 3
           x: xAfter, y: (d: CleChannelRow) => d.after.mean, r, fill: colors.after, ariaDescription: CLE_CHANNEL_MARKS.afterMeans,
         }),
       ];
-  return {
+  return plotSpec({
     width, height, marginLeft, marginRight: 16, style: chartStyle,
     x: { domain: [lo - 0.5, hi + 0.5], ticks: channelTicks(lo, hi, width / 80), tickFormat: 'd', label: 'output channel' },
     y: { grid: true, nice: true, label: 'weight', tickFormat },
@@ -119,7 +121,7 @@ export function cleChannelPlot(change: CleLayerChange, { width = 640, height = 3
         ...side('after'), strokeWidth: Math.max(2, strokeWidth), stroke: colors.outlier, ariaDescription: CLE_CHANNEL_MARKS.afterOutliers,
       }),
     ],
-  };
+  });
 }
 
 /**

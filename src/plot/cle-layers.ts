@@ -2,6 +2,8 @@
 // unevenly its output channels are spread) before and after CLE, worst layers first (lowest INT8 per-tensor
 // SQNR before CLE), on a log scale; an arrow per layer that CLE changed, the selected layer highlighted.
 import * as Plot from '@observablehq/plot';
+import { plotSpec } from './plot-options.js';
+import type { PlotSpec } from './plot-spec.js';
 import type { CleReport } from '../report/cle-report.js';
 import { isDense } from './channels.js';
 import { maxRelativeRangeText } from './cle-channels.js';
@@ -55,7 +57,7 @@ export function cleLayerRows(report: CleReport): CleLayerRow[] {
   });
 }
 
-export function cleLayersPlot(report: CleReport, { width = 640, height = 200, selected }: CleLayersOptions = {}): Plot.PlotOptions {
+export function cleLayersPlot(report: CleReport, { width = 640, height = 200, selected }: CleLayersOptions = {}): PlotSpec {
   const rows = cleLayerRows(report);
   const n = rows.length;
   const last = Math.max(0, n - 1);
@@ -67,7 +69,7 @@ export function cleLayersPlot(report: CleReport, { width = 640, height = 200, se
   const dense = isDense(0, last);
   const point = (which: 'before' | 'after') => rows.filter((d) => d[which] !== null);
   const yDomain = decadeDomain(rows.flatMap((d) => [d.before, d.after]));
-  return {
+  return plotSpec({
     width, height, marginLeft, marginRight: 16, style: chartStyle,
     x: { domain: [-0.5, last + 0.5], ticks: channelTicks(0, last, width / 80), tickFormat: 'd', label: 'layers, worst INT8 SQNR first' },
     y: { type: 'log', domain: yDomain, ticks: logTicks(yDomain[0], yDomain[1], height - 50), tickFormat, grid: true, label: 'largest relative range' },
@@ -96,7 +98,7 @@ export function cleLayersPlot(report: CleReport, { width = 640, height = 200, se
         ? Plot.lineY(point('after'), { x: 'index', y: 'after', curve: 'step', stroke: colors.after, ariaDescription: CLE_LAYER_MARKS.after })
         : Plot.dot(point('after'), { x: 'index', y: 'after', r, fill: colors.after, ariaDescription: CLE_LAYER_MARKS.after }),
     ],
-  };
+  });
 }
 
 /** The values' span widened to whole decades (a relative range is at least 1). */

@@ -3,6 +3,8 @@
 // drawn, sorted so the worst layers (lowest per-tensor SQNR) come first. Null SQNR means exact (no error).
 // Given the figures before CLE as well, each row also shows them hollow, with an arrow to the figures after.
 import * as Plot from '@observablehq/plot';
+import { plotSpec } from './plot-options.js';
+import type { PlotSpec } from './plot-spec.js';
 import type { QuantFigures, QuantReport } from '../report/quant-error.js';
 import type { CleReport } from '../report/cle-report.js';
 import type { LayerReport, StatsReport } from '../report/stats-report.js';
@@ -149,7 +151,7 @@ function sqnrDomain(rows: QuantErrorRow[]): [number, number] {
 
 const truncate = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, Math.max(1, n - 1))}…`);
 
-export function quantErrorPlot(report: StatsReport, options: QuantErrorOptions = {}): Plot.PlotOptions {
+export function quantErrorPlot(report: StatsReport, options: QuantErrorOptions = {}): PlotSpec {
   const { width = 640, selected } = options;
   const rows = quantErrorRows(report, options);
   const n = rows.length;
@@ -162,7 +164,7 @@ export function quantErrorPlot(report: StatsReport, options: QuantErrorOptions =
   const names = rows.map((d) => d.name);
   const compared = rows.filter((d) => d.before);
   const moved = compared.filter((d) => d.before!.perTensor !== null && d.perTensor !== null && d.before!.perTensor !== d.perTensor);
-  return {
+  return plotSpec({
     width, height: quantRowGeometry(n).height,
     marginTop: MARGIN_TOP, marginBottom: MARGIN_BOTTOM, marginLeft, marginRight: 16, style: chartStyle,
     x: { domain: [lo, hi], axis: 'top', grid: true, label: 'SQNR (dB) → better', labelAnchor: 'right', tickFormat },
@@ -198,7 +200,7 @@ export function quantErrorPlot(report: StatsReport, options: QuantErrorOptions =
         x: 'perChannel', y: 'rank', r, fill: colors.perChannel, ariaDescription: QUANT_ERROR_MARKS.perChannel,
       }),
     ],
-  };
+  });
 }
 
 /** Pixel geometry of the rows in the chart's own coordinates (for a cursor overlay and hit testing). */

@@ -1,5 +1,7 @@
 // Histogram of a layer's relative ranges, with the Tukey fence as a vertical rule.
 import * as Plot from '@observablehq/plot';
+import { plotSpec } from './plot-options.js';
+import type { PlotSpec } from './plot-spec.js';
 import { tukeyFence } from '../analysis/relative-range.js';
 import type { LayerReport } from '../report/stats-report.js';
 import { formatNumber, tickFormat } from './format.js';
@@ -14,10 +16,10 @@ export interface HistogramOptions {
 
 export const HISTOGRAM_MARKS = { bins: 'relative range histogram', fence: 'Tukey fence' } as const;
 
-export function relativeRangeHistogram(layer: LayerReport, { width = 640, height = 200, bins = 30 }: HistogramOptions = {}): Plot.PlotOptions {
+export function relativeRangeHistogram(layer: LayerReport, { width = 640, height = 200, bins = 30 }: HistogramOptions = {}): PlotSpec {
   const values = layer.relativeRange.filter((v): v is number => v !== null);
   const fence = tukeyFence(values);
-  return {
+  return plotSpec({
     width, height, marginLeft: 56, marginRight: 16, style: chartStyle,
     x: { label: 'relative range', nice: true, tickFormat },
     y: { grid: true, label: 'channels', tickFormat },
@@ -26,7 +28,7 @@ export function relativeRangeHistogram(layer: LayerReport, { width = 640, height
       Plot.ruleY([0], { stroke: 'currentColor', ariaHidden: 'true' }),
       ...(fence ? [Plot.ruleX([fence.upper], { stroke: colors.fence, strokeWidth: 1.5, strokeDasharray: '6 3', ariaDescription: HISTOGRAM_MARKS.fence })] : []),
     ],
-  };
+  });
 }
 
 export function relativeRangeHistogramText(layer: LayerReport): { title: string; description: string } {

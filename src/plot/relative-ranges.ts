@@ -1,6 +1,8 @@
 // AIMET's problematic-layer view: relative range per channel, with the Tukey fence (Q3 + 1.5·IQR) above
 // which a channel is an outlier.
 import * as Plot from '@observablehq/plot';
+import { plotSpec } from './plot-options.js';
+import type { PlotSpec } from './plot-spec.js';
 import { tukeyFence } from '../analysis/relative-range.js';
 import type { LayerReport } from '../report/stats-report.js';
 import { deadChannelNote } from '../report/dead-channels.js';
@@ -20,7 +22,7 @@ export const RELATIVE_RANGE_MARKS = {
   fence: 'Tukey fence',
 } as const;
 
-export function relativeRangePlot(layer: LayerReport, { width = 640, height = 260, domain }: RelativeRangeOptions = {}): Plot.PlotOptions {
+export function relativeRangePlot(layer: LayerReport, { width = 640, height = 260, domain }: RelativeRangeOptions = {}): PlotSpec {
   const [lo, hi] = clampDomain(layer, domain);
   const rows = channelRows(layer, [lo, hi]).filter((r) => r.relativeRange !== null);
   const fence = tukeyFence(layer.relativeRange);
@@ -41,7 +43,7 @@ export function relativeRangePlot(layer: LayerReport, { width = 640, height = 26
         Plot.ruleX(normal, { ...stem, stroke: colors.range, strokeOpacity: 0.5, ariaHidden: 'true' }),
         Plot.dot(normal, { ...dot, fill: colors.range, ariaDescription: RELATIVE_RANGE_MARKS.channels }),
       ];
-  return {
+  return plotSpec({
     width, height, marginLeft: 56, marginRight: 16, style: chartStyle,
     x: { domain: [lo - 0.5, hi + 0.5], ticks: channelTicks(lo, hi, width / 80), tickFormat: 'd', label: 'output channel' },
     y: { grid: true, nice: true, label: 'relative range', zero: true, tickFormat },
@@ -59,7 +61,7 @@ export function relativeRangePlot(layer: LayerReport, { width = 640, height = 26
           ]
         : []),
     ],
-  };
+  });
 }
 
 export function relativeRangeText(layer: LayerReport, domain?: ChannelDomain | null): { title: string; description: string } {

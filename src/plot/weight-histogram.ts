@@ -2,6 +2,8 @@
 // range shaded between two rules, and its grid levels where they are far enough apart to see; otherwise
 // the header says how many histogram bins one grid step spans.
 import * as Plot from '@observablehq/plot';
+import { plotSpec } from './plot-options.js';
+import type { PlotSpec } from './plot-spec.js';
 import type { LayerReport } from '../report/stats-report.js';
 import { quantParams } from '../report/quant-error.js';
 import type { LayerHistogram } from '../report/weight-histogram.js';
@@ -124,7 +126,7 @@ function countTicks(max: number, log: boolean, pixels: number): number[] | undef
   return ticks;
 }
 
-export function weightHistogramPlot(h: LayerHistogram, overlay: QuantOverlay | null, { width = 640, height = 240, scale = 'linear' }: WeightHistogramOptions = {}): Plot.PlotOptions {
+export function weightHistogramPlot(h: LayerHistogram, overlay: QuantOverlay | null, { width = 640, height = 240, scale = 'linear' }: WeightHistogramOptions = {}): PlotSpec {
   const domain = histogramDomain(h, overlay);
   // A channel's bins can be far narrower than a pixel beside a tensor-wide clipping range: draw each at least one pixel wide.
   const pixel = (domain[1] - domain[0]) / (width - MARGIN.left - MARGIN.right);
@@ -135,7 +137,7 @@ export function weightHistogramPlot(h: LayerHistogram, overlay: QuantOverlay | n
   const levels = overlay && levelsDrawn(h, overlay, width) ? gridLevels(overlay).filter(inView) : [];
   // Plot's default top and bottom margins (20 + 30 px) leave this much for the bars.
   const ticks = countTicks(Math.max(0, ...h.counts), log, height - 50);
-  return {
+  return plotSpec({
     width, height, marginLeft: MARGIN.left, marginRight: MARGIN.right, style: chartStyle,
     x: { domain, label: 'weight', tickFormat },
     // symlog: a log axis that still has a 0 at its base, so bins of one weight stay visible.
@@ -151,7 +153,7 @@ export function weightHistogramPlot(h: LayerHistogram, overlay: QuantOverlay | n
         ? [Plot.ruleX([overlay.lo, overlay.hi].filter(inView), { stroke: colors.clip, strokeWidth: 2, ariaDescription: WEIGHT_HISTOGRAM_MARKS.clipBounds })]
         : []),
     ],
-  };
+  });
 }
 
 export const overlayLabel = (o: OverlayOptions) => `INT${o.bits} ${o.scheme}, per-${o.grid} grid`;

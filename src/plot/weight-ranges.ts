@@ -2,6 +2,8 @@
 // outlier channels (relative range above the Tukey fence) in the outlier colour, their means as triangles;
 // dead channels (range at most 1e-4 of the layer's largest: invisible as a rule) as a cross at their mean.
 import * as Plot from '@observablehq/plot';
+import { plotSpec } from './plot-options.js';
+import type { PlotSpec } from './plot-spec.js';
 import type { LayerReport } from '../report/stats-report.js';
 import { channelRows, clampDomain, drawable, isDense, type ChannelDomain, type ChannelRow } from './channels.js';
 import { modelGrid, type ModelGrid } from './model-quantization.js';
@@ -25,7 +27,7 @@ export const WEIGHT_RANGE_MARKS = {
   deadChannels: 'dead channels',
 } as const;
 
-export function weightRangePlot(layer: LayerReport, { width = 640, height = 320, domain }: WeightRangeOptions = {}): Plot.PlotOptions {
+export function weightRangePlot(layer: LayerReport, { width = 640, height = 320, domain }: WeightRangeOptions = {}): PlotSpec {
   const [lo, hi] = clampDomain(layer, domain);
   const rows = drawable(channelRows(layer, [lo, hi]));
   const normal = rows.filter((r) => !r.outlier);
@@ -48,7 +50,7 @@ export function weightRangePlot(layer: LayerReport, { width = 640, height = 320,
         Plot.ruleX(normal, { ...range, stroke: colors.range, ariaDescription: WEIGHT_RANGE_MARKS.ranges }),
         Plot.dot(normal.filter((d) => d.mean !== null), { ...mean, fill: colors.mean, ariaDescription: WEIGHT_RANGE_MARKS.means }),
       ];
-  return {
+  return plotSpec({
     width, height, marginLeft, marginRight: 16, style: chartStyle,
     x: { domain: [lo - 0.5, hi + 0.5], ticks: channelTicks(lo, hi, width / 80), tickFormat: 'd', label: 'output channel' },
     y: { grid: true, nice: true, label: 'weight', tickFormat },
@@ -66,7 +68,7 @@ export function weightRangePlot(layer: LayerReport, { width = 640, height = 320,
         ariaDescription: WEIGHT_RANGE_MARKS.deadChannels,
       }),
     ],
-  };
+  });
 }
 
 /** SVG <title> and <desc> text for the chart. */

@@ -30,9 +30,7 @@ describe('analyzeInWorker', () => {
     nodeReport = await (await fetch('/build/test-browser/expected/cls-stats.json')).json();
     bytes = await (await fetch(ASSETS + CLS)).arrayBuffer();
     pageReport = plain(await computeStats(await openModel(new URL(ASSETS + CLS, location.href)), { quant: true })); // as the Worker does
-    const started = performance.now();
-    await analyze({ kind: 'url', url: jsonUrl(JSON.stringify(pageReport)) });
-    console.log(`worker start + first (JSON) job: ${(performance.now() - started).toFixed(1)} ms`);
+    await analyze({ kind: 'url', url: jsonUrl(JSON.stringify(pageReport)) }); // the Worker is up for every test
   });
 
   it('by URL: the same results as the library on the page (and as Node, within FMA tolerance)', async () => {
@@ -65,13 +63,9 @@ describe('analyzeInWorker', () => {
 
   it('progress: one strictly increasing fraction ending at 1, throttled, always saying what happens', async () => {
     const seen: LoadProgress[] = [];
-    const started = performance.now();
-    const report = await analyze({ kind: 'url', url: ASSETS + REC }, (p) => seen.push(p));
-    const ms = performance.now() - started;
-    console.log(`${REC}: ${report.layers.length} layers in ${ms.toFixed(0)} ms, ${seen.length} progress messages: ${seen.map((p) => p.fraction.toFixed(2)).join(' ')}`);
+    await analyze({ kind: 'url', url: ASSETS + REC }, (p) => seen.push(p));
     expect(seen.length).to.be.greaterThan(1);
-    expect(seen.length).to.be.below(100);
-    expect(seen.length).to.be.at.most(ms / 50 + 3); // ~one per 50 ms, plus first and last
+    expect(seen.length, 'throttled: far fewer messages than chunks read and layers analysed').to.be.below(100);
     seen.forEach((p, i) => {
       expect(p.text, `message ${i}`).to.be.a('string').and.not.equal('');
       if (i > 0) expect(p.fraction, `message ${i}`).to.be.greaterThan(seen[i - 1]!.fraction);
@@ -80,23 +74,17 @@ describe('analyzeInWorker', () => {
     expect(seen.some((p) => /^reading [\d.]+ \/ [\d.]+ MB$/.test(p.text) || /^statistics \d+ \/ \d+ layers$/.test(p.text))).to.equal(true);
   });
 
-  it('abort mid-load rejects ABORTED at once, and the Worker takes the next job', async () => {
+  // How soon the rejection follows abort() is `npm run bench`'s abort-latency line.
+  it('abort mid-load rejects ABORTED, and the Worker takes the next job', async () => {
     const controller = new AbortController();
-    let abortedAt = 0;
     const job = analyze(
       { kind: 'url', url: ASSETS + REC },
       (p) => {
-        if (p.fraction > 0 && !controller.signal.aborted) {
-          abortedAt = performance.now();
-          controller.abort();
-        }
+        if (p.fraction > 0 && !controller.signal.aborted) controller.abort();
       },
       controller.signal,
     );
     const error = await rejects(job, 'ABORTED');
-    const latency = performance.now() - abortedAt;
-    console.log(`abort -> rejection: ${latency.toFixed(1)} ms`);
-    expect(latency).to.be.below(20);
     expect(error.message).to.contain(REC);
     expect(plain(await analyze({ kind: 'bytes', bytes: bytes.slice(0), name: CLS }))).to.deep.equal(pageReport);
   });
@@ -143,13 +131,11 @@ describe('analyzeInWorker', () => {
 describe('the bundled Worker source', () => {
   it('starts as a module Worker from a blob: URL and says it is ready', async () => {
     const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
-    const started = performance.now();
     const worker = new Worker(url, { type: 'module' });
     const first = await new Promise<unknown>((resolve, reject) => {
       worker.onmessage = (e) => resolve(e.data);
       worker.onerror = (e) => reject(new Error(e.message));
     });
-    console.log(`worker startup (${(WORKER_SOURCE.length / 1024).toFixed(0)} KB source): ${(performance.now() - started).toFixed(1)} ms`);
     worker.terminate();
     URL.revokeObjectURL(url);
     expect(first).to.deep.equal({ type: 'ready' });

@@ -3,9 +3,9 @@
 import { describe, it, before, after } from 'node:test';
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import { chromiumArgs, chromiumPath } from '../../scripts/chromium.mjs';
@@ -50,5 +50,18 @@ describe('weightlens report', () => {
       expect(sections[id]!.svgs, id).to.be.greaterThan(0);
       expect(sections[id]!.alerts, id).to.equal(0);
     }
+  });
+
+  it('names the model by its file name: the local path stays out of a file meant to be shared', async () => {
+    const model = join(dir, 'private-folder', 'cls.onnx');
+    mkdirSync(dirname(model));
+    copyFileSync(realModel('ch_ppocr_mobile_v2.0_cls_infer.onnx'), model);
+    const out = join(dir, 'named.html');
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), 'report', model, '-o', out], { encoding: 'utf8' });
+    expect(r.status, r.stderr).to.equal(0);
+    const html = readFileSync(out, 'utf8');
+    expect(html).to.include('<title>weightlens report: cls.onnx</title>');
+    expect(html).to.include('<h1>weightlens report: cls.onnx</h1>');
+    expect(html).not.to.include('private-folder');
   });
 });

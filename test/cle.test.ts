@@ -54,7 +54,7 @@ function inRanges(w: Float32Array, o: number, i: number): number[] {
   return range(i, (c) => Math.max(...range(o, (r) => Math.max(...Array.from(w.subarray((r * i + c) * k, (r * i + c + 1) * k), Math.abs)))));
 }
 
-describe('CLE: AIMET reference vectors (DESIGN.md §2)', () => {
+describe('CLE: AIMET reference vectors (docs/definitions.md)', () => {
   const w1: [number[], number[]] = [[2, 2, 3, 1], range(12, (k) => k + 1)];
   const w2: [number[], number[]] = [[2, 2, 3, 1], range(12, (k) => 2 * k + 1)];
 

@@ -12,7 +12,7 @@ async function stats(k: Kernels, data: Float32Array, layout: ChannelLayout, vari
   return k.channelStats(staged, layout, variant);
 }
 
-/** min/max bit-identical, mean/std within 1e-6 x absmax (DESIGN.md §3), counts exact. */
+/** min/max bit-identical, mean/std within 1e-6 x absmax (docs/definitions.md, "Accuracy"), counts exact. */
 function expectMatchesReference(data: Float32Array, layout: ChannelLayout, got: ChannelStatsArrays) {
   for (let ch = 0; ch < layout.groups * layout.cg; ch++) {
     const ref = referenceChannel(channelValues(data, layout, ch));
@@ -126,7 +126,7 @@ describe('channel statistics kernels', () => {
   });
 
   it('reproduces AIMET\'s CLE scale factors from channel ranges on both axes', async () => {
-    // DESIGN.md §2: W1 = 1..12 and W2 = 2k+1, both [2,2,3,1]; r1 = absmax of W1's output channels,
+    // AIMET's own test vectors: W1 = 1..12 and W2 = 2k+1, both [2,2,3,1]; r1 = absmax of W1's output channels,
     // r2 = absmax of W2's input channels (axis 1: outer = Cout, cg = Cin, inner = 3).
     const w1 = Float32Array.from({ length: 12 }, (_, i) => i + 1);
     const w2 = Float32Array.from({ length: 12 }, (_, i) => 2 * i + 1);
@@ -201,7 +201,7 @@ describe('histogram kernel', () => {
 });
 
 describe('quantization error kernel', () => {
-  /** q(x) in float32 exactly as DESIGN.md §2 writes it; errors summed in float64. */
+  /** q(x) in float32 exactly as docs/definitions.md writes it; errors summed in float64. */
   function reference(data: Float32Array, layout: ChannelLayout, scales: Float32Array, zps: Float32Array, qmin: number, qmax: number) {
     const f = Math.fround;
     const rne = (x: number) => {

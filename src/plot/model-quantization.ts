@@ -118,7 +118,7 @@ function granularity(layer: LayerReport, q: ModelQuantization): string {
   return `blocks of ${q.blockSize} along axis ${q.axis}`;
 }
 
-/** The scale weightlens would choose per channel (DESIGN.md §2, as the SQNR figures use). */
+/** The scale weightlens would choose per channel (docs/definitions.md, as the SQNR figures use). */
 function oursScales(layer: LayerReport, bits: number, symmetric: boolean, perChannel: boolean): (number | null)[] {
   const { min, max, absMax } = layer.channels;
   // reduce, not Math.max(...v): a layer may have more channels than a call takes arguments

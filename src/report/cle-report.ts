@@ -24,7 +24,7 @@ export interface CleReport {
   folded: { batchNorm: string; into: string }[];
   /** Equalized sets: pairs and Conv→DW→Conv triplets, with the ops between them. */
   sets: { kind: 'pair' | 'triplet'; layers: string[]; between: string[] }[];
-  /** Chains of overlapping sets and the sweeps that equalized them (DESIGN.md §2 "Chains"). */
+  /** Chains of overlapping sets and the sweeps that equalized them (docs/definitions.md, "Chains"). */
   chains: { layers: string[]; sweeps: number; maxScaleDeviation: number }[];
   /** Candidates left alone, each with the reason. */
   skipped: { layers: string[]; reason: string }[];

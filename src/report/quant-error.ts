@@ -1,4 +1,4 @@
-// Data-free "will it survive INT8/INT4?": SQNR of fake-quantized weights (DESIGN.md §2, ONNX Runtime's
+// Data-free "will it survive INT8/INT4?": SQNR of fake-quantized weights (docs/definitions.md, ONNX Runtime's
 // definition) for symmetric and asymmetric, per-tensor and per-channel quantization. Scales come from the
 // channel statistics already computed; the error pass is a Wasm kernel over the staged tensor.
 import type { ChannelLayout, ChannelStatsArrays, Kernels, StagedTensor } from '../kernels/channel-stats.js';
@@ -39,7 +39,7 @@ interface Grid {
   qmax: number;
 }
 
-/** One quantizer: its scale, zero point and integer range (DESIGN.md §2). */
+/** One quantizer: its scale, zero point and integer range (docs/definitions.md). */
 export interface QuantParams {
   scale: number;
   zeroPoint: number;
@@ -47,19 +47,27 @@ export interface QuantParams {
   qmax: number;
 }
 
+/** The integer range of a b-bit quantizer: symmetric [−(2^(b−1) − 1), 2^(b−1) − 1], asymmetric [0, 2^b − 1]. */
+function integerRange(bits: number, symmetric: boolean): { qmin: number; qmax: number } {
+  return symmetric ? { qmin: 1 - 2 ** (bits - 1), qmax: 2 ** (bits - 1) - 1 } : { qmin: 0, qmax: 2 ** bits - 1 };
+}
+
 /**
- * The quantizer for values in [lo, hi] with largest magnitude absMax: symmetric uses absMax, asymmetric
- * the range widened to include 0. Computed in float32 as the kernels see it.
+ * The scale for values in [lo, hi] with largest magnitude absMax, given the integer range's top (qmax):
+ * symmetric uses absMax, asymmetric the range widened to include 0. In float32 as the kernels see it.
  */
+function scaleOf(qmax: number, symmetric: boolean, lo: number, hi: number, absMax: number): number {
+  if (symmetric) return safeScale(Math.fround(absMax / qmax));
+  return safeScale(Math.fround((Math.fround(Math.max(hi, 0)) - Math.fround(Math.min(lo, 0))) / qmax));
+}
+
+const zeroPointOf = (symmetric: boolean, lo: number, scale: number) => (symmetric ? 0 : roundHalfEven(Math.fround(-Math.min(lo, 0) / scale)));
+
+/** The quantizer for values in [lo, hi] with largest magnitude absMax (docs/definitions.md). */
 export function quantParams(bits: number, symmetric: boolean, lo: number, hi: number, absMax: number): QuantParams {
-  if (symmetric) {
-    const qmax = 2 ** (bits - 1) - 1;
-    return { scale: safeScale(Math.fround(absMax / qmax)), zeroPoint: 0, qmin: -qmax, qmax };
-  }
-  const levels = 2 ** bits - 1;
-  const [a, b] = [Math.min(lo, 0), Math.max(hi, 0)];
-  const scale = safeScale(Math.fround((Math.fround(b) - Math.fround(a)) / levels));
-  return { scale, zeroPoint: roundHalfEven(Math.fround(-a / scale)), qmin: 0, qmax: levels };
+  const { qmin, qmax } = integerRange(bits, symmetric);
+  const scale = scaleOf(qmax, symmetric, lo, hi, absMax);
+  return { scale, zeroPoint: zeroPointOf(symmetric, lo, scale), qmin, qmax };
 }
 
 /** Scales/zero points per channel (lo/hi per channel), or one for all (perTensor). */
@@ -73,10 +81,16 @@ function grid(bits: number, symmetric: boolean, stats: ChannelStatsArrays, perTe
     tensorAbs = Math.max(tensorAbs, stats.absMax[c]!);
   }
   const tensor = quantParams(bits, symmetric, tensorLo, tensorHi, tensorAbs);
-  for (let c = 0; c < C; c++) {
-    const q = perTensor ? tensor : quantParams(bits, symmetric, stats.min[c]!, stats.max[c]!, stats.absMax[c]!);
-    scales[c] = q.scale;
-    zeroPoints[c] = q.zeroPoint;
+  if (perTensor) {
+    scales.fill(tensor.scale);
+    zeroPoints.fill(tensor.zeroPoint);
+  } else {
+    // The scalar helpers, not quantParams: no object per channel (layers reach 2^20 channels).
+    for (let c = 0; c < C; c++) {
+      const scale = scaleOf(tensor.qmax, symmetric, stats.min[c]!, stats.max[c]!, stats.absMax[c]!);
+      scales[c] = scale;
+      zeroPoints[c] = zeroPointOf(symmetric, stats.min[c]!, scale);
+    }
   }
   return { scales, zeroPoints, qmin: tensor.qmin, qmax: tensor.qmax };
 }

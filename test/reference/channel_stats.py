@@ -16,7 +16,7 @@ or Identity (an export without constant folding, e.g. Silero VAD v5's LSTM gates
 and read like a constant named after the node's output; it is not a parameter of the model.
 
 With --quant, also the SQNR (dB) of fake-quantized weights, INT8/INT4, symmetric/asymmetric, per-tensor
-and per-channel, as DESIGN.md section 2 (ONNX Runtime's definition) describes, in float32 like the kit.
+and per-channel, as docs/definitions.md (ONNX Runtime's definition) describes, in float32 like the kit.
 
 usage: channel_stats.py MODEL.onnx [--quant]
 """
@@ -190,7 +190,7 @@ def attr(node, name, default):
 
 
 def channels_first(w, node):
-    """Rows = output channels (DESIGN.md section 2)."""
+    """Rows = output channels (docs/definitions.md, "Channels")."""
     op = node.op_type
     if op in ("Conv", "QLinearConv") or (op == "Gemm" and attr(node, "transB", 0) == 1):
         return w.reshape(w.shape[0], -1)

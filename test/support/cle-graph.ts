@@ -271,7 +271,7 @@ export function relativeDifference(a: Tensor, b: Tensor): number {
 }
 
 /**
- * Per-channel max |w| of a weight as a layer's outputs and inputs see it (DESIGN.md §2), computed
+ * Per-channel max |w| of a weight as a layer's outputs and inputs see it (docs/definitions.md), computed
  * directly from the definition of each op: Conv [Cout, Cin/g, k…]; ConvTranspose [Cin, Cout/g, k…]
  * (output g·(Cout/g)+j); Gemm [K, N] (transB 0) or [N, K].
  */

@@ -1,4 +1,4 @@
-// Our stats report against test/reference/channel_stats.py (numpy), to DESIGN.md §3's tolerances: min/max
+// Our stats report against test/reference/channel_stats.py (numpy), to the tolerances of docs/definitions.md ("Accuracy"): min/max
 // bit-identical, mean/std within 1e-6 x the channel's absmax, relative ranges to 1e-9, SQNR to 0.01 dB.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';

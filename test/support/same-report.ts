@@ -6,7 +6,7 @@ import type { StatsReport } from '../../src/index.js';
 /** JSON round trip: what a page would save or post, and how Node's report was stored. */
 export const plain = (r: StatsReport) => JSON.parse(JSON.stringify(r)) as StatsReport;
 
-/** Everything identical, mean/std within 1e-6 x absMax (DESIGN.md §3), SQNR within 1e-6 dB (log10 differs by engine). */
+/** Everything identical, mean/std within 1e-6 x absMax (docs/definitions.md, "Accuracy"), SQNR within 1e-6 dB (log10 differs by engine). */
 export function expectSameReport(actual: StatsReport, expected: StatsReport): void {
   const strip = (r: StatsReport) => ({
     ...r,

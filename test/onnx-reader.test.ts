@@ -303,11 +303,35 @@ describe('ONNX reader: errors', () => {
       await rejects(openModel(pseudoRandomBytes(4096, seed * 7919), { fileName: 'noise.bin' }), 'NOT_ONNX');
     }
     const png = await rejects(openModel(PNG_HEADER, { fileName: 'cat.png' }), 'NOT_ONNX');
-    expect(png.message).to.match(/^cat\.png: not an ONNX model \(/);
+    expect(png.message).to.equal('cat.png: this is a PNG image, not an ONNX model');
     await rejects(openModel(new Uint8Array(0)), 'NOT_ONNX');
     await rejects(openModel(new TextEncoder().encode('<!DOCTYPE html><html>404</html>')), 'NOT_ONNX');
     const noGraph = await rejects(openModel(new Uint8Array([0x08, 0x08]), { fileName: 'm.onnx' }), 'NOT_ONNX');
     expect(noGraph.message).to.equal('m.onnx: not an ONNX model (it has no graph)');
+  });
+
+  it('a file of another kind says what it is, in plain words', async () => {
+    const text = (s: string) => new TextEncoder().encode(s);
+    const safetensorsHeader = text('{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}');
+    const safetensors = new Uint8Array([safetensorsHeader.length, 0, 0, 0, 0, 0, 0, 0, ...safetensorsHeader, 0, 0, 128, 63]);
+    const cases: [Uint8Array, RegExp][] = [
+      [text('version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n'), /this is a Git LFS pointer .*git lfs pull/],
+      [text('<!DOCTYPE html><title>Sign in</title>'), /this is a web page \(HTML\)/],
+      [text('{"error": "not found"}'), /this is a JSON or text file/],
+      [text('just some notes\n'), /this is a text file/],
+      [new Uint8Array([0x50, 0x4b, 0x03, 0x04, 20, 0, 0, 0]), /this is a ZIP archive/],
+      [new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0]), /this is a gzip archive/],
+      [new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 16]), /this is a JPEG image/],
+      [new Uint8Array([0x80, 0x04, 0x95, 0x10]), /this is a Python pickle/],
+      [safetensors, /this is a safetensors file/],
+    ];
+    for (const [bytes, says] of cases) {
+      const e = await rejects(openModel(bytes, { fileName: 'm.onnx' }), 'NOT_ONNX');
+      expect(e.message).to.match(new RegExp(`^m\\.onnx: ${says.source}.*, not an ONNX model$`));
+    }
+    // Bytes of no known kind keep the reader's own reason.
+    const noise = await rejects(openModel(new Uint8Array([0xf8, 0x01, 0x02]), { fileName: 'm.onnx' }), 'NOT_ONNX');
+    expect(noise.message).to.match(/^m\.onnx: not an ONNX model \(/);
   });
 
   it('wrong raw_data size is BAD_TENSOR with the sizes in the message', async () => {

@@ -6,6 +6,7 @@ import pkg from 'onnx-proto';
 import { WeightlensError } from '../errors.js';
 import { DT } from './dtypes.js';
 import { ExternalDataReader, type ExternalDataSource } from './external-data.js';
+import { describeNonOnnx } from './file-kind.js';
 import { checkNesting } from './nesting.js';
 import { int64ToNearest, int64ToNumber, type Int64 } from './int64.js';
 import type { AttributeValue, Graph, GraphOwner, Model, Node, TensorRef } from './model.js';
@@ -29,7 +30,13 @@ export function decodeModel(bytes: Uint8Array, options: DecodeOptions): Model {
   const notOnnx = (why: string, cause?: unknown) =>
     new WeightlensError('NOT_ONNX', `${fileName}: not an ONNX model (${why})`, { file: fileName, cause });
   if (bytes.byteLength === 0) throw notOnnx('the file is empty');
-  scanTopLevel(bytes, fileName);
+  try {
+    scanTopLevel(bytes, fileName);
+  } catch (error) {
+    const kind = error instanceof WeightlensError && error.code === 'NOT_ONNX' ? describeNonOnnx(bytes) : undefined;
+    if (kind) throw new WeightlensError('NOT_ONNX', `${fileName}: this is ${kind}, not an ONNX model`, { file: fileName, cause: error });
+    throw error;
+  }
   checkNesting(bytes, fileName);
 
   let proto: import('onnx-proto').onnx.ModelProto;

@@ -1,11 +1,16 @@
 // Browser-only test harness for the kit's elements (in the spirit of Material Web's harnesses): tests
 // mount an element, wait for it to be ready and read its parts, readout, alert and table rows through
 // here, never by digging in shadow roots themselves.
+import axe from 'axe-core';
 import type { LitElement } from 'lit';
 import type { ModelStatus } from '../../src/model/model-handle.js';
 import type { Chart } from '../../src/components/shared/chart.js';
+import type { ModelViewElement } from '../../src/components/model-view-element.js';
+import type { StatsReport } from '../../src/report/stats-report.js';
 
 type KitElement = LitElement & { readonly status: ModelStatus };
+/** The tags of the elements that show a model's results. */
+type ModelViewTag = { [K in keyof HTMLElementTagNameMap]: HTMLElementTagNameMap[K] extends ModelViewElement ? K : never }[keyof HTMLElementTagNameMap];
 
 const mounted = new Set<HTMLElement>();
 
@@ -50,6 +55,14 @@ export class ElementHarness<E extends KitElement = KitElement> {
     return new ElementHarness(el);
   }
 
+  /** The results `<tag src=…>` loads (then it is removed): what a test compares the element's drawing with. */
+  static async reportLoadedBy(tag: ModelViewTag, src: string): Promise<StatsReport> {
+    const h = await ElementHarness.mount(tag, { attributes: { src } }).ready();
+    const report = (h.element as ModelViewElement).handle!.report!;
+    ElementHarness.cleanup();
+    return report;
+  }
+
   /** Removes every element mounted so far (and so releases their models). */
   static cleanup(): void {
     for (const container of mounted) container.remove();
@@ -74,6 +87,12 @@ export class ElementHarness<E extends KitElement = KitElement> {
     if (this.element.status !== status) throw new Error(`expected status "${status}", got "${this.element.status}": ${this.alert()}`);
     await this.settled();
     return this;
+  }
+
+  /** axe-core's accessibility violations in the element as it is now: one line each, the rule and the offending HTML. */
+  async accessibilityViolations(): Promise<string[]> {
+    const result = await axe.run(this.element);
+    return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.html).join(' | ')}`);
   }
 
   part<T extends Element = HTMLElement>(name: string): T | null {

@@ -79,9 +79,6 @@ type CleArgs = readonly [source: 'src' | 'model', input: string | ModelInput, bi
  * @csspart status - The empty, running or error message.
  * @csspart progress - The progress bar while CLE runs.
  *
- * @cssproperty [--wl-color=#1f2328] - Text and axes (dark: #e6edf3).
- * @cssproperty [--wl-background=transparent] - Background (unset: the page's shows through; inputs use the system Canvas colour).
- * @cssproperty [--wl-muted-color=#57606a] - Secondary text (dark: #9ea7b3).
  * @cssproperty [--wl-border-color=#d0d7de] - Borders and table rules (dark: #3d444d).
  * @cssproperty [--wl-accent-color=#0969da] - Focus ring, progress and the selected layer's edge (dark: #4493f8).
  * @cssproperty [--wl-selected-background=#ddf4ff] - The selected layer's band (dark: #1f3a5f).
@@ -90,8 +87,6 @@ type CleArgs = readonly [source: 'src' | 'model', input: string | ModelInput, bi
  * @cssproperty [--wl-change-color=#d4a72c] - The shaded change and the arrows (dark: #d29922).
  * @cssproperty [--wl-outlier-color=#c8341e] - Outlier channels (dark: #ff7b63).
  * @cssproperty [--wl-error-color=#b42318] - Error messages and the Relu6 warning (dark: #ff8f80).
- * @cssproperty [--wl-radius=6px] - Corner radius of controls.
- * @cssproperty [--wl-font=system-ui] - Font family.
  * @cssproperty [--wl-table-max-height=20em] - Height of the data tables before they scroll.
  */
 export class CleCompare extends WeightlensElement {

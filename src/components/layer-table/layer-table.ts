@@ -100,16 +100,11 @@ function sortValue(layer: LayerReport, key: LayerTableColumn): number | string {
  * @csspart status - The loading, empty or error message.
  * @csspart progress - The loading progress bar.
  *
- * @cssproperty [--wl-color=#1f2328] - Text (dark: #e6edf3).
  * @cssproperty [--wl-background=transparent] - Background, also of the sticky header and names (unset: the page's shows through; the sticky cells use the system Canvas colour).
- * @cssproperty [--wl-muted-color=#57606a] - Secondary text (dark: #9ea7b3).
  * @cssproperty [--wl-border-color=#d0d7de] - Borders and rules (dark: #3d444d).
  * @cssproperty [--wl-accent-color=#0969da] - Focus ring and the selected row's edge (dark: #4493f8).
  * @cssproperty [--wl-selected-background=#ddf4ff] - The selected row (dark: #1f3a5f).
  * @cssproperty [--wl-outlier-color=#c8341e] - Outlier and non-finite counts (dark: #ff7b63).
- * @cssproperty [--wl-error-color=#b42318] - Error messages (dark: #ff8f80).
- * @cssproperty [--wl-radius=6px] - Corner radius.
- * @cssproperty [--wl-font=system-ui] - Font family.
  * @cssproperty [--wl-layer-table-max-height=32em] - Height of the table before it scrolls.
  */
 export class LayerTable extends ModelViewElement {

@@ -31,15 +31,9 @@ const integer = new Intl.NumberFormat('en-US');
  * @csspart progress - The loading progress bar.
  * @csspart cancel-button - The button cancelling the load.
  *
- * @cssproperty [--wl-color=#1f2328] - Text (dark: #e6edf3).
- * @cssproperty [--wl-background=transparent] - Background (unset: the page's shows through; inputs use the system Canvas colour).
- * @cssproperty [--wl-muted-color=#57606a] - Secondary text (dark: #9ea7b3).
  * @cssproperty [--wl-border-color=#d0d7de] - Borders, the drop zone's outline (dark: #3d444d).
  * @cssproperty [--wl-accent-color=#0969da] - File button, focus ring, drop highlight, progress (dark: #4493f8).
  * @cssproperty [--wl-selected-background=#ddf4ff] - The drop zone while files are dragged over it (dark: #1f3a5f).
- * @cssproperty [--wl-error-color=#b42318] - Error messages (dark: #ff8f80).
- * @cssproperty [--wl-radius=6px] - Corner radius.
- * @cssproperty [--wl-font=system-ui] - Font family.
  */
 export class ModelSource extends WeightlensElement {
   static override styles = [themeStyles, styles];

@@ -1,9 +1,8 @@
 import { html, nothing, type TemplateResult } from 'lit';
-import type { QuantFigures } from '../../report/quant-error.js';
 import type { CleReport } from '../../report/cle-report.js';
 import type { StatsReport } from '../../report/stats-report.js';
 import {
-  QUANT_ERROR_MARKS, cleChangeText, cleQuantReports, formatDb, hasQuantFigures, quantErrorPlot, quantErrorRows, quantErrorText, quantRowGeometry, schemeLabel,
+  QUANT_ERROR_MARKS, cleChangeText, cleQuantReports, hasQuantFigures, quantErrorPlot, quantErrorRows, quantErrorText, quantRowGeometry, schemeLabel,
   type QuantBits, type QuantErrorRow, type QuantScheme, type QuantSort,
 } from '../../plot/quant-error.js';
 import { formatList } from '../../plot/format.js';
@@ -13,13 +12,12 @@ import { ChartCache, markParts, renderChart, type Chart } from '../shared/chart.
 import { DataTable } from '../shared/data-table.js';
 import { elementById } from '../../model/element-by-id.js';
 import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
+import { quantErrorTable } from './quant-error-table.js';
+import { RowCursor } from './row-cursor.js';
 import { styles } from './quant-error-plot.styles.js';
 import { plural } from '../../text/plural.js';
 
 const NO_QUANT = 'this report has no quantization figures (make it with weightlens stats --json, without --no-quant)';
-const FIGURES = [
-  ['int8', 'symmetric'], ['int8', 'asymmetric'], ['int4', 'symmetric'], ['int4', 'asymmetric'],
-] as const;
 
 /**
  * "Will it survive INT8?" for every weight layer of a model: the SQNR (dB) of its fake-quantized weights
@@ -60,9 +58,6 @@ const FIGURES = [
  * @csspart status - The loading, empty, error or no-figures message.
  * @csspart progress - The loading progress bar.
  *
- * @cssproperty [--wl-color=#1f2328] - Text and axes (dark: #e6edf3).
- * @cssproperty [--wl-background=transparent] - Background (unset: the page's shows through; inputs use the system Canvas colour).
- * @cssproperty [--wl-muted-color=#57606a] - Secondary text (dark: #9ea7b3).
  * @cssproperty [--wl-border-color=#d0d7de] - Table rules (dark: #3d444d).
  * @cssproperty [--wl-accent-color=#0969da] - Focus ring, keyboard cursor and the selected row's edge (dark: #4493f8).
  * @cssproperty [--wl-selected-background=#ddf4ff] - The selected layer's row (dark: #1f3a5f).
@@ -70,9 +65,6 @@ const FIGURES = [
  * @cssproperty [--wl-per-channel-color=#0969da] - Per-channel SQNR dots (dark: #58a6ff).
  * @cssproperty [--wl-gap-color=#8c959f] - The bar between them (dark: #6e7681).
  * @cssproperty [--wl-change-color=#d4a72c] - Comparing with CLE: the arrows of the change (dark: #d29922).
- * @cssproperty [--wl-error-color=#b42318] - Error messages (dark: #ff8f80).
- * @cssproperty [--wl-radius=6px] - Corner radius.
- * @cssproperty [--wl-font=system-ui] - Font family.
  * @cssproperty [--wl-quant-plot-max-height=32em] - Height of the chart before it scrolls.
  * @cssproperty [--wl-table-max-height=20em] - Height of the data table before it scrolls.
  */
@@ -114,8 +106,11 @@ export class QuantErrorPlot extends ModelViewElement {
   private readonly onCleChange = () => this.requestUpdate();
   /** The reports made from the last CleReport shown (kept so the chart is drawn again only when it changes). */
   private compared: { cle: CleReport; before: StatsReport; after: StatsReport } | undefined;
-  /** The row under the pointer or the keyboard cursor (rank in the shown order); null: the selected row. */
-  private cursor: number | null = null;
+  /** The row under the pointer or the keyboard cursor (rank in the shown order); none: the selected row. */
+  private readonly cursor = new RowCursor<QuantErrorRow>(this, {
+    chart: () => this.chart.node,
+    choose: (row) => this.selectLayer(row.name),
+  });
   private readonly table = new DataTable(this);
 
   constructor() {
@@ -215,7 +210,7 @@ export class QuantErrorPlot extends ModelViewElement {
     const rows = quantErrorRows(report, options);
     const chart = this.chartFor(report, before, selected);
     const selectedRank = rows.findIndex((r) => r.name === selected);
-    const cursor = this.cursor !== null && this.cursor < rows.length ? this.cursor : null;
+    const cursor = this.cursor.at(rows.length);
     const read = rows[cursor ?? selectedRank];
     const { top, rowHeight, height } = quantRowGeometry(rows.length);
     return html`<div part="base">
@@ -239,11 +234,11 @@ export class QuantErrorPlot extends ModelViewElement {
         tabindex="0"
         role="group"
         aria-label=${`${schemeLabel(options.bits, options.scheme)} SQNR per layer. Click a layer, or press ↑ ↓ and Enter, to select it.`}
-        @keydown=${(e: KeyboardEvent) => this.onKey(e, rows, selectedRank)}
-        @click=${(e: MouseEvent) => this.onClick(e, rows)}
-        @pointermove=${(e: PointerEvent) => this.setCursor(this.rankAt(e, rows))}
-        @pointerleave=${() => this.setCursor(null)}
-        @blur=${() => this.setCursor(null)}
+        @keydown=${(e: KeyboardEvent) => this.cursor.onKey(e, rows, selectedRank)}
+        @click=${(e: MouseEvent) => this.cursor.onClick(e, rows)}
+        @pointermove=${(e: PointerEvent) => this.cursor.set(this.cursor.rankAt(e, rows.length))}
+        @pointerleave=${() => this.cursor.set(null)}
+        @blur=${() => this.cursor.set(null)}
       >
         <div class="canvas">
           ${chart}
@@ -256,7 +251,7 @@ export class QuantErrorPlot extends ModelViewElement {
         ${read ? this.layerLine(read, rows.length, read.name === selected) : html`<span class="hint">Click a layer, or focus the chart and press ↑ ↓ and Enter, to select it.</span>`}
       </div>
       ${this.renderNote(rows)}
-      ${this.renderTable(rows, selected, before !== null)}
+      ${quantErrorTable(this.table, rows, { ...options, selected, comparing: before !== null })}
     </div>`;
   }
 
@@ -292,74 +287,6 @@ export class QuantErrorPlot extends ModelViewElement {
       ${exact.length ? html`Exact (no quantization error, not drawn): ${formatList(exact, 10)}. ` : nothing}
       ${unavailable.length ? html`No figures (the weight holds NaN or ±Inf): ${formatList(unavailable, 10)}.` : nothing}
     </p>`;
-  }
-
-  private renderTable(rows: QuantErrorRow[], selected: string | undefined, comparing: boolean) {
-    const { bits, scheme } = this.options;
-    const cell = (f: QuantFigures | undefined) =>
-      f ? html`<td>${formatDb(f.perTensor)}</td><td>${formatDb(f.perChannel)}</td>` : html`<td>n/a</td><td>n/a</td>`;
-    return this.table.render({
-      part: 'table',
-      summary: `Data table: SQNR of ${plural(rows.length, 'layer')}, INT8 and INT4, symmetric and asymmetric`,
-      label: 'SQNR of every layer',
-      caption: `SQNR in dB of each layer's fake-quantized weights, per-tensor and per-channel ("exact": no error)`,
-      head: html`<tr>
-          <td colspan="2"></td>
-          ${FIGURES.map(([b, s]) => html`<th scope="colgroup" colspan="2">${b.toUpperCase()} ${s}${comparing ? ' after CLE' : ''}</th>`)}
-          ${comparing ? html`<th scope="colgroup" colspan="2">${schemeLabel(bits, scheme)} before CLE</th>` : nothing}
-        </tr>
-        <tr>
-          <th scope="col">#</th><th scope="col">Layer</th>
-          ${FIGURES.map(() => html`<th scope="col">per-tensor</th><th scope="col">per-channel</th>`)}
-          ${comparing ? html`<th scope="col">per-tensor</th><th scope="col">per-channel</th>` : nothing}
-        </tr>`,
-      rows: () => rows,
-      row: (r) => html`<tr class=${r.name === selected ? 'selected' : ''} aria-current=${r.name === selected ? 'true' : nothing}>
-        <td>${r.index + 1}</td><th scope="row">${r.name}</th>
-        ${FIGURES.map(([b, s]) => cell(r.quant?.[b][s]))}
-        ${comparing ? (r.before ? cell(r.before) : html`<td>n/a</td><td>n/a</td>`) : nothing}
-      </tr>`,
-    });
-  }
-
-  private rankAt(e: MouseEvent, rows: QuantErrorRow[]): number | null {
-    const chart = this.chart.node;
-    if (!chart || rows.length === 0) return null;
-    const box = chart.getBoundingClientRect();
-    if (box.height === 0) return null;
-    const y = ((e.clientY - box.top) / box.height) * chart.height.baseVal.value;
-    const { top, rowHeight } = quantRowGeometry(rows.length);
-    const rank = Math.floor((y - top) / rowHeight);
-    return rank >= 0 && rank < rows.length ? rank : null;
-  }
-
-  private setCursor(rank: number | null): void {
-    if (rank === this.cursor) return;
-    this.cursor = rank;
-    this.requestUpdate();
-  }
-
-  private onClick(e: MouseEvent, rows: QuantErrorRow[]): void {
-    const rank = this.rankAt(e, rows);
-    if (rank !== null) this.selectLayer(rows[rank]!.name);
-  }
-
-  private onKey(e: KeyboardEvent, rows: QuantErrorRow[], selectedRank: number): void {
-    const from = this.cursor ?? (selectedRank >= 0 ? selectedRank : -1);
-    const step: Record<string, number> = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1, PageDown: 10, PageUp: -10 };
-    let next: number;
-    if (e.key in step) next = from < 0 ? 0 : from + step[e.key]!;
-    else if (e.key === 'Home') next = 0;
-    else if (e.key === 'End') next = rows.length - 1;
-    else if (e.key === 'Enter' || e.key === ' ') {
-      e.preventDefault();
-      const row = rows[from];
-      if (row) this.selectLayer(row.name);
-      return;
-    } else return;
-    e.preventDefault();
-    this.setCursor(Math.min(rows.length - 1, Math.max(0, next)));
-    void this.updateComplete.then(() => this.renderRoot.querySelector('.cursor')?.scrollIntoView({ block: 'nearest' }));
   }
 }
 

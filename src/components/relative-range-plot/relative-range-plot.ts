@@ -1,11 +1,11 @@
-import { html, nothing } from 'lit';
+import { html } from 'lit';
 import type { LayerReport } from '../../report/stats-report.js';
 import { channelRows } from '../../plot/channels.js';
 import { formatNumber } from '../../plot/format.js';
 import { HISTOGRAM_MARKS, relativeRangeHistogram, relativeRangeHistogramText } from '../../plot/relative-range-histogram.js';
 import { RELATIVE_RANGE_MARKS, relativeRangePlot, relativeRangeText } from '../../plot/relative-ranges.js';
 import { relativeRangeSummary } from '../../plot/summary.js';
-import { ModelViewElement } from '../model-view-element.js';
+import { LayerViewElement } from '../layer-view-element.js';
 import { ChartCache, markParts, renderChart } from '../shared/chart.js';
 import { DataTable } from '../shared/data-table.js';
 import { layerHeader } from '../shared/layer-header.js';
@@ -46,33 +46,20 @@ const SUMMARY_WIDTH = 260;
  * @csspart status - The loading, empty or error message.
  * @csspart progress - The loading progress bar.
  *
- * @cssproperty [--wl-color=#1f2328] - Text and axes (dark: #e6edf3).
- * @cssproperty [--wl-background=transparent] - Background (unset: the page's shows through; inputs use the system Canvas colour).
- * @cssproperty [--wl-muted-color=#57606a] - Secondary text (dark: #9ea7b3).
  * @cssproperty [--wl-border-color=#d0d7de] - Table rules (dark: #3d444d).
  * @cssproperty [--wl-accent-color=#0969da] - Focus ring and progress (dark: #4493f8).
  * @cssproperty [--wl-range-color=#3f6fc6] - Ordinary channels (dark: #79a6f2).
  * @cssproperty [--wl-outlier-color=#c8341e] - Outlier channels (dark: #ff7b63).
  * @cssproperty [--wl-fence-color=#9a6700] - The Tukey fence (dark: #e3b341).
  * @cssproperty [--wl-bar-color=#3f6fc6] - Histogram bars (dark: #79a6f2).
- * @cssproperty [--wl-error-color=#b42318] - Error messages (dark: #ff8f80).
- * @cssproperty [--wl-radius=6px] - Corner radius of controls.
- * @cssproperty [--wl-font=system-ui] - Font family.
  * @cssproperty [--wl-table-max-height=20em] - Height of the data table before it scrolls.
  */
-export class RelativeRangePlot extends ModelViewElement {
+export class RelativeRangePlot extends LayerViewElement {
   static override styles = [themeStyles, headerStyles, styles];
 
   static override properties = {
-    layer: { type: String, reflect: true },
     height: { type: Number },
   };
-
-  /**
-   * The layer to show (its name, or its weight's name). When unset: the layer selected on the model,
-   * else the worst (lowest INT8 per-tensor SQNR). Updated when the model's selection changes.
-   */
-  declare layer: string | null;
 
   /** Height of the relative-range chart in pixels (the histogram is 3/4 of it). */
   declare height: number;
@@ -82,22 +69,13 @@ export class RelativeRangePlot extends ModelViewElement {
 
   constructor() {
     super();
-    this.layer = null;
     this.height = 260;
   }
 
-  protected override selectionChanged(layer: string | undefined): void {
-    if (layer) this.layer = layer;
-  }
-
   override render() {
-    const status = this.renderStatus();
-    const report = this.models.report;
-    if (status !== nothing || !report) return html`<div part="base">${status}</div>`;
-    const layer = this.chooseLayer(report, this.layer);
-    if (!layer) {
-      return html`<div part="base">${this.renderProblem(`${report.file}: no weight layer named "${this.layer}" (${report.layers.length} layers)`)}</div>`;
-    }
+    const shown = this.layerToDraw();
+    if ('instead' in shown) return shown.instead;
+    const { layer } = shown;
     if (layer.relativeRange.every((v) => v === null)) {
       const why = `${deadChannelNote(layer)}.`;
       return html`<div part="base">${layerHeader(layer, [])}<p part="status" class="status note" role="status">${why}</p></div>`;

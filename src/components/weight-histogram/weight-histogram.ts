@@ -10,7 +10,7 @@ import {
 } from '../../plot/weight-histogram.js';
 import type { LayerReport } from '../../report/stats-report.js';
 import { MAX_HISTOGRAM_BINS, needsModelError, type LayerHistogram } from '../../report/weight-histogram.js';
-import { ModelViewElement } from '../model-view-element.js';
+import { LayerViewElement } from '../layer-view-element.js';
 import { AnalysisTask } from '../shared/analysis-task.js';
 import { Brush } from '../shared/brush.js';
 import { ChannelReadout } from '../shared/channel-readout.js';
@@ -19,11 +19,11 @@ import { xValueAt } from '../shared/chart-geometry.js';
 import { DataTable } from '../shared/data-table.js';
 import { opLabel } from '../shared/layer-header.js';
 import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
+import { histogramControls, zoomControls } from './histogram-controls.js';
 import { styles } from './weight-histogram.styles.js';
 import { plural } from '../../text/plural.js';
 
 const integer = new Intl.NumberFormat('en-US');
-const OVERLAYS = [[8, 'symmetric'], [8, 'asymmetric'], [4, 'symmetric'], [4, 'asymmetric']] as const;
 
 /** What a histogram request depends on: the model (and the session keeping its weights), layer, channel, bins, zoom. */
 type HistogramArgs = readonly [ModelHandle, number, string, number | null, number, readonly [number, number] | null];
@@ -74,25 +74,18 @@ type HistogramArgs = readonly [ModelHandle, number, string, number | null, numbe
  * @csspart status - The loading, empty, error or needs-the-model message.
  * @csspart progress - The loading progress bar.
  *
- * @cssproperty [--wl-color=#1f2328] - Text and axes (dark: #e6edf3).
- * @cssproperty [--wl-background=transparent] - Background (unset: the page's shows through; inputs use the system Canvas colour).
- * @cssproperty [--wl-muted-color=#57606a] - Secondary text (dark: #9ea7b3).
  * @cssproperty [--wl-border-color=#d0d7de] - Borders and table rules (dark: #3d444d).
  * @cssproperty [--wl-accent-color=#0969da] - Focus ring and the read bin's band (dark: #4493f8).
  * @cssproperty [--wl-bar-color=#3f6fc6] - The histogram's bars (dark: #79a6f2).
  * @cssproperty [--wl-clip-color=#bc4c00] - The clipping range and its bounds (dark: #f0883e).
  * @cssproperty [--wl-grid-level-color=#8250df] - The grid levels (dark: #bc8cff).
  * @cssproperty [--wl-outlier-color=#c8341e] - The non-finite note (dark: #ff7b63).
- * @cssproperty [--wl-error-color=#b42318] - Error messages (dark: #ff8f80).
- * @cssproperty [--wl-radius=6px] - Corner radius of controls.
- * @cssproperty [--wl-font=system-ui] - Font family.
  * @cssproperty [--wl-table-max-height=20em] - Height of the data table before it scrolls.
  */
-export class WeightHistogram extends ModelViewElement {
+export class WeightHistogram extends LayerViewElement {
   static override styles = [themeStyles, headerStyles, chartStyles, styles];
 
   static override properties = {
-    layer: { type: String, reflect: true },
     channel: { type: Number, reflect: true },
     scale: { type: String, reflect: true },
     bits: { type: Number, reflect: true },
@@ -101,12 +94,6 @@ export class WeightHistogram extends ModelViewElement {
     bins: { type: Number, reflect: true },
     height: { type: Number },
   };
-
-  /**
-   * The layer to show (its name, or its weight's name). When unset: the layer selected on the model,
-   * else the worst (lowest INT8 per-tensor SQNR). Updated when the model's selection changes.
-   */
-  declare layer: string | null;
 
   /** The output channel to show; unset (null): the whole tensor. Following the model's selection resets it. */
   declare channel: number | null;
@@ -166,7 +153,6 @@ export class WeightHistogram extends ModelViewElement {
 
   constructor() {
     super();
-    this.layer = null;
     this.channel = null;
     this.scale = 'linear';
     this.bits = 8;
@@ -273,9 +259,9 @@ export class WeightHistogram extends ModelViewElement {
     const chart = this.chartFor(h, overlay);
     this.readout.show(h, [0, bins.length - 1], chart);
     return html`<div part="base">
-      ${this.renderHeader(layer, h, overlay)} ${this.renderControls(layer, h)}
+      ${this.renderHeader(layer, h, overlay)} ${histogramControls(this, layer.channels.min.length - 1, h, this.overlayOptions)}
       ${this.readout.plot(`Weight histogram of ${h.layer}, ${selectionText(h)}. Arrow keys read one bin at a time.`, chart, this.brush)}
-      ${this.renderReadout(layer, h, bins)} ${this.renderZoom(h)}
+      ${this.renderReadout(layer, h, bins)} ${zoomControls(this, h)}
       ${h.zoomed
         ? html`<p part="zoom-note" class="zoom-note">Zoomed to ${formatNumber(h.lo)} … ${formatNumber(h.hi)}:
             ${plural(h.below, 'weight')} below and ${plural(h.above, 'weight')} above it are not shown.</p>`
@@ -309,36 +295,6 @@ export class WeightHistogram extends ModelViewElement {
     </p>`;
   }
 
-  private renderControls(layer: LayerReport, h: LayerHistogram): TemplateResult {
-    const last = layer.channels.min.length - 1;
-    const options = this.overlayOptions;
-    return html`<div part="controls" class="controls">
-      <label>Output channel
-        <input part="channel-input" type="number" min="0" max=${last} placeholder="all" .value=${h.channel === null ? '' : String(h.channel)}
-          @change=${(e: Event) => {
-            const text = (e.target as HTMLInputElement).value.trim();
-            this.channel = text === '' ? null : Number(text);
-          }} />
-      </label>
-      <label><input part="scale-toggle" type="checkbox" .checked=${this.scale === 'log'} @change=${(e: Event) => (this.scale = (e.target as HTMLInputElement).checked ? 'log' : 'linear')} /> Log counts</label>
-      <label>Grid
-        <select part="overlay-select" @change=${(e: Event) => {
-          const [bits, scheme] = OVERLAYS[Number((e.target as HTMLSelectElement).value)]!;
-          this.bits = bits;
-          this.scheme = scheme;
-        }}>
-          ${OVERLAYS.map(([bits, scheme], i) => html`<option value=${i} ?selected=${bits === options.bits && scheme === options.scheme}>INT${bits} ${scheme}</option>`)}
-        </select>
-      </label>
-      <label>per
-        <select part="grid-select" @change=${(e: Event) => (this.grid = (e.target as HTMLSelectElement).value as GridGranularity)}>
-          <option value="tensor" ?selected=${options.grid === 'tensor'}>tensor</option>
-          <option value="channel" ?selected=${options.grid === 'channel'}>channel</option>
-        </select>
-      </label>
-    </div>`;
-  }
-
   private chartFor(h: LayerHistogram, overlay: QuantOverlay | null): Chart {
     const width = this.width.value;
     const scale = this.scale === 'log' ? 'log' : 'linear';
@@ -367,20 +323,6 @@ export class WeightHistogram extends ModelViewElement {
       rows: () => bins,
       row: (b) => html`<tr><th scope="row">${b.bin + 1}</th><td>${formatNumber(b.x1)}</td><td>${formatNumber(b.x2)}${b.bin === bins.length - 1 ? ' (incl.)' : ''}</td><td>${b.count}</td></tr>`,
     });
-  }
-
-  private renderZoom(h: LayerHistogram): TemplateResult {
-    const [lo, hi] = this.zoom ?? [h.lo, h.hi];
-    const set = (which: 0 | 1) => (e: Event) => {
-      const value = Number((e.target as HTMLInputElement).value);
-      const [from, to] = this.zoom ?? [h.lo, h.hi]; // read now: the other end may have changed since this render
-      this.zoom = which === 0 ? [value, to] : [from, value];
-    };
-    return html`<div part="zoom" class="controls zoom" role="group" aria-label="Zoom to weights">
-      <label>Weights from <input part="zoom-from" type="number" step="any" .value=${String(lo)} @change=${set(0)} /></label>
-      <label>to <input part="zoom-to" type="number" step="any" .value=${String(hi)} @change=${set(1)} /></label>
-      <button part="zoom-reset" type="button" ?disabled=${!h.zoomed} @click=${() => (this.zoom = null)}>Show the whole range</button>
-    </div>`;
   }
 }
 

@@ -5,7 +5,7 @@ import { channelCount, channelRows, clampDomain, type ChannelDomain } from '../.
 import { formatNumber, formatSpan } from '../../plot/format.js';
 import { WEIGHT_RANGE_MARKS, weightRangePlot, weightRangeText } from '../../plot/weight-ranges.js';
 import { modelGrid, type ModelGrid } from '../../plot/model-quantization.js';
-import { ModelViewElement } from '../model-view-element.js';
+import { LayerViewElement } from '../layer-view-element.js';
 import { Brush } from '../shared/brush.js';
 import { ChannelReadout } from '../shared/channel-readout.js';
 import { ChartCache, markParts, renderChart, type Chart } from '../shared/chart.js';
@@ -56,9 +56,6 @@ const MAX_TABLE_ROWS = 2000;
  * @csspart status - The loading, empty or error message.
  * @csspart progress - The loading progress bar.
  *
- * @cssproperty [--wl-color=#1f2328] - Text and axes (dark: #e6edf3).
- * @cssproperty [--wl-background=transparent] - Background (unset: the page's shows through; inputs use the system Canvas colour).
- * @cssproperty [--wl-muted-color=#57606a] - Secondary text (dark: #9ea7b3).
  * @cssproperty [--wl-border-color=#d0d7de] - Borders and table rules (dark: #3d444d).
  * @cssproperty [--wl-accent-color=#0969da] - Focus ring, progress and zoom brush (dark: #4493f8).
  * @cssproperty [--wl-range-color=#3f6fc6] - Channel range rules (dark: #79a6f2).
@@ -66,24 +63,14 @@ const MAX_TABLE_ROWS = 2000;
  * @cssproperty [--wl-outlier-color=#c8341e] - Outlier channels (dark: #ff7b63).
  * @cssproperty [--wl-dead-color=#8c959f] - Dead channels (dark: #6e7681).
  * @cssproperty [--wl-model-range-color=#8250df] - Quantized models: the model's own range per channel (dark: #a371f7).
- * @cssproperty [--wl-error-color=#b42318] - Error messages (dark: #ff8f80).
- * @cssproperty [--wl-radius=6px] - Corner radius of controls.
- * @cssproperty [--wl-font=system-ui] - Font family.
  * @cssproperty [--wl-table-max-height=20em] - Height of the data table before it scrolls.
  */
-export class WeightRangePlot extends ModelViewElement {
+export class WeightRangePlot extends LayerViewElement {
   static override styles = [themeStyles, headerStyles, chartStyles, styles];
 
   static override properties = {
-    layer: { type: String, reflect: true },
     height: { type: Number },
   };
-
-  /**
-   * The layer to show (its name, or its weight's name). When unset: the layer selected on the model,
-   * else the worst (lowest INT8 per-tensor SQNR). Updated when the model's selection changes, so the plot follows a `<layer-table>`.
-   */
-  declare layer: string | null;
 
   /** Height of the chart in pixels (it always fills the container's width). */
   declare height: number;
@@ -103,7 +90,6 @@ export class WeightRangePlot extends ModelViewElement {
 
   constructor() {
     super();
-    this.layer = null;
     this.height = 320;
   }
 
@@ -117,18 +103,10 @@ export class WeightRangePlot extends ModelViewElement {
     this.requestUpdate();
   }
 
-  protected override selectionChanged(layer: string | undefined): void {
-    if (layer) this.layer = layer;
-  }
-
   override render() {
-    const status = this.renderStatus();
-    const report = this.models.report;
-    if (status !== nothing || !report) return html`<div part="base">${status}</div>`;
-    const layer = this.chooseLayer(report, this.layer);
-    if (!layer) {
-      return html`<div part="base">${this.renderProblem(`${report.file}: no weight layer named "${this.layer}" (${report.layers.length} layers)`)}</div>`;
-    }
+    const shown = this.layerToDraw();
+    if ('instead' in shown) return shown.instead;
+    const { layer } = shown;
     this.shownLayer = layer;
     if (this.zoomed) this.zoomed.layer ??= layer;
     if (channelCount(layer) === 0) return html`<div part="base">${layerHeader(layer, [])}${this.renderProblem(`${layer.name} has no channels`)}</div>`;

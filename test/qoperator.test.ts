@@ -118,7 +118,7 @@ describe('ConvInteger and MatMulInteger: no weight scale', () => {
     expect(layer!.notes![0]).to.contain('ConvInteger carries no weight scale').and.contain('integer units');
     const table = formatStatsTable({ file: 'q.onnx', model: { irVersion: 9, producer: '', producerVersion: '', opsets: { '': 21 }, parameters: 0, quantizedParameters: 4 }, layers: [layer!] });
     expect(table).to.match(/^qop +ConvInteger /m);
-    expect(table.replace(/\n  /g, ' '), 'the note, wrapped').to.contain(`\nnote: qop: ${layer!.notes![0]}\n`);
+    expect(table.replace(/\n {2}/g, ' '), 'the note, wrapped').to.contain(`\nnote: qop: ${layer!.notes![0]}\n`);
   });
 
   it('MatMulInteger without zero points: the stored integers', async () => {

@@ -47,7 +47,11 @@ function expectExact(h: LayerHistogram, values: ArrayLike<number>): void {
   expect(h.counts.reduce((a, b) => a + b, 0) + h.nonFinite).to.equal(values.length);
   expect(h.elements).to.equal(values.length);
   let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) (lo = Math.min(lo, values[i]!)), (hi = Math.max(hi, values[i]!));
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!)) continue;
+    lo = Math.min(lo, values[i]!);
+    hi = Math.max(hi, values[i]!);
+  }
   expect([h.lo, h.hi]).to.deep.equal([lo, hi]);
 }
 

@@ -67,7 +67,7 @@ function checkModel(path: string, fullCheck = true): void {
   try {
     execFileSync(PYTHON, ['-c', script, path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
-    throw new Error(`onnx.checker rejected ${path}: ${(e as { stderr?: string }).stderr ?? e}`);
+    throw new Error(`onnx.checker rejected ${path}: ${(e as { stderr?: string }).stderr ?? e}`, { cause: e });
   }
 }
 

@@ -276,7 +276,7 @@ export class LayerTable extends ModelViewElement {
     const row = (e.target as HTMLElement).closest('tr');
     const index = rows.findIndex((l) => l.name === row?.dataset['layer']);
     if (index < 0) return;
-    let next = index;
+    let next: number;
     switch (e.key) {
       case 'ArrowDown': next = index + 1; break;
       case 'ArrowUp': next = index - 1; break;

@@ -97,7 +97,7 @@ export async function weightedShift(kernels: CleKernels, weights: Float32Array, 
   const result = new Float64Array(conn.cout);
   for (let r = 0; r < sums.length; r++) {
     const [o, i] = runChannels(conn, r);
-    result[o] += sums[r]! * shift[i]!;
+    result[o] = result[o]! + sums[r]! * shift[i]!;
   }
   return result;
 }

@@ -122,7 +122,10 @@ function mutatePayload(graphs: Graph[], random: Random): boolean {
   for (let n = 1 + below(random, 4); n > 0; n--) {
     const at = below(random, bytes.length >> 2) * 4;
     if (tensor.dataType === 1 && random() < 0.7) view.setFloat32(at, pick(random, HOSTILE_FLOATS), true);
-    else bytes[at + below(random, 4)] ^= 1 << below(random, 8);
+    else {
+      const flipped = at + below(random, 4);
+      bytes[flipped] = bytes[flipped]! ^ (1 << below(random, 8));
+    }
   }
   tensor.rawData = bytes;
   return true;

@@ -116,7 +116,7 @@ async function foldAllBatchNorms(model: Model): Promise<{ plan: ExportPlan; fold
     if (!conv || conv.opType !== 'Conv' || consumers.get(bn.inputs[0]!) !== 1 || consumers.get(conv.inputs[1]!) !== 1) continue;
     const a = bn.attributes.get('epsilon');
     const eps = a?.kind === 'float' ? a.value : 1e-5;
-    const [scale, beta, mean, variance] = await Promise.all(bn.inputs.slice(1).map((n) => read(resolveConstant(g, n))));
+    const [scale, beta, mean, variance] = (await Promise.all(bn.inputs.slice(1, 5).map((n) => read(resolveConstant(g, n))))) as [Float32Array, Float32Array, Float32Array, Float32Array];
     const weight = resolveConstant(g, conv.inputs[1]!)!;
     const w = await read(weight);
     const cout = weight.shape[0]!;

@@ -155,7 +155,8 @@ function convTranspose(x: Tensor, w: Tensor, b: Tensor | undefined, n: Node): Te
             for (let kx = 0; kx < kw; kx++) {
               const ox = ix * sw - pw + kx;
               if (ox < 0 || ox >= ow) continue;
-              y[(o * oh + oy) * ow + ox] += v * w.data[((ci * opg + j) * kh + ky) * kw + kx]!;
+              const at = (o * oh + oy) * ow + ox;
+              y[at] = y[at]! + v * w.data[((ci * opg + j) * kh + ky) * kw + kx]!;
             }
           }
         }

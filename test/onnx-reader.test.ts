@@ -340,6 +340,12 @@ describe('ONNX reader: errors', () => {
     expect(e.message).to.equal('m.onnx: graph main, node 1 "nameless-op" has no op_type; every ONNX node names its operator');
   });
 
+  it('an attribute without a name is BAD_GRAPH naming the node', async () => {
+    const bytes = modelBytes({ node: [node('Relu', ['x'], ['y'], 'r', [attr.int('', 1)])] });
+    const e = await rejects(openModel(bytes, { fileName: 'm.onnx' }), 'BAD_GRAPH');
+    expect(e.message).to.equal('m.onnx: graph main, node "r" (Relu) has an attribute without a name');
+  });
+
   it('wrong raw_data size is BAD_TENSOR with the sizes in the message', async () => {
     const bytes = initializersModel([rawTensor('conv1.weight', [16, 3, 3, 3], DataType.FLOAT, new Uint8Array(100))]);
     const e = await rejects(openModel(bytes, { fileName: 'model.onnx' }), 'BAD_TENSOR');

@@ -207,6 +207,12 @@ function buildNode(np: INodeProto, index: number, graph: Graph, context: TensorC
   const attributes = new Map<string, AttributeValue>();
   for (const a of np.attribute) {
     const attrName = a.name ?? '';
+    if (!attrName) {
+      // The ONNX checker refuses a nameless attribute too; nothing could ever read it.
+      throw new WeightlensError('BAD_GRAPH', `${context.fileName}: graph ${graph.path}, node "${name}" (${opType}) has an attribute without a name`, {
+        file: context.fileName, field: 'attribute',
+      });
+    }
     // A Constant's tensor is named after the node's output: that is the name consumers refer to.
     const tensorName = opType === 'Constant' && attrName === 'value' && outputs[0] ? outputs[0] : undefined;
     attributes.set(attrName, attributeValue(a, `${graph.path}/${name}.${attrName}`, name, index, tensorName, graph, context, all));

@@ -3,7 +3,7 @@
 import { instantiateKernels, kernelVariant } from '../src/kernels/wasm-module.js';
 import { openModel } from '../src/onnx/open.js';
 import { computeStats } from '../src/report/stats-report.js';
-import { Kernels, statsResultBytes, type ChannelLayout, type StagedTensor } from '../src/kernels/channel-stats.js';
+import { Kernels, statsResultBytes, type ChannelLayout, type StagedTensor } from '../src/kernels/kernels.js';
 import { planCle } from '../src/cle/plan-cle.js';
 import { exportModel } from '../src/onnx/export/export.js';
 import { resnet50Bytes } from '../test/fixtures/resnet50.js';

@@ -7,7 +7,7 @@ export type { Model, Graph, Node, TensorRef, DTypeName, AttributeValue } from '.
 export { findWeightLayers, type WeightLayer, type WeightOp } from './analysis/layers.js';
 export { channelLabel, type RecurrentCell, type RecurrentWeights } from './analysis/recurrent.js';
 export { relativeRanges, outlierChannels, tukeyFence, quantile, type TukeyFence } from './analysis/relative-range.js';
-export { Kernels, type ChannelLayout, type ChannelStatsArrays, type HistogramCounts, type StagedTensor } from './kernels/channel-stats.js';
+export { Kernels, type ChannelLayout, type ChannelStatsArrays, type HistogramCounts, type StagedTensor } from './kernels/kernels.js';
 export {
   computeStats,
   type StatsReport,

@@ -3,7 +3,7 @@
 import { before, describe, it } from 'node:test';
 import { expect } from 'chai';
 import { findWeightLayers, type WeightLayer } from '../src/analysis/layers.js';
-import { Kernels } from '../src/kernels/channel-stats.js';
+import { Kernels } from '../src/kernels/kernels.js';
 import type { Model } from '../src/onnx/model.js';
 import { openModel } from '../src/onnx/open.js';
 import { computeStats, type StatsProgress } from '../src/report/stats-report.js';

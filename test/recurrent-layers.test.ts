@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { findBatchNormFolds, findCleSets } from '../src/analysis/cle-sets.js';
 import { findWeightLayers } from '../src/analysis/layers.js';
 import { channelLabel } from '../src/analysis/recurrent.js';
-import { Kernels } from '../src/kernels/channel-stats.js';
+import { Kernels } from '../src/kernels/kernels.js';
 import type { Model } from '../src/onnx/model.js';
 import { openModel } from '../src/onnx/open.js';
 import { toModelExplorerNodeData, toNetronAttachment } from '../src/report/interop.js';

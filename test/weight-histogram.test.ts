@@ -3,7 +3,7 @@
 import { describe, it, before } from 'node:test';
 import { expect } from 'chai';
 import { findWeightLayers } from '../src/analysis/layers.js';
-import { Kernels } from '../src/kernels/channel-stats.js';
+import { Kernels } from '../src/kernels/kernels.js';
 import { openModel } from '../src/onnx/open.js';
 import type { Model } from '../src/onnx/model.js';
 import { layerHistogram, type HistogramRequest } from '../src/report/weight-histogram.js';

@@ -3,7 +3,7 @@
 // from its bytes (so "after" is what a user will get, and the export is proven to re-open in the kit).
 import { throwIfAborted } from '../errors.js';
 import { planCle } from '../cle/plan-cle.js';
-import { Kernels } from '../kernels/channel-stats.js';
+import { Kernels } from '../kernels/kernels.js';
 import { decodeModel } from '../onnx/decode.js';
 import { exportModel } from '../onnx/export/export.js';
 import type { ExternalDataSource } from '../onnx/external-data.js';

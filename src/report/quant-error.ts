@@ -1,7 +1,7 @@
 // Data-free "will it survive INT8/INT4?": SQNR of fake-quantized weights (docs/definitions.md, ONNX Runtime's
 // definition) for symmetric and asymmetric, per-tensor and per-channel quantization. Scales come from the
 // channel statistics already computed; the error pass is a Wasm kernel over the staged tensor.
-import type { ChannelLayout, ChannelStatsArrays, Kernels, StagedTensor } from '../kernels/channel-stats.js';
+import type { ChannelLayout, ChannelStatsArrays, Kernels, StagedTensor } from '../kernels/kernels.js';
 
 /** SQNR in dB; null where quantization is exact (no error), or the weight is all zeros. */
 export interface QuantFigures {

@@ -5,7 +5,7 @@ import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
 import { countParameters } from '../analysis/parameter-count.js';
 import type { RecurrentWeights } from '../analysis/recurrent.js';
 import { rangeFigures, type RangeFigures } from '../analysis/relative-range.js';
-import { Kernels, type ChannelStatsArrays } from '../kernels/channel-stats.js';
+import { Kernels, type ChannelStatsArrays } from '../kernels/kernels.js';
 import type { DTypeName, Model, TensorRef } from '../onnx/model.js';
 import { quantReport, type QuantReport } from './quant-error.js';
 

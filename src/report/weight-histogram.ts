@@ -3,7 +3,7 @@
 // counted by the Wasm histogram kernel. Non-finite weights are counted, never binned.
 import { WeightlensError, throwIfAborted } from '../errors.js';
 import type { WeightLayer } from '../analysis/layers.js';
-import { channelCount, elementCount, type ChannelLayout, type Kernels, type StagedTensor } from '../kernels/channel-stats.js';
+import { channelCount, elementCount, type ChannelLayout, type Kernels, type StagedTensor } from '../kernels/kernels.js';
 import type { Model } from '../onnx/model.js';
 import { selectLayers } from './stats-report.js';
 

@@ -3,7 +3,7 @@
 // One entry per ModelHandle load; the handle releases it when it loads another model or is disposed.
 import { WeightlensError } from '../errors.js';
 import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
-import { Kernels } from '../kernels/channel-stats.js';
+import { Kernels } from '../kernels/kernels.js';
 import type { Model } from '../onnx/model.js';
 import { layerHistogram, needsModelError, type HistogramRequest, type LayerHistogram } from '../report/weight-histogram.js';
 

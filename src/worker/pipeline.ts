@@ -2,7 +2,7 @@
 // the Worker (worker-main.ts) and, when no Worker can be started, on the calling thread (client.ts).
 import { WeightlensError, throwIfAborted } from '../errors.js';
 import { findWeightLayers } from '../analysis/layers.js';
-import { Kernels } from '../kernels/channel-stats.js';
+import { Kernels } from '../kernels/kernels.js';
 import type { LoadProgress } from '../model/model-handle.js';
 import { looksLikeJson, validateReport } from '../model/model-input.js';
 import { decodeModel } from '../onnx/decode.js';

@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { WeightlensError } from '../../src/errors.js';
-import { Kernels } from '../../src/kernels/channel-stats.js';
+import { Kernels } from '../../src/kernels/kernels.js';
 import type { Model } from '../../src/onnx/model.js';
 import { openModel } from '../../src/onnx/open.js';
 import { equalizeModel } from '../../src/report/equalize-model.js';

@@ -6,7 +6,7 @@ import { findWeightLayers, type WeightLayer } from '../src/analysis/layers.js';
 import { Kernels } from '../src/kernels/kernels.js';
 import type { Model } from '../src/onnx/model.js';
 import { openModel } from '../src/onnx/open.js';
-import { computeStats, type StatsProgress } from '../src/report/stats-report.js';
+import { computeStats, type StatsProgress } from '../src/pipeline/compute-stats.js';
 import {
   DataType, attr, chainModel, constantNodeModel, convBatchNormModel, convModel, f32Tensor, identityWeightModel,
   outerScopeIfModel, qdqModel, rawTensor, type ChainLayer,

@@ -9,7 +9,7 @@ import { Kernels } from '../src/kernels/kernels.js';
 import type { Model } from '../src/onnx/model.js';
 import { openModel } from '../src/onnx/open.js';
 import { toModelExplorerNodeData, toNetronAttachment } from '../src/report/interop.js';
-import { computeStats } from '../src/report/stats-report.js';
+import { computeStats } from '../src/pipeline/compute-stats.js';
 import {
   DataType, attr, f32Tensor, intTensor, modelBytes, node, oneNodeModel, valueInfo, type IAttributeProto, type ITensorProto,
 } from './fixtures/onnx-bytes.js';

@@ -3,7 +3,7 @@
 import { basename, dirname } from 'node:path';
 import { WeightlensError, asWeightlensError } from '../errors.js';
 import { openModelFile } from '../node/open-file.js';
-import { computeStats } from '../report/stats-report.js';
+import { computeStats } from '../pipeline/compute-stats.js';
 import { parseCommandLine, USAGE, type CleCommand, type ReportCommand, type StatsCommand, type StatsFormat } from './args.js';
 import { reportHtml } from '../node/report-html.js';
 import { writeFile } from 'node:fs/promises';
@@ -15,7 +15,7 @@ import { formatCleSummary } from './cle-summary.js';
 import { directorySource } from '../node/external-data.js';
 import { writeModel } from '../node/write-model.js';
 import { inputFilesOf, refuseInputTargets } from '../node/input-files.js';
-import { equalizeModel } from '../report/equalize-model.js';
+import { equalizeModel } from '../pipeline/equalize-model.js';
 import { progressLine } from './progress.js';
 import { formatStatsTable } from './table.js';
 import { VERSION } from '../version.js';

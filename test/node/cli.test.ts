@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openModelFile } from '../../src/node/open-file.js';
-import { computeStats, type StatsReport } from '../../src/report/stats-report.js';
+import { computeStats } from '../../src/pipeline/compute-stats.js';
+import { type StatsReport } from '../../src/report/stats-report.js';
 import { DataType, PNG_HEADER, chainModel, externalTensor, f32Bytes, f32Tensor, rawTensor } from '../fixtures/onnx-bytes.js';
 import { ROOT, realModel } from '../support/node-paths.js';
 

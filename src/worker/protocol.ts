@@ -1,13 +1,10 @@
 // The messages between the page (src/worker/client.ts) and the analysis Worker (worker-main.ts).
 // Everything here survives structured cloning; model bytes are transferred, never copied.
 import { WeightlensError, asWeightlensError, type WeightlensErrorCode } from '../errors.js';
-import type { ModelInput } from '../model/model-input.js';
+import type { AnalysisInput } from '../pipeline/model-input.js';
 import type { StatsReport } from '../report/stats-report.js';
 import type { CleOptions, CleOutcome } from '../report/cle-report.js';
 import type { HistogramRequest, LayerHistogram } from '../report/weight-histogram.js';
-
-/** What the pipeline analyses: every ModelInput except ready-made results. */
-export type AnalysisInput = Exclude<ModelInput, { kind: 'report' }>;
 
 export type WorkerRequest =
   /** `url` input must be absolute: the Worker's base URL is a blob: URL. */

@@ -10,7 +10,7 @@ import { qlinearConvModel } from '../../../test/fixtures/onnx-bytes.js';
 import { formatNumber } from '../../plot/format.js';
 import { formatDb } from '../../plot/quant-error.js';
 import { equalizeModel } from '../../pipeline/equalize-model.js';
-import type { LoadProgress } from '../../model/model-handle.js';
+import type { Progress } from '../../progress.js';
 import type { CleOutcome, CleReport } from '../../report/cle-report.js';
 import { computeStats } from '../../pipeline/compute-stats.js';
 import { type LayerReport, type StatsReport } from '../../report/stats-report.js';
@@ -282,7 +282,7 @@ describe('<cle-compare>', () => {
     expect(call.input).to.deep.equal({ kind: 'url', url: new URL('models/net.onnx', document.baseURI).href });
     expect(call.options.cle).to.deep.equal({ biasAbsorption: false, relu6ToRelu: true });
     const progress = h.nextEvent('wl-progress');
-    call.options.onProgress({ fraction: 0.42, text: 'planning CLE' } satisfies LoadProgress);
+    call.options.onProgress({ fraction: 0.42, text: 'planning CLE' } satisfies Progress);
     expect((await progress).detail.fraction).to.equal(0.42);
     await h.settled();
     expect(h.part<HTMLProgressElement>('progress')!.value).to.equal(42);

@@ -1,8 +1,9 @@
 import { html, type PropertyValues, type TemplateResult } from 'lit';
 import { WeightlensError } from '../../errors.js';
 import { ModelController } from '../../model/model-controller.js';
-import type { LoadProgress, ModelStatus } from '../../model/model-handle.js';
-import type { ModelInput } from '../../model/model-input.js';
+import type { Progress } from '../../progress.js';
+import type { ModelStatus } from '../../model/model-handle.js';
+import type { ModelInput } from '../../pipeline/model-input.js';
 import type { CleLayerChange, CleOptions, CleOutcome, CleReport } from '../../report/cle-report.js';
 import { worstFirst } from '../../report/worst-layers.js';
 import { equalizeInWorker } from '../../worker/client.js';
@@ -22,7 +23,7 @@ export { equalizedFileName, equalizedFiles, type EqualizedFile } from './cle-dow
 /** Runs CLE on a model: `equalizeInWorker` by default (src/worker/client.ts). */
 export type Equalizer = (
   input: Exclude<ModelInput, { kind: 'report' }>,
-  options: { signal: AbortSignal; onProgress: (p: LoadProgress) => void; cle: CleOptions },
+  options: { signal: AbortSignal; onProgress: (p: Progress) => void; cle: CleOptions },
 ) => Promise<CleOutcome>;
 
 /** What the task is given: which model, from where, with which options. */

@@ -1,26 +1,26 @@
 // The analysis itself: input -> results, with one overall progress figure and cancellation. Runs inside
-// the Worker (worker-main.ts) and, when no Worker can be started, on the calling thread (client.ts).
+// the Worker (src/worker/worker-main.ts) and, when no Worker can be started, on the calling thread
+// (src/worker/client.ts).
 import { WeightlensError, throwIfAborted } from '../errors.js';
 import { findWeightLayers } from '../analysis/layers.js';
 import { Kernels } from '../kernels/kernels.js';
-import type { LoadProgress } from '../model/model-handle.js';
-import { looksLikeJson, validateReport } from '../model/model-input.js';
 import { decodeModel } from '../onnx/decode.js';
-import { filesSource } from '../onnx/external-data.js';
-import { readModelSource, type ModelSource, type OpenOptions } from '../onnx/open.js';
-import { computeStats } from '../pipeline/compute-stats.js';
-import { type StatsReport } from '../report/stats-report.js';
-import type { CleOptions, CleOutcome } from '../report/cle-report.js';
-import { equalizeModel } from '../pipeline/equalize-model.js';
+import { filesSource, type ExternalDataSource } from '../onnx/external-data.js';
 import type { Model } from '../onnx/model.js';
-import type { ExternalDataSource } from '../onnx/external-data.js';
-import type { AnalysisInput } from './protocol.js';
-import { ProgressMeter, megabytes } from './progress.js';
+import { readModelSource, type ModelSource, type OpenOptions } from '../onnx/open.js';
+import { ProgressMeter, type Progress } from '../progress.js';
+import type { CleOptions, CleOutcome } from '../report/cle-report.js';
+import { looksLikeJson, parseReport } from '../report/results-json.js';
+import type { StatsReport } from '../report/stats-report.js';
+import { megabytes } from '../text/megabytes.js';
+import { computeStats } from './compute-stats.js';
+import { equalizeModel } from './equalize-model.js';
 import { keepModel, keepNoWeights } from './kept-models.js';
+import type { AnalysisInput } from './model-input.js';
 
 export interface PipelineOptions {
   signal?: AbortSignal;
-  onProgress?: (p: LoadProgress) => void;
+  onProgress?: (p: Progress) => void;
   /** Keep the decoded model under this id in this realm (kept-models.ts) for later histogram jobs. */
   session?: number;
 }
@@ -130,14 +130,3 @@ function sourceOf(input: AnalysisInput): { source: ModelSource; open: Pick<OpenO
       throw new WeightlensError('USAGE', `unknown model input kind "${(input as { kind?: string }).kind}"`);
   }
 }
-
-function parseReport(bytes: Uint8Array, fileName: string): StatsReport {
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder().decode(bytes));
-  } catch (cause) {
-    throw new WeightlensError('BAD_REPORT', `${fileName}: not a weightlens stats JSON (${(cause as Error).message})`, { file: fileName, cause });
-  }
-  return validateReport(value, fileName);
-}
-

@@ -5,7 +5,7 @@ import { WeightlensError } from '../errors.js';
 import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
 import { Kernels } from '../kernels/kernels.js';
 import type { Model } from '../onnx/model.js';
-import { layerHistogram } from '../pipeline/weight-histogram.js';
+import { layerHistogram } from './weight-histogram.js';
 import { needsModelError, type HistogramRequest, type LayerHistogram } from '../report/weight-histogram.js';
 
 /** A model with its layers found once; null: the session loaded results JSON, which holds no weights. */

@@ -1,12 +1,12 @@
 import { html, type PropertyValues, type TemplateResult } from 'lit';
 import { WeightlensError } from '../../errors.js';
-import { ModelController } from '../../model/model-controller.js';
+import { ModelController } from '../../binding/model-controller.js';
 import type { Progress } from '../../progress.js';
-import type { ModelStatus } from '../../model/model-handle.js';
+import type { ModelStatus } from '../../binding/model-handle.js';
 import type { ModelInput } from '../../pipeline/model-input.js';
 import type { CleLayerChange, CleOptions, CleOutcome, CleReport } from '../../report/cle-report.js';
 import { worstFirst } from '../../report/worst-layers.js';
-import { equalizeInWorker } from '../../worker/client.js';
+import { equalizeInWorker } from '../../binding/worker-models.js';
 import { WeightlensElement } from '../base-element.js';
 import { AnalysisTask } from '../shared/analysis-task.js';
 import { errorAlert, progressStatus, sourceErrorReference } from '../shared/status.js';

@@ -5,7 +5,7 @@ import { ModelSource } from '../model-source/model-source.js';
 import { ElementHarness, waitFor } from '../../../test/harness/element-harness.js';
 import { outlierChannels } from '../../analysis/relative-range.js';
 import { formatNumber } from '../../plot/format.js';
-import { ModelHandle } from '../../model/model-handle.js';
+import { ModelHandle } from '../../binding/model-handle.js';
 import { type Progress } from '../../progress.js';
 import { computeStats } from '../../pipeline/compute-stats.js';
 import { type LayerReport, type StatsReport } from '../../report/stats-report.js';

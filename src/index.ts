@@ -9,7 +9,7 @@ export { channelLabel, type RecurrentCell, type RecurrentWeights } from './analy
 export { relativeRanges, outlierChannels, tukeyFence, quantile, type TukeyFence } from './analysis/relative-range.js';
 export { Kernels, type ChannelLayout, type ChannelStatsArrays, type HistogramCounts, type StagedTensor } from './kernels/kernels.js';
 export { computeStats, type StatsOptions, type StatsProgress } from './pipeline/compute-stats.js';
-export { type StatsReport, type LayerReport, type ChannelStats, type ModelSummary, type ModelQuantization } from './report/stats-report.js';
+export type { StatsReport, LayerReport, ChannelStats, ModelSummary, ModelQuantization } from './report/stats-report.js';
 export type { QuantReport, QuantSchemes, QuantFigures } from './report/quant-error.js';
 export { equalizeModel, type EqualizeOptions } from './pipeline/equalize-model.js';
 export type { CleOptions, CleReport, CleLayerChange, CleOutcome } from './report/cle-report.js';

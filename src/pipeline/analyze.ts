@@ -2,7 +2,6 @@
 // the Worker (src/worker/worker-main.ts) and, when no Worker can be started, on the calling thread
 // (src/worker/client.ts).
 import { WeightlensError, throwIfAborted } from '../errors.js';
-import { findWeightLayers } from '../analysis/layers.js';
 import { Kernels } from '../kernels/kernels.js';
 import { decodeModel } from '../onnx/decode.js';
 import { filesSource, type ExternalDataSource } from '../onnx/external-data.js';
@@ -50,10 +49,7 @@ async function load(input: AnalysisInput, options: PipelineOptions): Promise<Loa
   const read = await readModelSource(source, {
     ...open,
     ...(signal ? { signal } : {}),
-    onProgress: ({ loaded, total }) =>
-      total
-        ? readPart(loaded / total, `reading ${megabytes(loaded)} / ${megabytes(total)} MB`)
-        : readPart(1 - 1 / (1 + loaded / 16e6), `reading ${megabytes(loaded)} MB`), // size unknown: approach the end
+    onProgress: (p) => readPart(p.fraction, p.text),
   });
 
   if (looksLikeJson(read.bytes)) {
@@ -77,17 +73,12 @@ export async function runPipeline(input: AnalysisInput, options: PipelineOptions
     return loaded.report;
   }
   const { model, meter, from } = loaded;
-  // Statistics progress is weighted by the layers' element counts: one fc layer can outweigh 20 convs.
-  const before = [0];
-  for (const layer of findWeightLayers(model)) before.push(before.at(-1)! + layer.weight.size);
-  const totalElements = before.at(-1) || 1;
   const statsPart = meter.span(from, 1);
-  statsPart(0, `statistics 0 / ${before.length - 1} layers`);
   const report = await computeStats(model, {
     kernels: await loaded.kernels,
     quant: true, // the page's elements show quantization error too; 8 cheap passes per weight
     ...(signal ? { signal } : {}),
-    onProgress: ({ done, total }) => statsPart((before[done] ?? totalElements) / totalElements, `statistics ${done} / ${total} layers`),
+    onProgress: (p) => statsPart(p.fraction, p.text),
   });
   throwIfAborted(signal, model.fileName); // a cancelled session keeps nothing
   if (session !== undefined) keepModel(session, model);
@@ -108,7 +99,7 @@ export async function runCle(input: AnalysisInput, cle: CleOptions, options: Pip
     kernels: await loaded.kernels,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(externalData ? { externalData } : {}),
-    onProgress: ({ fraction, text }) => part(fraction, text),
+    onProgress: (p) => part(p.fraction, p.text),
   });
   meter.done();
   return outcome;

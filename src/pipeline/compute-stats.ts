@@ -7,9 +7,11 @@ import { rangeFigures } from '../analysis/relative-range.js';
 import { Kernels, type ChannelStatsArrays } from '../kernels/kernels.js';
 import type { Model, TensorRef } from '../onnx/model.js';
 import type { LayerReport, ModelSummary, StatsReport } from '../report/stats-report.js';
+import type { Progress } from '../progress.js';
 import { quantReport } from './quant-error.js';
 
-export interface StatsProgress {
+/** `fraction` is weighted by the layers' element counts: one fc layer can outweigh 20 convs. */
+export interface StatsProgress extends Progress {
   phase: 'stats';
   done: number;
   total: number;
@@ -51,9 +53,15 @@ export async function computeStats(model: Model, options: StatsOptions = {}): Pr
   const kernels = options.kernels ?? (await Kernels.load());
   const layers = selectLayers(model, findWeightLayers(model), options.layer);
   const reports: LayerReport[] = [];
+  const before = [0];
+  for (const layer of layers) before.push(before.at(-1)! + layer.weight.size);
+  const progress = (done: number, layer: string) => options.onProgress?.({
+    phase: 'stats', done, total: layers.length, layer,
+    fraction: before.at(-1) ? before[done]! / before.at(-1)! : 1, text: `statistics ${done} / ${layers.length} layers`,
+  });
   for (const [i, layer] of layers.entries()) {
     throwIfAborted(options.signal, model.fileName);
-    options.onProgress?.({ phase: 'stats', done: i, total: layers.length, layer: layer.name });
+    progress(i, layer.name);
     const quantization = layer.weight.quantization;
     const modelQuantization = quantization && {
       dtype: layer.weight.dtype, mode: quantization.mode, axis: quantization.axis, blockSize: quantization.blockSize,
@@ -71,7 +79,7 @@ export async function computeStats(model: Model, options: StatsOptions = {}): Pr
     });
     reports.push(report);
   }
-  options.onProgress?.({ phase: 'stats', done: layers.length, total: layers.length, layer: '' });
+  progress(layers.length, '');
   return { file: model.fileName, model: summarizeModel(model), layers: reports };
 }
 

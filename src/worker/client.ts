@@ -194,7 +194,7 @@ function post<T>(worker: Worker, spec: JobSpec): Promise<T> {
 function route(reply: Exclude<WorkerReply, { type: 'ready' }>): void {
   const job = jobs.get(reply.id);
   if (!job) return; // cancelled: late messages are dropped
-  if (reply.type === 'progress') return job.onProgress({ fraction: reply.fraction, text: reply.text });
+  if (reply.type === 'progress') return job.onProgress(reply.progress);
   jobs.delete(reply.id);
   job.signal.removeEventListener('abort', job.onAbort);
   if (reply.type === 'result') job.resolve(reply.report as never);

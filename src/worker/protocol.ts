@@ -2,6 +2,7 @@
 // Everything here survives structured cloning; model bytes are transferred, never copied.
 import { WeightlensError, asWeightlensError, type WeightlensErrorCode } from '../errors.js';
 import type { AnalysisInput } from '../pipeline/model-input.js';
+import type { Progress } from '../progress.js';
 import type { StatsReport } from '../report/stats-report.js';
 import type { CleOptions, CleOutcome } from '../report/cle-report.js';
 import type { HistogramRequest, LayerHistogram } from '../report/weight-histogram.js';
@@ -27,7 +28,7 @@ export interface SerializedError {
 export type WorkerReply =
   /** Sent once when the Worker's module has loaded: until then a job's bytes are not transferred. */
   | { type: 'ready' }
-  | { type: 'progress'; id: number; fraction: number; text: string }
+  | { type: 'progress'; id: number; progress: Progress }
   | { type: 'result'; id: number; report: StatsReport }
   /** The equalized model's buffer is transferred, not copied. */
   | { type: 'equalized'; id: number; outcome: CleOutcome }

@@ -23,7 +23,7 @@ async function run(job: Job): Promise<void> {
   const { signal } = controller;
   const options: PipelineOptions = {
     signal,
-    onProgress: ({ fraction, text }) => signal.aborted || scope.postMessage({ type: 'progress', id, fraction, text }),
+    onProgress: (progress) => signal.aborted || scope.postMessage({ type: 'progress', id, progress }),
   };
   try {
     if (job.type === 'analyze') {

@@ -191,7 +191,7 @@ describe('weightlens stats (CLI)', () => {
     expect(lines.length).to.be.at.least(2);
     expect(lines.every((l) => l.includes('ch_ppocr_mobile_v2.0_cls_infer.onnx')), r.stderr).to.equal(true);
     const total = (JSON.parse(cli('stats', CLS_MODEL, '--json').stdout) as StatsReport).layers.length;
-    expect(lines.at(-1)).to.contain(`${total}/${total} layers`);
+    expect(lines.at(-1)).to.contain(`${total} / ${total} layers`);
     expect(tableRows(r.stdout).rows).to.have.length(total);
   });
 

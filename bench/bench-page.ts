@@ -2,13 +2,13 @@
 // every figure in a line is measured in the same page, back to back, as medians of several runs.
 import { instantiateKernels, kernelVariant } from '../src/kernels/wasm-module.js';
 import { openModel } from '../src/onnx/open.js';
-import { computeStats } from '../src/report/stats-report.js';
-import { Kernels, statsResultBytes, type ChannelLayout, type StagedTensor } from '../src/kernels/channel-stats.js';
+import { computeStats } from '../src/pipeline/compute-stats.js';
+import { Kernels, statsResultBytes, type ChannelLayout, type StagedTensor } from '../src/kernels/kernels.js';
 import { planCle } from '../src/cle/plan-cle.js';
 import { exportModel } from '../src/onnx/export/export.js';
 import { resnet50Bytes } from '../test/fixtures/resnet50.js';
 import { findWeightLayers } from '../src/analysis/layers.js';
-import { layerHistogram } from '../src/report/weight-histogram.js';
+import { layerHistogram } from '../src/pipeline/weight-histogram.js';
 import { mainThreadBenches } from './main-thread.js';
 
 const RUNS = 7;

@@ -2,7 +2,7 @@
 // makes any duration flaky): the longest main-thread task while a ResNet-50-size model loads, with and
 // without elements drawing, how soon an abort is answered and how soon a kept model answers a histogram.
 // Each line prints its target; none is enforced.
-import { ModelHandle } from '../src/model/model-handle.js';
+import { ModelHandle } from '../src/binding/model-handle.js';
 import { analyzeInWorker, workerWeights } from '../src/worker/client.js';
 import { mountElementsPage } from '../test/fixtures/elements-page.js';
 import { resnet50Bytes } from '../test/fixtures/resnet50.js';

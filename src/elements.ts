@@ -18,6 +18,7 @@ WeightHistogram.define('weight-histogram');
 
 export { CleCompare, LayerTable, ModelSource, QuantErrorPlot, RelativeRangePlot, WeightHistogram, WeightRangePlot };
 export { equalizedFileName, equalizedFiles, type EqualizedFile, type Equalizer } from './components/cle-compare/cle-compare.js';
-export { ModelHandle, type LoadProgress, type ModelStatus } from './model/model-handle.js';
-export type { ModelInput } from './model/model-input.js';
+export { ModelHandle, type ModelStatus } from './binding/model-handle.js';
+export type { Progress as LoadProgress } from './progress.js';
+export type { ModelInput } from './pipeline/model-input.js';
 export type * from './events/index.js';

@@ -4,7 +4,7 @@
 // answers (Kernels.exclusive).
 import { describe, it, before } from 'node:test';
 import { expect } from 'chai';
-import { Kernels } from '../src/kernels/channel-stats.js';
+import { Kernels } from '../src/kernels/kernels.js';
 import { CleKernels } from '../src/kernels/cle-kernels.js';
 import { rejects } from './support/rejects.js';
 import { randomWeights } from './support/random.js';

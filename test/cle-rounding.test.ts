@@ -8,7 +8,7 @@ import { planCle } from '../src/cle/plan-cle.js';
 import { decodeModel } from '../src/onnx/decode.js';
 import { float32ToBfloat16Bits, float32ToFloat16Bits } from '../src/onnx/export/encode-values.js';
 import type { Model } from '../src/onnx/model.js';
-import { equalizeModel } from '../src/report/equalize-model.js';
+import { equalizeModel } from '../src/pipeline/equalize-model.js';
 import { DataType, f32Tensor, modelBytes, node, rawTensor, u16Bytes, valueInfo } from './fixtures/onnx-bytes.js';
 import { seededRandom } from './support/random.js';
 

@@ -13,7 +13,7 @@ import { decodeModel } from '../src/onnx/decode.js';
 import { exportModel } from '../src/onnx/export/export.js';
 import type { Model } from '../src/onnx/model.js';
 import { openModel } from '../src/onnx/open.js';
-import { computeStats } from '../src/report/stats-report.js';
+import { computeStats } from '../src/pipeline/compute-stats.js';
 import {
   DataType, attr, f32Tensor, intTensor, modelBytes, node, valueInfo, type INodeProto, type ITensorProto,
 } from './fixtures/onnx-bytes.js';

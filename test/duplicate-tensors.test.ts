@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import { openModel } from '../src/onnx/open.js';
-import { equalizeModel } from '../src/report/equalize-model.js';
+import { equalizeModel } from '../src/pipeline/equalize-model.js';
 import {
   DataType, type ITensorProto, attr, externalTensor, f32Bytes, f32Tensor, initializersModel, memorySource, modelBytes, node, valueInfo,
 } from './fixtures/onnx-bytes.js';

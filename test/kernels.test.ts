@@ -1,6 +1,6 @@
 import { describe, it, before } from 'node:test';
 import { expect } from 'chai';
-import { Kernels, MAX_CHANNELS, type ChannelLayout, type ChannelStatsArrays, type StatsVariant } from '../src/kernels/channel-stats.js';
+import { Kernels, MAX_CHANNELS, type ChannelLayout, type ChannelStatsArrays, type StatsVariant } from '../src/kernels/kernels.js';
 import { randomWeights } from './support/random.js';
 import { channelValues, referenceChannel } from './support/reference-stats.js';
 import { rejects } from './support/rejects.js';

@@ -3,10 +3,10 @@
 import { before, describe, it } from 'node:test';
 import { expect } from 'chai';
 import { findWeightLayers, type WeightLayer } from '../src/analysis/layers.js';
-import { Kernels } from '../src/kernels/channel-stats.js';
+import { Kernels } from '../src/kernels/kernels.js';
 import type { Model } from '../src/onnx/model.js';
 import { openModel } from '../src/onnx/open.js';
-import { computeStats, type StatsProgress } from '../src/report/stats-report.js';
+import { computeStats, type StatsProgress } from '../src/pipeline/compute-stats.js';
 import {
   DataType, attr, chainModel, constantNodeModel, convBatchNormModel, convModel, f32Tensor, identityWeightModel,
   outerScopeIfModel, qdqModel, rawTensor, type ChainLayer,

@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import { WeightlensError } from '../src/errors.js';
-import { computeStats } from '../src/report/stats-report.js';
+import { computeStats } from '../src/pipeline/compute-stats.js';
 import { openModel } from '../src/onnx/open.js';
 import { MAX_MESSAGE_DEPTH } from '../src/onnx/nesting.js';
 import { concat, lenRecord } from '../src/onnx/export/wire.js';

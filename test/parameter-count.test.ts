@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import { countParameters } from '../src/analysis/parameter-count.js';
 import { openModel } from '../src/onnx/open.js';
-import { computeStats } from '../src/report/stats-report.js';
+import { computeStats } from '../src/pipeline/compute-stats.js';
 import { DataType, attr, f32Tensor, intTensor, modelBytes, node, qlinearConvModel, valueInfo } from './fixtures/onnx-bytes.js';
 
 const open = (bytes: Uint8Array) => openModel(bytes, { fileName: 'p.onnx' });

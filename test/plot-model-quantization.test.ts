@@ -6,7 +6,8 @@ import { expect } from 'chai';
 import { modelGrid } from '../src/plot/model-quantization.js';
 import { WEIGHT_RANGE_MARKS, weightRangePlot, weightRangeText } from '../src/plot/weight-ranges.js';
 import { decodeModel } from '../src/onnx/decode.js';
-import { computeStats, type LayerReport, type ModelQuantization } from '../src/report/stats-report.js';
+import { computeStats } from '../src/pipeline/compute-stats.js';
+import { type LayerReport, type ModelQuantization } from '../src/report/stats-report.js';
 import { DataType, attr, f32Tensor, qdqModel, rawTensor } from './fixtures/onnx-bytes.js';
 
 /** A Conv weight [C, 2, 1, 1] (channel axis 0) with the given per-channel min/max and the model's quantization. */

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import { planCle } from '../src/cle/plan-cle.js';
 import { decodeModel } from '../src/onnx/decode.js';
-import { computeStats } from '../src/report/stats-report.js';
+import { computeStats } from '../src/pipeline/compute-stats.js';
 import { DataType, attr, f32Tensor, qdqModel, rawTensor } from './fixtures/onnx-bytes.js';
 import { rejects } from './support/rejects.js';
 

@@ -7,7 +7,7 @@ import { findWeightLayers } from '../src/analysis/layers.js';
 import { formatStatsTable } from '../src/cli/table.js';
 import { planCle } from '../src/cle/plan-cle.js';
 import { decodeModel } from '../src/onnx/decode.js';
-import { computeStats } from '../src/report/stats-report.js';
+import { computeStats } from '../src/pipeline/compute-stats.js';
 import { DataType, QLINEAR_CONV, f32Tensor, intTensor, qlinearConvModel, qoperatorModel } from './fixtures/onnx-bytes.js';
 import { rejects } from './support/rejects.js';
 import { tensorValues } from './support/tensors.js';

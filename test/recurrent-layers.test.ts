@@ -5,11 +5,11 @@ import { expect } from 'chai';
 import { findBatchNormFolds, findCleSets } from '../src/analysis/cle-sets.js';
 import { findWeightLayers } from '../src/analysis/layers.js';
 import { channelLabel } from '../src/analysis/recurrent.js';
-import { Kernels } from '../src/kernels/channel-stats.js';
+import { Kernels } from '../src/kernels/kernels.js';
 import type { Model } from '../src/onnx/model.js';
 import { openModel } from '../src/onnx/open.js';
 import { toModelExplorerNodeData, toNetronAttachment } from '../src/report/interop.js';
-import { computeStats } from '../src/report/stats-report.js';
+import { computeStats } from '../src/pipeline/compute-stats.js';
 import {
   DataType, attr, f32Tensor, intTensor, modelBytes, node, oneNodeModel, valueInfo, type IAttributeProto, type ITensorProto,
 } from './fixtures/onnx-bytes.js';

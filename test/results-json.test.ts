@@ -2,7 +2,7 @@
 // told apart gets its range figures again from its channels' min and max.
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
-import { validateReport } from '../src/model/model-input.js';
+import { validateReport } from '../src/report/results-json.js';
 import { WeightlensError } from '../src/errors.js';
 
 const oldLayer = () => ({

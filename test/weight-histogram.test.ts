@@ -3,11 +3,12 @@
 import { describe, it, before } from 'node:test';
 import { expect } from 'chai';
 import { findWeightLayers } from '../src/analysis/layers.js';
-import { Kernels } from '../src/kernels/channel-stats.js';
+import { Kernels } from '../src/kernels/kernels.js';
 import { openModel } from '../src/onnx/open.js';
 import type { Model } from '../src/onnx/model.js';
-import { layerHistogram, type HistogramRequest } from '../src/report/weight-histogram.js';
-import { keepModel, keepNoWeights, keptHistogram, releaseModel } from '../src/worker/kept-models.js';
+import { layerHistogram } from '../src/pipeline/weight-histogram.js';
+import { type HistogramRequest } from '../src/report/weight-histogram.js';
+import { keepModel, keepNoWeights, keptHistogram, releaseModel } from '../src/pipeline/kept-models.js';
 import { f32Tensor, modelBytes, node, valueInfo } from './fixtures/onnx-bytes.js';
 import { rejects } from './support/rejects.js';
 import { referenceHistogram } from './support/reference-histogram.js';

@@ -1,7 +1,7 @@
 // Which node owns which weight, and how that weight's elements map to output channels (docs/definitions.md).
 // Pure functions over the domain model: no protobuf, no Wasm, no DOM.
 import { WeightlensError } from '../errors.js';
-import type { ChannelLayout } from '../kernels/channel-stats.js';
+import type { ChannelLayout } from '../kernels/kernels.js';
 import { storedSources } from '../onnx/computed.js';
 import { isFloatingPoint } from '../onnx/dtypes.js';
 import { graphAt, nodesReading, useCount } from '../onnx/lookup.js';

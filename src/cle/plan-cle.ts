@@ -4,7 +4,7 @@ import { throwIfAborted, WeightlensError } from '../errors.js';
 import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
 import { absorbableAcross, zeroPaddedAverage } from '../analysis/cle-crossing.js';
 import { findBatchNormFolds, findCleChains, readClipBounds, type BnFold, type Skip } from '../analysis/cle-sets.js';
-import type { Kernels } from '../kernels/channel-stats.js';
+import type { Kernels } from '../kernels/kernels.js';
 import { CleKernels } from '../kernels/cle-kernels.js';
 import { graphAt, isNameTaken, nodeProducing, useCount } from '../onnx/lookup.js';
 import type { Model, Node, TensorRef } from '../onnx/model.js';

@@ -3,7 +3,7 @@
 import { basename, dirname } from 'node:path';
 import { WeightlensError, asWeightlensError } from '../errors.js';
 import { openModelFile } from '../node/open-file.js';
-import { computeStats } from '../report/stats-report.js';
+import { computeStats } from '../pipeline/compute-stats.js';
 import { parseCommandLine, USAGE, type CleCommand, type ReportCommand, type StatsCommand, type StatsFormat } from './args.js';
 import { reportHtml } from '../node/report-html.js';
 import { writeFile } from 'node:fs/promises';
@@ -15,8 +15,9 @@ import { formatCleSummary } from './cle-summary.js';
 import { directorySource } from '../node/external-data.js';
 import { writeModel } from '../node/write-model.js';
 import { inputFilesOf, refuseInputTargets } from '../node/input-files.js';
-import { equalizeModel } from '../report/equalize-model.js';
-import { progressLine } from './progress.js';
+import { equalizeModel } from '../pipeline/equalize-model.js';
+import type { Progress } from '../progress.js';
+import { progressLine, type ProgressSink } from './progress.js';
 import { formatStatsTable } from './table.js';
 import { VERSION } from '../version.js';
 
@@ -25,7 +26,8 @@ export interface CliIO {
   stderr: { write(text: string): unknown; isTTY?: boolean };
 }
 
-const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+/** Reports a step's progress on `sink`, each line naming the model file. */
+const stepOf = (sink: ProgressSink, name: string, phase: string) => (p: Progress) => sink.update(phase, { fraction: p.fraction, text: `${name}: ${p.text}` });
 
 async function runStats(cmd: StatsCommand, io: CliIO): Promise<void> {
   const progress = progressLine(io.stderr, cmd.progress === 'always' || (cmd.progress === 'auto' && io.stderr.isTTY === true));
@@ -33,14 +35,12 @@ async function runStats(cmd: StatsCommand, io: CliIO): Promise<void> {
   try {
     const model = await openModelFile(cmd.model, {
       dataDir: cmd.dataDir,
-      onProgress: ({ phase, loaded, total }) => {
-        if (phase === 'read' && total) progress.update('read', `reading ${name}: ${mb(loaded)} / ${mb(total)} MB`, loaded / total);
-      },
+      onProgress: (p) => p.phase === 'read' && stepOf(progress, name, 'read')(p),
     });
     const report = await computeStats(model, {
       layer: cmd.layer,
       quant: cmd.quant,
-      onProgress: ({ done, total }) => progress.update('stats', `${name}: statistics ${done}/${total} layers`, total ? done / total : 1),
+      onProgress: stepOf(progress, name, 'stats'),
     });
     progress.done();
     io.stdout.write(formatStats(report, model, cmd.format, cmd.wide));
@@ -72,16 +72,14 @@ async function runCle(cmd: CleCommand, io: CliIO): Promise<void> {
     const dataDir = cmd.dataDir ?? dirname(cmd.model);
     const model = await openModelFile(cmd.model, {
       dataDir,
-      onProgress: ({ phase, loaded, total }) => {
-        if (phase === 'read' && total) progress.update('read', `reading ${name}: ${mb(loaded)} / ${mb(total)} MB`, loaded / total);
-      },
+      onProgress: (p) => p.phase === 'read' && stepOf(progress, name, 'read')(p),
     });
     const outcome = await equalizeModel(model, {
       biasAbsorption: cmd.biasAbsorption,
       relu6ToRelu: cmd.relu6ToRelu,
       externalData: directorySource(dataDir),
       dataFileName: `${basename(cmd.output).replace(/\.onnx$/i, '')}.data`,
-      onProgress: ({ fraction, text }) => progress.update('cle', `${name}: ${text}`, fraction),
+      onProgress: stepOf(progress, name, 'cle'),
     });
     await writeModel(cmd.output, outcome, { input: cmd.model, model, dataDir });
     progress.done();
@@ -100,13 +98,13 @@ async function runReport(cmd: ReportCommand, io: CliIO): Promise<void> {
     await refuseInputTargets([cmd.output], inputFilesOf(model, cmd.model, dataDir));
     const stats = await computeStats(model, {
       quant: true,
-      onProgress: ({ done, total }) => progress.update('stats', `${name}: statistics ${done}/${total} layers`, total ? done / total : 1),
+      onProgress: stepOf(progress, name, 'stats'),
     });
     let cle = null;
     try {
       cle = (await equalizeModel(model, {
         externalData: directorySource(dataDir),
-        onProgress: ({ fraction, text }) => progress.update('cle', `${name}: ${text}`, fraction),
+        onProgress: stepOf(progress, name, 'cle'),
       })).report;
     } catch (error) {
       // A quantized model has no CLE section; the report says why on stderr.

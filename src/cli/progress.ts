@@ -1,7 +1,9 @@
 // Progress on stderr while a model loads: rewritten in place on a terminal, a few plain lines otherwise.
+import type { Progress } from '../progress.js';
+
 export interface ProgressSink {
   /** `phase` separates steps (reading, statistics) so each gets its own lines in a log. */
-  update(phase: string, text: string, fraction: number): void;
+  update(phase: string, progress: Progress): void;
   done(): void;
 }
 
@@ -16,7 +18,7 @@ export function progressLine(stream: Stream, enabled: boolean): ProgressSink {
   let lastTime = 0;
   let shown = false;
   return {
-    update(phase, text, fraction) {
+    update(phase, { text, fraction }) {
       const now = Date.now();
       if (stream.isTTY) {
         if (now - lastTime < 100 && fraction < 1) return; // no more than ~10 redraws a second

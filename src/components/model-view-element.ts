@@ -3,8 +3,8 @@
 // the container (WidthController) and the handle's layer selection.
 import { html, nothing, type PropertyDeclarations, type TemplateResult } from 'lit';
 import { WeightlensElement } from './base-element.js';
-import { ModelController } from '../model/model-controller.js';
-import type { ModelHandle, ModelStatus } from '../model/model-handle.js';
+import { ModelController } from '../binding/model-controller.js';
+import type { ModelHandle, ModelStatus } from '../binding/model-handle.js';
 import type { LayerReport, StatsReport } from '../report/stats-report.js';
 import { worstFirst } from '../report/worst-layers.js';
 import { WidthController } from './shared/width-controller.js';

@@ -6,7 +6,7 @@
 // method here stages the weight and runs the kernel inside `Kernels.exclusive`, so it never interleaves
 // with another caller's stage(). Do not call these from inside an exclusive() task (it would wait on itself).
 import { WeightlensError } from '../errors.js';
-import { Kernels } from './channel-stats.js';
+import { Kernels } from './kernels.js';
 import { instantiateKernels, type KernelExports } from './wasm-module.js';
 import { WasmArena } from './wasm-memory.js';
 

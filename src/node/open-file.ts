@@ -6,7 +6,7 @@ import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { WeightlensError, throwIfAborted } from '../errors.js';
 import type { Model } from '../onnx/model.js';
-import { openModel, type OpenProgress } from '../onnx/open.js';
+import { openModel, readProgress, type OpenProgress } from '../onnx/open.js';
 import { directorySource } from './external-data.js';
 
 export interface OpenFileOptions {
@@ -43,14 +43,14 @@ async function readWhole(path: string, fileName: string, signal?: AbortSignal, o
   try {
     const { size } = await handle.stat();
     const bytes = new Uint8Array(size);
-    onProgress?.({ phase: 'read', loaded: 0, total: size });
+    onProgress?.(readProgress(0, size));
     let loaded = 0;
     while (loaded < size) {
       throwIfAborted(signal, fileName);
       const { bytesRead } = await handle.read(bytes, loaded, Math.min(CHUNK, size - loaded), loaded);
       if (bytesRead === 0) break;
       loaded += bytesRead;
-      onProgress?.({ phase: 'read', loaded, total: size });
+      onProgress?.(readProgress(loaded, size));
     }
     return loaded === size ? bytes : bytes.subarray(0, loaded);
   } catch (e) {

@@ -6,11 +6,21 @@ import { WeightlensError, throwIfAborted } from '../errors.js';
 import { decodeModel } from './decode.js';
 import { filesSource, toUrl, urlSource, type ExternalDataSource } from './external-data.js';
 import type { Model } from './model.js';
+import type { Progress } from '../progress.js';
+import { megabytes } from '../text/megabytes.js';
 
-export interface OpenProgress {
+/** Progress with the bytes behind it: `fraction` and `text` are of this phase alone. */
+export interface OpenProgress extends Progress {
   phase: 'read' | 'decode';
   loaded: number;
   total?: number;
+}
+
+/** A read step; of unknown size, the fraction approaches 1 as bytes arrive (half at 16 MB). */
+export function readProgress(loaded: number, total?: number): OpenProgress {
+  return total
+    ? { phase: 'read', loaded, total, fraction: loaded / total, text: `reading ${megabytes(loaded)} / ${megabytes(total)} MB` }
+    : { phase: 'read', loaded, ...(total === undefined ? {} : { total }), fraction: 1 - 1 / (1 + loaded / 16e6), text: `reading ${megabytes(loaded)} MB` };
 }
 
 export interface OpenOptions {
@@ -28,9 +38,10 @@ export type ModelSource = Uint8Array | ArrayBuffer | Blob | URL | string;
 
 export async function openModel(source: ModelSource, options: OpenOptions = {}): Promise<Model> {
   const { bytes, fileName, externalData } = await readModelSource(source, options);
-  options.onProgress?.({ phase: 'decode', loaded: 0, total: bytes.byteLength });
+  const total = bytes.byteLength;
+  options.onProgress?.({ phase: 'decode', loaded: 0, total, fraction: 0, text: `decoding ${fileName} (${megabytes(total)} MB)` });
   const model = decodeModel(bytes, { fileName, ...(externalData ? { externalData } : {}) });
-  options.onProgress?.({ phase: 'decode', loaded: bytes.byteLength, total: bytes.byteLength });
+  options.onProgress?.({ phase: 'decode', loaded: total, total, fraction: 1, text: `decoded ${fileName}` });
   return model;
 }
 
@@ -138,7 +149,7 @@ async function readStream(
   let buffer = total === undefined ? undefined : new Uint8Array(total);
   const chunks: Uint8Array[] = [];
   let loaded = 0;
-  onProgress?.({ phase: 'read', loaded: 0, ...(total === undefined ? {} : { total }) });
+  onProgress?.(readProgress(0, total));
   try {
     for (;;) {
       if (signal?.aborted) {
@@ -159,7 +170,7 @@ async function readStream(
         chunks.push(value);
       }
       loaded += value.byteLength;
-      onProgress?.({ phase: 'read', loaded, ...(total === undefined ? {} : { total }) });
+      onProgress?.(readProgress(loaded, total));
     }
   } finally {
     reader.releaseLock();

@@ -4,13 +4,14 @@
 // An analysis with a session keeps its decoded model where it ran, for histogram jobs, until released.
 // Nothing is touched at import time, so importing this in Node or during SSR is safe.
 import { WeightlensError, asWeightlensError } from '../errors.js';
-import type { Analyzer, LoadProgress, ModelWeights } from '../model/model-handle.js';
+import type { Analyzer, ModelWeights } from '../pipeline/analyzer.js';
+import type { Progress } from '../progress.js';
 import type { CleOptions, CleOutcome } from '../report/cle-report.js';
 import type { HistogramRequest, LayerHistogram } from '../report/weight-histogram.js';
-import { keptFileName, keptHistogram, releaseModel } from './kept-models.js';
-import { runCle, runPipeline } from './pipeline.js';
-import { modelInputName } from '../model/model-input.js';
-import { deserializeError, type AnalysisInput, type WorkerReply, type WorkerRequest } from './protocol.js';
+import { keptFileName, keptHistogram, releaseModel } from '../pipeline/kept-models.js';
+import { runCle, runPipeline } from '../pipeline/analyze.js';
+import { modelInputName, type AnalysisInput } from '../pipeline/model-input.js';
+import { deserializeError, type WorkerReply, type WorkerRequest } from './protocol.js';
 import { WORKER_SOURCE } from './worker-source.generated.js';
 
 /** What a job computes: statistics (keeping the model under `session`), CLE, or a kept model's histogram. */
@@ -26,7 +27,7 @@ interface Job {
   input: AnalysisInput | undefined;
   task: Task;
   signal: AbortSignal;
-  onProgress: (p: LoadProgress) => void;
+  onProgress: (p: Progress) => void;
   resolve: (value: never) => void;
   reject: (error: unknown) => void;
   onAbort: () => void;
@@ -68,12 +69,12 @@ export const workerWeights: ModelWeights = {
 /** Cross Layer Equalization in the page's Worker (this thread if there is none): report + equalized bytes. */
 export function equalizeInWorker(
   input: AnalysisInput,
-  { signal, onProgress, cle }: { signal: AbortSignal; onProgress: (p: LoadProgress) => void; cle: CleOptions },
+  { signal, onProgress, cle }: { signal: AbortSignal; onProgress: (p: Progress) => void; cle: CleOptions },
 ): Promise<CleOutcome> {
   return inWorker(input, { kind: 'cle', options: cle }, signal, onProgress);
 }
 
-function inWorker<T>(input: AnalysisInput, task: Task, signal: AbortSignal, onProgress: (p: LoadProgress) => void): Promise<T> {
+function inWorker<T>(input: AnalysisInput, task: Task, signal: AbortSignal, onProgress: (p: Progress) => void): Promise<T> {
   const name = modelInputName(input);
   if (signal.aborted) return Promise.reject(aborted(name));
   const work = (async () => {
@@ -86,7 +87,7 @@ function inWorker<T>(input: AnalysisInput, task: Task, signal: AbortSignal, onPr
 }
 
 /** A job on this thread; `input` is only read by stats and CLE. */
-function runTask(input: AnalysisInput | undefined, task: Task, signal: AbortSignal, onProgress: (p: LoadProgress) => void): Promise<unknown> {
+function runTask(input: AnalysisInput | undefined, task: Task, signal: AbortSignal, onProgress: (p: Progress) => void): Promise<unknown> {
   if (task.kind === 'histogram') return keptHistogram(task.session, task.request, signal);
   if (task.kind === 'cle') return runCle(input!, task.options, { signal, onProgress });
   if (task.session === undefined) return runPipeline(input!, { signal, onProgress });
@@ -193,7 +194,7 @@ function post<T>(worker: Worker, spec: JobSpec): Promise<T> {
 function route(reply: Exclude<WorkerReply, { type: 'ready' }>): void {
   const job = jobs.get(reply.id);
   if (!job) return; // cancelled: late messages are dropped
-  if (reply.type === 'progress') return job.onProgress({ fraction: reply.fraction, text: reply.text });
+  if (reply.type === 'progress') return job.onProgress(reply.progress);
   jobs.delete(reply.id);
   job.signal.removeEventListener('abort', job.onAbort);
   if (reply.type === 'result') job.resolve(reply.report as never);

@@ -1,13 +1,11 @@
 // The messages between the page (src/worker/client.ts) and the analysis Worker (worker-main.ts).
 // Everything here survives structured cloning; model bytes are transferred, never copied.
 import { WeightlensError, asWeightlensError, type WeightlensErrorCode } from '../errors.js';
-import type { ModelInput } from '../model/model-input.js';
+import type { AnalysisInput } from '../pipeline/model-input.js';
+import type { Progress } from '../progress.js';
 import type { StatsReport } from '../report/stats-report.js';
 import type { CleOptions, CleOutcome } from '../report/cle-report.js';
 import type { HistogramRequest, LayerHistogram } from '../report/weight-histogram.js';
-
-/** What the pipeline analyses: every ModelInput except ready-made results. */
-export type AnalysisInput = Exclude<ModelInput, { kind: 'report' }>;
 
 export type WorkerRequest =
   /** `url` input must be absolute: the Worker's base URL is a blob: URL. */
@@ -30,7 +28,7 @@ export interface SerializedError {
 export type WorkerReply =
   /** Sent once when the Worker's module has loaded: until then a job's bytes are not transferred. */
   | { type: 'ready' }
-  | { type: 'progress'; id: number; fraction: number; text: string }
+  | { type: 'progress'; id: number; progress: Progress }
   | { type: 'result'; id: number; report: StatsReport }
   /** The equalized model's buffer is transferred, not copied. */
   | { type: 'equalized'; id: number; outcome: CleOutcome }

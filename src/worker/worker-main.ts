@@ -2,9 +2,9 @@
 // keeps. scripts/build.mjs bundles it into one string (worker-source.generated.ts) that client.ts starts
 // from a blob: URL.
 import { WeightlensError } from '../errors.js';
-import { keptFileName, keptHistogram, releaseModel } from './kept-models.js';
-import { runCle, runPipeline, type PipelineOptions } from './pipeline.js';
-import { modelInputName } from '../model/model-input.js';
+import { keptFileName, keptHistogram, releaseModel } from '../pipeline/kept-models.js';
+import { runCle, runPipeline, type PipelineOptions } from '../pipeline/analyze.js';
+import { modelInputName } from '../pipeline/model-input.js';
 import { serializeError, type WorkerReply, type WorkerRequest } from './protocol.js';
 
 interface WorkerScope {
@@ -23,7 +23,7 @@ async function run(job: Job): Promise<void> {
   const { signal } = controller;
   const options: PipelineOptions = {
     signal,
-    onProgress: ({ fraction, text }) => signal.aborted || scope.postMessage({ type: 'progress', id, fraction, text }),
+    onProgress: (progress) => signal.aborted || scope.postMessage({ type: 'progress', id, progress }),
   };
   try {
     if (job.type === 'analyze') {

@@ -4,9 +4,9 @@
 import { describe, it, before, after } from 'node:test';
 import { expect } from 'chai';
 import { findWeightLayers, openModel, type StatsReport } from '../../src/index.js';
-import { channelCount } from '../../src/kernels/channel-stats.js';
-import { ModelHandle } from '../../src/model/model-handle.js';
-import type { ModelInput } from '../../src/model/model-input.js';
+import { channelCount } from '../../src/kernels/kernels.js';
+import { ModelHandle } from '../../src/binding/model-handle.js';
+import type { ModelInput } from '../../src/pipeline/model-input.js';
 import type { Model } from '../../src/onnx/model.js';
 import type { HistogramRequest, LayerHistogram } from '../../src/report/weight-histogram.js';
 import { analyzeInWorker, setWorkerFactory, workerWeights } from '../../src/worker/client.js';

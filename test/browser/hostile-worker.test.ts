@@ -4,8 +4,9 @@
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import { WeightlensError } from '../../src/errors.js';
-import { ModelHandle, type Analyzer } from '../../src/model/model-handle.js';
-import { acquireUrlModel, releaseUrlModel } from '../../src/model/shared-models.js';
+import { ModelHandle } from '../../src/binding/model-handle.js';
+import { type Analyzer } from '../../src/pipeline/analyzer.js';
+import { acquireUrlModel, releaseUrlModel } from '../../src/binding/shared-models.js';
 import { analyzeInWorker, analyzeOnThisThread } from '../../src/worker/client.js';
 import { deserializeError, serializeError, type WorkerReply } from '../../src/worker/protocol.js';
 import { WORKER_SOURCE } from '../../src/worker/worker-source.generated.js';

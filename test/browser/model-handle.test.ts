@@ -3,8 +3,9 @@
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import { resnet50Bytes } from '../fixtures/resnet50.js';
-import { ModelHandle, type Analyzer } from '../../src/model/model-handle.js';
-import { acquireUrlModel, releaseUrlModel } from '../../src/model/shared-models.js';
+import { ModelHandle } from '../../src/binding/model-handle.js';
+import { type Analyzer } from '../../src/pipeline/analyzer.js';
+import { acquireUrlModel, releaseUrlModel } from '../../src/binding/shared-models.js';
 import { analyzeInWorker } from '../../src/worker/client.js';
 import { rejects } from '../support/rejects.js';
 

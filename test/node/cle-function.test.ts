@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { decodeModel } from '../../src/onnx/decode.js';
-import { equalizeModel } from '../../src/report/equalize-model.js';
+import { equalizeModel } from '../../src/pipeline/equalize-model.js';
 import type { CleOutcome } from '../../src/report/cle-report.js';
 import { convPooling, gemmMatMulMix, linearMlp, poolingAbsorption } from '../fixtures/cle-linear-models.js';
 import { convTransposeChainBytes } from '../fixtures/convtranspose-chain.js';

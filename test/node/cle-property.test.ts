@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import { decodeModel } from '../../src/onnx/decode.js';
 import type { Model } from '../../src/onnx/model.js';
-import { equalizeModel } from '../../src/report/equalize-model.js';
+import { equalizeModel } from '../../src/pipeline/equalize-model.js';
 import { CleGraph } from '../support/cle-graph.js';
 import { deviation, outputs } from '../support/onnxruntime.js';
 import { seededRandom } from '../support/random.js';

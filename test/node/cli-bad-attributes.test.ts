@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { openModelFile } from '../../src/node/open-file.js';
 import type { Model } from '../../src/onnx/model.js';
 import { decodeModel } from '../../src/onnx/decode.js';
-import { equalizeModel } from '../../src/report/equalize-model.js';
+import { equalizeModel } from '../../src/pipeline/equalize-model.js';
 import type { CleReport } from '../../src/report/cle-report.js';
 import { convPair } from '../fixtures/bad-attributes.js';
 import { attr, CleGraph } from '../support/cle-graph.js';

@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openModelFile } from '../../src/node/open-file.js';
-import { computeStats, type StatsReport } from '../../src/report/stats-report.js';
+import { computeStats } from '../../src/pipeline/compute-stats.js';
+import { type StatsReport } from '../../src/report/stats-report.js';
 import { DataType, PNG_HEADER, chainModel, externalTensor, f32Bytes, f32Tensor, rawTensor } from '../fixtures/onnx-bytes.js';
 import { ROOT, realModel } from '../support/node-paths.js';
 
@@ -190,7 +191,7 @@ describe('weightlens stats (CLI)', () => {
     expect(lines.length).to.be.at.least(2);
     expect(lines.every((l) => l.includes('ch_ppocr_mobile_v2.0_cls_infer.onnx')), r.stderr).to.equal(true);
     const total = (JSON.parse(cli('stats', CLS_MODEL, '--json').stdout) as StatsReport).layers.length;
-    expect(lines.at(-1)).to.contain(`${total}/${total} layers`);
+    expect(lines.at(-1)).to.contain(`${total} / ${total} layers`);
     expect(tableRows(r.stdout).rows).to.have.length(total);
   });
 

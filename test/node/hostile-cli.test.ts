@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
-import { MAX_CHANNELS } from '../../src/kernels/channel-stats.js';
+import { MAX_CHANNELS } from '../../src/kernels/kernels.js';
 import { convModel, f32Tensor, modelBytes, nestedIfModel, node, rawTensor, valueInfo } from '../fixtures/onnx-bytes.js';
 import { ROOT } from '../support/node-paths.js';
 

@@ -10,7 +10,7 @@ import { linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openModelFile, writeModel } from '../../src/node/index.js';
-import { equalizeModel } from '../../src/report/equalize-model.js';
+import { equalizeModel } from '../../src/pipeline/equalize-model.js';
 import { externalTensor, f32Bytes, modelBytes, node, valueInfo } from '../fixtures/onnx-bytes.js';
 import { rejects } from '../support/rejects.js';
 import { ROOT } from '../support/node-paths.js';

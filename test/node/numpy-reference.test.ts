@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { basename, join } from 'node:path';
 import { expect } from 'chai';
 import { openModelFile } from '../../src/node/open-file.js';
-import { computeStats } from '../../src/report/stats-report.js';
+import { computeStats } from '../../src/pipeline/compute-stats.js';
 import { realModel, ROOT } from '../support/node-paths.js';
 import { expectSameLayers, expectSameStats, numpyReport } from '../support/numpy-compare.js';
 

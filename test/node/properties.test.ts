@@ -6,10 +6,10 @@ import { describe, it, before } from 'node:test';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { WeightlensError } from '../../src/errors.js';
-import { Kernels, type ChannelLayout } from '../../src/kernels/channel-stats.js';
+import { Kernels, type ChannelLayout } from '../../src/kernels/kernels.js';
 import { resolveConstant } from '../../src/onnx/model.js';
 import { openModel } from '../../src/onnx/open.js';
-import { computeStats } from '../../src/report/stats-report.js';
+import { computeStats } from '../../src/pipeline/compute-stats.js';
 import {
   DataType, externalTensor, f32Bytes, initializersModel, memorySource, oneNodeModel, rawTensor, type ITensorProto,
 } from '../fixtures/onnx-bytes.js';

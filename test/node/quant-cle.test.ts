@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { decodeModel } from '../../src/onnx/decode.js';
-import { equalizeModel } from '../../src/report/equalize-model.js';
+import { equalizeModel } from '../../src/pipeline/equalize-model.js';
 import { realModel } from '../support/node-paths.js';
 
 describe('INT8 SQNR before and after CLE on PP-OCRv4 det', () => {

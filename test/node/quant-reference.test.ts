@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import { openModelFile } from '../../src/node/open-file.js';
-import { computeStats } from '../../src/report/stats-report.js';
+import { computeStats } from '../../src/pipeline/compute-stats.js';
 import { realModel } from '../support/node-paths.js';
 import { expectSameSqnr, numpyStats } from '../support/numpy-compare.js';
 

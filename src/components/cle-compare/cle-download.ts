@@ -3,6 +3,7 @@
 import { html, nothing, type TemplateResult } from 'lit';
 import type { CleOutcome, CleReport } from '../../report/cle-report.js';
 import { plural } from '../../text/plural.js';
+import { megabytes } from '../../text/megabytes.js';
 
 /** A file the download button saves. */
 export interface EqualizedFile {
@@ -62,7 +63,7 @@ export function renderDownload(report: CleReport, outcome: CleOutcome | undefine
   const size = outcome.bytes.byteLength + data.reduce((n, k) => n + outcome.dataFiles.get(k)!.byteLength, 0);
   return html`<div class="download-row">
     <button part="download" type="button" class="primary" @click=${download}>Download ${equalizedFileName(report.file)}</button>
-    <span part="download-note" class="download-note muted">${(size / 1e6).toFixed(1)} MB${data.length
+    <span part="download-note" class="download-note muted">${megabytes(size)} MB${data.length
       ? html` — also downloads ${plural(data.length, 'external-data file')} (${data.join(', ')}): keep ${data.length === 1 ? 'it' : 'them'} beside the model`
       : nothing}</span>
   </div>`;

@@ -5,7 +5,8 @@ import { WeightRangePlot } from '../weight-range-plot/weight-range-plot.js';
 import { ElementHarness } from '../../../test/harness/element-harness.js';
 import { formatNumber } from '../../plot/format.js';
 import { decodeModel } from '../../onnx/decode.js';
-import { computeStats, type LayerReport, type StatsReport } from '../../report/stats-report.js';
+import { computeStats } from '../../pipeline/compute-stats.js';
+import { type LayerReport, type StatsReport } from '../../report/stats-report.js';
 import { formatDb } from '../../plot/quant-error.js';
 import { qlinearConvModel } from '../../../test/fixtures/onnx-bytes.js';
 

@@ -1,6 +1,6 @@
 import { html, nothing, type PropertyValues } from 'lit';
-import { ModelHandle, type ModelStatus } from '../../model/model-handle.js';
-import { analyzeInWorker, workerWeights } from '../../worker/client.js';
+import type { ModelHandle, ModelStatus } from '../../binding/model-handle.js';
+import { workerModelHandle } from '../../binding/worker-models.js';
 import { WeightlensElement } from '../base-element.js';
 import { errorAlert, progressStatus } from '../shared/status.js';
 import { themeStyles } from '../shared/theme.styles.js';
@@ -46,7 +46,7 @@ export class ModelSource extends WeightlensElement {
   declare src: string | null;
 
   /** The model this element loads; other elements bound with `model="<id>"` use it. */
-  readonly handle: ModelHandle = new ModelHandle(analyzeInWorker, workerWeights);
+  readonly handle: ModelHandle = workerModelHandle();
 
   private lastStatus: ModelStatus = 'empty';
   private lastProgress = -1;

@@ -4,7 +4,7 @@ import { QuantErrorPlot } from './quant-error-plot.js';
 import { WeightRangePlot } from '../weight-range-plot/weight-range-plot.js';
 import { CleCompare, type Equalizer } from '../cle-compare/cle-compare.js';
 import { openModel } from '../../onnx/open.js';
-import { equalizeModel } from '../../report/equalize-model.js';
+import { equalizeModel } from '../../pipeline/equalize-model.js';
 import type { CleReport } from '../../report/cle-report.js';
 import { ElementHarness, waitFor } from '../../../test/harness/element-harness.js';
 import { formatDb, quantRowGeometry } from '../../plot/quant-error.js';

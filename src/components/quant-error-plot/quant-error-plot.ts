@@ -10,7 +10,7 @@ import type { CleCompare } from '../cle-compare/cle-compare.js';
 import { ModelViewElement } from '../model-view-element.js';
 import { ChartCache, markParts, renderChart, type Chart } from '../shared/chart.js';
 import { DataTable } from '../shared/data-table.js';
-import { elementById } from '../../model/element-by-id.js';
+import { elementById } from '../../binding/element-by-id.js';
 import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
 import { quantErrorTable } from './quant-error-table.js';
 import { RowCursor } from './row-cursor.js';

@@ -3,13 +3,13 @@
 // runs again when it comes back), and ends complete or in error. Nothing else — no caching or sharing.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { asWeightlensError, type WeightlensError } from '../../errors.js';
-import type { LoadProgress } from '../../model/model-handle.js';
+import type { Progress } from '../../progress.js';
 
 export type TaskStatus = 'initial' | 'pending' | 'complete' | 'error';
 
 export interface TaskRun {
   signal: AbortSignal;
-  onProgress: (p: LoadProgress) => void;
+  onProgress: (p: Progress) => void;
 }
 
 export interface AnalysisTaskOptions<A extends readonly unknown[], R> {
@@ -17,7 +17,7 @@ export interface AnalysisTaskOptions<A extends readonly unknown[], R> {
   args: () => A | undefined;
   task: (args: A, run: TaskRun) => Promise<R>;
   /** Progress of the current run: `fraction` never decreases within a run. */
-  onProgress?: (p: LoadProgress) => void;
+  onProgress?: (p: Progress) => void;
   onComplete?: (value: R) => void;
   onError?: (error: WeightlensError) => void;
 }
@@ -29,7 +29,7 @@ export class AnalysisTask<A extends readonly unknown[], R> implements ReactiveCo
   status: TaskStatus = 'initial';
   value: R | undefined;
   error: WeightlensError | undefined;
-  progress: LoadProgress | undefined;
+  progress: Progress | undefined;
   private lastArgs: A | undefined;
   private running: AbortController | undefined;
 

@@ -1,7 +1,7 @@
 import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { channelLabel } from '../../analysis/recurrent.js';
 import type { WeightlensError } from '../../errors.js';
-import type { ModelHandle, ModelStatus } from '../../model/model-handle.js';
+import type { ModelHandle, ModelStatus } from '../../binding/model-handle.js';
 import { formatNumber } from '../../plot/format.js';
 import type { QuantBits, QuantScheme } from '../../plot/quant-error.js';
 import {

@@ -5,8 +5,10 @@ import { ModelSource } from '../model-source/model-source.js';
 import { ElementHarness, waitFor } from '../../../test/harness/element-harness.js';
 import { outlierChannels } from '../../analysis/relative-range.js';
 import { formatNumber } from '../../plot/format.js';
-import { ModelHandle, type LoadProgress } from '../../model/model-handle.js';
-import { computeStats, type LayerReport, type StatsReport } from '../../report/stats-report.js';
+import { ModelHandle } from '../../binding/model-handle.js';
+import { type Progress } from '../../progress.js';
+import { computeStats } from '../../pipeline/compute-stats.js';
+import { type LayerReport, type StatsReport } from '../../report/stats-report.js';
 import { openModel } from '../../onnx/open.js';
 import { decodeModel } from '../../onnx/decode.js';
 import { modelGrid } from '../../plot/model-quantization.js';
@@ -157,7 +159,7 @@ describe('<weight-range-plot>', () => {
   });
 
   it('shows progress while loading and re-emits it', async () => {
-    let progress!: (p: LoadProgress) => void;
+    let progress!: (p: Progress) => void;
     const handle = new ModelHandle((_input, options) => {
       progress = options.onProgress;
       return new Promise(() => {});

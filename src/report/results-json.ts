@@ -1,29 +1,8 @@
-// What an element can be given as its model, and how results JSON is recognised and checked.
+// Results JSON (`weightlens stats --json`): recognised by its first byte, parsed and checked before an
+// element reads it.
 import { WeightlensError } from '../errors.js';
-import type { StatsReport } from '../report/stats-report.js';
 import { rangeFigures } from '../analysis/relative-range.js';
-
-export type ModelInput =
-  /** An .onnx file or a results JSON (`weightlens stats --json`), told apart by content. */
-  | { kind: 'url'; url: string }
-  /** The model file plus any external-data files, e.g. from a file input or a drop. */
-  | { kind: 'files'; files: File[] }
-  | { kind: 'bytes'; bytes: ArrayBuffer; name: string }
-  /** Results made earlier: nothing to compute. */
-  | { kind: 'report'; report: StatsReport };
-
-/** The file an input is, as messages name it: the .onnx among files, the URL's last segment. */
-export function modelInputName(input: ModelInput): string {
-  if (input.kind === 'bytes') return input.name;
-  if (input.kind === 'report') return input.report.file;
-  if (input.kind === 'files') return (input.files.find((f) => /\.onnx$/i.test(f.name)) ?? input.files[0])?.name ?? 'the model';
-  const last = input.url.split(/[?#]/)[0]!.split('/').pop() || '';
-  try {
-    return decodeURIComponent(last) || input.url;
-  } catch {
-    return last; // a stray '%' in the URL
-  }
-}
+import type { StatsReport } from './stats-report.js';
 
 /** Results JSON starts with '{' (after white space); an ONNX file starts with a protobuf tag, never '{'. */
 export function looksLikeJson(bytes: Uint8Array): boolean {
@@ -61,4 +40,15 @@ export function validateReport(value: unknown, fileName: string): StatsReport {
     if (!Array.isArray(layer.deadChannels)) throw bad(`${where}.deadChannels is not an array`);
   });
   return r as StatsReport;
+}
+
+/** Parses and checks results JSON read as bytes. */
+export function parseReport(bytes: Uint8Array, fileName: string): StatsReport {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (cause) {
+    throw new WeightlensError('BAD_REPORT', `${fileName}: not a weightlens stats JSON (${(cause as Error).message})`, { file: fileName, cause });
+  }
+  return validateReport(value, fileName);
 }

@@ -1,6 +1,12 @@
-// One overall progress figure for a whole analysis, throttled: a 100 MB model read in 64 KB chunks
-// would otherwise post thousands of messages and re-render an element for each.
-import type { LoadProgress } from '../model/model-handle.js';
+// Progress as every layer reports it, from reading bytes to an element's progress bar, and the meter
+// that turns steps into one throttled overall figure: a 100 MB model read in 64 KB chunks would
+// otherwise post thousands of messages and re-render an element for each.
+
+/** How far a task is: `fraction` 0..1 (never decreasing within one task) and what is being done. */
+export interface Progress {
+  fraction: number;
+  text: string;
+}
 
 export const PROGRESS_INTERVAL_MS = 50;
 
@@ -9,7 +15,7 @@ export class ProgressMeter {
   private lastAt = -Infinity;
 
   constructor(
-    private readonly emit: (p: LoadProgress) => void,
+    private readonly emit: (p: Progress) => void,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
@@ -39,5 +45,3 @@ export class ProgressMeter {
     return (part, text) => this.report(from + (to - from) * Math.min(Math.max(part, 0), 1), text);
   }
 }
-
-export const megabytes = (bytes: number) => (bytes / 1e6).toFixed(1);

@@ -3,30 +3,11 @@
 import { WeightlensError, asWeightlensError } from '../errors.js';
 import type { StatsReport } from '../report/stats-report.js';
 import { needsModelError, type HistogramRequest, type LayerHistogram } from '../report/weight-histogram.js';
-import { modelInputName, type ModelInput } from './model-input.js';
-
-export interface LoadProgress {
-  /** 0..1, never decreasing within one load. */
-  fraction: number;
-  text: string;
-}
+import type { Analyzer, ModelWeights } from '../pipeline/analyzer.js';
+import { modelInputName, type ModelInput } from '../pipeline/model-input.js';
+import type { Progress } from '../progress.js';
 
 export type ModelStatus = 'empty' | 'loading' | 'ready' | 'error';
-
-/**
- * Computes a report for an input; the default runs in a Worker (src/worker/client.ts). Given a
- * `session`, it keeps the decoded model for ModelWeights until that session is released.
- */
-export type Analyzer = (
-  input: Exclude<ModelInput, { kind: 'report' }>,
-  options: { signal: AbortSignal; onProgress: (p: LoadProgress) => void; session?: number },
-) => Promise<StatsReport>;
-
-/** Reads the weights of models an Analyzer kept: the default is the Worker's (src/worker/client.ts). */
-export interface ModelWeights {
-  histogram(session: number, request: HistogramRequest, signal: AbortSignal): Promise<LayerHistogram>;
-  release(session: number): void;
-}
 
 /** Sessions are unique in the page: one per load, so a histogram never reads a model loaded after it was asked. */
 let nextSession = 1;
@@ -37,7 +18,7 @@ let nextSession = 1;
  */
 export class ModelHandle extends EventTarget {
   status: ModelStatus = 'empty';
-  progress: LoadProgress | undefined;
+  progress: Progress | undefined;
   report: StatsReport | undefined;
   error: WeightlensError | undefined;
   selectedLayer: string | undefined;

@@ -2,8 +2,10 @@
 // the model is fetched and analysed once. Reference-counted: when the last element lets go, the handle is
 // disposed — a load in progress cancelled, kept weights released — after a microtask, so moving an element
 // in the DOM does not cancel it.
-import { analyzeInWorker, workerWeights } from '../worker/client.js';
-import { ModelHandle, type Analyzer } from './model-handle.js';
+import type { Analyzer } from '../pipeline/analyzer.js';
+import { analyzeInWorker } from '../worker/client.js';
+import type { ModelHandle } from './model-handle.js';
+import { workerModelHandle } from './worker-models.js';
 
 interface Entry {
   handle: ModelHandle;
@@ -16,7 +18,7 @@ const byUrl = new Map<string, Entry>();
 export function acquireUrlModel(url: string, analyzer: Analyzer = analyzeInWorker): ModelHandle {
   let entry = byUrl.get(url);
   if (!entry) {
-    entry = { handle: new ModelHandle(analyzer, workerWeights), refs: 0 };
+    entry = { handle: workerModelHandle(analyzer), refs: 0 };
     byUrl.set(url, entry);
     void entry.handle.load({ kind: 'url', url });
   }

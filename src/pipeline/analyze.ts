@@ -1,25 +1,25 @@
 // The analysis itself: input -> results, with one overall progress figure and cancellation. Runs inside
-// the Worker (worker-main.ts) and, when no Worker can be started, on the calling thread (client.ts).
+// the Worker (src/worker/worker-main.ts) and, when no Worker can be started, on the calling thread
+// (src/worker/client.ts).
 import { WeightlensError, throwIfAborted } from '../errors.js';
-import { findWeightLayers } from '../analysis/layers.js';
-import { Kernels } from '../kernels/channel-stats.js';
-import type { LoadProgress } from '../model/model-handle.js';
-import { looksLikeJson, validateReport } from '../model/model-input.js';
+import { Kernels } from '../kernels/kernels.js';
 import { decodeModel } from '../onnx/decode.js';
-import { filesSource } from '../onnx/external-data.js';
-import { readModelSource, type ModelSource, type OpenOptions } from '../onnx/open.js';
-import { computeStats, type StatsReport } from '../report/stats-report.js';
-import type { CleOptions, CleOutcome } from '../report/cle-report.js';
-import { equalizeModel } from '../report/equalize-model.js';
+import { filesSource, type ExternalDataSource } from '../onnx/external-data.js';
 import type { Model } from '../onnx/model.js';
-import type { ExternalDataSource } from '../onnx/external-data.js';
-import type { AnalysisInput } from './protocol.js';
-import { ProgressMeter, megabytes } from './progress.js';
+import { readModelSource, type ModelSource, type OpenOptions } from '../onnx/open.js';
+import { ProgressMeter, type Progress } from '../progress.js';
+import type { CleOptions, CleOutcome } from '../report/cle-report.js';
+import { looksLikeJson, parseReport } from '../report/results-json.js';
+import type { StatsReport } from '../report/stats-report.js';
+import { megabytes } from '../text/megabytes.js';
+import { computeStats } from './compute-stats.js';
+import { equalizeModel } from './equalize-model.js';
 import { keepModel, keepNoWeights } from './kept-models.js';
+import type { AnalysisInput } from './model-input.js';
 
 export interface PipelineOptions {
   signal?: AbortSignal;
-  onProgress?: (p: LoadProgress) => void;
+  onProgress?: (p: Progress) => void;
   /** Keep the decoded model under this id in this realm (kept-models.ts) for later histogram jobs. */
   session?: number;
 }
@@ -49,10 +49,7 @@ async function load(input: AnalysisInput, options: PipelineOptions): Promise<Loa
   const read = await readModelSource(source, {
     ...open,
     ...(signal ? { signal } : {}),
-    onProgress: ({ loaded, total }) =>
-      total
-        ? readPart(loaded / total, `reading ${megabytes(loaded)} / ${megabytes(total)} MB`)
-        : readPart(1 - 1 / (1 + loaded / 16e6), `reading ${megabytes(loaded)} MB`), // size unknown: approach the end
+    onProgress: (p) => readPart(p.fraction, p.text),
   });
 
   if (looksLikeJson(read.bytes)) {
@@ -76,17 +73,12 @@ export async function runPipeline(input: AnalysisInput, options: PipelineOptions
     return loaded.report;
   }
   const { model, meter, from } = loaded;
-  // Statistics progress is weighted by the layers' element counts: one fc layer can outweigh 20 convs.
-  const before = [0];
-  for (const layer of findWeightLayers(model)) before.push(before.at(-1)! + layer.weight.size);
-  const totalElements = before.at(-1) || 1;
   const statsPart = meter.span(from, 1);
-  statsPart(0, `statistics 0 / ${before.length - 1} layers`);
   const report = await computeStats(model, {
     kernels: await loaded.kernels,
     quant: true, // the page's elements show quantization error too; 8 cheap passes per weight
     ...(signal ? { signal } : {}),
-    onProgress: ({ done, total }) => statsPart((before[done] ?? totalElements) / totalElements, `statistics ${done} / ${total} layers`),
+    onProgress: (p) => statsPart(p.fraction, p.text),
   });
   throwIfAborted(signal, model.fileName); // a cancelled session keeps nothing
   if (session !== undefined) keepModel(session, model);
@@ -107,7 +99,7 @@ export async function runCle(input: AnalysisInput, cle: CleOptions, options: Pip
     kernels: await loaded.kernels,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(externalData ? { externalData } : {}),
-    onProgress: ({ fraction, text }) => part(fraction, text),
+    onProgress: (p) => part(p.fraction, p.text),
   });
   meter.done();
   return outcome;
@@ -129,14 +121,3 @@ function sourceOf(input: AnalysisInput): { source: ModelSource; open: Pick<OpenO
       throw new WeightlensError('USAGE', `unknown model input kind "${(input as { kind?: string }).kind}"`);
   }
 }
-
-function parseReport(bytes: Uint8Array, fileName: string): StatsReport {
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder().decode(bytes));
-  } catch (cause) {
-    throw new WeightlensError('BAD_REPORT', `${fileName}: not a weightlens stats JSON (${(cause as Error).message})`, { file: fileName, cause });
-  }
-  return validateReport(value, fileName);
-}
-

@@ -2,13 +2,18 @@
 // <model-source> on the page) or `src` (a URL, shared with other elements naming it). Re-renders the
 // host on changes, re-emits them as the host's wl-load / wl-progress / wl-error events (unless told not
 // to) and tells the host when the model's selected layer changes.
-import type { ReactiveController } from 'lit';
-import type { WeightlensElement } from '../components/base-element.js';
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { WlEventDetails } from '../events/index.js';
 import type { StatsReport } from '../report/stats-report.js';
+import { elementById } from './element-by-id.js';
 import { ModelHandle } from './model-handle.js';
 import { acquireUrlModel, releaseUrlModel } from './shared-models.js';
-import { elementById } from './element-by-id.js';
-import { analyzeInWorker, workerWeights } from '../worker/client.js';
+import { workerModelHandle } from './worker-models.js';
+
+/** The element a ModelController serves: it can emit the kit's events (every WeightlensElement can). */
+export interface ModelHost extends ReactiveControllerHost, HTMLElement {
+  emit<K extends keyof WlEventDetails>(name: K, detail: WlEventDetails[K]): unknown;
+}
 
 /** The properties a host exposes to say where its model comes from. */
 export interface ModelSourceProps {
@@ -41,7 +46,7 @@ export class ModelController implements ReactiveController {
   private readonly onSelect = () => this.options.onSelect?.(this.handle?.selectedLayer);
 
   constructor(
-    private readonly host: WeightlensElement,
+    private readonly host: ModelHost,
     private readonly options: ModelControllerOptions,
   ) {
     host.addController(this);
@@ -101,7 +106,7 @@ export class ModelController implements ReactiveController {
 
   private bindTo(key: string): Binding | undefined {
     if (key === 'report') {
-      const handle = new ModelHandle(analyzeInWorker, workerWeights);
+      const handle = workerModelHandle();
       void handle.load({ kind: 'report', report: this.source.report! });
       return { key, handle, release() {} };
     }

@@ -3,9 +3,10 @@
 // One entry per ModelHandle load; the handle releases it when it loads another model or is disposed.
 import { WeightlensError } from '../errors.js';
 import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
-import { Kernels } from '../kernels/channel-stats.js';
+import { Kernels } from '../kernels/kernels.js';
 import type { Model } from '../onnx/model.js';
-import { layerHistogram, needsModelError, type HistogramRequest, type LayerHistogram } from '../report/weight-histogram.js';
+import { layerHistogram } from './weight-histogram.js';
+import { needsModelError, type HistogramRequest, type LayerHistogram } from '../report/weight-histogram.js';
 
 /** A model with its layers found once; null: the session loaded results JSON, which holds no weights. */
 type Kept = { model: Model; layers: WeightLayer[]; file: string } | { model: null; file: string };

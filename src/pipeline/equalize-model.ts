@@ -3,20 +3,21 @@
 // from its bytes (so "after" is what a user will get, and the export is proven to re-open in the kit).
 import { throwIfAborted } from '../errors.js';
 import { planCle } from '../cle/plan-cle.js';
-import { Kernels } from '../kernels/channel-stats.js';
+import { Kernels } from '../kernels/kernels.js';
 import { decodeModel } from '../onnx/decode.js';
 import { exportModel } from '../onnx/export/export.js';
 import type { ExternalDataSource } from '../onnx/external-data.js';
 import type { Model } from '../onnx/model.js';
-import type { CleLayerChange, CleOptions, CleOutcome } from './cle-report.js';
-import { cleRounding } from './cle-rounding.js';
-import { computeStats } from './stats-report.js';
+import { ProgressMeter, type Progress } from '../progress.js';
+import type { CleLayerChange, CleOptions, CleOutcome } from '../report/cle-report.js';
+import { cleRounding } from '../report/cle-rounding.js';
+import { computeStats } from './compute-stats.js';
 
 export interface EqualizeOptions extends CleOptions {
   kernels?: Kernels;
   signal?: AbortSignal;
   /** One overall fraction (0..1, never decreasing) and what is being done. */
-  onProgress?: (p: { fraction: number; text: string }) => void;
+  onProgress?: (p: Progress) => void;
   /** Where the input's external data comes from (to re-open the exported model). */
   externalData?: ExternalDataSource;
   /** Name of the data file for changed external tensors (default: the exporter's). */
@@ -40,23 +41,21 @@ export async function equalizeModel(model: Model, options: EqualizeOptions = {})
   const { signal } = options;
   const settings = { biasAbsorption: options.biasAbsorption ?? true, relu6ToRelu: options.relu6ToRelu ?? false };
   const kernels = options.kernels ?? (await Kernels.load());
-  let reported = 0;
-  const progress = (fraction: number, text: string) => {
-    reported = Math.max(reported, fraction);
-    options.onProgress?.({ fraction: reported, text });
+  const meter = new ProgressMeter(options.onProgress ?? (() => {}));
+  const span = (from: number, to: number, what: string) => {
+    const part = meter.span(from, to);
+    return (p: Progress) => part(p.fraction, `${what} ${p.text}`);
   };
-  const span = (from: number, to: number, what: string) => (p: { done: number; total: number }) =>
-    progress(from + (to - from) * (p.total ? p.done / p.total : 1), `${what} ${p.done} / ${p.total} layers`);
 
-  const before = await computeStats(model, { kernels, signal, quant: true, onProgress: span(0, 0.3, 'statistics before CLE:') });
-  progress(0.3, 'planning CLE');
+  const before = await computeStats(model, { kernels, signal, quant: true, onProgress: span(0, 0.3, 'before CLE:') });
+  meter.report(0.3, 'planning CLE');
   const cle = await planCle(model, { ...settings, kernels, signal });
   throwIfAborted(signal, model.fileName);
-  progress(0.7, 'writing the equalized model');
+  meter.report(0.7, 'writing the equalized model');
   const exported = exportModel(model, cle.plan, options.dataFileName ? { dataFileName: options.dataFileName } : {});
   const externalData = withDataFiles(exported.dataFiles, options.externalData);
   const reopened = decodeModel(exported.bytes, { fileName: model.fileName, ...(externalData ? { externalData } : {}) });
-  const after = await computeStats(reopened, { kernels, signal, quant: true, onProgress: span(0.8, 1, 'statistics after CLE:') });
+  const after = await computeStats(reopened, { kernels, signal, quant: true, onProgress: span(0.8, 1, 'after CLE:') });
 
   const afterByName = new Map(after.layers.map((l) => [l.name, l]));
   const layers: CleLayerChange[] = before.layers.flatMap((b) => {
@@ -66,7 +65,7 @@ export async function equalizeModel(model: Model, options: EqualizeOptions = {})
   const dataLocations = new Set<string>();
   for (const graph of reopened.graphs) for (const t of graph.constants.values()) if (t.external) dataLocations.add(t.external.location);
   const rounding = cleRounding(cle.rewritten, exported.rounding);
-  progress(1, 'done');
+  meter.done();
   return {
     report: {
       file: model.fileName,

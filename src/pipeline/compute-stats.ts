@@ -1,0 +1,134 @@
+// The stats pipeline: model -> weight layers -> per-channel statistics in Wasm -> plain, JSON-ready
+// results (the machine form of `weightlens stats --json`). One tensor is staged at a time.
+import { throwIfAborted, WeightlensError } from '../errors.js';
+import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
+import { countParameters } from '../analysis/parameter-count.js';
+import { rangeFigures } from '../analysis/relative-range.js';
+import { Kernels, type ChannelStatsArrays } from '../kernels/kernels.js';
+import type { Model, TensorRef } from '../onnx/model.js';
+import type { LayerReport, ModelSummary, StatsReport } from '../report/stats-report.js';
+import type { Progress } from '../progress.js';
+import { quantReport } from './quant-error.js';
+
+/** `fraction` is weighted by the layers' element counts: one fc layer can outweigh 20 convs. */
+export interface StatsProgress extends Progress {
+  phase: 'stats';
+  done: number;
+  total: number;
+  layer: string;
+}
+
+export interface StatsOptions {
+  /** Only the layer with this name (node name, first output or weight name). */
+  layer?: string;
+  kernels?: Kernels;
+  signal?: AbortSignal;
+  onProgress?: (p: StatsProgress) => void;
+  /** Also the INT8/INT4 quantization error of every weight (adds `quant` to each layer). */
+  quant?: boolean;
+}
+
+export function summarizeModel(model: Model): ModelSummary {
+  return {
+    irVersion: model.irVersion, producer: model.producer, producerVersion: model.producerVersion,
+    opsets: { ...model.opsets }, ...countParameters(model),
+  };
+}
+
+export function selectLayers(model: Model, layers: WeightLayer[], name: string | undefined): WeightLayer[] {
+  if (name === undefined) return layers;
+  // A recurrent node's name or output selects both its layers (W and R); "<node>/W" selects one.
+  const chosen = layers.filter((l) => l.name === name || l.node.name === name || l.node.outputs[0] === name || l.weight.name === name);
+  if (chosen.length === 0) {
+    const some = layers.slice(0, 5).map((l) => `"${l.name}"`).join(', ');
+    throw new WeightlensError('LAYER_NOT_FOUND', `${model.fileName}: no weight layer named "${name}" (${layers.length} layers, e.g. ${some})`, {
+      file: model.fileName,
+    });
+  }
+  return chosen;
+}
+
+/** Statistics for every weight layer of the model (or the one named in options.layer). */
+export async function computeStats(model: Model, options: StatsOptions = {}): Promise<StatsReport> {
+  const kernels = options.kernels ?? (await Kernels.load());
+  const layers = selectLayers(model, findWeightLayers(model), options.layer);
+  const reports: LayerReport[] = [];
+  const before = [0];
+  for (const layer of layers) before.push(before.at(-1)! + layer.weight.size);
+  const progress = (done: number, layer: string) => options.onProgress?.({
+    phase: 'stats', done, total: layers.length, layer,
+    fraction: before.at(-1) ? before[done]! / before.at(-1)! : 1, text: `statistics ${done} / ${layers.length} layers`,
+  });
+  for (const [i, layer] of layers.entries()) {
+    throwIfAborted(options.signal, model.fileName);
+    progress(i, layer.name);
+    const quantization = layer.weight.quantization;
+    const modelQuantization = quantization && {
+      dtype: layer.weight.dtype, mode: quantization.mode, axis: quantization.axis, blockSize: quantization.blockSize,
+      scales: quantization.scale ? Array.from(await readValues(quantization.scale, options.signal)) : null,
+      zeroPoints: quantization.zeroPoint ? Array.from(await readValues(quantization.zeroPoint, options.signal)) : null,
+    };
+    const report = await kernels.exclusive(async () => {
+      const staged = await kernels.stage(layer.weight.size, (dest) => layer.weight.readFloat32Into(dest, options.signal), { file: model.fileName, tensor: layer.weight.name });
+      const stats = kernels.channelStats(staged, layer.layout);
+      const r = layerReport(layer, stats);
+      if (options.quant) r.quant = quantReport(kernels, staged, layer.layout, stats, r.nonFinite);
+      if (modelQuantization) r.modelQuantization = modelQuantization;
+      if (layer.notes) r.notes = [...layer.notes];
+      return r;
+    });
+    reports.push(report);
+  }
+  progress(layers.length, '');
+  return { file: model.fileName, model: summarizeModel(model), layers: reports };
+}
+
+// `v + 0` turns -0 into 0: JSON has no -0, and results must survive a JSON round trip unchanged.
+/** A small constant's values (scales, zero points) as numbers. */
+async function readValues(t: TensorRef, signal: AbortSignal | undefined): Promise<Float32Array> {
+  const values = new Float32Array(t.size);
+  await t.readFloat32Into(values, signal);
+  return values;
+}
+
+/** A loop, not Array.from with a mapper: this runs five times per layer, over up to 2^20 channels. */
+function finiteOrNull(values: ArrayLike<number>): (number | null)[] {
+  const out = new Array<number | null>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    out[i] = Number.isFinite(v) ? v + 0 : null;
+  }
+  return out;
+}
+const sum = (values: ArrayLike<number>) => {
+  let total = 0;
+  for (let i = 0; i < values.length; i++) total += values[i]!;
+  return total;
+};
+
+export function layerReport(layer: WeightLayer, s: ChannelStatsArrays): LayerReport {
+  const nonFiniteCounts = { nan: sum(s.nan), posInf: sum(s.posInf), negInf: sum(s.negInf) };
+  return {
+    name: layer.name,
+    op: layer.op,
+    weight: layer.weight.name,
+    graph: layer.graph,
+    dtype: layer.weight.dtype,
+    shape: [...layer.weight.shape],
+    channelAxis: layer.channelAxis,
+    groups: layer.groups,
+    depthwise: layer.depthwise,
+    bias: layer.bias?.name ?? null,
+    batchNorm: layer.batchNorm?.name ?? null,
+    overridable: layer.overridable,
+    parameters: layer.weight.size + (layer.bias?.size ?? 0),
+    channels: {
+      min: finiteOrNull(s.min), max: finiteOrNull(s.max), mean: finiteOrNull(s.mean),
+      std: finiteOrNull(s.std), absMax: finiteOrNull(s.absMax),
+    },
+    ...rangeFigures(s.min, s.max),
+    nonFinite: nonFiniteCounts.nan + nonFiniteCounts.posInf + nonFiniteCounts.negInf,
+    nonFiniteCounts,
+    ...(layer.recurrent ? { recurrent: { ...layer.recurrent, gates: [...layer.recurrent.gates] } } : {}),
+  };
+}

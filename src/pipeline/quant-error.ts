@@ -1,0 +1,97 @@
+// Data-free "will it survive INT8/INT4?": SQNR of fake-quantized weights (docs/definitions.md, ONNX Runtime's
+// definition) for symmetric and asymmetric, per-tensor and per-channel quantization. Scales come from the
+// channel statistics already computed; the error pass is a Wasm kernel over the staged tensor.
+import type { ChannelLayout, ChannelStatsArrays, Kernels, StagedTensor } from '../kernels/kernels.js';
+import type { QuantFigures, QuantReport } from '../report/quant-error.js';
+
+/** Round half to even, as numpy.round and the kernels (Wasm `nearest`) do. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** A zero scale means the channel is all zeros: any scale quantizes it exactly. */
+const safeScale = (s: number) => (s > 0 && Number.isFinite(s) ? s : 1);
+
+function sqnr({ signal, noise }: { signal: number; noise: number }): number | null {
+  return signal > 0 && noise > 0 ? 10 * Math.log10(signal / noise) : null;
+}
+
+interface Grid {
+  scales: Float32Array;
+  zeroPoints: Float32Array;
+  qmin: number;
+  qmax: number;
+}
+
+/** One quantizer: its scale, zero point and integer range (docs/definitions.md). */
+export interface QuantParams {
+  scale: number;
+  zeroPoint: number;
+  qmin: number;
+  qmax: number;
+}
+
+/** The integer range of a b-bit quantizer: symmetric [−(2^(b−1) − 1), 2^(b−1) − 1], asymmetric [0, 2^b − 1]. */
+function integerRange(bits: number, symmetric: boolean): { qmin: number; qmax: number } {
+  return symmetric ? { qmin: 1 - 2 ** (bits - 1), qmax: 2 ** (bits - 1) - 1 } : { qmin: 0, qmax: 2 ** bits - 1 };
+}
+
+/**
+ * The scale for values in [lo, hi] with largest magnitude absMax, given the integer range's top (qmax):
+ * symmetric uses absMax, asymmetric the range widened to include 0. In float32 as the kernels see it.
+ */
+function scaleOf(qmax: number, symmetric: boolean, lo: number, hi: number, absMax: number): number {
+  if (symmetric) return safeScale(Math.fround(absMax / qmax));
+  return safeScale(Math.fround((Math.fround(Math.max(hi, 0)) - Math.fround(Math.min(lo, 0))) / qmax));
+}
+
+const zeroPointOf = (symmetric: boolean, lo: number, scale: number) => (symmetric ? 0 : roundHalfEven(Math.fround(-Math.min(lo, 0) / scale)));
+
+/** The quantizer for values in [lo, hi] with largest magnitude absMax (docs/definitions.md). */
+export function quantParams(bits: number, symmetric: boolean, lo: number, hi: number, absMax: number): QuantParams {
+  const { qmin, qmax } = integerRange(bits, symmetric);
+  const scale = scaleOf(qmax, symmetric, lo, hi, absMax);
+  return { scale, zeroPoint: zeroPointOf(symmetric, lo, scale), qmin, qmax };
+}
+
+/** Scales/zero points per channel (lo/hi per channel), or one for all (perTensor). */
+function grid(bits: number, symmetric: boolean, stats: ChannelStatsArrays, perTensor: boolean): Grid {
+  const C = stats.min.length;
+  const scales = new Float32Array(C), zeroPoints = new Float32Array(C);
+  let tensorLo = 0, tensorHi = 0, tensorAbs = 0;
+  for (let c = 0; c < C; c++) {
+    tensorLo = Math.min(tensorLo, stats.min[c]!);
+    tensorHi = Math.max(tensorHi, stats.max[c]!);
+    tensorAbs = Math.max(tensorAbs, stats.absMax[c]!);
+  }
+  const tensor = quantParams(bits, symmetric, tensorLo, tensorHi, tensorAbs);
+  if (perTensor) {
+    scales.fill(tensor.scale);
+    zeroPoints.fill(tensor.zeroPoint);
+  } else {
+    // The scalar helpers, not quantParams: no object per channel (layers reach 2^20 channels).
+    for (let c = 0; c < C; c++) {
+      const scale = scaleOf(tensor.qmax, symmetric, stats.min[c]!, stats.max[c]!, stats.absMax[c]!);
+      scales[c] = scale;
+      zeroPoints[c] = zeroPointOf(symmetric, stats.min[c]!, scale);
+    }
+  }
+  return { scales, zeroPoints, qmin: tensor.qmin, qmax: tensor.qmax };
+}
+
+/** All eight figures for a staged weight; null when the weight holds NaN/±Inf (no meaningful scale). */
+export function quantReport(kernels: Kernels, staged: StagedTensor, layout: ChannelLayout, stats: ChannelStatsArrays, nonFinite: number): QuantReport | null {
+  if (nonFinite > 0) return null;
+  const figures = (bits: number, symmetric: boolean): QuantFigures => {
+    const run = (perTensor: boolean) => {
+      const g = grid(bits, symmetric, stats, perTensor);
+      return sqnr(kernels.quantError(staged, layout, g.scales, g.zeroPoints, g.qmin, g.qmax));
+    };
+    return { perTensor: run(true), perChannel: run(false) };
+  };
+  return {
+    int8: { symmetric: figures(8, true), asymmetric: figures(8, false) },
+    int4: { symmetric: figures(4, true), asymmetric: figures(4, false) },
+  };
+}

@@ -28,7 +28,12 @@ function time(fn: () => void): number {
 function tensorSet(): { cout: number; inner: number }[] {
   const set = [{ cout: 64, inner: 3 * 49 }];
   let cin = 64;
-  for (const [blocks, mid] of [[3, 64], [4, 128], [6, 256], [3, 512]] as const) {
+  for (const [blocks, mid] of [
+    [3, 64],
+    [4, 128],
+    [6, 256],
+    [3, 512],
+  ] as const) {
     for (let i = 0; i < blocks; i++) {
       set.push({ cout: mid, inner: cin }, { cout: mid, inner: mid * 9 }, { cout: mid * 4, inner: mid });
       if (i === 0) set.push({ cout: mid * 4, inner: cin });
@@ -44,7 +49,10 @@ function jsChannelStats(data: Float32Array, offset: number, cout: number, inner:
   for (let c = 0; c < cout; c++) {
     const start = offset + c * inner;
     const k = data[start]!;
-    let mn = Infinity, mx = -Infinity, s = 0, q = 0;
+    let mn = Infinity,
+      mx = -Infinity,
+      s = 0,
+      q = 0;
     for (let i = start; i < start + inner; i++) {
       const x = data[i]!;
       if (x < mn) mn = x;
@@ -73,37 +81,53 @@ async function channelStatsBench(): Promise<void> {
   for (let i = 0; i < total; i++) data[i] = Math.sin(i) * 0.1;
   const copyTarget = new Float32Array(total);
   const jsOut = new Float64Array(4096 * 4);
-  const wasmTimes: number[] = [], jsTimes: number[] = [], copyTimes: number[] = [];
+  const wasmTimes: number[] = [],
+    jsTimes: number[] = [],
+    copyTimes: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     copyTimes.push(time(() => copyTarget.set(data)));
-    wasmTimes.push(time(() => {
-      let p = base;
-      for (const t of set) {
-        wasm.channelStatsRunsSimd(p, 1, 1, t.cout, t.inner, outAt);
-        p += t.cout * t.inner * 4;
-      }
-    }));
-    jsTimes.push(time(() => {
-      let offset = 0;
-      for (const t of set) {
-        jsChannelStats(data, offset, t.cout, t.inner, jsOut);
-        offset += t.cout * t.inner;
-      }
-    }));
+    wasmTimes.push(
+      time(() => {
+        let p = base;
+        for (const t of set) {
+          wasm.channelStatsRunsSimd(p, 1, 1, t.cout, t.inner, outAt);
+          p += t.cout * t.inner * 4;
+        }
+      }),
+    );
+    jsTimes.push(
+      time(() => {
+        let offset = 0;
+        for (const t of set) {
+          jsChannelStats(data, offset, t.cout, t.inner, jsOut);
+          offset += t.cout * t.inner;
+        }
+      }),
+    );
   }
   const bytes = total * 4;
   const gbps = (ms: number) => +(bytes / (ms * 1e6)).toFixed(2);
   const [w, j, c] = [median(wasmTimes), median(jsTimes), median(copyTimes)];
-  console.log(JSON.stringify({
-    bench: 'channel-stats', bytes, wasm_gbps: gbps(w), js_gbps: gbps(j), copy_gbps: gbps(c),
-    wasm_vs_copy: +(c / w).toFixed(2), wasm_vs_js: +(j / w).toFixed(2), kernel: kernelVariant(), runs: RUNS,
-  }));
+  console.log(
+    JSON.stringify({
+      bench: 'channel-stats',
+      bytes,
+      wasm_gbps: gbps(w),
+      js_gbps: gbps(j),
+      copy_gbps: gbps(c),
+      wasm_vs_copy: +(c / w).toFixed(2),
+      wasm_vs_js: +(j / w).toFixed(2),
+      kernel: kernelVariant(),
+      runs: RUNS,
+    }),
+  );
 }
 
 async function openStatsBench(): Promise<void> {
   const { bytes, weightCount } = resnet50Bytes();
   const kernels = await Kernels.load();
-  const times: number[] = [], copies: number[] = [];
+  const times: number[] = [],
+    copies: number[] = [];
   const copyTarget = new Uint8Array(bytes.length); // preallocated: the copy is timed, not page faults
   let layers = 0;
   for (let r = 0; r < RUNS; r++) {
@@ -115,10 +139,18 @@ async function openStatsBench(): Promise<void> {
     layers = report.layers.length;
   }
   const [ms, copy] = [median(times), median(copies)];
-  console.log(JSON.stringify({
-    bench: 'open+stats', weight_bytes: weightCount * 4, file_bytes: bytes.length, layers,
-    ms: +ms.toFixed(1), copy_ms: +copy.toFixed(2), ratio_to_copy: +(ms / copy).toFixed(1), runs: RUNS,
-  }));
+  console.log(
+    JSON.stringify({
+      bench: 'open+stats',
+      weight_bytes: weightCount * 4,
+      file_bytes: bytes.length,
+      layers,
+      ms: +ms.toFixed(1),
+      copy_ms: +copy.toFixed(2),
+      ratio_to_copy: +(ms / copy).toFixed(1),
+      runs: RUNS,
+    }),
+  );
 }
 
 /** Plain-JS fake quantization (INT8 symmetric, per-channel scales) with the same float32 arithmetic. */
@@ -153,10 +185,13 @@ async function tensorKernelBench(
   const data = new Float32Array(total);
   for (let i = 0; i < total; i++) data[i] = Math.sin(i) * 0.1;
   const copyTarget = new Float32Array(total);
-  const wasmTimes: number[] = [], jsTimes: number[] = [], copyTimes: number[] = [];
+  const wasmTimes: number[] = [],
+    jsTimes: number[] = [],
+    copyTimes: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     copyTimes.push(time(() => copyTarget.set(data)));
-    let ms = 0, offset = 0;
+    let ms = 0,
+      offset = 0;
     for (const t of set) {
       const n = t.cout * t.inner;
       const tensor = await kernels.stage(n, (d) => d.set(data.subarray(offset, offset + n)));
@@ -164,21 +199,32 @@ async function tensorKernelBench(
       offset += n;
     }
     wasmTimes.push(ms);
-    jsTimes.push(time(() => {
-      let o = 0;
-      for (const t of set) {
-        js(data, o, t);
-        o += t.cout * t.inner;
-      }
-    }));
+    jsTimes.push(
+      time(() => {
+        let o = 0;
+        for (const t of set) {
+          js(data, o, t);
+          o += t.cout * t.inner;
+        }
+      }),
+    );
   }
   const bytes = total * 4;
   const gbps = (ms: number) => +(bytes / (ms * 1e6)).toFixed(2);
   const [w, j, c] = [median(wasmTimes), median(jsTimes), median(copyTimes)];
-  console.log(JSON.stringify({
-    bench: name, bytes, wasm_gbps: gbps(w), js_gbps: gbps(j), copy_gbps: gbps(c),
-    wasm_vs_copy: +(c / w).toFixed(2), wasm_vs_js: +(j / w).toFixed(2), ...extra, runs: RUNS,
-  }));
+  console.log(
+    JSON.stringify({
+      bench: name,
+      bytes,
+      wasm_gbps: gbps(w),
+      js_gbps: gbps(j),
+      copy_gbps: gbps(c),
+      wasm_vs_copy: +(c / w).toFixed(2),
+      wasm_vs_js: +(j / w).toFixed(2),
+      ...extra,
+      runs: RUNS,
+    }),
+  );
 }
 
 /** The fused fake-quantize + error kernel (INT8 symmetric, per-channel scales). */
@@ -187,7 +233,8 @@ function quantErrorBench(): Promise<void> {
   const zeroPoints = new Float32Array(2048);
   return tensorKernelBench(
     'quant-error',
-    (k, tensor, layout) => k.quantError(tensor, layout, scales.subarray(0, layout.cg), zeroPoints.subarray(0, layout.cg), -127, 127),
+    (k, tensor, layout) =>
+      k.quantError(tensor, layout, scales.subarray(0, layout.cg), zeroPoints.subarray(0, layout.cg), -127, 127),
     (data, offset, t) => jsQuantError(data, offset, t.cout, t.inner, scales),
     { kernel: kernelVariant() },
   );
@@ -195,7 +242,8 @@ function quantErrorBench(): Promise<void> {
 
 /** Plain-JS histogram with the kernel's bin rule (equal widths over [lo, hi], hi in the last bin). */
 function jsHistogram(data: Float32Array, offset: number, n: number, lo: number, hi: number, counts: Uint32Array): void {
-  const scale = counts.length / (hi - lo), last = counts.length - 1;
+  const scale = counts.length / (hi - lo),
+    last = counts.length - 1;
   for (let i = offset, end = offset + n; i < end; i++) {
     const v = data[i]!;
     if (v >= lo && v <= hi) counts[Math.min(last, Math.floor((v - lo) * scale))]!++;
@@ -225,19 +273,30 @@ async function histogramJobsBench(): Promise<void> {
   const kernels = await Kernels.load();
   const model = await openModel(bytes, { fileName: 'resnet50.onnx' });
   const layers = findWeightLayers(model);
-  const weights = new Float32Array(weightCount), copyTarget = new Float32Array(weightCount);
-  const times: number[] = [], copies: number[] = [];
+  const weights = new Float32Array(weightCount),
+    copyTarget = new Float32Array(weightCount);
+  const times: number[] = [],
+    copies: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     copies.push(time(() => copyTarget.set(weights)));
     const t0 = performance.now();
-    for (const layer of layers) await layerHistogram(model, layers, { layer: layer.name, channel: null, bins: 128 }, { kernels });
+    for (const layer of layers)
+      await layerHistogram(model, layers, { layer: layer.name, channel: null, bins: 128 }, { kernels });
     times.push(performance.now() - t0);
   }
   const [ms, copy] = [median(times), median(copies)];
-  console.log(JSON.stringify({
-    bench: 'histogram-jobs', weight_bytes: weightCount * 4, layers: layers.length,
-    ms: +ms.toFixed(1), ms_per_layer: +(ms / layers.length).toFixed(2), copy_ms: +copy.toFixed(2), ratio_to_copy: +(ms / copy).toFixed(1), runs: RUNS,
-  }));
+  console.log(
+    JSON.stringify({
+      bench: 'histogram-jobs',
+      weight_bytes: weightCount * 4,
+      layers: layers.length,
+      ms: +ms.toFixed(1),
+      ms_per_layer: +(ms / layers.length).toFixed(2),
+      copy_ms: +copy.toFixed(2),
+      ratio_to_copy: +(ms / copy).toFixed(1),
+      runs: RUNS,
+    }),
+  );
 }
 
 /** BN fold + CLE + export of the ResNet-50-sized model (already open), against one copy of its bytes. */
@@ -245,9 +304,11 @@ async function cleExportBench(): Promise<void> {
   const { bytes, weightCount } = resnet50Bytes();
   const kernels = await Kernels.load();
   const model = await openModel(bytes, { fileName: 'resnet50.onnx' });
-  const times: number[] = [], copies: number[] = [];
+  const times: number[] = [],
+    copies: number[] = [];
   const copyTarget = new Uint8Array(bytes.length);
-  let folded = 0, sets = 0;
+  let folded = 0,
+    sets = 0;
   for (let r = 0; r < RUNS; r++) {
     copies.push(time(() => copyTarget.set(bytes)));
     const t0 = performance.now();
@@ -258,10 +319,18 @@ async function cleExportBench(): Promise<void> {
     sets = cle.sets.length;
   }
   const [ms, copy] = [median(times), median(copies)];
-  console.log(JSON.stringify({
-    bench: 'cle+export', weight_bytes: weightCount * 4, folded, sets,
-    ms: +ms.toFixed(1), copy_ms: +copy.toFixed(2), ratio_to_copy: +(ms / copy).toFixed(1), runs: RUNS,
-  }));
+  console.log(
+    JSON.stringify({
+      bench: 'cle+export',
+      weight_bytes: weightCount * 4,
+      folded,
+      sets,
+      ms: +ms.toFixed(1),
+      copy_ms: +copy.toFixed(2),
+      ratio_to_copy: +(ms / copy).toFixed(1),
+      runs: RUNS,
+    }),
+  );
 }
 
 try {

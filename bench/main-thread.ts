@@ -60,11 +60,13 @@ async function elementsLoadBench(): Promise<void> {
   for (let r = 0; r < RUNS; r++) {
     const bytes = modelBuffer(); // made before observing: building it is the bench's work, not the load's
     const { page, source, histogram } = await mountElementsPage();
-    runs.push(await busiestDuring(async () => {
-      await source.handle.load({ kind: 'bytes', bytes, name: 'resnet50.onnx' });
-      await until(() => histogram.status !== 'loading');
-      await frames(5); // the elements draw after the results arrive
-    }));
+    runs.push(
+      await busiestDuring(async () => {
+        await source.handle.load({ kind: 'bytes', bytes, name: 'resnet50.onnx' });
+        await until(() => histogram.status !== 'loading');
+        await frames(5); // the elements draw after the results arrive
+      }),
+    );
     if (source.handle.status !== 'ready') throw new Error(`elements-load: ${source.handle.error?.message}`);
     page.remove();
   }
@@ -91,16 +93,24 @@ async function abortBench(): Promise<void> {
   for (let r = 0; r < RUNS; r++) {
     const controller = new AbortController();
     let abortedAt = 0;
-    const job = analyzeInWorker({ kind: 'bytes', bytes: modelBuffer(), name: 'resnet50.onnx' }, {
-      signal: controller.signal,
-      onProgress: ({ fraction }) => {
-        if (fraction > 0 && !controller.signal.aborted) {
-          abortedAt = performance.now();
-          controller.abort();
-        }
+    const job = analyzeInWorker(
+      { kind: 'bytes', bytes: modelBuffer(), name: 'resnet50.onnx' },
+      {
+        signal: controller.signal,
+        onProgress: ({ fraction }) => {
+          if (fraction > 0 && !controller.signal.aborted) {
+            abortedAt = performance.now();
+            controller.abort();
+          }
+        },
       },
-    });
-    await job.then(() => { throw new Error('abort: the load was not aborted'); }, () => latencies.push(performance.now() - abortedAt));
+    );
+    await job.then(
+      () => {
+        throw new Error('abort: the load was not aborted');
+      },
+      () => latencies.push(performance.now() - abortedAt),
+    );
   }
   print({ bench: 'abort-latency', ms: +median(latencies).toFixed(1), target_ms: 20, runs: RUNS });
 }
@@ -113,11 +123,20 @@ async function histogramLatencyBench(): Promise<void> {
   const times: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     const t = performance.now();
-    await handle.histogram({ layer: largest.name, channel: r === 0 ? null : r, bins: 128 }, new AbortController().signal);
+    await handle.histogram(
+      { layer: largest.name, channel: r === 0 ? null : r, bins: 128 },
+      new AbortController().signal,
+    );
     times.push(performance.now() - t);
   }
   handle.dispose();
-  print({ bench: 'histogram-latency', layer_parameters: largest.parameters, fastest_ms: +Math.min(...times).toFixed(1), target_ms: 50, runs: RUNS });
+  print({
+    bench: 'histogram-latency',
+    layer_parameters: largest.parameters,
+    fastest_ms: +Math.min(...times).toFixed(1),
+    target_ms: 50,
+    runs: RUNS,
+  });
 }
 
 export async function mainThreadBenches(): Promise<void> {

@@ -10,8 +10,13 @@ import { chromiumArgs, chromiumPath } from './chromium.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 await esbuild.build({
-  entryPoints: [join(root, 'bench/bench-page.ts')], outfile: join(root, 'build/bench/bench.js'),
-  bundle: true, format: 'esm', target: 'es2022', platform: 'browser', logLevel: 'warning',
+  entryPoints: [join(root, 'bench/bench-page.ts')],
+  outfile: join(root, 'build/bench/bench.js'),
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  platform: 'browser',
+  logLevel: 'warning',
 });
 const page = `<!doctype html><meta charset="utf-8"><title>weightlens bench</title><script type="module" src="bench.js"></script>`;
 const server = createServer(async (req, res) => {

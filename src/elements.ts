@@ -17,7 +17,12 @@ QuantErrorPlot.define('quant-error-plot');
 WeightHistogram.define('weight-histogram');
 
 export { CleCompare, LayerTable, ModelSource, QuantErrorPlot, RelativeRangePlot, WeightHistogram, WeightRangePlot };
-export { equalizedFileName, equalizedFiles, type EqualizedFile, type Equalizer } from './components/cle-compare/cle-compare.js';
+export {
+  equalizedFileName,
+  equalizedFiles,
+  type EqualizedFile,
+  type Equalizer,
+} from './components/cle-compare/cle-compare.js';
 export { ModelHandle, type ModelStatus } from './binding/model-handle.js';
 export type { Progress as LoadProgress } from './progress.js';
 export type { ModelInput } from './pipeline/model-input.js';

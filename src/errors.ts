@@ -49,7 +49,10 @@ export class WeightlensError extends Error {
 export function asWeightlensError(e: unknown, file?: string): WeightlensError {
   if (e instanceof WeightlensError) return e;
   const err = e as { name?: unknown; message?: unknown } | null;
-  const original = typeof err?.message === 'string' ? `${typeof err.name === 'string' ? err.name : 'Error'}: ${err.message}` : String(e);
+  const original =
+    typeof err?.message === 'string'
+      ? `${typeof err.name === 'string' ? err.name : 'Error'}: ${err.message}`
+      : String(e);
   return new WeightlensError('INTERNAL', `${file ?? 'the model'}: internal error: ${original}`, { file, cause: e });
 }
 

@@ -7,7 +7,13 @@ export type { Model, Graph, Node, TensorRef, DTypeName, AttributeValue } from '.
 export { findWeightLayers, type WeightLayer, type WeightOp } from './analysis/layers.js';
 export { channelLabel, type RecurrentCell, type RecurrentWeights } from './analysis/recurrent.js';
 export { relativeRanges, outlierChannels, tukeyFence, quantile, type TukeyFence } from './analysis/relative-range.js';
-export { Kernels, type ChannelLayout, type ChannelStatsArrays, type HistogramCounts, type StagedTensor } from './kernels/kernels.js';
+export {
+  Kernels,
+  type ChannelLayout,
+  type ChannelStatsArrays,
+  type HistogramCounts,
+  type StagedTensor,
+} from './kernels/kernels.js';
 export { computeStats, type StatsOptions, type StatsProgress } from './pipeline/compute-stats.js';
 export type { StatsReport, LayerReport, ChannelStats, ModelSummary, ModelQuantization } from './report/stats-report.js';
 export type { QuantReport, QuantSchemes, QuantFigures } from './report/quant-error.js';
@@ -15,5 +21,10 @@ export { equalizeModel, type EqualizeOptions } from './pipeline/equalize-model.j
 export type { CleOptions, CleReport, CleLayerChange, CleOutcome } from './report/cle-report.js';
 export { layerHistogram } from './pipeline/weight-histogram.js';
 export { MAX_HISTOGRAM_BINS, type HistogramRequest, type LayerHistogram } from './report/weight-histogram.js';
-export { toNetronAttachment, toModelExplorerNodeData, type NetronAttachment, type ModelExplorerNodeData } from './report/interop.js';
+export {
+  toNetronAttachment,
+  toModelExplorerNodeData,
+  type NetronAttachment,
+  type ModelExplorerNodeData,
+} from './report/interop.js';
 export { VERSION } from './version.js';

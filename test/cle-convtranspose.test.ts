@@ -6,7 +6,15 @@ import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import { planCle, type CleResult } from '../src/cle/plan-cle.js';
 import type { Model } from '../src/onnx/model.js';
-import { attr, channelRanges, CleGraph, randomInput, relativeDifference, run, type Tensor } from './support/cle-graph.js';
+import {
+  attr,
+  channelRanges,
+  CleGraph,
+  randomInput,
+  relativeDifference,
+  run,
+  type Tensor,
+} from './support/cle-graph.js';
 
 async function preserved(model: Model, result: CleResult, input: Tensor, output: string): Promise<number> {
   const before = (await run(model, input)).get(output)!;
@@ -18,7 +26,9 @@ const weightAfter = (r: CleResult, name: string) => r.plan.tensors.find((t) => t
 
 function expectEqual(a: number[], b: number[], what: string, tolerance = 1e-4) {
   expect(a.length, what).to.equal(b.length);
-  a.forEach((v, i) => expect(Math.abs(v - b[i]!), `${what}, channel ${i}: ${v} vs ${b[i]}`).to.be.at.most(tolerance * Math.max(v, b[i]!)));
+  a.forEach((v, i) =>
+    expect(Math.abs(v - b[i]!), `${what}, channel ${i}: ${v} vs ${b[i]}`).to.be.at.most(tolerance * Math.max(v, b[i]!)),
+  );
 }
 
 describe('CLE: ConvTranspose with Cin ≠ Cout', () => {
@@ -26,12 +36,20 @@ describe('CLE: ConvTranspose with Cin ≠ Cout', () => {
     it(`Conv -> ConvTranspose [4, 6, 3, 3] group ${group} (Cout ${6 * group}) -> Conv: ranges equalized, function preserved`, async () => {
       const cout = 6 * group;
       const g = new CleGraph(10 + group);
-      let x = g.node('Conv', 'conv_a', ['x', g.uneven('conv_a.w', [4, 3, 3, 3], 0), g.tensor('conv_a.b', [4])], [attr.ints('pads', [1, 1, 1, 1])]);
+      let x = g.node(
+        'Conv',
+        'conv_a',
+        ['x', g.uneven('conv_a.w', [4, 3, 3, 3], 0), g.tensor('conv_a.b', [4])],
+        [attr.ints('pads', [1, 1, 1, 1])],
+      );
       x = g.node('Relu', 'relu_a', [x]);
       // Uneven along axis 1: the output channels (axis 0 would be the input channels).
-      x = g.node('ConvTranspose', 'convT', [x, g.uneven('convT.w', [4, 6, 3, 3], 1), g.tensor('convT.b', [cout])], [
-        attr.int('group', group), attr.ints('strides', [2, 2]), attr.ints('pads', [1, 1, 1, 1]),
-      ]);
+      x = g.node(
+        'ConvTranspose',
+        'convT',
+        [x, g.uneven('convT.w', [4, 6, 3, 3], 1), g.tensor('convT.b', [cout])],
+        [attr.int('group', group), attr.ints('strides', [2, 2]), attr.ints('pads', [1, 1, 1, 1])],
+      );
       x = g.node('LeakyRelu', 'leaky', [x], [attr.float('alpha', 0.2)]);
       g.node('Conv', 'conv_b', [x, g.uneven('conv_b.w', [5, cout, 3, 3], 1), g.tensor('conv_b.b', [5])]);
       const model = g.model();
@@ -59,14 +77,30 @@ describe('CLE: ConvTranspose with Cin ≠ Cout', () => {
     // Hand case: W [Cin 2, Cout/g 2, 1, 1] = 1, group 2 -> Cout 4: input 0 feeds outputs 0, 1; input 1 feeds 2, 3.
     // γ/σ = [1, 2, 0.5, 4] (var 0, ε 1): W' = [1, 2, 0.5, 4] (axis 0 would give [1, 1, 2, 2]); b' = β − μ·γ/σ.
     const g = new CleGraph();
-    const t = g.node('ConvTranspose', 'convT', ['x', g.tensor('convT.w', [2, 2, 1, 1], [1, 1, 1, 1])], [attr.int('group', 2)]);
-    const bn = g.node('BatchNormalization', 'bn', [
-      t, g.tensor('bn.scale', [4], [1, 2, 0.5, 4]), g.tensor('bn.bias', [4], [0, 1, 0, -1]), g.tensor('bn.mean', [4], [1, 1, 1, 1]), g.tensor('bn.var', [4], [0, 0, 0, 0]),
-    ], [attr.float('epsilon', 1)]);
+    const t = g.node(
+      'ConvTranspose',
+      'convT',
+      ['x', g.tensor('convT.w', [2, 2, 1, 1], [1, 1, 1, 1])],
+      [attr.int('group', 2)],
+    );
+    const bn = g.node(
+      'BatchNormalization',
+      'bn',
+      [
+        t,
+        g.tensor('bn.scale', [4], [1, 2, 0.5, 4]),
+        g.tensor('bn.bias', [4], [0, 1, 0, -1]),
+        g.tensor('bn.mean', [4], [1, 1, 1, 1]),
+        g.tensor('bn.var', [4], [0, 0, 0, 0]),
+      ],
+      [attr.float('epsilon', 1)],
+    );
     const model = g.output(bn).model();
     const r = await planCle(model);
     expect(Array.from(weightAfter(r, 'convT.w'))).to.deep.equal([1, 2, 0.5, 4]);
-    expect(r.plan.addInitializers.map((i) => [i.name, Array.from(i.values)])).to.deep.equal([['convT.bias_folded', [-1, -1, -0.5, -5]]]);
+    expect(r.plan.addInitializers.map((i) => [i.name, Array.from(i.values)])).to.deep.equal([
+      ['convT.bias_folded', [-1, -1, -0.5, -5]],
+    ]);
     expect(r.plan.renameOutputs.map((o) => [o.node.name, o.name])).to.deep.equal([['convT', 'bn']]);
     expect(await preserved(model, r, randomInput([1, 2, 3, 3]), 'bn')).to.be.below(1e-6);
   });
@@ -96,7 +130,11 @@ describe('CLE: function preserved through BN folding, triplets, chains and Gemm'
     const model = g.model();
     const r = await planCle(model, { biasAbsorption: false });
     expect(r.folded.map((f) => f.into)).to.deep.equal(['expand', 'dw', 'project', 'up']);
-    expect(r.sets.map((s) => `${s.kind}:${s.layers.join(',')}`)).to.deep.equal(['triplet:expand,dw,project', 'pair:project,conv3', 'pair:conv3,up']);
+    expect(r.sets.map((s) => `${s.kind}:${s.layers.join(',')}`)).to.deep.equal([
+      'triplet:expand,dw,project',
+      'pair:project,conv3',
+      'pair:conv3,up',
+    ]);
     expect(r.chains[0]!.sweeps).to.be.greaterThan(1);
 
     const ranges = {
@@ -136,10 +174,23 @@ describe('CLE: function preserved through BN folding, triplets, chains and Gemm'
   it('Gemm BN fold by hand: W·γ/σ per output column, β + (b − μ)·γ/σ', async () => {
     // W [K 2, N 3] = [[1, 2, 3], [4, 5, 6]], b = 1; σ = sqrt(var + 1) = [2, 1, 4], γ/σ = [1, 1, 0.125].
     const g = new CleGraph();
-    const y = g.node('Gemm', 'fc', ['x', g.tensor('fc.w', [2, 3], [1, 2, 3, 4, 5, 6]), g.tensor('fc.b', [3], [1, 1, 1])]);
-    g.node('BatchNormalization', 'bn', [
-      y, g.tensor('bn.scale', [3], [2, 1, 0.5]), g.tensor('bn.bias', [3], [0, 1, 2]), g.tensor('bn.mean', [3], [1, 0, -2]), g.tensor('bn.var', [3], [3, 0, 15]),
-    ], [attr.float('epsilon', 1)]);
+    const y = g.node('Gemm', 'fc', [
+      'x',
+      g.tensor('fc.w', [2, 3], [1, 2, 3, 4, 5, 6]),
+      g.tensor('fc.b', [3], [1, 1, 1]),
+    ]);
+    g.node(
+      'BatchNormalization',
+      'bn',
+      [
+        y,
+        g.tensor('bn.scale', [3], [2, 1, 0.5]),
+        g.tensor('bn.bias', [3], [0, 1, 2]),
+        g.tensor('bn.mean', [3], [1, 0, -2]),
+        g.tensor('bn.var', [3], [3, 0, 15]),
+      ],
+      [attr.float('epsilon', 1)],
+    );
     const r = await planCle(g.model());
     expect(Array.from(weightAfter(r, 'fc.w'))).to.deep.equal([1, 2, 0.375, 4, 5, 0.75]);
     expect(Array.from(weightAfter(r, 'fc.b'))).to.deep.equal([0, 2, 2.375]);
@@ -154,7 +205,9 @@ describe('CLE: function preserved through BN folding, triplets, chains and Gemm'
     const model = g.model();
     const r = await planCle(model, { relu6ToRelu: true });
     expect(r.clipRewrites.map((n) => n.name)).to.deep.equal(['relu6']);
-    expect(r.plan.rewriteNodes).to.deep.equal([{ node: r.clipRewrites[0], opType: 'Relu', inputs: ['conv_a'], removeAttributes: ['min', 'max'] }]);
+    expect(r.plan.rewriteNodes).to.deep.equal([
+      { node: r.clipRewrites[0], opType: 'Relu', inputs: ['conv_a'], removeAttributes: ['min', 'max'] },
+    ]);
     // |x| ≤ 1 and conv_a's weights are below 6 / 2 in magnitude: no activation reaches 6.
     expect(await preserved(model, r, randomInput([1, 2, 3, 3]), 'conv_b')).to.be.below(1e-5);
   });

@@ -28,31 +28,69 @@ const reasons = (r: CleResult) => r.skipped.map((s) => s.reason);
 
 /** max |a − b| and max |a| (an all-zero output after the Relu must stay all zero). */
 function deviation(a: Tensor, b: Tensor): { diff: number; absMax: number } {
-  let diff = 0, absMax = 0;
+  let diff = 0,
+    absMax = 0;
   a.data.forEach((v, i) => {
     diff = Math.max(diff, Math.abs(v - b.data[i]!));
     absMax = Math.max(absMax, Math.abs(v));
   });
   return { diff, absMax };
 }
-const plan = (options: ConvPairOptions, biasAbsorption = false) => planCle(convPair(options).model(), { biasAbsorption });
+const plan = (options: ConvPairOptions, biasAbsorption = false) =>
+  planCle(convPair(options).model(), { biasAbsorption });
 
 describe('CLE: BatchNorms that cannot be folded into finite float32 values are skipped', () => {
   const cases: { what: string; bn: NonNullable<ConvPairOptions['bn']>; w1?: ConvPairOptions['w1']; says: string }[] = [
-    { what: 'parameters of 3 channels after a conv with 4', bn: { channels: 3 }, says: 'bn not folded: its scale "bn.scale" has 3 values, c1 has 4 output channels' },
-    { what: 'variance 0 and epsilon 0', bn: { var: () => 0, epsilon: 0 }, says: 'bn not folded: channel 0 has var + epsilon = 0' },
-    { what: 'a negative variance', bn: { var: (i) => (i === 2 ? -1 : 1) }, says: 'bn not folded: channel 2 has a negative variance (-1)' },
-    { what: 'var + epsilon below 0', bn: { var: () => 0, epsilon: -1e-3 }, says: 'channel 0 has var + epsilon = -0.001' },
-    { what: 'an infinite epsilon', bn: { epsilon: Infinity }, says: 'bn not folded: its epsilon is Infinity, not a finite float' },
-    { what: 'a NaN mean', bn: { mean: (i) => (i === 1 ? NaN : 0) }, says: 'channel 1 has a parameter that is NaN or ±Inf' },
-    { what: 'weights near 3.4e38 times scale/sigma 14', bn: { scale: () => 10 }, w1: () => 3e38, says: "channel 0's factor scale/sqrt(var + epsilon) = 14.1 would take its weights" },
-    { what: 'a folded bias beyond float32', bn: { bias: () => 3e38, mean: () => -3e38, scale: () => 1, var: () => 1, epsilon: 0 }, says: "folded bias (6.00e+38) is beyond float32" },
+    {
+      what: 'parameters of 3 channels after a conv with 4',
+      bn: { channels: 3 },
+      says: 'bn not folded: its scale "bn.scale" has 3 values, c1 has 4 output channels',
+    },
+    {
+      what: 'variance 0 and epsilon 0',
+      bn: { var: () => 0, epsilon: 0 },
+      says: 'bn not folded: channel 0 has var + epsilon = 0',
+    },
+    {
+      what: 'a negative variance',
+      bn: { var: (i) => (i === 2 ? -1 : 1) },
+      says: 'bn not folded: channel 2 has a negative variance (-1)',
+    },
+    {
+      what: 'var + epsilon below 0',
+      bn: { var: () => 0, epsilon: -1e-3 },
+      says: 'channel 0 has var + epsilon = -0.001',
+    },
+    {
+      what: 'an infinite epsilon',
+      bn: { epsilon: Infinity },
+      says: 'bn not folded: its epsilon is Infinity, not a finite float',
+    },
+    {
+      what: 'a NaN mean',
+      bn: { mean: (i) => (i === 1 ? NaN : 0) },
+      says: 'channel 1 has a parameter that is NaN or ±Inf',
+    },
+    {
+      what: 'weights near 3.4e38 times scale/sigma 14',
+      bn: { scale: () => 10 },
+      w1: () => 3e38,
+      says: "channel 0's factor scale/sqrt(var + epsilon) = 14.1 would take its weights",
+    },
+    {
+      what: 'a folded bias beyond float32',
+      bn: { bias: () => 3e38, mean: () => -3e38, scale: () => 1, var: () => 1, epsilon: 0 },
+      says: 'folded bias (6.00e+38) is beyond float32',
+    },
   ];
   for (const c of cases) {
     it(`${c.what}: not folded, the BatchNorm stays, every written value is finite`, async () => {
       const r = await plan({ bn: c.bn, ...(c.w1 ? { w1: c.w1 } : {}) });
       expect(r.folded).to.deep.equal([]);
-      expect(reasons(r).some((reason) => reason.includes(c.says)), reasons(r).join('\n')).to.equal(true);
+      expect(
+        reasons(r).some((reason) => reason.includes(c.says)),
+        reasons(r).join('\n'),
+      ).to.equal(true);
       expect(r.skipped.find((s) => s.reason.includes(c.says))!.layers).to.deep.equal(['c1', 'bn']);
       expect(r.plan.removeNodes.map((n) => n.name)).to.not.include('bn');
       expectAllFinite(r);
@@ -78,7 +116,9 @@ describe('CLE: chains whose scales would leave float32 are skipped', () => {
   it('a scale float32 cannot hold (w1 ±3e38, w2 1e-44 denormal: s ≈ 1.7e41): not equalized, named', async () => {
     const r = await plan({ w1: (i) => (i % 2 ? 3e38 : -3e38), w2: () => 1e-44 });
     expect(r.sets).to.deep.equal([]);
-    expect(reasons(r)[0]).to.match(/^c1 → c2 not equalized: the scale on channel 0 between c1 and c2 \(1\.\d+e\+41\) is beyond float32$/);
+    expect(reasons(r)[0]).to.match(
+      /^c1 → c2 not equalized: the scale on channel 0 between c1 and c2 \(1\.\d+e\+41\) is beyond float32$/,
+    );
     expect(r.plan.tensors).to.deep.equal([]);
   });
 
@@ -90,21 +130,35 @@ describe('CLE: chains whose scales would leave float32 are skipped', () => {
     const r = await planCle(g.model(), { biasAbsorption: false });
     expectAllFinite(r);
     expect(r.sets).to.deep.equal([]);
-    expect(reasons(r)).to.deep.equal(['a → b → c not equalized: the scale on channel 0 between b and c (9.65e+50) is beyond float32']);
+    expect(reasons(r)).to.deep.equal([
+      'a → b → c not equalized: the scale on channel 0 between b and c (9.65e+50) is beyond float32',
+    ]);
   });
 
   it('weights already NaN or ±Inf are left as they are, and the skip says so', async () => {
     const r = await plan({ w1: (i) => (i === 5 ? NaN : i === 7 ? Infinity : 0.5) });
     expect(r.sets).to.deep.equal([]);
-    expect(reasons(r)).to.deep.equal(['c1 → c2 not equalized: c1\'s weight "w1" already holds 2 NaN/±Inf values: left as it is']);
+    expect(reasons(r)).to.deep.equal([
+      'c1 → c2 not equalized: c1\'s weight "w1" already holds 2 NaN/±Inf values: left as it is',
+    ]);
     expect(r.plan.tensors).to.deep.equal([]);
     const folded = await plan({ b1: (i) => (i === 0 ? -Infinity : 0), bn: {} });
     expect(folded.folded).to.deep.equal([]);
-    expect(reasons(folded)[0]).to.equal('bn not folded: c1\'s bias "b1" already holds 1 NaN/±Inf values: left as it is');
+    expect(reasons(folded)[0]).to.equal(
+      'bn not folded: c1\'s bias "b1" already holds 1 NaN/±Inf values: left as it is',
+    );
   });
 
   it('high-bias absorption that would overflow the next bias (β 3e38 into four inputs of 1): not applied, named', async () => {
-    const r = await plan({ w1: () => 1, w2: () => 1, b1: () => 0, bn: { scale: () => 1, bias: () => 3e38, mean: () => 0, var: () => 1, epsilon: 0 } }, true);
+    const r = await plan(
+      {
+        w1: () => 1,
+        w2: () => 1,
+        b1: () => 0,
+        bn: { scale: () => 1, bias: () => 3e38, mean: () => 0, var: () => 1, epsilon: 0 },
+      },
+      true,
+    );
     expect(r.folded).to.have.length(1);
     expect(r.sets).to.have.length(1);
     expect(r.biasAbsorbed).to.deep.equal([]);
@@ -127,32 +181,41 @@ describe('CLE: memory bounded by the weights, not by the channel counts a shape 
     const C = 8192;
     const g = new CleGraph();
     let x = g.node('Relu', 'r0', [g.node('Conv', 'c0', ['x', g.tensor('c0.w', [C, 1, 1, 1])])]);
-    x = g.node('Relu', 'r1', [g.bn('bn', g.node('Conv', 'dw', [x, g.tensor('dw.w', [C, 1, 1, 1])], [attr.int('group', C)]), C)]);
+    x = g.node('Relu', 'r1', [
+      g.bn('bn', g.node('Conv', 'dw', [x, g.tensor('dw.w', [C, 1, 1, 1])], [attr.int('group', C)]), C),
+    ]);
     g.node('Conv', 'c2', [x, g.tensor('c2.w', [1, C, 1, 1])]);
     const r = await planCle(g.model(), { biasAbsorption: false });
     expect(r.folded).to.deep.equal([{ batchNorm: 'bn', into: 'dw' }]);
     expect(r.sets).to.deep.equal([]);
-    expect(reasons(r)).to.include(`c0 → dw → c2 not equalized: dw's [${C} × ${C}] range matrix would be larger than its ${C} weights and 16777216 entries`);
+    expect(reasons(r)).to.include(
+      `c0 → dw → c2 not equalized: dw's [${C} × ${C}] range matrix would be larger than its ${C} weights and 16777216 entries`,
+    );
     expectAllFinite(r);
   });
 });
 
 describe('CLE: the float32 bounds of a chain, on absmax matrices', () => {
   // Layer b sits between two scales: its weights are multiplied by s_in = 1e-20 and divided by s_out = 1e-20.
-  const chain = (middle: number) => ['a', 'b', 'c'].map((name, k) => ({
-    name, matrix: { m: Float64Array.of(k === 1 ? middle : 1), cout: 1, cin: 1 }, bias: new Float32Array(1),
-  }));
+  const chain = (middle: number) =>
+    ['a', 'b', 'c'].map((name, k) => ({
+      name,
+      matrix: { m: Float64Array.of(k === 1 ? middle : 1), cout: 1, cin: 1 },
+      bias: new Float32Array(1),
+    }));
   const scales = [Float64Array.of(1e-20), Float64Array.of(1e-20)];
 
   it('refuses a middle layer whose result fits but whose product with one factor (1e30 · 1e20) would not', () => {
-    expect(chainScaleProblem(chain(1e30), scales)).to.equal("b's weights from input 0 to output 0 (max |w| 1.00e+30) would be scaled beyond float32");
+    expect(chainScaleProblem(chain(1e30), scales)).to.equal(
+      "b's weights from input 0 to output 0 (max |w| 1.00e+30) would be scaled beyond float32",
+    );
   });
 
   it('accepts the same scales on a middle layer of 1e10', () => {
     expect(chainScaleProblem(chain(1e10), scales)).to.equal(undefined);
   });
 
-  it('refuses factors whose product (1e-20 · 1e-20) float32 holds only as a denormal, losing the weight\'s precision', () => {
+  it("refuses factors whose product (1e-20 · 1e-20) float32 holds only as a denormal, losing the weight's precision", () => {
     expect(chainScaleProblem(chain(1e30), [Float64Array.of(1e-20), Float64Array.of(1e20)])).to.equal(
       "b's weights from input 0 to output 0 (max |w| 1.00e+30) would be scaled by a factor below float32's normal range",
     );
@@ -163,14 +226,25 @@ describe('CLE on random Conv -> Relu -> Conv chains with magnitudes 1e-38…1e38
   it('writes only finite values and keeps the function of every chain it equalizes', async () => {
     const rand = seededRandom(20261203);
     const magnitude = () => 10 ** (76 * rand() - 38);
-    let equalized = 0, refused = 0;
+    let equalized = 0,
+      refused = 0;
     for (let n = 0; n < 300; n++) {
       // Per-channel magnitudes: c1's output channels, c2's input channels, and the bias.
-      const out1 = Array.from({ length: 3 }, magnitude), in2 = Array.from({ length: 3 }, magnitude), b1 = Array.from({ length: 3 }, magnitude);
+      const out1 = Array.from({ length: 3 }, magnitude),
+        in2 = Array.from({ length: 3 }, magnitude),
+        b1 = Array.from({ length: 3 }, magnitude);
       const g = new CleGraph(n + 1);
-      let x = g.node('Conv', 'c1', ['x', g.tensor('w1', [3, 2, 3, 3], (i) => (2 * rand() - 1) * out1[Math.floor(i / 18)]!), g.tensor('b1', [3], (i) => (2 * rand() - 1) * b1[i]!)]);
+      let x = g.node('Conv', 'c1', [
+        'x',
+        g.tensor('w1', [3, 2, 3, 3], (i) => (2 * rand() - 1) * out1[Math.floor(i / 18)]!),
+        g.tensor('b1', [3], (i) => (2 * rand() - 1) * b1[i]!),
+      ]);
       x = g.node('Relu', 'relu', [x]);
-      g.node('Conv', 'c2', [x, g.tensor('w2', [2, 3, 1, 1], (i) => (2 * rand() - 1) * in2[i % 3]!), g.tensor('b2', [2], () => 0)]);
+      g.node('Conv', 'c2', [
+        x,
+        g.tensor('w2', [2, 3, 1, 1], (i) => (2 * rand() - 1) * in2[i % 3]!),
+        g.tensor('b2', [2], () => 0),
+      ]);
       const model = g.model();
       const r = await planCle(model, { biasAbsorption: false });
       expectAllFinite(r, `case ${n}: `);

@@ -33,7 +33,9 @@ describe('CLE kernels: SIMD against the scalar twins', () => {
       const scalar = await k.runAbsMax(w, runLength, 'scalar');
       expect(Array.from(simd)).to.deep.equal(Array.from(scalar));
       for (let r = 0; r < runs; r++) {
-        const run = Array.from(w.subarray(r * runLength, (r + 1) * runLength), Math.abs).filter((v) => !Number.isNaN(v));
+        const run = Array.from(w.subarray(r * runLength, (r + 1) * runLength), Math.abs).filter(
+          (v) => !Number.isNaN(v),
+        );
         expect(scalar[r], `run ${r}`).to.equal(Math.max(0, ...run));
       }
     });
@@ -44,7 +46,8 @@ describe('CLE kernels: SIMD against the scalar twins', () => {
       const simd = await k.runSums(w, runLength, 'simd');
       const scalar = await k.runSums(w, runLength, 'scalar');
       for (let r = 0; r < runs; r++) {
-        let exact = 0, magnitude = 0;
+        let exact = 0,
+          magnitude = 0;
         for (let e = r * runLength; e < (r + 1) * runLength; e++) {
           exact += w[e]!;
           magnitude += Math.abs(w[e]!);
@@ -68,7 +71,10 @@ describe('CLE kernels: SIMD against the scalar twins', () => {
         else expect(a[e]).to.equal(want);
       }
       // The same weights as a [rows, cols] grid of runs, and as [1, runs].
-      for (const [r, c] of [[rows, cols], [1, runs]] as const) {
+      for (const [r, c] of [
+        [rows, cols],
+        [1, runs],
+      ] as const) {
         const rowF = Float32Array.from({ length: r }, (_, i) => 1 / (i + 1.5));
         const colF = Float32Array.from({ length: c }, (_, i) => 0.75 + i / 3);
         const [g1, g2] = [w.slice(), w.slice()];
@@ -95,7 +101,10 @@ describe('CLE kernels: SIMD against the scalar twins', () => {
     const runs = await rejects(k.runAbsMax(new Float32Array(10), 3), 'BAD_TENSOR');
     expect(runs.message).to.equal('runs of 3 do not divide 10 weights');
     await rejects(k.runSums(new Float32Array(0), 0), 'BAD_TENSOR'); // a zero-size kernel dim
-    const grid = await rejects(k.scaleGrid(new Float32Array(12), 2, new Float32Array(2), new Float32Array(2)), 'BAD_TENSOR');
+    const grid = await rejects(
+      k.scaleGrid(new Float32Array(12), 2, new Float32Array(2), new Float32Array(2)),
+      'BAD_TENSOR',
+    );
     expect(grid.message).to.equal('a [2, 2, 2] grid does not cover 12 weights');
   });
 });

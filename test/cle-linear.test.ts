@@ -9,30 +9,38 @@ import { attr, CleGraph } from './support/cle-graph.js';
 
 /** The values the plan writes to `tensor`, edited or new. */
 const edited = (r: CleResult, tensor: string) =>
-  r.plan.tensors.find((t) => t.tensor.name === tensor)?.values ?? r.plan.addInitializers.find((t) => t.name === tensor)?.values;
+  r.plan.tensors.find((t) => t.tensor.name === tensor)?.values ??
+  r.plan.addInitializers.find((t) => t.name === tensor)?.values;
 const range = (n: number, f: (k: number) => number) => Array.from({ length: n }, (_, k) => f(k));
 
 /** max |w| of column c of a row-major [rows, cols] matrix (a MatMul weight's output channel c). */
-const columnMax = (w: Float32Array, cols: number, c: number) => Math.max(...range(w.length / cols, (r) => Math.abs(w[r * cols + c]!)));
+const columnMax = (w: Float32Array, cols: number, c: number) =>
+  Math.max(...range(w.length / cols, (r) => Math.abs(w[r * cols + c]!)));
 /** max |w| of row r (a MatMul weight's input channel r). */
-const rowMax = (w: Float32Array, cols: number, r: number) => Math.max(...range(cols, (c) => Math.abs(w[r * cols + c]!)));
+const rowMax = (w: Float32Array, cols: number, r: number) =>
+  Math.max(...range(cols, (c) => Math.abs(w[r * cols + c]!)));
 
 /** x -> Conv -> BN (β well above 3|γ| in half the channels) -> Relu -> `ops` -> MatMul (+ Add of a bias). */
 function convBnToLinear(ops: (g: CleGraph, x: string) => string, linearBias: boolean): CleGraph {
   const g = new CleGraph(5);
   let x = g.node('Conv', 'conv', ['x', g.uneven('conv.w', [4, 3, 3, 3], 0)], [attr.ints('pads', [1, 1, 1, 1])]);
   const t = (name: string, values: number[]) => g.tensor(`bn.${name}`, [4], values);
-  x = g.node('BatchNormalization', 'bn', [x, t('scale', [1, 0.5, 1, 0.5]), t('bias', [4, 0.1, 5, -1]), t('mean', [0, 0, 0, 0]), t('var', [1, 1, 1, 1])], [
-    attr.float('epsilon', 0),
-  ]);
+  x = g.node(
+    'BatchNormalization',
+    'bn',
+    [x, t('scale', [1, 0.5, 1, 0.5]), t('bias', [4, 0.1, 5, -1]), t('mean', [0, 0, 0, 0]), t('var', [1, 1, 1, 1])],
+    [attr.float('epsilon', 0)],
+  );
   x = ops(g, g.node('Relu', 'relu', [x]));
   x = g.node('MatMul', 'mm', [x, g.uneven('mm.w', [4, 5], 0)]);
   if (linearBias) g.node('Add', 'mm_bias', [x, g.tensor('mm.b', [5])]);
   return g;
 }
 
-const headOps = (pool: string, attributes: ReturnType<typeof attr.int>[] = []) => (g: CleGraph, x: string) =>
-  g.node('Flatten', 'flat', [g.node('GlobalAveragePool', 'gap', [g.node(pool, 'pool', [x], attributes)])]);
+const headOps =
+  (pool: string, attributes: ReturnType<typeof attr.int>[] = []) =>
+  (g: CleGraph, x: string) =>
+    g.node('Flatten', 'flat', [g.node('GlobalAveragePool', 'gap', [g.node(pool, 'pool', [x], attributes)])]);
 
 describe('CLE on MatMul layers', () => {
   it('MatMul + Add -> Relu -> MatMul + Add: ranges equal at the interface, the Add bias scaled with its columns', async () => {
@@ -74,8 +82,13 @@ describe('CLE on MatMul layers', () => {
 describe('CLE across pooling: high-bias absorption', () => {
   it('absorbs across MaxPool, GlobalAveragePool and Flatten into the Add bias of a MatMul', async () => {
     const build = () => convBnToLinear(headOps('MaxPool', [attr.ints('kernel_shape', [2, 2])]), true).model();
-    const [without, withAbs] = [await planCle(build(), { biasAbsorption: false }), await planCle(build(), { biasAbsorption: true })];
-    expect(withAbs.sets).to.deep.equal([{ kind: 'pair', layers: ['conv', 'mm'], between: ['Relu', 'MaxPool', 'GlobalAveragePool', 'Flatten'] }]);
+    const [without, withAbs] = [
+      await planCle(build(), { biasAbsorption: false }),
+      await planCle(build(), { biasAbsorption: true }),
+    ];
+    expect(withAbs.sets).to.deep.equal([
+      { kind: 'pair', layers: ['conv', 'mm'], between: ['Relu', 'MaxPool', 'GlobalAveragePool', 'Flatten'] },
+    ]);
     expect(withAbs.biasAbsorbed).to.deep.equal([{ from: 'conv', to: 'mm', channels: 2 }]);
     // What left conv's bias (c per channel) comes back through mm's weight: b2 += Σ_i W2[i, o] · c_i.
     const c = range(4, (i) => edited(without, 'conv.bias_folded')![i]! - edited(withAbs, 'conv.bias_folded')![i]!);
@@ -89,17 +102,24 @@ describe('CLE across pooling: high-bias absorption', () => {
 
   it('refuses, with the reason, absorption across an AveragePool that averages zero padding in, or into a MatMul with no bias', async () => {
     const padded = [attr.ints('kernel_shape', [3, 3]), attr.ints('pads', [1, 1, 1, 1])];
-    const counting = await planCle(convBnToLinear(headOps('AveragePool', [...padded, attr.int('count_include_pad', 1)]), true).model());
+    const counting = await planCle(
+      convBnToLinear(headOps('AveragePool', [...padded, attr.int('count_include_pad', 1)]), true).model(),
+    );
     expect(counting.sets).to.have.length(1);
     expect(counting.biasAbsorbed).to.deep.equal([]);
-    expect(counting.skipped).to.deep.equal([{
-      layers: ['conv', 'mm'],
-      reason: 'high-bias absorption from conv into mm not applied: AveragePool pool averages zero padding in (count_include_pad=1), so a shift does not pass it evenly',
-    }]);
+    expect(counting.skipped).to.deep.equal([
+      {
+        layers: ['conv', 'mm'],
+        reason:
+          'high-bias absorption from conv into mm not applied: AveragePool pool averages zero padding in (count_include_pad=1), so a shift does not pass it evenly',
+      },
+    ]);
     const notCounting = await planCle(convBnToLinear(headOps('AveragePool', padded), true).model());
     expect(notCounting.biasAbsorbed).to.deep.equal([{ from: 'conv', to: 'mm', channels: 2 }]);
 
-    const noBias = await planCle(convBnToLinear(headOps('MaxPool', [attr.ints('kernel_shape', [2, 2])]), false).model());
+    const noBias = await planCle(
+      convBnToLinear(headOps('MaxPool', [attr.ints('kernel_shape', [2, 2])]), false).model(),
+    );
     expect(noBias.biasAbsorbed).to.deep.equal([]);
     expect(noBias.skipped.map((s) => s.reason)).to.deep.equal([
       'high-bias absorption from conv into mm not applied: MatMul mm has no bias (no Add of a constant after it) to take the shift',

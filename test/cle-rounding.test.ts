@@ -20,9 +20,13 @@ function linearPair(dtype: Narrow | 'float32'): Model {
   const tensor = (name: string, dims: number[], columnSpread = 1) => {
     const cols = dims.at(-1)!;
     const factors = Array.from({ length: cols }, () => columnSpread ** (2 * rand() - 1));
-    const values = Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => (rand() - 0.5) * factors[i % cols]!);
+    const values = Array.from(
+      { length: dims.reduce((a, b) => a * b, 1) },
+      (_, i) => (rand() - 0.5) * factors[i % cols]!,
+    );
     if (dtype === 'float32') return f32Tensor(name, dims, values);
-    const [code, bits] = dtype === 'float16' ? [DataType.FLOAT16, float32ToFloat16Bits] : [DataType.BFLOAT16, float32ToBfloat16Bits];
+    const [code, bits] =
+      dtype === 'float16' ? [DataType.FLOAT16, float32ToFloat16Bits] : [DataType.BFLOAT16, float32ToBfloat16Bits];
     return rawTensor(name, dims, code, u16Bytes(values.map(bits)));
   };
   const bytes = modelBytes({
@@ -42,7 +46,8 @@ function linearPair(dtype: Narrow | 'float32'): Model {
 
 /** ‖stored − exact‖ / ‖exact‖ in float64. */
 function relativeChange(stored: Float32Array, exact: Float32Array): number {
-  let diff = 0, norm = 0;
+  let diff = 0,
+    norm = 0;
   exact.forEach((v, i) => {
     diff += (stored[i]! - v) ** 2;
     norm += v * v;
@@ -78,11 +83,15 @@ describe('CLE on float16 / bfloat16 models: the re-rounding is measured and repo
       });
       // fc1's columns were rescaled, so they no longer sit on the type's grid; fc2's bias kept its values.
       const unitRoundoff = dtype === 'float16' ? 2 ** -11 : 2 ** -8;
-      expect(layers[0]!.weight).to.be.greaterThan(unitRoundoff / 20).and.below(unitRoundoff);
+      expect(layers[0]!.weight)
+        .to.be.greaterThan(unitRoundoff / 20)
+        .and.below(unitRoundoff);
       expect(layers[1]!.bias).to.equal(0);
       expect(report.rounding!.worst).to.equal(Math.max(...layers.flatMap((l) => [l.weight, l.bias!])));
       const summary = formatCleSummary(report, 'out.onnx');
-      expect(summary).to.contain(`${dtype} re-rounding: storing the equalized weights changed them by up to ${report.rounding!.worst.toExponential(2)}`);
+      expect(summary).to.contain(
+        `${dtype} re-rounding: storing the equalized weights changed them by up to ${report.rounding!.worst.toExponential(2)}`,
+      );
     });
   }
 

@@ -20,7 +20,9 @@ async function analyse(model: Model, relu6ToRelu = false) {
   return {
     folds: folds.map((f) => `${f.bn.name}->${f.layer.name}`),
     foldSkips: foldSkips.map((s) => s.reason),
-    sets: found.sets.map((s) => `${s.kind}:${s.layers.map((l) => l.name).join(',')}[${s.between.map((n) => n.opType).join(',')}]`),
+    sets: found.sets.map(
+      (s) => `${s.kind}:${s.layers.map((l) => l.name).join(',')}[${s.between.map((n) => n.opType).join(',')}]`,
+    ),
     chains: found.chains.map((c) => c.layers.map((l) => l.name).join(',')),
     reasons: found.skipped.map((s) => s.reason),
     skipped: found.skipped,
@@ -29,7 +31,11 @@ async function analyse(model: Model, relu6ToRelu = false) {
 }
 
 /** conv_a -> (ops) -> conv_b, for one op between. */
-async function between(op: string, inputs: (g: CleGraph) => string[] = () => [], attributes = [] as ReturnType<typeof attr.int>[]) {
+async function between(
+  op: string,
+  inputs: (g: CleGraph) => string[] = () => [],
+  attributes = [] as ReturnType<typeof attr.int>[],
+) {
   const g = new CleGraph();
   const a = conv(g, 'conv_a', 'x', 2, 2);
   const mid = g.node(op, 'mid', [a, ...inputs(g)], attributes);
@@ -49,7 +55,11 @@ describe('CLE sets: BatchNorm folding candidates', () => {
     g.bn('bn2', x, 5);
     const model = g.model();
     const { folds, skipped } = findBatchNormFolds(model);
-    expect(folds.map((f) => [f.bn.name, f.layer.name])).to.deep.equal([['bn0', 'conv'], ['bn1', 'convT'], ['bn2', 'fc']]);
+    expect(folds.map((f) => [f.bn.name, f.layer.name])).to.deep.equal([
+      ['bn0', 'conv'],
+      ['bn1', 'convT'],
+      ['bn2', 'fc'],
+    ]);
     expect(folds[0]!.epsilon).to.be.closeTo(1e-3, 1e-9);
     expect(skipped).to.deep.equal([]);
   });
@@ -83,11 +93,16 @@ describe('CLE sets: BatchNorm folding candidates', () => {
     const g = new CleGraph();
     const a = g.node('Gemm', 'fc_a', ['x', g.tensor('fc_a.w', [3, 4])], [attr.int('transA', 1)]);
     g.bn('bn_a', a, 4);
-    const b = g.node('Gemm', 'fc_b', ['x', g.tensor('fc_b.w', [3, 4]), g.tensor('fc_b.c', [4])], [attr.float('beta', 0.5)]);
+    const b = g.node(
+      'Gemm',
+      'fc_b',
+      ['x', g.tensor('fc_b.w', [3, 4]), g.tensor('fc_b.c', [4])],
+      [attr.float('beta', 0.5)],
+    );
     g.bn('bn_b', b, 4);
     const r = await analyse(g.model());
     expect(r.foldSkips).to.deep.equal([
-      'bn_a not folded: fc_a is a Gemm with transA=1 (its input channels are not the previous layer\'s outputs)',
+      "bn_a not folded: fc_a is a Gemm with transA=1 (its input channels are not the previous layer's outputs)",
       'bn_b not folded: fc_b is a Gemm with alpha or beta other than 1',
     ]);
   });
@@ -131,7 +146,9 @@ describe('CLE sets: what a chain may cross', () => {
     expect(r.chains).to.deep.equal(['c0,dw,c2,c3,c4']);
     expect(r.sets).to.deep.equal(['triplet:c0,dw,c2[Relu,Relu]', 'pair:c2,c3[Relu]', 'pair:c3,c4[]']);
     expect(chainSets([{}, { depthwise: true }, {}, {}, { depthwise: true }])).to.deep.equal([
-      { kind: 'triplet', first: 0 }, { kind: 'pair', first: 2 }, { kind: 'pair', first: 3 },
+      { kind: 'triplet', first: 0 },
+      { kind: 'pair', first: 2 },
+      { kind: 'pair', first: 3 },
     ]);
   });
 
@@ -163,14 +180,18 @@ describe('CLE sets: what a chain may cross', () => {
     expect(chains.map((c) => c.layers.map((l) => l.name))).to.deep.equal([['mm0', 'mm1', 'mm2']]);
     expect(chains[0]!.between.map((ops) => ops.map((n) => n.opType))).to.deep.equal([['Relu'], ['Relu']]);
     expect([...linearBiases].map(([l, b]) => [l.name, b.add.name, b.bias.name])).to.deep.equal([
-      ['mm0', 'mm0_bias', 'mm0.b'], ['mm1', 'mm1_bias', 'mm1.b'],
+      ['mm0', 'mm0_bias', 'mm0.b'],
+      ['mm1', 'mm1_bias', 'mm1.b'],
     ]);
     expect(skipped.map((s) => s.reason)).to.deep.equal(['Add with a constant after mm2 breaks the chain']);
   });
 
   for (const [op, attributes] of [
     ['MaxPool', [attr.ints('kernel_shape', [2, 2])]],
-    ['AveragePool', [attr.ints('kernel_shape', [3, 3]), attr.ints('pads', [1, 1, 1, 1]), attr.int('count_include_pad', 1)]],
+    [
+      'AveragePool',
+      [attr.ints('kernel_shape', [3, 3]), attr.ints('pads', [1, 1, 1, 1]), attr.int('count_include_pad', 1)],
+    ],
     ['GlobalAveragePool', []],
     ['GlobalMaxPool', []],
   ] as const) {
@@ -212,20 +233,40 @@ describe('CLE sets: every candidate left alone has a reason', () => {
   it('declines any weight op it does not scale by name (here an LSTM, two layers: W and R), and the layer that feeds it', async () => {
     const g = new CleGraph();
     const x = g.node('Relu', 'relu', [conv(g, 'conv', 'x', 2, 4)]);
-    g.node('LSTM', 'lstm', [x, g.tensor('lstm.W', [1, 12, 4]), g.tensor('lstm.R', [1, 12, 3])], [attr.int('hidden_size', 3)]);
+    g.node(
+      'LSTM',
+      'lstm',
+      [x, g.tensor('lstm.W', [1, 12, 4]), g.tensor('lstm.R', [1, 12, 3])],
+      [attr.int('hidden_size', 3)],
+    );
     const model = g.model();
     const [convLayer] = findWeightLayers(model);
     const lstmNode = model.main.nodes.find((n) => n.opType === 'LSTM')!;
     // As a reader of recurrent weights lists them: one layer per weight of the node.
     const recurrent = ['lstm.W', 'lstm.R'].map((w) => ({
-      ...convLayer!, name: 'lstm', op: 'LSTM' as unknown as WeightLayer['op'], node: lstmNode, weight: model.main.constants.get(w)!, bias: undefined, batchNorm: undefined,
+      ...convLayer!,
+      name: 'lstm',
+      op: 'LSTM' as unknown as WeightLayer['op'],
+      node: lstmNode,
+      weight: model.main.constants.get(w)!,
+      bias: undefined,
+      batchNorm: undefined,
     }));
     const { chains, skipped } = findCleChains(model, [convLayer!, ...recurrent], [], new Map());
     expect(chains).to.deep.equal([]);
     expect(skipped).to.deep.equal([
-      { layers: ['conv', 'lstm'], reason: `LSTM lstm reads conv's output: CLE equalizes Conv, ConvTranspose, Gemm and MatMul layers only` },
-      { layers: ['lstm'], reason: 'lstm ("lstm.W") is a weight of LSTM: CLE equalizes Conv, ConvTranspose, Gemm and MatMul layers only' },
-      { layers: ['lstm'], reason: 'lstm ("lstm.R") is a weight of LSTM: CLE equalizes Conv, ConvTranspose, Gemm and MatMul layers only' },
+      {
+        layers: ['conv', 'lstm'],
+        reason: `LSTM lstm reads conv's output: CLE equalizes Conv, ConvTranspose, Gemm and MatMul layers only`,
+      },
+      {
+        layers: ['lstm'],
+        reason: 'lstm ("lstm.W") is a weight of LSTM: CLE equalizes Conv, ConvTranspose, Gemm and MatMul layers only',
+      },
+      {
+        layers: ['lstm'],
+        reason: 'lstm ("lstm.R") is a weight of LSTM: CLE equalizes Conv, ConvTranspose, Gemm and MatMul layers only',
+      },
     ]);
   });
 
@@ -250,14 +291,34 @@ describe('CLE sets: every candidate left alone has a reason', () => {
 
   for (const [op, reason, inputs] of [
     ['Add', 'Add of two activations between conv_a and conv_b breaks the chain', () => ['x']],
-    ['Mul', 'Mul with a constant between conv_a and conv_b breaks the chain', (g: CleGraph) => [g.tensor('k', [], [2])]],
+    [
+      'Mul',
+      'Mul with a constant between conv_a and conv_b breaks the chain',
+      (g: CleGraph) => [g.tensor('k', [], [2])],
+    ],
     ['Concat', `Concat between conv_a and conv_b joins other tensors to conv_a's channels`, () => ['x']],
-    ['Softmax', 'Softmax between conv_a and conv_b normalizes its input, so a scale does not pass through it', undefined],
-    ['LayerNormalization', 'LayerNormalization between conv_a and conv_b normalizes its input, so a scale does not pass through it', (g: CleGraph) => [g.tensor('ln.scale', [1], [1])]],
+    [
+      'Softmax',
+      'Softmax between conv_a and conv_b normalizes its input, so a scale does not pass through it',
+      undefined,
+    ],
+    [
+      'LayerNormalization',
+      'LayerNormalization between conv_a and conv_b normalizes its input, so a scale does not pass through it',
+      (g: CleGraph) => [g.tensor('ln.scale', [1], [1])],
+    ],
     ['ReduceMean', 'ReduceMean between conv_a and conv_b is a reduction that CLE does not follow', undefined],
     ['Gelu', 'Gelu between conv_a and conv_b is not scale-equivariant', undefined],
-    ['Reshape', 'Reshape between conv_a and conv_b moves or selects elements, so channels cannot be followed through it', (g: CleGraph) => [g.tensor('shape', [4], [1, 2, 1, 1])]],
-    ['Transpose', 'Transpose between conv_a and conv_b moves or selects elements, so channels cannot be followed through it', undefined],
+    [
+      'Reshape',
+      'Reshape between conv_a and conv_b moves or selects elements, so channels cannot be followed through it',
+      (g: CleGraph) => [g.tensor('shape', [4], [1, 2, 1, 1])],
+    ],
+    [
+      'Transpose',
+      'Transpose between conv_a and conv_b moves or selects elements, so channels cannot be followed through it',
+      undefined,
+    ],
     ['Resize', 'Resize between conv_a and conv_b breaks the chain', undefined],
   ] as const) {
     it(`${op} ends the chain, and says why`, async () => {
@@ -324,12 +385,16 @@ describe('CLE sets: every candidate left alone has a reason', () => {
   it('grouped (not depthwise) convs, graph-input and shared weights, and channel mismatches', async () => {
     const grouped = new CleGraph();
     conv(grouped, 'conv_b', grouped.node('Relu', 'r', [conv(grouped, 'conv_a', 'x', 4, 4)]), 4, 4, 2);
-    expect((await analyse(grouped.model())).reasons).to.deep.equal(['conv_b is a grouped convolution (group 2) that is not depthwise']);
+    expect((await analyse(grouped.model())).reasons).to.deep.equal([
+      'conv_b is a grouped convolution (group 2) that is not depthwise',
+    ]);
 
     const input = new CleGraph();
     conv(input, 'conv_b', conv(input, 'conv_a', 'x', 2, 2), 2, 2);
     input.graphInput('conv_a.w');
-    expect((await analyse(input.model())).reasons).to.deep.equal([`conv_a's weight "conv_a.w" is a graph input a runtime may replace`]);
+    expect((await analyse(input.model())).reasons).to.deep.equal([
+      `conv_a's weight "conv_a.w" is a graph input a runtime may replace`,
+    ]);
 
     const shared = new CleGraph();
     const a = conv(shared, 'conv_a', 'x', 2, 2);
@@ -340,7 +405,9 @@ describe('CLE sets: every candidate left alone has a reason', () => {
 
     const mismatch = new CleGraph();
     conv(mismatch, 'conv_b', conv(mismatch, 'conv_a', 'x', 2, 3), 4, 2);
-    expect((await analyse(mismatch.model())).reasons).to.deep.equal(['conv_a has 3 output channels but conv_b reads 4']);
+    expect((await analyse(mismatch.model())).reasons).to.deep.equal([
+      'conv_a has 3 output channels but conv_b reads 4',
+    ]);
   });
 
   it('ConvTranspose channel counts: Cout = (Cout/g)·g on axis 1, Cin on axis 0', async () => {

@@ -9,7 +9,13 @@ import type { Model } from '../src/onnx/model.js';
 import { attr, f32Tensor, modelBytes, node, valueInfo } from './fixtures/onnx-bytes.js';
 import { seededRandom } from './support/random.js';
 
-type Step = { op: string; weight?: [number[], number[]]; bias?: number[]; attributes?: ReturnType<typeof attr.int>[]; bn?: [number[], number[], number[], number[]] };
+type Step = {
+  op: string;
+  weight?: [number[], number[]];
+  bias?: number[];
+  attributes?: ReturnType<typeof attr.int>[];
+  bn?: [number[], number[], number[], number[]];
+};
 
 /** x -> step -> step -> … -> y; weight steps get initializers `<name>.w` / `.b`, BN params `<name>.bn_*`. */
 function sequence(steps: Step[], extra: { inputs?: string[] } = {}): Model {
@@ -37,7 +43,12 @@ function sequence(steps: Step[], extra: { inputs?: string[] } = {}): Model {
     nodes.push(node(s.op, inputs, [out], name, s.attributes ?? []));
     x = out;
   });
-  const bytes = modelBytes({ input: ['x', ...(extra.inputs ?? [])].map(valueInfo), output: [valueInfo('y')], initializer, node: nodes });
+  const bytes = modelBytes({
+    input: ['x', ...(extra.inputs ?? [])].map(valueInfo),
+    output: [valueInfo('y')],
+    initializer,
+    node: nodes,
+  });
   return decodeModel(bytes, { fileName: 'cle-test.onnx' });
 }
 
@@ -51,7 +62,9 @@ function outRanges(w: Float32Array, o: number): number[] {
 }
 function inRanges(w: Float32Array, o: number, i: number): number[] {
   const k = w.length / (o * i);
-  return range(i, (c) => Math.max(...range(o, (r) => Math.max(...Array.from(w.subarray((r * i + c) * k, (r * i + c + 1) * k), Math.abs)))));
+  return range(i, (c) =>
+    Math.max(...range(o, (r) => Math.max(...Array.from(w.subarray((r * i + c) * k, (r * i + c + 1) * k), Math.abs)))),
+  );
 }
 
 describe('CLE: AIMET reference vectors (docs/definitions.md)', () => {
@@ -59,8 +72,11 @@ describe('CLE: AIMET reference vectors (docs/definitions.md)', () => {
   const w2: [number[], number[]] = [[2, 2, 3, 1], range(12, (k) => 2 * k + 1)];
 
   it('conv pair: s = [0.59408853, 0.72231512], both ranges become sqrt(r1·r2)', async () => {
-    const r = await planCle(sequence([{ op: 'Conv', weight: w1 }, { op: 'Relu' }, { op: 'Conv', weight: w2 }]), { biasAbsorption: false });
-    const a = edited(r, 'conv0.w')!, b = edited(r, 'conv2.w')!;
+    const r = await planCle(sequence([{ op: 'Conv', weight: w1 }, { op: 'Relu' }, { op: 'Conv', weight: w2 }]), {
+      biasAbsorption: false,
+    });
+    const a = edited(r, 'conv0.w')!,
+      b = edited(r, 'conv2.w')!;
     const s = [0, 1].map((i) => w1[1][i * 6]! / a[i * 6]!);
     expect(s[0]).to.be.closeTo(0.59408853, 1e-7);
     expect(s[1]).to.be.closeTo(0.72231512, 1e-7);
@@ -75,16 +91,25 @@ describe('CLE: AIMET reference vectors (docs/definitions.md)', () => {
     // The middle layer is depthwise [2, 1, 6, 1] holding W2's values per output channel (same ranges).
     const dw: [number[], number[]] = [[2, 1, 6, 1], range(12, (k) => 2 * k + 1)];
     const r = await planCle(
-      sequence([{ op: 'Conv', weight: w1 }, { op: 'Relu' }, { op: 'Conv', weight: dw, attributes: [attr.int('group', 2)] }, { op: 'Relu' }, { op: 'Conv', weight: w1 }]),
+      sequence([
+        { op: 'Conv', weight: w1 },
+        { op: 'Relu' },
+        { op: 'Conv', weight: dw, attributes: [attr.int('group', 2)] },
+        { op: 'Relu' },
+        { op: 'Conv', weight: w1 },
+      ]),
       { biasAbsorption: false },
     );
-    const a = edited(r, 'conv0.w')!, m = edited(r, 'conv2.w')!, c = edited(r, 'conv4.w')!;
+    const a = edited(r, 'conv0.w')!,
+      m = edited(r, 'conv2.w')!,
+      c = edited(r, 'conv4.w')!;
     const s12 = [0, 1].map((i) => w1[1][i * 6]! / a[i * 6]!);
     const s23 = [0, 1].map((i) => c[i * 3]! / w1[1][i * 3]!);
     [0.71376586, 0.80504064].forEach((v, i) => expect(s12[i]).to.be.closeTo(v, 2e-4 * v));
     [0.93401311, 1.24217332].forEach((v, i) => expect(s23[i]).to.be.closeTo(v, 2e-4 * v));
     const p = [Math.cbrt(6 * 11 * 9), Math.cbrt(12 * 23 * 12)];
-    for (const ranges of [outRanges(a, 2), outRanges(m, 2), inRanges(c, 2, 2)]) ranges.forEach((v, i) => expect(v).to.be.closeTo(p[i]!, 2e-4 * p[i]!));
+    for (const ranges of [outRanges(a, 2), outRanges(m, 2), inRanges(c, 2, 2)])
+      ranges.forEach((v, i) => expect(v).to.be.closeTo(p[i]!, 2e-4 * p[i]!));
     expect(r.sets.map((s) => s.kind)).to.deep.equal(['triplet']);
   });
 });
@@ -96,7 +121,13 @@ describe('CLE: chains', () => {
     const steps: Step[] = [];
     for (let k = 0; k + 1 < channels.length; k++) {
       const [cin, cout] = [channels[k]!, channels[k + 1]!];
-      steps.push({ op: 'Conv', weight: [[cout, cin, 2, 2], range(cout * cin * 4, (e) => (rand() - 0.5) * 10 ** (Math.floor(e / (cin * 4)) % 3))] });
+      steps.push({
+        op: 'Conv',
+        weight: [
+          [cout, cin, 2, 2],
+          range(cout * cin * 4, (e) => (rand() - 0.5) * 10 ** (Math.floor(e / (cin * 4)) % 3)),
+        ],
+      });
       if (k + 2 < channels.length) steps.push({ op: 'Relu' });
     }
     const r = await planCle(sequence(steps), { biasAbsorption: false });
@@ -104,19 +135,33 @@ describe('CLE: chains', () => {
     expect(r.chains[0]!.sweeps).to.be.greaterThan(1);
     expect(r.chains[0]!.maxScaleDeviation).to.be.below(1e-4);
     for (let k = 0; k + 2 < channels.length; k++) {
-      const a = edited(r, `conv${2 * k}.w`)!, b = edited(r, `conv${2 * k + 2}.w`)!;
-      const r1 = outRanges(a, channels[k + 1]!), r2 = inRanges(b, channels[k + 2]!, channels[k + 1]!);
+      const a = edited(r, `conv${2 * k}.w`)!,
+        b = edited(r, `conv${2 * k + 2}.w`)!;
+      const r1 = outRanges(a, channels[k + 1]!),
+        r2 = inRanges(b, channels[k + 2]!, channels[k + 1]!);
       r1.forEach((v, i) => expect(v, `interface ${k}, channel ${i}`).to.be.closeTo(r2[i]!, 2e-4 * v));
     }
   });
 });
 
 describe('CLE: BatchNorm folding and high-bias absorption by hand', () => {
-  const gamma = [1, 2], beta = [0.5, 4], mean = [1, -1], variance = [3, 0.25];
+  const gamma = [1, 2],
+    beta = [0.5, 4],
+    mean = [1, -1],
+    variance = [3, 0.25];
   const eps = 1e-5;
 
   it('folds W·γ/σ and β + (b − μ)·γ/σ into a conv without bias, which gains one', async () => {
-    const model = sequence([{ op: 'Conv', weight: [[2, 1, 1, 1], [2, -4]] }, { op: 'BatchNormalization', bn: [gamma, beta, mean, variance], attributes: [attr.float('epsilon', eps)] }]);
+    const model = sequence([
+      {
+        op: 'Conv',
+        weight: [
+          [2, 1, 1, 1],
+          [2, -4],
+        ],
+      },
+      { op: 'BatchNormalization', bn: [gamma, beta, mean, variance], attributes: [attr.float('epsilon', eps)] },
+    ]);
     const r = await planCle(model, { biasAbsorption: false });
     const f = range(2, (o) => gamma[o]! / Math.sqrt(variance[o]! + eps));
     expect(Array.from(edited(r, 'conv0.w')!)).to.deep.equal([Math.fround(2 * f[0]!), Math.fround(-4 * f[1]!)]);
@@ -132,37 +177,69 @@ describe('CLE: BatchNorm folding and high-bias absorption by hand', () => {
     // conv0 -> BN -> Relu -> conv3; channel 1 has β = 4 > 3|γ| = ... after scaling, so c > 0 there.
     const w2 = [1, 2, -3, 0.5];
     const steps: Step[] = [
-      { op: 'Conv', weight: [[2, 1, 1, 1], [1, 1]], bias: [0, 0] },
-      { op: 'BatchNormalization', bn: [[1, 0.5], [0.5, 4], [0, 0], [1, 1]], attributes: [attr.float('epsilon', 0)] },
+      {
+        op: 'Conv',
+        weight: [
+          [2, 1, 1, 1],
+          [1, 1],
+        ],
+        bias: [0, 0],
+      },
+      {
+        op: 'BatchNormalization',
+        bn: [
+          [1, 0.5],
+          [0.5, 4],
+          [0, 0],
+          [1, 1],
+        ],
+        attributes: [attr.float('epsilon', 0)],
+      },
       { op: 'Relu' },
       { op: 'Conv', weight: [[2, 2, 1, 1], w2], bias: [0.25, -0.25] },
     ];
     const without = await planCle(sequence(steps), { biasAbsorption: false });
     const withAbs = await planCle(sequence(steps), { biasAbsorption: true });
-    const s = range(2, (i) => Array.from(without.plan.tensors.find((t) => t.tensor.name === 'conv0.w')!.values)[i]! === 0 ? 1 : [1, 0.5][i]! / edited(without, 'conv0.w')![i]!);
+    const s = range(2, (i) =>
+      Array.from(without.plan.tensors.find((t) => t.tensor.name === 'conv0.w')!.values)[i]! === 0
+        ? 1
+        : [1, 0.5][i]! / edited(without, 'conv0.w')![i]!,
+    );
     const c = range(2, (i) => Math.max(0, [0.5, 4][i]! / s[i]! - 3 * Math.abs([1, 0.5][i]! / s[i]!)));
     expect(c[1]).to.be.greaterThan(0);
-    const b1 = edited(without, 'conv0.b')!, b1abs = edited(withAbs, 'conv0.b')!;
+    const b1 = edited(without, 'conv0.b')!,
+      b1abs = edited(withAbs, 'conv0.b')!;
     [0, 1].forEach((i) => expect(b1abs[i]).to.be.closeTo(b1[i]! - c[i]!, 1e-5));
-    const w2eq = edited(without, 'conv3.w')!, b2 = edited(without, 'conv3.b')!, b2abs = edited(withAbs, 'conv3.b')!;
-    [0, 1].forEach((o) => expect(b2abs[o]).to.be.closeTo(b2[o]! + w2eq[o * 2]! * c[0]! + w2eq[o * 2 + 1]! * c[1]!, 1e-5));
+    const w2eq = edited(without, 'conv3.w')!,
+      b2 = edited(without, 'conv3.b')!,
+      b2abs = edited(withAbs, 'conv3.b')!;
+    [0, 1].forEach((o) =>
+      expect(b2abs[o]).to.be.closeTo(b2[o]! + w2eq[o * 2]! * c[0]! + w2eq[o * 2 + 1]! * c[1]!, 1e-5),
+    );
     expect(withAbs.biasAbsorbed).to.deep.equal([{ from: 'conv0', to: 'conv3', channels: 1 }]);
   });
 });
 
 describe('CLE: what is left alone, and why', () => {
   const conv = (cin: number, cout: number, group = 1): Step => ({
-    op: 'Conv', weight: [[cout, cin / group, 1, 1], range((cout * cin) / group, (k) => k + 1)], ...(group > 1 ? { attributes: [attr.int('group', group)] } : {}),
+    op: 'Conv',
+    weight: [[cout, cin / group, 1, 1], range((cout * cin) / group, (k) => k + 1)],
+    ...(group > 1 ? { attributes: [attr.int('group', group)] } : {}),
   });
-  const reasons = async (steps: Step[], options = {}, extra = {}) => (await planCle(sequence(steps, extra), { biasAbsorption: false, ...options })).skipped.map((s) => s.reason);
+  const reasons = async (steps: Step[], options = {}, extra = {}) =>
+    (await planCle(sequence(steps, extra), { biasAbsorption: false, ...options })).skipped.map((s) => s.reason);
 
   it('HardSwish is not scale-equivariant', async () => {
-    expect(await reasons([conv(2, 2), { op: 'HardSwish' }, conv(2, 2)])).to.deep.equal(['HardSwish between conv0 and conv2 is not scale-equivariant']);
+    expect(await reasons([conv(2, 2), { op: 'HardSwish' }, conv(2, 2)])).to.deep.equal([
+      'HardSwish between conv0 and conv2 is not scale-equivariant',
+    ]);
   });
 
   it('Relu6 (Clip 0..6) is crossed only with relu6ToRelu, which records the rewrite', async () => {
     const clip: Step = { op: 'Clip', attributes: [attr.float('min', 0), attr.float('max', 6)] };
-    expect((await reasons([conv(2, 2), clip, conv(2, 2)]))[0]).to.match(/^Relu6 \(Clip 0\.\.6\) between conv0 and conv2 is not scale-equivariant/);
+    expect((await reasons([conv(2, 2), clip, conv(2, 2)]))[0]).to.match(
+      /^Relu6 \(Clip 0\.\.6\) between conv0 and conv2 is not scale-equivariant/,
+    );
     const r = await planCle(sequence([conv(2, 2), clip, conv(2, 2)]), { biasAbsorption: false, relu6ToRelu: true });
     expect(r.sets).to.have.length(1);
     expect(r.clipRewrites.map((n) => n.name)).to.deep.equal(['clip1']);
@@ -170,8 +247,12 @@ describe('CLE: what is left alone, and why', () => {
   });
 
   it('Add, grouped (not depthwise) convs and graph-input weights break the chain', async () => {
-    expect((await reasons([conv(2, 2), { op: 'Add', bias: [1, 1] }, conv(2, 2)]))[0]).to.equal('Add with a constant between conv0 and conv2 breaks the chain');
-    expect((await reasons([conv(4, 4), { op: 'Relu' }, conv(4, 4, 2)]))[0]).to.equal('conv2 is a grouped convolution (group 2) that is not depthwise');
+    expect((await reasons([conv(2, 2), { op: 'Add', bias: [1, 1] }, conv(2, 2)]))[0]).to.equal(
+      'Add with a constant between conv0 and conv2 breaks the chain',
+    );
+    expect((await reasons([conv(4, 4), { op: 'Relu' }, conv(4, 4, 2)]))[0]).to.equal(
+      'conv2 is a grouped convolution (group 2) that is not depthwise',
+    );
     expect((await reasons([conv(2, 2), { op: 'Relu' }, conv(2, 2)], {}, { inputs: ['conv2.w'] }))[0]).to.equal(
       `conv2's weight "conv2.w" is a graph input a runtime may replace`,
     );

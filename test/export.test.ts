@@ -14,8 +14,24 @@ import { emptyPlan, type ExportPlan } from '../src/onnx/export/plan.js';
 import type { Graph, Model, Node, TensorRef } from '../src/onnx/model.js';
 import { openModel } from '../src/onnx/open.js';
 import {
-  DataType, TINY_MODEL, constantNodeModel, convBatchNormModel, convModel, externalTensor, f32Bytes, f32Tensor,
-  initializersModel, memorySource, modelBytes, node, qdqModel, qlinearConvModel, rawTensor, subgraphModel, u16Bytes, valueInfo,
+  DataType,
+  TINY_MODEL,
+  constantNodeModel,
+  convBatchNormModel,
+  convModel,
+  externalTensor,
+  f32Bytes,
+  f32Tensor,
+  initializersModel,
+  memorySource,
+  modelBytes,
+  node,
+  qdqModel,
+  qlinearConvModel,
+  rawTensor,
+  subgraphModel,
+  u16Bytes,
+  valueInfo,
 } from './fixtures/onnx-bytes.js';
 import { constant, tensorValues } from './support/tensors.js';
 
@@ -69,7 +85,8 @@ function varint(n: number): number[] {
   out.push(n);
   return out;
 }
-const lenField = (field: number, payload: Uint8Array | number[]) => new Uint8Array([...varint(field * 8 + 2), ...varint(payload.length), ...payload]);
+const lenField = (field: number, payload: Uint8Array | number[]) =>
+  new Uint8Array([...varint(field * 8 + 2), ...varint(payload.length), ...payload]);
 const varintField = (field: number, v: number) => new Uint8Array([...varint(field * 8), ...varint(v)]);
 const fixed32Field = (field: number, bytes: number[]) => new Uint8Array([...varint(field * 8 + 5), ...bytes]);
 const fixed64Field = (field: number, bytes: number[]) => new Uint8Array([...varint(field * 8 + 1), ...bytes]);
@@ -150,7 +167,10 @@ describe('export: tensor edits in place', () => {
   });
 
   it('float_data (packed), and float_data written unpacked (one fixed32 record per value)', async () => {
-    const packed = initializersModel([{ name: 'fd', dims: [3], dataType: DataType.FLOAT, floatData: [1, 2, 3] }, f32Tensor('other', [1], [9])]);
+    const packed = initializersModel([
+      { name: 'fd', dims: [3], dataType: DataType.FLOAT, floatData: [1, 2, 3] },
+      f32Tensor('other', [1], [9]),
+    ]);
     let model = open(packed);
     let out = exportModel(model, plan({ tensors: [edit(constant(model, 'fd'), [-1, 0.5, 1e-3])] }));
     let reopened = open(out.bytes);
@@ -158,8 +178,18 @@ describe('export: tensor edits in place', () => {
     expect(await values(constant(reopened, 'other'))).to.deep.equal([9]);
 
     // TensorProto { dims: 2, data_type: FLOAT, float_data: 1.0 (unpacked), float_data: 2.0 (unpacked), name: "u" }
-    const tensor = join(varintField(1, 2), varintField(2, 1), fixed32Field(4, [0, 0, 0x80, 0x3f]), fixed32Field(4, [0, 0, 0, 0x40]), lenField(8, text('u')));
-    const unpacked = join(varintField(1, 8), lenField(7, join(lenField(5, tensor), lenField(2, text('g')))), lenField(8, [0x10, 13]));
+    const tensor = join(
+      varintField(1, 2),
+      varintField(2, 1),
+      fixed32Field(4, [0, 0, 0x80, 0x3f]),
+      fixed32Field(4, [0, 0, 0, 0x40]),
+      lenField(8, text('u')),
+    );
+    const unpacked = join(
+      varintField(1, 8),
+      lenField(7, join(lenField(5, tensor), lenField(2, text('g')))),
+      lenField(8, [0x10, 13]),
+    );
     model = open(unpacked);
     expect(await values(constant(model, 'u'))).to.deep.equal([1, 2]);
     out = exportModel(model, plan({ tensors: [edit(constant(model, 'u'), [3, -4])] }));
@@ -169,23 +199,37 @@ describe('export: tensor edits in place', () => {
 
   it('a Constant node tensor, and a Constant value_floats', async () => {
     const model = open(constantNodeModel());
-    const out = exportModel(model, plan({ tensors: [edit(constant(model, 'w_const'), [-7, -8, -9]), edit(constant(model, 'fl'), [0.5, 0.75])] }));
+    const out = exportModel(
+      model,
+      plan({ tensors: [edit(constant(model, 'w_const'), [-7, -8, -9]), edit(constant(model, 'fl'), [0.5, 0.75])] }),
+    );
     const reopened = open(out.bytes);
     expect(await values(constant(reopened, 'w_const'))).to.deep.equal([-7, -8, -9]);
     expect(constant(reopened, 'w_const').origin).to.equal('constant');
     expect(await values(constant(reopened, 'fl'))).to.deep.equal([0.5, 0.75]);
     expect(await values(constant(reopened, 'one'))).to.deep.equal([42]);
-    expect(reopened.main.nodes.map((n) => n.opType)).to.deep.equal(['Constant', 'Constant', 'Constant', 'Constant', 'Conv']);
+    expect(reopened.main.nodes.map((n) => n.opType)).to.deep.equal([
+      'Constant',
+      'Constant',
+      'Constant',
+      'Constant',
+      'Conv',
+    ]);
   });
 
   it('tensors inside an If branch and inside a Loop body nested in the other branch', async () => {
     const model = open(subgraphModel());
     const then = graphAt(model, 'main/If_3.then_branch');
     const body = graphAt(model, 'main/If_3.else_branch/loop1.body');
-    const out = exportModel(model, plan({ tensors: [edit(constant(model, 'then.w', then), [30]), edit(constant(model, 'body.w', body), [50])] }));
+    const out = exportModel(
+      model,
+      plan({ tensors: [edit(constant(model, 'then.w', then), [30]), edit(constant(model, 'body.w', body), [50])] }),
+    );
     const reopened = open(out.bytes);
     expect(await values(constant(reopened, 'then.w', graphAt(reopened, 'main/If_3.then_branch')))).to.deep.equal([30]);
-    expect(await values(constant(reopened, 'body.w', graphAt(reopened, 'main/If_3.else_branch/loop1.body')))).to.deep.equal([50]);
+    expect(
+      await values(constant(reopened, 'body.w', graphAt(reopened, 'main/If_3.else_branch/loop1.body'))),
+    ).to.deep.equal([50]);
     expect(reopened.graphs.map((g) => g.path)).to.deep.equal(model.graphs.map((g) => g.path));
     expect(out.bytes.length).to.equal(subgraphModel().length);
   });
@@ -206,27 +250,36 @@ describe('export: tensor edits in place', () => {
     ];
     const input = cases.map((c) => c[0]);
     const expected = cases.map((c) => float16Table()[c[1]]!);
-    const model = open(initializersModel([
-      rawTensor('h_raw', [cases.length], DataType.FLOAT16, u16Bytes(cases.map(() => 0x3c00))),
-      { name: 'h_i32', dims: [cases.length], dataType: DataType.FLOAT16, int32Data: cases.map(() => 0x4000) },
-      { name: 'b_i32', dims: [3], dataType: DataType.BFLOAT16, int32Data: [0x3f80, 0x3f80, 0x3f80] },
-      rawTensor('b_raw', [3], DataType.BFLOAT16, u16Bytes([0, 0, 0])),
-    ]));
+    const model = open(
+      initializersModel([
+        rawTensor('h_raw', [cases.length], DataType.FLOAT16, u16Bytes(cases.map(() => 0x3c00))),
+        { name: 'h_i32', dims: [cases.length], dataType: DataType.FLOAT16, int32Data: cases.map(() => 0x4000) },
+        { name: 'b_i32', dims: [3], dataType: DataType.BFLOAT16, int32Data: [0x3f80, 0x3f80, 0x3f80] },
+        rawTensor('b_raw', [3], DataType.BFLOAT16, u16Bytes([0, 0, 0])),
+      ]),
+    );
     const bf16In = [1 + 2 ** -8, 1 + 3 * 2 ** -8, -3.5]; // ties: 1 stays, 1+2^-6 up; -3.5 exact
     const bf16Out = [1, 1 + 2 ** -6, -3.5];
-    const out = exportModel(model, plan({
-      tensors: [
-        edit(constant(model, 'h_raw'), input), edit(constant(model, 'h_i32'), input),
-        edit(constant(model, 'b_i32'), bf16In), edit(constant(model, 'b_raw'), bf16In),
-      ],
-    }));
+    const out = exportModel(
+      model,
+      plan({
+        tensors: [
+          edit(constant(model, 'h_raw'), input),
+          edit(constant(model, 'h_i32'), input),
+          edit(constant(model, 'b_i32'), bf16In),
+          edit(constant(model, 'b_raw'), bf16In),
+        ],
+      }),
+    );
     const reopened = open(out.bytes);
-    const same = (a: number[], b: number[]) => a.forEach((v, i) => expect(Object.is(v, b[i]), `${i}: ${v} vs ${b[i]}`).to.equal(true));
+    const same = (a: number[], b: number[]) =>
+      a.forEach((v, i) => expect(Object.is(v, b[i]), `${i}: ${v} vs ${b[i]}`).to.equal(true));
     same(await values(constant(reopened, 'h_raw')), expected);
     same(await values(constant(reopened, 'h_i32')), expected);
     same(await values(constant(reopened, 'b_i32')), bf16Out);
     same(await values(constant(reopened, 'b_raw')), bf16Out);
-    for (const name of ['h_raw', 'h_i32', 'b_i32', 'b_raw']) expect(constant(reopened, name).dataType).to.equal(constant(model, name).dataType);
+    for (const name of ['h_raw', 'h_i32', 'b_i32', 'b_raw'])
+      expect(constant(reopened, name).dataType).to.equal(constant(model, name).dataType);
     // still in int32_data, not moved to raw_data
     const proto = onnx.ModelProto.decode(out.bytes);
     const h = proto.graph!.initializer!.find((t) => t.name === 'h_i32')!;
@@ -236,12 +289,17 @@ describe('export: tensor edits in place', () => {
 
   it('float64 raw_data and double_data keep float64', async () => {
     const f64 = new Uint8Array(new Float64Array([1, 2]).buffer);
-    const model = open(initializersModel([
-      rawTensor('d_raw', [2], DataType.DOUBLE, f64),
-      { name: 'd_field', dims: [2], dataType: DataType.DOUBLE, doubleData: [1, 2] },
-    ]));
+    const model = open(
+      initializersModel([
+        rawTensor('d_raw', [2], DataType.DOUBLE, f64),
+        { name: 'd_field', dims: [2], dataType: DataType.DOUBLE, doubleData: [1, 2] },
+      ]),
+    );
     const v = [0.1, -1e30];
-    const out = exportModel(model, plan({ tensors: [edit(constant(model, 'd_raw'), v), edit(constant(model, 'd_field'), v)] }));
+    const out = exportModel(
+      model,
+      plan({ tensors: [edit(constant(model, 'd_raw'), v), edit(constant(model, 'd_field'), v)] }),
+    );
     const proto = onnx.ModelProto.decode(out.bytes);
     const raw = proto.graph!.initializer![0]!;
     expect([...new Float64Array(raw.rawData!.slice().buffer)]).to.deep.equal(v.map(Math.fround));
@@ -250,12 +308,21 @@ describe('export: tensor edits in place', () => {
 
   it('external data in memory: the edited tensor moves to the new data file, the other stays', async () => {
     const weights = f32Bytes([1, 2, 3, 4, 5, 6]);
-    const bytes = initializersModel([externalTensor('a', [2], 'weights.bin', 0, 8), externalTensor('b', [4], 'weights.bin', 8, 16)]);
-    const model = decodeModel(bytes, { fileName: 'dir/net.onnx', externalData: memorySource({ 'weights.bin': weights }) });
+    const bytes = initializersModel([
+      externalTensor('a', [2], 'weights.bin', 0, 8),
+      externalTensor('b', [4], 'weights.bin', 8, 16),
+    ]);
+    const model = decodeModel(bytes, {
+      fileName: 'dir/net.onnx',
+      externalData: memorySource({ 'weights.bin': weights }),
+    });
     const out = exportModel(model, plan({ tensors: [edit(constant(model, 'b'), [40, 30, 20, 10])] }));
     expect([...out.dataFiles.keys()]).to.deep.equal(['net.weightlens.data']);
     expect(out.keptLocations).to.deep.equal(['weights.bin']);
-    const reopened = decodeModel(out.bytes, { fileName: 'out.onnx', externalData: memorySource({ 'weights.bin': weights, ...Object.fromEntries(out.dataFiles) }) });
+    const reopened = decodeModel(out.bytes, {
+      fileName: 'out.onnx',
+      externalData: memorySource({ 'weights.bin': weights, ...Object.fromEntries(out.dataFiles) }),
+    });
     expect(constant(reopened, 'a').external).to.deep.equal({ location: 'weights.bin', offset: 0, length: 8 });
     expect(constant(reopened, 'b').external).to.deep.equal({ location: 'net.weightlens.data', offset: 0, length: 16 });
     expect(await values(constant(reopened, 'a'))).to.deep.equal([1, 2]);
@@ -268,15 +335,28 @@ describe('export: graph edits', () => {
     const model = open(convBatchNormModel('none'), 'bn.onnx');
     const conv = nodeNamed(model.main, 'conv');
     const bn = nodeNamed(model.main, 'bn');
-    const out = exportModel(model, plan({
-      tensors: [edit(constant(model, 'conv.w'), [0.5, 4])],
-      removeNodes: [bn],
-      renameOutputs: [{ node: conv, index: 0, name: 'y' }],
-      appendInputs: [{ node: conv, name: 'conv.b' }],
-      addInitializers: [{ graph: model.main, name: 'conv.b', dims: [2], dataType: DataType.FLOAT, values: new Float32Array([0.25, -1.5]) }],
-    }));
+    const out = exportModel(
+      model,
+      plan({
+        tensors: [edit(constant(model, 'conv.w'), [0.5, 4])],
+        removeNodes: [bn],
+        renameOutputs: [{ node: conv, index: 0, name: 'y' }],
+        appendInputs: [{ node: conv, name: 'conv.b' }],
+        addInitializers: [
+          {
+            graph: model.main,
+            name: 'conv.b',
+            dims: [2],
+            dataType: DataType.FLOAT,
+            values: new Float32Array([0.25, -1.5]),
+          },
+        ],
+      }),
+    );
     const reopened = await openModel(out.bytes, { fileName: 'folded.onnx' });
-    expect(reopened.main.nodes.map((n) => [n.opType, n.inputs, n.outputs])).to.deep.equal([['Conv', ['x', 'conv.w', 'conv.b'], ['y']]]);
+    expect(reopened.main.nodes.map((n) => [n.opType, n.inputs, n.outputs])).to.deep.equal([
+      ['Conv', ['x', 'conv.w', 'conv.b'], ['y']],
+    ]);
     expect(reopened.main.inputs).to.deep.equal(['x']);
     expect(reopened.main.outputs).to.deep.equal(['y']);
     expect(await values(constant(reopened, 'conv.b'))).to.deep.equal([0.25, -1.5]);
@@ -287,12 +367,23 @@ describe('export: graph edits', () => {
   it('a float16 bias stays float16; a Constant-weight Conv gains an input and a new output name in one plan', async () => {
     const model = open(constantNodeModel());
     const conv = nodeNamed(model.main, 'conv_c');
-    const out = exportModel(model, plan({
-      tensors: [edit(constant(model, 'w_const'), [1, 2, 3])],
-      renameOutputs: [{ node: conv, index: 0, name: 'y2' }],
-      appendInputs: [{ node: conv, name: 'b16' }],
-      addInitializers: [{ graph: model.main, name: 'b16', dims: [1], dataType: DataType.FLOAT16, values: new Float32Array([1 + 2 ** -11]) }],
-    }));
+    const out = exportModel(
+      model,
+      plan({
+        tensors: [edit(constant(model, 'w_const'), [1, 2, 3])],
+        renameOutputs: [{ node: conv, index: 0, name: 'y2' }],
+        appendInputs: [{ node: conv, name: 'b16' }],
+        addInitializers: [
+          {
+            graph: model.main,
+            name: 'b16',
+            dims: [1],
+            dataType: DataType.FLOAT16,
+            values: new Float32Array([1 + 2 ** -11]),
+          },
+        ],
+      }),
+    );
     const reopened = open(out.bytes);
     const c = nodeNamed(reopened.main, 'conv_c');
     expect([c.inputs, c.outputs]).to.deep.equal([['x', 'w_const', 'b16'], ['y2']]);
@@ -302,40 +393,67 @@ describe('export: graph edits', () => {
   });
 
   it('an appended input fills a trailing empty optional input', async () => {
-    const model = open(modelBytes({
-      input: [valueInfo('x')],
-      output: [valueInfo('y')],
-      initializer: [f32Tensor('w', [1, 1, 1, 1], [2])],
-      node: [node('Conv', ['x', 'w', ''], ['y'], 'conv')],
-    }));
-    const out = exportModel(model, plan({
-      appendInputs: [{ node: model.main.nodes[0]!, name: 'b' }],
-      addInitializers: [{ graph: model.main, name: 'b', dims: [1], dataType: DataType.FLOAT, values: new Float32Array([3]) }],
-    }));
+    const model = open(
+      modelBytes({
+        input: [valueInfo('x')],
+        output: [valueInfo('y')],
+        initializer: [f32Tensor('w', [1, 1, 1, 1], [2])],
+        node: [node('Conv', ['x', 'w', ''], ['y'], 'conv')],
+      }),
+    );
+    const out = exportModel(
+      model,
+      plan({
+        appendInputs: [{ node: model.main.nodes[0]!, name: 'b' }],
+        addInitializers: [
+          { graph: model.main, name: 'b', dims: [1], dataType: DataType.FLOAT, values: new Float32Array([3]) },
+        ],
+      }),
+    );
     expect(open(out.bytes).main.nodes[0]!.inputs).to.deep.equal(['x', 'w', 'b']);
   });
 
   it('rewrites a Clip into a Relu and drops initializers nothing uses', async () => {
-    const model = open(modelBytes({
-      input: [valueInfo('x')],
-      output: [valueInfo('y')],
-      initializer: [f32Tensor('lo', [], [0]), f32Tensor('hi', [], [6])],
-      node: [node('Clip', ['x', 'lo', 'hi'], ['y'], 'clip')],
-    }));
-    const out = exportModel(model, plan({
-      rewriteNodes: [{ node: model.main.nodes[0]!, opType: 'Relu', inputs: ['x'] }],
-      removeInitializers: [constant(model, 'lo'), constant(model, 'hi')],
-    }));
+    const model = open(
+      modelBytes({
+        input: [valueInfo('x')],
+        output: [valueInfo('y')],
+        initializer: [f32Tensor('lo', [], [0]), f32Tensor('hi', [], [6])],
+        node: [node('Clip', ['x', 'lo', 'hi'], ['y'], 'clip')],
+      }),
+    );
+    const out = exportModel(
+      model,
+      plan({
+        rewriteNodes: [{ node: model.main.nodes[0]!, opType: 'Relu', inputs: ['x'] }],
+        removeInitializers: [constant(model, 'lo'), constant(model, 'hi')],
+      }),
+    );
     const reopened = open(out.bytes);
     expect(reopened.main.nodes.map((n) => [n.name, n.opType, n.inputs])).to.deep.equal([['clip', 'Relu', ['x']]]);
     expect([...reopened.main.constants.keys()]).to.deep.equal([]);
   });
 
   it('keeps unknown fields (ModelProto, GraphProto, NodeProto), metadata_props and doc strings', async () => {
-    const convNode = onnx.NodeProto.encode({ ...node('Conv', ['x', 'w'], ['y'], 'conv'), docString: 'node doc' }).finish();
-    const nodeBytes = join(convNode, lenField(999, text('node-extra')), fixed64Field(998, [1, 2, 3, 4, 5, 6, 7, 8]), fixed32Field(997, [9, 9, 9, 9]));
+    const convNode = onnx.NodeProto.encode({
+      ...node('Conv', ['x', 'w'], ['y'], 'conv'),
+      docString: 'node doc',
+    }).finish();
+    const nodeBytes = join(
+      convNode,
+      lenField(999, text('node-extra')),
+      fixed64Field(998, [1, 2, 3, 4, 5, 6, 7, 8]),
+      fixed32Field(997, [9, 9, 9, 9]),
+    );
     const graphBytes = join(
-      onnx.GraphProto.encode({ name: 'g', docString: 'graph doc', input: [valueInfo('x')], output: [valueInfo('y')], valueInfo: [valueInfo('y')], initializer: [f32Tensor('w', [1, 1, 1, 2], [1, 2])] }).finish(),
+      onnx.GraphProto.encode({
+        name: 'g',
+        docString: 'graph doc',
+        input: [valueInfo('x')],
+        output: [valueInfo('y')],
+        valueInfo: [valueInfo('y')],
+        initializer: [f32Tensor('w', [1, 1, 1, 2], [1, 2])],
+      }).finish(),
       lenField(1, nodeBytes),
       varintField(999, 123456789),
       lenField(1000, text('graph-extra')),
@@ -345,7 +463,10 @@ describe('export: graph edits', () => {
       producerName: 'p',
       docString: 'model doc',
       opsetImport: [{ domain: '', version: 17 }],
-      metadataProps: [{ key: 'author', value: 'me' }, { key: 'license', value: 'MIT' }],
+      metadataProps: [
+        { key: 'author', value: 'me' },
+        { key: 'license', value: 'MIT' },
+      ],
     }).finish();
     const known = join(head, lenField(7, graphBytes));
     const unknownTop = lenField(999, text('model-extra'));
@@ -361,16 +482,24 @@ describe('export: graph edits', () => {
     expectSameOutside(bytes, out.bytes, at, at + 8);
 
     // And with a structural change (the lengths change all the way up): the unknown records still there.
-    const changed = exportModel(model, plan({
-      renameOutputs: [{ node: model.main.nodes[0]!, index: 0, name: 'renamed_output' }],
-      addInitializers: [{ graph: model.main, name: 'b', dims: [1], dataType: DataType.FLOAT, values: new Float32Array([1]) }],
-      appendInputs: [{ node: model.main.nodes[0]!, name: 'b' }],
-    })).bytes;
+    const changed = exportModel(
+      model,
+      plan({
+        renameOutputs: [{ node: model.main.nodes[0]!, index: 0, name: 'renamed_output' }],
+        addInitializers: [
+          { graph: model.main, name: 'b', dims: [1], dataType: DataType.FLOAT, values: new Float32Array([1]) },
+        ],
+        appendInputs: [{ node: model.main.nodes[0]!, name: 'b' }],
+      }),
+    ).bytes;
     const top = records(changed);
     expect(top.at(-1)).to.deep.include({ field: 999, wire: 2 });
     expect(new TextDecoder().decode(top.at(-1)!.data)).to.equal('model-extra');
     const graph = records(top.find((r) => r.field === 7)!.data);
-    expect(graph.filter((r) => r.field >= 999).map((r) => [r.field, r.wire])).to.deep.equal([[999, 0], [1000, 2]]);
+    expect(graph.filter((r) => r.field >= 999).map((r) => [r.field, r.wire])).to.deep.equal([
+      [999, 0],
+      [1000, 2],
+    ]);
     const nodeRecords = records(graph.find((r) => r.field === 1)!.data);
     expect(nodeRecords.filter((r) => r.field >= 997).map((r) => [r.field, r.wire, [...r.data]])).to.deep.equal([
       [999, 2, text('node-extra')],
@@ -379,7 +508,10 @@ describe('export: graph edits', () => {
     ]);
     const proto = onnx.ModelProto.decode(changed);
     expect(proto.docString).to.equal('model doc');
-    expect(proto.metadataProps!.map((p) => [p.key, p.value])).to.deep.equal([['author', 'me'], ['license', 'MIT']]);
+    expect(proto.metadataProps!.map((p) => [p.key, p.value])).to.deep.equal([
+      ['author', 'me'],
+      ['license', 'MIT'],
+    ]);
     expect(proto.graph!.docString).to.equal('graph doc');
     expect(proto.graph!.valueInfo!.map((v) => v.name)).to.deep.equal(['y']);
     expect(proto.graph!.node![0]!.docString).to.equal('node doc');
@@ -392,39 +524,71 @@ describe('export: graph edits', () => {
 describe('export: errors', () => {
   it('a wrong element count is BAD_TENSOR naming the file and tensor', () => {
     const model = open(convModel(), 'conv.onnx');
-    const e = expectThrows(() => exportModel(model, plan({ tensors: [edit(constant(model, 'conv1.bias'), [1, 2, 3])] })), 'BAD_TENSOR');
+    const e = expectThrows(
+      () => exportModel(model, plan({ tensors: [edit(constant(model, 'conv1.bias'), [1, 2, 3])] })),
+      'BAD_TENSOR',
+    );
     expect(e.message).to.contain('conv.onnx').and.to.contain('conv1.bias');
     expect(e.tensor).to.equal('conv1.bias');
   });
 
   it('a dequantized tensor is USAGE; an int8 tensor is UNSUPPORTED_DTYPE', () => {
-    const model = open(qdqModel(rawTensor('q', [2, 1, 1, 1], DataType.INT8, new Uint8Array([1, 255])), f32Tensor('s', [], [0.5]), undefined), 'q.onnx');
+    const model = open(
+      qdqModel(
+        rawTensor('q', [2, 1, 1, 1], DataType.INT8, new Uint8Array([1, 255])),
+        f32Tensor('s', [], [0.5]),
+        undefined,
+      ),
+      'q.onnx',
+    );
     const dq = dequantizedWeight(model.main, nodeNamed(model.main, 'dq'), model.fileName)!;
     expect(dq.origin).to.equal('dequantized');
     expectThrows(() => exportModel(model, plan({ tensors: [edit(dq, [1, 2])] })), 'USAGE');
-    expectThrows(() => exportModel(model, plan({ tensors: [edit(constant(model, 'q'), [1, 2])] })), 'UNSUPPORTED_DTYPE');
+    expectThrows(
+      () => exportModel(model, plan({ tensors: [edit(constant(model, 'q'), [1, 2])] })),
+      'UNSUPPORTED_DTYPE',
+    );
   });
 
   it('never writes floats over a QOperator weight or its int32 bias (USAGE)', () => {
     const model = open(qlinearConvModel(), 'q.onnx');
     const [layer] = findWeightLayers(model);
-    expect(expectThrows(() => exportModel(model, plan({ tensors: [edit(layer!.weight, [1, 2, 3, 4, 5, 6])] })), 'USAGE').message).to.contain('"w_q" is dequantized');
-    expect(expectThrows(() => exportModel(model, plan({ tensors: [edit(layer!.bias!, [1, 2])] })), 'USAGE').message).to.contain('"b_q" is dequantized');
+    expect(
+      expectThrows(() => exportModel(model, plan({ tensors: [edit(layer!.weight, [1, 2, 3, 4, 5, 6])] })), 'USAGE')
+        .message,
+    ).to.contain('"w_q" is dequantized');
+    expect(
+      expectThrows(() => exportModel(model, plan({ tensors: [edit(layer!.bias!, [1, 2])] })), 'USAGE').message,
+    ).to.contain('"b_q" is dequantized');
   });
 
   it('conflicting plans are USAGE: a removed node renamed, a tensor edited twice, a name taken', () => {
     const model = open(convBatchNormModel('none'));
     const bn = nodeNamed(model.main, 'bn');
-    expectThrows(() => exportModel(model, plan({ removeNodes: [bn], renameOutputs: [{ node: bn, index: 0, name: 'z' }] })), 'USAGE');
+    expectThrows(
+      () => exportModel(model, plan({ removeNodes: [bn], renameOutputs: [{ node: bn, index: 0, name: 'z' }] })),
+      'USAGE',
+    );
     const w = constant(model, 'conv.w');
     expectThrows(() => exportModel(model, plan({ tensors: [edit(w, [1, 2]), edit(w, [3, 4])] })), 'USAGE');
-    const taken = { graph: model.main, name: 'bn.gamma', dims: [1], dataType: DataType.FLOAT, values: new Float32Array(1) };
+    const taken = {
+      graph: model.main,
+      name: 'bn.gamma',
+      dims: [1],
+      dataType: DataType.FLOAT,
+      values: new Float32Array(1),
+    };
     expectThrows(() => exportModel(model, plan({ addInitializers: [taken] })), 'USAGE');
-    const ext = decodeModel(initializersModel([externalTensor('e', [1], 'w.bin', 0, 4)]), { fileName: 'ext.onnx', externalData: memorySource({ 'w.bin': f32Bytes([1]) }) });
+    const ext = decodeModel(initializersModel([externalTensor('e', [1], 'w.bin', 0, 4)]), {
+      fileName: 'ext.onnx',
+      externalData: memorySource({ 'w.bin': f32Bytes([1]) }),
+    });
     const extEdit = plan({ tensors: [edit(constant(ext, 'e'), [2])] });
     expectThrows(() => exportModel(ext, extEdit, { dataFileName: '../up.data' }), 'UNSAFE_PATH');
     expectThrows(() => exportModel(ext, extEdit, { dataFileName: 'w.bin' }), 'USAGE'); // would mix two files under one name
-    expect(exportModel(model, plan({ tensors: [edit(w, [1, 2])] }), { dataFileName: 'w.bin' }).dataFiles.size).to.equal(0); // no file needed
+    expect(exportModel(model, plan({ tensors: [edit(w, [1, 2])] }), { dataFileName: 'w.bin' }).dataFiles.size).to.equal(
+      0,
+    ); // no file needed
   });
 });
 
@@ -449,7 +613,8 @@ describe('export: float16 and bfloat16 rounding', () => {
         expect(Number.isNaN(table[float32ToFloat16Bits(v)]!), `NaN ${h.toString(16)}`).to.equal(true);
         continue;
       }
-      if (float32ToFloat16Bits(v) !== h) expect.fail(`${h.toString(16)} (${v}) -> ${float32ToFloat16Bits(v).toString(16)}`);
+      if (float32ToFloat16Bits(v) !== h)
+        expect.fail(`${h.toString(16)} (${v}) -> ${float32ToFloat16Bits(v).toString(16)}`);
       const next = h + 1;
       if ((h & 0x7fff) >= 0x7c00 || (next & 0x7fff) > 0x7c00) continue;
       // Midpoint of h and h+1 (same sign; magnitude grows with the bits): exact in float32.
@@ -458,7 +623,10 @@ describe('export: float16 and bfloat16 rounding', () => {
       f32[0] = mid;
       expect(f32[0], `midpoint ${h.toString(16)}`).to.equal(mid);
       const even = h & 1 ? next : h;
-      if (float32ToFloat16Bits(mid) !== even) expect.fail(`midpoint of ${h.toString(16)} -> ${float32ToFloat16Bits(mid).toString(16)}, expected ${even.toString(16)}`);
+      if (float32ToFloat16Bits(mid) !== even)
+        expect.fail(
+          `midpoint of ${h.toString(16)} -> ${float32ToFloat16Bits(mid).toString(16)}, expected ${even.toString(16)}`,
+        );
       const below = mid - Math.abs(mid) * 2 ** -23;
       const above = mid + Math.abs(mid) * 2 ** -23;
       const [lo, hi] = v >= 0 && !Object.is(v, -0) ? [h, next] : [next, h];
@@ -505,4 +673,3 @@ describe('export: float16 and bfloat16 rounding', () => {
     }
   });
 });
-

@@ -1,6 +1,12 @@
 import { describe, it, before } from 'node:test';
 import { expect } from 'chai';
-import { Kernels, MAX_CHANNELS, type ChannelLayout, type ChannelStatsArrays, type StatsVariant } from '../src/kernels/kernels.js';
+import {
+  Kernels,
+  MAX_CHANNELS,
+  type ChannelLayout,
+  type ChannelStatsArrays,
+  type StatsVariant,
+} from '../src/kernels/kernels.js';
 import { randomWeights } from './support/random.js';
 import { channelValues, referenceChannel } from './support/reference-stats.js';
 import { rejects } from './support/rejects.js';
@@ -71,7 +77,10 @@ describe('channel statistics kernels', () => {
     }
   });
 
-  for (const layout of [{ groups: 1, outer: 1, cg: 6, inner: 40 }, { groups: 1, outer: 40, cg: 10, inner: 1 }]) {
+  for (const layout of [
+    { groups: 1, outer: 1, cg: 6, inner: 40 },
+    { groups: 1, outer: 40, cg: 10, inner: 1 },
+  ]) {
     it(`counts NaN/±Inf and keeps them out of the statistics (${layout.inner === 1 ? 'columns' : 'runs'})`, async () => {
       const data = randomWeights(size(layout), 3);
       const at = (ch: number, k: number) => {
@@ -101,7 +110,10 @@ describe('channel statistics kernels', () => {
     });
   }
 
-  for (const layout of [{ groups: 1, outer: 1, cg: 3, inner: 700 }, { groups: 1, outer: 300, cg: 9, inner: 1 }]) {
+  for (const layout of [
+    { groups: 1, outer: 1, cg: 3, inner: 700 },
+    { groups: 1, outer: 300, cg: 9, inner: 1 },
+  ]) {
     it(`keeps std accurate for tiny weights whose float32 squares underflow (${layout.inner === 1 ? 'columns' : 'runs'})`, async () => {
       const data = randomWeights(size(layout), 13, 1e-24, 1e-23);
       expectMatchesReference(data, layout, await stats(k, data, layout));
@@ -125,7 +137,7 @@ describe('channel statistics kernels', () => {
     expect(Number.isFinite(got.std[0])).to.equal(true);
   });
 
-  it('reproduces AIMET\'s CLE scale factors from channel ranges on both axes', async () => {
+  it("reproduces AIMET's CLE scale factors from channel ranges on both axes", async () => {
     // AIMET's own test vectors: W1 = 1..12 and W2 = 2k+1, both [2,2,3,1]; r1 = absmax of W1's output channels,
     // r2 = absmax of W2's input channels (axis 1: outer = Cout, cg = Cin, inner = 3).
     const w1 = Float32Array.from({ length: 12 }, (_, i) => i + 1);
@@ -139,8 +151,12 @@ describe('channel statistics kernels', () => {
     const rDw = (await stats(k, w2, { groups: 1, outer: 1, cg: 2, inner: 6 })).absMax;
     const r3 = (await stats(k, w1, { groups: 1, outer: 2, cg: 2, inner: 3 })).absMax;
     const p = [0, 1].map((i) => Math.cbrt(r1[i]! * rDw[i]! * r3[i]!));
-    expect(p.map((pi, i) => r1[i]! / pi)).to.satisfy((v: number[]) => Math.abs(v[0]! - 0.71376586) < 1e-6 && Math.abs(v[1]! - 0.80504064) < 1e-6);
-    expect(p.map((pi, i) => pi / r3[i]!)).to.satisfy((v: number[]) => Math.abs(v[0]! - 0.93401311) < 1e-6 && Math.abs(v[1]! - 1.24217332) < 1e-6);
+    expect(p.map((pi, i) => r1[i]! / pi)).to.satisfy(
+      (v: number[]) => Math.abs(v[0]! - 0.71376586) < 1e-6 && Math.abs(v[1]! - 0.80504064) < 1e-6,
+    );
+    expect(p.map((pi, i) => pi / r3[i]!)).to.satisfy(
+      (v: number[]) => Math.abs(v[0]! - 0.93401311) < 1e-6 && Math.abs(v[1]! - 1.24217332) < 1e-6,
+    );
   });
 });
 
@@ -156,10 +172,14 @@ describe('histogram kernel', () => {
     data[10] = NaN;
     data[2500] = -Infinity;
     const staged = await k.stage(data.length, (d) => d.set(data));
-    const lo = -0.5, hi = 0.5, bins = 20;
+    const lo = -0.5,
+      hi = 0.5,
+      bins = 20;
     const expected = (values: ArrayLike<number>) => {
       const counts = new Array<number>(bins).fill(0);
-      let below = 0, above = 0, nonFinite = 0;
+      let below = 0,
+        above = 0,
+        nonFinite = 0;
       for (const v of Array.from(values)) {
         if (!Number.isFinite(v)) nonFinite++;
         else if (v < lo) below++;
@@ -181,13 +201,20 @@ describe('histogram kernel', () => {
     const staged = await k.stage(data.length, (d) => d.set(data));
     const plain = (values: number[], lo: number, hi: number, bins: number) => {
       const counts = new Array<number>(bins).fill(0);
-      for (const v of values) if (v >= lo && v <= hi) counts[Math.min(bins - 1, Math.floor((v - lo) * (bins / (hi - lo))))]!++;
+      for (const v of values)
+        if (v >= lo && v <= hi) counts[Math.min(bins - 1, Math.floor((v - lo) * (bins / (hi - lo))))]!++;
       return counts;
     };
-    expect(Array.from(k.histogram(staged, layout, -1, -1, 1, 9).counts)).to.deep.equal(plain(Array.from(data), -1, 1, 9));
+    expect(Array.from(k.histogram(staged, layout, -1, -1, 1, 9).counts)).to.deep.equal(
+      plain(Array.from(data), -1, 1, 9),
+    );
     for (const c of [0, 2]) {
-      const values = Array.from({ length: 5 }, (_, o) => Array.from(data.subarray((o * 3 + c) * 7, (o * 3 + c + 1) * 7))).flat();
-      expect(Array.from(k.histogram(staged, layout, c, -1, 1, 9).counts), `channel ${c}`).to.deep.equal(plain(values, -1, 1, 9));
+      const values = Array.from({ length: 5 }, (_, o) =>
+        Array.from(data.subarray((o * 3 + c) * 7, (o * 3 + c + 1) * 7)),
+      ).flat();
+      expect(Array.from(k.histogram(staged, layout, c, -1, 1, 9).counts), `channel ${c}`).to.deep.equal(
+        plain(values, -1, 1, 9),
+      );
     }
   });
 
@@ -202,13 +229,21 @@ describe('histogram kernel', () => {
 
 describe('quantization error kernel', () => {
   /** q(x) in float32 exactly as docs/definitions.md writes it; errors summed in float64. */
-  function reference(data: Float32Array, layout: ChannelLayout, scales: Float32Array, zps: Float32Array, qmin: number, qmax: number) {
+  function reference(
+    data: Float32Array,
+    layout: ChannelLayout,
+    scales: Float32Array,
+    zps: Float32Array,
+    qmin: number,
+    qmax: number,
+  ) {
     const f = Math.fround;
     const rne = (x: number) => {
       const r = Math.round(x);
       return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
     };
-    let signal = 0, noise = 0;
+    let signal = 0,
+      noise = 0;
     for (let ch = 0; ch < layout.groups * layout.cg; ch++) {
       const [s, z] = [scales[ch]!, zps[ch]!];
       for (const x of channelValues(data, layout, ch)) {
@@ -220,8 +255,15 @@ describe('quantization error kernel', () => {
     return { signal, noise };
   }
 
-  for (const layout of [{ groups: 1, outer: 1, cg: 5, inner: 131 }, { groups: 1, outer: 40, cg: 6, inner: 1 }, { groups: 2, outer: 3, cg: 2, inner: 9 }]) {
-    for (const [qmin, qmax, label] of [[-127, 127, 'int8 symmetric'], [0, 15, 'int4 asymmetric']] as const) {
+  for (const layout of [
+    { groups: 1, outer: 1, cg: 5, inner: 131 },
+    { groups: 1, outer: 40, cg: 6, inner: 1 },
+    { groups: 2, outer: 3, cg: 2, inner: 9 },
+  ]) {
+    for (const [qmin, qmax, label] of [
+      [-127, 127, 'int8 symmetric'],
+      [0, 15, 'int4 asymmetric'],
+    ] as const) {
       it(`matches the definition for ${label} on ${JSON.stringify(layout)}`, async () => {
         const k = await Kernels.load();
         const data = randomWeights(size(layout), 31, 0, 1);
@@ -249,7 +291,10 @@ describe('kernel preconditions: typed errors before any kernel touches memory', 
 
   it('a layout that does not cover the staged tensor is BAD_TENSOR naming file and tensor', async () => {
     const staged = await k.stage(12, (d) => void d.fill(1), label);
-    const e = await rejects(Promise.resolve().then(() => k.channelStats(staged, { groups: 1, outer: 1, cg: 4, inner: 4 })), 'BAD_TENSOR');
+    const e = await rejects(
+      Promise.resolve().then(() => k.channelStats(staged, { groups: 1, outer: 1, cg: 4, inner: 4 })),
+      'BAD_TENSOR',
+    );
     expect(e.message).to.equal('m.onnx: tensor "w": its 12 elements do not form 1 groups × 1 × 4 channels × 4');
     expect(e).to.include({ file: 'm.onnx', tensor: 'w' });
   });
@@ -257,23 +302,53 @@ describe('kernel preconditions: typed errors before any kernel touches memory', 
   it('more channels than elements (dims claiming channels that hold nothing) is BAD_TENSOR, at any channel count', async () => {
     for (const cg of [4, 2 ** 22, 2 ** 26]) {
       const staged = await k.stage(0, () => {}, label);
-      const e = await rejects(Promise.resolve().then(() => k.channelStats(staged, { groups: 1, outer: 1, cg, inner: 0 })), 'BAD_TENSOR');
-      expect(e.message).to.equal(`m.onnx: tensor "w" has ${cg} output channels but 0 elements: its channels hold no weights`);
-      await rejects(Promise.resolve().then(() => k.quantError(staged, { groups: 1, outer: 1, cg, inner: 0 }, new Float32Array(0), new Float32Array(0), -127, 127)), 'BAD_TENSOR');
+      const e = await rejects(
+        Promise.resolve().then(() => k.channelStats(staged, { groups: 1, outer: 1, cg, inner: 0 })),
+        'BAD_TENSOR',
+      );
+      expect(e.message).to.equal(
+        `m.onnx: tensor "w" has ${cg} output channels but 0 elements: its channels hold no weights`,
+      );
+      await rejects(
+        Promise.resolve().then(() =>
+          k.quantError(
+            staged,
+            { groups: 1, outer: 1, cg, inner: 0 },
+            new Float32Array(0),
+            new Float32Array(0),
+            -127,
+            127,
+          ),
+        ),
+        'BAD_TENSOR',
+      );
     }
   });
 
   it(`more than MAX_CHANNELS (${MAX_CHANNELS}) channels is OUT_OF_MEMORY naming file and tensor; MAX_CHANNELS itself is computed`, async () => {
     const staged = await k.stage(MAX_CHANNELS + 1, (d) => void d.fill(0.5), label);
-    const e = await rejects(Promise.resolve().then(() => k.channelStats(staged, { groups: 1, outer: 1, cg: MAX_CHANNELS + 1, inner: 1 })), 'OUT_OF_MEMORY');
-    expect(e.message).to.equal(`m.onnx: tensor "w" has ${MAX_CHANNELS + 1} output channels, more than the ${MAX_CHANNELS} whose per-channel results weightlens holds`);
+    const e = await rejects(
+      Promise.resolve().then(() => k.channelStats(staged, { groups: 1, outer: 1, cg: MAX_CHANNELS + 1, inner: 1 })),
+      'OUT_OF_MEMORY',
+    );
+    expect(e.message).to.equal(
+      `m.onnx: tensor "w" has ${MAX_CHANNELS + 1} output channels, more than the ${MAX_CHANNELS} whose per-channel results weightlens holds`,
+    );
     const most = await k.stage(MAX_CHANNELS, (d) => void d.fill(0.5), label);
     expect(k.channelStats(most, { groups: 1, outer: 1, cg: MAX_CHANNELS, inner: 1 }).max.length).to.equal(MAX_CHANNELS);
   });
 
   it('a tensor beyond wasm32 memory is OUT_OF_MEMORY naming file and tensor, never a trap', async () => {
-    const e = await rejects(k.stage(2 ** 30, () => {}, label), 'OUT_OF_MEMORY');
-    expect(e.message).to.match(/^m\.onnx: tensor "w": its 1073741824 float32 values would need \d+ bytes of WebAssembly memory, more than the \d+ a wasm32 module can address$/);
-    await rejects(k.stage(-1, () => {}, label), 'BAD_TENSOR');
+    const e = await rejects(
+      k.stage(2 ** 30, () => {}, label),
+      'OUT_OF_MEMORY',
+    );
+    expect(e.message).to.match(
+      /^m\.onnx: tensor "w": its 1073741824 float32 values would need \d+ bytes of WebAssembly memory, more than the \d+ a wasm32 module can address$/,
+    );
+    await rejects(
+      k.stage(-1, () => {}, label),
+      'BAD_TENSOR',
+    );
   });
 });

@@ -8,8 +8,18 @@ import type { Model } from '../src/onnx/model.js';
 import { openModel } from '../src/onnx/open.js';
 import { computeStats, type StatsProgress } from '../src/pipeline/compute-stats.js';
 import {
-  DataType, attr, chainModel, constantNodeModel, convBatchNormModel, convModel, f32Tensor, identityWeightModel,
-  outerScopeIfModel, qdqModel, rawTensor, type ChainLayer,
+  DataType,
+  attr,
+  chainModel,
+  constantNodeModel,
+  convBatchNormModel,
+  convModel,
+  f32Tensor,
+  identityWeightModel,
+  outerScopeIfModel,
+  qdqModel,
+  rawTensor,
+  type ChainLayer,
 } from './fixtures/onnx-bytes.js';
 import { expectChannels, reference } from './support/reference-stats.js';
 import { rejects } from './support/rejects.js';
@@ -25,7 +35,8 @@ function onlyLayer(model: Model): WeightLayer {
 }
 
 let kernels: Kernels;
-const stats = (model: Model, layer?: string) => computeStats(model, { kernels, ...(layer === undefined ? {} : { layer }) });
+const stats = (model: Model, layer?: string) =>
+  computeStats(model, { kernels, ...(layer === undefined ? {} : { layer }) });
 
 describe('weight layers: channel axis and groups', () => {
   before(async () => {
@@ -36,27 +47,92 @@ describe('weight layers: channel axis and groups', () => {
     const w = seq(24, (i) => ((i * 5) % 24) - 11.5); // a permutation, so each row has its own extremes
     const model = await chain([{ op: 'Conv', weight: f32Tensor('c.w', [3, 2, 2, 2], w), name: 'c' }]);
     const layer = onlyLayer(model);
-    expect(layer).to.include({ name: 'c', op: 'Conv', graph: 'main', channelAxis: 0, groups: 1, depthwise: false, overridable: false });
+    expect(layer).to.include({
+      name: 'c',
+      op: 'Conv',
+      graph: 'main',
+      channelAxis: 0,
+      groups: 1,
+      depthwise: false,
+      overridable: false,
+    });
     expect(layer.weight.name).to.equal('c.w');
     const report = (await stats(model)).layers[0]!;
     expect(report.channels.min).to.have.length(3);
-    expectChannels(report, reference(w, 3, (i) => Math.floor(i / 8)));
+    expectChannels(
+      report,
+      reference(w, 3, (i) => Math.floor(i / 8)),
+    );
   });
 
   it('depthwise Conv (group = Cout, one input channel per group) is flagged; grouped Conv is not', async () => {
-    const dw = onlyLayer(await chain([{ op: 'Conv', weight: f32Tensor('dw.w', [4, 1, 3, 3], seq(36, (i) => i)), attributes: [attr.int('group', 4)] }]));
+    const dw = onlyLayer(
+      await chain([
+        {
+          op: 'Conv',
+          weight: f32Tensor(
+            'dw.w',
+            [4, 1, 3, 3],
+            seq(36, (i) => i),
+          ),
+          attributes: [attr.int('group', 4)],
+        },
+      ]),
+    );
     expect(dw).to.include({ groups: 4, depthwise: true, channelAxis: 0 });
-    const grouped = onlyLayer(await chain([{ op: 'Conv', weight: f32Tensor('g.w', [4, 2, 3, 3], seq(72, (i) => i)), attributes: [attr.int('group', 2)] }]));
+    const grouped = onlyLayer(
+      await chain([
+        {
+          op: 'Conv',
+          weight: f32Tensor(
+            'g.w',
+            [4, 2, 3, 3],
+            seq(72, (i) => i),
+          ),
+          attributes: [attr.int('group', 2)],
+        },
+      ]),
+    );
     expect(grouped).to.include({ groups: 2, depthwise: false, channelAxis: 0 });
-    const perOutput = onlyLayer(await chain([{ op: 'Conv', weight: f32Tensor('p.w', [4, 2, 1, 1], seq(8, (i) => i)), attributes: [attr.int('group', 4)] }]));
+    const perOutput = onlyLayer(
+      await chain([
+        {
+          op: 'Conv',
+          weight: f32Tensor(
+            'p.w',
+            [4, 2, 1, 1],
+            seq(8, (i) => i),
+          ),
+          attributes: [attr.int('group', 4)],
+        },
+      ]),
+    );
     expect(perOutput).to.include({ groups: 4, depthwise: false });
-    const plain = onlyLayer(await chain([{ op: 'Conv', weight: f32Tensor('one.w', [4, 1, 3, 3], seq(36, (i) => i)) }]));
+    const plain = onlyLayer(
+      await chain([
+        {
+          op: 'Conv',
+          weight: f32Tensor(
+            'one.w',
+            [4, 1, 3, 3],
+            seq(36, (i) => i),
+          ),
+        },
+      ]),
+    );
     expect(plain).to.include({ groups: 1, depthwise: false });
   });
 
   it('ConvTranspose [Cin=4, Cout/g=3, 2, 2], group 2: 6 channels, channel g*3+j gathers axis 1 within group g', async () => {
     const w = seq(48, (i) => i - 20); // w[cin][j][k] = cin*12 + j*4 + k - 20
-    const model = await chain([{ op: 'ConvTranspose', weight: f32Tensor('ct.w', [4, 3, 2, 2], w), attributes: [attr.int('group', 2)], name: 'ct' }]);
+    const model = await chain([
+      {
+        op: 'ConvTranspose',
+        weight: f32Tensor('ct.w', [4, 3, 2, 2], w),
+        attributes: [attr.int('group', 2)],
+        name: 'ct',
+      },
+    ]);
     const layer = onlyLayer(model);
     expect(layer).to.include({ op: 'ConvTranspose', channelAxis: 1, groups: 2, depthwise: false });
     const report = (await stats(model)).layers[0]!;
@@ -68,7 +144,11 @@ describe('weight layers: channel axis and groups', () => {
 
     // The same layout with values that are not monotone in the index, against the definition.
     const shuffled = seq(48, (i) => ((i * 7) % 48) * 0.25 - 3);
-    const again = await stats(await chain([{ op: 'ConvTranspose', weight: f32Tensor('ct.w', [4, 3, 2, 2], shuffled), attributes: [attr.int('group', 2)] }]));
+    const again = await stats(
+      await chain([
+        { op: 'ConvTranspose', weight: f32Tensor('ct.w', [4, 3, 2, 2], shuffled), attributes: [attr.int('group', 2)] },
+      ]),
+    );
     const channelOf = (i: number) => {
       const cin = Math.floor(i / 12);
       const j = Math.floor(i / 4) % 3;
@@ -112,7 +192,10 @@ describe('weight layers: channel axis and groups', () => {
     const b = seq(12, (i) => ((i * 5) % 12) - 6); // [2, in=2, out=3]
     const batched = (await stats(await chain([{ op: 'MatMul', weight: f32Tensor('bmm.w', [2, 2, 3], b) }]))).layers[0]!;
     expect(batched).to.include({ channelAxis: 2 });
-    expectChannels(batched, reference(b, 3, (i) => i % 3));
+    expectChannels(
+      batched,
+      reference(b, 3, (i) => i % 3),
+    );
   });
 
   it('a MatMul with 200 000 output channels (an LLM vocabulary head) is reported', async () => {
@@ -177,13 +260,21 @@ describe('weight layers: where weights come from', () => {
       { op: 'Conv', weight: f32Tensor('b.w', [1, 1, 1, 1], [2]) },
     ];
     const found = findWeightLayers(await chain(layers, ['b.w']));
-    expect(found.map((l) => [l.weight.name, l.overridable])).to.deep.equal([['a.w', false], ['b.w', true]]);
+    expect(found.map((l) => [l.weight.name, l.overridable])).to.deep.equal([
+      ['a.w', false],
+      ['b.w', true],
+    ]);
     expect((await stats(await chain(layers, ['b.w']))).layers.map((l) => l.overridable)).to.deep.equal([false, true]);
     expect(onlyLayer(await open(identityWeightModel())).overridable).to.equal(true);
   });
 
   it('an int8 per-axis DequantizeLinear weight: statistics of the dequantized values', async () => {
-    const q = rawTensor('q', [2, 1, 1, 3], DataType.INT8, new Uint8Array(new Int8Array([-128, 0, 127, 10, -10, 5]).buffer));
+    const q = rawTensor(
+      'q',
+      [2, 1, 1, 3],
+      DataType.INT8,
+      new Uint8Array(new Int8Array([-128, 0, 127, 10, -10, 5]).buffer),
+    );
     const scale = f32Tensor('scale', [2], [0.5, 0.25]);
     const zp = rawTensor('zp', [2], DataType.INT8, new Uint8Array(new Int8Array([0, 5]).buffer));
     const report = (await stats(await open(qdqModel(q, scale, zp, [attr.int('axis', 0)])))).layers[0]!;
@@ -207,7 +298,11 @@ describe('stats report', () => {
     expect(layer.nonFiniteCounts).to.deep.equal({ nan: 6, posInf: 1, negInf: 1 });
     expect(layer.nonFinite).to.equal(8);
     expect(layer.channels).to.deep.equal({
-      min: [-2, null, 0.25], max: [1, null, 0.5], mean: [-0.5, null, 0.375], std: [1.5, null, 0.125], absMax: [2, null, 0.5],
+      min: [-2, null, 0.25],
+      max: [1, null, 0.5],
+      mean: [-0.5, null, 0.375],
+      std: [1.5, null, 0.125],
+      absMax: [2, null, 0.5],
     });
     expect(layer.relativeRange).to.deep.equal([12, null, 1]);
     expect(layer.maxRelativeRange).to.equal(12);
@@ -215,8 +310,10 @@ describe('stats report', () => {
     expect(layer.deadChannels, 'the all-NaN channel').to.deep.equal([1]);
   });
 
-  it('a channel of one value is dead: left out of the relative range, which stays finite; AIMET\'s figure is infinite', async () => {
-    const layer = (await stats(await chain([{ op: 'Conv', weight: f32Tensor('z.w', [3, 1, 1, 2], [3, 3, -1, 1, 0, 4]) }]))).layers[0]!;
+  it("a channel of one value is dead: left out of the relative range, which stays finite; AIMET's figure is infinite", async () => {
+    const layer = (
+      await stats(await chain([{ op: 'Conv', weight: f32Tensor('z.w', [3, 1, 1, 2], [3, 3, -1, 1, 0, 4]) }]))
+    ).layers[0]!;
     expect(layer.deadChannels).to.deep.equal([0]);
     expect(layer.minRange).to.equal(2);
     expect(layer.relativeRange).to.deep.equal([null, 1, 2]);
@@ -234,7 +331,8 @@ describe('stats report', () => {
     expect(layer.minRange).to.equal(ranges[2]);
     expect(layer.relativeRange).to.deep.equal([1 / ranges[2]!, null, 1, null]);
     expect(layer.aimetMaxRelativeRange).to.equal(1 / ranges[3]!);
-    const zeros = (await stats(await chain([{ op: 'Conv', weight: f32Tensor('zero.w', [2, 1, 1, 2], [0, 0, 0, 0]) }]))).layers[0]!;
+    const zeros = (await stats(await chain([{ op: 'Conv', weight: f32Tensor('zero.w', [2, 1, 1, 2], [0, 0, 0, 0]) }])))
+      .layers[0]!;
     expect(zeros.deadChannels).to.deep.equal([0, 1]);
     expect(zeros.relativeRange).to.deep.equal([null, null]);
     expect(zeros.maxRelativeRange).to.equal(null);
@@ -251,7 +349,10 @@ describe('stats report', () => {
     expect((await stats(model)).layers.map((l) => l.name)).to.deep.equal(['first', 'second', 'y']);
     for (const key of ['second', 'out1', 'second.w']) {
       const report = await stats(model, key);
-      expect(report.layers.map((l) => l.name), key).to.deep.equal(['second']);
+      expect(
+        report.layers.map((l) => l.name),
+        key,
+      ).to.deep.equal(['second']);
       expect(report.layers[0]!.channels.max).to.deep.equal([3, 4]);
     }
     expect((await stats(model, 'y')).layers.map((l) => l.weight)).to.deep.equal(['third.w']);
@@ -262,22 +363,62 @@ describe('stats report', () => {
 
   it('the JSON form has the documented fields and survives a JSON round trip unchanged', async () => {
     const model = await chain([
-      { op: 'Conv', weight: f32Tensor('conv1.w', [3, 1, 1, 4], nanWeights), bias: f32Tensor('conv1.b', [3], [0, 1, 2]), name: 'conv1' },
+      {
+        op: 'Conv',
+        weight: f32Tensor('conv1.w', [3, 1, 1, 4], nanWeights),
+        bias: f32Tensor('conv1.b', [3], [0, 1, 2]),
+        name: 'conv1',
+      },
       { op: 'Conv', weight: f32Tensor('conv2.w', [2, 1, 1, 2], [-0, -0, -0, 1]), name: 'conv2' }, // -0 extremes; range 0
-      { op: 'Gemm', weight: f32Tensor('fc.w', [2, 3], seq(6, (i) => i * 1.5 - 2)), attributes: [attr.int('transB', 1)], name: 'fc' },
+      {
+        op: 'Gemm',
+        weight: f32Tensor(
+          'fc.w',
+          [2, 3],
+          seq(6, (i) => i * 1.5 - 2),
+        ),
+        attributes: [attr.int('transB', 1)],
+        name: 'fc',
+      },
     ]);
     const report = await stats(model);
     expect(report.file).to.equal('chain.onnx');
-    expect(report.model).to.include({ irVersion: 9, producer: 'weightlens-test', parameters: 12 + 3 + 4 + 6, quantizedParameters: 0 });
+    expect(report.model).to.include({
+      irVersion: 9,
+      producer: 'weightlens-test',
+      parameters: 12 + 3 + 4 + 6,
+      quantizedParameters: 0,
+    });
     expect(report.model.opsets).to.deep.equal({ '': 21 });
     expect(report.layers).to.have.length(3);
     for (const layer of report.layers) {
       expect(layer).to.include.all.keys(
-        'name', 'op', 'weight', 'graph', 'dtype', 'shape', 'channelAxis', 'groups', 'channels', 'relativeRange', 'outliers', 'nonFinite',
+        'name',
+        'op',
+        'weight',
+        'graph',
+        'dtype',
+        'shape',
+        'channelAxis',
+        'groups',
+        'channels',
+        'relativeRange',
+        'outliers',
+        'nonFinite',
       );
       expect(layer.channels).to.have.all.keys('min', 'max', 'mean', 'std', 'absMax');
     }
-    expect(report.layers[0]).to.include({ name: 'conv1', op: 'Conv', weight: 'conv1.w', graph: 'main', dtype: 'float32', channelAxis: 0, groups: 1, nonFinite: 8, bias: 'conv1.b' });
+    expect(report.layers[0]).to.include({
+      name: 'conv1',
+      op: 'Conv',
+      weight: 'conv1.w',
+      graph: 'main',
+      dtype: 'float32',
+      channelAxis: 0,
+      groups: 1,
+      nonFinite: 8,
+      bias: 'conv1.b',
+    });
     expect(report.layers[0]!.shape).to.deep.equal([3, 1, 1, 4]);
     expect(report.layers[2]).to.include({ op: 'Gemm', channelAxis: 0 });
     expect(report.layers[2]!.relativeRange).to.deep.equal([1, 1]);
@@ -295,7 +436,9 @@ describe('stats report', () => {
   });
 
   it('onProgress counts layers up to done === total', async () => {
-    const model = await chain(seq(4, (i) => ({ op: 'Conv' as const, weight: f32Tensor(`w${i}`, [2, 1, 1, 1], [i, -i]) })));
+    const model = await chain(
+      seq(4, (i) => ({ op: 'Conv' as const, weight: f32Tensor(`w${i}`, [2, 1, 1, 1], [i, -i]) })),
+    );
     const seen: StatsProgress[] = [];
     await computeStats(model, { kernels, onProgress: (p) => seen.push({ ...p }) });
     expect(seen.length).to.be.at.least(2);
@@ -313,7 +456,10 @@ describe('stats report', () => {
     ac.abort();
     await rejects(computeStats(model, { kernels, signal: ac.signal }), 'ABORTED');
     const later = new AbortController();
-    const e = await rejects(computeStats(model, { kernels, signal: later.signal, onProgress: (p) => p.done === 1 && later.abort() }), 'ABORTED');
+    const e = await rejects(
+      computeStats(model, { kernels, signal: later.signal, onProgress: (p) => p.done === 1 && later.abort() }),
+      'ABORTED',
+    );
     expect(e.message).to.contain('chain.onnx');
   });
 

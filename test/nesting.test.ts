@@ -19,7 +19,7 @@ function nestedTypeModel(levels: number): Uint8Array {
 }
 
 describe('deep nesting', () => {
-  it('32 levels of If subgraphs (onnxruntime\'s most) are read, the innermost Conv included', async () => {
+  it("32 levels of If subgraphs (onnxruntime's most) are read, the innermost Conv included", async () => {
     const model = await openModel(nestedIfModel(32), { fileName: 'deep32.onnx' });
     expect(model.graphs.length).to.equal(1 + 2 * 32);
     const report = await computeStats(model);

@@ -6,8 +6,24 @@ import { filesSource, urlSource, validateLocation } from '../src/onnx/external-d
 import { resolveConstant, type Graph, type Model } from '../src/onnx/model.js';
 import { openModel } from '../src/onnx/open.js';
 import {
-  DataType, PNG_HEADER, TINY_MODEL, attr, constantNodeModel, convModel, externalTensor, f32Bytes, f32Tensor,
-  initializersModel, memorySource, modelBytes, node, pseudoRandomBytes, qdqModel, rawTensor, subgraphModel, u16Bytes,
+  DataType,
+  PNG_HEADER,
+  TINY_MODEL,
+  attr,
+  constantNodeModel,
+  convModel,
+  externalTensor,
+  f32Bytes,
+  f32Tensor,
+  initializersModel,
+  memorySource,
+  modelBytes,
+  node,
+  pseudoRandomBytes,
+  qdqModel,
+  rawTensor,
+  subgraphModel,
+  u16Bytes,
 } from './fixtures/onnx-bytes.js';
 import { rejects } from './support/rejects.js';
 import { constant, tensorValues } from './support/tensors.js';
@@ -22,7 +38,17 @@ function shifted(bytes: Uint8Array, shift: number): Uint8Array {
   return view;
 }
 
-const f16 = { one: 0x3c00, minusTwo: 0xc000, minSub: 0x0001, maxSub: 0x03ff, max: 0x7bff, inf: 0x7c00, negInf: 0xfc00, nan: 0x7e00, negZero: 0x8000 };
+const f16 = {
+  one: 0x3c00,
+  minusTwo: 0xc000,
+  minSub: 0x0001,
+  maxSub: 0x03ff,
+  max: 0x7bff,
+  inf: 0x7c00,
+  negInf: 0xfc00,
+  nan: 0x7e00,
+  negZero: 0x8000,
+};
 const f16Bits = [f16.one, f16.minusTwo, f16.minSub, f16.maxSub, f16.max, f16.inf, f16.negInf, f16.nan, f16.negZero];
 const f16Expected = [1, -2, 2 ** -24, 1023 * 2 ** -24, 65504, Infinity, -Infinity, NaN, -0];
 const bf16Bits = [0x3f80, 0xc020, 0x7f80, 0xff80, 0x7fc0, 0x0001, 0x4049];
@@ -187,7 +213,9 @@ describe('ONNX reader: graph structure', () => {
   });
 
   it('flags initializers that are also graph inputs as overridable', async () => {
-    const model = await openModel(initializersModel([f32Tensor('fixed', [1], [1]), f32Tensor('tunable', [1], [2])], ['tunable']));
+    const model = await openModel(
+      initializersModel([f32Tensor('fixed', [1], [1]), f32Tensor('tunable', [1], [2])], ['tunable']),
+    );
     expect([...model.main.overridable]).to.deep.equal(['tunable']);
     expect(model.main.inputs).to.deep.equal(['tunable']);
   });
@@ -201,7 +229,12 @@ describe('ONNX reader: graph structure', () => {
             name: '',
             input: ['x', 'w'],
             output: ['conv_out'],
-            attribute: [attr.ints('pads', [1, 1, 1, 1]), attr.int('group', 2), attr.float('alpha', 0.5), attr.floats('fs', [1, 2])],
+            attribute: [
+              attr.ints('pads', [1, 1, 1, 1]),
+              attr.int('group', 2),
+              attr.float('alpha', 0.5),
+              attr.floats('fs', [1, 2]),
+            ],
           },
         ],
       }),
@@ -222,7 +255,11 @@ describe('ONNX reader: DequantizeLinear weights', () => {
 
   it('per-tensor int8 with a zero point', async () => {
     const m = await openModel(
-      qdqModel(rawTensor('w_q', [2, 1, 1, 2], DataType.INT8, new Uint8Array([0xfe, 0, 3, 127])), f32Tensor('s', [], [0.5]), rawTensor('z', [], DataType.INT8, new Uint8Array([1]))),
+      qdqModel(
+        rawTensor('w_q', [2, 1, 1, 2], DataType.INT8, new Uint8Array([0xfe, 0, 3, 127])),
+        f32Tensor('s', [], [0.5]),
+        rawTensor('z', [], DataType.INT8, new Uint8Array([1])),
+      ),
       { fileName: 'q.onnx' },
     );
     expect(conv(m).inputs[1]).to.equal('w_dq');
@@ -247,7 +284,13 @@ describe('ONNX reader: DequantizeLinear weights', () => {
   });
 
   it('per-axis on the default axis 1, without a zero point', async () => {
-    const m = await openModel(qdqModel(rawTensor('w_q', [1, 2, 1, 1], DataType.INT8, new Uint8Array([2, 0xfd])), f32Tensor('s', [2], [0.25, 4]), undefined));
+    const m = await openModel(
+      qdqModel(
+        rawTensor('w_q', [1, 2, 1, 1], DataType.INT8, new Uint8Array([2, 0xfd])),
+        f32Tensor('s', [2], [0.25, 4]),
+        undefined,
+      ),
+    );
     expect(await read(dq(m))).to.deep.equal([0.5, -12]);
   });
 
@@ -256,25 +299,54 @@ describe('ONNX reader: DequantizeLinear weights', () => {
     const x = [1, -1, 7, -8, 2, 3, -2, 0];
     const packed = new Uint8Array(4);
     x.forEach((v, i) => (packed[i >> 1]! |= (v & 0xf) << ((i & 1) * 4)));
-    const m = await openModel(qdqModel(rawTensor('w_q', [2, 4], DataType.INT4, packed), f32Tensor('s', [2, 2], [1, 0.5, 2, 10]), undefined, [attr.int('axis', 1), attr.int('block_size', 2)]));
+    const m = await openModel(
+      qdqModel(rawTensor('w_q', [2, 4], DataType.INT4, packed), f32Tensor('s', [2, 2], [1, 0.5, 2, 10]), undefined, [
+        attr.int('axis', 1),
+        attr.int('block_size', 2),
+      ]),
+    );
     expect(await read(dq(m))).to.deep.equal([1, -1, 3.5, -4, 4, 6, -20, 0]);
   });
 
   it('uint4 per-tensor with a zero point', async () => {
-    const m = await openModel(qdqModel(rawTensor('w_q', [3], DataType.UINT4, new Uint8Array([0x0f, 0x08])), f32Tensor('s', [], [2]), rawTensor('z', [], DataType.UINT4, new Uint8Array([8]))));
+    const m = await openModel(
+      qdqModel(
+        rawTensor('w_q', [3], DataType.UINT4, new Uint8Array([0x0f, 0x08])),
+        f32Tensor('s', [], [2]),
+        rawTensor('z', [], DataType.UINT4, new Uint8Array([8])),
+      ),
+    );
     expect(await read(dq(m))).to.deep.equal([14, -16, 0]);
   });
 
   it('int32 keeps (x - zp) exact beyond 2^24', async () => {
-    const i32 = (name: string, values: number[]) => rawTensor(name, values.length ? [values.length] : [], DataType.INT32, new Uint8Array(new Int32Array(values).buffer));
-    const m = await openModel(qdqModel(i32('b_q', [2 ** 24 + 1, -3]), f32Tensor('s', [], [1]), { ...i32('z', [1]), dims: [] }));
+    const i32 = (name: string, values: number[]) =>
+      rawTensor(
+        name,
+        values.length ? [values.length] : [],
+        DataType.INT32,
+        new Uint8Array(new Int32Array(values).buffer),
+      );
+    const m = await openModel(
+      qdqModel(i32('b_q', [2 ** 24 + 1, -3]), f32Tensor('s', [], [1]), { ...i32('z', [1]), dims: [] }),
+    );
     expect(await read(dq(m))).to.deep.equal([2 ** 24, -4]); // via float32 first it would be 2^24 - 1
   });
 
   it('rejects a scale shape that fits neither mode (BAD_TENSOR)', async () => {
-    const m = await openModel(qdqModel(rawTensor('w_q', [2, 1, 1, 2], DataType.INT8, new Uint8Array(4)), f32Tensor('s', [3], [1, 2, 3]), undefined, [attr.int('axis', 0)]), { fileName: 'q.onnx' });
+    const m = await openModel(
+      qdqModel(
+        rawTensor('w_q', [2, 1, 1, 2], DataType.INT8, new Uint8Array(4)),
+        f32Tensor('s', [3], [1, 2, 3]),
+        undefined,
+        [attr.int('axis', 0)],
+      ),
+      { fileName: 'q.onnx' },
+    );
     const e = await rejects((async () => dq(m))(), 'BAD_TENSOR');
-    expect(e.message).to.equal('q.onnx: DequantizeLinear "dq": x_scale of "w_q" [2,1,1,2] must be a scalar or have shape [2] (axis 0), got [3]');
+    expect(e.message).to.equal(
+      'q.onnx: DequantizeLinear "dq": x_scale of "w_q" [2,1,1,2] must be a scalar or have shape [2] (axis 0), got [3]',
+    );
   });
 
   it('returns undefined when an input is computed at run time', async () => {
@@ -294,7 +366,9 @@ describe('ONNX reader: errors', () => {
     const bytes = convModel();
     for (const cut of [bytes.length - 1, Math.floor(bytes.length / 2), 20]) {
       const e = await rejects(openModel(bytes.subarray(0, cut), { fileName: 'cut.onnx' }), 'TRUNCATED');
-      expect(e.message).to.match(/^cut\.onnx: the file ends inside field \w+ at byte \d+ \(.*the file has \d+ bytes\); was the download cut short\?$/);
+      expect(e.message).to.match(
+        /^cut\.onnx: the file ends inside field \w+ at byte \d+ \(.*the file has \d+ bytes\); was the download cut short\?$/,
+      );
     }
   });
 
@@ -313,9 +387,26 @@ describe('ONNX reader: errors', () => {
   it('a file of another kind says what it is, in plain words', async () => {
     const text = (s: string) => new TextEncoder().encode(s);
     const safetensorsHeader = text('{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}');
-    const safetensors = new Uint8Array([safetensorsHeader.length, 0, 0, 0, 0, 0, 0, 0, ...safetensorsHeader, 0, 0, 128, 63]);
+    const safetensors = new Uint8Array([
+      safetensorsHeader.length,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      ...safetensorsHeader,
+      0,
+      0,
+      128,
+      63,
+    ]);
     const cases: [Uint8Array, RegExp][] = [
-      [text('version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n'), /this is a Git LFS pointer .*git lfs pull/],
+      [
+        text('version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n'),
+        /this is a Git LFS pointer .*git lfs pull/,
+      ],
       [text('<!DOCTYPE html><title>Sign in</title>'), /this is a web page \(HTML\)/],
       [text('{"error": "not found"}'), /this is a JSON or text file/],
       [text('just some notes\n'), /this is a text file/],
@@ -337,7 +428,9 @@ describe('ONNX reader: errors', () => {
   it('a node without op_type is BAD_GRAPH naming the node (the ONNX checker refuses it too)', async () => {
     const bytes = modelBytes({ node: [node('Relu', ['x'], ['y'], 'fine'), node('', ['y'], ['z'], 'nameless-op')] });
     const e = await rejects(openModel(bytes, { fileName: 'm.onnx' }), 'BAD_GRAPH');
-    expect(e.message).to.equal('m.onnx: graph main, node 1 "nameless-op" has no op_type; every ONNX node names its operator');
+    expect(e.message).to.equal(
+      'm.onnx: graph main, node 1 "nameless-op" has no op_type; every ONNX node names its operator',
+    );
   });
 
   it('an attribute without a name is BAD_GRAPH naming the node', async () => {
@@ -349,18 +442,30 @@ describe('ONNX reader: errors', () => {
   it('wrong raw_data size is BAD_TENSOR with the sizes in the message', async () => {
     const bytes = initializersModel([rawTensor('conv1.weight', [16, 3, 3, 3], DataType.FLOAT, new Uint8Array(100))]);
     const e = await rejects(openModel(bytes, { fileName: 'model.onnx' }), 'BAD_TENSOR');
-    expect(e.message).to.equal('model.onnx: raw_data of "conv1.weight" has 100 bytes, shape [16,3,3,3] float32 needs 1728');
+    expect(e.message).to.equal(
+      'model.onnx: raw_data of "conv1.weight" has 100 bytes, shape [16,3,3,3] float32 needs 1728',
+    );
     expect(e).to.include({ file: 'model.onnx', tensor: 'conv1.weight', field: 'raw_data' });
-    const typed = await rejects(openModel(initializersModel([{ name: 'h', dims: [4], dataType: DataType.FLOAT16, int32Data: [1, 2] }]), { fileName: 'model.onnx' }), 'BAD_TENSOR');
+    const typed = await rejects(
+      openModel(initializersModel([{ name: 'h', dims: [4], dataType: DataType.FLOAT16, int32Data: [1, 2] }]), {
+        fileName: 'model.onnx',
+      }),
+      'BAD_TENSOR',
+    );
     expect(typed.message).to.equal('model.onnx: int32_data of "h" has 2 values, shape [4] float16 needs 4');
   });
 
   it('data types 17 (float8) and 99 (unknown) are UNSUPPORTED_DTYPE when read', async () => {
-    const model = await openModel(initializersModel([rawTensor('f8', [2], 17, new Uint8Array(2)), rawTensor('odd', [2], 99, new Uint8Array(3))]), { fileName: 'new.onnx' });
+    const model = await openModel(
+      initializersModel([rawTensor('f8', [2], 17, new Uint8Array(2)), rawTensor('odd', [2], 99, new Uint8Array(3))]),
+      { fileName: 'new.onnx' },
+    );
     expect(constant(model, 'f8').dtype).to.equal('float8e4m3fn');
     expect(constant(model, 'odd').dtype).to.equal('unknown(99)');
     const e17 = await rejects(read(constant(model, 'f8')), 'UNSUPPORTED_DTYPE');
-    expect(e17.message).to.equal('new.onnx: tensor "f8" has data type float8e4m3fn (17), which weightlens cannot read as weights');
+    expect(e17.message).to.equal(
+      'new.onnx: tensor "f8" has data type float8e4m3fn (17), which weightlens cannot read as weights',
+    );
     const e99 = await rejects(read(constant(model, 'odd')), 'UNSUPPORTED_DTYPE');
     expect(e99.message).to.contain('"odd"').and.contain('unknown(99)');
   });
@@ -386,17 +491,29 @@ describe('ONNX reader: external data', () => {
     initializersModel([externalTensor('w', [2, 2], location, offset, length)]);
 
   it('reads offset/length ranges from an in-memory source', async () => {
-    const model = await openModel(externalModel('weights.bin', 4, 16), { externalData: memorySource({ 'weights.bin': weights }) });
+    const model = await openModel(externalModel('weights.bin', 4, 16), {
+      externalData: memorySource({ 'weights.bin': weights }),
+    });
     const w = constant(model, 'w');
     expect(w.external).to.deep.equal({ location: 'weights.bin', offset: 4, length: 16 });
     expect(await read(w)).to.deep.equal([1, 2, 3, 4]);
-    const noLength = await openModel(externalModel('weights.bin', 8), { externalData: memorySource({ 'weights.bin': weights }) });
+    const noLength = await openModel(externalModel('weights.bin', 8), {
+      externalData: memorySource({ 'weights.bin': weights }),
+    });
     expect(await read(constant(noLength, 'w'))).to.deep.equal([2, 3, 4, 5]);
   });
 
   it('rejects locations that escape the folder (UNSAFE_PATH)', async () => {
     const files = memorySource({ 'weights.bin': weights, '../x': weights, '/etc/passwd': weights });
-    for (const location of ['../x', 'a/../../x', '/etc/passwd', 'C:\\x', '\\\\host\\share\\x', 'https://evil.example/x', '']) {
+    for (const location of [
+      '../x',
+      'a/../../x',
+      '/etc/passwd',
+      'C:\\x',
+      '\\\\host\\share\\x',
+      'https://evil.example/x',
+      '',
+    ]) {
       const model = await openModel(externalModel(location, 0), { fileName: 'm.onnx', externalData: files });
       const e = await rejects(read(constant(model, 'w')), 'UNSAFE_PATH');
       expect(e.message).to.match(/^m\.onnx: tensor "w": external data location/);
@@ -408,7 +525,9 @@ describe('ONNX reader: external data', () => {
     const files = memorySource({ 'weights.bin': weights });
     const far = await openModel(externalModel('weights.bin', 12, 16), { fileName: 'm.onnx', externalData: files });
     const e1 = await rejects(read(constant(far, 'w')), 'EXTERNAL_DATA');
-    expect(e1.message).to.equal('m.onnx: tensor "w": external data offset 12 + length 16 is beyond the end of "weights.bin" (24 bytes)');
+    expect(e1.message).to.equal(
+      'm.onnx: tensor "w": external data offset 12 + length 16 is beyond the end of "weights.bin" (24 bytes)',
+    );
     const missing = await openModel(externalModel('other.bin', 0), { fileName: 'm.onnx', externalData: files });
     const e2 = await rejects(read(constant(missing, 'w')), 'EXTERNAL_DATA');
     expect(e2.message).to.contain('"other.bin"').and.contain('"w"');
@@ -432,7 +551,10 @@ describe('ONNX reader: external data', () => {
 
     const modelFile = Object.assign(new Blob([externalModel('weights.bin', 4)]), { name: 'picked.onnx' });
     const progress: number[] = [];
-    const model = await openModel(modelFile, { externalData: [blob as unknown as File], onProgress: (p) => p.phase === 'read' && progress.push(p.loaded) });
+    const model = await openModel(modelFile, {
+      externalData: [blob as unknown as File],
+      onProgress: (p) => p.phase === 'read' && progress.push(p.loaded),
+    });
     expect(model.fileName).to.equal('picked.onnx');
     expect(progress.at(-1)).to.equal(modelFile.size);
     expect(await read(constant(model, 'w'))).to.deep.equal([1, 2, 3, 4]);
@@ -459,7 +581,10 @@ describe('ONNX reader: URLs', () => {
       const m = range && ranges ? /bytes=(\d+)-(\d+)/.exec(range) : null;
       if (m) {
         const [start, end] = [Number(m[1]), Number(m[2])];
-        return new Response(body.slice(start, end + 1), { status: 206, headers: { 'Content-Range': `bytes ${start}-${end}/${body.length}` } });
+        return new Response(body.slice(start, end + 1), {
+          status: 206,
+          headers: { 'Content-Range': `bytes ${start}-${end}/${body.length}` },
+        });
       }
       return new Response(body.slice(), { status: 200, headers: { 'Content-Length': String(body.length) } });
     };
@@ -470,11 +595,18 @@ describe('ONNX reader: URLs', () => {
     const model = initializersModel([externalTensor('w', [2, 2], 'data/weights.bin', 4, 16)]);
     const { impl, log } = fakeFetch({ '/models/net.onnx': model, '/models/data/weights.bin': weights });
     const progress: { loaded: number; total?: number }[] = [];
-    const m = await openModel('https://example.test/models/net.onnx', { fetch: impl, onProgress: (p) => p.phase === 'read' && progress.push(p) });
+    const m = await openModel('https://example.test/models/net.onnx', {
+      fetch: impl,
+      onProgress: (p) => p.phase === 'read' && progress.push(p),
+    });
     expect(m.fileName).to.equal('net.onnx');
     expect(progress.at(-1)).to.deep.include({ phase: 'read', loaded: model.length, total: model.length, fraction: 1 });
     expect(await read(constant(m, 'w'))).to.deep.equal([1, 2, 3, 4]);
-    expect(log).to.deep.equal(['/models/net.onnx', '/models/data/weights.bin bytes=0-0', '/models/data/weights.bin bytes=4-19']);
+    expect(log).to.deep.equal([
+      '/models/net.onnx',
+      '/models/data/weights.bin bytes=0-0',
+      '/models/data/weights.bin bytes=4-19',
+    ]);
   });
 
   it('falls back to one full download when the server ignores Range', async () => {

@@ -6,7 +6,14 @@ import { rangeFigures } from '../src/analysis/relative-range.js';
 import type { LayerReport } from '../src/report/stats-report.js';
 import { DENSE_CHANNELS } from '../src/plot/channels.js';
 import {
-  CLE_CHANNEL_MARKS, CLE_LAYER_MARKS, cleChannelPlot, cleChannelRows, cleChannelText, cleLayerRows, cleLayersPlot, cleLayersText,
+  CLE_CHANNEL_MARKS,
+  CLE_LAYER_MARKS,
+  cleChannelPlot,
+  cleChannelRows,
+  cleChannelText,
+  cleLayerRows,
+  cleLayersPlot,
+  cleLayersText,
 } from '../src/plot/index.js';
 import { cleReportOf, evening, rescaled } from './support/cle-fixture.js';
 
@@ -18,10 +25,29 @@ interface MarkLike {
 
 function layerOf(min: number[], max: number[], name = 'conv1'): LayerReport {
   return {
-    name, op: 'Conv', weight: `${name}.weight`, graph: 'main', dtype: 'float32', shape: [min.length, 3, 3, 3], channelAxis: 0,
-    groups: 1, depthwise: false, bias: null, batchNorm: null, overridable: true, parameters: min.length * 27,
-    channels: { min, max, mean: min.map((m, c) => (m + max[c]!) / 2), std: min.map((m, c) => (max[c]! - m) / 4), absMax: min.map((m, c) => Math.max(-m, max[c]!)) },
-    ...rangeFigures(min, max), nonFinite: 0, nonFiniteCounts: { nan: 0, posInf: 0, negInf: 0 },
+    name,
+    op: 'Conv',
+    weight: `${name}.weight`,
+    graph: 'main',
+    dtype: 'float32',
+    shape: [min.length, 3, 3, 3],
+    channelAxis: 0,
+    groups: 1,
+    depthwise: false,
+    bias: null,
+    batchNorm: null,
+    overridable: true,
+    parameters: min.length * 27,
+    channels: {
+      min,
+      max,
+      mean: min.map((m, c) => (m + max[c]!) / 2),
+      std: min.map((m, c) => (max[c]! - m) / 4),
+      absMax: min.map((m, c) => Math.max(-m, max[c]!)),
+    },
+    ...rangeFigures(min, max),
+    nonFinite: 0,
+    nonFiniteCounts: { nan: 0, posInf: 0, negInf: 0 },
   };
 }
 
@@ -32,7 +58,10 @@ const channels = (options: { marks?: unknown[] }, name: string) => mark(options,
 
 // Channels 4 and 7 are outliers before; CLE-like factors even every channel out except channel 0.
 const ranges = [1, 1.2, 1.1, 1.3, 9, 1.25, 1.15, 4];
-const before = layerOf(ranges.map((r) => -r / 2), ranges.map((r) => r / 2));
+const before = layerOf(
+  ranges.map((r) => -r / 2),
+  ranges.map((r) => r / 2),
+);
 const after = rescaled(before, evening(before));
 const change = { name: 'conv1', op: 'Conv', before, after };
 
@@ -74,8 +103,15 @@ describe('plot: CLE changes per output channel', () => {
 
   it('draws a wide layer as lines and bands, outliers still one mark each', () => {
     const r = Array.from({ length: 2048 }, (_, c) => 1 + (c % 7) * 0.05 + (c === 100 || c === 1500 ? 20 : 0));
-    const wide = layerOf(r.map((v) => -v / 2), r.map((v) => v / 2), 'head');
-    const options = cleChannelPlot({ name: 'head', op: 'Gemm', before: wide, after: rescaled(wide, evening(wide)) }, { width: 800 });
+    const wide = layerOf(
+      r.map((v) => -v / 2),
+      r.map((v) => v / 2),
+      'head',
+    );
+    const options = cleChannelPlot(
+      { name: 'head', op: 'Gemm', before: wide, after: rescaled(wide, evening(wide)) },
+      { width: 800 },
+    );
     expect(2048).to.be.greaterThan(DENSE_CHANNELS);
     expect(mark(options, CLE_CHANNEL_MARKS.maxChange).constructor.name).to.equal('Area');
     expect(mark(options, CLE_CHANNEL_MARKS.beforeRanges).constructor.name).to.equal('Line');
@@ -91,11 +127,13 @@ describe('plot: CLE across the model', () => {
   const flat = layerOf([0, 0], [0, 0], 'conv3'); // every channel dead: no relative range
   const report = cleReportOf('m.onnx', [before, other, flat], { conv1: after });
 
-  it('has one entry per layer, worst first (here without SQNR: largest relative range first), with the reports\' figures', () => {
+  it("has one entry per layer, worst first (here without SQNR: largest relative range first), with the reports' figures", () => {
     const rows = cleLayerRows(report);
     expect(rows.map((r) => r.name)).to.deep.equal(['conv1', 'conv2', 'conv3']);
     expect(rows.map((r) => [r.before, r.after])).to.deep.equal([
-      [before.maxRelativeRange, after.maxRelativeRange], [other.maxRelativeRange, other.maxRelativeRange], [null, null],
+      [before.maxRelativeRange, after.maxRelativeRange],
+      [other.maxRelativeRange, other.maxRelativeRange],
+      [null, null],
     ]);
     expect(rows.map((r) => r.changed)).to.deep.equal([true, false, false]);
     expect(rows[2]!.beforeText).to.equal('—');
@@ -120,9 +158,16 @@ describe('plot: CLE across the model', () => {
       const figures = { perTensor, perChannel: perTensor };
       return { int8: { symmetric: figures, asymmetric: figures }, int4: { symmetric: figures, asymmetric: figures } };
     };
-    const layers = [{ ...before, quant: sqnr(40) }, { ...other, quant: sqnr(12.5) }, { ...flat, quant: sqnr(null) }];
+    const layers = [
+      { ...before, quant: sqnr(40) },
+      { ...other, quant: sqnr(12.5) },
+      { ...flat, quant: sqnr(null) },
+    ];
     const rows = cleLayerRows(cleReportOf('m.onnx', layers, {}));
-    expect(rows.map((r) => r.name), 'conv2 hurts most; conv3 is exact').to.deep.equal(['conv2', 'conv1', 'conv3']);
+    expect(
+      rows.map((r) => r.name),
+      'conv2 hurts most; conv3 is exact',
+    ).to.deep.equal(['conv2', 'conv1', 'conv3']);
     expect(rows.map((r) => r.index)).to.deep.equal([0, 1, 2]);
     expect(rows[0]!.sqnrBeforeText).to.equal('12.50 dB');
   });

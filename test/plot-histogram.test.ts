@@ -4,22 +4,50 @@ import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import type { LayerReport } from '../src/report/stats-report.js';
 import type { LayerHistogram } from '../src/report/weight-histogram.js';
-import { WEIGHT_HISTOGRAM_MARKS, gridLevels, histogramBins, quantOverlay, weightHistogramPlot, weightHistogramText } from '../src/plot/index.js';
+import {
+  WEIGHT_HISTOGRAM_MARKS,
+  gridLevels,
+  histogramBins,
+  quantOverlay,
+  weightHistogramPlot,
+  weightHistogramText,
+} from '../src/plot/index.js';
 import { gridText, histogramDomain } from '../src/plot/weight-histogram.js';
 
 /** Two channels: [−0.5, 0.25] and [0.1, 2]; a third with nothing finite. */
 const layer = {
-  name: 'conv', weight: 'conv.weight', shape: [3, 4], op: 'Conv',
-  channels: { min: [-0.5, 0.1, null], max: [0.25, 2, null], absMax: [0.5, 2, null], mean: [0, 1, null], std: [0.1, 0.5, null] },
+  name: 'conv',
+  weight: 'conv.weight',
+  shape: [3, 4],
+  op: 'Conv',
+  channels: {
+    min: [-0.5, 0.1, null],
+    max: [0.25, 2, null],
+    absMax: [0.5, 2, null],
+    mean: [0, 1, null],
+    std: [0.1, 0.5, null],
+  },
 } as unknown as LayerReport;
 
 const histogram = (over: Partial<LayerHistogram> = {}): LayerHistogram => ({
-  file: 'toy.onnx', layer: 'conv', weight: 'conv.weight', channel: null, lo: -0.5, hi: 2, counts: [3, 1, 0, 2, 1], elements: 12, nonFinite: 5,
-  below: 0, above: 0, zoomed: false, ...over,
+  file: 'toy.onnx',
+  layer: 'conv',
+  weight: 'conv.weight',
+  channel: null,
+  lo: -0.5,
+  hi: 2,
+  counts: [3, 1, 0, 2, 1],
+  elements: 12,
+  nonFinite: 5,
+  below: 0,
+  above: 0,
+  zoomed: false,
+  ...over,
 });
 
 const markData = (options: { marks?: unknown[] }, name: string) =>
-  (options.marks as { ariaDescription?: string; data?: unknown }[]).find((m) => m.ariaDescription === name)?.data as unknown[] | undefined;
+  (options.marks as { ariaDescription?: string; data?: unknown }[]).find((m) => m.ariaDescription === name)?.data as
+    unknown[] | undefined;
 
 describe('weight histogram overlay', () => {
   it('symmetric: ±max|w| of the tensor, or of the channel for a per-channel grid; level q at q·scale', () => {
@@ -49,7 +77,13 @@ describe('weight histogram overlay', () => {
 describe('weight histogram chart', () => {
   it('bins cover [lo, hi] exactly, hi closing the last; empty bins are not drawn', () => {
     const bins = histogramBins(histogram());
-    expect(bins.map((b) => [b.x1, b.x2])).to.deep.equal([[-0.5, 0], [0, 0.5], [0.5, 1], [1, 1.5], [1.5, 2]]);
+    expect(bins.map((b) => [b.x1, b.x2])).to.deep.equal([
+      [-0.5, 0],
+      [0, 0.5],
+      [0.5, 1],
+      [1, 1.5],
+      [1.5, 2],
+    ]);
     const options = weightHistogramPlot(histogram(), null);
     expect(markData(options, WEIGHT_HISTOGRAM_MARKS.bins)).to.have.length(4);
     expect(markData(options, WEIGHT_HISTOGRAM_MARKS.clipBounds)).to.equal(undefined);
@@ -67,11 +101,15 @@ describe('weight histogram chart', () => {
     const h = histogram({ counts: new Array(100).fill(1), lo: -2, hi: 2 });
     const int4 = quantOverlay(layer, null, { bits: 4, scheme: 'symmetric', grid: 'tensor' })!;
     expect(markData(weightHistogramPlot(h, int4, { width: 640 }), WEIGHT_HISTOGRAM_MARKS.levels)).to.have.length(15);
-    expect(gridText(h, int4, 640)).to.contain('15 levels').and.contain('each drawn');
+    expect(gridText(h, int4, 640))
+      .to.contain('15 levels')
+      .and.contain('each drawn');
     const int8 = quantOverlay(layer, null, { bits: 8, scheme: 'symmetric', grid: 'tensor' })!;
     expect(markData(weightHistogramPlot(h, int8, { width: 640 }), WEIGHT_HISTOGRAM_MARKS.levels)).to.have.length(0);
     // step 2/127 over bins of 4/100: 0.394 bins a step
-    expect(gridText(h, int8, 640)).to.contain('255 levels').and.contain('too dense to draw, one step spans 0.394 histogram bins');
+    expect(gridText(h, int8, 640))
+      .to.contain('255 levels')
+      .and.contain('too dense to draw, one step spans 0.394 histogram bins');
   });
 
   it('zoomed: the axis is the zoomed range, INT8 levels inside it drawn one by one, the text says what lies outside', () => {
@@ -83,11 +121,15 @@ describe('weight histogram chart', () => {
     expect(levels).to.have.length(16);
     expect(markData(weightHistogramPlot(h, int8, { width: 640 }), WEIGHT_HISTOGRAM_MARKS.clipBounds)).to.deep.equal([]); // ±2 are out of view
     expect(gridText(h, int8, 640)).to.contain('each drawn');
-    expect(weightHistogramText(h, int8).description).to.contain('Zoomed: 40 weights below and 7 above the range shown.');
+    expect(weightHistogramText(h, int8).description).to.contain(
+      'Zoomed: 40 weights below and 7 above the range shown.',
+    );
   });
 
   it('log counts use a symlog axis (bins of one weight stay visible)', () => {
-    const options = weightHistogramPlot(histogram(), null, { scale: 'log' }) as { y: { type?: string; label?: string } };
+    const options = weightHistogramPlot(histogram(), null, { scale: 'log' }) as {
+      y: { type?: string; label?: string };
+    };
     expect(options.y.type).to.equal('symlog');
     expect(options.y.label).to.contain('log');
   });
@@ -96,7 +138,10 @@ describe('weight histogram chart', () => {
     const o = quantOverlay(layer, 1, { bits: 8, scheme: 'asymmetric', grid: 'channel' })!;
     const text = weightHistogramText(histogram({ channel: 1 }), o);
     expect(text.title).to.equal('Weight histogram of conv, output channel 1');
-    expect(text.description).to.contain('12 weights of conv.weight in 5 equal bins').and.contain('INT8 asymmetric, per-channel grid')
-      .and.contain('[0, 2]').and.contain('5 NaN or infinite weights are in no bin');
+    expect(text.description)
+      .to.contain('12 weights of conv.weight in 5 equal bins')
+      .and.contain('INT8 asymmetric, per-channel grid')
+      .and.contain('[0, 2]')
+      .and.contain('5 NaN or infinite weights are in no bin');
   });
 });

@@ -15,16 +15,40 @@ function layer(min: number[], max: number[], q?: ModelQuantization): LayerReport
   const C = min.length;
   const absMax = min.map((m, c) => Math.max(Math.abs(m), Math.abs(max[c]!)));
   return {
-    name: 'conv', op: 'Conv', weight: 'w', graph: 'main', dtype: q?.dtype ?? 'float32', shape: [C, 2, 1, 1], channelAxis: 0, groups: 1,
-    depthwise: false, bias: null, batchNorm: null, overridable: true, parameters: 2 * C,
+    name: 'conv',
+    op: 'Conv',
+    weight: 'w',
+    graph: 'main',
+    dtype: q?.dtype ?? 'float32',
+    shape: [C, 2, 1, 1],
+    channelAxis: 0,
+    groups: 1,
+    depthwise: false,
+    bias: null,
+    batchNorm: null,
+    overridable: true,
+    parameters: 2 * C,
     channels: { min, max, mean: min.map(() => 0), std: min.map(() => 1), absMax },
-    relativeRange: min.map(() => 1), maxRelativeRange: 1, minRange: 1, deadChannels: [], aimetMaxRelativeRange: 1, outliers: [], nonFinite: 0, nonFiniteCounts: { nan: 0, posInf: 0, negInf: 0 },
+    relativeRange: min.map(() => 1),
+    maxRelativeRange: 1,
+    minRange: 1,
+    deadChannels: [],
+    aimetMaxRelativeRange: 1,
+    outliers: [],
+    nonFinite: 0,
+    nonFiniteCounts: { nan: 0, posInf: 0, negInf: 0 },
     ...(q ? { modelQuantization: q } : {}),
   };
 }
 
 const q = (over: Partial<ModelQuantization>): ModelQuantization => ({
-  dtype: 'int8', mode: 'tensor', axis: null, blockSize: 0, scales: [0.01], zeroPoints: [0], ...over,
+  dtype: 'int8',
+  mode: 'tensor',
+  axis: null,
+  blockSize: 0,
+  scales: [0.01],
+  zeroPoints: [0],
+  ...over,
 });
 
 describe("plot: the model's own quantization per channel", () => {
@@ -47,7 +71,13 @@ describe("plot: the model's own quantization per channel", () => {
   });
 
   it('per-axis on the output-channel axis: one scale and zero point per channel; uint8 with zero points → ours asymmetric', () => {
-    const grid = modelGrid(layer([-1, 0], [1, 2], q({ dtype: 'uint8', mode: 'axis', axis: 0, scales: [2 / 255, 2 / 255], zeroPoints: [128, 0] })))!;
+    const grid = modelGrid(
+      layer(
+        [-1, 0],
+        [1, 2],
+        q({ dtype: 'uint8', mode: 'axis', axis: 0, scales: [2 / 255, 2 / 255], zeroPoints: [128, 0] }),
+      ),
+    )!;
     expect(grid.granularity).to.equal('per output channel (axis 0)');
     expect(grid.ours).to.equal('INT8 asymmetric per-channel');
     const [a, b] = grid.channels;
@@ -62,7 +92,10 @@ describe("plot: the model's own quantization per channel", () => {
   it('per-axis on the channel axis of a bidirectional recurrent weight: index j is channel j of each direction', () => {
     // LSTM-like W [2, 4, 3] (2 directions × 4 rows): channels 0..7, scales along axis 1 (4 of them).
     const w: LayerReport = {
-      ...layer([-1, -1, -1, -1, -1, -1, -1, -1], [1, 1, 1, 1, 1, 1, 1, 1]), op: 'LSTM', shape: [2, 4, 3], channelAxis: 1,
+      ...layer([-1, -1, -1, -1, -1, -1, -1, -1], [1, 1, 1, 1, 1, 1, 1, 1]),
+      op: 'LSTM',
+      shape: [2, 4, 3],
+      channelAxis: 1,
       modelQuantization: q({ mode: 'axis', axis: 1, scales: [1, 2, 3, 4], zeroPoints: [0, 0, 0, 0] }),
     };
     const grid = modelGrid(w)!;
@@ -71,7 +104,9 @@ describe("plot: the model's own quantization per channel", () => {
   });
 
   it('per-axis on another axis: each channel gets the envelope of all the scales', () => {
-    const grid = modelGrid(layer([-1, -1], [1, 1], q({ mode: 'axis', axis: 1, scales: [0.01, 0.02], zeroPoints: [0, 0] })))!;
+    const grid = modelGrid(
+      layer([-1, -1], [1, 1], q({ mode: 'axis', axis: 1, scales: [0.01, 0.02], zeroPoints: [0, 0] })),
+    )!;
     expect(grid.granularity).to.equal('per-axis on axis 1, not the output-channel axis');
     expect(grid.oneScalePerChannel).to.equal(false);
     for (const g of grid.channels) {
@@ -83,31 +118,64 @@ describe("plot: the model's own quantization per channel", () => {
 
   it('blocked along another axis: a channel has its own blocks; along the channel axis: a block spans channels', () => {
     // shape [3, 2, 1, 1], blocks of 1 along axis 1: scales [3, 2, 1, 1] in row-major order
-    const across = modelGrid(layer([-1, -1, -1], [1, 1, 1], q({ mode: 'blocked', axis: 1, blockSize: 1, scales: [1, 2, 3, 4, 5, 6], zeroPoints: null })))!;
+    const across = modelGrid(
+      layer(
+        [-1, -1, -1],
+        [1, 1, 1],
+        q({ mode: 'blocked', axis: 1, blockSize: 1, scales: [1, 2, 3, 4, 5, 6], zeroPoints: null }),
+      ),
+    )!;
     expect(across.granularity).to.equal('blocks of 1 along axis 1');
-    expect(across.channels.map((g) => [g.lo, g.hi])).to.deep.equal([[-128 * 2, 127 * 2], [-128 * 4, 127 * 4], [-128 * 6, 127 * 6]]);
+    expect(across.channels.map((g) => [g.lo, g.hi])).to.deep.equal([
+      [-128 * 2, 127 * 2],
+      [-128 * 4, 127 * 4],
+      [-128 * 6, 127 * 6],
+    ]);
     // blocks of 2 along axis 0 (the channels): scales [2, 2, 1, 1]; channel 2 is the short last block
-    const along = modelGrid(layer([-1, -1, -1], [1, 1, 1], q({ mode: 'blocked', axis: 0, blockSize: 2, scales: [1, 2, 3, 4], zeroPoints: null })))!;
+    const along = modelGrid(
+      layer(
+        [-1, -1, -1],
+        [1, 1, 1],
+        q({ mode: 'blocked', axis: 0, blockSize: 2, scales: [1, 2, 3, 4], zeroPoints: null }),
+      ),
+    )!;
     expect(along.channels.map((g) => g.hi)).to.deep.equal([127 * 2, 127 * 2, 127 * 4]);
   });
 
-  it('draws a rule at each channel\'s lowest and highest value, and says which channels fall outside', () => {
+  it("draws a rule at each channel's lowest and highest value, and says which channels fall outside", () => {
     const l = layer([-1, -2], [1, 1], q({ mode: 'axis', axis: 0, scales: [0.01, 0.01], zeroPoints: [0, 0] }));
     const options = weightRangePlot(l, { width: 400 });
-    const mark = (options.marks as { ariaDescription?: string; data?: { channel: number; y: number }[] }[])
-      .find((m) => m.ariaDescription === WEIGHT_RANGE_MARKS.modelRange)!;
-    expect(mark.data!.map((d) => [d.channel, Math.round(d.y * 100)])).to.deep.equal([[0, -128], [0, 127], [1, -128], [1, 127]]);
-    expect(weightRangeText(l).description).to.contain('stores this weight as int8, per output channel (axis 0)').and.contain('channels outside it: 1.');
-    expect(weightRangePlot(layer([-1], [1]), { width: 400 }).marks!.some((m: unknown) => (m as { ariaDescription?: string }).ariaDescription === WEIGHT_RANGE_MARKS.modelRange)).to.equal(false);
+    const mark = (options.marks as { ariaDescription?: string; data?: { channel: number; y: number }[] }[]).find(
+      (m) => m.ariaDescription === WEIGHT_RANGE_MARKS.modelRange,
+    )!;
+    expect(mark.data!.map((d) => [d.channel, Math.round(d.y * 100)])).to.deep.equal([
+      [0, -128],
+      [0, 127],
+      [1, -128],
+      [1, 127],
+    ]);
+    expect(weightRangeText(l).description)
+      .to.contain('stores this weight as int8, per output channel (axis 0)')
+      .and.contain('channels outside it: 1.');
+    expect(
+      weightRangePlot(layer([-1], [1]), { width: 400 }).marks!.some(
+        (m: unknown) => (m as { ariaDescription?: string }).ariaDescription === WEIGHT_RANGE_MARKS.modelRange,
+      ),
+    ).to.equal(false);
   });
 
   it('from a QDQ model end to end: the dequantized weights sit inside the range the model can represent', async () => {
     const w = rawTensor('w_q', [2, 1, 1, 3], DataType.INT8, new Uint8Array(Int8Array.of(3, -1, 1, 10, -6, -2).buffer));
     const zp = rawTensor('w_zp', [2], DataType.INT8, new Uint8Array(Int8Array.of(1, -2).buffer));
-    const model = decodeModel(qdqModel(w, f32Tensor('w_scale', [2], [0.5, 0.25]), zp, [attr.int('axis', 0)]), { fileName: 'qdq.onnx' });
+    const model = decodeModel(qdqModel(w, f32Tensor('w_scale', [2], [0.5, 0.25]), zp, [attr.int('axis', 0)]), {
+      fileName: 'qdq.onnx',
+    });
     const [report] = (await computeStats(model)).layers;
     const grid = modelGrid(report!)!;
-    expect(grid.channels.map((g) => [g.scale, g.zeroPoint, g.lo, g.hi])).to.deep.equal([[0.5, 1, -64.5, 63], [0.25, -2, -31.5, 32.25]]);
+    expect(grid.channels.map((g) => [g.scale, g.zeroPoint, g.lo, g.hi])).to.deep.equal([
+      [0.5, 1, -64.5, 63],
+      [0.25, -2, -31.5, 32.25],
+    ]);
     grid.channels.forEach((g, c) => {
       expect(report!.channels.min[c]).to.be.at.least(g.lo);
       expect(report!.channels.max[c]).to.be.at.most(g.hi);

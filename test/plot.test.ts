@@ -5,8 +5,19 @@ import { expect } from 'chai';
 import { rangeFigures, tukeyFence } from '../src/analysis/relative-range.js';
 import type { LayerReport } from '../src/report/stats-report.js';
 import {
-  HISTOGRAM_MARKS, RELATIVE_RANGE_MARKS, WEIGHT_RANGE_MARKS, channelRows, clampDomain, formatNumber, relativeRangeHistogram,
-  relativeRangePlot, relativeRangeSummary, relativeRangeText, summarize, weightRangePlot, weightRangeText,
+  HISTOGRAM_MARKS,
+  RELATIVE_RANGE_MARKS,
+  WEIGHT_RANGE_MARKS,
+  channelRows,
+  clampDomain,
+  formatNumber,
+  relativeRangeHistogram,
+  relativeRangePlot,
+  relativeRangeSummary,
+  relativeRangeText,
+  summarize,
+  weightRangePlot,
+  weightRangeText,
 } from '../src/plot/index.js';
 
 interface MarkLike {
@@ -17,10 +28,29 @@ interface MarkLike {
 /** A layer report as the stats pipeline would make it, from per-channel min and max. */
 function layerOf(min: number[], max: number[], name = 'conv1'): LayerReport {
   return {
-    name, op: 'Conv', weight: `${name}.weight`, graph: 'main', dtype: 'float32', shape: [min.length, 3, 3, 3], channelAxis: 0,
-    groups: 1, depthwise: false, bias: null, batchNorm: null, overridable: true, parameters: min.length * 27,
-    channels: { min, max, mean: min.map((m, c) => (m + max[c]!) / 2), std: min.map((m, c) => (max[c]! - m) / 4), absMax: min.map((m, c) => Math.max(-m, max[c]!)) },
-    ...rangeFigures(min, max), nonFinite: 0, nonFiniteCounts: { nan: 0, posInf: 0, negInf: 0 },
+    name,
+    op: 'Conv',
+    weight: `${name}.weight`,
+    graph: 'main',
+    dtype: 'float32',
+    shape: [min.length, 3, 3, 3],
+    channelAxis: 0,
+    groups: 1,
+    depthwise: false,
+    bias: null,
+    batchNorm: null,
+    overridable: true,
+    parameters: min.length * 27,
+    channels: {
+      min,
+      max,
+      mean: min.map((m, c) => (m + max[c]!) / 2),
+      std: min.map((m, c) => (max[c]! - m) / 4),
+      absMax: min.map((m, c) => Math.max(-m, max[c]!)),
+    },
+    ...rangeFigures(min, max),
+    nonFinite: 0,
+    nonFiniteCounts: { nan: 0, posInf: 0, negInf: 0 },
   };
 }
 
@@ -29,12 +59,19 @@ const mark = (options: { marks?: unknown[] }, name: string) =>
 
 // Channel 4 (range 9) and 7 (range 4) stand out of 1..1.3: AIMET's fence puts them above Q3 + 1.5 IQR.
 const ranges = [1, 1.2, 1.1, 1.3, 9, 1.25, 1.15, 4];
-const layer = layerOf(ranges.map((r) => -r / 2), ranges.map((r) => r / 2));
+const layer = layerOf(
+  ranges.map((r) => -r / 2),
+  ranges.map((r) => r / 2),
+);
 
 /** A wide layer (an LLM-head-like 2048 channels) with channels 100 and 1500 far wider than the rest. */
 function wideLayer(): LayerReport {
   const r = Array.from({ length: 2048 }, (_, c) => 1 + (c % 7) * 0.05 + (c === 100 || c === 1500 ? 20 : 0));
-  return layerOf(r.map((v) => -v / 2), r.map((v) => v / 2), 'head');
+  return layerOf(
+    r.map((v) => -v / 2),
+    r.map((v) => v / 2),
+    'head',
+  );
 }
 
 describe('plot: dense layers', () => {
@@ -42,7 +79,10 @@ describe('plot: dense layers', () => {
     const wide = wideLayer();
     expect(wide.outliers).to.deep.equal([100, 1500]);
     const options = weightRangePlot(wide, { width: 800 });
-    const ranges = mark(options, WEIGHT_RANGE_MARKS.ranges) as MarkLike & { data: { channel: number }[]; constructor: { name: string } };
+    const ranges = mark(options, WEIGHT_RANGE_MARKS.ranges) as MarkLike & {
+      data: { channel: number }[];
+      constructor: { name: string };
+    };
     expect(ranges.constructor.name).to.equal('Area');
     expect(ranges.data.length).to.equal(2048);
     expect(mark(options, WEIGHT_RANGE_MARKS.means).constructor.name).to.equal('Line');
@@ -81,7 +121,15 @@ describe('plot: weight ranges per output channel', () => {
   });
 
   it('leaves out channels without finite values, and the means that are missing', () => {
-    const gap = { ...layer, channels: { ...layer.channels, min: [...layer.channels.min], max: [...layer.channels.max], mean: [...layer.channels.mean] } };
+    const gap = {
+      ...layer,
+      channels: {
+        ...layer.channels,
+        min: [...layer.channels.min],
+        max: [...layer.channels.max],
+        mean: [...layer.channels.mean],
+      },
+    };
     gap.channels.min[2] = null;
     gap.channels.max[2] = null;
     gap.channels.mean[1] = null;
@@ -93,15 +141,22 @@ describe('plot: weight ranges per output channel', () => {
   it('marks dead channels with a cross and names them in the description', () => {
     const withDead = layerOf([-1, -2, 0, -1.5], [1, 2, 1e-30, 1.5]);
     expect(withDead.deadChannels).to.deep.equal([2]);
-    expect(mark(weightRangePlot(withDead), WEIGHT_RANGE_MARKS.deadChannels).data.map((d) => d.channel)).to.deep.equal([2]);
-    expect(weightRangeText(withDead).description).to.contain('1 dead channel (range at most 1e-4 of the layer\'s largest, drawn as a cross): 2.');
+    expect(mark(weightRangePlot(withDead), WEIGHT_RANGE_MARKS.deadChannels).data.map((d) => d.channel)).to.deep.equal([
+      2,
+    ]);
+    expect(weightRangeText(withDead).description).to.contain(
+      "1 dead channel (range at most 1e-4 of the layer's largest, drawn as a cross): 2.",
+    );
     expect(mark(weightRangePlot(layer), WEIGHT_RANGE_MARKS.deadChannels).data).to.deep.equal([]);
   });
 
   it('describes the chart in words for its SVG title and desc', () => {
     const text = weightRangeText(layer);
     expect(text.title).to.contain('conv1');
-    expect(text.description).to.contain('channels 0–7 of 8').and.to.contain('2 outlier channels').and.to.contain('4, 7');
+    expect(text.description)
+      .to.contain('channels 0–7 of 8')
+      .and.to.contain('2 outlier channels')
+      .and.to.contain('4, 7');
     expect(text.description).to.contain(`from ${formatNumber(-4.5)} to ${formatNumber(4.5)}`);
   });
 });
@@ -123,7 +178,16 @@ describe('plot: relative ranges, histogram and summary', () => {
 
   it('summarises like numpy: mean, population std, min, linear quartiles, max', () => {
     // numpy: a = [1, 2, 3, 4, 10]; a.mean() 4.0, a.std() 3.1622776601683795, percentile 25/50/75 -> 2, 3, 4
-    expect(summarize([1, 2, null, 3, 4, 10])).to.deep.equal({ count: 5, mean: 4, std: 3.1622776601683795, min: 1, q1: 2, median: 3, q3: 4, max: 10 });
+    expect(summarize([1, 2, null, 3, 4, 10])).to.deep.equal({
+      count: 5,
+      mean: 4,
+      std: 3.1622776601683795,
+      min: 1,
+      q1: 2,
+      median: 3,
+      q3: 4,
+      max: 10,
+    });
     expect(summarize([null])).to.equal(null);
     const rows = Object.fromEntries(relativeRangeSummary(layer).map((r) => [r.label, r.value]));
     expect(rows['outlier channels']).to.equal(2);
@@ -135,7 +199,9 @@ describe('plot: relative ranges, histogram and summary', () => {
     const someDead = layerOf([0, -1, -2], [0, 1, 2]);
     expect(someDead.relativeRange).to.deep.equal([null, 1, 2]);
     expect(relativeRangeText(someDead).description).to.contain('Dead channels, left out: 0');
-    expect(mark(relativeRangePlot(someDead), RELATIVE_RANGE_MARKS.channels).data.map((d) => d.channel)).to.deep.equal([1, 2]);
+    expect(mark(relativeRangePlot(someDead), RELATIVE_RANGE_MARKS.channels).data.map((d) => d.channel)).to.deep.equal([
+      1, 2,
+    ]);
     const flat = layerOf([0, 3, -2], [0, 3, -2]);
     expect(flat.relativeRange).to.deep.equal([null, null, null]);
     expect(mark(relativeRangePlot(flat), RELATIVE_RANGE_MARKS.fence)).to.equal(undefined);
@@ -144,8 +210,15 @@ describe('plot: relative ranges, histogram and summary', () => {
   });
 
   it('formats numbers to six significant digits with true minus signs', () => {
-    expect([formatNumber(0.123456789), formatNumber(-2.5e-7), formatNumber(null), formatNumber(Infinity), formatNumber(1234567)])
-      .to.deep.equal(['0.123457', '−2.5e-7', '—', '∞', '1.2346e+6']);
-    expect(channelRows(layer, [7, 7])).to.deep.equal([{ channel: 7, min: -2, max: 2, mean: 0, std: 1, relativeRange: 4, outlier: true, dead: false }]);
+    expect([
+      formatNumber(0.123456789),
+      formatNumber(-2.5e-7),
+      formatNumber(null),
+      formatNumber(Infinity),
+      formatNumber(1234567),
+    ]).to.deep.equal(['0.123457', '−2.5e-7', '—', '∞', '1.2346e+6']);
+    expect(channelRows(layer, [7, 7])).to.deep.equal([
+      { channel: 7, min: -2, max: 2, mean: 0, std: 1, relativeRange: 4, outlier: true, dead: false },
+    ]);
   });
 });

@@ -1,6 +1,14 @@
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
-import { deadChannels, liveRelativeRanges, outlierChannels, quantile, rangeFigures, relativeRanges, tukeyFence } from '../src/analysis/relative-range.js';
+import {
+  deadChannels,
+  liveRelativeRanges,
+  outlierChannels,
+  quantile,
+  rangeFigures,
+  relativeRanges,
+  tukeyFence,
+} from '../src/analysis/relative-range.js';
 
 describe('relative ranges and Tukey outliers (AIMET rules)', () => {
   it('divides each channel range by the smallest one', () => {
@@ -45,23 +53,31 @@ describe('dead channels and the live relative range', () => {
   it('calls every channel of an all-constant layer dead, with no relative range at all', () => {
     expect(deadChannels([0, 1], [0, 1])).to.deep.equal([0, 1]);
     expect(rangeFigures([0, 1], [0, 1])).to.deep.equal({
-      relativeRange: [null, null], maxRelativeRange: null, minRange: null, deadChannels: [0, 1], aimetMaxRelativeRange: null, outliers: [],
+      relativeRange: [null, null],
+      maxRelativeRange: null,
+      minRange: null,
+      deadChannels: [0, 1],
+      aimetMaxRelativeRange: null,
+      outliers: [],
     });
   });
 
-  it('keeps AIMET\'s figure beside the live one: one near-dead channel makes AIMET\'s explode, not ours', () => {
+  it("keeps AIMET's figure beside the live one: one near-dead channel makes AIMET's explode, not ours", () => {
     // PP-OCRv4 det's p2o.Conv.22 in small: live ranges 1..4, one channel of range 1.2e-34.
     const f = rangeFigures([-0.5, -1, -2, 0], [0.5, 1, 2, 1.2e-34]);
     expect(f.deadChannels).to.deep.equal([3]);
     expect(f.maxRelativeRange).to.equal(4);
     expect(f.minRange).to.equal(1);
-    expect(f.aimetMaxRelativeRange).to.be.closeTo(4 / 1.2e-34, 4 / 1.2e-34 * 1e-12);
+    expect(f.aimetMaxRelativeRange).to.be.closeTo(4 / 1.2e-34, (4 / 1.2e-34) * 1e-12);
   });
 
   it('finds outliers among live channels only: dead channels do not drag the quartiles down', () => {
     const ranges = [1, 1.1, 1.2, 1.3, 1.25, 6];
     const dead = [0, 0, 0, 0, 0, 0];
-    const f = rangeFigures([...ranges, ...dead].map((r) => -r / 2), [...ranges, ...dead].map((r) => r / 2));
+    const f = rangeFigures(
+      [...ranges, ...dead].map((r) => -r / 2),
+      [...ranges, ...dead].map((r) => r / 2),
+    );
     expect(f.deadChannels).to.deep.equal([6, 7, 8, 9, 10, 11]);
     expect(f.outliers).to.deep.equal(outlierChannels(ranges.map((r) => r / 1)));
   });

@@ -6,9 +6,13 @@ import { validateReport } from '../src/report/results-json.js';
 import { WeightlensError } from '../src/errors.js';
 
 const oldLayer = () => ({
-  name: 'conv', channels: { min: [-1, 0, -2], max: [1, 1e-30, 2], mean: [0, 0, 0], std: [1, 0, 1], absMax: [1, 1e-30, 2] },
+  name: 'conv',
+  channels: { min: [-1, 0, -2], max: [1, 1e-30, 2], mean: [0, 0, 0], std: [1, 0, 1], absMax: [1, 1e-30, 2] },
   // AIMET's figures over every channel, as reports made before dead channels were.
-  relativeRange: [2e30, 1, 4e30], maxRelativeRange: 4e30, minRange: 1e-30, outliers: [],
+  relativeRange: [2e30, 1, 4e30],
+  maxRelativeRange: 4e30,
+  minRange: 1e-30,
+  outliers: [],
 });
 
 describe('results JSON', () => {
@@ -22,8 +26,13 @@ describe('results JSON', () => {
 
   it('keeps the figures of a current report, and refuses a deadChannels that is not a list', () => {
     const current = { ...oldLayer(), deadChannels: [], relativeRange: [2e30, 1, 4e30] };
-    expect(validateReport({ model: {}, layers: [current] }, 'new.json').layers[0]!.relativeRange).to.deep.equal([2e30, 1, 4e30]);
+    expect(validateReport({ model: {}, layers: [current] }, 'new.json').layers[0]!.relativeRange).to.deep.equal([
+      2e30, 1, 4e30,
+    ]);
     const bad = () => validateReport({ model: {}, layers: [{ ...oldLayer(), deadChannels: 3 }] }, 'bad.json');
-    expect(bad).to.throw(WeightlensError, /bad\.json: not a weightlens stats JSON \(layers\[0\]\.deadChannels is not an array\)/);
+    expect(bad).to.throw(
+      WeightlensError,
+      /bad\.json: not a weightlens stats JSON \(layers\[0\]\.deadChannels is not an array\)/,
+    );
   });
 });

@@ -38,7 +38,16 @@ describe('layer histograms', () => {
 
   it('whole tensor: bins over the finite min..max, the same counts as a plain loop, non-finite counted apart', async () => {
     const h = await histogram({ bins: 4 });
-    expect(h).to.deep.include({ file: 'hist.onnx', layer: 'conv', weight: 'conv.weight', channel: null, lo: -1, hi: 3, elements: 9, nonFinite: 4 });
+    expect(h).to.deep.include({
+      file: 'hist.onnx',
+      layer: 'conv',
+      weight: 'conv.weight',
+      channel: null,
+      lo: -1,
+      hi: 3,
+      elements: 9,
+      nonFinite: 4,
+    });
     expect(h.counts).to.deep.equal(referenceHistogram(WEIGHTS, -1, 3, 4).counts);
     expect(h.counts).to.deep.equal([1, 2, 0, 2]); // [-1,0): -1 · [0,1): 0.25, 0.5 · [1,2): none · [2,3]: 2, 3
   });
@@ -58,10 +67,16 @@ describe('layer histograms', () => {
     expect(layer.message).to.contain('hist.onnx').and.contain('"nope"').and.contain('"conv"');
     for (const channel of [3, -1, 0.5]) {
       const bad = await rejects(histogram({ channel }), 'USAGE');
-      expect(bad.message).to.contain('hist.onnx').and.contain('"conv"').and.contain('"conv.weight"').and.contain(`no channel ${channel}`);
+      expect(bad.message)
+        .to.contain('hist.onnx')
+        .and.contain('"conv"')
+        .and.contain('"conv.weight"')
+        .and.contain(`no channel ${channel}`);
       expect(bad).to.deep.include({ file: 'hist.onnx', tensor: 'conv.weight', field: 'channel' });
     }
-    expect((await rejects(histogram({ bins: 0 }), 'USAGE')).message).to.contain('bins must be an integer from 1 to 1024, got 0');
+    expect((await rejects(histogram({ bins: 0 }), 'USAGE')).message).to.contain(
+      'bins must be an integer from 1 to 1024, got 0',
+    );
   });
 
   it('a zoomed range: bins over it, the finite weights outside counted below and above; a bad range is a typed error', async () => {
@@ -70,9 +85,17 @@ describe('layer histograms', () => {
     expect(h.counts).to.deep.equal(referenceHistogram(WEIGHTS, 0, 1, 2).counts);
     expect(h.counts).to.deep.equal([1, 1]); // 0.25 · 0.5
     expect(await histogram({ bins: 2 })).to.deep.include({ zoomed: false, below: 0, above: 0 });
-    for (const range of [[1, 0], [0, 0], [0, Infinity], [NaN, 1]] as [number, number][]) {
+    for (const range of [
+      [1, 0],
+      [0, 0],
+      [0, Infinity],
+      [NaN, 1],
+    ] as [number, number][]) {
       const bad = await rejects(histogram({ range }), 'USAGE');
-      expect(bad.message).to.contain('hist.onnx').and.contain('"conv.weight"').and.contain('range must be two finite numbers');
+      expect(bad.message)
+        .to.contain('hist.onnx')
+        .and.contain('"conv.weight"')
+        .and.contain('range must be two finite numbers');
       expect(bad).to.deep.include({ field: 'range' });
     }
   });
@@ -82,7 +105,9 @@ describe('layer histograms', () => {
     const h = await keptHistogram(101, { layer: 'conv', channel: 0, bins: 2 });
     expect(h.counts).to.deep.equal([2, 1]); // -1, 0.25 | 3
     releaseModel(101);
-    expect((await rejects(keptHistogram(101, { layer: 'conv', channel: 0, bins: 2 }), 'USAGE')).message).to.contain('released');
+    expect((await rejects(keptHistogram(101, { layer: 'conv', channel: 0, bins: 2 }), 'USAGE')).message).to.contain(
+      'released',
+    );
     keepNoWeights(102, 'stats.json');
     const json = await rejects(keptHistogram(102, { layer: 'conv', channel: null, bins: 2 }), 'NO_WEIGHTS');
     expect(json.message).to.contain('stats.json').and.contain('needs the ONNX model');

@@ -15,14 +15,27 @@ const layer = (name: string, maxRelativeRange: number | null, quant?: QuantRepor
 describe('worst layers first', () => {
   it('orders by INT8 per-tensor SQNR, lowest first; exact after the numbers, NaN weights last; ties keep model order', () => {
     const layers = [
-      layer('huge-range-but-fine', 1e34, quantOf(34.8)), layer('nan', null, null), layer('exact', 1, quantOf(null)),
-      layer('hurts', 212, quantOf(13)), layer('tie', 5, quantOf(34.8)),
+      layer('huge-range-but-fine', 1e34, quantOf(34.8)),
+      layer('nan', null, null),
+      layer('exact', 1, quantOf(null)),
+      layer('hurts', 212, quantOf(13)),
+      layer('tie', 5, quantOf(34.8)),
     ];
-    expect(worstFirst(layers).map((l) => l.name)).to.deep.equal(['hurts', 'huge-range-but-fine', 'tie', 'exact', 'nan']);
+    expect(worstFirst(layers).map((l) => l.name)).to.deep.equal([
+      'hurts',
+      'huge-range-but-fine',
+      'tie',
+      'exact',
+      'nan',
+    ]);
   });
 
   it('falls back to the largest relative range when no layer has SQNR figures', () => {
-    expect(worstFirst([layer('a', 2), layer('dead', null), layer('b', 30)]).map((l) => l.name)).to.deep.equal(['b', 'a', 'dead']);
+    expect(worstFirst([layer('a', 2), layer('dead', null), layer('b', 30)]).map((l) => l.name)).to.deep.equal([
+      'b',
+      'a',
+      'dead',
+    ]);
   });
 
   it('ranks figures: numbers < exact < unavailable', () => {

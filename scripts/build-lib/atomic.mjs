@@ -31,7 +31,10 @@ export function publishDir(staging, target) {
   for (const file of filesUnder(target)) if (!keep.has(file)) rmSync(join(target, file));
   // Deepest first, so a folder emptied of folders is removed too; a folder still in use is kept.
   const dirs = readdirSync(target, { recursive: true, withFileTypes: true }).filter((e) => e.isDirectory());
-  for (const dir of dirs.map((e) => join(e.parentPath ?? e.path, e.name)).sort().reverse()) {
+  for (const dir of dirs
+    .map((e) => join(e.parentPath ?? e.path, e.name))
+    .sort()
+    .reverse()) {
     if (readdirSync(dir).length === 0) rmdirSync(dir);
   }
   rmSync(staging, { recursive: true, force: true });

@@ -12,11 +12,24 @@ const isInput = (file) => !file.endsWith('.generated.ts') && !file.endsWith('.te
  * Single files read by the build. node_modules/.package-lock.json is npm's record of what is installed:
  * it changes with every install, so a new Lit or Plot (bundled into the CDN file) means a rebuild.
  */
-const INPUT_FILES = ['asconfig.json', 'package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build.mjs', 'node_modules/.package-lock.json'];
+const INPUT_FILES = [
+  'asconfig.json',
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'scripts/build.mjs',
+  'node_modules/.package-lock.json',
+];
 /** What a complete build leaves behind; one missing (a deleted dist/, say) means a rebuild. */
 export const OUTPUTS = [
-  'dist/index.js', 'dist/elements.js', 'dist/node/index.js', 'dist/cli/main.js', 'dist/cdn/weightlens.js',
-  'dist/custom-elements.json', 'src/kernels/wasm-binary.generated.ts', 'src/worker/worker-source.generated.ts',
+  'dist/index.js',
+  'dist/elements.js',
+  'dist/node/index.js',
+  'dist/cli/main.js',
+  'dist/cdn/weightlens.js',
+  'dist/custom-elements.json',
+  'src/kernels/wasm-binary.generated.ts',
+  'src/worker/worker-source.generated.ts',
 ];
 const stampOf = (root) => join(root, 'build', 'dist-inputs.sha256');
 
@@ -30,14 +43,19 @@ export function inputsDigest(root) {
   const hash = createHash('sha256');
   for (const file of files.sort()) {
     // The name too: a renamed file changes the digest even when the contents do not.
-    hash.update(`${file}\0`).update(readFileSync(join(root, file))).update('\0');
+    hash
+      .update(`${file}\0`)
+      .update(readFileSync(join(root, file)))
+      .update('\0');
   }
   return hash.digest('hex');
 }
 
 export function isUpToDate(root, digest) {
   const stamp = stampOf(root);
-  return existsSync(stamp) && readFileSync(stamp, 'utf8') === digest && OUTPUTS.every((file) => existsSync(join(root, file)));
+  return (
+    existsSync(stamp) && readFileSync(stamp, 'utf8') === digest && OUTPUTS.every((file) => existsSync(join(root, file)))
+  );
 }
 
 /** Called before building: an interrupted build must not look complete. */

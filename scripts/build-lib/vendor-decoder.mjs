@@ -16,13 +16,21 @@ const FORBIDDEN = /(from\s+|import\s*\(\s*|require\s*\(\s*)(['"])(onnx-proto|pro
 export async function vendorDecoder(dist) {
   const entry = createRequire(import.meta.url).resolve('onnx-proto');
   // The protobufjs that onnx-proto's `require` finds is the one bundled.
-  const versionOf = (name) => JSON.parse(readFileSync(createRequire(entry).resolve(`${name}/package.json`), 'utf8')).version;
+  const versionOf = (name) =>
+    JSON.parse(readFileSync(createRequire(entry).resolve(`${name}/package.json`), 'utf8')).version;
   const [onnxProto, protobufjs] = [versionOf('onnx-proto'), versionOf('protobufjs')];
-  if (olderThan(protobufjs, MIN_PROTOBUFJS)) throw new Error(`protobufjs ${protobufjs} would be bundled; the reader needs ${MIN_PROTOBUFJS.join('.')} or later`);
+  if (olderThan(protobufjs, MIN_PROTOBUFJS))
+    throw new Error(`protobufjs ${protobufjs} would be bundled; the reader needs ${MIN_PROTOBUFJS.join('.')} or later`);
   await esbuild.build({
-    entryPoints: [entry], outfile: join(dist, VENDORED),
-    bundle: true, format: 'esm', platform: 'neutral', mainFields: ['module', 'main'], target: 'es2022',
-    legalComments: 'inline', logLevel: 'warning',
+    entryPoints: [entry],
+    outfile: join(dist, VENDORED),
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    mainFields: ['module', 'main'],
+    target: 'es2022',
+    legalComments: 'inline',
+    logLevel: 'warning',
     // Read by test/node/consumer-package.test.ts.
     banner: { js: `// onnx-proto ${onnxProto} with protobufjs ${protobufjs}, bundled by weightlens's build.` },
   });
@@ -37,9 +45,11 @@ export async function vendorDecoder(dist) {
       rewritten++;
       return `${how}${quote}${specifier}${quote}`;
     });
-    if (FORBIDDEN.test(next)) throw new Error(`${file} still imports ${FORBIDDEN.exec(next)[3]}: bundle it in ${import.meta.url}`);
+    if (FORBIDDEN.test(next))
+      throw new Error(`${file} still imports ${FORBIDDEN.exec(next)[3]}: bundle it in ${import.meta.url}`);
     if (next !== text) writeFileSync(path, next);
   }
   // The reader imports the decoder; none found means the reader moved and this step no longer does anything.
-  if (rewritten === 0) throw new Error('no module in dist/ imports onnx-proto: update scripts/build-lib/vendor-decoder.mjs');
+  if (rewritten === 0)
+    throw new Error('no module in dist/ imports onnx-proto: update scripts/build-lib/vendor-decoder.mjs');
 }

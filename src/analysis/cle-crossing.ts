@@ -9,18 +9,58 @@ const EQUIVARIANT = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Identity']);
 /** Each channel pooled on its own: max and mean commute with a positive scale (channels on axis 1). */
 const POOLING = new Set(['MaxPool', 'AveragePool', 'GlobalMaxPool', 'GlobalAveragePool']);
 const NOT_EQUIVARIANT = new Set([
-  'Clip', 'HardSwish', 'HardSigmoid', 'Sigmoid', 'Tanh', 'Elu', 'Selu', 'Celu', 'Gelu', 'Softplus', 'Softsign', 'Mish', 'Swish', 'Exp', 'Log', 'Erf',
+  'Clip',
+  'HardSwish',
+  'HardSigmoid',
+  'Sigmoid',
+  'Tanh',
+  'Elu',
+  'Selu',
+  'Celu',
+  'Gelu',
+  'Softplus',
+  'Softsign',
+  'Mish',
+  'Swish',
+  'Exp',
+  'Log',
+  'Erf',
 ]);
 const NORMALIZING = new Set([
-  'Softmax', 'LogSoftmax', 'Hardmax', 'LayerNormalization', 'InstanceNormalization', 'GroupNormalization', 'LpNormalization',
-  'MeanVarianceNormalization', 'BatchNormalization',
+  'Softmax',
+  'LogSoftmax',
+  'Hardmax',
+  'LayerNormalization',
+  'InstanceNormalization',
+  'GroupNormalization',
+  'LpNormalization',
+  'MeanVarianceNormalization',
+  'BatchNormalization',
 ]);
 const RESHAPING = new Set([
-  'Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'Slice', 'Split', 'Gather', 'Expand', 'Tile', 'DepthToSpace', 'SpaceToDepth',
+  'Reshape',
+  'Flatten',
+  'Transpose',
+  'Squeeze',
+  'Unsqueeze',
+  'Slice',
+  'Split',
+  'Gather',
+  'Expand',
+  'Tile',
+  'DepthToSpace',
+  'SpaceToDepth',
 ]);
 const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div']);
 /** Ops after which a constant shift of each channel is still that shift. */
-const SHIFT_PRESERVING = new Set(['Identity', 'MaxPool', 'GlobalMaxPool', 'GlobalAveragePool', 'AveragePool', 'Flatten']);
+const SHIFT_PRESERVING = new Set([
+  'Identity',
+  'MaxPool',
+  'GlobalMaxPool',
+  'GlobalAveragePool',
+  'AveragePool',
+  'Flatten',
+]);
 
 /**
  * Where a layer's output channels are: axis 1 of [N, C, …] (Conv, ConvTranspose), the last axis (MatMul,
@@ -28,7 +68,11 @@ const SHIFT_PRESERVING = new Set(['Identity', 'MaxPool', 'GlobalMaxPool', 'Globa
  */
 export type ChannelPlace = 'axis1' | 'last' | 'matrix';
 
-const WHERE: Record<ChannelPlace, string> = { axis1: 'on axis 1', last: 'on the last axis', matrix: 'in a matrix [N, C]' };
+const WHERE: Record<ChannelPlace, string> = {
+  axis1: 'on axis 1',
+  last: 'on the last axis',
+  matrix: 'in a matrix [N, C]',
+};
 
 export function outputPlace(layer: WeightLayer): ChannelPlace {
   return layer.op === 'MatMul' ? 'last' : layer.op === 'Gemm' ? 'matrix' : 'axis1';
@@ -49,23 +93,35 @@ export type Crossing = { place: ChannelPlace; reason?: undefined } | { reason: s
  * `pair()` names the two layers for messages ("between a and b", or "after a"); `isConstant` tells
  * constants from activations.
  */
-export function cross(op: Node, place: ChannelPlace, layer: WeightLayer, pair: () => string, isConstant: (value: string) => boolean): Crossing {
+export function cross(
+  op: Node,
+  place: ChannelPlace,
+  layer: WeightLayer,
+  pair: () => string,
+  isConstant: (value: string) => boolean,
+): Crossing {
   const type = op.opType;
   if (EQUIVARIANT.has(type)) return { place };
   if (POOLING.has(type)) {
-    return place === 'axis1' ? { place } : { reason: `${type} ${pair()} pools along the axes where ${layer.name} puts its channels` };
+    return place === 'axis1'
+      ? { place }
+      : { reason: `${type} ${pair()} pools along the axes where ${layer.name} puts its channels` };
   }
   // Flatten from axis 1 keeps each channel's position when the rest of its dims are 1 (after a global
   // pool); else the next layer reads more inputs than there are channels, and the counts disagree.
   if (type === 'Flatten' && intAttr(op, 'axis', 1) === 1) return { place: 'matrix' };
   if (NOT_EQUIVARIANT.has(type)) return { reason: `${type} ${pair()} is not scale-equivariant` };
-  if (NORMALIZING.has(type)) return { reason: `${type} ${pair()} normalizes its input, so a scale does not pass through it` };
+  if (NORMALIZING.has(type))
+    return { reason: `${type} ${pair()} normalizes its input, so a scale does not pass through it` };
   if (type.startsWith('Reduce')) return { reason: `${type} ${pair()} is a reduction that CLE does not follow` };
-  if (RESHAPING.has(type)) return { reason: `${type} ${pair()} moves or selects elements, so channels cannot be followed through it` };
+  if (RESHAPING.has(type))
+    return { reason: `${type} ${pair()} moves or selects elements, so channels cannot be followed through it` };
   if (type === 'Concat') return { reason: `Concat ${pair()} joins other tensors to ${layer.name}'s channels` };
   if (BINARY.has(type)) {
     const activations = op.inputs.filter((i) => i && !isConstant(i)).length;
-    return { reason: `${type} ${activations > 1 ? 'of two activations' : 'with a constant'} ${pair()} breaks the chain` };
+    return {
+      reason: `${type} ${activations > 1 ? 'of two activations' : 'with a constant'} ${pair()} breaks the chain`,
+    };
   }
   return { reason: `${type} ${pair()} breaks the chain` };
 }
@@ -76,7 +132,10 @@ export function cross(op: Node, place: ChannelPlace, layer: WeightLayer, pair: (
  * Relu and otherwise only Identity, max and mean pooling, and Flatten.
  */
 export function absorbableAcross(ops: readonly Node[]): boolean {
-  return ops.filter((op) => op.opType === 'Relu').length === 1 && ops.every((op) => op.opType === 'Relu' || SHIFT_PRESERVING.has(op.opType));
+  return (
+    ops.filter((op) => op.opType === 'Relu').length === 1 &&
+    ops.every((op) => op.opType === 'Relu' || SHIFT_PRESERVING.has(op.opType))
+  );
 }
 
 /**
@@ -91,7 +150,9 @@ function countsPadding(op: Node): boolean {
   if (intAttr(op, 'count_include_pad', 0) !== 1) return false;
   const pads = op.attributes.get('pads');
   const autoPad = op.attributes.get('auto_pad');
-  const padded = (pads?.kind === 'ints' && pads.value.some((p) => p !== 0)) || (autoPad?.kind === 'string' && autoPad.value.startsWith('SAME'));
+  const padded =
+    (pads?.kind === 'ints' && pads.value.some((p) => p !== 0)) ||
+    (autoPad?.kind === 'string' && autoPad.value.startsWith('SAME'));
   return padded || intAttr(op, 'ceil_mode', 0) === 1;
 }
 

@@ -62,13 +62,18 @@ function notRewritable(model: Model, layer: WeightLayer, bias = layer.bias): str
   if (layer.op === 'Gemm') {
     // Y = alpha·A'·B' + beta·C: per-channel scaling of B' and C is exact only in the plain form.
     const node = layer.node;
-    if (intOf(node, 'transA', 0) !== 0) return `${layer.name} is a Gemm with transA=1 (its input channels are not the previous layer's outputs)`;
-    if (floatOf(node, 'alpha', 1) !== 1 || (bias && floatOf(node, 'beta', 1) !== 1)) return `${layer.name} is a Gemm with alpha or beta other than 1`;
-    if (bias && bias.size !== channelsOut(layer)) return `${layer.name}'s bias "${bias.name}" has shape [${bias.shape}], not one value per output channel`;
+    if (intOf(node, 'transA', 0) !== 0)
+      return `${layer.name} is a Gemm with transA=1 (its input channels are not the previous layer's outputs)`;
+    if (floatOf(node, 'alpha', 1) !== 1 || (bias && floatOf(node, 'beta', 1) !== 1))
+      return `${layer.name} is a Gemm with alpha or beta other than 1`;
+    if (bias && bias.size !== channelsOut(layer))
+      return `${layer.name}'s bias "${bias.name}" has shape [${bias.shape}], not one value per output channel`;
   }
-  if (weight.origin === 'dequantized') return `${layer.name} has quantized weights (apply CLE to the float model before quantization)`;
+  if (weight.origin === 'dequantized')
+    return `${layer.name} has quantized weights (apply CLE to the float model before quantization)`;
   if (weight.origin === 'computed') return `${layer.name}'s ${computedAtRunTime('weight', weight)}`;
-  if (!['float32', 'float16', 'bfloat16', 'float64'].includes(weight.dtype)) return `${layer.name}'s weight is ${weight.dtype}`;
+  if (!['float32', 'float16', 'bfloat16', 'float64'].includes(weight.dtype))
+    return `${layer.name}'s weight is ${weight.dtype}`;
   if (layer.overridable) return `${layer.name}'s weight "${weight.name}" is a graph input a runtime may replace`;
   if (useCount(model, weight.name) > 1) return `${layer.name}'s weight "${weight.name}" is shared with other nodes`;
   if (bias && useCount(model, bias.name) > 1) return `${layer.name}'s bias "${bias.name}" is shared with other nodes`;
@@ -88,7 +93,10 @@ function computedAtRunTime(role: 'weight' | 'bias', t: TensorRef): string {
  * weight and bias are rewritable (not graph inputs, not shared, not quantized). Every other candidate comes
  * back in `skipped` with the reason.
  */
-export function findBatchNormFolds(model: Model, layers: WeightLayer[] = findWeightLayers(model)): { folds: BnFold[]; skipped: Skip[] } {
+export function findBatchNormFolds(
+  model: Model,
+  layers: WeightLayer[] = findWeightLayers(model),
+): { folds: BnFold[]; skipped: Skip[] } {
   const folds: BnFold[] = [];
   const skipped: Skip[] = [];
   for (const layer of layers) {
@@ -118,16 +126,28 @@ export function findBatchNormFolds(model: Model, layers: WeightLayer[] = findWei
     const misfit = (params as TensorRef[]).findIndex((p) => p.size !== channels);
     if (misfit >= 0) {
       const p = params[misfit]!;
-      skip(`${bn.name} not folded: its ${BN_PARAMETERS[misfit]} "${p.name}" has ${p.size} values, ${layer.name} has ${channels} output channels`);
+      skip(
+        `${bn.name} not folded: its ${BN_PARAMETERS[misfit]} "${p.name}" has ${p.size} values, ${layer.name} has ${channels} output channels`,
+      );
       continue;
     }
     const eps = bn.attributes.get('epsilon');
     if (eps && (eps.kind !== 'float' || !Number.isFinite(eps.value))) {
-      skip(`${bn.name} not folded: its epsilon is ${eps.kind === 'float' ? eps.value : `of type ${eps.kind}`}, not a finite float`);
+      skip(
+        `${bn.name} not folded: its epsilon is ${eps.kind === 'float' ? eps.value : `of type ${eps.kind}`}, not a finite float`,
+      );
       continue;
     }
     const [gamma, beta, mean, variance] = params as TensorRef[];
-    folds.push({ layer, bn, gamma: gamma!, beta: beta!, mean: mean!, variance: variance!, epsilon: eps?.kind === 'float' ? eps.value : 1e-5 });
+    folds.push({
+      layer,
+      bn,
+      gamma: gamma!,
+      beta: beta!,
+      mean: mean!,
+      variance: variance!,
+      epsilon: eps?.kind === 'float' ? eps.value : 1e-5,
+    });
   }
   return { folds, skipped };
 }
@@ -159,9 +179,11 @@ export async function readClipBounds(model: Model, signal?: AbortSignal): Promis
 }
 
 /** Splits a chain into the sets it is equalized as: pairs, and triplets around a depthwise middle layer. */
-export function chainSets<L extends { depthwise?: boolean }>(layers: readonly L[]): { kind: 'pair' | 'triplet'; first: number }[] {
+export function chainSets<L extends { depthwise?: boolean }>(
+  layers: readonly L[],
+): { kind: 'pair' | 'triplet'; first: number }[] {
   const sets: { kind: 'pair' | 'triplet'; first: number }[] = [];
-  for (let k = 0; k + 1 < layers.length; ) {
+  for (let k = 0; k + 1 < layers.length;) {
     const triplet = !!layers[k + 1]!.depthwise && k + 2 < layers.length;
     sets.push({ kind: triplet ? 'triplet' : 'pair', first: k });
     k += triplet ? 2 : 1;
@@ -175,13 +197,26 @@ export function chainSets<L extends { depthwise?: boolean }>(layers: readonly L[
  * `clipBounds` (see readClipBounds); without it only the attribute form (opset < 11) is.
  */
 export function findCleSets(
-  model: Model, layers: WeightLayer[], folds: BnFold[], options: ChainOptions & { clipBounds?: Map<string, number> } = {},
+  model: Model,
+  layers: WeightLayer[],
+  folds: BnFold[],
+  options: ChainOptions & { clipBounds?: Map<string, number> } = {},
 ): { sets: CleSet[]; chains: CleChain[]; skipped: Skip[]; clipRewrites: Node[] } {
-  const { chains, skipped, clipRewrites } = findCleChains(model, layers, folds, options.clipBounds ?? new Map(), options);
+  const { chains, skipped, clipRewrites } = findCleChains(
+    model,
+    layers,
+    folds,
+    options.clipBounds ?? new Map(),
+    options,
+  );
   const sets = chains.flatMap((chain) =>
     chainSets(chain.layers).map(({ kind, first }) => {
       const span = kind === 'triplet' ? 2 : 1;
-      return { kind, layers: chain.layers.slice(first, first + span + 1), between: chain.between.slice(first, first + span).flat() };
+      return {
+        kind,
+        layers: chain.layers.slice(first, first + span + 1),
+        between: chain.between.slice(first, first + span).flat(),
+      };
     }),
   );
   return { sets, chains, skipped, clipRewrites };
@@ -204,7 +239,8 @@ function declined(layer: WeightLayer): string | undefined {
   if (!CLE_OPS.has(layer.op)) return `${layer.name} ("${layer.weight.name}") is a weight of ${layer.op}: ${CLE_ONLY}`;
   const rank = layer.weight.shape.length;
   // Its channel counts are not backed by any values: allocating for them would be sized by the shape alone.
-  if (layer.weight.size === 0) return `${layer.name}'s weight "${layer.weight.name}" [${layer.weight.shape}] has no elements`;
+  if (layer.weight.size === 0)
+    return `${layer.name}'s weight "${layer.weight.name}" [${layer.weight.shape}] has no elements`;
   if (layer.op === 'MatMul' && rank !== 2) {
     return `${layer.name}'s weight "${layer.weight.name}" has rank ${rank}: CLE equalizes MatMul layers with an [in, out] matrix only`;
   }
@@ -241,10 +277,14 @@ function walkFrom(layer: WeightLayer, { model, byNode, start, scalars, options }
       // The model's output: nothing to equalize with, unless a layer also reads it (then it may not change).
       return readers > 1
         ? { kind: 'blocked', reason: `${layer.name}'s output "${value}" is a graph output` }
-        : { kind: 'deadEnd', reason: `${layer.name}'s output "${value}" is a graph output, with no weight layer after it` };
+        : {
+            kind: 'deadEnd',
+            reason: `${layer.name}'s output "${value}" is a graph output, with no weight layer after it`,
+          };
     }
     if (readers === 0) return { kind: 'deadEnd', reason: `${layer.name}'s output "${value}" is not read by any node` };
-    if (readers > 1) return { kind: 'blocked', reason: `${layer.name}'s output "${value}" is read by ${readers} nodes (fan-out)` };
+    if (readers > 1)
+      return { kind: 'blocked', reason: `${layer.name}'s output "${value}" is read by ${readers} nodes (fan-out)` };
     const consumer = nodesReading(graph, value)[0];
     if (!consumer) return { kind: 'blocked', reason: `${layer.name}'s output is read in a subgraph` };
     const target = byNode.get(consumer);
@@ -252,9 +292,14 @@ function walkFrom(layer: WeightLayer, { model, byNode, start, scalars, options }
       if (!CLE_OPS.has(target.op)) {
         // A recurrent node holds two layers (W and R): name the node.
         const node = consumer.name || target.name;
-        return { kind: 'blocked', reason: `${target.op} ${node} reads ${layer.name}'s output: ${CLE_ONLY}`, after: node };
+        return {
+          kind: 'blocked',
+          reason: `${target.op} ${node} reads ${layer.name}'s output: ${CLE_ONLY}`,
+          after: node,
+        };
       }
-      if (consumer.inputs[0] !== value) return { kind: 'blocked', reason: `${layer.name}'s output is the weight of ${consumer.name}` };
+      if (consumer.inputs[0] !== value)
+        return { kind: 'blocked', reason: `${layer.name}'s output is the weight of ${consumer.name}` };
       return { kind: 'reached', layer: target, between, place };
     }
     if (!(options.relu6ToRelu && isRelu6(consumer, scalars))) {
@@ -282,13 +327,19 @@ function walkFrom(layer: WeightLayer, { model, byNode, start, scalars, options }
  * bias is the constant of the Add after them (PyTorch's Linear); a chain starts after that Add.
  */
 export function findCleChains(
-  model: Model, layers: WeightLayer[], folds: BnFold[], scalars: Map<string, number>, options: ChainOptions = {},
+  model: Model,
+  layers: WeightLayer[],
+  folds: BnFold[],
+  scalars: Map<string, number>,
+  options: ChainOptions = {},
 ): { chains: CleChain[]; skipped: Skip[]; clipRewrites: Node[]; linearBiases: Map<WeightLayer, LinearBias> } {
   const biases = linearBiases(model, layers);
   const biasOf = (l: WeightLayer) => l.bias ?? biases.get(l)?.bias;
   const foldedBn = new Map(folds.map((f) => [f.layer, f.bn]));
   const context: WalkContext = {
-    model, scalars, options,
+    model,
+    scalars,
+    options,
     byNode: new Map(layers.map((l) => [l.node, l])),
     start: (l) => (foldedBn.get(l) ?? biases.get(l)?.add ?? l.node).outputs[0] ?? '',
   };
@@ -301,7 +352,8 @@ export function findCleChains(
   const deadEnds = new Map<WeightLayer, { at: number; reason: string }>();
 
   for (const [at, layer] of layers.entries()) {
-    const skip = (reason: string, ...others: string[]) => found.push({ at, skip: { layers: [layer.name, ...others], reason } });
+    const skip = (reason: string, ...others: string[]) =>
+      found.push({ at, skip: { layers: [layer.name, ...others], reason } });
     const refused = declined(layer);
     if (refused) {
       skip(refused);
@@ -353,7 +405,11 @@ function nextLayerName(graph: Graph, node: Node, byNode: Map<Node, WeightLayer>)
 }
 
 function channelsOut(l: WeightLayer): number {
-  return l.op === 'ConvTranspose' ? l.weight.shape[1]! * l.groups : l.channelAxis === 0 ? l.weight.shape[0]! : l.weight.shape[1]!;
+  return l.op === 'ConvTranspose'
+    ? l.weight.shape[1]! * l.groups
+    : l.channelAxis === 0
+      ? l.weight.shape[0]!
+      : l.weight.shape[1]!;
 }
 
 function channelsIn(l: WeightLayer): number {
@@ -365,7 +421,10 @@ function channelsIn(l: WeightLayer): number {
 const groupedNotDepthwise = (l: WeightLayer) => l.op === 'Conv' && l.groups > 1 && !l.depthwise;
 
 function linkProblem(
-  model: Model, a: WeightLayer, b: WeightLayer, biasOf: (l: WeightLayer) => TensorRef | undefined,
+  model: Model,
+  a: WeightLayer,
+  b: WeightLayer,
+  biasOf: (l: WeightLayer) => TensorRef | undefined,
 ): string | undefined {
   const refused = declined(b);
   if (refused) return refused;
@@ -374,6 +433,7 @@ function linkProblem(
     const why = notRewritable(model, l, biasOf(l));
     if (why) return why;
   }
-  if (channelsOut(a) !== channelsIn(b)) return `${a.name} has ${channelsOut(a)} output channels but ${b.name} reads ${channelsIn(b)}`;
+  if (channelsOut(a) !== channelsIn(b))
+    return `${a.name} has ${channelsOut(a)} output channels but ${b.name} reads ${channelsIn(b)}`;
   return undefined;
 }

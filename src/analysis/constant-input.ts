@@ -36,7 +36,8 @@ export class ConstantInputs {
       const tensor = g.constants.get(value);
       if (tensor) return { kind: 'constant', tensor };
       const node = this.producersOf(g).get(value);
-      if (node) return node.domain === '' || node.domain === 'ai.onnx' ? { kind: 'produced', node, graph: g } : undefined;
+      if (node)
+        return node.domain === '' || node.domain === 'ai.onnx' ? { kind: 'produced', node, graph: g } : undefined;
       if (g.inputs.includes(value)) return undefined;
     }
     return undefined;

@@ -32,7 +32,12 @@ export function convGroups(node: Node, weight: TensorRef, bad: BadAttribute): nu
   const channels = weight.shape[0]!;
   const what = node.opType === 'ConvTranspose' ? 'input' : 'output';
   if (groups < 1) throw bad('group', `${groups}`, 'must be at least 1');
-  if (channels % groups !== 0) throw bad('group', `${groups}`, `does not divide the ${channels} ${what} channels of weight "${weight.name}" [${weight.shape}]`);
+  if (channels % groups !== 0)
+    throw bad(
+      'group',
+      `${groups}`,
+      `does not divide the ${channels} ${what} channels of weight "${weight.name}" [${weight.shape}]`,
+    );
   return groups;
 }
 
@@ -44,7 +49,11 @@ export function checkConvWindow(node: Node, weight: TensorRef, bad: BadAttribute
     const values = intsAttribute(node, name, bad);
     const length = name === 'pads' ? 2 * rank : rank;
     if (values && values.length !== length) {
-      throw bad(name, `[${values}]`, `has ${values.length} values, weight "${weight.name}" [${weight.shape}] needs ${length}`);
+      throw bad(
+        name,
+        `[${values}]`,
+        `has ${values.length} values, weight "${weight.name}" [${weight.shape}] needs ${length}`,
+      );
     }
     return values;
   };

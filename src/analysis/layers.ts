@@ -70,14 +70,19 @@ export function findWeightLayers(model: Model): WeightLayer[] {
     const constant = (name: string | undefined) => inputs.resolve(graph, name);
     for (const node of graph.nodes) {
       if (node.domain !== '' && node.domain !== 'ai.onnx') continue;
-      for (const found of weightsOf(node, constant, model.fileName)) layers.push(describeLayer(model, graph, node, found));
+      for (const found of weightsOf(node, constant, model.fileName))
+        layers.push(describeLayer(model, graph, node, found));
     }
   }
   return layers;
 }
 
 /** The weights `node` reads from constants (none when it is not a weight op, or its weight is computed). */
-function weightsOf(node: Node, constant: (name: string | undefined) => TensorRef | undefined, fileName: string): FoundWeight[] {
+function weightsOf(
+  node: Node,
+  constant: (name: string | undefined) => TensorRef | undefined,
+  fileName: string,
+): FoundWeight[] {
   if (isQOperator(node.opType)) {
     const found = qoperatorWeights(node as Node & { opType: QOperatorOp }, constant, fileName);
     return found ? [found] : [];
@@ -98,7 +103,10 @@ function weightsOf(node: Node, constant: (name: string | undefined) => TensorRef
  * Gather's data when it is an embedding table: constant, rank 2, real-valued (float or dequantized), gathered
  * along axis 0. Other Gathers (shape arithmetic, axis 1, integer lookups) are not weight layers.
  */
-function embeddingTable(node: Node, constant: (name: string | undefined) => TensorRef | undefined): TensorRef | undefined {
+function embeddingTable(
+  node: Node,
+  constant: (name: string | undefined) => TensorRef | undefined,
+): TensorRef | undefined {
   const table = constant(node.inputs[0]);
   if (!table || table.shape.length !== 2) return undefined;
   if (table.origin !== 'dequantized' && table.origin !== 'computed' && !isFloatingPoint(table.dtype)) return undefined;
@@ -110,13 +118,24 @@ function describeLayer(model: Model, graph: Graph, node: Node, found: FoundWeigh
   const { weight, bias, notes = [], recurrent } = found;
   const shape = weight.shape;
   const bad = (problem: string) =>
-    new WeightlensError('BAD_GRAPH', `${model.fileName}: ${node.opType} "${node.name}" weight "${weight.name}" ${problem}`, {
-      file: model.fileName, tensor: weight.name,
-    });
+    new WeightlensError(
+      'BAD_GRAPH',
+      `${model.fileName}: ${node.opType} "${node.name}" weight "${weight.name}" ${problem}`,
+      {
+        file: model.fileName,
+        tensor: weight.name,
+      },
+    );
   const badAttribute: BadAttribute = (name, value, problem) =>
-    new WeightlensError('BAD_GRAPH', `${model.fileName}: ${node.opType} "${node.name}" attribute ${name}${value === undefined ? '' : `=${value}`} ${problem}`, {
-      file: model.fileName, tensor: weight.name, field: name,
-    });
+    new WeightlensError(
+      'BAD_GRAPH',
+      `${model.fileName}: ${node.opType} "${node.name}" attribute ${name}${value === undefined ? '' : `=${value}`} ${problem}`,
+      {
+        file: model.fileName,
+        tensor: weight.name,
+        field: name,
+      },
+    );
   let channelAxis: number | null;
   let groups = 1;
   let layout: ChannelLayout;
@@ -151,7 +170,9 @@ function describeLayer(model: Model, graph: Graph, node: Node, found: FoundWeigh
       gemmTranspose(node, 'transA', badAttribute);
       const transB = gemmTranspose(node, 'transB', badAttribute);
       channelAxis = transB ? 0 : 1;
-      layout = transB ? { groups: 1, outer: 1, cg: shape[0]!, inner: shape[1]! } : { groups: 1, outer: shape[0]!, cg: shape[1]!, inner: 1 };
+      layout = transB
+        ? { groups: 1, outer: 1, cg: shape[0]!, inner: shape[1]! }
+        : { groups: 1, outer: shape[0]!, cg: shape[1]!, inner: 1 };
       break;
     }
     case 'Gather': {
@@ -164,19 +185,32 @@ function describeLayer(model: Model, graph: Graph, node: Node, found: FoundWeigh
       // MatMul x·W with W [..., in, out]: output channels on the last axis.
       if (shape.length === 0) throw bad('is a scalar');
       channelAxis = shape.length === 1 ? null : shape.length - 1;
-      layout = shape.length === 1
-        ? { groups: 1, outer: 1, cg: 1, inner: shape[0]! }
-        : { groups: 1, outer: product(shape.slice(0, -1)), cg: shape[shape.length - 1]!, inner: 1 };
+      layout =
+        shape.length === 1
+          ? { groups: 1, outer: 1, cg: 1, inner: shape[0]! }
+          : { groups: 1, outer: product(shape.slice(0, -1)), cg: shape[shape.length - 1]!, inner: 1 };
     }
   }
   const output = node.outputs[0] ?? '';
   const onlyConsumer = useCount(model, output) === 1 ? nodesReading(graph, output)[0] : undefined;
   // A recurrent node's output Y [seq, D, batch, H] has no channel axis a BatchNorm could fold into.
-  const batchNorm = !recurrent && onlyConsumer?.opType === 'BatchNormalization' && onlyConsumer.inputs[0] === output ? onlyConsumer : undefined;
+  const batchNorm =
+    !recurrent && onlyConsumer?.opType === 'BatchNormalization' && onlyConsumer.inputs[0] === output
+      ? onlyConsumer
+      : undefined;
   const depthwise = computes === 'Conv' && groups > 1 && groups === shape[0] && shape[1] === 1;
   return {
-    name: recurrent ? `${node.name}/${recurrent.input}` : node.name, op: node.opType as WeightOp, graph: graph.path, node, weight, bias,
-    channelAxis, groups, depthwise, layout, batchNorm,
+    name: recurrent ? `${node.name}/${recurrent.input}` : node.name,
+    op: node.opType as WeightOp,
+    graph: graph.path,
+    node,
+    weight,
+    bias,
+    channelAxis,
+    groups,
+    depthwise,
+    layout,
+    batchNorm,
     // The stored tensors' own names (through Identity or a computation the node input is a node output).
     overridable: storedSources(weight).some((s) => isOverridable(graphAt(model, s.graph) ?? graph, s.name)),
     ...(notes.length > 0 ? { notes } : {}),

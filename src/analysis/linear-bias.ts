@@ -35,5 +35,10 @@ export function linearBiases(model: Model, layers: readonly WeightLayer[]): Map<
 
 function isChannelVector(t: TensorRef, channels: number): boolean {
   const { shape } = t;
-  return FLOAT_TYPES.has(t.dtype) && shape.length >= 1 && shape.at(-1) === channels && shape.slice(0, -1).every((d) => d === 1);
+  return (
+    FLOAT_TYPES.has(t.dtype) &&
+    shape.length >= 1 &&
+    shape.at(-1) === channels &&
+    shape.slice(0, -1).every((d) => d === 1)
+  );
 }

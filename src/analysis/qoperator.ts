@@ -45,26 +45,38 @@ export interface QOperatorWeights {
  * The dequantized weight (and QLinearConv's bias) of a QOperator node, or undefined when the weight, its
  * scale or its zero point is computed at run time. `constant` resolves a node input to a constant tensor.
  */
-export function qoperatorWeights(node: Node & { opType: QOperatorOp }, constant: (name: string | undefined) => TensorRef | undefined, fileName: string): QOperatorWeights | undefined {
+export function qoperatorWeights(
+  node: Node & { opType: QOperatorOp },
+  constant: (name: string | undefined) => TensorRef | undefined,
+  fileName: string,
+): QOperatorWeights | undefined {
   const spec = QOPERATOR[node.opType];
-  const named = (index: number | undefined) => (index === undefined ? '' : node.inputs[index] ?? '');
+  const named = (index: number | undefined) => (index === undefined ? '' : (node.inputs[index] ?? ''));
   const x = constant(named(spec.weight));
   const scale = constant(named(spec.scale));
   const zeroPoint = constant(named(spec.zeroPoint));
   if (!x || (spec.scale !== undefined && !scale) || (named(spec.zeroPoint) && !zeroPoint)) return undefined;
 
-  const weight = quantizedWeight({ node, x, scale, zeroPoint, names: spec.names, ...weightAxis(spec.computes, x, scale ?? zeroPoint) }, fileName);
+  const weight = quantizedWeight(
+    { node, x, scale, zeroPoint, names: spec.names, ...weightAxis(spec.computes, x, scale ?? zeroPoint) },
+    fileName,
+  );
   const notes: string[] = [];
   if (!scale) {
-    notes.push(`${node.opType} carries no weight scale (in onnxruntime's dynamic quantization a later Mul applies it): statistics are in integer units, w - ${spec.names.zeroPoint}`);
+    notes.push(
+      `${node.opType} carries no weight scale (in onnxruntime's dynamic quantization a later Mul applies it): statistics are in integer units, w - ${spec.names.zeroPoint}`,
+    );
   }
   if (node.opType !== 'QLinearConv' || !named(8)) return { weight, notes };
 
   // B is int32 with scale x_scale·w_scale: only a constant x_scale gives its float values.
   const bias = constant(named(8));
   const xScale = constant(named(1));
-  if (bias && scale && xScale?.size === 1) return { weight, bias: dequantizedBias(bias, xScale, scale, node, fileName), notes };
-  notes.push(`bias "${named(8)}" is not dequantized: ${bias ? `x_scale "${named(1)}" is not a one-value constant` : 'it is not a constant'}`);
+  if (bias && scale && xScale?.size === 1)
+    return { weight, bias: dequantizedBias(bias, xScale, scale, node, fileName), notes };
+  notes.push(
+    `bias "${named(8)}" is not dequantized: ${bias ? `x_scale "${named(1)}" is not a one-value constant` : 'it is not a constant'}`,
+  );
   return { weight, notes };
 }
 
@@ -73,9 +85,14 @@ export function qoperatorWeights(node: Node & { opType: QOperatorOp }, constant:
  * MatMulInteger): per column, as a [N] vector along the last axis, or for b [..., K, N] with the batched
  * shape [..., 1, N] — one block spanning K per column.
  */
-function weightAxis(computes: 'Conv' | 'MatMul', x: TensorRef, param: TensorRef | undefined): { axis: number; blockSize: number } {
+function weightAxis(
+  computes: 'Conv' | 'MatMul',
+  x: TensorRef,
+  param: TensorRef | undefined,
+): { axis: number; blockSize: number } {
   if (computes === 'Conv') return { axis: 0, blockSize: 0 };
   const rank = x.shape.length;
-  if (param && param.size > 1 && rank >= 2 && param.shape.length === rank) return { axis: rank - 2, blockSize: x.shape[rank - 2]! };
+  if (param && param.size > 1 && rank >= 2 && param.shape.length === rank)
+    return { axis: rank - 2, blockSize: x.shape[rank - 2]! };
   return { axis: -1, blockSize: 0 };
 }

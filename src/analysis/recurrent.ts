@@ -6,7 +6,11 @@ import type { Node, TensorRef } from '../onnx/model.js';
 export type RecurrentCell = 'LSTM' | 'GRU' | 'RNN';
 
 /** Gates in the order ONNX stacks them along axis 1 (RNN has one, which ONNX calls the input gate). */
-const GATES: Record<RecurrentCell, readonly string[]> = { LSTM: ['i', 'o', 'f', 'c'], GRU: ['z', 'r', 'h'], RNN: ['i'] };
+const GATES: Record<RecurrentCell, readonly string[]> = {
+  LSTM: ['i', 'o', 'f', 'c'],
+  GRU: ['z', 'r', 'h'],
+  RNN: ['i'],
+};
 
 export const isRecurrent = (opType: string): opType is RecurrentCell => Object.hasOwn(GATES, opType);
 
@@ -36,15 +40,22 @@ const DIRECTIONS: Record<string, number> = { forward: 1, reverse: 1, bidirection
  * Shapes that do not fit the op's attributes throw BAD_GRAPH naming the file, node and tensor.
  */
 export function recurrentWeights(
-  node: Node & { opType: RecurrentCell }, constant: (name: string | undefined) => TensorRef | undefined, fileName: string,
+  node: Node & { opType: RecurrentCell },
+  constant: (name: string | undefined) => TensorRef | undefined,
+  fileName: string,
 ): RecurrentLayerWeight[] {
   const cell = node.opType;
   const gates = GATES[cell];
   const G = gates.length;
   const bad = (input: 'W' | 'R' | 'B', tensor: TensorRef, problem: string) =>
-    new WeightlensError('BAD_GRAPH', `${fileName}: ${cell} "${node.name}" ${input} "${tensor.name}" has shape [${tensor.shape}]: ${problem}`, {
-      file: fileName, tensor: tensor.name,
-    });
+    new WeightlensError(
+      'BAD_GRAPH',
+      `${fileName}: ${cell} "${node.name}" ${input} "${tensor.name}" has shape [${tensor.shape}]: ${problem}`,
+      {
+        file: fileName,
+        tensor: tensor.name,
+      },
+    );
   const direction = node.attributes.get('direction');
   const directionName = direction?.kind === 'string' ? direction.value : 'forward';
   const D = DIRECTIONS[directionName];
@@ -55,18 +66,29 @@ export function recurrentWeights(
   const bias = constant(node.inputs[3]);
   if (found.length === 0) return [];
   if (D === undefined) {
-    throw new WeightlensError('BAD_GRAPH', `${fileName}: ${cell} "${node.name}" has direction="${directionName}", not forward, reverse or bidirectional`, {
-      file: fileName, field: 'direction',
-    });
+    throw new WeightlensError(
+      'BAD_GRAPH',
+      `${fileName}: ${cell} "${node.name}" has direction="${directionName}", not forward, reverse or bidirectional`,
+      {
+        file: fileName,
+        field: 'direction',
+      },
+    );
   }
   for (const { input, weight } of found) {
-    if (weight.shape.length !== 3) throw bad(input, weight, `${cell} ${input} needs [num_directions, ${G}·hidden_size, ${input === 'W' ? 'input_size' : 'hidden_size'}]`);
+    if (weight.shape.length !== 3)
+      throw bad(
+        input,
+        weight,
+        `${cell} ${input} needs [num_directions, ${G}·hidden_size, ${input === 'W' ? 'input_size' : 'hidden_size'}]`,
+      );
   }
   const first = found[0]!;
   const H = hiddenSize(node, first.weight, G, (problem) => bad(first.input, first.weight, problem));
   for (const { input, weight } of found) {
     const [dirs, rows, cols] = weight.shape as [number, number, number];
-    if (dirs !== D) throw bad(input, weight, `dim 0 is ${dirs}, but direction="${directionName}" needs num_directions = ${D}`);
+    if (dirs !== D)
+      throw bad(input, weight, `dim 0 is ${dirs}, but direction="${directionName}" needs num_directions = ${D}`);
     if (rows !== G * H) throw bad(input, weight, `dim 1 is ${rows}, not ${G} gates × hidden_size ${H} = ${G * H}`);
     if (input === 'R' && cols !== H) throw bad(input, weight, `dim 2 is ${cols}, not hidden_size ${H}`);
   }
@@ -88,7 +110,8 @@ function hiddenSize(node: Node, weight: TensorRef, G: number, bad: (problem: str
     return attr.value;
   }
   const rows = weight.shape[1]!;
-  if (rows % G !== 0 || rows === 0) throw bad(`without a hidden_size attribute, dim 1 (${rows}) must be a positive multiple of the ${G} gates`);
+  if (rows % G !== 0 || rows === 0)
+    throw bad(`without a hidden_size attribute, dim 1 (${rows}) must be a positive multiple of the ${G} gates`);
   return rows / G;
 }
 

@@ -56,12 +56,19 @@ function deadOf(ranges: Float64Array): number[] {
  * The live relative range: rel_c = range_c / min over live c' of range_c', null for dead channels (and for
  * every channel when all are dead). A live range is never zero, so the figure is always finite.
  */
-export function liveRelativeRanges(min: ArrayLike<number>, max: ArrayLike<number>, dead = deadChannels(min, max)): (number | null)[] {
+export function liveRelativeRanges(
+  min: ArrayLike<number>,
+  max: ArrayLike<number>,
+  dead = deadChannels(min, max),
+): (number | null)[] {
   return liveRelative(channelRanges(min, max), dead).relative;
 }
 
 /** The live relative ranges and their denominator (Infinity when every channel is dead). */
-function liveRelative(ranges: Float64Array, dead: readonly number[]): { relative: (number | null)[]; smallest: number } {
+function liveRelative(
+  ranges: Float64Array,
+  dead: readonly number[],
+): { relative: (number | null)[]; smallest: number } {
   const isDead = new Uint8Array(ranges.length);
   for (const c of dead) isDead[c] = 1;
   const smallest = smallestRange(ranges, (c) => !isDead[c]);

@@ -93,12 +93,16 @@ export class ModelHandle extends EventTarget {
   histogram(request: HistogramRequest, signal: AbortSignal): Promise<LayerHistogram> {
     const file = this.report?.file ?? 'the model';
     if (this.status !== 'ready' || !this.weights) {
-      return Promise.reject(new WeightlensError('USAGE', `${file}: no model is ready for a histogram (status "${this.status}")`, { file }));
+      return Promise.reject(
+        new WeightlensError('USAGE', `${file}: no model is ready for a histogram (status "${this.status}")`, { file }),
+      );
     }
     if (this.session === undefined) {
       return Promise.reject(needsModelError(file));
     }
-    return this.weights.histogram(this.session, request, signal).catch((e: unknown) => Promise.reject(asWeightlensError(e, file)));
+    return this.weights
+      .histogram(this.session, request, signal)
+      .catch((e: unknown) => Promise.reject(asWeightlensError(e, file)));
   }
 
   /** Stops any load and lets go of the model (its kept weights too): the handle is empty again. */

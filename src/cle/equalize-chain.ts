@@ -96,7 +96,8 @@ export function equalizeChain(layers: LayerMatrix[]): ChainScales {
         // Current ranges: layer k's output r0/a, the depthwise channel d·a/b, layer k+2's input r2·b.
         const [x0, x1, x2] = [r0[i]! / a[i]!, (m[i * cin + i]! * a[i]!) / b[i]!, r2[i]! * b[i]!];
         const p = Math.cbrt(x0 * x1 * x2);
-        const s12 = usable(x0 / p), s23 = usable(p / x2);
+        const s12 = usable(x0 / p),
+          s23 = usable(p / x2);
         deviation = Math.max(deviation, Math.abs(s12 - 1), Math.abs(s23 - 1));
         a[i] = a[i]! * s12;
         b[i] = b[i]! * s23;

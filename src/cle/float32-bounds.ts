@@ -41,25 +41,34 @@ export interface BnParameters {
  * factor float32 cannot hold, or a weight (`ranges`: max |w| per output channel) or bias scaled past ±3.4e38.
  */
 export function foldFactors(
-  { gamma, beta, mean, variance, epsilon }: BnParameters, ranges: Float64Array, bias: Float32Array,
+  { gamma, beta, mean, variance, epsilon }: BnParameters,
+  ranges: Float64Array,
+  bias: Float32Array,
 ): { factors: Float64Array; bias: Float64Array } | { reason: string } {
   const factors = new Float64Array(ranges.length);
   const folded = new Float64Array(ranges.length);
   for (let o = 0; o < ranges.length; o++) {
     const [g, b, mu, v] = [gamma[o]!, beta[o]!, mean[o]!, variance[o]!];
-    if (![g, b, mu, v].every(Number.isFinite)) return { reason: `channel ${o} has a parameter that is NaN or ±Inf (scale ${g}, bias ${b}, mean ${mu}, var ${v})` };
+    if (![g, b, mu, v].every(Number.isFinite))
+      return {
+        reason: `channel ${o} has a parameter that is NaN or ±Inf (scale ${g}, bias ${b}, mean ${mu}, var ${v})`,
+      };
     if (v < 0) return { reason: `channel ${o} has a negative variance (${v})` };
-    if (!(v + epsilon > 0)) return { reason: `channel ${o} has var + epsilon = ${v + epsilon}, so 1/sqrt(var + epsilon) is not finite` };
+    if (!(v + epsilon > 0))
+      return { reason: `channel ${o} has var + epsilon = ${v + epsilon}, so 1/sqrt(var + epsilon) is not finite` };
     const f = g / Math.sqrt(v + epsilon);
     const largest = ranges[o]! * Math.abs(Math.fround(f));
     if (!fitsFloat32(f) || largest > LARGEST_WRITTEN) {
-      return { reason: `channel ${o}'s factor scale/sqrt(var + epsilon) = ${f.toPrecision(3)} would take its weights (max |w| ${ranges[o]!.toPrecision(3)}) beyond float32` };
+      return {
+        reason: `channel ${o}'s factor scale/sqrt(var + epsilon) = ${f.toPrecision(3)} would take its weights (max |w| ${ranges[o]!.toPrecision(3)}) beyond float32`,
+      };
     }
     factors[o] = f;
     folded[o] = b + (bias[o]! - mu) * f;
   }
   const beyond = firstBeyondFloat32(folded);
-  if (beyond >= 0) return { reason: `channel ${beyond}'s folded bias (${folded[beyond]!.toPrecision(3)}) is beyond float32` };
+  if (beyond >= 0)
+    return { reason: `channel ${beyond}'s folded bias (${folded[beyond]!.toPrecision(3)}) is beyond float32` };
   return { factors, bias: folded };
 }
 
@@ -78,7 +87,8 @@ export interface ChainLayer {
 export function chainScaleProblem(layers: readonly ChainLayer[], scales: readonly Float64Array[]): string | undefined {
   for (const [k, s] of scales.entries()) {
     const bad = s.findIndex((v) => !(Number.isFinite(v) && v > 0 && fitsFloat32(v) && fitsFloat32(1 / v)));
-    if (bad >= 0) return `the scale on channel ${bad} between ${layers[k]!.name} and ${layers[k + 1]!.name} (${s[bad]!.toPrecision(3)}) is beyond float32`;
+    if (bad >= 0)
+      return `the scale on channel ${bad} between ${layers[k]!.name} and ${layers[k + 1]!.name} (${s[bad]!.toPrecision(3)}) is beyond float32`;
   }
   for (const [k, { name, matrix, bias }] of layers.entries()) {
     const { m, cout, cin } = matrix;
@@ -87,7 +97,8 @@ export function chainScaleProblem(layers: readonly ChainLayer[], scales: readonl
     const inF = scales[k - 1] ? Float64Array.from(scales[k - 1]!, (v) => Math.fround(v)) : undefined;
     for (let o = 0; o < cout; o++) {
       const a = outF ? outF[o]! : 1;
-      if (outS && !Number.isFinite(Math.fround(bias[o]! / outS[o]!))) return `${name}'s bias on channel ${o} would be scaled beyond float32`;
+      if (outS && !Number.isFinite(Math.fround(bias[o]! / outS[o]!)))
+        return `${name}'s bias on channel ${o} would be scaled beyond float32`;
       for (let i = 0; i < cin; i++) {
         const b = inF ? inF[i]! : 1;
         const grows = Math.max(1, a) * Math.max(1, b);
@@ -95,7 +106,8 @@ export function chainScaleProblem(layers: readonly ChainLayer[], scales: readonl
         const w = m[o * cin + i]!;
         const run = `${name}'s weights from input ${i} to output ${o} (max |w| ${w.toPrecision(3)})`;
         if (w * grows > LARGEST_WRITTEN || grows > LARGEST_WRITTEN) return `${run} would be scaled beyond float32`;
-        if (w > 0 && shrinks < FLOAT32_MIN_NORMAL) return `${run} would be scaled by a factor below float32's normal range`;
+        if (w > 0 && shrinks < FLOAT32_MIN_NORMAL)
+          return `${run} would be scaled by a factor below float32's normal range`;
       }
     }
   }

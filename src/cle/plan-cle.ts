@@ -124,7 +124,16 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
       const bias = biasTensor ? await read(biasTensor, signal) : new Float32Array(conn.cout);
       const newBias = !biasTensor && layer.op !== 'MatMul';
       const nonFinite = storedNonFinite(layer, weight, biasTensor, bias);
-      w = { layer, conn, weight, bias, ...(biasTensor ? { biasTensor } : {}), newBias, touched: false, ...(nonFinite ? { nonFinite } : {}) };
+      w = {
+        layer,
+        conn,
+        weight,
+        bias,
+        ...(biasTensor ? { biasTensor } : {}),
+        newBias,
+        touched: false,
+        ...(nonFinite ? { nonFinite } : {}),
+      };
       working.set(layer, w);
       options.onProgress?.({ done: working.size, total, phase });
     }
@@ -138,21 +147,37 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
   for (const fold of foldable) {
     throwIfAborted(signal, model.fileName);
     const w = await work(fold.layer);
-    const [gamma, beta, mean, variance] = await Promise.all([fold.gamma, fold.beta, fold.mean, fold.variance].map((t) => read(t, signal)));
+    const [gamma, beta, mean, variance] = await Promise.all(
+      [fold.gamma, fold.beta, fold.mean, fold.variance].map((t) => read(t, signal)),
+    );
     const parameters = { gamma: gamma!, beta: beta!, mean: mean!, variance: variance!, epsilon: fold.epsilon };
-    const fit = w.nonFinite ? { reason: w.nonFinite } : foldFactors(parameters, await outputAbsMax(kernels, w.weight, w.conn), w.bias);
+    const fit = w.nonFinite
+      ? { reason: w.nonFinite }
+      : foldFactors(parameters, await outputAbsMax(kernels, w.weight, w.conn), w.bias);
     if ('reason' in fit) {
-      numericSkips.push({ layers: [fold.layer.name, fold.bn.name], reason: `${fold.bn.name} not folded: ${fit.reason}` });
+      numericSkips.push({
+        layers: [fold.layer.name, fold.bn.name],
+        reason: `${fold.bn.name} not folded: ${fit.reason}`,
+      });
       continue;
     }
-    await scaleWeights(kernels, w.weight, w.conn, fit.factors.map((f) => 1 / f), new Float64Array(w.conn.cin).fill(1));
+    await scaleWeights(
+      kernels,
+      w.weight,
+      w.conn,
+      fit.factors.map((f) => 1 / f),
+      new Float64Array(w.conn.cin).fill(1),
+    );
     w.bias.set(fit.bias);
     w.touched = true;
     folds.push(fold);
     bnStats.set(fold.layer, { beta: beta!, gamma: gamma! });
   }
-  const { chains, skipped: chainSkips, clipRewrites } =
-    folds.length === foldable.length ? candidates : findCleChains(model, layers, folds, scalars, chainOptions);
+  const {
+    chains,
+    skipped: chainSkips,
+    clipRewrites,
+  } = folds.length === foldable.length ? candidates : findCleChains(model, layers, folds, scalars, chainOptions);
   total = new Set([...working.keys(), ...chains.flatMap((c) => c.layers)]).size;
 
   // 2. Equalization, chain by chain, on the absmax matrices; full weights touched once per layer.
@@ -164,7 +189,8 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
     throwIfAborted(signal, model.fileName);
     const ws = await Promise.all(chain.layers.map(work));
     const names = chain.layers.map((l) => l.name);
-    const notEqualized = (reason: string) => numericSkips.push({ layers: names, reason: `${names.join(' → ')} not equalized: ${reason}` });
+    const notEqualized = (reason: string) =>
+      numericSkips.push({ layers: names, reason: `${names.join(' → ')} not equalized: ${reason}` });
     const stored = ws.find((w) => w.nonFinite);
     if (stored) {
       notEqualized(stored.nonFinite!);
@@ -173,13 +199,24 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
     const oversized = ws.find((w) => w.conn.cout * w.conn.cin > Math.max(w.weight.length, MAX_DENSE_RANGES));
     if (oversized) {
       const { cout, cin } = oversized.conn;
-      notEqualized(`${oversized.layer.name}'s [${cout} × ${cin}] range matrix would be larger than its ${oversized.weight.length} weights and ${MAX_DENSE_RANGES} entries`);
+      notEqualized(
+        `${oversized.layer.name}'s [${cout} × ${cin}] range matrix would be larger than its ${oversized.weight.length} weights and ${MAX_DENSE_RANGES} entries`,
+      );
       continue;
     }
     const matrices: LayerMatrix[] = [];
-    for (const w of ws) matrices.push({ m: await absMaxMatrix(kernels, w.weight, w.conn), cout: w.conn.cout, cin: w.conn.cin, depthwise: w.layer.depthwise });
+    for (const w of ws)
+      matrices.push({
+        m: await absMaxMatrix(kernels, w.weight, w.conn),
+        cout: w.conn.cout,
+        cin: w.conn.cin,
+        depthwise: w.layer.depthwise,
+      });
     const { scales, sweeps, maxScaleDeviation } = equalizeChain(matrices);
-    const overflow = chainScaleProblem(ws.map((w, k) => ({ name: w.layer.name, matrix: matrices[k]!, bias: w.bias })), scales);
+    const overflow = chainScaleProblem(
+      ws.map((w, k) => ({ name: w.layer.name, matrix: matrices[k]!, bias: w.bias })),
+      scales,
+    );
     if (overflow) {
       notEqualized(overflow);
       continue;
@@ -197,7 +234,10 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
       sets.push({
         kind: set.kind,
         layers: chain.layers.slice(set.first, set.first + span + 1).map((l) => l.name),
-        between: chain.between.slice(set.first, set.first + span).flat().map((n) => n.opType),
+        between: chain.between
+          .slice(set.first, set.first + span)
+          .flat()
+          .map((n) => n.opType),
       });
     }
 
@@ -209,7 +249,9 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
       const ops = chain.between[k]!;
       if (!stats || !absorbableAcross(ops)) continue;
       const s = scales[k]!;
-      const c = Float64Array.from({ length: ws[k]!.conn.cout }, (_, i) => Math.max(0, stats.beta[i]! / s[i]! - 3 * Math.abs(stats.gamma[i]! / s[i]!)));
+      const c = Float64Array.from({ length: ws[k]!.conn.cout }, (_, i) =>
+        Math.max(0, stats.beta[i]! / s[i]! - 3 * Math.abs(stats.gamma[i]! / s[i]!)),
+      );
       const absorbed = c.filter((v) => v > 0).length;
       if (absorbed === 0) continue;
       const [from, to] = [ws[k]!, ws[k + 1]!];
@@ -247,17 +289,32 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
     clipRewrites,
     rewritten: touched.map((w) => {
       const added = newBiases.get(w.layer.node);
-      const bias = w.biasTensor ? { graph: w.biasTensor.graph, name: w.biasTensor.name } : added ? { graph: w.layer.graph, name: added } : undefined;
-      return { layer: w.layer.name, weight: { graph: w.layer.weight.graph, name: w.layer.weight.name }, ...(bias ? { bias } : {}) };
+      const bias = w.biasTensor
+        ? { graph: w.biasTensor.graph, name: w.biasTensor.name }
+        : added
+          ? { graph: w.layer.graph, name: added }
+          : undefined;
+      return {
+        layer: w.layer.name,
+        weight: { graph: w.layer.weight.graph, name: w.layer.weight.name },
+        ...(bias ? { bias } : {}),
+      };
     }),
   };
 }
 
 /** Why a layer's stored weight or bias may not be rewritten because it already holds NaN or ±Inf, or undefined. */
-function storedNonFinite(layer: WeightLayer, weight: Float32Array, biasTensor: TensorRef | undefined, bias: Float32Array): string | undefined {
+function storedNonFinite(
+  layer: WeightLayer,
+  weight: Float32Array,
+  biasTensor: TensorRef | undefined,
+  bias: Float32Array,
+): string | undefined {
   const [inWeight, inBias] = [countNonFinite(weight), countNonFinite(bias)];
-  if (inWeight > 0) return `${layer.name}'s weight "${layer.weight.name}" already holds ${inWeight} NaN/±Inf values: left as it is`;
-  if (inBias > 0) return `${layer.name}'s bias "${biasTensor!.name}" already holds ${inBias} NaN/±Inf values: left as it is`;
+  if (inWeight > 0)
+    return `${layer.name}'s weight "${layer.weight.name}" already holds ${inWeight} NaN/±Inf values: left as it is`;
+  if (inBias > 0)
+    return `${layer.name}'s bias "${biasTensor!.name}" already holds ${inBias} NaN/±Inf values: left as it is`;
   return undefined;
 }
 
@@ -266,12 +323,20 @@ function storedNonFinite(layer: WeightLayer, weight: Float32Array, biasTensor: T
  * checks every factor first, so a NaN or ±Inf here is a bug of ours; the model must not be written with it.
  */
 function refuseNonFinite(model: Model, w: Working): void {
-  for (const [values, name] of [[w.weight, w.layer.weight.name], [w.bias, w.biasTensor?.name ?? `${w.layer.name}'s new bias`]] as const) {
+  for (const [values, name] of [
+    [w.weight, w.layer.weight.name],
+    [w.bias, w.biasTensor?.name ?? `${w.layer.name}'s new bias`],
+  ] as const) {
     const count = countNonFinite(values);
     if (count > 0) {
-      throw new WeightlensError('INTERNAL', `${model.fileName}: CLE computed ${count} NaN/±Inf values for "${name}" from finite inputs; nothing was written`, {
-        file: model.fileName, tensor: name,
-      });
+      throw new WeightlensError(
+        'INTERNAL',
+        `${model.fileName}: CLE computed ${count} NaN/±Inf values for "${name}" from finite inputs; nothing was written`,
+        {
+          file: model.fileName,
+          tensor: name,
+        },
+      );
     }
   }
 }
@@ -279,8 +344,10 @@ function refuseNonFinite(model: Model, w: Working): void {
 /** Why absorption into `to` across `ops` would not be exact or has nowhere to go, or undefined. */
 function absorptionRefused(ops: readonly Node[], to: Working): string | undefined {
   const padded = zeroPaddedAverage(ops);
-  if (padded) return `AveragePool ${padded.name} averages zero padding in (count_include_pad=1), so a shift does not pass it evenly`;
-  if (!to.biasTensor && !to.newBias) return `${to.layer.op} ${to.layer.name} has no bias (no Add of a constant after it) to take the shift`;
+  if (padded)
+    return `AveragePool ${padded.name} averages zero padding in (count_include_pad=1), so a shift does not pass it evenly`;
+  if (!to.biasTensor && !to.newBias)
+    return `${to.layer.op} ${to.layer.name} has no bias (no Add of a constant after it) to take the shift`;
   return undefined;
 }
 
@@ -308,14 +375,20 @@ function buildPlan(model: Model, touched: Working[], folds: BnFold[], clipRewrit
     for (const t of [fold.gamma, fold.beta, fold.mean, fold.variance]) {
       // Read by this BN only (a graph output counts as a read).
       if (useCount(model, t.name) !== 1) continue;
-      if (t.origin === 'initializer' && t.graph === graph.path && !graph.inputs.includes(t.name)) removeInitializers.push(t);
+      if (t.origin === 'initializer' && t.graph === graph.path && !graph.inputs.includes(t.name))
+        removeInitializers.push(t);
       if (t.origin === 'constant') {
         const producer = nodeProducing(graph, t.name);
         if (producer?.opType === 'Constant') removeNodes.push(producer);
       }
     }
   }
-  const rewriteNodes: NodeRewrite[] = clipRewrites.map((clip) => ({ node: clip, opType: 'Relu', inputs: [clip.inputs[0]!], removeAttributes: ['min', 'max'] }));
+  const rewriteNodes: NodeRewrite[] = clipRewrites.map((clip) => ({
+    node: clip,
+    opType: 'Relu',
+    inputs: [clip.inputs[0]!],
+    removeAttributes: ['min', 'max'],
+  }));
   return {
     tensors,
     removeNodes,

@@ -29,7 +29,8 @@ export function connectivity(layer: WeightLayer): Connectivity {
     const conv = layer.op === 'Conv';
     const [cout, cin] = conv ? [d0, d1 * g] : [d1 * g, d0];
     if (g === 1) return { cout, cin, k, grid: { rows: d0, cols: d1, rowsAreOutputs: conv } };
-    const out = new Int32Array(d0 * d1), inn = new Int32Array(d0 * d1);
+    const out = new Int32Array(d0 * d1),
+      inn = new Int32Array(d0 * d1);
     for (let a = 0, r = 0; a < d0; a++) {
       const group = Math.floor(a / (d0 / g));
       for (let b = 0; b < d1; b++, r++) {
@@ -42,11 +43,20 @@ export function connectivity(layer: WeightLayer): Connectivity {
   }
   const [rows, cols] = [shape[0]!, shape[1]!];
   const rowsAreOutputs = layer.channelAxis === 0; // Gemm transB=1 [N, K]; else [K, N]
-  return { cout: rowsAreOutputs ? rows : cols, cin: rowsAreOutputs ? cols : rows, k: 1, grid: { rows, cols, rowsAreOutputs } };
+  return {
+    cout: rowsAreOutputs ? rows : cols,
+    cin: rowsAreOutputs ? cols : rows,
+    k: 1,
+    grid: { rows, cols, rowsAreOutputs },
+  };
 }
 
 /** [Cout × Cin] of max |w| over each run (0 where output and input are not connected); Wasm kernel. */
-export async function absMaxMatrix(kernels: CleKernels, weights: Float32Array, conn: Connectivity): Promise<Float64Array> {
+export async function absMaxMatrix(
+  kernels: CleKernels,
+  weights: Float32Array,
+  conn: Connectivity,
+): Promise<Float64Array> {
   const runMax = await kernels.runAbsMax(weights, conn.k);
   const m = new Float64Array(conn.cout * conn.cin);
   if (conn.grid?.rowsAreOutputs) m.set(runMax);
@@ -61,7 +71,11 @@ export async function absMaxMatrix(kernels: CleKernels, weights: Float32Array, c
 }
 
 /** max |w| of each output channel (what a BatchNorm fold scales), without the [Cout × Cin] matrix. */
-export async function outputAbsMax(kernels: CleKernels, weights: Float32Array, conn: Connectivity): Promise<Float64Array> {
+export async function outputAbsMax(
+  kernels: CleKernels,
+  weights: Float32Array,
+  conn: Connectivity,
+): Promise<Float64Array> {
   const runMax = await kernels.runAbsMax(weights, conn.k);
   const result = new Float64Array(conn.cout);
   for (let r = 0; r < runMax.length; r++) {
@@ -73,7 +87,11 @@ export async function outputAbsMax(kernels: CleKernels, weights: Float32Array, c
 
 /** w[o, i, …] *= inScale[i] / outScale[o], in place; Wasm kernels. */
 export async function scaleWeights(
-  kernels: CleKernels, weights: Float32Array, conn: Connectivity, outScale: Float64Array, inScale: Float64Array,
+  kernels: CleKernels,
+  weights: Float32Array,
+  conn: Connectivity,
+  outScale: Float64Array,
+  inScale: Float64Array,
 ): Promise<void> {
   if (conn.grid) {
     const divide = Float32Array.from(outScale, (s) => 1 / s);
@@ -92,7 +110,12 @@ export async function scaleWeights(
  * Σ over each output's runs of (Σ_kernel w) · shift[input]: what a constant shift of each input channel
  * adds to each output (high-bias absorption). The kernel sums are a Wasm kernel; the rest is Cout·Cin long.
  */
-export async function weightedShift(kernels: CleKernels, weights: Float32Array, conn: Connectivity, shift: Float64Array): Promise<Float64Array> {
+export async function weightedShift(
+  kernels: CleKernels,
+  weights: Float32Array,
+  conn: Connectivity,
+  shift: Float64Array,
+): Promise<Float64Array> {
   const sums = await kernels.runSums(weights, conn.k);
   const result = new Float64Array(conn.cout);
   for (let r = 0; r < sums.length; r++) {

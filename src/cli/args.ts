@@ -112,8 +112,11 @@ export function parseCommandLine(argv: readonly string[]): Command {
   if (rest.length !== 1) throw usage(`${command} takes one model file, got ${rest.length}`);
   if (values.progress && values.quiet) throw usage('--progress and --quiet contradict each other');
   const common: CommonOptions = {
-    model: rest[0]!, json: values.json, dataDir: values.data,
-    progress: values.progress ? 'always' : values.quiet ? 'never' : 'auto', debug: values.debug,
+    model: rest[0]!,
+    json: values.json,
+    dataDir: values.data,
+    progress: values.progress ? 'always' : values.quiet ? 'never' : 'auto',
+    debug: values.debug,
   };
   const onlyFor = (option: string, owner: string) => {
     throw usage(`${option} is an option of "${owner}", not of "${command}"`);
@@ -123,13 +126,15 @@ export function parseCommandLine(argv: readonly string[]): Command {
     if (values['no-bias-absorption']) onlyFor('--no-bias-absorption', 'cle');
     if (values['relu6-to-relu']) onlyFor('--relu6-to-relu', 'cle');
     const format = (values.format ?? (values.json ? 'json' : 'table')) as StatsFormat;
-    if (!['table', 'json', 'netron', 'model-explorer'].includes(format)) throw usage(`--format must be table, json, netron or model-explorer, not "${format}"`);
+    if (!['table', 'json', 'netron', 'model-explorer'].includes(format))
+      throw usage(`--format must be table, json, netron or model-explorer, not "${format}"`);
     if (values.json && format !== 'json') throw usage(`--json and --format ${format} contradict each other`);
     if (values.quant && values['no-quant']) throw usage('--quant and --no-quant contradict each other');
     return { command, ...common, layer: values.layer, quant: !values['no-quant'], format, wide: values.wide };
   }
   if (values.layer !== undefined) onlyFor('--layer', 'stats');
-  if (values.quant || values['no-quant']) onlyFor(values.quant ? '--quant' : '--no-quant', 'stats (cle --json and report always compute it)');
+  if (values.quant || values['no-quant'])
+    onlyFor(values.quant ? '--quant' : '--no-quant', 'stats (cle --json and report always compute it)');
   if (command === 'report') {
     if (!values.output) throw usage('report needs -o OUT.html, the file to write');
     if (values.wide) onlyFor('--wide', 'stats and cle');
@@ -138,7 +143,11 @@ export function parseCommandLine(argv: readonly string[]): Command {
   if (values.format !== undefined) onlyFor('--format', 'stats');
   if (!values.output) throw usage('cle needs -o OUT.onnx, the file to write the equalized model to');
   return {
-    command, ...common, output: values.output,
-    biasAbsorption: !values['no-bias-absorption'], relu6ToRelu: values['relu6-to-relu'], wide: values.wide,
+    command,
+    ...common,
+    output: values.output,
+    biasAbsorption: !values['no-bias-absorption'],
+    relu6ToRelu: values['relu6-to-relu'],
+    wide: values.wide,
   };
 }

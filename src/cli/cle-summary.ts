@@ -16,8 +16,10 @@ const sqnr = (l: LayerReport) => {
 /** float16/bfloat16 models: how much writing the equalized weights back in their type changed them. */
 function roundingLine(rounding: CleRounding): string {
   const { dtypes, worst, layer } = roundingFacts(rounding);
-  return `${dtypes} re-rounding: storing the equalized weights changed them by up to ${worst} (‖stored − exact‖ / ‖exact‖), ` +
-    `most in ${layer}; the figures after CLE are of the stored weights`;
+  return (
+    `${dtypes} re-rounding: storing the equalized weights changed them by up to ${worst} (‖stored − exact‖ / ‖exact‖), ` +
+    `most in ${layer}; the figures after CLE are of the stored weights`
+  );
 }
 
 export function formatCleSummary(report: CleReport, output: string, { wide = false } = {}): string {
@@ -30,7 +32,8 @@ export function formatCleSummary(report: CleReport, output: string, { wide = fal
     `equalized ${plural(pairs, 'pair')} and ${plural(triplets, 'Conv→DW→Conv triplet')} in ${plural(report.chains.length, 'chain')}` +
       (sweeps.length ? ` (sweeps per chain: ${Math.min(...sweeps)}–${Math.max(...sweeps)})` : ''),
   );
-  if (report.relu6Rewritten.length) lines.push(`rewrote ${plural(report.relu6Rewritten.length, 'Clip(0, 6)')} to Relu (--relu6-to-relu)`);
+  if (report.relu6Rewritten.length)
+    lines.push(`rewrote ${plural(report.relu6Rewritten.length, 'Clip(0, 6)')} to Relu (--relu6-to-relu)`);
   lines.push(
     report.options.biasAbsorption
       ? `high-bias absorption: ${plural(report.biasAbsorbed.length, 'layer pair')}`
@@ -41,15 +44,32 @@ export function formatCleSummary(report: CleReport, output: string, { wide = fal
     lines.push('', `skipped ${plural(report.skipped.length, 'candidate')}:`);
     for (const s of report.skipped) lines.push(...(wide ? [`  ${s.reason}`] : wrap(`  ${s.reason}`, '    ')));
   }
-  const changed = report.layers.filter((l) => shortNumber(l.before.maxRelativeRange) !== shortNumber(l.after.maxRelativeRange));
-  lines.push('', ...wrap(`largest relative range and INT8 per-tensor SQNR (dB) per layer, before -> after (${changed.length} of ${plural(report.layers.length, 'layer')} changed):`));
+  const changed = report.layers.filter(
+    (l) => shortNumber(l.before.maxRelativeRange) !== shortNumber(l.after.maxRelativeRange),
+  );
+  lines.push(
+    '',
+    ...wrap(
+      `largest relative range and INT8 per-tensor SQNR (dB) per layer, before -> after (${changed.length} of ${plural(report.layers.length, 'layer')} changed):`,
+    ),
+  );
   const columns = [
     { header: 'layer', numeric: false, shrink: { min: 16, keepEnd: true } },
-    { header: 'rel range', numeric: true }, { header: '', numeric: false }, { header: '', numeric: true },
-    { header: 'SQNR', numeric: true }, { header: '', numeric: false }, { header: '', numeric: true },
+    { header: 'rel range', numeric: true },
+    { header: '', numeric: false },
+    { header: '', numeric: true },
+    { header: 'SQNR', numeric: true },
+    { header: '', numeric: false },
+    { header: '', numeric: true },
   ];
   const rows = report.layers.map((l) => [
-    l.name, shortNumber(l.before.maxRelativeRange), '->', shortNumber(l.after.maxRelativeRange), sqnr(l.before), '->', sqnr(l.after),
+    l.name,
+    shortNumber(l.before.maxRelativeRange),
+    '->',
+    shortNumber(l.after.maxRelativeRange),
+    sqnr(l.before),
+    '->',
+    sqnr(l.after),
   ]);
   lines.push(...layoutTable(columns, rows, wide, '  '));
   return lines.join('\n') + '\n';

@@ -4,7 +4,14 @@ import { basename, dirname } from 'node:path';
 import { WeightlensError, asWeightlensError } from '../errors.js';
 import { openModelFile } from '../node/open-file.js';
 import { computeStats } from '../pipeline/compute-stats.js';
-import { parseCommandLine, USAGE, type CleCommand, type ReportCommand, type StatsCommand, type StatsFormat } from './args.js';
+import {
+  parseCommandLine,
+  USAGE,
+  type CleCommand,
+  type ReportCommand,
+  type StatsCommand,
+  type StatsFormat,
+} from './args.js';
 import { reportHtml } from '../node/report-html.js';
 import { writeFile } from 'node:fs/promises';
 
@@ -27,10 +34,14 @@ export interface CliIO {
 }
 
 /** Reports a step's progress on `sink`, each line naming the model file. */
-const stepOf = (sink: ProgressSink, name: string, phase: string) => (p: Progress) => sink.update(phase, { fraction: p.fraction, text: `${name}: ${p.text}` });
+const stepOf = (sink: ProgressSink, name: string, phase: string) => (p: Progress) =>
+  sink.update(phase, { fraction: p.fraction, text: `${name}: ${p.text}` });
 
 async function runStats(cmd: StatsCommand, io: CliIO): Promise<void> {
-  const progress = progressLine(io.stderr, cmd.progress === 'always' || (cmd.progress === 'auto' && io.stderr.isTTY === true));
+  const progress = progressLine(
+    io.stderr,
+    cmd.progress === 'always' || (cmd.progress === 'auto' && io.stderr.isTTY === true),
+  );
   const name = basename(cmd.model);
   try {
     const model = await openModelFile(cmd.model, {
@@ -52,15 +63,24 @@ async function runStats(cmd: StatsCommand, io: CliIO): Promise<void> {
 function formatStats(report: StatsReport, model: Model, format: StatsFormat, wide: boolean): string {
   const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
   switch (format) {
-    case 'json': return json(report);
-    case 'netron': return json(toNetronAttachment(report));
-    case 'model-explorer': return json(toModelExplorerNodeData(report, model, report.layers.some((l) => l.quant) ? 'sqnr' : 'relative-range'));
-    default: return formatStatsTable(report, { wide });
+    case 'json':
+      return json(report);
+    case 'netron':
+      return json(toNetronAttachment(report));
+    case 'model-explorer':
+      return json(
+        toModelExplorerNodeData(report, model, report.layers.some((l) => l.quant) ? 'sqnr' : 'relative-range'),
+      );
+    default:
+      return formatStatsTable(report, { wide });
   }
 }
 
 async function runCle(cmd: CleCommand, io: CliIO): Promise<void> {
-  const progress = progressLine(io.stderr, cmd.progress === 'always' || (cmd.progress === 'auto' && io.stderr.isTTY === true));
+  const progress = progressLine(
+    io.stderr,
+    cmd.progress === 'always' || (cmd.progress === 'auto' && io.stderr.isTTY === true),
+  );
   const name = basename(cmd.model);
   if (cmd.relu6ToRelu) {
     io.stderr.write(
@@ -83,14 +103,21 @@ async function runCle(cmd: CleCommand, io: CliIO): Promise<void> {
     });
     await writeModel(cmd.output, outcome, { input: cmd.model, model, dataDir });
     progress.done();
-    io.stdout.write(cmd.json ? JSON.stringify(outcome.report, null, 2) + '\n' : formatCleSummary(outcome.report, cmd.output, { wide: cmd.wide }));
+    io.stdout.write(
+      cmd.json
+        ? JSON.stringify(outcome.report, null, 2) + '\n'
+        : formatCleSummary(outcome.report, cmd.output, { wide: cmd.wide }),
+    );
   } finally {
     progress.done();
   }
 }
 
 async function runReport(cmd: ReportCommand, io: CliIO): Promise<void> {
-  const progress = progressLine(io.stderr, cmd.progress === 'always' || (cmd.progress === 'auto' && io.stderr.isTTY === true));
+  const progress = progressLine(
+    io.stderr,
+    cmd.progress === 'always' || (cmd.progress === 'auto' && io.stderr.isTTY === true),
+  );
   const name = basename(cmd.model);
   try {
     const dataDir = cmd.dataDir ?? dirname(cmd.model);
@@ -102,17 +129,22 @@ async function runReport(cmd: ReportCommand, io: CliIO): Promise<void> {
     });
     let cle = null;
     try {
-      cle = (await equalizeModel(model, {
-        externalData: directorySource(dataDir),
-        onProgress: stepOf(progress, name, 'cle'),
-      })).report;
+      cle = (
+        await equalizeModel(model, {
+          externalData: directorySource(dataDir),
+          onProgress: stepOf(progress, name, 'cle'),
+        })
+      ).report;
     } catch (error) {
       // A quantized model has no CLE section; the report says why on stderr.
       if (!(error instanceof WeightlensError && error.code === 'USAGE')) throw error;
       io.stderr.write(`weightlens: no CLE section: ${error.message}\n`);
     }
     await writeFile(cmd.output, await reportHtml(stats, cle)).catch((cause) => {
-      throw new WeightlensError('IO', `${cmd.output}: cannot write (${(cause as Error).message})`, { file: cmd.output, cause });
+      throw new WeightlensError('IO', `${cmd.output}: cannot write (${(cause as Error).message})`, {
+        file: cmd.output,
+        cause,
+      });
     });
     progress.done();
     io.stdout.write(`${cmd.output}: report of ${stats.layers.length} layers${cle ? ', with CLE before/after' : ''}\n`);
@@ -131,7 +163,11 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     else {
       debug = cmd.debug;
       file = basename(cmd.model);
-      await (cmd.command === 'cle' ? runCle(cmd, io) : cmd.command === 'report' ? runReport(cmd, io) : runStats(cmd, io));
+      await (cmd.command === 'cle'
+        ? runCle(cmd, io)
+        : cmd.command === 'report'
+          ? runReport(cmd, io)
+          : runStats(cmd, io));
     }
     return 0;
   } catch (error) {
@@ -141,7 +177,9 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       if (debug) io.stderr.write(`${typed.stack}\n`);
       return 2;
     }
-    io.stderr.write(debug ? `${(error as Error)?.stack}\n` : 'run again with --debug for the stack trace, and please report it\n');
+    io.stderr.write(
+      debug ? `${(error as Error)?.stack}\n` : 'run again with --debug for the stack trace, and please report it\n',
+    );
     return 1;
   }
 }

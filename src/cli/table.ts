@@ -44,7 +44,13 @@ export function formatStatsTable(report: StatsReport, { wide = false } = {}): st
   ];
   const rows = report.layers.map((l) => [
     layerName(l),
-    l.recurrent ? `${l.op} ${l.recurrent.input}` : l.depthwise ? `${l.op} dw` : l.groups > 1 ? `${l.op} g${l.groups}` : l.op,
+    l.recurrent
+      ? `${l.op} ${l.recurrent.input}`
+      : l.depthwise
+        ? `${l.op} dw`
+        : l.groups > 1
+          ? `${l.op} g${l.groups}`
+          : l.op,
     `[${l.shape.join(',')}]`,
     String(l.channels.min.length),
     String(l.deadChannels.length),
@@ -56,11 +62,18 @@ export function formatStatsTable(report: StatsReport, { wide = false } = {}): st
     ...(withQuant ? [sqnrText(l)] : []),
   ]);
   const { model } = report;
-  const opsets = Object.entries(model.opsets).map(([d, v]) => `${d || 'ai.onnx'} ${v}`).join(', ');
+  const opsets = Object.entries(model.opsets)
+    .map(([d, v]) => `${d || 'ai.onnx'} ${v}`)
+    .join(', ');
   const quantized = model.quantizedParameters ? ` (+${shortCount(model.quantizedParameters)} stored as integers)` : '';
-  const title = `${report.file}: IR ${model.irVersion}, opset ${opsets}, ${shortCount(model.parameters)} parameters${quantized}, ` +
+  const title =
+    `${report.file}: IR ${model.irVersion}, opset ${opsets}, ${shortCount(model.parameters)} parameters${quantized}, ` +
     `${report.layers.length} weight layers`;
-  return [...wrap(title), '', ...layoutTable(columns, rows, wide), ...worstLayers(report, withQuant), ...notes(report)].join('\n') + '\n';
+  return (
+    [...wrap(title), '', ...layoutTable(columns, rows, wide), ...worstLayers(report, withQuant), ...notes(report)].join(
+      '\n',
+    ) + '\n'
+  );
 }
 
 /** The layers that will hurt most, worst first (see worstFirst). */
@@ -72,12 +85,19 @@ function worstLayers(report: StatsReport, withQuant: boolean): string[] {
     : `no SQNR computed (--no-quant): the ${worst.length} largest relative ranges of ${report.layers.length} layers:`;
   const rows = worst.map((l) => [
     layerName(l),
-    ...(withQuant ? [l.quant ? `${db(rankingSqnr(l))} dB` : 'n/a', l.quant ? `per-channel ${db(l.quant.int8.symmetric.perChannel)} dB` : ''] : []),
+    ...(withQuant
+      ? [
+          l.quant ? `${db(rankingSqnr(l))} dB` : 'n/a',
+          l.quant ? `per-channel ${db(l.quant.int8.symmetric.perChannel)} dB` : '',
+        ]
+      : []),
     `max rel range ${shortNumber(l.maxRelativeRange)}`,
     `${l.outliers.length} outlier${l.outliers.length === 1 ? '' : 's'}`,
   ]);
   const columns: Column[] = rows[0]!.map((_, c) => ({
-    header: '', numeric: withQuant && c === 1, ...(c === 0 ? { shrink: { min: 16, keepEnd: true } } : {}),
+    header: '',
+    numeric: withQuant && c === 1,
+    ...(c === 0 ? { shrink: { min: 16, keepEnd: true } } : {}),
   }));
   // layoutTable's first line is the (empty) header.
   return ['', ...wrap(heading), ...layoutTable(columns, rows, false, '  ').slice(1)];
@@ -88,7 +108,8 @@ function notes(report: StatsReport): string[] {
   const paragraphs: string[] = [];
   const dead = report.layers.filter((l) => l.deadChannels.length > 0);
   if (dead.length > 0) {
-    const count = (l: LayerReport) => `${allChannelsDead(l) ? 'all' : l.deadChannels.length} of ${l.channels.min.length}`;
+    const count = (l: LayerReport) =>
+      `${allChannelsDead(l) ? 'all' : l.deadChannels.length} of ${l.channels.min.length}`;
     paragraphs.push(
       `dead channels (range at most 1e-4 of the layer's largest, or no finite value): harmless for weight quantization, ` +
         `left out of the relative range: ${dead.map((l) => `${layerName(l)} (${count(l)})`).join(', ')}`,

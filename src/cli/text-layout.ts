@@ -18,16 +18,23 @@ const cut = (text: string, width: number, keepEnd: boolean) =>
  * Rows laid out in aligned columns two spaces apart, each line after `indent`. Without `wide`, shrinkable
  * columns give up width, in order, until the widest line fits LINE_BUDGET.
  */
-export function layoutTable(columns: readonly Column[], rows: readonly string[][], wide: boolean, indent = ''): string[] {
+export function layoutTable(
+  columns: readonly Column[],
+  rows: readonly string[][],
+  wide: boolean,
+  indent = '',
+): string[] {
   const widths = columns.map((col, c) => Math.max(col.header.length, ...rows.map((r) => r[c]!.length)));
   const total = () => indent.length + widths.reduce((a, b) => a + b, 0) + 2 * (columns.length - 1);
   if (!wide) {
     columns.forEach((col, c) => {
-      if (col.shrink && total() > LINE_BUDGET) widths[c] = Math.max(col.shrink.min, col.header.length, widths[c]! - (total() - LINE_BUDGET));
+      if (col.shrink && total() > LINE_BUDGET)
+        widths[c] = Math.max(col.shrink.min, col.header.length, widths[c]! - (total() - LINE_BUDGET));
     });
   }
   const line = (cells: readonly string[]) =>
-    indent + cells
+    indent +
+    cells
       .map((cell, c) => {
         const col = columns[c]!;
         const text = col.shrink ? cut(cell, widths[c]!, col.shrink.keepEnd) : cell;

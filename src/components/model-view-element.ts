@@ -30,7 +30,10 @@ export class ModelViewElement extends WeightlensElement {
   declare report: StatsReport | null;
 
   /** @internal */
-  protected readonly models = new ModelController(this, { source: () => this, onSelect: (layer) => this.selectionChanged(layer) });
+  protected readonly models = new ModelController(this, {
+    source: () => this,
+    onSelect: (layer) => this.selectionChanged(layer),
+  });
 
   /** @internal The container's width, to draw the charts at. */
   protected readonly width = new WidthController(this);

@@ -16,7 +16,10 @@ export type CleKernelVariant = 'simd' | 'scalar';
 export class CleKernels {
   private readonly arena: WasmArena;
 
-  private constructor(private readonly exports: KernelExports, private readonly guard: Kernels) {
+  private constructor(
+    private readonly exports: KernelExports,
+    private readonly guard: Kernels,
+  ) {
     this.arena = new WasmArena(exports.memory);
   }
 
@@ -44,9 +47,15 @@ export class CleKernels {
   }
 
   /** weights[run r] *= factors[r], in place. */
-  async scaleRuns(weights: Float32Array, k: number, factors: Float32Array, variant: CleKernelVariant = 'simd'): Promise<void> {
+  async scaleRuns(
+    weights: Float32Array,
+    k: number,
+    factors: Float32Array,
+    variant: CleKernelVariant = 'simd',
+  ): Promise<void> {
     const runs = runCount(weights, k);
-    if (factors.length !== runs) throw new WeightlensError('BAD_TENSOR', `${factors.length} run factors for ${runs} runs of ${k} weights`);
+    if (factors.length !== runs)
+      throw new WeightlensError('BAD_TENSOR', `${factors.length} run factors for ${runs} runs of ${k} weights`);
     await this.withStaged(weights, runs * 4, 'run factors', (src, at) => {
       new Float32Array(this.arena.buffer, at, runs).set(factors);
       (variant === 'scalar' ? this.exports.scaleRunsScalar : this.exports.scaleRuns)(src, runs, k, at);
@@ -55,19 +64,41 @@ export class CleKernels {
   }
 
   /** weights[a, b, :] *= rowF[a]·colF[b] for a [rows, cols, k] grid of runs, in place. */
-  async scaleGrid(weights: Float32Array, k: number, rowF: Float32Array, colF: Float32Array, variant: CleKernelVariant = 'simd'): Promise<void> {
+  async scaleGrid(
+    weights: Float32Array,
+    k: number,
+    rowF: Float32Array,
+    colF: Float32Array,
+    variant: CleKernelVariant = 'simd',
+  ): Promise<void> {
     const [rows, cols] = [rowF.length, colF.length];
-    if (rows * cols * k !== weights.length) throw new WeightlensError('BAD_TENSOR', `a [${rows}, ${cols}, ${k}] grid does not cover ${weights.length} weights`);
+    if (rows * cols * k !== weights.length)
+      throw new WeightlensError(
+        'BAD_TENSOR',
+        `a [${rows}, ${cols}, ${k}] grid does not cover ${weights.length} weights`,
+      );
     await this.withStaged(weights, (rows + cols) * 4, 'grid factors', (src, at) => {
       new Float32Array(this.arena.buffer, at, rows).set(rowF);
       new Float32Array(this.arena.buffer, at + rows * 4, cols).set(colF);
-      (variant === 'scalar' ? this.exports.scaleGridScalar : this.exports.scaleGrid)(src, rows, cols, k, at, at + rows * 4);
+      (variant === 'scalar' ? this.exports.scaleGridScalar : this.exports.scaleGrid)(
+        src,
+        rows,
+        cols,
+        k,
+        at,
+        at + rows * 4,
+      );
       weights.set(new Float32Array(this.arena.buffer, src, weights.length));
     });
   }
 
   /** Copies `weights` to the staging area and `extraBytes` of scratch after it, then runs `task(src, scratch)`. */
-  private withStaged<T>(weights: Float32Array, extraBytes: number, what: string, task: (src: number, scratch: number) => T): Promise<T> {
+  private withStaged<T>(
+    weights: Float32Array,
+    extraBytes: number,
+    what: string,
+    task: (src: number, scratch: number) => T,
+  ): Promise<T> {
     return this.guard.exclusive(async () => {
       const src = this.arena.stage;
       const scratch = this.arena.resultsAt(weights.length * 4);
@@ -80,6 +111,7 @@ export class CleKernels {
 
 /** Kernels never see a run length that does not tile the weights (a zero-size kernel dim included). */
 function runCount(weights: Float32Array, k: number): number {
-  if (!(Number.isInteger(k) && k >= 1 && weights.length % k === 0)) throw new WeightlensError('BAD_TENSOR', `runs of ${k} do not divide ${weights.length} weights`);
+  if (!(Number.isInteger(k) && k >= 1 && weights.length % k === 0))
+    throw new WeightlensError('BAD_TENSOR', `runs of ${k} do not divide ${weights.length} weights`);
   return weights.length / k;
 }

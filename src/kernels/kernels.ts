@@ -77,7 +77,11 @@ export class Kernels {
    * (a tensor decoder writes straight into Wasm memory, no intermediate copy). `label` names the tensor
    * in errors, here and in the kernels run on it.
    */
-  async stage(size: number, fill: (dest: Float32Array) => void | Promise<void>, label: TensorLabel = {}): Promise<StagedTensor> {
+  async stage(
+    size: number,
+    fill: (dest: Float32Array) => void | Promise<void>,
+    label: TensorLabel = {},
+  ): Promise<StagedTensor> {
     if (!(Number.isSafeInteger(size) && size >= 0)) {
       throw new WeightlensError('BAD_TENSOR', `${labelText(label)} has ${size} elements, not a count`, label);
     }
@@ -116,7 +120,14 @@ export class Kernels {
    * Σx² and Σ(x − q(x))² of the staged tensor fake-quantized with per-channel `scales` and `zeroPoints`
    * (one entry per channel; give every channel the same values for per-tensor quantization).
    */
-  quantError(staged: StagedTensor, layout: ChannelLayout, scales: Float32Array, zeroPoints: Float32Array, qmin: number, qmax: number) {
+  quantError(
+    staged: StagedTensor,
+    layout: ChannelLayout,
+    scales: Float32Array,
+    zeroPoints: Float32Array,
+    qmin: number,
+    qmax: number,
+  ) {
     this.check(staged, layout);
     const C = channelCount(layout);
     const at = this.arena.resultsAt(staged.size * 4);
@@ -131,11 +142,21 @@ export class Kernels {
   }
 
   /** channel < 0: the whole tensor. */
-  histogram(staged: StagedTensor, layout: ChannelLayout, channel: number, lo: number, hi: number, bins: number): HistogramCounts {
+  histogram(
+    staged: StagedTensor,
+    layout: ChannelLayout,
+    channel: number,
+    lo: number,
+    hi: number,
+    bins: number,
+  ): HistogramCounts {
     this.check(staged, layout);
-    if (!(bins >= 1 && Number.isInteger(bins))) throw new RangeError(`histogram bins must be a positive integer, got ${bins}`);
-    if (!(Number.isFinite(lo) && Number.isFinite(hi) && hi >= lo)) throw new RangeError(`histogram range [${lo}, ${hi}] is not a finite interval`);
-    if (channel >= channelCount(layout)) throw new RangeError(`channel ${channel} out of range (${channelCount(layout)} channels)`);
+    if (!(bins >= 1 && Number.isInteger(bins)))
+      throw new RangeError(`histogram bins must be a positive integer, got ${bins}`);
+    if (!(Number.isFinite(lo) && Number.isFinite(hi) && hi >= lo))
+      throw new RangeError(`histogram range [${lo}, ${hi}] is not a finite interval`);
+    if (channel >= channelCount(layout))
+      throw new RangeError(`channel ${channel} out of range (${channelCount(layout)} channels)`);
     const out = this.arena.resultsAt(staged.size * 4);
     // The kernel counts into several tables (assembly/histogram.ts), all zeroed here, and sums them into the first.
     const bytes = this.exports.histogramBytes(bins);
@@ -158,14 +179,26 @@ export class Kernels {
     const { groups, outer, cg, inner } = layout;
     const parts = [groups, outer, cg, inner];
     if (!parts.every((n) => Number.isSafeInteger(n) && n >= 0) || elementCount(layout) !== this.stagedSize) {
-      throw new WeightlensError('BAD_TENSOR', `${labelText(label)}: its ${this.stagedSize} elements do not form ${groups} groups × ${outer} × ${cg} channels × ${inner}`, label);
+      throw new WeightlensError(
+        'BAD_TENSOR',
+        `${labelText(label)}: its ${this.stagedSize} elements do not form ${groups} groups × ${outer} × ${cg} channels × ${inner}`,
+        label,
+      );
     }
     const C = channelCount(layout);
     if (C > this.stagedSize) {
-      throw new WeightlensError('BAD_TENSOR', `${labelText(label)} has ${C} output channels but ${this.stagedSize} elements: its channels hold no weights`, label);
+      throw new WeightlensError(
+        'BAD_TENSOR',
+        `${labelText(label)} has ${C} output channels but ${this.stagedSize} elements: its channels hold no weights`,
+        label,
+      );
     }
     if (C > MAX_CHANNELS) {
-      throw new WeightlensError('OUT_OF_MEMORY', `${labelText(label)} has ${C} output channels, more than the ${MAX_CHANNELS} whose per-channel results weightlens holds`, label);
+      throw new WeightlensError(
+        'OUT_OF_MEMORY',
+        `${labelText(label)} has ${C} output channels, more than the ${MAX_CHANNELS} whose per-channel results weightlens holds`,
+        label,
+      );
     }
   }
 }

@@ -55,7 +55,11 @@ export class WasmArena {
     try {
       this.memory.grow(Math.ceil(missing / PAGE));
     } catch (cause) {
-      throw new WeightlensError('OUT_OF_MEMORY', `${labelText(label)}: ${what}: could not grow WebAssembly memory to ${end} bytes`, { ...context, cause });
+      throw new WeightlensError(
+        'OUT_OF_MEMORY',
+        `${labelText(label)}: ${what}: could not grow WebAssembly memory to ${end} bytes`,
+        { ...context, cause },
+      );
     }
   }
 }

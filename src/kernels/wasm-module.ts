@@ -8,7 +8,15 @@ import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from './wasm-binary.
 export interface KernelExports {
   readonly memory: WebAssembly.Memory;
   channelStatsScalar(src: number, groups: number, outer: number, cg: number, inner: number, out: number): void;
-  channelStatsExact(src: number, groups: number, outer: number, cg: number, inner: number, ch: number, out: number): void;
+  channelStatsExact(
+    src: number,
+    groups: number,
+    outer: number,
+    cg: number,
+    inner: number,
+    ch: number,
+    out: number,
+  ): void;
   channelStatsRunsSimd(src: number, groups: number, outer: number, cg: number, inner: number, out: number): void;
   channelStatsColumnsSimd(src: number, rows: number, cols: number, out: number): void;
   runAbsMax(src: number, runs: number, k: number, out: number): void;
@@ -20,12 +28,28 @@ export interface KernelExports {
   scaleGridScalar(src: number, rows: number, cols: number, k: number, rowF: number, colF: number): void;
   runSumsScalar(src: number, runs: number, k: number, out: number): void;
   quantError(
-    src: number, groups: number, outer: number, cg: number, inner: number,
-    scales: number, zeroPoints: number, qmin: number, qmax: number, out: number,
+    src: number,
+    groups: number,
+    outer: number,
+    cg: number,
+    inner: number,
+    scales: number,
+    zeroPoints: number,
+    qmin: number,
+    qmax: number,
+    out: number,
   ): void;
   histogram(
-    src: number, groups: number, outer: number, cg: number, inner: number, channel: number,
-    lo: number, hi: number, bins: number, out: number,
+    src: number,
+    groups: number,
+    outer: number,
+    cg: number,
+    inner: number,
+    channel: number,
+    lo: number,
+    hi: number,
+    bins: number,
+    out: number,
   ): void;
   histogramBytes(bins: number): number;
 }

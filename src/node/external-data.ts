@@ -22,7 +22,11 @@ export function directorySource(dir: string): ExternalDataSource {
 
 function realFolder(dir: string): Promise<string> {
   return realpath(dir).catch((e: NodeJS.ErrnoException) => {
-    throw new WeightlensError('EXTERNAL_DATA', `external data folder "${dir}" cannot be read (${e.code ?? e.message})`, { cause: e });
+    throw new WeightlensError(
+      'EXTERNAL_DATA',
+      `external data folder "${dir}" cannot be read (${e.code ?? e.message})`,
+      { cause: e },
+    );
   });
 }
 
@@ -31,7 +35,9 @@ function realFolder(dir: string): Promise<string> {
  * separators, `real` the file it leads to (never outside the folder's real path).
  */
 export async function locateExternalFile(
-  dir: string, location: string, realDir: Promise<string> = realFolder(dir),
+  dir: string,
+  location: string,
+  realDir: Promise<string> = realFolder(dir),
 ): Promise<{ real: string; path: string; size: number }> {
   const path = validateLocation(location);
   const root = await realDir;
@@ -41,12 +47,19 @@ export async function locateExternalFile(
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'not found' : `cannot be opened (${code ?? String(e)})`;
-    throw new WeightlensError('EXTERNAL_DATA', `external data file "${location}" ${why} in ${dir}`, { field: 'external_data.location', cause: e });
+    throw new WeightlensError('EXTERNAL_DATA', `external data file "${location}" ${why} in ${dir}`, {
+      field: 'external_data.location',
+      cause: e,
+    });
   }
   if (real !== root && !real.startsWith(root.endsWith(sep) ? root : root + sep)) {
-    throw new WeightlensError('UNSAFE_PATH', `external data location "${location}" resolves to ${real}, outside ${dir}`, {
-      field: 'external_data.location',
-    });
+    throw new WeightlensError(
+      'UNSAFE_PATH',
+      `external data location "${location}" resolves to ${real}, outside ${dir}`,
+      {
+        field: 'external_data.location',
+      },
+    );
   }
   const info = await stat(real);
   if (!info.isFile()) throw new WeightlensError('EXTERNAL_DATA', `external data location "${location}" is not a file`);

@@ -19,8 +19,10 @@ export interface InputFile {
 export function inputFilesOf(model: Model, modelPath: string, dataDir: string): InputFile[] {
   const files: InputFile[] = [{ path: modelPath, role: 'the input model' }];
   const locations = new Set<string>();
-  for (const graph of model.graphs) for (const t of graph.constants.values()) if (t.external) locations.add(t.external.location);
-  for (const location of locations) files.push({ path: join(dataDir, location), role: `the input's external-data file "${location}"` });
+  for (const graph of model.graphs)
+    for (const t of graph.constants.values()) if (t.external) locations.add(t.external.location);
+  for (const location of locations)
+    files.push({ path: join(dataDir, location), role: `the input's external-data file "${location}"` });
   return files;
 }
 
@@ -35,7 +37,10 @@ async function identify(path: string): Promise<Identity> {
   const absolute = resolve(path);
   const info = await stat(absolute).catch(() => undefined);
   const real = await realpath(absolute).catch(() =>
-    realpath(dirname(absolute)).then((folder) => join(folder, basename(absolute)), () => absolute),
+    realpath(dirname(absolute)).then(
+      (folder) => join(folder, basename(absolute)),
+      () => absolute,
+    ),
   );
   // Some file systems report inode 0 for every file: there only the real path tells files apart.
   return info && info.ino !== 0 ? { real, inode: `${info.dev}:${info.ino}` } : { real };
@@ -46,12 +51,18 @@ export async function refuseInputTargets(targets: readonly string[], inputs: rea
   const known = await Promise.all(inputs.map(async (input) => ({ input, identity: await identify(input.path) })));
   for (const target of targets) {
     const { real, inode } = await identify(target);
-    const hit = known.find(({ identity }) => identity.real === real || (inode !== undefined && identity.inode === inode));
+    const hit = known.find(
+      ({ identity }) => identity.real === real || (inode !== undefined && identity.inode === inode),
+    );
     if (hit) {
       const alias = resolve(target) === resolve(hit.input.path) ? '' : ` (${hit.input.path}, under another name)`;
-      throw new WeightlensError('USAGE', `${target}: is ${hit.input.role}${alias}; weightlens never writes over its input, choose another output`, {
-        file: target,
-      });
+      throw new WeightlensError(
+        'USAGE',
+        `${target}: is ${hit.input.role}${alias}; weightlens never writes over its input, choose another output`,
+        {
+          file: target,
+        },
+      );
     }
   }
 }

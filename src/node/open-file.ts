@@ -33,7 +33,12 @@ export async function openModelFile(path: string, options: OpenFileOptions = {})
   });
 }
 
-async function readWhole(path: string, fileName: string, signal?: AbortSignal, onProgress?: (p: OpenProgress) => void): Promise<Uint8Array> {
+async function readWhole(
+  path: string,
+  fileName: string,
+  signal?: AbortSignal,
+  onProgress?: (p: OpenProgress) => void,
+): Promise<Uint8Array> {
   let handle;
   try {
     handle = await open(path, 'r');
@@ -63,9 +68,12 @@ async function readWhole(path: string, fileName: string, signal?: AbortSignal, o
 function ioError(path: string, fileName: string, cause: unknown): WeightlensError {
   const err = cause as NodeJS.ErrnoException;
   const why =
-    err.code === 'ENOENT' ? 'no such file' :
-    err.code === 'EACCES' ? 'permission denied' :
-    err.code === 'EISDIR' ? 'is a folder, not a file' :
-    err.message ?? String(cause);
+    err.code === 'ENOENT'
+      ? 'no such file'
+      : err.code === 'EACCES'
+        ? 'permission denied'
+        : err.code === 'EISDIR'
+          ? 'is a folder, not a file'
+          : (err.message ?? String(cause));
   return new WeightlensError('IO', `${path}: cannot read the model: ${why}`, { file: fileName, cause });
 }

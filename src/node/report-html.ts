@@ -11,7 +11,8 @@ import { worstFirst } from '../report/worst-layers.js';
 /** dist/cdn/weightlens.js, next to this module's folder in dist/. */
 const BUNDLE = new URL('../cdn/weightlens.js', import.meta.url);
 
-const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 /** JSON that cannot end the <script> element it sits in. */
 const inlineJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
 
@@ -40,8 +41,11 @@ export async function reportHtml(localStats: StatsReport, localCle: CleReport | 
 <body>
 <header>
   <h1>${escapeHtml(title)}</h1>
-  <p>IR ${stats.model.irVersion}, ${stats.model.parameters.toLocaleString('en-US')} parameters${stats.model.quantizedParameters
-    ? ` (and ${stats.model.quantizedParameters.toLocaleString('en-US')} stored as integers)` : ''}, ${stats.layers.length} weight layers.
+  <p>IR ${stats.model.irVersion}, ${stats.model.parameters.toLocaleString('en-US')} parameters${
+    stats.model.quantizedParameters
+      ? ` (and ${stats.model.quantizedParameters.toLocaleString('en-US')} stored as integers)`
+      : ''
+  }, ${stats.layers.length} weight layers.
     Made by weightlens; everything below is in this file.</p>
 </header>
 <section id="layers-section" aria-labelledby="layers-title">
@@ -58,12 +62,16 @@ export async function reportHtml(localStats: StatsReport, localCle: CleReport | 
   <h2 id="quant-title">Quantization error (SQNR)</h2>
   <quant-error-plot id="quant"></quant-error-plot>
 </section>
-${cle ? `<section id="cle-section" aria-labelledby="cle-title">
+${
+  cle
+    ? `<section id="cle-section" aria-labelledby="cle-title">
   <h2 id="cle-title">Cross Layer Equalization: before and after</h2>
   <cle-compare id="cle"></cle-compare>
   <h3 id="quant-cle-title">Quantization error after CLE against before</h3>
   <quant-error-plot id="quant-cle" aria-labelledby="quant-cle-title"></quant-error-plot>
-</section>` : ''}
+</section>`
+    : ''
+}
 <script type="module">
 ${bundle}
 </script>

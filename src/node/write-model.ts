@@ -41,18 +41,34 @@ async function sameContent(a: string, b: string): Promise<boolean> {
 }
 
 /** Input external-data files the output still refers to and that are not beside it yet: [from, to]. */
-async function copiesNeeded(input: string, kept: readonly string[], dataDir: string, folder: string): Promise<[string, string][]> {
+async function copiesNeeded(
+  input: string,
+  kept: readonly string[],
+  dataDir: string,
+  folder: string,
+): Promise<[string, string][]> {
   const copies: [string, string][] = [];
   for (const location of kept) {
     const { real: from, path } = await locateExternalFile(dataDir, location).catch((e: unknown) => {
       if (!(e instanceof WeightlensError)) throw e;
-      throw new WeightlensError(e.code, `${input}: ${e.message} (the output still refers to it)`, { file: input, field: e.field, cause: e });
+      throw new WeightlensError(e.code, `${input}: ${e.message} (the output still refers to it)`, {
+        file: input,
+        field: e.field,
+        cause: e,
+      });
     });
     const to = join(folder, path);
-    const exists = await stat(to).then(() => true, () => false);
+    const exists = await stat(to).then(
+      () => true,
+      () => false,
+    );
     if (!exists) copies.push([from, to]);
     else if (!(await sameContent(from, to))) {
-      throw new WeightlensError('IO', `${to}: exists and differs from the input's external data "${location}"; not overwritten`, { file: to });
+      throw new WeightlensError(
+        'IO',
+        `${to}: exists and differs from the input's external data "${location}"; not overwritten`,
+        { file: to },
+      );
     }
   }
   return copies;
@@ -64,13 +80,20 @@ async function copiesNeeded(input: string, kept: readonly string[], dataDir: str
  * before writing anything, when any of them would replace the input model or one of its data files.
  */
 export async function writeModel(
-  output: string, outcome: Pick<CleOutcome, 'bytes' | 'dataFiles' | 'dataLocations'>, options: WriteModelOptions,
+  output: string,
+  outcome: Pick<CleOutcome, 'bytes' | 'dataFiles' | 'dataLocations'>,
+  options: WriteModelOptions,
 ): Promise<string[]> {
   const target = resolve(output);
   const folder = dirname(target);
   const dataDir = options.dataDir ?? dirname(options.input);
-  const dataFiles = [...outcome.dataFiles].map(([location, bytes]) => [join(folder, validateLocation(location)), bytes] as const);
-  await refuseInputTargets([output, ...dataFiles.map(([path]) => path)], inputFilesOf(options.model, options.input, dataDir));
+  const dataFiles = [...outcome.dataFiles].map(
+    ([location, bytes]) => [join(folder, validateLocation(location)), bytes] as const,
+  );
+  await refuseInputTargets(
+    [output, ...dataFiles.map(([path]) => path)],
+    inputFilesOf(options.model, options.input, dataDir),
+  );
   const kept = outcome.dataLocations.filter((location) => !outcome.dataFiles.has(location));
   const copies = await copiesNeeded(options.input, kept, dataDir, folder);
 
@@ -83,7 +106,10 @@ export async function writeModel(
   for (const [from, to] of copies) {
     await mkdir(dirname(to), { recursive: true });
     await copyFile(from, to, constants.COPYFILE_EXCL).catch((cause: Error) => {
-      throw new WeightlensError('IO', `${to}: cannot copy the input's external data there (${cause.message})`, { file: to, cause });
+      throw new WeightlensError('IO', `${to}: cannot copy the input's external data there (${cause.message})`, {
+        file: to,
+        cause,
+      });
     });
     written.push(to);
   }

@@ -39,7 +39,10 @@ interface Shaped {
  * the file, the node and the problem.
  */
 export function computedWeight(
-  graph: Graph, producer: Node, input: (name: string) => TensorRef | undefined, fileName: string,
+  graph: Graph,
+  producer: Node,
+  input: (name: string) => TensorRef | undefined,
+  fileName: string,
 ): TensorRef | undefined {
   if (!isComputedOp(producer.opType)) return undefined;
   const dataCount = producer.opType === 'Concat' ? producer.inputs.length : 1;
@@ -54,7 +57,11 @@ export function computedWeight(
   const output = producer.outputs[0];
   if (!output) return undefined;
   const bad = (field: string, problem: string): never => {
-    throw new WeightlensError('BAD_GRAPH', `${fileName}: ${producer.opType} "${producer.name}": ${problem}`, { file: fileName, tensor: output, field });
+    throw new WeightlensError('BAD_GRAPH', `${fileName}: ${producer.opType} "${producer.name}": ${problem}`, {
+      file: fileName,
+      tensor: output,
+      field,
+    });
   };
   const indices = (position: number, field: string) => integerInput(graph, producer.inputs[position], field, bad);
   const shaped = shapeOf(producer, sources, indices, bad);
@@ -62,7 +69,16 @@ export function computedWeight(
   const size = shaped.shape.reduce((a, b) => a * b, 1);
   if (size > distinctSourceElements(sources)) return undefined;
   const computation: Computation = { op: producer.opType, node: producer.name, inputs: sources };
-  return new ComputedTensor(output, graph.path, sources[0]!.dataType, shaped.shape, size, computation, shaped.placement, fileName);
+  return new ComputedTensor(
+    output,
+    graph.path,
+    sources[0]!.dataType,
+    shaped.shape,
+    size,
+    computation,
+    shaped.placement,
+    fileName,
+  );
 }
 
 /** Float weights, or weights that read as floats (dequantized, computed from such). */
@@ -105,11 +121,17 @@ type Bad = (field: string, problem: string) => never;
 type Indices = (position: number, field: string) => number[] | undefined | 'not constant';
 
 /** An index input read from the file: a missing optional input is undefined, a computed one 'not constant'. */
-function integerInput(graph: Graph, name: string | undefined, field: string, bad: Bad): number[] | undefined | 'not constant' {
+function integerInput(
+  graph: Graph,
+  name: string | undefined,
+  field: string,
+  bad: Bad,
+): number[] | undefined | 'not constant' {
   if (!name) return undefined;
   const t = resolveConstant(graph, name);
   if (!(t instanceof OnnxTensor)) return 'not constant';
-  if (t.size > MAX_RANK) bad(field, `${field} "${name}" has ${t.size} values, more than the ${MAX_RANK} dimensions weightlens reads`);
+  if (t.size > MAX_RANK)
+    bad(field, `${field} "${name}" has ${t.size} values, more than the ${MAX_RANK} dimensions weightlens reads`);
   return t.integersInFile() ?? 'not constant';
 }
 
@@ -161,7 +183,14 @@ function shapeOf(node: Node, sources: TensorRef[], indices: Indices, bad: Bad): 
       const axes = fromInputs ? indices(3, 'axes') : intsAttribute(node, 'axes');
       const steps = fromInputs ? indices(4, 'steps') : undefined;
       if ([starts, ends, axes, steps].includes('not constant')) return undefined;
-      return slice(x, starts as number[] | undefined, ends as number[] | undefined, axes as number[] | undefined, steps as number[] | undefined, bad);
+      return slice(
+        x,
+        starts as number[] | undefined,
+        ends as number[] | undefined,
+        axes as number[] | undefined,
+        steps as number[] | undefined,
+        bad,
+      );
     }
     case 'Concat': {
       const axis = normalizeAxis(intAttribute(node, 'axis', 0), rank, 'axis', bad);
@@ -169,11 +198,19 @@ function shapeOf(node: Node, sources: TensorRef[], indices: Indices, bad: Bad): 
       for (const t of sources.slice(1)) {
         if (t.dataType !== x.dataType) bad('inputs', `input "${t.name}" is ${t.dtype}, but "${x.name}" is ${x.dtype}`);
         const fits = t.shape.length === rank && t.shape.every((d, k) => k === axis || d === x.shape[k]);
-        if (!fits) bad('inputs', `input "${t.name}" [${t.shape}] does not fit "${x.name}" [${x.shape}] along axis ${axis}`);
+        if (!fits)
+          bad('inputs', `input "${t.name}" [${t.shape}] does not fit "${x.name}" [${x.shape}] along axis ${axis}`);
         shape[axis]! += t.shape[axis]!;
       }
       const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-      return { shape, placement: { kind: 'concat', outer: x.shape.slice(0, axis).reduce((a, b) => a * b, 1), blocks: sources.map((t) => t.shape[axis]! * inner) } };
+      return {
+        shape,
+        placement: {
+          kind: 'concat',
+          outer: x.shape.slice(0, axis).reduce((a, b) => a * b, 1),
+          blocks: sources.map((t) => t.shape[axis]! * inner),
+        },
+      };
     }
     case 'Unsqueeze': {
       const axes = inputOrAttribute(1, 'axes');
@@ -189,22 +226,31 @@ function shapeOf(node: Node, sources: TensorRef[], indices: Indices, bad: Bad): 
     case 'Squeeze': {
       const axes = inputOrAttribute(1, 'axes');
       if (axes === 'not constant') return undefined;
-      const removed = new Set(axes ? uniqueAxes(axes, rank, 'axes', bad) : x.shape.flatMap((d, k) => (d === 1 ? [k] : [])));
-      for (const k of removed) if (x.shape[k] !== 1) bad('axes', `axis ${k} of "${x.name}" [${x.shape}] is ${x.shape[k]}, not 1`);
+      const removed = new Set(
+        axes ? uniqueAxes(axes, rank, 'axes', bad) : x.shape.flatMap((d, k) => (d === 1 ? [k] : [])),
+      );
+      for (const k of removed)
+        if (x.shape[k] !== 1) bad('axes', `axis ${k} of "${x.name}" [${x.shape}] is ${x.shape[k]}, not 1`);
       return { shape: x.shape.filter((_, k) => !removed.has(k)), placement: { kind: 'same-order' } };
     }
     case 'Reshape': {
       const target = indices(1, 'shape');
       if (target === 'not constant') return undefined;
       if (!target) bad('shape', 'has no shape input');
-      return { shape: reshape(x, target!, intAttribute(node, 'allowzero', 0) === 1, bad), placement: { kind: 'same-order' } };
+      return {
+        shape: reshape(x, target!, intAttribute(node, 'allowzero', 0) === 1, bad),
+        placement: { kind: 'same-order' },
+      };
     }
     case 'Transpose': {
       const perm = intsAttribute(node, 'perm') ?? x.shape.map((_, k) => rank - 1 - k);
       const isPermutation = perm.length === rank && [...perm].sort((a, b) => a - b).every((p, k) => p === k);
       if (!isPermutation) bad('perm', `perm [${perm}] is not a permutation of the ${rank} axes of "${x.name}"`);
       const strides = stridesOf(x.shape);
-      return { shape: perm.map((p) => x.shape[p]!), placement: { kind: 'strided', base: 0, strides: perm.map((p) => strides[p]!) } };
+      return {
+        shape: perm.map((p) => x.shape[p]!),
+        placement: { kind: 'strided', base: 0, strides: perm.map((p) => strides[p]!) },
+      };
     }
     default:
       return undefined;
@@ -212,7 +258,14 @@ function shapeOf(node: Node, sources: TensorRef[], indices: Indices, bad: Bad): 
 }
 
 /** ONNX Slice: negative indices count from the end, out-of-range ones clamp; steps may be negative, never 0. */
-function slice(x: TensorRef, starts: number[] | undefined, ends: number[] | undefined, axes: number[] | undefined, steps: number[] | undefined, bad: Bad): Shaped {
+function slice(
+  x: TensorRef,
+  starts: number[] | undefined,
+  ends: number[] | undefined,
+  axes: number[] | undefined,
+  steps: number[] | undefined,
+  bad: Bad,
+): Shaped {
   const rank = x.shape.length;
   if (!starts || !ends) bad('starts', 'needs starts and ends');
   const n = starts!.length;
@@ -243,7 +296,8 @@ function slice(x: TensorRef, starts: number[] | undefined, ends: number[] | unde
 function reshape(x: TensorRef, target: number[], allowZero: boolean, bad: Bad): number[] {
   const shape = target.map((d, k) => {
     if (d === 0 && !allowZero) {
-      if (k >= x.shape.length) bad('shape', `shape [${target}] copies dimension ${k} (0), but "${x.name}" has rank ${x.shape.length}`);
+      if (k >= x.shape.length)
+        bad('shape', `shape [${target}] copies dimension ${k} (0), but "${x.name}" has rank ${x.shape.length}`);
       return x.shape[k]!;
     }
     if (d < -1 || !Number.isInteger(d)) bad('shape', `shape [${target}] holds ${d}`);
@@ -253,7 +307,8 @@ function reshape(x: TensorRef, target: number[], allowZero: boolean, bad: Bad): 
   if (unknown > 1) bad('shape', `shape [${target}] has more than one -1`);
   const known = shape.reduce((a, d) => (d === -1 ? a : a * d), 1);
   if (unknown === 1) {
-    if (known === 0 || x.size % known !== 0) bad('shape', `shape [${target}] does not divide the ${x.size} elements of "${x.name}" [${x.shape}]`);
+    if (known === 0 || x.size % known !== 0)
+      bad('shape', `shape [${target}] does not divide the ${x.size} elements of "${x.name}" [${x.shape}]`);
     shape[shape.indexOf(-1)] = x.size / known;
   } else if (known !== x.size) {
     bad('shape', `shape [${target}] claims ${known} elements, "${x.name}" [${x.shape}] has ${x.size}`);
@@ -280,9 +335,14 @@ class ComputedTensor implements TensorRef {
 
   async readFloat32Into(dest: Float32Array, signal?: AbortSignal): Promise<void> {
     if (dest.length < this.size) {
-      throw new WeightlensError('USAGE', `${this.fileName}: tensor "${this.name}" has ${this.size} elements, the destination only ${dest.length}`, {
-        file: this.fileName, tensor: this.name,
-      });
+      throw new WeightlensError(
+        'USAGE',
+        `${this.fileName}: tensor "${this.name}" has ${this.size} elements, the destination only ${dest.length}`,
+        {
+          file: this.fileName,
+          tensor: this.name,
+        },
+      );
     }
     await this.writeInto(dest.subarray(0, this.size), new Map(), signal);
   }
@@ -301,7 +361,12 @@ class ComputedTensor implements TensorRef {
 }
 
 /** Writes `t`'s values into `out`, reading a stored tensor at most once per top-level read. */
-async function valuesInto(t: TensorRef, out: Float32Array, reads: Map<TensorRef, Float32Array>, signal?: AbortSignal): Promise<void> {
+async function valuesInto(
+  t: TensorRef,
+  out: Float32Array,
+  reads: Map<TensorRef, Float32Array>,
+  signal?: AbortSignal,
+): Promise<void> {
   if (t instanceof ComputedTensor) return t.writeInto(out, reads, signal);
   const read = reads.get(t);
   if (read) {
@@ -313,7 +378,11 @@ async function valuesInto(t: TensorRef, out: Float32Array, reads: Map<TensorRef,
   reads.set(t, out);
 }
 
-async function valuesOf(t: TensorRef, reads: Map<TensorRef, Float32Array>, signal?: AbortSignal): Promise<Float32Array> {
+async function valuesOf(
+  t: TensorRef,
+  reads: Map<TensorRef, Float32Array>,
+  signal?: AbortSignal,
+): Promise<Float32Array> {
   const read = reads.get(t);
   if (read) return read;
   const values = new Float32Array(t.size);
@@ -321,7 +390,13 @@ async function valuesOf(t: TensorRef, reads: Map<TensorRef, Float32Array>, signa
   return values;
 }
 
-function gatherStrided(src: Float32Array, out: Float32Array, shape: readonly number[], base: number, strides: readonly number[]): void {
+function gatherStrided(
+  src: Float32Array,
+  out: Float32Array,
+  shape: readonly number[],
+  base: number,
+  strides: readonly number[],
+): void {
   if (out.length === 0) return;
   const rank = shape.length;
   if (rank === 0) {

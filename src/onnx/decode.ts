@@ -34,7 +34,11 @@ export function decodeModel(bytes: Uint8Array, options: DecodeOptions): Model {
     scanTopLevel(bytes, fileName);
   } catch (error) {
     const kind = error instanceof WeightlensError && error.code === 'NOT_ONNX' ? describeNonOnnx(bytes) : undefined;
-    if (kind) throw new WeightlensError('NOT_ONNX', `${fileName}: this is ${kind}, not an ONNX model`, { file: fileName, cause: error });
+    if (kind)
+      throw new WeightlensError('NOT_ONNX', `${fileName}: this is ${kind}, not an ONNX model`, {
+        file: fileName,
+        cause: error,
+      });
     throw error;
   }
   checkNesting(bytes, fileName);
@@ -109,16 +113,25 @@ function scanTopLevel(bytes: Uint8Array, fileName: string): void {
     const tag = varint();
     const field = tag === undefined ? undefined : MODEL_FIELDS[Math.floor(tag / 8)];
     if (tag === undefined || Number.isNaN(tag) || !field || tag % 8 !== field.wire) {
-      throw new WeightlensError('NOT_ONNX', `${fileName}: not an ONNX model (byte ${at} is no ModelProto field)`, { file: fileName });
+      throw new WeightlensError('NOT_ONNX', `${fileName}: not an ONNX model (byte ${at} is no ModelProto field)`, {
+        file: fileName,
+      });
     }
     const value = varint();
     const truncated = (needed: string) =>
-      new WeightlensError('TRUNCATED', `${fileName}: the file ends inside field ${field.name} at byte ${at} (${needed}, the file has ${bytes.length} bytes); was the download cut short?`, {
-        file: fileName,
-        field: field.name,
-      });
+      new WeightlensError(
+        'TRUNCATED',
+        `${fileName}: the file ends inside field ${field.name} at byte ${at} (${needed}, the file has ${bytes.length} bytes); was the download cut short?`,
+        {
+          file: fileName,
+          field: field.name,
+        },
+      );
     if (value === undefined) throw truncated('its value is cut off');
-    if (Number.isNaN(value)) throw new WeightlensError('NOT_ONNX', `${fileName}: not an ONNX model (bad varint at byte ${at})`, { file: fileName });
+    if (Number.isNaN(value))
+      throw new WeightlensError('NOT_ONNX', `${fileName}: not an ONNX model (bad varint at byte ${at})`, {
+        file: fileName,
+      });
     if (field.wire === 2) {
       if (pos + value > bytes.length) throw truncated(`it needs ${pos + value} bytes`);
       pos += value;
@@ -127,7 +140,12 @@ function scanTopLevel(bytes: Uint8Array, fileName: string): void {
 }
 
 function buildGraph(
-  gp: IGraphProto, path: string, parent: Graph | undefined, context: TensorContext, all: Graph[], owner?: GraphOwner,
+  gp: IGraphProto,
+  path: string,
+  parent: Graph | undefined,
+  context: TensorContext,
+  all: Graph[],
+  owner?: GraphOwner,
 ): Graph {
   const constants = new Map<string, TensorRef>();
   const overridable = new Set<string>();
@@ -173,15 +191,22 @@ function buildGraph(
 class DeclaredNames {
   private readonly by = new Map<string, string>();
 
-  constructor(private readonly fileName: string, private readonly path: string) {}
+  constructor(
+    private readonly fileName: string,
+    private readonly path: string,
+  ) {}
 
   add(name: string, what: string): void {
     const first = this.by.get(name);
     if (first !== undefined) {
-      throw new WeightlensError('BAD_GRAPH', `${this.fileName}: graph ${this.path} declares "${name}" twice (${first} and ${what}); ONNX names are unique in a graph`, {
-        file: this.fileName,
-        tensor: name,
-      });
+      throw new WeightlensError(
+        'BAD_GRAPH',
+        `${this.fileName}: graph ${this.path} declares "${name}" twice (${first} and ${what}); ONNX names are unique in a graph`,
+        {
+          file: this.fileName,
+          tensor: name,
+        },
+      );
     }
     this.by.set(name, what);
   }
@@ -197,25 +222,39 @@ function buildNode(np: INodeProto, index: number, graph: Graph, context: TensorC
   const opType = np.opType ?? '';
   if (!opType) {
     // The ONNX checker and onnxruntime refuse it too; caught here, a file of a million empty nodes fails fast.
-    throw new WeightlensError('BAD_GRAPH', `${context.fileName}: graph ${graph.path}, node ${index}${np.name ? ` "${np.name}"` : ''} has no op_type; every ONNX node names its operator`, {
-      file: context.fileName, field: 'op_type',
-    });
+    throw new WeightlensError(
+      'BAD_GRAPH',
+      `${context.fileName}: graph ${graph.path}, node ${index}${np.name ? ` "${np.name}"` : ''} has no op_type; every ONNX node names its operator`,
+      {
+        file: context.fileName,
+        field: 'op_type',
+      },
+    );
   }
   const name = np.name || outputs[0] || `${opType}_${index}`;
   const domain = np.domain === 'ai.onnx' ? '' : (np.domain ?? '');
-  if (!np.attribute?.length) return { name, opType, domain, inputs, outputs, attributes: NO_ATTRIBUTES, graph: graph.path, index };
+  if (!np.attribute?.length)
+    return { name, opType, domain, inputs, outputs, attributes: NO_ATTRIBUTES, graph: graph.path, index };
   const attributes = new Map<string, AttributeValue>();
   for (const a of np.attribute) {
     const attrName = a.name ?? '';
     if (!attrName) {
       // The ONNX checker refuses a nameless attribute too; nothing could ever read it.
-      throw new WeightlensError('BAD_GRAPH', `${context.fileName}: graph ${graph.path}, node "${name}" (${opType}) has an attribute without a name`, {
-        file: context.fileName, field: 'attribute',
-      });
+      throw new WeightlensError(
+        'BAD_GRAPH',
+        `${context.fileName}: graph ${graph.path}, node "${name}" (${opType}) has an attribute without a name`,
+        {
+          file: context.fileName,
+          field: 'attribute',
+        },
+      );
     }
     // A Constant's tensor is named after the node's output: that is the name consumers refer to.
     const tensorName = opType === 'Constant' && attrName === 'value' && outputs[0] ? outputs[0] : undefined;
-    attributes.set(attrName, attributeValue(a, `${graph.path}/${name}.${attrName}`, name, index, tensorName, graph, context, all));
+    attributes.set(
+      attrName,
+      attributeValue(a, `${graph.path}/${name}.${attrName}`, name, index, tensorName, graph, context, all),
+    );
   }
   return { name, opType, domain, inputs, outputs, attributes, graph: graph.path, index };
 }
@@ -251,31 +290,55 @@ function attributeValue(
   const int = (v: Int64 | null | undefined): number => {
     const n = int64ToNumber(v);
     if (n === undefined) {
-      throw new WeightlensError('BAD_GRAPH', `${context.fileName}: attribute ${a.name} of node "${nodeName}" holds an integer too large for a number`, {
-        file: context.fileName,
-        field: a.name ?? undefined,
-      });
+      throw new WeightlensError(
+        'BAD_GRAPH',
+        `${context.fileName}: attribute ${a.name} of node "${nodeName}" holds an integer too large for a number`,
+        {
+          file: context.fileName,
+          field: a.name ?? undefined,
+        },
+      );
     }
     return n;
   };
   switch (attributeType(a)) {
-    case A.FLOAT: return { kind: 'float', value: a.f ?? 0 };
-    case A.INT: return { kind: 'int', value: int(a.i as Int64) };
-    case A.STRING: return { kind: 'string', value: utf8.decode(a.s ?? new Uint8Array(0)) };
-    case A.FLOATS: return { kind: 'floats', value: [...(a.floats ?? [])] };
+    case A.FLOAT:
+      return { kind: 'float', value: a.f ?? 0 };
+    case A.INT:
+      return { kind: 'int', value: int(a.i as Int64) };
+    case A.STRING:
+      return { kind: 'string', value: utf8.decode(a.s ?? new Uint8Array(0)) };
+    case A.FLOATS:
+      return { kind: 'floats', value: [...(a.floats ?? [])] };
     // Nearest double beyond 2^53: Slice (opset 1–9) writes INT64_MAX as "to the end" in its ends.
-    case A.INTS: return { kind: 'ints', value: (a.ints ?? []).map((v) => int64ToNearest(v as Int64)) };
-    case A.STRINGS: return { kind: 'strings', value: (a.strings ?? []).map((s) => utf8.decode(s)) };
+    case A.INTS:
+      return { kind: 'ints', value: (a.ints ?? []).map((v) => int64ToNearest(v as Int64)) };
+    case A.STRINGS:
+      return { kind: 'strings', value: (a.strings ?? []).map((s) => utf8.decode(s)) };
     case A.TENSOR:
       if (!a.t) return { kind: 'other' };
-      return { kind: 'tensor', value: OnnxTensor.fromProto(a.t as TensorFields, tensorName ?? (a.t.name || `${nodeName}.${a.name}`), graph.path, 'constant', context) };
+      return {
+        kind: 'tensor',
+        value: OnnxTensor.fromProto(
+          a.t as TensorFields,
+          tensorName ?? (a.t.name || `${nodeName}.${a.name}`),
+          graph.path,
+          'constant',
+          context,
+        ),
+      };
     case A.GRAPH:
       if (!a.g) return { kind: 'other' };
-      return { kind: 'graph', value: buildGraph(a.g, subPath, graph, context, all, { nodeIndex, attribute: a.name ?? '' }) };
+      return {
+        kind: 'graph',
+        value: buildGraph(a.g, subPath, graph, context, all, { nodeIndex, attribute: a.name ?? '' }),
+      };
     case A.GRAPHS:
       return {
         kind: 'graphs',
-        value: (a.graphs ?? []).map((g, i) => buildGraph(g, `${subPath}[${i}]`, graph, context, all, { nodeIndex, attribute: a.name ?? '', listIndex: i })),
+        value: (a.graphs ?? []).map((g, i) =>
+          buildGraph(g, `${subPath}[${i}]`, graph, context, all, { nodeIndex, attribute: a.name ?? '', listIndex: i }),
+        ),
       };
     default:
       return { kind: 'other' };
@@ -304,7 +367,14 @@ function constantValue(
       case 'value_int':
         return OnnxTensor.fromValues([Number(int64ToNumber(a.i as Int64))], DT.INT64, true, output, path, context);
       case 'value_ints':
-        return OnnxTensor.fromValues((a.ints ?? []).map((v) => Number(int64ToNumber(v as Int64))), DT.INT64, false, output, path, context);
+        return OnnxTensor.fromValues(
+          (a.ints ?? []).map((v) => Number(int64ToNumber(v as Int64))),
+          DT.INT64,
+          false,
+          output,
+          path,
+          context,
+        );
     }
   }
   return undefined;

@@ -6,7 +6,15 @@
  */
 import { WeightlensError, throwIfAborted } from '../errors.js';
 import { DT, dtypeName } from './dtypes.js';
-import { resolveConstant, type DTypeName, type ExternalLocation, type Graph, type Node, type QuantizationParams, type TensorRef } from './model.js';
+import {
+  resolveConstant,
+  type DTypeName,
+  type ExternalLocation,
+  type Graph,
+  type Node,
+  type QuantizationParams,
+  type TensorRef,
+} from './model.js';
 import { readNumbersInto } from './tensor.js';
 
 /** Integer types a weight may be stored in. */
@@ -55,10 +63,18 @@ export function dequantizedWeight(graph: Graph, producer: Node, fileName: string
     const a = producer.attributes.get(key);
     return a?.kind === 'int' ? a.value : fallback;
   };
-  return quantizedWeight({
-    node: producer, x, scale, zeroPoint, axis: attr('axis', 1), blockSize: Math.max(attr('block_size', 0), 0),
-    names: { scale: 'x_scale', zeroPoint: 'x_zero_point' },
-  }, fileName);
+  return quantizedWeight(
+    {
+      node: producer,
+      x,
+      scale,
+      zeroPoint,
+      axis: attr('axis', 1),
+      blockSize: Math.max(attr('block_size', 0), 0),
+      names: { scale: 'x_scale', zeroPoint: 'x_zero_point' },
+    },
+    fileName,
+  );
 }
 
 /**
@@ -94,24 +110,38 @@ export function quantizedWeight(q: QuantizedInput, fileName: string): TensorRef 
     layout = { mode: 'tensor', outer: 1, axisLen: 1, inner: 1, blockSize: 0, blocks: 0 };
   } else if (blockSize > 0) {
     const blocks = Math.ceil(axisLen / blockSize);
-    const ok = param.shape.length === rank && param.shape.every((d, i) => (i === axis ? d === blocks : d === x.shape[i]));
+    const ok =
+      param.shape.length === rank && param.shape.every((d, i) => (i === axis ? d === blocks : d === x.shape[i]));
     if (!ok) {
-      bad(paramName, `blocked ${paramName} of "${x.name}" ${shapeText(x)} with block_size ${blockSize} on axis ${axis} must have shape [${x.shape.map((d, i) => (i === axis ? blocks : d)).join(',')}], got ${shapeText(param)}`);
+      bad(
+        paramName,
+        `blocked ${paramName} of "${x.name}" ${shapeText(x)} with block_size ${blockSize} on axis ${axis} must have shape [${x.shape.map((d, i) => (i === axis ? blocks : d)).join(',')}], got ${shapeText(param)}`,
+      );
     }
     layout = { mode: 'blocked', outer, axisLen, inner, blockSize, blocks };
   } else {
     if (param.shape.length !== 1 || param.shape[0] !== axisLen) {
-      bad(paramName, `${paramName} of "${x.name}" ${shapeText(x)} must be a scalar or have shape [${axisLen}] (axis ${axis}), got ${shapeText(param)}`);
+      bad(
+        paramName,
+        `${paramName} of "${x.name}" ${shapeText(x)} must be a scalar or have shape [${axisLen}] (axis ${axis}), got ${shapeText(param)}`,
+      );
     }
     layout = { mode: 'axis', outer, axisLen, inner, blockSize: 0, blocks: 0 };
   }
   if (zp && scale && zp.shape.join(',') !== scale.shape.join(',')) {
-    bad(names.zeroPoint, `${names.zeroPoint} ${shapeText(zp)} must have the shape of ${names.scale} ${shapeText(scale)}`);
+    bad(
+      names.zeroPoint,
+      `${names.zeroPoint} ${shapeText(zp)} must have the shape of ${names.scale} ${shapeText(scale)}`,
+    );
   }
-  if (zp && zp.dataType !== x.dataType) bad(names.zeroPoint, `${names.zeroPoint} is ${zp.dtype}, but "${x.name}" is ${x.dtype}`);
+  if (zp && zp.dataType !== x.dataType)
+    bad(names.zeroPoint, `${names.zeroPoint} is ${zp.dtype}, but "${x.name}" is ${x.dtype}`);
   const quantization: QuantizationParams = {
-    ...(scale ? { scale } : {}), ...(zp ? { zeroPoint: zp } : {}),
-    mode: layout.mode, axis: perTensor ? null : axis, blockSize: Math.max(blockSize, 0),
+    ...(scale ? { scale } : {}),
+    ...(zp ? { zeroPoint: zp } : {}),
+    mode: layout.mode,
+    axis: perTensor ? null : axis,
+    blockSize: Math.max(blockSize, 0),
   };
   const readScales = async (signal?: AbortSignal) => {
     const values = new Float32Array(param?.size ?? 1).fill(1);
@@ -125,12 +155,24 @@ export function quantizedWeight(q: QuantizedInput, fileName: string): TensorRef 
  * QLinearConv's int32 bias B, stored with scale x_scale·w_scale (per output channel when w_scale is) and
  * zero point 0. x_scale must be a one-value constant; the caller checks that.
  */
-export function dequantizedBias(bias: TensorRef, xScale: TensorRef, wScale: TensorRef, node: Node, fileName: string): TensorRef {
+export function dequantizedBias(
+  bias: TensorRef,
+  xScale: TensorRef,
+  wScale: TensorRef,
+  node: Node,
+  fileName: string,
+): TensorRef {
   const channels = wScale.size;
   if (bias.shape.length !== 1 || (channels > 1 && bias.shape[0] !== channels)) {
-    throw new WeightlensError('BAD_TENSOR', `${fileName}: ${node.opType} "${node.name}": bias "${bias.name}" [${bias.shape.join(',')}] must have one value per output channel${channels > 1 ? ` [${channels}]` : ''}`, {
-      file: fileName, tensor: bias.name, field: 'B',
-    });
+    throw new WeightlensError(
+      'BAD_TENSOR',
+      `${fileName}: ${node.opType} "${node.name}": bias "${bias.name}" [${bias.shape.join(',')}] must have one value per output channel${channels > 1 ? ` [${channels}]` : ''}`,
+      {
+        file: fileName,
+        tensor: bias.name,
+        field: 'B',
+      },
+    );
   }
   const perTensor = channels === 1;
   const layout: Layout = perTensor
@@ -181,14 +223,22 @@ class DequantizedTensor implements TensorRef {
   async readFloat32Into(dest: Float32Array, signal?: AbortSignal): Promise<void> {
     const { x, zp, layout, fileName } = this;
     if (!QUANTIZED.has(x.dataType)) {
-      throw new WeightlensError('UNSUPPORTED_DTYPE', `${fileName}: ${this.opType} input "${x.name}" has data type ${x.dtype} (${x.dataType}), which weightlens cannot dequantize`, {
-        file: fileName,
-        tensor: x.name,
-        field: 'data_type',
-      });
+      throw new WeightlensError(
+        'UNSUPPORTED_DTYPE',
+        `${fileName}: ${this.opType} input "${x.name}" has data type ${x.dtype} (${x.dataType}), which weightlens cannot dequantize`,
+        {
+          file: fileName,
+          tensor: x.name,
+          field: 'data_type',
+        },
+      );
     }
     if (dest.length < x.size) {
-      throw new WeightlensError('USAGE', `${fileName}: tensor "${x.name}" has ${x.size} elements, the destination only ${dest.length}`, { file: fileName, tensor: x.name });
+      throw new WeightlensError(
+        'USAGE',
+        `${fileName}: tensor "${x.name}" has ${x.size} elements, the destination only ${dest.length}`,
+        { file: fileName, tensor: x.name },
+      );
     }
     // int32 values beyond 2^24 are not exact in float32, so those go through float64 first.
     const q = x.dataType === DT.INT32 ? new Float64Array(x.size) : dest;

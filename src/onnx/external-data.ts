@@ -23,7 +23,9 @@ export type ExternalDataSource = (location: string, signal?: AbortSignal) => Pro
  */
 export function validateLocation(location: string): string {
   const unsafe = (why: string): never => {
-    throw new WeightlensError('UNSAFE_PATH', `external data location "${location}" ${why}`, { field: 'external_data.location' });
+    throw new WeightlensError('UNSAFE_PATH', `external data location "${location}" ${why}`, {
+      field: 'external_data.location',
+    });
   };
   if (location === '') unsafe('is empty');
   if (location.includes('\0')) unsafe('contains a NUL character');
@@ -52,8 +54,9 @@ export function filesSource(files: Iterable<NamedBlob>): ExternalDataSource {
   return async (location) => {
     const path = validateLocation(location);
     const match =
-      list.find((f) => f.webkitRelativePath && (f.webkitRelativePath === path || f.webkitRelativePath.endsWith('/' + path))) ??
-      list.find((f) => f.name === path);
+      list.find(
+        (f) => f.webkitRelativePath && (f.webkitRelativePath === path || f.webkitRelativePath.endsWith('/' + path)),
+      ) ?? list.find((f) => f.name === path);
     if (!match) throw notFound(location, `among the ${list.length} selected file(s)`);
     return {
       name: match.name,
@@ -68,7 +71,10 @@ export function filesSource(files: Iterable<NamedBlob>): ExternalDataSource {
  * External data next to a model URL. Uses HTTP Range requests; a server that ignores Range (200) gets one
  * full download that later reads slice.
  */
-export function urlSource(baseUrl: string | URL, fetchImpl: typeof fetch = (i, init) => fetch(i, init)): ExternalDataSource {
+export function urlSource(
+  baseUrl: string | URL,
+  fetchImpl: typeof fetch = (i, init) => fetch(i, init),
+): ExternalDataSource {
   const base = toUrl(baseUrl);
   return async (location, signal) => {
     const path = validateLocation(location);
@@ -77,7 +83,10 @@ export function urlSource(baseUrl: string | URL, fetchImpl: typeof fetch = (i, i
     try {
       folder = new URL('./', base);
     } catch {
-      throw new WeightlensError('EXTERNAL_DATA', `external data file "${location}" cannot be found next to ${base.protocol} URL ${base.href.slice(0, 60)}`);
+      throw new WeightlensError(
+        'EXTERNAL_DATA',
+        `external data file "${location}" cannot be found next to ${base.protocol} URL ${base.href.slice(0, 60)}`,
+      );
     }
     const url = new URL(path.split('/').map(encodeURIComponent).join('/'), folder);
     if (!url.href.startsWith(folder.href)) throw notFound(location, `inside ${folder.href}`); // belt and braces
@@ -85,7 +94,10 @@ export function urlSource(baseUrl: string | URL, fetchImpl: typeof fetch = (i, i
     const probe = await fetchImpl(url, { headers: { Range: 'bytes=0-0' }, signal });
     if (probe.status === 404 || probe.status === 410) throw notFound(location, `at ${url.href} (HTTP ${probe.status})`);
     if (!probe.ok) {
-      throw new WeightlensError('EXTERNAL_DATA', `external data file "${location}" could not be fetched: HTTP ${probe.status} from ${url.href}`);
+      throw new WeightlensError(
+        'EXTERNAL_DATA',
+        `external data file "${location}" could not be fetched: HTTP ${probe.status} from ${url.href}`,
+      );
     }
     const total = /\/(\d+)\s*$/.exec(probe.headers.get('Content-Range') ?? '');
     if (probe.status === 206 && total) {
@@ -95,9 +107,15 @@ export function urlSource(baseUrl: string | URL, fetchImpl: typeof fetch = (i, i
         size: Number(total[1]),
         read: async (offset, length, readSignal) => {
           if (length === 0) return new Uint8Array(0);
-          const res = await fetchImpl(url, { headers: { Range: `bytes=${offset}-${offset + length - 1}` }, signal: readSignal });
+          const res = await fetchImpl(url, {
+            headers: { Range: `bytes=${offset}-${offset + length - 1}` },
+            signal: readSignal,
+          });
           if (!res.ok) {
-            throw new WeightlensError('EXTERNAL_DATA', `external data file "${location}": HTTP ${res.status} reading bytes ${offset}+${length}`);
+            throw new WeightlensError(
+              'EXTERNAL_DATA',
+              `external data file "${location}": HTTP ${res.status} reading bytes ${offset}+${length}`,
+            );
           }
           const bytes = new Uint8Array(await res.arrayBuffer());
           return res.status === 206 ? bytes : bytes.subarray(offset, offset + length);
@@ -105,7 +123,11 @@ export function urlSource(baseUrl: string | URL, fetchImpl: typeof fetch = (i, i
       };
     }
     const whole = new Uint8Array(await probe.arrayBuffer());
-    return { name: path, size: whole.byteLength, read: async (offset, length) => whole.subarray(offset, offset + length) };
+    return {
+      name: path,
+      size: whole.byteLength,
+      read: async (offset, length) => whole.subarray(offset, offset + length),
+    };
   };
 }
 
@@ -139,7 +161,10 @@ export class ExternalDataReader {
     try {
       validateLocation(ext.location);
       if (!this.source) {
-        throw new WeightlensError('EXTERNAL_DATA', `stores its data in external file "${ext.location}", but no external data source was given`);
+        throw new WeightlensError(
+          'EXTERNAL_DATA',
+          `stores its data in external file "${ext.location}", but no external data source was given`,
+        );
       }
       const file = await this.open(ext.location, signal);
       const length = ext.length ?? needed;
@@ -151,16 +176,26 @@ export class ExternalDataReader {
       }
       const bytes = await file.read(ext.offset, needed, signal);
       if (bytes.byteLength !== needed) {
-        throw new WeightlensError('EXTERNAL_DATA', `reading "${ext.location}" returned ${bytes.byteLength} bytes, expected ${needed}`);
+        throw new WeightlensError(
+          'EXTERNAL_DATA',
+          `reading "${ext.location}" returned ${bytes.byteLength} bytes, expected ${needed}`,
+        );
       }
       return bytes;
     } catch (e) {
       if (signal?.aborted || (e as { name?: string }).name === 'AbortError') {
-        throw new WeightlensError('ABORTED', `loading ${this.fileName} was cancelled`, { file: this.fileName, cause: e });
+        throw new WeightlensError('ABORTED', `loading ${this.fileName} was cancelled`, {
+          file: this.fileName,
+          cause: e,
+        });
       }
-      if (e instanceof WeightlensError) throw new WeightlensError(e.code, `${prefix}: ${e.message}`, { ...context, cause: e });
+      if (e instanceof WeightlensError)
+        throw new WeightlensError(e.code, `${prefix}: ${e.message}`, { ...context, cause: e });
       const message = e instanceof Error ? e.message : String(e);
-      throw new WeightlensError('EXTERNAL_DATA', `${prefix}: cannot read external data "${ext.location}": ${message}`, { ...context, cause: e });
+      throw new WeightlensError('EXTERNAL_DATA', `${prefix}: cannot read external data "${ext.location}": ${message}`, {
+        ...context,
+        cause: e,
+      });
     }
   }
 

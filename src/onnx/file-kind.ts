@@ -2,11 +2,15 @@
 // rather than a protobuf detail. Asked only once the bytes have failed as ONNX: a sniff never turns a valid
 // model away.
 
-const ascii = (bytes: Uint8Array, from: number, length: number) => String.fromCharCode(...bytes.subarray(from, from + length));
+const ascii = (bytes: Uint8Array, from: number, length: number) =>
+  String.fromCharCode(...bytes.subarray(from, from + length));
 
 /** Known formats by their signatures, most specific first. */
 const SIGNATURES: readonly { kind: string; matches: (b: Uint8Array) => boolean }[] = [
-  { kind: 'a Git LFS pointer (the model itself was never downloaded: run `git lfs pull`)', matches: (b) => ascii(b, 0, 24) === 'version https://git-lfs.' },
+  {
+    kind: 'a Git LFS pointer (the model itself was never downloaded: run `git lfs pull`)',
+    matches: (b) => ascii(b, 0, 24) === 'version https://git-lfs.',
+  },
   { kind: 'a PNG image', matches: (b) => ascii(b, 0, 8) === '\x89PNG\r\n\x1a\n' },
   { kind: 'a JPEG image', matches: (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff },
   { kind: 'a GIF image', matches: (b) => ascii(b, 0, 4) === 'GIF8' },
@@ -14,11 +18,17 @@ const SIGNATURES: readonly { kind: string; matches: (b: Uint8Array) => boolean }
   { kind: 'a PDF document', matches: (b) => ascii(b, 0, 5) === '%PDF-' },
   { kind: 'a TensorFlow Lite model', matches: (b) => ascii(b, 4, 4) === 'TFL3' },
   { kind: 'an HDF5 file (a Keras model?)', matches: (b) => ascii(b, 0, 8) === '\x89HDF\r\n\x1a\n' },
-  { kind: 'a ZIP archive (a PyTorch checkpoint, or a zipped model: unzip it first)', matches: (b) => ascii(b, 0, 2) === 'PK' && (b[2] === 3 || b[2] === 5) },
+  {
+    kind: 'a ZIP archive (a PyTorch checkpoint, or a zipped model: unzip it first)',
+    matches: (b) => ascii(b, 0, 2) === 'PK' && (b[2] === 3 || b[2] === 5),
+  },
   { kind: 'a gzip archive (decompress it first)', matches: (b) => b[0] === 0x1f && b[1] === 0x8b },
   { kind: 'a Python pickle (a PyTorch or NumPy file?)', matches: (b) => b[0] === 0x80 && b[1]! >= 2 && b[1]! <= 5 },
   { kind: 'a safetensors file (weights without a graph)', matches: isSafetensors },
-  { kind: 'a web page (HTML), e.g. an error or login page instead of the model', matches: (b) => /^\s*<(!doctype html|html|head|body)/i.test(ascii(b, 0, 64)) },
+  {
+    kind: 'a web page (HTML), e.g. an error or login page instead of the model',
+    matches: (b) => /^\s*<(!doctype html|html|head|body)/i.test(ascii(b, 0, 64)),
+  },
 ];
 
 /** safetensors: an 8-byte little-endian header length, then a JSON header. */

@@ -32,7 +32,8 @@ export function nodeProducing(graph: Graph, value: string): Node | undefined {
   let producers = producersOf.get(graph);
   if (!producers) {
     producers = new Map();
-    for (const node of graph.nodes) for (const output of node.outputs) if (output && !producers.has(output)) producers.set(output, node);
+    for (const node of graph.nodes)
+      for (const output of node.outputs) if (output && !producers.has(output)) producers.set(output, node);
     producersOf.set(graph, producers);
   }
   return producers.get(value);

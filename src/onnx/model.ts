@@ -5,10 +5,31 @@
 
 /** Readable names of ONNX TensorProto.DataType codes (onnx.proto 1.16 numbering). */
 export type DTypeName =
-  | 'float32' | 'uint8' | 'int8' | 'uint16' | 'int16' | 'int32' | 'int64' | 'string' | 'bool'
-  | 'float16' | 'float64' | 'uint32' | 'uint64' | 'complex64' | 'complex128' | 'bfloat16'
-  | 'float8e4m3fn' | 'float8e4m3fnuz' | 'float8e5m2' | 'float8e5m2fnuz' | 'uint4' | 'int4' | 'float4e2m1'
-  | 'undefined' | `unknown(${number})`;
+  | 'float32'
+  | 'uint8'
+  | 'int8'
+  | 'uint16'
+  | 'int16'
+  | 'int32'
+  | 'int64'
+  | 'string'
+  | 'bool'
+  | 'float16'
+  | 'float64'
+  | 'uint32'
+  | 'uint64'
+  | 'complex64'
+  | 'complex128'
+  | 'bfloat16'
+  | 'float8e4m3fn'
+  | 'float8e4m3fnuz'
+  | 'float8e5m2'
+  | 'float8e5m2fnuz'
+  | 'uint4'
+  | 'int4'
+  | 'float4e2m1'
+  | 'undefined'
+  | `unknown(${number})`;
 
 /** Where an external tensor's bytes live, as written in the model (validated before use). */
 export interface ExternalLocation {

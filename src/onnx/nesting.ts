@@ -14,15 +14,46 @@ export const MAX_MESSAGE_DEPTH = 100;
 const MAX_SUBGRAPH_LEVELS = 32;
 
 type MessageType =
-  | 'model' | 'graph' | 'node' | 'attribute' | 'tensor' | 'sparseTensor' | 'valueInfo' | 'type' | 'typeTensor'
-  | 'typeElement' | 'typeMap' | 'shape' | 'function' | 'trainingInfo' | 'leaf';
+  | 'model'
+  | 'graph'
+  | 'node'
+  | 'attribute'
+  | 'tensor'
+  | 'sparseTensor'
+  | 'valueInfo'
+  | 'type'
+  | 'typeTensor'
+  | 'typeElement'
+  | 'typeMap'
+  | 'shape'
+  | 'function'
+  | 'trainingInfo'
+  | 'leaf';
 
 /** The fields of each message that hold messages (onnx.proto 1.16); every other field is a leaf. */
 const CHILDREN: Record<MessageType, Readonly<Record<number, MessageType>>> = {
   model: { 7: 'graph', 8: 'leaf', 14: 'leaf', 20: 'trainingInfo', 25: 'function' },
-  graph: { 1: 'node', 5: 'tensor', 11: 'valueInfo', 12: 'valueInfo', 13: 'valueInfo', 14: 'leaf', 15: 'sparseTensor', 16: 'leaf' },
+  graph: {
+    1: 'node',
+    5: 'tensor',
+    11: 'valueInfo',
+    12: 'valueInfo',
+    13: 'valueInfo',
+    14: 'leaf',
+    15: 'sparseTensor',
+    16: 'leaf',
+  },
   node: { 5: 'attribute', 9: 'leaf' },
-  attribute: { 5: 'tensor', 6: 'graph', 10: 'tensor', 11: 'graph', 14: 'type', 15: 'type', 22: 'sparseTensor', 23: 'sparseTensor' },
+  attribute: {
+    5: 'tensor',
+    6: 'graph',
+    10: 'tensor',
+    11: 'graph',
+    14: 'type',
+    15: 'type',
+    22: 'sparseTensor',
+    23: 'sparseTensor',
+  },
   tensor: { 3: 'leaf', 13: 'leaf', 16: 'leaf' },
   sparseTensor: { 1: 'tensor', 2: 'tensor' },
   valueInfo: { 2: 'type', 4: 'leaf' },
@@ -79,7 +110,8 @@ let cursor = 0;
 /** Reads a varint at `pos` (below `end`) and sets `cursor` past it; NaN when it is cut off or too long. */
 function varintAt(bytes: Uint8Array, pos: number, end: number): number {
   let value = 0;
-  for (let scale = 1; scale <= 2 ** 63; scale *= 128) { // 10 bytes: negative int64s take them all
+  for (let scale = 1; scale <= 2 ** 63; scale *= 128) {
+    // 10 bytes: negative int64s take them all
     if (pos >= end) return NaN;
     const b = bytes[pos++]!;
     value += (b & 0x7f) * scale;

@@ -19,8 +19,20 @@ export interface OpenProgress extends Progress {
 /** A read step; of unknown size, the fraction approaches 1 as bytes arrive (half at 16 MB). */
 export function readProgress(loaded: number, total?: number): OpenProgress {
   return total
-    ? { phase: 'read', loaded, total, fraction: loaded / total, text: `reading ${megabytes(loaded)} / ${megabytes(total)} MB` }
-    : { phase: 'read', loaded, ...(total === undefined ? {} : { total }), fraction: 1 - 1 / (1 + loaded / 16e6), text: `reading ${megabytes(loaded)} MB` };
+    ? {
+        phase: 'read',
+        loaded,
+        total,
+        fraction: loaded / total,
+        text: `reading ${megabytes(loaded)} / ${megabytes(total)} MB`,
+      }
+    : {
+        phase: 'read',
+        loaded,
+        ...(total === undefined ? {} : { total }),
+        fraction: 1 - 1 / (1 + loaded / 16e6),
+        text: `reading ${megabytes(loaded)} MB`,
+      };
 }
 
 export interface OpenOptions {
@@ -39,7 +51,13 @@ export type ModelSource = Uint8Array | ArrayBuffer | Blob | URL | string;
 export async function openModel(source: ModelSource, options: OpenOptions = {}): Promise<Model> {
   const { bytes, fileName, externalData } = await readModelSource(source, options);
   const total = bytes.byteLength;
-  options.onProgress?.({ phase: 'decode', loaded: 0, total, fraction: 0, text: `decoding ${fileName} (${megabytes(total)} MB)` });
+  options.onProgress?.({
+    phase: 'decode',
+    loaded: 0,
+    total,
+    fraction: 0,
+    text: `decoding ${fileName} (${megabytes(total)} MB)`,
+  });
   const model = decodeModel(bytes, { fileName, ...(externalData ? { externalData } : {}) });
   options.onProgress?.({ phase: 'decode', loaded: total, total, fraction: 1, text: `decoded ${fileName}` });
   return model;
@@ -73,7 +91,10 @@ export async function readModelSource(source: ModelSource, options: OpenOptions 
     bytes = await fetchBytes(url, fileName, fetchImpl, signal, onProgress);
     externalData ??= urlSource(url, fetchImpl);
   } else {
-    throw new WeightlensError('USAGE', `openModel: expected bytes, a Blob/File or a URL, got ${Object.prototype.toString.call(source)}`);
+    throw new WeightlensError(
+      'USAGE',
+      `openModel: expected bytes, a Blob/File or a URL, got ${Object.prototype.toString.call(source)}`,
+    );
   }
   fileName ??= 'model.onnx';
   throwIfAborted(signal, fileName);
@@ -91,12 +112,18 @@ function isAbort(e: unknown, signal?: AbortSignal): boolean {
 
 function ioError(fileName: string, what: string, cause: unknown, signal?: AbortSignal): WeightlensError {
   if (cause instanceof WeightlensError) return cause;
-  if (isAbort(cause, signal)) return new WeightlensError('ABORTED', `loading ${fileName} was cancelled`, { file: fileName, cause });
+  if (isAbort(cause, signal))
+    return new WeightlensError('ABORTED', `loading ${fileName} was cancelled`, { file: fileName, cause });
   const message = cause instanceof Error ? cause.message : String(cause);
   return new WeightlensError('IO', `${fileName}: ${what} (${message})`, { file: fileName, cause });
 }
 
-async function readBlob(blob: Blob, fileName: string, signal?: AbortSignal, onProgress?: (p: OpenProgress) => void): Promise<Uint8Array> {
+async function readBlob(
+  blob: Blob,
+  fileName: string,
+  signal?: AbortSignal,
+  onProgress?: (p: OpenProgress) => void,
+): Promise<Uint8Array> {
   throwIfAborted(signal, fileName);
   try {
     return await readStream(blob.stream(), blob.size, fileName, signal, onProgress);
@@ -120,7 +147,11 @@ async function fetchBytes(
     throw ioError(fileName, `cannot fetch ${url.href}`, e, signal);
   }
   if (!res.ok) {
-    throw new WeightlensError('IO', `${fileName}: HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''} fetching ${url.href}`, { file: fileName });
+    throw new WeightlensError(
+      'IO',
+      `${fileName}: HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''} fetching ${url.href}`,
+      { file: fileName },
+    );
   }
   // Content-Length counts encoded bytes; with Content-Encoding the decoded body is longer, so only trust it
   // for the preallocation when the body is sent as is.

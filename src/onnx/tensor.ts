@@ -5,8 +5,16 @@
  */
 import { WeightlensError, throwIfAborted } from '../errors.js';
 import {
-  DT, byteLengthOf, decodeInt32Field, decodeRaw, dtypeName, isNumericReadable, typedFieldCount, typedFieldOf,
-  type NumberArray, type TypedField,
+  DT,
+  byteLengthOf,
+  decodeInt32Field,
+  decodeRaw,
+  dtypeName,
+  isNumericReadable,
+  typedFieldCount,
+  typedFieldOf,
+  type NumberArray,
+  type TypedField,
 } from './dtypes.js';
 import type { ExternalDataReader } from './external-data.js';
 import { int64ToNearest, int64ToNumber, type Int64 } from './int64.js';
@@ -72,7 +80,11 @@ export class OnnxTensor implements TensorRef {
     context: TensorContext,
   ): OnnxTensor {
     const fail = (field: string, message: string): never => {
-      throw new WeightlensError('BAD_TENSOR', `${context.fileName}: ${message}`, { file: context.fileName, tensor: name, field });
+      throw new WeightlensError('BAD_TENSOR', `${context.fileName}: ${message}`, {
+        file: context.fileName,
+        tensor: name,
+        field,
+      });
     };
     const dataType = proto.dataType ?? 0;
     const shape = (proto.dims ?? []).map((d) => {
@@ -81,18 +93,23 @@ export class OnnxTensor implements TensorRef {
       return n!;
     });
     const size = shape.reduce((a, b) => a * b, 1);
-    if (!Number.isSafeInteger(size)) fail('dims', `dims of "${name}" [${shape}] have more elements than JavaScript can count`);
+    if (!Number.isSafeInteger(size))
+      fail('dims', `dims of "${name}" [${shape}] have more elements than JavaScript can count`);
     const described = `shape [${shape}] ${dtypeName(dataType)}`;
     const make = (payload: Payload) => new OnnxTensor(name, graph, origin, dataType, shape, payload, context);
     // Readers disagree on which of two payloads wins, and CLE would rewrite one and leave the other stale.
     const fields = valueFields(proto);
-    if (fields.length > 1) fail(fields[1]!, `"${name}" holds its values twice, in ${fields.join(' and ')}; a tensor has one payload`);
+    if (fields.length > 1)
+      fail(fields[1]!, `"${name}" holds its values twice, in ${fields.join(' and ')}; a tensor has one payload`);
 
     if (proto.dataLocation === DATA_LOCATION_EXTERNAL) {
       const location = parseExternal(proto.externalData ?? [], name, fail);
       const needed = byteLengthOf(dataType, size);
       if (location.length !== undefined && needed !== undefined && location.length !== needed) {
-        fail('external_data', `external_data length of "${name}" is ${location.length} bytes, ${described} needs ${needed}`);
+        fail(
+          'external_data',
+          `external_data length of "${name}" is ${location.length} bytes, ${described} needs ${needed}`,
+        );
       }
       return make({ kind: 'external', location });
     }
@@ -109,7 +126,8 @@ export class OnnxTensor implements TensorRef {
     const values = typedValues(proto, field);
     const needed = typedFieldCount(dataType, size);
     if (values.length !== needed) {
-      if (values.length === 0) fail(field, `"${name}" has no data: raw_data is empty and ${field} has 0 values, ${described} needs ${needed}`);
+      if (values.length === 0)
+        fail(field, `"${name}" has no data: raw_data is empty and ${field} has 0 values, ${described} needs ${needed}`);
       fail(field, `${field} of "${name}" has ${values.length} values, ${described} needs ${needed}`);
     }
     return make({ kind: 'typed', field, values });
@@ -137,10 +155,14 @@ export class OnnxTensor implements TensorRef {
   async readInto(dest: NumberArray, signal?: AbortSignal): Promise<void> {
     const { fileName } = this.context;
     if (dest.length < this.size) {
-      throw new WeightlensError('USAGE', `${fileName}: tensor "${this.name}" has ${this.size} elements, the destination only ${dest.length}`, {
-        file: fileName,
-        tensor: this.name,
-      });
+      throw new WeightlensError(
+        'USAGE',
+        `${fileName}: tensor "${this.name}" has ${this.size} elements, the destination only ${dest.length}`,
+        {
+          file: fileName,
+          tensor: this.name,
+        },
+      );
     }
     throwIfAborted(signal, fileName);
     if (!isNumericReadable(this.dataType)) {
@@ -193,11 +215,15 @@ export class OnnxTensor implements TensorRef {
     for (let i = 0; i < n; i++) {
       const v = int64ToNumber(values[i]);
       if (v === undefined) {
-        throw new WeightlensError('BAD_TENSOR', `${this.context.fileName}: int64 value ${i} of "${this.name}" is too large for a number`, {
-          file: this.context.fileName,
-          tensor: this.name,
-          field: 'int64_data',
-        });
+        throw new WeightlensError(
+          'BAD_TENSOR',
+          `${this.context.fileName}: int64 value ${i} of "${this.name}" is too large for a number`,
+          {
+            file: this.context.fileName,
+            tensor: this.name,
+            field: 'int64_data',
+          },
+        );
       }
       dest[i] = v;
     }
@@ -207,8 +233,12 @@ export class OnnxTensor implements TensorRef {
 /** The payload fields that hold something, in wire order of their field numbers. */
 function valueFields(proto: TensorFields): string[] {
   const held: [string, { length: number } | null | undefined][] = [
-    ['float_data', proto.floatData], ['int32_data', proto.int32Data], ['string_data', proto.stringData],
-    ['int64_data', proto.int64Data], ['raw_data', proto.rawData], ['double_data', proto.doubleData],
+    ['float_data', proto.floatData],
+    ['int32_data', proto.int32Data],
+    ['string_data', proto.stringData],
+    ['int64_data', proto.int64Data],
+    ['raw_data', proto.rawData],
+    ['double_data', proto.doubleData],
     ['uint64_data', proto.uint64Data],
   ];
   const fields = held.filter(([, values]) => (values?.length ?? 0) > 0).map(([field]) => field);
@@ -217,12 +247,18 @@ function valueFields(proto: TensorFields): string[] {
 
 function typedValues(proto: TensorFields, field: TypedField): ArrayLike<Int64> {
   switch (field) {
-    case 'float_data': return proto.floatData ?? [];
-    case 'int32_data': return proto.int32Data ?? [];
-    case 'int64_data': return proto.int64Data ?? [];
-    case 'double_data': return proto.doubleData ?? [];
-    case 'uint64_data': return proto.uint64Data ?? [];
-    case 'string_data': return [];
+    case 'float_data':
+      return proto.floatData ?? [];
+    case 'int32_data':
+      return proto.int32Data ?? [];
+    case 'int64_data':
+      return proto.int64Data ?? [];
+    case 'double_data':
+      return proto.doubleData ?? [];
+    case 'uint64_data':
+      return proto.uint64Data ?? [];
+    case 'string_data':
+      return [];
   }
 }
 

@@ -33,7 +33,14 @@ const PHASES = { withRead: { read: 0.75, decode: 0.78 }, inMemory: { read: 0, de
 /** A model read and decoded, or results JSON that needed no decoding. */
 type Loaded =
   | { kind: 'report'; report: StatsReport }
-  | { kind: 'model'; model: Model; externalData?: ExternalDataSource; kernels: Promise<Kernels>; meter: ProgressMeter; from: number };
+  | {
+      kind: 'model';
+      model: Model;
+      externalData?: ExternalDataSource;
+      kernels: Promise<Kernels>;
+      meter: ProgressMeter;
+      from: number;
+    };
 
 async function load(input: AnalysisInput, options: PipelineOptions): Promise<Loaded> {
   const { signal } = options;
@@ -59,9 +66,19 @@ async function load(input: AnalysisInput, options: PipelineOptions): Promise<Loa
   }
 
   meter.report(ends.read, `decoding ${read.fileName} (${megabytes(read.bytes.byteLength)} MB)`);
-  const model = decodeModel(read.bytes, { fileName: read.fileName, ...(read.externalData ? { externalData: read.externalData } : {}) });
+  const model = decodeModel(read.bytes, {
+    fileName: read.fileName,
+    ...(read.externalData ? { externalData: read.externalData } : {}),
+  });
   throwIfAborted(signal, read.fileName);
-  return { kind: 'model', model, kernels, meter, from: ends.decode, ...(read.externalData ? { externalData: read.externalData } : {}) };
+  return {
+    kind: 'model',
+    model,
+    kernels,
+    meter,
+    from: ends.decode,
+    ...(read.externalData ? { externalData: read.externalData } : {}),
+  };
 }
 
 /** Statistics of a model (or the results JSON itself). */
@@ -87,10 +104,16 @@ export async function runPipeline(input: AnalysisInput, options: PipelineOptions
 }
 
 /** Cross Layer Equalization of a model: the report and the equalized model's bytes. */
-export async function runCle(input: AnalysisInput, cle: CleOptions, options: PipelineOptions = {}): Promise<CleOutcome> {
+export async function runCle(
+  input: AnalysisInput,
+  cle: CleOptions,
+  options: PipelineOptions = {},
+): Promise<CleOutcome> {
   const loaded = await load(input, options);
   if (loaded.kind === 'report') {
-    throw new WeightlensError('USAGE', `${loaded.report.file}: CLE needs the ONNX model itself, not its results JSON`, { file: loaded.report.file });
+    throw new WeightlensError('USAGE', `${loaded.report.file}: CLE needs the ONNX model itself, not its results JSON`, {
+      file: loaded.report.file,
+    });
   }
   const { model, meter, from, externalData } = loaded;
   const part = meter.span(from, 1);
@@ -115,7 +138,10 @@ function sourceOf(input: AnalysisInput): { source: ModelSource; open: Pick<OpenO
       const { files } = input;
       const model = files.find((f) => /\.onnx$/i.test(f.name)) ?? files[0];
       if (!model) throw new WeightlensError('USAGE', 'no file was given to analyse');
-      return { source: model, open: { fileName: model.name, externalData: filesSource(files.filter((f) => f !== model)) } };
+      return {
+        source: model,
+        open: { fileName: model.name, externalData: filesSource(files.filter((f) => f !== model)) },
+      };
     }
     default:
       throw new WeightlensError('USAGE', `unknown model input kind "${(input as { kind?: string }).kind}"`);

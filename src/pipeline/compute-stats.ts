@@ -30,20 +30,32 @@ export interface StatsOptions {
 
 export function summarizeModel(model: Model): ModelSummary {
   return {
-    irVersion: model.irVersion, producer: model.producer, producerVersion: model.producerVersion,
-    opsets: { ...model.opsets }, ...countParameters(model),
+    irVersion: model.irVersion,
+    producer: model.producer,
+    producerVersion: model.producerVersion,
+    opsets: { ...model.opsets },
+    ...countParameters(model),
   };
 }
 
 export function selectLayers(model: Model, layers: WeightLayer[], name: string | undefined): WeightLayer[] {
   if (name === undefined) return layers;
   // A recurrent node's name or output selects both its layers (W and R); "<node>/W" selects one.
-  const chosen = layers.filter((l) => l.name === name || l.node.name === name || l.node.outputs[0] === name || l.weight.name === name);
+  const chosen = layers.filter(
+    (l) => l.name === name || l.node.name === name || l.node.outputs[0] === name || l.weight.name === name,
+  );
   if (chosen.length === 0) {
-    const some = layers.slice(0, 5).map((l) => `"${l.name}"`).join(', ');
-    throw new WeightlensError('LAYER_NOT_FOUND', `${model.fileName}: no weight layer named "${name}" (${layers.length} layers, e.g. ${some})`, {
-      file: model.fileName,
-    });
+    const some = layers
+      .slice(0, 5)
+      .map((l) => `"${l.name}"`)
+      .join(', ');
+    throw new WeightlensError(
+      'LAYER_NOT_FOUND',
+      `${model.fileName}: no weight layer named "${name}" (${layers.length} layers, e.g. ${some})`,
+      {
+        file: model.fileName,
+      },
+    );
   }
   return chosen;
 }
@@ -55,21 +67,33 @@ export async function computeStats(model: Model, options: StatsOptions = {}): Pr
   const reports: LayerReport[] = [];
   const before = [0];
   for (const layer of layers) before.push(before.at(-1)! + layer.weight.size);
-  const progress = (done: number, layer: string) => options.onProgress?.({
-    phase: 'stats', done, total: layers.length, layer,
-    fraction: before.at(-1) ? before[done]! / before.at(-1)! : 1, text: `statistics ${done} / ${layers.length} layers`,
-  });
+  const progress = (done: number, layer: string) =>
+    options.onProgress?.({
+      phase: 'stats',
+      done,
+      total: layers.length,
+      layer,
+      fraction: before.at(-1) ? before[done]! / before.at(-1)! : 1,
+      text: `statistics ${done} / ${layers.length} layers`,
+    });
   for (const [i, layer] of layers.entries()) {
     throwIfAborted(options.signal, model.fileName);
     progress(i, layer.name);
     const quantization = layer.weight.quantization;
     const modelQuantization = quantization && {
-      dtype: layer.weight.dtype, mode: quantization.mode, axis: quantization.axis, blockSize: quantization.blockSize,
+      dtype: layer.weight.dtype,
+      mode: quantization.mode,
+      axis: quantization.axis,
+      blockSize: quantization.blockSize,
       scales: quantization.scale ? Array.from(await readValues(quantization.scale, options.signal)) : null,
       zeroPoints: quantization.zeroPoint ? Array.from(await readValues(quantization.zeroPoint, options.signal)) : null,
     };
     const report = await kernels.exclusive(async () => {
-      const staged = await kernels.stage(layer.weight.size, (dest) => layer.weight.readFloat32Into(dest, options.signal), { file: model.fileName, tensor: layer.weight.name });
+      const staged = await kernels.stage(
+        layer.weight.size,
+        (dest) => layer.weight.readFloat32Into(dest, options.signal),
+        { file: model.fileName, tensor: layer.weight.name },
+      );
       const stats = kernels.channelStats(staged, layer.layout);
       const r = layerReport(layer, stats);
       if (options.quant) r.quant = quantReport(kernels, staged, layer.layout, stats, r.nonFinite);
@@ -123,8 +147,11 @@ export function layerReport(layer: WeightLayer, s: ChannelStatsArrays): LayerRep
     overridable: layer.overridable,
     parameters: layer.weight.size + (layer.bias?.size ?? 0),
     channels: {
-      min: finiteOrNull(s.min), max: finiteOrNull(s.max), mean: finiteOrNull(s.mean),
-      std: finiteOrNull(s.std), absMax: finiteOrNull(s.absMax),
+      min: finiteOrNull(s.min),
+      max: finiteOrNull(s.max),
+      mean: finiteOrNull(s.mean),
+      std: finiteOrNull(s.std),
+      absMax: finiteOrNull(s.absMax),
     },
     ...rangeFigures(s.min, s.max),
     nonFinite: nonFiniteCounts.nan + nonFiniteCounts.posInf + nonFiniteCounts.negInf,

@@ -25,7 +25,10 @@ export interface EqualizeOptions extends CleOptions {
 }
 
 /** Serves the exporter's new data files from memory, everything else from the input's source. */
-function withDataFiles(files: ReadonlyMap<string, Uint8Array>, fallback: ExternalDataSource | undefined): ExternalDataSource | undefined {
+function withDataFiles(
+  files: ReadonlyMap<string, Uint8Array>,
+  fallback: ExternalDataSource | undefined,
+): ExternalDataSource | undefined {
   if (files.size === 0) return fallback;
   return async (location, signal) => {
     const bytes = files.get(location);
@@ -33,7 +36,11 @@ function withDataFiles(files: ReadonlyMap<string, Uint8Array>, fallback: Externa
       if (!fallback) throw new Error(`external data "${location}" has no source`);
       return fallback(location, signal);
     }
-    return { name: location, size: bytes.byteLength, read: async (offset, length) => bytes.subarray(offset, offset + length) };
+    return {
+      name: location,
+      size: bytes.byteLength,
+      read: async (offset, length) => bytes.subarray(offset, offset + length),
+    };
   };
 }
 
@@ -63,7 +70,8 @@ export async function equalizeModel(model: Model, options: EqualizeOptions = {})
     return a ? [{ name: b.name, op: b.op, before: b, after: a }] : [];
   });
   const dataLocations = new Set<string>();
-  for (const graph of reopened.graphs) for (const t of graph.constants.values()) if (t.external) dataLocations.add(t.external.location);
+  for (const graph of reopened.graphs)
+    for (const t of graph.constants.values()) if (t.external) dataLocations.add(t.external.location);
   const rounding = cleRounding(cle.rewritten, exported.rounding);
   meter.done();
   return {

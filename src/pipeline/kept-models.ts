@@ -32,9 +32,20 @@ export function keptFileName(session: number): string | undefined {
   return kept.get(session)?.file;
 }
 
-export async function keptHistogram(session: number, request: HistogramRequest, signal?: AbortSignal): Promise<LayerHistogram> {
+export async function keptHistogram(
+  session: number,
+  request: HistogramRequest,
+  signal?: AbortSignal,
+): Promise<LayerHistogram> {
   const entry = kept.get(session);
-  if (!entry) throw new WeightlensError('USAGE', `no model is loaded for this histogram (session ${session} was released or never analysed): load the model again`);
+  if (!entry)
+    throw new WeightlensError(
+      'USAGE',
+      `no model is loaded for this histogram (session ${session} was released or never analysed): load the model again`,
+    );
   if (!entry.model) throw needsModelError(entry.file);
-  return layerHistogram(entry.model, entry.layers, request, { kernels: await (kernels ??= Kernels.load()), ...(signal ? { signal } : {}) });
+  return layerHistogram(entry.model, entry.layers, request, {
+    kernels: await (kernels ??= Kernels.load()),
+    ...(signal ? { signal } : {}),
+  });
 }

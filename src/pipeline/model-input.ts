@@ -14,7 +14,8 @@ export type ModelInput =
 export function modelInputName(input: ModelInput): string {
   if (input.kind === 'bytes') return input.name;
   if (input.kind === 'report') return input.report.file;
-  if (input.kind === 'files') return (input.files.find((f) => /\.onnx$/i.test(f.name)) ?? input.files[0])?.name ?? 'the model';
+  if (input.kind === 'files')
+    return (input.files.find((f) => /\.onnx$/i.test(f.name)) ?? input.files[0])?.name ?? 'the model';
   const last = input.url.split(/[?#]/)[0]!.split('/').pop() || '';
   try {
     return decodeURIComponent(last) || input.url;

@@ -46,7 +46,8 @@ function scaleOf(qmax: number, symmetric: boolean, lo: number, hi: number, absMa
   return safeScale(Math.fround((Math.fround(Math.max(hi, 0)) - Math.fround(Math.min(lo, 0))) / qmax));
 }
 
-const zeroPointOf = (symmetric: boolean, lo: number, scale: number) => (symmetric ? 0 : roundHalfEven(Math.fround(-Math.min(lo, 0) / scale)));
+const zeroPointOf = (symmetric: boolean, lo: number, scale: number) =>
+  symmetric ? 0 : roundHalfEven(Math.fround(-Math.min(lo, 0) / scale));
 
 /** The quantizer for values in [lo, hi] with largest magnitude absMax (docs/definitions.md). */
 export function quantParams(bits: number, symmetric: boolean, lo: number, hi: number, absMax: number): QuantParams {
@@ -58,8 +59,11 @@ export function quantParams(bits: number, symmetric: boolean, lo: number, hi: nu
 /** Scales/zero points per channel (lo/hi per channel), or one for all (perTensor). */
 function grid(bits: number, symmetric: boolean, stats: ChannelStatsArrays, perTensor: boolean): Grid {
   const C = stats.min.length;
-  const scales = new Float32Array(C), zeroPoints = new Float32Array(C);
-  let tensorLo = 0, tensorHi = 0, tensorAbs = 0;
+  const scales = new Float32Array(C),
+    zeroPoints = new Float32Array(C);
+  let tensorLo = 0,
+    tensorHi = 0,
+    tensorAbs = 0;
   for (let c = 0; c < C; c++) {
     tensorLo = Math.min(tensorLo, stats.min[c]!);
     tensorHi = Math.max(tensorHi, stats.max[c]!);
@@ -81,7 +85,13 @@ function grid(bits: number, symmetric: boolean, stats: ChannelStatsArrays, perTe
 }
 
 /** All eight figures for a staged weight; null when the weight holds NaN/±Inf (no meaningful scale). */
-export function quantReport(kernels: Kernels, staged: StagedTensor, layout: ChannelLayout, stats: ChannelStatsArrays, nonFinite: number): QuantReport | null {
+export function quantReport(
+  kernels: Kernels,
+  staged: StagedTensor,
+  layout: ChannelLayout,
+  stats: ChannelStatsArrays,
+  nonFinite: number,
+): QuantReport | null {
   if (nonFinite > 0) return null;
   const figures = (bits: number, symmetric: boolean): QuantFigures => {
     const run = (perTensor: boolean) => {

@@ -15,34 +15,60 @@ export function findHistogramLayer(model: Model, layers: WeightLayer[], request:
   const tensor = layer!.weight.name;
   const { bins, channel, range } = request;
   if (!(Number.isInteger(bins) && bins >= 1 && bins <= MAX_HISTOGRAM_BINS)) {
-    throw new WeightlensError('USAGE', `${file}: histogram of layer "${layer!.name}": bins must be an integer from 1 to ${MAX_HISTOGRAM_BINS}, got ${bins}`, { file, tensor, field: 'bins' });
+    throw new WeightlensError(
+      'USAGE',
+      `${file}: histogram of layer "${layer!.name}": bins must be an integer from 1 to ${MAX_HISTOGRAM_BINS}, got ${bins}`,
+      { file, tensor, field: 'bins' },
+    );
   }
   if (range && !(Number.isFinite(range[0]) && Number.isFinite(range[1]) && range[0] < range[1])) {
-    throw new WeightlensError('USAGE', `${file}: histogram of layer "${layer!.name}" (weight "${tensor}"): range must be two finite numbers, lowest first, got [${range.join(', ')}]`, { file, tensor, field: 'range' });
+    throw new WeightlensError(
+      'USAGE',
+      `${file}: histogram of layer "${layer!.name}" (weight "${tensor}"): range must be two finite numbers, lowest first, got [${range.join(', ')}]`,
+      { file, tensor, field: 'range' },
+    );
   }
   const C = channelCount(layer!.layout);
   if (channel !== null && !(Number.isInteger(channel) && channel >= 0 && channel < C)) {
-    throw new WeightlensError('USAGE', `${file}: layer "${layer!.name}" (weight "${tensor}") has ${C} output channel${C === 1 ? '' : 's'} (0–${C - 1}): no channel ${channel}`, { file, tensor, field: 'channel' });
+    throw new WeightlensError(
+      'USAGE',
+      `${file}: layer "${layer!.name}" (weight "${tensor}") has ${C} output channel${C === 1 ? '' : 's'} (0–${C - 1}): no channel ${channel}`,
+      { file, tensor, field: 'channel' },
+    );
   }
   return layer!;
 }
 
 export async function layerHistogram(
-  model: Model, layers: WeightLayer[], request: HistogramRequest, { kernels, signal }: { kernels: Kernels; signal?: AbortSignal },
+  model: Model,
+  layers: WeightLayer[],
+  request: HistogramRequest,
+  { kernels, signal }: { kernels: Kernels; signal?: AbortSignal },
 ): Promise<LayerHistogram> {
   const layer = findHistogramLayer(model, layers, request);
   const { channel, bins, range } = request;
   const { weight, layout } = layer;
   return kernels.exclusive(async () => {
     throwIfAborted(signal, model.fileName);
-    const staged = await kernels.stage(weight.size, (dest) => weight.readFloat32Into(dest, signal), { file: model.fileName, tensor: weight.name });
+    const staged = await kernels.stage(weight.size, (dest) => weight.readFloat32Into(dest, signal), {
+      file: model.fileName,
+      tensor: weight.name,
+    });
     const [lo, hi] = range ?? finiteRange(kernels, staged, layout, channel);
     const h = kernels.histogram(staged, layout, channel ?? -1, lo, hi, bins);
     return {
-      file: model.fileName, layer: layer.name, weight: weight.name, channel, lo: lo + 0, hi: hi + 0,
+      file: model.fileName,
+      layer: layer.name,
+      weight: weight.name,
+      channel,
+      lo: lo + 0,
+      hi: hi + 0,
       counts: Array.from(h.counts),
       elements: channel === null ? elementCount(layout) : elementCount(layout) / channelCount(layout),
-      nonFinite: h.nonFinite, below: h.below, above: h.above, zoomed: Boolean(range),
+      nonFinite: h.nonFinite,
+      below: h.below,
+      above: h.above,
+      zoomed: Boolean(range),
     };
   });
 }
@@ -51,9 +77,15 @@ export async function layerHistogram(
  * The finite min and max of the staged tensor, or of one channel, from the statistics kernel (one SIMD
  * pass), so the edges are exact; [0, 0] when nothing is finite (every element is then non-finite).
  */
-function finiteRange(kernels: Kernels, staged: StagedTensor, layout: ChannelLayout, channel: number | null): [number, number] {
+function finiteRange(
+  kernels: Kernels,
+  staged: StagedTensor,
+  layout: ChannelLayout,
+  channel: number | null,
+): [number, number] {
   const stats = kernels.channelStats(staged, layout);
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (let c = channel ?? 0; c < (channel === null ? stats.min.length : channel + 1); c++) {
     if (Number.isFinite(stats.min[c]!)) lo = Math.min(lo, stats.min[c]!);
     if (Number.isFinite(stats.max[c]!)) hi = Math.max(hi, stats.max[c]!);

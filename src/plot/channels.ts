@@ -38,8 +38,14 @@ export function channelRows(layer: LayerReport, domain?: ChannelDomain | null): 
   if (channelCount(layer) === 0) return rows;
   for (let c = lo; c <= hi; c++) {
     rows.push({
-      channel: c, min: min[c]!, max: max[c]!, mean: mean[c]!, std: std[c]!,
-      relativeRange: layer.relativeRange[c] ?? null, outlier: outliers.has(c), dead: dead.has(c),
+      channel: c,
+      min: min[c]!,
+      max: max[c]!,
+      mean: mean[c]!,
+      std: std[c]!,
+      relativeRange: layer.relativeRange[c] ?? null,
+      outlier: outliers.has(c),
+      dead: dead.has(c),
     });
   }
   return rows;

@@ -57,7 +57,10 @@ const hasRange = (r: ChannelRow) => r.min !== null && r.max !== null;
 /** Dotted: how the before-CLE side is drawn (also in the element's key). */
 export const BEFORE_DASH = '2 2';
 
-export function cleChannelPlot(change: CleLayerChange, { width = 640, height = 320, domain }: CleChannelOptions = {}): PlotSpec {
+export function cleChannelPlot(
+  change: CleLayerChange,
+  { width = 640, height = 320, domain }: CleChannelOptions = {},
+): PlotSpec {
   const [lo, hi] = clampDomain(change.before, domain);
   const rows = cleChannelRows(change, [lo, hi]);
   const marginLeft = 56;
@@ -82,43 +85,95 @@ export function cleChannelPlot(change: CleLayerChange, { width = 640, height = 3
   const body = isDense(lo, hi)
     ? denseMarks(rows, { ...shade, fillOpacity: 0.75 })
     : [
-        Plot.rect(rows.filter((d) => changed(d, 'max')), {
-          x1: (d: CleChannelRow) => d.channel - half, x2: (d: CleChannelRow) => d.channel + half,
-          y1: (d: CleChannelRow) => d.before.max, y2: (d: CleChannelRow) => d.after.max, ...shade,
-          ariaDescription: CLE_CHANNEL_MARKS.maxChange,
-        }),
-        Plot.rect(rows.filter((d) => changed(d, 'min')), {
-          x1: (d: CleChannelRow) => d.channel - half, x2: (d: CleChannelRow) => d.channel + half,
-          y1: (d: CleChannelRow) => d.before.min, y2: (d: CleChannelRow) => d.after.min, ...shade,
-          ariaDescription: CLE_CHANNEL_MARKS.minChange,
-        }),
-        Plot.ruleX(rows.filter((d) => !d.before.outlier && hasRange(d.before)), {
-          ...side('before'), stroke: colors.before, ariaDescription: CLE_CHANNEL_MARKS.beforeRanges,
-        }),
-        Plot.ruleX(rows.filter((d) => !d.after.outlier && hasRange(d.after)), {
-          ...side('after'), stroke: colors.after, ariaDescription: CLE_CHANNEL_MARKS.afterRanges,
-        }),
-        Plot.dot(rows.filter((d) => d.before.mean !== null), {
-          x: xBefore, y: (d: CleChannelRow) => d.before.mean, r, stroke: colors.before, strokeWidth: 1.25,
-          fill: 'var(--_background, white)', ariaDescription: CLE_CHANNEL_MARKS.beforeMeans,
-        }),
-        Plot.dot(rows.filter((d) => d.after.mean !== null), {
-          x: xAfter, y: (d: CleChannelRow) => d.after.mean, r, fill: colors.after, ariaDescription: CLE_CHANNEL_MARKS.afterMeans,
-        }),
+        Plot.rect(
+          rows.filter((d) => changed(d, 'max')),
+          {
+            x1: (d: CleChannelRow) => d.channel - half,
+            x2: (d: CleChannelRow) => d.channel + half,
+            y1: (d: CleChannelRow) => d.before.max,
+            y2: (d: CleChannelRow) => d.after.max,
+            ...shade,
+            ariaDescription: CLE_CHANNEL_MARKS.maxChange,
+          },
+        ),
+        Plot.rect(
+          rows.filter((d) => changed(d, 'min')),
+          {
+            x1: (d: CleChannelRow) => d.channel - half,
+            x2: (d: CleChannelRow) => d.channel + half,
+            y1: (d: CleChannelRow) => d.before.min,
+            y2: (d: CleChannelRow) => d.after.min,
+            ...shade,
+            ariaDescription: CLE_CHANNEL_MARKS.minChange,
+          },
+        ),
+        Plot.ruleX(
+          rows.filter((d) => !d.before.outlier && hasRange(d.before)),
+          {
+            ...side('before'),
+            stroke: colors.before,
+            ariaDescription: CLE_CHANNEL_MARKS.beforeRanges,
+          },
+        ),
+        Plot.ruleX(
+          rows.filter((d) => !d.after.outlier && hasRange(d.after)),
+          {
+            ...side('after'),
+            stroke: colors.after,
+            ariaDescription: CLE_CHANNEL_MARKS.afterRanges,
+          },
+        ),
+        Plot.dot(
+          rows.filter((d) => d.before.mean !== null),
+          {
+            x: xBefore,
+            y: (d: CleChannelRow) => d.before.mean,
+            r,
+            stroke: colors.before,
+            strokeWidth: 1.25,
+            fill: 'var(--_background, white)',
+            ariaDescription: CLE_CHANNEL_MARKS.beforeMeans,
+          },
+        ),
+        Plot.dot(
+          rows.filter((d) => d.after.mean !== null),
+          {
+            x: xAfter,
+            y: (d: CleChannelRow) => d.after.mean,
+            r,
+            fill: colors.after,
+            ariaDescription: CLE_CHANNEL_MARKS.afterMeans,
+          },
+        ),
       ];
   return plotSpec({
-    width, height, marginLeft, marginRight: 16, style: chartStyle,
-    x: { domain: [lo - 0.5, hi + 0.5], ticks: channelTicks(lo, hi, width / 80), tickFormat: 'd', label: 'output channel' },
+    width,
+    height,
+    marginLeft,
+    marginRight: 16,
+    style: chartStyle,
+    x: {
+      domain: [lo - 0.5, hi + 0.5],
+      ticks: channelTicks(lo, hi, width / 80),
+      tickFormat: 'd',
+      label: 'output channel',
+    },
     y: { grid: true, nice: true, label: 'weight', tickFormat },
     marks: [
       Plot.ruleY([0], { stroke: 'currentColor', strokeOpacity: 0.4, ariaHidden: 'true' }),
       ...body,
       // Outliers keep a mark each in every mode, over the rest.
       Plot.ruleX(outliers('before'), {
-        ...side('before'), strokeWidth: Math.max(1.5, strokeWidth), stroke: colors.outlier, ariaDescription: CLE_CHANNEL_MARKS.beforeOutliers,
+        ...side('before'),
+        strokeWidth: Math.max(1.5, strokeWidth),
+        stroke: colors.outlier,
+        ariaDescription: CLE_CHANNEL_MARKS.beforeOutliers,
       }),
       Plot.ruleX(outliers('after'), {
-        ...side('after'), strokeWidth: Math.max(2, strokeWidth), stroke: colors.outlier, ariaDescription: CLE_CHANNEL_MARKS.afterOutliers,
+        ...side('after'),
+        strokeWidth: Math.max(2, strokeWidth),
+        stroke: colors.outlier,
+        ariaDescription: CLE_CHANNEL_MARKS.afterOutliers,
       }),
     ],
   });
@@ -133,20 +188,50 @@ function denseMarks(rows: CleChannelRow[], shade: { fill: string; fillOpacity: n
     rows.flatMap((d) => keys.map((key) => ({ channel: d.channel, key, value: d[which][key] })));
   const band = (key: 'min' | 'max', name: string) =>
     Plot.areaY(rows, {
-      x: 'channel', y1: (d: CleChannelRow) => d.before[key], y2: (d: CleChannelRow) => d.after[key], curve: 'step', ...shade,
+      x: 'channel',
+      y1: (d: CleChannelRow) => d.before[key],
+      y2: (d: CleChannelRow) => d.after[key],
+      curve: 'step',
+      ...shade,
       ariaDescription: name,
     });
-  const line = (which: 'before' | 'after', keys: readonly ('min' | 'max' | 'mean')[], name: string, extra: Plot.LineYOptions) =>
-    Plot.lineY(series(which, keys), { x: 'channel', y: 'value', z: 'key', curve: 'step', ...extra, ariaDescription: name });
+  const line = (
+    which: 'before' | 'after',
+    keys: readonly ('min' | 'max' | 'mean')[],
+    name: string,
+    extra: Plot.LineYOptions,
+  ) =>
+    Plot.lineY(series(which, keys), {
+      x: 'channel',
+      y: 'value',
+      z: 'key',
+      curve: 'step',
+      ...extra,
+      ariaDescription: name,
+    });
   return [
     Plot.areaY(rows, {
-      x: 'channel', y1: (d: CleChannelRow) => d.after.min, y2: (d: CleChannelRow) => d.after.max, curve: 'step',
-      fill: colors.after, fillOpacity: 0.35, ariaDescription: CLE_CHANNEL_MARKS.afterRanges,
+      x: 'channel',
+      y1: (d: CleChannelRow) => d.after.min,
+      y2: (d: CleChannelRow) => d.after.max,
+      curve: 'step',
+      fill: colors.after,
+      fillOpacity: 0.35,
+      ariaDescription: CLE_CHANNEL_MARKS.afterRanges,
     }),
     band('max', CLE_CHANNEL_MARKS.maxChange),
     band('min', CLE_CHANNEL_MARKS.minChange),
-    line('before', ['min', 'max'], CLE_CHANNEL_MARKS.beforeRanges, { stroke: colors.before, strokeWidth: 0.75, strokeOpacity: 0.8, strokeDasharray: BEFORE_DASH }),
-    line('before', ['mean'], CLE_CHANNEL_MARKS.beforeMeans, { stroke: colors.before, strokeWidth: 1, strokeDasharray: BEFORE_DASH }),
+    line('before', ['min', 'max'], CLE_CHANNEL_MARKS.beforeRanges, {
+      stroke: colors.before,
+      strokeWidth: 0.75,
+      strokeOpacity: 0.8,
+      strokeDasharray: BEFORE_DASH,
+    }),
+    line('before', ['mean'], CLE_CHANNEL_MARKS.beforeMeans, {
+      stroke: colors.before,
+      strokeWidth: 1,
+      strokeDasharray: BEFORE_DASH,
+    }),
     line('after', ['mean'], CLE_CHANNEL_MARKS.afterMeans, { stroke: colors.after, strokeWidth: 1 }),
   ];
 }
@@ -167,7 +252,10 @@ export function maxRelativeRangeText(layer: { maxRelativeRange: number | null })
 }
 
 /** SVG <title> and <desc> text for the chart. */
-export function cleChannelText(change: CleLayerChange, domain?: ChannelDomain | null): { title: string; description: string } {
+export function cleChannelText(
+  change: CleLayerChange,
+  domain?: ChannelDomain | null,
+): { title: string; description: string } {
   const span = clampDomain(change.before, domain);
   const rows = cleChannelRows(change, span);
   const moved = rows.filter((d) => changed(d, 'min') || changed(d, 'max') || changed(d, 'mean')).length;

@@ -49,15 +49,23 @@ export function cleLayerRows(report: CleReport): CleLayerRow[] {
     const afterText = maxRelativeRangeText(l.after);
     const sqnr = rankingSqnr(l.before);
     return {
-      index, name: l.name, op: l.op,
-      before: l.before.maxRelativeRange, after: l.after.maxRelativeRange, beforeText, afterText,
+      index,
+      name: l.name,
+      op: l.op,
+      before: l.before.maxRelativeRange,
+      after: l.after.maxRelativeRange,
+      beforeText,
+      afterText,
       changed: beforeText !== afterText || l.before.maxRelativeRange !== l.after.maxRelativeRange,
       sqnrBeforeText: sqnr === undefined ? '' : formatDb(sqnr),
     };
   });
 }
 
-export function cleLayersPlot(report: CleReport, { width = 640, height = 200, selected }: CleLayersOptions = {}): PlotSpec {
+export function cleLayersPlot(
+  report: CleReport,
+  { width = 640, height = 200, selected }: CleLayersOptions = {},
+): PlotSpec {
   const rows = cleLayerRows(report);
   const n = rows.length;
   const last = Math.max(0, n - 1);
@@ -70,40 +78,95 @@ export function cleLayersPlot(report: CleReport, { width = 640, height = 200, se
   const point = (which: 'before' | 'after') => rows.filter((d) => d[which] !== null);
   const yDomain = decadeDomain(rows.flatMap((d) => [d.before, d.after]));
   return plotSpec({
-    width, height, marginLeft, marginRight: 16, style: chartStyle,
-    x: { domain: [-0.5, last + 0.5], ticks: channelTicks(0, last, width / 80), tickFormat: 'd', label: 'layers, worst INT8 SQNR first' },
-    y: { type: 'log', domain: yDomain, ticks: logTicks(yDomain[0], yDomain[1], height - 50), tickFormat, grid: true, label: 'largest relative range' },
+    width,
+    height,
+    marginLeft,
+    marginRight: 16,
+    style: chartStyle,
+    x: {
+      domain: [-0.5, last + 0.5],
+      ticks: channelTicks(0, last, width / 80),
+      tickFormat: 'd',
+      label: 'layers, worst INT8 SQNR first',
+    },
+    y: {
+      type: 'log',
+      domain: yDomain,
+      ticks: logTicks(yDomain[0], yDomain[1], height - 50),
+      tickFormat,
+      grid: true,
+      label: 'largest relative range',
+    },
     marks: [
       Plot.rect(chosen, {
-        x1: (d: CleLayerRow) => d.index - 0.5, x2: (d: CleLayerRow) => d.index + 0.5,
-        fill: 'var(--_selected-background, #ddf4ff)', stroke: 'var(--_accent-color, #0969da)', strokeWidth: 1,
+        x1: (d: CleLayerRow) => d.index - 0.5,
+        x2: (d: CleLayerRow) => d.index + 0.5,
+        fill: 'var(--_selected-background, #ddf4ff)',
+        stroke: 'var(--_accent-color, #0969da)',
+        strokeWidth: 1,
         ariaDescription: CLE_LAYER_MARKS.selected,
       }),
       dense
         ? Plot.ruleX(arrows, {
-            x: 'index', y1: 'before', y2: 'after', stroke: colors.change, strokeWidth: Math.max(1, perLayer * 0.8),
+            x: 'index',
+            y1: 'before',
+            y2: 'after',
+            stroke: colors.change,
+            strokeWidth: Math.max(1, perLayer * 0.8),
             ariaDescription: CLE_LAYER_MARKS.change,
           })
         : Plot.arrow(arrows, {
-            x1: 'index', x2: 'index', y1: 'before', y2: 'after', stroke: colors.change, strokeWidth: Math.min(2.5, Math.max(1, perLayer * 0.15)),
-            headLength: Math.min(8, Math.max(3, perLayer * 0.6)), insetEnd: r, ariaDescription: CLE_LAYER_MARKS.change,
+            x1: 'index',
+            x2: 'index',
+            y1: 'before',
+            y2: 'after',
+            stroke: colors.change,
+            strokeWidth: Math.min(2.5, Math.max(1, perLayer * 0.15)),
+            headLength: Math.min(8, Math.max(3, perLayer * 0.6)),
+            insetEnd: r,
+            ariaDescription: CLE_LAYER_MARKS.change,
           }),
       dense
-        ? Plot.lineY(point('before'), { x: 'index', y: 'before', curve: 'step', stroke: colors.before, strokeDasharray: '2 2', ariaDescription: CLE_LAYER_MARKS.before })
+        ? Plot.lineY(point('before'), {
+            x: 'index',
+            y: 'before',
+            curve: 'step',
+            stroke: colors.before,
+            strokeDasharray: '2 2',
+            ariaDescription: CLE_LAYER_MARKS.before,
+          })
         : Plot.dot(point('before'), {
-            x: 'index', y: 'before', r, stroke: colors.before, strokeWidth: 1.25, fill: 'var(--_background, white)',
+            x: 'index',
+            y: 'before',
+            r,
+            stroke: colors.before,
+            strokeWidth: 1.25,
+            fill: 'var(--_background, white)',
             ariaDescription: CLE_LAYER_MARKS.before,
           }),
       dense
-        ? Plot.lineY(point('after'), { x: 'index', y: 'after', curve: 'step', stroke: colors.after, ariaDescription: CLE_LAYER_MARKS.after })
-        : Plot.dot(point('after'), { x: 'index', y: 'after', r, fill: colors.after, ariaDescription: CLE_LAYER_MARKS.after }),
+        ? Plot.lineY(point('after'), {
+            x: 'index',
+            y: 'after',
+            curve: 'step',
+            stroke: colors.after,
+            ariaDescription: CLE_LAYER_MARKS.after,
+          })
+        : Plot.dot(point('after'), {
+            x: 'index',
+            y: 'after',
+            r,
+            fill: colors.after,
+            ariaDescription: CLE_LAYER_MARKS.after,
+          }),
     ],
   });
 }
 
 /** The values' span widened to whole decades (a relative range is at least 1). */
 function decadeDomain(values: readonly (number | null)[]): [number, number] {
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (const v of values) if (v !== null && v > 0) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
   if (lo > hi) return [1, 10];
   return [10 ** Math.floor(Math.log10(lo)), 10 ** Math.max(Math.ceil(Math.log10(hi)), Math.floor(Math.log10(lo)) + 1)];
@@ -128,6 +191,8 @@ export function cleLayersText(report: CleReport, selected?: string | null): { ti
       `on a log scale, an arrow where CLE changed it. ${changed.length} ${changed.length === 1 ? 'layer' : 'layers'} changed, ${better} of them for the better. ` +
       `Highest before: ${worst('before')}; after: ${worst('after')}.` +
       (notDrawn.length ? ` Not drawn (every channel dead): ${formatList(notDrawn, 10)}.` : '') +
-      (chosen ? ` Selected: number ${chosen.index + 1}, ${chosen.name}, ${chosen.beforeText} → ${chosen.afterText}.` : ''),
+      (chosen
+        ? ` Selected: number ${chosen.index + 1}, ${chosen.name}, ${chosen.beforeText} → ${chosen.afterText}.`
+        : ''),
   };
 }

@@ -7,7 +7,8 @@ export function formatNumber(value: number | null | undefined): string {
   if (!Number.isFinite(value)) return value > 0 ? '∞' : '−∞';
   if (value === 0) return '0';
   const abs = Math.abs(value);
-  const text = abs >= 1e-4 && abs < 1e6 ? String(Number(value.toPrecision(6))) : value.toExponential(4).replace(/\.?0+e/, 'e');
+  const text =
+    abs >= 1e-4 && abs < 1e6 ? String(Number(value.toPrecision(6))) : value.toExponential(4).replace(/\.?0+e/, 'e');
   return text.replace('-', '−');
 }
 

@@ -7,11 +7,25 @@ import type { LayerReport, ModelQuantization } from '../report/stats-report.js';
 
 /** The integer range of a stored dtype (qmin, qmax). */
 const INTEGER_RANGE: Partial<Record<DTypeName, [number, number]>> = {
-  int4: [-8, 7], uint4: [0, 15], int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535], int32: [-(2 ** 31), 2 ** 31 - 1],
+  int4: [-8, 7],
+  uint4: [0, 15],
+  int8: [-128, 127],
+  uint8: [0, 255],
+  int16: [-32768, 32767],
+  uint16: [0, 65535],
+  int32: [-(2 ** 31), 2 ** 31 - 1],
 };
 
 /** Bits of the stored dtype, for the scale weightlens would choose at the same width. */
-const BITS: Partial<Record<DTypeName, number>> = { int4: 4, uint4: 4, int8: 8, uint8: 8, int16: 16, uint16: 16, int32: 32 };
+const BITS: Partial<Record<DTypeName, number>> = {
+  int4: 4,
+  uint4: 4,
+  int8: 8,
+  uint8: 8,
+  int16: 16,
+  uint16: 16,
+  int32: 32,
+};
 
 /** One output channel under the model's quantization. */
 export interface ChannelGrid {
@@ -55,9 +69,11 @@ function computeGrid(layer: LayerReport): ModelGrid | null {
   const C = layer.channels.min.length;
   const [qmin, qmax] = range;
   const scalesOf = scaleChannels(layer, q);
-  const lo = new Array<number>(C).fill(Infinity), hi = new Array<number>(C).fill(-Infinity);
+  const lo = new Array<number>(C).fill(Infinity),
+    hi = new Array<number>(C).fill(-Infinity);
   const count = new Array<number>(C).fill(0);
-  const scale = new Array<number>(C).fill(NaN), zeroPoint = new Array<number>(C).fill(NaN);
+  const scale = new Array<number>(C).fill(NaN),
+    zeroPoint = new Array<number>(C).fill(NaN);
   scales.forEach((s, i) => {
     const zp = q.zeroPoints?.[i] ?? 0;
     for (const c of scalesOf(i)) {
@@ -77,8 +93,12 @@ function computeGrid(layer: LayerReport): ModelGrid | null {
     oneScalePerChannel: count.every((n) => n === 1),
     ours: `INT${bits} ${symmetric ? 'symmetric' : 'asymmetric'} ${perChannel ? 'per-channel' : 'per-tensor'}`,
     channels: Array.from({ length: C }, (_, c) => ({
-      channel: c, lo: lo[c]!, hi: hi[c]!, ours: ours[c]!,
-      scale: count[c] === 1 ? scale[c]! : null, zeroPoint: count[c] === 1 ? zeroPoint[c]! : null,
+      channel: c,
+      lo: lo[c]!,
+      hi: hi[c]!,
+      ours: ours[c]!,
+      scale: count[c] === 1 ? scale[c]! : null,
+      zeroPoint: count[c] === 1 ? zeroPoint[c]! : null,
     })),
   };
 }
@@ -90,7 +110,10 @@ function scaleChannels(layer: LayerReport, q: ModelQuantization): (i: number) =>
   const axis = layer.channelAxis;
   if (q.mode === 'tensor' || q.axis === null || axis === null) return () => all;
   // The scale tensor has x's shape with q.axis shortened to its scale count (per-axis: only that dimension).
-  const dims = q.mode === 'axis' ? [layer.shape[q.axis]!] : layer.shape.map((d, k) => (k === q.axis ? Math.ceil(d / q.blockSize) : d));
+  const dims =
+    q.mode === 'axis'
+      ? [layer.shape[q.axis]!]
+      : layer.shape.map((d, k) => (k === q.axis ? Math.ceil(d / q.blockSize) : d));
   const at = q.mode === 'axis' ? 0 : q.axis;
   const channelDim = q.mode === 'axis' ? (axis === q.axis ? 0 : -1) : axis;
   if (channelDim < 0) return () => all;
@@ -100,7 +123,8 @@ function scaleChannels(layer: LayerReport, q: ModelQuantization): (i: number) =>
   const perGroup = layer.shape[axis]!;
   const everyGroup = (first: number, end: number) => {
     const channels: number[] = [];
-    for (let g = 0; g * perGroup < C; g++) for (let j = first; j < Math.min(end, perGroup); j++) channels.push(g * perGroup + j);
+    for (let g = 0; g * perGroup < C; g++)
+      for (let j = first; j < Math.min(end, perGroup); j++) channels.push(g * perGroup + j);
     return channels;
   };
   return (i) => {
@@ -114,7 +138,10 @@ function scaleChannels(layer: LayerReport, q: ModelQuantization): (i: number) =>
 function granularity(layer: LayerReport, q: ModelQuantization): string {
   if (q.mode === 'tensor') return 'per-tensor';
   const onChannels = q.axis === layer.channelAxis;
-  if (q.mode === 'axis') return onChannels ? `per output channel (axis ${q.axis})` : `per-axis on axis ${q.axis}, not the output-channel axis`;
+  if (q.mode === 'axis')
+    return onChannels
+      ? `per output channel (axis ${q.axis})`
+      : `per-axis on axis ${q.axis}, not the output-channel axis`;
   return `blocks of ${q.blockSize} along axis ${q.axis}`;
 }
 
@@ -122,7 +149,8 @@ function granularity(layer: LayerReport, q: ModelQuantization): string {
 function oursScales(layer: LayerReport, bits: number, symmetric: boolean, perChannel: boolean): (number | null)[] {
   const { min, max, absMax } = layer.channels;
   // reduce, not Math.max(...v): a layer may have more channels than a call takes arguments
-  const extreme = (v: (number | null)[], pick: (a: number, b: number) => number) => v.reduce<number>((acc, x) => (x === null ? acc : pick(acc, x)), 0);
+  const extreme = (v: (number | null)[], pick: (a: number, b: number) => number) =>
+    v.reduce<number>((acc, x) => (x === null ? acc : pick(acc, x)), 0);
   if (symmetric) {
     const level = 2 ** (bits - 1) - 1;
     const tensor = extreme(absMax, Math.max);

@@ -81,8 +81,19 @@ const signedDb = (d: number) => `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(2)
 
 /** The statistics before and after CLE of a CleReport's layers, as two StatsReports (for the options' `before`). */
 export function cleQuantReports(cle: CleReport): { before: StatsReport; after: StatsReport } {
-  const summary = { irVersion: 0, producer: '', producerVersion: '', opsets: {}, parameters: 0, quantizedParameters: 0 };
-  const side = (which: 'before' | 'after') => ({ file: cle.file, model: summary, layers: cle.layers.map((l) => l[which]) });
+  const summary = {
+    irVersion: 0,
+    producer: '',
+    producerVersion: '',
+    opsets: {},
+    parameters: 0,
+    quantizedParameters: 0,
+  };
+  const side = (which: 'before' | 'after') => ({
+    file: cle.file,
+    model: summary,
+    layers: cle.layers.map((l) => l[which]),
+  });
   return { before: side('before'), after: side('after') };
 }
 
@@ -99,8 +110,12 @@ export function quantRowHeight(layers: number): number {
 const MARGIN_TOP = 34;
 const MARGIN_BOTTOM = 8;
 
-export function quantErrorRows(report: StatsReport, { bits = 8, scheme = 'symmetric', sort = 'worst', before }: QuantErrorOptions = {}): QuantErrorRow[] {
-  const figures = (l: LayerReport | undefined): QuantFigures | null => l?.quant?.[bits === 4 ? 'int4' : 'int8'][scheme] ?? null;
+export function quantErrorRows(
+  report: StatsReport,
+  { bits = 8, scheme = 'symmetric', sort = 'worst', before }: QuantErrorOptions = {},
+): QuantErrorRow[] {
+  const figures = (l: LayerReport | undefined): QuantFigures | null =>
+    l?.quant?.[bits === 4 ? 'int4' : 'int8'][scheme] ?? null;
   const beforeByName = new Map(before?.layers.map((l) => [l.name, l]));
   const na = 'n/a (non-finite weights)';
   const rows = report.layers.map((l, index) => {
@@ -111,12 +126,23 @@ export function quantErrorRows(report: StatsReport, { bits = 8, scheme = 'symmet
     const gap = perTensor !== null && perChannel !== null ? perChannel - perTensor : null;
     const b = before ? figures(beforeByName.get(l.name)) : null;
     return {
-      index, rank: index, name: l.name, op: l.op, perTensor, perChannel, gap, available: f !== null, quant,
+      index,
+      rank: index,
+      name: l.name,
+      op: l.op,
+      perTensor,
+      perChannel,
+      gap,
+      available: f !== null,
+      quant,
       perTensorText: f ? formatDb(perTensor) : na,
       perChannelText: f ? formatDb(perChannel) : na,
       gapText: gap !== null ? signedDb(gap) : '—',
       before: b && {
-        perTensor: b.perTensor, perChannel: b.perChannel, perTensorText: formatDb(b.perTensor), perChannelText: formatDb(b.perChannel),
+        perTensor: b.perTensor,
+        perChannel: b.perChannel,
+        perTensorText: formatDb(b.perTensor),
+        perChannelText: formatDb(b.perChannel),
         changeText: b.perTensor !== null && perTensor !== null ? signedDb(perTensor - b.perTensor) : '—',
       },
     };
@@ -135,7 +161,8 @@ export function quantErrorRows(report: StatsReport, { bits = 8, scheme = 'symmet
  * differences between layers and the gaps are what is read).
  */
 function sqnrDomain(rows: QuantErrorRow[]): [number, number] {
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (const r of rows) {
     for (const v of [r.perTensor, r.perChannel, r.before?.perTensor ?? null, r.before?.perChannel ?? null]) {
       if (v !== null) {
@@ -163,42 +190,103 @@ export function quantErrorPlot(report: StatsReport, options: QuantErrorOptions =
   const chosen = rows.filter((d) => d.name === selected);
   const names = rows.map((d) => d.name);
   const compared = rows.filter((d) => d.before);
-  const moved = compared.filter((d) => d.before!.perTensor !== null && d.perTensor !== null && d.before!.perTensor !== d.perTensor);
+  const moved = compared.filter(
+    (d) => d.before!.perTensor !== null && d.perTensor !== null && d.before!.perTensor !== d.perTensor,
+  );
   return plotSpec({
-    width, height: quantRowGeometry(n).height,
-    marginTop: MARGIN_TOP, marginBottom: MARGIN_BOTTOM, marginLeft, marginRight: 16, style: chartStyle,
+    width,
+    height: quantRowGeometry(n).height,
+    marginTop: MARGIN_TOP,
+    marginBottom: MARGIN_BOTTOM,
+    marginLeft,
+    marginRight: 16,
+    style: chartStyle,
     x: { domain: [lo, hi], axis: 'top', grid: true, label: 'SQNR (dB) → better', labelAnchor: 'right', tickFormat },
     y: {
-      type: 'band', domain: rows.map((d) => d.rank), padding: 0, label: null, tickSize: 0,
+      type: 'band',
+      domain: rows.map((d) => d.rank),
+      padding: 0,
+      label: null,
+      tickSize: 0,
       tickFormat: (rank: number) => truncate(names[rank] ?? '', labelChars),
     },
     marks: [
       Plot.barX(chosen, {
-        y: 'rank', x1: lo, x2: hi, fill: 'var(--_selected-background, #ddf4ff)', stroke: 'var(--_accent-color, #0969da)', strokeWidth: 1,
+        y: 'rank',
+        x1: lo,
+        x2: hi,
+        fill: 'var(--_selected-background, #ddf4ff)',
+        stroke: 'var(--_accent-color, #0969da)',
+        strokeWidth: 1,
         ariaDescription: QUANT_ERROR_MARKS.selected,
       }),
-      Plot.ruleY(rows.filter((d) => d.gap !== null), {
-        y: 'rank', x1: 'perTensor', x2: 'perChannel', stroke: colors.gap, strokeWidth: rowHeight >= 16 ? 2.5 : 2,
-        ariaDescription: QUANT_ERROR_MARKS.gap,
-      }),
+      Plot.ruleY(
+        rows.filter((d) => d.gap !== null),
+        {
+          y: 'rank',
+          x1: 'perTensor',
+          x2: 'perChannel',
+          stroke: colors.gap,
+          strokeWidth: rowHeight >= 16 ? 2.5 : 2,
+          ariaDescription: QUANT_ERROR_MARKS.gap,
+        },
+      ),
       Plot.arrow(moved, {
-        y: 'rank', x1: (d: QuantErrorRow) => d.before!.perTensor, x2: 'perTensor', stroke: colors.change, strokeWidth: 1.5,
-        headLength: rowHeight >= 16 ? 6 : 4, insetEnd: r, ariaDescription: QUANT_ERROR_MARKS.change,
+        y: 'rank',
+        x1: (d: QuantErrorRow) => d.before!.perTensor,
+        x2: 'perTensor',
+        stroke: colors.change,
+        strokeWidth: 1.5,
+        headLength: rowHeight >= 16 ? 6 : 4,
+        insetEnd: r,
+        ariaDescription: QUANT_ERROR_MARKS.change,
       }),
-      Plot.dot(compared.filter((d) => d.before!.perTensor !== null), {
-        x: (d: QuantErrorRow) => d.before!.perTensor, y: 'rank', r, stroke: colors.perTensor, fill: 'none', strokeWidth: 1.5, symbol: 'square',
-        ariaDescription: QUANT_ERROR_MARKS.beforePerTensor,
-      }),
-      Plot.dot(compared.filter((d) => d.before!.perChannel !== null), {
-        x: (d: QuantErrorRow) => d.before!.perChannel, y: 'rank', r, stroke: colors.perChannel, fill: 'none', strokeWidth: 1.5,
-        ariaDescription: QUANT_ERROR_MARKS.beforePerChannel,
-      }),
-      Plot.dot(rows.filter((d) => d.perTensor !== null), {
-        x: 'perTensor', y: 'rank', r, fill: colors.perTensor, symbol: 'square', ariaDescription: QUANT_ERROR_MARKS.perTensor,
-      }),
-      Plot.dot(rows.filter((d) => d.perChannel !== null), {
-        x: 'perChannel', y: 'rank', r, fill: colors.perChannel, ariaDescription: QUANT_ERROR_MARKS.perChannel,
-      }),
+      Plot.dot(
+        compared.filter((d) => d.before!.perTensor !== null),
+        {
+          x: (d: QuantErrorRow) => d.before!.perTensor,
+          y: 'rank',
+          r,
+          stroke: colors.perTensor,
+          fill: 'none',
+          strokeWidth: 1.5,
+          symbol: 'square',
+          ariaDescription: QUANT_ERROR_MARKS.beforePerTensor,
+        },
+      ),
+      Plot.dot(
+        compared.filter((d) => d.before!.perChannel !== null),
+        {
+          x: (d: QuantErrorRow) => d.before!.perChannel,
+          y: 'rank',
+          r,
+          stroke: colors.perChannel,
+          fill: 'none',
+          strokeWidth: 1.5,
+          ariaDescription: QUANT_ERROR_MARKS.beforePerChannel,
+        },
+      ),
+      Plot.dot(
+        rows.filter((d) => d.perTensor !== null),
+        {
+          x: 'perTensor',
+          y: 'rank',
+          r,
+          fill: colors.perTensor,
+          symbol: 'square',
+          ariaDescription: QUANT_ERROR_MARKS.perTensor,
+        },
+      ),
+      Plot.dot(
+        rows.filter((d) => d.perChannel !== null),
+        {
+          x: 'perChannel',
+          y: 'rank',
+          r,
+          fill: colors.perChannel,
+          ariaDescription: QUANT_ERROR_MARKS.perChannel,
+        },
+      ),
     ],
   });
 }
@@ -212,12 +300,16 @@ export function quantRowGeometry(layers: number): { top: number; rowHeight: numb
 export const schemeLabel = (bits: QuantBits, scheme: QuantScheme) => `INT${bits} ${scheme}`;
 
 /** SVG <title> and <desc> text for the chart. */
-export function quantErrorText(report: StatsReport, options: QuantErrorOptions = {}): { title: string; description: string } {
+export function quantErrorText(
+  report: StatsReport,
+  options: QuantErrorOptions = {},
+): { title: string; description: string } {
   const { bits = 8, scheme = 'symmetric', sort = 'worst', selected } = options;
   const rows = quantErrorRows(report, options);
   const label = schemeLabel(bits, scheme);
   const measured = rows.filter((d) => d.perTensor !== null);
-  const worst = sort === 'worst' ? measured.slice(0, 3) : [...measured].sort((a, b) => a.perTensor! - b.perTensor!).slice(0, 3);
+  const worst =
+    sort === 'worst' ? measured.slice(0, 3) : [...measured].sort((a, b) => a.perTensor! - b.perTensor!).slice(0, 3);
   const gaps = rows.filter((d) => d.gap !== null);
   const widest = gaps.reduce<QuantErrorRow | undefined>((w, d) => (!w || d.gap! > w.gap! ? d : w), undefined);
   const exact = rows.filter((d) => d.available && (d.perTensor === null || d.perChannel === null)).map((d) => d.name);
@@ -233,7 +325,9 @@ export function quantErrorText(report: StatsReport, options: QuantErrorOptions =
       (exact.length ? `Exact (no error, not drawn): ${formatList(exact, 10)}. ` : '') +
       (unavailable.length ? `No figures (non-finite weights): ${formatList(unavailable, 10)}. ` : '') +
       (options.before ? `${cleChangeText(rows)} ` : '') +
-      (chosen ? `Selected: ${chosen.name}, per-tensor ${chosen.perTensorText}, per-channel ${chosen.perChannelText}.` : '')
+      (chosen
+        ? `Selected: ${chosen.name}, per-tensor ${chosen.perTensorText}, per-channel ${chosen.perChannelText}.`
+        : '')
     ).trim(),
   };
 }
@@ -241,10 +335,20 @@ export function quantErrorText(report: StatsReport, options: QuantErrorOptions =
 /** What CLE did to per-tensor SQNR over the rows: how many layers gained or lost, and the largest gain. */
 export function cleChangeText(rows: QuantErrorRow[]): string {
   const changes = rows.flatMap((d) =>
-    d.before && d.before.perTensor !== null && d.perTensor !== null ? [{ row: d, delta: d.perTensor - d.before.perTensor }] : []);
+    d.before && d.before.perTensor !== null && d.perTensor !== null
+      ? [{ row: d, delta: d.perTensor - d.before.perTensor }]
+      : [],
+  );
   const up = changes.filter((c) => c.delta > 0.005).length;
   const down = changes.filter((c) => c.delta < -0.005).length;
-  const best = changes.reduce<(typeof changes)[number] | undefined>((b, c) => (!b || c.delta > b.delta ? c : b), undefined);
-  return `After CLE (filled) against before (hollow): per-tensor SQNR higher in ${up} and lower in ${down} of ${changes.length} layers` +
-    (best && best.delta > 0.005 ? `; largest gain ${best.row.name}, ${best.row.before!.perTensorText} → ${best.row.perTensorText}.` : '.');
+  const best = changes.reduce<(typeof changes)[number] | undefined>(
+    (b, c) => (!b || c.delta > b.delta ? c : b),
+    undefined,
+  );
+  return (
+    `After CLE (filled) against before (hollow): per-tensor SQNR higher in ${up} and lower in ${down} of ${changes.length} layers` +
+    (best && best.delta > 0.005
+      ? `; largest gain ${best.row.name}, ${best.row.before!.perTensorText} → ${best.row.perTensorText}.`
+      : '.')
+  );
 }

@@ -16,17 +16,46 @@ export interface HistogramOptions {
 
 export const HISTOGRAM_MARKS = { bins: 'relative range histogram', fence: 'Tukey fence' } as const;
 
-export function relativeRangeHistogram(layer: LayerReport, { width = 640, height = 200, bins = 30 }: HistogramOptions = {}): PlotSpec {
+export function relativeRangeHistogram(
+  layer: LayerReport,
+  { width = 640, height = 200, bins = 30 }: HistogramOptions = {},
+): PlotSpec {
   const values = layer.relativeRange.filter((v): v is number => v !== null);
   const fence = tukeyFence(values);
   return plotSpec({
-    width, height, marginLeft: 56, marginRight: 16, style: chartStyle,
+    width,
+    height,
+    marginLeft: 56,
+    marginRight: 16,
+    style: chartStyle,
     x: { label: 'relative range', nice: true, tickFormat },
     y: { grid: true, label: 'channels', tickFormat },
     marks: [
-      Plot.rectY(values, Plot.binX<Plot.RectYOptions>({ y: 'count' }, { x: (d: number) => d, thresholds: bins, fill: colors.bar, insetLeft: 0.5, insetRight: 0.5, ariaDescription: HISTOGRAM_MARKS.bins })),
+      Plot.rectY(
+        values,
+        Plot.binX<Plot.RectYOptions>(
+          { y: 'count' },
+          {
+            x: (d: number) => d,
+            thresholds: bins,
+            fill: colors.bar,
+            insetLeft: 0.5,
+            insetRight: 0.5,
+            ariaDescription: HISTOGRAM_MARKS.bins,
+          },
+        ),
+      ),
       Plot.ruleY([0], { stroke: 'currentColor', ariaHidden: 'true' }),
-      ...(fence ? [Plot.ruleX([fence.upper], { stroke: colors.fence, strokeWidth: 1.5, strokeDasharray: '6 3', ariaDescription: HISTOGRAM_MARKS.fence })] : []),
+      ...(fence
+        ? [
+            Plot.ruleX([fence.upper], {
+              stroke: colors.fence,
+              strokeWidth: 1.5,
+              strokeDasharray: '6 3',
+              ariaDescription: HISTOGRAM_MARKS.fence,
+            }),
+          ]
+        : []),
     ],
   });
 }

@@ -22,12 +22,20 @@ export const RELATIVE_RANGE_MARKS = {
   fence: 'Tukey fence',
 } as const;
 
-export function relativeRangePlot(layer: LayerReport, { width = 640, height = 260, domain }: RelativeRangeOptions = {}): PlotSpec {
+export function relativeRangePlot(
+  layer: LayerReport,
+  { width = 640, height = 260, domain }: RelativeRangeOptions = {},
+): PlotSpec {
   const [lo, hi] = clampDomain(layer, domain);
   const rows = channelRows(layer, [lo, hi]).filter((r) => r.relativeRange !== null);
   const fence = tukeyFence(layer.relativeRange);
   const perChannel = (width - 72) / (hi - lo + 1);
-  const stem = { x: 'channel', y1: 1, y2: 'relativeRange', strokeWidth: Math.min(4, Math.max(1, perChannel * 0.3)) } as const;
+  const stem = {
+    x: 'channel',
+    y1: 1,
+    y2: 'relativeRange',
+    strokeWidth: Math.min(4, Math.max(1, perChannel * 0.3)),
+  } as const;
   const dot = { x: 'channel', y: 'relativeRange', r: Math.min(4, Math.max(1.5, perChannel * 0.4)) } as const;
   const normal = rows.filter((r) => !r.outlier);
   const outliers = rows.filter((r) => r.outlier);
@@ -35,7 +43,12 @@ export function relativeRangePlot(layer: LayerReport, { width = 640, height = 26
   const channelMarks = isDense(lo, hi)
     ? [
         Plot.areaY(channelRows(layer, [lo, hi]), {
-          x: 'channel', y1: 1, y2: 'relativeRange', curve: 'step', fill: colors.range, fillOpacity: 0.7,
+          x: 'channel',
+          y1: 1,
+          y2: 'relativeRange',
+          curve: 'step',
+          fill: colors.range,
+          fillOpacity: 0.7,
           ariaDescription: RELATIVE_RANGE_MARKS.channels,
         }),
       ]
@@ -44,19 +57,44 @@ export function relativeRangePlot(layer: LayerReport, { width = 640, height = 26
         Plot.dot(normal, { ...dot, fill: colors.range, ariaDescription: RELATIVE_RANGE_MARKS.channels }),
       ];
   return plotSpec({
-    width, height, marginLeft: 56, marginRight: 16, style: chartStyle,
-    x: { domain: [lo - 0.5, hi + 0.5], ticks: channelTicks(lo, hi, width / 80), tickFormat: 'd', label: 'output channel' },
+    width,
+    height,
+    marginLeft: 56,
+    marginRight: 16,
+    style: chartStyle,
+    x: {
+      domain: [lo - 0.5, hi + 0.5],
+      ticks: channelTicks(lo, hi, width / 80),
+      tickFormat: 'd',
+      label: 'output channel',
+    },
     y: { grid: true, nice: true, label: 'relative range', zero: true, tickFormat },
     marks: [
       ...channelMarks,
       Plot.ruleX(outliers, { ...stem, stroke: colors.outlier, strokeOpacity: 0.6, ariaHidden: 'true' }),
-      Plot.dot(outliers, { ...dot, r: dot.r + 2, symbol: 'triangle', fill: colors.outlier, ariaDescription: RELATIVE_RANGE_MARKS.outliers }),
+      Plot.dot(outliers, {
+        ...dot,
+        r: dot.r + 2,
+        symbol: 'triangle',
+        fill: colors.outlier,
+        ariaDescription: RELATIVE_RANGE_MARKS.outliers,
+      }),
       ...(fence
         ? [
-            Plot.ruleY([fence.upper], { stroke: colors.fence, strokeWidth: 1.5, strokeDasharray: '6 3', ariaDescription: RELATIVE_RANGE_MARKS.fence }),
+            Plot.ruleY([fence.upper], {
+              stroke: colors.fence,
+              strokeWidth: 1.5,
+              strokeDasharray: '6 3',
+              ariaDescription: RELATIVE_RANGE_MARKS.fence,
+            }),
             Plot.text([fence.upper], {
-              y: (d: number) => d, frameAnchor: 'right', dy: -6, textAnchor: 'end', fill: colors.fence,
-              text: (d: number) => `Q3 + 1.5·IQR = ${formatNumber(d)}`, ariaHidden: 'true',
+              y: (d: number) => d,
+              frameAnchor: 'right',
+              dy: -6,
+              textAnchor: 'end',
+              fill: colors.fence,
+              text: (d: number) => `Q3 + 1.5·IQR = ${formatNumber(d)}`,
+              ariaHidden: 'true',
             }),
           ]
         : []),
@@ -64,7 +102,10 @@ export function relativeRangePlot(layer: LayerReport, { width = 640, height = 26
   });
 }
 
-export function relativeRangeText(layer: LayerReport, domain?: ChannelDomain | null): { title: string; description: string } {
+export function relativeRangeText(
+  layer: LayerReport,
+  domain?: ChannelDomain | null,
+): { title: string; description: string } {
   const span = clampDomain(layer, domain);
   const fence = tukeyFence(layer.relativeRange);
   const title = `Relative range per output channel of ${layer.name}`;
@@ -74,8 +115,12 @@ export function relativeRangeText(layer: LayerReport, domain?: ChannelDomain | n
       description: `${deadChannelNote(layer)}.`,
     };
   }
-  const outliers = channelRows(layer, span).filter((r) => r.outlier).map((r) => r.channel);
-  const dead = channelRows(layer, span).filter((r) => r.dead).map((r) => r.channel);
+  const outliers = channelRows(layer, span)
+    .filter((r) => r.outlier)
+    .map((r) => r.channel);
+  const dead = channelRows(layer, span)
+    .filter((r) => r.dead)
+    .map((r) => r.channel);
   return {
     title,
     description:

@@ -25,8 +25,14 @@ export function summarize(values: readonly (number | null)[]): Summary | null {
   let squares = 0;
   for (const v of sorted) squares += (v - mean) ** 2;
   return {
-    count: n, mean, std: Math.sqrt(squares / n),
-    min: sorted[0]!, q1: quantile(sorted, 0.25), median: quantile(sorted, 0.5), q3: quantile(sorted, 0.75), max: sorted[n - 1]!,
+    count: n,
+    mean,
+    std: Math.sqrt(squares / n),
+    min: sorted[0]!,
+    q1: quantile(sorted, 0.25),
+    median: quantile(sorted, 0.5),
+    q3: quantile(sorted, 0.75),
+    max: sorted[n - 1]!,
   };
 }
 

@@ -47,7 +47,9 @@ export const WEIGHT_HISTOGRAM_MARKS = {
 function extremes(layer: LayerReport, channel: number | null) {
   const { min, max, absMax } = layer.channels;
   const picked = channel === null ? min.map((_, c) => c) : [channel];
-  let lo = Infinity, hi = -Infinity, abs = 0;
+  let lo = Infinity,
+    hi = -Infinity,
+    abs = 0;
   for (const c of picked) {
     if (min[c] == null || max[c] == null || absMax[c] == null) continue;
     lo = Math.min(lo, min[c]!);
@@ -105,7 +107,12 @@ export function histogramBins(h: LayerHistogram): HistogramBin[] {
   const w = binWidth(h);
   const last = h.counts.length - 1;
   // The last edge is hi itself, not lo + bins·w (which may differ by rounding).
-  return h.counts.map((count, bin) => ({ bin, x1: h.lo + bin * w, x2: bin === last ? h.hi : h.lo + (bin + 1) * w, count }));
+  return h.counts.map((count, bin) => ({
+    bin,
+    x1: h.lo + bin * w,
+    x2: bin === last ? h.hi : h.lo + (bin + 1) * w,
+    count,
+  }));
 }
 
 export interface WeightHistogramOptions {
@@ -126,11 +133,17 @@ function countTicks(max: number, log: boolean, pixels: number): number[] | undef
   return ticks;
 }
 
-export function weightHistogramPlot(h: LayerHistogram, overlay: QuantOverlay | null, { width = 640, height = 240, scale = 'linear' }: WeightHistogramOptions = {}): PlotSpec {
+export function weightHistogramPlot(
+  h: LayerHistogram,
+  overlay: QuantOverlay | null,
+  { width = 640, height = 240, scale = 'linear' }: WeightHistogramOptions = {},
+): PlotSpec {
   const domain = histogramDomain(h, overlay);
   // A channel's bins can be far narrower than a pixel beside a tensor-wide clipping range: draw each at least one pixel wide.
   const pixel = (domain[1] - domain[0]) / (width - MARGIN.left - MARGIN.right);
-  const bins = histogramBins(h).filter((b) => b.count > 0).map((b) => ({ ...b, x2: Math.max(b.x2, b.x1 + pixel) }));
+  const bins = histogramBins(h)
+    .filter((b) => b.count > 0)
+    .map((b) => ({ ...b, x2: Math.max(b.x2, b.x1 + pixel) }));
   const log = scale === 'log';
   // Zoomed, the axis is narrower than the quantizer: keep its marks inside (unzoomed the domain holds them all).
   const inView = (v: number) => !h.zoomed || (v >= domain[0] && v <= domain[1]);
@@ -138,19 +151,56 @@ export function weightHistogramPlot(h: LayerHistogram, overlay: QuantOverlay | n
   // Plot's default top and bottom margins (20 + 30 px) leave this much for the bars.
   const ticks = countTicks(Math.max(0, ...h.counts), log, height - 50);
   return plotSpec({
-    width, height, marginLeft: MARGIN.left, marginRight: MARGIN.right, style: chartStyle,
+    width,
+    height,
+    marginLeft: MARGIN.left,
+    marginRight: MARGIN.right,
+    style: chartStyle,
     x: { domain, label: 'weight', tickFormat },
     // symlog: a log axis that still has a 0 at its base, so bins of one weight stay visible.
-    y: { grid: true, label: log ? 'weights (log)' : 'weights', tickFormat, ...(ticks ? { ticks } : {}), ...(log ? { type: 'symlog' as const } : { nice: true }) },
+    y: {
+      grid: true,
+      label: log ? 'weights (log)' : 'weights',
+      tickFormat,
+      ...(ticks ? { ticks } : {}),
+      ...(log ? { type: 'symlog' as const } : { nice: true }),
+    },
     marks: [
       ...(overlay
-        ? [Plot.rect([overlay], { x1: 'lo', x2: 'hi', fill: colors.clip, fillOpacity: 0.08, clip: true, ariaDescription: WEIGHT_HISTOGRAM_MARKS.clipRange })]
+        ? [
+            Plot.rect([overlay], {
+              x1: 'lo',
+              x2: 'hi',
+              fill: colors.clip,
+              fillOpacity: 0.08,
+              clip: true,
+              ariaDescription: WEIGHT_HISTOGRAM_MARKS.clipRange,
+            }),
+          ]
         : []),
-      Plot.ruleX(levels, { stroke: colors.gridLevel, strokeOpacity: 0.5, ariaDescription: WEIGHT_HISTOGRAM_MARKS.levels }),
-      Plot.rectY(bins, { x1: 'x1', x2: 'x2', y1: 0, y2: 'count', fill: colors.bar, insetLeft: binWidth(h) >= 3 * pixel ? 0.5 : 0, ariaDescription: WEIGHT_HISTOGRAM_MARKS.bins }),
+      Plot.ruleX(levels, {
+        stroke: colors.gridLevel,
+        strokeOpacity: 0.5,
+        ariaDescription: WEIGHT_HISTOGRAM_MARKS.levels,
+      }),
+      Plot.rectY(bins, {
+        x1: 'x1',
+        x2: 'x2',
+        y1: 0,
+        y2: 'count',
+        fill: colors.bar,
+        insetLeft: binWidth(h) >= 3 * pixel ? 0.5 : 0,
+        ariaDescription: WEIGHT_HISTOGRAM_MARKS.bins,
+      }),
       Plot.ruleY([0], { stroke: 'currentColor', ariaHidden: 'true' }),
       ...(overlay
-        ? [Plot.ruleX([overlay.lo, overlay.hi].filter(inView), { stroke: colors.clip, strokeWidth: 2, ariaDescription: WEIGHT_HISTOGRAM_MARKS.clipBounds })]
+        ? [
+            Plot.ruleX([overlay.lo, overlay.hi].filter(inView), {
+              stroke: colors.clip,
+              strokeWidth: 2,
+              ariaDescription: WEIGHT_HISTOGRAM_MARKS.clipBounds,
+            }),
+          ]
         : []),
     ],
   });
@@ -160,14 +210,19 @@ export const overlayLabel = (o: OverlayOptions) => `INT${o.bits} ${o.scheme}, pe
 
 /** The clipping range in words: "±0.5 (max |w|)" or "[−0.2, 0.7]". */
 export const clipText = (o: QuantOverlay) =>
-  o.scheme === 'symmetric' ? `±${formatNumber(o.hi)} (max |w|)` : `[${formatNumber(o.lo)}, ${formatNumber(o.hi)}] (min, max, with 0)`;
+  o.scheme === 'symmetric'
+    ? `±${formatNumber(o.hi)} (max |w|)`
+    : `[${formatNumber(o.lo)}, ${formatNumber(o.hi)}] (min, max, with 0)`;
 
 /** How the grid is shown: every level, or how many histogram bins one step spans. */
 export function gridText(h: LayerHistogram, o: QuantOverlay, width: number): string {
   const n = levelCount(o);
   if (levelsDrawn(h, o, width)) return `${n} levels, step ${formatNumber(o.scale)}, each drawn`;
   const w = binWidth(h);
-  const span = w > 0 ? `one step spans ${formatNumber(Number((o.scale / w).toPrecision(3)))} histogram bins` : 'every weight is one value';
+  const span =
+    w > 0
+      ? `one step spans ${formatNumber(Number((o.scale / w).toPrecision(3)))} histogram bins`
+      : 'every weight is one value';
   return `${n} levels, step ${formatNumber(o.scale)}: too dense to draw, ${span}`;
 }
 
@@ -176,13 +231,19 @@ export function selectionText(h: LayerHistogram): string {
 }
 
 /** SVG <title> and <desc> for the chart. */
-export function weightHistogramText(h: LayerHistogram, overlay: QuantOverlay | null, width = 640): { title: string; description: string } {
+export function weightHistogramText(
+  h: LayerHistogram,
+  overlay: QuantOverlay | null,
+  width = 640,
+): { title: string; description: string } {
   const binned = h.counts.reduce((a, b) => a + b, 0);
   const peak = h.counts.indexOf(Math.max(...h.counts));
   const bins = histogramBins(h);
   const parts = [
     `${h.elements} weights of ${h.weight} in ${h.counts.length} equal bins from ${formatNumber(h.lo)} to ${formatNumber(h.hi)}.`,
-    binned > 0 ? `The fullest bin, ${formatNumber(bins[peak]!.x1)} to ${formatNumber(bins[peak]!.x2)}, holds ${h.counts[peak]}.` : 'No finite weight.',
+    binned > 0
+      ? `The fullest bin, ${formatNumber(bins[peak]!.x1)} to ${formatNumber(bins[peak]!.x2)}, holds ${h.counts[peak]}.`
+      : 'No finite weight.',
     overlay ? `${overlayLabel(overlay)}: clipping range ${clipText(overlay)}; ${gridText(h, overlay, width)}.` : '',
     h.zoomed ? `Zoomed: ${h.below} weights below and ${h.above} above the range shown.` : '',
     h.nonFinite ? `${h.nonFinite} NaN or infinite weights are in no bin.` : '',

@@ -27,7 +27,10 @@ export const WEIGHT_RANGE_MARKS = {
   deadChannels: 'dead channels',
 } as const;
 
-export function weightRangePlot(layer: LayerReport, { width = 640, height = 320, domain }: WeightRangeOptions = {}): PlotSpec {
+export function weightRangePlot(
+  layer: LayerReport,
+  { width = 640, height = 320, domain }: WeightRangeOptions = {},
+): PlotSpec {
   const [lo, hi] = clampDomain(layer, domain);
   const rows = drawable(channelRows(layer, [lo, hi]));
   const normal = rows.filter((r) => !r.outlier);
@@ -43,28 +46,72 @@ export function weightRangePlot(layer: LayerReport, { width = 640, height = 320,
   const all = channelRows(layer, [lo, hi]);
   const rangeMarks = isDense(lo, hi)
     ? [
-        Plot.areaY(all, { x: 'channel', y1: 'min', y2: 'max', curve: 'step', fill: colors.range, ariaDescription: WEIGHT_RANGE_MARKS.ranges }),
-        Plot.lineY(all, { x: 'channel', y: 'mean', curve: 'step', stroke: colors.mean, strokeWidth: 1, ariaDescription: WEIGHT_RANGE_MARKS.means }),
+        Plot.areaY(all, {
+          x: 'channel',
+          y1: 'min',
+          y2: 'max',
+          curve: 'step',
+          fill: colors.range,
+          ariaDescription: WEIGHT_RANGE_MARKS.ranges,
+        }),
+        Plot.lineY(all, {
+          x: 'channel',
+          y: 'mean',
+          curve: 'step',
+          stroke: colors.mean,
+          strokeWidth: 1,
+          ariaDescription: WEIGHT_RANGE_MARKS.means,
+        }),
       ]
     : [
         Plot.ruleX(normal, { ...range, stroke: colors.range, ariaDescription: WEIGHT_RANGE_MARKS.ranges }),
-        Plot.dot(normal.filter((d) => d.mean !== null), { ...mean, fill: colors.mean, ariaDescription: WEIGHT_RANGE_MARKS.means }),
+        Plot.dot(
+          normal.filter((d) => d.mean !== null),
+          { ...mean, fill: colors.mean, ariaDescription: WEIGHT_RANGE_MARKS.means },
+        ),
       ];
   return plotSpec({
-    width, height, marginLeft, marginRight: 16, style: chartStyle,
-    x: { domain: [lo - 0.5, hi + 0.5], ticks: channelTicks(lo, hi, width / 80), tickFormat: 'd', label: 'output channel' },
+    width,
+    height,
+    marginLeft,
+    marginRight: 16,
+    style: chartStyle,
+    x: {
+      domain: [lo - 0.5, hi + 0.5],
+      ticks: channelTicks(lo, hi, width / 80),
+      tickFormat: 'd',
+      label: 'output channel',
+    },
     y: { grid: true, nice: true, label: 'weight', tickFormat },
     marks: [
       Plot.ruleY([0], { stroke: 'currentColor', strokeOpacity: 0.4, ariaHidden: 'true' }),
       ...modelRangeMarks(modelGrid(layer), lo, hi),
       ...rangeMarks,
-      Plot.ruleX(outliers, { ...range, strokeWidth: Math.max(2, strokeWidth), stroke: colors.outlier, ariaDescription: WEIGHT_RANGE_MARKS.outlierRanges }),
-      Plot.dot(outliers.filter((d) => d.mean !== null), {
-        ...mean, r: r + 2, symbol: 'triangle', fill: colors.outlier, stroke: 'var(--_background, white)', strokeWidth: 0.5,
-        ariaDescription: WEIGHT_RANGE_MARKS.outlierMeans,
+      Plot.ruleX(outliers, {
+        ...range,
+        strokeWidth: Math.max(2, strokeWidth),
+        stroke: colors.outlier,
+        ariaDescription: WEIGHT_RANGE_MARKS.outlierRanges,
       }),
+      Plot.dot(
+        outliers.filter((d) => d.mean !== null),
+        {
+          ...mean,
+          r: r + 2,
+          symbol: 'triangle',
+          fill: colors.outlier,
+          stroke: 'var(--_background, white)',
+          strokeWidth: 0.5,
+          ariaDescription: WEIGHT_RANGE_MARKS.outlierMeans,
+        },
+      ),
       Plot.dot(dead, {
-        x: 'channel', y: (d: ChannelRow) => d.mean ?? 0, r: r + 1, symbol: 'times', stroke: colors.dead, strokeWidth: 1.5,
+        x: 'channel',
+        y: (d: ChannelRow) => d.mean ?? 0,
+        r: r + 1,
+        symbol: 'times',
+        stroke: colors.dead,
+        strokeWidth: 1.5,
         ariaDescription: WEIGHT_RANGE_MARKS.deadChannels,
       }),
     ],
@@ -72,7 +119,10 @@ export function weightRangePlot(layer: LayerReport, { width = 640, height = 320,
 }
 
 /** SVG <title> and <desc> text for the chart. */
-export function weightRangeText(layer: LayerReport, domain?: ChannelDomain | null): { title: string; description: string } {
+export function weightRangeText(
+  layer: LayerReport,
+  domain?: ChannelDomain | null,
+): { title: string; description: string } {
   const span = clampDomain(layer, domain);
   const rows = channelRows(layer, span);
   const shown = rows.filter((r) => r.outlier).map((r) => r.channel);
@@ -83,11 +133,14 @@ export function weightRangeText(layer: LayerReport, domain?: ChannelDomain | nul
     if (r.max !== null && (highest === null || r.max > highest)) highest = r.max;
   }
   const dead = rows.filter((r) => r.dead).map((r) => r.channel);
-  const deadText = dead.length === 0 ? ''
-    : ` ${dead.length} dead channel${dead.length === 1 ? '' : 's'} (range at most 1e-4 of the layer's largest, drawn as a cross): ${formatList(dead)}.`;
-  const outliers = shown.length === 0
-    ? 'No outlier channels'
-    : `${shown.length} outlier channel${shown.length === 1 ? '' : 's'} (relative range above the Tukey fence): ${formatList(shown)}`;
+  const deadText =
+    dead.length === 0
+      ? ''
+      : ` ${dead.length} dead channel${dead.length === 1 ? '' : 's'} (range at most 1e-4 of the layer's largest, drawn as a cross): ${formatList(dead)}.`;
+  const outliers =
+    shown.length === 0
+      ? 'No outlier channels'
+      : `${shown.length} outlier channel${shown.length === 1 ? '' : 's'} (relative range above the Tukey fence): ${formatList(shown)}`;
   return {
     title: `Weight ranges per output channel of ${layer.name}`,
     description:
@@ -105,13 +158,27 @@ export function weightRangeText(layer: LayerReport, domain?: ChannelDomain | nul
 function modelRangeMarks(grid: ModelGrid | null, lo: number, hi: number): Plot.Markish[] {
   if (!grid) return [];
   const rows = grid.channels.slice(lo, hi + 1);
-  const style = { stroke: colors.modelRange, strokeWidth: 1.5, ariaDescription: WEIGHT_RANGE_MARKS.modelRange } as const;
+  const style = {
+    stroke: colors.modelRange,
+    strokeWidth: 1.5,
+    ariaDescription: WEIGHT_RANGE_MARKS.modelRange,
+  } as const;
   if (isDense(lo, hi)) {
     const line = (y: 'lo' | 'hi') => Plot.lineY(rows, { x: 'channel', y, curve: 'step', ...style });
     return [line('lo'), line('hi')];
   }
-  const ends = rows.flatMap((r) => [{ channel: r.channel, y: r.lo }, { channel: r.channel, y: r.hi }]);
-  return [Plot.ruleY(ends, { y: 'y', x1: (d: { channel: number }) => d.channel - 0.45, x2: (d: { channel: number }) => d.channel + 0.45, ...style })];
+  const ends = rows.flatMap((r) => [
+    { channel: r.channel, y: r.lo },
+    { channel: r.channel, y: r.hi },
+  ]);
+  return [
+    Plot.ruleY(ends, {
+      y: 'y',
+      x1: (d: { channel: number }) => d.channel - 0.45,
+      x2: (d: { channel: number }) => d.channel + 0.45,
+      ...style,
+    }),
+  ];
 }
 
 /** What the description says about a quantized model's own range ('' for a float weight). */
@@ -122,6 +189,8 @@ function modelRangeText(layer: LayerReport): string {
     const [min, max] = [layer.channels.min[g.channel], layer.channels.max[g.channel]];
     return (min !== null && min !== undefined && min < g.lo) || (max !== null && max !== undefined && max > g.hi);
   });
-  return ` The model stores this weight as ${grid.dtype}, ${grid.granularity}; the range it can represent in each channel is drawn as ` +
-    `a rule at its lowest and highest value${clipped.length ? `; channels outside it: ${formatList(clipped.map((g) => g.channel))}` : ''}.`;
+  return (
+    ` The model stores this weight as ${grid.dtype}, ${grid.granularity}; the range it can represent in each channel is drawn as ` +
+    `a rule at its lowest and highest value${clipped.length ? `; channels outside it: ${formatList(clipped.map((g) => g.channel))}` : ''}.`
+  );
 }

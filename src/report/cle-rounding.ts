@@ -6,13 +6,18 @@ import type { TensorRounding } from '../onnx/export/export.js';
 import type { CleRounding } from './cle-report.js';
 
 /** The report's rounding figures; undefined when no rewritten tensor was narrowed (float32/float64 models). */
-export function cleRounding(rewritten: readonly RewrittenLayer[], written: readonly TensorRounding[]): CleRounding | undefined {
+export function cleRounding(
+  rewritten: readonly RewrittenLayer[],
+  written: readonly TensorRounding[],
+): CleRounding | undefined {
   const byTensor = new Map(written.map((r) => [`${r.graph}\0${r.tensor}`, r]));
   const of = (key: TensorKey | undefined) => (key ? byTensor.get(`${key.graph}\0${key.name}`) : undefined);
   const layers: CleRounding['layers'] = rewritten.flatMap(({ layer, weight, bias }) => {
     const [w, b] = [of(weight), of(bias)];
     if (!w && !b) return [];
-    return [{ name: layer, dtype: (w ?? b)!.dtype, weight: w?.relativeChange ?? 0, ...(b ? { bias: b.relativeChange } : {}) }];
+    return [
+      { name: layer, dtype: (w ?? b)!.dtype, weight: w?.relativeChange ?? 0, ...(b ? { bias: b.relativeChange } : {}) },
+    ];
   });
   if (layers.length === 0) return undefined;
   return { worst: Math.max(...layers.flatMap((l) => [l.weight, l.bias ?? 0])), layers };

@@ -19,6 +19,8 @@ export function deadChannelNote(layer: DeadChannelFigures): string | null {
   if (allChannelsDead(layer)) {
     return `every channel of ${layer.name} is dead (each holds one value, or no finite value): it has no relative range`;
   }
-  return `${dead} of ${layer.channels.min.length} channels dead (range ≤ ${shortNumber(DEAD_RANGE_RATIO)} of the layer's largest): ` +
-    'harmless for weight quantization, left out of the relative range';
+  return (
+    `${dead} of ${layer.channels.min.length} channels dead (range ≤ ${shortNumber(DEAD_RANGE_RATIO)} of the layer's largest): ` +
+    'harmless for weight quantization, left out of the relative range'
+  );
 }

@@ -36,7 +36,9 @@ function layerMetrics(l: LayerReport): [string, number | string][] {
     ['INT8 SQNR per-channel (dB)', l.quant?.int8.symmetric.perChannel],
     ['INT4 SQNR per-channel (dB)', l.quant?.int4.symmetric.perChannel],
   ];
-  return figures.filter((f): f is [string, number | string] => f[1] !== null && f[1] !== undefined).map(([name, value]) => [prefix + name, value]);
+  return figures
+    .filter((f): f is [string, number | string] => f[1] !== null && f[1] !== undefined)
+    .map(([name, value]) => [prefix + name, value]);
 }
 
 export function toNetronAttachment(report: StatsReport): NetronAttachment {
@@ -62,7 +64,11 @@ export interface ModelExplorerNodeData {
  * keyed by the node's first output tensor, under the main graph's name. A recurrent node shows the worse
  * of its W and R.
  */
-export function toModelExplorerNodeData(report: StatsReport, model: Model, metric: 'relative-range' | 'sqnr' = 'relative-range'): ModelExplorerNodeData {
+export function toModelExplorerNodeData(
+  report: StatsReport,
+  model: Model,
+  metric: 'relative-range' | 'sqnr' = 'relative-range',
+): ModelExplorerNodeData {
   const nodes = new Map<string, Node>();
   for (const g of model.graphs) for (const n of g.nodes) nodes.set(`${g.path}\u0000${n.name}`, n);
   const results: Record<string, { value: number }> = {};
@@ -76,8 +82,15 @@ export function toModelExplorerNodeData(report: StatsReport, model: Model, metri
   }
   // Worse is red: high relative range, or low SQNR.
   const [good, bad] = ['#2da44e', '#cf222e'];
-  const gradient = metric === 'sqnr'
-    ? [{ stop: 0, bgColor: bad }, { stop: 1, bgColor: good }]
-    : [{ stop: 0, bgColor: good }, { stop: 1, bgColor: bad }];
+  const gradient =
+    metric === 'sqnr'
+      ? [
+          { stop: 0, bgColor: bad },
+          { stop: 1, bgColor: good },
+        ]
+      : [
+          { stop: 0, bgColor: good },
+          { stop: 1, bgColor: bad },
+        ];
   return { [model.main.name || 'main']: { results, gradient } };
 }

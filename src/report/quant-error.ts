@@ -1,7 +1,6 @@
 // Quantization-error results: SQNR in dB of fake-quantized weights (docs/definitions.md), computed by
 // src/pipeline/quant-error.ts.
 
-
 /** SQNR in dB; null where quantization is exact (no error), or the weight is all zeros. */
 export interface QuantFigures {
   perTensor: number | null;

@@ -28,9 +28,11 @@ export function validateReport(value: unknown, fileName: string): StatsReport {
     if (typeof ch !== 'object' || ch === null) throw bad(`${where}.channels is missing`);
     const n = Array.isArray(ch.min) ? ch.min.length : -1;
     for (const key of ['min', 'max', 'mean', 'std', 'absMax'] as const) {
-      if (!Array.isArray(ch[key]) || ch[key].length !== n) throw bad(`${where}.channels.${key} is not an array of ${n} numbers`);
+      if (!Array.isArray(ch[key]) || ch[key].length !== n)
+        throw bad(`${where}.channels.${key} is not an array of ${n} numbers`);
     }
-    if (!Array.isArray(layer.relativeRange) || layer.relativeRange.length !== n) throw bad(`${where}.relativeRange has not ${n} entries`);
+    if (!Array.isArray(layer.relativeRange) || layer.relativeRange.length !== n)
+      throw bad(`${where}.relativeRange has not ${n} entries`);
     if (!Array.isArray(layer.outliers)) throw bad(`${where}.outliers is not an array`);
     // Results written before dead channels were told apart: their range figures again, from min and max.
     if (layer.deadChannels === undefined) {
@@ -48,7 +50,10 @@ export function parseReport(bytes: Uint8Array, fileName: string): StatsReport {
   try {
     value = JSON.parse(new TextDecoder().decode(bytes));
   } catch (cause) {
-    throw new WeightlensError('BAD_REPORT', `${fileName}: not a weightlens stats JSON (${(cause as Error).message})`, { file: fileName, cause });
+    throw new WeightlensError('BAD_REPORT', `${fileName}: not a weightlens stats JSON (${(cause as Error).message})`, {
+      file: fileName,
+      cause,
+    });
   }
   return validateReport(value, fileName);
 }

@@ -37,4 +37,8 @@ export interface LayerHistogram {
 
 /** What a histogram of results JSON (statistics, no weights) fails with. */
 export const needsModelError = (file: string) =>
-  new WeightlensError('NO_WEIGHTS', `${file}: a weight histogram needs the ONNX model; results JSON holds statistics, not weights`, { file });
+  new WeightlensError(
+    'NO_WEIGHTS',
+    `${file}: a weight histogram needs the ONNX model; results JSON holds statistics, not weights`,
+    { file },
+  );

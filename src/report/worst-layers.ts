@@ -8,7 +8,7 @@ import type { LayerReport } from './stats-report.js';
  * unavailable (undefined: weights holding NaN/±Inf, or no figures).
  */
 export function sqnrRank(sqnr: number | null | undefined): number {
-  return sqnr === undefined ? Infinity : sqnr ?? Number.MAX_VALUE;
+  return sqnr === undefined ? Infinity : (sqnr ?? Number.MAX_VALUE);
 }
 
 /** The figure worst-first ranks by: INT8 symmetric per-tensor SQNR (dB); see sqnrRank for null/undefined. */
@@ -22,7 +22,9 @@ export function worstFirst<L extends LayerReport>(layers: readonly L[]): L[];
 export function worstFirst<T>(items: readonly T[], layerOf: (item: T) => LayerReport): T[];
 export function worstFirst<T>(items: readonly T[], layerOf = (item: T) => item as LayerReport): T[] {
   const bySqnr = items.some((item) => layerOf(item).quant !== undefined);
-  const key = bySqnr ? (l: LayerReport) => sqnrRank(rankingSqnr(l)) : (l: LayerReport) => -(l.maxRelativeRange ?? -Infinity);
+  const key = bySqnr
+    ? (l: LayerReport) => sqnrRank(rankingSqnr(l))
+    : (l: LayerReport) => -(l.maxRelativeRange ?? -Infinity);
   return items
     .map((item, index) => ({ item, index, k: key(layerOf(item)) }))
     .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.index - b.index))

@@ -43,7 +43,8 @@ let nextId = 1;
 const homes = new Map<number, Worker | 'here'>();
 
 /** Analyses in the page's Worker; falls back to this thread if there is none. */
-export const analyzeInWorker: Analyzer = (input, { signal, onProgress, session }) => inWorker(input, { kind: 'stats', session }, signal, onProgress);
+export const analyzeInWorker: Analyzer = (input, { signal, onProgress, session }) =>
+  inWorker(input, { kind: 'stats', session }, signal, onProgress);
 
 /** Histograms of the models analysed with a session, computed where each was kept; see ModelHandle. */
 export const workerWeights: ModelWeights = {
@@ -53,9 +54,10 @@ export const workerWeights: ModelWeights = {
     if (signal.aborted) return Promise.reject(cancelled());
     const home = homes.get(session);
     const task: Task = { kind: 'histogram', session, request };
-    const work = home === undefined || home === 'here'
-      ? (runTask(undefined, task, signal, () => {}) as Promise<LayerHistogram>) // unknown sessions get kept-models' error
-      : post<LayerHistogram>(home, { name, input: undefined, task, signal, onProgress: () => {} });
+    const work =
+      home === undefined || home === 'here'
+        ? (runTask(undefined, task, signal, () => {}) as Promise<LayerHistogram>) // unknown sessions get kept-models' error
+        : post<LayerHistogram>(home, { name, input: undefined, task, signal, onProgress: () => {} });
     return rejectOnAbort(work, signal, cancelled, keptFileName(session)); // a Worker's own errors name its file
   },
   release(session) {
@@ -74,20 +76,32 @@ export function equalizeInWorker(
   return inWorker(input, { kind: 'cle', options: cle }, signal, onProgress);
 }
 
-function inWorker<T>(input: AnalysisInput, task: Task, signal: AbortSignal, onProgress: (p: Progress) => void): Promise<T> {
+function inWorker<T>(
+  input: AnalysisInput,
+  task: Task,
+  signal: AbortSignal,
+  onProgress: (p: Progress) => void,
+): Promise<T> {
   const name = modelInputName(input);
   if (signal.aborted) return Promise.reject(aborted(name));
   const work = (async () => {
     const resolved = input.kind === 'url' ? { kind: 'url' as const, url: absolute(input.url) } : input;
     const worker = await (started ??= startWorker());
     if (signal.aborted) throw aborted(name);
-    return worker ? post<T>(worker, { name, input: resolved, task, signal, onProgress }) : (runTask(resolved, task, signal, onProgress) as Promise<T>);
+    return worker
+      ? post<T>(worker, { name, input: resolved, task, signal, onProgress })
+      : (runTask(resolved, task, signal, onProgress) as Promise<T>);
   })();
   return rejectOnAbort(work, signal, () => aborted(name), name);
 }
 
 /** A job on this thread; `input` is only read by stats and CLE. */
-function runTask(input: AnalysisInput | undefined, task: Task, signal: AbortSignal, onProgress: (p: Progress) => void): Promise<unknown> {
+function runTask(
+  input: AnalysisInput | undefined,
+  task: Task,
+  signal: AbortSignal,
+  onProgress: (p: Progress) => void,
+): Promise<unknown> {
   if (task.kind === 'histogram') return keptHistogram(task.session, task.request, signal);
   if (task.kind === 'cle') return runCle(input!, task.options, { signal, onProgress });
   if (task.session === undefined) return runPipeline(input!, { signal, onProgress });
@@ -99,7 +113,8 @@ function runTask(input: AnalysisInput | undefined, task: Task, signal: AbortSign
 export const analyzeOnThisThread: Analyzer = (input, { signal, onProgress }) => {
   const name = modelInputName(input);
   if (signal.aborted) return Promise.reject(aborted(name));
-  const work = (async () => runPipeline(input.kind === 'url' ? { kind: 'url', url: absolute(input.url) } : input, { signal, onProgress }))();
+  const work = (async () =>
+    runPipeline(input.kind === 'url' ? { kind: 'url', url: absolute(input.url) } : input, { signal, onProgress }))();
   return rejectOnAbort(work, signal, () => aborted(name), name);
 };
 
@@ -156,7 +171,9 @@ function startWorker(): Promise<Worker | undefined> {
       worker.terminate();
       if (ready) workerDied(worker, event.message);
       else {
-        console.warn(`weightlens: the analysis Worker failed to load${event.message ? ` (${event.message})` : ''}; analysing on the main thread`);
+        console.warn(
+          `weightlens: the analysis Worker failed to load${event.message ? ` (${event.message})` : ''}; analysing on the main thread`,
+        );
         resolve(undefined);
       }
     });
@@ -178,7 +195,13 @@ function post<T>(worker: Worker, spec: JobSpec): Promise<T> {
     const onAbort = () => jobs.delete(id) && worker.postMessage({ type: 'cancel', id } satisfies WorkerRequest);
     const bytes = input?.kind === 'bytes' ? input.bytes : undefined;
     // Transferred bytes are the Worker's: if it dies, this job cannot run here.
-    jobs.set(id, { ...spec, input: bytes ? undefined : input, resolve: resolve as (value: never) => void, reject, onAbort });
+    jobs.set(id, {
+      ...spec,
+      input: bytes ? undefined : input,
+      resolve: resolve as (value: never) => void,
+      reject,
+      onAbort,
+    });
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       worker.postMessage(requestFor(id, spec), bytes ? [bytes] : []); // bytes move, never copied
@@ -186,7 +209,11 @@ function post<T>(worker: Worker, spec: JobSpec): Promise<T> {
     } catch (cause) {
       // e.g. a buffer already transferred elsewhere (detached) or a SharedArrayBuffer
       jobs.delete(id);
-      reject(new WeightlensError('USAGE', `cannot send ${spec.name} to the analysis Worker: ${(cause as Error).message}`, { cause }));
+      reject(
+        new WeightlensError('USAGE', `cannot send ${spec.name} to the analysis Worker: ${(cause as Error).message}`, {
+          cause,
+        }),
+      );
     }
   });
 }
@@ -206,7 +233,9 @@ function route(reply: Exclude<WorkerReply, { type: 'ready' }>): void {
 /** A Worker that failed after starting: later jobs run here, and so do its jobs whose input is still ours. */
 function workerDied(worker: Worker, message: string): void {
   if (worker !== current) return; // already replaced by setWorkerFactory
-  console.error(`weightlens: the analysis Worker failed${message ? ` (${message})` : ''}; analysing on the main thread from now on`);
+  console.error(
+    `weightlens: the analysis Worker failed${message ? ` (${message})` : ''}; analysing on the main thread from now on`,
+  );
   started = Promise.resolve(undefined);
   forgetHomes(undefined);
   for (const [id, job] of jobs) {
@@ -217,18 +246,31 @@ function workerDied(worker: Worker, message: string): void {
       // Its bytes were transferred, or it read a model kept in the Worker: both are gone. A Worker that
       // dies (out of memory, an engine fault) is not the file's fault: INTERNAL.
       const file = job.task.kind === 'histogram' ? undefined : job.name;
-      job.reject(new WeightlensError('INTERNAL', `${job.name}: failed, the analysis Worker stopped${message ? ` (${message})` : ''}; load the model again`, { file }));
+      job.reject(
+        new WeightlensError(
+          'INTERNAL',
+          `${job.name}: failed, the analysis Worker stopped${message ? ` (${message})` : ''}; load the model again`,
+          { file },
+        ),
+      );
     }
   }
 }
 
 /** Settles with `work` (its untyped errors as INTERNAL naming `file`), or rejects `cancelled()` on abort. */
-function rejectOnAbort<T>(work: Promise<T>, signal: AbortSignal, cancelled: () => Error, file: string | undefined): Promise<T> {
+function rejectOnAbort<T>(
+  work: Promise<T>,
+  signal: AbortSignal,
+  cancelled: () => Error,
+  file: string | undefined,
+): Promise<T> {
   work.catch(() => {}); // after an abort nobody awaits it any more
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(cancelled());
     signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, (e) => reject(asWeightlensError(e, file))).finally(() => signal.removeEventListener('abort', onAbort));
+    work
+      .then(resolve, (e) => reject(asWeightlensError(e, file)))
+      .finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
 
@@ -236,7 +278,9 @@ const aborted = (name: string) => new WeightlensError('ABORTED', `loading ${name
 
 /** URLs are resolved here: the Worker's own base is a blob: URL. */
 function absolute(url: string): string {
-  const base = (globalThis as { document?: { baseURI?: string } }).document?.baseURI ?? (globalThis as { location?: { href?: string } }).location?.href;
+  const base =
+    (globalThis as { document?: { baseURI?: string } }).document?.baseURI ??
+    (globalThis as { location?: { href?: string } }).location?.href;
   try {
     return new URL(url, base).href;
   } catch (cause) {

@@ -39,7 +39,8 @@ export type WorkerReply =
 export function serializeError(e: unknown, file: string | undefined): SerializedError {
   const { code, message, file: named, tensor, field } = asWeightlensError(e, file);
   return {
-    code, message,
+    code,
+    message,
     ...(named === undefined ? {} : { file: named }),
     ...(tensor === undefined ? {} : { tensor }),
     ...(field === undefined ? {} : { field }),

@@ -27,7 +27,10 @@ async function run(job: Job): Promise<void> {
   };
   try {
     if (job.type === 'analyze') {
-      const report = await runPipeline(job.input, { ...options, ...(job.session === undefined ? {} : { session: job.session }) });
+      const report = await runPipeline(job.input, {
+        ...options,
+        ...(job.session === undefined ? {} : { session: job.session }),
+      });
       if (!signal.aborted) scope.postMessage({ type: 'result', id, report });
     } else if (job.type === 'histogram') {
       const histogram = await keptHistogram(job.session, job.request, signal);
@@ -40,7 +43,11 @@ async function run(job: Job): Promise<void> {
     if (signal.aborted) return; // the page has already rejected this job
     // Only the page sees the message: log anything unexpected here with its stack.
     if (!(e instanceof WeightlensError)) console.error('weightlens worker:', e);
-    scope.postMessage({ type: 'error', id, ...serializeError(e, job.type === 'histogram' ? keptFileName(job.session) : modelInputName(job.input)) });
+    scope.postMessage({
+      type: 'error',
+      id,
+      ...serializeError(e, job.type === 'histogram' ? keptFileName(job.session) : modelInputName(job.input)),
+    });
   } finally {
     running.delete(id);
   }

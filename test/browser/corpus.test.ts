@@ -32,7 +32,10 @@ describe('hostile files in the elements', () => {
 
       const failed = table.nextEvent('wl-error');
       void source.element.handle.load({ kind: 'files', files: [file(entry.name, entry.bytes())] });
-      const status = await waitFor(() => (table.element.status === 'ready' || table.element.status === 'error') && table.element.status, `${entry.name} settled`);
+      const status = await waitFor(
+        () => (table.element.status === 'ready' || table.element.status === 'error') && table.element.status,
+        `${entry.name} settled`,
+      );
       if (status === 'error') {
         const { error } = (await failed).detail;
         expect(entry.stats, `${error.code}: ${error.message}`).to.include(error.code);

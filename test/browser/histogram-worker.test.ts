@@ -29,7 +29,9 @@ async function loaded(input: ModelInput): Promise<ModelHandle> {
 const ask = (handle: ModelHandle, request: HistogramRequest) => handle.histogram(request, new AbortController().signal);
 
 /** The weights of every layer, read on the page: what the Worker's histograms are checked against. */
-async function layerWeights(model: Model): Promise<Map<string, { data: Float32Array; layout: ReturnType<typeof findWeightLayers>[number]['layout'] }>> {
+async function layerWeights(
+  model: Model,
+): Promise<Map<string, { data: Float32Array; layout: ReturnType<typeof findWeightLayers>[number]['layout'] }>> {
   const out = new Map();
   for (const layer of findWeightLayers(model)) {
     const data = new Float32Array(layer.weight.size);
@@ -46,7 +48,8 @@ function expectExact(h: LayerHistogram, values: ArrayLike<number>): void {
   expect(h.nonFinite).to.equal(ref.nonFinite);
   expect(h.counts.reduce((a, b) => a + b, 0) + h.nonFinite).to.equal(values.length);
   expect(h.elements).to.equal(values.length);
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i]!)) continue;
     lo = Math.min(lo, values[i]!);
@@ -82,7 +85,11 @@ describe('histograms of a model kept by the Worker', () => {
     expect(missing.file).to.equal(CLS);
     const C = layer.channels.min.length;
     const channel = await rejects(ask(handle, { layer: layer.name, channel: C, bins: 8 }), 'USAGE');
-    expect(channel.message).to.contain(CLS).and.contain(`"${layer.name}"`).and.contain(`"${layer.weight}"`).and.contain(`no channel ${C}`);
+    expect(channel.message)
+      .to.contain(CLS)
+      .and.contain(`"${layer.name}"`)
+      .and.contain(`"${layer.weight}"`)
+      .and.contain(`no channel ${C}`);
     expect(channel.tensor).to.equal(layer.weight);
   });
 
@@ -101,7 +108,7 @@ describe('histograms of a model kept by the Worker', () => {
     rec.dispose();
   });
 
-  it('a ResNet-50-sized model (100 MB): every layer\'s whole-tensor histogram', async () => {
+  it("a ResNet-50-sized model (100 MB): every layer's whole-tensor histogram", async () => {
     const { bytes } = resnet50Bytes();
     const big = await loaded({ kind: 'bytes', bytes: bytes.slice().buffer, name: 'resnet50.onnx' });
     const layers = big.report!.layers;
@@ -124,7 +131,9 @@ describe('histogram sessions', () => {
     expect((await workerWeights.histogram(first, request, new AbortController().signal)).elements).to.be.greaterThan(0);
     await handle.load({ kind: 'url', url: ASSETS + CLS + '?again' });
     expect(handle.session).to.not.equal(first);
-    expect((await rejects(workerWeights.histogram(first, request, new AbortController().signal), 'USAGE')).message).to.contain('released');
+    expect(
+      (await rejects(workerWeights.histogram(first, request, new AbortController().signal), 'USAGE')).message,
+    ).to.contain('released');
     const second = handle.session!;
     handle.dispose();
     expect(handle.session).to.equal(undefined);
@@ -139,7 +148,9 @@ describe('histogram sessions', () => {
     const url = URL.createObjectURL(new Blob([JSON.stringify(report)], { type: 'application/json' }));
     const byUrl = await loaded({ kind: 'url', url });
     const request = { layer: report.layers[0]!.name, channel: null, bins: 8 };
-    expect((await rejects(ask(byUrl, request), 'NO_WEIGHTS')).message).to.contain(CLS).and.contain('needs the ONNX model');
+    expect((await rejects(ask(byUrl, request), 'NO_WEIGHTS')).message)
+      .to.contain(CLS)
+      .and.contain('needs the ONNX model');
     const given = await loaded({ kind: 'report', report });
     expect((await rejects(ask(given, request), 'NO_WEIGHTS')).message).to.contain(CLS);
     byUrl.dispose();
@@ -173,6 +184,9 @@ describe('histograms without a Worker (the main-thread fallback)', () => {
     expect(await ask(here, { layer, channel: 2, bins: 50 })).to.deep.equal(expected);
     const session = here.session!;
     here.dispose();
-    await rejects(workerWeights.histogram(session, { layer, channel: 2, bins: 50 }, new AbortController().signal), 'USAGE');
+    await rejects(
+      workerWeights.histogram(session, { layer, channel: 2, bins: 50 }, new AbortController().signal),
+      'USAGE',
+    );
   });
 });

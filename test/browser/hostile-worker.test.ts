@@ -22,7 +22,8 @@ WeightRangePlot.define('weight-range-plot');
 /** Conv over two initializers both named "w". */
 const duplicateModel = () =>
   modelBytes({
-    input: [valueInfo('x')], output: [valueInfo('y')],
+    input: [valueInfo('x')],
+    output: [valueInfo('y')],
     initializer: [f32Tensor('w', [1, 1, 1, 1], [1]), f32Tensor('w', [1, 1, 1, 1], [2])],
     node: [node('Conv', ['x', 'w'], ['y'], 'conv')],
   });
@@ -36,7 +37,10 @@ describe('deep nesting in Chromium', () => {
     const report = await analyzeInWorker(bytesInput(nestedIfModel(32), 'deep32.onnx'), options());
     expect(report.layers.map((l) => l.name)).to.deep.equal(['deep_conv']);
     for (const levels of [33, 3000]) {
-      const e = await rejects(analyzeInWorker(bytesInput(nestedIfModel(levels), `deep${levels}.onnx`), options()), 'BAD_GRAPH');
+      const e = await rejects(
+        analyzeInWorker(bytesInput(nestedIfModel(levels), `deep${levels}.onnx`), options()),
+        'BAD_GRAPH',
+      );
       expect(e.file).to.equal(`deep${levels}.onnx`);
       expect(e.message).to.contain(`${levels} levels of subgraphs`);
     }
@@ -77,22 +81,33 @@ describe('hostile files in the elements', () => {
 
 describe('INTERNAL, not IO', () => {
   it('an untyped error crosses from the Worker as INTERNAL with the file and the original message', () => {
-    const crossed = deserializeError(structuredClone(serializeError(new RangeError('Maximum call stack size exceeded'), 'm.onnx')));
+    const crossed = deserializeError(
+      structuredClone(serializeError(new RangeError('Maximum call stack size exceeded'), 'm.onnx')),
+    );
     expect(crossed).to.be.instanceOf(WeightlensError);
-    expect(crossed).to.include({ code: 'INTERNAL', file: 'm.onnx', message: 'm.onnx: internal error: RangeError: Maximum call stack size exceeded' });
+    expect(crossed).to.include({
+      code: 'INTERNAL',
+      file: 'm.onnx',
+      message: 'm.onnx: internal error: RangeError: Maximum call stack size exceeded',
+    });
     const typed = new WeightlensError('BAD_TENSOR', 'm.onnx: bad', { file: 'm.onnx', tensor: 'w' });
-    expect(deserializeError(structuredClone(serializeError(typed, 'other.onnx')))).to.include({ code: 'BAD_TENSOR', file: 'm.onnx', tensor: 'w' });
+    expect(deserializeError(structuredClone(serializeError(typed, 'other.onnx')))).to.include({
+      code: 'BAD_TENSOR',
+      file: 'm.onnx',
+      tensor: 'w',
+    });
   });
 
   it('a real Worker: a request it cannot handle comes back INTERNAL naming the kept model', async () => {
     const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
     const worker = new Worker(url, { type: 'module' });
     const replies: WorkerReply[] = [];
-    const next = () => new Promise<WorkerReply>((resolve) => {
-      worker.onmessage = (e: MessageEvent<WorkerReply>) => {
-        if (e.data.type !== 'progress') resolve(e.data);
-      };
-    });
+    const next = () =>
+      new Promise<WorkerReply>((resolve) => {
+        worker.onmessage = (e: MessageEvent<WorkerReply>) => {
+          if (e.data.type !== 'progress') resolve(e.data);
+        };
+      });
     try {
       replies.push(await next()); // ready
       const input = bytesInput(convModel(), 'conv.onnx');
@@ -102,7 +117,10 @@ describe('INTERNAL, not IO', () => {
       const failed = next();
       worker.postMessage({ type: 'histogram', id: 2, session: 5, request: null }); // a page bug: no request
       const reply = await failed;
-      expect(replies.map((r) => r.type), JSON.stringify(replies)).to.deep.equal(['ready', 'result']);
+      expect(
+        replies.map((r) => r.type),
+        JSON.stringify(replies),
+      ).to.deep.equal(['ready', 'result']);
       expect(reply).to.include({ type: 'error', id: 2, code: 'INTERNAL', file: 'conv.onnx' });
       expect((reply as { message: string }).message).to.match(/^conv\.onnx: internal error: TypeError: /);
     } finally {
@@ -113,7 +131,8 @@ describe('INTERNAL, not IO', () => {
 
   it('an element bound to a model whose analysis hits a bug: an alert saying internal error and the file, wl-error INTERNAL', async () => {
     const url = `${location.origin}/buggy-${Date.now()}.onnx`;
-    const later: Analyzer = () => new Promise((_, reject) => setTimeout(() => reject(new RangeError('Invalid array length')), 100));
+    const later: Analyzer = () =>
+      new Promise((_, reject) => setTimeout(() => reject(new RangeError('Invalid array length')), 100));
     const handle = acquireUrlModel(url, later); // the page-wide cache: the element below shares this handle
     try {
       const h = ElementHarness.mount('weight-range-plot', { attributes: { src: url } });
@@ -133,6 +152,10 @@ describe('INTERNAL, not IO', () => {
     const handle = new ModelHandle(failing);
     await handle.load({ kind: 'url', url: '/models/broken%20net.onnx?v=2' });
     expect(handle.status).to.equal('error');
-    expect(handle.error).to.include({ code: 'INTERNAL', file: 'broken net.onnx', message: 'broken net.onnx: internal error: RangeError: Invalid typed array length: -9' });
+    expect(handle.error).to.include({
+      code: 'INTERNAL',
+      file: 'broken net.onnx',
+      message: 'broken net.onnx: internal error: RangeError: Invalid typed array length: -9',
+    });
   });
 });

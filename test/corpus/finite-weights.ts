@@ -14,7 +14,10 @@ export async function nonFiniteTensors(model: Model): Promise<string[]> {
     for (const tensor of graph.constants.values()) {
       if (!FLOAT_TYPES.has(tensor.dtype) || tensor.size > MAX_ELEMENTS) continue;
       const values = new Float32Array(tensor.size);
-      const readable = await tensor.readFloat32Into(values).then(() => true, () => false);
+      const readable = await tensor.readFloat32Into(values).then(
+        () => true,
+        () => false,
+      );
       if (readable && !values.every(Number.isFinite)) found.push(`${graph.path}:${tensor.name}`);
     }
   }
@@ -22,4 +25,5 @@ export async function nonFiniteTensors(model: Model): Promise<string[]> {
 }
 
 /** nonFiniteTensors of a model file; none when it cannot be opened. */
-export const nonFiniteTensorsIn = (path: string): Promise<string[]> => openModelFile(path).then(nonFiniteTensors, () => []);
+export const nonFiniteTensorsIn = (path: string): Promise<string[]> =>
+  openModelFile(path).then(nonFiniteTensors, () => []);

@@ -37,4 +37,5 @@ export const stringField = (field: number, text: string) => bytesField(field, ne
  * A length-delimited field whose length says `claimed` bytes while `bytes` follow: a length past the end of
  * its parent (or of the file) when claimed > bytes.length.
  */
-export const lyingField = (field: number, claimed: number | bigint, bytes: Uint8Array) => concat(tag(field, 2), varint(claimed), bytes);
+export const lyingField = (field: number, claimed: number | bigint, bytes: Uint8Array) =>
+  concat(tag(field, 2), varint(claimed), bytes);

@@ -12,12 +12,51 @@ const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(ran
 const below = (random: Random, n: number) => Math.floor(random() * n);
 
 /** Integers an attacker would try for a count, an index or a flag. */
-const HOSTILE_INTS = [0, -1, -3, 1, 2, 3, 7, 2 ** 16, 2 ** 26, 2 ** 28, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53, -(2 ** 31)];
+const HOSTILE_INTS = [
+  0,
+  -1,
+  -3,
+  1,
+  2,
+  3,
+  7,
+  2 ** 16,
+  2 ** 26,
+  2 ** 28,
+  2 ** 31 - 1,
+  2 ** 31,
+  2 ** 32,
+  2 ** 53,
+  -(2 ** 31),
+];
 const HOSTILE_FLOATS = [0, -0, -1, 1e-45, 1e-38, 3.4e38, -3.4e38, Infinity, -Infinity, NaN];
-const ATTRIBUTES = ['group', 'kernel_shape', 'strides', 'pads', 'dilations', 'transA', 'transB', 'axis', 'epsilon', 'hidden_size', 'block_size', 'alpha'];
+const ATTRIBUTES = [
+  'group',
+  'kernel_shape',
+  'strides',
+  'pads',
+  'dilations',
+  'transA',
+  'transB',
+  'axis',
+  'epsilon',
+  'hidden_size',
+  'block_size',
+  'alpha',
+];
 
-export type MutationKind = 'flip' | 'varint' | 'truncate' | 'duplicate' | 'attribute' | 'dims' | 'batchnorm' | 'payload';
-export const MUTATIONS: readonly MutationKind[] = ['flip', 'varint', 'truncate', 'duplicate', 'attribute', 'dims', 'batchnorm', 'payload'];
+export type MutationKind =
+  'flip' | 'varint' | 'truncate' | 'duplicate' | 'attribute' | 'dims' | 'batchnorm' | 'payload';
+export const MUTATIONS: readonly MutationKind[] = [
+  'flip',
+  'varint',
+  'truncate',
+  'duplicate',
+  'attribute',
+  'dims',
+  'batchnorm',
+  'payload',
+];
 type StructuralKind = 'attribute' | 'dims' | 'batchnorm' | 'payload';
 
 function flip(bytes: Uint8Array, random: Random): Uint8Array {
@@ -55,7 +94,8 @@ function duplicate(bytes: Uint8Array, random: Random): Uint8Array {
   const from = below(random, bytes.length);
   const length = 1 + below(random, Math.min(4096, bytes.length - from));
   const to = below(random, bytes.length + 1);
-  if (random() < 0.5) return concatBytes(bytes.subarray(0, to), bytes.subarray(from, from + length), bytes.subarray(to));
+  if (random() < 0.5)
+    return concatBytes(bytes.subarray(0, to), bytes.subarray(from, from + length), bytes.subarray(to));
   const out = bytes.slice();
   out.set(bytes.subarray(from, from + Math.min(length, out.length - to)), to);
   return out;
@@ -78,16 +118,20 @@ type NodeProto = OnnxTypes.INodeProto;
 /** Every graph of the model, subgraphs included. */
 function graphsOf(graph: Graph, out: Graph[] = []): Graph[] {
   out.push(graph);
-  for (const n of graph.node ?? []) for (const a of n.attribute ?? []) {
-    if (a.g) graphsOf(a.g, out);
-    for (const g of a.graphs ?? []) graphsOf(g, out);
-  }
+  for (const n of graph.node ?? [])
+    for (const a of n.attribute ?? []) {
+      if (a.g) graphsOf(a.g, out);
+      for (const g of a.graphs ?? []) graphsOf(g, out);
+    }
   return out;
 }
 
 /** Initializers and Constant-node tensors: the places weights live. */
 function tensorsOf(graphs: Graph[]): Tensor[] {
-  return graphs.flatMap((g) => [...(g.initializer ?? []), ...(g.node ?? []).flatMap((n) => (n.attribute ?? []).flatMap((a) => (a.t ? [a.t] : [])))]);
+  return graphs.flatMap((g) => [
+    ...(g.initializer ?? []),
+    ...(g.node ?? []).flatMap((n) => (n.attribute ?? []).flatMap((a) => (a.t ? [a.t] : []))),
+  ]);
 }
 
 function mutateAttribute(node: NodeProto, random: Random): void {
@@ -96,7 +140,12 @@ function mutateAttribute(node: NodeProto, random: Random): void {
   const attributes = (node.attribute ?? []).filter((a) => a.name !== name);
   const kind = below(random, 3);
   if (kind === 0) attributes.push({ name, type: AT.INT, i: pick(random, HOSTILE_INTS) });
-  else if (kind === 1) attributes.push({ name, type: AT.INTS, ints: Array.from({ length: below(random, 6) }, () => pick(random, HOSTILE_INTS)) });
+  else if (kind === 1)
+    attributes.push({
+      name,
+      type: AT.INTS,
+      ints: Array.from({ length: below(random, 6) }, () => pick(random, HOSTILE_INTS)),
+    });
   else attributes.push({ name, type: AT.FLOAT, f: pick(random, HOSTILE_FLOATS) });
   node.attribute = attributes;
 }
@@ -107,8 +156,14 @@ function mutateDims(tensor: Tensor, random: Random): void {
   const what = below(random, 4);
   if (what === 0 || dims.length === 0) dims.push(pick(random, HOSTILE_INTS));
   else if (what === 1) dims[below(random, dims.length)] = pick(random, HOSTILE_INTS);
-  else if (what === 2) dims.reverse().splice(below(random, dims.length + 1), 0, 1); // transposed, a 1 inserted
-  else dims.splice(0, dims.length, dims.reduce((a, b) => a * b, 1)); // flattened to rank 1
+  else if (what === 2)
+    dims.reverse().splice(below(random, dims.length + 1), 0, 1); // transposed, a 1 inserted
+  else
+    dims.splice(
+      0,
+      dims.length,
+      dims.reduce((a, b) => a * b, 1),
+    ); // flattened to rank 1
   tensor.dims = dims;
 }
 
@@ -134,7 +189,9 @@ function mutatePayload(graphs: Graph[], random: Random): boolean {
 /** Rewrites one BatchNormalization parameter: hostile values, or a length that no longer fits. */
 function mutateBatchNorm(graphs: Graph[], random: Random): boolean {
   const tensors = new Map(tensorsOf(graphs).map((t) => [t.name ?? '', t]));
-  const inputs = graphs.flatMap((g) => (g.node ?? []).filter((n) => n.opType === 'BatchNormalization').flatMap((n) => (n.input ?? []).slice(1)));
+  const inputs = graphs.flatMap((g) =>
+    (g.node ?? []).filter((n) => n.opType === 'BatchNormalization').flatMap((n) => (n.input ?? []).slice(1)),
+  );
   const target = inputs.length ? tensors.get(pick(random, inputs)) : undefined;
   if (!target) return false;
   const n = Math.max(0, Number(target.dims?.[0] ?? 1) + (random() < 0.3 ? pick(random, [-1, 1, 5]) : 0));
@@ -181,10 +238,15 @@ function rewrite(model: OnnxTypes.ModelProto, kind: StructuralKind, random: Rand
  */
 export function mutate(bytes: Uint8Array, kind: MutationKind, random: Random): Uint8Array {
   switch (kind) {
-    case 'flip': return flip(bytes, random);
-    case 'varint': return varint(bytes, random);
-    case 'truncate': return truncate(bytes, random);
-    case 'duplicate': return duplicate(bytes, random);
-    default: return structural(bytes, kind, random) ?? structural(bytes, 'attribute', random) ?? flip(bytes, random);
+    case 'flip':
+      return flip(bytes, random);
+    case 'varint':
+      return varint(bytes, random);
+    case 'truncate':
+      return truncate(bytes, random);
+    case 'duplicate':
+      return duplicate(bytes, random);
+    default:
+      return structural(bytes, kind, random) ?? structural(bytes, 'attribute', random) ?? flip(bytes, random);
   }
 }

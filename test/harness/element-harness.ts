@@ -10,7 +10,9 @@ import type { StatsReport } from '../../src/report/stats-report.js';
 
 type KitElement = LitElement & { readonly status: ModelStatus };
 /** The tags of the elements that show a model's results. */
-type ModelViewTag = { [K in keyof HTMLElementTagNameMap]: HTMLElementTagNameMap[K] extends ModelViewElement ? K : never }[keyof HTMLElementTagNameMap];
+type ModelViewTag = {
+  [K in keyof HTMLElementTagNameMap]: HTMLElementTagNameMap[K] extends ModelViewElement ? K : never;
+}[keyof HTMLElementTagNameMap];
 
 const mounted = new Set<HTMLElement>();
 
@@ -42,7 +44,10 @@ export class ElementHarness<E extends KitElement = KitElement> {
   constructor(readonly element: E) {}
 
   /** Creates `<tag>` in a container of the given width at the end of the body. */
-  static mount<K extends keyof HTMLElementTagNameMap>(tag: K, options: MountOptions = {}): ElementHarness<HTMLElementTagNameMap[K] & KitElement> {
+  static mount<K extends keyof HTMLElementTagNameMap>(
+    tag: K,
+    options: MountOptions = {},
+  ): ElementHarness<HTMLElementTagNameMap[K] & KitElement> {
     const container = document.createElement('div');
     container.style.width = `${options.width ?? 800}px`;
     const el = document.createElement(tag) as HTMLElementTagNameMap[K] & KitElement;
@@ -83,8 +88,12 @@ export class ElementHarness<E extends KitElement = KitElement> {
 
   /** Waits until the element's model is ready (or, with `status`, in that state) and rendered. */
   async ready(status: ModelStatus = 'ready'): Promise<this> {
-    await waitFor(() => this.element.status === status || (status !== 'error' && this.element.status === 'error'), `status "${status}"`);
-    if (this.element.status !== status) throw new Error(`expected status "${status}", got "${this.element.status}": ${this.alert()}`);
+    await waitFor(
+      () => this.element.status === status || (status !== 'error' && this.element.status === 'error'),
+      `status "${status}"`,
+    );
+    if (this.element.status !== status)
+      throw new Error(`expected status "${status}", got "${this.element.status}": ${this.alert()}`);
     await this.settled();
     return this;
   }
@@ -180,7 +189,17 @@ export class ElementHarness<E extends KitElement = KitElement> {
     const svg = this.chart(chart);
     const box = svg.getBoundingClientRect();
     const clientX = box.left + (x / svg.width.baseVal.value) * box.width;
-    svg.dispatchEvent(new PointerEvent(type, { clientX, clientY: box.top + box.height / 2, bubbles: true, composed: true, pointerId: 1, button: 0, isPrimary: true }));
+    svg.dispatchEvent(
+      new PointerEvent(type, {
+        clientX,
+        clientY: box.top + box.height / 2,
+        bubbles: true,
+        composed: true,
+        pointerId: 1,
+        button: 0,
+        isPrimary: true,
+      }),
+    );
     await this.element.updateComplete;
   }
 

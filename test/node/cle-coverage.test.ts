@@ -13,7 +13,9 @@ const MODELS = [
   realModel('ch_PP-OCRv4_det_infer.onnx'),
   realModel('ch_PP-OCRv4_rec_infer.onnx'),
   realModel('ch_ppocr_mobile_v2.0_cls_infer.onnx'),
-  ...['silero_vad_legacy.onnx', 'silero_vad_v5.onnx', 'silero_vad_v6.onnx'].map((f) => join(ROOT, 'node_modules/@ricky0123/vad-web/dist', f)),
+  ...['silero_vad_legacy.onnx', 'silero_vad_v5.onnx', 'silero_vad_v6.onnx'].map((f) =>
+    join(ROOT, 'node_modules/@ricky0123/vad-web/dist', f),
+  ),
 ];
 
 describe('CLE accounts for every weight layer of the real models', () => {
@@ -26,10 +28,13 @@ describe('CLE accounts for every weight layer of the real models', () => {
       const equalized = new Set(result.sets.flatMap((s) => s.layers));
       const named = new Set(result.skipped.flatMap((s) => s.layers));
       expect(layers.length, 'weight layers').to.be.greaterThan(0);
-      expect(layers.filter((l) => !equalized.has(l.name) && !named.has(l.name)).map((l) => `${l.op} ${l.name}`)).to.deep.equal([]);
+      expect(
+        layers.filter((l) => !equalized.has(l.name) && !named.has(l.name)).map((l) => `${l.op} ${l.name}`),
+      ).to.deep.equal([]);
       for (const s of result.skipped) expect(s.reason, s.layers.join(', ')).to.match(/\S/);
       const matmuls = layers.filter((l) => l.op === 'MatMul').map((l) => l.name);
-      if (file.startsWith('ch_PP-OCRv4_rec')) expect(matmuls, 'the SVTR neck holds MatMul layers').to.have.length.greaterThan(5);
+      if (file.startsWith('ch_PP-OCRv4_rec'))
+        expect(matmuls, 'the SVTR neck holds MatMul layers').to.have.length.greaterThan(5);
     });
   }
 });

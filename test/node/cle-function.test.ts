@@ -62,19 +62,22 @@ const CASES: Case[] = [
     name: 'Conv -> ConvTranspose (Cin 4 != Cout 6, group 2) -> Conv',
     bytes: () => convTransposeChainBytes().bytes,
     input: [1, 4, 8, 8],
-    expectWork: (o) => expect(o.report.sets.some((s) => s.layers.some((l) => /ConvTranspose|convtranspose/i.test(l)))).to.equal(true),
+    expectWork: (o) =>
+      expect(o.report.sets.some((s) => s.layers.some((l) => /ConvTranspose|convtranspose/i.test(l)))).to.equal(true),
   },
   {
     name: 'Linear-style: MatMul + Add -> Relu -> MatMul + Add -> Relu -> MatMul + Add',
     bytes: () => linearMlp().bytes,
     input: linearMlp().inputShape,
-    expectWork: (o) => expect(o.report.chains.map((c) => c.layers)).to.deep.equal([['matmul_0', 'matmul_3', 'matmul_6']]),
+    expectWork: (o) =>
+      expect(o.report.chains.map((c) => c.layers)).to.deep.equal([['matmul_0', 'matmul_3', 'matmul_6']]),
   },
   {
     name: 'Gemm (transB 1) -> Linear -> Gemm (transB 0) -> MatMul, Relus between',
     bytes: () => gemmMatMulMix().bytes,
     input: gemmMatMulMix().inputShape,
-    expectWork: (o) => expect(o.report.chains.map((c) => c.layers)).to.deep.equal([['gemm_0', 'matmul_2', 'gemm_5', 'matmul_7']]),
+    expectWork: (o) =>
+      expect(o.report.chains.map((c) => c.layers)).to.deep.equal([['gemm_0', 'matmul_2', 'gemm_5', 'matmul_7']]),
   },
   {
     name: 'Conv -> MaxPool -> Conv -> AveragePool (pads counted) -> Conv -> GlobalAveragePool -> Flatten -> Gemm -> Linear',
@@ -83,7 +86,10 @@ const CASES: Case[] = [
     expectWork: (o) => {
       expect(o.report.chains).to.have.length(1);
       expect(o.report.sets.map((s) => s.between)).to.deep.equal([
-        ['Relu', 'MaxPool'], ['Relu', 'AveragePool'], ['Relu', 'GlobalAveragePool', 'Flatten'], ['Relu'],
+        ['Relu', 'MaxPool'],
+        ['Relu', 'AveragePool'],
+        ['Relu', 'GlobalAveragePool', 'Flatten'],
+        ['Relu'],
       ]);
     },
   },
@@ -103,21 +109,34 @@ describe('CLE preserves the function (onnxruntime-node)', () => {
       const outcome = await equalizeModel(model, { biasAbsorption: false });
       c.expectWork(outcome);
       for (const seed of [1, 2]) {
-        const [expected, actual] = await Promise.all([outputs(original, c.input, seed), outputs(outcome.bytes, c.input, seed)]);
+        const [expected, actual] = await Promise.all([
+          outputs(original, c.input, seed),
+          outputs(outcome.bytes, c.input, seed),
+        ]);
         const { diff, absMax } = deviation(expected, actual);
         expect(diff, `${c.name}, seed ${seed}: max |diff| vs bound`).to.be.at.most(1e-4 * Math.max(absMax, 0.01));
       }
       const path = join(dir, 'equalized.onnx');
       writeFileSync(path, outcome.bytes);
-      execFileSync(PYTHON, ['-c', 'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', path]);
+      execFileSync(PYTHON, [
+        '-c',
+        'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)',
+        path,
+      ]);
     });
   }
 
   it('Silero VAD v5: its Convs are equalized, the LSTM layers built by Slice/Concat are named in skipped, and the function is kept', async () => {
-    const original = new Uint8Array(readFileSync(join(ROOT, 'node_modules/@ricky0123/vad-web/dist/silero_vad_v5.onnx')));
-    const outcome = await equalizeModel(decodeModel(original, { fileName: 'silero_vad_v5.onnx' }), { biasAbsorption: false });
+    const original = new Uint8Array(
+      readFileSync(join(ROOT, 'node_modules/@ricky0123/vad-web/dist/silero_vad_v5.onnx')),
+    );
+    const outcome = await equalizeModel(decodeModel(original, { fileName: 'silero_vad_v5.onnx' }), {
+      biasAbsorption: false,
+    });
     expect(outcome.report.sets.length).to.be.greaterThan(0);
-    const skipped = outcome.report.skipped.filter((s) => s.layers.some((l) => l.endsWith('/LSTM/W') || l.endsWith('/LSTM/R')));
+    const skipped = outcome.report.skipped.filter((s) =>
+      s.layers.some((l) => l.endsWith('/LSTM/W') || l.endsWith('/LSTM/R')),
+    );
     expect(skipped, 'W and R of 4 LSTMs').to.have.length(8);
     for (const s of skipped) expect(s.reason).to.contain('is a weight of LSTM');
     // 512 samples at 16 kHz, the recurrent state and the sample rate; both outputs (probability, new state) compared.
@@ -127,7 +146,11 @@ describe('CLE preserves the function (onnxruntime-node)', () => {
       const noise = (n: number) => Float32Array.from({ length: n }, () => rand() * 2 - 1);
       const result = await session.run({
         input: new ort.Tensor('float32', noise(512), [1, 512]),
-        state: new ort.Tensor('float32', noise(256).map((v) => v * 0.5), [2, 1, 128]),
+        state: new ort.Tensor(
+          'float32',
+          noise(256).map((v) => v * 0.5),
+          [2, 1, 128],
+        ),
         sr: new ort.Tensor('int64', BigInt64Array.of(16000n), []),
       });
       return session.outputNames.map((n) => result[n]!.data as Float32Array);
@@ -142,9 +165,15 @@ describe('CLE preserves the function (onnxruntime-node)', () => {
   it('high-bias absorption across MaxPool, GlobalAveragePool and Flatten into a Linear bias is exact where its assumption holds', async () => {
     const { bytes, inputShape } = poolingAbsorption();
     const outcome = await equalizeModel(decodeModel(bytes, { fileName: 'pooling-absorption.onnx' }));
-    expect(outcome.report.biasAbsorbed.map((a) => [a.from, a.to])).to.deep.equal([['conv_0', 'conv_4'], ['conv_4', 'matmul_9']]);
+    expect(outcome.report.biasAbsorbed.map((a) => [a.from, a.to])).to.deep.equal([
+      ['conv_0', 'conv_4'],
+      ['conv_4', 'matmul_9'],
+    ]);
     for (const seed of [1, 2]) {
-      const { diff, absMax } = deviation(await outputs(bytes, inputShape, seed), await outputs(outcome.bytes, inputShape, seed));
+      const { diff, absMax } = deviation(
+        await outputs(bytes, inputShape, seed),
+        await outputs(outcome.bytes, inputShape, seed),
+      );
       expect(diff, `seed ${seed}`).to.be.at.most(1e-4 * absMax);
     }
   });
@@ -153,9 +182,14 @@ describe('CLE preserves the function (onnxruntime-node)', () => {
     const original = CASES[0]!.bytes();
     const outcome = await equalizeModel(decodeModel(original, { fileName: 'cls.onnx' }));
     expect(outcome.report.biasAbsorbed.length).to.be.greaterThan(0);
-    const [expected, actual] = await Promise.all([outputs(original, [1, 3, 48, 192], 1), outputs(outcome.bytes, [1, 3, 48, 192], 1)]);
+    const [expected, actual] = await Promise.all([
+      outputs(original, [1, 3, 48, 192], 1),
+      outputs(outcome.bytes, [1, 3, 48, 192], 1),
+    ]);
     const { diff, absMax } = deviation(expected, actual);
     console.log(`bias absorption on cls: max |diff| ${diff.toExponential(2)} (output absmax ${absMax.toFixed(3)})`);
-    expect(diff).to.be.greaterThan(0).and.at.most(0.01 * absMax);
+    expect(diff)
+      .to.be.greaterThan(0)
+      .and.at.most(0.01 * absMax);
   });
 });

@@ -62,15 +62,23 @@ function convCase(rand: () => number, n: number): Case {
 }
 
 describe('CLE on random chains (property, fixed seeds)', () => {
-  for (const [kind, make, seed] of [['MatMul+Add -> Relu -> MatMul+Add', linearCase, 11], ['Conv -> Relu -> Conv', convCase, 12]] as const) {
+  for (const [kind, make, seed] of [
+    ['MatMul+Add -> Relu -> MatMul+Add', linearCase, 11],
+    ['Conv -> Relu -> Conv', convCase, 12],
+  ] as const) {
     it(`${kind}: the function is kept under onnxruntime and each interface channel's ranges are equal`, async () => {
       const rand = seededRandom(seed);
       for (let n = 0; n < 40; n++) {
         const c = make(rand, n);
         const where = `${kind} case ${n} (seed ${seed})`;
-        const outcome = await equalizeModel(decodeModel(c.bytes, { fileName: `case-${n}.onnx` }), { biasAbsorption: false });
+        const outcome = await equalizeModel(decodeModel(c.bytes, { fileName: `case-${n}.onnx` }), {
+          biasAbsorption: false,
+        });
         expect(outcome.report.sets, where).to.have.length(1);
-        const { diff, absMax } = deviation(await outputs(c.bytes, c.input, n), await outputs(outcome.bytes, c.input, n));
+        const { diff, absMax } = deviation(
+          await outputs(c.bytes, c.input, n),
+          await outputs(outcome.bytes, c.input, n),
+        );
         expect(diff, where).to.be.at.most(1e-4 * absMax);
         const after = decodeModel(outcome.bytes, { fileName: `case-${n}.cle.onnx` });
         const r1 = absMaxAlong(await weight(after, c.first[0]), c.first[1]);

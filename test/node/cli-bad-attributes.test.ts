@@ -18,7 +18,12 @@ import { ROOT } from '../support/node-paths.js';
 import { deviation, outputs } from '../support/onnxruntime.js';
 import { seededRandom } from '../support/random.js';
 
-const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
 
 /** Every value of every constant in the model that is not finite, as "tensor[index] = value". */
 async function nonFiniteValues(model: Model): Promise<string[]> {
@@ -40,14 +45,24 @@ describe('weightlens stats, cle and report on broken attributes', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  for (const [group, says] of [[0, 'group=0 must be at least 1'], [-3, 'group=-3 must be at least 1'], [2 ** 31, 'group=2147483648 does not divide the 4 output channels']] as const) {
+  for (const [group, says] of [
+    [0, 'group=0 must be at least 1'],
+    [-3, 'group=-3 must be at least 1'],
+    [2 ** 31, 'group=2147483648 does not divide the 4 output channels'],
+  ] as const) {
     it(`Conv group ${group}: stats, cle and report fail with the same BAD_GRAPH line (exit 2)`, () => {
       const input = join(dir, `group${group}.onnx`);
       writeFileSync(input, convPair({ c1Attributes: [attr.int('group', group)], bn: {} }).bytes());
-      for (const args of [['stats', input], ['cle', input, '-o', join(dir, 'out.onnx')], ['report', input, '-o', join(dir, 'out.html')]]) {
+      for (const args of [
+        ['stats', input],
+        ['cle', input, '-o', join(dir, 'out.onnx')],
+        ['report', input, '-o', join(dir, 'out.html')],
+      ]) {
         const r = cli(...args);
         expect(r.status, `${args[0]}: ${r.stderr}`).to.equal(2);
-        expect(r.stderr.trim()).to.equal(`weightlens: ${input}: Conv "c1" attribute ${says}${group === 2 ** 31 ? ' of weight "w1" [4,4,3,3]' : ''} [BAD_GRAPH]`);
+        expect(r.stderr.trim()).to.equal(
+          `weightlens: ${input}: Conv "c1" attribute ${says}${group === 2 ** 31 ? ' of weight "w1" [4,4,3,3]' : ''} [BAD_GRAPH]`,
+        );
       }
     });
   }
@@ -70,7 +85,10 @@ describe('weightlens stats, cle and report on broken attributes', () => {
     expect(r.status, r.stderr).to.equal(0);
     const report = JSON.parse(r.stdout) as CleReport;
     expect(report.folded).to.deep.equal([]);
-    expect(report.skipped[0]).to.deep.equal({ layers: ['c1', 'bn'], reason: 'bn not folded: channel 0 has var + epsilon = 0, so 1/sqrt(var + epsilon) is not finite' });
+    expect(report.skipped[0]).to.deep.equal({
+      layers: ['c1', 'bn'],
+      reason: 'bn not folded: channel 0 has var + epsilon = 0, so 1/sqrt(var + epsilon) is not finite',
+    });
     const written = await openModelFile(output);
     expect(written.main.nodes.map((n) => n.opType)).to.include('BatchNormalization');
     expect(await nonFiniteValues(written)).to.deep.equal([]);
@@ -81,7 +99,9 @@ describe('weightlens stats, cle and report on broken attributes', () => {
     writeFileSync(input, convPair({ w1: (i) => (i % 2 ? 3e38 : -3e38), bn: { scale: () => 10 } }).bytes());
     const r = cli('cle', input, '-o', join(dir, 'huge.cle.onnx'));
     expect(r.status, r.stderr).to.equal(0);
-    expect(r.stdout).to.contain('bn not folded: channel 0\'s factor scale/sqrt(var + epsilon) = 14.1 would take its weights');
+    expect(r.stdout).to.contain(
+      "bn not folded: channel 0's factor scale/sqrt(var + epsilon) = 14.1 would take its weights",
+    );
     expect(await nonFiniteValues(await openModelFile(join(dir, 'huge.cle.onnx')))).to.deep.equal([]);
   });
 });
@@ -94,13 +114,26 @@ describe('CLE on random Conv -> Relu -> Conv chains with magnitudes 1e-38…1e38
     for (let n = 0; n < 60; n++) {
       const [out1, in2, b1] = [0, 1, 2].map(() => Array.from({ length: 3 }, magnitude));
       const g = new CleGraph(n + 1);
-      let x = g.node('Conv', 'c1', ['x', g.tensor('w1', [3, 2, 3, 3], (i) => (2 * rand() - 1) * out1![Math.floor(i / 18)]!), g.tensor('b1', [3], (i) => (2 * rand() - 1) * b1![i]!)]);
+      let x = g.node('Conv', 'c1', [
+        'x',
+        g.tensor('w1', [3, 2, 3, 3], (i) => (2 * rand() - 1) * out1![Math.floor(i / 18)]!),
+        g.tensor('b1', [3], (i) => (2 * rand() - 1) * b1![i]!),
+      ]);
       x = g.node('Relu', 'relu', [x]);
-      g.node('Conv', 'c2', [x, g.tensor('w2', [2, 3, 1, 1], (i) => (2 * rand() - 1) * in2![i % 3]!), g.tensor('b2', [2], () => 0)]);
+      g.node('Conv', 'c2', [
+        x,
+        g.tensor('w2', [2, 3, 1, 1], (i) => (2 * rand() - 1) * in2![i % 3]!),
+        g.tensor('b2', [2], () => 0),
+      ]);
       const input = [1, 2, 4, 4];
       const original = g.bytes(17, input);
-      const outcome = await equalizeModel(decodeModel(original, { fileName: `chain-${n}.onnx` }), { biasAbsorption: false });
-      expect(await nonFiniteValues(decodeModel(outcome.bytes, { fileName: `chain-${n}.cle.onnx` })), `case ${n}`).to.deep.equal([]);
+      const outcome = await equalizeModel(decodeModel(original, { fileName: `chain-${n}.onnx` }), {
+        biasAbsorption: false,
+      });
+      expect(
+        await nonFiniteValues(decodeModel(outcome.bytes, { fileName: `chain-${n}.cle.onnx` })),
+        `case ${n}`,
+      ).to.deep.equal([]);
       const [expected, actual] = [await outputs(original, input, n), await outputs(outcome.bytes, input, n)];
       const { diff, absMax } = deviation(expected, actual);
       if (!(Number.isFinite(absMax) && expected.every((e) => e.every(Number.isFinite)) && absMax >= 1e-30)) continue;

@@ -11,7 +11,13 @@ import type { CleReport } from '../../src/report/cle-report.js';
 import { mobilenetV2Bytes } from '../fixtures/mobilenetv2.js';
 import { ROOT, realModel } from '../support/node-paths.js';
 
-const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000, maxBuffer: 256 << 20 });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+    maxBuffer: 256 << 20,
+  });
 
 describe('weightlens cle', () => {
   let dir: string;

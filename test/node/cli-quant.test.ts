@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import type { StatsReport } from '../../src/report/stats-report.js';
 import { ROOT, realModel } from '../support/node-paths.js';
 
-const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 << 20 });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 256 << 20,
+  });
 
 describe('weightlens stats: quantization error', () => {
   const model = realModel('ch_ppocr_mobile_v2.0_cls_infer.onnx');

@@ -9,7 +9,15 @@ import { join } from 'node:path';
 import { openModelFile } from '../../src/node/open-file.js';
 import { computeStats } from '../../src/pipeline/compute-stats.js';
 import { type StatsReport } from '../../src/report/stats-report.js';
-import { DataType, PNG_HEADER, chainModel, externalTensor, f32Bytes, f32Tensor, rawTensor } from '../fixtures/onnx-bytes.js';
+import {
+  DataType,
+  PNG_HEADER,
+  chainModel,
+  externalTensor,
+  f32Bytes,
+  f32Tensor,
+  rawTensor,
+} from '../fixtures/onnx-bytes.js';
 import { ROOT, realModel } from '../support/node-paths.js';
 
 const BIN = join(ROOT, 'bin', 'weightlens.js');
@@ -64,13 +72,27 @@ describe('weightlens stats (CLI)', () => {
     mkdirSync(path('moved'));
     mkdirSync(path('sub'));
     const write = (name: string, bytes: Uint8Array) => writeFileSync(path(name), bytes);
-    write('two.onnx', chainModel([
-      { op: 'Conv', weight: f32Tensor('conv.w', [2, 1, 1, 4], weightValues), name: 'conv' },
-      { op: 'Gemm', weight: f32Tensor('fc.w', [3, 2], [1, -2, 3, 4, -5, 6]), attributes: [], name: 'fc' },
-    ]));
-    write('nan.onnx', chainModel([{ op: 'Conv', weight: f32Tensor('nan.w', [2, 1, 1, 3], [1, NaN, Infinity, -Infinity, 2, NaN]), name: 'nanconv' }]));
+    write(
+      'two.onnx',
+      chainModel([
+        { op: 'Conv', weight: f32Tensor('conv.w', [2, 1, 1, 4], weightValues), name: 'conv' },
+        { op: 'Gemm', weight: f32Tensor('fc.w', [3, 2], [1, -2, 3, 4, -5, 6]), attributes: [], name: 'fc' },
+      ]),
+    );
+    write(
+      'nan.onnx',
+      chainModel([
+        {
+          op: 'Conv',
+          weight: f32Tensor('nan.w', [2, 1, 1, 3], [1, NaN, Infinity, -Infinity, 2, NaN]),
+          name: 'nanconv',
+        },
+      ]),
+    );
     // external data: 8 bytes of padding, then conv.w
-    const external = chainModel([{ op: 'Conv', weight: externalTensor('conv.w', [2, 1, 1, 4], 'weights.bin', 8, 32), name: 'conv' }]);
+    const external = chainModel([
+      { op: 'Conv', weight: externalTensor('conv.w', [2, 1, 1, 4], 'weights.bin', 8, 32), name: 'conv' },
+    ]);
     const bin = new Uint8Array(40);
     bin.set(f32Bytes(weightValues), 8);
     writeFileSync(path('ext', 'model.onnx'), external);
@@ -81,14 +103,31 @@ describe('weightlens stats (CLI)', () => {
     mkdirSync(path('datadir'));
     writeFileSync(path('datadir', 'weights.bin'), bin);
     writeFileSync(path('secret.bin'), bin);
-    writeFileSync(path('sub', 'escape.onnx'), chainModel([{ op: 'Conv', weight: externalTensor('conv.w', [2, 1, 1, 4], '../secret.bin', 8, 32), name: 'conv' }]));
+    writeFileSync(
+      path('sub', 'escape.onnx'),
+      chainModel([
+        { op: 'Conv', weight: externalTensor('conv.w', [2, 1, 1, 4], '../secret.bin', 8, 32), name: 'conv' },
+      ]),
+    );
     // bad input
     write('cat.png', PNG_HEADER);
     write('notes.txt', new TextEncoder().encode('these are my notes, not a model\n'));
     const real = readFileSync(CLS_MODEL);
     write('half.onnx', real.subarray(0, Math.floor(real.length / 2)));
-    write('badsize.onnx', chainModel([{ op: 'Conv', weight: rawTensor('conv1.weight', [16, 3, 3, 3], DataType.FLOAT, new Uint8Array(100)), name: 'conv1' }]));
-    write('dtype99.onnx', chainModel([{ op: 'Conv', weight: rawTensor('odd.w', [2, 1, 1, 1], 99, new Uint8Array(8)), name: 'oddconv' }]));
+    write(
+      'badsize.onnx',
+      chainModel([
+        {
+          op: 'Conv',
+          weight: rawTensor('conv1.weight', [16, 3, 3, 3], DataType.FLOAT, new Uint8Array(100)),
+          name: 'conv1',
+        },
+      ]),
+    );
+    write(
+      'dtype99.onnx',
+      chainModel([{ op: 'Conv', weight: rawTensor('odd.w', [2, 1, 1, 1], 99, new Uint8Array(8)), name: 'oddconv' }]),
+    );
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -97,7 +136,18 @@ describe('weightlens stats (CLI)', () => {
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stderr).to.equal('');
     const { header, rows } = tableRows(r.stdout);
-    expect(header).to.deep.equal(['layer', 'op', 'shape', 'ch', 'dead', 'min', 'max', 'max rel', 'outliers', 'INT8 dB t/ch']);
+    expect(header).to.deep.equal([
+      'layer',
+      'op',
+      'shape',
+      'ch',
+      'dead',
+      'min',
+      'max',
+      'max rel',
+      'outliers',
+      'INT8 dB t/ch',
+    ]);
     const json = JSON.parse(cli('stats', CLS_MODEL, '--json').stdout) as StatsReport;
     expect(json.layers.length).to.be.at.least(50);
     expect(rows).to.have.length(json.layers.length);
@@ -146,7 +196,13 @@ describe('weightlens stats (CLI)', () => {
     expect(beside.status, beside.stderr).to.equal(0);
     expect((JSON.parse(beside.stdout) as StatsReport).layers[0]!.channels.max).to.deep.equal([2, 8]);
 
-    expectOneLineError(cli('stats', path('moved', 'model.onnx')), 'EXTERNAL_DATA', 'weights.bin', '"conv.w"', 'model.onnx');
+    expectOneLineError(
+      cli('stats', path('moved', 'model.onnx')),
+      'EXTERNAL_DATA',
+      'weights.bin',
+      '"conv.w"',
+      'model.onnx',
+    );
 
     const withData = cli('stats', path('moved', 'model.onnx'), '--data', path('datadir'), '--json');
     expect(withData.status, withData.stderr).to.equal(0);
@@ -159,7 +215,14 @@ describe('weightlens stats (CLI)', () => {
     expectOneLineError(cli('stats', path('cat.png')), 'NOT_ONNX', 'cat.png');
     expectOneLineError(cli('stats', path('notes.txt')), 'NOT_ONNX', 'notes.txt');
     expectOneLineError(cli('stats', path('half.onnx')), 'TRUNCATED', 'half.onnx');
-    expectOneLineError(cli('stats', path('badsize.onnx')), 'BAD_TENSOR', 'badsize.onnx', '"conv1.weight"', '100 bytes', '1728');
+    expectOneLineError(
+      cli('stats', path('badsize.onnx')),
+      'BAD_TENSOR',
+      'badsize.onnx',
+      '"conv1.weight"',
+      '100 bytes',
+      '1728',
+    );
     expectOneLineError(cli('stats', path('dtype99.onnx')), 'UNSUPPORTED_DTYPE', 'dtype99.onnx', '"odd.w"', '99');
     expectOneLineError(cli('stats', path('missing.onnx')), 'IO', 'missing.onnx');
     expectOneLineError(cli('stats', path('two.onnx'), '--frobnicate'), 'USAGE', '--frobnicate');
@@ -189,7 +252,10 @@ describe('weightlens stats (CLI)', () => {
     expect(r.status, r.stderr).to.equal(0);
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines.length).to.be.at.least(2);
-    expect(lines.every((l) => l.includes('ch_ppocr_mobile_v2.0_cls_infer.onnx')), r.stderr).to.equal(true);
+    expect(
+      lines.every((l) => l.includes('ch_ppocr_mobile_v2.0_cls_infer.onnx')),
+      r.stderr,
+    ).to.equal(true);
     const total = (JSON.parse(cli('stats', CLS_MODEL, '--json').stdout) as StatsReport).layers.length;
     expect(lines.at(-1)).to.contain(`${total} / ${total} layers`);
     expect(tableRows(r.stdout).rows).to.have.length(total);
@@ -199,7 +265,11 @@ describe('weightlens stats (CLI)', () => {
     const help = cli('--help');
     expect(help.status).to.equal(0);
     expect(help.stdout).to.match(/^Usage: weightlens/);
-    expect(help.stdout).to.contain('stats MODEL.onnx').and.contain('--json').and.contain('--layer').and.contain('--data');
+    expect(help.stdout)
+      .to.contain('stats MODEL.onnx')
+      .and.contain('--json')
+      .and.contain('--layer')
+      .and.contain('--data');
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     for (const flag of ['--version', '-v']) {
       const v = cli(flag);

@@ -35,7 +35,11 @@ function snapshot(dir: string): Record<string, string> {
   for (const entry of readdirSync(dir, { recursive: true }) as string[]) {
     const path = join(dir, entry);
     const info = lstatSync(path);
-    out[entry] = info.isSymbolicLink() ? `-> ${readlinkSync(path)}` : info.isFile() ? createHash('sha1').update(readFileSync(path)).digest('hex') : 'folder';
+    out[entry] = info.isSymbolicLink()
+      ? `-> ${readlinkSync(path)}`
+      : info.isFile()
+        ? createHash('sha1').update(readFileSync(path)).digest('hex')
+        : 'folder';
   }
   return out;
 }
@@ -46,12 +50,18 @@ function cliOutcome(run: ChildRun, file: string): RunOutcome {
   if (run.status === 0) return { outcome: 'ok' };
   const lines = run.stderr.trimEnd().split('\n');
   const code = /^weightlens: .* \[([A-Z_]+)\]$/.exec(lines[0] ?? '')?.[1];
-  if (run.status !== 2 || lines.length !== 1 || !code) return { outcome: `exit ${run.status}`, message: run.stderr.slice(0, 500) };
+  if (run.status !== 2 || lines.length !== 1 || !code)
+    return { outcome: `exit ${run.status}`, message: run.stderr.slice(0, 500) };
   expect(lines[0], 'the error names the file').to.contain(file);
   return { outcome: code, message: lines[0] };
 }
 
-function expectOutcome(what: string, got: RunOutcome | undefined, accepted: readonly Outcome[], mentions?: RegExp): void {
+function expectOutcome(
+  what: string,
+  got: RunOutcome | undefined,
+  accepted: readonly Outcome[],
+  mentions?: RegExp,
+): void {
   expect(got, what).to.not.equal(undefined);
   const { outcome, message } = got!;
   expect(outcome, `${what}: ${message ?? ''}`).to.not.be.oneOf(['UNTYPED', 'INTERNAL', 'HUNG']);
@@ -76,22 +86,27 @@ describe('hostile-file corpus', () => {
     corpusDir = join(root, 'corpus');
     const generated = generateCorpus(corpusDir);
     corpusBefore = snapshot(corpusDir);
-    const node = (script: string, ...args: string[]) => runNode(script, args, { cwd: ROOT, hangAfterMs: HANG_AFTER_MS });
-    await pool(generated.map(({ entry, path }) => async () => {
-      const out = join(root, 'out', entry.name);
-      mkdirSync(join(out, 'library'), { recursive: true });
-      mkdirSync(join(out, 'cli'), { recursive: true });
-      const cliCleOutput = join(out, 'cli', 'm.cle.onnx');
-      const library = await node(CHILD, path, join(out, 'library'));
-      const cliStats = await node(BIN, 'stats', path, '--json', '--quiet');
-      const cliCle = await node(BIN, 'cle', path, '-o', cliCleOutput, '--quiet');
-      // The output was written by our CLE from a small file: small enough to read in this process.
-      const cliCleFinite = cliCle.status === 0
-        ? { nonFiniteIn: await nonFiniteTensorsIn(path), nonFiniteOut: await nonFiniteTensorsIn(cliCleOutput) }
-        : undefined;
-      const cliReport = await node(BIN, 'report', path, '-o', join(out, 'cli', 'report.html'), '--quiet');
-      runs.set(entry.name, { library, cliStats, cliCle, cliReport, ...(cliCleFinite ? { cliCleFinite } : {}) });
-    }), 2);
+    const node = (script: string, ...args: string[]) =>
+      runNode(script, args, { cwd: ROOT, hangAfterMs: HANG_AFTER_MS });
+    await pool(
+      generated.map(({ entry, path }) => async () => {
+        const out = join(root, 'out', entry.name);
+        mkdirSync(join(out, 'library'), { recursive: true });
+        mkdirSync(join(out, 'cli'), { recursive: true });
+        const cliCleOutput = join(out, 'cli', 'm.cle.onnx');
+        const library = await node(CHILD, path, join(out, 'library'));
+        const cliStats = await node(BIN, 'stats', path, '--json', '--quiet');
+        const cliCle = await node(BIN, 'cle', path, '-o', cliCleOutput, '--quiet');
+        // The output was written by our CLE from a small file: small enough to read in this process.
+        const cliCleFinite =
+          cliCle.status === 0
+            ? { nonFiniteIn: await nonFiniteTensorsIn(path), nonFiniteOut: await nonFiniteTensorsIn(cliCleOutput) }
+            : undefined;
+        const cliReport = await node(BIN, 'report', path, '-o', join(out, 'cli', 'report.html'), '--quiet');
+        runs.set(entry.name, { library, cliStats, cliCle, cliReport, ...(cliCleFinite ? { cliCleFinite } : {}) });
+      }),
+      2,
+    );
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -129,10 +144,18 @@ function check(entry: CorpusEntry, r: EntryRuns): void {
   expectOutcome('CLI cle', cle, cleAccepted, entry.mentions);
   expect(stats.outcome, 'CLI stats agrees with the library').to.equal(library.stats!.outcome);
   expect(cle.outcome, 'CLI cle agrees with the library').to.equal(library.cle!.outcome);
-  expectOutcome('CLI report', cliOutcome(r.cliReport, name), entry.report ?? [reportOutcome(stats.outcome, cle.outcome)]);
+  expectOutcome(
+    'CLI report',
+    cliOutcome(r.cliReport, name),
+    entry.report ?? [reportOutcome(stats.outcome, cle.outcome)],
+  );
 
-  for (const [what, finite] of [['library cle', library], ['CLI cle', cliCleFinite]] as const) {
+  for (const [what, finite] of [
+    ['library cle', library],
+    ['CLI cle', cliCleFinite],
+  ] as const) {
     if (!finite || !finite.nonFiniteIn) continue;
-    if (finite.nonFiniteIn.length === 0) expect(finite.nonFiniteOut, `${what} wrote non-finite weights from finite inputs`).to.deep.equal([]);
+    if (finite.nonFiniteIn.length === 0)
+      expect(finite.nonFiniteOut, `${what} wrote non-finite weights from finite inputs`).to.deep.equal([]);
   }
 }

@@ -12,12 +12,15 @@ import { ROOT, realModel } from '../support/node-paths.js';
 import { chromiumArgs, chromiumPath } from '../../scripts/chromium.mjs';
 
 function listen(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+  );
 }
 
 describe('CDN bundle under a strict CSP, from another origin', () => {
   let page: Server, cdn: Server, browser: Browser;
-  let pageOrigin = '', cdnOrigin = '';
+  let pageOrigin = '',
+    cdnOrigin = '';
 
   before(async () => {
     const bundle = readFileSync(join(ROOT, 'dist/cdn/weightlens.js'));
@@ -29,7 +32,8 @@ describe('CDN bundle under a strict CSP, from another origin', () => {
     cdnOrigin = `http://127.0.0.1:${await listen(cdn)}`;
     page = createServer((req, res) => {
       if (req.url === '/favicon.ico') return void res.writeHead(204).end();
-      if (req.url === '/model.onnx') return void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(model);
+      if (req.url === '/model.onnx')
+        return void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(model);
       if (req.url !== '/') return void res.writeHead(404).end();
       res.writeHead(200, {
         'content-type': 'text/html',
@@ -60,7 +64,9 @@ describe('CDN bundle under a strict CSP, from another origin', () => {
       const w = window as unknown as { violations: string[]; loads: number };
       w.violations = [];
       w.loads = 0;
-      document.addEventListener('securitypolicyviolation', (e) => w.violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+      document.addEventListener('securitypolicyviolation', (e) =>
+        w.violations.push(`${e.violatedDirective} ${e.blockedURI}`),
+      );
       document.addEventListener('wl-load', () => w.loads++);
     });
     await tab.goto(`${pageOrigin}/`);
@@ -71,9 +77,11 @@ describe('CDN bundle under a strict CSP, from another origin', () => {
       svg: !!document.querySelector('weight-range-plot')?.shadowRoot?.querySelector('svg'),
     }));
     expect(result.violations).to.deep.equal([]);
-    expect(problems, problems.join("\n")).to.deep.equal([]);
+    expect(problems, problems.join('\n')).to.deep.equal([]);
     expect(result.rows).to.equal(54);
     expect(result.svg).to.equal(true);
-    expect(tab.workers().length, 'the analysis ran in a blob: Worker, not the main-thread fallback').to.be.greaterThan(0);
+    expect(tab.workers().length, 'the analysis ran in a blob: Worker, not the main-thread fallback').to.be.greaterThan(
+      0,
+    );
   });
 });

@@ -13,7 +13,11 @@ const SERVE = join(ROOT, 'scripts/serve-demo.mjs');
 
 /** Starts `npm start`'s server on a free port; resolves with its URL once it says it listens. */
 async function startDemo(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [SERVE], { cwd: ROOT, env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [SERVE], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   for await (const chunk of child.stdout!.setEncoding('utf8')) {
     out += chunk;
@@ -42,7 +46,9 @@ describe('demo server', () => {
       const res = await fetch(new URL('weightlens.js', demo.url));
       // A body cut short makes arrayBuffer() reject; a whole body has the announced length.
       const body = await res.arrayBuffer();
-      answers.push(`${res.status} ${body.byteLength === Number(res.headers.get('content-length')) ? 'whole' : 'partial'}`);
+      answers.push(
+        `${res.status} ${body.byteLength === Number(res.headers.get('content-length')) ? 'whole' : 'partial'}`,
+      );
     }
     const [code] = await built;
     expect(code, 'the forced build succeeds').to.equal(0);
@@ -50,7 +56,9 @@ describe('demo server', () => {
     expect([...new Set(answers)]).to.deep.equal(['200 whole']);
     expect(demo.child.exitCode, 'the server still runs').to.equal(null);
     const after = await fetch(new URL('weightlens.js', demo.url));
-    expect(Buffer.from(await after.arrayBuffer()).equals(readFileSync(join(ROOT, 'dist/cdn/weightlens.js')))).to.equal(true);
+    expect(Buffer.from(await after.arrayBuffer()).equals(readFileSync(join(ROOT, 'dist/cdn/weightlens.js')))).to.equal(
+      true,
+    );
   });
 
   it('answers an unknown path with 404', async () => {
@@ -63,7 +71,11 @@ describe('demo server', () => {
     await once(blocker, 'listening');
     const { port } = blocker.address() as AddressInfo;
     try {
-      const r = spawnSync(process.execPath, [SERVE], { cwd: ROOT, env: { ...process.env, PORT: String(port) }, encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [SERVE], {
+        cwd: ROOT,
+        env: { ...process.env, PORT: String(port) },
+        encoding: 'utf8',
+      });
       expect(r.status).to.equal(1);
       expect(r.stdout).to.equal('');
       expect(r.stderr).to.equal(`weightlens demo: port ${port} is in use; set PORT=${port + 1} npm start\n`);

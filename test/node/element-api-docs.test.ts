@@ -11,9 +11,19 @@ describe(`element API tables in ${ELEMENT_API_DOC}`, () => {
   const doc = readFileSync(join(ROOT, ELEMENT_API_DOC), 'utf8');
 
   it('document every element of the manifest', () => {
-    const tags = manifest.modules.flatMap((m: { declarations?: { tagName?: string }[] }) => m.declarations ?? [])
-      .map((d: { tagName?: string }) => d.tagName).filter(Boolean);
-    expect(tags).to.include.members(['weight-range-plot', 'relative-range-plot', 'layer-table', 'model-source', 'cle-compare', 'quant-error-plot', 'weight-histogram']);
+    const tags = manifest.modules
+      .flatMap((m: { declarations?: { tagName?: string }[] }) => m.declarations ?? [])
+      .map((d: { tagName?: string }) => d.tagName)
+      .filter(Boolean);
+    expect(tags).to.include.members([
+      'weight-range-plot',
+      'relative-range-plot',
+      'layer-table',
+      'model-source',
+      'cle-compare',
+      'quant-error-plot',
+      'weight-histogram',
+    ]);
     for (const tag of tags) expect(doc, tag).to.include(`### \`<${tag}>\``);
   });
 

@@ -14,7 +14,15 @@ import { emptyPlan, type ExportPlan, type NewInitializer, type TensorEdit } from
 import { resolveConstant, type Model, type Node, type TensorRef } from '../../src/onnx/model.js';
 import { openModel } from '../../src/onnx/open.js';
 import {
-  DataType, convBatchNormModel, externalTensor, f32Bytes, f32Tensor, initializersModel, modelBytes, node, valueInfo,
+  DataType,
+  convBatchNormModel,
+  externalTensor,
+  f32Bytes,
+  f32Tensor,
+  initializersModel,
+  modelBytes,
+  node,
+  valueInfo,
 } from '../fixtures/onnx-bytes.js';
 import pkg from 'onnx-proto';
 import { PYTHON, realModel } from '../support/node-paths.js';
@@ -31,7 +39,9 @@ function forChecker(bytes: Uint8Array, shapes: Record<string, number[]>): Uint8A
   for (const v of [...m.graph!.input!, ...m.graph!.output!]) {
     const dims = shapes[v.name!];
     if (!dims) throw new Error(`forChecker: no shape for ${v.name}`);
-    v.type = onnx.TypeProto.create({ tensorType: { elemType: DataType.FLOAT, shape: { dim: dims.map((dimValue) => ({ dimValue })) } } });
+    v.type = onnx.TypeProto.create({
+      tensorType: { elemType: DataType.FLOAT, shape: { dim: dims.map((dimValue) => ({ dimValue })) } },
+    });
   }
   return onnx.ModelProto.encode(m).finish();
 }
@@ -71,9 +81,14 @@ function checkModel(path: string, fullCheck = true): void {
   }
 }
 
-async function run(bytes: Uint8Array, feeds: Record<string, { data: Float32Array; shape: number[] }>): Promise<Float32Array[]> {
+async function run(
+  bytes: Uint8Array,
+  feeds: Record<string, { data: Float32Array; shape: number[] }>,
+): Promise<Float32Array[]> {
   const session = await ort.InferenceSession.create(bytes);
-  const inputs = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor('float32', v.data, v.shape)]));
+  const inputs = Object.fromEntries(
+    Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor('float32', v.data, v.shape)]),
+  );
   const result = await session.run(inputs);
   return session.outputNames.map((n) => result[n]!.data as Float32Array);
 }
@@ -113,10 +128,13 @@ async function foldAllBatchNorms(model: Model): Promise<{ plan: ExportPlan; fold
   for (const bn of g.nodes) {
     if (bn.opType !== 'BatchNormalization' || bn.outputs.length !== 1) continue;
     const conv = producer.get(bn.inputs[0]!);
-    if (!conv || conv.opType !== 'Conv' || consumers.get(bn.inputs[0]!) !== 1 || consumers.get(conv.inputs[1]!) !== 1) continue;
+    if (!conv || conv.opType !== 'Conv' || consumers.get(bn.inputs[0]!) !== 1 || consumers.get(conv.inputs[1]!) !== 1)
+      continue;
     const a = bn.attributes.get('epsilon');
     const eps = a?.kind === 'float' ? a.value : 1e-5;
-    const [scale, beta, mean, variance] = (await Promise.all(bn.inputs.slice(1, 5).map((n) => read(resolveConstant(g, n))))) as [Float32Array, Float32Array, Float32Array, Float32Array];
+    const [scale, beta, mean, variance] = (await Promise.all(
+      bn.inputs.slice(1, 5).map((n) => read(resolveConstant(g, n))),
+    )) as [Float32Array, Float32Array, Float32Array, Float32Array];
     const weight = resolveConstant(g, conv.inputs[1]!)!;
     const w = await read(weight);
     const cout = weight.shape[0]!;
@@ -143,7 +161,10 @@ async function foldAllBatchNorms(model: Model): Promise<{ plan: ExportPlan; fold
     }
     renameOutputs.push({ node: conv, index: 0, name: bn.outputs[0]! });
   }
-  return { plan: { ...emptyPlan(), tensors, removeNodes, renameOutputs, appendInputs, addInitializers }, folded: renameOutputs.length };
+  return {
+    plan: { ...emptyPlan(), tensors, removeNodes, renameOutputs, appendInputs, addInitializers },
+    folded: renameOutputs.length,
+  };
 }
 
 describe('export to files', () => {
@@ -161,14 +182,27 @@ describe('export to files', () => {
     weights.set(f32Bytes([1, 2, 3, 4]), 4);
     weights.set(f32Bytes([0.5, -0.5]), 20);
     writeFileSync(join(input, 'weights.bin'), weights);
-    writeFileSync(join(input, 'net.onnx'), forChecker(modelBytes({
-      input: [valueInfo('x')],
-      output: [valueInfo('y')],
-      initializer: [externalTensor('w', [2, 1, 1, 2], 'weights.bin', 4, 16), externalTensor('b', [2], 'weights.bin', 20, 8)],
-      node: [node('Conv', ['x', 'w', 'b'], ['y'], 'conv')],
-    }), { x: [1, 1, 3, 4], y: [1, 2, 3, 3] }));
+    writeFileSync(
+      join(input, 'net.onnx'),
+      forChecker(
+        modelBytes({
+          input: [valueInfo('x')],
+          output: [valueInfo('y')],
+          initializer: [
+            externalTensor('w', [2, 1, 1, 2], 'weights.bin', 4, 16),
+            externalTensor('b', [2], 'weights.bin', 20, 8),
+          ],
+          node: [node('Conv', ['x', 'w', 'b'], ['y'], 'conv')],
+        }),
+        { x: [1, 1, 3, 4], y: [1, 2, 3, 3] },
+      ),
+    );
     const model = await openModelFile(join(input, 'net.onnx'));
-    const result = exportModel(model, { ...emptyPlan(), tensors: [{ tensor: constant(model, 'w'), values: new Float32Array([-1, -2, -3, -4]) }] }, { dataFileName: 'net-out.data' });
+    const result = exportModel(
+      model,
+      { ...emptyPlan(), tensors: [{ tensor: constant(model, 'w'), values: new Float32Array([-1, -2, -3, -4]) }] },
+      { dataFileName: 'net-out.data' },
+    );
     expect([...result.dataFiles.keys()]).to.deep.equal(['net-out.data']);
     expect(result.keptLocations).to.deep.equal(['weights.bin']);
 
@@ -200,20 +234,40 @@ print(json.dumps({t.name: [numpy_helper.to_array(t).ravel().tolist(), where[t.na
     const big = 20000; // 80 kB: 4096-aligned
     const data = new Uint8Array(12 + big * 4);
     writeFileSync(join(dir, 'w.bin'), data);
-    writeFileSync(join(dir, 'm.onnx'), forChecker(initializersModel([
-      externalTensor('small', [3], 'w.bin', 0, 12), externalTensor('large', [big], 'w.bin', 12, big * 4), externalTensor('tiny', [1], 'w.bin', 0, 4),
-    ]), { y: [1] }));
+    writeFileSync(
+      join(dir, 'm.onnx'),
+      forChecker(
+        initializersModel([
+          externalTensor('small', [3], 'w.bin', 0, 12),
+          externalTensor('large', [big], 'w.bin', 12, big * 4),
+          externalTensor('tiny', [1], 'w.bin', 0, 4),
+        ]),
+        { y: [1] },
+      ),
+    );
     const model = await openModelFile(join(dir, 'm.onnx'));
     const values = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => i * k);
     const result = exportModel(model, {
       ...emptyPlan(),
-      tensors: [{ tensor: constant(model, 'small'), values: values(3, 1) }, { tensor: constant(model, 'large'), values: values(big, 2) }, { tensor: constant(model, 'tiny'), values: values(1, 7) }],
+      tensors: [
+        { tensor: constant(model, 'small'), values: values(3, 1) },
+        { tensor: constant(model, 'large'), values: values(big, 2) },
+        { tensor: constant(model, 'tiny'), values: values(1, 7) },
+      ],
     });
     expect(result.keptLocations).to.deep.equal([]);
     const path = writeExport(join(dir, 'out'), 'm.onnx', result);
     const reopened = await openModelFile(path);
-    expect(constant(reopened, 'small').external).to.deep.equal({ location: 'm.weightlens.data', offset: 0, length: 12 });
-    expect(constant(reopened, 'large').external).to.deep.equal({ location: 'm.weightlens.data', offset: 4096, length: big * 4 });
+    expect(constant(reopened, 'small').external).to.deep.equal({
+      location: 'm.weightlens.data',
+      offset: 0,
+      length: 12,
+    });
+    expect(constant(reopened, 'large').external).to.deep.equal({
+      location: 'm.weightlens.data',
+      offset: 4096,
+      length: big * 4,
+    });
     expect(constant(reopened, 'tiny').external!.offset % 64).to.equal(0);
     expect([...(await read(constant(reopened, 'large')))]).to.deep.equal([...values(big, 2)]);
     expect([...(await read(constant(reopened, 'tiny')))]).to.deep.equal([0]);
@@ -272,7 +326,9 @@ print(json.dumps({t.name: [numpy_helper.to_array(t).ravel().tolist(), where[t.na
     const model = await openModelFile(file);
     const branch = model.graphs.find((g) => g.path === 'main/If_0.then_branch')!;
     expect(branch.owner).to.deep.include({ attribute: 'then_branch' });
-    const conv = branch.nodes.find((n) => n.opType === 'Conv' && resolveConstant(branch, n.inputs[1]!)?.graph === branch.path)!;
+    const conv = branch.nodes.find(
+      (n) => n.opType === 'Conv' && resolveConstant(branch, n.inputs[1]!)?.graph === branch.path,
+    )!;
     const weight = resolveConstant(branch, conv.inputs[1]!)!;
     expect([weight.origin, weight.dtype]).to.deep.equal(['constant', 'float32']);
     const before = await read(weight);
@@ -284,7 +340,9 @@ print(json.dumps({t.name: [numpy_helper.to_array(t).ravel().tolist(), where[t.na
     expect(at).to.be.greaterThan(0);
     expect(result.bytes.length).to.equal(original.length);
     expect(Buffer.from(result.bytes.subarray(0, at)).equals(original.subarray(0, at))).to.equal(true);
-    expect(Buffer.from(result.bytes.subarray(at + payload.length)).equals(original.subarray(at + payload.length))).to.equal(true);
+    expect(
+      Buffer.from(result.bytes.subarray(at + payload.length)).equals(original.subarray(at + payload.length)),
+    ).to.equal(true);
 
     const reopened = await openModel(result.bytes, { fileName: 'vad.onnx' });
     const again = reopened.graphs.find((g) => g.path === branch.path)!;
@@ -307,18 +365,26 @@ print(json.dumps({t.name: [numpy_helper.to_array(t).ravel().tolist(), where[t.na
   });
 
   it('a float_data weight, a filled optional bias and a dropped initializer pass onnx.checker and run', async () => {
-    const bytes = forChecker(modelBytes({
-      input: [valueInfo('x')],
-      output: [valueInfo('y')],
-      initializer: [{ name: 'w', dims: [1, 1, 1, 2], dataType: DataType.FLOAT, floatData: [1, 2] }, f32Tensor('unused', [1], [0])],
-      node: [node('Conv', ['x', 'w', ''], ['y'], 'conv')],
-    }), { x: [1, 1, 2, 2], y: [1, 1, 2, 1] });
+    const bytes = forChecker(
+      modelBytes({
+        input: [valueInfo('x')],
+        output: [valueInfo('y')],
+        initializer: [
+          { name: 'w', dims: [1, 1, 1, 2], dataType: DataType.FLOAT, floatData: [1, 2] },
+          f32Tensor('unused', [1], [0]),
+        ],
+        node: [node('Conv', ['x', 'w', ''], ['y'], 'conv')],
+      }),
+      { x: [1, 1, 2, 2], y: [1, 1, 2, 1] },
+    );
     const model = await openModel(bytes);
     const result = exportModel(model, {
       ...emptyPlan(),
       tensors: [{ tensor: constant(model, 'w'), values: new Float32Array([3, 4]) }],
       appendInputs: [{ node: model.main.nodes[0]!, name: 'b' }],
-      addInitializers: [{ graph: model.main, name: 'b', dims: [1], dataType: DataType.FLOAT, values: new Float32Array([10]) }],
+      addInitializers: [
+        { graph: model.main, name: 'b', dims: [1], dataType: DataType.FLOAT, values: new Float32Array([10]) },
+      ],
       removeInitializers: [constant(model, 'unused')],
     });
     const path = writeExport(join(root, 'fd'), 'fd.onnx', result);
@@ -327,4 +393,3 @@ print(json.dumps({t.name: [numpy_helper.to_array(t).ravel().tolist(), where[t.na
     expect([...y!]).to.deep.equal([3 + 4 + 10, 6 + 8 + 10]);
   });
 });
-

@@ -33,7 +33,9 @@ const REPLAY = process.env.WEIGHTLENS_FUZZ_REPLAY;
 const SHARES = { real: 0.15, broken: 0.15 };
 
 const REAL_MODELS = [
-  realModel('ch_ppocr_mobile_v2.0_cls_infer.onnx'), realModel('ch_PP-OCRv4_det_infer.onnx'), realModel('ch_PP-OCRv4_rec_infer.onnx'),
+  realModel('ch_ppocr_mobile_v2.0_cls_infer.onnx'),
+  realModel('ch_PP-OCRv4_det_infer.onnx'),
+  realModel('ch_PP-OCRv4_rec_infer.onnx'),
   ...['legacy', 'v5', 'v6'].map((v) => join(ROOT, `node_modules/@ricky0123/vad-web/dist/silero_vad_${v}.onnx`)),
 ];
 
@@ -61,7 +63,10 @@ function fuzzCase(seed: number, iteration: number, inputs: Inputs): FuzzCase {
   const roll = random();
   const from = roll < SHARES.real ? inputs.real : roll < SHARES.real + SHARES.broken ? inputs.broken : inputs.opening;
   const input = from[Math.floor(random() * from.length)]!;
-  const mutations = Array.from({ length: 1 + Math.floor(random() * 2) }, () => MUTATIONS[Math.floor(random() * MUTATIONS.length)]!);
+  const mutations = Array.from(
+    { length: 1 + Math.floor(random() * 2) },
+    () => MUTATIONS[Math.floor(random() * MUTATIONS.length)]!,
+  );
   let bytes = input.bytes;
   for (const kind of mutations) bytes = mutate(bytes, kind, random);
   return { input: input.name, mutations, bytes };
@@ -69,7 +74,8 @@ function fuzzCase(seed: number, iteration: number, inputs: Inputs): FuzzCase {
 
 /** Why an error is a failure, or undefined for a typed one. */
 function untyped(error: unknown): string | undefined {
-  if (!(error instanceof WeightlensError)) return `untyped ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+  if (!(error instanceof WeightlensError))
+    return `untyped ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
   if (error.code === 'INTERNAL') return `INTERNAL: ${error.message}`;
   return undefined;
 }
@@ -145,7 +151,10 @@ describe('mutation fuzzer', () => {
         process.stderr.write(`fuzz failure: ${line}\n`);
       }
     }
-    expect(failures, `${failures.length} of ${ITERATIONS} failed (${opened} opened):\n${failures.slice(0, 20).join('\n')}`).to.deep.equal([]);
+    expect(
+      failures,
+      `${failures.length} of ${ITERATIONS} failed (${opened} opened):\n${failures.slice(0, 20).join('\n')}`,
+    ).to.deep.equal([]);
     // Mutations that break every file, or none, would test little: both kinds must be common.
     expect(opened / ITERATIONS, 'share of mutated files that still open').to.be.within(0.08, 0.95);
   });

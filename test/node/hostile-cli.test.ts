@@ -15,17 +15,35 @@ const BIN = join(ROOT, 'bin', 'weightlens.js');
 
 /** Conv "conv" over an initializer "w" given as is. */
 const convOver = (...initializer: ReturnType<typeof f32Tensor>[]) =>
-  modelBytes({ input: [valueInfo('x')], output: [valueInfo('y')], initializer, node: [node('Conv', ['x', 'w'], ['y'], 'conv')] });
+  modelBytes({
+    input: [valueInfo('x')],
+    output: [valueInfo('y')],
+    initializer,
+    node: [node('Conv', ['x', 'w'], ['y'], 'conv')],
+  });
 
 const FILES: Record<string, { bytes: Uint8Array; code: string; says: string }> = {
   'deep.onnx': { bytes: nestedIfModel(40), code: 'BAD_GRAPH', says: 'nested 122 deep (40 levels of subgraphs)' },
-  'hollow.onnx': { bytes: convOver({ name: 'w', dims: [2 ** 22, 0, 1, 1], dataType: 1 }), code: 'BAD_TENSOR', says: 'has 4194304 output channels but 0 elements' },
+  'hollow.onnx': {
+    bytes: convOver({ name: 'w', dims: [2 ** 22, 0, 1, 1], dataType: 1 }),
+    code: 'BAD_TENSOR',
+    says: 'has 4194304 output channels but 0 elements',
+  },
   'wide.onnx': {
     bytes: convOver(rawTensor('w', [MAX_CHANNELS + 1, 1, 1, 1], 1, new Uint8Array((MAX_CHANNELS + 1) * 4))),
-    code: 'OUT_OF_MEMORY', says: `has ${MAX_CHANNELS + 1} output channels, more than the ${MAX_CHANNELS}`,
+    code: 'OUT_OF_MEMORY',
+    says: `has ${MAX_CHANNELS + 1} output channels, more than the ${MAX_CHANNELS}`,
   },
-  'dup.onnx': { bytes: convOver(f32Tensor('w', [1, 1, 1, 1], [1]), f32Tensor('w', [1, 1, 1, 1], [2])), code: 'BAD_GRAPH', says: 'declares "w" twice' },
-  'two.onnx': { bytes: convOver({ ...f32Tensor('w', [1, 1, 1, 1], [1]), floatData: [2] }), code: 'BAD_TENSOR', says: 'in float_data and raw_data' },
+  'dup.onnx': {
+    bytes: convOver(f32Tensor('w', [1, 1, 1, 1], [1]), f32Tensor('w', [1, 1, 1, 1], [2])),
+    code: 'BAD_GRAPH',
+    says: 'declares "w" twice',
+  },
+  'two.onnx': {
+    bytes: convOver({ ...f32Tensor('w', [1, 1, 1, 1], [1]), floatData: [2] }),
+    code: 'BAD_TENSOR',
+    says: 'in float_data and raw_data',
+  },
 };
 
 describe('hostile files through the CLI: the same typed error from stats, cle and report', () => {
@@ -40,9 +58,16 @@ describe('hostile files through the CLI: the same typed error from stats, cle an
     it(`${name}: ${code}`, () => {
       for (const args of [['stats'], ['cle', '-o', join(root, 'out.onnx')], ['report', '-o', join(root, 'out.html')]]) {
         const [command, ...rest] = args;
-        const r = spawnSync(process.execPath, [BIN, command!, join(root, name), ...rest], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+        const r = spawnSync(process.execPath, [BIN, command!, join(root, name), ...rest], {
+          cwd: ROOT,
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
         expect(r.status, `${command}: ${r.stderr}`).to.equal(2);
-        expect(r.stderr, command).to.contain(name).and.contain(says).and.match(new RegExp(`\\[${code}\\]\\n$`));
+        expect(r.stderr, command)
+          .to.contain(name)
+          .and.contain(says)
+          .and.match(new RegExp(`\\[${code}\\]\\n$`));
       }
     });
   }
@@ -52,7 +77,11 @@ describe('a bug inside the CLI', () => {
   it('is INTERNAL naming the file, exit 1, with the original error and a pointer to --debug', async () => {
     let stderr = '';
     const io = {
-      stdout: { write: (): never => { throw new TypeError('stdout.write is broken'); } },
+      stdout: {
+        write: (): never => {
+          throw new TypeError('stdout.write is broken');
+        },
+      },
       stderr: { write: (text: string) => (stderr += text) },
     };
     const root = mkdtempSync(join(tmpdir(), 'weightlens-internal-'));

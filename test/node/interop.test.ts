@@ -9,7 +9,12 @@ import { join } from 'node:path';
 import { PYTHON, ROOT, realModel } from '../support/node-paths.js';
 
 const MODEL = realModel('ch_ppocr_mobile_v2.0_cls_infer.onnx');
-const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
 
 /** Node names, node outputs, tensor names (initializers and Constant outputs) and the graph name, from onnx. */
 function namesInModel(): { nodes: Set<string>; outputs: Set<string>; tensors: Set<string>; graph: string } {
@@ -24,7 +29,12 @@ print(json.dumps({
   "graph": g.name,
 }))`;
   const parsed = JSON.parse(execFileSync(PYTHON, ['-c', script, MODEL], { encoding: 'utf8', maxBuffer: 64 << 20 }));
-  return { nodes: new Set(parsed.nodes), outputs: new Set(parsed.outputs), tensors: new Set(parsed.tensors), graph: parsed.graph };
+  return {
+    nodes: new Set(parsed.nodes),
+    outputs: new Set(parsed.outputs),
+    tensors: new Set(parsed.tensors),
+    graph: parsed.graph,
+  };
 }
 
 describe('viewer formats', () => {
@@ -41,7 +51,10 @@ describe('viewer formats', () => {
       expect(Object.keys(m).sort()).to.deep.equal(['kind', 'name', 'target', 'value']);
       expect(m.kind).to.be.oneOf(['node', 'tensor']);
       expect(m.target, 'no newline: Netron matches the first line only').to.not.contain('\n');
-      expect(m.kind === 'node' ? names.nodes.has(m.target) : names.tensors.has(m.target), `${m.kind} ${m.target}`).to.equal(true);
+      expect(
+        m.kind === 'node' ? names.nodes.has(m.target) : names.tensors.has(m.target),
+        `${m.kind} ${m.target}`,
+      ).to.equal(true);
       expect(typeof m.value === 'number' || typeof m.value === 'string').to.equal(true);
     }
     const sqnr = data.metrics.filter((m: { name: string }) => m.name === 'INT8 SQNR per-tensor (dB)');

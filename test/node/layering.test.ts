@@ -12,7 +12,10 @@ const SRC = join(ROOT, 'src');
 function layerOrder(markdown: string): Map<string, number> {
   const section = markdown.split(/^## Layers$/m)[1]?.split(/^## /m)[0] ?? '';
   const order = new Map<string, number>();
-  for (const [i, line] of section.split('\n').filter((l) => /^\d+\. /.test(l)).entries()) {
+  for (const [i, line] of section
+    .split('\n')
+    .filter((l) => /^\d+\. /.test(l))
+    .entries()) {
     for (const [, entry] of line.matchAll(/`([^`]+)`/g)) order.set(entry!, i);
   }
   return order;
@@ -20,7 +23,11 @@ function layerOrder(markdown: string): Map<string, number> {
 
 /** Every module a file names: static imports and re-exports (type-only too), side-effect and dynamic imports. */
 function importedSpecifiers(source: string): string[] {
-  const patterns = [/\b(?:import|export)\s[^'";]*?\sfrom\s*['"]([^'"]+)['"]/g, /\bimport\s*['"]([^'"]+)['"]/g, /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g];
+  const patterns = [
+    /\b(?:import|export)\s[^'";]*?\sfrom\s*['"]([^'"]+)['"]/g,
+    /\bimport\s*['"]([^'"]+)['"]/g,
+    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+  ];
   return patterns.flatMap((p) => [...source.matchAll(p)].map((m) => m[1]!));
 }
 
@@ -51,7 +58,8 @@ function violations(order: Map<string, number>, files: { path: string; source: s
       if (relative(SRC, target).startsWith('..')) found.push(`${where}: outside src/`);
       else if (fromLayer === undefined) found.push(`${where}: ${from} is not in ARCHITECTURE.md's list`);
       else if (toLayer === undefined) found.push(`${where}: ${to} is not in ARCHITECTURE.md's list`);
-      else if (toLayer > fromLayer) found.push(`${where}: ${from} (layer ${fromLayer + 1}) imports ${to} (layer ${toLayer + 1})`);
+      else if (toLayer > fromLayer)
+        found.push(`${where}: ${from} (layer ${fromLayer + 1}) imports ${to} (layer ${toLayer + 1})`);
     }
   }
   return found;
@@ -81,6 +89,13 @@ describe('layering (ARCHITECTURE.md)', () => {
       at('elsewhere/f.ts', "import { z } from '../errors.js';"),
       at('cli/g.ts', "import { ok } from '../onnx/model.js';\nimport { alsoOk } from './table.js';"),
     ]);
-    expect(found.map((v) => v.split(' -> ')[0])).to.deep.equal(['src/onnx/a.ts', 'src/report/b.ts', 'src/kernels/c.ts', 'src/events/d.ts', 'src/text/e.ts', 'src/elsewhere/f.ts']);
+    expect(found.map((v) => v.split(' -> ')[0])).to.deep.equal([
+      'src/onnx/a.ts',
+      'src/report/b.ts',
+      'src/kernels/c.ts',
+      'src/events/d.ts',
+      'src/text/e.ts',
+      'src/elsewhere/f.ts',
+    ]);
   });
 });

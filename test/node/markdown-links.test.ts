@@ -25,17 +25,38 @@ describe('markdown links', () => {
 
   it('finds the README and the docs', () => {
     const names = files.map((f) => relative(ROOT, f));
-    expect(names).to.include.members(['README.md', 'docs/elements.md', 'docs/cli.md', 'docs/api.md', 'docs/definitions.md']);
+    expect(names).to.include.members([
+      'README.md',
+      'docs/elements.md',
+      'docs/cli.md',
+      'docs/api.md',
+      'docs/definitions.md',
+    ]);
   });
 
   it('reads links and anchors as GitHub does', () => {
     const sample = [
-      '# Machine form (`--json`)', '## One layer\'s weight histogram', '## Will it survive INT8?', '### `<cle-compare>`', '## Notes', '## Notes',
+      '# Machine form (`--json`)',
+      "## One layer's weight histogram",
+      '## Will it survive INT8?',
+      '### `<cle-compare>`',
+      '## Notes',
+      '## Notes',
       'See [the API](api.md#errors), ![a picture](demo.png "title") and `[code](not-a-link.md)`.',
-      '```', '[also code](fenced.md)', '```', '[ref]: cli.md',
+      '```',
+      '[also code](fenced.md)',
+      '```',
+      '[ref]: cli.md',
     ].join('\n');
     expect(linkTargets(sample)).to.deep.equal(['api.md#errors', 'demo.png', 'cli.md']);
-    expect([...anchors(sample)]).to.deep.equal(['machine-form---json', 'one-layers-weight-histogram', 'will-it-survive-int8', 'cle-compare', 'notes', 'notes-1']);
+    expect([...anchors(sample)]).to.deep.equal([
+      'machine-form---json',
+      'one-layers-weight-histogram',
+      'will-it-survive-int8',
+      'cle-compare',
+      'notes',
+      'notes-1',
+    ]);
     expect(slug('Offline report (`weightlens report`)')).to.equal('offline-report-weightlens-report');
   });
 
@@ -47,7 +68,10 @@ describe('markdown links', () => {
         const [path, anchor] = target.split('#') as [string, string | undefined];
         const resolved = path === '' ? file : join(dirname(file), decodeURI(path));
         if (!resolved.startsWith(ROOT) || !existsSync(resolved)) broken.push(`${target} (no such file)`);
-        else if (anchor !== undefined && (statSync(resolved).isDirectory() || !anchors(readFileSync(resolved, 'utf8')).has(anchor))) {
+        else if (
+          anchor !== undefined &&
+          (statSync(resolved).isDirectory() || !anchors(readFileSync(resolved, 'utf8')).has(anchor))
+        ) {
           broken.push(`${target} (no such heading)`);
         }
       }

@@ -7,7 +7,7 @@ import { openModel } from '../../src/onnx/open.js';
 import { nestedIfModel } from '../fixtures/onnx-bytes.js';
 import { rejects } from '../support/rejects.js';
 
-describe('nesting limit = onnxruntime\'s', () => {
+describe("nesting limit = onnxruntime's", () => {
   it('32 levels of If subgraphs: both read it; 33: both refuse it', async () => {
     await ort.InferenceSession.create(nestedIfModel(32)); // throws if onnxruntime refuses it
     await openModel(nestedIfModel(32));

@@ -6,7 +6,18 @@ import { after, before, describe, it } from 'node:test';
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openModelFile, writeModel } from '../../src/node/index.js';
@@ -16,7 +27,8 @@ import { rejects } from '../support/rejects.js';
 import { ROOT } from '../support/node-paths.js';
 
 const BIN = join(ROOT, 'bin', 'weightlens.js');
-const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args, '--quiet'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [BIN, ...args, '--quiet'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
 
 /** Every entry under `dir`: file contents hashed, symlinks by target, so any write or new file shows. */
 function snapshot(dir: string): Record<string, string> {
@@ -24,8 +36,11 @@ function snapshot(dir: string): Record<string, string> {
   for (const entry of readdirSync(dir, { recursive: true }) as string[]) {
     const path = join(dir, entry);
     const info = lstatSync(path);
-    out[entry] = info.isSymbolicLink() ? `-> ${readlinkSync(path)}`
-      : info.isFile() ? createHash('sha1').update(readFileSync(path)).digest('hex') : 'folder';
+    out[entry] = info.isSymbolicLink()
+      ? `-> ${readlinkSync(path)}`
+      : info.isFile()
+        ? createHash('sha1').update(readFileSync(path)).digest('hex')
+        : 'folder';
   }
   return out;
 }
@@ -39,12 +54,19 @@ function writeInput(root: string, spare = 'w.bin'): { model: string; data: strin
   const data = join(root, 'in', 'w.bin');
   writeFileSync(data, f32Bytes([1, 8, 1, 2, 3, 4, 0.5, -0.5]));
   const model = join(root, 'in', 'm.onnx');
-  writeFileSync(model, modelBytes({
-    input: [valueInfo('x')],
-    output: [valueInfo('y')],
-    initializer: [externalTensor('w0', [2, 1, 1, 1], 'w.bin', 0, 8), externalTensor('w1', [2, 2, 1, 1], 'w.bin', 8, 16), externalTensor('spare', [2], spare, 24, 8)],
-    node: [node('Conv', ['x', 'w0'], ['h'], 'c0'), node('Conv', ['h', 'w1'], ['y'], 'c1')],
-  }));
+  writeFileSync(
+    model,
+    modelBytes({
+      input: [valueInfo('x')],
+      output: [valueInfo('y')],
+      initializer: [
+        externalTensor('w0', [2, 1, 1, 1], 'w.bin', 0, 8),
+        externalTensor('w1', [2, 2, 1, 1], 'w.bin', 8, 16),
+        externalTensor('spare', [2], spare, 24, 8),
+      ],
+      node: [node('Conv', ['x', 'w0'], ['h'], 'c0'), node('Conv', ['h', 'w1'], ['y'], 'c1')],
+    }),
+  );
   return { model, data };
 }
 
@@ -86,8 +108,11 @@ describe('never writing over the input', () => {
     ['a symlink to the model', (dir) => symlinkSync(join(dir, 'in', 'm.onnx'), join(dir, 'alias.onnx')), 'alias.onnx'],
     ['a relative symlink to the model', (dir) => symlinkSync('in/m.onnx', join(dir, 'rel.onnx')), 'rel.onnx'],
     ['a hard link to the model', (dir) => linkSync(join(dir, 'in', 'm.onnx'), join(dir, 'hard.onnx')), 'hard.onnx'],
-    ['a name differing only in case (a hard link here; the same file on a case-insensitive file system)',
-      (dir) => linkSync(join(dir, 'in', 'm.onnx'), join(dir, 'in', 'M.onnx')), 'in/M.onnx'],
+    [
+      'a name differing only in case (a hard link here; the same file on a case-insensitive file system)',
+      (dir) => linkSync(join(dir, 'in', 'm.onnx'), join(dir, 'in', 'M.onnx')),
+      'in/M.onnx',
+    ],
     ['a path through ..', (dir) => mkdirSync(join(dir, 'in', 'sub')), 'in/sub/../m.onnx'],
     ['the model itself', () => {}, 'in/m.onnx'],
   ];
@@ -106,7 +131,7 @@ describe('never writing over the input', () => {
     });
   }
 
-  it('cle and report refuse the input\'s external-data file as the output (directly and through a hard link)', () => {
+  it("cle and report refuse the input's external-data file as the output (directly and through a hard link)", () => {
     const s = scene((dir) => linkSync(join(dir, 'in', 'w.bin'), join(dir, 'w-link.onnx')));
     for (const output of ['in/w.bin', 'w-link.onnx']) {
       expectRefused(cli('cle', s.model, '-o', join(s.dir, output)), 'external-data file "w.bin"');
@@ -125,7 +150,10 @@ describe('never writing over the input', () => {
         mkdirSync(join(dir, 'out'));
         alias(dir);
       });
-      expectRefused(cli('cle', s.model, '-o', join(s.dir, 'out', 'e.onnx')), 'e.data: is the input\'s external-data file "w.bin"');
+      expectRefused(
+        cli('cle', s.model, '-o', join(s.dir, 'out', 'e.onnx')),
+        'e.data: is the input\'s external-data file "w.bin"',
+      );
       expect(snapshot(s.dir), what).to.deep.equal(s.before);
     }
   });
@@ -159,11 +187,14 @@ describe('never writing over the input', () => {
     // not read (or write) outside the folders involved.
     const arrangements: [string, (dir: string) => void][] = [
       ['../secret.bin', (dir) => writeFileSync(join(dir, 'secret.bin'), 'secret!!')],
-      ['escape/secret.bin', (dir) => {
-        mkdirSync(join(dir, 'elsewhere'));
-        writeFileSync(join(dir, 'elsewhere', 'secret.bin'), 'secret!!');
-        symlinkSync(join(dir, 'elsewhere'), join(dir, 'in', 'escape'));
-      }],
+      [
+        'escape/secret.bin',
+        (dir) => {
+          mkdirSync(join(dir, 'elsewhere'));
+          writeFileSync(join(dir, 'elsewhere', 'secret.bin'), 'secret!!');
+          symlinkSync(join(dir, 'elsewhere'), join(dir, 'in', 'escape'));
+        },
+      ],
     ];
     for (const [location, arrange] of arrangements) {
       const dir = join(root, `case${n++}`);

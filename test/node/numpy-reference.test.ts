@@ -23,7 +23,10 @@ describe('statistics agree with numpy on real trained models', () => {
   for (const path of MODELS) {
     const file = basename(path);
     it(file, async () => {
-      const [ours, reference] = await Promise.all([openModelFile(path).then((m) => computeStats(m)), numpyReport(path)]);
+      const [ours, reference] = await Promise.all([
+        openModelFile(path).then((m) => computeStats(m)),
+        numpyReport(path),
+      ]);
       expectSameLayers(ours.layers, reference.layers);
       expect(ours.layers.length).to.be.greaterThan(10);
       ours.layers.forEach((layer, i) => expectSameStats(layer, reference.layers[i]!, `${file} layer ${layer.name}`));

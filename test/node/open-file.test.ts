@@ -52,7 +52,12 @@ describe('openModelFile', () => {
     const m = await openModelFile(path, { onProgress: (p) => progress.push(`${p.phase} ${p.loaded}/${p.total}`) });
     expect(m.fileName).to.equal(path);
     const size = readFileSync(path).length;
-    expect(progress).to.deep.equal([`read 0/${size}`, `read ${size}/${size}`, `decode 0/${size}`, `decode ${size}/${size}`]);
+    expect(progress).to.deep.equal([
+      `read 0/${size}`,
+      `read ${size}/${size}`,
+      `decode 0/${size}`,
+      `decode ${size}/${size}`,
+    ]);
     expect([...(await read(resolveConstant(m.main, 'w')))]).to.deep.equal([1, 2, 3, 4]);
   });
 
@@ -139,6 +144,9 @@ print(json.dumps(out))
 
   it('the same file cut short is TRUNCATED', async () => {
     const bytes = readFileSync(CLS_MODEL);
-    await rejects(openModel(new Uint8Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.length / 2)), { fileName: 'cls.onnx' }), 'TRUNCATED');
+    await rejects(
+      openModel(new Uint8Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.length / 2)), { fileName: 'cls.onnx' }),
+      'TRUNCATED',
+    );
   });
 });

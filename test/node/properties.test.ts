@@ -11,7 +11,14 @@ import { resolveConstant } from '../../src/onnx/model.js';
 import { openModel } from '../../src/onnx/open.js';
 import { computeStats } from '../../src/pipeline/compute-stats.js';
 import {
-  DataType, externalTensor, f32Bytes, initializersModel, memorySource, oneNodeModel, rawTensor, type ITensorProto,
+  DataType,
+  externalTensor,
+  f32Bytes,
+  initializersModel,
+  memorySource,
+  oneNodeModel,
+  rawTensor,
+  type ITensorProto,
 } from '../fixtures/onnx-bytes.js';
 
 const SEED = 20261203;
@@ -57,7 +64,9 @@ describe('properties', () => {
         const dims = [channels, 1, 1, perChannel];
         const raw = await layerStats(rawTensor('w', dims, DataType.FLOAT, f32Bytes(data)));
         const typed = await layerStats({ name: 'w', dims, dataType: DataType.FLOAT, floatData: data });
-        const external = await layerStats(externalTensor('w', dims, 'w.bin', 0, data.length * 4), { 'w.bin': f32Bytes(data) });
+        const external = await layerStats(externalTensor('w', dims, 'w.bin', 0, data.length * 4), {
+          'w.bin': f32Bytes(data),
+        });
         expect(typed).to.deep.equal(raw);
         expect(external).to.deep.equal(raw);
       }),
@@ -65,17 +74,23 @@ describe('properties', () => {
     );
   });
 
-  for (const [dtype, dataType, definition] of [['float16', DataType.FLOAT16, float16Value], ['bfloat16', DataType.BFLOAT16, bfloat16Value]] as const) {
+  for (const [dtype, dataType, definition] of [
+    ['float16', DataType.FLOAT16, float16Value],
+    ['bfloat16', DataType.BFLOAT16, bfloat16Value],
+  ] as const) {
     for (const field of ['raw_data', 'int32_data'] as const) {
       it(`${dtype} in ${field}: all 65,536 bit patterns decode as the format defines them`, async () => {
-        const tensor: ITensorProto = field === 'raw_data'
-          ? rawTensor('h', [65536], dataType, new Uint8Array(Uint16Array.from(ALL_PATTERNS).buffer))
-          : { name: 'h', dims: [65536], dataType, int32Data: ALL_PATTERNS };
+        const tensor: ITensorProto =
+          field === 'raw_data'
+            ? rawTensor('h', [65536], dataType, new Uint8Array(Uint16Array.from(ALL_PATTERNS).buffer))
+            : { name: 'h', dims: [65536], dataType, int32Data: ALL_PATTERNS };
         const model = await openModel(initializersModel([tensor]), { fileName: `${dtype}.onnx` });
         const decoded = new Float32Array(65536);
         await resolveConstant(model.main, 'h')!.readFloat32Into(decoded);
         const wrong = ALL_PATTERNS.filter((bits) => !Object.is(decoded[bits], definition(bits)));
-        expect(wrong.map((b) => `0x${b.toString(16)}: ${decoded[b]} vs ${definition(b)}`).slice(0, 5)).to.deep.equal([]);
+        expect(wrong.map((b) => `0x${b.toString(16)}: ${decoded[b]} vs ${definition(b)}`).slice(0, 5)).to.deep.equal(
+          [],
+        );
       });
     }
   }
@@ -102,38 +117,50 @@ describe('properties', () => {
 
     it('agree: min/max bit for bit (up to the sign of zero), NaN/±Inf counts exactly, mean/std within 1e-6 x absmax', async () => {
       await fc.assert(
-        fc.asyncProperty(layouts.filter((l) => channels(l) <= elements(l)), fc.infiniteStream(weight), async (layout: ChannelLayout, stream) => {
-          const size = elements(layout);
-          const data = Float32Array.from(stream.take(size));
-          const staged = await k.stage(size, (dest) => dest.set(data));
-          const simd = k.channelStats(staged, layout, 'simd');
-          const scalar = k.channelStats(staged, layout, 'scalar');
-          for (const key of ['nan', 'posInf', 'negInf'] as const) expect(Array.from(simd[key]), key).to.deep.equal(Array.from(scalar[key]));
-          // Extremes as float32 bits, except the sign of a zero: of a channel holding both 0 and -0 either is
-          // its max (pmax/pmin keep whichever came first).
-          const bits = (values: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(values, (v) => (v === 0 ? 0 : v)).buffer));
-          for (const key of ['min', 'max', 'absMax'] as const) expect(bits(simd[key]), key).to.deep.equal(bits(scalar[key]));
-          for (let c = 0; c < simd.mean.length; c++) {
-            const bound = 1e-6 * (scalar.absMax[c] ?? 0);
-            for (const key of ['mean', 'std'] as const) {
-              const [a, b] = [simd[key][c]!, scalar[key][c]!];
-              if (Number.isNaN(b)) expect(a, `${key} ${c}`).to.be.NaN;
-              else expect(Math.abs(a - b), `${key} of channel ${c}: ${a} vs ${b}`).to.be.at.most(bound);
+        fc.asyncProperty(
+          layouts.filter((l) => channels(l) <= elements(l)),
+          fc.infiniteStream(weight),
+          async (layout: ChannelLayout, stream) => {
+            const size = elements(layout);
+            const data = Float32Array.from(stream.take(size));
+            const staged = await k.stage(size, (dest) => dest.set(data));
+            const simd = k.channelStats(staged, layout, 'simd');
+            const scalar = k.channelStats(staged, layout, 'scalar');
+            for (const key of ['nan', 'posInf', 'negInf'] as const)
+              expect(Array.from(simd[key]), key).to.deep.equal(Array.from(scalar[key]));
+            // Extremes as float32 bits, except the sign of a zero: of a channel holding both 0 and -0 either is
+            // its max (pmax/pmin keep whichever came first).
+            const bits = (values: ArrayLike<number>) =>
+              Array.from(new Uint32Array(Float32Array.from(values, (v) => (v === 0 ? 0 : v)).buffer));
+            for (const key of ['min', 'max', 'absMax'] as const)
+              expect(bits(simd[key]), key).to.deep.equal(bits(scalar[key]));
+            for (let c = 0; c < simd.mean.length; c++) {
+              const bound = 1e-6 * (scalar.absMax[c] ?? 0);
+              for (const key of ['mean', 'std'] as const) {
+                const [a, b] = [simd[key][c]!, scalar[key][c]!];
+                if (Number.isNaN(b)) expect(a, `${key} ${c}`).to.be.NaN;
+                else expect(Math.abs(a - b), `${key} of channel ${c}: ${a} vs ${b}`).to.be.at.most(bound);
+              }
             }
-          }
-        }),
+          },
+        ),
         { seed: SEED, numRuns: 400 },
       );
     });
 
     it('refuse a layout with more channels than elements (BAD_TENSOR), both of them', async () => {
       await fc.assert(
-        fc.asyncProperty(layouts.filter((l) => channels(l) > elements(l)), async (layout: ChannelLayout) => {
-          const staged = await k.stage(elements(layout), (dest) => void dest.fill(1));
-          for (const variant of ['simd', 'scalar'] as const) {
-            expect(() => k.channelStats(staged, layout, variant), variant).to.throw(WeightlensError).with.property('code', 'BAD_TENSOR');
-          }
-        }),
+        fc.asyncProperty(
+          layouts.filter((l) => channels(l) > elements(l)),
+          async (layout: ChannelLayout) => {
+            const staged = await k.stage(elements(layout), (dest) => void dest.fill(1));
+            for (const variant of ['simd', 'scalar'] as const) {
+              expect(() => k.channelStats(staged, layout, variant), variant)
+                .to.throw(WeightlensError)
+                .with.property('code', 'BAD_TENSOR');
+            }
+          },
+        ),
         { seed: SEED, numRuns: 50 },
       );
     });

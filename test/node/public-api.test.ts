@@ -4,8 +4,17 @@
 import { describe, it, before } from 'node:test';
 import { expect } from 'chai';
 import {
-  Kernels, computeStats, equalizeModel, findWeightLayers, layerHistogram, openModel, openModelFile, toModelExplorerNodeData, toNetronAttachment,
-  type Model, type StatsReport,
+  Kernels,
+  computeStats,
+  equalizeModel,
+  findWeightLayers,
+  layerHistogram,
+  openModel,
+  openModelFile,
+  toModelExplorerNodeData,
+  toNetronAttachment,
+  type Model,
+  type StatsReport,
 } from '../../src/node/index.js';
 import { realModel } from '../support/node-paths.js';
 
@@ -36,13 +45,20 @@ describe('public API (weightlens/node)', () => {
     expect(reopened.layers.find((l) => l.name === first.name)!.channels.max).to.deep.equal(first.after.channels.max);
   });
 
-  it('layerHistogram: a layer\'s counts cover its weights; a zoom counts the rest below and above', async () => {
+  it("layerHistogram: a layer's counts cover its weights; a zoom counts the rest below and above", async () => {
     const layers = findWeightLayers(model);
     const kernels = await Kernels.load();
     const layer = report.layers[3]!;
     const whole = await layerHistogram(model, layers, { layer: layer.name, channel: null, bins: 64 }, { kernels });
-    expect(whole.counts.reduce((a, b) => a + b, 0)).to.equal(layer.parameters - (layer.bias ? layer.channels.min.length : 0));
-    const zoomed = await layerHistogram(model, layers, { layer: layer.name, channel: null, bins: 64, range: [0, whole.hi / 2] }, { kernels });
+    expect(whole.counts.reduce((a, b) => a + b, 0)).to.equal(
+      layer.parameters - (layer.bias ? layer.channels.min.length : 0),
+    );
+    const zoomed = await layerHistogram(
+      model,
+      layers,
+      { layer: layer.name, channel: null, bins: 64, range: [0, whole.hi / 2] },
+      { kernels },
+    );
     expect(zoomed.counts.reduce((a, b) => a + b, 0) + zoomed.below + zoomed.above).to.equal(whole.elements);
   });
 

@@ -23,7 +23,13 @@ interface Written {
 }
 
 const MODELS = ['ch_PP-OCRv4_rec_infer.onnx', 'ch_ppocr_mobile_v2.0_cls_infer.onnx'];
-const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000, maxBuffer: 256 << 20 });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+    maxBuffer: 256 << 20,
+  });
 
 describe('QOperator models made from real PaddleOCR models', () => {
   let dir: string;
@@ -32,7 +38,10 @@ describe('QOperator models made from real PaddleOCR models', () => {
     dir = mkdtempSync(join(tmpdir(), 'weightlens-qop-'));
     for (const file of MODELS) {
       const path = join(dir, file.replace('.onnx', '.qop.onnx'));
-      const stdout = execFileSync(PYTHON, ['test/reference/qoperator_model.py', realModel(file), path], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      const stdout = execFileSync(PYTHON, ['test/reference/qoperator_model.py', realModel(file), path], {
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+      });
       quantized.set(file, { path, written: (JSON.parse(stdout) as { layers: Record<string, Written> }).layers });
     }
   });
@@ -41,7 +50,10 @@ describe('QOperator models made from real PaddleOCR models', () => {
   for (const file of MODELS) {
     it(`${file}: statistics and SQNR of the dequantized weights agree with numpy; the scales are the file's`, async () => {
       const { path, written } = quantized.get(file)!;
-      const [ours, reference] = await Promise.all([openModelFile(path).then((m) => computeStats(m, { quant: true })), numpyStats(path, true)]);
+      const [ours, reference] = await Promise.all([
+        openModelFile(path).then((m) => computeStats(m, { quant: true })),
+        numpyStats(path, true),
+      ]);
       expectSameLayers(ours.layers, reference);
       expect(ours.layers.map((l) => l.name)).to.have.members(Object.keys(written));
       expect(ours.layers.filter((l) => l.op === 'QLinearConv').length).to.be.greaterThan(10);
@@ -53,8 +65,12 @@ describe('QOperator models made from real PaddleOCR models', () => {
         compared += expectSameSqnr(layer, reference[i]!.quant ?? null, where);
         const conv = layer.op === 'QLinearConv';
         expect(layer.modelQuantization, where).to.deep.equal({
-          dtype: conv ? 'int8' : 'uint8', mode: conv ? 'axis' : 'tensor', axis: conv ? 0 : null, blockSize: 0,
-          scales: written[layer.name]!.scales, zeroPoints: written[layer.name]!.zeroPoints,
+          dtype: conv ? 'int8' : 'uint8',
+          mode: conv ? 'axis' : 'tensor',
+          axis: conv ? 0 : null,
+          blockSize: 0,
+          scales: written[layer.name]!.scales,
+          zeroPoints: written[layer.name]!.zeroPoints,
         });
       });
       expect(compared).to.be.greaterThan(8 * 10);
@@ -64,7 +80,8 @@ describe('QOperator models made from real PaddleOCR models', () => {
       const { path, written } = quantized.get(file)!;
       const layers = findWeightLayers(await openModelFile(path)).filter((l) => written[l.name]!.bias !== null);
       expect(layers.length).to.be.greaterThan(0);
-      for (const layer of layers) expect(await tensorValues(layer.bias), layer.name).to.deep.equal(written[layer.name]!.bias);
+      for (const layer of layers)
+        expect(await tensorValues(layer.bias), layer.name).to.deep.equal(written[layer.name]!.bias);
     });
   }
 
@@ -77,7 +94,9 @@ describe('QOperator models made from real PaddleOCR models', () => {
     expect(report.layers.every((l) => l.modelQuantization && l.quant)).to.equal(true);
     const table = cli('stats', path, '--quant');
     expect(table.status, table.stderr).to.equal(0);
-    expect(table.stdout).to.match(/^p2o\.Conv\.0 +QLinearConv /m).and.match(/ QLinearMatMul /);
+    expect(table.stdout)
+      .to.match(/^p2o\.Conv\.0 +QLinearConv /m)
+      .and.match(/ QLinearMatMul /);
   });
 
   it('weightlens cle refuses, says why, and writes nothing; weightlens report leaves CLE out', () => {
@@ -86,7 +105,10 @@ describe('QOperator models made from real PaddleOCR models', () => {
     const r = cli('cle', path, '-o', output);
     expect(r.status).to.equal(2);
     expect(r.stderr.trim().split('\n')).to.have.length(1);
-    expect(r.stderr).to.contain('apply CLE to the float model before quantization').and.contain('QLinearConv').and.contain('[USAGE]');
+    expect(r.stderr)
+      .to.contain('apply CLE to the float model before quantization')
+      .and.contain('QLinearConv')
+      .and.contain('[USAGE]');
     expect(existsSync(output)).to.equal(false);
     const report = cli('report', path, '-o', join(dir, 'report.html'));
     expect(report.status, report.stderr).to.equal(0);

@@ -14,7 +14,10 @@ describe('quantization error agrees with numpy (0.01 dB)', () => {
   for (const file of MODELS) {
     it(file, async () => {
       const path = realModel(file);
-      const [ours, reference] = await Promise.all([openModelFile(path).then((m) => computeStats(m, { quant: true })), numpyStats(path, true)]);
+      const [ours, reference] = await Promise.all([
+        openModelFile(path).then((m) => computeStats(m, { quant: true })),
+        numpyStats(path, true),
+      ]);
       expect(ours.layers.map((l) => l.name)).to.deep.equal(reference.map((l) => l.name));
       let compared = 0;
       ours.layers.forEach((layer, i) => (compared += expectSameSqnr(layer, reference[i]!.quant ?? null, layer.name)));

@@ -14,14 +14,25 @@ const typed = (name: string) => ({ name, type: { tensorType: { elemType: FLOAT }
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 
 /** `op` with hidden size H over a [1, 1, 1] input of 1; W's rows from `row(label)` of each channel. */
-async function run(op: string, D: number, H: number, G: number, attributes: IAttributeProto[], row: (label: string) => number): Promise<Float32Array> {
+async function run(
+  op: string,
+  D: number,
+  H: number,
+  G: number,
+  attributes: IAttributeProto[],
+  row: (label: string) => number,
+): Promise<Float32Array> {
   const rows = D * G * H;
-  const build = (w: number[]) => modelBytes({
-    input: [typed('x')],
-    output: [typed('y')],
-    initializer: [f32Tensor('W', [D, G * H, 1], w), f32Tensor('R', [D, G * H, H], new Array(rows * H).fill(0))],
-    node: [node(op, ['x', 'W', 'R'], ['y'], 'cell', [attr.int('hidden_size', H), ...attributes])],
-  }, 17);
+  const build = (w: number[]) =>
+    modelBytes(
+      {
+        input: [typed('x')],
+        output: [typed('y')],
+        initializer: [f32Tensor('W', [D, G * H, 1], w), f32Tensor('R', [D, G * H, H], new Array(rows * H).fill(0))],
+        node: [node(op, ['x', 'W', 'R'], ['y'], 'cell', [attr.int('hidden_size', H), ...attributes])],
+      },
+      17,
+    );
   // Labels come from the layer as weightlens describes it, so a wrong gate order shows as a wrong output.
   const [layer] = findWeightLayers(decodeModel(build(new Array(rows).fill(0)), { fileName: 'cell.onnx' }));
   const w = Array.from({ length: rows }, (_, c) => row(channelLabel(layer!, c)));

@@ -24,7 +24,11 @@ describe('weightlens report', () => {
 
   it('opens from file:// offline and renders the table, range plots, relative ranges, quantization error and CLE', async () => {
     const out = join(dir, 'report.html');
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), 'report', realModel('ch_ppocr_mobile_v2.0_cls_infer.onnx'), '-o', out], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [join(ROOT, 'bin/weightlens.js'), 'report', realModel('ch_ppocr_mobile_v2.0_cls_infer.onnx'), '-o', out],
+      { encoding: 'utf8' },
+    );
     expect(r.status, r.stderr).to.equal(0);
     const page = await browser.newPage();
     await page.setOfflineMode(true);
@@ -34,17 +38,35 @@ describe('weightlens report', () => {
     page.on('pageerror', (e) => problems.push(String(e)));
     page.on('request', (q) => requests.push(q.url()));
     await page.goto(pathToFileURL(out).href);
-    await page.waitForFunction(() => ['cle', 'quant-cle'].every((id) => document.getElementById(id)?.shadowRoot?.querySelector('svg')), { timeout: 30_000 });
+    await page.waitForFunction(
+      () => ['cle', 'quant-cle'].every((id) => document.getElementById(id)?.shadowRoot?.querySelector('svg')),
+      { timeout: 30_000 },
+    );
     const sections = await page.evaluate(() =>
-      Object.fromEntries(['layers', 'ranges', 'relative', 'quant', 'cle', 'quant-cle'].map((id) => {
-        const root = document.getElementById(id)?.shadowRoot;
-        return [id, { svgs: root?.querySelectorAll('svg').length ?? 0, rows: root?.querySelectorAll('tbody tr').length ?? 0, alerts: root?.querySelectorAll('[role=alert]').length ?? 0 }];
-      })),
+      Object.fromEntries(
+        ['layers', 'ranges', 'relative', 'quant', 'cle', 'quant-cle'].map((id) => {
+          const root = document.getElementById(id)?.shadowRoot;
+          return [
+            id,
+            {
+              svgs: root?.querySelectorAll('svg').length ?? 0,
+              rows: root?.querySelectorAll('tbody tr').length ?? 0,
+              alerts: root?.querySelectorAll('[role=alert]').length ?? 0,
+            },
+          ];
+        }),
+      ),
     );
     expect(problems).to.deep.equal([]);
-    expect(requests.every((u) => u.startsWith('file:') || u.startsWith('data:') || u.startsWith('blob:')), requests.join(' ')).to.equal(true);
+    expect(
+      requests.every((u) => u.startsWith('file:') || u.startsWith('data:') || u.startsWith('blob:')),
+      requests.join(' '),
+    ).to.equal(true);
     expect(sections.layers!.rows).to.equal(54);
-    const hollow = await page.evaluate(() => document.getElementById('quant-cle')!.shadowRoot!.querySelectorAll('[part~="before-per-tensor"] > *').length);
+    const hollow = await page.evaluate(
+      () =>
+        document.getElementById('quant-cle')!.shadowRoot!.querySelectorAll('[part~="before-per-tensor"] > *').length,
+    );
     expect(hollow, 'figures before CLE drawn in the comparison').to.be.greaterThan(0);
     for (const id of ['ranges', 'relative', 'quant', 'cle', 'quant-cle']) {
       expect(sections[id]!.svgs, id).to.be.greaterThan(0);
@@ -57,7 +79,9 @@ describe('weightlens report', () => {
     mkdirSync(dirname(model));
     copyFileSync(realModel('ch_ppocr_mobile_v2.0_cls_infer.onnx'), model);
     const out = join(dir, 'named.html');
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), 'report', model, '-o', out], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), 'report', model, '-o', out], {
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).to.equal(0);
     const html = readFileSync(out, 'utf8');
     expect(html).to.include('<title>weightlens report: cls.onnx</title>');

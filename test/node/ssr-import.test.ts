@@ -16,7 +16,15 @@ describe('importing the package in Node', () => {
 
   it('weightlens/elements imports without a DOM and exposes the element classes', async () => {
     const elements = await import(dist('elements.js'));
-    for (const name of ['WeightRangePlot', 'RelativeRangePlot', 'LayerTable', 'ModelSource', 'CleCompare', 'QuantErrorPlot', 'WeightHistogram']) {
+    for (const name of [
+      'WeightRangePlot',
+      'RelativeRangePlot',
+      'LayerTable',
+      'ModelSource',
+      'CleCompare',
+      'QuantErrorPlot',
+      'WeightHistogram',
+    ]) {
       expect(elements[name], name).to.be.a('function');
     }
     expect(typeof (globalThis as { document?: unknown }).document).to.equal('undefined');

@@ -13,14 +13,20 @@ import { significantDigits } from '../support/significant-digits.js';
 import { ROOT, realModel } from '../support/node-paths.js';
 
 const cli = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 << 20 });
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 256 << 20,
+  });
   expect(r.status, r.stderr).to.equal(0);
   return r.stdout;
 };
 
 const DET = realModel('ch_PP-OCRv4_det_infer.onnx');
 const REAL_MODELS = [
-  DET, realModel('ch_PP-OCRv4_rec_infer.onnx'), realModel('ch_ppocr_mobile_v2.0_cls_infer.onnx'),
+  DET,
+  realModel('ch_PP-OCRv4_rec_infer.onnx'),
+  realModel('ch_ppocr_mobile_v2.0_cls_infer.onnx'),
   ...['silero_vad_legacy.onnx', 'silero_vad_v5.onnx'].map((f) => join(ROOT, 'node_modules/@ricky0123/vad-web/dist', f)),
 ];
 
@@ -29,7 +35,11 @@ const lowestSqnr = (report: StatsReport) =>
 
 /** Numbers standing alone in CLI text; shapes ([48,192,1,1]) are dimensions, not measurements, and are skipped. */
 const numbersIn = (line: string) =>
-  line.replace(/\[[\d,]*\]/g, ' ').split(/[\s/(),:;]+/).filter((t) => /^-?\d+(\.\d+)?(e[-+]?\d+)?[kMG]?$/.test(t)).map((t) => t.replace(/[kMG]$/, ''));
+  line
+    .replace(/\[[\d,]*\]/g, ' ')
+    .split(/[\s/(),:;]+/)
+    .filter((t) => /^-?\d+(\.\d+)?(e[-+]?\d+)?[kMG]?$/.test(t))
+    .map((t) => t.replace(/[kMG]$/, ''));
 
 describe('triage on real models', () => {
   let det: StatsReport;
@@ -40,7 +50,7 @@ describe('triage on real models', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('PP-OCRv4 det p2o.Conv.22: dead channels counted, a finite and modest live relative range, AIMET\'s figure beside it', () => {
+  it("PP-OCRv4 det p2o.Conv.22: dead channels counted, a finite and modest live relative range, AIMET's figure beside it", () => {
     const layer = det.layers.find((l) => l.name === 'p2o.Conv.22')!;
     expect(layer.deadChannels.length).to.be.greaterThan(0);
     expect(layer.maxRelativeRange).to.be.a('number').and.lessThan(1e4);

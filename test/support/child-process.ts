@@ -17,10 +17,15 @@ export interface ChildRun {
 }
 
 // Written at exit by the child itself: covers Wasm memory and ArrayBuffers, which the heap limit does not.
-const REPORT_RSS = 'data:text/javascript,import{writeFileSync}from"node:fs";process.on("exit",()=>writeFileSync(process.env.WEIGHTLENS_RSS_FILE,String(process.resourceUsage().maxRSS)))';
+const REPORT_RSS =
+  'data:text/javascript,import{writeFileSync}from"node:fs";process.on("exit",()=>writeFileSync(process.env.WEIGHTLENS_RSS_FILE,String(process.resourceUsage().maxRSS)))';
 
 /** `node --max-old-space-size=512 script …args`, killed after `hangAfterMs` (a liveness check, not a timing one). */
-export function runNode(script: string, args: readonly string[], options: { cwd: string; hangAfterMs: number }): Promise<ChildRun> {
+export function runNode(
+  script: string,
+  args: readonly string[],
+  options: { cwd: string; hangAfterMs: number },
+): Promise<ChildRun> {
   const folder = mkdtempSync(join(tmpdir(), 'weightlens-rss-'));
   const rssFile = join(folder, 'rss');
   return new Promise((resolve, reject) => {

@@ -5,7 +5,8 @@ import { rangeFigures } from '../../src/analysis/relative-range.js';
 import type { CleOutcome, CleReport } from '../../src/report/cle-report.js';
 import type { LayerReport } from '../../src/report/stats-report.js';
 
-const scale = (values: (number | null)[], factors: readonly number[]) => values.map((v, c) => (v === null ? null : v * factors[c]!));
+const scale = (values: (number | null)[], factors: readonly number[]) =>
+  values.map((v, c) => (v === null ? null : v * factors[c]!));
 
 /** `layer` with output channel c scaled by factors[c] > 0. */
 export function rescaled(layer: LayerReport, factors: readonly number[]): LayerReport {
@@ -14,8 +15,17 @@ export function rescaled(layer: LayerReport, factors: readonly number[]): LayerR
   const max = scale(ch.max, factors);
   return {
     ...layer,
-    channels: { min, max, mean: scale(ch.mean, factors), std: scale(ch.std, factors), absMax: scale(ch.absMax, factors) },
-    ...rangeFigures(min.map((v) => v ?? NaN), max.map((v) => v ?? NaN)),
+    channels: {
+      min,
+      max,
+      mean: scale(ch.mean, factors),
+      std: scale(ch.std, factors),
+      absMax: scale(ch.absMax, factors),
+    },
+    ...rangeFigures(
+      min.map((v) => v ?? NaN),
+      max.map((v) => v ?? NaN),
+    ),
   };
 }
 
@@ -36,7 +46,13 @@ export function cleReportOf(file: string, before: LayerReport[], after: Record<s
     file,
     options: { biasAbsorption: true, relu6ToRelu: false },
     folded: names.map((into, i) => ({ batchNorm: `batch_norm_${i}`, into })),
-    sets: [{ kind: 'pair', layers: names.length >= 2 ? names.slice(0, 2) : [names[0]!, before.at(-1)!.name], between: ['Relu'] }],
+    sets: [
+      {
+        kind: 'pair',
+        layers: names.length >= 2 ? names.slice(0, 2) : [names[0]!, before.at(-1)!.name],
+        between: ['Relu'],
+      },
+    ],
     chains: [{ layers: names, sweeps: 3, maxScaleDeviation: 4e-5 }],
     skipped: [
       { layers: ['conv_12', 'conv_13'], reason: 'HardSwish between conv_12 and conv_13 is not scale-equivariant' },
@@ -49,6 +65,10 @@ export function cleReportOf(file: string, before: LayerReport[], after: Record<s
 }
 
 /** An outcome around a report: `bytes` and data files as given. */
-export function outcomeOf(report: CleReport, bytes: Uint8Array, dataFiles: Record<string, Uint8Array> = {}): CleOutcome {
+export function outcomeOf(
+  report: CleReport,
+  bytes: Uint8Array,
+  dataFiles: Record<string, Uint8Array> = {},
+): CleOutcome {
   return { report, bytes, dataFiles: new Map(Object.entries(dataFiles)), dataLocations: Object.keys(dataFiles) };
 }

@@ -4,7 +4,17 @@
 import { decodeModel } from '../../src/onnx/decode.js';
 import type { ExportPlan } from '../../src/onnx/export/plan.js';
 import type { Model, Node } from '../../src/onnx/model.js';
-import { attr, DataType, f32Tensor, modelBytes, node, valueInfo, type IAttributeProto, type INodeProto, type ITensorProto } from '../fixtures/onnx-bytes.js';
+import {
+  attr,
+  DataType,
+  f32Tensor,
+  modelBytes,
+  node,
+  valueInfo,
+  type IAttributeProto,
+  type INodeProto,
+  type ITensorProto,
+} from '../fixtures/onnx-bytes.js';
 import { seededRandom } from './random.js';
 
 export { attr };
@@ -23,7 +33,9 @@ export class CleGraph {
 
   tensor(name: string, dims: number[], values?: number[] | ((i: number) => number)): string {
     const n = dims.reduce((a, b) => a * b, 1);
-    const v = Array.isArray(values) ? values : Array.from({ length: n }, (_, i) => (values ? values(i) : this.rand() - 0.5));
+    const v = Array.isArray(values)
+      ? values
+      : Array.from({ length: n }, (_, i) => (values ? values(i) : this.rand() - 0.5));
     if (v.length !== n) throw new Error(`${name}: ${v.length} values for [${dims}]`);
     this.initializer.push(f32Tensor(name, dims, v));
     return name;
@@ -44,9 +56,18 @@ export class CleGraph {
   bn(name: string, x: string, channels: number, eps = 1e-3): string {
     const r = () => this.rand();
     const t = (k: string, f: () => number) => this.tensor(`${name}.${k}`, [channels], () => f());
-    return this.node('BatchNormalization', name, [x, t('scale', () => 0.2 + 2 * r()), t('bias', () => 2 * r() - 1), t('mean', () => r() - 0.5), t('var', () => 0.1 + r())], [
-      attr.float('epsilon', eps),
-    ]);
+    return this.node(
+      'BatchNormalization',
+      name,
+      [
+        x,
+        t('scale', () => 0.2 + 2 * r()),
+        t('bias', () => 2 * r() - 1),
+        t('mean', () => r() - 0.5),
+        t('var', () => 0.1 + r()),
+      ],
+      [attr.float('epsilon', eps)],
+    );
   }
 
   graphInput(name: string): this {
@@ -66,9 +87,22 @@ export class CleGraph {
   bytes(opset = 17, inputShape?: number[]): Uint8Array<ArrayBuffer> {
     const outputs = this.outputs.length ? this.outputs : [this.nodes.at(-1)!.output![0]!];
     const float = (name: string, dims?: number[]) =>
-      inputShape ? { name, type: { tensorType: { elemType: DataType.FLOAT, ...(dims ? { shape: { dim: dims.map((d) => ({ dimValue: d })) } } : {}) } } } : valueInfo(name);
+      inputShape
+        ? {
+            name,
+            type: {
+              tensorType: {
+                elemType: DataType.FLOAT,
+                ...(dims ? { shape: { dim: dims.map((d) => ({ dimValue: d })) } } : {}),
+              },
+            },
+          }
+        : valueInfo(name);
     const input = this.inputs.map((name) => float(name, name === 'x' ? inputShape : undefined));
-    return modelBytes({ input, output: outputs.map((name) => float(name)), initializer: this.initializer, node: this.nodes }, opset);
+    return modelBytes(
+      { input, output: outputs.map((name) => float(name)), initializer: this.initializer, node: this.nodes },
+      opset,
+    );
   }
 
   model(opset = 17, fileName = 'cle-graph.onnx'): Model {
@@ -102,7 +136,8 @@ function conv(x: Tensor, w: Tensor, b: Tensor | undefined, n: Node): Tensor {
   const g = int(n, 'group', 1);
   const [sh, sw] = ints(n, 'strides', [1, 1]) as [number, number];
   const [ph, pw] = ints(n, 'pads', [0, 0, 0, 0]) as [number, number];
-  const oh = Math.floor((h + 2 * ph - kh) / sh) + 1, ow = Math.floor((wd + 2 * pw - kw) / sw) + 1;
+  const oh = Math.floor((h + 2 * ph - kh) / sh) + 1,
+    ow = Math.floor((wd + 2 * pw - kw) / sw) + 1;
   const y = new Float64Array(cout * oh * ow);
   const opg = cout / g;
   if (cpg * g !== cin) throw new Error(`${n.name}: weight reads ${cpg * g} channels, input has ${cin}`);
@@ -138,8 +173,10 @@ function convTranspose(x: Tensor, w: Tensor, b: Tensor | undefined, n: Node): Te
   const [sh, sw] = ints(n, 'strides', [1, 1]) as [number, number];
   const [ph, pw] = ints(n, 'pads', [0, 0, 0, 0]) as [number, number];
   if (win !== cin) throw new Error(`${n.name}: weight reads ${win} channels, input has ${cin}`);
-  const cout = opg * g, ipg = cin / g;
-  const oh = (h - 1) * sh - 2 * ph + kh, ow = (wd - 1) * sw - 2 * pw + kw;
+  const cout = opg * g,
+    ipg = cin / g;
+  const oh = (h - 1) * sh - 2 * ph + kh,
+    ow = (wd - 1) * sw - 2 * pw + kw;
   const y = new Float64Array(cout * oh * ow);
   for (let o = 0; o < cout; o++) if (b) y.fill(b.data[o]!, o * oh * ow, (o + 1) * oh * ow);
   for (let ci = 0; ci < cin; ci++) {
@@ -171,7 +208,8 @@ function gemm(x: Tensor, w: Tensor, b: Tensor | undefined, n: Node): Tensor {
   const [m, k] = x.shape as [number, number];
   const transB = int(n, 'transB', 0) === 1;
   const nOut = transB ? w.shape[0]! : w.shape[1]!;
-  const alpha = float(n, 'alpha', 1), beta = float(n, 'beta', 1);
+  const alpha = float(n, 'alpha', 1),
+    beta = float(n, 'beta', 1);
   const y = new Float64Array(m * nOut);
   for (let r = 0; r < m; r++) {
     for (let j = 0; j < nOut; j++) {
@@ -203,13 +241,18 @@ export async function run(model: Model, input: Tensor, plan?: ExportPlan): Promi
     values.set(name, { shape: [...t.shape], data: Float64Array.from(f) });
   }
   const removed = new Set(plan?.removeNodes ?? []);
-  for (const e of plan?.tensors ?? []) values.set(e.tensor.name, { shape: [...e.tensor.shape], data: Float64Array.from(e.values) });
-  for (const t of plan?.addInitializers ?? []) values.set(t.name, { shape: [...t.dims], data: Float64Array.from(t.values) });
+  for (const e of plan?.tensors ?? [])
+    values.set(e.tensor.name, { shape: [...e.tensor.shape], data: Float64Array.from(e.values) });
+  for (const t of plan?.addInitializers ?? [])
+    values.set(t.name, { shape: [...t.dims], data: Float64Array.from(t.values) });
   for (const n of graph.nodes) {
     if (removed.has(n)) continue;
     const rewrite = plan?.rewriteNodes?.find((r) => r.node === n);
     const op = rewrite?.opType ?? n.opType;
-    const inputs = [...(rewrite?.inputs ?? n.inputs), ...(plan?.appendInputs ?? []).filter((a) => a.node === n).map((a) => a.name)];
+    const inputs = [
+      ...(rewrite?.inputs ?? n.inputs),
+      ...(plan?.appendInputs ?? []).filter((a) => a.node === n).map((a) => a.name),
+    ];
     const outputs = n.outputs.map((o, i) => plan?.renameOutputs.find((r) => r.node === n && r.index === i)?.name ?? o);
     const get = (i: number) => {
       const name = inputs[i];
@@ -221,11 +264,21 @@ export async function run(model: Model, input: Tensor, plan?: ExportPlan): Promi
     const x = get(0)!;
     let y: Tensor;
     switch (op) {
-      case 'Conv': y = conv(x, get(1)!, get(2), n); break;
-      case 'ConvTranspose': y = convTranspose(x, get(1)!, get(2), n); break;
-      case 'Gemm': y = gemm(x, get(1)!, get(2), n); break;
-      case 'Relu': y = perChannel(x, (v) => Math.max(v, 0)); break;
-      case 'Identity': y = x; break;
+      case 'Conv':
+        y = conv(x, get(1)!, get(2), n);
+        break;
+      case 'ConvTranspose':
+        y = convTranspose(x, get(1)!, get(2), n);
+        break;
+      case 'Gemm':
+        y = gemm(x, get(1)!, get(2), n);
+        break;
+      case 'Relu':
+        y = perChannel(x, (v) => Math.max(v, 0));
+        break;
+      case 'Identity':
+        y = x;
+        break;
       case 'LeakyRelu': {
         const a = float(n, 'alpha', 0.01);
         y = perChannel(x, (v) => (v >= 0 ? v : a * v));
@@ -237,14 +290,15 @@ export async function run(model: Model, input: Tensor, plan?: ExportPlan): Promi
         break;
       }
       case 'Clip': {
-        const lo = get(1)?.data[0] ?? float(n, 'min', -Infinity), hi = get(2)?.data[0] ?? float(n, 'max', Infinity);
+        const lo = get(1)?.data[0] ?? float(n, 'min', -Infinity),
+          hi = get(2)?.data[0] ?? float(n, 'max', Infinity);
         y = perChannel(x, (v) => Math.min(Math.max(v, lo), hi));
         break;
       }
       case 'BatchNormalization': {
         const [s, b, m, v] = [get(1)!, get(2)!, get(3)!, get(4)!];
         const eps = float(n, 'epsilon', 1e-5);
-        y = perChannel(x, (val, c) => s.data[c]! * (val - m.data[c]!) / Math.sqrt(v.data[c]! + eps) + b.data[c]!);
+        y = perChannel(x, (val, c) => (s.data[c]! * (val - m.data[c]!)) / Math.sqrt(v.data[c]! + eps) + b.data[c]!);
         break;
       }
       default:
@@ -263,7 +317,8 @@ export function randomInput(shape: number[], seed = 7): Tensor {
 /** max |a − b| / max |a|. */
 export function relativeDifference(a: Tensor, b: Tensor): number {
   if (a.data.length !== b.data.length) throw new Error(`outputs have ${a.data.length} and ${b.data.length} elements`);
-  let diff = 0, scale = 0;
+  let diff = 0,
+    scale = 0;
   for (let i = 0; i < a.data.length; i++) {
     diff = Math.max(diff, Math.abs(a.data[i]! - b.data[i]!));
     scale = Math.max(scale, Math.abs(a.data[i]!));
@@ -276,7 +331,13 @@ export function relativeDifference(a: Tensor, b: Tensor): number {
  * directly from the definition of each op: Conv [Cout, Cin/g, k…]; ConvTranspose [Cin, Cout/g, k…]
  * (output g·(Cout/g)+j); Gemm [K, N] (transB 0) or [N, K].
  */
-export function channelRanges(op: 'Conv' | 'ConvTranspose' | 'Gemm', shape: number[], w: Float32Array, group = 1, transB = 0): { out: number[]; in: number[] } {
+export function channelRanges(
+  op: 'Conv' | 'ConvTranspose' | 'Gemm',
+  shape: number[],
+  w: Float32Array,
+  group = 1,
+  transB = 0,
+): { out: number[]; in: number[] } {
   const k = size(shape.slice(2));
   const [d0, d1] = [shape[0]!, shape[1]!];
   let cout: number, cin: number;
@@ -284,16 +345,22 @@ export function channelRanges(op: 'Conv' | 'ConvTranspose' | 'Gemm', shape: numb
   if (op === 'Conv') {
     [cout, cin] = [d0, d1 * group];
     const opg = d0 / group;
-    for (let o = 0; o < d0; o++) for (let c = 0; c < d1; c++) for (let e = 0; e < k; e++) pairs.push([o, Math.floor(o / opg) * d1 + c, (o * d1 + c) * k + e]);
+    for (let o = 0; o < d0; o++)
+      for (let c = 0; c < d1; c++)
+        for (let e = 0; e < k; e++) pairs.push([o, Math.floor(o / opg) * d1 + c, (o * d1 + c) * k + e]);
   } else if (op === 'ConvTranspose') {
     [cout, cin] = [d1 * group, d0];
     const ipg = d0 / group;
-    for (let i = 0; i < d0; i++) for (let j = 0; j < d1; j++) for (let e = 0; e < k; e++) pairs.push([Math.floor(i / ipg) * d1 + j, i, (i * d1 + j) * k + e]);
+    for (let i = 0; i < d0; i++)
+      for (let j = 0; j < d1; j++)
+        for (let e = 0; e < k; e++) pairs.push([Math.floor(i / ipg) * d1 + j, i, (i * d1 + j) * k + e]);
   } else {
     [cout, cin] = transB ? [d0, d1] : [d1, d0];
-    for (let a = 0; a < d0; a++) for (let b = 0; b < d1; b++) pairs.push(transB ? [a, b, a * d1 + b] : [b, a, a * d1 + b]);
+    for (let a = 0; a < d0; a++)
+      for (let b = 0; b < d1; b++) pairs.push(transB ? [a, b, a * d1 + b] : [b, a, a * d1 + b]);
   }
-  const out = new Array<number>(cout).fill(0), inn = new Array<number>(cin).fill(0);
+  const out = new Array<number>(cout).fill(0),
+    inn = new Array<number>(cin).fill(0);
   for (const [o, i, e] of pairs) {
     const v = Math.abs(w[e]!);
     out[o] = Math.max(out[o]!, v);

@@ -42,7 +42,9 @@ export async function numpyStats(path: string, quant = false): Promise<NumpyLaye
 
 /** The same layers (name, op, weight, shape), in the same order. */
 export function expectSameLayers(ours: LayerReport[], reference: NumpyLayer[]): void {
-  expect(ours.map((l) => [l.name, l.op, l.weight, l.shape])).to.deep.equal(reference.map((l) => [l.name, l.op, l.weight, l.shape]));
+  expect(ours.map((l) => [l.name, l.op, l.weight, l.shape])).to.deep.equal(
+    reference.map((l) => [l.name, l.op, l.weight, l.shape]),
+  );
 }
 
 /** Per-channel statistics, relative ranges, outliers and non-finite counts agree. */

@@ -14,7 +14,8 @@ export async function outputs(bytes: Uint8Array, inputShape: number[], seed: num
 
 /** Largest |a - b| over all outputs, and the largest |a|. */
 export function deviation(expected: Float32Array[], actual: Float32Array[]): { diff: number; absMax: number } {
-  let diff = 0, absMax = 0;
+  let diff = 0,
+    absMax = 0;
   expected.forEach((e, i) => {
     for (let k = 0; k < e.length; k++) {
       absMax = Math.max(absMax, Math.abs(e[k]!));

@@ -28,7 +28,10 @@ export function channelValues(data: Float32Array, l: ChannelLayout, ch: number):
 export function referenceChannel(values: number[]): ReferenceChannel {
   const finite = values.filter(Number.isFinite);
   const r: ReferenceChannel = {
-    min: NaN, max: NaN, mean: NaN, std: NaN,
+    min: NaN,
+    max: NaN,
+    mean: NaN,
+    std: NaN,
     nan: values.filter(Number.isNaN).length,
     posInf: values.filter((v) => v === Infinity).length,
     negInf: values.filter((v) => v === -Infinity).length,

@@ -10,7 +10,11 @@ export const plain = (r: StatsReport) => JSON.parse(JSON.stringify(r)) as StatsR
 export function expectSameReport(actual: StatsReport, expected: StatsReport): void {
   const strip = (r: StatsReport) => ({
     ...r,
-    layers: r.layers.map((l) => ({ ...l, channels: { ...l.channels, mean: [], std: [] }, quant: l.quant === undefined ? undefined : l.quant === null })),
+    layers: r.layers.map((l) => ({
+      ...l,
+      channels: { ...l.channels, mean: [], std: [] },
+      quant: l.quant === undefined ? undefined : l.quant === null,
+    })),
   });
   expect(strip(plain(actual))).to.deep.equal(strip(expected));
   actual.layers.forEach((layer, i) => {
@@ -30,7 +34,9 @@ export function expectSameReport(actual: StatsReport, expected: StatsReport): vo
   actual.layers.forEach((layer, i) => {
     const ref = expected.layers[i]!.channels;
     layer.channels.absMax.forEach((absMax, c) => {
-      expect(Math.abs(layer.channels.mean[c]! - ref.mean[c]!), `${layer.name} mean[${c}]`).to.be.at.most(1e-6 * absMax!);
+      expect(Math.abs(layer.channels.mean[c]! - ref.mean[c]!), `${layer.name} mean[${c}]`).to.be.at.most(
+        1e-6 * absMax!,
+      );
       expect(Math.abs(layer.channels.std[c]! - ref.std[c]!), `${layer.name} std[${c}]`).to.be.at.most(1e-6 * absMax!);
     });
   });

@@ -31,7 +31,8 @@ function channelsOf(h: Harness, marks: SVGGraphicsElement[], chart = 'chart'): n
     if (m instanceof SVGLineElement) px = m.x1.baseVal.value;
     else if (m instanceof SVGRectElement) px = m.x.baseVal.value + m.width.baseVal.value / 2;
     else if (m instanceof SVGCircleElement && m.hasAttribute('cx')) px = m.cx.baseVal.value;
-    else if (m instanceof SVGPathElement && m.hasAttribute('d') && !m.hasAttribute('transform')) px = Number(/^M\s*([-\d.]+)/.exec(m.getAttribute('d')!)?.[1]);
+    else if (m instanceof SVGPathElement && m.hasAttribute('d') && !m.hasAttribute('transform'))
+      px = Number(/^M\s*([-\d.]+)/.exec(m.getAttribute('d')!)?.[1]);
     else px = Number(/translate\(([-\d.]+)/.exec(m.getAttribute('transform') ?? '')?.[1]);
     return Math.round(x.invert!(px) as number);
   });
@@ -42,8 +43,14 @@ const range = (n: number) => [...Array(n).keys()];
 
 /** Equalizer stand-in: records its calls, each answered by the test through `settle`. */
 function fakeEqualizer() {
-  const calls: { input: Parameters<Equalizer>[0]; options: Parameters<Equalizer>[1]; resolve(o: CleOutcome): void; reject(e: unknown): void }[] = [];
-  const equalizer: Equalizer = (input, options) => new Promise((resolve, reject) => calls.push({ input, options, resolve, reject }));
+  const calls: {
+    input: Parameters<Equalizer>[0];
+    options: Parameters<Equalizer>[1];
+    resolve(o: CleOutcome): void;
+    reject(e: unknown): void;
+  }[] = [];
+  const equalizer: Equalizer = (input, options) =>
+    new Promise((resolve, reject) => calls.push({ input, options, resolve, reject }));
   return { calls, equalizer };
 }
 
@@ -59,7 +66,9 @@ describe('<cle-compare>', () => {
     // Before: the real model's statistics. After: one layer rescaled per channel by known factors.
     bytes = new Uint8Array(await (await fetch(MODEL)).arrayBuffer());
     stats = await computeStats(await openModel(MODEL));
-    layer = stats.layers.find((l) => l.outliers.length >= 2 && l.channels.min.length <= 128 && l.channels.min.every((v) => v !== null))!;
+    layer = stats.layers.find(
+      (l) => l.outliers.length >= 2 && l.channels.min.length <= 128 && l.channels.min.every((v) => v !== null),
+    )!;
     equalized = rescaled(layer, evening(layer));
     report = cleReportOf(stats.file, stats.layers, { [layer.name]: equalized });
     outcome = outcomeOf(report, bytes);
@@ -68,7 +77,10 @@ describe('<cle-compare>', () => {
   after(() => ElementHarness.cleanup());
 
   const mountOutcome = (attributes: Record<string, string> = {}, properties: Record<string, unknown> = {}) =>
-    ElementHarness.mount('cle-compare', { attributes: { layer: layer.name, ...attributes }, properties: { outcome, ...properties } }).ready();
+    ElementHarness.mount('cle-compare', {
+      attributes: { layer: layer.name, ...attributes },
+      properties: { outcome, ...properties },
+    }).ready();
 
   it('draws one before-mark (dotted) and one after-mark (solid) per channel, outliers where the reports say', async () => {
     const h = await mountOutcome();
@@ -85,28 +97,36 @@ describe('<cle-compare>', () => {
     expect(h.chart().querySelector('[part~="before-ranges"]')!.getAttribute('stroke-dasharray')).to.equal('2 2');
     expect(h.chart().querySelector('[part~="after-ranges"]')!.hasAttribute('stroke-dasharray')).to.equal(false);
     expect(h.chart().querySelector('title')!.textContent).to.contain(layer.name);
-    expect(h.part('header')!.textContent).to.contain(`outliers ${layer.outliers.length} → ${equalized.outliers.length}`);
+    expect(h.part('header')!.textContent).to.contain(
+      `outliers ${layer.outliers.length} → ${equalized.outliers.length}`,
+    );
   });
 
-  it('shades the change where a channel\'s min or max changed, and not where it stayed', async () => {
+  it("shades the change where a channel's min or max changed, and not where it stayed", async () => {
     const h = await mountOutcome();
     const n = layer.channels.min.length;
     const moved = range(n).filter((c) => layer.channels.max[c] !== equalized.channels.max[c]);
     expect(moved).to.not.include(0); // channel 0 kept its factor of 1
     expect(moved.length).to.be.greaterThan(n / 2);
     expect(channelsOf(h, h.marks('max-change'))).to.deep.equal(moved);
-    expect(channelsOf(h, h.marks('min-change'))).to.deep.equal(range(n).filter((c) => layer.channels.min[c] !== equalized.channels.min[c]));
+    expect(channelsOf(h, h.marks('min-change'))).to.deep.equal(
+      range(n).filter((c) => layer.channels.min[c] !== equalized.channels.min[c]),
+    );
     // A rect spans from the old maximum to the new one.
     const y = h.chart().scale('y')!;
     const rect = h.marks('max-change')[0] as SVGRectElement;
     const c = moved[0]!;
-    const ends = [y.invert!(rect.y.baseVal.value) as number, y.invert!(rect.y.baseVal.value + rect.height.baseVal.value) as number];
+    const ends = [
+      y.invert!(rect.y.baseVal.value) as number,
+      y.invert!(rect.y.baseVal.value + rect.height.baseVal.value) as number,
+    ];
     const scale = Math.abs(layer.channels.max[c]!) + Math.abs(equalized.channels.max[c]!);
     expect(Math.max(...ends)).to.be.closeTo(Math.max(layer.channels.max[c]!, equalized.channels.max[c]!), scale * 0.02);
     expect(Math.min(...ends)).to.be.closeTo(Math.min(layer.channels.max[c]!, equalized.channels.max[c]!), scale * 0.02);
 
     const unchanged = await ElementHarness.mount('cle-compare', {
-      attributes: { layer: stats.layers[0]!.name === layer.name ? stats.layers[1]!.name : stats.layers[0]!.name }, properties: { outcome },
+      attributes: { layer: stats.layers[0]!.name === layer.name ? stats.layers[1]!.name : stats.layers[0]!.name },
+      properties: { outcome },
     }).ready();
     expect(unchanged.marks('max-change')).to.deep.equal([]);
     expect(unchanged.marks('min-change')).to.deep.equal([]);
@@ -123,8 +143,12 @@ describe('<cle-compare>', () => {
     const a = equalized.channels;
     const readout = h.readout();
     expect(readout).to.contain('Channel 1');
-    expect(readout).to.contain(`before: min ${formatNumber(b.min[1])}, max ${formatNumber(b.max[1])}, mean ${formatNumber(b.mean[1])}`);
-    expect(readout).to.contain(`after: min ${formatNumber(a.min[1])}, max ${formatNumber(a.max[1])}, mean ${formatNumber(a.mean[1])}`);
+    expect(readout).to.contain(
+      `before: min ${formatNumber(b.min[1])}, max ${formatNumber(b.max[1])}, mean ${formatNumber(b.mean[1])}`,
+    );
+    expect(readout).to.contain(
+      `after: min ${formatNumber(a.min[1])}, max ${formatNumber(a.max[1])}, mean ${formatNumber(a.mean[1])}`,
+    );
     expect(h.part('cursor')).to.not.equal(null);
     await h.press('End');
     expect(h.readout()).to.contain(`Channel ${b.min.length - 1}`);
@@ -145,7 +169,8 @@ describe('<cle-compare>', () => {
     const h = await mountOutcome();
     const n = stats.layers.length;
     const y = h.chart('overview-chart').scale('y')!;
-    const ys = (part: string) => h.marks(part, 'overview-chart').map((m) => y.invert!((m as SVGCircleElement).cy.baseVal.value) as number);
+    const ys = (part: string) =>
+      h.marks(part, 'overview-chart').map((m) => y.invert!((m as SVGCircleElement).cy.baseVal.value) as number);
     expect(sorted(channelsOf(h, h.marks('layers-before', 'overview-chart'), 'overview-chart'))).to.deep.equal(range(n));
     expect(sorted(channelsOf(h, h.marks('layers-after', 'overview-chart'), 'overview-chart'))).to.deep.equal(range(n));
     const rel = (l: LayerReport) => l.maxRelativeRange!;
@@ -157,11 +182,24 @@ describe('<cle-compare>', () => {
     ys('layers-after').forEach((v, i) => expect(v).to.be.closeTo(afterValues[i]!, afterValues[i]! * 1e-6));
     // One arrow: the one layer that changed.
     const index = order.indexOf(layer);
-    expect(channelsOf(h, h.marks('layer-changes', 'overview-chart').filter((m) => m.tagName === 'path'), 'overview-chart')).to.deep.equal([index]);
+    expect(
+      channelsOf(
+        h,
+        h.marks('layer-changes', 'overview-chart').filter((m) => m.tagName === 'path'),
+        'overview-chart',
+      ),
+    ).to.deep.equal([index]);
     expect(channelsOf(h, h.marks('selected-layer', 'overview-chart'), 'overview-chart')).to.deep.equal([index]);
     const rows = await h.tableRows('overview-table');
     expect(rows).to.have.length(n);
-    expect(rows[index]).to.deep.equal([String(index + 1), layer.name, layer.op, '—', formatNumber(rel(layer)), formatNumber(rel(equalized))]);
+    expect(rows[index]).to.deep.equal([
+      String(index + 1),
+      layer.name,
+      layer.op,
+      '—',
+      formatNumber(rel(layer)),
+      formatNumber(rel(equalized)),
+    ]);
   });
 
   it('selects a layer from the model-wide view (click or keys): the layer view follows and wl-layer-select says so', async () => {
@@ -171,7 +209,14 @@ describe('<cle-compare>', () => {
     const box = chart.getBoundingClientRect();
     const x = chart.scale('x')!.apply(3) as number;
     let event = h.nextEvent('wl-layer-select');
-    h.part('overview-plot')!.dispatchEvent(new MouseEvent('click', { bubbles: true, composed: true, clientX: box.left + (x / chart.width.baseVal.value) * box.width, clientY: box.top + 50 }));
+    h.part('overview-plot')!.dispatchEvent(
+      new MouseEvent('click', {
+        bubbles: true,
+        composed: true,
+        clientX: box.left + (x / chart.width.baseVal.value) * box.width,
+        clientY: box.top + 50,
+      }),
+    );
     expect((await event).detail.layer).to.equal(order[3]!.name);
     expect((await event).detail.report).to.equal(order[3]);
     await h.settled();
@@ -196,7 +241,10 @@ describe('<cle-compare>', () => {
   it('summarises what CLE did, skipped candidates with their reasons', async () => {
     const h = await mountOutcome();
     const facts = h.part('facts')!.textContent!.replace(/\s+/g, ' ');
-    expect(facts).to.contain('Folded 1 BatchNormalization').and.to.contain('1 pair').and.to.contain('0 Conv→DW→Conv triplets');
+    expect(facts)
+      .to.contain('Folded 1 BatchNormalization')
+      .and.to.contain('1 pair')
+      .and.to.contain('0 Conv→DW→Conv triplets');
     expect(facts).to.contain('in 1 chain (3 sweeps each)').and.to.contain('High-bias absorption: 0 layer pairs');
     expect(facts).to.contain(`lower in 1 of ${stats.layers.length} layers`);
     expect(facts).to.not.contain('Rounding'); // a float32 model: nothing was re-rounded
@@ -214,30 +262,48 @@ describe('<cle-compare>', () => {
     const pt = (l: LayerReport) => l.quant!.int8.symmetric.perTensor!;
     const deltas = real.layers.map((l) => pt(l.after) - pt(l.before));
     const moved = real.layers[deltas.indexOf(Math.max(...deltas))]!;
-    const h = await ElementHarness.mount('cle-compare', { properties: { report: real }, attributes: { layer: moved.name } }).ready();
+    const h = await ElementHarness.mount('cle-compare', {
+      properties: { report: real },
+      attributes: { layer: moved.name },
+    }).ready();
     const facts = h.part('facts')!.textContent!.replace(/\s+/g, ' ');
-    expect(facts).to.contain(`INT8 per-tensor SQNR higher in ${deltas.filter((d) => d > 0.005).length} of ${real.layers.length} layers`);
+    expect(facts).to.contain(
+      `INT8 per-tensor SQNR higher in ${deltas.filter((d) => d > 0.005).length} of ${real.layers.length} layers`,
+    );
     expect(facts).to.contain(`up to +${Math.max(...deltas).toFixed(2)} dB`);
-    expect(h.part('header')!.textContent!.replace(/\s+/g, ' ')).to.contain(`INT8 per-tensor SQNR ${formatDb(pt(moved.before))} → ${formatDb(pt(moved.after))}`);
+    expect(h.part('header')!.textContent!.replace(/\s+/g, ' ')).to.contain(
+      `INT8 per-tensor SQNR ${formatDb(pt(moved.before))} → ${formatDb(pt(moved.after))}`,
+    );
     ElementHarness.cleanup();
   });
 
   it('says how much rounding back to float16 changed the equalized weights', async () => {
-    const rounding = { worst: 3.1e-4, layers: [{ name: 'conv_1', dtype: 'float16' as const, weight: 2.2e-4, bias: 3.1e-4 }] };
+    const rounding = {
+      worst: 3.1e-4,
+      layers: [{ name: 'conv_1', dtype: 'float16' as const, weight: 2.2e-4, bias: 3.1e-4 }],
+    };
     const h = await mountOutcome({}, { outcome: outcomeOf({ ...report, rounding }, bytes) });
     const facts = h.part('facts')!.textContent!.replace(/\s+/g, ' ');
     expect(facts).to.contain('Rounding back to float16 changed the equalized weights by up to 3.10e-4 (conv_1)');
   });
 
   it('warns when Relu6 was rewritten to Relu', async () => {
-    const rewritten = { ...report, options: { biasAbsorption: false, relu6ToRelu: true }, relu6Rewritten: ['clip_1', 'clip_2'] };
+    const rewritten = {
+      ...report,
+      options: { biasAbsorption: false, relu6ToRelu: true },
+      relu6Rewritten: ['clip_1', 'clip_2'],
+    };
     const h = await mountOutcome({}, { outcome: outcomeOf(rewritten, bytes) });
     const facts = h.part('facts')!.textContent!.replace(/\s+/g, ' ');
-    expect(facts).to.contain('Rewrote 2 Clip(0, 6) nodes to Relu: this changes the float model').and.to.contain('High-bias absorption: off');
+    expect(facts)
+      .to.contain('Rewrote 2 Clip(0, 6) nodes to Relu: this changes the float model')
+      .and.to.contain('High-bias absorption: off');
   });
 
   it('downloads the equalized model (and its data files) as <name>.cle.onnx', async () => {
-    expect(equalizedFileName('ch_ppocr_mobile_v2.0_cls_infer.onnx')).to.equal('ch_ppocr_mobile_v2.0_cls_infer.cle.onnx');
+    expect(equalizedFileName('ch_ppocr_mobile_v2.0_cls_infer.onnx')).to.equal(
+      'ch_ppocr_mobile_v2.0_cls_infer.cle.onnx',
+    );
     expect(equalizedFileName('https://x.org/models/net.ONNX?v=2')).to.equal('net.cle.onnx');
     const data = new Uint8Array([1, 2, 3, 4, 5]);
     const h = await mountOutcome({}, { outcome: outcomeOf(report, bytes, { 'weights.cle.data': data }) });
@@ -263,7 +329,10 @@ describe('<cle-compare>', () => {
   });
 
   it('shows results given as a report, with nothing to download', async () => {
-    const h = await ElementHarness.mount('cle-compare', { attributes: { layer: layer.name }, properties: { report: JSON.parse(JSON.stringify(report)) } }).ready();
+    const h = await ElementHarness.mount('cle-compare', {
+      attributes: { layer: layer.name },
+      properties: { report: JSON.parse(JSON.stringify(report)) },
+    }).ready();
     expect(h.part('download')).to.equal(null);
     expect(h.part('download-note')!.textContent).to.contain('Results only');
     expect(h.marks('max-change').length).to.be.greaterThan(0);
@@ -272,7 +341,8 @@ describe('<cle-compare>', () => {
   it('runs CLE on src with its options, shows progress, then the results (wl-progress, wl-cle-applied)', async () => {
     const fake = fakeEqualizer();
     const h = ElementHarness.mount('cle-compare', {
-      attributes: { src: 'models/net.onnx', 'no-bias-absorption': '', 'relu6-to-relu': '' }, properties: { equalizer: fake.equalizer },
+      attributes: { src: 'models/net.onnx', 'no-bias-absorption': '', 'relu6-to-relu': '' },
+      properties: { equalizer: fake.equalizer },
     });
     await h.ready('loading');
     expect(h.element.biasAbsorption).to.equal(false);
@@ -298,7 +368,10 @@ describe('<cle-compare>', () => {
 
   it('cancels a run when its inputs change or it leaves the page, and runs again with the new ones', async () => {
     const fake = fakeEqualizer();
-    const h = ElementHarness.mount('cle-compare', { attributes: { src: 'a.onnx' }, properties: { equalizer: fake.equalizer } });
+    const h = ElementHarness.mount('cle-compare', {
+      attributes: { src: 'a.onnx' },
+      properties: { equalizer: fake.equalizer },
+    });
     await h.ready('loading');
     h.element.relu6ToRelu = true;
     await h.settled();
@@ -319,10 +392,15 @@ describe('<cle-compare>', () => {
 
   it('shows a failed run as an alert and emits wl-error', async () => {
     const fake = fakeEqualizer();
-    const h = ElementHarness.mount('cle-compare', { attributes: { src: 'corrupt.onnx' }, properties: { equalizer: fake.equalizer } });
+    const h = ElementHarness.mount('cle-compare', {
+      attributes: { src: 'corrupt.onnx' },
+      properties: { equalizer: fake.equalizer },
+    });
     await h.ready('loading');
     const event = h.nextEvent('wl-error');
-    fake.calls[0]!.reject(new WeightlensError('TRUNCATED', 'corrupt.onnx: the file ends inside field 7 (graph)', { file: 'corrupt.onnx' }));
+    fake.calls[0]!.reject(
+      new WeightlensError('TRUNCATED', 'corrupt.onnx: the file ends inside field 7 (graph)', { file: 'corrupt.onnx' }),
+    );
     expect((await event).detail.error.code).to.equal('TRUNCATED');
     await h.ready('error');
     expect(h.alert()).to.contain('corrupt.onnx');
@@ -333,7 +411,10 @@ describe('<cle-compare>', () => {
   it('equalizes the model a <model-source> loaded, and shares its layer selection', async () => {
     const fake = fakeEqualizer();
     const source = ElementHarness.mount('model-source', { id: 'cle-source' });
-    const h = ElementHarness.mount('cle-compare', { attributes: { model: 'cle-source' }, properties: { equalizer: fake.equalizer } });
+    const h = ElementHarness.mount('cle-compare', {
+      attributes: { model: 'cle-source' },
+      properties: { equalizer: fake.equalizer },
+    });
     await h.settled();
     expect(h.element.status).to.equal('empty');
     const file = new File([bytes as Uint8Array<ArrayBuffer>], 'cls.onnx');
@@ -356,13 +437,19 @@ describe('<cle-compare>', () => {
     void source.element.handle.load({ kind: 'files', files: [new File([qlinearConvModel()], 'q.onnx')] });
     expect((await event).detail.error.code).to.equal('USAGE');
     await h.ready('error');
-    expect(h.alert()).to.contain('q.onnx').and.contain('QLinearConv "qop"').and.contain('apply CLE to the float model before quantization');
+    expect(h.alert())
+      .to.contain('q.onnx')
+      .and.contain('QLinearConv "qop"')
+      .and.contain('apply CLE to the float model before quantization');
   });
 
   it('says when the <model-source> holds results JSON instead of a model', async () => {
     const source = ElementHarness.mount('model-source', { id: 'json-source' });
     await source.element.handle.load({ kind: 'report', report: stats });
-    const h = ElementHarness.mount('cle-compare', { attributes: { model: 'json-source' }, properties: { equalizer: fakeEqualizer().equalizer } });
+    const h = ElementHarness.mount('cle-compare', {
+      attributes: { model: 'json-source' },
+      properties: { equalizer: fakeEqualizer().equalizer },
+    });
     await h.ready('error');
     expect(h.alert()).to.contain('CLE needs the model itself');
   });
@@ -373,20 +460,33 @@ describe('<cle-compare>', () => {
   });
 
   it('fills its container and re-renders when it resizes', async () => {
-    const h = await ElementHarness.mount('cle-compare', { attributes: { layer: layer.name }, properties: { outcome }, width: 700 }).ready();
+    const h = await ElementHarness.mount('cle-compare', {
+      attributes: { layer: layer.name },
+      properties: { outcome },
+      width: 700,
+    }).ready();
     expect(h.chart().width.baseVal.value).to.equal(700);
     expect(h.chart('overview-chart').width.baseVal.value).to.equal(700);
     h.element.parentElement!.style.width = '520px';
-    await waitFor(() => h.chart().width.baseVal.value === 520 && h.chart('overview-chart').width.baseVal.value === 520, 'charts 520 px wide');
+    await waitFor(
+      () => h.chart().width.baseVal.value === 520 && h.chart('overview-chart').width.baseVal.value === 520,
+      'charts 520 px wide',
+    );
   });
 
   it('has no accessibility violations when ready (tables and skipped list open)', async () => {
     const h = await mountOutcome();
     expect(h.chart().getAttribute('role')).to.equal('img');
-    expect(h.chart('overview-chart').querySelector('desc')!.textContent).to.contain(`${stats.layers.length} weight layers`);
+    expect(h.chart('overview-chart').querySelector('desc')!.textContent).to.contain(
+      `${stats.layers.length} weight layers`,
+    );
     const rows = await h.tableRows();
     expect(rows).to.have.length(layer.channels.min.length);
-    expect(rows[1]!.slice(0, 3)).to.deep.equal(['1', formatNumber(layer.channels.min[1]), formatNumber(equalized.channels.min[1])]);
+    expect(rows[1]!.slice(0, 3)).to.deep.equal([
+      '1',
+      formatNumber(layer.channels.min[1]),
+      formatNumber(equalized.channels.min[1]),
+    ]);
     await h.tableRows('overview-table');
     h.part<HTMLDetailsElement>('skipped')!.open = true;
     await h.focus('plot');

@@ -27,7 +27,12 @@ export type Equalizer = (
 ) => Promise<CleOutcome>;
 
 /** What the task is given: which model, from where, with which options. */
-type CleArgs = readonly [source: 'src' | 'model', input: string | ModelInput, biasAbsorption: boolean, relu6ToRelu: boolean];
+type CleArgs = readonly [
+  source: 'src' | 'model',
+  input: string | ModelInput,
+  biasAbsorption: boolean,
+  relu6ToRelu: boolean,
+];
 
 /**
  * Cross Layer Equalization of a model, before against after. At the top, what CLE did (BatchNorms folded,
@@ -98,8 +103,13 @@ export class CleCompare extends WeightlensElement {
     model: { type: String, reflect: true },
     layer: { type: String, reflect: true },
     biasAbsorption: {
-      type: Boolean, reflect: true, attribute: 'no-bias-absorption',
-      converter: { fromAttribute: (value: string | null) => value === null, toAttribute: (value: boolean) => (value ? null : '') },
+      type: Boolean,
+      reflect: true,
+      attribute: 'no-bias-absorption',
+      converter: {
+        fromAttribute: (value: string | null) => value === null,
+        toAttribute: (value: boolean) => (value ? null : ''),
+      },
     },
     relu6ToRelu: { type: Boolean, reflect: true, attribute: 'relu6-to-relu' },
     outcome: { attribute: false },
@@ -153,9 +163,13 @@ export class CleCompare extends WeightlensElement {
       const resolved: ModelInput = typeof input === 'string' ? { kind: 'url', url: input } : input;
       if (resolved.kind === 'report') {
         return Promise.reject(
-          new WeightlensError('USAGE', `<model-source id="${this.model}"> holds results JSON (${resolved.report.file}): CLE needs the model itself (.onnx)`, {
-            file: resolved.report.file,
-          }),
+          new WeightlensError(
+            'USAGE',
+            `<model-source id="${this.model}"> holds results JSON (${resolved.report.file}): CLE needs the model itself (.onnx)`,
+            {
+              file: resolved.report.file,
+            },
+          ),
         );
       }
       return this.equalizer(resolved, { signal, onProgress, cle: { biasAbsorption, relu6ToRelu } });
@@ -251,8 +265,12 @@ export class CleCompare extends WeightlensElement {
     if (!report) return html`<div part="base">${this.renderStatus()}</div>`;
     const change = this.chooseChange(report);
     return html`<div part="base">
-      ${renderFacts(report, renderDownload(report, this.result, () => this.download()))}
-      ${this.overview.render(report, change?.name, this.width.value)} ${this.layerView.render(report, change, this.layer, this.width.value, this.height)}
+      ${renderFacts(
+        report,
+        renderDownload(report, this.result, () => this.download()),
+      )}
+      ${this.overview.render(report, change?.name, this.width.value)}
+      ${this.layerView.render(report, change, this.layer, this.width.value, this.height)}
     </div>`;
   }
 
@@ -270,7 +288,8 @@ export class CleCompare extends WeightlensElement {
   /** The layer named `layer` (name or weight name), else the model's selection, else the worst equalized, else the worst. */
   private chooseChange(report: CleReport): CleLayerChange | undefined {
     const wanted = this.layer || this.models.handle?.selectedLayer;
-    if (wanted) return report.layers.find((l) => l.name === wanted) ?? report.layers.find((l) => l.before.weight === wanted);
+    if (wanted)
+      return report.layers.find((l) => l.name === wanted) ?? report.layers.find((l) => l.before.weight === wanted);
     const equalized = new Set(report.sets.flatMap((s) => s.layers));
     const worst = worstFirst(report.layers, (l) => l.before);
     return worst.find((l) => equalized.has(l.name)) ?? worst[0];

@@ -21,8 +21,14 @@ export function equalizedFileName(file: string): string {
 export function equalizedFiles(outcome: CleOutcome): EqualizedFile[] {
   const type = 'application/octet-stream';
   return [
-    { name: equalizedFileName(outcome.report.file), blob: new Blob([outcome.bytes as Uint8Array<ArrayBuffer>], { type }) },
-    ...[...outcome.dataFiles].map(([location, bytes]) => ({ name: location, blob: new Blob([bytes as Uint8Array<ArrayBuffer>], { type }) })),
+    {
+      name: equalizedFileName(outcome.report.file),
+      blob: new Blob([outcome.bytes as Uint8Array<ArrayBuffer>], { type }),
+    },
+    ...[...outcome.dataFiles].map(([location, bytes]) => ({
+      name: location,
+      blob: new Blob([bytes as Uint8Array<ArrayBuffer>], { type }),
+    })),
   ];
 }
 
@@ -57,14 +63,27 @@ export class FileDownloads {
 }
 
 /** The download button and what it saves; for results without the model, why there is none. */
-export function renderDownload(report: CleReport, outcome: CleOutcome | undefined, download: () => void): TemplateResult {
-  if (!outcome) return html`<p part="download-note" class="download-note muted">Results only: no equalized model to download.</p>`;
+export function renderDownload(
+  report: CleReport,
+  outcome: CleOutcome | undefined,
+  download: () => void,
+): TemplateResult {
+  if (!outcome)
+    return html`<p part="download-note" class="download-note muted">Results only: no equalized model to download.</p>`;
   const data = [...outcome.dataFiles.keys()];
   const size = outcome.bytes.byteLength + data.reduce((n, k) => n + outcome.dataFiles.get(k)!.byteLength, 0);
   return html`<div class="download-row">
-    <button part="download" type="button" class="primary" @click=${download}>Download ${equalizedFileName(report.file)}</button>
-    <span part="download-note" class="download-note muted">${megabytes(size)} MB${data.length
-      ? html` — also downloads ${plural(data.length, 'external-data file')} (${data.join(', ')}): keep ${data.length === 1 ? 'it' : 'them'} beside the model`
-      : nothing}</span>
+    <button part="download" type="button" class="primary" @click=${download}>
+      Download ${equalizedFileName(report.file)}
+    </button>
+    <span part="download-note" class="download-note muted"
+      >${megabytes(size)}
+      MB${
+        data.length
+          ? html` — also downloads ${plural(data.length, 'external-data file')} (${data.join(', ')}): keep
+            ${data.length === 1 ? 'it' : 'them'} beside the model`
+          : nothing
+      }</span
+    >
   </div>`;
 }

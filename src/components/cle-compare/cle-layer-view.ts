@@ -4,7 +4,14 @@
 import { html, nothing, svg, type ReactiveControllerHost, type TemplateResult } from 'lit';
 import type { CleLayerChange, CleReport } from '../../report/cle-report.js';
 import { channelCount, clampDomain, type ChannelDomain } from '../../plot/channels.js';
-import { BEFORE_DASH, CLE_CHANNEL_MARKS, cleChannelPlot, cleChannelRows, cleChannelText, maxRelativeRangeText } from '../../plot/cle-channels.js';
+import {
+  BEFORE_DASH,
+  CLE_CHANNEL_MARKS,
+  cleChannelPlot,
+  cleChannelRows,
+  cleChannelText,
+  maxRelativeRangeText,
+} from '../../plot/cle-channels.js';
 import { formatNumber, formatSpan } from '../../plot/format.js';
 import { plural } from '../../text/plural.js';
 import { ChannelReadout } from '../shared/channel-readout.js';
@@ -28,17 +35,30 @@ export class CleLayerView {
   }
 
   /** The view of `change`; `wanted` is the layer asked for (to say which is missing when there is no `change`). */
-  render(report: CleReport, change: CleLayerChange | undefined, wanted: string | null, width: number, height: number): TemplateResult {
+  render(
+    report: CleReport,
+    change: CleLayerChange | undefined,
+    wanted: string | null,
+    width: number,
+    height: number,
+  ): TemplateResult {
     if (!change) {
       const why = wanted ? `no weight layer named "${wanted}" (${report.layers.length} layers)` : 'no weight layers';
       return errorAlert(`${report.file}: ${why}`);
     }
     if (channelCount(change.before) === 0) {
-      return html`<section class="layer">${this.layerHeader(change)}${errorAlert(`${change.name} has no channels`)}</section>`;
+      return html`<section class="layer">
+        ${this.layerHeader(change)}${errorAlert(`${change.name} has no channels`)}
+      </section>`;
     }
     const domain = clampDomain(change.before, null);
     const chart = this.chart.get(`${width}|${height}`, change, () =>
-      renderChart(cleChannelPlot(change, { width, height, domain }), cleChannelText(change, domain), 'chart', markParts(CLE_CHANNEL_MARKS)),
+      renderChart(
+        cleChannelPlot(change, { width, height, domain }),
+        cleChannelText(change, domain),
+        'chart',
+        markParts(CLE_CHANNEL_MARKS),
+      ),
     );
     this.readout.show(change, domain, chart);
     const label = `Changes per output channel of ${change.name}, channels ${formatSpan(domain)}. Arrow keys read one channel at a time.`;
@@ -51,14 +71,18 @@ export class CleLayerView {
 
   private layerHeader(change: CleLayerChange): TemplateResult {
     const { before, after } = change;
-    const key = (icon: TemplateResult, text: string) => html`<span class="key"><svg width="14" height="14" viewBox="0 0 14 14">${icon}</svg>${text}</span>`;
+    const key = (icon: TemplateResult, text: string) =>
+      html`<span class="key"><svg width="14" height="14" viewBox="0 0 14 14">${icon}</svg>${text}</span>`;
     return html`<div part="header" class="header">
       <span class="layer-name">${change.name}</span>
-      <span class="layer-meta">${opLabel(before)} · [${before.shape.join('×')}] · ${plural(before.channels.min.length, 'channel')} ·
-        largest relative range ${maxRelativeRangeText(before)} → ${maxRelativeRangeText(after)} ·
-        outliers ${before.outliers.length} → ${after.outliers.length}${int8PerTensor(before) !== undefined
-          ? ` · INT8 per-tensor SQNR ${sqnrText(before)} → ${sqnrText(after)}`
-          : ''}</span>
+      <span class="layer-meta"
+        >${opLabel(before)} · [${before.shape.join('×')}] · ${plural(before.channels.min.length, 'channel')} · largest
+        relative range ${maxRelativeRangeText(before)} → ${maxRelativeRangeText(after)} · outliers
+        ${before.outliers.length} →
+        ${after.outliers.length}${
+          int8PerTensor(before) !== undefined ? ` · INT8 per-tensor SQNR ${sqnrText(before)} → ${sqnrText(after)}` : ''
+        }</span
+      >
       <span class="keys" aria-hidden="true">
         ${key(svg`<line x1="7" x2="7" y1="1" y2="13" stroke="var(--_before-color)" stroke-width="2" stroke-dasharray=${BEFORE_DASH}/>`, 'before')}
         ${key(svg`<line x1="7" x2="7" y1="1" y2="13" stroke="var(--_after-color)" stroke-width="2.5"/>`, 'after')}
@@ -69,7 +93,8 @@ export class CleLayerView {
   }
 
   private renderTable(change: CleLayerChange, domain: ChannelDomain) {
-    const flag = (r: ReturnType<typeof cleChannelRows>[number]) => [r.before.outlier ? 'before' : '', r.after.outlier ? 'after' : ''].filter(Boolean).join(', ');
+    const flag = (r: ReturnType<typeof cleChannelRows>[number]) =>
+      [r.before.outlier ? 'before' : '', r.after.outlier ? 'after' : ''].filter(Boolean).join(', ');
     return this.table.render({
       part: 'table',
       summary: `Data table: channels ${formatSpan(domain)}`,
@@ -77,35 +102,46 @@ export class CleLayerView {
       caption: `Per-channel weight statistics of ${change.name} before and after CLE`,
       head: html`<tr>
         <th scope="col">Channel</th>
-        <th scope="col">Min before</th><th scope="col">Min after</th>
-        <th scope="col">Max before</th><th scope="col">Max after</th>
-        <th scope="col">Mean before</th><th scope="col">Mean after</th>
-        <th scope="col">Rel. range before</th><th scope="col">Rel. range after</th>
+        <th scope="col">Min before</th>
+        <th scope="col">Min after</th>
+        <th scope="col">Max before</th>
+        <th scope="col">Max after</th>
+        <th scope="col">Mean before</th>
+        <th scope="col">Mean after</th>
+        <th scope="col">Rel. range before</th>
+        <th scope="col">Rel. range after</th>
         <th scope="col">Outlier</th>
       </tr>`,
       rows: () => cleChannelRows(change, domain),
-      row: (r) => html`<tr>
-        <th scope="row">${r.channel}</th>
-        <td>${formatNumber(r.before.min)}</td><td>${formatNumber(r.after.min)}</td>
-        <td>${formatNumber(r.before.max)}</td><td>${formatNumber(r.after.max)}</td>
-        <td>${formatNumber(r.before.mean)}</td><td>${formatNumber(r.after.mean)}</td>
-        <td>${formatNumber(r.before.relativeRange)}</td><td>${formatNumber(r.after.relativeRange)}</td>
-        <td>${flag(r)}</td>
-      </tr>`,
+      row: (r) =>
+        html`<tr>
+          <th scope="row">${r.channel}</th>
+          <td>${formatNumber(r.before.min)}</td>
+          <td>${formatNumber(r.after.min)}</td>
+          <td>${formatNumber(r.before.max)}</td>
+          <td>${formatNumber(r.after.max)}</td>
+          <td>${formatNumber(r.before.mean)}</td>
+          <td>${formatNumber(r.after.mean)}</td>
+          <td>${formatNumber(r.before.relativeRange)}</td>
+          <td>${formatNumber(r.after.relativeRange)}</td>
+          <td>${flag(r)}</td>
+        </tr>`,
       limit: { rows: MAX_TABLE_ROWS, note: (shown, total) => `First ${shown} of ${total} channels.` },
     });
   }
 }
-
 
 /** Channel `c`'s figures before and after CLE, and whether it is an outlier before or after. */
 function channelLine(change: CleLayerChange, c: number): TemplateResult {
   const [row] = cleChannelRows(change, [c, c]);
   const { before: b, after: a } = row!;
   const outlier = [b.outlier ? 'before' : '', a.outlier ? 'after' : ''].filter(Boolean).join(' and ');
-  return html`<strong>Channel ${c}</strong> — <span class="before">before: min ${formatNumber(b.min)}, max ${formatNumber(b.max)}, mean ${formatNumber(b.mean)}</span>;
-    <span class="after">after: min ${formatNumber(a.min)}, max ${formatNumber(a.max)}, mean ${formatNumber(a.mean)}</span>;
-    relative range ${formatNumber(b.relativeRange)} → ${formatNumber(a.relativeRange)}${outlier
-      ? html` — <span class="outlier">outlier ${outlier}</span>`
-      : nothing}`;
+  return html`<strong>Channel ${c}</strong> —
+    <span class="before"
+      >before: min ${formatNumber(b.min)}, max ${formatNumber(b.max)}, mean ${formatNumber(b.mean)}</span
+    >;
+    <span class="after"
+      >after: min ${formatNumber(a.min)}, max ${formatNumber(a.max)}, mean ${formatNumber(a.mean)}</span
+    >; relative range ${formatNumber(b.relativeRange)} →
+    ${formatNumber(a.relativeRange)}${outlier ? html` — <span class="outlier">outlier ${outlier}</span>` : nothing}`;
 }

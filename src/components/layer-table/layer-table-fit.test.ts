@@ -42,13 +42,19 @@ describe('<layer-table> fits its container', () => {
       const host = h.element.getBoundingClientRect();
       expect(scroller.scrollLeft).to.equal(0);
       const outliers = headers[labels.indexOf('Outliers')]!;
-      expect(inside(outliers.getBoundingClientRect(), scroller.getBoundingClientRect()), 'Outliers without scrolling').to.equal(true);
+      expect(
+        inside(outliers.getBoundingClientRect(), scroller.getBoundingClientRect()),
+        'Outliers without scrolling',
+      ).to.equal(true);
       for (const th of headers) {
         scroller.scrollLeft = th.offsetLeft - scroller.clientWidth / 2;
         const view = scroller.getBoundingClientRect();
         expect(inside(th.getBoundingClientRect(), view), `${th.textContent!.trim()} reachable`).to.equal(true);
         expect(inside(view, host), 'the scroller inside the element').to.equal(true);
-        expect(inside(headers[0]!.getBoundingClientRect(), view), `names in view beside ${th.textContent!.trim()}`).to.equal(true);
+        expect(
+          inside(headers[0]!.getBoundingClientRect(), view),
+          `names in view beside ${th.textContent!.trim()}`,
+        ).to.equal(true);
         const name = h.part('row')!.querySelector('td.name')!;
         expect(name.getBoundingClientRect().left, 'the name column is sticky').to.be.at.least(view.left - 0.5);
       }

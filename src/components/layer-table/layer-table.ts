@@ -26,7 +26,15 @@ const COLUMNS = [
  * The columns that give way, first to last, when the table is wider than its container; the name, the
  * largest relative range and the outlier count always stay (below them the table scrolls, the name sticky).
  */
-const GIVE_WAY: readonly LayerTableColumn[] = ['stored', 'parameters', 'shape', 'nonFinite', 'sqnr', 'deadChannels', 'op'];
+const GIVE_WAY: readonly LayerTableColumn[] = [
+  'stored',
+  'parameters',
+  'shape',
+  'nonFinite',
+  'sqnr',
+  'deadChannels',
+  'op',
+];
 
 /** Whether the results have what a column shows. */
 function hasColumn(report: StatsReport, key: LayerTableColumn): boolean {
@@ -55,20 +63,31 @@ const integer = new Intl.NumberFormat('en-US');
 /** Sort value of a column: a layer without a relative range (every channel dead) sorts below every number. */
 function sortValue(layer: LayerReport, key: LayerTableColumn): number | string {
   switch (key) {
-    case 'name': return layer.name.toLowerCase();
-    case 'op': return opLabel(layer).toLowerCase();
-    case 'shape': return layer.shape.reduce((a, b) => a * b, 1);
-    case 'parameters': return layer.parameters;
-    case 'maxRelativeRange': return layer.maxRelativeRange ?? -Infinity;
-    case 'outliers': return layer.outliers.length;
-    case 'deadChannels': return layer.deadChannels.length;
-    case 'nonFinite': return layer.nonFinite;
+    case 'name':
+      return layer.name.toLowerCase();
+    case 'op':
+      return opLabel(layer).toLowerCase();
+    case 'shape':
+      return layer.shape.reduce((a, b) => a * b, 1);
+    case 'parameters':
+      return layer.parameters;
+    case 'maxRelativeRange':
+      return layer.maxRelativeRange ?? -Infinity;
+    case 'outliers':
+      return layer.outliers.length;
+    case 'deadChannels':
+      return layer.deadChannels.length;
+    case 'nonFinite':
+      return layer.nonFinite;
     // Exact (no error) sorts with the best; no figures (NaN/±Inf weights) after everything.
-    case 'sqnr': { const v = int8Sqnr(layer); return v === undefined ? Infinity : v ?? Number.MAX_VALUE; }
-    case 'stored': return storedText(layer);
+    case 'sqnr': {
+      const v = int8Sqnr(layer);
+      return v === undefined ? Infinity : (v ?? Number.MAX_VALUE);
+    }
+    case 'stored':
+      return storedText(layer);
   }
 }
-
 
 /**
  * Every weight layer of a model: name, op (depthwise or grouped), weight shape, parameters, largest
@@ -144,7 +163,9 @@ export class LayerTable extends ModelViewElement {
   get rows(): LayerReport[] {
     const layers = this.models.report?.layers ?? [];
     const needle = this.filter.trim().toLowerCase();
-    const shown = needle ? layers.filter((l) => l.name.toLowerCase().includes(needle) || opLabel(l).toLowerCase().includes(needle)) : [...layers];
+    const shown = needle
+      ? layers.filter((l) => l.name.toLowerCase().includes(needle) || opLabel(l).toLowerCase().includes(needle))
+      : [...layers];
     const key = this.sort;
     if (key && COLUMNS.some((c) => c.key === key)) {
       const sign = this.sortDirection === 'descending' ? -1 : 1;
@@ -188,7 +209,9 @@ export class LayerTable extends ModelViewElement {
           .value=${this.filter}
           @input=${(e: Event) => (this.filter = (e.target as HTMLInputElement).value)}
         />
-        <span part="count" class="count" role="status">${rows.length === report.layers.length ? `${rows.length} layers` : `${rows.length} of ${report.layers.length} layers`}</span>
+        <span part="count" class="count" role="status"
+          >${rows.length === report.layers.length ? `${rows.length} layers` : `${rows.length} of ${report.layers.length} layers`}</span
+        >
       </div>
       <div part="scroller" class="scroller">
         <table part="table" aria-label=${`Weight layers of ${report.file}`}>
@@ -196,9 +219,17 @@ export class LayerTable extends ModelViewElement {
             <tr>
               ${columns.map((c) => {
                 const sorted = this.sort === c.key;
-                return html`<th part="header" scope="col" class=${c.numeric ? '' : 'text'} data-column=${c.key} aria-sort=${sorted ? this.sortDirection : nothing}>
+                return html`<th
+                  part="header"
+                  scope="col"
+                  class=${c.numeric ? '' : 'text'}
+                  data-column=${c.key}
+                  aria-sort=${sorted ? this.sortDirection : nothing}
+                >
                   <button part="sort-button" type="button" @click=${() => this.sortBy(c.key)}>
-                    ${c.label}<span class="arrow" aria-hidden="true">${sorted ? (this.sortDirection === 'ascending' ? '▲' : '▼') : ''}</span>
+                    ${c.label}<span class="arrow" aria-hidden="true"
+                      >${sorted ? (this.sortDirection === 'ascending' ? '▲' : '▼') : ''}</span
+                    >
                   </button>
                 </th>`;
               })}
@@ -225,7 +256,9 @@ export class LayerTable extends ModelViewElement {
     if (!scroller || !table || scroller.clientWidth === 0) return;
     let excess = table.offsetWidth - scroller.clientWidth;
     if (excess <= 0) return;
-    const widths = new Map([...table.querySelectorAll<HTMLElement>('thead th')].map((th) => [th.dataset['column'], th.offsetWidth]));
+    const widths = new Map(
+      [...table.querySelectorAll<HTMLElement>('thead th')].map((th) => [th.dataset['column'], th.offsetWidth]),
+    );
     let hidden = this.fit.hidden;
     while (excess > 0 && hidden < GIVE_WAY.length) excess -= widths.get(GIVE_WAY[hidden++]!) ?? 0;
     if (hidden === this.fit.hidden) return;
@@ -233,19 +266,36 @@ export class LayerTable extends ModelViewElement {
     this.requestUpdate();
   }
 
-  private renderRow(l: LayerReport, columns: readonly (typeof COLUMNS)[number][], selected: boolean, focusable: boolean) {
+  private renderRow(
+    l: LayerReport,
+    columns: readonly (typeof COLUMNS)[number][],
+    selected: boolean,
+    focusable: boolean,
+  ) {
     const cell = (key: LayerTableColumn) => {
       switch (key) {
-        case 'name': return html`<td class="name">${l.name}</td>`;
-        case 'op': return html`<td class="op">${opLabel(l)}</td>`;
-        case 'shape': return html`<td>${l.shape.join('×')}</td>`;
-        case 'parameters': return html`<td>${integer.format(l.parameters)}</td>`;
-        case 'maxRelativeRange': return html`<td>${formatNumber(l.maxRelativeRange)}</td>`;
-        case 'outliers': return html`<td class=${l.outliers.length ? 'flag' : ''}>${l.outliers.length}</td>`;
-        case 'deadChannels': return html`<td title=${deadChannelNote(l) ?? nothing}>${l.deadChannels.length}</td>`;
-        case 'nonFinite': return html`<td class=${l.nonFinite ? 'flag' : ''}>${l.nonFinite}</td>`;
-        case 'sqnr': { const v = int8Sqnr(l); return html`<td>${v === undefined ? 'n/a' : formatDb(v)}</td>`; }
-        case 'stored': return html`<td class="text">${storedText(l)}</td>`;
+        case 'name':
+          return html`<td class="name">${l.name}</td>`;
+        case 'op':
+          return html`<td class="op">${opLabel(l)}</td>`;
+        case 'shape':
+          return html`<td>${l.shape.join('×')}</td>`;
+        case 'parameters':
+          return html`<td>${integer.format(l.parameters)}</td>`;
+        case 'maxRelativeRange':
+          return html`<td>${formatNumber(l.maxRelativeRange)}</td>`;
+        case 'outliers':
+          return html`<td class=${l.outliers.length ? 'flag' : ''}>${l.outliers.length}</td>`;
+        case 'deadChannels':
+          return html`<td title=${deadChannelNote(l) ?? nothing}>${l.deadChannels.length}</td>`;
+        case 'nonFinite':
+          return html`<td class=${l.nonFinite ? 'flag' : ''}>${l.nonFinite}</td>`;
+        case 'sqnr': {
+          const v = int8Sqnr(l);
+          return html`<td>${v === undefined ? 'n/a' : formatDb(v)}</td>`;
+        }
+        case 'stored':
+          return html`<td class="text">${storedText(l)}</td>`;
       }
     };
     return html`<tr
@@ -278,12 +328,24 @@ export class LayerTable extends ModelViewElement {
     if (index < 0) return;
     let next: number;
     switch (e.key) {
-      case 'ArrowDown': next = index + 1; break;
-      case 'ArrowUp': next = index - 1; break;
-      case 'Home': next = 0; break;
-      case 'End': next = rows.length - 1; break;
-      case 'PageDown': next = index + 10; break;
-      case 'PageUp': next = index - 10; break;
+      case 'ArrowDown':
+        next = index + 1;
+        break;
+      case 'ArrowUp':
+        next = index - 1;
+        break;
+      case 'Home':
+        next = 0;
+        break;
+      case 'End':
+        next = rows.length - 1;
+        break;
+      case 'PageDown':
+        next = index + 10;
+        break;
+      case 'PageUp':
+        next = index - 10;
+        break;
       case 'Enter':
       case ' ':
         e.preventDefault();
@@ -297,7 +359,9 @@ export class LayerTable extends ModelViewElement {
     this.focusName = target.name;
     this.requestUpdate();
     void this.updateComplete.then(() => {
-      const el = [...this.renderRoot.querySelectorAll<HTMLElement>('tbody tr')].find((tr) => tr.dataset['layer'] === target.name);
+      const el = [...this.renderRoot.querySelectorAll<HTMLElement>('tbody tr')].find(
+        (tr) => tr.dataset['layer'] === target.name,
+      );
       el?.focus();
     });
   }

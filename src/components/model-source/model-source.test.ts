@@ -58,7 +58,13 @@ describe('<model-source>', () => {
 
     const dropped = source.nextEvent('wl-load');
     const zone = source.part('dropzone')!;
-    zone.dispatchEvent(new DragEvent('drop', { dataTransfer: filesOf(new File([bytes], 'dropped.onnx')), bubbles: true, cancelable: true }));
+    zone.dispatchEvent(
+      new DragEvent('drop', {
+        dataTransfer: filesOf(new File([bytes], 'dropped.onnx')),
+        bubbles: true,
+        cancelable: true,
+      }),
+    );
     expect((await dropped).detail.report.file).to.equal('dropped.onnx');
     ElementHarness.cleanup();
   });
@@ -104,7 +110,8 @@ describe('<model-source>', () => {
   it('a bad file on a page of bound elements: one alert, at the source; the others point to it and still emit wl-error', async () => {
     const bytes = await modelBytes();
     const source = ElementHarness.mount('model-source', { id: 'bad-model' });
-    const failCle = () => Promise.reject(new WeightlensError('TRUNCATED', 'broken.onnx: cut short', { file: 'broken.onnx' }));
+    const failCle = () =>
+      Promise.reject(new WeightlensError('TRUNCATED', 'broken.onnx: cut short', { file: 'broken.onnx' }));
     const bound = [
       ElementHarness.mount('layer-table', { attributes: { model: 'bad-model' } }),
       ElementHarness.mount('weight-range-plot', { attributes: { model: 'bad-model' } }),

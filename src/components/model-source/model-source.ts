@@ -102,7 +102,16 @@ export class ModelSource extends WeightlensElement {
       </div>
       <form part="url-form" @submit=${this.onSubmit}>
         <label for="url">Model URL</label>
-        <input part="url-input" id="url" name="url" type="text" inputmode="url" autocomplete="url" spellcheck="false" placeholder="https://…/model.onnx" />
+        <input
+          part="url-input"
+          id="url"
+          name="url"
+          type="text"
+          inputmode="url"
+          autocomplete="url"
+          spellcheck="false"
+          placeholder="https://…/model.onnx"
+        />
         <button part="load-button" type="submit">Load</button>
       </form>
       ${this.renderStatus()}
@@ -113,8 +122,12 @@ export class ModelSource extends WeightlensElement {
     const h = this.handle;
     switch (h.status) {
       case 'loading':
-        return progressStatus(h.progress, 'Loading', 'Loading the model',
-          html`<button part="cancel-button" type="button" @click=${() => h.cancel()}>Cancel</button>`);
+        return progressStatus(
+          h.progress,
+          'Loading',
+          'Loading the model',
+          html`<button part="cancel-button" type="button" @click=${() => h.cancel()}>Cancel</button>`,
+        );
       case 'error':
         return errorAlert(h.error?.message ?? 'Loading failed.', 'status');
       case 'ready': {

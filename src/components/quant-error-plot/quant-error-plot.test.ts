@@ -36,18 +36,27 @@ function pointsOf(h: ElementHarness, part: string): { rank: number; db: number }
 /** The layers in the order the chart must show them: lowest per-tensor SQNR first, exact after. */
 function worstFirst(layers: LayerReport[], bits: Bits, scheme: Scheme): LayerReport[] {
   const key = (l: LayerReport) => l.quant![bits][scheme].perTensor ?? Number.MAX_VALUE;
-  return layers.map((l, i) => ({ l, i })).sort((a, b) => key(a.l) - key(b.l) || a.i - b.i).map((d) => d.l);
+  return layers
+    .map((l, i) => ({ l, i }))
+    .sort((a, b) => key(a.l) - key(b.l) || a.i - b.i)
+    .map((d) => d.l);
 }
 
 /** Checks one mark per layer for per-tensor and per-channel, at the report's value, in `order`. */
 function expectFigures(h: ElementHarness, order: LayerReport[], bits: Bits, scheme: Scheme): void {
-  for (const [part, which] of [['per-tensor', 'perTensor'], ['per-channel', 'perChannel']] as const) {
+  for (const [part, which] of [
+    ['per-tensor', 'perTensor'],
+    ['per-channel', 'perChannel'],
+  ] as const) {
     const expected = order.flatMap((l, rank) => {
       const v = l.quant![bits][scheme][which];
       return v === null ? [] : [{ rank, db: v }];
     });
     const drawn = pointsOf(h, part).sort((a, b) => a.rank - b.rank);
-    expect(drawn.map((d) => d.rank), part).to.deep.equal(expected.map((d) => d.rank));
+    expect(
+      drawn.map((d) => d.rank),
+      part,
+    ).to.deep.equal(expected.map((d) => d.rank));
     drawn.forEach((d, i) => expect(d.db, `${part} of ${order[d.rank]!.name}`).to.be.closeTo(expected[i]!.db, 0.01));
   }
 }
@@ -65,12 +74,14 @@ describe('<quant-error-plot>', () => {
     for (const l of report.layers) expect(l.quant, l.name).to.be.an('object');
   });
 
-  it('draws one per-tensor and one per-channel mark per layer at the report\'s SQNR, worst per-tensor first, with a gap bar', async () => {
+  it("draws one per-tensor and one per-channel mark per layer at the report's SQNR, worst per-tensor first, with a gap bar", async () => {
     const h = await ElementHarness.mount('quant-error-plot', { attributes: { src: MODEL } }).ready();
     const order = worstFirst(report.layers, 'int8', 'symmetric');
     expectFigures(h, order, 'int8', 'symmetric');
     expect(h.element.rows.map((r) => r.name)).to.deep.equal(order.map((l) => l.name));
-    const both = report.layers.filter((l) => l.quant!.int8.symmetric.perTensor !== null && l.quant!.int8.symmetric.perChannel !== null);
+    const both = report.layers.filter(
+      (l) => l.quant!.int8.symmetric.perTensor !== null && l.quant!.int8.symmetric.perChannel !== null,
+    );
     expect(h.marks('gaps')).to.have.length(both.length);
     const text = h.chart().querySelector('title')!.textContent!;
     expect(text).to.contain('INT8 symmetric').and.contain(report.file);
@@ -100,14 +111,18 @@ describe('<quant-error-plot>', () => {
     report.layers.forEach((l, i) => {
       const q = l.quant!;
       expect(rows[i]).to.deep.equal([
-        String(i + 1), l.name,
-        ...[q.int8.symmetric, q.int8.asymmetric, q.int4.symmetric, q.int4.asymmetric].flatMap((f) => [formatDb(f.perTensor), formatDb(f.perChannel)]),
+        String(i + 1),
+        l.name,
+        ...[q.int8.symmetric, q.int8.asymmetric, q.int4.symmetric, q.int4.asymmetric].flatMap((f) => [
+          formatDb(f.perTensor),
+          formatDb(f.perChannel),
+        ]),
       ]);
     });
     ElementHarness.cleanup();
   });
 
-  it('a click selects a layer: wl-layer-select, the model\'s selection, the highlight, and a bound <weight-range-plot> follows', async () => {
+  it("a click selects a layer: wl-layer-select, the model's selection, the highlight, and a bound <weight-range-plot> follows", async () => {
     const h = await ElementHarness.mount('quant-error-plot', { attributes: { src: MODEL } }).ready();
     const plot = await ElementHarness.mount('weight-range-plot', { attributes: { src: MODEL } }).ready();
     expect(plot.element.handle).to.equal(h.element.handle);
@@ -119,9 +134,14 @@ describe('<quant-error-plot>', () => {
     const { top, rowHeight } = quantRowGeometry(report.layers.length);
     const y = top + (rank + 0.5) * rowHeight;
     const event = h.nextEvent('wl-layer-select');
-    h.part('plot')!.dispatchEvent(new MouseEvent('click', {
-      bubbles: true, composed: true, clientX: box.left + box.width / 2, clientY: box.top + (y / chart.height.baseVal.value) * box.height,
-    }));
+    h.part('plot')!.dispatchEvent(
+      new MouseEvent('click', {
+        bubbles: true,
+        composed: true,
+        clientX: box.left + box.width / 2,
+        clientY: box.top + (y / chart.height.baseVal.value) * box.height,
+      }),
+    );
     const { detail } = await event;
     expect(detail.layer).to.equal(target.name);
     expect(detail.report).to.equal(h.element.handle!.report!.layers[target.index]);
@@ -147,8 +167,12 @@ describe('<quant-error-plot>', () => {
     await h.press('ArrowRight');
     await h.press('ArrowLeft');
     const row = rows[1]!;
-    expect(h.readout()).to.contain(`Layer 2 of ${rows.length}`).and.contain(row.name)
-      .and.contain(`per-tensor ${row.perTensorText}`).and.contain(`per-channel ${row.perChannelText}`).and.contain(`gap ${row.gapText}`);
+    expect(h.readout())
+      .to.contain(`Layer 2 of ${rows.length}`)
+      .and.contain(row.name)
+      .and.contain(`per-tensor ${row.perTensorText}`)
+      .and.contain(`per-channel ${row.perChannelText}`)
+      .and.contain(`gap ${row.gapText}`);
     expect(h.part('cursor')).to.not.equal(null);
     const event = h.nextEvent('wl-layer-select');
     await h.press('Enter');
@@ -162,7 +186,7 @@ describe('<quant-error-plot>', () => {
     ElementHarness.cleanup();
   });
 
-  it('follows the model\'s selection and the layer attribute', async () => {
+  it("follows the model's selection and the layer attribute", async () => {
     const h = await ElementHarness.mount('quant-error-plot', { attributes: { src: MODEL } }).ready();
     const name = report.layers[5]!.name;
     h.element.handle!.select(name);
@@ -177,7 +201,9 @@ describe('<quant-error-plot>', () => {
     const plain = JSON.parse(JSON.stringify(report)) as StatsReport;
     for (const l of plain.layers) delete l.quant;
     const h = await ElementHarness.mount('quant-error-plot', { properties: { report: plain } }).ready();
-    expect(h.part('status')!.textContent).to.contain('this report has no quantization figures (make it with weightlens stats --json, without --no-quant)');
+    expect(h.part('status')!.textContent).to.contain(
+      'this report has no quantization figures (make it with weightlens stats --json, without --no-quant)',
+    );
     expect(h.root.querySelector('svg[part~="chart"]')).to.equal(null);
     ElementHarness.cleanup();
   });
@@ -186,7 +212,10 @@ describe('<quant-error-plot>', () => {
     const copy = JSON.parse(JSON.stringify(report)) as StatsReport;
     const first = copy.layers[0]!;
     first.quant!.int8.symmetric = { perTensor: null, perChannel: null };
-    const h = await ElementHarness.mount('quant-error-plot', { properties: { report: copy }, attributes: { sort: 'model' } }).ready();
+    const h = await ElementHarness.mount('quant-error-plot', {
+      properties: { report: copy },
+      attributes: { sort: 'model' },
+    }).ready();
     expect(pointsOf(h, 'per-tensor')).to.have.length(copy.layers.length - 1);
     expect(h.part('note')!.textContent).to.contain('Exact').and.contain(first.name);
     const rows = await h.tableRows();
@@ -195,10 +224,15 @@ describe('<quant-error-plot>', () => {
   });
 
   it('keeps hundreds of layers readable (one row each, in a scrolling box)', async () => {
-    const layers = Array.from({ length: 600 }, (_, i) => ({ ...report.layers[i % report.layers.length]!, name: `copy${i}/${report.layers[i % report.layers.length]!.name}` }));
+    const layers = Array.from({ length: 600 }, (_, i) => ({
+      ...report.layers[i % report.layers.length]!,
+      name: `copy${i}/${report.layers[i % report.layers.length]!.name}`,
+    }));
     const wide = { ...report, layers };
     const h = await ElementHarness.mount('quant-error-plot', { properties: { report: wide } }).ready();
-    expect(h.marks('per-tensor')).to.have.length(layers.filter((l) => l.quant!.int8.symmetric.perTensor !== null).length);
+    expect(h.marks('per-tensor')).to.have.length(
+      layers.filter((l) => l.quant!.int8.symmetric.perTensor !== null).length,
+    );
     const box = h.part('plot')!;
     expect(box.scrollHeight).to.be.greaterThan(box.clientHeight);
     await h.focus('plot');
@@ -210,7 +244,10 @@ describe('<quant-error-plot>', () => {
 
   it('has no accessibility violations when ready (narrow and wide)', async () => {
     for (const width of [900, 360]) {
-      const h = await ElementHarness.mount('quant-error-plot', { attributes: { src: MODEL, layer: report.layers[2]!.name }, width }).ready();
+      const h = await ElementHarness.mount('quant-error-plot', {
+        attributes: { src: MODEL, layer: report.layers[2]!.name },
+        width,
+      }).ready();
       await h.tableRows();
       expect(await h.accessibilityViolations()).to.deep.equal([]);
       ElementHarness.cleanup();
@@ -246,10 +283,15 @@ describe('<quant-error-plot> after CLE against before', () => {
     expect(h.marks('changes')).to.have.length(moved.length);
     const higher = cle.layers.filter((l) => perTensor(l.after)! - perTensor(l.before)! > 0.005).length;
     expect(h.part('note')!.textContent).to.contain(`per-tensor SQNR higher in ${higher} and`);
-    expect(h.part('header')!.textContent).to.contain('after CLE against before').and.contain('worst per-tensor after CLE first');
+    expect(h.part('header')!.textContent)
+      .to.contain('after CLE against before')
+      .and.contain('worst per-tensor after CLE first');
     const rows = await h.tableRows();
     const first = cle.layers.find((l) => l.name === rows[0]![1])!;
-    expect(rows[0]!.slice(-2)).to.deep.equal([formatDb(perTensor(first.before)), formatDb(first.before.quant!.int8.symmetric.perChannel)]);
+    expect(rows[0]!.slice(-2)).to.deep.equal([
+      formatDb(perTensor(first.before)),
+      formatDb(first.before.quant!.int8.symmetric.perChannel),
+    ]);
     await h.focus('plot');
     await h.press('ArrowDown');
     expect(h.readout()).to.contain(`before CLE per-tensor ${formatDb(perTensor(byName.get(order[0]!.name)!))}`);
@@ -258,14 +300,28 @@ describe('<quant-error-plot> after CLE against before', () => {
 
   it('cle="<id>" follows a <cle-compare> on the page: waiting while it equalizes, then its results', async () => {
     let finish: (() => void) | undefined;
-    const equalizer: Equalizer = () => new Promise((resolve) => (finish = () => resolve({ report: cle, bytes: new Uint8Array(0), dataFiles: new Map(), dataLocations: [] })));
-    const compare = ElementHarness.mount('cle-compare', { id: 'cle-for-quant', properties: { equalizer }, attributes: { src: MODEL } });
+    const equalizer: Equalizer = () =>
+      new Promise(
+        (resolve) =>
+          (finish = () => resolve({ report: cle, bytes: new Uint8Array(0), dataFiles: new Map(), dataLocations: [] })),
+      );
+    const compare = ElementHarness.mount('cle-compare', {
+      id: 'cle-for-quant',
+      properties: { equalizer },
+      attributes: { src: MODEL },
+    });
     const h = ElementHarness.mount('quant-error-plot', { attributes: { cle: 'cle-for-quant' } });
     await waitFor(() => h.part('status')?.textContent?.includes('Waiting for CLE'), 'the waiting message');
     finish!();
     await h.ready();
     expect(compare.element.status).to.equal('ready');
-    expect(h.element.rows.map((r) => r.name)).to.deep.equal(worstFirst(cle.layers.map((l) => l.after), 'int8', 'symmetric').map((l) => l.name));
+    expect(h.element.rows.map((r) => r.name)).to.deep.equal(
+      worstFirst(
+        cle.layers.map((l) => l.after),
+        'int8',
+        'symmetric',
+      ).map((l) => l.name),
+    );
     expect(h.marks('before-per-tensor')).to.have.length(cle.layers.length);
     ElementHarness.cleanup();
   });

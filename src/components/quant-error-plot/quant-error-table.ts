@@ -7,11 +7,18 @@ import { plural } from '../../text/plural.js';
 import type { DataTable } from '../shared/data-table.js';
 
 const FIGURES = [
-  ['int8', 'symmetric'], ['int8', 'asymmetric'], ['int4', 'symmetric'], ['int4', 'asymmetric'],
+  ['int8', 'symmetric'],
+  ['int8', 'asymmetric'],
+  ['int4', 'symmetric'],
+  ['int4', 'asymmetric'],
 ] as const;
 
 const cells = (f: QuantFigures | undefined) =>
-  f ? html`<td>${formatDb(f.perTensor)}</td><td>${formatDb(f.perChannel)}</td>` : html`<td>n/a</td><td>n/a</td>`;
+  f
+    ? html`<td>${formatDb(f.perTensor)}</td>
+        <td>${formatDb(f.perChannel)}</td>`
+    : html`<td>n/a</td>
+        <td>n/a</td>`;
 
 export interface QuantErrorTableOptions {
   /** The figures the chart shows: their "before CLE" columns are added when comparing. */
@@ -21,7 +28,11 @@ export interface QuantErrorTableOptions {
   comparing: boolean;
 }
 
-export function quantErrorTable(table: DataTable, rows: QuantErrorRow[], { bits, scheme, selected, comparing }: QuantErrorTableOptions): TemplateResult {
+export function quantErrorTable(
+  table: DataTable,
+  rows: QuantErrorRow[],
+  { bits, scheme, selected, comparing }: QuantErrorTableOptions,
+): TemplateResult {
   return table.render({
     part: 'table',
     summary: `Data table: SQNR of ${plural(rows.length, 'layer')}, INT8 and INT4, symmetric and asymmetric`,
@@ -33,15 +44,26 @@ export function quantErrorTable(table: DataTable, rows: QuantErrorRow[], { bits,
         ${comparing ? html`<th scope="colgroup" colspan="2">${schemeLabel(bits, scheme)} before CLE</th>` : nothing}
       </tr>
       <tr>
-        <th scope="col">#</th><th scope="col">Layer</th>
-        ${FIGURES.map(() => html`<th scope="col">per-tensor</th><th scope="col">per-channel</th>`)}
-        ${comparing ? html`<th scope="col">per-tensor</th><th scope="col">per-channel</th>` : nothing}
+        <th scope="col">#</th>
+        <th scope="col">Layer</th>
+        ${FIGURES.map(
+          () =>
+            html`<th scope="col">per-tensor</th>
+              <th scope="col">per-channel</th>`,
+        )}
+        ${
+          comparing
+            ? html`<th scope="col">per-tensor</th>
+                <th scope="col">per-channel</th>`
+            : nothing
+        }
       </tr>`,
     rows: () => rows,
-    row: (r) => html`<tr class=${r.name === selected ? 'selected' : ''} aria-current=${r.name === selected ? 'true' : nothing}>
-      <td>${r.index + 1}</td><th scope="row">${r.name}</th>
-      ${FIGURES.map(([b, s]) => cells(r.quant?.[b][s]))}
-      ${comparing ? cells(r.before ?? undefined) : nothing}
-    </tr>`,
+    row: (r) =>
+      html`<tr class=${r.name === selected ? 'selected' : ''} aria-current=${r.name === selected ? 'true' : nothing}>
+        <td>${r.index + 1}</td>
+        <th scope="row">${r.name}</th>
+        ${FIGURES.map(([b, s]) => cells(r.quant?.[b][s]))} ${comparing ? cells(r.before ?? undefined) : nothing}
+      </tr>`,
   });
 }

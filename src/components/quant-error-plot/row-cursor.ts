@@ -5,7 +5,14 @@ import type { ReactiveControllerHost } from 'lit';
 import { quantRowGeometry } from '../../plot/quant-error.js';
 import type { Chart } from '../shared/chart.js';
 
-const STEPS: Record<string, number> = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1, PageDown: 10, PageUp: -10 };
+const STEPS: Record<string, number> = {
+  ArrowDown: 1,
+  ArrowRight: 1,
+  ArrowUp: -1,
+  ArrowLeft: -1,
+  PageDown: 10,
+  PageUp: -10,
+};
 
 export interface RowCursorOptions<R> {
   /** The chart drawn last, to find the row under the pointer. */
@@ -66,6 +73,8 @@ export class RowCursor<R> {
     } else return;
     e.preventDefault();
     this.set(Math.min(rows.length - 1, Math.max(0, next)));
-    void this.host.updateComplete.then(() => this.host.renderRoot.querySelector('.cursor')?.scrollIntoView({ block: 'nearest' }));
+    void this.host.updateComplete.then(() =>
+      this.host.renderRoot.querySelector('.cursor')?.scrollIntoView({ block: 'nearest' }),
+    );
   }
 }

@@ -14,7 +14,13 @@ RelativeRangePlot.define('relative-range-plot');
 /** Channel of each drawn dot (Plot places symbols with a translate). */
 function channelsOf(h: ElementHarness, marks: SVGGraphicsElement[]): number[] {
   const x = h.chart().scale('x')!;
-  return marks.map((m) => Math.round(x.invert!(Number(/translate\(([-\d.]+)/.exec(m.getAttribute('transform') ?? '')?.[1] ?? m.getAttribute('cx'))) as number));
+  return marks.map((m) =>
+    Math.round(
+      x.invert!(
+        Number(/translate\(([-\d.]+)/.exec(m.getAttribute('transform') ?? '')?.[1] ?? m.getAttribute('cx')),
+      ) as number,
+    ),
+  );
 }
 
 describe('<relative-range-plot>', () => {
@@ -23,12 +29,16 @@ describe('<relative-range-plot>', () => {
 
   before(async () => {
     report = await ElementHarness.reportLoadedBy('relative-range-plot', MODEL);
-    layer = report.layers.find((l) => l.outliers.length > 0 && l.channels.min.length <= 128 && l.relativeRange.every((v) => v !== null))!;
+    layer = report.layers.find(
+      (l) => l.outliers.length > 0 && l.channels.min.length <= 128 && l.relativeRange.every((v) => v !== null),
+    )!;
   });
   after(() => ElementHarness.cleanup());
 
   it('draws one relative range per channel, outliers where the report puts them, and the Tukey fence', async () => {
-    const h = await ElementHarness.mount('relative-range-plot', { attributes: { src: MODEL, layer: layer.name } }).ready();
+    const h = await ElementHarness.mount('relative-range-plot', {
+      attributes: { src: MODEL, layer: layer.name },
+    }).ready();
     expect(h.marks('channels').length + h.marks('outliers').length).to.equal(layer.channels.min.length);
     expect(channelsOf(h, h.marks('outliers'))).to.deep.equal(layer.outliers);
     const fence = tukeyFence(layer.relativeRange)!;
@@ -40,12 +50,20 @@ describe('<relative-range-plot>', () => {
   });
 
   it('summarises the relative ranges: mean, std, min, quartiles, max', async () => {
-    const h = await ElementHarness.mount('relative-range-plot', { attributes: { src: MODEL, layer: layer.name } }).ready();
+    const h = await ElementHarness.mount('relative-range-plot', {
+      attributes: { src: MODEL, layer: layer.name },
+    }).ready();
     const rows = Object.fromEntries((await h.tableRows('summary')).map(([label, value]) => [label, value]));
     const s = summarize(layer.relativeRange)!;
     expect(rows).to.include({
-      channels: String(layer.channels.min.length), mean: formatNumber(s.mean), std: formatNumber(s.std), min: formatNumber(s.min),
-      'Q1 (25%)': formatNumber(s.q1), median: formatNumber(s.median), 'Q3 (75%)': formatNumber(s.q3), max: formatNumber(s.max),
+      channels: String(layer.channels.min.length),
+      mean: formatNumber(s.mean),
+      std: formatNumber(s.std),
+      min: formatNumber(s.min),
+      'Q1 (25%)': formatNumber(s.q1),
+      median: formatNumber(s.median),
+      'Q3 (75%)': formatNumber(s.q3),
+      max: formatNumber(s.max),
       'outlier channels': String(layer.outliers.length),
     });
     expect(rows['Tukey fence (Q3 + 1.5·IQR)']).to.equal(formatNumber(tukeyFence(layer.relativeRange)!.upper));
@@ -60,7 +78,10 @@ describe('<relative-range-plot>', () => {
     h.element.handle!.select(layer.name);
     await h.settled();
     expect(h.element.layer).to.equal(layer.name);
-    const fromJson = await ElementHarness.mount('relative-range-plot', { attributes: { layer: layer.name }, properties: { report: JSON.parse(JSON.stringify(report)) } }).ready();
+    const fromJson = await ElementHarness.mount('relative-range-plot', {
+      attributes: { layer: layer.name },
+      properties: { report: JSON.parse(JSON.stringify(report)) },
+    }).ready();
     expect(fromJson.chart().outerHTML).to.equal(h.chart().outerHTML);
     expect(fromJson.chart('histogram').outerHTML).to.equal(h.chart('histogram').outerHTML);
     ElementHarness.cleanup();
@@ -68,17 +89,26 @@ describe('<relative-range-plot>', () => {
 
   it('explains a layer whose channels are all dead', async () => {
     const dead: LayerReport = {
-      ...layer, relativeRange: layer.relativeRange.map(() => null), minRange: null, maxRelativeRange: null, outliers: [],
+      ...layer,
+      relativeRange: layer.relativeRange.map(() => null),
+      minRange: null,
+      maxRelativeRange: null,
+      outliers: [],
       deadChannels: layer.relativeRange.map((_, c) => c),
     };
-    const h = await ElementHarness.mount('relative-range-plot', { properties: { report: { ...report, layers: [dead] } } }).ready();
+    const h = await ElementHarness.mount('relative-range-plot', {
+      properties: { report: { ...report, layers: [dead] } },
+    }).ready();
     expect(h.part('status')!.textContent).to.contain(`every channel of ${layer.name} is dead`);
     ElementHarness.cleanup();
   });
 
   it('has no accessibility violations when ready (narrow and wide)', async () => {
     for (const width of [900, 400]) {
-      const h = await ElementHarness.mount('relative-range-plot', { attributes: { src: MODEL, layer: layer.name }, width }).ready();
+      const h = await ElementHarness.mount('relative-range-plot', {
+        attributes: { src: MODEL, layer: layer.name },
+        width,
+      }).ready();
       await h.tableRows();
       expect(await h.accessibilityViolations()).to.deep.equal([]);
       ElementHarness.cleanup();

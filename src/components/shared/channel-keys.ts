@@ -2,7 +2,14 @@
 // ends of the shown span. Shared by every element with a channel readout.
 import type { ChannelDomain } from '../../plot/channels.js';
 
-const STEPS: Record<string, number> = { ArrowRight: 1, ArrowUp: 1, ArrowLeft: -1, ArrowDown: -1, PageUp: 10, PageDown: -10 };
+const STEPS: Record<string, number> = {
+  ArrowRight: 1,
+  ArrowUp: 1,
+  ArrowLeft: -1,
+  ArrowDown: -1,
+  PageUp: 10,
+  PageDown: -10,
+};
 
 /** The channel a key moves the reading to (clamped to the span), or null for keys it does not handle. */
 export function channelAfterKey(key: string, reading: number | null, [lo, hi]: ChannelDomain): number | null {

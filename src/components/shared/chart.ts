@@ -12,7 +12,12 @@ export type Chart = SVGSVGElement & { scale(name: 'x' | 'y'): Plot.Scale | undef
  * case (`outlierRanges` -> `outlier-ranges`) unless `renamed` says otherwise.
  */
 export function markParts(marks: Record<string, string>, renamed: Record<string, string> = {}): Record<string, string> {
-  return Object.fromEntries(Object.entries(marks).map(([key, description]) => [description, renamed[key] ?? key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)]));
+  return Object.fromEntries(
+    Object.entries(marks).map(([key, description]) => [
+      description,
+      renamed[key] ?? key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
+    ]),
+  );
 }
 
 export function renderChart(

@@ -37,9 +37,15 @@ export class DataTable {
     const shown = limit ? all.slice(0, limit.rows) : all;
     return html`<div class="data-table" tabindex="0" role="region" aria-label=${label}>
       <table>
-        <caption class="visually-hidden">${caption}</caption>
-        <thead>${head}</thead>
-        <tbody>${shown.map(row)}</tbody>
+        <caption class="visually-hidden">
+          ${caption}
+        </caption>
+        <thead>
+          ${head}
+        </thead>
+        <tbody>
+          ${shown.map(row)}
+        </tbody>
       </table>
       ${limit && all.length > shown.length ? html`<p>${limit.note(shown.length, all.length)}</p>` : nothing}
     </div>`;

@@ -11,7 +11,10 @@ export function opLabel(layer: LayerReport): string {
   return layer.op;
 }
 
-export function layerHeader(layer: LayerReport, keys: readonly ('range' | 'mean' | 'outlier' | 'dot' | 'fence' | 'model-range' | 'dead')[]) {
+export function layerHeader(
+  layer: LayerReport,
+  keys: readonly ('range' | 'mean' | 'outlier' | 'dot' | 'fence' | 'model-range' | 'dead')[],
+) {
   const n = layer.channels.min.length;
   const icon = {
     range: svg`<line x1="6" x2="6" y1="1" y2="13" stroke="var(--_range-color)" stroke-width="3"/>`,
@@ -22,20 +25,36 @@ export function layerHeader(layer: LayerReport, keys: readonly ('range' | 'mean'
     'model-range': svg`<path d="M1 3 H11 M1 11 H11" stroke="var(--_model-range-color)" stroke-width="1.5"/>`,
     dead: svg`<path d="M2 3 L10 11 M10 3 L2 11" stroke="var(--_dead-color)" stroke-width="1.5"/>`,
   };
-  const text = { range: 'min to max', mean: 'mean', dot: 'relative range', outlier: 'outlier channel', fence: 'Tukey fence', 'model-range': "model's range", dead: 'dead channel' };
+  const text = {
+    range: 'min to max',
+    mean: 'mean',
+    dot: 'relative range',
+    outlier: 'outlier channel',
+    fence: 'Tukey fence',
+    'model-range': "model's range",
+    dead: 'dead channel',
+  };
   const notes = [deadChannelNote(layer), ...(layer.notes ?? [])].filter((note) => note !== null);
   const shownKeys = keys.filter((k) => k !== 'dead' || layer.deadChannels.length > 0);
   return html`<div part="header" class="header">
     <span class="layer-name">${layer.name}</span>
-    <span class="layer-meta">${opLabel(layer)} · [${layer.shape.join('×')}] · ${plural(n, 'channel')} ·
-      ${plural(layer.outliers.length, 'outlier')}${layer.deadChannels.length
-        ? ` · ${layer.deadChannels.length} dead` : nothing}${layer.nonFinite ? html` · ${layer.nonFinite} non-finite` : nothing}${layer.modelQuantization
-        ? ` · stored ${layer.modelQuantization.dtype}, ${storedAs(layer.modelQuantization)}`
-        : nothing}</span>
+    <span class="layer-meta"
+      >${opLabel(layer)} · [${layer.shape.join('×')}] · ${plural(n, 'channel')} ·
+      ${plural(layer.outliers.length, 'outlier')}${
+        layer.deadChannels.length ? ` · ${layer.deadChannels.length} dead` : nothing
+      }${layer.nonFinite ? html` · ${layer.nonFinite} non-finite` : nothing}${
+        layer.modelQuantization
+          ? ` · stored ${layer.modelQuantization.dtype}, ${storedAs(layer.modelQuantization)}`
+          : nothing
+      }</span
+    >
     ${notes.length ? html`<span part="notes" class="layer-notes">${notes.join('. ')}</span>` : nothing}
-    <span class="keys" aria-hidden="true">${shownKeys.map(
-      (k) => html`<span class="key"><svg width="12" height="14" viewBox="0 0 12 14">${icon[k]}</svg>${text[k]}</span>`,
-    )}</span>
+    <span class="keys" aria-hidden="true"
+      >${shownKeys.map(
+        (k) =>
+          html`<span class="key"><svg width="12" height="14" viewBox="0 0 12 14">${icon[k]}</svg>${text[k]}</span>`,
+      )}</span
+    >
   </div>`;
 }
 
@@ -43,5 +62,7 @@ export function layerHeader(layer: LayerReport, keys: readonly ('range' | 'mean'
 function storedAs(q: ModelQuantization): string {
   if (!q.scales) return 'no scale (figures in integer units)';
   if (q.mode === 'tensor') return 'per-tensor scale';
-  return q.mode === 'axis' ? `per-axis scales (axis ${q.axis})` : `blocked scales (${q.blockSize} along axis ${q.axis})`;
+  return q.mode === 'axis'
+    ? `per-axis scales (axis ${q.axis})`
+    : `blocked scales (${q.blockSize} along axis ${q.axis})`;
 }

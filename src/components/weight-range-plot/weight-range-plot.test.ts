@@ -22,13 +22,18 @@ ModelSource.define('model-source');
 
 /** A layer with outliers and few enough channels to tell them apart, read from the report. */
 const layerWithOutliers = (report: StatsReport): LayerReport =>
-  report.layers.find((l) => l.outliers.length > 0 && l.channels.min.length <= 128 && l.channels.min.every((v) => v !== null))!;
+  report.layers.find(
+    (l) => l.outliers.length > 0 && l.channels.min.length <= 128 && l.channels.min.every((v) => v !== null),
+  )!;
 
 /** Channel index of each drawn rule or dot, from its x position through the chart's x scale. */
 function channelsOf(h: ElementHarness, marks: SVGGraphicsElement[]): number[] {
   const x = h.chart().scale('x')!;
   return marks.map((m) => {
-    const px = m instanceof SVGLineElement ? m.x1.baseVal.value : Number(/translate\(([-\d.]+)/.exec(m.getAttribute('transform') ?? '')?.[1] ?? m.getAttribute('cx'));
+    const px =
+      m instanceof SVGLineElement
+        ? m.x1.baseVal.value
+        : Number(/translate\(([-\d.]+)/.exec(m.getAttribute('transform') ?? '')?.[1] ?? m.getAttribute('cx'));
     return Math.round(x.invert!(px) as number);
   });
 }
@@ -49,7 +54,9 @@ describe('<weight-range-plot>', () => {
   after(() => ElementHarness.cleanup());
 
   it('draws one range rule and one mean dot per output channel', async () => {
-    const h = await ElementHarness.mount('weight-range-plot', { attributes: { src: MODEL, layer: layer.name } }).ready();
+    const h = await ElementHarness.mount('weight-range-plot', {
+      attributes: { src: MODEL, layer: layer.name },
+    }).ready();
     const n = layer.channels.min.length;
     const rules = [...h.marks('ranges'), ...h.marks('outlier-ranges')];
     const dots = [...h.marks('means'), ...h.marks('outlier-means')];
@@ -62,7 +69,9 @@ describe('<weight-range-plot>', () => {
   });
 
   it('marks as outliers exactly the channels AIMET does', async () => {
-    const h = await ElementHarness.mount('weight-range-plot', { attributes: { src: MODEL, layer: layer.name } }).ready();
+    const h = await ElementHarness.mount('weight-range-plot', {
+      attributes: { src: MODEL, layer: layer.name },
+    }).ready();
     // The report's outliers follow AIMET's rule, and agree with Node's numpy-checked report.
     expect(layer.outliers).to.deep.equal(outlierChannels(layer.relativeRange));
     expect(layer.outliers).to.deep.equal(expected.layers.find((l) => l.name === layer.name)!.outliers);
@@ -73,14 +82,18 @@ describe('<weight-range-plot>', () => {
   });
 
   it('reads channels with the keyboard into an aria-live readout', async () => {
-    const h = await ElementHarness.mount('weight-range-plot', { attributes: { src: MODEL, layer: layer.name } }).ready();
+    const h = await ElementHarness.mount('weight-range-plot', {
+      attributes: { src: MODEL, layer: layer.name },
+    }).ready();
     expect(h.part('readout')!.getAttribute('aria-live')).to.equal('polite');
     await h.focus('plot');
     await h.press('ArrowRight');
     const c = layer.channels;
     const readout = h.readout();
     expect(readout).to.contain('Channel 1:');
-    expect(readout).to.contain(`min ${formatNumber(c.min[1])}, max ${formatNumber(c.max[1])}, mean ${formatNumber(c.mean[1])}, std ${formatNumber(c.std[1])}`);
+    expect(readout).to.contain(
+      `min ${formatNumber(c.min[1])}, max ${formatNumber(c.max[1])}, mean ${formatNumber(c.mean[1])}, std ${formatNumber(c.std[1])}`,
+    );
     await h.press('End');
     expect(h.readout()).to.contain(`Channel ${c.min.length - 1}:`);
     await h.press('ArrowRight'); // stays on the last channel
@@ -95,7 +108,9 @@ describe('<weight-range-plot>', () => {
   });
 
   it('reads the channel under the pointer', async () => {
-    const h = await ElementHarness.mount('weight-range-plot', { attributes: { src: MODEL, layer: layer.name } }).ready();
+    const h = await ElementHarness.mount('weight-range-plot', {
+      attributes: { src: MODEL, layer: layer.name },
+    }).ready();
     const x = h.chart().scale('x')!;
     await h.pointer('pointermove', x.apply(5) as number);
     expect(h.readout()).to.contain(`Channel 5: min ${formatNumber(layer.channels.min[5])}`);
@@ -103,7 +118,9 @@ describe('<weight-range-plot>', () => {
   });
 
   it('zooms to a channel span from the inputs, by dragging, and back', async () => {
-    const h = await ElementHarness.mount('weight-range-plot', { attributes: { src: MODEL, layer: layer.name } }).ready();
+    const h = await ElementHarness.mount('weight-range-plot', {
+      attributes: { src: MODEL, layer: layer.name },
+    }).ready();
     const n = layer.channels.min.length;
     expect(h.part<HTMLButtonElement>('zoom-reset')!.disabled).to.equal(true);
     await h.type('zoom-from', '2');
@@ -127,12 +144,19 @@ describe('<weight-range-plot>', () => {
   });
 
   it('renders the same SVG from results JSON (property or URL) as from the model', async () => {
-    const fromModel = await ElementHarness.mount('weight-range-plot', { attributes: { src: MODEL, layer: layer.name } }).ready();
+    const fromModel = await ElementHarness.mount('weight-range-plot', {
+      attributes: { src: MODEL, layer: layer.name },
+    }).ready();
     const json = JSON.stringify(report);
-    const fromProperty = await ElementHarness.mount('weight-range-plot', { attributes: { layer: layer.name }, properties: { report: JSON.parse(json) } }).ready();
+    const fromProperty = await ElementHarness.mount('weight-range-plot', {
+      attributes: { layer: layer.name },
+      properties: { report: JSON.parse(json) },
+    }).ready();
     const url = URL.createObjectURL(new Blob([json], { type: 'application/json' }));
     try {
-      const fromUrl = await ElementHarness.mount('weight-range-plot', { attributes: { src: url, layer: layer.name } }).ready();
+      const fromUrl = await ElementHarness.mount('weight-range-plot', {
+        attributes: { src: url, layer: layer.name },
+      }).ready();
       const svg = fromModel.chart().outerHTML;
       expect(svg.length).to.be.greaterThan(1000);
       expect(fromProperty.chart().outerHTML).to.equal(svg);
@@ -146,7 +170,9 @@ describe('<weight-range-plot>', () => {
   it('shows the worst layer (lowest INT8 per-tensor SQNR) until one is selected, then follows the selection on its model', async () => {
     const h = await ElementHarness.mount('weight-range-plot', { attributes: { src: MODEL } }).ready();
     const worst = worstFirst(report.layers)[0]!;
-    expect(worst.quant!.int8.symmetric.perTensor).to.equal(Math.min(...report.layers.map((l) => l.quant!.int8.symmetric.perTensor!)));
+    expect(worst.quant!.int8.symmetric.perTensor).to.equal(
+      Math.min(...report.layers.map((l) => l.quant!.int8.symmetric.perTensor!)),
+    );
     expect(h.chart().querySelector('title')!.textContent).to.contain(`of ${worst.name}`);
     const other = report.layers.find((l) => l !== worst)!;
     h.element.handle!.select(other.name);
@@ -203,13 +229,20 @@ describe('<weight-range-plot>', () => {
   });
 
   it('shows an unknown layer as an alert', async () => {
-    const h = await ElementHarness.mount('weight-range-plot', { attributes: { layer: 'no-such-layer' }, properties: { report } }).ready();
+    const h = await ElementHarness.mount('weight-range-plot', {
+      attributes: { layer: 'no-such-layer' },
+      properties: { report },
+    }).ready();
     expect(h.alert()).to.contain('no-such-layer');
     ElementHarness.cleanup();
   });
 
   it('fills its container and re-renders when it resizes', async () => {
-    const h = await ElementHarness.mount('weight-range-plot', { attributes: { layer: layer.name }, properties: { report }, width: 700 }).ready();
+    const h = await ElementHarness.mount('weight-range-plot', {
+      attributes: { layer: layer.name },
+      properties: { report },
+      width: 700,
+    }).ready();
     expect(h.chart().width.baseVal.value).to.equal(700);
     h.element.parentElement!.style.width = '500px';
     await waitFor(() => h.chart().width.baseVal.value === 500, 'a 500 px chart');
@@ -217,7 +250,9 @@ describe('<weight-range-plot>', () => {
   });
 
   it('has no accessibility violations when ready (data table open)', async () => {
-    const h = await ElementHarness.mount('weight-range-plot', { attributes: { src: MODEL, layer: layer.name } }).ready();
+    const h = await ElementHarness.mount('weight-range-plot', {
+      attributes: { src: MODEL, layer: layer.name },
+    }).ready();
     expect(h.chart().getAttribute('role')).to.equal('img');
     const rows = await h.tableRows();
     expect(rows).to.have.length(layer.channels.min.length);
@@ -242,9 +277,15 @@ describe('<weight-range-plot> on a quantized (QDQ) model', () => {
     const weight = model.graphs[0]!.constants.get(source.weight)!;
     const values = new Float32Array(weight.size);
     await weight.readFloat32Into(values);
-    const C = weight.shape[0]!, per = weight.size / C;
-    const scales = Array.from({ length: C }, (_, c) => Math.max(...values.subarray(c * per, (c + 1) * per).map(Math.abs)) / 127 || 1);
-    const q = Int8Array.from(values, (v, i) => Math.max(-128, Math.min(127, Math.round(v / scales[Math.floor(i / per)]!))));
+    const C = weight.shape[0]!,
+      per = weight.size / C;
+    const scales = Array.from(
+      { length: C },
+      (_, c) => Math.max(...values.subarray(c * per, (c + 1) * per).map(Math.abs)) / 127 || 1,
+    );
+    const q = Int8Array.from(values, (v, i) =>
+      Math.max(-128, Math.min(127, Math.round(v / scales[Math.floor(i / per)]!))),
+    );
     const bytes = qdqModel(
       rawTensor('w_q', [...weight.shape], DataType.INT8, new Uint8Array(q.buffer)),
       f32Tensor('w_scale', [C], scales),
@@ -267,17 +308,29 @@ describe('<weight-range-plot> on a quantized (QDQ) model', () => {
     const expected = grid.channels.flatMap((g) => [g.lo, g.hi]);
     const tolerance = (Math.max(...expected) - Math.min(...expected)) / 200; // about a pixel
     drawn.forEach((v, i) => expect(v, `rule ${i}`).to.be.closeTo(expected[i]!, tolerance));
-    expect(h.part('header')!.textContent).to.contain('stored int8, per-axis scales (axis 0)').and.contain("model's range");
-    expect(h.chart().querySelector('desc')!.textContent).to.contain('stores this weight as int8, per output channel (axis 0)');
+    expect(h.part('header')!.textContent)
+      .to.contain('stored int8, per-axis scales (axis 0)')
+      .and.contain("model's range");
+    expect(h.chart().querySelector('desc')!.textContent).to.contain(
+      'stores this weight as int8, per output channel (axis 0)',
+    );
     ElementHarness.cleanup();
   });
 
   it("shows the reader's notes on the layer, and integer-unit weights without a model range", async () => {
     const note = 'bias "b_q" left out: x_scale is computed at run time';
-    const integer = { ...quantized.layers[0]!, notes: [note], modelQuantization: { ...quantized.layers[0]!.modelQuantization!, scales: null } };
-    const h = await ElementHarness.mount('weight-range-plot', { properties: { report: { ...quantized, layers: [integer] } } }).ready();
+    const integer = {
+      ...quantized.layers[0]!,
+      notes: [note],
+      modelQuantization: { ...quantized.layers[0]!.modelQuantization!, scales: null },
+    };
+    const h = await ElementHarness.mount('weight-range-plot', {
+      properties: { report: { ...quantized, layers: [integer] } },
+    }).ready();
     expect(h.part('notes')!.textContent).to.equal(note);
-    expect(h.part('header')!.textContent).to.contain('no scale (figures in integer units)').and.not.contain("model's range");
+    expect(h.part('header')!.textContent)
+      .to.contain('no scale (figures in integer units)')
+      .and.not.contain("model's range");
     expect(h.marks('model-range')).to.have.length(0);
     ElementHarness.cleanup();
   });
@@ -288,12 +341,19 @@ describe('<weight-range-plot> on a quantized (QDQ) model', () => {
     await h.focus('plot');
     await h.press('ArrowRight');
     const g = grid.channels[1]!;
-    expect(h.readout()).to.contain(`Model (int8): scale ${formatNumber(g.scale)}, zero point 0 → represents ${formatNumber(g.lo)} to ${formatNumber(g.hi)}`);
+    expect(h.readout()).to.contain(
+      `Model (int8): scale ${formatNumber(g.scale)}, zero point 0 → represents ${formatNumber(g.lo)} to ${formatNumber(g.hi)}`,
+    );
     expect(h.readout()).to.contain(`ours (INT8 symmetric per-channel): scale ${formatNumber(g.ours)}`);
     // Symmetric per-channel int8 from the same weights: our scale is the model's, up to float32 rounding.
     expect(g.ours!).to.be.closeTo(g.scale!, g.scale! * 1e-2);
     const rows = await h.tableRows();
-    expect(rows[1]!.slice(-4)).to.deep.equal([formatNumber(g.scale), '0', `${formatNumber(g.lo)} to ${formatNumber(g.hi)}`, formatNumber(g.ours)]);
+    expect(rows[1]!.slice(-4)).to.deep.equal([
+      formatNumber(g.scale),
+      '0',
+      `${formatNumber(g.lo)} to ${formatNumber(g.hi)}`,
+      formatNumber(g.ours),
+    ]);
     expect(await h.accessibilityViolations()).to.deep.equal([]);
     ElementHarness.cleanup();
   });

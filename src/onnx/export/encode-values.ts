@@ -55,13 +55,15 @@ export function float32ToBfloat16Bits(value: number): number {
 export function roundingChange(dataType: number, values: Float32Array): number {
   if (dataType !== DT.FLOAT16 && dataType !== DT.BFLOAT16) return 0;
   const halfTable = float16Table();
-  const stored = dataType === DT.FLOAT16
-    ? (v: number) => halfTable[float32ToFloat16Bits(v)]!
-    : (v: number) => {
-        u32[0] = float32ToBfloat16Bits(v) << 16;
-        return f32[0]!;
-      };
-  let change = 0, norm = 0;
+  const stored =
+    dataType === DT.FLOAT16
+      ? (v: number) => halfTable[float32ToFloat16Bits(v)]!
+      : (v: number) => {
+          u32[0] = float32ToBfloat16Bits(v) << 16;
+          return f32[0]!;
+        };
+  let change = 0,
+    norm = 0;
   for (const v of values) {
     if (!Number.isFinite(v)) continue;
     change += (stored(v) - v) ** 2;

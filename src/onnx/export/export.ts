@@ -13,12 +13,15 @@ import { DT, dtypeName } from '../dtypes.js';
 import { validateLocation } from '../external-data.js';
 import type { Graph, Model, Node, TensorRef } from '../model.js';
 import {
-  encodeRaw, isWritableFloat, packedFloat32, packedFloat64, packedHalfBits, roundingChange,
+  encodeRaw,
+  isWritableFloat,
+  packedFloat32,
+  packedFloat64,
+  packedHalfBits,
+  roundingChange,
 } from './encode-values.js';
 import type { ExportPlan, NewInitializer, TensorEdit } from './plan.js';
-import {
-  MessageEditor, WIRE, concat, encodeTag, lenRecord, stringRecord, varintRecord, type Chunk,
-} from './wire.js';
+import { MessageEditor, WIRE, concat, encodeTag, lenRecord, stringRecord, varintRecord, type Chunk } from './wire.js';
 
 export interface ExportOptions {
   /**
@@ -54,7 +57,17 @@ const F = {
   graph: { node: 1, initializer: 5 },
   node: { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 },
   attribute: { name: 1, f: 2, t: 5, g: 6, floats: 7, graphs: 11 },
-  tensor: { dims: 1, dataType: 2, floatData: 4, int32Data: 5, name: 8, rawData: 9, doubleData: 10, externalData: 13, dataLocation: 14 },
+  tensor: {
+    dims: 1,
+    dataType: 2,
+    floatData: 4,
+    int32Data: 5,
+    name: 8,
+    rawData: 9,
+    doubleData: 10,
+    externalData: 13,
+    dataLocation: 14,
+  },
   entry: { key: 1, value: 2 },
 } as const;
 
@@ -140,7 +153,10 @@ class Exporter {
   // ---- errors ---------------------------------------------------------------------------------------
 
   private usage(message: string, tensor?: string): WeightlensError {
-    return new WeightlensError('USAGE', `${this.file}: export: ${message}`, { file: this.file, ...(tensor ? { tensor } : {}) });
+    return new WeightlensError('USAGE', `${this.file}: export: ${message}`, {
+      file: this.file,
+      ...(tensor ? { tensor } : {}),
+    });
   }
 
   private badTensor(tensor: string, field: string, message: string): WeightlensError {
@@ -158,7 +174,9 @@ class Exporter {
   private graphOfNode(node: Node): Graph {
     const g = this.graphOf(node.graph);
     if (g.nodes[node.index] !== node && g.nodes[node.index]?.name !== node.name) {
-      throw this.usage(`node "${node.name}" is not node ${node.index} of graph ${node.graph} (a plan for another model?)`);
+      throw this.usage(
+        `node "${node.name}" is not node ${node.index} of graph ${node.graph} (a plan for another model?)`,
+      );
     }
     return g;
   }
@@ -181,24 +199,37 @@ class Exporter {
       const { nodeIndex, attribute, listIndex } = graph.owner;
       const parent = this.graphEdit(graph.parent);
       const ownerNode = graph.parent.nodes[nodeIndex];
-      if (!ownerNode) throw this.badGraph(`graph ${graph.path} names owner node ${nodeIndex}, which ${graph.parent.path} does not have`);
-      if (this.removed.has(this.nodeKey(ownerNode))) throw this.usage(`graph ${graph.path} is edited, but its node "${ownerNode.name}" is removed`);
+      if (!ownerNode)
+        throw this.badGraph(
+          `graph ${graph.path} names owner node ${nodeIndex}, which ${graph.parent.path} does not have`,
+        );
+      if (this.removed.has(this.nodeKey(ownerNode)))
+        throw this.usage(`graph ${graph.path} is edited, but its node "${ownerNode.name}" is removed`);
       const nodeEditor = this.nodeEditor(parent, ownerNode);
-      const attr = this.attributeEditor(nodeEditor, attribute, `${what} (attribute ${attribute} of "${ownerNode.name}")`);
-      if (!attr) throw this.badGraph(`node "${ownerNode.name}" has no attribute ${attribute} holding graph ${graph.path}`);
+      const attr = this.attributeEditor(
+        nodeEditor,
+        attribute,
+        `${what} (attribute ${attribute} of "${ownerNode.name}")`,
+      );
+      if (!attr)
+        throw this.badGraph(`node "${ownerNode.name}" has no attribute ${attribute} holding graph ${graph.path}`);
       if (listIndex === undefined) {
         const at = attr.indicesOf(F.attribute.g);
-        if (at.length !== 1) throw this.badGraph(`attribute ${attribute} of "${ownerNode.name}" has ${at.length} g fields`);
+        if (at.length !== 1)
+          throw this.badGraph(`attribute ${attribute} of "${ownerNode.name}" has ${at.length} g fields`);
         editor = attr.child(at[0]!, what);
       } else {
         const at = attr.indicesOf(F.attribute.graphs)[listIndex];
-        if (at === undefined) throw this.badGraph(`attribute ${attribute} of "${ownerNode.name}" has no graph ${listIndex}`);
+        if (at === undefined)
+          throw this.badGraph(`attribute ${attribute} of "${ownerNode.name}" has no graph ${listIndex}`);
         editor = attr.child(at, what);
       }
     }
     const edit: GraphEdit = { graph, editor, nodeRecords: editor.indicesOf(F.graph.node) };
     if (edit.nodeRecords.length !== graph.nodes.length) {
-      throw this.badGraph(`graph ${graph.path} has ${edit.nodeRecords.length} node records, the model ${graph.nodes.length} nodes`);
+      throw this.badGraph(
+        `graph ${graph.path} has ${edit.nodeRecords.length} node records, the model ${graph.nodes.length} nodes`,
+      );
     }
     this.graphEdits.set(graph, edit);
     return edit;
@@ -216,16 +247,23 @@ class Exporter {
 
   /** The NodeProto of `node` (checked: its op_type in the file is the node's). */
   private nodeEditor(ge: GraphEdit, node: Node): MessageEditor {
-    const editor = ge.editor.child(this.nodeRecord(ge, node), `${this.file}: node "${node.name}" of graph ${ge.graph.path}`);
+    const editor = ge.editor.child(
+      this.nodeRecord(ge, node),
+      `${this.file}: node "${node.name}" of graph ${ge.graph.path}`,
+    );
     const op = editor.indicesOf(F.node.opType).at(-1);
     const opType = op === undefined ? '' : editor.string(op);
-    if (opType !== node.opType) throw this.usage(`node ${node.index} of graph ${ge.graph.path} is a ${opType}, the plan expects "${node.name}" (${node.opType})`);
+    if (opType !== node.opType)
+      throw this.usage(
+        `node ${node.index} of graph ${ge.graph.path} is a ${opType}, the plan expects "${node.name}" (${node.opType})`,
+      );
     return editor;
   }
 
   /** A node the plan edits (not one it removes). */
   private editedNode(node: Node, what: string): MessageEditor {
-    if (this.removed.has(this.nodeKey(node))) throw this.usage(`the plan removes node "${node.name}" and also ${what} it`);
+    if (this.removed.has(this.nodeKey(node)))
+      throw this.usage(`the plan removes node "${node.name}" and also ${what} it`);
     return this.nodeEditor(this.graphEdit(this.graphOfNode(node)), node);
   }
 
@@ -258,23 +296,38 @@ class Exporter {
   private editTensor({ tensor, values }: TensorEdit): void {
     const name = tensor.name;
     if (tensor.origin === 'dequantized') {
-      throw this.usage(`tensor "${name}" is dequantized from integer weights; it cannot be written back as floats`, name);
+      throw this.usage(
+        `tensor "${name}" is dequantized from integer weights; it cannot be written back as floats`,
+        name,
+      );
     }
     if (tensor.origin === 'computed') {
-      throw this.usage(`tensor "${name}" is computed at run time from constants (${computingOps(tensor).join('/')}); only stored tensors can be written`, name);
+      throw this.usage(
+        `tensor "${name}" is computed at run time from constants (${computingOps(tensor).join('/')}); only stored tensors can be written`,
+        name,
+      );
     }
     const key = `${tensor.graph}\0${tensor.origin}\0${name}`;
-    if (this.editedTensors.has(key)) throw this.usage(`the plan edits tensor "${name}" of graph ${tensor.graph} twice`, name);
+    if (this.editedTensors.has(key))
+      throw this.usage(`the plan edits tensor "${name}" of graph ${tensor.graph} twice`, name);
     this.editedTensors.add(key);
     if (values.length !== tensor.size) {
-      throw this.badTensor(name, 'values', `new values for "${name}" have ${values.length} elements, its shape [${tensor.shape}] has ${tensor.size}`);
+      throw this.badTensor(
+        name,
+        'values',
+        `new values for "${name}" have ${values.length} elements, its shape [${tensor.shape}] has ${tensor.size}`,
+      );
     }
     if (!isWritableFloat(tensor.dataType)) {
-      throw new WeightlensError('UNSUPPORTED_DTYPE', `${this.file}: export: tensor "${name}" is ${dtypeName(tensor.dataType)}; only float32, float16, bfloat16 and float64 weights can be written`, {
-        file: this.file,
-        tensor: name,
-        field: 'data_type',
-      });
+      throw new WeightlensError(
+        'UNSUPPORTED_DTYPE',
+        `${this.file}: export: tensor "${name}" is ${dtypeName(tensor.dataType)}; only float32, float16, bfloat16 and float64 weights can be written`,
+        {
+          file: this.file,
+          tensor: name,
+          field: 'data_type',
+        },
+      );
     }
     const graph = this.graphOf(tensor.graph);
     this.noteRounding(graph, name, tensor.dataType, values);
@@ -318,7 +371,12 @@ class Exporter {
   /** Narrow types round what they store: measure by how much, where the values are written. */
   private noteRounding(graph: Graph, tensor: string, dataType: number, values: Float32Array): void {
     if (dataType !== DT.FLOAT16 && dataType !== DT.BFLOAT16) return;
-    this.rounding.push({ graph: graph.path, tensor, dtype: dataType === DT.FLOAT16 ? 'float16' : 'bfloat16', relativeChange: roundingChange(dataType, values) });
+    this.rounding.push({
+      graph: graph.path,
+      tensor,
+      dtype: dataType === DT.FLOAT16 ? 'float16' : 'bfloat16',
+      relativeChange: roundingChange(dataType, values),
+    });
   }
 
   /** The Constant node of `graph` whose first output is `name` (the first such node, as when reading). */
@@ -327,7 +385,8 @@ class Exporter {
     if (!map) {
       map = new Map();
       for (const n of graph.nodes) {
-        if (n.opType === 'Constant' && n.domain === '' && n.outputs[0] && !map.has(n.outputs[0])) map.set(n.outputs[0], n);
+        if (n.opType === 'Constant' && n.domain === '' && n.outputs[0] && !map.has(n.outputs[0]))
+          map.set(n.outputs[0], n);
       }
       this.constantNodes.set(graph, map);
     }
@@ -358,7 +417,11 @@ class Exporter {
     if (raw !== undefined && editor.data(raw).byteLength > 0) {
       const bytes = encodeRaw(dataType, values);
       if (bytes.byteLength !== editor.data(raw).byteLength) {
-        throw this.badTensor(name, 'raw_data', `raw_data of "${name}" has ${editor.data(raw).byteLength} bytes, ${bytes.byteLength} were written`);
+        throw this.badTensor(
+          name,
+          'raw_data',
+          `raw_data of "${name}" has ${editor.data(raw).byteLength} bytes, ${bytes.byteLength} were written`,
+        );
       }
       editor.replacePayload(raw, bytes);
       return;
@@ -371,7 +434,11 @@ class Exporter {
         this.replaceRepeated(editor, F.tensor.doubleData, lenRecord(F.tensor.doubleData, packedFloat64(values)));
         return;
       default: // float16, bfloat16: their bits in int32_data
-        this.replaceRepeated(editor, F.tensor.int32Data, lenRecord(F.tensor.int32Data, packedHalfBits(dataType, values)));
+        this.replaceRepeated(
+          editor,
+          F.tensor.int32Data,
+          lenRecord(F.tensor.int32Data, packedHalfBits(dataType, values)),
+        );
     }
   }
 
@@ -409,20 +476,29 @@ class Exporter {
   private addInitializer(init: NewInitializer): void {
     const { name, dims, dataType, values } = init;
     const graph = this.graphOf(init.graph.path);
-    if (graph.constants.has(name)) throw this.usage(`graph ${graph.path} already has a constant "${name}"; the new initializer needs another name`, name);
+    if (graph.constants.has(name))
+      throw this.usage(
+        `graph ${graph.path} already has a constant "${name}"; the new initializer needs another name`,
+        name,
+      );
     const ge = this.graphEdit(graph);
-    if (this.initializerIndex(ge, name) !== undefined) throw this.usage(`the plan adds initializer "${name}" to graph ${graph.path} twice`, name);
+    if (this.initializerIndex(ge, name) !== undefined)
+      throw this.usage(`the plan adds initializer "${name}" to graph ${graph.path} twice`, name);
     ge.initializers!.set(name, -1);
     const size = dims.reduce((a, b) => a * b, 1);
     if (values.length !== size || dims.some((d) => !Number.isSafeInteger(d) || d < 0)) {
       throw this.badTensor(name, 'values', `new initializer "${name}" has ${values.length} values for dims [${dims}]`);
     }
     if (!isWritableFloat(dataType)) {
-      throw new WeightlensError('UNSUPPORTED_DTYPE', `${this.file}: export: new initializer "${name}" cannot be ${dtypeName(dataType)}`, {
-        file: this.file,
-        tensor: name,
-        field: 'data_type',
-      });
+      throw new WeightlensError(
+        'UNSUPPORTED_DTYPE',
+        `${this.file}: export: new initializer "${name}" cannot be ${dtypeName(dataType)}`,
+        {
+          file: this.file,
+          tensor: name,
+          field: 'data_type',
+        },
+      );
     }
     this.noteRounding(graph, name, dataType, values);
     const tensor: Uint8Array[] = [
@@ -436,11 +512,15 @@ class Exporter {
 
   private removeInitializer(tensor: TensorRef): void {
     if (tensor.origin !== 'initializer') {
-      throw this.usage(`"${tensor.name}" is not an initializer (${tensor.origin}); remove its node instead`, tensor.name);
+      throw this.usage(
+        `"${tensor.name}" is not an initializer (${tensor.origin}); remove its node instead`,
+        tensor.name,
+      );
     }
     const ge = this.graphEdit(this.graphOf(tensor.graph));
     const at = this.initializerIndex(ge, tensor.name);
-    if (at === undefined || at < 0) throw this.usage(`graph ${tensor.graph} has no initializer "${tensor.name}"`, tensor.name);
+    if (at === undefined || at < 0)
+      throw this.usage(`graph ${tensor.graph} has no initializer "${tensor.name}"`, tensor.name);
     if (this.editedTensors.has(`${tensor.graph}\0initializer\0${tensor.name}`)) {
       throw this.usage(`the plan edits initializer "${tensor.name}" and also removes it`, tensor.name);
     }
@@ -469,7 +549,8 @@ class Exporter {
 
   /** `name` becomes the input after the last non-empty one: a trailing '' (omitted optional) is filled. */
   private appendInput(node: Node, name: string): void {
-    if (this.rewrittenInputs.has(this.nodeKey(node))) throw this.usage(`the plan rewrites the inputs of "${node.name}" and also appends one`);
+    if (this.rewrittenInputs.has(this.nodeKey(node)))
+      throw this.usage(`the plan rewrites the inputs of "${node.name}" and also appends one`);
     const editor = this.editedNode(node, 'appends an input to');
     const state = this.inputState(node, editor);
     let next = state.names.length;
@@ -485,7 +566,12 @@ class Exporter {
     }
   }
 
-  private rewriteNode(node: Node, opType?: string, inputs?: readonly string[], removeAttributes?: readonly string[]): void {
+  private rewriteNode(
+    node: Node,
+    opType?: string,
+    inputs?: readonly string[],
+    removeAttributes?: readonly string[],
+  ): void {
     const editor = this.editedNode(node, 'rewrites');
     if (opType !== undefined) {
       const at = editor.indicesOf(F.node.opType);
@@ -498,7 +584,11 @@ class Exporter {
         throw this.usage(`the plan changes the inputs of "${node.name}" twice`);
       }
       this.rewrittenInputs.add(this.nodeKey(node));
-      this.replaceRepeated(editor, F.node.input, inputs.flatMap((n) => stringRecord(F.node.input, n)));
+      this.replaceRepeated(
+        editor,
+        F.node.input,
+        inputs.flatMap((n) => stringRecord(F.node.input, n)),
+      );
     }
     for (const attribute of removeAttributes ?? []) {
       const at = this.attributeIndex(editor, attribute);
@@ -511,11 +601,14 @@ class Exporter {
   /** Chosen when the first external tensor is written, so a name is only checked when a file is made. */
   private chooseDataFileName(requested: string | undefined): string {
     const used = new Set<string>();
-    for (const g of this.model.graphs) for (const t of g.constants.values()) if (t.external) used.add(t.external.location.replace(/\\/g, '/'));
+    for (const g of this.model.graphs)
+      for (const t of g.constants.values()) if (t.external) used.add(t.external.location.replace(/\\/g, '/'));
     if (requested !== undefined) {
       const location = validateLocation(requested);
       if (used.has(location) || used.has(requested)) {
-        throw this.usage(`data file "${requested}" is already an external-data file of the input model; choose another name`);
+        throw this.usage(
+          `data file "${requested}" is already an external-data file of the input model; choose another name`,
+        );
       }
       return location;
     }

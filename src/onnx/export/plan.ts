@@ -41,4 +41,10 @@ export interface NodeRewrite {
   readonly removeAttributes?: readonly string[];
 }
 
-export const emptyPlan = (): ExportPlan => ({ tensors: [], removeNodes: [], renameOutputs: [], appendInputs: [], addInitializers: [] });
+export const emptyPlan = (): ExportPlan => ({
+  tensors: [],
+  removeNodes: [],
+  renameOutputs: [],
+  appendInputs: [],
+  addInitializers: [],
+});

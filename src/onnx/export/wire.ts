@@ -175,9 +175,15 @@ export class MessageEditor {
   innerString(i: number, field: number): string {
     const r = this.record(i);
     let found: FieldRecord | undefined;
-    walkRecords(this.bytes, r.dataStart, r.end, (why) => this.corrupt(why), (inner) => {
-      if (inner.field === field && inner.wire === WIRE.LEN) found = inner;
-    });
+    walkRecords(
+      this.bytes,
+      r.dataStart,
+      r.end,
+      (why) => this.corrupt(why),
+      (inner) => {
+        if (inner.field === field && inner.wire === WIRE.LEN) found = inner;
+      },
+    );
     return found ? utf8Decoder.decode(this.bytes.subarray(found.dataStart, found.end)) : '';
   }
 
@@ -319,13 +325,25 @@ export class MessageEditor {
 
   private parse(): FieldRecord[] {
     const records: FieldRecord[] = [];
-    walkRecords(this.bytes, this.start, this.end, (why) => this.corrupt(why), (record) => records.push(record));
+    walkRecords(
+      this.bytes,
+      this.start,
+      this.end,
+      (why) => this.corrupt(why),
+      (record) => records.push(record),
+    );
     return records;
   }
 }
 
 /** Calls `visit` with each field record of the message in bytes[start, end), in order. */
-function walkRecords(bytes: Uint8Array, start: number, end: number, corrupt: (why: string) => Error, visit: (record: FieldRecord) => void): void {
+function walkRecords(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  corrupt: (why: string) => Error,
+  visit: (record: FieldRecord) => void,
+): void {
   const at: Cursor = { pos: start };
   while (at.pos < end) {
     const recordStart = at.pos;

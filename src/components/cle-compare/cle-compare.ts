@@ -269,8 +269,7 @@ export class CleCompare extends WeightlensElement {
         report,
         renderDownload(report, this.result, () => this.download()),
       )}
-      ${this.overview.render(report, change?.name, this.width.value)}
-      ${this.layerView.render(report, change, this.layer, this.width.value, this.height)}
+      ${this.overview.render(report, change?.name, this.width.value)} ${this.layerView.render(report, change, this.layer, this.width.value, this.height)}
     </div>`;
   }
 

@@ -73,17 +73,11 @@ export function renderDownload(
   const data = [...outcome.dataFiles.keys()];
   const size = outcome.bytes.byteLength + data.reduce((n, k) => n + outcome.dataFiles.get(k)!.byteLength, 0);
   return html`<div class="download-row">
-    <button part="download" type="button" class="primary" @click=${download}>
-      Download ${equalizedFileName(report.file)}
-    </button>
-    <span part="download-note" class="download-note muted"
-      >${megabytes(size)}
-      MB${
-        data.length
-          ? html` — also downloads ${plural(data.length, 'external-data file')} (${data.join(', ')}): keep
-            ${data.length === 1 ? 'it' : 'them'} beside the model`
-          : nothing
-      }</span
-    >
+    <button part="download" type="button" class="primary" @click=${download}>Download ${equalizedFileName(report.file)}</button>
+    <span part="download-note" class="download-note muted">${megabytes(size)} MB${
+      data.length
+        ? html` — also downloads ${plural(data.length, 'external-data file')} (${data.join(', ')}): keep ${data.length === 1 ? 'it' : 'them'} beside the model`
+        : nothing
+    }</span>
   </div>`;
 }

@@ -23,28 +23,20 @@ export function renderFacts(report: CleReport, download: TemplateResult): Templa
   return html`<section part="summary" class="summary" aria-label="What CLE did">
     <ul part="facts" class="facts">
       <li title=${folded || nothing}>Folded <strong>${plural(report.folded.length, 'BatchNormalization')}</strong></li>
-      <li>
-        Equalized <strong>${plural(pairs, 'pair')}</strong> and
-        <strong>${plural(triplets, 'Conv→DW→Conv triplet')}</strong> in
-        ${plural(report.chains.length, 'chain')}${
+      <li>Equalized <strong>${plural(pairs, 'pair')}</strong> and <strong>${plural(triplets, 'Conv→DW→Conv triplet')}</strong>
+        in ${plural(report.chains.length, 'chain')}${
           sweeps.length
             ? ` (${Math.min(...sweeps) === Math.max(...sweeps) ? plural(sweeps[0]!, 'sweep') : `${Math.min(...sweeps)}–${Math.max(...sweeps)} sweeps`} each)`
             : ''
-        }
-      </li>
-      <li>
-        ${
-          report.options.biasAbsorption
-            ? html`High-bias absorption: <strong>${plural(report.biasAbsorbed.length, 'layer pair')}</strong>`
-            : html`High-bias absorption: <strong>off</strong>`
-        }
-      </li>
+        }</li>
+      <li>${
+        report.options.biasAbsorption
+          ? html`High-bias absorption: <strong>${plural(report.biasAbsorbed.length, 'layer pair')}</strong>`
+          : html`High-bias absorption: <strong>off</strong>`
+      }</li>
       ${
         report.options.relu6ToRelu
-          ? html`<li class="warning">
-              Rewrote <strong>${plural(report.relu6Rewritten.length, 'Clip(0, 6) node')}</strong> to Relu: this changes
-              the float model
-            </li>`
+          ? html`<li class="warning">Rewrote <strong>${plural(report.relu6Rewritten.length, 'Clip(0, 6) node')}</strong> to Relu: this changes the float model</li>`
           : nothing
       }
       ${report.rounding ? roundingFact(report.rounding) : nothing}
@@ -54,11 +46,9 @@ export function renderFacts(report: CleReport, download: TemplateResult): Templa
     ${
       report.skipped.length
         ? html`<details part="skipped" class="skipped">
-            <summary>Skipped ${plural(report.skipped.length, 'candidate')}</summary>
-            <ul>
-              ${report.skipped.map((s) => html`<li><span class="layers">${s.layers.join(' → ')}</span>: ${s.reason}</li>`)}
-            </ul>
-          </details>`
+          <summary>Skipped ${plural(report.skipped.length, 'candidate')}</summary>
+          <ul>${report.skipped.map((s) => html`<li><span class="layers">${s.layers.join(' → ')}</span>: ${s.reason}</li>`)}</ul>
+        </details>`
         : html`<p part="skipped" class="skipped muted">No candidates skipped.</p>`
     }
     ${download}
@@ -69,8 +59,7 @@ export function renderFacts(report: CleReport, download: TemplateResult): Templa
 function roundingFact(rounding: CleRounding) {
   const { dtypes, worst, layer } = roundingFacts(rounding);
   return html`<li title="‖stored − exact‖ / ‖exact‖ per layer; the figures after CLE are of the stored weights">
-    Rounding back to ${dtypes} changed the equalized weights by up to <strong>${worst}</strong> (${layer})
-  </li>`;
+    Rounding back to ${dtypes} changed the equalized weights by up to <strong>${worst}</strong> (${layer})</li>`;
 }
 
 /** How CLE moved INT8 symmetric per-tensor SQNR, when the report carries quantization figures. */
@@ -81,9 +70,7 @@ function sqnrFact(report: CleReport) {
   });
   if (deltas.length === 0) return nothing;
   const higher = deltas.filter((d) => d > 0.005).length;
-  return html`<li>
-    INT8 per-tensor SQNR higher in <strong>${higher} of ${plural(deltas.length, 'layer')}</strong>${
-      Math.max(...deltas) > 0.005 ? ` (up to +${Math.max(...deltas).toFixed(2)} dB)` : ''
-    }
-  </li>`;
+  return html`<li>INT8 per-tensor SQNR higher in <strong>${higher} of ${plural(deltas.length, 'layer')}</strong>${
+    Math.max(...deltas) > 0.005 ? ` (up to +${Math.max(...deltas).toFixed(2)} dB)` : ''
+  }</li>`;
 }

@@ -47,9 +47,7 @@ export class CleLayerView {
       return errorAlert(`${report.file}: ${why}`);
     }
     if (channelCount(change.before) === 0) {
-      return html`<section class="layer">
-        ${this.layerHeader(change)}${errorAlert(`${change.name} has no channels`)}
-      </section>`;
+      return html`<section class="layer">${this.layerHeader(change)}${errorAlert(`${change.name} has no channels`)}</section>`;
     }
     const domain = clampDomain(change.before, null);
     const chart = this.chart.get(`${width}|${height}`, change, () =>
@@ -75,14 +73,11 @@ export class CleLayerView {
       html`<span class="key"><svg width="14" height="14" viewBox="0 0 14 14">${icon}</svg>${text}</span>`;
     return html`<div part="header" class="header">
       <span class="layer-name">${change.name}</span>
-      <span class="layer-meta"
-        >${opLabel(before)} · [${before.shape.join('×')}] · ${plural(before.channels.min.length, 'channel')} · largest
-        relative range ${maxRelativeRangeText(before)} → ${maxRelativeRangeText(after)} · outliers
-        ${before.outliers.length} →
-        ${after.outliers.length}${
+      <span class="layer-meta">${opLabel(before)} · [${before.shape.join('×')}] · ${plural(before.channels.min.length, 'channel')} ·
+        largest relative range ${maxRelativeRangeText(before)} → ${maxRelativeRangeText(after)} ·
+        outliers ${before.outliers.length} → ${after.outliers.length}${
           int8PerTensor(before) !== undefined ? ` · INT8 per-tensor SQNR ${sqnrText(before)} → ${sqnrText(after)}` : ''
-        }</span
-      >
+        }</span>
       <span class="keys" aria-hidden="true">
         ${key(svg`<line x1="7" x2="7" y1="1" y2="13" stroke="var(--_before-color)" stroke-width="2" stroke-dasharray=${BEFORE_DASH}/>`, 'before')}
         ${key(svg`<line x1="7" x2="7" y1="1" y2="13" stroke="var(--_after-color)" stroke-width="2.5"/>`, 'after')}
@@ -102,30 +97,21 @@ export class CleLayerView {
       caption: `Per-channel weight statistics of ${change.name} before and after CLE`,
       head: html`<tr>
         <th scope="col">Channel</th>
-        <th scope="col">Min before</th>
-        <th scope="col">Min after</th>
-        <th scope="col">Max before</th>
-        <th scope="col">Max after</th>
-        <th scope="col">Mean before</th>
-        <th scope="col">Mean after</th>
-        <th scope="col">Rel. range before</th>
-        <th scope="col">Rel. range after</th>
+        <th scope="col">Min before</th><th scope="col">Min after</th>
+        <th scope="col">Max before</th><th scope="col">Max after</th>
+        <th scope="col">Mean before</th><th scope="col">Mean after</th>
+        <th scope="col">Rel. range before</th><th scope="col">Rel. range after</th>
         <th scope="col">Outlier</th>
       </tr>`,
       rows: () => cleChannelRows(change, domain),
-      row: (r) =>
-        html`<tr>
-          <th scope="row">${r.channel}</th>
-          <td>${formatNumber(r.before.min)}</td>
-          <td>${formatNumber(r.after.min)}</td>
-          <td>${formatNumber(r.before.max)}</td>
-          <td>${formatNumber(r.after.max)}</td>
-          <td>${formatNumber(r.before.mean)}</td>
-          <td>${formatNumber(r.after.mean)}</td>
-          <td>${formatNumber(r.before.relativeRange)}</td>
-          <td>${formatNumber(r.after.relativeRange)}</td>
-          <td>${flag(r)}</td>
-        </tr>`,
+      row: (r) => html`<tr>
+        <th scope="row">${r.channel}</th>
+        <td>${formatNumber(r.before.min)}</td><td>${formatNumber(r.after.min)}</td>
+        <td>${formatNumber(r.before.max)}</td><td>${formatNumber(r.after.max)}</td>
+        <td>${formatNumber(r.before.mean)}</td><td>${formatNumber(r.after.mean)}</td>
+        <td>${formatNumber(r.before.relativeRange)}</td><td>${formatNumber(r.after.relativeRange)}</td>
+        <td>${flag(r)}</td>
+      </tr>`,
       limit: { rows: MAX_TABLE_ROWS, note: (shown, total) => `First ${shown} of ${total} channels.` },
     });
   }
@@ -136,12 +122,9 @@ function channelLine(change: CleLayerChange, c: number): TemplateResult {
   const [row] = cleChannelRows(change, [c, c]);
   const { before: b, after: a } = row!;
   const outlier = [b.outlier ? 'before' : '', a.outlier ? 'after' : ''].filter(Boolean).join(' and ');
-  return html`<strong>Channel ${c}</strong> —
-    <span class="before"
-      >before: min ${formatNumber(b.min)}, max ${formatNumber(b.max)}, mean ${formatNumber(b.mean)}</span
-    >;
-    <span class="after"
-      >after: min ${formatNumber(a.min)}, max ${formatNumber(a.max)}, mean ${formatNumber(a.mean)}</span
-    >; relative range ${formatNumber(b.relativeRange)} →
-    ${formatNumber(a.relativeRange)}${outlier ? html` — <span class="outlier">outlier ${outlier}</span>` : nothing}`;
+  return html`<strong>Channel ${c}</strong> — <span class="before">before: min ${formatNumber(b.min)}, max ${formatNumber(b.max)}, mean ${formatNumber(b.mean)}</span>;
+    <span class="after">after: min ${formatNumber(a.min)}, max ${formatNumber(a.max)}, mean ${formatNumber(a.mean)}</span>;
+    relative range ${formatNumber(b.relativeRange)} → ${formatNumber(a.relativeRange)}${
+      outlier ? html` — <span class="outlier">outlier ${outlier}</span>` : nothing
+    }`;
 }

@@ -13,7 +13,7 @@ import { plural } from '../../text/plural.js';
 import { channelAfterKey } from '../shared/channel-keys.js';
 import { ChartCache, markParts, renderChart } from '../shared/chart.js';
 import { xValueAt } from '../shared/chart-geometry.js';
-import { DataTable } from '../shared/data-table.js';
+import { DataTable, layerRow } from '../shared/data-table.js';
 
 export class CleOverview {
   private readonly chart = new ChartCache();
@@ -50,21 +50,9 @@ export class CleOverview {
         <span class="layer-name">Largest relative range per layer</span>
         <span class="layer-meta">${plural(rows.length, 'layer')}, worst INT8 SQNR first · log scale</span>
         <span class="keys" aria-hidden="true">
-          <span class="key"
-            ><svg width="12" height="14" viewBox="0 0 12 14">
-              <circle cx="6" cy="7" r="3.5" fill="none" stroke="var(--_before-color)" stroke-width="1.5" /></svg
-            >before</span
-          >
-          <span class="key"
-            ><svg width="12" height="14" viewBox="0 0 12 14">
-              <circle cx="6" cy="7" r="3.5" fill="var(--_after-color)" /></svg
-            >after</span
-          >
-          <span class="key"
-            ><svg width="12" height="14" viewBox="0 0 12 14">
-              <path d="M6 1 V12 M2 8 L6 12 L10 8" fill="none" stroke="var(--_change-color)" stroke-width="2" /></svg
-            >change</span
-          >
+          <span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><circle cx="6" cy="7" r="3.5" fill="none" stroke="var(--_before-color)" stroke-width="1.5"/></svg>before</span>
+          <span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><circle cx="6" cy="7" r="3.5" fill="var(--_after-color)"/></svg>after</span>
+          <span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><path d="M6 1 V12 M2 8 L6 12 L10 8" fill="none" stroke="var(--_change-color)" stroke-width="2"/></svg>change</span>
         </span>
       </div>
       <div
@@ -93,24 +81,14 @@ export class CleOverview {
       summary: `Data table: ${plural(rows.length, 'layer')}`,
       label: 'Data table of the layers before and after CLE',
       caption: 'Largest relative range of each layer before and after CLE',
-      head: html`<tr>
-        <th scope="col">#</th>
-        <th scope="col">Layer</th>
-        <th scope="col">Op</th>
-        <th scope="col">INT8 SQNR before</th>
-        <th scope="col">Before</th>
-        <th scope="col">After</th>
-      </tr>`,
+      head: html`<tr><th scope="col">#</th><th scope="col">Layer</th><th scope="col">Op</th><th scope="col">INT8 SQNR before</th><th scope="col">Before</th><th scope="col">After</th></tr>`,
       rows: () => rows,
       row: (r) =>
-        html`<tr class=${r.name === selected ? 'selected' : ''} aria-current=${r.name === selected ? 'true' : nothing}>
-          <td>${r.index + 1}</td>
-          <th scope="row">${r.name}</th>
-          <td>${r.op}</td>
-          <td>${r.sqnrBeforeText || '—'}</td>
-          <td>${r.beforeText}</td>
-          <td>${r.afterText}</td>
-        </tr>`,
+        layerRow(
+          r,
+          selected,
+          html`<td>${r.op}</td><td>${r.sqnrBeforeText || '—'}</td><td>${r.beforeText}</td><td>${r.afterText}</td>`,
+        ),
     });
   }
 
@@ -144,7 +122,8 @@ export class CleOverview {
 
 /** "3 of 40: conv2 (Conv) — INT8 SQNR before 31.2 dB — largest relative range 12.1 → 3.4 (selected)". */
 function layerLine(row: CleLayerRow, total: number, selected: boolean): TemplateResult {
-  return html`<strong>${row.index + 1} of ${total}</strong>: ${row.name}
-    (${row.op})${row.sqnrBeforeText ? ` — INT8 SQNR before ${row.sqnrBeforeText}` : nothing} — largest relative range
+  return html`<strong>${row.index + 1} of ${total}</strong>: ${row.name} (${row.op})${
+    row.sqnrBeforeText ? ` — INT8 SQNR before ${row.sqnrBeforeText}` : nothing
+  } — largest relative range
     ${row.beforeText} → ${row.afterText}${selected ? html` <span class="hint">(selected)</span>` : nothing}`;
 }

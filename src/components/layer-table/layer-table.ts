@@ -209,9 +209,7 @@ export class LayerTable extends ModelViewElement {
           .value=${this.filter}
           @input=${(e: Event) => (this.filter = (e.target as HTMLInputElement).value)}
         />
-        <span part="count" class="count" role="status"
-          >${rows.length === report.layers.length ? `${rows.length} layers` : `${rows.length} of ${report.layers.length} layers`}</span
-        >
+        <span part="count" class="count" role="status">${rows.length === report.layers.length ? `${rows.length} layers` : `${rows.length} of ${report.layers.length} layers`}</span>
       </div>
       <div part="scroller" class="scroller">
         <table part="table" aria-label=${`Weight layers of ${report.file}`}>
@@ -219,17 +217,9 @@ export class LayerTable extends ModelViewElement {
             <tr>
               ${columns.map((c) => {
                 const sorted = this.sort === c.key;
-                return html`<th
-                  part="header"
-                  scope="col"
-                  class=${c.numeric ? '' : 'text'}
-                  data-column=${c.key}
-                  aria-sort=${sorted ? this.sortDirection : nothing}
-                >
+                return html`<th part="header" scope="col" class=${c.numeric ? '' : 'text'} data-column=${c.key} aria-sort=${sorted ? this.sortDirection : nothing}>
                   <button part="sort-button" type="button" @click=${() => this.sortBy(c.key)}>
-                    ${c.label}<span class="arrow" aria-hidden="true"
-                      >${sorted ? (this.sortDirection === 'ascending' ? '▲' : '▼') : ''}</span
-                    >
+                    ${c.label}<span class="arrow" aria-hidden="true">${sorted ? (this.sortDirection === 'ascending' ? '▲' : '▼') : ''}</span>
                   </button>
                 </th>`;
               })}

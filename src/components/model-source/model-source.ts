@@ -102,16 +102,7 @@ export class ModelSource extends WeightlensElement {
       </div>
       <form part="url-form" @submit=${this.onSubmit}>
         <label for="url">Model URL</label>
-        <input
-          part="url-input"
-          id="url"
-          name="url"
-          type="text"
-          inputmode="url"
-          autocomplete="url"
-          spellcheck="false"
-          placeholder="https://…/model.onnx"
-        />
+        <input part="url-input" id="url" name="url" type="text" inputmode="url" autocomplete="url" spellcheck="false" placeholder="https://…/model.onnx" />
         <button part="load-button" type="submit">Load</button>
       </form>
       ${this.renderStatus()}

@@ -212,14 +212,10 @@ export class QuantErrorPlot extends ModelViewElement {
     const status = before ? nothing : this.cle && !this.cleReport ? this.renderCleStatus() : this.renderStatus();
     if (status !== nothing || !report) return html`<div part="base">${status}</div>`;
     if (report.layers.length === 0) {
-      return html`<div part="base">
-        <p part="status" class="status note" role="status">${report.file} has no weight layers.</p>
-      </div>`;
+      return html`<div part="base"><p part="status" class="status note" role="status">${report.file} has no weight layers.</p></div>`;
     }
     if (!hasQuantFigures(report)) {
-      return html`<div part="base">
-        <p part="status" class="status note" role="status">${report.file}: ${NO_QUANT}</p>
-      </div>`;
+      return html`<div part="base"><p part="status" class="status note" role="status">${report.file}: ${NO_QUANT}</p></div>`;
     }
     const options = { ...this.options, before };
     const selected = this.selectedName(report);
@@ -231,56 +227,16 @@ export class QuantErrorPlot extends ModelViewElement {
     const { top, rowHeight, height } = quantRowGeometry(rows.length);
     return html`<div part="base">
       <div part="header" class="header">
-        <span class="layer-name"
-          >${schemeLabel(options.bits, options.scheme)} SQNR per
-          layer${before ? ', after CLE against before' : ''}</span
-        >
-        <span class="layer-meta"
-          >${plural(rows.length, 'layer')} ·
-          ${options.sort === 'worst' ? `worst per-tensor${before ? ' after CLE' : ''} first` : 'model order'} · higher
-          is better</span
-        >
+        <span class="layer-name">${schemeLabel(options.bits, options.scheme)} SQNR per layer${before ? ', after CLE against before' : ''}</span>
+        <span class="layer-meta">${plural(rows.length, 'layer')} · ${options.sort === 'worst' ? `worst per-tensor${before ? ' after CLE' : ''} first` : 'model order'} · higher is better</span>
         <span class="keys" aria-hidden="true">
-          <span class="key"
-            ><svg width="12" height="14" viewBox="0 0 12 14">
-              <rect x="2" y="3" width="8" height="8" fill="var(--_per-tensor-color)" /></svg
-            >per-tensor</span
-          >
-          <span class="key"
-            ><svg width="12" height="14" viewBox="0 0 12 14">
-              <circle cx="6" cy="7" r="4" fill="var(--_per-channel-color)" /></svg
-            >per-channel</span
-          >
-          <span class="key"
-            ><svg width="16" height="14" viewBox="0 0 16 14">
-              <line x1="0" x2="16" y1="7" y2="7" stroke="var(--_gap-color)" stroke-width="2.5" /></svg
-            >gap</span
-          >
+          <span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><rect x="2" y="3" width="8" height="8" fill="var(--_per-tensor-color)"/></svg>per-tensor</span>
+          <span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><circle cx="6" cy="7" r="4" fill="var(--_per-channel-color)"/></svg>per-channel</span>
+          <span class="key"><svg width="16" height="14" viewBox="0 0 16 14"><line x1="0" x2="16" y1="7" y2="7" stroke="var(--_gap-color)" stroke-width="2.5"/></svg>gap</span>
           ${
             before
-              ? html`<span class="key"
-                    ><svg width="12" height="14" viewBox="0 0 12 14">
-                      <rect
-                        x="2.5"
-                        y="3.5"
-                        width="7"
-                        height="7"
-                        fill="none"
-                        stroke="var(--_per-tensor-color)"
-                        stroke-width="1.5"
-                      /></svg
-                    >before CLE</span
-                  >
-                  <span class="key"
-                    ><svg width="16" height="14" viewBox="0 0 16 14">
-                      <path
-                        d="M1 7 H14 M10 3 L14 7 L10 11"
-                        fill="none"
-                        stroke="var(--_change-color)"
-                        stroke-width="1.5"
-                      /></svg
-                    >change</span
-                  >`
+              ? html`<span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><rect x="2.5" y="3.5" width="7" height="7" fill="none" stroke="var(--_per-tensor-color)" stroke-width="1.5"/></svg>before CLE</span>
+                <span class="key"><svg width="16" height="14" viewBox="0 0 16 14"><path d="M1 7 H14 M10 3 L14 7 L10 11" fill="none" stroke="var(--_change-color)" stroke-width="1.5"/></svg>change</span>`
               : nothing
           }
         </span>
@@ -302,11 +258,7 @@ export class QuantErrorPlot extends ModelViewElement {
           ${chart}
           ${
             cursor !== null
-              ? html`<div
-                  part="cursor"
-                  class="cursor"
-                  style=${`top: ${((top + cursor * rowHeight) / height) * 100}%; height: ${(rowHeight / height) * 100}%`}
-                ></div>`
+              ? html`<div part="cursor" class="cursor" style=${`top: ${((top + cursor * rowHeight) / height) * 100}%; height: ${(rowHeight / height) * 100}%`}></div>`
               : nothing
           }
         </div>
@@ -323,17 +275,11 @@ export class QuantErrorPlot extends ModelViewElement {
   private renderCleStatus(): TemplateResult {
     const cle = this.cleCompare();
     if (!cle)
-      return html`<div part="status error" class="status error" role="alert">
-        No &lt;cle-compare&gt; with id "${this.cle}" on the page.
-      </div>`;
+      return html`<div part="status error" class="status error" role="alert">No &lt;cle-compare&gt; with id "${this.cle}" on the page.</div>`;
     if (cle.status === 'error')
-      return html`<div part="status error" class="status error" role="alert">
-        CLE failed: ${cle.error?.message ?? 'unknown error'}
-      </div>`;
+      return html`<div part="status error" class="status error" role="alert">CLE failed: ${cle.error?.message ?? 'unknown error'}</div>`;
     if (cle.status === 'loading')
-      return html`<div part="status" class="status" role="status">
-        Waiting for CLE (&lt;cle-compare id="${this.cle}"&gt;)…
-      </div>`;
+      return html`<div part="status" class="status" role="status">Waiting for CLE (&lt;cle-compare id="${this.cle}"&gt;)…</div>`;
     return html`<div part="status" class="status" role="status">No CLE results yet.</div>`;
   }
 
@@ -351,13 +297,10 @@ export class QuantErrorPlot extends ModelViewElement {
   }
 
   private layerLine(row: QuantErrorRow, total: number, selected: boolean): TemplateResult {
-    return html`<strong>Layer ${row.rank + 1} of ${total}</strong
-      >${this.options.sort === 'worst' ? ' (worst first)' : ''}: ${row.name} (${row.op}) — per-tensor
-      ${row.perTensorText}, per-channel ${row.perChannelText}, gap
-      ${row.gapText}${
+    return html`<strong>Layer ${row.rank + 1} of ${total}</strong>${this.options.sort === 'worst' ? ' (worst first)' : ''}: ${row.name} (${row.op}) —
+      per-tensor ${row.perTensorText}, per-channel ${row.perChannelText}, gap ${row.gapText}${
         row.before
-          ? html`; before CLE per-tensor ${row.before.perTensorText}, per-channel ${row.before.perChannelText}
-            (per-tensor ${row.before.changeText})`
+          ? html`; before CLE per-tensor ${row.before.perTensorText}, per-channel ${row.before.perChannelText} (per-tensor ${row.before.changeText})`
           : nothing
       }${selected ? html` <span class="hint">(selected)</span>` : nothing}`;
   }

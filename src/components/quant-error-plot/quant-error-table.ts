@@ -4,7 +4,7 @@ import { html, nothing, type TemplateResult } from 'lit';
 import { formatDb, schemeLabel, type QuantBits, type QuantErrorRow, type QuantScheme } from '../../plot/quant-error.js';
 import type { QuantFigures } from '../../report/quant-error.js';
 import { plural } from '../../text/plural.js';
-import type { DataTable } from '../shared/data-table.js';
+import { layerRow, type DataTable } from '../shared/data-table.js';
 
 const FIGURES = [
   ['int8', 'symmetric'],
@@ -14,11 +14,7 @@ const FIGURES = [
 ] as const;
 
 const cells = (f: QuantFigures | undefined) =>
-  f
-    ? html`<td>${formatDb(f.perTensor)}</td>
-        <td>${formatDb(f.perChannel)}</td>`
-    : html`<td>n/a</td>
-        <td>n/a</td>`;
+  f ? html`<td>${formatDb(f.perTensor)}</td><td>${formatDb(f.perChannel)}</td>` : html`<td>n/a</td><td>n/a</td>`;
 
 export interface QuantErrorTableOptions {
   /** The figures the chart shows: their "before CLE" columns are added when comparing. */
@@ -44,26 +40,16 @@ export function quantErrorTable(
         ${comparing ? html`<th scope="colgroup" colspan="2">${schemeLabel(bits, scheme)} before CLE</th>` : nothing}
       </tr>
       <tr>
-        <th scope="col">#</th>
-        <th scope="col">Layer</th>
-        ${FIGURES.map(
-          () =>
-            html`<th scope="col">per-tensor</th>
-              <th scope="col">per-channel</th>`,
-        )}
-        ${
-          comparing
-            ? html`<th scope="col">per-tensor</th>
-                <th scope="col">per-channel</th>`
-            : nothing
-        }
+        <th scope="col">#</th><th scope="col">Layer</th>
+        ${FIGURES.map(() => html`<th scope="col">per-tensor</th><th scope="col">per-channel</th>`)}
+        ${comparing ? html`<th scope="col">per-tensor</th><th scope="col">per-channel</th>` : nothing}
       </tr>`,
     rows: () => rows,
     row: (r) =>
-      html`<tr class=${r.name === selected ? 'selected' : ''} aria-current=${r.name === selected ? 'true' : nothing}>
-        <td>${r.index + 1}</td>
-        <th scope="row">${r.name}</th>
-        ${FIGURES.map(([b, s]) => cells(r.quant?.[b][s]))} ${comparing ? cells(r.before ?? undefined) : nothing}
-      </tr>`,
+      layerRow(
+        r,
+        selected,
+        html`${FIGURES.map(([b, s]) => cells(r.quant?.[b][s]))} ${comparing ? cells(r.before ?? undefined) : nothing}`,
+      ),
   });
 }

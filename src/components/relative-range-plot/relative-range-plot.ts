@@ -82,10 +82,7 @@ export class RelativeRangePlot extends LayerViewElement {
     const { layer } = shown;
     if (layer.relativeRange.every((v) => v === null)) {
       const why = `${deadChannelNote(layer)}.`;
-      return html`<div part="base">
-        ${layerHeader(layer, [])}
-        <p part="status" class="status note" role="status">${why}</p>
-      </div>`;
+      return html`<div part="base">${layerHeader(layer, [])}<p part="status" class="status note" role="status">${why}</p></div>`;
     }
     const width = this.width.value;
     const narrow = width < NARROW;
@@ -124,17 +121,9 @@ export class RelativeRangePlot extends LayerViewElement {
   private renderSummary(layer: LayerReport) {
     const rows = relativeRangeSummary(layer);
     return html`<table part="summary" class="summary">
-      <caption>
-        Relative range summary
-      </caption>
+      <caption>Relative range summary</caption>
       <tbody>
-        ${rows.map(
-          (r) =>
-            html`<tr>
-              <th scope="row">${r.label}</th>
-              <td>${formatNumber(r.value)}</td>
-            </tr>`,
-        )}
+        ${rows.map((r) => html`<tr><th scope="row">${r.label}</th><td>${formatNumber(r.value)}</td></tr>`)}
       </tbody>
     </table>`;
   }
@@ -145,22 +134,12 @@ export class RelativeRangePlot extends LayerViewElement {
       summary: 'Data table: relative range of each channel',
       label: `Relative ranges of ${layer.name}`,
       caption: `Relative range per channel of ${layer.name}`,
-      head: html`<tr>
-        <th scope="col">Channel</th>
-        <th scope="col">Min</th>
-        <th scope="col">Max</th>
-        <th scope="col">Relative range</th>
-        <th scope="col">Outlier</th>
-      </tr>`,
+      head: html`<tr><th scope="col">Channel</th><th scope="col">Min</th><th scope="col">Max</th><th scope="col">Relative range</th><th scope="col">Outlier</th></tr>`,
       rows: () => channelRows(layer),
-      row: (r) =>
-        html`<tr>
-          <th scope="row">${r.channel}</th>
-          <td>${formatNumber(r.min)}</td>
-          <td>${formatNumber(r.max)}</td>
-          <td>${formatNumber(r.relativeRange)}</td>
-          <td>${r.outlier ? 'yes' : ''}</td>
-        </tr>`,
+      row: (r) => html`<tr>
+        <th scope="row">${r.channel}</th><td>${formatNumber(r.min)}</td><td>${formatNumber(r.max)}</td>
+        <td>${formatNumber(r.relativeRange)}</td><td>${r.outlier ? 'yes' : ''}</td>
+      </tr>`,
       limit: { rows: MAX_TABLE_ROWS, note: (shown, total) => `First ${shown} of ${total} channels.` },
     });
   }

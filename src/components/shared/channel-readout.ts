@@ -83,11 +83,7 @@ export class ChannelReadout<S extends object> {
     if (!span) return html`<div part="cursor" class="cursor line" style="left: ${xPercent(chart, index)}%"></div>`;
     const [a, b] = [xPercent(chart, span[0]), xPercent(chart, span[1])];
     const minWidth = 100 / chart.width.baseVal.value; // at least a pixel wide
-    return html`<div
-      part="cursor"
-      class="cursor band"
-      style="left: ${a}%; width: ${Math.max(minWidth, b - a)}%"
-    ></div>`;
+    return html`<div part="cursor" class="cursor band" style="left: ${a}%; width: ${Math.max(minWidth, b - a)}%"></div>`;
   }
 
   private readonly onFocus = (): void => {

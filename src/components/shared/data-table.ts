@@ -37,15 +37,9 @@ export class DataTable {
     const shown = limit ? all.slice(0, limit.rows) : all;
     return html`<div class="data-table" tabindex="0" role="region" aria-label=${label}>
       <table>
-        <caption class="visually-hidden">
-          ${caption}
-        </caption>
-        <thead>
-          ${head}
-        </thead>
-        <tbody>
-          ${shown.map(row)}
-        </tbody>
+        <caption class="visually-hidden">${caption}</caption>
+        <thead>${head}</thead>
+        <tbody>${shown.map(row)}</tbody>
       </table>
       ${limit && all.length > shown.length ? html`<p>${limit.note(shown.length, all.length)}</p>` : nothing}
     </div>`;
@@ -55,4 +49,18 @@ export class DataTable {
     this.open = (e.target as HTMLDetailsElement).open;
     this.host.requestUpdate();
   };
+}
+
+/** A row about one layer of a model-wide table: its position, its name as the row header, then `cells`. */
+export function layerRow(
+  r: { index: number; name: string },
+  selected: string | undefined,
+  cells: unknown,
+): TemplateResult {
+  const current = r.name === selected;
+  return html`<tr class=${current ? 'selected' : ''} aria-current=${current ? 'true' : nothing}>
+    <td>${r.index + 1}</td>
+    <th scope="row">${r.name}</th>
+    ${cells}
+  </tr>`;
 }

@@ -38,23 +38,18 @@ export function layerHeader(
   const shownKeys = keys.filter((k) => k !== 'dead' || layer.deadChannels.length > 0);
   return html`<div part="header" class="header">
     <span class="layer-name">${layer.name}</span>
-    <span class="layer-meta"
-      >${opLabel(layer)} · [${layer.shape.join('×')}] · ${plural(n, 'channel')} ·
+    <span class="layer-meta">${opLabel(layer)} · [${layer.shape.join('×')}] · ${plural(n, 'channel')} ·
       ${plural(layer.outliers.length, 'outlier')}${
         layer.deadChannels.length ? ` · ${layer.deadChannels.length} dead` : nothing
       }${layer.nonFinite ? html` · ${layer.nonFinite} non-finite` : nothing}${
         layer.modelQuantization
           ? ` · stored ${layer.modelQuantization.dtype}, ${storedAs(layer.modelQuantization)}`
           : nothing
-      }</span
-    >
+      }</span>
     ${notes.length ? html`<span part="notes" class="layer-notes">${notes.join('. ')}</span>` : nothing}
-    <span class="keys" aria-hidden="true"
-      >${shownKeys.map(
-        (k) =>
-          html`<span class="key"><svg width="12" height="14" viewBox="0 0 12 14">${icon[k]}</svg>${text[k]}</span>`,
-      )}</span
-    >
+    <span class="keys" aria-hidden="true">${shownKeys.map(
+      (k) => html`<span class="key"><svg width="12" height="14" viewBox="0 0 12 14">${icon[k]}</svg>${text[k]}</span>`,
+    )}</span>
   </div>`;
 }
 

@@ -41,22 +41,17 @@ class ReadoutProbe extends LitElement {
     );
     this.readout.show(this.subject, this.domain, this.chart);
     return html`${this.readout.plot('Probe', this.chart, this.brush)}
-    ${this.readout.readout((c) => `${this.subject.name}: channel ${c}`, 'Hover to read.')}
-    ${this.table.render({
-      part: 'table',
-      summary: 'Data table',
-      label: 'Channels',
-      caption: 'Channels',
-      head: html`<tr>
-        <th scope="col">Channel</th>
-      </tr>`,
-      rows: () => Array.from({ length: this.subject.channels }, (_, i) => i),
-      row: (i) =>
-        html`<tr>
-          <td>${i}</td>
-        </tr>`,
-      limit: { rows: 4, note: (shown, total) => `First ${shown} of ${total}.` },
-    })}`;
+      ${this.readout.readout((c) => `${this.subject.name}: channel ${c}`, 'Hover to read.')}
+      ${this.table.render({
+        part: 'table',
+        summary: 'Data table',
+        label: 'Channels',
+        caption: 'Channels',
+        head: html`<tr><th scope="col">Channel</th></tr>`,
+        rows: () => Array.from({ length: this.subject.channels }, (_, i) => i),
+        row: (i) => html`<tr><td>${i}</td></tr>`,
+        limit: { rows: 4, note: (shown, total) => `First ${shown} of ${total}.` },
+      })}`;
   }
 }
 customElements.define('readout-probe', ReadoutProbe);

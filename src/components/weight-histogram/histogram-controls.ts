@@ -34,35 +34,16 @@ export function histogramControls(
     el.scheme = scheme;
   };
   return html`<div part="controls" class="controls">
-    <label
-      >Output channel
-      <input
-        part="channel-input"
-        type="number"
-        min="0"
-        max=${lastChannel}
-        placeholder="all"
-        .value=${h.channel === null ? '' : String(h.channel)}
-        @change=${setChannel}
-      />
+    <label>Output channel
+      <input part="channel-input" type="number" min="0" max=${lastChannel} placeholder="all" .value=${h.channel === null ? '' : String(h.channel)} @change=${setChannel} />
     </label>
-    <label
-      ><input
-        part="scale-toggle"
-        type="checkbox"
-        .checked=${el.scale === 'log'}
-        @change=${(e: Event) => (el.scale = (e.target as HTMLInputElement).checked ? 'log' : 'linear')}
-      />
-      Log counts</label
-    >
-    <label
-      >Grid
+    <label><input part="scale-toggle" type="checkbox" .checked=${el.scale === 'log'} @change=${(e: Event) => (el.scale = (e.target as HTMLInputElement).checked ? 'log' : 'linear')} /> Log counts</label>
+    <label>Grid
       <select part="overlay-select" @change=${setOverlay}>
         ${OVERLAYS.map(([bits, scheme], i) => html`<option value=${i} ?selected=${bits === options.bits && scheme === options.scheme}>INT${bits} ${scheme}</option>`)}
       </select>
     </label>
-    <label
-      >per
+    <label>per
       <select part="grid-select" @change=${(e: Event) => (el.grid = inputValue(e) as GridGranularity)}>
         <option value="tensor" ?selected=${options.grid === 'tensor'}>tensor</option>
         <option value="channel" ?selected=${options.grid === 'channel'}>channel</option>
@@ -80,12 +61,8 @@ export function zoomControls(el: Settings, h: LayerHistogram): TemplateResult {
     el.zoom = which === 0 ? [value, to] : [from, value];
   };
   return html`<div part="zoom" class="controls zoom" role="group" aria-label="Zoom to weights">
-    <label
-      >Weights from <input part="zoom-from" type="number" step="any" .value=${String(lo)} @change=${set(0)}
-    /></label>
+    <label>Weights from <input part="zoom-from" type="number" step="any" .value=${String(lo)} @change=${set(0)} /></label>
     <label>to <input part="zoom-to" type="number" step="any" .value=${String(hi)} @change=${set(1)} /></label>
-    <button part="zoom-reset" type="button" ?disabled=${!h.zoomed} @click=${() => (el.zoom = null)}>
-      Show the whole range
-    </button>
+    <button part="zoom-reset" type="button" ?disabled=${!h.zoomed} @click=${() => (el.zoom = null)}>Show the whole range</button>
   </div>`;
 }

@@ -268,42 +268,32 @@ export class WeightHistogram extends LayerViewElement {
     const report = this.models.report;
     if (status !== nothing || !report) return html`<div part="base">${status}</div>`;
     if (this.needsModel) {
-      return html`<div part="base">
-        <p part="status" class="status note" role="status">${needsModelError(report.file).message}.</p>
-      </div>`;
+      return html`<div part="base"><p part="status" class="status note" role="status">${needsModelError(report.file).message}.</p></div>`;
     }
     if (this.task.status === 'error')
       return html`<div part="base">${this.renderProblem(this.task.error!.message)}</div>`;
     const h = this.histogram;
     const layer = h && this.layerReport(h);
     if (!h || !layer) {
-      return html`<div part="base">
-        <div part="status" class="status" role="status">Computing the histogram…</div>
-      </div>`;
+      return html`<div part="base"><div part="status" class="status" role="status">Computing the histogram…</div></div>`;
     }
     const overlay = quantOverlay(layer, h.channel, this.overlayOptions);
     const bins = histogramBins(h);
     const chart = this.chartFor(h, overlay);
     this.readout.show(h, [0, bins.length - 1], chart);
     return html`<div part="base">
-      ${this.renderHeader(layer, h, overlay)}
-      ${histogramControls(this, layer.channels.min.length - 1, h, this.overlayOptions)}
+      ${this.renderHeader(layer, h, overlay)} ${histogramControls(this, layer.channels.min.length - 1, h, this.overlayOptions)}
       ${this.readout.plot(`Weight histogram of ${h.layer}, ${selectionText(h)}. Arrow keys read one bin at a time.`, chart, this.brush)}
       ${this.renderReadout(layer, h, bins)} ${zoomControls(this, h)}
       ${
         h.zoomed
-          ? html`<p part="zoom-note" class="zoom-note">
-              Zoomed to ${formatNumber(h.lo)} … ${formatNumber(h.hi)}: ${plural(h.below, 'weight')} below and
-              ${plural(h.above, 'weight')} above it are not shown.
-            </p>`
+          ? html`<p part="zoom-note" class="zoom-note">Zoomed to ${formatNumber(h.lo)} … ${formatNumber(h.hi)}:
+            ${plural(h.below, 'weight')} below and ${plural(h.above, 'weight')} above it are not shown.</p>`
           : nothing
       }
       ${
         h.nonFinite
-          ? html`<p part="note" class="note">
-              ${plural(h.nonFinite, 'weight')} of ${integer.format(h.elements)} ${h.nonFinite === 1 ? 'is' : 'are'} NaN
-              or ±Inf: counted here, in no bin.
-            </p>`
+          ? html`<p part="note" class="note">${plural(h.nonFinite, 'weight')} of ${integer.format(h.elements)} ${h.nonFinite === 1 ? 'is' : 'are'} NaN or ±Inf: counted here, in no bin.</p>`
           : nothing
       }
       ${this.renderTable(h, bins)}
@@ -313,43 +303,25 @@ export class WeightHistogram extends LayerViewElement {
   private renderHeader(layer: LayerReport, h: LayerHistogram, overlay: QuantOverlay | null): TemplateResult {
     const options = this.overlayOptions;
     return html`<div part="header" class="header">
-        <span class="layer-name">${layer.name}</span>
-        <span class="layer-meta"
-          >${opLabel(layer)} · [${layer.shape.join('×')}] ·
-          ${selectionText(h)}${h.channel === null ? '' : ` of ${layer.channels.min.length}`} ·
-          ${plural(h.elements, 'weight')} in ${plural(h.counts.length, 'bin')}</span
-        >
-        <span class="keys" aria-hidden="true">
-          <span class="key"
-            ><svg width="12" height="14" viewBox="0 0 12 14">
-              <rect x="1" y="4" width="10" height="10" fill="var(--_bar-color)" /></svg
-            >weights</span
-          >
-          <span class="key"
-            ><svg width="14" height="14" viewBox="0 0 14 14">
-              <rect x="1" y="0" width="12" height="14" fill="var(--_clip-color)" fill-opacity="0.15" />
-              <line x1="1" x2="1" y1="0" y2="14" stroke="var(--_clip-color)" stroke-width="2" />
-              <line x1="13" x2="13" y1="0" y2="14" stroke="var(--_clip-color)" stroke-width="2" /></svg
-            >clipping range</span
-          >
-          <span class="key"
-            ><svg width="12" height="14" viewBox="0 0 12 14">
-              <line x1="3" x2="3" y1="0" y2="14" stroke="var(--_grid-level-color)" />
-              <line x1="9" x2="9" y1="0" y2="14" stroke="var(--_grid-level-color)" /></svg
-            >grid levels</span
-          >
-        </span>
-      </div>
-      <p part="overlay-summary" class="overlay-summary">
-        <strong>${overlayLabel(options)}</strong>:
-        ${
-          overlay
-            ? html`clipping range ${clipText(overlay)}; ${gridText(h, overlay, this.width.value)}.`
-            : options.grid === 'channel' && h.channel === null
-              ? html`each output channel has its own grid — choose a channel to see one.`
-              : html`no finite weight to set a grid.`
-        }
-      </p>`;
+      <span class="layer-name">${layer.name}</span>
+      <span class="layer-meta">${opLabel(layer)} · [${layer.shape.join('×')}] · ${selectionText(h)}${h.channel === null ? '' : ` of ${layer.channels.min.length}`} ·
+        ${plural(h.elements, 'weight')} in ${plural(h.counts.length, 'bin')}</span>
+      <span class="keys" aria-hidden="true">
+        <span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><rect x="1" y="4" width="10" height="10" fill="var(--_bar-color)"/></svg>weights</span>
+        <span class="key"><svg width="14" height="14" viewBox="0 0 14 14"><rect x="1" y="0" width="12" height="14" fill="var(--_clip-color)" fill-opacity="0.15"/><line x1="1" x2="1" y1="0" y2="14" stroke="var(--_clip-color)" stroke-width="2"/><line x1="13" x2="13" y1="0" y2="14" stroke="var(--_clip-color)" stroke-width="2"/></svg>clipping range</span>
+        <span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><line x1="3" x2="3" y1="0" y2="14" stroke="var(--_grid-level-color)"/><line x1="9" x2="9" y1="0" y2="14" stroke="var(--_grid-level-color)"/></svg>grid levels</span>
+      </span>
+    </div>
+    <p part="overlay-summary" class="overlay-summary">
+      <strong>${overlayLabel(options)}</strong>:
+      ${
+        overlay
+          ? html`clipping range ${clipText(overlay)}; ${gridText(h, overlay, this.width.value)}.`
+          : options.grid === 'channel' && h.channel === null
+            ? html`each output channel has its own grid — choose a channel to see one.`
+            : html`no finite weight to set a grid.`
+      }
+    </p>`;
   }
 
   private chartFor(h: LayerHistogram, overlay: QuantOverlay | null): Chart {
@@ -373,8 +345,7 @@ export class WeightHistogram extends LayerViewElement {
       const share = h.elements
         ? ` (${((bin.count / h.elements) * 100).toPrecision(3)}% of ${integer.format(h.elements)})`
         : '';
-      return html`<strong>${which} ${bin.bin + 1} of ${bins.length}</strong>: ${rangeText(bin, bins.length)} —
-        ${plural(bin.count, 'weight')}${share}`;
+      return html`<strong>${which} ${bin.bin + 1} of ${bins.length}</strong>: ${rangeText(bin, bins.length)} — ${plural(bin.count, 'weight')}${share}`;
     }, 'Hover the histogram, or focus it and press ← →, to read a bin.');
   }
 
@@ -384,20 +355,10 @@ export class WeightHistogram extends LayerViewElement {
       summary: `Data table: ${plural(bins.length, 'bin')}`,
       label: `Histogram bins of ${h.layer}`,
       caption: `Weights of ${h.layer} (${selectionText(h)}) per bin`,
-      head: html`<tr>
-        <th scope="col">Bin</th>
-        <th scope="col">Weights from</th>
-        <th scope="col">to</th>
-        <th scope="col">Count</th>
-      </tr>`,
+      head: html`<tr><th scope="col">Bin</th><th scope="col">Weights from</th><th scope="col">to</th><th scope="col">Count</th></tr>`,
       rows: () => bins,
       row: (b) =>
-        html`<tr>
-          <th scope="row">${b.bin + 1}</th>
-          <td>${formatNumber(b.x1)}</td>
-          <td>${formatNumber(b.x2)}${b.bin === bins.length - 1 ? ' (incl.)' : ''}</td>
-          <td>${b.count}</td>
-        </tr>`,
+        html`<tr><th scope="row">${b.bin + 1}</th><td>${formatNumber(b.x1)}</td><td>${formatNumber(b.x2)}${b.bin === bins.length - 1 ? ' (incl.)' : ''}</td><td>${b.count}</td></tr>`,
     });
   }
 }

@@ -112,9 +112,7 @@ export class WeightRangePlot extends LayerViewElement {
     this.shownLayer = layer;
     if (this.zoomed) this.zoomed.layer ??= layer;
     if (channelCount(layer) === 0)
-      return html`<div part="base">
-        ${layerHeader(layer, [])}${this.renderProblem(`${layer.name} has no channels`)}
-      </div>`;
+      return html`<div part="base">${layerHeader(layer, [])}${this.renderProblem(`${layer.name} has no channels`)}</div>`;
     const domain = clampDomain(layer, this.zoomed?.layer === layer ? this.zoomed.span : null);
     const chart = this.chartFor(layer, domain);
     this.readout.show(layer, domain, chart);
@@ -152,15 +150,9 @@ export class WeightRangePlot extends LayerViewElement {
       this.zoom = next[0] === 0 && next[1] === last ? null : next;
     };
     return html`<div part="zoom" class="zoom" role="group" aria-label="Zoom to channels">
-      <label
-        >From channel <input part="zoom-from" type="number" min="0" max=${last} .value=${String(lo)} @change=${set(0)}
-      /></label>
-      <label
-        >to <input part="zoom-to" type="number" min="0" max=${last} .value=${String(hi)} @change=${set(1)}
-      /></label>
-      <button part="zoom-reset" type="button" ?disabled=${!zoomed} @click=${() => (this.zoom = null)}>
-        Show all ${last + 1} channels
-      </button>
+      <label>From channel <input part="zoom-from" type="number" min="0" max=${last} .value=${String(lo)} @change=${set(0)} /></label>
+      <label>to <input part="zoom-to" type="number" min="0" max=${last} .value=${String(hi)} @change=${set(1)} /></label>
+      <button part="zoom-reset" type="button" ?disabled=${!zoomed} @click=${() => (this.zoom = null)}>Show all ${last + 1} channels</button>
     </div>`;
   }
 
@@ -171,35 +163,16 @@ export class WeightRangePlot extends LayerViewElement {
       summary: `Data table: channels ${formatSpan(domain)}`,
       label: `Channel statistics of ${layer.name}`,
       caption: `Per-channel weight statistics of ${layer.name}`,
-      head: html`<tr>
-        <th scope="col">Channel</th>
-        <th scope="col">Min</th>
-        <th scope="col">Max</th>
-        <th scope="col">Mean</th>
-        <th scope="col">Std</th>
-        <th scope="col">Relative range</th>
-        <th scope="col">Outlier</th>
-        ${
-          grid
-            ? html`<th scope="col">Model's scale</th>
-                <th scope="col">Model's zero point</th>
-                <th scope="col">Model's range</th>
-                <th scope="col">Our scale (${grid.ours})</th>`
-            : nothing
-        }
-      </tr>`,
+      head: html`<tr><th scope="col">Channel</th><th scope="col">Min</th><th scope="col">Max</th><th scope="col">Mean</th><th scope="col">Std</th><th scope="col">Relative range</th><th scope="col">Outlier</th>${
+        grid
+          ? html`<th scope="col">Model's scale</th><th scope="col">Model's zero point</th><th scope="col">Model's range</th><th scope="col">Our scale (${grid.ours})</th>`
+          : nothing
+      }</tr>`,
       rows: () => channelRows(layer, domain),
-      row: (r) =>
-        html`<tr>
-          <th scope="row">${r.channel}</th>
-          <td>${formatNumber(r.min)}</td>
-          <td>${formatNumber(r.max)}</td>
-          <td>${formatNumber(r.mean)}</td>
-          <td>${formatNumber(r.std)}</td>
-          <td>${r.dead ? 'dead' : formatNumber(r.relativeRange)}</td>
-          <td>${r.outlier ? 'yes' : ''}</td>
-          ${grid ? modelCells(grid, r.channel) : nothing}
-        </tr>`,
+      row: (r) => html`<tr>
+        <th scope="row">${r.channel}</th><td>${formatNumber(r.min)}</td><td>${formatNumber(r.max)}</td><td>${formatNumber(r.mean)}</td>
+        <td>${formatNumber(r.std)}</td><td>${r.dead ? 'dead' : formatNumber(r.relativeRange)}</td><td>${r.outlier ? 'yes' : ''}</td>${grid ? modelCells(grid, r.channel) : nothing}
+      </tr>`,
       limit: {
         rows: MAX_TABLE_ROWS,
         note: (shown, total) => `First ${shown} of ${total} channels: zoom in to see the others.`,
@@ -213,13 +186,11 @@ function readoutText(layer: LayerReport, c: number) {
   const [row] = channelRows(layer, [c, c]);
   const grid = modelGrid(layer);
   return html`<strong>${channelLabel(layer, c)}</strong>: min ${formatNumber(row!.min)}, max ${formatNumber(row!.max)},
-    mean ${formatNumber(row!.mean)}, std
-    ${formatNumber(row!.std)}${
+    mean ${formatNumber(row!.mean)}, std ${formatNumber(row!.std)}${
       row!.outlier
         ? html` — <span class="outlier">outlier</span>, relative range ${formatNumber(row!.relativeRange)}`
         : row!.dead
-          ? html` — <span class="dead">dead</span>: its range is at most 1e-4 of the layer's largest; harmless for
-              weight quantization`
+          ? html` — <span class="dead">dead</span>: its range is at most 1e-4 of the layer's largest; harmless for weight quantization`
           : nothing
     }${grid ? html`<br />${modelScaleLine(grid, c)}` : nothing}`;
 }
@@ -231,18 +202,14 @@ function modelScaleLine(grid: ModelGrid, c: number) {
     g.scale === null
       ? `${grid.granularity}: several scales`
       : `scale ${formatNumber(g.scale)}, zero point ${g.zeroPoint}`;
-  return html`<span class="model-scale"
-    >Model (${grid.dtype}): ${scale} → represents ${formatNumber(g.lo)} to ${formatNumber(g.hi)}; ours (${grid.ours}):
-    scale ${formatNumber(g.ours)}</span
-  >`;
+  return html`<span class="model-scale">Model (${grid.dtype}): ${scale} → represents ${formatNumber(g.lo)} to ${formatNumber(g.hi)};
+    ours (${grid.ours}): scale ${formatNumber(g.ours)}</span>`;
 }
 
 function modelCells(grid: ModelGrid, c: number) {
   const g = grid.channels[c]!;
-  return html`<td>${g.scale === null ? 'several' : formatNumber(g.scale)}</td>
-    <td>${g.zeroPoint ?? 'several'}</td>
-    <td>${formatNumber(g.lo)} to ${formatNumber(g.hi)}</td>
-    <td>${formatNumber(g.ours)}</td>`;
+  return html`<td>${g.scale === null ? 'several' : formatNumber(g.scale)}</td><td>${g.zeroPoint ?? 'several'}</td>
+    <td>${formatNumber(g.lo)} to ${formatNumber(g.hi)}</td><td>${formatNumber(g.ours)}</td>`;
 }
 
 declare global {

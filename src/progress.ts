@@ -10,6 +10,14 @@ export interface Progress {
 
 export const PROGRESS_INTERVAL_MS = 50;
 
+/**
+ * What a listener shows after `next` arrives: its text, and a fraction that never goes back (messages from a
+ * Worker or a retried step may arrive out of order or restart a phase).
+ */
+export function advanced(shown: Progress | undefined, next: Progress): Progress {
+  return { fraction: Math.max(next.fraction, shown?.fraction ?? 0), text: next.text };
+}
+
 export class ProgressMeter {
   private last = -1;
   private lastAt = -Infinity;

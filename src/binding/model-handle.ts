@@ -5,7 +5,7 @@ import type { StatsReport } from '../report/stats-report.js';
 import { needsModelError, type HistogramRequest, type LayerHistogram } from '../report/weight-histogram.js';
 import type { Analyzer, ModelWeights } from '../pipeline/analyzer.js';
 import { modelInputName, type ModelInput } from '../pipeline/model-input.js';
-import type { Progress } from '../progress.js';
+import { advanced, type Progress } from '../progress.js';
 
 export type ModelStatus = 'empty' | 'loading' | 'ready' | 'error';
 
@@ -58,7 +58,7 @@ export class ModelHandle extends EventTarget {
         signal: controller.signal,
         onProgress: (p) => {
           if (this.running !== controller) return;
-          this.progress = { fraction: Math.max(p.fraction, this.progress?.fraction ?? 0), text: p.text };
+          this.progress = advanced(this.progress, p);
           this.changed();
         },
         ...(session === undefined ? {} : { session }),

@@ -3,7 +3,7 @@
 // runs again when it comes back), and ends complete or in error. Nothing else — no caching or sharing.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { asWeightlensError, type WeightlensError } from '../../errors.js';
-import type { Progress } from '../../progress.js';
+import { advanced, type Progress } from '../../progress.js';
 
 export type TaskStatus = 'initial' | 'pending' | 'complete' | 'error';
 
@@ -75,7 +75,7 @@ export class AnalysisTask<A extends readonly unknown[], R> implements ReactiveCo
         signal: controller.signal,
         onProgress: (p) => {
           if (!current()) return;
-          this.progress = { fraction: Math.max(p.fraction, this.progress?.fraction ?? 0), text: p.text };
+          this.progress = advanced(this.progress, p);
           this.options.onProgress?.(this.progress);
           this.host.requestUpdate();
         },

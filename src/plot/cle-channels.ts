@@ -6,7 +6,7 @@ import { plotSpec } from './plot-options.js';
 import type { PlotSpec } from './plot-spec.js';
 import type { CleLayerChange } from '../report/cle-report.js';
 import { channelRows, clampDomain, isDense, type ChannelDomain, type ChannelRow } from './channels.js';
-import { channelTicks, formatList, formatNumber, formatSpan, tickFormat } from './format.js';
+import { channelAxis, formatList, formatNumber, formatSpan, tickFormat } from './format.js';
 import { chartStyle, colors } from './theme.js';
 
 /** One output channel before and after CLE. */
@@ -152,12 +152,7 @@ export function cleChannelPlot(
     marginLeft,
     marginRight: 16,
     style: chartStyle,
-    x: {
-      domain: [lo - 0.5, hi + 0.5],
-      ticks: channelTicks(lo, hi, width / 80),
-      tickFormat: 'd',
-      label: 'output channel',
-    },
+    x: channelAxis(lo, hi, width),
     y: { grid: true, nice: true, label: 'weight', tickFormat },
     marks: [
       Plot.ruleY([0], { stroke: 'currentColor', strokeOpacity: 0.4, ariaHidden: 'true' }),

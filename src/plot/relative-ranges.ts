@@ -7,7 +7,7 @@ import { tukeyFence } from '../analysis/relative-range.js';
 import type { LayerReport } from '../report/stats-report.js';
 import { deadChannelNote } from '../report/dead-channels.js';
 import { channelRows, clampDomain, isDense, type ChannelDomain } from './channels.js';
-import { channelTicks, formatList, formatNumber, formatSpan, tickFormat } from './format.js';
+import { channelAxis, formatList, formatNumber, formatSpan, tickFormat } from './format.js';
 import { chartStyle, colors } from './theme.js';
 
 export interface RelativeRangeOptions {
@@ -62,12 +62,7 @@ export function relativeRangePlot(
     marginLeft: 56,
     marginRight: 16,
     style: chartStyle,
-    x: {
-      domain: [lo - 0.5, hi + 0.5],
-      ticks: channelTicks(lo, hi, width / 80),
-      tickFormat: 'd',
-      label: 'output channel',
-    },
+    x: channelAxis(lo, hi, width),
     y: { grid: true, nice: true, label: 'relative range', zero: true, tickFormat },
     marks: [
       ...channelMarks,

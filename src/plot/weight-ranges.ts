@@ -7,7 +7,7 @@ import type { PlotSpec } from './plot-spec.js';
 import type { LayerReport } from '../report/stats-report.js';
 import { channelRows, clampDomain, drawable, isDense, type ChannelDomain, type ChannelRow } from './channels.js';
 import { modelGrid, type ModelGrid } from './model-quantization.js';
-import { channelTicks, formatList, formatNumber, formatSpan, tickFormat } from './format.js';
+import { channelAxis, formatList, formatNumber, formatSpan, tickFormat } from './format.js';
 import { chartStyle, colors } from './theme.js';
 
 export interface WeightRangeOptions {
@@ -76,12 +76,7 @@ export function weightRangePlot(
     marginLeft,
     marginRight: 16,
     style: chartStyle,
-    x: {
-      domain: [lo - 0.5, hi + 0.5],
-      ticks: channelTicks(lo, hi, width / 80),
-      tickFormat: 'd',
-      label: 'output channel',
-    },
+    x: channelAxis(lo, hi, width),
     y: { grid: true, nice: true, label: 'weight', tickFormat },
     marks: [
       Plot.ruleY([0], { stroke: 'currentColor', strokeOpacity: 0.4, ariaHidden: 'true' }),

@@ -43,6 +43,25 @@ export class WeightlensError extends Error {
 }
 
 /**
+ * Runs `step`; a WeightlensError from it that names no tensor (the kernels check their preconditions but
+ * know no names) comes back naming `file` and `tensor`. Other errors pass unchanged.
+ */
+export async function namingTensor<T>(file: string, tensor: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    if (!(e instanceof WeightlensError) || e.tensor !== undefined) throw e;
+    const field = e.field === undefined ? {} : { field: e.field };
+    throw new WeightlensError(e.code, `${file}: tensor "${tensor}": ${e.message}`, {
+      file,
+      tensor,
+      ...field,
+      cause: e,
+    });
+  }
+}
+
+/**
  * `e` as a WeightlensError: typed errors pass through, anything else (a bug, an engine failure such as a
  * RangeError) becomes INTERNAL naming the file and keeping the original message and cause.
  */

@@ -4,6 +4,7 @@
 // answers (Kernels.exclusive).
 import { describe, it, before } from 'node:test';
 import { expect } from 'chai';
+import { namingTensor, WeightlensError } from '../src/errors.js';
 import { Kernels } from '../src/kernels/kernels.js';
 import { CleKernels } from '../src/kernels/cle-kernels.js';
 import { rejects } from './support/rejects.js';
@@ -106,6 +107,20 @@ describe('CLE kernels: SIMD against the scalar twins', () => {
       'BAD_TENSOR',
     );
     expect(grid.message).to.equal('a [2, 2, 2] grid does not cover 12 weights');
+  });
+
+  it('a refusal met while CLE works on a layer names the file and the tensor (namingTensor)', async () => {
+    const named = await rejects(
+      namingTensor('m.onnx', 'conv1.weight', () => k.runAbsMax(new Float32Array(10), 3)),
+      'BAD_TENSOR',
+    );
+    expect(named.message).to.equal('m.onnx: tensor "conv1.weight": runs of 3 do not divide 10 weights');
+    expect([named.file, named.tensor]).to.deep.equal(['m.onnx', 'conv1.weight']);
+    // An error that already names its tensor, and one that is not ours, pass unchanged.
+    const own = new WeightlensError('BAD_TENSOR', 'x.onnx: "w" is short', { file: 'x.onnx', tensor: 'w' });
+    expect(await namingTensor('m.onnx', 'other', () => Promise.reject(own)).catch((e: unknown) => e)).to.equal(own);
+    const bug = new RangeError('invalid array length');
+    expect(await namingTensor('m.onnx', 'other', () => Promise.reject(bug)).catch((e: unknown) => e)).to.equal(bug);
   });
 });
 

@@ -1,6 +1,6 @@
 // Cross Layer Equalization as a plan of edits: fold BatchNorms, equalize every chain, absorb high
 // biases, and describe the result as an ExportPlan (src/onnx/export/) plus what was done and skipped.
-import { throwIfAborted, WeightlensError } from '../errors.js';
+import { namingTensor, throwIfAborted, WeightlensError } from '../errors.js';
 import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
 import { absorbableAcross, zeroPaddedAverage } from '../analysis/cle-crossing.js';
 import { findBatchNormFolds, findCleChains, readClipBounds, type BnFold, type Skip } from '../analysis/cle-sets.js';
@@ -92,6 +92,8 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
   const { signal } = options;
   const biasAbsorption = options.biasAbsorption ?? true;
   const kernels = await CleKernels.load(options.kernels);
+  // A kernel step on one layer's weight: its typed errors come back naming the file and the tensor.
+  const onWeight = <T>(w: Working, step: () => Promise<T>) => namingTensor(model.fileName, w.layer.weight.name, step);
   const layers = findWeightLayers(model);
   // QDQ (DequantizeLinear) and QOperator (QLinearConv…) weights alike: scaling integers would not round-trip.
   const quantized = layers.filter((l) => l.weight.origin === 'dequantized');
@@ -153,7 +155,7 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
     const parameters = { gamma: gamma!, beta: beta!, mean: mean!, variance: variance!, epsilon: fold.epsilon };
     const fit = w.nonFinite
       ? { reason: w.nonFinite }
-      : foldFactors(parameters, await outputAbsMax(kernels, w.weight, w.conn), w.bias);
+      : foldFactors(parameters, await onWeight(w, () => outputAbsMax(kernels, w.weight, w.conn)), w.bias);
     if ('reason' in fit) {
       numericSkips.push({
         layers: [fold.layer.name, fold.bn.name],
@@ -161,13 +163,8 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
       });
       continue;
     }
-    await scaleWeights(
-      kernels,
-      w.weight,
-      w.conn,
-      fit.factors.map((f) => 1 / f),
-      new Float64Array(w.conn.cin).fill(1),
-    );
+    const factors = fit.factors.map((f) => 1 / f);
+    await onWeight(w, () => scaleWeights(kernels, w.weight, w.conn, factors, new Float64Array(w.conn.cin).fill(1)));
     w.bias.set(fit.bias);
     w.touched = true;
     folds.push(fold);
@@ -207,7 +204,7 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
     const matrices: LayerMatrix[] = [];
     for (const w of ws)
       matrices.push({
-        m: await absMaxMatrix(kernels, w.weight, w.conn),
+        m: await onWeight(w, () => absMaxMatrix(kernels, w.weight, w.conn)),
         cout: w.conn.cout,
         cin: w.conn.cin,
         depthwise: w.layer.depthwise,
@@ -224,7 +221,7 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
     for (const [k, w] of ws.entries()) {
       const out = scales[k] ?? new Float64Array(w.conn.cout).fill(1);
       const inn = scales[k - 1] ?? new Float64Array(w.conn.cin).fill(1);
-      await scaleWeights(kernels, w.weight, w.conn, out, inn);
+      await onWeight(w, () => scaleWeights(kernels, w.weight, w.conn, out, inn));
       for (let o = 0; o < w.conn.cout; o++) w.bias[o] = w.bias[o]! / out[o]!;
       w.touched = true;
     }
@@ -261,7 +258,7 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
         absorptionSkips.push({ layers: [from.layer.name, to.layer.name], reason });
         continue;
       }
-      const shift = await weightedShift(kernels, to.weight, to.conn, c);
+      const shift = await onWeight(to, () => weightedShift(kernels, to.weight, to.conn, c));
       const fromBias = Float64Array.from(from.bias, (b, i) => b - c[i]!);
       const toBias = Float64Array.from(to.bias, (b, o) => b + shift[o]!);
       if (firstBeyondFloat32(fromBias) >= 0 || firstBeyondFloat32(toBias) >= 0) {

@@ -2,8 +2,6 @@
 // view, checked through the data each mark carries (Node and browser, no DOM).
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
-import { rangeFigures } from '../src/analysis/relative-range.js';
-import type { LayerReport } from '../src/report/stats-report.js';
 import { DENSE_CHANNELS } from '../src/plot/channels.js';
 import {
   CLE_CHANNEL_MARKS,
@@ -16,39 +14,12 @@ import {
   cleLayersText,
 } from '../src/plot/index.js';
 import { cleReportOf, evening, rescaled } from './support/cle-fixture.js';
+import { layerOf } from './support/layer-fixture.js';
 
 interface MarkLike {
   ariaDescription?: string;
   data?: unknown;
   constructor: { name: string };
-}
-
-function layerOf(min: number[], max: number[], name = 'conv1'): LayerReport {
-  return {
-    name,
-    op: 'Conv',
-    weight: `${name}.weight`,
-    graph: 'main',
-    dtype: 'float32',
-    shape: [min.length, 3, 3, 3],
-    channelAxis: 0,
-    groups: 1,
-    depthwise: false,
-    bias: null,
-    batchNorm: null,
-    overridable: true,
-    parameters: min.length * 27,
-    channels: {
-      min,
-      max,
-      mean: min.map((m, c) => (m + max[c]!) / 2),
-      std: min.map((m, c) => (max[c]! - m) / 4),
-      absMax: min.map((m, c) => Math.max(-m, max[c]!)),
-    },
-    ...rangeFigures(min, max),
-    nonFinite: 0,
-    nonFiniteCounts: { nan: 0, posInf: 0, negInf: 0 },
-  };
 }
 
 const marks = (options: { marks?: unknown[] }) => options.marks as MarkLike[];

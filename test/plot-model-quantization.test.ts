@@ -9,34 +9,17 @@ import { decodeModel } from '../src/onnx/decode.js';
 import { computeStats } from '../src/pipeline/compute-stats.js';
 import { type LayerReport, type ModelQuantization } from '../src/report/stats-report.js';
 import { DataType, attr, f32Tensor, qdqModel, rawTensor } from './fixtures/onnx-bytes.js';
+import { layerOf } from './support/layer-fixture.js';
 
 /** A Conv weight [C, 2, 1, 1] (channel axis 0) with the given per-channel min/max and the model's quantization. */
 function layer(min: number[], max: number[], q?: ModelQuantization): LayerReport {
   const C = min.length;
-  const absMax = min.map((m, c) => Math.max(Math.abs(m), Math.abs(max[c]!)));
   return {
-    name: 'conv',
-    op: 'Conv',
+    ...layerOf(min, max, 'conv'),
     weight: 'w',
-    graph: 'main',
     dtype: q?.dtype ?? 'float32',
     shape: [C, 2, 1, 1],
-    channelAxis: 0,
-    groups: 1,
-    depthwise: false,
-    bias: null,
-    batchNorm: null,
-    overridable: true,
     parameters: 2 * C,
-    channels: { min, max, mean: min.map(() => 0), std: min.map(() => 1), absMax },
-    relativeRange: min.map(() => 1),
-    maxRelativeRange: 1,
-    minRange: 1,
-    deadChannels: [],
-    aimetMaxRelativeRange: 1,
-    outliers: [],
-    nonFinite: 0,
-    nonFiniteCounts: { nan: 0, posInf: 0, negInf: 0 },
     ...(q ? { modelQuantization: q } : {}),
   };
 }

@@ -13,6 +13,7 @@ import {
   quantErrorRows,
   quantErrorText,
 } from '../src/plot/index.js';
+import { layerOf } from './support/layer-fixture.js';
 
 interface MarkLike {
   ariaDescription?: string;
@@ -40,31 +41,7 @@ function quantOf(pt: number | null, pc: number | null): QuantReport {
 }
 
 function layer(name: string, quant: QuantReport | null | undefined): LayerReport {
-  return {
-    name,
-    op: 'Conv',
-    weight: `${name}.weight`,
-    graph: 'main',
-    dtype: 'float32',
-    shape: [2, 1, 1, 1],
-    channelAxis: 0,
-    groups: 1,
-    depthwise: false,
-    bias: null,
-    batchNorm: null,
-    overridable: true,
-    parameters: 2,
-    channels: { min: [-1, -1], max: [1, 1], mean: [0, 0], std: [1, 1], absMax: [1, 1] },
-    relativeRange: [1, 1],
-    maxRelativeRange: 1,
-    minRange: 2,
-    deadChannels: [],
-    aimetMaxRelativeRange: 1,
-    outliers: [],
-    nonFinite: 0,
-    nonFiniteCounts: { nan: 0, posInf: 0, negInf: 0 },
-    ...(quant === undefined ? {} : { quant }),
-  };
+  return { ...layerOf([-1, -1], [1, 1], name), ...(quant === undefined ? {} : { quant }) };
 }
 
 const reportOf = (layers: LayerReport[]): StatsReport => ({

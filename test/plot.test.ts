@@ -2,7 +2,7 @@
 // drawn, so what a chart shows can be checked here, in Node and in the browser, with no DOM.
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
-import { rangeFigures, tukeyFence } from '../src/analysis/relative-range.js';
+import { tukeyFence } from '../src/analysis/relative-range.js';
 import type { LayerReport } from '../src/report/stats-report.js';
 import {
   HISTOGRAM_MARKS,
@@ -19,39 +19,11 @@ import {
   weightRangePlot,
   weightRangeText,
 } from '../src/plot/index.js';
+import { layerOf } from './support/layer-fixture.js';
 
 interface MarkLike {
   ariaDescription?: string;
   data?: unknown;
-}
-
-/** A layer report as the stats pipeline would make it, from per-channel min and max. */
-function layerOf(min: number[], max: number[], name = 'conv1'): LayerReport {
-  return {
-    name,
-    op: 'Conv',
-    weight: `${name}.weight`,
-    graph: 'main',
-    dtype: 'float32',
-    shape: [min.length, 3, 3, 3],
-    channelAxis: 0,
-    groups: 1,
-    depthwise: false,
-    bias: null,
-    batchNorm: null,
-    overridable: true,
-    parameters: min.length * 27,
-    channels: {
-      min,
-      max,
-      mean: min.map((m, c) => (m + max[c]!) / 2),
-      std: min.map((m, c) => (max[c]! - m) / 4),
-      absMax: min.map((m, c) => Math.max(-m, max[c]!)),
-    },
-    ...rangeFigures(min, max),
-    nonFinite: 0,
-    nonFiniteCounts: { nan: 0, posInf: 0, negInf: 0 },
-  };
 }
 
 const mark = (options: { marks?: unknown[] }, name: string) =>

@@ -1,5 +1,7 @@
 // One row per output channel of a layer report: the data every per-channel chart and table draws.
 import type { LayerReport } from '../report/stats-report.js';
+import { channelTicks } from './format.js';
+import { chartStyle } from './theme.js';
 
 export interface ChannelRow {
   channel: number;
@@ -62,3 +64,27 @@ export const drawable = (rows: ChannelRow[]) => rows.filter((r) => r.min !== nul
 export const DENSE_CHANNELS = 400;
 
 export const isDense = (lo: number, hi: number) => hi - lo + 1 > DENSE_CHANNELS;
+
+const MARGIN_LEFT = 56;
+const MARGIN_RIGHT = 16;
+
+/** What every per-channel chart shares: size, margins, style, and channels lo..hi on x (ticks ~80 px apart). */
+export function channelFrame(width: number, height: number, lo: number, hi: number) {
+  return {
+    width,
+    height,
+    marginLeft: MARGIN_LEFT,
+    marginRight: MARGIN_RIGHT,
+    style: chartStyle,
+    x: {
+      domain: [lo - 0.5, hi + 0.5],
+      ticks: channelTicks(lo, hi, width / 80),
+      tickFormat: 'd',
+      label: 'output channel',
+    },
+  };
+}
+
+/** Pixels per channel inside that frame (marks size themselves by it). */
+export const channelPixels = (width: number, lo: number, hi: number) =>
+  (width - MARGIN_LEFT - MARGIN_RIGHT) / (hi - lo + 1);

@@ -5,9 +5,17 @@ import * as Plot from '@observablehq/plot';
 import { plotSpec } from './plot-options.js';
 import type { PlotSpec } from './plot-spec.js';
 import type { CleLayerChange } from '../report/cle-report.js';
-import { channelRows, clampDomain, isDense, type ChannelDomain, type ChannelRow } from './channels.js';
-import { channelAxis, formatList, formatNumber, formatSpan, tickFormat } from './format.js';
-import { chartStyle, colors } from './theme.js';
+import {
+  channelRows,
+  clampDomain,
+  isDense,
+  type ChannelDomain,
+  type ChannelRow,
+  channelFrame,
+  channelPixels,
+} from './channels.js';
+import { formatList, formatNumber, formatSpan, tickFormat } from './format.js';
+import { colors } from './theme.js';
 
 /** One output channel before and after CLE. */
 export interface CleChannelRow {
@@ -63,8 +71,7 @@ export function cleChannelPlot(
 ): PlotSpec {
   const [lo, hi] = clampDomain(change.before, domain);
   const rows = cleChannelRows(change, [lo, hi]);
-  const marginLeft = 56;
-  const perChannel = (width - marginLeft - 16) / (hi - lo + 1);
+  const perChannel = channelPixels(width, lo, hi);
   // Before and after side by side within a channel's column when there is room, else on top of each other.
   const offset = perChannel >= 10 ? 0.2 : 0;
   const half = 0.42;
@@ -147,12 +154,7 @@ export function cleChannelPlot(
         ),
       ];
   return plotSpec({
-    width,
-    height,
-    marginLeft,
-    marginRight: 16,
-    style: chartStyle,
-    x: channelAxis(lo, hi, width),
+    ...channelFrame(width, height, lo, hi),
     y: { grid: true, nice: true, label: 'weight', tickFormat },
     marks: [
       Plot.ruleY([0], { stroke: 'currentColor', strokeOpacity: 0.4, ariaHidden: 'true' }),

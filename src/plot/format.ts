@@ -31,16 +31,6 @@ export function channelTicks(lo: number, hi: number, count: number): number[] {
   return ticks;
 }
 
-/** The x axis of every per-channel chart: channels lo..hi, whole-number ticks about 80 px apart. */
-export function channelAxis(lo: number, hi: number, width: number) {
-  return {
-    domain: [lo - 0.5, hi + 0.5],
-    ticks: channelTicks(lo, hi, width / 80),
-    tickFormat: 'd',
-    label: 'output channel',
-  };
-}
-
 /** Axis tick text: at most 4 significant digits (1.3e34 rather than 1.4999999999999999e+34), true minus signs. */
 export const tickFormat = (value: number) => shortNumber(value).replace('-', '−');
 

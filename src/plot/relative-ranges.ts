@@ -6,9 +6,9 @@ import type { PlotSpec } from './plot-spec.js';
 import { tukeyFence } from '../analysis/relative-range.js';
 import type { LayerReport } from '../report/stats-report.js';
 import { deadChannelNote } from '../report/dead-channels.js';
-import { channelRows, clampDomain, isDense, type ChannelDomain } from './channels.js';
-import { channelAxis, formatList, formatNumber, formatSpan, tickFormat } from './format.js';
-import { chartStyle, colors } from './theme.js';
+import { channelRows, clampDomain, isDense, type ChannelDomain, channelFrame, channelPixels } from './channels.js';
+import { formatList, formatNumber, formatSpan, tickFormat } from './format.js';
+import { colors } from './theme.js';
 
 export interface RelativeRangeOptions {
   width?: number;
@@ -29,7 +29,7 @@ export function relativeRangePlot(
   const [lo, hi] = clampDomain(layer, domain);
   const rows = channelRows(layer, [lo, hi]).filter((r) => r.relativeRange !== null);
   const fence = tukeyFence(layer.relativeRange);
-  const perChannel = (width - 72) / (hi - lo + 1);
+  const perChannel = channelPixels(width, lo, hi);
   const stem = {
     x: 'channel',
     y1: 1,
@@ -57,12 +57,7 @@ export function relativeRangePlot(
         Plot.dot(normal, { ...dot, fill: colors.range, ariaDescription: RELATIVE_RANGE_MARKS.channels }),
       ];
   return plotSpec({
-    width,
-    height,
-    marginLeft: 56,
-    marginRight: 16,
-    style: chartStyle,
-    x: channelAxis(lo, hi, width),
+    ...channelFrame(width, height, lo, hi),
     y: { grid: true, nice: true, label: 'relative range', zero: true, tickFormat },
     marks: [
       ...channelMarks,

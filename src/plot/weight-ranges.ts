@@ -5,10 +5,19 @@ import * as Plot from '@observablehq/plot';
 import { plotSpec } from './plot-options.js';
 import type { PlotSpec } from './plot-spec.js';
 import type { LayerReport } from '../report/stats-report.js';
-import { channelRows, clampDomain, drawable, isDense, type ChannelDomain, type ChannelRow } from './channels.js';
+import {
+  channelRows,
+  clampDomain,
+  drawable,
+  isDense,
+  type ChannelDomain,
+  type ChannelRow,
+  channelFrame,
+  channelPixels,
+} from './channels.js';
 import { modelGrid, type ModelGrid } from './model-quantization.js';
-import { channelAxis, formatList, formatNumber, formatSpan, tickFormat } from './format.js';
-import { chartStyle, colors } from './theme.js';
+import { formatList, formatNumber, formatSpan, tickFormat } from './format.js';
+import { colors } from './theme.js';
 
 export interface WeightRangeOptions {
   width?: number;
@@ -36,8 +45,7 @@ export function weightRangePlot(
   const normal = rows.filter((r) => !r.outlier);
   const outliers = rows.filter((r) => r.outlier);
   const dead = channelRows(layer, [lo, hi]).filter((r) => r.dead);
-  const marginLeft = 56;
-  const perChannel = (width - marginLeft - 16) / (hi - lo + 1);
+  const perChannel = channelPixels(width, lo, hi);
   const strokeWidth = Math.min(8, Math.max(1, perChannel * 0.6));
   const r = Math.min(4, Math.max(1.5, perChannel * 0.4));
   const range = { x: 'channel', y1: 'min', y2: 'max', strokeWidth } as const;
@@ -71,12 +79,7 @@ export function weightRangePlot(
         ),
       ];
   return plotSpec({
-    width,
-    height,
-    marginLeft,
-    marginRight: 16,
-    style: chartStyle,
-    x: channelAxis(lo, hi, width),
+    ...channelFrame(width, height, lo, hi),
     y: { grid: true, nice: true, label: 'weight', tickFormat },
     marks: [
       Plot.ruleY([0], { stroke: 'currentColor', strokeOpacity: 0.4, ariaHidden: 'true' }),

@@ -4,7 +4,7 @@
 // quantization is the same call with every channel given the tensor's scale. No tensor is written.
 import { runStart } from './layout';
 
-@inline function promoteSum(acc: v128, v: v128): v128 {
+@inline export function promoteSum(acc: v128, v: v128): v128 {
   const hi = v128.shuffle<f32>(v, v, 2, 3, 0, 1);
   return f64x2.add(f64x2.add(acc, f64x2.promote_low_f32x4(v)), f64x2.promote_low_f32x4(hi));
 }

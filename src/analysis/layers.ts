@@ -1,7 +1,7 @@
 // Which node owns which weight, and how that weight's elements map to output channels (docs/definitions.md).
 // Pure functions over the domain model: no protobuf, no Wasm, no DOM.
 import { WeightlensError } from '../errors.js';
-import type { ChannelLayout } from '../kernels/kernels.js';
+import type { BlockLayout, ChannelLayout } from '../kernels/kernels.js';
 import { storedSources } from '../onnx/computed.js';
 import { isFloatingPoint } from '../onnx/dtypes.js';
 import { graphAt, nodesReading, useCount } from '../onnx/lookup.js';
@@ -32,6 +32,8 @@ export interface WeightLayer {
   /** Conv with one input channel per group and as many groups as outputs. */
   readonly depthwise: boolean;
   readonly layout: ChannelLayout;
+  /** Where the input (reduction) axis runs, for per-group quantization (docs/definitions.md). */
+  readonly blocks: BlockLayout;
   /** The BatchNormalization that alone consumes this layer's output, if any. */
   readonly batchNorm?: Node;
   /** The weight is also a graph input, so a runtime may replace it. */
@@ -139,6 +141,7 @@ function describeLayer(model: Model, graph: Graph, node: Node, found: FoundWeigh
   let channelAxis: number | null;
   let groups = 1;
   let layout: ChannelLayout;
+  let blocks: BlockLayout;
   // QOperator ops share the weight layout of the float op they stand for.
   const computes = isQOperator(node.opType) ? computedOp(node.opType) : node.opType;
   switch (recurrent ? 'recurrent' : computes) {
@@ -146,6 +149,7 @@ function describeLayer(model: Model, graph: Graph, node: Node, found: FoundWeigh
       // [D, G·H, input or H] (shape checked by recurrentWeights): channel d·G·H + r over axis 1.
       channelAxis = 1;
       layout = { groups: shape[0]!, outer: 1, cg: shape[1]!, inner: shape[2]! };
+      blocks = { mats: shape[0]! * shape[1]!, rows: shape[2]!, cols: 1 };
       break;
     }
     case 'Conv': {
@@ -154,6 +158,8 @@ function describeLayer(model: Model, graph: Graph, node: Node, found: FoundWeigh
       checkConvWindow(node, weight, badAttribute);
       channelAxis = 0;
       layout = { groups: 1, outer: 1, cg: shape[0]!, inner: product(shape.slice(1)) };
+      // Blocks along Cin/group, one block row per kernel position (as DequantizeLinear's block_size on axis 1).
+      blocks = { mats: shape[0]!, rows: shape[1]!, cols: product(shape.slice(2)) };
       break;
     }
     case 'ConvTranspose': {
@@ -163,6 +169,8 @@ function describeLayer(model: Model, graph: Graph, node: Node, found: FoundWeigh
       checkConvWindow(node, weight, badAttribute);
       channelAxis = 1;
       layout = { groups, outer: shape[0]! / groups, cg: shape[1]!, inner: product(shape.slice(2)) };
+      // The input channels of group g (axis 0) are the reduction axis of its output channels.
+      blocks = { mats: groups, rows: shape[0]! / groups, cols: product(shape.slice(1)) };
       break;
     }
     case 'Gemm': {
@@ -173,12 +181,15 @@ function describeLayer(model: Model, graph: Graph, node: Node, found: FoundWeigh
       layout = transB
         ? { groups: 1, outer: 1, cg: shape[0]!, inner: shape[1]! }
         : { groups: 1, outer: shape[0]!, cg: shape[1]!, inner: 1 };
+      blocks = transB ? { mats: shape[0]!, rows: shape[1]!, cols: 1 } : { mats: 1, rows: shape[0]!, cols: shape[1]! };
       break;
     }
     case 'Gather': {
       // An embedding table [rows, width]: one channel per row.
       channelAxis = 0;
       layout = { groups: 1, outer: 1, cg: shape[0]!, inner: shape[1]! };
+      // No reduction axis: blocks along each row (GatherBlockQuantized quantizes the last axis).
+      blocks = { mats: shape[0]!, rows: shape[1]!, cols: 1 };
       break;
     }
     default: {
@@ -189,6 +200,11 @@ function describeLayer(model: Model, graph: Graph, node: Node, found: FoundWeigh
         shape.length === 1
           ? { groups: 1, outer: 1, cg: 1, inner: shape[0]! }
           : { groups: 1, outer: product(shape.slice(0, -1)), cg: shape[shape.length - 1]!, inner: 1 };
+      // [..., in, out]: blocks along `in`, separately for each leading index.
+      blocks =
+        shape.length === 1
+          ? { mats: 1, rows: shape[0]!, cols: 1 }
+          : { mats: product(shape.slice(0, -2)), rows: shape.at(-2)!, cols: shape.at(-1)! };
     }
   }
   const output = node.outputs[0] ?? '';
@@ -210,6 +226,7 @@ function describeLayer(model: Model, graph: Graph, node: Node, found: FoundWeigh
     groups,
     depthwise,
     layout,
+    blocks,
     batchNorm,
     // The stored tensors' own names (through Identity or a computation the node input is a node output).
     overridable: storedSources(weight).some((s) => isOverridable(graphAt(model, s.graph) ?? graph, s.name)),

@@ -2,7 +2,7 @@
 // kernels on it, copy the small per-channel results out.
 import { WeightlensError } from '../errors.js';
 import { instantiateKernels, type KernelExports } from './wasm-module.js';
-import { WasmArena, labelText, type TensorLabel } from './wasm-memory.js';
+import { WasmArena, alignUp, labelText, type TensorLabel } from './wasm-memory.js';
 
 /**
  * How a tensor's elements map to output channels: viewed as [groups, outer, cg, inner] row-major,
@@ -16,6 +16,29 @@ export interface ChannelLayout {
 }
 
 export const channelCount = (l: ChannelLayout) => l.groups * l.cg;
+
+/**
+ * How a tensor's elements fall into quantization blocks: viewed as [mats, rows, cols] row-major with the
+ * input (reduction) axis as rows, a block is `block` consecutive rows of one column of one mat (the last
+ * block of a column may be shorter). See assembly/block-quant-error.ts.
+ */
+export interface BlockLayout {
+  readonly mats: number;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** A quantizer's integer range [qmin, qmax]: symmetric [−q, q] or asymmetric [0, q], q ≥ 1. */
+export interface IntegerRange {
+  readonly qmin: number;
+  readonly qmax: number;
+}
+
+/** Σx² and, for each integer range asked for, Σ(x − q(x))² of the fake-quantized tensor (float64). */
+export interface ErrorSums {
+  signal: number;
+  noise: number[];
+}
 
 /**
  * The most output channels a tensor may have: per-channel results cost ~350 bytes a channel once they are
@@ -141,6 +164,46 @@ export class Kernels {
     return { signal: signal!, noise: noise! };
   }
 
+  /**
+   * Σx² and Σ(x − q(x))² of the staged tensor quantized in blocks of `block` rows of `layout` (per-group
+   * quantization, one scale and zero point per block from the block's own range), for each of `ranges`.
+   * Sums over chunks of whole blocks (a sub-tensor of whole strips of `block` rows) add up to the tensor's.
+   */
+  blockQuantError(
+    staged: StagedTensor,
+    layout: BlockLayout,
+    block: number,
+    ranges: readonly IntegerRange[],
+    variant: StatsVariant = 'simd',
+  ): ErrorSums {
+    this.checkStaged(staged);
+    const label = this.stagedLabel;
+    const { mats, rows, cols } = layout;
+    if (![mats, rows, cols].every((n) => Number.isSafeInteger(n) && n >= 0) || mats * rows * cols !== this.stagedSize) {
+      throw new WeightlensError(
+        'BAD_TENSOR',
+        `${labelText(label)}: its ${this.stagedSize} elements do not form ${mats} × ${rows} input rows × ${cols}`,
+        label,
+      );
+    }
+    if (!(Number.isInteger(block) && block >= 1 && block <= 2 ** 31 - 1)) {
+      throw new WeightlensError('USAGE', `${labelText(label)}: block size ${block} is not a positive integer`, label);
+    }
+    for (const { qmin, qmax } of ranges) {
+      if (!(Number.isInteger(qmax) && qmax >= 1 && qmax < 2 ** 24 && (qmin === 0 || qmin === -qmax)))
+        throw new WeightlensError('USAGE', `integer range [${qmin}, ${qmax}] is neither [−q, q] nor [0, q]`, label);
+    }
+    const at = this.arena.resultsAt(staged.size * 4);
+    const scratch = at + ranges.length * 8;
+    const out = alignUp(scratch + cols * 16, 8);
+    this.arena.ensure(out + (ranges.length + 1) * 8, `per-group quantization of ${cols} columns`, label);
+    new Float32Array(this.arena.buffer, at, ranges.length * 2).set(ranges.flatMap((r) => [r.qmin, r.qmax]));
+    const kernel = variant === 'scalar' ? this.exports.blockQuantErrorScalar : this.exports.blockQuantError;
+    kernel(this.arena.stage, mats, rows, cols, block, at, ranges.length, scratch, out);
+    const [signal, ...noise] = new Float64Array(this.arena.buffer, out, ranges.length + 1);
+    return { signal: signal!, noise };
+  }
+
   /** channel < 0: the whole tensor. */
   histogram(
     staged: StagedTensor,
@@ -168,13 +231,17 @@ export class Kernels {
     return { counts: all.subarray(0, bins), below: all[bins]!, above: all[bins + 1]!, nonFinite: all[bins + 2]! };
   }
 
+  private checkStaged(staged: StagedTensor): void {
+    if (staged.generation !== this.generation) throw new Error('staged tensor was replaced by a later stage()');
+  }
+
   /**
    * The kernels' preconditions, checked before they touch memory: the layout covers exactly the staged
    * elements, and there are no more channels than elements (per-channel results stay bounded by the
    * tensor's real content, whatever its dims claim).
    */
   private check(staged: StagedTensor, layout: ChannelLayout): void {
-    if (staged.generation !== this.generation) throw new Error('staged tensor was replaced by a later stage()');
+    this.checkStaged(staged);
     const label = this.stagedLabel;
     const { groups, outer, cg, inner } = layout;
     const parts = [groups, outer, cg, inner];

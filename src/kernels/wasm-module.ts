@@ -39,6 +39,28 @@ export interface KernelExports {
     qmax: number,
     out: number,
   ): void;
+  blockQuantError(
+    src: number,
+    mats: number,
+    rows: number,
+    cols: number,
+    block: number,
+    quantizers: number,
+    count: number,
+    scratch: number,
+    out: number,
+  ): void;
+  blockQuantErrorScalar(
+    src: number,
+    mats: number,
+    rows: number,
+    cols: number,
+    block: number,
+    quantizers: number,
+    count: number,
+    scratch: number,
+    out: number,
+  ): void;
   histogram(
     src: number,
     groups: number,

@@ -26,6 +26,8 @@ export interface StatsOptions {
   onProgress?: (p: StatsProgress) => void;
   /** Also the INT8/INT4 quantization error of every weight (adds `quant` to each layer). */
   quant?: boolean;
+  /** With `quant`: the block sizes of the per-group figures (default DEFAULT_BLOCKS: 32, 64, 128). */
+  blocks?: readonly number[];
 }
 
 export function summarizeModel(model: Model): ModelSummary {
@@ -96,7 +98,8 @@ export async function computeStats(model: Model, options: StatsOptions = {}): Pr
       );
       const stats = kernels.channelStats(staged, layer.layout);
       const r = layerReport(layer, stats);
-      if (options.quant) r.quant = quantReport(kernels, staged, layer.layout, stats, r.nonFinite);
+      if (options.quant)
+        r.quant = quantReport(kernels, staged, layer.layout, layer.blocks, stats, r.nonFinite, options.blocks);
       if (modelQuantization) r.modelQuantization = modelQuantization;
       if (layer.notes) r.notes = [...layer.notes];
       return r;

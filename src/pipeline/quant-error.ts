@@ -1,8 +1,12 @@
 // Data-free "will it survive INT8/INT4?": SQNR of fake-quantized weights (docs/definitions.md, ONNX Runtime's
-// definition) for symmetric and asymmetric, per-tensor and per-channel quantization. Scales come from the
-// channel statistics already computed; the error pass is a Wasm kernel over the staged tensor.
-import type { ChannelLayout, ChannelStatsArrays, Kernels, StagedTensor } from '../kernels/kernels.js';
-import type { QuantFigures, QuantReport } from '../report/quant-error.js';
+// definition) for symmetric and asymmetric, per-tensor, per-channel and per-group quantization. Per-tensor and
+// per-channel scales come from the channel statistics already computed, per-group ones from each block's
+// range inside the kernel; the error passes are Wasm kernels over the staged tensor.
+import type { BlockLayout, ChannelLayout, ChannelStatsArrays, Kernels, StagedTensor } from '../kernels/kernels.js';
+import type { PerGroupFigures, QuantFigures, QuantReport } from '../report/quant-error.js';
+
+/** The block sizes of per-group figures unless told otherwise (those ONNX Runtime's 4-bit quantizers offer). */
+export const DEFAULT_BLOCKS: readonly number[] = [32, 64, 128];
 
 /** Round half to even, as numpy.round and the kernels (Wasm `nearest`) do. */
 export function roundHalfEven(x: number): number {
@@ -13,7 +17,7 @@ export function roundHalfEven(x: number): number {
 /** A zero scale means the channel is all zeros: any scale quantizes it exactly. */
 const safeScale = (s: number) => (s > 0 && Number.isFinite(s) ? s : 1);
 
-function sqnr({ signal, noise }: { signal: number; noise: number }): number | null {
+function sqnr(signal: number, noise: number): number | null {
   return signal > 0 && noise > 0 ? 10 * Math.log10(signal / noise) : null;
 }
 
@@ -84,24 +88,56 @@ function grid(bits: number, symmetric: boolean, stats: ChannelStatsArrays, perTe
   return { scales, zeroPoints, qmin: tensor.qmin, qmax: tensor.qmax };
 }
 
-/** All eight figures for a staged weight; null when the weight holds NaN/±Inf (no meaningful scale). */
+/** The four quantizers, in QuantReport's order: INT8 and INT4, each symmetric then asymmetric. */
+const QUANTIZERS = [
+  [8, true],
+  [8, false],
+  [4, true],
+  [4, false],
+] as const;
+
+/** Per-group SQNR of each quantizer (QUANTIZERS' order) for each block size, keyed by block size. */
+function perGroupFigures(
+  kernels: Kernels,
+  staged: StagedTensor,
+  layout: BlockLayout,
+  blocks: readonly number[],
+): PerGroupFigures[] {
+  const ranges = QUANTIZERS.map(([bits, symmetric]) => integerRange(bits, symmetric));
+  const figures = QUANTIZERS.map((): PerGroupFigures => ({}));
+  for (const block of blocks) {
+    const sums = kernels.blockQuantError(staged, layout, block, ranges);
+    sums.noise.forEach((noise, q) => (figures[q]![block] = sqnr(sums.signal, noise)));
+  }
+  return figures;
+}
+
+/**
+ * All figures for a staged weight: per-tensor, per-channel and per-group for each of `blocks`; null when
+ * the weight holds NaN/±Inf (no meaningful scale).
+ */
 export function quantReport(
   kernels: Kernels,
   staged: StagedTensor,
   layout: ChannelLayout,
+  blockLayout: BlockLayout,
   stats: ChannelStatsArrays,
   nonFinite: number,
+  blocks: readonly number[] = DEFAULT_BLOCKS,
 ): QuantReport | null {
   if (nonFinite > 0) return null;
-  const figures = (bits: number, symmetric: boolean): QuantFigures => {
+  const perGroup = perGroupFigures(kernels, staged, blockLayout, blocks);
+  const figures = (q: number): QuantFigures => {
+    const [bits, symmetric] = QUANTIZERS[q]!;
     const run = (perTensor: boolean) => {
       const g = grid(bits, symmetric, stats, perTensor);
-      return sqnr(kernels.quantError(staged, layout, g.scales, g.zeroPoints, g.qmin, g.qmax));
+      const { signal, noise } = kernels.quantError(staged, layout, g.scales, g.zeroPoints, g.qmin, g.qmax);
+      return sqnr(signal, noise);
     };
-    return { perTensor: run(true), perChannel: run(false) };
+    return { perTensor: run(true), perChannel: run(false), perGroup: perGroup[q]! };
   };
   return {
-    int8: { symmetric: figures(8, true), asymmetric: figures(8, false) },
-    int4: { symmetric: figures(4, true), asymmetric: figures(4, false) },
+    int8: { symmetric: figures(0), asymmetric: figures(1) },
+    int4: { symmetric: figures(2), asymmetric: figures(3) },
   };
 }

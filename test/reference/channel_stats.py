@@ -15,10 +15,11 @@ A weight computed at run time from float constants by Slice, Concat, Unsqueeze, 
 or Identity (an export without constant folding, e.g. Silero VAD v5's LSTM gates) is folded here with numpy
 and read like a constant named after the node's output; it is not a parameter of the model.
 
-With --quant, also the SQNR (dB) of fake-quantized weights, INT8/INT4, symmetric/asymmetric, per-tensor
-and per-channel, as docs/definitions.md (ONNX Runtime's definition) describes, in float32 like the kit.
+With --quant, also the SQNR (dB) of fake-quantized weights, INT8/INT4, symmetric/asymmetric, per-tensor,
+per-channel and per-group (blocks of 32, 64 and 128 along the input axis, or the sizes given by --blocks),
+as docs/definitions.md (ONNX Runtime's definition) describes, in float32 like the kit.
 
-usage: channel_stats.py MODEL.onnx [--quant]
+usage: channel_stats.py MODEL.onnx [--quant [--blocks 32,64,128]]
 """
 import json
 import sys
@@ -206,35 +207,77 @@ def channels_first(w, node):
     return np.moveaxis(w, -1, 0).reshape(w.shape[-1], -1)  # Gemm transB=0, MatMul
 
 
-def sqnr(rows, bits, symmetric, per_channel):
-    x = rows.astype(np.float32)
+def input_axis_first(w, node):
+    """[mats, inputs, cols]: the input (reduction) axis in the middle, each column of each mat one block row
+    (docs/definitions.md, "Per-group quantization")."""
+    op = node.op_type
+    if op in ("Conv", "QLinearConv"):
+        return w.reshape(w.shape[0], w.shape[1], -1)  # [Cout, Cin/g, kernel positions]
+    if op == "ConvTranspose":
+        g = attr(node, "group", 1)
+        return w.reshape(g, w.shape[0] // g, -1)  # group g's input channels, [Cout/g * kernel positions]
+    if op == "Gemm":
+        return w[:, :, None] if attr(node, "transB", 0) == 1 else w[None]
+    if op in RECURRENT or op == "Gather":
+        return w.reshape(-1, w.shape[-1], 1)  # W/R: the input (or hidden) axis; a table: along each row
+    if w.ndim == 1:
+        return w.reshape(1, -1, 1)
+    return w.reshape(-1, w.shape[-2], w.shape[-1])  # MatMul [..., in, out]
+
+
+def quantize(x, scale, zp, qmin, qmax):
+    return (np.clip(np.round(x / scale) + zp, qmin, qmax) - zp) * scale
+
+
+def scale_and_zero_point(lo, hi, bits, symmetric):
+    """(scale, zero point, qmin, qmax) for ranges lo <= 0 <= hi (arrays): float32 scales, 1 where the range is 0."""
     if symmetric:
         qmax = 2 ** (bits - 1) - 1
-        qmin = -qmax
-        absmax = np.abs(x).max(axis=1) if per_channel else np.full(len(x), np.abs(x).max(), np.float32)
-        scale = (absmax / np.float32(qmax)).astype(np.float32)
+        scale = (np.maximum(-lo, hi) / np.float32(qmax)).astype(np.float32)
         scale[scale == 0] = 1
-        zp = np.zeros(len(x), np.float32)
-    else:
-        qmin, qmax = 0, 2 ** bits - 1
-        lo = np.minimum(x.min(axis=1) if per_channel else np.full(len(x), x.min(), np.float32), 0).astype(np.float32)
-        hi = np.maximum(x.max(axis=1) if per_channel else np.full(len(x), x.max(), np.float32), 0).astype(np.float32)
-        scale = ((hi - lo) / np.float32(qmax)).astype(np.float32)
-        scale[scale == 0] = 1
-        zp = np.round(-lo / scale).astype(np.float32)
-    s, z = scale[:, None], zp[:, None]
-    q = (np.clip(np.round(x / s) + z, qmin, qmax) - z) * s
-    signal = np.sum(x.astype(np.float64) ** 2)
-    noise = np.sum((x - q).astype(np.float64) ** 2)
+        return scale, np.zeros_like(scale), -qmax, qmax
+    qmax = 2**bits - 1
+    scale = ((hi - lo) / np.float32(qmax)).astype(np.float32)
+    scale[scale == 0] = 1
+    return scale, np.round(-lo / scale).astype(np.float32), 0, qmax
+
+
+def group_sqnr(view, bits, symmetric, block):
+    """Per-group SQNR: one scale per (mat, column, block of `block` inputs); the last block may be shorter."""
+    signal = noise = 0.0
+    for start in range(0, view.shape[1], block):
+        x = view[:, start : start + block, :]
+        lo = np.minimum(x.min(axis=1, keepdims=True), 0).astype(np.float32)
+        hi = np.maximum(x.max(axis=1, keepdims=True), 0).astype(np.float32)
+        scale, zp, qmin, qmax = scale_and_zero_point(lo, hi, bits, symmetric)
+        signal += np.sum(x.astype(np.float64) ** 2)
+        noise += np.sum((x - quantize(x, scale, zp, qmin, qmax)).astype(np.float64) ** 2)
+    return decibels(signal, noise)
+
+
+def decibels(signal, noise):
     return float(10 * np.log10(signal / noise)) if signal > 0 and noise > 0 else None
 
 
-def quant_figures(rows):
+def sqnr(rows, bits, symmetric, per_channel):
+    x = rows.astype(np.float32)
+    lo = x.min(axis=1) if per_channel else np.full(len(x), x.min(), np.float32)
+    hi = x.max(axis=1) if per_channel else np.full(len(x), x.max(), np.float32)
+    lo, hi = np.minimum(lo, 0).astype(np.float32)[:, None], np.maximum(hi, 0).astype(np.float32)[:, None]
+    scale, zp, qmin, qmax = scale_and_zero_point(lo, hi, bits, symmetric)
+    return decibels(np.sum(x.astype(np.float64) ** 2), np.sum((x - quantize(x, scale, zp, qmin, qmax)).astype(np.float64) ** 2))
+
+
+def quant_figures(rows, view, blocks):
     if not np.all(np.isfinite(rows)):
         return None
     return {
         f"int{bits}": {
-            mode: {"perTensor": sqnr(rows, bits, mode == "symmetric", False), "perChannel": sqnr(rows, bits, mode == "symmetric", True)}
+            mode: {
+                "perTensor": sqnr(rows, bits, mode == "symmetric", False),
+                "perChannel": sqnr(rows, bits, mode == "symmetric", True),
+                "perGroup": {str(b): group_sqnr(view, bits, mode == "symmetric", b) for b in blocks},
+            }
             for mode in ("symmetric", "asymmetric")
         }
         for bits in (8, 4)
@@ -268,7 +311,7 @@ def weights_of(node, consts):
     return []
 
 
-def layer_stats(name, node, weight, quant=False):
+def layer_stats(name, node, weight, blocks=None):
     weight_name, w = weight
     w = w.astype(np.float32)
     rows = channels_first(w, node)
@@ -304,20 +347,22 @@ def layer_stats(name, node, weight, quant=False):
         "outliers": outliers,
         "deadChannels": dead,
         "nonFinite": int((~np.isfinite(rows)).sum()),
-        **({"quant": quant_figures(rows)} if quant else {}),
+        **({"quant": quant_figures(rows, input_axis_first(w, node), blocks)} if blocks is not None else {}),
     }
 
 
-def main(path, quant):
+def main(path, blocks):
     model = onnx.load(path)
     walk = list(scoped(model.graph))
     layers = []
     for graph, _, consts in walk:
         for node in graph.node:
             for name, weight in weights_of(node, consts):
-                layers.append(layer_stats(name, node, weight, quant))
+                layers.append(layer_stats(name, node, weight, blocks))
     json.dump({"file": path, "model": model_parameters(walk), "layers": layers}, sys.stdout)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], "--quant" in sys.argv[2:])
+    args = sys.argv[2:]
+    blocks = [int(b) for b in args[args.index("--blocks") + 1].split(",")] if "--blocks" in args else [32, 64, 128]
+    main(sys.argv[1], blocks if "--quant" in args else None)

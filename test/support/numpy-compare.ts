@@ -71,25 +71,33 @@ export function expectSameStats(layer: LayerReport, ref: NumpyLayer, where: stri
  */
 const ROUNDING_DB = 120;
 
-/** Every SQNR figure agrees within 0.01 dB (null = exact on both sides, or ≥ ROUNDING_DB); returns how many were compared. */
+/**
+ * Every SQNR figure agrees within 0.01 dB (null = exact on both sides, or ≥ ROUNDING_DB), per-group ones for
+ * every block size of the reference; returns how many were compared.
+ */
 export function expectSameSqnr(layer: LayerReport, ref: QuantReport | null, where: string): number {
   if (ref === null) {
     expect(layer.quant, where).to.equal(null);
     return 0;
   }
   let compared = 0;
+  const same = (a: number | null | undefined, b: number | null, at: string) => {
+    if (a === null || b === null) expect(a ?? b ?? Infinity, at).to.be.at.least(ROUNDING_DB);
+    else {
+      expect(a, at).to.be.a('number');
+      expect(Math.abs(a! - b), at).to.be.at.most(0.01);
+      compared++;
+    }
+  };
   for (const bits of ['int8', 'int4'] as const) {
     for (const mode of ['symmetric', 'asymmetric'] as const) {
-      for (const granularity of ['perTensor', 'perChannel'] as const) {
-        const [a, b] = [layer.quant![bits][mode][granularity], ref[bits][mode][granularity]];
-        const at = `${where} ${bits} ${mode} ${granularity}`;
-        if (a === null || b === null) expect(a ?? b ?? Infinity, at).to.be.at.least(ROUNDING_DB);
-        else {
-          expect(a, at).to.be.a('number');
-          expect(Math.abs(a! - b), at).to.be.at.most(0.01);
-          compared++;
-        }
-      }
+      const [ours, theirs] = [layer.quant![bits][mode], ref[bits][mode]];
+      const at = `${where} ${bits} ${mode}`;
+      same(ours.perTensor, theirs.perTensor, `${at} perTensor`);
+      same(ours.perChannel, theirs.perChannel, `${at} perChannel`);
+      expect(Object.keys(ours.perGroup ?? {}), `${at} block sizes`).to.deep.equal(Object.keys(theirs.perGroup ?? {}));
+      for (const [block, b] of Object.entries(theirs.perGroup ?? {}))
+        same(ours.perGroup![block], b, `${at} perGroup ${block}`);
     }
   }
   return compared;

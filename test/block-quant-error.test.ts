@@ -1,0 +1,169 @@
+// The per-group (blocked) quantization error kernel (assembly/block-quant-error.ts): the definition written
+// out in plain JS with quantParams (the per-channel scales' own helper), SIMD against its scalar twin, sums
+// over chunks of whole blocks adding up to the tensor's (what streaming relies on), and typed refusals.
+import { describe, it, before } from 'node:test';
+import { expect } from 'chai';
+import { Kernels, type BlockLayout, type ErrorSums, type IntegerRange } from '../src/kernels/kernels.js';
+import { quantParams, roundHalfEven } from '../src/pipeline/quant-error.js';
+import { randomWeights } from './support/random.js';
+import { rejects } from './support/rejects.js';
+
+/** INT8 and INT4, symmetric and asymmetric: the four quantizers the reports carry. */
+const QUANTIZERS = [
+  [8, true],
+  [8, false],
+  [4, true],
+  [4, false],
+] as const;
+const RANGES: IntegerRange[] = [
+  { qmin: -127, qmax: 127 },
+  { qmin: 0, qmax: 255 },
+  { qmin: -7, qmax: 7 },
+  { qmin: 0, qmax: 15 },
+];
+
+const size = ({ mats, rows, cols }: BlockLayout) => mats * rows * cols;
+
+/** Block by block as docs/definitions.md says, scales from quantParams, q(x) in float32, sums in float64. */
+function reference(data: Float32Array, { mats, rows, cols }: BlockLayout, block: number): ErrorSums {
+  const f = Math.fround;
+  let signal = 0;
+  const noise = QUANTIZERS.map(() => 0);
+  for (let m = 0; m < mats; m++) {
+    for (let r0 = 0; r0 < rows; r0 += block) {
+      for (let c = 0; c < cols; c++) {
+        const xs: number[] = [];
+        for (let r = r0; r < Math.min(rows, r0 + block); r++) xs.push(data[(m * rows + r) * cols + c]!);
+        const [lo, hi] = [Math.min(0, ...xs), Math.max(0, ...xs)];
+        for (const x of xs) signal += x * x;
+        QUANTIZERS.forEach(([bits, symmetric], i) => {
+          const { scale, zeroPoint, qmin, qmax } = quantParams(bits, symmetric, lo, hi, Math.max(-lo, hi));
+          for (const x of xs) {
+            const q = f(
+              f(Math.min(Math.max(f(roundHalfEven(f(x / scale)) + zeroPoint), qmin), qmax) - zeroPoint) * scale,
+            );
+            noise[i]! += f(x - q) ** 2;
+          }
+        });
+      }
+    }
+  }
+  return { signal, noise };
+}
+
+function expectClose(got: ErrorSums, want: ErrorSums, relative: number, where: string) {
+  expect(got.signal, `${where} signal`).to.be.closeTo(want.signal, relative * want.signal);
+  want.noise.forEach((n, i) => expect(got.noise[i], `${where} noise ${i}`).to.be.closeTo(n, relative * n));
+}
+
+/** Layouts of the ops (docs/definitions.md): the input axis is `rows`, not always a multiple of the block. */
+const LAYOUTS: [string, BlockLayout][] = [
+  ['MatMul / Gemm transB=0 [70, 13]', { mats: 1, rows: 70, cols: 13 }],
+  ['Gemm transB=1 [7, 100]', { mats: 7, rows: 100, cols: 1 }],
+  ['Conv [5, 45, 3, 3]', { mats: 5, rows: 45, cols: 9 }],
+  ['grouped ConvTranspose [2 groups × 33, 4·2·2]', { mats: 2, rows: 33, cols: 16 }],
+  ['depthwise Conv [6, 1, 3, 3]', { mats: 6, rows: 1, cols: 9 }],
+];
+
+describe('per-group quantization error kernel', () => {
+  let k: Kernels;
+  before(async () => {
+    k = await Kernels.load();
+  });
+
+  for (const [name, layout] of LAYOUTS) {
+    it(`matches the definition and its scalar twin: ${name}`, async () => {
+      const data = randomWeights(size(layout), 17, 0.01, 1);
+      data[2] = 0; // an all-zero block must come out exact, not NaN
+      const staged = await k.stage(data.length, (d) => d.set(data));
+      for (const block of [32, 7, 1, 1000]) {
+        const simd = k.blockQuantError(staged, layout, block, RANGES);
+        const scalar = k.blockQuantError(staged, layout, block, RANGES, 'scalar');
+        const want = reference(data, layout, block);
+        expectClose(scalar, want, 1e-12, `${name} block ${block} scalar`);
+        expectClose(simd, scalar, 1e-6, `${name} block ${block} SIMD`); // float32 squares in the SIMD sums
+      }
+    });
+  }
+
+  it('gives sums over chunks of whole blocks that add up to the whole tensor’s', async () => {
+    const cases: [BlockLayout, number, BlockLayout[]][] = [
+      // MatMul [96, 20], block 32: rows 0–31, then 32–95.
+      [
+        { mats: 1, rows: 96, cols: 20 },
+        32,
+        [
+          { mats: 1, rows: 32, cols: 20 },
+          { mats: 1, rows: 64, cols: 20 },
+        ],
+      ],
+      // Conv [6, 40, 3, 3], block 32 (the last block of each kernel row is 8 long): output channels 0–1, 2–5.
+      [
+        { mats: 6, rows: 40, cols: 9 },
+        32,
+        [
+          { mats: 2, rows: 40, cols: 9 },
+          { mats: 4, rows: 40, cols: 9 },
+        ],
+      ],
+      // Gemm transB=1 [4, 50], block 16: rows 0–2, 3.
+      [
+        { mats: 4, rows: 50, cols: 1 },
+        16,
+        [
+          { mats: 3, rows: 50, cols: 1 },
+          { mats: 1, rows: 50, cols: 1 },
+        ],
+      ],
+    ];
+    for (const [whole, block, chunks] of cases) {
+      const data = randomWeights(size(whole), 5, 0, 0.3);
+      const all = k.blockQuantError(await k.stage(data.length, (d) => d.set(data)), whole, block, RANGES);
+      const summed: ErrorSums = { signal: 0, noise: RANGES.map(() => 0) };
+      let offset = 0;
+      for (const chunk of chunks) {
+        const part = data.subarray(offset, (offset += size(chunk)));
+        const sums = k.blockQuantError(await k.stage(part.length, (d) => d.set(part)), chunk, block, RANGES);
+        summed.signal += sums.signal;
+        sums.noise.forEach((n, i) => (summed.noise[i]! += n));
+      }
+      expectClose(summed, all, 1e-13, JSON.stringify(whole));
+    }
+  });
+
+  describe('refuses with typed errors before touching memory', () => {
+    const label = { file: 'm.onnx', tensor: 'w' };
+
+    it('a layout that does not cover the staged tensor is BAD_TENSOR naming file and tensor', async () => {
+      const staged = await k.stage(12, (d) => void d.fill(1), label);
+      const e = await rejects(
+        Promise.resolve().then(() => k.blockQuantError(staged, { mats: 1, rows: 4, cols: 4 }, 32, RANGES)),
+        'BAD_TENSOR',
+      );
+      expect(e.message).to.equal('m.onnx: tensor "w": its 12 elements do not form 1 × 4 input rows × 4');
+      expect(e).to.include({ file: 'm.onnx', tensor: 'w' });
+    });
+
+    it('a block size that is not a positive integer, or an integer range of neither kind, is USAGE', async () => {
+      const staged = await k.stage(12, (d) => void d.fill(1), label);
+      const layout = { mats: 1, rows: 12, cols: 1 };
+      for (const block of [0, -32, 1.5, NaN, 2 ** 31]) {
+        const e = await rejects(
+          Promise.resolve().then(() => k.blockQuantError(staged, layout, block, RANGES)),
+          'USAGE',
+        );
+        expect(e.message).to.equal(`m.onnx: tensor "w": block size ${block} is not a positive integer`);
+      }
+      for (const range of [
+        { qmin: -3, qmax: 7 },
+        { qmin: 0, qmax: 0 },
+        { qmin: 0, qmax: 2.5 },
+      ]) {
+        await rejects(
+          Promise.resolve().then(() => k.blockQuantError(staged, layout, 4, [range])),
+          'USAGE',
+        );
+      }
+    });
+  });
+});

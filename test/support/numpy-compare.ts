@@ -28,9 +28,17 @@ export interface NumpyReport {
   layers: NumpyLayer[];
 }
 
-/** channel_stats.py's parameter counts and layers for the model at `path` (with SQNR figures when `quant`). */
-export async function numpyReport(path: string, quant = false): Promise<NumpyReport> {
-  const args = ['test/reference/channel_stats.py', path, ...(quant ? ['--quant'] : [])];
+/**
+ * channel_stats.py's parameter counts and layers for the model at `path` (with SQNR figures when `quant`,
+ * per-group ones for `blocks`, default 32, 64 and 128).
+ */
+export async function numpyReport(path: string, quant = false, blocks?: readonly number[]): Promise<NumpyReport> {
+  const args = [
+    'test/reference/channel_stats.py',
+    path,
+    ...(quant ? ['--quant'] : []),
+    ...(blocks ? ['--blocks', blocks.join(',')] : []),
+  ];
   const { stdout } = await promisify(execFile)(PYTHON, args, { maxBuffer: 256 << 20 });
   return JSON.parse(stdout) as NumpyReport;
 }

@@ -17,8 +17,11 @@ Options for stats:
                        then this file), or model-explorer (Model Explorer node data)
   --layer NAME         only this layer (node name, first output or weight name)
   --no-quant           skip the SQNR (dB) of INT8/INT4-quantized weights (computed by default:
-                       symmetric/asymmetric, per-tensor/per-channel; JSON: layers[].quant; table:
-                       INT8 symmetric; the worst layers are ranked by it); --quant is accepted
+                       symmetric/asymmetric, per-tensor/per-channel/per-group; JSON: layers[].quant;
+                       table: INT8 symmetric and INT4 symmetric per-group; the worst layers are
+                       ranked by INT8 per-tensor); --quant is accepted
+  --block LIST         block sizes of the per-group SQNR, along each layer's input axis (default
+                       32,64,128; comma-separated positive integers)
   --wide               the whole table: full layer names and shapes, every outlier channel (default:
                        lines of at most 120 characters)
 
@@ -53,6 +56,8 @@ export interface StatsCommand extends CommonOptions {
   command: 'stats';
   layer?: string;
   quant: boolean;
+  /** Block sizes of the per-group figures; undefined: the default (DEFAULT_BLOCKS). */
+  blocks?: number[];
   format: StatsFormat;
   wide: boolean;
 }
@@ -74,6 +79,19 @@ export type Command = StatsCommand | CleCommand | ReportCommand | { command: 'he
 
 const usage = (message: string) => new WeightlensError('USAGE', `${message} (see weightlens --help)`);
 
+/** `--block 32,64,128`: distinct positive integers (a block fits a wasm32 index: below 2^31). */
+function blockSizes(list: string): number[] {
+  const sizes = list.split(',').map((item) => {
+    const size = /^\s*\d+\s*$/.test(item) ? Number(item) : NaN;
+    if (!(size >= 1 && size < 2 ** 31))
+      throw usage(`--block takes block sizes (positive integers, comma-separated), not "${item.trim()}" in "${list}"`);
+    return size;
+  });
+  const twice = sizes.find((size, i) => sizes.indexOf(size) !== i);
+  if (twice !== undefined) throw usage(`--block lists ${twice} twice`);
+  return sizes;
+}
+
 export function parseCommandLine(argv: readonly string[]): Command {
   let parsed;
   try {
@@ -87,6 +105,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
         // The SQNR is computed by default now; --quant stays accepted so existing scripts keep working.
         quant: { type: 'boolean', default: false },
         'no-quant': { type: 'boolean', default: false },
+        block: { type: 'string' },
         wide: { type: 'boolean', default: false },
         format: { type: 'string' },
         data: { type: 'string' },
@@ -130,9 +149,20 @@ export function parseCommandLine(argv: readonly string[]): Command {
       throw usage(`--format must be table, json, netron or model-explorer, not "${format}"`);
     if (values.json && format !== 'json') throw usage(`--json and --format ${format} contradict each other`);
     if (values.quant && values['no-quant']) throw usage('--quant and --no-quant contradict each other');
-    return { command, ...common, layer: values.layer, quant: !values['no-quant'], format, wide: values.wide };
+    if (values.block !== undefined && values['no-quant']) throw usage('--block and --no-quant contradict each other');
+    const blocks = values.block === undefined ? {} : { blocks: blockSizes(values.block) };
+    return {
+      command,
+      ...common,
+      layer: values.layer,
+      quant: !values['no-quant'],
+      ...blocks,
+      format,
+      wide: values.wide,
+    };
   }
   if (values.layer !== undefined) onlyFor('--layer', 'stats');
+  if (values.block !== undefined) onlyFor('--block', 'stats');
   if (values.quant || values['no-quant'])
     onlyFor(values.quant ? '--quant' : '--no-quant', 'stats (cle --json and report always compute it)');
   if (command === 'report') {

@@ -51,6 +51,7 @@ async function runStats(cmd: StatsCommand, io: CliIO): Promise<void> {
     const report = await computeStats(model, {
       layer: cmd.layer,
       quant: cmd.quant,
+      blocks: cmd.blocks,
       onProgress: stepOf(progress, name, 'stats'),
     });
     progress.done();

@@ -25,8 +25,20 @@ const db = (v: number | null | undefined) => (v === null || v === undefined ? 'e
 const sqnrText = (l: LayerReport) =>
   l.quant ? `${db(l.quant.int8.symmetric.perTensor)}/${db(l.quant.int8.symmetric.perChannel)}` : 'n/a';
 
+/** The block size whose INT4 symmetric per-group SQNR the table shows: the smallest the results carry. */
+function shownBlock(report: StatsReport): string | undefined {
+  const sizes = report.layers.flatMap((l) => Object.keys(l.quant?.int4.symmetric.perGroup ?? {}).map(Number));
+  return sizes.length ? String(Math.min(...sizes)) : undefined;
+}
+
+const groupText = (l: LayerReport, block: string) => {
+  const v = l.quant?.int4.symmetric.perGroup?.[block];
+  return v === undefined ? 'n/a' : db(v);
+};
+
 export function formatStatsTable(report: StatsReport, { wide = false } = {}): string {
   const withQuant = report.layers.some((l) => l.quant !== undefined);
+  const block = shownBlock(report);
   // NaN/±Inf weights are rare: their column shows only when some layer has them.
   const withNonFinite = report.layers.some((l) => l.nonFinite > 0);
   const columns: Column[] = [
@@ -41,6 +53,7 @@ export function formatStatsTable(report: StatsReport, { wide = false } = {}): st
     { header: 'outliers', numeric: !wide },
     ...(withNonFinite ? [{ header: 'non-finite', numeric: true }] : []),
     ...(withQuant ? [{ header: 'INT8 dB t/ch', numeric: true }] : []),
+    ...(block ? [{ header: `INT4 g${block}`, numeric: true }] : []),
   ];
   const rows = report.layers.map((l) => [
     layerName(l),
@@ -60,6 +73,7 @@ export function formatStatsTable(report: StatsReport, { wide = false } = {}): st
     outlierText(l, wide),
     ...(withNonFinite ? [String(l.nonFinite)] : []),
     ...(withQuant ? [sqnrText(l)] : []),
+    ...(block ? [groupText(l, block)] : []),
   ]);
   const { model } = report;
   const opsets = Object.entries(model.opsets)
@@ -70,14 +84,18 @@ export function formatStatsTable(report: StatsReport, { wide = false } = {}): st
     `${report.file}: IR ${model.irVersion}, opset ${opsets}, ${shortCount(model.parameters)} parameters${quantized}, ` +
     `${report.layers.length} weight layers`;
   return (
-    [...wrap(title), '', ...layoutTable(columns, rows, wide), ...worstLayers(report, withQuant), ...notes(report)].join(
-      '\n',
-    ) + '\n'
+    [
+      ...wrap(title),
+      '',
+      ...layoutTable(columns, rows, wide),
+      ...worstLayers(report, withQuant, block),
+      ...notes(report),
+    ].join('\n') + '\n'
   );
 }
 
 /** The layers that will hurt most, worst first (see worstFirst). */
-function worstLayers(report: StatsReport, withQuant: boolean): string[] {
+function worstLayers(report: StatsReport, withQuant: boolean, block: string | undefined): string[] {
   if (report.layers.length < 2) return [];
   const worst = worstFirst(report.layers).slice(0, WORST_SHOWN);
   const heading = withQuant
@@ -91,6 +109,7 @@ function worstLayers(report: StatsReport, withQuant: boolean): string[] {
           l.quant ? `per-channel ${db(l.quant.int8.symmetric.perChannel)} dB` : '',
         ]
       : []),
+    ...(block ? [`INT4 g${block} ${groupText(l, block)}${l.quant ? ' dB' : ''}`] : []),
     `max rel range ${shortNumber(l.maxRelativeRange)}`,
     `${l.outliers.length} outlier${l.outliers.length === 1 ? '' : 's'}`,
   ]);

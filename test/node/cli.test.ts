@@ -147,6 +147,7 @@ describe('weightlens stats (CLI)', () => {
       'max rel',
       'outliers',
       'INT8 dB t/ch',
+      'INT4 g32',
     ]);
     const json = JSON.parse(cli('stats', CLS_MODEL, '--json').stdout) as StatsReport;
     expect(json.layers.length).to.be.at.least(50);
@@ -157,7 +158,8 @@ describe('weightlens stats (CLI)', () => {
       expect(row[2], `row ${i}`).to.equal(`[${layer.shape.join(',')}]`);
       expect(row[3], `row ${i}`).to.equal(String(layer.channels.min.length));
       expect(row[4], `row ${i}`).to.equal(String(layer.deadChannels.length));
-      expect(row.at(-1), `row ${i}`).to.match(/^\d+\.\d\/\d+\.\d$/);
+      expect(row.at(-2), `row ${i}`).to.match(/^\d+\.\d\/\d+\.\d$/);
+      expect(row.at(-1), `row ${i}`).to.equal(layer.quant!.int4.symmetric.perGroup!['32']!.toFixed(1));
     });
   });
 

@@ -1,5 +1,6 @@
-// Results JSON given to the elements: checked on arrival, and a report written before dead channels were
-// told apart gets its range figures again from its channels' min and max.
+// Results JSON given to the elements: checked on arrival, a report written before dead channels were
+// told apart gets its range figures again from its channels' min and max, and one written before per-group
+// figures loads as it is.
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import { validateReport } from '../src/report/results-json.js';
@@ -34,5 +35,36 @@ describe('results JSON', () => {
       WeightlensError,
       /bad\.json: not a weightlens stats JSON \(layers\[0\]\.deadChannels is not an array\)/,
     );
+  });
+
+  const figures = (perGroup?: unknown) => ({ perTensor: 30.5, perChannel: null, ...(perGroup ? { perGroup } : {}) });
+  const quant = (perGroup?: unknown) => ({
+    int8: { symmetric: figures(perGroup), asymmetric: figures(perGroup) },
+    int4: { symmetric: figures(perGroup), asymmetric: figures(perGroup) },
+  });
+  const withQuant = (q: unknown) => ({ model: {}, layers: [{ ...oldLayer(), deadChannels: [], quant: q }] });
+
+  it('loads quantization figures written before per-group ones (no perGroup), and current ones', () => {
+    const old = validateReport(withQuant(quant()), 'old.json').layers[0]!.quant!;
+    expect(old.int4.symmetric).to.deep.equal({ perTensor: 30.5, perChannel: null });
+    const current = validateReport(withQuant(quant({ '32': 12.5, '128': null })), 'new.json').layers[0]!.quant!;
+    expect(current.int8.asymmetric.perGroup).to.deep.equal({ '32': 12.5, '128': null });
+    expect(validateReport(withQuant(null), 'nan.json').layers[0]!.quant).to.equal(null);
+  });
+
+  it('refuses quantization figures that are not dB, or per-group keys that are not block sizes', () => {
+    for (const [q, problem] of [
+      [{ int8: quant().int8 }, 'layers[0].quant.int4.symmetric is missing'],
+      [
+        { ...quant(), int8: { symmetric: { perTensor: '30', perChannel: 1 }, asymmetric: figures() } },
+        'quant.int8.symmetric.perTensor/perChannel are not dB or null',
+      ],
+      [quant({ '0': 3 }), 'quant.int8.symmetric.perGroup["0"] is not dB or null for a block size'],
+      [quant({ g32: 3 }), 'perGroup["g32"]'],
+      [quant({ '32': '3' }), 'perGroup["32"]'],
+      [quant([1]), 'perGroup["0"]'],
+    ] as const) {
+      expect(() => validateReport(withQuant(q), 'bad.json'), problem).to.throw(WeightlensError, problem);
+    }
   });
 });

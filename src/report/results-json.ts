@@ -2,7 +2,33 @@
 // element reads it.
 import { WeightlensError } from '../errors.js';
 import { rangeFigures } from '../analysis/relative-range.js';
+import type { QuantReport } from './quant-error.js';
 import type { StatsReport } from './stats-report.js';
+
+const isSqnr = (v: unknown) => v === null || typeof v === 'number';
+/** A per-group key is a block size: a positive integer in decimal, without leading zeros. */
+const isBlockSize = (key: string) => /^[1-9]\d*$/.test(key);
+
+/**
+ * Why `quant` is not what computeStats writes, or undefined when it is. Results written before per-group
+ * figures have no `perGroup`: still valid (the figures show as unavailable).
+ */
+function quantProblem(quant: QuantReport | null): string | undefined {
+  if (quant === null) return undefined;
+  for (const bits of ['int8', 'int4'] as const) {
+    for (const mode of ['symmetric', 'asymmetric'] as const) {
+      const f = quant?.[bits]?.[mode];
+      const at = `quant.${bits}.${mode}`;
+      if (typeof f !== 'object' || f === null) return `${at} is missing`;
+      if (!isSqnr(f.perTensor) || !isSqnr(f.perChannel)) return `${at}.perTensor/perChannel are not dB or null`;
+      if (f.perGroup === undefined) continue;
+      if (typeof f.perGroup !== 'object' || f.perGroup === null) return `${at}.perGroup is not an object`;
+      const bad = Object.entries(f.perGroup).find(([block, v]) => !isBlockSize(block) || !isSqnr(v));
+      if (bad) return `${at}.perGroup["${bad[0]}"] is not dB or null for a block size`;
+    }
+  }
+  return undefined;
+}
 
 /** Results JSON starts with '{' (after white space); an ONNX file starts with a protobuf tag, never '{'. */
 export function looksLikeJson(bytes: Uint8Array): boolean {
@@ -40,6 +66,8 @@ export function validateReport(value: unknown, fileName: string): StatsReport {
       Object.assign(layer, rangeFigures(ch.min.map(toNumber), ch.max.map(toNumber)));
     }
     if (!Array.isArray(layer.deadChannels)) throw bad(`${where}.deadChannels is not an array`);
+    const quantBad = layer.quant === undefined ? undefined : quantProblem(layer.quant);
+    if (quantBad) throw bad(`${where}.${quantBad}`);
   });
   return r as StatsReport;
 }

@@ -1,6 +1,7 @@
 // "Will it survive INT8?" for the whole model: every weight layer's SQNR (dB) of fake-quantized weights
 // for one bit width and scheme, per-tensor and per-channel, one row per layer with the gap between them
-// drawn, sorted so the worst layers (lowest per-tensor SQNR) come first. Null SQNR means exact (no error).
+// drawn, and per-group for one block size, sorted so the worst layers (lowest per-tensor SQNR) come first.
+// Null SQNR means exact (no error).
 // Given the figures before CLE as well, each row also shows them hollow, with an arrow to the figures after.
 import * as Plot from '@observablehq/plot';
 import { plotSpec } from './plot-options.js';
@@ -30,12 +31,18 @@ export interface QuantErrorRow {
   perChannel: number | null;
   /** perChannel − perTensor in dB; null unless both are numbers. */
   gap: number | null;
+  /** Per-group SQNR for the block size shown (`block`); null when exact or unavailable (see perGroupText). */
+  perGroup: number | null;
+  /** The block size of `perGroup`; null when the report has no per-group figures. */
+  block: number | null;
   perTensorText: string;
   perChannelText: string;
+  /** "n/a" when the results have no per-group figure for the block size (made before they existed, or with other blocks). */
+  perGroupText: string;
   gapText: string;
   /** False when the layer has no figures (its weight holds NaN/±Inf). */
   available: boolean;
-  /** All eight figures of the layer (null where the weight holds NaN/±Inf). */
+  /** All the layer's figures (null where the weight holds NaN/±Inf). */
   quant: QuantReport | null;
   /** The same figures before CLE, when comparing (null: not comparing, or the layer has no figures before). */
   before: BeforeFigures | null;
@@ -55,6 +62,8 @@ export interface QuantErrorOptions {
   bits?: QuantBits;
   scheme?: QuantScheme;
   sort?: QuantSort;
+  /** Block size of the per-group figures shown; default: the smallest the report carries (see groupBlocks). */
+  block?: number | null;
   width?: number;
   /** Name of the layer to highlight. */
   selected?: string | null;
@@ -67,6 +76,7 @@ export const QUANT_ERROR_MARKS = {
   gap: 'gap between per-tensor and per-channel SQNR',
   perTensor: 'per-tensor SQNR',
   perChannel: 'per-channel SQNR',
+  perGroup: 'per-group SQNR',
   beforePerTensor: 'per-tensor SQNR before CLE',
   beforePerChannel: 'per-channel SQNR before CLE',
   change: 'change of per-tensor SQNR with CLE',
@@ -75,6 +85,35 @@ export const QUANT_ERROR_MARKS = {
 /** Text of an SQNR: two decimals and "dB", "exact" for null. */
 export function formatDb(value: number | null): string {
   return value === null ? 'exact' : `${value.toFixed(2).replace('-', '−')} dB`;
+}
+
+/**
+ * From here on an SQNR is float32 rounding, not quantization error (2^-24 relative is ~144 dB): per-group
+ * figures of blocks that hold one weight each (a depthwise Conv) land there; they are not drawn.
+ */
+export const FLOAT_ROUNDING_DB = 120;
+
+/** Drawn: a per-group figure below FLOAT_ROUNDING_DB (higher ones are float rounding, listed as not drawn). */
+export const perGroupDrawn = (d: QuantErrorRow) => d.perGroup !== null && d.perGroup < FLOAT_ROUNDING_DB;
+
+/** Layers with a per-group figure that is not drawn: exact, or float rounding only (one weight per block). */
+export const perGroupNotDrawn = (rows: QuantErrorRow[]) =>
+  rows.filter((d) => d.available && d.perGroupText !== 'n/a' && !perGroupDrawn(d)).map((d) => d.name);
+
+export const PER_GROUP_NOT_DRAWN =
+  'Per-group exact or float rounding only (e.g. depthwise: one weight per block), not drawn';
+
+/** The block sizes of the report's per-group figures, ascending. */
+export function groupBlocks(report: StatsReport): number[] {
+  const sizes = new Set<number>();
+  for (const l of report.layers) for (const key of Object.keys(l.quant?.int8.symmetric.perGroup ?? {})) sizes.add(+key);
+  return [...sizes].sort((a, b) => a - b);
+}
+
+/** The block size shown: `block` when the report has it, else the smallest it has; null when it has none. */
+export function shownBlock(report: StatsReport, block: number | null | undefined): number | null {
+  const blocks = groupBlocks(report);
+  return block != null && blocks.includes(block) ? block : (blocks[0] ?? null);
 }
 
 const signedDb = (d: number) => `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(2)} dB`;
@@ -112,8 +151,9 @@ const MARGIN_BOTTOM = 8;
 
 export function quantErrorRows(
   report: StatsReport,
-  { bits = 8, scheme = 'symmetric', sort = 'worst', before }: QuantErrorOptions = {},
+  { bits = 8, scheme = 'symmetric', sort = 'worst', block, before }: QuantErrorOptions = {},
 ): QuantErrorRow[] {
+  const shown = shownBlock(report, block);
   const figures = (l: LayerReport | undefined): QuantFigures | null =>
     l?.quant?.[bits === 4 ? 'int4' : 'int8'][scheme] ?? null;
   const beforeByName = new Map(before?.layers.map((l) => [l.name, l]));
@@ -124,6 +164,7 @@ export function quantErrorRows(
     const perTensor = f?.perTensor ?? null;
     const perChannel = f?.perChannel ?? null;
     const gap = perTensor !== null && perChannel !== null ? perChannel - perTensor : null;
+    const group = shown === null ? undefined : f?.perGroup?.[shown];
     const b = before ? figures(beforeByName.get(l.name)) : null;
     return {
       index,
@@ -132,11 +173,14 @@ export function quantErrorRows(
       op: l.op,
       perTensor,
       perChannel,
+      perGroup: group ?? null,
+      block: shown,
       gap,
       available: f !== null,
       quant,
       perTensorText: f ? formatDb(perTensor) : na,
       perChannelText: f ? formatDb(perChannel) : na,
+      perGroupText: !f ? na : group === undefined ? 'n/a' : formatDb(group),
       gapText: gap !== null ? signedDb(gap) : '—',
       before: b && {
         perTensor: b.perTensor,
@@ -164,7 +208,8 @@ function sqnrDomain(rows: QuantErrorRow[]): [number, number] {
   let lo = Infinity,
     hi = -Infinity;
   for (const r of rows) {
-    for (const v of [r.perTensor, r.perChannel, r.before?.perTensor ?? null, r.before?.perChannel ?? null]) {
+    const group = perGroupDrawn(r) ? r.perGroup : null;
+    for (const v of [r.perTensor, r.perChannel, group, r.before?.perTensor ?? null, r.before?.perChannel ?? null]) {
       if (v !== null) {
         lo = Math.min(lo, v);
         hi = Math.max(hi, v);
@@ -287,6 +332,14 @@ export function quantErrorPlot(report: StatsReport, options: QuantErrorOptions =
           ariaDescription: QUANT_ERROR_MARKS.perChannel,
         },
       ),
+      Plot.dot(rows.filter(perGroupDrawn), {
+        x: 'perGroup',
+        y: 'rank',
+        r: r + 0.5,
+        fill: colors.perGroup,
+        symbol: 'diamond2',
+        ariaDescription: QUANT_ERROR_MARKS.perGroup,
+      }),
     ],
   });
 }
@@ -315,18 +368,25 @@ export function quantErrorText(
   const exact = rows.filter((d) => d.available && (d.perTensor === null || d.perChannel === null)).map((d) => d.name);
   const unavailable = rows.filter((d) => !d.available).map((d) => d.name);
   const chosen = rows.find((d) => d.name === selected);
+  const block = shownBlock(report, options.block);
+  const groupNotDrawn = perGroupNotDrawn(rows);
   return {
-    title: `${label} quantization SQNR per layer of ${report.file}, per-tensor and per-channel${options.before ? ', after CLE against before' : ''}`,
+    title:
+      `${label} quantization SQNR per layer of ${report.file}, per-tensor and per-channel` +
+      `${block === null ? '' : `, per-group in blocks of ${block}`}${options.before ? ', after CLE against before' : ''}`,
     description: (
       `${rows.length} weight layers, ${sort === 'worst' ? 'lowest per-tensor SQNR first' : 'in model order'}; each with its per-tensor (square) ` +
-      `and per-channel (dot) SQNR in dB and a bar for the gap between them (higher is better). ` +
+      `and per-channel (dot) SQNR in dB and a bar for the gap between them` +
+      `${block === null ? '' : `, and its per-group SQNR with blocks of ${block} (diamond)`} (higher is better). ` +
       (worst.length ? `Lowest per-tensor: ${worst.map((d) => `${d.name} ${d.perTensorText}`).join(', ')}. ` : '') +
       (widest ? `Widest gap: ${widest.name}, per-channel ${widest.gapText}. ` : '') +
       (exact.length ? `Exact (no error, not drawn): ${formatList(exact, 10)}. ` : '') +
       (unavailable.length ? `No figures (non-finite weights): ${formatList(unavailable, 10)}. ` : '') +
+      (groupNotDrawn.length ? `${PER_GROUP_NOT_DRAWN}: ${formatList(groupNotDrawn, 10)}. ` : '') +
       (options.before ? `${cleChangeText(rows)} ` : '') +
       (chosen
-        ? `Selected: ${chosen.name}, per-tensor ${chosen.perTensorText}, per-channel ${chosen.perChannelText}.`
+        ? `Selected: ${chosen.name}, per-tensor ${chosen.perTensorText}, per-channel ${chosen.perChannelText}` +
+          `${block === null ? '' : `, per-group ${chosen.perGroupText}`}.`
         : '')
     ).trim(),
   };

@@ -12,9 +12,10 @@ export const colors = {
   before: 'var(--_before-color, #6e7781)',
   after: 'var(--_after-color, #0969da)',
   change: 'var(--_change-color, #d4a72c)',
-  /** <quant-error-plot>: per-tensor and per-channel SQNR, and the gap between them. */
+  /** <quant-error-plot>: per-tensor, per-channel and per-group SQNR, and the gap between the first two. */
   perTensor: 'var(--_per-tensor-color, #bc4c00)',
   perChannel: 'var(--_per-channel-color, #0969da)',
+  perGroup: 'var(--_per-group-color, #8250df)',
   gap: 'var(--_gap-color, #8c959f)',
   /** <weight-range-plot>: a quantized model's own clipping range per channel. */
   modelRange: 'var(--_model-range-color, #8250df)',

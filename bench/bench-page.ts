@@ -16,6 +16,7 @@ import { resnet50Bytes } from '../test/fixtures/resnet50.js';
 import { findWeightLayers } from '../src/analysis/layers.js';
 import { layerHistogram } from '../src/pipeline/weight-histogram.js';
 import { mainThreadBenches } from './main-thread.js';
+import { QUANTIZER_RANGES } from '../src/pipeline/quant-error.js';
 
 const RUNS = 7;
 
@@ -246,14 +247,6 @@ function quantErrorBench(): Promise<void> {
   );
 }
 
-/** The four quantizers the reports carry: INT8 and INT4, symmetric and asymmetric. */
-const RANGES = [
-  { qmin: -127, qmax: 127 },
-  { qmin: 0, qmax: 255 },
-  { qmin: -7, qmax: 7 },
-  { qmin: 0, qmax: 15 },
-];
-
 /**
  * Plain-JS per-group error with the kernel's arithmetic: per block of `block` rows of one column, its
  * range, then each quantizer's scale, zero point and Σ(x − q(x))².
@@ -278,7 +271,7 @@ function jsBlockQuantError(
           lo = Math.min(lo, data[i]!);
           hi = Math.max(hi, data[i]!);
         }
-        RANGES.forEach(({ qmin, qmax }, q) => {
+        QUANTIZER_RANGES.forEach(({ qmin, qmax }, q) => {
           const scale = f(qmin < 0 ? Math.max(-lo, hi) / qmax : (hi - lo) / qmax) || 1;
           const zp = qmin < 0 ? 0 : Math.round(f(-lo / scale));
           for (let i = first, end = first + (r1 - r0) * cols; i < end; i += cols) {
@@ -298,16 +291,17 @@ function jsBlockQuantError(
  * the columns of [K = Cout, N = inner]: MatMul, Gemm transB=0, Conv's kernel positions).
  */
 async function blockQuantErrorBench(): Promise<void> {
-  const noise = new Float64Array(RANGES.length);
+  const noise = new Float64Array(QUANTIZER_RANGES.length);
   for (const [name, layoutOf] of [
     ['runs', (t: BenchTensor) => ({ mats: t.cout, rows: t.inner, cols: 1 })],
     ['columns', (t: BenchTensor) => ({ mats: 1, rows: t.cout, cols: t.inner })],
   ] as const) {
     await tensorKernelBench(
       `block-quant-error-${name}`,
-      (k, tensor, layout) => k.blockQuantError(tensor, layoutOf({ cout: layout.cg, inner: layout.inner }), 32, RANGES),
+      (k, tensor, layout) =>
+        k.blockQuantError(tensor, layoutOf({ cout: layout.cg, inner: layout.inner }), 32, QUANTIZER_RANGES),
       (data, offset, t) => jsBlockQuantError(data, offset, layoutOf(t), 32, noise),
-      { kernel: kernelVariant(), block: 32, quantizers: RANGES.length },
+      { kernel: kernelVariant(), block: 32, quantizers: QUANTIZER_RANGES.length },
     );
   }
 }

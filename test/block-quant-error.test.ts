@@ -3,24 +3,10 @@
 // over chunks of whole blocks adding up to the tensor's (what streaming relies on), and typed refusals.
 import { describe, it, before } from 'node:test';
 import { expect } from 'chai';
-import { Kernels, type BlockLayout, type ErrorSums, type IntegerRange } from '../src/kernels/kernels.js';
-import { quantParams, roundHalfEven } from '../src/pipeline/quant-error.js';
+import { Kernels, type BlockLayout, type ErrorSums } from '../src/kernels/kernels.js';
+import { QUANTIZER_RANGES, QUANTIZERS, quantParams, roundHalfEven } from '../src/pipeline/quant-error.js';
 import { randomWeights } from './support/random.js';
 import { rejects } from './support/rejects.js';
-
-/** INT8 and INT4, symmetric and asymmetric: the four quantizers the reports carry. */
-const QUANTIZERS = [
-  [8, true],
-  [8, false],
-  [4, true],
-  [4, false],
-] as const;
-const RANGES: IntegerRange[] = [
-  { qmin: -127, qmax: 127 },
-  { qmin: 0, qmax: 255 },
-  { qmin: -7, qmax: 7 },
-  { qmin: 0, qmax: 15 },
-];
 
 const size = ({ mats, rows, cols }: BlockLayout) => mats * rows * cols;
 
@@ -77,8 +63,8 @@ describe('per-group quantization error kernel', () => {
       data[2] = 0; // an all-zero block must come out exact, not NaN
       const staged = await k.stage(data.length, (d) => d.set(data));
       for (const block of [32, 7, 1, 1000]) {
-        const simd = k.blockQuantError(staged, layout, block, RANGES);
-        const scalar = k.blockQuantError(staged, layout, block, RANGES, 'scalar');
+        const simd = k.blockQuantError(staged, layout, block, QUANTIZER_RANGES);
+        const scalar = k.blockQuantError(staged, layout, block, QUANTIZER_RANGES, 'scalar');
         const want = reference(data, layout, block);
         expectClose(scalar, want, 1e-12, `${name} block ${block} scalar`);
         expectClose(simd, scalar, 1e-6, `${name} block ${block} SIMD`); // float32 squares in the SIMD sums
@@ -118,12 +104,12 @@ describe('per-group quantization error kernel', () => {
     ];
     for (const [whole, block, chunks] of cases) {
       const data = randomWeights(size(whole), 5, 0, 0.3);
-      const all = k.blockQuantError(await k.stage(data.length, (d) => d.set(data)), whole, block, RANGES);
-      const summed: ErrorSums = { signal: 0, noise: RANGES.map(() => 0) };
+      const all = k.blockQuantError(await k.stage(data.length, (d) => d.set(data)), whole, block, QUANTIZER_RANGES);
+      const summed: ErrorSums = { signal: 0, noise: QUANTIZER_RANGES.map(() => 0) };
       let offset = 0;
       for (const chunk of chunks) {
         const part = data.subarray(offset, (offset += size(chunk)));
-        const sums = k.blockQuantError(await k.stage(part.length, (d) => d.set(part)), chunk, block, RANGES);
+        const sums = k.blockQuantError(await k.stage(part.length, (d) => d.set(part)), chunk, block, QUANTIZER_RANGES);
         summed.signal += sums.signal;
         sums.noise.forEach((n, i) => (summed.noise[i]! += n));
       }
@@ -137,7 +123,7 @@ describe('per-group quantization error kernel', () => {
     it('a layout that does not cover the staged tensor is BAD_TENSOR naming file and tensor', async () => {
       const staged = await k.stage(12, (d) => void d.fill(1), label);
       const e = await rejects(
-        Promise.resolve().then(() => k.blockQuantError(staged, { mats: 1, rows: 4, cols: 4 }, 32, RANGES)),
+        Promise.resolve().then(() => k.blockQuantError(staged, { mats: 1, rows: 4, cols: 4 }, 32, QUANTIZER_RANGES)),
         'BAD_TENSOR',
       );
       expect(e.message).to.equal('m.onnx: tensor "w": its 12 elements do not form 1 × 4 input rows × 4');
@@ -149,7 +135,7 @@ describe('per-group quantization error kernel', () => {
       const layout = { mats: 1, rows: 12, cols: 1 };
       for (const block of [0, -32, 1.5, NaN, 2 ** 31]) {
         const e = await rejects(
-          Promise.resolve().then(() => k.blockQuantError(staged, layout, block, RANGES)),
+          Promise.resolve().then(() => k.blockQuantError(staged, layout, block, QUANTIZER_RANGES)),
           'USAGE',
         );
         expect(e.message).to.equal(`m.onnx: tensor "w": block size ${block} is not a positive integer`);

@@ -4,6 +4,19 @@
 // (FMA; current Chromium) where the engine validates it, plain SIMD otherwise (Node 20).
 import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from './wasm-binary.generated.js';
 
+/** assembly/block-quant-error.ts (SIMD, and its scalar twin): quantizers are `count` f32 pairs (qmin, qmax). */
+type BlockQuantErrorKernel = (
+  src: number,
+  mats: number,
+  rows: number,
+  cols: number,
+  block: number,
+  quantizers: number,
+  count: number,
+  scratch: number,
+  out: number,
+) => void;
+
 /** The raw exports of assembly/index.ts: pointer + length signatures, JS owns the memory. */
 export interface KernelExports {
   readonly memory: WebAssembly.Memory;
@@ -39,28 +52,8 @@ export interface KernelExports {
     qmax: number,
     out: number,
   ): void;
-  blockQuantError(
-    src: number,
-    mats: number,
-    rows: number,
-    cols: number,
-    block: number,
-    quantizers: number,
-    count: number,
-    scratch: number,
-    out: number,
-  ): void;
-  blockQuantErrorScalar(
-    src: number,
-    mats: number,
-    rows: number,
-    cols: number,
-    block: number,
-    quantizers: number,
-    count: number,
-    scratch: number,
-    out: number,
-  ): void;
+  blockQuantError: BlockQuantErrorKernel;
+  blockQuantErrorScalar: BlockQuantErrorKernel;
   histogram(
     src: number,
     groups: number,

@@ -89,12 +89,15 @@ function grid(bits: number, symmetric: boolean, stats: ChannelStatsArrays, perTe
 }
 
 /** The four quantizers, in QuantReport's order: INT8 and INT4, each symmetric then asymmetric. */
-const QUANTIZERS = [
+export const QUANTIZERS = [
   [8, true],
   [8, false],
   [4, true],
   [4, false],
 ] as const;
+
+/** The integer ranges of QUANTIZERS, as the per-group kernel takes them. */
+export const QUANTIZER_RANGES = QUANTIZERS.map(([bits, symmetric]) => integerRange(bits, symmetric));
 
 /** Per-group SQNR of each quantizer (QUANTIZERS' order) for each block size, keyed by block size. */
 function perGroupFigures(
@@ -103,10 +106,9 @@ function perGroupFigures(
   layout: BlockLayout,
   blocks: readonly number[],
 ): PerGroupFigures[] {
-  const ranges = QUANTIZERS.map(([bits, symmetric]) => integerRange(bits, symmetric));
   const figures = QUANTIZERS.map((): PerGroupFigures => ({}));
   for (const block of blocks) {
-    const sums = kernels.blockQuantError(staged, layout, block, ranges);
+    const sums = kernels.blockQuantError(staged, layout, block, QUANTIZER_RANGES);
     sums.noise.forEach((noise, q) => (figures[q]![block] = sqnr(sums.signal, noise)));
   }
   return figures;

@@ -211,6 +211,24 @@ function longChain(n: number): Uint8Array {
   });
 }
 
+/**
+ * `n` chained Convs with tiny weights (1×1 kernels, `channels` wide), a Relu after each when `relu`: a
+ * graph of tens of thousands of layers from a file of 2 MB, every adjacent pair a CLE candidate.
+ */
+function tinyConvChain(n: number, channels: number, relu: boolean): Uint8Array {
+  const nodes = [];
+  const initializer = [];
+  for (let i = 0; i < n; i++) {
+    const output = i === n - 1 ? 'y' : `a${i + 1}`;
+    const cin = i === 0 ? 1 : channels;
+    nodes.push(node('Conv', [i === 0 ? 'x' : `a${i}`, `w${i}`], [relu ? `c${i}` : output], `conv${i}`));
+    if (relu) nodes.push(node('Relu', [`c${i}`], [output]));
+    const values = Array.from({ length: channels * cin }, (_, k) => 0.5 + ((i + k) % 7));
+    initializer.push(f32Tensor(`w${i}`, [channels, cin, 1, 1], values));
+  }
+  return modelBytes({ input: [valueInfo('x')], output: [valueInfo('y')], initializer, node: nodes });
+}
+
 /** The real PP-OCR cls model's bytes (Node reads it from node_modules; the browser subset does not use it). */
 let realModelBytes: (() => Uint8Array) | undefined;
 export function setRealModelReader(read: () => Uint8Array): void {
@@ -556,6 +574,18 @@ const graphs: CorpusEntry[] = [
     name: 'nodes-200000.onnx',
     tests: '200,000 Relu nodes after one Conv',
     bytes: () => longChain(200_000),
+    stats: ['ok'],
+  },
+  {
+    name: 'conv-chain-30000.onnx',
+    tests: '30,000 chained one-channel Convs in 2 MB: one CLE chain of 30,000 layers',
+    bytes: () => tinyConvChain(30_000, 1, false),
+    stats: ['ok'],
+  },
+  {
+    name: 'conv-relu-chain-18000.onnx',
+    tests: '18,000 Conv→Relu pairs of two channels in 2 MB: 18,000 layers CLE rescales and re-biases',
+    bytes: () => tinyConvChain(18_000, 2, true),
     stats: ['ok'],
   },
   {

@@ -7,6 +7,7 @@ export type WeightlensErrorCode =
   | 'TRUNCATED' // the file ends inside a protobuf field
   | 'BAD_TENSOR' // a tensor's payload does not match its shape and data type
   | 'UNSUPPORTED_DTYPE' // a data type we cannot read as weights
+  | 'UNSUPPORTED' // a valid feature of a quantized format weightlens does not read (2-bit MatMulNBits, a reordering g_idx)
   | 'EXTERNAL_DATA' // external data missing, unreadable or out of range
   | 'UNSAFE_PATH' // an external-data location that escapes the model's folder
   | 'BAD_GRAPH' // a graph that refers to things that do not exist

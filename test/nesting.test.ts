@@ -7,7 +7,7 @@ import { WeightlensError } from '../src/errors.js';
 import { computeStats } from '../src/pipeline/compute-stats.js';
 import { openModel } from '../src/onnx/open.js';
 import { MAX_MESSAGE_DEPTH } from '../src/onnx/nesting.js';
-import { concat, lenRecord } from '../src/onnx/export/wire.js';
+import { concat, lenRecord, records } from '../src/onnx/export/wire.js';
 import { modelBytes, nestedIfModel, valueInfo } from './fixtures/onnx-bytes.js';
 import { rejects } from './support/rejects.js';
 
@@ -51,10 +51,10 @@ describe('deep nesting', () => {
     const minusOne = [0x18, ...new Array<number>(9).fill(0xff), 0x01]; // AttributeProto.i = -1
     let graph: Uint8Array = new Uint8Array(0);
     for (let i = 0; i < 40; i++) {
-      const attribute = concat([new Uint8Array(minusOne), ...lenRecord(6, graph)]); // then AttributeProto.g
-      graph = concat(lenRecord(1, concat(lenRecord(5, attribute)))); // GraphProto.node > NodeProto.attribute
+      const attribute = concat(records(new Uint8Array(minusOne), lenRecord(6, graph))); // then AttributeProto.g
+      graph = concat(records(lenRecord(1, concat(records(lenRecord(5, attribute)))))); // GraphProto.node > NodeProto.attribute
     }
-    const bytes = concat([new Uint8Array([0x08, 0x08]), ...lenRecord(7, graph)]); // ir_version 8, graph
+    const bytes = concat(records(new Uint8Array([0x08, 0x08]), lenRecord(7, graph))); // ir_version 8, graph
     const e = await rejects(openModel(bytes, { fileName: 'hidden.onnx' }), 'BAD_GRAPH');
     expect(e.message).to.contain('nested 121 deep (40 levels of subgraphs)');
   });

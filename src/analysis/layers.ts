@@ -6,16 +6,24 @@ import { storedSources } from '../onnx/computed.js';
 import { isFloatingPoint } from '../onnx/dtypes.js';
 import { graphAt, nodesReading, useCount } from '../onnx/lookup.js';
 import { isOverridable, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';
+import {
+  blockQuantizedComputes,
+  blockQuantizedWeight,
+  isBlockQuantized,
+  type BlockQuantizedOp,
+} from './block-quantized.js';
 import { ConstantInputs } from './constant-input.js';
 import { checkConvWindow, convGroups, gemmTranspose, type BadAttribute } from './layer-attributes.js';
 import { computedOp, isQOperator, qoperatorWeights, type QOperatorOp } from './qoperator.js';
 import { isRecurrent, recurrentWeights, type RecurrentCell, type RecurrentWeights } from './recurrent.js';
 
 /**
- * The node's op type: a float op, a QOperator op with integer weights (laid out as Conv or MatMul), a
- * recurrent cell (one layer for W, one for R) or a Gather from an embedding table.
+ * The node's op type: a float op, a QOperator op with integer weights (laid out as Conv or MatMul), an
+ * onnxruntime block-quantized op (laid out as MatMul or Gather), a recurrent cell (one layer for W, one for R)
+ * or a Gather from an embedding table.
  */
-export type WeightOp = 'Conv' | 'ConvTranspose' | 'Gemm' | 'MatMul' | QOperatorOp | RecurrentCell | 'Gather';
+export type WeightOp =
+  'Conv' | 'ConvTranspose' | 'Gemm' | 'MatMul' | QOperatorOp | BlockQuantizedOp | RecurrentCell | 'Gather';
 const WEIGHT_OPS = new Set<string>(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
 
 export interface WeightLayer {
@@ -61,9 +69,10 @@ const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
 /**
  * Every Conv, ConvTranspose, Gemm and MatMul with a constant weight; every QLinearConv, QLinearMatMul,
- * ConvInteger and MatMulInteger with constant integer weights; the constant W and R of every LSTM, GRU and
- * RNN (two layers, "<node>/W" and "<node>/R"); every Gather from a constant rank-2 table along axis 0 (an
- * embedding: one channel per row). In every graph, in graph order.
+ * ConvInteger and MatMulInteger with constant integer weights; every com.microsoft MatMulNBits (weight
+ * [K, N]) and GatherBlockQuantized embedding with constant packed weights; the constant W and R of every LSTM,
+ * GRU and RNN (two layers, "<node>/W" and "<node>/R"); every Gather from a constant rank-2 table along axis 0
+ * (an embedding: one channel per row). In every graph, in graph order.
  */
 export function findWeightLayers(model: Model): WeightLayer[] {
   const layers: WeightLayer[] = [];
@@ -71,7 +80,7 @@ export function findWeightLayers(model: Model): WeightLayer[] {
   for (const graph of model.graphs) {
     const constant = (name: string | undefined) => inputs.resolve(graph, name);
     for (const node of graph.nodes) {
-      if (node.domain !== '' && node.domain !== 'ai.onnx') continue;
+      if (node.domain !== '' && node.domain !== 'ai.onnx' && !isBlockQuantized(node)) continue;
       for (const found of weightsOf(node, constant, model.fileName))
         layers.push(describeLayer(model, graph, node, found));
     }
@@ -87,6 +96,10 @@ function weightsOf(
 ): FoundWeight[] {
   if (isQOperator(node.opType)) {
     const found = qoperatorWeights(node as Node & { opType: QOperatorOp }, constant, fileName);
+    return found ? [found] : [];
+  }
+  if (isBlockQuantized(node)) {
+    const found = blockQuantizedWeight(node, constant, fileName);
     return found ? [found] : [];
   }
   if (isRecurrent(node.opType)) return recurrentWeights(node as Node & { opType: RecurrentCell }, constant, fileName);
@@ -142,8 +155,12 @@ function describeLayer(model: Model, graph: Graph, node: Node, found: FoundWeigh
   let groups = 1;
   let layout: ChannelLayout;
   let blocks: BlockLayout;
-  // QOperator ops share the weight layout of the float op they stand for.
-  const computes = isQOperator(node.opType) ? computedOp(node.opType) : node.opType;
+  // QOperator and block-quantized ops share the weight layout of the float op they stand for.
+  const computes = isQOperator(node.opType)
+    ? computedOp(node.opType)
+    : isBlockQuantized(node)
+      ? blockQuantizedComputes(node.opType)
+      : node.opType;
   switch (recurrent ? 'recurrent' : computes) {
     case 'recurrent': {
       // [D, G·H, input or H] (shape checked by recurrentWeights): channel d·G·H + r over axis 1.

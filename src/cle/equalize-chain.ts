@@ -31,9 +31,12 @@ export interface ChainScales {
 
 const usable = (s: number) => (Number.isFinite(s) && s > 0 ? s : 1);
 
-/** Row maxima of m·diag(inS), i.e. each output's range before dividing by its own scale. */
-function rowMax({ m, cout, cin }: LayerMatrix, inS: Float64Array | undefined): Float64Array {
-  const r = new Float64Array(cout);
+/** Row maxima of m·diag(inS), i.e. each output's range before dividing by its own scale; into r[0, cout). */
+function rowMax(
+  { m, cout, cin }: LayerMatrix,
+  inS: Float64Array | undefined,
+  r = new Float64Array(cout),
+): Float64Array {
   for (let o = 0; o < cout; o++) {
     let best = 0;
     for (let i = 0, j = o * cin; i < cin; i++, j++) {
@@ -45,9 +48,13 @@ function rowMax({ m, cout, cin }: LayerMatrix, inS: Float64Array | undefined): F
   return r;
 }
 
-/** Column maxima of diag(1/outS)·m, i.e. each input's range before multiplying by its own scale. */
-function colMax({ m, cout, cin }: LayerMatrix, outS: Float64Array | undefined): Float64Array {
-  const r = new Float64Array(cin);
+/** Column maxima of diag(1/outS)·m, i.e. each input's range before multiplying by its own scale; into r[0, cin). */
+function colMax(
+  { m, cout, cin }: LayerMatrix,
+  outS: Float64Array | undefined,
+  r = new Float64Array(cin),
+): Float64Array {
+  r.fill(0, 0, cin);
   for (let o = 0; o < cout; o++) {
     const f = outS ? 1 / outS[o]! : 1;
     for (let i = 0, j = o * cin; i < cin; i++, j++) {
@@ -67,9 +74,14 @@ export function equalizeChain(layers: LayerMatrix[]): ChainScales {
   // The chain's ends see no changing scale on their outer side: their ranges are computed once.
   const firstRows = rowMax(layers[0]!, undefined);
   const lastCols = colMax(layers[last]!, undefined);
+  // One buffer per side, reused by every set of every sweep: long chains (thousands of small layers, 100
+  // sweeps) would otherwise allocate an array per set and sweep.
+  const width = layers.reduce((most, l) => Math.max(most, l.cout, l.cin), 0);
+  const outBuffer = new Float64Array(width),
+    inBuffer = new Float64Array(width);
   /** Layer k's output ranges before dividing by scales[k]; its input ranges before multiplying by scales[k - 1]. */
-  const outRanges = (k: number) => (k === 0 ? firstRows : rowMax(layers[k]!, scales[k - 1]));
-  const inRanges = (k: number) => (k === last ? lastCols : colMax(layers[k]!, scales[k]));
+  const outRanges = (k: number) => (k === 0 ? firstRows : rowMax(layers[k]!, scales[k - 1], outBuffer));
+  const inRanges = (k: number) => (k === last ? lastCols : colMax(layers[k]!, scales[k], inBuffer));
   const sets = chainSets(layers);
   const stop = SCALE_TOLERANCE / 2;
   let sweeps = 0;

@@ -12,8 +12,7 @@ import {
   type StatsCommand,
   type StatsFormat,
 } from './args.js';
-import { reportHtml } from '../node/report-html.js';
-import { writeFile } from 'node:fs/promises';
+import { writeReportHtml } from '../node/report-html.js';
 
 import { toModelExplorerNodeData, toNetronAttachment } from '../report/interop.js';
 import type { Model } from '../onnx/model.js';
@@ -132,6 +131,7 @@ async function runReport(cmd: ReportCommand, io: CliIO): Promise<void> {
     try {
       cle = (
         await equalizeModel(model, {
+          before: stats,
           externalData: directorySource(dataDir),
           onProgress: stepOf(progress, name, 'cle'),
         })
@@ -141,12 +141,7 @@ async function runReport(cmd: ReportCommand, io: CliIO): Promise<void> {
       if (!(error instanceof WeightlensError && error.code === 'USAGE')) throw error;
       io.stderr.write(`weightlens: no CLE section: ${error.message}\n`);
     }
-    await writeFile(cmd.output, await reportHtml(stats, cle)).catch((cause) => {
-      throw new WeightlensError('IO', `${cmd.output}: cannot write (${(cause as Error).message})`, {
-        file: cmd.output,
-        cause,
-      });
-    });
+    await writeReportHtml(cmd.output, stats, cle);
     progress.done();
     io.stdout.write(`${cmd.output}: report of ${stats.layers.length} layers${cle ? ', with CLE before/after' : ''}\n`);
   } finally {

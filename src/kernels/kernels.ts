@@ -155,13 +155,13 @@ export class Kernels {
     const C = channelCount(layout);
     const at = this.arena.resultsAt(staged.size * 4);
     this.arena.ensure(at + C * 8 + 16, `quantization error of ${C} channels`, this.stagedLabel);
-    new Float32Array(this.arena.buffer, at, C).set(scales);
-    new Float32Array(this.arena.buffer, at + C * 4, C).set(zeroPoints);
-    const out = at + C * 8;
+    const { f32, f64 } = this.arena.views;
+    f32.set(scales, at / 4);
+    f32.set(zeroPoints, at / 4 + C);
+    const out = at + C * 8; // 8-aligned: `at` is 64-aligned
     const { groups, outer, cg, inner } = layout;
     this.exports.quantError(this.arena.stage, groups, outer, cg, inner, at, at + C * 4, qmin, qmax, out);
-    const [signal, noise] = new Float64Array(this.arena.buffer, out, 2);
-    return { signal: signal!, noise: noise! };
+    return { signal: f64[out / 8]!, noise: f64[out / 8 + 1]! };
   }
 
   /**

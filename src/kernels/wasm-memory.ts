@@ -24,10 +24,23 @@ export function labelText({ file, tensor }: TensorLabel): string {
 }
 
 export class WasmArena {
+  private cachedViews?: { buffer: ArrayBuffer; f32: Float32Array; f64: Float64Array };
+
   constructor(private readonly memory: WebAssembly.Memory) {}
 
   get buffer(): ArrayBuffer {
     return this.memory.buffer;
+  }
+
+  /**
+   * Float32 and float64 views of all of memory, for small reads and writes by index (address / 4, / 8):
+   * made again only when memory grows, not once per kernel call (tens of thousands of small layers).
+   */
+  get views(): { f32: Float32Array; f64: Float64Array } {
+    const { buffer } = this.memory;
+    if (this.cachedViews?.buffer !== buffer)
+      this.cachedViews = { buffer, f32: new Float32Array(buffer), f64: new Float64Array(buffer) };
+    return this.cachedViews;
   }
 
   /** Address of the staged tensor. */

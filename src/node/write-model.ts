@@ -1,14 +1,15 @@
 // Writing an equalized model to disk without ever losing the user's data: never over the input model or
-// one of its external-data files (under any name), each file written to a temporary name first and renamed
-// into place, and external-data files the new model still needs copied beside it when it goes to another
+// one of its external-data files (under any name), each file written atomically (atomic-write.ts), and
+// external-data files the new model still needs copied beside it when it goes to another
 // folder (never over an existing file). Every check runs before the first byte is written.
 import { constants } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { WeightlensError } from '../errors.js';
 import { validateLocation } from '../onnx/external-data.js';
 import type { Model } from '../onnx/model.js';
 import type { CleOutcome } from '../report/cle-report.js';
+import { atomicWrite } from './atomic-write.js';
 import { locateExternalFile } from './external-data.js';
 import { inputFilesOf, refuseInputTargets } from './input-files.js';
 
@@ -19,17 +20,6 @@ export interface WriteModelOptions {
   model: Model;
   /** Folder its external data was read from (default: the input's folder). */
   dataDir?: string;
-}
-
-async function atomicWrite(path: string, bytes: Uint8Array): Promise<void> {
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  try {
-    await writeFile(temporary, bytes, { flag: 'wx' }); // never through a link left at the temporary name
-    await rename(temporary, path);
-  } catch (cause) {
-    await rm(temporary, { force: true });
-    throw new WeightlensError('IO', `${path}: cannot write (${(cause as Error).message})`, { file: path, cause });
-  }
 }
 
 async function sameContent(a: string, b: string): Promise<boolean> {

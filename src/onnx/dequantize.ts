@@ -5,7 +5,7 @@
  * blocked (opset 21 `block_size`).
  */
 import { WeightlensError, throwIfAborted } from '../errors.js';
-import { DT, dtypeName } from './dtypes.js';
+import { DT, dtypeName, isFloatingPoint } from './dtypes.js';
 import {
   resolveConstant,
   type DTypeName,
@@ -45,6 +45,11 @@ export interface QuantizedInput {
   blockSize: number;
   /** What the op's spec calls the scale and zero-point inputs, for messages and error fields. */
   names: { scale: string; zeroPoint: string };
+  /**
+   * The op also takes float zero points (MatMulNBits): a value then reads as q·scale + (−scale·zp), each step
+   * rounded to float32, as onnxruntime computes it.
+   */
+  floatZeroPoints?: boolean;
 }
 
 /**
@@ -134,7 +139,8 @@ export function quantizedWeight(q: QuantizedInput, fileName: string): TensorRef 
       `${names.zeroPoint} ${shapeText(zp)} must have the shape of ${names.scale} ${shapeText(scale)}`,
     );
   }
-  if (zp && zp.dataType !== x.dataType)
+  const floatZeroPoints = q.floatZeroPoints === true && zp !== undefined && isFloatingPoint(zp.dtype);
+  if (zp && zp.dataType !== x.dataType && !floatZeroPoints)
     bad(names.zeroPoint, `${names.zeroPoint} is ${zp.dtype}, but "${x.name}" is ${x.dtype}`);
   const quantization: QuantizationParams = {
     ...(scale ? { scale } : {}),
@@ -148,7 +154,7 @@ export function quantizedWeight(q: QuantizedInput, fileName: string): TensorRef 
     if (scale) await scale.readFloat32Into(values, signal);
     return values;
   };
-  return new DequantizedTensor(x, readScales, zp, layout, fileName, node.opType, quantization);
+  return new DequantizedTensor(x, readScales, zp, layout, fileName, node.opType, quantization, floatZeroPoints);
 }
 
 /**
@@ -209,6 +215,7 @@ class DequantizedTensor implements TensorRef {
     /** The op that dequantizes (DequantizeLinear, QLinearConv…), for messages. */
     private readonly opType: string,
     quantization?: QuantizationParams,
+    private readonly floatZeroPoints = false,
   ) {
     this.name = x.name;
     this.graph = x.graph;
@@ -249,13 +256,17 @@ class DequantizedTensor implements TensorRef {
     throwIfAborted(signal, fileName);
 
     // (x - zp) is an exact integer and scale a float32, so the double product is exact and the one
-    // rounding on store matches float32 arithmetic in onnxruntime.
+    // rounding on store matches float32 arithmetic in onnxruntime. A float zero point is onnxruntime's
+    // q·s + (−s·zp): each double product of two float32 values is exact, rounded once as float32 would.
+    const value = this.floatZeroPoints
+      ? (v: number, z: number, sc: number) => Math.fround(Math.fround(v * sc) + Math.fround(-sc * z))
+      : (v: number, z: number, sc: number) => (v - z) * sc;
     const n = x.size;
     const { mode, outer, axisLen, inner, blockSize, blocks } = layout;
     if (mode === 'tensor') {
       const sc = scales[0]!;
       const z = zeros[0]!;
-      for (let i = 0; i < n; i++) dest[i] = (q[i]! - z) * sc;
+      for (let i = 0; i < n; i++) dest[i] = value(q[i]!, z, sc);
       return;
     }
     let i = 0;
@@ -264,11 +275,11 @@ class DequantizedTensor implements TensorRef {
         if (mode === 'axis') {
           const sc = scales[a]!;
           const z = zeros[a]!;
-          for (let j = 0; j < inner; j++, i++) dest[i] = (q[i]! - z) * sc;
+          for (let j = 0; j < inner; j++, i++) dest[i] = value(q[i]!, z, sc);
         } else {
           // blocked: the scale tensor keeps x's other dimensions, so each inner position has its own scale
           const base = (o * blocks + Math.floor(a / blockSize)) * inner;
-          for (let j = 0; j < inner; j++, i++) dest[i] = (q[i]! - zeros[base + j]!) * scales[base + j]!;
+          for (let j = 0; j < inner; j++, i++) dest[i] = value(q[i]!, zeros[base + j]!, scales[base + j]!);
         }
       }
     }

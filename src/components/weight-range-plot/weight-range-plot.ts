@@ -24,9 +24,10 @@ const MAX_TABLE_ROWS = 2000;
  * of the layer's largest: harmless for weight quantization) as a cross. Hover the plot, or focus it and
  * use ←/→ (PageUp/PageDown: 10 channels, Home/End), to read a channel's min, max, mean and std; drag
  * across the plot, or type a channel span, to zoom. Follows the layer selected on its model (e.g. by a
- * `<layer-table>` bound to the same model). For a quantized model (QDQ), the range the model's own scales and
- * zero points can represent in each channel is drawn behind the weights, and the readout and table give
- * the model's scale beside the one weightlens would choose.
+ * `<layer-table>` bound to the same model). For a quantized model (QDQ, QOperator, onnxruntime's
+ * MatMulNBits and GatherBlockQuantized), the range the model's own scales and zero points can represent in
+ * each channel (the envelope of its blocks) is drawn behind the weights, and the readout and table give the
+ * model's scale beside the one weightlens would choose.
  *
  * @tag weight-range-plot
  *

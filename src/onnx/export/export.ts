@@ -21,7 +21,17 @@ import {
   roundingChange,
 } from './encode-values.js';
 import type { ExportPlan, NewInitializer, TensorEdit } from './plan.js';
-import { MessageEditor, WIRE, concat, encodeTag, lenRecord, stringRecord, varintRecord, type Chunk } from './wire.js';
+import {
+  MessageEditor,
+  WIRE,
+  concat,
+  encodeTag,
+  lenRecord,
+  records,
+  stringRecord,
+  varintRecord,
+  type Chunk,
+} from './wire.js';
 
 export interface ExportOptions {
   /**
@@ -454,12 +464,12 @@ class Exporter {
     this.editedExternal.add(tensor);
 
     const entry = (key: string, value: string) =>
-      lenRecord(F.tensor.externalData, [...stringRecord(F.entry.key, key), ...stringRecord(F.entry.value, value)]);
-    const fresh = [
-      ...entry('location', location),
-      ...entry('offset', String(offset)),
-      ...entry('length', String(bytes.byteLength)),
-    ];
+      lenRecord(F.tensor.externalData, records(stringRecord(F.entry.key, key), stringRecord(F.entry.value, value)));
+    const fresh = records(
+      entry('location', location),
+      entry('offset', String(offset)),
+      entry('length', String(bytes.byteLength)),
+    );
     // location/offset/length are replaced where the first of them was; a checksum would be wrong now, so
     // it goes; any other key stays.
     const replaced = new Set(['location', 'offset', 'length', 'checksum']);
@@ -501,12 +511,12 @@ class Exporter {
       );
     }
     this.noteRounding(graph, name, dataType, values);
-    const tensor: Uint8Array[] = [
+    const tensor = records(
       ...dims.map((d) => varintRecord(F.tensor.dims, d)),
       varintRecord(F.tensor.dataType, dataType),
-      ...stringRecord(F.tensor.name, name),
-      ...lenRecord(F.tensor.rawData, encodeRaw(dataType, values)),
-    ];
+      stringRecord(F.tensor.name, name),
+      lenRecord(F.tensor.rawData, encodeRaw(dataType, values)),
+    );
     ge.editor.append(lenRecord(F.graph.initializer, tensor));
   }
 
@@ -584,11 +594,7 @@ class Exporter {
         throw this.usage(`the plan changes the inputs of "${node.name}" twice`);
       }
       this.rewrittenInputs.add(this.nodeKey(node));
-      this.replaceRepeated(
-        editor,
-        F.node.input,
-        inputs.flatMap((n) => stringRecord(F.node.input, n)),
-      );
+      this.replaceRepeated(editor, F.node.input, records(...inputs.map((n) => stringRecord(F.node.input, n))));
     }
     for (const attribute of removeAttributes ?? []) {
       const at = this.attributeIndex(editor, attribute);

@@ -91,20 +91,43 @@ function pushChunk(out: Uint8Array[], c: Chunk): void {
   else for (const p of c) out.push(p);
 }
 
-/** A complete LEN record: tag, length, payload. */
-export function lenRecord(field: number, payload: Chunk): Uint8Array[] {
-  const out = [encodeTag(field, WIRE.LEN), encodeVarint(chunkLength(payload))];
-  pushChunk(out, payload);
+/**
+ * Payloads up to this size are copied into their record's array: one array per small record (a new bias, a
+ * node input) instead of a tag, a length and a payload array. Small typed arrays cost ~100 bytes each.
+ */
+const INLINE_PAYLOAD = 4096;
+
+/** A complete LEN record: tag, length, payload (one array when the payload is small). */
+export function lenRecord(field: number, payload: Chunk): Chunk {
+  const length = chunkLength(payload);
+  const tag = field * 8 + WIRE.LEN;
+  const headerSize = varintSize(tag) + varintSize(length);
+  const inline = length <= INLINE_PAYLOAD;
+  const out = new Uint8Array(headerSize + (inline ? length : 0));
+  writeVarint(out, writeVarint(out, 0, tag), length);
+  if (!inline) return [out, ...(payload instanceof Uint8Array ? [payload] : payload)];
+  let pos = headerSize;
+  for (const p of payload instanceof Uint8Array ? [payload] : payload) {
+    out.set(p, pos);
+    pos += p.byteLength;
+  }
   return out;
 }
 
-export function stringRecord(field: number, text: string): Uint8Array[] {
+export function stringRecord(field: number, text: string): Chunk {
   return lenRecord(field, utf8.encode(text));
 }
 
 export function varintRecord(field: number, value: number): Uint8Array {
   const out = new Uint8Array(varintSize(field * 8) + varintSize(value));
   writeVarint(out, writeVarint(out, 0, field * 8 + WIRE.VARINT), value);
+  return out;
+}
+
+/** Records in order, as one chunk. */
+export function records(...parts: Chunk[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const p of parts) pushChunk(out, p);
   return out;
 }
 
@@ -174,17 +197,20 @@ export class MessageEditor {
    */
   innerString(i: number, field: number): string {
     const r = this.record(i);
-    let found: FieldRecord | undefined;
+    let from = -1,
+      to = -1;
     walkRecords(
       this.bytes,
       r.dataStart,
       r.end,
       (why) => this.corrupt(why),
-      (inner) => {
-        if (inner.field === field && inner.wire === WIRE.LEN) found = inner;
+      (innerField, wire, _start, _tagEnd, dataStart, end) => {
+        if (innerField !== field || wire !== WIRE.LEN) return;
+        from = dataStart;
+        to = end;
       },
     );
-    return found ? utf8Decoder.decode(this.bytes.subarray(found.dataStart, found.end)) : '';
+    return from < 0 ? '' : utf8Decoder.decode(this.bytes.subarray(from, to));
   }
 
   /** The value of a VARINT record (up to 2^53). */
@@ -254,12 +280,11 @@ export class MessageEditor {
       out.set(this.bytes.subarray(from, to), pos);
       pos += to - from;
     };
-    const put = (c: Chunk) => {
-      for (const p of c instanceof Uint8Array ? [c] : c) {
-        out.set(p, pos);
-        pos += p.byteLength;
-      }
+    const putOne = (p: Uint8Array) => {
+      out.set(p, pos);
+      pos += p.byteLength;
     };
+    const put = (c: Chunk) => (c instanceof Uint8Array ? putOne(c) : c.forEach(putOne));
     if (!this.changed) {
       copy(this.start, this.end);
       return pos;
@@ -330,19 +355,20 @@ export class MessageEditor {
       this.start,
       this.end,
       (why) => this.corrupt(why),
-      (record) => records.push(record),
+      (field, wire, start, tagEnd, dataStart, end) => records.push({ field, wire, start, tagEnd, dataStart, end }),
     );
     return records;
   }
 }
 
-/** Calls `visit` with each field record of the message in bytes[start, end), in order. */
+/** Calls `visit` with each field record of the message in bytes[start, end), in order (its FieldRecord parts). */
 function walkRecords(
   bytes: Uint8Array,
   start: number,
   end: number,
   corrupt: (why: string) => Error,
-  visit: (record: FieldRecord) => void,
+  // The parts, not a FieldRecord: scanning names (innerString) allocates nothing per record.
+  visit: (field: number, wire: number, start: number, tagEnd: number, dataStart: number, end: number) => void,
 ): void {
   const at: Cursor = { pos: start };
   while (at.pos < end) {
@@ -377,6 +403,6 @@ function walkRecords(
         throw corrupt(`field ${field} at byte ${recordStart} has wire type ${wire} (groups are not supported)`);
     }
     if (at.pos > end) throw corrupt(`field ${field} at byte ${recordStart} runs past the end of its message`);
-    visit({ field, wire, start: recordStart, tagEnd, dataStart, end: at.pos });
+    visit(field, wire, recordStart, tagEnd, dataStart, at.pos);
   }
 }

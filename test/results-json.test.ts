@@ -47,8 +47,12 @@ describe('results JSON', () => {
   it('loads quantization figures written before per-group ones (no perGroup), and current ones', () => {
     const old = validateReport(withQuant(quant()), 'old.json').layers[0]!.quant!;
     expect(old.int4.symmetric).to.deep.equal({ perTensor: 30.5, perChannel: null });
-    const current = validateReport(withQuant(quant({ '32': 12.5, '128': null })), 'new.json').layers[0]!.quant!;
-    expect(current.int8.asymmetric.perGroup).to.deep.equal({ '32': 12.5, '128': null });
+    const groups = [
+      { block: 32, sqnr: 12.5 },
+      { block: 128, sqnr: null },
+    ];
+    const current = validateReport(withQuant(quant(groups)), 'new.json').layers[0]!.quant!;
+    expect(current.int8.asymmetric.perGroup).to.deep.equal(groups);
     expect(validateReport(withQuant(null), 'nan.json').layers[0]!.quant).to.equal(null);
   });
 
@@ -59,10 +63,20 @@ describe('results JSON', () => {
         { ...quant(), int8: { symmetric: { perTensor: '30', perChannel: 1 }, asymmetric: figures() } },
         'quant.int8.symmetric.perTensor/perChannel are not dB or null',
       ],
-      [quant({ '0': 3 }), 'quant.int8.symmetric.perGroup["0"] is not dB or null for a block size'],
-      [quant({ g32: 3 }), 'perGroup["g32"]'],
-      [quant({ '32': '3' }), 'perGroup["32"]'],
-      [quant([1]), 'perGroup["0"]'],
+      [quant({ '32': 3 }), 'quant.int8.symmetric.perGroup is not an array'],
+      [
+        quant([{ block: 0, sqnr: 3 }]),
+        'quant.int8.symmetric.perGroup[0] is not { block: a positive integer, sqnr: dB or null }',
+      ],
+      [
+        quant([
+          { block: 32, sqnr: 3 },
+          { block: 2.5, sqnr: 3 },
+        ]),
+        'perGroup[1] is not',
+      ],
+      [quant([{ block: 32, sqnr: '3' }]), 'perGroup[0] is not'],
+      [quant([1]), 'perGroup[0] is not'],
     ] as const) {
       expect(() => validateReport(withQuant(q), 'bad.json'), problem).to.throw(WeightlensError, problem);
     }

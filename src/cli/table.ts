@@ -1,6 +1,7 @@
 // The human form of `weightlens stats`: one row per layer in aligned columns, then the worst layers and
 // the notes. Numbers in at most 4 significant digits; lines within LINE_BUDGET unless `wide`.
 import { allChannelsDead } from '../report/dead-channels.js';
+import { groupBlocksOf, groupSqnr } from '../report/quant-error.js';
 import { shortCount, shortNumber } from '../report/short-number.js';
 import type { LayerReport, StatsReport } from '../report/stats-report.js';
 import { rankingSqnr, worstFirst } from '../report/worst-layers.js';
@@ -26,13 +27,13 @@ const sqnrText = (l: LayerReport) =>
   l.quant ? `${db(l.quant.int8.symmetric.perTensor)}/${db(l.quant.int8.symmetric.perChannel)}` : 'n/a';
 
 /** The block size whose INT4 symmetric per-group SQNR the table shows: the smallest the results carry. */
-function shownBlock(report: StatsReport): string | undefined {
-  const sizes = report.layers.flatMap((l) => Object.keys(l.quant?.int4.symmetric.perGroup ?? {}).map(Number));
-  return sizes.length ? String(Math.min(...sizes)) : undefined;
+function shownBlock(report: StatsReport): number | undefined {
+  const sizes = report.layers.flatMap((l) => groupBlocksOf(l.quant));
+  return sizes.length ? Math.min(...sizes) : undefined;
 }
 
-const groupText = (l: LayerReport, block: string) => {
-  const v = l.quant?.int4.symmetric.perGroup?.[block];
+const groupText = (l: LayerReport, block: number) => {
+  const v = groupSqnr(l.quant?.int4.symmetric, block);
   return v === undefined ? 'n/a' : db(v);
 };
 
@@ -95,7 +96,7 @@ export function formatStatsTable(report: StatsReport, { wide = false } = {}): st
 }
 
 /** The layers that will hurt most, worst first (see worstFirst). */
-function worstLayers(report: StatsReport, withQuant: boolean, block: string | undefined): string[] {
+function worstLayers(report: StatsReport, withQuant: boolean, block: number | undefined): string[] {
   if (report.layers.length < 2) return [];
   const worst = worstFirst(report.layers).slice(0, WORST_SHOWN);
   const heading = withQuant

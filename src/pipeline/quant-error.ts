@@ -3,7 +3,7 @@
 // per-channel scales come from the channel statistics already computed, per-group ones from each block's
 // range inside the kernel; the error passes are Wasm kernels over the staged tensor.
 import type { BlockLayout, ChannelLayout, ChannelStatsArrays, Kernels, StagedTensor } from '../kernels/kernels.js';
-import type { PerGroupFigures, QuantFigures, QuantReport } from '../report/quant-error.js';
+import type { GroupFigure, QuantFigures, QuantReport } from '../report/quant-error.js';
 
 /** The block sizes of per-group figures unless told otherwise (those ONNX Runtime's 4-bit quantizers offer). */
 export const DEFAULT_BLOCKS: readonly number[] = [32, 64, 128];
@@ -99,17 +99,17 @@ export const QUANTIZERS = [
 /** The integer ranges of QUANTIZERS, as the per-group kernel takes them. */
 export const QUANTIZER_RANGES = QUANTIZERS.map(([bits, symmetric]) => integerRange(bits, symmetric));
 
-/** Per-group SQNR of each quantizer (QUANTIZERS' order) for each block size, keyed by block size. */
+/** Per-group SQNR of each quantizer (QUANTIZERS' order) for each block size, ascending by block size. */
 function perGroupFigures(
   kernels: Kernels,
   staged: StagedTensor,
   layout: BlockLayout,
   blocks: readonly number[],
-): PerGroupFigures[] {
-  const figures = QUANTIZERS.map((): PerGroupFigures => ({}));
-  for (const block of blocks) {
+): GroupFigure[][] {
+  const figures = QUANTIZERS.map((): GroupFigure[] => []);
+  for (const block of [...blocks].sort((a, b) => a - b)) {
     const sums = kernels.blockQuantError(staged, layout, block, QUANTIZER_RANGES);
-    sums.noise.forEach((noise, q) => (figures[q]![block] = sqnr(sums.signal, noise)));
+    sums.noise.forEach((noise, q) => figures[q]!.push({ block, sqnr: sqnr(sums.signal, noise) }));
   }
   return figures;
 }

@@ -6,7 +6,7 @@
 import * as Plot from '@observablehq/plot';
 import { plotSpec } from './plot-options.js';
 import type { PlotSpec } from './plot-spec.js';
-import type { QuantFigures, QuantReport } from '../report/quant-error.js';
+import { groupBlocksOf, groupSqnr, type QuantFigures, type QuantReport } from '../report/quant-error.js';
 import type { CleReport } from '../report/cle-report.js';
 import type { LayerReport, StatsReport } from '../report/stats-report.js';
 import { formatList, tickFormat } from './format.js';
@@ -105,8 +105,7 @@ export const PER_GROUP_NOT_DRAWN =
 
 /** The block sizes of the report's per-group figures, ascending. */
 export function groupBlocks(report: StatsReport): number[] {
-  const sizes = new Set<number>();
-  for (const l of report.layers) for (const key of Object.keys(l.quant?.int8.symmetric.perGroup ?? {})) sizes.add(+key);
+  const sizes = new Set(report.layers.flatMap((l) => groupBlocksOf(l.quant)));
   return [...sizes].sort((a, b) => a - b);
 }
 
@@ -164,7 +163,7 @@ export function quantErrorRows(
     const perTensor = f?.perTensor ?? null;
     const perChannel = f?.perChannel ?? null;
     const gap = perTensor !== null && perChannel !== null ? perChannel - perTensor : null;
-    const group = shown === null ? undefined : f?.perGroup?.[shown];
+    const group = shown === null || !f ? undefined : groupSqnr(f, shown);
     const b = before ? figures(beforeByName.get(l.name)) : null;
     return {
       index,

@@ -2,18 +2,33 @@
 // src/pipeline/quant-error.ts.
 
 /**
- * Per-group SQNR (dB) by block size: the key is the block size in decimal ("32"), the value the SQNR with
- * one scale (and zero point) per block of that many consecutive weights along the input axis.
+ * Per-group SQNR (dB) for one block size: one scale (and zero point) per block of `block` consecutive
+ * weights along the input axis. (A list of these, not an object keyed by block size: integer keys make V8
+ * keep a sparse array per object, kilobytes per layer.)
  */
-export type PerGroupFigures = Record<string, number | null>;
+export interface GroupFigure {
+  block: number;
+  sqnr: number | null;
+}
 
 /** SQNR in dB; null where quantization is exact (no error), or the weight is all zeros. */
 export interface QuantFigures {
   perTensor: number | null;
   perChannel: number | null;
-  /** Absent in results made before per-group figures were computed; `{}` when no block size was asked for. */
-  perGroup?: PerGroupFigures;
+  /**
+   * Per-group figures, ascending by block size. Absent in results made before per-group figures were
+   * computed; `[]` when no block size was asked for.
+   */
+  perGroup?: GroupFigure[];
 }
+
+/** The per-group SQNR of `figures` for `block`: undefined when the results have no such figure. */
+export const groupSqnr = (figures: QuantFigures | undefined, block: number): number | null | undefined =>
+  figures?.perGroup?.find((g) => g.block === block)?.sqnr;
+
+/** The block sizes of a layer's per-group figures, ascending (none for results without them). */
+export const groupBlocksOf = (quant: QuantReport | null | undefined): number[] =>
+  (quant?.int8.symmetric.perGroup ?? []).map((g) => g.block);
 
 export interface QuantSchemes {
   symmetric: QuantFigures;

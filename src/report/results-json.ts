@@ -6,8 +6,10 @@ import type { QuantReport } from './quant-error.js';
 import type { StatsReport } from './stats-report.js';
 
 const isSqnr = (v: unknown) => v === null || typeof v === 'number';
-/** A per-group key is a block size: a positive integer in decimal, without leading zeros. */
-const isBlockSize = (key: string) => /^[1-9]\d*$/.test(key);
+const isGroupFigure = (g: unknown) => {
+  const { block, sqnr } = (g ?? {}) as { block?: unknown; sqnr?: unknown };
+  return Number.isSafeInteger(block) && (block as number) >= 1 && isSqnr(sqnr);
+};
 
 /**
  * Why `quant` is not what computeStats writes, or undefined when it is. Results written before per-group
@@ -22,9 +24,9 @@ function quantProblem(quant: QuantReport | null): string | undefined {
       if (typeof f !== 'object' || f === null) return `${at} is missing`;
       if (!isSqnr(f.perTensor) || !isSqnr(f.perChannel)) return `${at}.perTensor/perChannel are not dB or null`;
       if (f.perGroup === undefined) continue;
-      if (typeof f.perGroup !== 'object' || f.perGroup === null) return `${at}.perGroup is not an object`;
-      const bad = Object.entries(f.perGroup).find(([block, v]) => !isBlockSize(block) || !isSqnr(v));
-      if (bad) return `${at}.perGroup["${bad[0]}"] is not dB or null for a block size`;
+      if (!Array.isArray(f.perGroup)) return `${at}.perGroup is not an array`;
+      const bad = f.perGroup.findIndex((g) => !isGroupFigure(g));
+      if (bad >= 0) return `${at}.perGroup[${bad}] is not { block: a positive integer, sqnr: dB or null }`;
     }
   }
   return undefined;

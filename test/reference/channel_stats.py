@@ -276,7 +276,7 @@ def quant_figures(rows, view, blocks):
             mode: {
                 "perTensor": sqnr(rows, bits, mode == "symmetric", False),
                 "perChannel": sqnr(rows, bits, mode == "symmetric", True),
-                "perGroup": {str(b): group_sqnr(view, bits, mode == "symmetric", b) for b in blocks},
+                "perGroup": [{"block": b, "sqnr": group_sqnr(view, bits, mode == "symmetric", b)} for b in sorted(blocks)],
             }
             for mode in ("symmetric", "asymmetric")
         }

@@ -103,9 +103,9 @@ export function expectSameSqnr(layer: LayerReport, ref: QuantReport | null, wher
       const at = `${where} ${bits} ${mode}`;
       same(ours.perTensor, theirs.perTensor, `${at} perTensor`);
       same(ours.perChannel, theirs.perChannel, `${at} perChannel`);
-      expect(Object.keys(ours.perGroup ?? {}), `${at} block sizes`).to.deep.equal(Object.keys(theirs.perGroup ?? {}));
-      for (const [block, b] of Object.entries(theirs.perGroup ?? {}))
-        same(ours.perGroup![block], b, `${at} perGroup ${block}`);
+      const blocks = (f: typeof ours) => (f.perGroup ?? []).map((g) => g.block);
+      expect(blocks(ours), `${at} block sizes`).to.deep.equal(blocks(theirs));
+      ours.perGroup?.forEach((g, i) => same(g.sqnr, theirs.perGroup![i]!.sqnr, `${at} perGroup ${g.block}`));
     }
   }
   return compared;

@@ -8,6 +8,7 @@ import { decodeModel } from '../../onnx/decode.js';
 import { computeStats } from '../../pipeline/compute-stats.js';
 import { type LayerReport, type StatsReport } from '../../report/stats-report.js';
 import { formatDb } from '../../plot/quant-error.js';
+import { groupSqnr } from '../../report/quant-error.js';
 import { qlinearConvModel } from '../../../test/fixtures/onnx-bytes.js';
 import { MATMUL_NBITS, matMulNBitsModel } from '../../../test/fixtures/block-quantized.js';
 
@@ -224,16 +225,16 @@ describe('<layer-table>', () => {
       expect(column, `INT4 g${block} SQNR`).to.be.greaterThan(0);
       return column;
     };
-    const figure = (l: LayerReport, block: string) => l.quant!.int4.symmetric.perGroup![block]!;
+    const figure = (l: LayerReport, block: number) => groupSqnr(l.quant!.int4.symmetric, block)!;
     let rows = await h.tableRows();
-    report.layers.forEach((l, i) => expect(rows[i]![groupColumn('32')]).to.equal(formatDb(figure(l, '32'))));
+    report.layers.forEach((l, i) => expect(rows[i]![groupColumn('32')]).to.equal(formatDb(figure(l, 32))));
     h.element.block = 64;
     await h.settled();
     rows = await h.tableRows();
-    report.layers.forEach((l, i) => expect(rows[i]![groupColumn('64')]).to.equal(formatDb(figure(l, '64'))));
+    report.layers.forEach((l, i) => expect(rows[i]![groupColumn('64')]).to.equal(formatDb(figure(l, 64))));
     await h.click(header(h, 'INT4 g64 SQNR').querySelector('button')!);
     expect(header(h, 'INT4 g64 SQNR').getAttribute('aria-sort')).to.equal('ascending');
-    const key = (l: LayerReport) => figure(l, '64') ?? Number.MAX_VALUE;
+    const key = (l: LayerReport) => figure(l, 64) ?? Number.MAX_VALUE;
     const worstFirst = report.layers
       .map((l, i) => ({ l, i }))
       .sort((a, b) => key(a.l) - key(b.l) || a.i - b.i)

@@ -6,6 +6,7 @@ import { ModelViewElement } from '../model-view-element.js';
 import { opLabel } from '../shared/layer-header.js';
 import { deadChannelNote } from '../../report/dead-channels.js';
 import { sqnrRank } from '../../report/worst-layers.js';
+import { groupSqnr } from '../../report/quant-error.js';
 import { themeStyles } from '../shared/theme.styles.js';
 import { styles } from './layer-table.styles.js';
 
@@ -54,8 +55,8 @@ function hasColumn(report: StatsReport, key: LayerTableColumn): boolean {
 const int8Sqnr = (l: LayerReport) => (l.quant ? l.quant.int8.symmetric.perTensor : undefined);
 
 /** INT4 symmetric per-group SQNR for `block`; null when exact, undefined without that figure. */
-const groupSqnr = (l: LayerReport, block: number | null) =>
-  block === null ? undefined : l.quant?.int4.symmetric.perGroup?.[block];
+const int4GroupSqnr = (l: LayerReport, block: number | null) =>
+  block === null ? undefined : groupSqnr(l.quant?.int4.symmetric, block);
 
 /** "int8 per-axis 0", "int4 blocks of 32", "uint8 integer units" — how a quantized weight is stored; '' for float. */
 function storedText(l: LayerReport): string {
@@ -96,7 +97,7 @@ function sortValue(layer: LayerReport, key: LayerTableColumn, block: number | nu
     case 'sqnr':
       return sqnrRank(int8Sqnr(layer));
     case 'groupSqnr':
-      return sqnrRank(groupSqnr(layer, block));
+      return sqnrRank(int4GroupSqnr(layer, block));
     case 'stored':
       return storedText(layer);
   }
@@ -314,7 +315,7 @@ export class LayerTable extends ModelViewElement {
         case 'sqnr':
           return sqnrCell(int8Sqnr(l));
         case 'groupSqnr':
-          return sqnrCell(groupSqnr(l, block));
+          return sqnrCell(int4GroupSqnr(l, block));
         case 'stored':
           return html`<td class="text">${storedText(l)}</td>`;
       }

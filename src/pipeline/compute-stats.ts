@@ -9,6 +9,7 @@ import type { Model, TensorRef } from '../onnx/model.js';
 import type { LayerReport, ModelSummary, StatsReport } from '../report/stats-report.js';
 import type { Progress } from '../progress.js';
 import { quantReport } from './quant-error.js';
+import { channelStatsOf, stagedParts } from './staged-parts.js';
 
 /** `fraction` is weighted by the layers' element counts: one fc layer can outweigh 20 convs. */
 export interface StatsProgress extends Progress {
@@ -26,6 +27,11 @@ export interface StatsOptions {
   onProgress?: (p: StatsProgress) => void;
   /** Also the INT8/INT4 quantization error of every weight (adds `quant` to each layer). */
   quant?: boolean;
+  /**
+   * The most weight elements staged in WebAssembly memory at once (default CHUNK_ELEMENTS, 32M: 128 MB).
+   * Larger weights stored as values (raw or external data) are read and reduced chunk by chunk.
+   */
+  chunkElements?: number;
 }
 
 export function summarizeModel(model: Model): ModelSummary {
@@ -89,14 +95,14 @@ export async function computeStats(model: Model, options: StatsOptions = {}): Pr
       zeroPoints: quantization.zeroPoint ? Array.from(await readValues(quantization.zeroPoint, options.signal)) : null,
     };
     const report = await kernels.exclusive(async () => {
-      const staged = await kernels.stage(
-        layer.weight.size,
-        (dest) => layer.weight.readFloat32Into(dest, options.signal),
-        { file: model.fileName, tensor: layer.weight.name },
-      );
-      const stats = kernels.channelStats(staged, layer.layout);
+      const parts = stagedParts(kernels, layer.weight, layer.layout, {
+        file: model.fileName,
+        signal: options.signal,
+        chunkElements: options.chunkElements,
+      });
+      const stats = await channelStatsOf(kernels, parts, layer.layout);
       const r = layerReport(layer, stats);
-      if (options.quant) r.quant = quantReport(kernels, staged, layer.layout, stats, r.nonFinite);
+      if (options.quant) r.quant = await quantReport(kernels, parts, stats, r.nonFinite);
       if (modelQuantization) r.modelQuantization = modelQuantization;
       if (layer.notes) r.notes = [...layer.notes];
       return r;

@@ -1,8 +1,9 @@
 // Data-free "will it survive INT8/INT4?": SQNR of fake-quantized weights (docs/definitions.md, ONNX Runtime's
 // definition) for symmetric and asymmetric, per-tensor and per-channel quantization. Scales come from the
 // channel statistics already computed; the error pass is a Wasm kernel over the staged tensor.
-import type { ChannelLayout, ChannelStatsArrays, Kernels, StagedTensor } from '../kernels/kernels.js';
-import type { QuantFigures, QuantReport } from '../report/quant-error.js';
+import { channelCount, type ChannelStatsArrays, type Kernels } from '../kernels/kernels.js';
+import type { QuantReport, QuantSchemes } from '../report/quant-error.js';
+import type { StagedParts } from './staged-parts.js';
 
 /** Round half to even, as numpy.round and the kernels (Wasm `nearest`) do. */
 export function roundHalfEven(x: number): number {
@@ -85,23 +86,35 @@ function grid(bits: number, symmetric: boolean, stats: ChannelStatsArrays, perTe
 }
 
 /** All eight figures for a staged weight; null when the weight holds NaN/±Inf (no meaningful scale). */
-export function quantReport(
+export async function quantReport(
   kernels: Kernels,
-  staged: StagedTensor,
-  layout: ChannelLayout,
+  parts: StagedParts,
   stats: ChannelStatsArrays,
   nonFinite: number,
-): QuantReport | null {
+): Promise<QuantReport | null> {
   if (nonFinite > 0) return null;
-  const figures = (bits: number, symmetric: boolean): QuantFigures => {
-    const run = (perTensor: boolean) => {
-      const g = grid(bits, symmetric, stats, perTensor);
-      return sqnr(kernels.quantError(staged, layout, g.scales, g.zeroPoints, g.qmin, g.qmax));
-    };
-    return { perTensor: run(true), perChannel: run(false) };
-  };
-  return {
-    int8: { symmetric: figures(8, true), asymmetric: figures(8, false) },
-    int4: { symmetric: figures(4, true), asymmetric: figures(4, false) },
-  };
+  // Every quantizer's grid first, then one pass over the weight's parts summing each one's error.
+  const quantizers = ([8, 4] as const).flatMap((bits) =>
+    [true, false].flatMap((symmetric) =>
+      [true, false].map((perTensor) => ({ bits, symmetric, perTensor, grid: grid(bits, symmetric, stats, perTensor) })),
+    ),
+  );
+  const sums = quantizers.map(() => ({ signal: 0, noise: 0 }));
+  await parts((staged, chunk) => {
+    const C = channelCount(chunk.layout);
+    quantizers.forEach(({ grid: g }, i) => {
+      const scales = g.scales.subarray(chunk.channel, chunk.channel + C);
+      const zeroPoints = g.zeroPoints.subarray(chunk.channel, chunk.channel + C);
+      const { signal, noise } = kernels.quantError(staged, chunk.layout, scales, zeroPoints, g.qmin, g.qmax);
+      sums[i]!.signal += signal;
+      sums[i]!.noise += noise;
+    });
+  });
+  const figure = (bits: number, symmetric: boolean, perTensor: boolean) =>
+    sqnr(sums[quantizers.findIndex((q) => q.bits === bits && q.symmetric === symmetric && q.perTensor === perTensor)]!);
+  const schemes = (bits: number): QuantSchemes => ({
+    symmetric: { perTensor: figure(bits, true, true), perChannel: figure(bits, true, false) },
+    asymmetric: { perTensor: figure(bits, false, true), perChannel: figure(bits, false, false) },
+  });
+  return { int8: schemes(8), int4: schemes(4) };
 }

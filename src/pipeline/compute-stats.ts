@@ -32,6 +32,11 @@ export interface StatsOptions {
    * Larger weights stored as values (raw or external data) are read and reduced chunk by chunk.
    */
   chunkElements?: number;
+  /**
+   * Reports already known for some layers, by layer name (e.g. the layers CLE left as they were): used as
+   * they are, their weights are not read again.
+   */
+  known?: ReadonlyMap<string, LayerReport>;
 }
 
 export function summarizeModel(model: Model): ModelSummary {
@@ -85,6 +90,11 @@ export async function computeStats(model: Model, options: StatsOptions = {}): Pr
   for (const [i, layer] of layers.entries()) {
     throwIfAborted(options.signal, model.fileName);
     progress(i, layer.name);
+    const known = options.known?.get(layer.name);
+    if (known) {
+      reports.push(known);
+      continue;
+    }
     const quantization = layer.weight.quantization;
     const modelQuantization = quantization && {
       dtype: layer.weight.dtype,

@@ -34,6 +34,8 @@ import {
   valueInfo,
 } from './fixtures/onnx-bytes.js';
 import { constant, tensorValues } from './support/tensors.js';
+import { dataFileReader, newBytesOnly } from '../src/onnx/export/data-file.js';
+import { concat } from '../src/onnx/export/wire.js';
 
 const { onnx } = pkg;
 
@@ -321,10 +323,42 @@ describe('export: tensor edits in place', () => {
     expect(out.keptLocations).to.deep.equal(['weights.bin']);
     const reopened = decodeModel(out.bytes, {
       fileName: 'out.onnx',
-      externalData: memorySource({ 'weights.bin': weights, ...Object.fromEntries(out.dataFiles) }),
+      externalData: memorySource({
+        'weights.bin': weights,
+        ...Object.fromEntries([...out.dataFiles].map(([location, parts]) => [location, concat(newBytesOnly(parts))])),
+      }),
     });
     expect(constant(reopened, 'a').external).to.deep.equal({ location: 'weights.bin', offset: 0, length: 8 });
     expect(constant(reopened, 'b').external).to.deep.equal({ location: 'net.weightlens.data', offset: 0, length: 16 });
+    expect(await values(constant(reopened, 'a'))).to.deep.equal([1, 2]);
+    expect(await values(constant(reopened, 'b'))).to.deep.equal([40, 30, 20, 10]);
+  });
+
+  it('relocateExternal: unchanged external tensors are copied through into the new data file, aligned', async () => {
+    const weights = f32Bytes([1, 2, 3, 4, 5, 6]);
+    const bytes = initializersModel([
+      externalTensor('a', [2], 'weights.bin', 0, 8),
+      externalTensor('b', [4], 'weights.bin', 8, 16),
+    ]);
+    const model = decodeModel(bytes, {
+      fileName: 'dir/net.onnx',
+      externalData: memorySource({ 'weights.bin': weights }),
+    });
+    const out = exportModel(model, plan({ tensors: [edit(constant(model, 'b'), [40, 30, 20, 10])] }), {
+      relocateExternal: true,
+    });
+    expect(out.keptLocations, 'no input data file is needed').to.deep.equal([]);
+    const parts = out.dataFiles.get('net.weightlens.data')!;
+    expect(parts.filter((p) => !(p instanceof Uint8Array))).to.deep.equal([
+      { location: 'weights.bin', offset: 0, length: 8 },
+    ]);
+    const source = memorySource({ 'weights.bin': weights });
+    const reopened = decodeModel(out.bytes, {
+      fileName: 'out.onnx',
+      externalData: async (location) => dataFileReader(location, out.dataFiles.get(location)!, source),
+    });
+    expect(constant(reopened, 'b').external).to.deep.equal({ location: 'net.weightlens.data', offset: 0, length: 16 });
+    expect(constant(reopened, 'a').external).to.deep.equal({ location: 'net.weightlens.data', offset: 64, length: 8 });
     expect(await values(constant(reopened, 'a'))).to.deep.equal([1, 2]);
     expect(await values(constant(reopened, 'b'))).to.deep.equal([40, 30, 20, 10]);
   });

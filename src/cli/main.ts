@@ -1,6 +1,6 @@
 // `weightlens` command line: a thin front over the library. Exit codes: 0 done, 2 bad input or usage
 // (one line on stderr, no stack unless --debug), 1 a bug in weightlens.
-import { basename, dirname } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { WeightlensError, asWeightlensError } from '../errors.js';
 import { openModelFile } from '../node/open-file.js';
 import { computeStats } from '../pipeline/compute-stats.js';
@@ -99,6 +99,9 @@ async function runCle(cmd: CleCommand, io: CliIO): Promise<void> {
       relu6ToRelu: cmd.relu6ToRelu,
       externalData: directorySource(dataDir),
       dataFileName: `${basename(cmd.output).replace(/\.onnx$/i, '')}.data`,
+      // Written elsewhere, the model takes the data it still uses along in its own file (never a copy of the
+      // input's whole data files); beside its input, it keeps pointing at them.
+      relocateExternal: resolve(dirname(cmd.output)) !== resolve(dataDir),
       onProgress: stepOf(progress, name, 'cle'),
     });
     await writeModel(cmd.output, outcome, { input: cmd.model, model, dataDir });

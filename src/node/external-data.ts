@@ -66,6 +66,8 @@ export async function locateExternalFile(
   return { real, path, size: info.size };
 }
 
+const READ_LIMIT = 1 << 30;
+
 /** Opens per read and closes at once: a model with hundreds of external tensors never leaks handles. */
 function fileAt(real: string, name: string, size: number): ExternalFile {
   return {
@@ -77,7 +79,9 @@ function fileAt(real: string, name: string, size: number): ExternalFile {
       try {
         let done = 0;
         while (done < length) {
-          const { bytesRead } = await handle.read(bytes, done, length - done, offset + done);
+          // fs reads take an int32 length: one read of 2 GiB or more would abort the process.
+          const piece = Math.min(length - done, READ_LIMIT);
+          const { bytesRead } = await handle.read(bytes, done, piece, offset + done);
           if (bytesRead === 0) break; // the file shrank; the caller reports the short read
           done += bytesRead;
         }

@@ -9,8 +9,10 @@ import { WeightlensError } from '../errors.js';
 import { validateLocation } from '../onnx/external-data.js';
 import type { Model } from '../onnx/model.js';
 import type { CleOutcome } from '../report/cle-report.js';
-import { atomicWrite } from './atomic-write.js';
-import { locateExternalFile } from './external-data.js';
+import type { DataPart } from '../onnx/export/data-file.js';
+import type { ExternalDataSource } from '../onnx/external-data.js';
+import { atomicWrite, type WriteChunk } from './atomic-write.js';
+import { directorySource, locateExternalFile } from './external-data.js';
 import { inputFilesOf, refuseInputTargets } from './input-files.js';
 
 export interface WriteModelOptions {
@@ -30,6 +32,14 @@ async function sameContent(a: string, b: string): Promise<boolean> {
   return ba.equals(bb);
 }
 
+/** An input external-data file the output needs, checked as a read is (never outside the input's folder). */
+function inputDataFile(input: string, location: string, dataDir: string, why: string) {
+  return locateExternalFile(dataDir, location).catch((e: unknown) => {
+    if (!(e instanceof WeightlensError)) throw e;
+    throw new WeightlensError(e.code, `${input}: ${e.message} (${why})`, { file: input, field: e.field, cause: e });
+  });
+}
+
 /** Input external-data files the output still refers to and that are not beside it yet: [from, to]. */
 async function copiesNeeded(
   input: string,
@@ -39,14 +49,7 @@ async function copiesNeeded(
 ): Promise<[string, string][]> {
   const copies: [string, string][] = [];
   for (const location of kept) {
-    const { real: from, path } = await locateExternalFile(dataDir, location).catch((e: unknown) => {
-      if (!(e instanceof WeightlensError)) throw e;
-      throw new WeightlensError(e.code, `${input}: ${e.message} (the output still refers to it)`, {
-        file: input,
-        field: e.field,
-        cause: e,
-      });
-    });
+    const { real: from, path } = await inputDataFile(input, location, dataDir, 'the output still refers to it');
     const to = join(folder, path);
     const exists = await stat(to).then(
       () => true,
@@ -62,6 +65,36 @@ async function copiesNeeded(
     }
   }
   return copies;
+}
+
+/** Bytes copied from an input data file per read: a copied range of any size streams through. */
+const COPY_PIECE = 64 * 1024 * 1024;
+
+/** A data file's parts in order: new bytes as they are, copied ranges read from the input's files piece by piece. */
+async function writeParts(parts: readonly DataPart[], source: ExternalDataSource, write: WriteChunk): Promise<void> {
+  for (const part of parts) {
+    if (part instanceof Uint8Array) {
+      await write(part);
+      continue;
+    }
+    const file = await source(part.location);
+    if (part.offset + part.length > file.size) {
+      throw new WeightlensError(
+        'EXTERNAL_DATA',
+        `external data "${part.location}" has ${file.size} bytes; bytes ${part.offset}..${part.offset + part.length} cannot be copied`,
+        { field: 'external_data' },
+      );
+    }
+    for (let done = 0; done < part.length; done += COPY_PIECE) {
+      const n = Math.min(COPY_PIECE, part.length - done);
+      const bytes = await file.read(part.offset + done, n);
+      if (bytes.byteLength !== n)
+        throw new WeightlensError('EXTERNAL_DATA', `external data "${part.location}" changed while it was copied`, {
+          field: 'external_data',
+        });
+      await write(bytes);
+    }
+  }
 }
 
 /**
@@ -86,11 +119,17 @@ export async function writeModel(
   );
   const kept = outcome.dataLocations.filter((location) => !outcome.dataFiles.has(location));
   const copies = await copiesNeeded(options.input, kept, dataDir, folder);
+  const copiedThrough = new Set(
+    [...outcome.dataFiles.values()].flat().flatMap((p) => ('location' in p ? [p.location] : [])),
+  );
+  for (const location of copiedThrough)
+    await inputDataFile(options.input, location, dataDir, 'the output copies tensors from it');
 
   await mkdir(folder, { recursive: true });
   const written: string[] = [];
-  for (const [path, bytes] of dataFiles) {
-    await atomicWrite(path, bytes);
+  const source = directorySource(dataDir);
+  for (const [path, parts] of dataFiles) {
+    await atomicWrite(path, (write) => writeParts(parts, source, write));
     written.push(path);
   }
   for (const [from, to] of copies) {

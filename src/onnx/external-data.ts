@@ -154,7 +154,14 @@ export class ExternalDataReader {
     private readonly source: ExternalDataSource | undefined,
   ) {}
 
-  async read(ext: ExternalLocation, needed: number, tensor: string, signal?: AbortSignal): Promise<Uint8Array> {
+  /** `needed` bytes of the tensor's external data, from byte `from` of it (a piece of a large tensor). */
+  async read(
+    ext: ExternalLocation,
+    needed: number,
+    tensor: string,
+    signal?: AbortSignal,
+    from = 0,
+  ): Promise<Uint8Array> {
     const context = { file: this.fileName, tensor, field: 'external_data' };
     const prefix = `${this.fileName}: tensor "${tensor}"`;
     throwIfAborted(signal, this.fileName);
@@ -167,14 +174,14 @@ export class ExternalDataReader {
         );
       }
       const file = await this.open(ext.location, signal);
-      const length = ext.length ?? needed;
+      const length = ext.length ?? from + needed;
       if (ext.offset + length > file.size) {
         throw new WeightlensError(
           'EXTERNAL_DATA',
           `external data offset ${ext.offset} + length ${length} is beyond the end of "${ext.location}" (${file.size} bytes)`,
         );
       }
-      const bytes = await file.read(ext.offset, needed, signal);
+      const bytes = await file.read(ext.offset + from, needed, signal);
       if (bytes.byteLength !== needed) {
         throw new WeightlensError(
           'EXTERNAL_DATA',

@@ -73,6 +73,12 @@ export interface TensorRef {
    * UNSUPPORTED_DTYPE, EXTERNAL_DATA, UNSAFE_PATH) naming file, tensor and field.
    */
   readFloat32Into(dest: Float32Array, signal?: AbortSignal): Promise<void>;
+  /**
+   * Decodes elements [first, first + count) (row-major) as float32 into dest[0..count), reading only what
+   * holds them. Present on tensors stored as values (raw, typed or external data), which can be larger than
+   * any one buffer: they are analysed chunk by chunk. Same errors as readFloat32Into.
+   */
+  readFloat32Range?(first: number, count: number, dest: Float32Array, signal?: AbortSignal): Promise<void>;
 }
 
 /** A data-movement op (Slice, Concat, Unsqueeze, Squeeze, Reshape, Transpose) over constants. */

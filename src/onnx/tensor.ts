@@ -8,6 +8,7 @@ import {
   DT,
   byteLengthOf,
   decodeInt32Field,
+  dtypeBits,
   decodeRaw,
   dtypeName,
   isNumericReadable,
@@ -151,19 +152,28 @@ export class OnnxTensor implements TensorRef {
     return this.readInto(dest, signal);
   }
 
+  readFloat32Range(first: number, count: number, dest: Float32Array, signal?: AbortSignal): Promise<void> {
+    return this.readRangeInto(first, count, dest, signal);
+  }
+
   /** Like readFloat32Into, but float64 keeps int32/int64 values exact (dequantization needs that). */
-  async readInto(dest: NumberArray, signal?: AbortSignal): Promise<void> {
+  readInto(dest: NumberArray, signal?: AbortSignal): Promise<void> {
+    return this.readRangeInto(0, this.size, dest, signal);
+  }
+
+  /** Elements [first, first + count) into dest[0..count): only those bytes are read from external data. */
+  private async readRangeInto(first: number, count: number, dest: NumberArray, signal?: AbortSignal): Promise<void> {
     const { fileName } = this.context;
-    if (dest.length < this.size) {
-      throw new WeightlensError(
-        'USAGE',
-        `${fileName}: tensor "${this.name}" has ${this.size} elements, the destination only ${dest.length}`,
-        {
-          file: fileName,
-          tensor: this.name,
-        },
-      );
-    }
+    const usage = (message: string) =>
+      new WeightlensError('USAGE', `${fileName}: tensor "${this.name}" ${message}`, {
+        file: fileName,
+        tensor: this.name,
+      });
+    if (!(Number.isSafeInteger(first) && Number.isSafeInteger(count) && first >= 0 && count >= 0))
+      throw usage(`cannot read ${count} elements from ${first}`);
+    if (first + count > this.size)
+      throw usage(`has ${this.size} elements; elements ${first}..${first + count} do not exist`);
+    if (dest.length < count) throw usage(`: ${count} elements were asked for, the destination holds ${dest.length}`);
     throwIfAborted(signal, fileName);
     if (!isNumericReadable(this.dataType)) {
       throw new WeightlensError(
@@ -172,23 +182,28 @@ export class OnnxTensor implements TensorRef {
         { file: fileName, tensor: this.name, field: 'data_type' },
       );
     }
-    const n = this.size;
-    if (n === 0) return;
+    if (count === 0) return;
     const p = this.payload;
     switch (p.kind) {
       case 'raw':
-        decodeRaw(this.dataType, p.bytes, dest, n);
+        decodeRawRange(this.dataType, first, count, (from, length) => p.bytes.subarray(from, from + length), dest);
         return;
       case 'external': {
-        const bytes = await this.context.external.read(p.location, byteLengthOf(this.dataType, n)!, this.name, signal);
-        decodeRaw(this.dataType, bytes, dest, n);
+        const read = (from: number, length: number) =>
+          this.context.external.read(p.location, length, this.name, signal, from);
+        await decodeRawRange(this.dataType, first, count, read, dest);
         return;
       }
-      case 'typed':
-        if (p.field === 'int32_data') decodeInt32Field(this.dataType, p.values as ArrayLike<number>, dest, n);
-        else if (p.field === 'int64_data' || p.field === 'uint64_data') this.decodeInt64(p.values, dest, n);
-        else for (let i = 0; i < n; i++) dest[i] = p.values[i] as number;
+      case 'typed': {
+        const values =
+          first === 0 && count === p.values.length
+            ? p.values
+            : Array.prototype.slice.call(p.values, first, first + count);
+        if (p.field === 'int32_data') decodeInt32Field(this.dataType, values as ArrayLike<number>, dest, count);
+        else if (p.field === 'int64_data' || p.field === 'uint64_data') this.decodeInt64(values, dest, count, first);
+        else for (let i = 0; i < count; i++) dest[i] = values[i] as number;
         return;
+      }
       case 'none':
         throw new Error('unreachable: a numeric tensor with elements always has a payload');
     }
@@ -211,13 +226,13 @@ export class OnnxTensor implements TensorRef {
     return this.size === 0 ? [] : undefined;
   }
 
-  private decodeInt64(values: ArrayLike<Int64>, dest: NumberArray, n: number): void {
+  private decodeInt64(values: ArrayLike<Int64>, dest: NumberArray, n: number, first: number): void {
     for (let i = 0; i < n; i++) {
       const v = int64ToNumber(values[i]);
       if (v === undefined) {
         throw new WeightlensError(
           'BAD_TENSOR',
-          `${this.context.fileName}: int64 value ${i} of "${this.name}" is too large for a number`,
+          `${this.context.fileName}: int64 value ${first + i} of "${this.name}" is too large for a number`,
           {
             file: this.context.fileName,
             tensor: this.name,
@@ -227,6 +242,44 @@ export class OnnxTensor implements TensorRef {
       }
       dest[i] = v;
     }
+  }
+}
+
+/**
+ * Bytes decoded per read: a tensor of any size (external data of 2 GiB and more included) is read and
+ * decoded in pieces, so no single read or temporary buffer is larger than this.
+ */
+const READ_PIECE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Decodes elements [first, first + count) of little-endian raw bytes into dest[0..count), reading only the
+ * bytes that hold them, READ_PIECE_BYTES at a time (`read(byteOffset, byteLength)` within the tensor's bytes).
+ */
+async function decodeRawRange(
+  dataType: number,
+  first: number,
+  count: number,
+  read: (from: number, length: number) => Uint8Array | Promise<Uint8Array>,
+  dest: NumberArray,
+): Promise<void> {
+  const bits = dtypeBits(dataType)!;
+  if (bits < 8) {
+    // Packed 4-bit values: decode from the byte holding the first element, then drop a leading half.
+    const perByte = 8 / bits;
+    const skip = first % perByte;
+    const from = (first - skip) / perByte;
+    const bytes = await read(from, Math.ceil((skip + count) / perByte));
+    const values = skip === 0 ? dest : new Float64Array(skip + count);
+    decodeRaw(dataType, bytes, values, skip + count);
+    if (skip !== 0) for (let i = 0; i < count; i++) dest[i] = values[skip + i]!;
+    return;
+  }
+  const size = bits / 8;
+  const perPiece = Math.max(1, Math.floor(READ_PIECE_BYTES / size));
+  for (let done = 0; done < count; done += perPiece) {
+    const n = Math.min(perPiece, count - done);
+    const bytes = await read((first + done) * size, n * size);
+    decodeRaw(dataType, bytes, done === 0 ? dest : dest.subarray(done), n);
   }
 }
 

@@ -9,6 +9,7 @@ import type { Model, TensorRef } from '../onnx/model.js';
 import type { LayerReport, ModelSummary, StatsReport } from '../report/stats-report.js';
 import type { Progress } from '../progress.js';
 import { quantReport } from './quant-error.js';
+import { channelStatsOf, stagedBlockParts, stagedParts } from './staged-parts.js';
 
 /** `fraction` is weighted by the layers' element counts: one fc layer can outweigh 20 convs. */
 export interface StatsProgress extends Progress {
@@ -28,6 +29,16 @@ export interface StatsOptions {
   quant?: boolean;
   /** With `quant`: the block sizes of the per-group figures (default DEFAULT_BLOCKS: 32, 64, 128). */
   blocks?: readonly number[];
+  /**
+   * The most weight elements staged in WebAssembly memory at once (default CHUNK_ELEMENTS, 32M: 128 MB).
+   * Larger weights stored as values (raw or external data) are read and reduced chunk by chunk.
+   */
+  chunkElements?: number;
+  /**
+   * Reports already known for some layers, by layer name (e.g. the layers CLE left as they were): used as
+   * they are, their weights are not read again.
+   */
+  known?: ReadonlyMap<string, LayerReport>;
 }
 
 export function summarizeModel(model: Model): ModelSummary {
@@ -69,18 +80,25 @@ export async function computeStats(model: Model, options: StatsOptions = {}): Pr
   const reports: LayerReport[] = [];
   const before = [0];
   for (const layer of layers) before.push(before.at(-1)! + layer.weight.size);
-  const progress = (done: number, layer: string) =>
+  /** Layer `done` is `within` (0..1) done: a weight read in chunks moves the fraction as it goes. */
+  const progress = (done: number, layer: string, within = 0) =>
+    within < 1 && // a layer's end is the next one's start
     options.onProgress?.({
       phase: 'stats',
       done,
       total: layers.length,
       layer,
-      fraction: before.at(-1) ? before[done]! / before.at(-1)! : 1,
+      fraction: before.at(-1) ? (before[done]! + (within && within * layers[done]!.weight.size)) / before.at(-1)! : 1,
       text: `statistics ${done} / ${layers.length} layers`,
     });
   for (const [i, layer] of layers.entries()) {
     throwIfAborted(options.signal, model.fileName);
     progress(i, layer.name);
+    const known = options.known?.get(layer.name);
+    if (known) {
+      reports.push(known);
+      continue;
+    }
     const quantization = layer.weight.quantization;
     const modelQuantization = quantization && {
       dtype: layer.weight.dtype,
@@ -91,15 +109,21 @@ export async function computeStats(model: Model, options: StatsOptions = {}): Pr
       zeroPoints: quantization.zeroPoint ? Array.from(await readValues(quantization.zeroPoint, options.signal)) : null,
     };
     const report = await kernels.exclusive(async () => {
-      const staged = await kernels.stage(
-        layer.weight.size,
-        (dest) => layer.weight.readFloat32Into(dest, options.signal),
-        { file: model.fileName, tensor: layer.weight.name },
-      );
-      const stats = kernels.channelStats(staged, layer.layout);
+      // A chunked weight is read once per pass: statistics, then the quantization error.
+      const passes = options.quant ? 2 : 1;
+      let pass = 0;
+      const staging = { file: model.fileName, signal: options.signal, chunkElements: options.chunkElements };
+      const parts = stagedParts(kernels, layer.weight, layer.layout, {
+        ...staging,
+        onChunk: (done) => progress(i, layer.name, (pass + done / layer.weight.size) / passes),
+      });
+      const stats = await channelStatsOf(kernels, parts, layer.layout);
       const r = layerReport(layer, stats);
-      if (options.quant)
-        r.quant = quantReport(kernels, staged, layer.layout, layer.blocks, stats, r.nonFinite, options.blocks);
+      pass = 1;
+      if (options.quant) {
+        const blockParts = stagedBlockParts(kernels, layer.weight, layer.layout, layer.blocks, parts, staging);
+        r.quant = await quantReport(kernels, parts, stats, r.nonFinite, blockParts, options.blocks);
+      }
       if (modelQuantization) r.modelQuantization = modelQuantization;
       if (layer.notes) r.notes = [...layer.notes];
       return r;

@@ -5,7 +5,8 @@ import { throwIfAborted } from '../errors.js';
 import { planCle, type CleResult, type PlanCleOptions } from '../cle/plan-cle.js';
 import { Kernels } from '../kernels/kernels.js';
 import { decodeModel } from '../onnx/decode.js';
-import { exportModel, type ExportResult } from '../onnx/export/export.js';
+import { dataFileReader, type DataPart } from '../onnx/export/data-file.js';
+import { exportModel, type ExportOptions, type ExportResult } from '../onnx/export/export.js';
 import type { ExternalDataSource } from '../onnx/external-data.js';
 import type { Model } from '../onnx/model.js';
 import { ProgressMeter, type Progress } from '../progress.js';
@@ -23,6 +24,8 @@ export interface EqualizeOptions extends CleOptions {
   externalData?: ExternalDataSource;
   /** Name of the data file for changed external tensors (default: the exporter's). */
   dataFileName?: string;
+  /** Copy unchanged external tensors into the new data file too (ExportOptions.relocateExternal). */
+  relocateExternal?: boolean;
   /**
    * This model's statistics, already computed with `quant: true`: used as the "before" side instead of
    * computing them again (the report has them anyway).
@@ -30,23 +33,17 @@ export interface EqualizeOptions extends CleOptions {
   before?: StatsReport;
 }
 
-/** Serves the exporter's new data files from memory, everything else from the input's source. */
+/** Serves the exporter's new data files (from memory and the input's files), everything else from the input's source. */
 function withDataFiles(
-  files: ReadonlyMap<string, Uint8Array>,
+  files: ReadonlyMap<string, readonly DataPart[]>,
   fallback: ExternalDataSource | undefined,
 ): ExternalDataSource | undefined {
   if (files.size === 0) return fallback;
   return async (location, signal) => {
-    const bytes = files.get(location);
-    if (!bytes) {
-      if (!fallback) throw new Error(`external data "${location}" has no source`);
-      return fallback(location, signal);
-    }
-    return {
-      name: location,
-      size: bytes.byteLength,
-      read: async (offset, length) => bytes.subarray(offset, offset + length),
-    };
+    const parts = files.get(location);
+    if (parts) return dataFileReader(location, parts, fallback);
+    if (!fallback) throw new Error(`external data "${location}" has no source`);
+    return fallback(location, signal);
   };
 }
 
@@ -57,13 +54,13 @@ function withDataFiles(
 async function planAndExport(
   model: Model,
   options: PlanCleOptions,
-  dataFileName: string | undefined,
+  exportOptions: ExportOptions,
   onWriting: () => void,
 ): Promise<{ cle: Omit<CleResult, 'plan'>; exported: ExportResult }> {
   const { plan, ...cle } = await planCle(model, options);
   throwIfAborted(options.signal, model.fileName);
   onWriting();
-  return { cle, exported: exportModel(model, plan, dataFileName ? { dataFileName } : {}) };
+  return { cle, exported: exportModel(model, plan, exportOptions) };
 }
 
 export async function equalizeModel(model: Model, options: EqualizeOptions = {}): Promise<CleOutcome> {
@@ -80,12 +77,30 @@ export async function equalizeModel(model: Model, options: EqualizeOptions = {})
     options.before ??
     (await computeStats(model, { kernels, signal, quant: true, onProgress: span(0, 0.3, 'before CLE:') }));
   meter.report(0.3, 'planning CLE');
-  const { cle, exported } = await planAndExport(model, { ...settings, kernels, signal }, options.dataFileName, () =>
+  const exportOptions = {
+    ...(options.dataFileName ? { dataFileName: options.dataFileName } : {}),
+    ...(options.relocateExternal ? { relocateExternal: true } : {}),
+  };
+  const { cle, exported } = await planAndExport(model, { ...settings, kernels, signal }, exportOptions, () =>
     meter.report(0.7, 'writing the equalized model'),
   );
   const externalData = withDataFiles(exported.dataFiles, options.externalData);
   const reopened = decodeModel(exported.bytes, { fileName: model.fileName, ...(externalData ? { externalData } : {}) });
-  const after = await computeStats(reopened, { kernels, signal, quant: true, onProgress: span(0.8, 1, 'after CLE:') });
+  // Layers CLE did not rewrite keep their bytes: their "after" is their "before".
+  const written = new Set(cle.rewritten.flatMap((r) => [r.weight, r.bias].map((t) => t && `${t.graph}\0${t.name}`)));
+  const rewritten = new Set(cle.rewritten.map((r) => r.layer));
+  const known = new Map(
+    before.layers
+      .filter((l) => !rewritten.has(l.name) && !written.has(`${l.graph}\0${l.weight}`))
+      .map((l) => [l.name, l]),
+  );
+  const after = await computeStats(reopened, {
+    kernels,
+    signal,
+    quant: true,
+    known,
+    onProgress: span(0.8, 1, 'after CLE:'),
+  });
 
   const afterByName = new Map(after.layers.map((l) => [l.name, l]));
   const layers: CleLayerChange[] = before.layers.flatMap((b) => {

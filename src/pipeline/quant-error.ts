@@ -1,9 +1,10 @@
 // Data-free "will it survive INT8/INT4?": SQNR of fake-quantized weights (docs/definitions.md, ONNX Runtime's
 // definition) for symmetric and asymmetric, per-tensor, per-channel and per-group quantization. Per-tensor and
 // per-channel scales come from the channel statistics already computed, per-group ones from each block's
-// range inside the kernel; the error passes are Wasm kernels over the staged tensor.
-import type { BlockLayout, ChannelLayout, ChannelStatsArrays, Kernels, StagedTensor } from '../kernels/kernels.js';
-import type { GroupFigure, QuantFigures, QuantReport } from '../report/quant-error.js';
+// range inside the kernel; the error passes are Wasm kernels over the staged tensor (or its chunks).
+import { channelCount, type ChannelStatsArrays, type Kernels } from '../kernels/kernels.js';
+import type { GroupFigure, QuantReport, QuantSchemes } from '../report/quant-error.js';
+import type { BlockParts, StagedParts } from './staged-parts.js';
 
 /** The block sizes of per-group figures unless told otherwise (those ONNX Runtime's 4-bit quantizers offer). */
 export const DEFAULT_BLOCKS: readonly number[] = [32, 64, 128];
@@ -17,7 +18,7 @@ export function roundHalfEven(x: number): number {
 /** A zero scale means the channel is all zeros: any scale quantizes it exactly. */
 const safeScale = (s: number) => (s > 0 && Number.isFinite(s) ? s : 1);
 
-function sqnr(signal: number, noise: number): number | null {
+function sqnr({ signal, noise }: { signal: number; noise: number }): number | null {
   return signal > 0 && noise > 0 ? 10 * Math.log10(signal / noise) : null;
 }
 
@@ -99,47 +100,75 @@ export const QUANTIZERS = [
 /** The integer ranges of QUANTIZERS, as the per-group kernel takes them. */
 export const QUANTIZER_RANGES = QUANTIZERS.map(([bits, symmetric]) => integerRange(bits, symmetric));
 
-/** Per-group SQNR of each quantizer (QUANTIZERS' order) for each block size, ascending by block size. */
-function perGroupFigures(
+/**
+ * Per-group SQNR of each quantizer (QUANTIZERS' order) for each block size, ascending by block size; the
+ * sums of a weight's chunks (whole strips of blocks) add up.
+ */
+async function perGroupFigures(
   kernels: Kernels,
-  staged: StagedTensor,
-  layout: BlockLayout,
+  parts: BlockParts,
   blocks: readonly number[],
-): GroupFigure[][] {
+): Promise<GroupFigure[][]> {
   const figures = QUANTIZERS.map((): GroupFigure[] => []);
   for (const block of [...blocks].sort((a, b) => a - b)) {
-    const sums = kernels.blockQuantError(staged, layout, block, QUANTIZER_RANGES);
-    sums.noise.forEach((noise, q) => figures[q]!.push({ block, sqnr: sqnr(sums.signal, noise) }));
+    let signal = 0;
+    const noise = QUANTIZERS.map(() => 0);
+    await parts(block, (staged, layout) => {
+      const sums = kernels.blockQuantError(staged, layout, block, QUANTIZER_RANGES);
+      signal += sums.signal;
+      sums.noise.forEach((n, q) => (noise[q]! += n));
+    });
+    noise.forEach((n, q) => figures[q]!.push({ block, sqnr: sqnr({ signal, noise: n }) }));
   }
   return figures;
 }
 
 /**
- * All figures for a staged weight: per-tensor, per-channel and per-group for each of `blocks`; null when
- * the weight holds NaN/±Inf (no meaningful scale).
+ * All figures for a staged weight: per-tensor, per-channel, and per-group for each of `blocks` over
+ * `blockParts`; null when the weight holds NaN/±Inf (no meaningful scale).
  */
-export function quantReport(
+export async function quantReport(
   kernels: Kernels,
-  staged: StagedTensor,
-  layout: ChannelLayout,
-  blockLayout: BlockLayout,
+  parts: StagedParts,
   stats: ChannelStatsArrays,
   nonFinite: number,
+  blockParts: BlockParts,
   blocks: readonly number[] = DEFAULT_BLOCKS,
-): QuantReport | null {
+): Promise<QuantReport | null> {
   if (nonFinite > 0) return null;
-  const perGroup = perGroupFigures(kernels, staged, blockLayout, blocks);
-  const figures = (q: number): QuantFigures => {
-    const [bits, symmetric] = QUANTIZERS[q]!;
-    const run = (perTensor: boolean) => {
-      const g = grid(bits, symmetric, stats, perTensor);
-      const { signal, noise } = kernels.quantError(staged, layout, g.scales, g.zeroPoints, g.qmin, g.qmax);
-      return sqnr(signal, noise);
-    };
-    return { perTensor: run(true), perChannel: run(false), perGroup: perGroup[q]! };
-  };
-  return {
-    int8: { symmetric: figures(0), asymmetric: figures(1) },
-    int4: { symmetric: figures(2), asymmetric: figures(3) },
-  };
+  // Every quantizer's grid first, then one pass over the weight's parts summing each one's error.
+  const quantizers = ([8, 4] as const).flatMap((bits) =>
+    [true, false].flatMap((symmetric) =>
+      [true, false].map((perTensor) => ({ bits, symmetric, perTensor, grid: grid(bits, symmetric, stats, perTensor) })),
+    ),
+  );
+  const sums = quantizers.map(() => ({ signal: 0, noise: 0 }));
+  await parts((staged, chunk) => {
+    const C = channelCount(chunk.layout);
+    quantizers.forEach(({ grid: g }, i) => {
+      const scales = g.scales.subarray(chunk.channel, chunk.channel + C);
+      const zeroPoints = g.zeroPoints.subarray(chunk.channel, chunk.channel + C);
+      const { signal, noise } = kernels.quantError(staged, chunk.layout, scales, zeroPoints, g.qmin, g.qmax);
+      sums[i]!.signal += signal;
+      sums[i]!.noise += noise;
+    });
+  });
+  const figure = (bits: number, symmetric: boolean, perTensor: boolean) =>
+    sqnr(sums[quantizers.findIndex((q) => q.bits === bits && q.symmetric === symmetric && q.perTensor === perTensor)]!);
+  const perGroup = await perGroupFigures(kernels, blockParts, blocks);
+  const group = (bits: number, symmetric: boolean) =>
+    perGroup[QUANTIZERS.findIndex(([b, s]) => b === bits && s === symmetric)]!;
+  const schemes = (bits: number): QuantSchemes => ({
+    symmetric: {
+      perTensor: figure(bits, true, true),
+      perChannel: figure(bits, true, false),
+      perGroup: group(bits, true),
+    },
+    asymmetric: {
+      perTensor: figure(bits, false, true),
+      perChannel: figure(bits, false, false),
+      perGroup: group(bits, false),
+    },
+  });
+  return { int8: schemes(8), int4: schemes(4) };
 }

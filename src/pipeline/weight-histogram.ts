@@ -3,10 +3,11 @@
 // counted by the Wasm histogram kernel. Non-finite weights are counted, never binned.
 import { WeightlensError, throwIfAborted } from '../errors.js';
 import type { WeightLayer } from '../analysis/layers.js';
-import { channelCount, elementCount, type ChannelLayout, type Kernels, type StagedTensor } from '../kernels/kernels.js';
+import { channelCount, elementCount, type ChannelStatsArrays, type Kernels } from '../kernels/kernels.js';
 import type { Model } from '../onnx/model.js';
 import { MAX_HISTOGRAM_BINS, type HistogramRequest, type LayerHistogram } from '../report/weight-histogram.js';
 import { selectLayers } from './compute-stats.js';
+import { channelStatsOf, stagedParts } from './staged-parts.js';
 
 /** Checks a request's fields before any work: typed errors naming the file, layer and weight. */
 export function findHistogramLayer(model: Model, layers: WeightLayer[], request: HistogramRequest): WeightLayer {
@@ -43,19 +44,26 @@ export async function layerHistogram(
   model: Model,
   layers: WeightLayer[],
   request: HistogramRequest,
-  { kernels, signal }: { kernels: Kernels; signal?: AbortSignal },
+  { kernels, signal, chunkElements }: { kernels: Kernels; signal?: AbortSignal; chunkElements?: number },
 ): Promise<LayerHistogram> {
   const layer = findHistogramLayer(model, layers, request);
   const { channel, bins, range } = request;
   const { weight, layout } = layer;
   return kernels.exclusive(async () => {
     throwIfAborted(signal, model.fileName);
-    const staged = await kernels.stage(weight.size, (dest) => weight.readFloat32Into(dest, signal), {
-      file: model.fileName,
-      tensor: weight.name,
+    const parts = stagedParts(kernels, weight, layout, { file: model.fileName, signal, chunkElements });
+    const [lo, hi] = range ?? finiteRange(await channelStatsOf(kernels, parts, layout), channel);
+    const h = { counts: new Array<number>(bins).fill(0), below: 0, above: 0, nonFinite: 0 };
+    await parts((staged, chunk) => {
+      // A chunk holds channels chunk.channel … + its own count: one channel is counted where it is.
+      const at = channel === null ? -1 : channel - chunk.channel;
+      if (channel !== null && (at < 0 || at >= channelCount(chunk.layout))) return;
+      const part = kernels.histogram(staged, chunk.layout, at, lo, hi, bins);
+      part.counts.forEach((n, i) => (h.counts[i]! += n));
+      h.below += part.below;
+      h.above += part.above;
+      h.nonFinite += part.nonFinite;
     });
-    const [lo, hi] = range ?? finiteRange(kernels, staged, layout, channel);
-    const h = kernels.histogram(staged, layout, channel ?? -1, lo, hi, bins);
     return {
       file: model.fileName,
       layer: layer.name,
@@ -63,7 +71,7 @@ export async function layerHistogram(
       channel,
       lo: lo + 0,
       hi: hi + 0,
-      counts: Array.from(h.counts),
+      counts: h.counts,
       elements: channel === null ? elementCount(layout) : elementCount(layout) / channelCount(layout),
       nonFinite: h.nonFinite,
       below: h.below,
@@ -74,16 +82,10 @@ export async function layerHistogram(
 }
 
 /**
- * The finite min and max of the staged tensor, or of one channel, from the statistics kernel (one SIMD
- * pass), so the edges are exact; [0, 0] when nothing is finite (every element is then non-finite).
+ * The finite min and max of the whole weight, or of one channel, from its statistics (exact edges);
+ * [0, 0] when nothing is finite (every element is then non-finite).
  */
-function finiteRange(
-  kernels: Kernels,
-  staged: StagedTensor,
-  layout: ChannelLayout,
-  channel: number | null,
-): [number, number] {
-  const stats = kernels.channelStats(staged, layout);
+function finiteRange(stats: ChannelStatsArrays, channel: number | null): [number, number] {
   let lo = Infinity,
     hi = -Infinity;
   for (let c = channel ?? 0; c < (channel === null ? stats.min.length : channel + 1); c++) {

@@ -1,5 +1,6 @@
 // The results of Cross Layer Equalization as the CLI, the Worker and <cle-compare> exchange them:
 // plain, JSON-ready data, plus the exported model's bytes.
+import type { DataPart } from '../onnx/export/data-file.js';
 import type { LayerReport } from './stats-report.js';
 
 export interface CleOptions {
@@ -55,8 +56,11 @@ export interface CleOutcome {
   report: CleReport;
   /** The equalized model. */
   bytes: Uint8Array;
-  /** New external-data files of the equalized model, by location (write them beside it). */
-  dataFiles: Map<string, Uint8Array>;
+  /**
+   * New external-data files of the equalized model, by location (write them beside it): new bytes, and
+   * ranges of the input's data files copied through (only with `relocateExternal`).
+   */
+  dataFiles: Map<string, DataPart[]>;
   /** Every external-data location the equalized model refers to (new ones and the input's own). */
   dataLocations: string[];
 }

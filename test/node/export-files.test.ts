@@ -27,6 +27,8 @@ import {
 import pkg from 'onnx-proto';
 import { PYTHON, realModel } from '../support/node-paths.js';
 import { seededRandom } from '../support/random.js';
+import { newBytesOnly } from '../../src/onnx/export/data-file.js';
+import { concat } from '../../src/onnx/export/wire.js';
 
 const CLS_MODEL = realModel('ch_ppocr_mobile_v2.0_cls_infer.onnx');
 const { onnx } = pkg;
@@ -62,9 +64,9 @@ function constant(model: Model, name: string): TensorRef {
 /** Writes the model and its new data files into `dir`; returns the model's path. */
 function writeExport(dir: string, name: string, result: ExportResult): string {
   mkdirSync(dir, { recursive: true });
-  for (const [location, bytes] of result.dataFiles) {
+  for (const [location, parts] of result.dataFiles) {
     mkdirSync(dirname(join(dir, location)), { recursive: true });
-    writeFileSync(join(dir, location), bytes);
+    writeFileSync(join(dir, location), concat(newBytesOnly(parts)));
   }
   const path = join(dir, name);
   writeFileSync(path, result.bytes);

@@ -70,5 +70,10 @@ export function outcomeOf(
   bytes: Uint8Array,
   dataFiles: Record<string, Uint8Array> = {},
 ): CleOutcome {
-  return { report, bytes, dataFiles: new Map(Object.entries(dataFiles)), dataLocations: Object.keys(dataFiles) };
+  return {
+    report,
+    bytes,
+    dataFiles: new Map(Object.entries(dataFiles).map(([location, b]) => [location, [b]])),
+    dataLocations: Object.keys(dataFiles),
+  };
 }

@@ -1,6 +1,7 @@
 // <cle-compare>'s download: the equalized model and its new external-data files as files to save, and
 // saving them from the page.
 import { html, nothing, type TemplateResult } from 'lit';
+import { dataFileLength, newBytesOnly } from '../../onnx/export/data-file.js';
 import type { CleOutcome, CleReport } from '../../report/cle-report.js';
 import { plural } from '../../text/plural.js';
 import { megabytes } from '../../text/megabytes.js';
@@ -25,9 +26,10 @@ export function equalizedFiles(outcome: CleOutcome): EqualizedFile[] {
       name: equalizedFileName(outcome.report.file),
       blob: new Blob([outcome.bytes as Uint8Array<ArrayBuffer>], { type }),
     },
-    ...[...outcome.dataFiles].map(([location, bytes]) => ({
+    ...[...outcome.dataFiles].map(([location, parts]) => ({
       name: location,
-      blob: new Blob([bytes as Uint8Array<ArrayBuffer>], { type }),
+      // The page's CLE never copies the input's data through (relocateExternal): its parts are new bytes.
+      blob: new Blob(newBytesOnly(parts) as Uint8Array<ArrayBuffer>[], { type }),
     })),
   ];
 }
@@ -71,7 +73,7 @@ export function renderDownload(
   if (!outcome)
     return html`<p part="download-note" class="download-note muted">Results only: no equalized model to download.</p>`;
   const data = [...outcome.dataFiles.keys()];
-  const size = outcome.bytes.byteLength + data.reduce((n, k) => n + outcome.dataFiles.get(k)!.byteLength, 0);
+  const size = outcome.bytes.byteLength + data.reduce((n, k) => n + dataFileLength(outcome.dataFiles.get(k)!), 0);
   return html`<div class="download-row">
     <button part="download" type="button" class="primary" @click=${download}>Download ${equalizedFileName(report.file)}</button>
     <span part="download-note" class="download-note muted">${megabytes(size)} MB${

@@ -9,7 +9,7 @@
  */
 import { WeightlensError } from '../../errors.js';
 import { computingOps } from '../computed.js';
-import { DT, dtypeName } from '../dtypes.js';
+import { DT, byteLengthOf, dtypeName } from '../dtypes.js';
 import { validateLocation } from '../external-data.js';
 import type { Graph, Model, Node, TensorRef } from '../model.js';
 import {
@@ -20,18 +20,9 @@ import {
   packedHalfBits,
   roundingChange,
 } from './encode-values.js';
+import { partLength, type DataPart } from './data-file.js';
 import type { ExportPlan, NewInitializer, TensorEdit } from './plan.js';
-import {
-  MessageEditor,
-  WIRE,
-  concat,
-  encodeTag,
-  lenRecord,
-  records,
-  stringRecord,
-  varintRecord,
-  type Chunk,
-} from './wire.js';
+import { MessageEditor, WIRE, encodeTag, lenRecord, records, stringRecord, varintRecord, type Chunk } from './wire.js';
 
 export interface ExportOptions {
   /**
@@ -39,13 +30,19 @@ export interface ExportOptions {
    * model's folder). Default: `<model name>.weightlens.data`.
    */
   dataFileName?: string;
+  /**
+   * Also place every unchanged external initializer in the new data file (copied through as a range of the
+   * input's file), so the exported model needs none of the input's external-data files: for writing it to
+   * another folder without a second copy of data it no longer uses.
+   */
+  relocateExternal?: boolean;
 }
 
 export interface ExportResult {
   /** The new model file. */
   bytes: Uint8Array;
-  /** External-data files to write beside the model: location (relative to its folder) -> contents. */
-  dataFiles: Map<string, Uint8Array>;
+  /** External-data files to write beside the model: location (relative to its folder) -> its parts. */
+  dataFiles: Map<string, DataPart[]>;
   /** External-data locations of the input that the new model still refers to (copy them if it moves). */
   keptLocations: string[];
   /** Every float16/bfloat16 tensor written: how much rounding to its type changed the plan's values. */
@@ -114,7 +111,7 @@ class Exporter {
   private readonly rewrittenInputs = new Set<string>();
   private readonly editedTensors = new Set<string>();
   private readonly editedExternal = new Set<TensorRef>();
-  private readonly dataPieces: Uint8Array[] = [];
+  private readonly dataParts: DataPart[] = [];
   private readonly rounding: TensorRounding[] = [];
   private dataLength = 0;
   private dataFileName?: string;
@@ -145,11 +142,12 @@ class Exporter {
       const ge = this.graphEdit(this.graphOfNode(n));
       ge.editor.remove(this.nodeRecord(ge, n));
     }
+    if (this.options.relocateExternal) this.relocateUnchanged(removedInitializers);
 
     const bytes = new Uint8Array(this.root.writtenLength);
     this.root.writeTo(bytes, 0);
-    const dataFiles = new Map<string, Uint8Array>();
-    if (this.dataFileName !== undefined) dataFiles.set(this.dataFileName, concat(this.dataPieces));
+    const dataFiles = new Map<string, DataPart[]>();
+    if (this.dataFileName !== undefined) dataFiles.set(this.dataFileName, this.dataParts);
 
     const kept = new Set<string>();
     for (const g of this.model.graphs) {
@@ -452,16 +450,41 @@ class Exporter {
     }
   }
 
-  /** Appends the bytes to the new data file and points the tensor's external_data there. */
+  /** Appends new bytes to the new data file and points the tensor's external_data there. */
   private writeExternal(editor: MessageEditor, tensor: TensorRef, bytes: Uint8Array): void {
+    this.placeExternal(editor, tensor, bytes);
+  }
+
+  /**
+   * Every external initializer the plan neither rewrote nor removed, copied through into the new data file
+   * (its checksum, if any, stays true: the bytes are the same).
+   */
+  private relocateUnchanged(removed: ReadonlySet<TensorRef>): void {
+    for (const graph of this.model.graphs) {
+      for (const t of graph.constants.values()) {
+        if (!t.external || t.origin !== 'initializer' || this.editedExternal.has(t) || removed.has(t)) continue;
+        const ge = this.graphEdit(graph);
+        const at = this.initializerIndex(ge, t.name);
+        if (at === undefined) throw this.usage(`graph ${graph.path} has no initializer "${t.name}"`, t.name);
+        const { location, offset, length } = t.external;
+        const copied = { location, offset, length: length ?? byteLengthOf(t.dataType, t.size) ?? 0 };
+        this.placeExternal(ge.editor.child(at, `${this.file}: initializer "${t.name}"`), t, copied);
+      }
+    }
+  }
+
+  /** Appends a part to the new data file (aligned) and points the tensor's external_data at it. */
+  private placeExternal(editor: MessageEditor, tensor: TensorRef, part: DataPart): void {
     const location = (this.dataFileName ??= this.chooseDataFileName(this.options.dataFileName));
-    const align = bytes.byteLength >= 65536 ? 4096 : 64;
+    const length = partLength(part);
+    const align = length >= 65536 ? 4096 : 64;
     const pad = (align - (this.dataLength % align)) % align;
-    if (pad) this.dataPieces.push(new Uint8Array(pad));
+    if (pad) this.dataParts.push(new Uint8Array(pad));
     const offset = this.dataLength + pad;
-    this.dataPieces.push(bytes);
-    this.dataLength = offset + bytes.byteLength;
+    this.dataParts.push(part);
+    this.dataLength = offset + length;
     this.editedExternal.add(tensor);
+    const bytes = { byteLength: length };
 
     const entry = (key: string, value: string) =>
       lenRecord(F.tensor.externalData, records(stringRecord(F.entry.key, key), stringRecord(F.entry.value, value)));
@@ -470,9 +493,9 @@ class Exporter {
       entry('offset', String(offset)),
       entry('length', String(bytes.byteLength)),
     );
-    // location/offset/length are replaced where the first of them was; a checksum would be wrong now, so
-    // it goes; any other key stays.
-    const replaced = new Set(['location', 'offset', 'length', 'checksum']);
+    // location/offset/length are replaced where the first of them was; a checksum of new bytes would be
+    // wrong now, so it goes (copied bytes keep theirs); any other key stays.
+    const replaced = new Set(['location', 'offset', 'length', ...(part instanceof Uint8Array ? ['checksum'] : [])]);
     let placed = false;
     for (const i of editor.indicesOf(F.tensor.externalData)) {
       if (!replaced.has(editor.innerString(i, F.entry.key))) continue;

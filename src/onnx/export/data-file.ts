@@ -1,0 +1,64 @@
+// An external-data file the exporter lays out, as parts in file order: new bytes (tensors it rewrote,
+// alignment padding) and ranges of the input's own external-data files copied through unchanged. It is
+// never assembled in memory: a writer streams the parts to disk (node/write-model.ts), and a re-opened
+// export reads ranges of it (dataFileReader).
+import type { ExternalDataSource, ExternalFile } from '../external-data.js';
+
+/** Bytes `offset` … `offset + length` of the input's external-data file `location`, copied as they are. */
+export interface CopiedRange {
+  readonly location: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+export type DataPart = Uint8Array | CopiedRange;
+
+export const partLength = (part: DataPart) => (part instanceof Uint8Array ? part.byteLength : part.length);
+
+export const dataFileLength = (parts: readonly DataPart[]) => parts.reduce((n, p) => n + partLength(p), 0);
+
+/** The parts as bytes only: for a file the exporter wrote without copying anything through. */
+export function newBytesOnly(parts: readonly DataPart[]): Uint8Array[] {
+  return parts.map((p) => {
+    if (p instanceof Uint8Array) return p;
+    throw new Error(`a data file that copies "${p.location}" through needs that file to be read`);
+  });
+}
+
+/** The data file `name` as an ExternalFile: new bytes from memory, copied ranges read from `source`. */
+export function dataFileReader(
+  name: string,
+  parts: readonly DataPart[],
+  source: ExternalDataSource | undefined,
+): ExternalFile {
+  const starts: number[] = [];
+  let size = 0;
+  for (const p of parts) {
+    starts.push(size);
+    size += partLength(p);
+  }
+  return {
+    name,
+    size,
+    async read(offset, length, signal) {
+      const out = new Uint8Array(length);
+      // The last part starting at or before `offset`, then on through the parts the range covers.
+      let i = 0;
+      while (i + 1 < parts.length && starts[i + 1]! <= offset) i++;
+      for (let done = 0; done < length && i < parts.length; i++) {
+        const part = parts[i]!;
+        const from = offset + done - starts[i]!;
+        const n = Math.min(partLength(part) - from, length - done);
+        if (n <= 0) continue;
+        if (part instanceof Uint8Array) out.set(part.subarray(from, from + n), done);
+        else {
+          if (!source) throw new Error(`data file "${name}" copies "${part.location}", which has no source`);
+          const file = await source(part.location, signal);
+          out.set(await file.read(part.offset + from, n, signal), done);
+        }
+        done += n;
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,117 @@
+// A weight staged in Wasm memory for the kernels: whole when it fits one chunk, else chunk by chunk
+// (kernels/tensor-chunks.ts), read with readFloat32Range so no buffer ever holds more than one chunk. Each
+// pass over the parts stages them again: a chunked tensor is read once per pass.
+import { throwIfAborted } from '../errors.js';
+import {
+  channelCount,
+  elementCount,
+  type BlockLayout,
+  type ChannelLayout,
+  type ChannelStatsArrays,
+  type Kernels,
+  type StagedTensor,
+} from '../kernels/kernels.js';
+import { blockChunks, ChannelStatsMerger, tensorChunks, type TensorChunk } from '../kernels/tensor-chunks.js';
+import type { TensorRef } from '../onnx/model.js';
+
+/**
+ * The most elements staged at once: 128 MB of float32. Tensors up to this size are staged whole (one
+ * read); larger ones, when they can be read in ranges, in chunks of at most this size.
+ */
+export const CHUNK_ELEMENTS = 32 * 1024 * 1024;
+
+/** One pass over a staged weight: `visit` runs the kernels on each staged part. */
+export type StagedParts = (visit: (staged: StagedTensor, chunk: TensorChunk) => void) => Promise<void>;
+
+export interface StagingOptions {
+  file: string;
+  signal?: AbortSignal | undefined;
+  /** The most elements staged at once (default CHUNK_ELEMENTS). */
+  chunkElements?: number | undefined;
+  /** A chunked pass has reduced its first `done` elements (for progress within a large weight). */
+  onChunk?: ((done: number) => void) | undefined;
+}
+
+/** One pass for per-group quantization with blocks of `block` rows: `visit` runs on each staged part. */
+export type BlockParts = (block: number, visit: (staged: StagedTensor, layout: BlockLayout) => void) => Promise<void>;
+
+/**
+ * How `tensor` is read: whole (`readRange` undefined), or (too large, readable in ranges) in chunks of at
+ * most `max` elements, each staged by `readRange`.
+ */
+function staging(kernels: Kernels, tensor: TensorRef, layout: ChannelLayout, options: StagingOptions) {
+  const max = options.chunkElements ?? CHUNK_ELEMENTS;
+  const read = tensor.readFloat32Range?.bind(tensor);
+  const label = { file: options.file, tensor: tensor.name };
+  const whole = tensor.size <= max || !read || elementCount(layout) !== tensor.size;
+  const readRange = ({ first, count }: { first: number; count: number }) =>
+    kernels.stage(count, (dest) => read!(first, count, dest, options.signal), label);
+  return { max, readRange: whole ? undefined : readRange, label };
+}
+
+/**
+ * The per-group passes over `tensor` (channel `layout`, block `blocks`): a weight staged whole is the one
+ * `parts` stages (not read again); a chunked one is read once per block size, in chunks of whole strips of
+ * blocks (blockChunks). Call inside kernels.exclusive.
+ */
+export function stagedBlockParts(
+  kernels: Kernels,
+  tensor: TensorRef,
+  layout: ChannelLayout,
+  blocks: BlockLayout,
+  parts: StagedParts,
+  options: StagingOptions,
+): BlockParts {
+  const { max, readRange } = staging(kernels, tensor, layout, options);
+  if (!readRange) return (_block, visit) => parts((staged) => visit(staged, blocks));
+  return async (block, visit) => {
+    for (const chunk of blockChunks(blocks, block, max)) {
+      throwIfAborted(options.signal, options.file);
+      visit(await readRange(chunk), chunk.layout);
+    }
+  };
+}
+
+/** The passes over `tensor` laid out as `layout`; call inside kernels.exclusive (staging is shared). */
+export function stagedParts(
+  kernels: Kernels,
+  tensor: TensorRef,
+  layout: ChannelLayout,
+  options: StagingOptions,
+): StagedParts {
+  const { signal } = options;
+  const { max, readRange, label } = staging(kernels, tensor, layout, options);
+  if (!readRange) {
+    // Whole: one stage for every pass (a tensor without range reads is read whole, however large).
+    let staged: StagedTensor | undefined;
+    const whole: TensorChunk = { first: 0, count: tensor.size, layout, channel: 0 };
+    return async (visit) => {
+      staged ??= await kernels.stage(tensor.size, (dest) => tensor.readFloat32Into(dest, signal), label);
+      visit(staged, whole);
+    };
+  }
+  return async (visit) => {
+    for (const chunk of tensorChunks(layout, max)) {
+      throwIfAborted(signal, options.file);
+      visit(await readRange(chunk), chunk);
+      options.onChunk?.(chunk.first + chunk.count);
+    }
+  };
+}
+
+/** Per-channel statistics of the staged weight of `layout` (merged over its chunks when it has several). */
+export async function channelStatsOf(
+  kernels: Kernels,
+  parts: StagedParts,
+  layout: ChannelLayout,
+): Promise<ChannelStatsArrays> {
+  let whole: ChannelStatsArrays | undefined;
+  const merger = new ChannelStatsMerger(channelCount(layout));
+  await parts((staged, chunk) => {
+    const stats = kernels.channelStats(staged, chunk.layout);
+    if (chunk.count === elementCount(layout))
+      whole = stats; // staged whole: the kernel's own figures
+    else merger.add(chunk, stats);
+  });
+  return whole ?? merger.result();
+}

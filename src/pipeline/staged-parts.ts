@@ -106,12 +106,14 @@ export async function channelStatsOf(
   layout: ChannelLayout,
 ): Promise<ChannelStatsArrays> {
   let whole: ChannelStatsArrays | undefined;
-  const merger = new ChannelStatsMerger(channelCount(layout));
+  // Made at the first chunk, after the kernel has checked the layout: a weight claiming 2^26 channels and
+  // holding no elements is refused before per-channel arrays of that size exist.
+  let merger: ChannelStatsMerger | undefined;
   await parts((staged, chunk) => {
     const stats = kernels.channelStats(staged, chunk.layout);
     if (chunk.count === elementCount(layout))
       whole = stats; // staged whole: the kernel's own figures
-    else merger.add(chunk, stats);
+    else (merger ??= new ChannelStatsMerger(channelCount(layout))).add(chunk, stats);
   });
-  return whole ?? merger.result();
+  return whole ?? (merger ?? new ChannelStatsMerger(channelCount(layout))).result();
 }

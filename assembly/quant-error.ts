@@ -51,3 +51,52 @@ export function quantError(
   store<f64>(out, f64x2.extract_lane(signal, 0) + f64x2.extract_lane(signal, 1) + signalTail);
   store<f64>(out, f64x2.extract_lane(noise, 0) + f64x2.extract_lane(noise, 1) + noiseTail, 8);
 }
+
+/**
+ * quantError for layouts whose runs are single elements (groups 1, inner 1: MatMul [K, N], Gemm transB=0):
+ * row by row, four channels per vector with their own scales and zero points, so memory is read in order
+ * instead of one column at a time. Same per-element arithmetic and float32 partial sums (16 elements) as
+ * quantError.
+ */
+export function quantErrorColumns(
+  src: usize, outer: i32, cg: i32,
+  scales: usize, zeroPoints: usize, qmin: f32, qmax: f32, out: usize,
+): void {
+  const vmin = f32x4.splat(qmin), vmax = f32x4.splat(qmax);
+  let signal = f64x2.splat(0), noise = f64x2.splat(0);
+  let signalTail: f64 = 0, noiseTail: f64 = 0;
+  const wide = cg & ~3; // channels handled four at a time
+  for (let o = 0; o < outer; o++) {
+    const row = src + ((<usize>o * <usize>cg) << 2);
+    let s = f32x4.splat(0), n = s;
+    let pending = 0;
+    for (let c = 0; c < wide; c += 4) {
+      const at = <usize>c << 2;
+      const x = v128.load(row + at);
+      const vs = v128.load(scales + at), vz = v128.load(zeroPoints + at);
+      const q = f32x4.mul(f32x4.sub(f32x4.pmin(f32x4.pmax(f32x4.add(f32x4.nearest(f32x4.div(x, vs)), vz), vmin), vmax), vz), vs);
+      const e = f32x4.sub(x, q);
+      s = f32x4.add(s, f32x4.mul(x, x));
+      n = f32x4.add(n, f32x4.mul(e, e));
+      if (++pending == 4) {
+        signal = promoteSum(signal, s);
+        noise = promoteSum(noise, n);
+        s = f32x4.splat(0);
+        n = s;
+        pending = 0;
+      }
+    }
+    signal = promoteSum(signal, s);
+    noise = promoteSum(noise, n);
+    for (let c = wide; c < cg; c++) {
+      const x = load<f32>(row + (<usize>c << 2));
+      const scale = load<f32>(scales + (<usize>c << 2)), zp = load<f32>(zeroPoints + (<usize>c << 2));
+      const q: f32 = (Mathf.min(Mathf.max(nearest<f32>(x / scale) + zp, qmin), qmax) - zp) * scale;
+      const e = <f64>(x - q);
+      signalTail += <f64>x * <f64>x;
+      noiseTail += e * e;
+    }
+  }
+  store<f64>(out, f64x2.extract_lane(signal, 0) + f64x2.extract_lane(signal, 1) + signalTail);
+  store<f64>(out, f64x2.extract_lane(noise, 0) + f64x2.extract_lane(noise, 1) + noiseTail, 8);
+}

@@ -234,15 +234,46 @@ async function tensorKernelBench(
   );
 }
 
-/** The fused fake-quantize + error kernel (INT8 symmetric, per-channel scales). */
-function quantErrorBench(): Promise<void> {
-  const scales = new Float32Array(2048).fill(0.1 / 127);
-  const zeroPoints = new Float32Array(2048);
-  return tensorKernelBench(
+/** Plain-JS INT8 symmetric error of [rows, cols] with one scale per column (a MatMul weight), row by row. */
+function jsQuantErrorColumns(data: Float32Array, offset: number, rows: number, cols: number, scales: Float32Array) {
+  let noise = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0, i = offset + r * cols; c < cols; c++, i++) {
+      const x = data[i]!;
+      const q = Math.min(Math.max(Math.round(x / scales[c]!), -127), 127) * scales[c]!;
+      noise += (x - q) * (x - q);
+    }
+  }
+  return noise;
+}
+
+/**
+ * The fused fake-quantize + error kernel (INT8 symmetric, per-channel scales): each [Cout, inner] weight as
+ * Conv channels (`quant-error`: contiguous runs) and as a MatMul [K = Cout, N = inner] with a channel per
+ * column (`quant-error-columns`: the row-by-row kernel).
+ */
+async function quantErrorBench(): Promise<void> {
+  const scales = new Float32Array(2048 * 9).fill(0.1 / 127);
+  const zeroPoints = new Float32Array(2048 * 9);
+  await tensorKernelBench(
     'quant-error',
     (k, tensor, layout) =>
       k.quantError(tensor, layout, scales.subarray(0, layout.cg), zeroPoints.subarray(0, layout.cg), -127, 127),
     (data, offset, t) => jsQuantError(data, offset, t.cout, t.inner, scales),
+    { kernel: kernelVariant() },
+  );
+  await tensorKernelBench(
+    'quant-error-columns',
+    (k, tensor, { cg, inner }) =>
+      k.quantError(
+        tensor,
+        { groups: 1, outer: cg, cg: inner, inner: 1 },
+        scales.subarray(0, inner),
+        zeroPoints.subarray(0, inner),
+        -127,
+        127,
+      ),
+    (data, offset, t) => jsQuantErrorColumns(data, offset, t.cout, t.inner, scales),
     { kernel: kernelVariant() },
   );
 }

@@ -257,7 +257,8 @@ describe('quantization error kernel', () => {
 
   for (const layout of [
     { groups: 1, outer: 1, cg: 5, inner: 131 },
-    { groups: 1, outer: 40, cg: 6, inner: 1 },
+    { groups: 1, outer: 40, cg: 6, inner: 1 }, // MatMul: the row-by-row columns kernel
+    { groups: 1, outer: 37, cg: 35, inner: 1 }, // columns: whole vectors of 16 and a tail of 3
     { groups: 2, outer: 3, cg: 2, inner: 9 },
   ]) {
     for (const [qmin, qmax, label] of [

@@ -160,7 +160,10 @@ export class Kernels {
     f32.set(zeroPoints, at / 4 + C);
     const out = at + C * 8; // 8-aligned: `at` is 64-aligned
     const { groups, outer, cg, inner } = layout;
-    this.exports.quantError(this.arena.stage, groups, outer, cg, inner, at, at + C * 4, qmin, qmax, out);
+    // One element per run (MatMul [K, N]): the row-by-row twin reads memory in order, four channels at once.
+    if (groups === 1 && inner === 1)
+      this.exports.quantErrorColumns(this.arena.stage, outer, cg, at, at + C * 4, qmin, qmax, out);
+    else this.exports.quantError(this.arena.stage, groups, outer, cg, inner, at, at + C * 4, qmin, qmax, out);
     return { signal: f64[out / 8]!, noise: f64[out / 8 + 1]! };
   }
 

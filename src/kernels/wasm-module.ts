@@ -52,6 +52,16 @@ export interface KernelExports {
     qmax: number,
     out: number,
   ): void;
+  quantErrorColumns(
+    src: number,
+    outer: number,
+    cg: number,
+    scales: number,
+    zeroPoints: number,
+    qmin: number,
+    qmax: number,
+    out: number,
+  ): void;
   blockQuantError: BlockQuantErrorKernel;
   blockQuantErrorScalar: BlockQuantErrorKernel;
   histogram(

@@ -6,6 +6,19 @@
 export interface Progress {
   fraction: number;
   text: string;
+  /** Seconds left at the pace so far: set once a task has run a few seconds (etaSeconds). */
+  eta?: number;
+}
+
+/** A task is timed only after this long and this far: earlier, the pace says little. */
+const ETA_AFTER_MS = 2000;
+const ETA_AFTER_FRACTION = 0.01;
+
+/** Seconds left for a task started at `startedAt` (ms) that is `fraction` done at `now`; undefined early on. */
+export function etaSeconds(startedAt: number, now: number, fraction: number): number | undefined {
+  const elapsed = now - startedAt;
+  if (elapsed < ETA_AFTER_MS || fraction < ETA_AFTER_FRACTION || fraction >= 1) return undefined;
+  return Math.round((elapsed * (1 - fraction)) / fraction / 1000);
 }
 
 export const PROGRESS_INTERVAL_MS = 50;
@@ -15,12 +28,14 @@ export const PROGRESS_INTERVAL_MS = 50;
  * Worker or a retried step may arrive out of order or restart a phase).
  */
 export function advanced(shown: Progress | undefined, next: Progress): Progress {
-  return { fraction: Math.max(next.fraction, shown?.fraction ?? 0), text: next.text };
+  const fraction = Math.max(next.fraction, shown?.fraction ?? 0);
+  return { fraction, text: next.text, ...(next.eta === undefined ? {} : { eta: next.eta }) };
 }
 
 export class ProgressMeter {
   private last = -1;
   private lastAt = -Infinity;
+  private startedAt?: number;
 
   constructor(
     private readonly emit: (p: Progress) => void,
@@ -35,10 +50,12 @@ export class ProgressMeter {
     const f = Math.min(Math.max(fraction, 0), 0.999);
     if (f <= this.last) return;
     const t = this.now();
+    this.startedAt ??= t;
     if (t - this.lastAt < PROGRESS_INTERVAL_MS) return;
     this.last = f;
     this.lastAt = t;
-    this.emit({ fraction: f, text });
+    const eta = etaSeconds(this.startedAt, t, f);
+    this.emit({ fraction: f, text, ...(eta === undefined ? {} : { eta }) });
   }
 
   /** The final 1.0, always sent once. */

@@ -1,7 +1,8 @@
 // The one progress type and meter every layer reports with (a fake clock: no real time is read).
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
-import { advanced, PROGRESS_INTERVAL_MS, ProgressMeter, type Progress } from '../src/progress.js';
+import { advanced, etaSeconds, PROGRESS_INTERVAL_MS, ProgressMeter, type Progress } from '../src/progress.js';
+import { timeLeft } from '../src/text/duration.js';
 
 function meter(): { seen: Progress[]; meter: ProgressMeter; tick: (ms: number) => void } {
   let clock = 0;
@@ -46,5 +47,28 @@ describe('progress', () => {
     const first = advanced(undefined, { fraction: 0.4, text: 'reading' });
     expect(advanced(first, { fraction: 0.1, text: 'statistics' })).to.deep.equal({ fraction: 0.4, text: 'statistics' });
     expect(advanced(first, { fraction: 0.6, text: 'statistics' })).to.deep.equal({ fraction: 0.6, text: 'statistics' });
+  });
+
+  it('a long task gets the time left at its pace so far, once it has run a while', () => {
+    const { seen, meter: m, tick } = meter();
+    m.report(0.01, 'start');
+    tick(1000);
+    m.report(0.05, 'too early to tell');
+    tick(3000);
+    m.report(0.2, 'a fifth in 4 s');
+    expect(seen.map((p) => p.eta)).to.deep.equal([undefined, undefined, 16]);
+    expect(advanced(seen[1], seen[2]!).eta, 'listeners keep it').to.equal(16);
+    expect(etaSeconds(0, 10_000, 0.5)).to.equal(10);
+    expect(etaSeconds(0, 10_000, 0)).to.equal(undefined);
+  });
+
+  it('time left reads as an estimate', () => {
+    expect([3, 16, 44, 130, 7200].map(timeLeft)).to.deep.equal([
+      'a few seconds left',
+      'about 15 s left',
+      'about 45 s left',
+      'about 2 min left',
+      'about 2.0 h left',
+    ]);
   });
 });

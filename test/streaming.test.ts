@@ -150,3 +150,21 @@ describe('computeStats and histograms in chunks', () => {
     }
   }
 });
+
+describe('progress within a weight read in chunks', () => {
+  it('moves strictly forward through both passes of one large layer', async () => {
+    const values = Array.from({ length: 64 * 9 }, (_, i) => Math.sin(i));
+    const bytes = oneNodeModel(
+      'Conv',
+      'conv',
+      ['x', 'w'],
+      [rawTensor('w', [64, 1, 3, 3], DataType.FLOAT, f32Bytes(values))],
+    );
+    const model = await openModel(bytes, { fileName: 'm.onnx' });
+    const fractions: number[] = [];
+    await computeStats(model, { quant: true, chunkElements: 72, onProgress: (p) => fractions.push(p.fraction) });
+    expect(fractions.length, 'start, each chunk of both passes but the last, end').to.equal(1 + (2 * 8 - 1) + 1);
+    fractions.slice(1).forEach((f, k) => expect(f, `event ${k + 1}`).to.be.above(fractions[k]!));
+    expect(fractions.at(-1)).to.equal(1);
+  });
+});

@@ -1,5 +1,6 @@
 // Progress on stderr while a model loads: rewritten in place on a terminal, a few plain lines otherwise.
-import type { Progress } from '../progress.js';
+import { etaSeconds, type Progress } from '../progress.js';
+import { timeLeft } from '../text/duration.js';
 
 export interface ProgressSink {
   /** `phase` separates steps (reading, statistics) so each gets its own lines in a log. */
@@ -17,9 +18,15 @@ export function progressLine(stream: Stream, enabled: boolean): ProgressSink {
   let lastPrinted = '';
   let lastTime = 0;
   let shown = false;
+  let phaseNow = '';
+  let phaseStart = 0;
   return {
-    update(phase, { text, fraction }) {
+    update(phase, progress) {
       const now = Date.now();
+      if (phase !== phaseNow) [phaseNow, phaseStart] = [phase, now];
+      const { fraction } = progress;
+      const eta = progress.eta ?? etaSeconds(phaseStart, now, fraction);
+      const text = eta === undefined ? progress.text : `${progress.text} (${timeLeft(eta)})`;
       if (stream.isTTY) {
         if (now - lastTime < 100 && fraction < 1) return; // no more than ~10 redraws a second
         lastTime = now;

@@ -136,7 +136,15 @@ function sourceOf(input: AnalysisInput): { source: ModelSource; open: Pick<OpenO
       return { source: new Uint8Array(input.bytes), open: { fileName: input.name } };
     case 'files': {
       const { files } = input;
-      const model = files.find((f) => /\.onnx$/i.test(f.name)) ?? files[0];
+      const models = files.filter((f) => /\.onnx$/i.test(f.name));
+      if (models.length > 1) {
+        const names = models.map((f) => f.name);
+        throw new WeightlensError(
+          'USAGE',
+          `${models.length} .onnx files were given (${names.slice(0, 4).join(', ')}${names.length > 4 ? ', …' : ''}): open one model with its external-data files`,
+        );
+      }
+      const model = models[0] ?? files[0];
       if (!model) throw new WeightlensError('USAGE', 'no file was given to analyse');
       return {
         source: model,

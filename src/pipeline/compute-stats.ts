@@ -78,13 +78,15 @@ export async function computeStats(model: Model, options: StatsOptions = {}): Pr
   const reports: LayerReport[] = [];
   const before = [0];
   for (const layer of layers) before.push(before.at(-1)! + layer.weight.size);
-  const progress = (done: number, layer: string) =>
+  /** Layer `done` is `within` (0..1) done: a weight read in chunks moves the fraction as it goes. */
+  const progress = (done: number, layer: string, within = 0) =>
+    within < 1 && // a layer's end is the next one's start
     options.onProgress?.({
       phase: 'stats',
       done,
       total: layers.length,
       layer,
-      fraction: before.at(-1) ? before[done]! / before.at(-1)! : 1,
+      fraction: before.at(-1) ? (before[done]! + (within && within * layers[done]!.weight.size)) / before.at(-1)! : 1,
       text: `statistics ${done} / ${layers.length} layers`,
     });
   for (const [i, layer] of layers.entries()) {
@@ -105,13 +107,18 @@ export async function computeStats(model: Model, options: StatsOptions = {}): Pr
       zeroPoints: quantization.zeroPoint ? Array.from(await readValues(quantization.zeroPoint, options.signal)) : null,
     };
     const report = await kernels.exclusive(async () => {
+      // A chunked weight is read once per pass: statistics, then the quantization error.
+      const passes = options.quant ? 2 : 1;
+      let pass = 0;
       const parts = stagedParts(kernels, layer.weight, layer.layout, {
         file: model.fileName,
         signal: options.signal,
         chunkElements: options.chunkElements,
+        onChunk: (done) => progress(i, layer.name, (pass + done / layer.weight.size) / passes),
       });
       const stats = await channelStatsOf(kernels, parts, layer.layout);
       const r = layerReport(layer, stats);
+      pass = 1;
       if (options.quant) r.quant = await quantReport(kernels, parts, stats, r.nonFinite);
       if (modelQuantization) r.modelQuantization = modelQuantization;
       if (layer.notes) r.notes = [...layer.notes];

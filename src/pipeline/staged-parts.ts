@@ -27,6 +27,8 @@ export interface StagingOptions {
   signal?: AbortSignal | undefined;
   /** The most elements staged at once (default CHUNK_ELEMENTS). */
   chunkElements?: number | undefined;
+  /** A chunked pass has reduced its first `done` elements (for progress within a large weight). */
+  onChunk?: ((done: number) => void) | undefined;
 }
 
 /** The passes over `tensor` laid out as `layout`; call inside kernels.exclusive (staging is shared). */
@@ -58,6 +60,7 @@ export function stagedParts(
         label,
       );
       visit(staged, chunk);
+      options.onChunk?.(chunk.first + chunk.count);
     }
   };
 }

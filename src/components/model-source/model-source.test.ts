@@ -69,6 +69,27 @@ describe('<model-source>', () => {
     ElementHarness.cleanup();
   });
 
+  it('opens a folder from the folder input; two models in it are refused with a reason', async () => {
+    const bytes = await modelBytes();
+    const source = ElementHarness.mount('model-source');
+    await source.settled();
+    const folder = source.root.querySelector<HTMLInputElement>('#folder')!;
+    expect(folder.webkitdirectory, 'a folder picker').to.equal(true);
+    expect(source.part('folder-button')!.textContent).to.contain('folder');
+    folder.files = filesOf(new File([bytes], 'm.onnx'), new File(['notes'], 'README.txt')).files;
+    const picked = source.nextEvent('wl-load');
+    folder.dispatchEvent(new Event('change', { bubbles: true }));
+    expect((await picked).detail.report.file).to.equal('m.onnx');
+
+    folder.files = filesOf(new File([bytes], 'a.onnx'), new File([bytes], 'a.cle.onnx')).files;
+    const refused = source.nextEvent('wl-error');
+    folder.dispatchEvent(new Event('change', { bubbles: true }));
+    const { error } = (await refused).detail;
+    expect(error.code).to.equal('USAGE');
+    expect(error.message).to.contain('2 .onnx files were given (a.onnx, a.cle.onnx)');
+    ElementHarness.cleanup();
+  });
+
   it('loads a URL typed into its field', async () => {
     const source = ElementHarness.mount('model-source');
     await source.settled();

@@ -24,6 +24,8 @@ const integer = new Intl.NumberFormat('en-US');
  * @csspart base - The element's wrapper.
  * @csspart dropzone - The area that takes dropped files, holding the file button.
  * @csspart file-button - The label styled as the "Open files" button.
+ * @csspart folder-button - The label styled as the "Open a folder" button: a model and its external data in
+ *   one folder (subfolders included), where the browser offers folder picking.
  * @csspart url-form - The URL field and its button.
  * @csspart url-input - The URL field.
  * @csspart load-button - The button loading the URL.
@@ -98,6 +100,8 @@ export class ModelSource extends WeightlensElement {
       >
         <input id="files" class="file-input visually-hidden" type="file" multiple @change=${this.onFiles} />
         <label part="file-button" class="file-button" for="files">Open model files…</label>
+        <input id="folder" class="file-input visually-hidden" type="file" webkitdirectory @change=${this.onFiles} />
+        <label part="folder-button" class="file-button" for="folder">Open a folder…</label>
         <span class="hint">or drop them here: the .onnx file and any external-data files, or a weightlens JSON</span>
       </div>
       <form part="url-form" @submit=${this.onSubmit}>

@@ -2,6 +2,7 @@
 // error its model source already shows (one full message per model on a page).
 import { html, nothing, type TemplateResult } from 'lit';
 import type { Progress } from '../../progress.js';
+import { timeLeft } from '../../text/duration.js';
 
 /** A progress bar and what is being done (e.g. "Loading", "Equalizing"), with `extra` (a cancel button) after it. */
 export function progressStatus(
@@ -13,7 +14,11 @@ export function progressStatus(
   const percent = Math.round((progress?.fraction ?? 0) * 100);
   return html`<div part="status" class="status" role="status">
     <progress part="progress" max="100" value=${percent} aria-label=${label}>${percent}%</progress>
-    <span>${doing}… ${percent}%${progress?.text ? ` — ${progress.text}` : nothing}</span>
+    <span
+      >${doing}… ${percent}%${progress?.text ? ` — ${progress.text}` : nothing}${
+        progress?.eta === undefined ? nothing : ` (${timeLeft(progress.eta)})`
+      }</span
+    >
     ${extra}
   </div>`;
 }

@@ -9,6 +9,18 @@ import { runStart } from './layout';
   return f64x2.add(f64x2.add(acc, f64x2.promote_low_f32x4(v)), f64x2.promote_low_f32x4(hi));
 }
 
+/** x − q(x) in four lanes, each with its lane's scale and zero point. */
+@inline function laneErrors(x: v128, vs: v128, vz: v128, vmin: v128, vmax: v128): v128 {
+  const q = f32x4.mul(f32x4.sub(f32x4.pmin(f32x4.pmax(f32x4.add(f32x4.nearest(f32x4.div(x, vs)), vz), vmin), vmax), vz), vs);
+  return f32x4.sub(x, q);
+}
+
+/** x − q(x) for one value, as laneErrors computes it per lane (float32 steps). */
+@inline function scalarError(x: f32, scale: f32, zp: f32, qmin: f32, qmax: f32): f64 {
+  const q: f32 = (Mathf.min(Mathf.max(nearest<f32>(x / scale) + zp, qmin), qmax) - zp) * scale;
+  return <f64>(x - q);
+}
+
 /** Writes out[0] = Σx², out[1] = Σ(x − q(x))² (f64). scales/zeroPoints: f32[groups·cg]. */
 export function quantError(
   src: usize, groups: i32, outer: i32, cg: i32, inner: i32,
@@ -30,8 +42,7 @@ export function quantError(
         let s = f32x4.splat(0), n = s;
         for (let k = 0; k < 4; k++) {
           const x = v128.load(p);
-          const q = f32x4.mul(f32x4.sub(f32x4.pmin(f32x4.pmax(f32x4.add(f32x4.nearest(f32x4.div(x, vs)), vz), vmin), vmax), vz), vs);
-          const e = f32x4.sub(x, q);
+          const e = laneErrors(x, vs, vz, vmin, vmax);
           s = f32x4.add(s, f32x4.mul(x, x));
           n = f32x4.add(n, f32x4.mul(e, e));
           p += 16;
@@ -41,8 +52,7 @@ export function quantError(
       }
       for (; p < end; p += 4) {
         const x = load<f32>(p);
-        const q: f32 = (Mathf.min(Mathf.max(nearest<f32>(x / scale) + zp, qmin), qmax) - zp) * scale;
-        const e = <f64>(x - q);
+        const e = scalarError(x, scale, zp, qmin, qmax);
         signalTail += <f64>x * <f64>x;
         noiseTail += e * e;
       }
@@ -74,8 +84,7 @@ export function quantErrorColumns(
       const at = <usize>c << 2;
       const x = v128.load(row + at);
       const vs = v128.load(scales + at), vz = v128.load(zeroPoints + at);
-      const q = f32x4.mul(f32x4.sub(f32x4.pmin(f32x4.pmax(f32x4.add(f32x4.nearest(f32x4.div(x, vs)), vz), vmin), vmax), vz), vs);
-      const e = f32x4.sub(x, q);
+      const e = laneErrors(x, vs, vz, vmin, vmax);
       s = f32x4.add(s, f32x4.mul(x, x));
       n = f32x4.add(n, f32x4.mul(e, e));
       if (++pending == 4) {
@@ -91,8 +100,7 @@ export function quantErrorColumns(
     for (let c = wide; c < cg; c++) {
       const x = load<f32>(row + (<usize>c << 2));
       const scale = load<f32>(scales + (<usize>c << 2)), zp = load<f32>(zeroPoints + (<usize>c << 2));
-      const q: f32 = (Mathf.min(Mathf.max(nearest<f32>(x / scale) + zp, qmin), qmax) - zp) * scale;
-      const e = <f64>(x - q);
+      const e = scalarError(x, scale, zp, qmin, qmax);
       signalTail += <f64>x * <f64>x;
       noiseTail += e * e;
     }

@@ -308,7 +308,8 @@ describe('export: tensor edits in place', () => {
     expect(proto.graph!.initializer![1]!.doubleData).to.deep.equal(v.map(Math.fround));
   });
 
-  it('external data in memory: the edited tensor moves to the new data file, the other stays', async () => {
+  /** Initializers a [2] and b [4], both in weights.bin. */
+  function twoExternalTensors() {
     const weights = f32Bytes([1, 2, 3, 4, 5, 6]);
     const bytes = initializersModel([
       externalTensor('a', [2], 'weights.bin', 0, 8),
@@ -318,6 +319,11 @@ describe('export: tensor edits in place', () => {
       fileName: 'dir/net.onnx',
       externalData: memorySource({ 'weights.bin': weights }),
     });
+    return { weights, model };
+  }
+
+  it('external data in memory: the edited tensor moves to the new data file, the other stays', async () => {
+    const { weights, model } = twoExternalTensors();
     const out = exportModel(model, plan({ tensors: [edit(constant(model, 'b'), [40, 30, 20, 10])] }));
     expect([...out.dataFiles.keys()]).to.deep.equal(['net.weightlens.data']);
     expect(out.keptLocations).to.deep.equal(['weights.bin']);
@@ -335,15 +341,7 @@ describe('export: tensor edits in place', () => {
   });
 
   it('relocateExternal: unchanged external tensors are copied through into the new data file, aligned', async () => {
-    const weights = f32Bytes([1, 2, 3, 4, 5, 6]);
-    const bytes = initializersModel([
-      externalTensor('a', [2], 'weights.bin', 0, 8),
-      externalTensor('b', [4], 'weights.bin', 8, 16),
-    ]);
-    const model = decodeModel(bytes, {
-      fileName: 'dir/net.onnx',
-      externalData: memorySource({ 'weights.bin': weights }),
-    });
+    const { weights, model } = twoExternalTensors();
     const out = exportModel(model, plan({ tensors: [edit(constant(model, 'b'), [40, 30, 20, 10])] }), {
       relocateExternal: true,
     });

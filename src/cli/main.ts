@@ -13,6 +13,7 @@ import {
   type StatsFormat,
 } from './args.js';
 import { writeReportHtml } from '../node/report-html.js';
+import { plural } from '../text/plural.js';
 
 import { toModelExplorerNodeData, toNetronAttachment } from '../report/interop.js';
 import type { Model } from '../onnx/model.js';
@@ -146,7 +147,9 @@ async function runReport(cmd: ReportCommand, io: CliIO): Promise<void> {
     }
     await writeReportHtml(cmd.output, stats, cle);
     progress.done();
-    io.stdout.write(`${cmd.output}: report of ${stats.layers.length} layers${cle ? ', with CLE before/after' : ''}\n`);
+    io.stdout.write(
+      `${cmd.output}: report of ${plural(stats.layers.length, 'layer')}${cle ? ', with CLE before/after' : ''}\n`,
+    );
   } finally {
     progress.done();
   }

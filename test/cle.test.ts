@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import { planCle, type CleResult } from '../src/cle/plan-cle.js';
 import { decodeModel } from '../src/onnx/decode.js';
+import { equalizeModel } from '../src/pipeline/equalize-model.js';
 import type { Model } from '../src/onnx/model.js';
 import { attr, f32Tensor, modelBytes, node, valueInfo } from './fixtures/onnx-bytes.js';
 import { seededRandom } from './support/random.js';
@@ -85,6 +86,31 @@ describe('CLE: AIMET reference vectors (docs/definitions.md)', () => {
     inRanges(b, 2, 2).forEach((v, i) => expect(v).to.be.closeTo(expected[i]!, 1e-4));
     expect(r.sets).to.deep.equal([{ kind: 'pair', layers: ['conv0', 'conv2'], between: ['Relu'] }]);
     expect(r.chains[0]!.sweeps).to.equal(1);
+  });
+
+  it('equalizeModel: "after" of a layer CLE left alone is its "before" (not measured again); rewritten ones are new', async () => {
+    // conv0 -> Relu -> conv2 is a pair; conv4 after a Sigmoid is no CLE candidate.
+    const model = sequence([
+      { op: 'Conv', weight: w1 },
+      { op: 'Relu' },
+      { op: 'Conv', weight: w2 },
+      { op: 'Sigmoid' },
+      {
+        op: 'Conv',
+        weight: [
+          [1, 2, 1, 1],
+          [0.5, -2],
+        ],
+      },
+    ]);
+    const { report } = await equalizeModel(model, { biasAbsorption: false });
+    const byName = new Map(report.layers.map((l) => [l.name, l]));
+    expect(byName.get('conv4')!.after).to.equal(byName.get('conv4')!.before);
+    for (const name of ['conv0', 'conv2']) {
+      const { before, after } = byName.get(name)!;
+      expect(after, name).to.not.equal(before);
+      expect(after.channels.max, name).to.not.deep.equal(before.channels.max);
+    }
   });
 
   it('depthwise triplet: s12 = [0.71376586, 0.80504064], s23 = [0.93401311, 1.24217332], all ranges ∛(r0·r1·r2)', async () => {

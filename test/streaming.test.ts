@@ -180,6 +180,28 @@ describe('computeStats and histograms in chunks', () => {
   }
 });
 
+describe('per-group figures of a chunked weight', () => {
+  it('are the same whether all block sizes share each read or each size is read alone', async () => {
+    const random = seededRandom(5);
+    const values = Array.from({ length: 40 * 12 }, () => random() * 2 - 1);
+    const bytes = oneNodeModel(
+      'MatMul',
+      'mm',
+      ['x', 'w'],
+      [rawTensor('w', [40, 12], DataType.FLOAT, f32Bytes(values))],
+    );
+    const model = await openModel(bytes, { fileName: 'm.onnx' });
+    const kernels = await Kernels.load();
+    const blocks = [2, 4, 8];
+    const whole = await computeStats(model, { kernels, quant: true, blocks });
+    // Strips of lcm(2, 4, 8) = 8 rows × 12 columns = 96 elements: 100 shares each read, 50 reads per size.
+    for (const chunkElements of [100, 50]) {
+      const chunked = await computeStats(model, { kernels, quant: true, blocks, chunkElements });
+      expectSameLayers(chunked.layers, whole.layers, `chunks of ${chunkElements}`);
+    }
+  });
+});
+
 describe('progress within a weight read in chunks', () => {
   it('moves strictly forward through both passes of one large layer', async () => {
     const values = Array.from({ length: 64 * 9 }, (_, i) => Math.sin(i));

@@ -109,18 +109,20 @@ async function perGroupFigures(
   parts: BlockParts,
   blocks: readonly number[],
 ): Promise<GroupFigure[][]> {
-  const figures = QUANTIZERS.map((): GroupFigure[] => []);
-  for (const block of [...blocks].sort((a, b) => a - b)) {
-    let signal = 0;
-    const noise = QUANTIZERS.map(() => 0);
-    await parts(block, (staged, layout) => {
+  const sizes = [...blocks].sort((a, b) => a - b);
+  const signal = sizes.map(() => 0);
+  const noise = sizes.map(() => QUANTIZERS.map(() => 0));
+  await parts(sizes, (staged, layout, held) => {
+    for (const block of held) {
+      const k = sizes.indexOf(block);
       const sums = kernels.blockQuantError(staged, layout, block, QUANTIZER_RANGES);
-      signal += sums.signal;
-      sums.noise.forEach((n, q) => (noise[q]! += n));
-    });
-    noise.forEach((n, q) => figures[q]!.push({ block, sqnr: sqnr({ signal, noise: n }) }));
-  }
-  return figures;
+      signal[k]! += sums.signal;
+      sums.noise.forEach((n, q) => (noise[k]![q]! += n));
+    }
+  });
+  return QUANTIZERS.map((_, q) =>
+    sizes.map((block, k) => ({ block, sqnr: sqnr({ signal: signal[k]!, noise: noise[k]![q]! }) })),
+  );
 }
 
 /**

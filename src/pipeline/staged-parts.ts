@@ -32,8 +32,26 @@ export interface StagingOptions {
   onChunk?: ((done: number) => void) | undefined;
 }
 
-/** One pass for per-group quantization with blocks of `block` rows: `visit` runs on each staged part. */
-export type BlockParts = (block: number, visit: (staged: StagedTensor, layout: BlockLayout) => void) => Promise<void>;
+/**
+ * The passes for per-group quantization with blocks of each of `sizes` rows: `visit` runs on each staged
+ * part with the block sizes it holds whole blocks of (every size, unless the chunks had to differ).
+ */
+export type BlockParts = (
+  sizes: readonly number[],
+  visit: (staged: StagedTensor, layout: BlockLayout, sizes: readonly number[]) => void,
+) => Promise<void>;
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+const lcmOf = (sizes: readonly number[]) => sizes.reduce((m, b) => (m / gcd(m, b)) * b, 1);
+
+/**
+ * Block sizes that can share one read: chunks of whole strips of their least common multiple hold whole
+ * blocks of each (32, 64, 128: strips of 128 rows). A multiple so large that one strip would not fit a chunk
+ * splits them into a read per size.
+ */
+function readGroups(sizes: readonly number[], cols: number, max: number): (readonly number[])[] {
+  return lcmOf(sizes) * cols <= max ? [sizes] : sizes.map((b) => [b]);
+}
 
 /**
  * How `tensor` is read: whole (`readRange` undefined), or (too large, readable in ranges) in chunks of at
@@ -51,8 +69,8 @@ function staging(kernels: Kernels, tensor: TensorRef, layout: ChannelLayout, opt
 
 /**
  * The per-group passes over `tensor` (channel `layout`, block `blocks`): a weight staged whole is the one
- * `parts` stages (not read again); a chunked one is read once per block size, in chunks of whole strips of
- * blocks (blockChunks). Call inside kernels.exclusive.
+ * `parts` stages (not read again); a chunked one is read in chunks of whole strips of blocks (blockChunks),
+ * once for all block sizes where their strips fit a chunk (readGroups). Call inside kernels.exclusive.
  */
 export function stagedBlockParts(
   kernels: Kernels,
@@ -63,11 +81,13 @@ export function stagedBlockParts(
   options: StagingOptions,
 ): BlockParts {
   const { max, readRange } = staging(kernels, tensor, layout, options);
-  if (!readRange) return (_block, visit) => parts((staged) => visit(staged, blocks));
-  return async (block, visit) => {
-    for (const chunk of blockChunks(blocks, block, max)) {
-      throwIfAborted(options.signal, options.file);
-      visit(await readRange(chunk), chunk.layout);
+  if (!readRange) return (sizes, visit) => parts((staged) => visit(staged, blocks, sizes));
+  return async (sizes, visit) => {
+    for (const group of readGroups(sizes, blocks.cols, max)) {
+      for (const chunk of blockChunks(blocks, lcmOf(group), max)) {
+        throwIfAborted(options.signal, options.file);
+        visit(await readRange(chunk), chunk.layout, group);
+      }
     }
   };
 }

@@ -5,7 +5,6 @@
 // above β - 3|γ| and ignores zero padding, as in Nagel et al.), so it is measured separately below.
 import { describe, it, before, after } from 'node:test';
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +16,8 @@ import { convPooling, gemmMatMulMix, linearMlp, poolingAbsorption } from '../fix
 import { convTransposeChainBytes } from '../fixtures/convtranspose-chain.js';
 import { mobilenetV2Bytes } from '../fixtures/mobilenetv2.js';
 import { seededRandom } from '../support/random.js';
-import { PYTHON, ROOT, realModel } from '../support/node-paths.js';
+import { ROOT, realModel } from '../support/node-paths.js';
+import { checkModel } from '../support/onnx-checker.js';
 import { deviation, outputs } from '../support/onnxruntime.js';
 
 interface Case {
@@ -118,11 +118,7 @@ describe('CLE preserves the function (onnxruntime-node)', () => {
       }
       const path = join(dir, 'equalized.onnx');
       writeFileSync(path, outcome.bytes);
-      execFileSync(PYTHON, [
-        '-c',
-        'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)',
-        path,
-      ]);
+      checkModel(path);
     });
   }
 

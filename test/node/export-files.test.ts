@@ -26,6 +26,7 @@ import {
 } from '../fixtures/onnx-bytes.js';
 import pkg from 'onnx-proto';
 import { PYTHON, realModel } from '../support/node-paths.js';
+import { checkModel } from '../support/onnx-checker.js';
 import { seededRandom } from '../support/random.js';
 import { newBytesOnly } from '../../src/onnx/export/data-file.js';
 import { concat } from '../../src/onnx/export/wire.js';
@@ -71,16 +72,6 @@ function writeExport(dir: string, name: string, result: ExportResult): string {
   const path = join(dir, name);
   writeFileSync(path, result.bytes);
   return path;
-}
-
-/** onnx.checker.check_model (Debian python3-onnx, onnx 1.12) on a file; throws with Python's message. */
-function checkModel(path: string, fullCheck = true): void {
-  const script = `import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=${fullCheck ? 'True' : 'False'})`;
-  try {
-    execFileSync(PYTHON, ['-c', script, path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (e) {
-    throw new Error(`onnx.checker rejected ${path}: ${(e as { stderr?: string }).stderr ?? e}`, { cause: e });
-  }
 }
 
 async function run(
@@ -350,7 +341,7 @@ print(json.dumps({t.name: [numpy_helper.to_array(t).ravel().tolist(), where[t.na
     const again = reopened.graphs.find((g) => g.path === branch.path)!;
     expect([...(await read(resolveConstant(again, conv.inputs[1]!)))]).to.deep.equal([...doubled]);
     const path = writeExport(join(root, 'vad'), 'vad.onnx', result);
-    checkModel(path, false);
+    checkModel(path, { fullCheck: false });
     const session = await ort.InferenceSession.create(result.bytes);
     const out = await session.run({
       input: new ort.Tensor('float32', new Float32Array(512), [1, 512]),

@@ -3,13 +3,24 @@
 import * as ort from 'onnxruntime-node';
 import { seededRandom } from './random.js';
 
+async function allOutputs(model: Uint8Array | string, input: (name: string) => ort.Tensor): Promise<Float32Array[]> {
+  const session = await (typeof model === 'string'
+    ? ort.InferenceSession.create(model)
+    : ort.InferenceSession.create(model));
+  const result = await session.run({ [session.inputNames[0]!]: input(session.inputNames[0]!) });
+  return session.outputNames.map((n) => result[n]!.data as Float32Array);
+}
+
 /** Every output of the model for one input of `inputShape`, uniform in [-1, 1) from `seed`. */
-export async function outputs(bytes: Uint8Array, inputShape: number[], seed: number): Promise<Float32Array[]> {
-  const session = await ort.InferenceSession.create(bytes);
+export function outputs(bytes: Uint8Array, inputShape: number[], seed: number): Promise<Float32Array[]> {
   const rand = seededRandom(seed);
   const data = Float32Array.from({ length: inputShape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1);
-  const result = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', data, inputShape) });
-  return session.outputNames.map((n) => result[n]!.data as Float32Array);
+  return allOutputs(bytes, () => new ort.Tensor('float32', data, inputShape));
+}
+
+/** Every output of a model file (external data read beside it) fed token ids [1, ids.length] (int64). */
+export function outputsForIds(path: string, ids: readonly number[]): Promise<Float32Array[]> {
+  return allOutputs(path, () => new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]));
 }
 
 /** Largest |a - b| over all outputs, and the largest |a|. */

@@ -1,12 +1,15 @@
 // What a user feels on the page, measured by `npm run bench` rather than asserted by tests (a busy machine
 // makes any duration flaky): the longest main-thread task while a ResNet-50-size model loads, with and
-// without elements drawing, how soon an abort is answered and how soon a kept model answers a histogram.
+// without elements drawing, how soon an abort is answered and how soon a kept model answers a histogram,
+// and while a transformer-sized table and a vocabulary-sized plot draw.
 // Each line prints its target; none is enforced.
 import { ModelHandle } from '../src/binding/model-handle.js';
 import { analyzeInWorker, workerWeights } from '../src/worker/client.js';
 import { mountElementsPage } from '../test/fixtures/elements-page.js';
 import { resnet50Bytes } from '../test/fixtures/resnet50.js';
 import { frames } from '../test/support/frames.js';
+import { layerOf, reportOf } from '../test/support/layer-fixture.js';
+import type { StatsReport } from '../src/report/stats-report.js';
 
 const RUNS = 5;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -139,9 +142,85 @@ async function histogramLatencyBench(): Promise<void> {
   });
 }
 
+/** Mounts `<tag>` showing `report` in a 1200 px container; returns the container and the element. */
+function mountWith(tag: 'layer-table' | 'weight-range-plot', report: StatsReport) {
+  const page = document.createElement('div');
+  page.style.width = '1200px';
+  const el = document.createElement(tag);
+  el.report = report;
+  page.append(el);
+  return { page, el };
+}
+
+/** The rows of a table drawn now, by layer name. */
+const drawnLayers = (el: HTMLElement) =>
+  [...el.shadowRoot!.querySelectorAll<HTMLElement>('[part~="row"]')].map((r) => r.dataset['layer']);
+
+/** A 2,000-layer report in <layer-table>: drawn, then scrolled to the end until its last row is drawn. */
+async function longTableBench(): Promise<void> {
+  const layers = 2000;
+  const report = reportOf(
+    Array.from({ length: layers }, (_, i) => layerOf([-1, -2], [1, i + 2], `model.layers.${i}.mlp.down_proj`)),
+    'long.onnx',
+  );
+  const runs: Busy[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const { page, el } = mountWith('layer-table', report);
+    const last = report.layers.at(-1)!.name;
+    runs.push(
+      await busiestDuring(async () => {
+        document.body.append(page);
+        await until(() => drawnLayers(el).length > 0);
+        const scroller = el.shadowRoot!.querySelector<HTMLElement>('[part~="scroller"]')!;
+        scroller.scrollTop = scroller.scrollHeight;
+        await until(() => drawnLayers(el).includes(last));
+        await frames(3);
+      }),
+    );
+    page.remove();
+  }
+  print({ bench: 'layer-table-2000', ...summary(runs), target_ms: 50, runs: RUNS });
+}
+
+/** A 262,144-channel layer (a vocabulary's embedding) drawn by <weight-range-plot>. */
+async function vocabularyPlotBench(): Promise<void> {
+  const rows = 262_144;
+  const ranges = Array.from({ length: rows }, (_, c) => 1 + Math.sin(c) * 0.3);
+  const report = reportOf(
+    [
+      layerOf(
+        ranges.map((v) => -v / 2),
+        ranges.map((v) => v / 2),
+        'embed',
+      ),
+    ],
+    'vocab.onnx',
+  );
+  const runs: Busy[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const { page, el } = mountWith('weight-range-plot', report);
+    runs.push(
+      await busiestDuring(async () => {
+        document.body.append(page);
+        await until(() => el.shadowRoot?.querySelector('[part~="chart"]'));
+        await frames(3);
+      }),
+    );
+    page.remove();
+  }
+  print({ bench: 'weight-range-plot-262144', ...summary(runs), target_ms: 50, runs: RUNS });
+}
+
+/** The lines for big models' views: a long layer table and a vocabulary-sized plot. */
+export async function largeViewBenches(): Promise<void> {
+  await longTableBench();
+  await vocabularyPlotBench();
+}
+
 export async function mainThreadBenches(): Promise<void> {
   await elementsLoadBench();
   await workerLoadBench();
   await abortBench();
   await histogramLatencyBench();
+  await largeViewBenches();
 }

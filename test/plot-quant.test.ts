@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import type { QuantReport } from '../src/report/quant-error.js';
-import type { LayerReport, StatsReport } from '../src/report/stats-report.js';
+import type { LayerReport } from '../src/report/stats-report.js';
 import {
   QUANT_ERROR_MARKS,
   cleChangeText,
@@ -13,7 +13,7 @@ import {
   quantErrorRows,
   quantErrorText,
 } from '../src/plot/index.js';
-import { layerOf } from './support/layer-fixture.js';
+import { layerOf, reportOf } from './support/layer-fixture.js';
 
 interface MarkLike {
   ariaDescription?: string;
@@ -43,19 +43,6 @@ function quantOf(pt: number | null, pc: number | null): QuantReport {
 function layer(name: string, quant: QuantReport | null | undefined): LayerReport {
   return { ...layerOf([-1, -1], [1, 1], name), ...(quant === undefined ? {} : { quant }) };
 }
-
-const reportOf = (layers: LayerReport[]): StatsReport => ({
-  file: 'toy.onnx',
-  model: {
-    irVersion: 8,
-    producer: 'test',
-    producerVersion: '',
-    opsets: { '': 13 },
-    parameters: 0,
-    quantizedParameters: 0,
-  },
-  layers,
-});
 
 // conv1 fine, conv2 worst per-tensor (outlier channel: per-channel far better), conv3 exact, conv4 middling, conv5 NaN weights.
 const toy = reportOf([

@@ -10,6 +10,7 @@ import {
   WEIGHT_RANGE_MARKS,
   channelRows,
   clampDomain,
+  type ChannelRow,
   formatNumber,
   relativeRangeHistogram,
   relativeRangePlot,
@@ -56,12 +57,46 @@ describe('plot: dense layers', () => {
       constructor: { name: string };
     };
     expect(ranges.constructor.name).to.equal('Area');
-    expect(ranges.data.length).to.equal(2048);
+    expect(ranges.data.length).to.equal(1024); // buckets of two channels: MAX_BUCKETS is 2000
     expect(mark(options, WEIGHT_RANGE_MARKS.means).constructor.name).to.equal('Line');
     expect(mark(options, WEIGHT_RANGE_MARKS.outlierRanges).data.map((d) => d.channel)).to.deep.equal([100, 1500]);
     const rel = relativeRangePlot(wide, { width: 800 });
     expect(mark(rel, RELATIVE_RANGE_MARKS.channels).constructor.name).to.equal('Area');
     expect(mark(rel, RELATIVE_RANGE_MARKS.outliers).data.map((d) => d.channel)).to.deep.equal([100, 1500]);
+  });
+
+  it('bins a 262,144-row embedding into at most 2,000 buckets whose envelope keeps every extreme', () => {
+    const rows = 262_144;
+    const r = Array.from({ length: rows }, (_, c) => 1 + (c % 13) * 0.01 + (c === 200_001 ? 50 : 0));
+    const min = r.map((v, c) => -v / 2 - (c === 77_777 ? 30 : 0));
+    const big = layerOf(
+      min,
+      r.map((v) => v / 2),
+      'embed',
+    );
+    const options = weightRangePlot(big, { width: 800 });
+    const band = mark(options, WEIGHT_RANGE_MARKS.ranges).data as unknown as ChannelRow[];
+    expect(band.length).to.be.at.most(2000).and.greaterThan(1000);
+    expect(Math.max(...band.map((d) => d.max!))).to.equal(
+      big.channels.max.reduce((a, b) => Math.max(a!, b!), -Infinity),
+    );
+    expect(Math.min(...band.map((d) => d.min!))).to.equal(min.reduce((a, b) => Math.min(a, b)));
+    expect(mark(options, WEIGHT_RANGE_MARKS.means).data.length).to.equal(band.length);
+    const outliers = mark(options, WEIGHT_RANGE_MARKS.outlierRanges).data.map((d) => d.channel);
+    expect(outliers).to.include.members([77_777, 200_001]);
+    expect(outliers.length).to.be.at.most(2000);
+    // Zoomed to 1,000 channels: one row per channel again (a band while dense), the outlier its own mark.
+    const zoomed = weightRangePlot(big, { width: 800, domain: [199_500, 200_499] });
+    expect(mark(zoomed, WEIGHT_RANGE_MARKS.ranges).data.map((d) => d.channel)).to.deep.equal(
+      Array.from({ length: 1000 }, (_, i) => 199_500 + i),
+    );
+    expect(mark(zoomed, WEIGHT_RANGE_MARKS.outlierRanges).data.map((d) => d.channel)).to.deep.equal([200_001]);
+    const rel = mark(relativeRangePlot(big, { width: 800 }), RELATIVE_RANGE_MARKS.channels)
+      .data as unknown as ChannelRow[];
+    expect(rel.length).to.equal(band.length);
+    expect(Math.max(...rel.map((d) => d.relativeRange!))).to.equal(
+      big.relativeRange.reduce((a, b) => Math.max(a!, b!), -Infinity),
+    );
   });
 
   it('goes back to one mark per channel when zoomed in', () => {

@@ -1,14 +1,17 @@
 // AIMET's "changes in key stats per output channel" for one layer that CLE changed: per channel the range
 // and mean before (dotted) and after (solid), the change of min and max shaded between them, outlier
-// channels of either side in the outlier colour. Above DENSE_CHANNELS channels the sides become lines.
+// channels of either side in the outlier colour. Above DENSE_CHANNELS channels the sides become lines, of
+// buckets of channels (channelBands) beyond MAX_BUCKETS.
 import * as Plot from '@observablehq/plot';
 import { plotSpec } from './plot-options.js';
 import type { PlotSpec } from './plot-spec.js';
 import type { CleLayerChange } from '../report/cle-report.js';
 import {
+  channelBands,
   channelRows,
   clampDomain,
   isDense,
+  listedRows,
   type ChannelDomain,
   type ChannelRow,
   channelFrame,
@@ -56,6 +59,16 @@ export function cleChannelRows(change: CleLayerChange, domain?: ChannelDomain | 
   }));
 }
 
+/** Both sides' bands over `domain` (channelBands), bucket by bucket. */
+function cleBands(change: CleLayerChange, domain: ChannelDomain): CleChannelRow[] {
+  const after = channelBands(change.after, domain);
+  return channelBands(change.before, domain).map((before, i) => ({
+    channel: before.channel,
+    before,
+    after: after[i] ?? { ...EMPTY_ROW, channel: before.channel },
+  }));
+}
+
 const finite = (v: number | null): v is number => v !== null && Number.isFinite(v);
 /** Both sides of `key` are finite and differ: the channel's change there is drawn. */
 export const changed = (row: CleChannelRow, key: 'min' | 'max' | 'mean') =>
@@ -70,7 +83,8 @@ export function cleChannelPlot(
   { width = 640, height = 320, domain }: CleChannelOptions = {},
 ): PlotSpec {
   const [lo, hi] = clampDomain(change.before, domain);
-  const rows = cleChannelRows(change, [lo, hi]);
+  const dense = isDense(lo, hi);
+  const rows = dense ? cleBands(change, [lo, hi]) : cleChannelRows(change, [lo, hi]);
   const perChannel = channelPixels(width, lo, hi);
   // Before and after side by side within a channel's column when there is room, else on top of each other.
   const offset = perChannel >= 10 ? 0.2 : 0;
@@ -87,9 +101,15 @@ export function cleChannelPlot(
     ...(which === 'before' ? { strokeDasharray: BEFORE_DASH } : {}),
   });
   const shade = { fill: colors.change, fillOpacity: 0.45 };
-  const outliers = (which: 'before' | 'after') => rows.filter((d) => d[which].outlier && hasRange(d[which]));
+  // Dense: at most one outlier per bucket (the bands hold every extreme), drawn on its own side.
+  const outliers = (which: 'before' | 'after') =>
+    dense
+      ? listedRows(change[which], 'outliers', [lo, hi])
+          .filter(hasRange)
+          .map((r) => ({ channel: r.channel, before: r, after: r }))
+      : rows.filter((d) => d[which].outlier && hasRange(d[which]));
 
-  const body = isDense(lo, hi)
+  const body = dense
     ? denseMarks(rows, { ...shade, fillOpacity: 0.75 })
     : [
         Plot.rect(

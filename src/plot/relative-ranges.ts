@@ -6,7 +6,17 @@ import type { PlotSpec } from './plot-spec.js';
 import { tukeyFence } from '../analysis/relative-range.js';
 import type { LayerReport } from '../report/stats-report.js';
 import { deadChannelNote } from '../report/dead-channels.js';
-import { channelRows, clampDomain, isDense, type ChannelDomain, channelFrame, channelPixels } from './channels.js';
+import {
+  channelBands,
+  channelsIn,
+  channelRows,
+  clampDomain,
+  isDense,
+  listedRows,
+  type ChannelDomain,
+  channelFrame,
+  channelPixels,
+} from './channels.js';
 import { formatList, formatNumber, formatSpan, tickFormat } from './format.js';
 import { colors } from './theme.js';
 
@@ -27,7 +37,11 @@ export function relativeRangePlot(
   { width = 640, height = 260, domain }: RelativeRangeOptions = {},
 ): PlotSpec {
   const [lo, hi] = clampDomain(layer, domain);
-  const rows = channelRows(layer, [lo, hi]).filter((r) => r.relativeRange !== null);
+  const dense = isDense(lo, hi);
+  // Dense: outliers at most one mark per bucket (the band holds every extreme).
+  const rows = (dense ? listedRows(layer, 'outliers', [lo, hi]) : channelRows(layer, [lo, hi])).filter(
+    (r) => r.relativeRange !== null,
+  );
   const fence = tukeyFence(layer.relativeRange);
   const perChannel = channelPixels(width, lo, hi);
   const stem = {
@@ -39,10 +53,10 @@ export function relativeRangePlot(
   const dot = { x: 'channel', y: 'relativeRange', r: Math.min(4, Math.max(1.5, perChannel * 0.4)) } as const;
   const normal = rows.filter((r) => !r.outlier);
   const outliers = rows.filter((r) => r.outlier);
-  // Dense: all channels as one stepped band from 1 (outliers drawn over it); see DENSE_CHANNELS.
-  const channelMarks = isDense(lo, hi)
+  // Dense: all channels as one stepped band of buckets from 1 (outliers drawn over it); see DENSE_CHANNELS.
+  const channelMarks = dense
     ? [
-        Plot.areaY(channelRows(layer, [lo, hi]), {
+        Plot.areaY(channelBands(layer, [lo, hi]), {
           x: 'channel',
           y1: 1,
           y2: 'relativeRange',
@@ -105,12 +119,8 @@ export function relativeRangeText(
       description: `${deadChannelNote(layer)}.`,
     };
   }
-  const outliers = channelRows(layer, span)
-    .filter((r) => r.outlier)
-    .map((r) => r.channel);
-  const dead = channelRows(layer, span)
-    .filter((r) => r.dead)
-    .map((r) => r.channel);
+  const outliers = channelsIn(layer.outliers, span);
+  const dead = channelsIn(layer.deadChannels, span);
   return {
     title,
     description:

@@ -6,8 +6,12 @@ import { plotSpec } from './plot-options.js';
 import type { PlotSpec } from './plot-spec.js';
 import type { LayerReport } from '../report/stats-report.js';
 import {
+  channelBands,
+  channelsIn,
+  channelBuckets,
   channelRows,
   clampDomain,
+  listedRows,
   drawable,
   isDense,
   type ChannelDomain,
@@ -41,20 +45,22 @@ export function weightRangePlot(
   { width = 640, height = 320, domain }: WeightRangeOptions = {},
 ): PlotSpec {
   const [lo, hi] = clampDomain(layer, domain);
-  const rows = drawable(channelRows(layer, [lo, hi]));
+  const dense = isDense(lo, hi);
+  // Dense: outliers and dead channels at most one mark per bucket (the band holds every extreme).
+  const rows = dense ? [] : drawable(channelRows(layer, [lo, hi]));
   const normal = rows.filter((r) => !r.outlier);
-  const outliers = rows.filter((r) => r.outlier);
-  const dead = channelRows(layer, [lo, hi]).filter((r) => r.dead);
+  const outliers = dense ? drawable(listedRows(layer, 'outliers', [lo, hi])) : rows.filter((r) => r.outlier);
+  const dead = listedRows(layer, 'deadChannels', [lo, hi]);
   const perChannel = channelPixels(width, lo, hi);
   const strokeWidth = Math.min(8, Math.max(1, perChannel * 0.6));
   const r = Math.min(4, Math.max(1.5, perChannel * 0.4));
   const range = { x: 'channel', y1: 'min', y2: 'max', strokeWidth } as const;
   const mean = { x: 'channel', y: 'mean', r } as const;
-  // Dense: every channel's range as one stepped band and the means as one line (outliers drawn over it).
-  const all = channelRows(layer, [lo, hi]);
-  const rangeMarks = isDense(lo, hi)
+  // Dense: the channels' ranges as one stepped band of buckets (channelBands) and their means as one line.
+  const bands = dense ? channelBands(layer, [lo, hi]) : [];
+  const rangeMarks = dense
     ? [
-        Plot.areaY(all, {
+        Plot.areaY(bands, {
           x: 'channel',
           y1: 'min',
           y2: 'max',
@@ -62,7 +68,7 @@ export function weightRangePlot(
           fill: colors.range,
           ariaDescription: WEIGHT_RANGE_MARKS.ranges,
         }),
-        Plot.lineY(all, {
+        Plot.lineY(bands, {
           x: 'channel',
           y: 'mean',
           curve: 'step',
@@ -122,15 +128,15 @@ export function weightRangeText(
   domain?: ChannelDomain | null,
 ): { title: string; description: string } {
   const span = clampDomain(layer, domain);
-  const rows = channelRows(layer, span);
-  const shown = rows.filter((r) => r.outlier).map((r) => r.channel);
+  const shown = channelsIn(layer.outliers, span);
   let lowest: number | null = null;
   let highest: number | null = null;
-  for (const r of rows) {
-    if (r.min !== null && (lowest === null || r.min < lowest)) lowest = r.min;
-    if (r.max !== null && (highest === null || r.max > highest)) highest = r.max;
+  for (let c = span[0]; c <= span[1]; c++) {
+    const [min, max] = [layer.channels.min[c] ?? null, layer.channels.max[c] ?? null];
+    if (min !== null && (lowest === null || min < lowest)) lowest = min;
+    if (max !== null && (highest === null || max > highest)) highest = max;
   }
-  const dead = rows.filter((r) => r.dead).map((r) => r.channel);
+  const dead = channelsIn(layer.deadChannels, span);
   const deadText =
     dead.length === 0
       ? ''
@@ -155,16 +161,25 @@ export function weightRangeText(
  */
 function modelRangeMarks(grid: ModelGrid | null, lo: number, hi: number): Plot.Markish[] {
   if (!grid) return [];
-  const rows = grid.channels.slice(lo, hi + 1);
   const style = {
     stroke: colors.modelRange,
     strokeWidth: 1.5,
     ariaDescription: WEIGHT_RANGE_MARKS.modelRange,
   } as const;
   if (isDense(lo, hi)) {
-    const line = (y: 'lo' | 'hi') => Plot.lineY(rows, { x: 'channel', y, curve: 'step', ...style });
+    // Per bucket of channels (as the weights' band): the lowest and the highest the model represents.
+    const buckets = channelBuckets(lo, hi).map(([first, last]) => {
+      const run = grid.channels.slice(first, last + 1);
+      return {
+        channel: (first + last) / 2,
+        lo: Math.min(...run.map((g) => g.lo)),
+        hi: Math.max(...run.map((g) => g.hi)),
+      };
+    });
+    const line = (y: 'lo' | 'hi') => Plot.lineY(buckets, { x: 'channel', y, curve: 'step', ...style });
     return [line('lo'), line('hi')];
   }
+  const rows = grid.channels.slice(lo, hi + 1);
   const ends = rows.flatMap((r) => [
     { channel: r.channel, y: r.lo },
     { channel: r.channel, y: r.hi },

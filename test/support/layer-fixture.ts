@@ -1,6 +1,6 @@
 // A LayerReport as the stats pipeline would make it, for tests of the plots that draw one.
 import { rangeFigures } from '../../src/analysis/relative-range.js';
-import type { LayerReport } from '../../src/report/stats-report.js';
+import type { LayerReport, StatsReport } from '../../src/report/stats-report.js';
 
 /** A layer report as the stats pipeline would make it, from per-channel min and max. */
 export function layerOf(min: number[], max: number[], name = 'conv1'): LayerReport {
@@ -30,3 +30,17 @@ export function layerOf(min: number[], max: number[], name = 'conv1'): LayerRepo
     nonFiniteCounts: { nan: 0, posInf: 0, negInf: 0 },
   };
 }
+
+/** A report of `layers` from a file named `file`. */
+export const reportOf = (layers: LayerReport[], file = 'toy.onnx'): StatsReport => ({
+  file,
+  model: {
+    irVersion: 8,
+    producer: 'test',
+    producerVersion: '',
+    opsets: { '': 13 },
+    parameters: 0,
+    quantizedParameters: 0,
+  },
+  layers,
+});

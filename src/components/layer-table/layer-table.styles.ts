@@ -54,10 +54,10 @@ export const styles = css`
     width: 0.8em;
     color: var(--_muted-color);
   }
-  tbody tr {
+  tbody tr:not(.spacer) {
     cursor: pointer;
   }
-  tbody tr:hover {
+  tbody tr:not(.spacer):hover {
     background: color-mix(in srgb, var(--_selected-background) 50%, transparent);
   }
   tbody tr[aria-current='true'] {

@@ -1,4 +1,5 @@
 import { html, nothing, type PropertyValues } from 'lit';
+import { repeat } from 'lit/directives/repeat.js';
 import type { LayerReport, StatsReport } from '../../report/stats-report.js';
 import { formatNumber } from '../../plot/format.js';
 import { formatDb, shownBlock } from '../../plot/quant-error.js';
@@ -7,6 +8,7 @@ import { opLabel } from '../shared/layer-header.js';
 import { deadChannelNote } from '../../report/dead-channels.js';
 import { sqnrRank } from '../../report/worst-layers.js';
 import { groupSqnr } from '../../report/quant-error.js';
+import { RowWindow } from '../shared/row-window.js';
 import { themeStyles } from '../shared/theme.styles.js';
 import { styles } from './layer-table.styles.js';
 
@@ -112,8 +114,9 @@ function sortValue(layer: LayerReport, key: LayerTableColumn, block: number | nu
  * stored. When the table is wider than its container the stored, parameter, shape, per-group SQNR,
  * non-finite, SQNR, dead and op columns give way, in that order; narrower still, it scrolls with the names kept in
  * view. Sort by a column (click or Enter on its header; again to reverse), filter by name or op, and
- * choose a layer by clicking a row or with the keyboard (↑/↓, Home/End, then Enter or Space): the choice becomes the model's selected layer, which the
- * other elements bound to the same model follow, and is announced as `wl-layer-select`.
+ * choose a layer by clicking a row or with the keyboard (↑/↓, PageUp/PageDown, Home/End, then Enter or Space): the choice becomes the model's selected layer, which the
+ * other elements bound to the same model follow, and is announced as `wl-layer-select`. A long table (over 200
+ * layers) draws only the rows in view of its scroller; `aria-rowcount` and `aria-rowindex` give the whole.
  *
  * @tag layer-table
  *
@@ -173,6 +176,12 @@ export class LayerTable extends ModelViewElement {
   private focusName: string | null = null;
   /** How many GIVE_WAY columns are hidden so that the table fits, for the width, results and filter measured. */
   private fit = { key: '', report: undefined as StatsReport | undefined, hidden: 0 };
+  /** The rows drawn of a long table: those in view of the scroller. */
+  private readonly window = new RowWindow(this, {
+    scroller: () => this.renderRoot.querySelector<HTMLElement>('.scroller'),
+  });
+  /** `rows` as last computed, and what it was computed from. */
+  private shown: { key: readonly unknown[]; rows: LayerReport[] } = { key: [], rows: [] };
 
   constructor() {
     super();
@@ -188,8 +197,14 @@ export class LayerTable extends ModelViewElement {
     return report ? shownBlock(report, this.block === null ? null : Number(this.block)) : null;
   }
 
-  /** The layers shown, filtered and sorted as on screen. */
+  /** The layers shown, filtered and sorted as on screen (also those scrolled out of view). */
   get rows(): LayerReport[] {
+    const key = [this.models.report, this.filter, this.sort, this.sortDirection, this.shownBlock];
+    if (key.some((k, i) => k !== this.shown.key[i])) this.shown = { key, rows: this.filterAndSort() };
+    return this.shown.rows;
+  }
+
+  private filterAndSort(): LayerReport[] {
     const layers = this.models.report?.layers ?? [];
     const needle = this.filter.trim().toLowerCase();
     const shown = needle
@@ -230,6 +245,10 @@ export class LayerTable extends ModelViewElement {
     if (this.fit.key !== fitKey || this.fit.report !== report) this.fit = { key: fitKey, report, hidden: 0 };
     const hidden = new Set(GIVE_WAY.slice(0, this.fit.hidden));
     const columns = COLUMNS.filter((c) => !hidden.has(c.key) && hasColumn(report, c.key));
+    const { start, end, before, after } = this.window.range(rows.length);
+    const drawn = rows.slice(start, end);
+    // Roving tabindex: the focus row, or the first drawn when it is scrolled out of view.
+    const focusable = drawn.includes(focus!) ? focus : drawn[0];
     return html`<div part="base">
       <div class="toolbar">
         <input
@@ -242,10 +261,10 @@ export class LayerTable extends ModelViewElement {
         />
         <span part="count" class="count" role="status">${rows.length === report.layers.length ? `${rows.length} layers` : `${rows.length} of ${report.layers.length} layers`}</span>
       </div>
-      <div part="scroller" class="scroller">
-        <table part="table" aria-label=${`Weight layers of ${report.file}`}>
+      <div part="scroller" class="scroller" @scroll=${this.window.onScroll}>
+        <table part="table" aria-label=${`Weight layers of ${report.file}`} aria-rowcount=${rows.length + 1}>
           <thead>
-            <tr>
+            <tr aria-rowindex="1">
               ${columns.map((c) => {
                 const sorted = this.sort === c.key;
                 return html`<th part="header" scope="col" class=${c.numeric ? '' : 'text'} data-column=${c.key} aria-sort=${sorted ? this.sortDirection : nothing}>
@@ -257,7 +276,13 @@ export class LayerTable extends ModelViewElement {
             </tr>
           </thead>
           <tbody @keydown=${(e: KeyboardEvent) => this.onKey(e, rows)}>
-            ${rows.map((l) => this.renderRow(l, columns, block, l.name === selected, l === focus))}
+            ${this.window.spacer(before, columns.length)}
+            ${repeat(
+              drawn,
+              (l) => l.name, // a row keeps its element as the window moves, and so its focus
+              (l, i) => this.renderRow(l, columns, block, start + i, l.name === selected, l === focusable),
+            )}
+            ${this.window.spacer(after, columns.length)}
           </tbody>
         </table>
         ${rows.length === 0 ? html`<p class="empty">No layer matches “${this.filter}”.</p>` : nothing}
@@ -291,6 +316,7 @@ export class LayerTable extends ModelViewElement {
     l: LayerReport,
     columns: readonly (typeof COLUMNS)[number][],
     block: number | null,
+    index: number,
     selected: boolean,
     focusable: boolean,
   ) {
@@ -323,6 +349,7 @@ export class LayerTable extends ModelViewElement {
     return html`<tr
       part=${selected ? 'row selected-row' : 'row'}
       tabindex=${focusable ? '0' : '-1'}
+      aria-rowindex=${index + 2}
       aria-current=${selected ? 'true' : nothing}
       data-layer=${l.name}
       @click=${() => this.selectLayer(l.name)}
@@ -364,10 +391,10 @@ export class LayerTable extends ModelViewElement {
         next = rows.length - 1;
         break;
       case 'PageDown':
-        next = index + 10;
+        next = index + this.window.page;
         break;
       case 'PageUp':
-        next = index - 10;
+        next = index - this.window.page;
         break;
       case 'Enter':
       case ' ':
@@ -378,8 +405,10 @@ export class LayerTable extends ModelViewElement {
         return;
     }
     e.preventDefault();
-    const target = rows[Math.min(rows.length - 1, Math.max(0, next))]!;
+    next = Math.min(rows.length - 1, Math.max(0, next));
+    const target = rows[next]!;
     this.focusName = target.name;
+    this.window.reveal(next);
     this.requestUpdate();
     void this.updateComplete.then(() => {
       const el = [...this.renderRoot.querySelectorAll<HTMLElement>('tbody tr')].find(

@@ -23,7 +23,9 @@ const MAX_TABLE_ROWS = 2000;
  * layer's Tukey fence) in the outlier colour, their means as triangles; dead channels (range at most 1e-4
  * of the layer's largest: harmless for weight quantization) as a cross. Hover the plot, or focus it and
  * use ←/→ (PageUp/PageDown: 10 channels, Home/End), to read a channel's min, max, mean and std; drag
- * across the plot, or type a channel span, to zoom. Follows the layer selected on its model (e.g. by a
+ * across the plot, or type a channel span, to zoom. With more than 2,000 channels in view (a vocabulary's
+ * embedding) the ranges are drawn per bucket of neighbouring channels, each bucket its channels' smallest
+ * minimum and largest maximum, so no extreme is hidden; zoom in to see single channels. Follows the layer selected on its model (e.g. by a
  * `<layer-table>` bound to the same model). For a quantized model (QDQ, QOperator, onnxruntime's
  * MatMulNBits and GatherBlockQuantized), the range the model's own scales and zero points can represent in
  * each channel (the envelope of its blocks) is drawn behind the weights, and the readout and table give the

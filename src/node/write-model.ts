@@ -9,7 +9,7 @@ import { WeightlensError } from '../errors.js';
 import { validateLocation } from '../onnx/external-data.js';
 import type { Model } from '../onnx/model.js';
 import type { CleOutcome } from '../report/cle-report.js';
-import type { DataPart } from '../onnx/export/data-file.js';
+import { isCopiedRange, type DataPart } from '../onnx/export/data-file.js';
 import type { ExternalDataSource } from '../onnx/external-data.js';
 import { atomicWrite, type WriteChunk } from './atomic-write.js';
 import { directorySource, locateExternalFile } from './external-data.js';
@@ -70,11 +70,19 @@ async function copiesNeeded(
 /** Bytes copied from an input data file per read: a copied range of any size streams through. */
 const COPY_PIECE = 64 * 1024 * 1024;
 
-/** A data file's parts in order: new bytes as they are, copied ranges read from the input's files piece by piece. */
+/**
+ * A data file's parts in order: new bytes as they are, spilled ones and copied ranges read piece by piece
+ * (from their Blob, or from the input's files).
+ */
 async function writeParts(parts: readonly DataPart[], source: ExternalDataSource, write: WriteChunk): Promise<void> {
   for (const part of parts) {
     if (part instanceof Uint8Array) {
       await write(part);
+      continue;
+    }
+    if (part instanceof Blob) {
+      for (let done = 0; done < part.size; done += COPY_PIECE)
+        await write(new Uint8Array(await part.slice(done, done + COPY_PIECE).arrayBuffer()));
       continue;
     }
     const file = await source(part.location);
@@ -120,7 +128,7 @@ export async function writeModel(
   const kept = outcome.dataLocations.filter((location) => !outcome.dataFiles.has(location));
   const copies = await copiesNeeded(options.input, kept, dataDir, folder);
   const copiedThrough = new Set(
-    [...outcome.dataFiles.values()].flat().flatMap((p) => ('location' in p ? [p.location] : [])),
+    [...outcome.dataFiles.values()].flat().flatMap((p) => (isCopiedRange(p) ? [p.location] : [])),
   );
   for (const location of copiedThrough)
     await inputDataFile(options.input, location, dataDir, 'the output copies tensors from it');

@@ -20,7 +20,7 @@ import {
   packedHalfBits,
   roundingChange,
 } from './encode-values.js';
-import { partLength, type DataPart } from './data-file.js';
+import { isCopiedRange, partLength, type DataPart } from './data-file.js';
 import type { ExportPlan, NewInitializer, TensorEdit } from './plan.js';
 import { MessageEditor, WIRE, encodeTag, lenRecord, records, stringRecord, varintRecord, type Chunk } from './wire.js';
 
@@ -495,7 +495,7 @@ class Exporter {
     );
     // location/offset/length are replaced where the first of them was; a checksum of new bytes would be
     // wrong now, so it goes (copied bytes keep theirs); any other key stays.
-    const replaced = new Set(['location', 'offset', 'length', ...(part instanceof Uint8Array ? ['checksum'] : [])]);
+    const replaced = new Set(['location', 'offset', 'length', ...(isCopiedRange(part) ? [] : ['checksum'])]);
     let placed = false;
     for (const i of editor.indicesOf(F.tensor.externalData)) {
       if (!replaced.has(editor.innerString(i, F.entry.key))) continue;

@@ -77,14 +77,16 @@ export async function addRanges(
   conn: Connectivity,
   into: RunRanges,
 ): Promise<void> {
-  const runMax = await kernels.runAbsMax(rows.values, conn.k);
+  // Runs of one weight (Gemm, MatMul, 1×1 kernels) are their own maxima: no kernel, no copy of the block.
+  const runMax = conn.k === 1 ? rows.values : await kernels.runAbsMax(rows.values, conn.k);
+  const abs = conn.k === 1 ? Math.abs : (v: number) => v;
   const { outMax, inMax, matrix } = into;
   const note = (o: number, i: number, v: number) => {
     if (outMax && v > outMax[o]!) outMax[o] = v;
     if (inMax && v > inMax[i]!) inMax[i] = v;
-    if (matrix) matrix[o * conn.cin + i] = v;
+    if (matrix) matrix[o * conn.cin + i] = v > 0 ? v : 0; // NaN and -0 as the kernel gives them
   };
-  forEachRun(conn, rows, (r, o, i) => note(o, i, runMax[r]!));
+  forEachRun(conn, rows, (r, o, i) => note(o, i, abs(runMax[r]!)));
 }
 
 /** Σ over the block's runs of (Σ_kernel w) · shift[input], added to `into[output]` (high-bias absorption). */
@@ -95,7 +97,8 @@ export async function addShift(
   shift: Float64Array,
   into: Float64Array,
 ): Promise<void> {
-  const sums = await kernels.runSums(rows.values, conn.k);
+  // A run of one weight is its own sum (exact in float64, as the kernel's would be).
+  const sums = conn.k === 1 ? rows.values : await kernels.runSums(rows.values, conn.k);
   forEachRun(conn, rows, (r, o, i) => {
     into[o] = into[o]! + sums[r]! * shift[i]!;
   });

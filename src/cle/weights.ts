@@ -70,23 +70,29 @@ export interface RunRanges {
   matrix?: Float32Array;
 }
 
-/** Adds a block of rows to `into` (Wasm kernel for the run maxima). */
+/** Adds a block of rows to `into` (Wasm kernels for the maxima). */
 export async function addRanges(
   kernels: CleKernels,
   rows: WeightRows,
   conn: Connectivity,
   into: RunRanges,
 ): Promise<void> {
-  // Runs of one weight (Gemm, MatMul, 1×1 kernels) are their own maxima: no kernel, no copy of the block.
-  const runMax = conn.k === 1 ? rows.values : await kernels.runAbsMax(rows.values, conn.k);
-  const abs = conn.k === 1 ? Math.abs : (v: number) => v;
   const { outMax, inMax, matrix } = into;
+  if (conn.grid && conn.k === 1 && !matrix) {
+    // Runs of one weight (Gemm, MatMul, 1×1 kernels): the grid's row and column maxima are the channels'.
+    const { rowMax, colMax } = await kernels.gridAbsMax(rows.values, rows.count, conn.grid.cols);
+    const [byRow, byCol] = conn.grid.rowsAreOutputs ? [outMax, inMax] : [inMax, outMax];
+    rowMax.forEach((v, a) => byRow && v > byRow[rows.first + a]! && (byRow[rows.first + a] = v));
+    colMax.forEach((v, b) => byCol && v > byCol[b]! && (byCol[b] = v));
+    return;
+  }
+  const runMax = await kernels.runAbsMax(rows.values, conn.k);
   const note = (o: number, i: number, v: number) => {
     if (outMax && v > outMax[o]!) outMax[o] = v;
     if (inMax && v > inMax[i]!) inMax[i] = v;
-    if (matrix) matrix[o * conn.cin + i] = v > 0 ? v : 0; // NaN and -0 as the kernel gives them
+    if (matrix) matrix[o * conn.cin + i] = v;
   };
-  forEachRun(conn, rows, (r, o, i) => note(o, i, abs(runMax[r]!)));
+  forEachRun(conn, rows, (r, o, i) => note(o, i, runMax[r]!));
 }
 
 /** Σ over the block's runs of (Σ_kernel w) · shift[input], added to `into[output]` (high-bias absorption). */

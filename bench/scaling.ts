@@ -1,9 +1,10 @@
 // The scaling lines of `npm run bench` (run in Node by scripts/bench.mjs): generated LLaMA-shaped models
 // with external data (test/fixtures/llama/) from ~100 MB to ~3 GB, each through the `weightlens` CLI as
 // users run it — `stats`, `stats --no-quant`, `cle` into another folder — with the child's peak RSS, beside
-// the time `cat` takes to read the same files to /dev/null on a warm cache; the two smallest also in
-// Chromium (Files from a file input, the page's pipeline), with the renderer's peak RSS. One JSON line per
-// command; every generated file is removed.
+// the time `cat` takes to read the same files to /dev/null on a warm cache; the two smallest and the largest
+// also in Chromium (Files from a file input, the page's pipeline; `cle` then saved as <cle-compare> saves
+// into a folder), with the renderer's and the browser process's peak RSS. One JSON line per command; every
+// generated file is removed.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';

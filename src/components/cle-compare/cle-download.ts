@@ -114,7 +114,7 @@ export function renderDownload(
       ${button}
       <span part="download-note" class="download-note muted">${megabytes(size)} MB${data.length ? ` with ${data.join(', ')}` : ''}. ${
         actions.canSave
-          ? `Saved together into a folder you choose; a name already there is never overwritten.`
+          ? `Saved into a folder you choose, where no file is ever overwritten.`
           : `Your browser saves through downloads: the ${data.length ? 'files arrive one by one' : 'file arrives'} in your downloads folder${
               data.length ? '. Keep them together and keep their names (the model finds its data by name)' : ''
             }.`

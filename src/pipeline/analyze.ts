@@ -13,6 +13,7 @@ import type { CleOptions, CleOutcome } from '../report/cle-report.js';
 import { looksLikeJson, parseReport } from '../report/results-json.js';
 import type { StatsReport } from '../report/stats-report.js';
 import { megabytes } from '../text/megabytes.js';
+import { blobSpill } from './blob-spill.js';
 import { computeStats } from './compute-stats.js';
 import { equalizeModel } from './equalize-model.js';
 import { keepModel, keepNoWeights } from './kept-models.js';
@@ -128,6 +129,7 @@ export async function runCle(
     ...(options.signal ? { signal: options.signal } : {}),
     ...(externalData ? { externalData } : {}),
     ...(files ? { relocateExternal: true } : {}),
+    spill: blobSpill,
     onProgress: (p) => part(p.fraction, p.text),
   });
   meter.done();

@@ -9,6 +9,7 @@ import { constant, tensorValues } from '../support/tensors.js';
 import { WeightlensError } from '../../src/errors.js';
 import { runCle } from '../../src/pipeline/analyze.js';
 import { equalizeModel } from '../../src/pipeline/equalize-model.js';
+import { SPILL_MIN_BYTES } from '../../src/cle/plan-cle.js';
 import { decodeModel } from '../../src/onnx/decode.js';
 import { filesSource } from '../../src/onnx/external-data.js';
 import { openModel } from '../../src/onnx/open.js';
@@ -26,6 +27,20 @@ async function savedWeights(files: readonly { name: string; blob: Blob }[]): Pro
   const [model, ...data] = files.map((f) => new File([f.blob], f.name));
   const reopened = await openModel(model!, { externalData: data });
   return Promise.all(WEIGHTS.map(async (w) => tensorValues(constant(reopened, w))));
+}
+
+/** The weights of the same CLE without relocation or spill: new bytes in memory, fc3 still in mlp.data. */
+async function unrelocatedWeights(mlp: ExternalMlp): Promise<number[][]> {
+  const dataFile = new File([mlp.data], 'mlp.data');
+  const model = decodeModel(mlp.model, { fileName: 'mlp.onnx', externalData: filesSource([dataFile]) });
+  const reference = await equalizeModel(model, { externalData: filesSource([dataFile]) });
+  const newData = [...reference.dataFiles].map(
+    ([name, parts]) => new File(newBytesOnly(parts) as Uint8Array<ArrayBuffer>[], name),
+  );
+  return savedWeights([
+    { name: 'mlp.cle.onnx', blob: new Blob([reference.bytes as Uint8Array<ArrayBuffer>]) },
+    ...[dataFile, ...newData].map((f) => ({ name: f.name, blob: f })),
+  ]);
 }
 
 describe('saving an equalized model from the page', () => {
@@ -52,24 +67,23 @@ describe('saving an equalized model from the page', () => {
   });
 
   it('the composed download re-opens in the kit with the weights CLE computed', async () => {
-    // The same CLE without relocation: its new bytes in memory, the unchanged tensor still in mlp.data.
-    const dataFile = new File([mlp.data], 'mlp.data');
-    const model = decodeModel(mlp.model, { fileName: 'mlp.onnx', externalData: filesSource([dataFile]) });
-    const reference = await equalizeModel(model, { externalData: filesSource([dataFile]) });
-    const newData = [...reference.dataFiles].map(
-      ([name, parts]) => new File(newBytesOnly(parts) as Uint8Array<ArrayBuffer>[], name),
-    );
-    const expected = await savedWeights([
-      { name: 'mlp.cle.onnx', blob: new Blob([reference.bytes as Uint8Array<ArrayBuffer>]) },
-      ...[dataFile, ...newData].map((f) => ({ name: f.name, blob: f })),
-    ]);
-
     const saved = equalizedFiles(outcome);
     expect(saved.map((f) => f.name)).to.deep.equal(['mlp.cle.onnx', 'mlp.weightlens.data']);
     const weights = await savedWeights(saved);
-    expect(weights).to.deep.equal(expected);
+    expect(weights).to.deep.equal(await unrelocatedWeights(mlp));
     const input = [...new Float32Array(mlp.data.buffer, mlp.at.fc1.offset, mlp.at.fc1.length / 4)];
     expect(weights[0]).to.not.deep.equal(input); // CLE did rescale fc1
+  });
+
+  it('spills the large rewritten weights into Blobs instead of holding their bytes, and saves them as computed', async () => {
+    const big = externalMlp(2 ** 17); // fc1 2 MB, fc2 1.5 MB
+    const bigFiles = [new File([big.model], 'mlp.onnx'), new File([big.data], 'mlp.data')];
+    const relocated = await runCle({ kind: 'files', files: bigFiles }, {});
+    const parts = relocated.dataFiles.get('mlp.weightlens.data')!;
+    const bytesParts = parts.filter((p) => p instanceof Uint8Array);
+    expect(bytesParts.every((p) => p.byteLength < SPILL_MIN_BYTES)).to.equal(true);
+    expect(parts.filter((p) => p instanceof Blob)).to.have.length(3); // fc1 and fc2 spilled, fc3 a slice
+    expect(await savedWeights(equalizedFiles(relocated))).to.deep.equal(await unrelocatedWeights(big));
   });
 
   it("from the Worker too: the File slices it returns read the user's bytes", async () => {

@@ -7,7 +7,7 @@ import { planCle, SPILL_MIN_BYTES, type CleResult } from '../src/cle/plan-cle.js
 import { dataFileReader, type Spill } from '../src/onnx/export/data-file.js';
 import { memorySource } from './fixtures/onnx-bytes.js';
 import { equalizeModel } from '../src/pipeline/equalize-model.js';
-import { attr, CleGraph, inMemory } from './support/cle-graph.js';
+import { attr, CleGraph, inMemory, randomInput, relativeDifference, run, type Tensor } from './support/cle-graph.js';
 
 const pads = (k: number) => [attr.ints('pads', [k >> 1, k >> 1, k >> 1, k >> 1])];
 
@@ -106,3 +106,68 @@ describe('CLE spills large rewritten weights', () => {
     expect(spilled.report.layers.map((l) => l.after)).to.deep.equal(kept.report.layers.map((l) => l.after));
   });
 });
+
+describe('CLE equalizes a chain too large for its matrices in pieces', () => {
+  /** Five Gemms ([K, N] weights) across Relus: three inner [64, 64] matrices of 4,096 entries each. */
+  function longChain(): CleGraph {
+    const g = new CleGraph(14);
+    let x = 'x';
+    for (let k = 0; k < 5; k++) {
+      const [rows, cols] = [k === 0 ? 8 : 64, k === 4 ? 8 : 64];
+      x = g.node('Gemm', `mm${k}`, [x, g.uneven(`mm${k}.w`, [rows, cols], k % 2)]);
+      if (k < 4) x = g.node('Relu', `r${k}`, [x]);
+    }
+    return g;
+  }
+
+  it('pieces sharing their end layers keep the function and balance every interface', async () => {
+    const model = longChain().model();
+    const whole = await planCle(model);
+    expect(whole.chains).to.have.length(1);
+    expect(whole.chains[0]!.pieces).to.equal(undefined);
+    // 4,096 entries a piece: one inner matrix each, so mm0–mm2 and mm2–mm4.
+    const pieces = await planCle(model, { chainRanges: 4096 });
+    expect(pieces.chains).to.have.length(1);
+    expect(pieces.chains[0]!.pieces).to.equal(2);
+    expect(pieces.sets.map((s) => s.layers)).to.deep.equal(whole.sets.map((s) => s.layers));
+
+    const input = randomInput([1, 8]);
+    const [before, after] = [await run(model, input), await run(model, input, pieces.plan)];
+    const output = (m: Map<string, Tensor>) => m.get('mm4')!;
+    expect(relativeDifference(output(before), output(after))).to.be.below(1e-5);
+
+    // Every interface is balanced, except the one into the shared layer mm2, which the second piece
+    // rescaled after the first balanced it (as sequential pairwise CLE would): that one still improves.
+    const original = async (name: string) => {
+      const values = new Float32Array(model.main.constants.get(name)!.size);
+      await model.main.constants.get(name)!.readFloat32Into(values);
+      return values;
+    };
+    const written = (name: string) => inMemory(pieces.plan.tensors.find((t) => t.tensor.name === name)!.values);
+    const spread = (a: Float32Array, b: Float32Array) => {
+      const [outRanges, inRanges] = [columnMaxima(a, 64), rowMaxima(b, 64)];
+      return Math.max(...outRanges.map((r, i) => Math.abs(Math.log(r / inRanges[i]!))));
+    };
+    for (let k = 0; k < 4; k++) {
+      const [a, b] = [`mm${k}.w`, `mm${k + 1}.w`];
+      const after = spread(written(a), written(b));
+      if (k === 1) expect(after).to.be.below(spread(await original(a), await original(b)) / 2);
+      else expect(after, `interface ${a} → ${b}`).to.be.below(1e-3);
+    }
+  });
+});
+
+/** max |w| of each column of a row-major [rows, cols] matrix. */
+function columnMaxima(w: Float32Array, cols: number): number[] {
+  const out = new Array<number>(cols).fill(0);
+  w.forEach((v, j) => (out[j % cols] = Math.max(out[j % cols]!, Math.abs(v))));
+  return out;
+}
+
+/** max |w| of each of the first `rows` rows of a row-major matrix. */
+function rowMaxima(w: Float32Array, rows: number): number[] {
+  const cols = w.length / rows;
+  return Array.from({ length: rows }, (_, r) =>
+    Math.max(...Array.from(w.subarray(r * cols, (r + 1) * cols), Math.abs)),
+  );
+}

@@ -47,6 +47,8 @@ export interface PlanCleOptions {
   spill?: Spill;
   /** The most weight elements read at once (default CHUNK_ELEMENTS). */
   chunkElements?: number;
+  /** The most range-matrix entries a piece of a chain holds at once (default MAX_CHAIN_RANGES). */
+  chainRanges?: number;
 }
 
 /** Smaller rewritten weights stay in memory: a spill per tiny layer would cost more than it frees. */
@@ -56,7 +58,7 @@ export interface CleResult {
   plan: ExportPlan;
   folded: { batchNorm: string; into: string }[];
   sets: { kind: 'pair' | 'triplet'; layers: string[]; between: string[] }[];
-  chains: { layers: string[]; sweeps: number; maxScaleDeviation: number }[];
+  chains: { layers: string[]; sweeps: number; maxScaleDeviation: number; pieces?: number }[];
   skipped: Skip[];
   biasAbsorbed: { from: string; to: string; channels: number }[];
   clipRewrites: Node[];
@@ -120,10 +122,11 @@ function newNames(model: Model): (wanted: string) => string {
  * Equalization works on each inner layer's dense [Cout × Cin] matrix of kernel maxima (a chain's two ends
  * need only per-channel maxima). A grouped layer's matrix can be far larger than its weights (depthwise:
  * C² for C·k² weights); beyond this (4096 depthwise channels) and beyond the weights themselves, a small
- * file could ask for gigabytes: the chain is skipped instead.
+ * file could ask for gigabytes: such a layer ends a piece of its chain, or (depthwise, inside a triplet)
+ * the chain is skipped.
  */
 const MAX_DENSE_RANGES = 2 ** 24;
-/** The most matrix entries one chain may hold at once (256 MB of float32), however large its weights. */
+/** The most matrix entries a piece of a chain holds at once (256 MB of float32), however large its weights. */
 const MAX_CHAIN_RANGES = 2 ** 26;
 
 const ones = (n: number) => new Float64Array(n).fill(1);
@@ -181,14 +184,14 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
   };
 
   /**
-   * The weight block by block with the edits made so far (fold, and equalization if `withChain`). The first
-   * pass over a layer also counts the stored weight's NaN/±Inf values.
+   * The weight block by block with the edits decided so far (fold, then equalization). The first pass over
+   * a layer also counts the stored weight's NaN/±Inf values.
    */
-  async function* edited(st: LayerState, withChain: boolean): AsyncGenerator<WeightRows> {
+  async function* edited(st: LayerState): AsyncGenerator<WeightRows> {
     const { conn } = st;
     const factors: LayerFactors[] = [];
     if (st.foldOut) factors.push(layerFactors(conn, st.foldOut, ones(conn.cin)));
-    if (withChain && (st.chainOut || st.chainIn))
+    if (st.chainOut || st.chainIn)
       factors.push(layerFactors(conn, st.chainOut ?? ones(conn.cout), st.chainIn ?? ones(conn.cin)));
     const first = st.weightNonFinite === undefined;
     let nonFinite = 0;
@@ -203,9 +206,9 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
     }
   }
 
-  /** Per-channel maxima of the weight as edited so far (no equalization yet). */
+  /** Per-channel maxima of the weight as edited so far. */
   const ranges = async (st: LayerState, into: RunRanges): Promise<RunRanges> => {
-    for await (const rows of edited(st, false)) await onWeight(st, () => addRanges(kernels, rows, st.conn, into));
+    for await (const rows of edited(st)) await onWeight(st, () => addRanges(kernels, rows, st.conn, into));
     return into;
   };
 
@@ -234,7 +237,7 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
     if (spill && tensor.external && (byteLengthOf(dataType, tensor.size) ?? 0) >= SPILL_MIN_BYTES) {
       const sums = { change: 0, norm: 0 };
       const pieces = async function* () {
-        for await (const rows of edited(st, true)) {
+        for await (const rows of edited(st)) {
           await finish(rows);
           addRoundingSums(dataType, rows.values, sums);
           yield encodeRaw(dataType, rows.values);
@@ -244,7 +247,7 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
       st.written = { bytes, elements: tensor.size, roundingChange: roundingChangeOf(sums) };
     } else {
       let values: Float32Array | undefined;
-      for await (const rows of edited(st, true)) {
+      for await (const rows of edited(st)) {
         await finish(rows);
         // A weight read whole is its own result; blocks go into one array.
         if (rows.first === 0 && rows.count === st.conn.rows) values = rows.values;
@@ -292,7 +295,9 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
   total = new Set([...states.keys(), ...chains.flatMap((c) => c.layers)]).size;
 
   // 2. Equalization, chain by chain: per-channel maxima (and inner layers' matrices) in one pass over each
-  // weight, the scales from those, then one more pass that writes each weight out.
+  // weight, the scales from those, then one more pass that writes each weight out. A chain whose inner
+  // matrices would not fit MAX_CHAIN_RANGES is equalized in consecutive pieces sharing their end layers,
+  // each piece seeing the scales of the pieces before it.
   const sets: CleResult['sets'] = [];
   const chainReports: CleResult['chains'] = [];
   const biasAbsorbed: CleResult['biasAbsorbed'] = [];
@@ -302,80 +307,86 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
     const sts: LayerState[] = [];
     for (const layer of chain.layers) sts.push(await state(layer));
     const names = chain.layers.map((l) => l.name);
-    const notEqualized = (reason: string) =>
+    const biases = sts.map((st) => st.bias.slice());
+    const notEqualized = (reason: string) => {
+      // Nothing is written before the whole chain is equalized: undo what its first pieces decided.
+      sts.forEach((st, k) => {
+        delete st.chainOut;
+        delete st.chainIn;
+        st.bias.set(biases[k]!);
+      });
       numericSkips.push({ layers: names, reason: `${names.join(' → ')} not equalized: ${reason}` });
-    const last = sts.length - 1;
-    const inner = sts.filter((_, k) => k > 0 && k < last);
-    const oversized = inner.find((st) => st.conn.cout * st.conn.cin > Math.max(st.layer.weight.size, MAX_DENSE_RANGES));
-    const entries = inner.reduce((n, st) => n + st.conn.cout * st.conn.cin, 0);
-    const matrices: LayerMatrix[] = [];
-    for (const [k, st] of sts.entries()) {
-      const { cout, cin } = st.conn;
-      // An oversized chain is still read, for the stored values' check that takes precedence.
-      const into: RunRanges =
-        oversized || entries > MAX_CHAIN_RANGES
-          ? {}
-          : k === 0
+    };
+    const scales: Float64Array[] = [];
+    let [sweeps, maxScaleDeviation] = [0, 0];
+    const pieces = chainPieces(sts, options.chainRanges ?? MAX_CHAIN_RANGES);
+    let failed: string | undefined;
+    for (const [from, to] of pieces) {
+      const piece = sts.slice(from, to + 1);
+      const last = piece.length - 1;
+      const matrices: LayerMatrix[] = [];
+      for (const [k, st] of piece.entries()) {
+        const { cout, cin } = st.conn;
+        const { outMax, inMax, matrix } = await ranges(
+          st,
+          k === 0
             ? { outMax: new Float64Array(cout) }
             : k === last
               ? { inMax: new Float64Array(cin) }
-              : { matrix: new Float32Array(cout * cin) };
-      const { outMax, inMax, matrix } = await ranges(st, into);
-      matrices.push({
-        cout,
-        cin,
-        depthwise: st.layer.depthwise,
-        ...(matrix ? { m: matrix } : {}),
-        ...(outMax ? { outMax } : {}),
-        ...(inMax ? { inMax } : {}),
-      });
-    }
-    const stored = sts.map(storedNonFinite).find((why) => why);
-    if (stored) {
-      notEqualized(stored);
-      continue;
-    }
-    if (oversized) {
-      const { cout, cin } = oversized.conn;
-      notEqualized(
-        `${oversized.layer.name}'s [${cout} × ${cin}] range matrix would be larger than its ${oversized.layer.weight.size} weights and ${MAX_DENSE_RANGES} entries`,
+              : { matrix: new Float32Array(cout * cin) },
+        );
+        matrices.push({
+          cout,
+          cin,
+          depthwise: st.layer.depthwise,
+          ...(matrix ? { m: matrix } : {}),
+          ...(outMax ? { outMax } : {}),
+          ...(inMax ? { inMax } : {}),
+        });
+      }
+      failed = piece.map(storedNonFinite).find((why) => why) ?? oversizedInner(piece);
+      if (failed) break;
+      const equalized = equalizeChain(matrices);
+      failed = chainScaleProblem(
+        piece.map((st, k) => ({ name: st.layer.name, matrix: matrices[k]!, bias: st.bias })),
+        equalized.scales,
       );
+      if (failed) break;
+      for (const [k, st] of piece.entries()) {
+        const [out, inn] = [equalized.scales[k], equalized.scales[k - 1]];
+        if (out) {
+          st.chainOut = out;
+          for (let o = 0; o < st.conn.cout; o++) st.bias[o] = st.bias[o]! / out[o]!;
+        }
+        if (inn) st.chainIn = inn;
+      }
+      scales.push(...equalized.scales);
+      sweeps = Math.max(sweeps, equalized.sweeps);
+      maxScaleDeviation = Math.max(maxScaleDeviation, equalized.maxScaleDeviation);
+      for (const set of chainSets(matrices)) {
+        const span = set.kind === 'triplet' ? 2 : 1;
+        const first = from + set.first;
+        sets.push({
+          kind: set.kind,
+          layers: names.slice(first, first + span + 1),
+          between: chain.between
+            .slice(first, first + span)
+            .flat()
+            .map((n) => n.opType),
+        });
+      }
+    }
+    if (failed) {
+      notEqualized(failed);
       continue;
     }
-    if (entries > MAX_CHAIN_RANGES) {
-      notEqualized(
-        `its inner layers' range matrices would hold ${entries} entries (${Math.round((entries * 4) / 2 ** 20)} MB), more than the ${MAX_CHAIN_RANGES} one chain may hold`,
-      );
-      continue;
-    }
-    const { scales, sweeps, maxScaleDeviation } = equalizeChain(matrices);
-    const overflow = chainScaleProblem(
-      sts.map((st, k) => ({ name: st.layer.name, matrix: matrices[k]!, bias: st.bias })),
-      scales,
-    );
-    if (overflow) {
-      notEqualized(overflow);
-      continue;
-    }
-    for (const [k, st] of sts.entries()) {
-      if (scales[k]) st.chainOut = scales[k];
-      if (scales[k - 1]) st.chainIn = scales[k - 1];
-      const out = scales[k];
-      if (out) for (let o = 0; o < st.conn.cout; o++) st.bias[o] = st.bias[o]! / out[o]!;
-      st.touched = true;
-    }
-    chainReports.push({ layers: names, sweeps, maxScaleDeviation });
-    for (const set of chainSets(matrices)) {
-      const span = set.kind === 'triplet' ? 2 : 1;
-      sets.push({
-        kind: set.kind,
-        layers: names.slice(set.first, set.first + span + 1),
-        between: chain.between
-          .slice(set.first, set.first + span)
-          .flat()
-          .map((n) => n.opType),
-      });
-    }
+    for (const st of sts) st.touched = true;
+    chainReports.push({
+      layers: names,
+      sweeps,
+      maxScaleDeviation,
+      ...(pieces.length > 1 ? { pieces: pieces.length } : {}),
+    });
 
     // 3. High-bias absorption after a folded BN, across one Relu (and ops that keep a constant shift):
     // c = max(0, β/s − 3|γ/s|), taken out of layer k's bias and added, through layer k+1's weights, to its
@@ -446,6 +457,41 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
       };
     }),
   };
+}
+
+const rangeEntries = (st: LayerState) => st.conn.cout * st.conn.cin;
+
+/** A grouped layer whose dense range matrix would be larger than its weights and MAX_DENSE_RANGES. */
+const oversizedMatrix = (st: LayerState) => rangeEntries(st) > Math.max(st.layer.weight.size, MAX_DENSE_RANGES);
+
+/**
+ * The chain as consecutive pieces [first, last] sharing their end layers, each piece's inner matrices within
+ * `maxEntries`: any layer can end a piece (an end needs per-channel maxima only) except a
+ * depthwise one, which stays inside its Conv → DW → Conv triplet.
+ */
+function chainPieces(sts: readonly LayerState[], maxEntries: number): [number, number][] {
+  const pieces: [number, number][] = [];
+  let [first, entries] = [0, 0];
+  for (let k = 1; k < sts.length - 1; k++) {
+    const st = sts[k]!;
+    const fits = !oversizedMatrix(st) && entries + rangeEntries(st) <= maxEntries;
+    if (fits || st.layer.depthwise) {
+      entries += rangeEntries(st);
+      continue;
+    }
+    pieces.push([first, k]);
+    [first, entries] = [k, 0];
+  }
+  pieces.push([first, sts.length - 1]);
+  return pieces;
+}
+
+/** Why a piece cannot be equalized for the size of an inner (depthwise) layer's matrix, or undefined. */
+function oversizedInner(piece: readonly LayerState[]): string | undefined {
+  const st = piece.slice(1, -1).find(oversizedMatrix);
+  if (!st) return undefined;
+  const { cout, cin } = st.conn;
+  return `${st.layer.name}'s [${cout} × ${cin}] range matrix would be larger than its ${st.layer.weight.size} weights and ${MAX_DENSE_RANGES} entries`;
 }
 
 /** CLE computed NaN/±Inf from finite inputs: a bug of ours, and the model must not be written with it. */

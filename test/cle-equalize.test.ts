@@ -298,11 +298,19 @@ describe('CLE: BatchNorm folding and high-bias absorption by hand', () => {
 });
 
 describe('CLE: progress and cancellation', () => {
-  it('reports each layer read once, folding first, and stops on abort', async () => {
+  it('reports the weight elements of every pass, up to the total, and stops on abort', async () => {
     const { model } = chainModel([3, 4, 5, 2]);
     const seen: string[] = [];
     await planCle(model, { onProgress: ({ done, total, phase }) => seen.push(`${phase} ${done}/${total}`) });
-    expect(seen).to.deep.equal(['equalize 1/3', 'equalize 2/3', 'equalize 3/3']);
+    // Three layers of 108, 180 and 90 weights: read for their ranges, then written.
+    expect(seen).to.deep.equal([
+      'equalize 108/756',
+      'equalize 288/756',
+      'equalize 378/756',
+      'equalize 486/756',
+      'equalize 666/756',
+      'equalize 756/756',
+    ]);
     const controller = new AbortController();
     controller.abort();
     let error: unknown;

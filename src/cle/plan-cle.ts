@@ -38,7 +38,10 @@ export interface PlanCleOptions {
   /** The realm's kernels (their exclusive() guard is shared with the statistics kernels). */
   kernels?: Kernels;
   signal?: AbortSignal;
-  /** Layers whose weights have been read so far (of `total`: every layer CLE touches). */
+  /**
+   * Weight elements read so far, over every pass, of `total` (an estimate from the layers CLE will touch,
+   * revised as chains are found or split; `done` never passes it), after each block read.
+   */
   onProgress?: (p: { done: number; total: number; phase: 'fold' | 'equalize' }) => void;
   /**
    * Where each rewritten weight of SPILL_MIN_BYTES or more that the export stores externally goes as soon
@@ -159,9 +162,25 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
   const numericSkips: Skip[] = [];
 
   const states = new Map<WeightLayer, LayerState>();
-  let readCount = 0;
-  let total = new Set([...foldable.map((f) => f.layer), ...candidates.chains.flatMap((c) => c.layers)]).size;
   let phase: 'fold' | 'equalize' = 'fold';
+  // Passes planned: a fold reads its layer once; a chain reads each layer for its ranges, then writes it;
+  // a folded layer in no chain is written alone.
+  const sizeOf = (layers: Iterable<WeightLayer>) => [...layers].reduce((n, l) => n + l.weight.size, 0);
+  const passes = (folded: readonly WeightLayer[], chained: readonly WeightLayer[]) =>
+    2 * sizeOf(new Set(chained)) + sizeOf(folded.filter((l) => !chained.includes(l)));
+  const work = { done: 0, total: 0 };
+  const chainLayers = (cs: readonly { layers: WeightLayer[] }[]) => cs.flatMap((c) => c.layers);
+  work.total =
+    sizeOf(foldable.map((f) => f.layer)) +
+    passes(
+      foldable.map((f) => f.layer),
+      chainLayers(candidates.chains),
+    );
+  const advance = (elements: number) => {
+    work.done += elements;
+    work.total = Math.max(work.total, work.done);
+    options.onProgress?.({ done: work.done, total: work.total, phase });
+  };
   const state = async (layer: WeightLayer): Promise<LayerState> => {
     let st = states.get(layer);
     if (!st) {
@@ -199,11 +218,9 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
       if (first) nonFinite += countNonFinite(rows.values);
       for (const f of factors) await onWeight(st, () => scaleRows(kernels, rows, conn, f));
       yield rows;
+      advance(rows.values.length);
     }
-    if (first) {
-      st.weightNonFinite = nonFinite;
-      options.onProgress?.({ done: ++readCount, total, phase });
-    }
+    if (first) st.weightNonFinite = nonFinite;
   }
 
   /** Per-channel maxima of the weight as edited so far. */
@@ -292,7 +309,12 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
     skipped: chainSkips,
     clipRewrites,
   } = folds.length === foldable.length ? candidates : findCleChains(model, layers, folds, scalars, chainOptions);
-  total = new Set([...states.keys(), ...chains.flatMap((c) => c.layers)]).size;
+  work.total =
+    work.done +
+    passes(
+      folds.map((f) => f.layer),
+      chainLayers(chains),
+    );
 
   // 2. Equalization, chain by chain: per-channel maxima (and inner layers' matrices) in one pass over each
   // weight, the scales from those, then one more pass that writes each weight out. A chain whose inner
@@ -320,6 +342,7 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
     const scales: Float64Array[] = [];
     let [sweeps, maxScaleDeviation] = [0, 0];
     const pieces = chainPieces(sts, options.chainRanges ?? MAX_CHAIN_RANGES);
+    work.total += sizeOf(pieces.slice(1).map(([first]) => chain.layers[first]!)); // shared layers: read twice
     let failed: string | undefined;
     for (const [from, to] of pieces) {
       const piece = sts.slice(from, to + 1);

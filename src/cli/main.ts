@@ -109,7 +109,12 @@ async function runCle(cmd: CleCommand, io: CliIO): Promise<void> {
       relocateExternal: resolve(dirname(cmd.output)) !== resolve(dataDir),
       onProgress: stepOf(progress, name, 'cle'),
     });
-    await writeModel(cmd.output, outcome, { input: cmd.model, model, dataDir });
+    await writeModel(cmd.output, outcome, {
+      input: cmd.model,
+      model,
+      dataDir,
+      onProgress: stepOf(progress, name, 'write'),
+    });
     progress.done();
     io.stdout.write(
       cmd.json

@@ -4,12 +4,13 @@
 // folder (never over an existing file). Every check runs before the first byte is written.
 import { constants } from 'node:fs';
 import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { WeightlensError } from '../errors.js';
 import { validateLocation } from '../onnx/external-data.js';
 import type { Model } from '../onnx/model.js';
 import type { CleOutcome } from '../report/cle-report.js';
-import { isCopiedRange, type DataPart } from '../onnx/export/data-file.js';
+import { dataFileLength, isCopiedRange, type DataPart } from '../onnx/export/data-file.js';
+import { ProgressMeter, type Progress } from '../progress.js';
 import type { ExternalDataSource } from '../onnx/external-data.js';
 import { atomicWrite, type WriteChunk } from './atomic-write.js';
 import { directorySource, locateExternalFile } from './external-data.js';
@@ -22,6 +23,8 @@ export interface WriteModelOptions {
   model: Model;
   /** Folder its external data was read from (default: the input's folder). */
   dataDir?: string;
+  /** Bytes written so far, of every file's, as a fraction (0..1, throttled). */
+  onProgress?: (p: Progress) => void;
 }
 
 async function sameContent(a: string, b: string): Promise<boolean> {
@@ -136,8 +139,17 @@ export async function writeModel(
   await mkdir(folder, { recursive: true });
   const written: string[] = [];
   const source = directorySource(dataDir);
+  const meter = new ProgressMeter(options.onProgress ?? (() => {}));
+  const total = dataFiles.reduce((n, [, parts]) => n + dataFileLength(parts), 0);
+  let done = 0;
   for (const [path, parts] of dataFiles) {
-    await atomicWrite(path, (write) => writeParts(parts, source, write));
+    await atomicWrite(path, (write) =>
+      writeParts(parts, source, async (chunk) => {
+        await write(chunk);
+        done += typeof chunk === 'string' ? chunk.length : chunk.byteLength;
+        meter.report(done / total, `writing ${basename(path)}`);
+      }),
+    );
     written.push(path);
   }
   for (const [from, to] of copies) {
@@ -152,5 +164,6 @@ export async function writeModel(
   }
   await atomicWrite(target, outcome.bytes);
   written.push(target);
+  meter.done();
   return written;
 }

@@ -87,6 +87,9 @@ export async function equalizeModel(model: Model, options: EqualizeOptions = {})
       onProgress: span(0, 0.3, 'before CLE:'),
     }));
   meter.report(0.3, 'planning CLE');
+  const planning = meter.span(0.3, 0.7);
+  const onProgress: PlanCleOptions['onProgress'] = ({ done, total, phase }) =>
+    planning(total > 0 ? done / total : 1, phase === 'fold' ? 'folding BatchNorms' : 'equalizing chains');
   const exportOptions = {
     ...(options.dataFileName ? { dataFileName: options.dataFileName } : {}),
     ...(options.relocateExternal ? { relocateExternal: true } : {}),
@@ -95,6 +98,7 @@ export async function equalizeModel(model: Model, options: EqualizeOptions = {})
     ...settings,
     kernels,
     signal,
+    onProgress,
     ...(spill ? { spill } : {}),
     ...(chunkElements ? { chunkElements } : {}),
   };

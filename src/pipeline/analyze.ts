@@ -13,10 +13,10 @@ import type { CleOptions, CleOutcome } from '../report/cle-report.js';
 import { looksLikeJson, parseReport } from '../report/results-json.js';
 import type { StatsReport } from '../report/stats-report.js';
 import { megabytes } from '../text/megabytes.js';
-import { blobSpill } from './blob-spill.js';
 import { computeStats } from './compute-stats.js';
 import { equalizeModel } from './equalize-model.js';
 import { keepModel, keepNoWeights } from './kept-models.js';
+import { browserSpill } from './opfs-spill.js';
 import type { AnalysisInput } from './model-input.js';
 
 export interface PipelineOptions {
@@ -123,17 +123,27 @@ export async function runCle(
   // whose copied ranges are then slices of those Files (no byte read here): one model and one data file to
   // save anywhere. From a URL it keeps pointing at the input's data files for the tensors it did not change.
   const files = input.kind === 'files' ? externalFiles(input.files) : undefined;
-  const outcome = await equalizeModel(model, {
-    ...cle,
-    kernels: await loaded.kernels,
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(externalData ? { externalData } : {}),
-    ...(files ? { relocateExternal: true } : {}),
-    spill: blobSpill,
-    onProgress: (p) => part(p.fraction, p.text),
-  });
-  meter.done();
-  return files ? { ...outcome, dataFiles: copiedRangesAsSlices(outcome.dataFiles, files) } : outcome;
+  const spill = browserSpill();
+  try {
+    const outcome = await equalizeModel(model, {
+      ...cle,
+      kernels: await loaded.kernels,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(externalData ? { externalData } : {}),
+      ...(files ? { relocateExternal: true } : {}),
+      spill: spill.spill,
+      onProgress: (p) => part(p.fraction, p.text),
+    });
+    meter.done();
+    return {
+      ...outcome,
+      ...(files ? { dataFiles: copiedRangesAsSlices(outcome.dataFiles, files) } : {}),
+      ...(spill.folder ? { spillFolder: spill.folder } : {}),
+    };
+  } catch (e) {
+    await spill.release(); // a failed or cancelled run's weights are no one's
+    throw e;
+  }
 }
 
 const isModelFile = (f: File) => /\.onnx$/i.test(f.name);

@@ -1,7 +1,7 @@
-// The Spill a page (or its Worker) gives CLE: each rewritten tensor's pieces become Blobs as they come.
-// Chromium keeps blob bytes in the browser process (and on disk past its memory budget), not in this
-// renderer, so CLE's memory here does not grow with the tensors it rewrites; a saved data file reads them
-// back from there.
+// The Spill a page (or its Worker) gives CLE where it has no origin private file system (opfs-spill.ts):
+// each rewritten tensor's pieces become Blobs as they come. Chromium keeps blob bytes in the browser
+// process, not in this renderer, so CLE's memory here does not grow with the tensors it rewrites; a saved
+// data file reads them back from there.
 import { WeightlensError } from '../errors.js';
 import type { Spill } from '../onnx/export/data-file.js';
 import { megabytes } from '../text/megabytes.js';

@@ -64,4 +64,9 @@ export interface CleOutcome {
   dataFiles: Map<string, DataPart[]>;
   /** Every external-data location the equalized model refers to (new ones and the input's own). */
   dataLocations: string[];
+  /**
+   * In a browser, the folder of the origin private file system that holds the spilled parts of
+   * `dataFiles` (pipeline/spill-folders.ts): `releaseSpillFolder` deletes it once the outcome is dropped.
+   */
+  spillFolder?: string;
 }

@@ -11,6 +11,7 @@ import type { HistogramRequest, LayerHistogram } from '../report/weight-histogra
 import { keptFileName, keptHistogram, releaseModel } from '../pipeline/kept-models.js';
 import { runCle, runPipeline } from '../pipeline/analyze.js';
 import { modelInputName, type AnalysisInput } from '../pipeline/model-input.js';
+import { holdSpillFolder } from '../pipeline/spill-folders.js';
 import { deserializeError, type WorkerReply, type WorkerRequest } from './protocol.js';
 import { WORKER_SOURCE } from './worker-source.generated.js';
 
@@ -225,8 +226,12 @@ function route(reply: Exclude<WorkerReply, { type: 'ready' }>): void {
   jobs.delete(reply.id);
   job.signal.removeEventListener('abort', job.onAbort);
   if (reply.type === 'result') job.resolve(reply.report as never);
-  else if (reply.type === 'equalized') job.resolve(reply.outcome as never);
-  else if (reply.type === 'histogram') job.resolve(reply.histogram as never);
+  else if (reply.type === 'equalized') {
+    // The page keeps the outcome: its spilled files must outlive the Worker (replaced, or dead) that made them.
+    const folder = reply.outcome.spillFolder;
+    if (folder) holdSpillFolder(folder, { steal: true }).catch(() => {}); // unheld, it is swept by the next run
+    job.resolve(reply.outcome as never);
+  } else if (reply.type === 'histogram') job.resolve(reply.histogram as never);
   else job.reject(deserializeError(reply));
 }
 

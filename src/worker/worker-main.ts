@@ -5,6 +5,7 @@ import { WeightlensError } from '../errors.js';
 import { keptFileName, keptHistogram, releaseModel } from '../pipeline/kept-models.js';
 import { runCle, runPipeline, type PipelineOptions } from '../pipeline/analyze.js';
 import { modelInputName } from '../pipeline/model-input.js';
+import { releaseSpillFolder } from '../pipeline/spill-folders.js';
 import { serializeError, type WorkerReply, type WorkerRequest } from './protocol.js';
 
 interface WorkerScope {
@@ -38,6 +39,7 @@ async function run(job: Job): Promise<void> {
     } else {
       const outcome = await runCle(job.input, job.options, options);
       if (!signal.aborted) scope.postMessage({ type: 'equalized', id, outcome }, [outcome.bytes.buffer as ArrayBuffer]);
+      else if (outcome.spillFolder) void releaseSpillFolder(outcome.spillFolder); // cancelled as it finished
     }
   } catch (e) {
     if (signal.aborted) return; // the page has already rejected this job

@@ -10,6 +10,7 @@ import { qlinearConvModel } from '../../../test/fixtures/onnx-bytes.js';
 import { formatNumber } from '../../plot/format.js';
 import { formatDb } from '../../plot/quant-error.js';
 import { equalizeModel } from '../../pipeline/equalize-model.js';
+import { openSpillFolder } from '../../pipeline/spill-folders.js';
 import type { Progress } from '../../progress.js';
 import type { CleOutcome, CleReport } from '../../report/cle-report.js';
 import { computeStats } from '../../pipeline/compute-stats.js';
@@ -445,6 +446,51 @@ describe('<cle-compare>', () => {
     expect(h.element.status).to.equal('loading');
     fake.calls[2]!.resolve(outcome);
     await h.ready();
+  });
+
+  it('deletes the spilled weights of an outcome it computed once it drops it: a new run, or leaving the page', async () => {
+    const root = await (
+      await navigator.storage.getDirectory()
+    ).getDirectoryHandle('weightlens-spill', { create: true });
+    const exists = (name: string) =>
+      root.getDirectoryHandle(name).then(
+        () => true,
+        () => false,
+      );
+    const spilled = async () => {
+      const { name } = await openSpillFolder();
+      return { ...outcome, spillFolder: name };
+    };
+    const gone = async (name: string) => {
+      for (let i = 0; i < 200 && (await exists(name)); i++) await new Promise((r) => setTimeout(r, 25));
+      return !(await exists(name));
+    };
+    const fake = fakeEqualizer();
+    const h = ElementHarness.mount('cle-compare', {
+      attributes: { src: 'a.onnx' },
+      properties: { equalizer: fake.equalizer },
+    });
+    await h.ready('loading');
+    const first = await spilled();
+    fake.calls[0]!.resolve(first);
+    await h.ready();
+    expect(await exists(first.spillFolder)).to.equal(true);
+    h.element.relu6ToRelu = true; // a new run drops the first outcome
+    await h.settled();
+    expect(await gone(first.spillFolder)).to.equal(true);
+    const second = await spilled();
+    fake.calls[1]!.resolve(second);
+    await h.ready();
+    const container = h.element.parentElement!;
+    container.append(h.element); // moved: kept
+    await h.settled();
+    expect(await exists(second.spillFolder)).to.equal(true);
+    expect(h.element.result).to.equal(second);
+    h.element.remove(); // gone: dropped, and run again if it comes back
+    expect(await gone(second.spillFolder)).to.equal(true);
+    container.append(h.element);
+    await h.settled();
+    expect(fake.calls).to.have.length(3);
   });
 
   it('shows a failed run as an alert and emits wl-error', async () => {

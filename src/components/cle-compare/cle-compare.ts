@@ -7,6 +7,7 @@ import type { ModelInput } from '../../pipeline/model-input.js';
 import type { CleLayerChange, CleOptions, CleOutcome, CleReport } from '../../report/cle-report.js';
 import { worstFirst } from '../../report/worst-layers.js';
 import { equalizeInWorker } from '../../binding/worker-models.js';
+import { releaseSpillFolder } from '../../pipeline/spill-folders.js';
 import { WeightlensElement } from '../base-element.js';
 import { AnalysisTask } from '../shared/analysis-task.js';
 import { errorAlert, progressStatus, sourceErrorReference } from '../shared/status.js';
@@ -192,6 +193,8 @@ export class CleCompare extends WeightlensElement {
   private readonly downloads = new FileDownloads();
   private readonly saver = new FolderSave(this);
   private emitted: CleReport | undefined;
+  /** The outcome this element computed: its spilled weights (OPFS files) are deleted when it is dropped. */
+  private owned: CleOutcome | undefined;
 
   constructor() {
     super();
@@ -259,6 +262,20 @@ export class CleCompare extends WeightlensElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.downloads.revokeAll();
+    // Removed from the page (a move reconnects before this microtask): its equalized files go, and CLE runs
+    // again should it come back. Without this they would stay on disk as long as the page is open.
+    queueMicrotask(() => {
+      if (this.isConnected || !this.owned) return;
+      this.dropOwned(undefined);
+      this.task.reset();
+    });
+  }
+
+  /** Releases the spilled weights of the outcome this element computed, which `next` replaces. */
+  private dropOwned(next: CleOutcome | undefined): void {
+    const folder = this.owned?.spillFolder;
+    this.owned = next;
+    if (folder) void releaseSpillFolder(folder);
   }
 
   private taskArgs(): CleArgs | undefined {
@@ -274,6 +291,7 @@ export class CleCompare extends WeightlensElement {
 
   protected override updated(changed: PropertyValues): void {
     super.updated(changed);
+    if (this.task.value !== this.owned) this.dropOwned(this.task.value); // a new run, or its inputs went away
     const report = this.shownReport;
     if (report && report !== this.emitted && this.status === 'ready') {
       this.emitted = report;

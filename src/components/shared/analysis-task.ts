@@ -100,6 +100,7 @@ export class AnalysisTask<A extends readonly unknown[], R> implements ReactiveCo
   reset(): void {
     this.running?.abort();
     this.running = undefined;
+    this.lastArgs = undefined; // the same inputs run again
     this.status = 'initial';
     this.value = undefined;
     this.error = undefined;

@@ -79,8 +79,9 @@ export function browserSpill(): BrowserSpill {
 
 /** Writes the pieces into the file, in order. */
 async function writeFile(handle: OpfsFileHandle, pieces: AsyncIterable<Uint8Array>): Promise<void> {
-  // A sync access handle where there is one (a dedicated Worker, where CLE runs): the fastest, and the only
-  // writer Safari's Workers have. On the page, a writable stream (Chromium, Firefox).
+  // A sync access handle where there is one (a dedicated Worker, where CLE runs): the fastest, and the one
+  // writer every OPFS browser gives Workers (Safari long had no createWritable). On the page, a writable
+  // stream (Chromium, Firefox).
   if (handle.createSyncAccessHandle) {
     const access = await handle.createSyncAccessHandle();
     try {

@@ -5,6 +5,7 @@ import { describe, it, before } from 'node:test';
 import { expect } from 'chai';
 import { externalMlp } from '../fixtures/external-mlp.js';
 import { constant, tensorValues } from '../support/tensors.js';
+import { rejects } from '../support/rejects.js';
 import { runCle } from '../../src/pipeline/analyze.js';
 import { browserSpill } from '../../src/pipeline/opfs-spill.js';
 import { holdSpillFolder, releaseSpillFolder, sweepSpillFolders } from '../../src/pipeline/spill-folders.js';
@@ -67,6 +68,30 @@ describe('spilling equalized weights into the origin private file system', () =>
     await run.release();
     expect(await folders()).to.not.include(folder);
     expect(await heldLocks()).to.not.include(`weightlens-spill:${folder}`);
+  });
+
+  it('a full quota is OUT_OF_MEMORY, saying how many MB did not fit after how many', async () => {
+    const run = browserSpill();
+    await run.spill(piecesOf(new Uint8Array(3_000_000))); // 3.0 MB stored
+    // The browser's answer once the site's storage is full, on the second piece of the next weight.
+    const proto = FileSystemWritableFileStream.prototype;
+    const write = proto.write;
+    let calls = 0;
+    proto.write = function (this: FileSystemWritableFileStream, ...args: Parameters<typeof write>) {
+      if (++calls === 2) return Promise.reject(new DOMException('quota exceeded', 'QuotaExceededError'));
+      return write.apply(this, args);
+    };
+    try {
+      const error = await rejects(
+        run.spill(piecesOf(new Uint8Array(1_000_000), new Uint8Array(2_500_000))),
+        'OUT_OF_MEMORY',
+      );
+      expect(error.message).to.contain('could not store 2.5 MB more of equalized weights on disk, after 4.0 MB');
+      expect(error.message).to.contain('quota exceeded');
+    } finally {
+      proto.write = write;
+      await run.release();
+    }
   });
 
   it('sweeps folders whose lock nobody holds at the first spill of a run, and keeps those whose lock is held', async () => {

@@ -6,8 +6,9 @@
 //
 // Blocks are walked one strip (block rows × all columns of a mat) at a time: one pass for the ranges and
 // Σx², then one pass per quantizer while the strip is in cache. The sums are added into `out` strip by
-// strip, so a tensor cut into chunks of whole strips gives sums that simply add up (streaming).
-// scratch: f32[cols] ×4 (lo, hi, scale, zero point per column). quantizers: f32[nq] pairs (qmin, qmax).
+// strip, so a tensor cut into chunks of whole strips gives sums that simply add up (streaming). Values are
+// multiplied by each block's reciprocal scale, as in quant-error.ts (why: there).
+// scratch: f32[cols] ×5 (lo, hi, scale, 1/scale, zero point per column). quantizers: f32[nq] pairs (qmin, qmax).
 import { promoteSum } from './quant-error';
 
 /** The block's scale in float32, as src/pipeline/quant-error.ts computes it; 1 where the block is all zeros. */
@@ -20,12 +21,12 @@ import { promoteSum } from './quant-error';
   return qmin < 0 ? 0 : nearest<f32>(<f32>(-<f64>lo / <f64>scale));
 }
 
-@inline function fakeQuant(x: f32, scale: f32, zp: f32, qmin: f32, qmax: f32): f32 {
-  return (Mathf.min(Mathf.max(nearest<f32>(x / scale) + zp, qmin), qmax) - zp) * scale;
+@inline function fakeQuant(x: f32, scale: f32, inv: f32, zp: f32, qmin: f32, qmax: f32): f32 {
+  return (Mathf.min(Mathf.max(nearest<f32>(x * inv) + zp, qmin), qmax) - zp) * scale;
 }
 
-@inline function fakeQuantV(x: v128, vs: v128, vz: v128, vmin: v128, vmax: v128): v128 {
-  return f32x4.mul(f32x4.sub(f32x4.pmin(f32x4.pmax(f32x4.add(f32x4.nearest(f32x4.div(x, vs)), vz), vmin), vmax), vz), vs);
+@inline function fakeQuantV(x: v128, vs: v128, vinv: v128, vz: v128, vmin: v128, vmax: v128): v128 {
+  return f32x4.mul(f32x4.sub(f32x4.pmin(f32x4.pmax(f32x4.add(f32x4.nearest(f32x4.mul(x, vinv)), vz), vmin), vmax), vz), vs);
 }
 
 @inline function addTo(out: usize, i: i32, v: f64): void {
@@ -71,8 +72,9 @@ function runStrip(p: usize, n: i32, quantizers: usize, nq: i32, out: usize): voi
   addTo(out, 0, sumLanes(signal) + tail);
   for (let q = 0; q < nq; q++) {
     const qmin = load<f32>(quantizers + (<usize>q << 3)), qmax = load<f32>(quantizers + (<usize>q << 3), 4);
-    const scale = blockScale(lo, hi, qmin, qmax), zp = blockZeroPoint(lo, scale, qmin);
-    const vs = f32x4.splat(scale), vz = f32x4.splat(zp), vmin = f32x4.splat(qmin), vmax = f32x4.splat(qmax);
+    const scale = blockScale(lo, hi, qmin, qmax), zp = blockZeroPoint(lo, scale, qmin), inv: f32 = 1 / scale;
+    const vs = f32x4.splat(scale), vinv = f32x4.splat(inv), vz = f32x4.splat(zp);
+    const vmin = f32x4.splat(qmin), vmax = f32x4.splat(qmax);
     let noise = f64x2.splat(0);
     let noiseTail: f64 = 0;
     let b = p;
@@ -80,14 +82,14 @@ function runStrip(p: usize, n: i32, quantizers: usize, nq: i32, out: usize): voi
       let e2 = f32x4.splat(0);
       for (let k = 0; k < 4; k++) {
         const x = v128.load(b + (<usize>k << 4));
-        const e = f32x4.sub(x, fakeQuantV(x, vs, vz, vmin, vmax));
+        const e = f32x4.sub(x, fakeQuantV(x, vs, vinv, vz, vmin, vmax));
         e2 = f32x4.add(e2, f32x4.mul(e, e));
       }
       noise = promoteSum(noise, e2);
     }
     for (; b < end; b += 4) {
       const x = load<f32>(b);
-      const e = <f64>(x - fakeQuant(x, scale, zp, qmin, qmax));
+      const e = <f64>(x - fakeQuant(x, scale, inv, zp, qmin, qmax));
       noiseTail += e * e;
     }
     addTo(out, 1 + q, sumLanes(noise) + noiseTail);
@@ -98,7 +100,8 @@ function runStrip(p: usize, n: i32, quantizers: usize, nq: i32, out: usize): voi
 function columnStrip(p: usize, n: i32, cols: i32, quantizers: usize, nq: i32, scratch: usize, out: usize): void {
   const rowBytes = <usize>cols << 2;
   const vectorBytes = <usize>(cols & ~3) << 2;
-  const loAt = scratch, hiAt = loAt + rowBytes, scaleAt = hiAt + rowBytes, zpAt = scaleAt + rowBytes;
+  const loAt = scratch, hiAt = loAt + rowBytes, scaleAt = hiAt + rowBytes, invAt = scaleAt + rowBytes;
+  const zpAt = invAt + rowBytes;
   memory.fill(loAt, 0, rowBytes << 1);
   let signal = f64x2.splat(0);
   let tail: f64 = 0;
@@ -124,6 +127,7 @@ function columnStrip(p: usize, n: i32, cols: i32, quantizers: usize, nq: i32, sc
       const lo = load<f32>(loAt + j);
       const scale = blockScale(lo, load<f32>(hiAt + j), qmin, qmax);
       store<f32>(scaleAt + j, scale);
+      store<f32>(invAt + j, <f32>1 / scale);
       store<f32>(zpAt + j, blockZeroPoint(lo, scale, qmin));
     }
     const vmin = f32x4.splat(qmin), vmax = f32x4.splat(qmax);
@@ -133,12 +137,12 @@ function columnStrip(p: usize, n: i32, cols: i32, quantizers: usize, nq: i32, sc
       const row = p + <usize>r * rowBytes;
       for (let j: usize = 0; j < vectorBytes; j += 16) {
         const x = v128.load(row + j);
-        const e = f32x4.sub(x, fakeQuantV(x, v128.load(scaleAt + j), v128.load(zpAt + j), vmin, vmax));
+        const e = f32x4.sub(x, fakeQuantV(x, v128.load(scaleAt + j), v128.load(invAt + j), v128.load(zpAt + j), vmin, vmax));
         noise = promoteSum(noise, f32x4.mul(e, e));
       }
       for (let j = vectorBytes; j < rowBytes; j += 4) {
         const x = load<f32>(row + j);
-        const e = <f64>(x - fakeQuant(x, load<f32>(scaleAt + j), load<f32>(zpAt + j), qmin, qmax));
+        const e = <f64>(x - fakeQuant(x, load<f32>(scaleAt + j), load<f32>(invAt + j), load<f32>(zpAt + j), qmin, qmax));
         noiseTail += e * e;
       }
     }
@@ -186,11 +190,11 @@ export function blockQuantErrorScalar(
         addTo(out, 0, signal);
         for (let q = 0; q < nq; q++) {
           const qmin = load<f32>(quantizers + (<usize>q << 3)), qmax = load<f32>(quantizers + (<usize>q << 3), 4);
-          const scale = blockScale(lo, hi, qmin, qmax), zp = blockZeroPoint(lo, scale, qmin);
+          const scale = blockScale(lo, hi, qmin, qmax), zp = blockZeroPoint(lo, scale, qmin), inv: f32 = 1 / scale;
           let noise: f64 = 0;
           for (let r = 0; r < n; r++) {
             const x = load<f32>(first + <usize>r * colBytes);
-            const e = <f64>(x - fakeQuant(x, scale, zp, qmin, qmax));
+            const e = <f64>(x - fakeQuant(x, scale, inv, zp, qmin, qmax));
             noise += e * e;
           }
           addTo(out, 1 + q, noise);

@@ -154,15 +154,15 @@ export class Kernels {
     this.check(staged, layout);
     const C = channelCount(layout);
     const at = this.arena.resultsAt(staged.size * 4);
-    this.arena.ensure(at + C * 8 + 16, `quantization error of ${C} channels`, this.stagedLabel);
+    const out = alignUp(at + C * 12, 8);
+    this.arena.ensure(out + 16, `quantization error of ${C} channels`, this.stagedLabel);
     const { f32, f64 } = this.arena.views;
     f32.set(scales, at / 4);
     f32.set(zeroPoints, at / 4 + C);
-    const out = at + C * 8; // 8-aligned: `at` is 64-aligned
     const { groups, outer, cg, inner } = layout;
     // One element per run (MatMul [K, N]): the row-by-row twin reads memory in order, four channels at once.
     if (groups === 1 && inner === 1)
-      this.exports.quantErrorColumns(this.arena.stage, outer, cg, at, at + C * 4, qmin, qmax, out);
+      this.exports.quantErrorColumns(this.arena.stage, outer, cg, at, at + C * 4, qmin, qmax, at + C * 8, out);
     else this.exports.quantError(this.arena.stage, groups, outer, cg, inner, at, at + C * 4, qmin, qmax, out);
     return { signal: f64[out / 8]!, noise: f64[out / 8 + 1]! };
   }
@@ -198,7 +198,7 @@ export class Kernels {
     }
     const at = this.arena.resultsAt(staged.size * 4);
     const scratch = at + ranges.length * 8;
-    const out = alignUp(scratch + cols * 16, 8);
+    const out = alignUp(scratch + cols * 20, 8);
     this.arena.ensure(out + (ranges.length + 1) * 8, `per-group quantization of ${cols} columns`, label);
     new Float32Array(this.arena.buffer, at, ranges.length * 2).set(ranges.flatMap((r) => [r.qmin, r.qmax]));
     const kernel = variant === 'scalar' ? this.exports.blockQuantErrorScalar : this.exports.blockQuantError;

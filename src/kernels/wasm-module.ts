@@ -60,6 +60,7 @@ export interface KernelExports {
     zeroPoints: number,
     qmin: number,
     qmax: number,
+    inverses: number,
     out: number,
   ): void;
   blockQuantError: BlockQuantErrorKernel;

@@ -9,7 +9,7 @@
 // strip, so a tensor cut into chunks of whole strips gives sums that simply add up (streaming). Values are
 // multiplied by each block's reciprocal scale, as in quant-error.ts (why: there).
 // scratch: f32[cols] ×5 (lo, hi, scale, 1/scale, zero point per column). quantizers: f32[nq] pairs (qmin, qmax).
-import { promoteSum } from './quant-error';
+import { addTo, promoteSum, reciprocal, sumLanes } from './quant-error';
 
 /** The block's scale in float32, as src/pipeline/quant-error.ts computes it; 1 where the block is all zeros. */
 @inline function blockScale(lo: f32, hi: f32, qmin: f32, qmax: f32): f32 {
@@ -27,15 +27,6 @@ import { promoteSum } from './quant-error';
 
 @inline function fakeQuantV(x: v128, vs: v128, vinv: v128, vz: v128, vmin: v128, vmax: v128): v128 {
   return f32x4.mul(f32x4.sub(f32x4.pmin(f32x4.pmax(f32x4.add(f32x4.nearest(f32x4.mul(x, vinv)), vz), vmin), vmax), vz), vs);
-}
-
-@inline function addTo(out: usize, i: i32, v: f64): void {
-  const p = out + (<usize>i << 3);
-  store<f64>(p, load<f64>(p) + v);
-}
-
-@inline function sumLanes(v: v128): f64 {
-  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
 }
 
 /** One column (cols = 1): the strip is n contiguous values at p. */
@@ -72,7 +63,7 @@ function runStrip(p: usize, n: i32, quantizers: usize, nq: i32, out: usize): voi
   addTo(out, 0, sumLanes(signal) + tail);
   for (let q = 0; q < nq; q++) {
     const qmin = load<f32>(quantizers + (<usize>q << 3)), qmax = load<f32>(quantizers + (<usize>q << 3), 4);
-    const scale = blockScale(lo, hi, qmin, qmax), zp = blockZeroPoint(lo, scale, qmin), inv: f32 = 1 / scale;
+    const scale = blockScale(lo, hi, qmin, qmax), zp = blockZeroPoint(lo, scale, qmin), inv = reciprocal(scale);
     const vs = f32x4.splat(scale), vinv = f32x4.splat(inv), vz = f32x4.splat(zp);
     const vmin = f32x4.splat(qmin), vmax = f32x4.splat(qmax);
     let noise = f64x2.splat(0);
@@ -127,7 +118,7 @@ function columnStrip(p: usize, n: i32, cols: i32, quantizers: usize, nq: i32, sc
       const lo = load<f32>(loAt + j);
       const scale = blockScale(lo, load<f32>(hiAt + j), qmin, qmax);
       store<f32>(scaleAt + j, scale);
-      store<f32>(invAt + j, <f32>1 / scale);
+      store<f32>(invAt + j, reciprocal(scale));
       store<f32>(zpAt + j, blockZeroPoint(lo, scale, qmin));
     }
     const vmin = f32x4.splat(qmin), vmax = f32x4.splat(qmax);
@@ -190,7 +181,7 @@ export function blockQuantErrorScalar(
         addTo(out, 0, signal);
         for (let q = 0; q < nq; q++) {
           const qmin = load<f32>(quantizers + (<usize>q << 3)), qmax = load<f32>(quantizers + (<usize>q << 3), 4);
-          const scale = blockScale(lo, hi, qmin, qmax), zp = blockZeroPoint(lo, scale, qmin), inv: f32 = 1 / scale;
+          const scale = blockScale(lo, hi, qmin, qmax), zp = blockZeroPoint(lo, scale, qmin), inv = reciprocal(scale);
           let noise: f64 = 0;
           for (let r = 0; r < n; r++) {
             const x = load<f32>(first + <usize>r * colBytes);

@@ -7,7 +7,7 @@ export { histogram, histogramBytes } from './histogram';
 export { runAbsMax } from './run-absmax';
 export { scaleRuns } from './scale-runs';
 export { scaleGrid } from './scale-grid';
-export { quantError, quantErrorColumns } from './quant-error';
+export { quantErrors, quantErrorsColumns } from './quant-error';
 export { blockQuantError, blockQuantErrorScalar } from './block-quant-error';
 export { runSums } from './run-sums';
 export { runAbsMaxScalar, scaleRunsScalar, scaleGridScalar, runSumsScalar } from './cle-scalar';

@@ -72,6 +72,24 @@ describe('per-group quantization error kernel', () => {
     });
   }
 
+  it('a block of subnormal weights and zeros (1/scale overflows float32) adds no NaN', async () => {
+    for (const layout of [
+      { mats: 1, rows: 64, cols: 5 },
+      { mats: 3, rows: 64, cols: 1 },
+    ]) {
+      const data = randomWeights(size(layout), 9, 0, 0.2);
+      for (let i = 0; i < 32 * layout.cols; i++) data[i] = i % 3 ? i * 1e-43 : 0; // the first block row
+      const staged = await k.stage(data.length, (d) => d.set(data));
+      for (const variant of ['simd', 'scalar'] as const)
+        expectClose(
+          k.blockQuantError(staged, layout, 32, QUANTIZER_RANGES, variant),
+          reference(data, layout, 32),
+          1e-6,
+          variant,
+        );
+    }
+  });
+
   it('gives sums over chunks of whole blocks that add up to the whole tensor’s', async () => {
     const cases: [BlockLayout, number, BlockLayout[]][] = [
       // MatMul [96, 20], block 32: rows 0–31, then 32–95.

@@ -34,6 +34,12 @@ export interface IntegerRange {
   readonly qmax: number;
 }
 
+/** One quantizer per channel: channel c's scale and zero point, and the integer range [qmin, qmax]. */
+export interface ChannelQuantizer extends IntegerRange {
+  readonly scales: Float32Array;
+  readonly zeroPoints: Float32Array;
+}
+
 /** Σx² and, for each integer range asked for, Σ(x − q(x))² of the fake-quantized tensor (float64). */
 export interface ErrorSums {
   signal: number;
@@ -140,31 +146,32 @@ export class Kernels {
   }
 
   /**
-   * Σx² and Σ(x − q(x))² of the staged tensor fake-quantized with per-channel `scales` and `zeroPoints`
-   * (one entry per channel; give every channel the same values for per-tensor quantization).
+   * Σx² and, for each of `quantizers`, Σ(x − q(x))² of the staged tensor fake-quantized with its per-channel
+   * scales and zero points (one entry per channel; give every channel the same values for per-tensor
+   * quantization). One call goes over the tensor once for all of them.
    */
-  quantError(
-    staged: StagedTensor,
-    layout: ChannelLayout,
-    scales: Float32Array,
-    zeroPoints: Float32Array,
-    qmin: number,
-    qmax: number,
-  ) {
+  quantErrors(staged: StagedTensor, layout: ChannelLayout, quantizers: readonly ChannelQuantizer[]): ErrorSums {
     this.check(staged, layout);
     const C = channelCount(layout);
+    const nq = quantizers.length;
     const at = this.arena.resultsAt(staged.size * 4);
-    const out = alignUp(at + C * 12, 8);
-    this.arena.ensure(out + 16, `quantization error of ${C} channels`, this.stagedLabel);
+    const out = at + nq * C * 16; // 8-aligned: `at` is 64-aligned
+    this.arena.ensure(out + (nq + 1) * 8, `quantization error of ${C} channels`, this.stagedLabel);
     const { f32, f64 } = this.arena.views;
-    f32.set(scales, at / 4);
-    f32.set(zeroPoints, at / 4 + C);
+    quantizers.forEach(({ scales, zeroPoints, qmin, qmax }, k) => {
+      const base = at / 4 + k * 4 * C;
+      for (let c = 0; c < C; c++) {
+        const [scale, zp] = [scales[c]!, zeroPoints[c]!];
+        f32[base + c] = scale;
+        f32[base + 2 * C + c] = qmin - zp;
+        f32[base + 3 * C + c] = qmax - zp;
+      }
+    });
     const { groups, outer, cg, inner } = layout;
     // One element per run (MatMul [K, N]): the row-by-row twin reads memory in order, four channels at once.
-    if (groups === 1 && inner === 1)
-      this.exports.quantErrorColumns(this.arena.stage, outer, cg, at, at + C * 4, qmin, qmax, at + C * 8, out);
-    else this.exports.quantError(this.arena.stage, groups, outer, cg, inner, at, at + C * 4, qmin, qmax, out);
-    return { signal: f64[out / 8]!, noise: f64[out / 8 + 1]! };
+    if (groups === 1 && inner === 1) this.exports.quantErrorsColumns(this.arena.stage, outer, cg, at, nq, out);
+    else this.exports.quantErrors(this.arena.stage, groups, outer, cg, inner, at, nq, out);
+    return { signal: f64[out / 8]!, noise: Array.from(f64.subarray(out / 8 + 1, out / 8 + 1 + nq)) };
   }
 
   /**

@@ -40,29 +40,17 @@ export interface KernelExports {
   scaleRunsScalar(src: number, runs: number, k: number, factors: number): void;
   scaleGridScalar(src: number, rows: number, cols: number, k: number, rowF: number, colF: number): void;
   runSumsScalar(src: number, runs: number, k: number, out: number): void;
-  quantError(
+  quantErrors(
     src: number,
     groups: number,
     outer: number,
     cg: number,
     inner: number,
-    scales: number,
-    zeroPoints: number,
-    qmin: number,
-    qmax: number,
+    params: number,
+    nq: number,
     out: number,
   ): void;
-  quantErrorColumns(
-    src: number,
-    outer: number,
-    cg: number,
-    scales: number,
-    zeroPoints: number,
-    qmin: number,
-    qmax: number,
-    inverses: number,
-    out: number,
-  ): void;
+  quantErrorsColumns(src: number, outer: number, cg: number, params: number, nq: number, out: number): void;
   blockQuantError: BlockQuantErrorKernel;
   blockQuantErrorScalar: BlockQuantErrorKernel;
   histogram(

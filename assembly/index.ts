@@ -8,6 +8,6 @@ export { runAbsMax } from './run-absmax';
 export { scaleRuns } from './scale-runs';
 export { scaleGrid } from './scale-grid';
 export { quantErrors, quantErrorsColumns } from './quant-error';
-export { blockQuantError, blockQuantErrorScalar } from './block-quant-error';
+export { blockQuantError, blockQuantErrorScalar, blockScratchFloats } from './block-quant-error';
 export { runSums } from './run-sums';
 export { runAbsMaxScalar, scaleRunsScalar, scaleGridScalar, runSumsScalar } from './cle-scalar';

@@ -76,7 +76,7 @@ function writeReciprocals(params: usize, C: i32, nq: i32): void {
 }
 
 /** Σ(x − q(x))² over n values at p, all with one scale (and its reciprocal and bounds). */
-@inline function runNoise(p: usize, n: i32, scale: f32, inv: f32, lo: f32, hi: f32): f64 {
+@inline export function runNoise(p: usize, n: i32, scale: f32, inv: f32, lo: f32, hi: f32): f64 {
   const end = p + (<usize>n << 2);
   const vs = f32x4.splat(scale), vinv = f32x4.splat(inv), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
   let noise = f64x2.splat(0);
@@ -124,6 +124,35 @@ export function quantErrors(
 }
 
 /**
+ * Σ(x − q(x))² over one row of rowBytes/4 values, each column with its own parameters: four f32 arrays of
+ * the row's length one after the other at params (scale, 1/scale, low and high bound).
+ */
+@inline export function rowNoise(row: usize, rowBytes: usize, params: usize): f64 {
+  const inverses = params + rowBytes, los = inverses + rowBytes, his = los + rowBytes;
+  const wideBytes = rowBytes & ~<usize>15; // columns handled four at a time
+  let noise = f64x2.splat(0), n2 = noise;
+  let tail: f64 = 0;
+  let pending = 0;
+  for (let j: usize = 0; j < wideBytes; j += 16) {
+    const e = laneErrors(
+      v128.load(row + j), v128.load(params + j), v128.load(inverses + j), v128.load(los + j), v128.load(his + j),
+    );
+    n2 = f32x4.add(n2, f32x4.mul(e, e));
+    if (++pending == 4) {
+      noise = promoteSum(noise, n2);
+      n2 = f32x4.splat(0);
+      pending = 0;
+    }
+  }
+  noise = promoteSum(noise, n2);
+  for (let j = wideBytes; j < rowBytes; j += 4) {
+    const e = scalarError(load<f32>(row + j), load<f32>(params + j), load<f32>(inverses + j), load<f32>(los + j), load<f32>(his + j));
+    tail += e * e;
+  }
+  return sumLanes(noise) + tail;
+}
+
+/**
  * quantErrors for layouts whose runs are single elements (groups 1, inner 1: MatMul [K, N], Gemm transB=0):
  * row by row, four channels per vector with their own parameters, so memory is read in order instead of
  * one column at a time; each quantizer goes over the row while it is in cache.
@@ -132,35 +161,11 @@ export function quantErrorsColumns(src: usize, outer: i32, cg: i32, params: usiz
   memory.fill(out, 0, <usize>(nq + 1) << 3);
   writeReciprocals(params, cg, nq);
   const rowBytes = <usize>cg << 2;
-  const wideBytes = <usize>(cg & ~3) << 2; // channels handled four at a time
   let signal: f64 = 0;
   for (let o = 0; o < outer; o++) {
     const row = src + <usize>o * rowBytes;
     signal += runSignal(row, cg);
-    for (let k = 0; k < nq; k++) {
-      const scales = params + <usize>k * (rowBytes << 2);
-      const inverses = scales + rowBytes, los = inverses + rowBytes, his = los + rowBytes;
-      let noise = f64x2.splat(0), n2 = noise;
-      let tail: f64 = 0;
-      let pending = 0;
-      for (let j: usize = 0; j < wideBytes; j += 16) {
-        const e = laneErrors(
-          v128.load(row + j), v128.load(scales + j), v128.load(inverses + j), v128.load(los + j), v128.load(his + j),
-        );
-        n2 = f32x4.add(n2, f32x4.mul(e, e));
-        if (++pending == 4) {
-          noise = promoteSum(noise, n2);
-          n2 = f32x4.splat(0);
-          pending = 0;
-        }
-      }
-      noise = promoteSum(noise, n2);
-      for (let j = wideBytes; j < rowBytes; j += 4) {
-        const e = scalarError(load<f32>(row + j), load<f32>(scales + j), load<f32>(inverses + j), load<f32>(los + j), load<f32>(his + j));
-        tail += e * e;
-      }
-      addTo(out, 1 + k, sumLanes(noise) + tail);
-    }
+    for (let k = 0; k < nq; k++) addTo(out, 1 + k, rowNoise(row, rowBytes, params + <usize>k * (rowBytes << 2)));
   }
   store<f64>(out, signal);
 }

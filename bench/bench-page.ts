@@ -327,7 +327,7 @@ async function blockQuantErrorBench(): Promise<void> {
     await tensorKernelBench(
       `block-quant-error-${name}`,
       (k, tensor, layout) =>
-        k.blockQuantError(tensor, layoutOf({ cout: layout.cg, inner: layout.inner }), 32, QUANTIZER_RANGES),
+        k.blockQuantError(tensor, layoutOf({ cout: layout.cg, inner: layout.inner }), [32], QUANTIZER_RANGES),
       (data, offset, t) => jsBlockQuantError(data, offset, layoutOf(t), 32, noise),
       { kernel: kernelVariant(), block: 32, quantizers: QUANTIZER_RANGES.length },
     );

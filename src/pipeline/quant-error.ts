@@ -106,12 +106,12 @@ async function perGroupFigures(
   const signal = sizes.map(() => 0);
   const noise = sizes.map(() => QUANTIZERS.map(() => 0));
   await parts(sizes, (staged, layout, held) => {
-    for (const block of held) {
+    const sums = kernels.blockQuantError(staged, layout, held, QUANTIZER_RANGES);
+    held.forEach((block, i) => {
       const k = sizes.indexOf(block);
-      const sums = kernels.blockQuantError(staged, layout, block, QUANTIZER_RANGES);
       signal[k]! += sums.signal;
-      sums.noise.forEach((n, q) => (noise[k]![q]! += n));
-    }
+      sums.noise[i]!.forEach((n, q) => (noise[k]![q]! += n));
+    });
   });
   return QUANTIZERS.map((_, q) =>
     sizes.map((block, k) => ({ block, sqnr: sqnr({ signal: signal[k]!, noise: noise[k]![q]! }) })),

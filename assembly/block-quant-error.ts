@@ -5,9 +5,9 @@
 // when qmin < 0) q(x) is computed as in quant-error.ts (a reciprocal scale, the zero point in the bounds).
 //
 // One call takes several block sizes, each dividing the next (32, 64, 128): the weight is walked one strip
-// (the largest block's rows × all columns of a mat) at a time, its ranges and Σx² taken once for blocks
-// of the smallest size, whose ranges combine into those of the larger ones; then one pass per block size
-// and quantizer while the strip is in cache. out[0] = Σx², out[1 + i·nq + q] = Σ(x − q(x))² for block size
+// (the largest block's rows × all columns of a mat; a few strips where there is one column) at a time, its
+// ranges and Σx² taken once for blocks of the smallest size, whose ranges combine into those of the larger
+// ones; then one pass per block size and quantizer while the strip is in cache. out[0] = Σx², out[1 + i·nq + q] = Σ(x − q(x))² for block size
 // i and quantizer q, float64, added strip by strip, so a tensor cut into chunks of whole strips gives sums
 // that simply add up (streaming).
 //
@@ -33,18 +33,73 @@ import { addTo, promoteSum, reciprocal, rowNoise, runNoise, scalarError, sumLane
   store<f32>(at + stride * 3, qmax - zp);
 }
 
-/** The scratch a call needs, in float32s: ranges of the smallest blocks of a strip, then one block's parameters. */
-export function blockScratchFloats(cols: i32, smallest: i32, largest: i32): i32 {
-  return (2 * ((largest + smallest - 1) / smallest) + 6) * cols;
+/** Both f64x2 halves of f32x4 lanes. */
+@inline function highHalf(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
 }
 
-/** One column (cols = 1): the strip is n contiguous values at p. */
+/** Four f64 lanes (two f64x2) rounded to f32x4. */
+@inline function demote4(low: v128, high: v128): v128 {
+  return v128.shuffle<f32>(f32x4.demote_f64x2_zero(low), f32x4.demote_f64x2_zero(high), 0, 1, 4, 5);
+}
+
+/**
+ * writeParams for bytes/4 blocks, four at a time: their lows at loAt and highs at hiAt; the four parameter
+ * arrays (rowNoise's layout, each `bytes` long) at params. Same float32/float64 steps.
+ */
+function writeBlockParams(loAt: usize, hiAt: usize, params: usize, rowBytes: usize, qmin: f32, qmax: f32): void {
+  const vectorBytes = rowBytes & ~<usize>15;
+  const one = f32x4.splat(1), largest = f32x4.splat(f32.MAX_VALUE), zero = f32x4.splat(0);
+  const vqmin = f32x4.splat(qmin), vqmax = f32x4.splat(qmax), wqmax = f64x2.splat(<f64>qmax);
+  for (let j: usize = 0; j < vectorBytes; j += 16) {
+    const lo = v128.load(loAt + j), hi = v128.load(hiAt + j);
+    let scale: v128, zp = zero;
+    if (qmin < 0) scale = f32x4.div(f32x4.max(f32x4.neg(lo), hi), vqmax);
+    else {
+      const low = f64x2.div(f64x2.sub(f64x2.promote_low_f32x4(hi), f64x2.promote_low_f32x4(lo)), wqmax);
+      scale = demote4(low, f64x2.div(f64x2.sub(highHalf(hi), highHalf(lo)), wqmax));
+    }
+    const usable = v128.and(f32x4.gt(scale, zero), f32x4.eq(f32x4.sub(scale, scale), zero));
+    scale = v128.bitselect(scale, one, usable);
+    if (qmin >= 0) {
+      const low = f64x2.div(f64x2.neg(f64x2.promote_low_f32x4(lo)), f64x2.promote_low_f32x4(scale));
+      zp = f32x4.nearest(demote4(low, f64x2.div(f64x2.neg(highHalf(lo)), highHalf(scale))));
+    }
+    v128.store(params + j, scale);
+    v128.store(params + rowBytes + j, f32x4.min(f32x4.div(one, scale), largest));
+    v128.store(params + rowBytes * 2 + j, f32x4.sub(vqmin, zp));
+    v128.store(params + rowBytes * 3 + j, f32x4.sub(vqmax, zp));
+  }
+  for (let j = vectorBytes; j < rowBytes; j += 4)
+    writeParams(params + j, rowBytes, load<f32>(loAt + j), load<f32>(hiAt + j), qmin, qmax);
+}
+
+/** Values of one column walked per step: several strips at once, so parameters vectorize across blocks. */
+const RUN_SPAN = 2048;
+
+/** Rows per step: whole strips of the largest block. */
+@inline function stripRows(cols: i32, largest: i32): i32 {
+  return cols == 1 ? largest * max(1, RUN_SPAN / largest) : largest;
+}
+
+/** The scratch a call needs, in float32s: ranges of the smallest blocks of a step, then parameters. */
+export function blockScratchFloats(cols: i32, smallest: i32, largest: i32): i32 {
+  const pieces = (stripRows(cols, largest) + smallest - 1) / smallest;
+  return cols == 1 ? 8 * pieces : (2 * pieces + 6) * cols;
+}
+
+/**
+ * One column (cols = 1): the step is n contiguous values at p. Blocks' ranges and parameters are arrays
+ * over the step's blocks (lows, then highs), so writeBlockParams does four blocks at a time.
+ */
 function runStrip(
   p: usize, n: i32, blocks: usize, nb: i32, quantizers: usize, nq: i32, scratch: usize, out: usize,
 ): void {
   const b0 = load<i32>(blocks);
   const pieces = (n + b0 - 1) / b0;
-  // The smallest blocks' ranges (lo, hi pairs) and Σx².
+  const pieceBytes = <usize>pieces << 2;
+  const loAt = scratch, hiAt = loAt + pieceBytes;
+  // The smallest blocks' ranges and Σx².
   let signal = f64x2.splat(0);
   let tail: f64 = 0;
   for (let s = 0; s < pieces; s++) {
@@ -74,26 +129,35 @@ function runStrip(
       vlo = v128.shuffle<f32>(vlo, vlo, 1, 2, 3, 0);
       vhi = v128.shuffle<f32>(vhi, vhi, 1, 2, 3, 0);
     }
-    store<f32>(scratch + (<usize>s << 3), lo);
-    store<f32>(scratch + (<usize>s << 3), hi, 4);
+    store<f32>(loAt + (<usize>s << 2), lo);
+    store<f32>(hiAt + (<usize>s << 2), hi);
   }
   addTo(out, 0, sumLanes(signal) + tail);
-  const params = scratch + (<usize>pieces << 3);
+  const blockLo = hiAt + pieceBytes, params = blockLo + (pieceBytes << 1);
   for (let i = 0; i < nb; i++) {
     const b = load<i32>(blocks + (<usize>i << 2)), per = b / b0;
-    for (let t = 0; t * b < n; t++) {
+    const count = (n + b - 1) / b, countBytes = <usize>count << 2, blockHi = blockLo + countBytes;
+    for (let t = 0; t < count; t++) {
       let lo: f32 = 0, hi: f32 = 0;
       for (let s = t * per; s < min((t + 1) * per, pieces); s++) {
-        lo = Mathf.min(lo, load<f32>(scratch + (<usize>s << 3)));
-        hi = Mathf.max(hi, load<f32>(scratch + (<usize>s << 3), 4));
+        lo = Mathf.min(lo, load<f32>(loAt + (<usize>s << 2)));
+        hi = Mathf.max(hi, load<f32>(hiAt + (<usize>s << 2)));
       }
-      const first = p + (<usize>(t * b) << 2), len = min(b, n - t * b);
-      for (let q = 0; q < nq; q++) {
-        const qmin = load<f32>(quantizers + (<usize>q << 3)), qmax = load<f32>(quantizers + (<usize>q << 3), 4);
-        writeParams(params, 4, lo, hi, qmin, qmax);
-        const noise = runNoise(first, len, load<f32>(params), load<f32>(params, 4), load<f32>(params, 8), load<f32>(params, 12));
-        addTo(out, 1 + i * nq + q, noise);
+      store<f32>(blockLo + (<usize>t << 2), lo);
+      store<f32>(blockHi + (<usize>t << 2), hi);
+    }
+    for (let q = 0; q < nq; q++) {
+      const qmin = load<f32>(quantizers + (<usize>q << 3)), qmax = load<f32>(quantizers + (<usize>q << 3), 4);
+      writeBlockParams(blockLo, blockHi, params, countBytes, qmin, qmax);
+      let noise: f64 = 0;
+      for (let t = 0; t < count; t++) {
+        const at = params + (<usize>t << 2);
+        noise += runNoise(
+          p + (<usize>(t * b) << 2), min(b, n - t * b),
+          load<f32>(at), load<f32>(at + countBytes), load<f32>(at + countBytes * 2), load<f32>(at + countBytes * 3),
+        );
       }
+      addTo(out, 1 + i * nq + q, noise);
     }
   }
 }
@@ -136,7 +200,11 @@ function columnStrip(
       memory.copy(loAt, scratch + <usize>s0 * (rowBytes << 1), rowBytes << 1);
       for (let s = s0 + 1; s < s1; s++) {
         const piece = scratch + <usize>s * (rowBytes << 1);
-        for (let j: usize = 0; j < rowBytes; j += 4) {
+        for (let j: usize = 0; j < vectorBytes; j += 16) {
+          v128.store(loAt + j, f32x4.pmin(v128.load(loAt + j), v128.load(piece + j)));
+          v128.store(hiAt + j, f32x4.pmax(v128.load(hiAt + j), v128.load(piece + rowBytes + j)));
+        }
+        for (let j = vectorBytes; j < rowBytes; j += 4) {
           store<f32>(loAt + j, Mathf.min(load<f32>(loAt + j), load<f32>(piece + j)));
           store<f32>(hiAt + j, Mathf.max(load<f32>(hiAt + j), load<f32>(piece + rowBytes + j)));
         }
@@ -144,8 +212,7 @@ function columnStrip(
       const first = p + <usize>(t * b) * rowBytes, rowsIn = min(b, n - t * b);
       for (let q = 0; q < nq; q++) {
         const qmin = load<f32>(quantizers + (<usize>q << 3)), qmax = load<f32>(quantizers + (<usize>q << 3), 4);
-        for (let j: usize = 0; j < rowBytes; j += 4)
-          writeParams(params + j, rowBytes, load<f32>(loAt + j), load<f32>(hiAt + j), qmin, qmax);
+        writeBlockParams(loAt, hiAt, params, rowBytes, qmin, qmax);
         let noise: f64 = 0;
         for (let r = 0; r < rowsIn; r++) noise += rowNoise(first + <usize>r * rowBytes, rowBytes, params);
         addTo(out, 1 + i * nq + q, noise);
@@ -163,12 +230,12 @@ export function blockQuantError(
   quantizers: usize, nq: i32, scratch: usize, out: usize,
 ): void {
   memory.fill(out, 0, <usize>(1 + nb * nq) << 3);
-  const largest = load<i32>(blocks + (<usize>(nb - 1) << 2));
+  const step = stripRows(cols, load<i32>(blocks + (<usize>(nb - 1) << 2)));
   const matBytes = (<usize>rows * <usize>cols) << 2;
   for (let m = 0; m < mats; m++) {
     const mat = src + <usize>m * matBytes;
-    for (let r0 = 0; r0 < rows; r0 += largest) {
-      const n = min(largest, rows - r0);
+    for (let r0 = 0; r0 < rows; r0 += step) {
+      const n = min(step, rows - r0);
       const p = mat + ((<usize>r0 * <usize>cols) << 2);
       if (cols == 1) runStrip(p, n, blocks, nb, quantizers, nq, scratch, out);
       else columnStrip(p, n, cols, blocks, nb, quantizers, nq, scratch, out);

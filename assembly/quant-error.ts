@@ -152,6 +152,15 @@ export function quantErrors(
   return sumLanes(noise) + tail;
 }
 
+/** Do all channels share one scale and zero point (per-tensor quantization)? Then splats replace loads. */
+function uniform(params: usize, rowBytes: usize): bool {
+  const scale = load<u32>(params), lo = load<u32>(params + rowBytes * 2);
+  for (let j: usize = 4; j < rowBytes; j += 4) {
+    if (load<u32>(params + j) != scale || load<u32>(params + rowBytes * 2 + j) != lo) return false;
+  }
+  return true;
+}
+
 /**
  * quantErrors for layouts whose runs are single elements (groups 1, inner 1: MatMul [K, N], Gemm transB=0):
  * row by row, four channels per vector with their own parameters, so memory is read in order instead of
@@ -161,11 +170,19 @@ export function quantErrorsColumns(src: usize, outer: i32, cg: i32, params: usiz
   memory.fill(out, 0, <usize>(nq + 1) << 3);
   writeReciprocals(params, cg, nq);
   const rowBytes = <usize>cg << 2;
+  let shared: u64 = 0; // bit k: quantizer k gives every channel the same parameters
+  for (let k = 0; k < min(nq, 64); k++) shared |= <u64>uniform(params + <usize>k * (rowBytes << 2), rowBytes) << k;
   let signal: f64 = 0;
   for (let o = 0; o < outer; o++) {
     const row = src + <usize>o * rowBytes;
     signal += runSignal(row, cg);
-    for (let k = 0; k < nq; k++) addTo(out, 1 + k, rowNoise(row, rowBytes, params + <usize>k * (rowBytes << 2)));
+    for (let k = 0; k < nq; k++) {
+      const at = params + <usize>k * (rowBytes << 2);
+      const noise = (shared >> k) & 1
+        ? runNoise(row, cg, load<f32>(at), load<f32>(at + rowBytes), load<f32>(at + rowBytes * 2), load<f32>(at + rowBytes * 3))
+        : rowNoise(row, rowBytes, at);
+      addTo(out, 1 + k, noise);
+    }
   }
   store<f64>(out, signal);
 }

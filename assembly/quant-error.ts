@@ -55,19 +55,18 @@ function writeReciprocals(params: usize, C: i32, nq: i32): void {
   return <f64>(x - Mathf.min(Mathf.max(nearest<f32>(x * inv), lo), hi) * scale);
 }
 
+/** e² summed lane-wise over four vectors (16 values). */
+@inline function squares4(e0: v128, e1: v128, e2: v128, e3: v128): v128 {
+  return f32x4.add(f32x4.add(f32x4.mul(e0, e0), f32x4.mul(e1, e1)), f32x4.add(f32x4.mul(e2, e2), f32x4.mul(e3, e3)));
+}
+
 /** Σx² over n values at p. */
 @inline function runSignal(p: usize, n: i32): f64 {
   const end = p + (<usize>n << 2);
   let signal = f64x2.splat(0);
   let tail: f64 = 0;
-  for (; p + 64 <= end; p += 64) {
-    let s = f32x4.splat(0);
-    for (let k = 0; k < 4; k++) {
-      const x = v128.load(p + (<usize>k << 4));
-      s = f32x4.add(s, f32x4.mul(x, x));
-    }
-    signal = promoteSum(signal, s);
-  }
+  for (; p + 64 <= end; p += 64)
+    signal = promoteSum(signal, squares4(v128.load(p), v128.load(p, 16), v128.load(p, 32), v128.load(p, 48)));
   for (; p < end; p += 4) {
     const x = load<f32>(p);
     tail += <f64>x * <f64>x;
@@ -82,12 +81,11 @@ function writeReciprocals(params: usize, C: i32, nq: i32): void {
   let noise = f64x2.splat(0);
   let tail: f64 = 0;
   for (; p + 64 <= end; p += 64) {
-    let n2 = f32x4.splat(0);
-    for (let k = 0; k < 4; k++) {
-      const e = laneErrors(v128.load(p + (<usize>k << 4)), vs, vinv, vlo, vhi);
-      n2 = f32x4.add(n2, f32x4.mul(e, e));
-    }
-    noise = promoteSum(noise, n2);
+    const e0 = laneErrors(v128.load(p), vs, vinv, vlo, vhi);
+    const e1 = laneErrors(v128.load(p, 16), vs, vinv, vlo, vhi);
+    const e2 = laneErrors(v128.load(p, 32), vs, vinv, vlo, vhi);
+    const e3 = laneErrors(v128.load(p, 48), vs, vinv, vlo, vhi);
+    noise = promoteSum(noise, squares4(e0, e1, e2, e3));
   }
   for (; p < end; p += 4) {
     const e = scalarError(load<f32>(p), scale, inv, lo, hi);
@@ -128,25 +126,27 @@ export function quantErrors(
  * the row's length one after the other at params (scale, 1/scale, low and high bound).
  */
 @inline export function rowNoise(row: usize, rowBytes: usize, params: usize): f64 {
-  const inverses = params + rowBytes, los = inverses + rowBytes, his = los + rowBytes;
-  const wideBytes = rowBytes & ~<usize>15; // columns handled four at a time
+  const n = rowBytes, wideBytes = rowBytes & ~<usize>15; // columns handled four at a time
   let noise = f64x2.splat(0), n2 = noise;
   let tail: f64 = 0;
-  let pending = 0;
-  for (let j: usize = 0; j < wideBytes; j += 16) {
-    const e = laneErrors(
-      v128.load(row + j), v128.load(params + j), v128.load(inverses + j), v128.load(los + j), v128.load(his + j),
-    );
+  let j: usize = 0;
+  for (; j + 64 <= wideBytes; j += 64) {
+    const x = row + j, s = params + j, i = s + n, l = i + n, h = l + n;
+    const e0 = laneErrors(v128.load(x), v128.load(s), v128.load(i), v128.load(l), v128.load(h));
+    const e1 = laneErrors(v128.load(x, 16), v128.load(s, 16), v128.load(i, 16), v128.load(l, 16), v128.load(h, 16));
+    const e2 = laneErrors(v128.load(x, 32), v128.load(s, 32), v128.load(i, 32), v128.load(l, 32), v128.load(h, 32));
+    const e3 = laneErrors(v128.load(x, 48), v128.load(s, 48), v128.load(i, 48), v128.load(l, 48), v128.load(h, 48));
+    noise = promoteSum(noise, squares4(e0, e1, e2, e3));
+  }
+  for (; j < wideBytes; j += 16) {
+    const s = params + j, i = s + n, l = i + n;
+    const e = laneErrors(v128.load(row + j), v128.load(s), v128.load(i), v128.load(l), v128.load(l + n));
     n2 = f32x4.add(n2, f32x4.mul(e, e));
-    if (++pending == 4) {
-      noise = promoteSum(noise, n2);
-      n2 = f32x4.splat(0);
-      pending = 0;
-    }
   }
   noise = promoteSum(noise, n2);
-  for (let j = wideBytes; j < rowBytes; j += 4) {
-    const e = scalarError(load<f32>(row + j), load<f32>(params + j), load<f32>(inverses + j), load<f32>(los + j), load<f32>(his + j));
+  for (; j < rowBytes; j += 4) {
+    const s = params + j, i = s + n, l = i + n;
+    const e = scalarError(load<f32>(row + j), load<f32>(s), load<f32>(i), load<f32>(l), load<f32>(l + n));
     tail += e * e;
   }
   return sumLanes(noise) + tail;

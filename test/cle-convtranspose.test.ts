@@ -14,6 +14,7 @@ import {
   relativeDifference,
   run,
   type Tensor,
+  inMemory,
 } from './support/cle-graph.js';
 
 async function preserved(model: Model, result: CleResult, input: Tensor, output: string): Promise<number> {
@@ -22,7 +23,8 @@ async function preserved(model: Model, result: CleResult, input: Tensor, output:
   return relativeDifference(before, after);
 }
 
-const weightAfter = (r: CleResult, name: string) => r.plan.tensors.find((t) => t.tensor.name === name)!.values;
+const weightAfter = (r: CleResult, name: string) =>
+  inMemory(r.plan.tensors.find((t) => t.tensor.name === name)!.values);
 
 function expectEqual(a: number[], b: number[], what: string, tolerance = 1e-4) {
   expect(a.length, what).to.equal(b.length);

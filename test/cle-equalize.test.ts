@@ -6,12 +6,13 @@ import { expect } from 'chai';
 import { equalizeChain, MAX_SWEEPS, SCALE_TOLERANCE, type LayerMatrix } from '../src/cle/equalize-chain.js';
 import { planCle, type CleResult } from '../src/cle/plan-cle.js';
 import type { Model } from '../src/onnx/model.js';
-import { attr, channelRanges, CleGraph, randomInput, relativeDifference, run } from './support/cle-graph.js';
+import { attr, channelRanges, CleGraph, randomInput, relativeDifference, run, inMemory } from './support/cle-graph.js';
 
 const seq = <T>(n: number, f: (k: number) => T): T[] => Array.from({ length: n }, (_, k) => f(k));
 const W1 = seq(12, (k) => k + 1); // [2, 2, 3, 1]
 const W2 = seq(12, (k) => 2 * k + 1);
-const weightAfter = (r: CleResult, name: string) => r.plan.tensors.find((t) => t.tensor.name === name)!.values;
+const weightAfter = (r: CleResult, name: string) =>
+  inMemory(r.plan.tensors.find((t) => t.tensor.name === name)!.values);
 
 /** [Cout, Cin] kernel-wise absmax of a Conv weight [Cout, Cin, k…], written out by hand in the tests. */
 const matrix = (m: number[][], depthwise = false): LayerMatrix => ({
@@ -144,7 +145,7 @@ describe('CLE: chains need more than one pass', () => {
     const ms = dims
       .slice(1)
       .map((cout, k) => matrix(seq(cout, () => seq(dims[k]!, () => rand() * 10 ** (2 * rand() - 1)))));
-    const cur = ms.map((m) => Float64Array.from(m.m));
+    const cur = ms.map((m) => Float64Array.from(m.m!));
     for (let k = 0; k + 1 < ms.length; k++) {
       const [a, b] = [ms[k]!, ms[k + 1]!];
       for (let i = 0; i < a.cout; i++) {
@@ -164,10 +165,10 @@ describe('CLE: chains need more than one pass', () => {
     expect(sweeps).to.be.greaterThan(1);
     const eq0 = seq(
       ms[0]!.cout,
-      (i) => Math.max(...seq(ms[0]!.cin, (j) => ms[0]!.m[i * ms[0]!.cin + j]!)) / scales[0]![i]!,
+      (i) => Math.max(...seq(ms[0]!.cin, (j) => ms[0]!.m![i * ms[0]!.cin + j]!)) / scales[0]![i]!,
     );
     const eq1 = seq(ms[1]!.cin, (i) =>
-      Math.max(...seq(ms[1]!.cout, (o) => (ms[1]!.m[o * ms[1]!.cin + i]! * scales[0]![i]!) / scales[1]![o]!)),
+      Math.max(...seq(ms[1]!.cout, (o) => (ms[1]!.m![o * ms[1]!.cin + i]! * scales[0]![i]!) / scales[1]![o]!)),
     );
     expectRelative(eq0, eq1, 1e-4, 'interface 0 after sweeping');
   });
@@ -297,11 +298,19 @@ describe('CLE: BatchNorm folding and high-bias absorption by hand', () => {
 });
 
 describe('CLE: progress and cancellation', () => {
-  it('reports each layer read once, folding first, and stops on abort', async () => {
+  it('reports the weight elements of every pass, up to the total, and stops on abort', async () => {
     const { model } = chainModel([3, 4, 5, 2]);
     const seen: string[] = [];
     await planCle(model, { onProgress: ({ done, total, phase }) => seen.push(`${phase} ${done}/${total}`) });
-    expect(seen).to.deep.equal(['equalize 1/3', 'equalize 2/3', 'equalize 3/3']);
+    // Three layers of 108, 180 and 90 weights: read for their ranges, then written.
+    expect(seen).to.deep.equal([
+      'equalize 108/756',
+      'equalize 288/756',
+      'equalize 378/756',
+      'equalize 486/756',
+      'equalize 666/756',
+      'equalize 756/756',
+    ]);
     const controller = new AbortController();
     controller.abort();
     let error: unknown;

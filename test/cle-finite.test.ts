@@ -7,13 +7,13 @@ import { expect } from 'chai';
 import { chainScaleProblem } from '../src/cle/float32-bounds.js';
 import { planCle, type CleResult } from '../src/cle/plan-cle.js';
 import { convPair, type ConvPairOptions } from './fixtures/bad-attributes.js';
-import { attr, CleGraph, randomInput, run, type Tensor } from './support/cle-graph.js';
+import { attr, CleGraph, randomInput, run, type Tensor, inMemory } from './support/cle-graph.js';
 import { seededRandom } from './support/random.js';
 
 /** Every value the plan would write, with the tensor it belongs to. */
 function written(r: CleResult): { tensor: string; values: Float32Array }[] {
   return [
-    ...r.plan.tensors.map((t) => ({ tensor: t.tensor.name, values: t.values })),
+    ...r.plan.tensors.map((t) => ({ tensor: t.tensor.name, values: inMemory(t.values) })),
     ...r.plan.addInitializers.map((t) => ({ tensor: t.name, values: t.values })),
   ];
 }

@@ -5,12 +5,13 @@
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import { planCle, type CleResult } from '../src/cle/plan-cle.js';
-import { attr, CleGraph } from './support/cle-graph.js';
+import { attr, CleGraph, inMemory } from './support/cle-graph.js';
 
 /** The values the plan writes to `tensor`, edited or new. */
-const edited = (r: CleResult, tensor: string) =>
-  r.plan.tensors.find((t) => t.tensor.name === tensor)?.values ??
-  r.plan.addInitializers.find((t) => t.name === tensor)?.values;
+const edited = (r: CleResult, tensor: string) => {
+  const values = r.plan.tensors.find((t) => t.tensor.name === tensor)?.values;
+  return values ? inMemory(values) : r.plan.addInitializers.find((t) => t.name === tensor)?.values;
+};
 const range = (n: number, f: (k: number) => number) => Array.from({ length: n }, (_, k) => f(k));
 
 /** max |w| of column c of a row-major [rows, cols] matrix (a MatMul weight's output channel c). */

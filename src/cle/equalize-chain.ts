@@ -11,9 +11,18 @@ import { chainSets } from '../analysis/cle-sets.js';
 export const SCALE_TOLERANCE = 1e-4;
 export const MAX_SWEEPS = 100;
 
+/**
+ * A layer's kernel-wise max |w|. Inner layers of a chain need the [cout × cin] matrix; the first layer only
+ * each output's maximum and the last only each input's (their outer side sees no changing scale), which
+ * are taken from `m` when not given.
+ */
 export interface LayerMatrix {
   /** [cout × cin] of kernel-wise max |w|, row-major; not modified. */
-  m: Float64Array;
+  m?: Float32Array | Float64Array;
+  /** Max over each output's row of m. */
+  outMax?: Float64Array;
+  /** Max over each input's column of m. */
+  inMax?: Float64Array;
   cout: number;
   cin: number;
   /** Depthwise (cout = cin, only the diagonal connected): between two layers it forms a triplet. */
@@ -31,12 +40,16 @@ export interface ChainScales {
 
 const usable = (s: number) => (Number.isFinite(s) && s > 0 ? s : 1);
 
+/** The matrix of a layer that needs one (an inner layer of its chain). */
+function matrixOf({ m }: LayerMatrix): Float32Array | Float64Array {
+  if (!m) throw new Error('an inner layer of a CLE chain needs its range matrix');
+  return m;
+}
+
 /** Row maxima of m·diag(inS), i.e. each output's range before dividing by its own scale; into r[0, cout). */
-function rowMax(
-  { m, cout, cin }: LayerMatrix,
-  inS: Float64Array | undefined,
-  r = new Float64Array(cout),
-): Float64Array {
+function rowMax(layer: LayerMatrix, inS: Float64Array | undefined, r = new Float64Array(layer.cout)): Float64Array {
+  const { cout, cin } = layer;
+  const m = matrixOf(layer);
   for (let o = 0; o < cout; o++) {
     let best = 0;
     for (let i = 0, j = o * cin; i < cin; i++, j++) {
@@ -49,11 +62,9 @@ function rowMax(
 }
 
 /** Column maxima of diag(1/outS)·m, i.e. each input's range before multiplying by its own scale; into r[0, cin). */
-function colMax(
-  { m, cout, cin }: LayerMatrix,
-  outS: Float64Array | undefined,
-  r = new Float64Array(cin),
-): Float64Array {
+function colMax(layer: LayerMatrix, outS: Float64Array | undefined, r = new Float64Array(layer.cin)): Float64Array {
+  const { cout, cin } = layer;
+  const m = matrixOf(layer);
   r.fill(0, 0, cin);
   for (let o = 0; o < cout; o++) {
     const f = outS ? 1 / outS[o]! : 1;
@@ -72,8 +83,8 @@ export function equalizeChain(layers: LayerMatrix[]): ChainScales {
   const scales = layers.slice(1).map((l) => new Float64Array(l.cin).fill(1));
   const last = layers.length - 1;
   // The chain's ends see no changing scale on their outer side: their ranges are computed once.
-  const firstRows = rowMax(layers[0]!, undefined);
-  const lastCols = colMax(layers[last]!, undefined);
+  const firstRows = layers[0]!.outMax ?? rowMax(layers[0]!, undefined);
+  const lastCols = layers[last]!.inMax ?? colMax(layers[last]!, undefined);
   // One buffer per side, reused by every set of every sweep: long chains (thousands of small layers, 100
   // sweeps) would otherwise allocate an array per set and sweep.
   const width = layers.reduce((most, l) => Math.max(most, l.cout, l.cin), 0);
@@ -102,7 +113,8 @@ export function equalizeChain(layers: LayerMatrix[]): ChainScales {
         continue;
       }
       const b = scales[k + 1]!;
-      const { m, cin } = layers[k + 1]!;
+      const { cin } = layers[k + 1]!;
+      const m = matrixOf(layers[k + 1]!);
       const r2 = inRanges(k + 2);
       for (let i = 0; i < a.length; i++) {
         // Current ranges: layer k's output r0/a, the depthwise channel d·a/b, layer k+2's input r2·b.

@@ -91,23 +91,47 @@ export function chainScaleProblem(layers: readonly ChainLayer[], scales: readonl
       return `the scale on channel ${bad} between ${layers[k]!.name} and ${layers[k + 1]!.name} (${s[bad]!.toPrecision(3)}) is beyond float32`;
   }
   for (const [k, { name, matrix, bias }] of layers.entries()) {
-    const { m, cout, cin } = matrix;
+    const { m, outMax, inMax, cout, cin } = matrix;
     const outS = scales[k];
     const outF = outS ? Float64Array.from(outS, (v) => Math.fround(1 / v)) : undefined;
     const inF = scales[k - 1] ? Float64Array.from(scales[k - 1]!, (v) => Math.fround(v)) : undefined;
     for (let o = 0; o < cout; o++) {
-      const a = outF ? outF[o]! : 1;
       if (outS && !Number.isFinite(Math.fround(bias[o]! / outS[o]!)))
         return `${name}'s bias on channel ${o} would be scaled beyond float32`;
+    }
+    /** Why weights of max |w| `w` scaled by a·b would leave float32's normal range, or undefined. */
+    const problem = (w: number, a: number, b: number, run: () => string) => {
+      const grows = Math.max(1, a) * Math.max(1, b);
+      const shrinks = Math.min(1, a) * Math.min(1, b);
+      if (w * grows > LARGEST_WRITTEN || grows > LARGEST_WRITTEN) return `${run()} would be scaled beyond float32`;
+      if (w > 0 && shrinks < FLOAT32_MIN_NORMAL)
+        return `${run()} would be scaled by a factor below float32's normal range`;
+      return undefined;
+    };
+    const maxima = (what: string, w: number) => `${name}'s weights ${what} (max |w| ${w.toPrecision(3)})`;
+    // A chain's first layer has no input scale and its last no output scale: their maxima per channel
+    // stand for the whole matrix.
+    if (!m && outMax && !inF) {
+      for (let o = 0; o < cout; o++) {
+        const why = problem(outMax[o]!, outF ? outF[o]! : 1, 1, () => maxima(`to output ${o}`, outMax[o]!));
+        if (why) return why;
+      }
+      continue;
+    }
+    if (!m && inMax && !outF) {
       for (let i = 0; i < cin; i++) {
-        const b = inF ? inF[i]! : 1;
-        const grows = Math.max(1, a) * Math.max(1, b);
-        const shrinks = Math.min(1, a) * Math.min(1, b);
+        const why = problem(inMax[i]!, 1, inF ? inF[i]! : 1, () => maxima(`from input ${i}`, inMax[i]!));
+        if (why) return why;
+      }
+      continue;
+    }
+    if (!m) throw new Error(`${name}: an inner layer of a CLE chain needs its range matrix`);
+    for (let o = 0; o < cout; o++) {
+      const a = outF ? outF[o]! : 1;
+      for (let i = 0; i < cin; i++) {
         const w = m[o * cin + i]!;
-        const run = `${name}'s weights from input ${i} to output ${o} (max |w| ${w.toPrecision(3)})`;
-        if (w * grows > LARGEST_WRITTEN || grows > LARGEST_WRITTEN) return `${run} would be scaled beyond float32`;
-        if (w > 0 && shrinks < FLOAT32_MIN_NORMAL)
-          return `${run} would be scaled by a factor below float32's normal range`;
+        const why = problem(w, a, inF ? inF[i]! : 1, () => maxima(`from input ${i} to output ${o}`, w));
+        if (why) return why;
       }
     }
   }

@@ -3,9 +3,12 @@
 // contiguous elements (a kernel) in memory order. Most layouts are a grid of runs [rows, cols]: Conv
 // [Cout, Cin, k…] (rows are outputs), ConvTranspose [Cin, Cout, k…] and Gemm/MatMul [K, N] (rows are
 // inputs), Gemm transB=1 [N, K]; the Wasm kernels work on grids directly. Grouped convolutions (depthwise
-// included) use a table of each run's output and input channel.
+// included) use a table of each run's output and input channel. Every function takes a block of whole
+// rows of the weight's first dimension (WeightRows, rows.ts), so a weight larger than a chunk is never
+// held whole.
 import type { WeightLayer } from '../analysis/layers.js';
 import type { CleKernels } from '../kernels/cle-kernels.js';
+import type { WeightRows } from './rows.js';
 
 export interface Connectivity {
   readonly cout: number;
@@ -14,8 +17,10 @@ export interface Connectivity {
   readonly k: number;
   /** Ungrouped layouts: the run grid, and whether its rows are the outputs (else the inputs). */
   readonly grid?: { rows: number; cols: number; rowsAreOutputs: boolean };
-  /** Grouped layouts: output and input channel of run r. */
-  readonly table?: { out: Int32Array; in: Int32Array };
+  /** Grouped layouts: output and input channel of run r; runs are [d0, perRow] in memory order. */
+  readonly table?: { out: Int32Array; in: Int32Array; perRow: number };
+  /** The weight's first dimension: a pass reads blocks of whole rows of it. */
+  readonly rows: number;
 }
 
 const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
@@ -28,7 +33,7 @@ export function connectivity(layer: WeightLayer): Connectivity {
     const g = layer.groups;
     const conv = layer.op === 'Conv';
     const [cout, cin] = conv ? [d0, d1 * g] : [d1 * g, d0];
-    if (g === 1) return { cout, cin, k, grid: { rows: d0, cols: d1, rowsAreOutputs: conv } };
+    if (g === 1) return { cout, cin, k, rows: d0, grid: { rows: d0, cols: d1, rowsAreOutputs: conv } };
     const out = new Int32Array(d0 * d1),
       inn = new Int32Array(d0 * d1);
     for (let a = 0, r = 0; a < d0; a++) {
@@ -39,7 +44,7 @@ export function connectivity(layer: WeightLayer): Connectivity {
         inn[r] = conv ? group * d1 + b : a;
       }
     }
-    return { cout, cin, k, table: { out, in: inn } };
+    return { cout, cin, k, rows: d0, table: { out, in: inn, perRow: d1 } };
   }
   const [rows, cols] = [shape[0]!, shape[1]!];
   const rowsAreOutputs = layer.channelAxis === 0; // Gemm transB=1 [N, K]; else [K, N]
@@ -47,88 +52,109 @@ export function connectivity(layer: WeightLayer): Connectivity {
     cout: rowsAreOutputs ? rows : cols,
     cin: rowsAreOutputs ? cols : rows,
     k: 1,
+    rows,
     grid: { rows, cols, rowsAreOutputs },
   };
 }
 
-/** [Cout × Cin] of max |w| over each run (0 where output and input are not connected); Wasm kernel. */
-export async function absMaxMatrix(
-  kernels: CleKernels,
-  weights: Float32Array,
-  conn: Connectivity,
-): Promise<Float64Array> {
-  const runMax = await kernels.runAbsMax(weights, conn.k);
-  const m = new Float64Array(conn.cout * conn.cin);
-  if (conn.grid?.rowsAreOutputs) m.set(runMax);
-  else if (conn.grid) {
-    const { rows, cols } = conn.grid; // rows are inputs: transpose
-    for (let a = 0; a < rows; a++) for (let b = 0; b < cols; b++) m[b * conn.cin + a] = runMax[a * cols + b]!;
-  } else {
-    const { out, in: inn } = conn.table!;
-    for (let r = 0; r < out.length; r++) m[out[r]! * conn.cin + inn[r]!] = runMax[r]!;
-  }
-  return m;
+/** Runs in one row of the weight's first dimension (the grid's columns; a grouped layout's second dim). */
+const runsPerRow = (conn: Connectivity) => (conn.grid ? conn.grid.cols : conn.table!.perRow);
+
+/**
+ * What a pass gathers of max |w| over each run: each output's maximum (`outMax`, over every input), each
+ * input's (`inMax`), and/or the whole [Cout × Cin] matrix (0 where not connected). NaN never wins.
+ */
+export interface RunRanges {
+  outMax?: Float64Array;
+  inMax?: Float64Array;
+  matrix?: Float32Array;
 }
 
-/** max |w| of each output channel (what a BatchNorm fold scales), without the [Cout × Cin] matrix. */
-export async function outputAbsMax(
+/** Adds a block of rows to `into` (Wasm kernel for the run maxima). */
+export async function addRanges(
   kernels: CleKernels,
-  weights: Float32Array,
+  rows: WeightRows,
   conn: Connectivity,
-): Promise<Float64Array> {
-  const runMax = await kernels.runAbsMax(weights, conn.k);
-  const result = new Float64Array(conn.cout);
-  for (let r = 0; r < runMax.length; r++) {
-    const o = runChannels(conn, r)[0];
-    if (runMax[r]! > result[o]!) result[o] = runMax[r]!;
-  }
-  return result;
-}
-
-/** w[o, i, …] *= inScale[i] / outScale[o], in place; Wasm kernels. */
-export async function scaleWeights(
-  kernels: CleKernels,
-  weights: Float32Array,
-  conn: Connectivity,
-  outScale: Float64Array,
-  inScale: Float64Array,
+  into: RunRanges,
 ): Promise<void> {
+  const runMax = await kernels.runAbsMax(rows.values, conn.k);
+  const { outMax, inMax, matrix } = into;
+  const note = (o: number, i: number, v: number) => {
+    if (outMax && v > outMax[o]!) outMax[o] = v;
+    if (inMax && v > inMax[i]!) inMax[i] = v;
+    if (matrix) matrix[o * conn.cin + i] = v;
+  };
+  forEachRun(conn, rows, (r, o, i) => note(o, i, runMax[r]!));
+}
+
+/** Σ over the block's runs of (Σ_kernel w) · shift[input], added to `into[output]` (high-bias absorption). */
+export async function addShift(
+  kernels: CleKernels,
+  rows: WeightRows,
+  conn: Connectivity,
+  shift: Float64Array,
+  into: Float64Array,
+): Promise<void> {
+  const sums = await kernels.runSums(rows.values, conn.k);
+  forEachRun(conn, rows, (r, o, i) => {
+    into[o] = into[o]! + sums[r]! * shift[i]!;
+  });
+}
+
+/** The float32 factors a layer's weights are multiplied by: w[o, i, …] *= inScale[i] / outScale[o]. */
+export interface LayerFactors {
+  /** Grids: per row and per column of runs. */
+  grid?: { rowF: Float32Array; colF: Float32Array };
+  /** Grouped layouts: per run. */
+  runs?: Float32Array;
+}
+
+export function layerFactors(conn: Connectivity, outScale: Float64Array, inScale: Float64Array): LayerFactors {
   if (conn.grid) {
     const divide = Float32Array.from(outScale, (s) => 1 / s);
     const multiply = Float32Array.from(inScale);
     const [rowF, colF] = conn.grid.rowsAreOutputs ? [divide, multiply] : [multiply, divide];
-    await kernels.scaleGrid(weights, conn.k, rowF, colF);
+    return { grid: { rowF, colF } };
+  }
+  const { out, in: inn } = conn.table!;
+  const runs = new Float32Array(out.length);
+  for (let r = 0; r < out.length; r++) runs[r] = inScale[inn[r]!]! / outScale[out[r]!]!;
+  return { runs };
+}
+
+/** Scales a block of rows in place by `factors`; Wasm kernels. */
+export async function scaleRows(
+  kernels: CleKernels,
+  rows: WeightRows,
+  conn: Connectivity,
+  factors: LayerFactors,
+): Promise<void> {
+  if (factors.grid) {
+    const rowF = factors.grid.rowF.subarray(rows.first, rows.first + rows.count);
+    await kernels.scaleGrid(rows.values, conn.k, rowF, factors.grid.colF);
+    return;
+  }
+  const perRow = runsPerRow(conn);
+  await kernels.scaleRuns(
+    rows.values,
+    conn.k,
+    factors.runs!.subarray(rows.first * perRow, (rows.first + rows.count) * perRow),
+  );
+}
+
+/** Each run of the block with its index in the block and its output and input channel. */
+function forEachRun(conn: Connectivity, rows: WeightRows, visit: (r: number, o: number, i: number) => void): void {
+  if (conn.grid) {
+    const { cols, rowsAreOutputs } = conn.grid;
+    for (let a = rows.first, r = 0; a < rows.first + rows.count; a++)
+      for (let b = 0; b < cols; b++, r++) {
+        if (rowsAreOutputs) visit(r, a, b);
+        else visit(r, b, a);
+      }
     return;
   }
   const { out, in: inn } = conn.table!;
-  const factors = new Float32Array(out.length);
-  for (let r = 0; r < out.length; r++) factors[r] = inScale[inn[r]!]! / outScale[out[r]!]!;
-  await kernels.scaleRuns(weights, conn.k, factors);
-}
-
-/**
- * Σ over each output's runs of (Σ_kernel w) · shift[input]: what a constant shift of each input channel
- * adds to each output (high-bias absorption). The kernel sums are a Wasm kernel; the rest is Cout·Cin long.
- */
-export async function weightedShift(
-  kernels: CleKernels,
-  weights: Float32Array,
-  conn: Connectivity,
-  shift: Float64Array,
-): Promise<Float64Array> {
-  const sums = await kernels.runSums(weights, conn.k);
-  const result = new Float64Array(conn.cout);
-  for (let r = 0; r < sums.length; r++) {
-    const [o, i] = runChannels(conn, r);
-    result[o] = result[o]! + sums[r]! * shift[i]!;
-  }
-  return result;
-}
-
-/** Output and input channel of run r. */
-function runChannels(conn: Connectivity, r: number): [number, number] {
-  if (conn.table) return [conn.table.out[r]!, conn.table.in[r]!];
-  const { cols, rowsAreOutputs } = conn.grid!;
-  const [a, b] = [Math.floor(r / cols), r % cols];
-  return rowsAreOutputs ? [a, b] : [b, a];
+  const perRow = runsPerRow(conn);
+  const first = rows.first * perRow;
+  for (let r = 0; r < rows.count * perRow; r++) visit(r, out[first + r]!, inn[first + r]!);
 }

@@ -21,6 +21,7 @@ import type { StatsReport } from '../report/stats-report.js';
 import { formatCleSummary } from './cle-summary.js';
 import { directorySource } from '../node/external-data.js';
 import { writeModel } from '../node/write-model.js';
+import { fileSpill } from '../node/file-spill.js';
 import { inputFilesOf, refuseInputTargets } from '../node/input-files.js';
 import { equalizeModel } from '../pipeline/equalize-model.js';
 import type { Progress } from '../progress.js';
@@ -83,6 +84,8 @@ async function runCle(cmd: CleCommand, io: CliIO): Promise<void> {
     cmd.progress === 'always' || (cmd.progress === 'auto' && io.stderr.isTTY === true),
   );
   const name = basename(cmd.model);
+  // Large new weights wait beside the output until it is written.
+  const spill = fileSpill(cmd.output);
   if (cmd.relu6ToRelu) {
     io.stderr.write(
       'weightlens: warning: --relu6-to-relu rewrites Clip(0, 6) to Relu: the equalized model no longer clips activations at 6, ' +
@@ -96,6 +99,7 @@ async function runCle(cmd: CleCommand, io: CliIO): Promise<void> {
       onProgress: (p) => p.phase === 'read' && stepOf(progress, name, 'read')(p),
     });
     const outcome = await equalizeModel(model, {
+      spill: spill.spill,
       biasAbsorption: cmd.biasAbsorption,
       relu6ToRelu: cmd.relu6ToRelu,
       externalData: directorySource(dataDir),
@@ -105,7 +109,12 @@ async function runCle(cmd: CleCommand, io: CliIO): Promise<void> {
       relocateExternal: resolve(dirname(cmd.output)) !== resolve(dataDir),
       onProgress: stepOf(progress, name, 'cle'),
     });
-    await writeModel(cmd.output, outcome, { input: cmd.model, model, dataDir });
+    await writeModel(cmd.output, outcome, {
+      input: cmd.model,
+      model,
+      dataDir,
+      onProgress: stepOf(progress, name, 'write'),
+    });
     progress.done();
     io.stdout.write(
       cmd.json
@@ -114,6 +123,7 @@ async function runCle(cmd: CleCommand, io: CliIO): Promise<void> {
     );
   } finally {
     progress.done();
+    await spill.remove();
   }
 }
 
@@ -123,6 +133,8 @@ async function runReport(cmd: ReportCommand, io: CliIO): Promise<void> {
     cmd.progress === 'always' || (cmd.progress === 'auto' && io.stderr.isTTY === true),
   );
   const name = basename(cmd.model);
+  // CLE's new weights wait beside the report; only "after" statistics are read from them.
+  const spill = fileSpill(cmd.output);
   try {
     const dataDir = cmd.dataDir ?? dirname(cmd.model);
     const model = await openModelFile(cmd.model, { dataDir });
@@ -135,6 +147,7 @@ async function runReport(cmd: ReportCommand, io: CliIO): Promise<void> {
     try {
       cle = (
         await equalizeModel(model, {
+          spill: spill.spill,
           before: stats,
           externalData: directorySource(dataDir),
           onProgress: stepOf(progress, name, 'cle'),
@@ -152,6 +165,7 @@ async function runReport(cmd: ReportCommand, io: CliIO): Promise<void> {
     );
   } finally {
     progress.done();
+    await spill.remove();
   }
 }
 

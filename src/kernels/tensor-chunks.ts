@@ -12,6 +12,13 @@ import {
   type ChannelStatsArrays,
 } from './kernels.js';
 
+/**
+ * The most elements staged at once: 128 MB of float32. Tensors up to this size are staged whole (one
+ * read); larger ones, when they can be read in ranges, in chunks of at most this size (statistics and CLE
+ * alike).
+ */
+export const CHUNK_ELEMENTS = 32 * 1024 * 1024;
+
 export interface TensorChunk {
   /** First element (row-major) and element count. */
   readonly first: number;

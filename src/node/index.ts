@@ -3,3 +3,4 @@ export * from '../index.js';
 export { openModelFile, type OpenFileOptions } from './open-file.js';
 export { directorySource } from './external-data.js';
 export { writeModel, type WriteModelOptions } from './write-model.js';
+export { fileSpill, type FileSpill } from './file-spill.js';

@@ -4,12 +4,13 @@
 // folder (never over an existing file). Every check runs before the first byte is written.
 import { constants } from 'node:fs';
 import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { WeightlensError } from '../errors.js';
 import { validateLocation } from '../onnx/external-data.js';
 import type { Model } from '../onnx/model.js';
 import type { CleOutcome } from '../report/cle-report.js';
-import type { DataPart } from '../onnx/export/data-file.js';
+import { dataFileLength, isCopiedRange, type DataPart } from '../onnx/export/data-file.js';
+import { ProgressMeter, type Progress } from '../progress.js';
 import type { ExternalDataSource } from '../onnx/external-data.js';
 import { atomicWrite, type WriteChunk } from './atomic-write.js';
 import { directorySource, locateExternalFile } from './external-data.js';
@@ -22,6 +23,8 @@ export interface WriteModelOptions {
   model: Model;
   /** Folder its external data was read from (default: the input's folder). */
   dataDir?: string;
+  /** Bytes written so far, of every file's, as a fraction (0..1, throttled). */
+  onProgress?: (p: Progress) => void;
 }
 
 async function sameContent(a: string, b: string): Promise<boolean> {
@@ -70,11 +73,19 @@ async function copiesNeeded(
 /** Bytes copied from an input data file per read: a copied range of any size streams through. */
 const COPY_PIECE = 64 * 1024 * 1024;
 
-/** A data file's parts in order: new bytes as they are, copied ranges read from the input's files piece by piece. */
+/**
+ * A data file's parts in order: new bytes as they are, spilled ones and copied ranges read piece by piece
+ * (from their Blob, or from the input's files).
+ */
 async function writeParts(parts: readonly DataPart[], source: ExternalDataSource, write: WriteChunk): Promise<void> {
   for (const part of parts) {
     if (part instanceof Uint8Array) {
       await write(part);
+      continue;
+    }
+    if (part instanceof Blob) {
+      for (let done = 0; done < part.size; done += COPY_PIECE)
+        await write(new Uint8Array(await part.slice(done, done + COPY_PIECE).arrayBuffer()));
       continue;
     }
     const file = await source(part.location);
@@ -120,7 +131,7 @@ export async function writeModel(
   const kept = outcome.dataLocations.filter((location) => !outcome.dataFiles.has(location));
   const copies = await copiesNeeded(options.input, kept, dataDir, folder);
   const copiedThrough = new Set(
-    [...outcome.dataFiles.values()].flat().flatMap((p) => ('location' in p ? [p.location] : [])),
+    [...outcome.dataFiles.values()].flat().flatMap((p) => (isCopiedRange(p) ? [p.location] : [])),
   );
   for (const location of copiedThrough)
     await inputDataFile(options.input, location, dataDir, 'the output copies tensors from it');
@@ -128,8 +139,17 @@ export async function writeModel(
   await mkdir(folder, { recursive: true });
   const written: string[] = [];
   const source = directorySource(dataDir);
+  const meter = new ProgressMeter(options.onProgress ?? (() => {}));
+  const total = dataFiles.reduce((n, [, parts]) => n + dataFileLength(parts), 0);
+  let done = 0;
   for (const [path, parts] of dataFiles) {
-    await atomicWrite(path, (write) => writeParts(parts, source, write));
+    await atomicWrite(path, (write) =>
+      writeParts(parts, source, async (chunk) => {
+        await write(chunk);
+        done += typeof chunk === 'string' ? chunk.length : chunk.byteLength;
+        meter.report(done / total, `writing ${basename(path)}`);
+      }),
+    );
     written.push(path);
   }
   for (const [from, to] of copies) {
@@ -144,5 +164,6 @@ export async function writeModel(
   }
   await atomicWrite(target, outcome.bytes);
   written.push(target);
+  meter.done();
   return written;
 }

@@ -5,7 +5,7 @@ import { throwIfAborted } from '../errors.js';
 import { planCle, type CleResult, type PlanCleOptions } from '../cle/plan-cle.js';
 import { Kernels } from '../kernels/kernels.js';
 import { decodeModel } from '../onnx/decode.js';
-import { dataFileReader, type DataPart } from '../onnx/export/data-file.js';
+import { dataFileReader, type DataPart, type Spill } from '../onnx/export/data-file.js';
 import { exportModel, type ExportOptions, type ExportResult } from '../onnx/export/export.js';
 import type { ExternalDataSource } from '../onnx/external-data.js';
 import type { Model } from '../onnx/model.js';
@@ -26,6 +26,10 @@ export interface EqualizeOptions extends CleOptions {
   dataFileName?: string;
   /** Copy unchanged external tensors into the new data file too (ExportOptions.relocateExternal). */
   relocateExternal?: boolean;
+  /** Where large rewritten external weights wait, outside the JS heap, until written (PlanCleOptions.spill). */
+  spill?: Spill;
+  /** The most weight elements read at once, by the statistics and by CLE (default CHUNK_ELEMENTS). */
+  chunkElements?: number;
   /**
    * This model's statistics, already computed with `quant: true`: used as the "before" side instead of
    * computing them again (the report has them anyway).
@@ -64,7 +68,7 @@ async function planAndExport(
 }
 
 export async function equalizeModel(model: Model, options: EqualizeOptions = {}): Promise<CleOutcome> {
-  const { signal } = options;
+  const { signal, spill, chunkElements } = options;
   const settings = { biasAbsorption: options.biasAbsorption ?? true, relu6ToRelu: options.relu6ToRelu ?? false };
   const kernels = options.kernels ?? (await Kernels.load());
   const meter = new ProgressMeter(options.onProgress ?? (() => {}));
@@ -75,13 +79,30 @@ export async function equalizeModel(model: Model, options: EqualizeOptions = {})
 
   const before =
     options.before ??
-    (await computeStats(model, { kernels, signal, quant: true, onProgress: span(0, 0.3, 'before CLE:') }));
+    (await computeStats(model, {
+      kernels,
+      signal,
+      quant: true,
+      chunkElements,
+      onProgress: span(0, 0.3, 'before CLE:'),
+    }));
   meter.report(0.3, 'planning CLE');
+  const planning = meter.span(0.3, 0.7);
+  const onProgress: PlanCleOptions['onProgress'] = ({ done, total, phase }) =>
+    planning(total > 0 ? done / total : 1, phase === 'fold' ? 'folding BatchNorms' : 'equalizing chains');
   const exportOptions = {
     ...(options.dataFileName ? { dataFileName: options.dataFileName } : {}),
     ...(options.relocateExternal ? { relocateExternal: true } : {}),
   };
-  const { cle, exported } = await planAndExport(model, { ...settings, kernels, signal }, exportOptions, () =>
+  const planOptions = {
+    ...settings,
+    kernels,
+    signal,
+    onProgress,
+    ...(spill ? { spill } : {}),
+    ...(chunkElements ? { chunkElements } : {}),
+  };
+  const { cle, exported } = await planAndExport(model, planOptions, exportOptions, () =>
     meter.report(0.7, 'writing the equalized model'),
   );
   const externalData = withDataFiles(exported.dataFiles, options.externalData);
@@ -98,6 +119,7 @@ export async function equalizeModel(model: Model, options: EqualizeOptions = {})
     kernels,
     signal,
     quant: true,
+    chunkElements,
     known,
     onProgress: span(0.8, 1, 'after CLE:'),
   });

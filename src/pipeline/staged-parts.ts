@@ -11,14 +11,14 @@ import {
   type Kernels,
   type StagedTensor,
 } from '../kernels/kernels.js';
-import { blockChunks, ChannelStatsMerger, tensorChunks, type TensorChunk } from '../kernels/tensor-chunks.js';
+import {
+  blockChunks,
+  ChannelStatsMerger,
+  CHUNK_ELEMENTS,
+  tensorChunks,
+  type TensorChunk,
+} from '../kernels/tensor-chunks.js';
 import type { TensorRef } from '../onnx/model.js';
-
-/**
- * The most elements staged at once: 128 MB of float32. Tensors up to this size are staged whole (one
- * read); larger ones, when they can be read in ranges, in chunks of at most this size.
- */
-export const CHUNK_ELEMENTS = 32 * 1024 * 1024;
 
 /** One pass over a staged weight: `visit` runs the kernels on each staged part. */
 export type StagedParts = (visit: (staged: StagedTensor, chunk: TensorChunk) => void) => Promise<void>;

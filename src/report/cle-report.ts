@@ -26,7 +26,8 @@ export interface CleReport {
   /** Equalized sets: pairs and Conv→DW→Conv triplets, with the ops between them. */
   sets: { kind: 'pair' | 'triplet'; layers: string[]; between: string[] }[];
   /** Chains of overlapping sets and the sweeps that equalized them (docs/definitions.md, "Chains"). */
-  chains: { layers: string[]; sweeps: number; maxScaleDeviation: number }[];
+  /** `pieces`: a long chain of large layers equalized in that many consecutive pieces (for memory). */
+  chains: { layers: string[]; sweeps: number; maxScaleDeviation: number; pieces?: number }[];
   /** Candidates left alone, each with the reason. */
   skipped: { layers: string[]; reason: string }[];
   biasAbsorbed: { from: string; to: string; channels: number }[];

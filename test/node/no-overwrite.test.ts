@@ -182,6 +182,21 @@ describe('never writing over the input', () => {
     expect(snapshot(s.dir)).to.deep.equal(s.before);
   });
 
+  it('writeModel (Node API) reports what it has written, never going back, up to 1', async () => {
+    const s = scene();
+    const model = await openModelFile(s.model);
+    const outcome = await equalizeModel(model, { dataFileName: 'e.data' });
+    const seen: number[] = [];
+    await writeModel(join(s.dir, 'out', 'e.onnx'), outcome, {
+      input: s.model,
+      model,
+      onProgress: (p) => seen.push(p.fraction),
+    });
+    expect(seen.length).to.be.greaterThan(0);
+    expect(seen.at(-1)).to.equal(1);
+    seen.forEach((f, i) => expect(f).to.be.at.least(seen[i - 1] ?? 0));
+  });
+
   it('writeModel refuses a kept external-data location that leaves the input folder, through .. or a symlink', async () => {
     // A tensor nothing reads keeps its location unchecked by the reader; copying it beside the output must
     // not read (or write) outside the folders involved.

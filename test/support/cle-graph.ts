@@ -2,12 +2,15 @@
 // written or as an ExportPlan would leave it, without the exporter: so a test proves that CLE preserves
 // the function (and that it got every layout's axes right) on its own.
 import { decodeModel } from '../../src/onnx/decode.js';
-import type { ExportPlan } from '../../src/onnx/export/plan.js';
+import { concat } from '../../src/onnx/export/wire.js';
+import type { ExportPlan, StoredValues } from '../../src/onnx/export/plan.js';
 import type { Model, Node } from '../../src/onnx/model.js';
 import {
   attr,
   DataType,
+  externalTensor,
   f32Tensor,
+  memorySource,
   modelBytes,
   node,
   valueInfo,
@@ -84,7 +87,7 @@ export class CleGraph {
    * The model as an ONNX file's bytes. onnxruntime needs typed inputs and outputs: `inputShape` types the
    * input x as float32 of that shape, and the outputs as float32.
    */
-  bytes(opset = 17, inputShape?: number[]): Uint8Array<ArrayBuffer> {
+  bytes(opset = 17, inputShape?: number[], initializer = this.initializer): Uint8Array<ArrayBuffer> {
     const outputs = this.outputs.length ? this.outputs : [this.nodes.at(-1)!.output![0]!];
     const float = (name: string, dims?: number[]) =>
       inputShape
@@ -99,14 +102,28 @@ export class CleGraph {
           }
         : valueInfo(name);
     const input = this.inputs.map((name) => float(name, name === 'x' ? inputShape : undefined));
-    return modelBytes(
-      { input, output: outputs.map((name) => float(name)), initializer: this.initializer, node: this.nodes },
-      opset,
-    );
+    return modelBytes({ input, output: outputs.map((name) => float(name)), initializer, node: this.nodes }, opset);
   }
 
   model(opset = 17, fileName = 'cle-graph.onnx'): Model {
     return decodeModel(this.bytes(opset), { fileName });
+  }
+
+  /** The model with each initializer of `minBytes` or more stored in one external-data file, weights.bin. */
+  externalModel(minBytes: number, fileName = 'cle-graph.onnx'): { model: Model; files: Record<string, Uint8Array> } {
+    const pieces: Uint8Array[] = [];
+    let offset = 0;
+    const initializer = this.initializer.map((t) => {
+      const raw = t.rawData!;
+      if (raw.byteLength < minBytes) return t;
+      const stored = externalTensor(t.name!, t.dims as number[], 'weights.bin', offset, raw.byteLength);
+      pieces.push(raw);
+      offset += raw.byteLength;
+      return stored;
+    });
+    const files = { 'weights.bin': concat(pieces) };
+    const model = decodeModel(this.bytes(17, undefined, initializer), { fileName, externalData: memorySource(files) });
+    return { model, files };
   }
 }
 
@@ -242,7 +259,7 @@ export async function run(model: Model, input: Tensor, plan?: ExportPlan): Promi
   }
   const removed = new Set(plan?.removeNodes ?? []);
   for (const e of plan?.tensors ?? [])
-    values.set(e.tensor.name, { shape: [...e.tensor.shape], data: Float64Array.from(e.values) });
+    values.set(e.tensor.name, { shape: [...e.tensor.shape], data: Float64Array.from(inMemory(e.values)) });
   for (const t of plan?.addInitializers ?? [])
     values.set(t.name, { shape: [...t.dims], data: Float64Array.from(t.values) });
   for (const n of graph.nodes) {
@@ -367,4 +384,10 @@ export function channelRanges(
     inn[i] = Math.max(inn[i]!, v);
   }
   return { out, in: inn };
+}
+
+/** A plan's new values, which stay in memory when planCle is given no spill (as in these tests). */
+export function inMemory(values: Float32Array | StoredValues): Float32Array {
+  if (!(values instanceof Float32Array)) throw new Error('expected values in memory, got spilled ones');
+  return values;
 }

@@ -1,7 +1,7 @@
 // <cle-compare>'s download: the equalized model and its new external-data files as files to save, and
 // saving them from the page.
 import { html, nothing, type TemplateResult } from 'lit';
-import { dataFileLength, newBytesOnly } from '../../onnx/export/data-file.js';
+import { dataFileLength, isCopiedRange } from '../../onnx/export/data-file.js';
 import type { CleOutcome, CleReport } from '../../report/cle-report.js';
 import { plural } from '../../text/plural.js';
 import { megabytes } from '../../text/megabytes.js';
@@ -29,7 +29,13 @@ export function equalizedFiles(outcome: CleOutcome): EqualizedFile[] {
     ...[...outcome.dataFiles].map(([location, parts]) => ({
       name: location,
       // The page's CLE never copies the input's data through (relocateExternal): its parts are new bytes.
-      blob: new Blob(newBytesOnly(parts) as Uint8Array<ArrayBuffer>[], { type }),
+      blob: new Blob(
+        parts.map((p) => {
+          if (isCopiedRange(p)) throw new Error(`the page's CLE copied "${p.location}" through`);
+          return p as Uint8Array<ArrayBuffer> | Blob;
+        }),
+        { type },
+      ),
     })),
   ];
 }

@@ -1,7 +1,8 @@
 // An external-data file the exporter lays out, as parts in file order: new bytes (tensors it rewrote,
-// alignment padding) and ranges of the input's own external-data files copied through unchanged. It is
-// never assembled in memory: a writer streams the parts to disk (node/write-model.ts), and a re-opened
-// export reads ranges of it (dataFileReader).
+// alignment padding) held in memory or, for large tensors, in a Blob outside the JS heap (a Spill), and
+// ranges of the input's own external-data files copied through unchanged. It is never assembled in memory:
+// a writer streams the parts to disk (node/write-model.ts), and a re-opened export reads ranges of it
+// (dataFileReader).
 import type { ExternalDataSource, ExternalFile } from '../external-data.js';
 
 /** Bytes `offset` … `offset + length` of the input's external-data file `location`, copied as they are. */
@@ -11,17 +12,33 @@ export interface CopiedRange {
   readonly length: number;
 }
 
-export type DataPart = Uint8Array | CopiedRange;
+/** New bytes in memory, new bytes in a Blob (spilled), or a range of an input file copied through. */
+export type DataPart = Uint8Array | Blob | CopiedRange;
 
-export const partLength = (part: DataPart) => (part instanceof Uint8Array ? part.byteLength : part.length);
+/**
+ * Stores one tensor's new bytes, given in pieces, outside the JS heap and returns them as a Blob: a
+ * temporary file in Node (node/file-spill.ts), the browser's blob storage in a page. CLE spills each large
+ * rewritten tensor as soon as it is final, so its memory does not grow with the number of layers changed.
+ */
+export type Spill = (pieces: AsyncIterable<Uint8Array>) => Promise<Blob>;
+
+export const isCopiedRange = (part: DataPart): part is CopiedRange =>
+  !(part instanceof Uint8Array) && !(part instanceof Blob);
+
+export const partLength = (part: DataPart) =>
+  part instanceof Uint8Array ? part.byteLength : part instanceof Blob ? part.size : part.length;
 
 export const dataFileLength = (parts: readonly DataPart[]) => parts.reduce((n, p) => n + partLength(p), 0);
 
-/** The parts as bytes only: for a file the exporter wrote without copying anything through. */
+/** The parts as bytes in memory only: for a file the exporter wrote without copying or spilling anything. */
 export function newBytesOnly(parts: readonly DataPart[]): Uint8Array[] {
   return parts.map((p) => {
     if (p instanceof Uint8Array) return p;
-    throw new Error(`a data file that copies "${p.location}" through needs that file to be read`);
+    throw new Error(
+      isCopiedRange(p)
+        ? `a data file that copies "${p.location}" through needs that file to be read`
+        : 'a data file with spilled parts needs them to be read',
+    );
   });
 }
 
@@ -51,6 +68,7 @@ export function dataFileReader(
         const n = Math.min(partLength(part) - from, length - done);
         if (n <= 0) continue;
         if (part instanceof Uint8Array) out.set(part.subarray(from, from + n), done);
+        else if (part instanceof Blob) out.set(new Uint8Array(await part.slice(from, from + n).arrayBuffer()), done);
         else {
           if (!source) throw new Error(`data file "${name}" copies "${part.location}", which has no source`);
           const file = await source(part.location, signal);

@@ -53,7 +53,21 @@ export function float32ToBfloat16Bits(value: number): number {
  * hold every float32 exactly, and for a tensor of zeros; Infinity when a value overflows to ±Inf.
  */
 export function roundingChange(dataType: number, values: Float32Array): number {
-  if (dataType !== DT.FLOAT16 && dataType !== DT.BFLOAT16) return 0;
+  const sums = { change: 0, norm: 0 };
+  addRoundingSums(dataType, values, sums);
+  return roundingChangeOf(sums);
+}
+
+/** ‖stored − values‖² and ‖values‖² of roundingChange, added up over the pieces of a tensor written in pieces. */
+export interface RoundingSums {
+  change: number;
+  norm: number;
+}
+
+export const roundingChangeOf = ({ change, norm }: RoundingSums) => (norm > 0 ? Math.sqrt(change / norm) : 0);
+
+export function addRoundingSums(dataType: number, values: Float32Array, sums: RoundingSums): void {
+  if (dataType !== DT.FLOAT16 && dataType !== DT.BFLOAT16) return;
   const halfTable = float16Table();
   const stored =
     dataType === DT.FLOAT16
@@ -62,14 +76,11 @@ export function roundingChange(dataType: number, values: Float32Array): number {
           u32[0] = float32ToBfloat16Bits(v) << 16;
           return f32[0]!;
         };
-  let change = 0,
-    norm = 0;
   for (const v of values) {
     if (!Number.isFinite(v)) continue;
-    change += (stored(v) - v) ** 2;
-    norm += v * v;
+    sums.change += (stored(v) - v) ** 2;
+    sums.norm += v * v;
   }
-  return norm > 0 ? Math.sqrt(change / norm) : 0;
 }
 
 /** Data types whose values an export can write (float weights). */

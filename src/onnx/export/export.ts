@@ -20,8 +20,8 @@ import {
   packedHalfBits,
   roundingChange,
 } from './encode-values.js';
-import { partLength, type DataPart } from './data-file.js';
-import type { ExportPlan, NewInitializer, TensorEdit } from './plan.js';
+import { isCopiedRange, partLength, type DataPart } from './data-file.js';
+import type { ExportPlan, NewInitializer, StoredValues, TensorEdit } from './plan.js';
 import { MessageEditor, WIRE, encodeTag, lenRecord, records, stringRecord, varintRecord, type Chunk } from './wire.js';
 
 export interface ExportOptions {
@@ -319,11 +319,12 @@ class Exporter {
     if (this.editedTensors.has(key))
       throw this.usage(`the plan edits tensor "${name}" of graph ${tensor.graph} twice`, name);
     this.editedTensors.add(key);
-    if (values.length !== tensor.size) {
+    const count = values instanceof Float32Array ? values.length : values.elements;
+    if (count !== tensor.size) {
       throw this.badTensor(
         name,
         'values',
-        `new values for "${name}" have ${values.length} elements, its shape [${tensor.shape}] has ${tensor.size}`,
+        `new values for "${name}" have ${count} elements, its shape [${tensor.shape}] has ${tensor.size}`,
       );
     }
     if (!isWritableFloat(tensor.dataType)) {
@@ -338,8 +339,9 @@ class Exporter {
       );
     }
     const graph = this.graphOf(tensor.graph);
-    this.noteRounding(graph, name, tensor.dataType, values);
     const ge = this.graphEdit(graph);
+    const change = values instanceof Float32Array ? roundingChange(tensor.dataType, values) : values.roundingChange;
+    this.noteRounding(graph, name, tensor.dataType, change);
     if (tensor.origin === 'initializer') {
       const at = this.initializerIndex(ge, name);
       if (at === undefined) throw this.usage(`graph ${graph.path} has no initializer "${name}"`, name);
@@ -357,6 +359,8 @@ class Exporter {
       this.writeTensor(value.child(t[0]!, what), tensor, values);
       return;
     }
+    if (!(values instanceof Float32Array))
+      throw this.usage(`spilled values for "${name}", which is not stored as external data`, name);
     const floats = this.attributeEditor(nodeEditor, 'value_floats', what);
     if (floats) {
       this.replaceRepeated(floats, F.attribute.floats, lenRecord(F.attribute.floats, packedFloat32(values)));
@@ -376,14 +380,14 @@ class Exporter {
     throw this.usage(`Constant "${node.name}" holds no float tensor to edit`, name);
   }
 
-  /** Narrow types round what they store: measure by how much, where the values are written. */
-  private noteRounding(graph: Graph, tensor: string, dataType: number, values: Float32Array): void {
+  /** Narrow types round what they store: by how much (roundingChange), where the values are written. */
+  private noteRounding(graph: Graph, tensor: string, dataType: number, relativeChange: number): void {
     if (dataType !== DT.FLOAT16 && dataType !== DT.BFLOAT16) return;
     this.rounding.push({
       graph: graph.path,
       tensor,
       dtype: dataType === DT.FLOAT16 ? 'float16' : 'bfloat16',
-      relativeChange: roundingChange(dataType, values),
+      relativeChange,
     });
   }
 
@@ -413,12 +417,25 @@ class Exporter {
   }
 
   /** New values into a TensorProto, in its own data type and place (as decode/tensor.ts reads it). */
-  private writeTensor(editor: MessageEditor, tensor: TensorRef, values: Float32Array): void {
+  private writeTensor(editor: MessageEditor, tensor: TensorRef, values: Float32Array | StoredValues): void {
     if (tensor.size === 0) return;
     const { dataType, name } = tensor;
     const location = editor.indicesOf(F.tensor.dataLocation).at(-1);
-    if (location !== undefined && editor.varint(location) === DATA_LOCATION_EXTERNAL) {
-      this.writeExternal(editor, tensor, encodeRaw(dataType, values));
+    const external = location !== undefined && editor.varint(location) === DATA_LOCATION_EXTERNAL;
+    if (!(values instanceof Float32Array)) {
+      if (!external) throw this.usage(`spilled values for "${name}", which is not stored as external data`, name);
+      const expected = byteLengthOf(dataType, tensor.size);
+      if (values.bytes.size !== expected)
+        throw this.badTensor(
+          name,
+          'values',
+          `spilled values for "${name}" have ${values.bytes.size} bytes, not ${expected}`,
+        );
+      this.placeExternal(editor, tensor, values.bytes);
+      return;
+    }
+    if (external) {
+      this.placeExternal(editor, tensor, encodeRaw(dataType, values));
       return;
     }
     const raw = editor.indicesOf(F.tensor.rawData).at(-1);
@@ -448,11 +465,6 @@ class Exporter {
           lenRecord(F.tensor.int32Data, packedHalfBits(dataType, values)),
         );
     }
-  }
-
-  /** Appends new bytes to the new data file and points the tensor's external_data there. */
-  private writeExternal(editor: MessageEditor, tensor: TensorRef, bytes: Uint8Array): void {
-    this.placeExternal(editor, tensor, bytes);
   }
 
   /**
@@ -495,7 +507,7 @@ class Exporter {
     );
     // location/offset/length are replaced where the first of them was; a checksum of new bytes would be
     // wrong now, so it goes (copied bytes keep theirs); any other key stays.
-    const replaced = new Set(['location', 'offset', 'length', ...(part instanceof Uint8Array ? ['checksum'] : [])]);
+    const replaced = new Set(['location', 'offset', 'length', ...(isCopiedRange(part) ? [] : ['checksum'])]);
     let placed = false;
     for (const i of editor.indicesOf(F.tensor.externalData)) {
       if (!replaced.has(editor.innerString(i, F.entry.key))) continue;
@@ -533,7 +545,7 @@ class Exporter {
         },
       );
     }
-    this.noteRounding(graph, name, dataType, values);
+    this.noteRounding(graph, name, dataType, roundingChange(dataType, values));
     const tensor = records(
       ...dims.map((d) => varintRecord(F.tensor.dims, d)),
       varintRecord(F.tensor.dataType, dataType),

@@ -5,8 +5,19 @@ import type { Graph, Node, TensorRef } from '../model.js';
 /** New values for an existing tensor, written in its own data type and in its own place. */
 export interface TensorEdit {
   readonly tensor: TensorRef;
-  /** Same element count as the tensor; converted to the tensor's dtype (float16/bfloat16: round to nearest even). */
-  readonly values: Float32Array;
+  /**
+   * Same element count as the tensor; converted to the tensor's dtype (float16/bfloat16: round to nearest
+   * even), or already converted and spilled (external tensors only).
+   */
+  readonly values: Float32Array | StoredValues;
+}
+
+/** New values already in the tensor's own data type, held in a Blob (a Spill's): for external tensors. */
+export interface StoredValues {
+  readonly bytes: Blob;
+  readonly elements: number;
+  /** ‖stored − given‖ / ‖given‖ of the conversion (encode-values.ts roundingChange). */
+  readonly roundingChange: number;
 }
 
 /** A tensor that did not exist (e.g. the bias a Conv gains when a BatchNorm is folded into it). */

@@ -45,12 +45,16 @@ import { addTo, promoteSum, reciprocal, rowNoise, runNoise, scalarError, sumLane
 
 /**
  * writeParams for bytes/4 blocks, four at a time: their lows at loAt and highs at hiAt; the four parameter
- * arrays (rowNoise's layout, each `bytes` long) at params. Same float32/float64 steps.
+ * arrays (rowNoise's layout, each `bytes` long) at params. Same float32/float64 steps. Returns whether no
+ * bound can bind (freeErrors in quant-error.ts): symmetric, qmax ≤ 2^16, every scale a normal float32 —
+ * the scale then comes from the block's own largest magnitude.
  */
-function writeBlockParams(loAt: usize, hiAt: usize, params: usize, rowBytes: usize, qmin: f32, qmax: f32): void {
+function writeBlockParams(loAt: usize, hiAt: usize, params: usize, rowBytes: usize, qmin: f32, qmax: f32): bool {
   const vectorBytes = rowBytes & ~<usize>15;
   const one = f32x4.splat(1), largest = f32x4.splat(f32.MAX_VALUE), zero = f32x4.splat(0);
   const vqmin = f32x4.splat(qmin), vqmax = f32x4.splat(qmax), wqmax = f64x2.splat(<f64>qmax);
+  const smallestNormal = f32x4.splat(1.17549435e-38);
+  let normal = i32x4.splat(-1); // a lane stays all ones while its scales are normal
   for (let j: usize = 0; j < vectorBytes; j += 16) {
     const lo = v128.load(loAt + j), hi = v128.load(hiAt + j);
     let scale: v128, zp = zero;
@@ -65,13 +69,18 @@ function writeBlockParams(loAt: usize, hiAt: usize, params: usize, rowBytes: usi
       const low = f64x2.div(f64x2.neg(f64x2.promote_low_f32x4(lo)), f64x2.promote_low_f32x4(scale));
       zp = f32x4.nearest(demote4(low, f64x2.div(f64x2.neg(highHalf(lo)), highHalf(scale))));
     }
+    normal = v128.and(normal, f32x4.ge(scale, smallestNormal));
     v128.store(params + j, scale);
     v128.store(params + rowBytes + j, f32x4.min(f32x4.div(one, scale), largest));
     v128.store(params + rowBytes * 2 + j, f32x4.sub(vqmin, zp));
     v128.store(params + rowBytes * 3 + j, f32x4.sub(vqmax, zp));
   }
-  for (let j = vectorBytes; j < rowBytes; j += 4)
+  let free = qmin < 0 && qmax <= 65536 && (vectorBytes == 0 || i32x4.all_true(normal));
+  for (let j = vectorBytes; j < rowBytes; j += 4) {
     writeParams(params + j, rowBytes, load<f32>(loAt + j), load<f32>(hiAt + j), qmin, qmax);
+    free = free && load<f32>(params + j) >= 1.17549435e-38;
+  }
+  return free;
 }
 
 /** Values of one column walked per step: several strips at once, so parameters vectorize across blocks. */
@@ -148,14 +157,15 @@ function runStrip(
     }
     for (let q = 0; q < nq; q++) {
       const qmin = load<f32>(quantizers + (<usize>q << 3)), qmax = load<f32>(quantizers + (<usize>q << 3), 4);
-      writeBlockParams(blockLo, blockHi, params, countBytes, qmin, qmax);
+      const free = writeBlockParams(blockLo, blockHi, params, countBytes, qmin, qmax);
       let noise: f64 = 0;
       for (let t = 0; t < count; t++) {
-        const at = params + (<usize>t << 2);
-        noise += runNoise(
-          p + (<usize>(t * b) << 2), min(b, n - t * b),
-          load<f32>(at), load<f32>(at + countBytes), load<f32>(at + countBytes * 2), load<f32>(at + countBytes * 3),
-        );
+        const at = params + (<usize>t << 2), first = p + (<usize>(t * b) << 2), len = min(b, n - t * b);
+        const scale = load<f32>(at), inv = load<f32>(at + countBytes);
+        const lo = load<f32>(at + countBytes * 2), hi = load<f32>(at + countBytes * 3);
+        noise += free
+          ? runNoise(first, len, scale, inv, lo, hi, false)
+          : runNoise(first, len, scale, inv, lo, hi, true);
       }
       addTo(out, 1 + i * nq + q, noise);
     }
@@ -212,9 +222,12 @@ function columnStrip(
       const first = p + <usize>(t * b) * rowBytes, rowsIn = min(b, n - t * b);
       for (let q = 0; q < nq; q++) {
         const qmin = load<f32>(quantizers + (<usize>q << 3)), qmax = load<f32>(quantizers + (<usize>q << 3), 4);
-        writeBlockParams(loAt, hiAt, params, rowBytes, qmin, qmax);
+        const free = writeBlockParams(loAt, hiAt, params, rowBytes, qmin, qmax);
         let noise: f64 = 0;
-        for (let r = 0; r < rowsIn; r++) noise += rowNoise(first + <usize>r * rowBytes, rowBytes, params);
+        for (let r = 0; r < rowsIn; r++) {
+          const row = first + <usize>r * rowBytes;
+          noise += free ? rowNoise(row, rowBytes, params, false) : rowNoise(row, rowBytes, params, true);
+        }
         addTo(out, 1 + i * nq + q, noise);
       }
     }

@@ -50,6 +50,14 @@ function writeReciprocals(params: usize, C: i32, nq: i32): void {
   return f32x4.sub(x, f32x4.mul(f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.mul(x, vinv)), vlo), vhi), vs));
 }
 
+/**
+ * laneErrors where no bound can bind: a symmetric scale taken from the values' own largest magnitude A,
+ * normal and with qmax ≤ 2^16, keeps |x·(1/s)| ≤ A·(1/s) ≤ qmax·(1 + 4·2^-24) < qmax + ½ (block-quant-error.ts).
+ */
+@inline export function freeErrors(x: v128, vs: v128, vinv: v128): v128 {
+  return f32x4.sub(x, f32x4.mul(f32x4.nearest(f32x4.mul(x, vinv)), vs));
+}
+
 /** x − q(x) for one value, as laneErrors computes it per lane (float32 steps). */
 @inline export function scalarError(x: f32, scale: f32, inv: f32, lo: f32, hi: f32): f64 {
   return <f64>(x - Mathf.min(Mathf.max(nearest<f32>(x * inv), lo), hi) * scale);
@@ -74,18 +82,23 @@ function writeReciprocals(params: usize, C: i32, nq: i32): void {
   return sumLanes(signal) + tail;
 }
 
-/** Σ(x − q(x))² over n values at p, all with one scale (and its reciprocal and bounds). */
-@inline export function runNoise(p: usize, n: i32, scale: f32, inv: f32, lo: f32, hi: f32): f64 {
+/**
+ * Σ(x − q(x))² over n values at p, all with one scale (and its reciprocal and bounds); `clamp` false where
+ * no bound can bind (freeErrors). Callers pass a constant, so each inlined copy keeps one loop.
+ */
+@inline export function runNoise(p: usize, n: i32, scale: f32, inv: f32, lo: f32, hi: f32, clamp: bool): f64 {
   const end = p + (<usize>n << 2);
   const vs = f32x4.splat(scale), vinv = f32x4.splat(inv), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
   let noise = f64x2.splat(0);
   let tail: f64 = 0;
   for (; p + 64 <= end; p += 64) {
-    const e0 = laneErrors(v128.load(p), vs, vinv, vlo, vhi);
-    const e1 = laneErrors(v128.load(p, 16), vs, vinv, vlo, vhi);
-    const e2 = laneErrors(v128.load(p, 32), vs, vinv, vlo, vhi);
-    const e3 = laneErrors(v128.load(p, 48), vs, vinv, vlo, vhi);
-    noise = promoteSum(noise, squares4(e0, e1, e2, e3));
+    const x0 = v128.load(p), x1 = v128.load(p, 16), x2 = v128.load(p, 32), x3 = v128.load(p, 48);
+    noise = promoteSum(
+      noise,
+      clamp
+        ? squares4(laneErrors(x0, vs, vinv, vlo, vhi), laneErrors(x1, vs, vinv, vlo, vhi), laneErrors(x2, vs, vinv, vlo, vhi), laneErrors(x3, vs, vinv, vlo, vhi))
+        : squares4(freeErrors(x0, vs, vinv), freeErrors(x1, vs, vinv), freeErrors(x2, vs, vinv), freeErrors(x3, vs, vinv)),
+    );
   }
   for (; p < end; p += 4) {
     const e = scalarError(load<f32>(p), scale, inv, lo, hi);
@@ -114,7 +127,7 @@ export function quantErrors(
       const scale = load<f32>(at), inv = load<f32>(at + arrayBytes);
       const lo = load<f32>(at + (arrayBytes << 1)), hi = load<f32>(at + arrayBytes * 3);
       let noise: f64 = 0;
-      for (let o = 0; o < outer; o++) noise += runNoise(runStart(src, g, o, c, outer, cg, inner), inner, scale, inv, lo, hi);
+      for (let o = 0; o < outer; o++) noise += runNoise(runStart(src, g, o, c, outer, cg, inner), inner, scale, inv, lo, hi, true);
       addTo(out, 1 + k, noise);
     }
   }
@@ -125,18 +138,29 @@ export function quantErrors(
  * Σ(x − q(x))² over one row of rowBytes/4 values, each column with its own parameters: four f32 arrays of
  * the row's length one after the other at params (scale, 1/scale, low and high bound).
  */
-@inline export function rowNoise(row: usize, rowBytes: usize, params: usize): f64 {
+@inline export function rowNoise(row: usize, rowBytes: usize, params: usize, clamp: bool): f64 {
   const n = rowBytes, wideBytes = rowBytes & ~<usize>15; // columns handled four at a time
   let noise = f64x2.splat(0), n2 = noise;
   let tail: f64 = 0;
   let j: usize = 0;
   for (; j + 64 <= wideBytes; j += 64) {
     const x = row + j, s = params + j, i = s + n, l = i + n, h = l + n;
-    const e0 = laneErrors(v128.load(x), v128.load(s), v128.load(i), v128.load(l), v128.load(h));
-    const e1 = laneErrors(v128.load(x, 16), v128.load(s, 16), v128.load(i, 16), v128.load(l, 16), v128.load(h, 16));
-    const e2 = laneErrors(v128.load(x, 32), v128.load(s, 32), v128.load(i, 32), v128.load(l, 32), v128.load(h, 32));
-    const e3 = laneErrors(v128.load(x, 48), v128.load(s, 48), v128.load(i, 48), v128.load(l, 48), v128.load(h, 48));
-    noise = promoteSum(noise, squares4(e0, e1, e2, e3));
+    noise = promoteSum(
+      noise,
+      clamp
+        ? squares4(
+          laneErrors(v128.load(x), v128.load(s), v128.load(i), v128.load(l), v128.load(h)),
+          laneErrors(v128.load(x, 16), v128.load(s, 16), v128.load(i, 16), v128.load(l, 16), v128.load(h, 16)),
+          laneErrors(v128.load(x, 32), v128.load(s, 32), v128.load(i, 32), v128.load(l, 32), v128.load(h, 32)),
+          laneErrors(v128.load(x, 48), v128.load(s, 48), v128.load(i, 48), v128.load(l, 48), v128.load(h, 48)),
+        )
+        : squares4(
+          freeErrors(v128.load(x), v128.load(s), v128.load(i)),
+          freeErrors(v128.load(x, 16), v128.load(s, 16), v128.load(i, 16)),
+          freeErrors(v128.load(x, 32), v128.load(s, 32), v128.load(i, 32)),
+          freeErrors(v128.load(x, 48), v128.load(s, 48), v128.load(i, 48)),
+        ),
+    );
   }
   for (; j < wideBytes; j += 16) {
     const s = params + j, i = s + n, l = i + n;
@@ -179,8 +203,8 @@ export function quantErrorsColumns(src: usize, outer: i32, cg: i32, params: usiz
     for (let k = 0; k < nq; k++) {
       const at = params + <usize>k * (rowBytes << 2);
       const noise = (shared >> k) & 1
-        ? runNoise(row, cg, load<f32>(at), load<f32>(at + rowBytes), load<f32>(at + rowBytes * 2), load<f32>(at + rowBytes * 3))
-        : rowNoise(row, rowBytes, at);
+        ? runNoise(row, cg, load<f32>(at), load<f32>(at + rowBytes), load<f32>(at + rowBytes * 2), load<f32>(at + rowBytes * 3), true)
+        : rowNoise(row, rowBytes, at, true);
       addTo(out, 1 + k, noise);
     }
   }

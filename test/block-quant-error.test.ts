@@ -105,6 +105,25 @@ describe('per-group quantization error kernel', () => {
     }
   });
 
+  it('a symmetric range wide enough for its largest values to round past qmax keeps the clamp (qmax 2^23 − 1)', async () => {
+    const wide = [{ qmin: 1 - 2 ** 23, qmax: 2 ** 23 - 1 }];
+    for (const layout of [
+      { mats: 1, rows: 256, cols: 64 },
+      { mats: 64, rows: 256, cols: 1 },
+    ]) {
+      const data = randomWeights(size(layout), 23, 0, 0.7);
+      const staged = await k.stage(data.length, (d) => d.set(data));
+      const simd = k.blockQuantError(staged, layout, [32, 64], wide);
+      const scalar = k.blockQuantError(staged, layout, [32, 64], wide, 'scalar');
+      simd.noise.forEach((n, i) =>
+        expect(n[0], `${JSON.stringify(layout)} #${i}`).to.be.closeTo(
+          scalar.noise[i]![0]!,
+          1e-6 * scalar.noise[i]![0]!,
+        ),
+      );
+    }
+  });
+
   it('a block of subnormal weights and zeros (1/scale overflows float32) adds no NaN', async () => {
     for (const layout of [
       { mats: 1, rows: 64, cols: 5 },

@@ -1,4 +1,4 @@
-// Scalar twins of the CLE kernels (run-absmax.ts, scale-runs.ts, scale-grid.ts, run-sums.ts): one element
+// Scalar twins of the CLE kernels (run-absmax.ts, grid-absmax.ts, scale-runs.ts, scale-grid.ts, run-sums.ts): one element
 // at a time, the reference the SIMD kernels are tested against. The scaling twins multiply in the SIMD
 // kernels' order, so their float32 results are bit-identical; runSumsScalar adds in memory order.
 
@@ -12,6 +12,21 @@ export function runAbsMaxScalar(src: usize, runs: i32, k: i32, out: usize): void
       if (v > best) best = v;
     }
     store<f32>(out + (<usize>r << 2), best);
+  }
+}
+
+/** max |w| of each row and each column of a [rows, cols] block; NaN never wins, an all-NaN line gives 0. */
+export function gridAbsMaxScalar(src: usize, rows: i32, cols: i32, rowMax: usize, colMax: usize): void {
+  for (let b = 0; b < cols; b++) store<f32>(colMax + (<usize>b << 2), 0);
+  for (let a = 0; a < rows; a++) {
+    let best: f32 = 0;
+    for (let b = 0; b < cols; b++) {
+      const v = Mathf.abs(load<f32>(src + ((<usize>a * <usize>cols + <usize>b) << 2)));
+      if (v > best) best = v;
+      const c = colMax + (<usize>b << 2);
+      if (v > load<f32>(c)) store<f32>(c, v);
+    }
+    store<f32>(rowMax + (<usize>a << 2), best);
   }
 }
 

@@ -1,4 +1,4 @@
-// The CLE kernels (assembly/run-absmax.ts, scale-runs.ts, scale-grid.ts, run-sums.ts) against their scalar
+// The CLE kernels (assembly/run-absmax.ts, grid-absmax.ts, scale-runs.ts, scale-grid.ts, run-sums.ts) against their scalar
 // twins (assembly/cle-scalar.ts) and the twins against the definitions, for run lengths around the SIMD
 // width; and the shared Wasm memory: CLE kernels interleaved with statistics kernels give both the right
 // answers (Kernels.exclusive).
@@ -86,6 +86,31 @@ describe('CLE kernels: SIMD against the scalar twins', () => {
     });
   }
 
+  for (const [rows, cols] of [
+    [1, 1],
+    [3, 5],
+    [7, 8],
+    [6, 37],
+  ] as const) {
+    it(`gridAbsMax [${rows}, ${cols}]: SIMD equals the twin, and each row's and column's max |w|`, async () => {
+      const w = randomWeights(rows * cols, 7 * rows + cols, 0, 3);
+      w[0] = NaN; // never the maximum
+      w[w.length - 1] = -1e30; // a large negative value wins its row and column
+      if (w.length > 2) w[1] = -0;
+      const simd = await k.gridAbsMax(w, rows, cols, 'simd');
+      const scalar = await k.gridAbsMax(w, rows, cols, 'scalar');
+      expect([Array.from(simd.rowMax), Array.from(simd.colMax)]).to.deep.equal([
+        Array.from(scalar.rowMax),
+        Array.from(scalar.colMax),
+      ]);
+      const max = (values: number[]) => Math.max(0, ...values.map(Math.abs).filter((v) => !Number.isNaN(v)));
+      for (let a = 0; a < rows; a++)
+        expect(scalar.rowMax[a], `row ${a}`).to.equal(max(Array.from(w.subarray(a * cols, (a + 1) * cols))));
+      for (let b = 0; b < cols; b++)
+        expect(scalar.colMax[b], `column ${b}`).to.equal(max(Array.from({ length: rows }, (_, a) => w[a * cols + b]!)));
+    });
+  }
+
   it('scaleGrid on a wide grid (SIMD across columns when runs are single weights)', async () => {
     const [rows, cols] = [5, 67];
     const w = randomWeights(rows * cols, 9, 0, 1);
@@ -100,6 +125,7 @@ describe('CLE kernels: SIMD against the scalar twins', () => {
 
   it('refuses runs that do not divide the weights, and a grid that does not cover them: BAD_TENSOR before any kernel runs', async () => {
     const runs = await rejects(k.runAbsMax(new Float32Array(10), 3), 'BAD_TENSOR');
+    await rejects(k.gridAbsMax(new Float32Array(10), 3, 3), 'BAD_TENSOR');
     expect(runs.message).to.equal('runs of 3 do not divide 10 weights');
     await rejects(k.runSums(new Float32Array(0), 0), 'BAD_TENSOR'); // a zero-size kernel dim
     const grid = await rejects(

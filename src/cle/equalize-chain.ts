@@ -50,13 +50,30 @@ function matrixOf({ m }: LayerMatrix): Float32Array | Float64Array {
 function rowMax(layer: LayerMatrix, inS: Float64Array | undefined, r = new Float64Array(layer.cout)): Float64Array {
   const { cout, cin } = layer;
   const m = matrixOf(layer);
+  const s = inS ?? new Float64Array(cin).fill(1);
   for (let o = 0; o < cout; o++) {
-    let best = 0;
-    for (let i = 0, j = o * cin; i < cin; i++, j++) {
-      const v = inS ? m[j]! * inS[i]! : m[j]!;
-      if (v > best) best = v;
+    // Four running maxima: one would make every step wait on the comparison before it (half the speed).
+    let b0 = 0,
+      b1 = 0,
+      b2 = 0,
+      b3 = 0;
+    let i = 0,
+      j = o * cin;
+    for (; i + 4 <= cin; i += 4, j += 4) {
+      const v0 = m[j]! * s[i]!,
+        v1 = m[j + 1]! * s[i + 1]!,
+        v2 = m[j + 2]! * s[i + 2]!,
+        v3 = m[j + 3]! * s[i + 3]!;
+      if (v0 > b0) b0 = v0;
+      if (v1 > b1) b1 = v1;
+      if (v2 > b2) b2 = v2;
+      if (v3 > b3) b3 = v3;
     }
-    r[o] = best;
+    for (; i < cin; i++, j++) {
+      const v = m[j]! * s[i]!;
+      if (v > b0) b0 = v;
+    }
+    r[o] = Math.max(b0, b1, b2, b3);
   }
   return r;
 }

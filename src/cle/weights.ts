@@ -70,15 +70,23 @@ export interface RunRanges {
   matrix?: Float32Array;
 }
 
-/** Adds a block of rows to `into` (Wasm kernel for the run maxima). */
+/** Adds a block of rows to `into` (Wasm kernels for the maxima). */
 export async function addRanges(
   kernels: CleKernels,
   rows: WeightRows,
   conn: Connectivity,
   into: RunRanges,
 ): Promise<void> {
-  const runMax = await kernels.runAbsMax(rows.values, conn.k);
   const { outMax, inMax, matrix } = into;
+  if (conn.grid && conn.k === 1 && !matrix) {
+    // Runs of one weight (Gemm, MatMul, 1×1 kernels): the grid's row and column maxima are the channels'.
+    const { rowMax, colMax } = await kernels.gridAbsMax(rows.values, rows.count, conn.grid.cols);
+    const [byRow, byCol] = conn.grid.rowsAreOutputs ? [outMax, inMax] : [inMax, outMax];
+    rowMax.forEach((v, a) => byRow && v > byRow[rows.first + a]! && (byRow[rows.first + a] = v));
+    colMax.forEach((v, b) => byCol && v > byCol[b]! && (byCol[b] = v));
+    return;
+  }
+  const runMax = await kernels.runAbsMax(rows.values, conn.k);
   const note = (o: number, i: number, v: number) => {
     if (outMax && v > outMax[o]!) outMax[o] = v;
     if (inMax && v > inMax[i]!) inMax[i] = v;
@@ -95,7 +103,8 @@ export async function addShift(
   shift: Float64Array,
   into: Float64Array,
 ): Promise<void> {
-  const sums = await kernels.runSums(rows.values, conn.k);
+  // A run of one weight is its own sum (exact in float64, as the kernel's would be).
+  const sums = conn.k === 1 ? rows.values : await kernels.runSums(rows.values, conn.k);
   forEachRun(conn, rows, (r, o, i) => {
     into[o] = into[o]! + sums[r]! * shift[i]!;
   });

@@ -37,6 +37,30 @@ export class CleKernels {
     });
   }
 
+  /** max |w| of each row and of each column of a [rows, cols] block (NaN never wins; an all-NaN line gives 0). */
+  async gridAbsMax(
+    weights: Float32Array,
+    rows: number,
+    cols: number,
+    variant: CleKernelVariant = 'simd',
+  ): Promise<{ rowMax: Float32Array; colMax: Float32Array }> {
+    if (rows * cols !== weights.length)
+      throw new WeightlensError('BAD_TENSOR', `a [${rows}, ${cols}] grid does not cover ${weights.length} weights`);
+    return this.withStaged(weights, (rows + cols) * 4, 'grid ranges', (src, out) => {
+      (variant === 'scalar' ? this.exports.gridAbsMaxScalar : this.exports.gridAbsMax)(
+        src,
+        rows,
+        cols,
+        out,
+        out + rows * 4,
+      );
+      return {
+        rowMax: new Float32Array(this.arena.buffer, out, rows).slice(),
+        colMax: new Float32Array(this.arena.buffer, out + rows * 4, cols).slice(),
+      };
+    });
+  }
+
   /** Σ of each run of `k` weights, accumulated in float64. */
   async runSums(weights: Float32Array, k: number, variant: CleKernelVariant = 'simd'): Promise<Float64Array> {
     const runs = runCount(weights, k);

@@ -37,10 +37,12 @@ export interface KernelExports {
   channelStatsRunsSimd(src: number, groups: number, outer: number, cg: number, inner: number, out: number): void;
   channelStatsColumnsSimd(src: number, rows: number, cols: number, out: number): void;
   runAbsMax(src: number, runs: number, k: number, out: number): void;
+  gridAbsMax(src: number, rows: number, cols: number, rowMax: number, colMax: number): void;
   scaleRuns(src: number, runs: number, k: number, factors: number): void;
   scaleGrid(src: number, rows: number, cols: number, k: number, rowF: number, colF: number): void;
   runSums(src: number, runs: number, k: number, out: number): void;
   runAbsMaxScalar(src: number, runs: number, k: number, out: number): void;
+  gridAbsMaxScalar(src: number, rows: number, cols: number, rowMax: number, colMax: number): void;
   scaleRunsScalar(src: number, runs: number, k: number, factors: number): void;
   scaleGridScalar(src: number, rows: number, cols: number, k: number, rowF: number, colF: number): void;
   runSumsScalar(src: number, runs: number, k: number, out: number): void;

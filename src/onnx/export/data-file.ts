@@ -58,22 +58,34 @@ export function dataFileReader(
     name,
     size,
     async read(offset, length, signal) {
-      const out = new Uint8Array(length);
       // The last part starting at or before `offset`, then on through the parts the range covers.
       let i = 0;
       while (i + 1 < parts.length && starts[i + 1]! <= offset) i++;
+      const within = (part: DataPart, from: number, n: number) =>
+        part instanceof Uint8Array
+          ? part.subarray(from, from + n)
+          : part instanceof Blob
+            ? part
+                .slice(from, from + n)
+                .arrayBuffer()
+                .then((b) => new Uint8Array(b))
+            : copied(part, from, n);
+      const copied = async (part: CopiedRange, from: number, n: number) => {
+        if (!source) throw new Error(`data file "${name}" copies "${part.location}", which has no source`);
+        const file = await source(part.location, signal);
+        return file.read(part.offset + from, n, signal);
+      };
+      // A range inside one spilled part is read from its Blob into a buffer of its own: no second copy.
+      const first = parts[i];
+      if (first instanceof Blob && offset + length <= starts[i]! + first.size)
+        return within(first, offset - starts[i]!, length);
+      const out = new Uint8Array(length);
       for (let done = 0; done < length && i < parts.length; i++) {
         const part = parts[i]!;
         const from = offset + done - starts[i]!;
         const n = Math.min(partLength(part) - from, length - done);
         if (n <= 0) continue;
-        if (part instanceof Uint8Array) out.set(part.subarray(from, from + n), done);
-        else if (part instanceof Blob) out.set(new Uint8Array(await part.slice(from, from + n).arrayBuffer()), done);
-        else {
-          if (!source) throw new Error(`data file "${name}" copies "${part.location}", which has no source`);
-          const file = await source(part.location, signal);
-          out.set(await file.read(part.offset + from, n, signal), done);
-        }
+        out.set(await within(part, from, n), done);
         done += n;
       }
       return out;

@@ -1,9 +1,10 @@
 // The scaling lines of `npm run bench` (run in Node by scripts/bench.mjs): generated LLaMA-shaped models
 // with external data (test/fixtures/llama/) from ~100 MB to ~3 GB, each through the `weightlens` CLI as
 // users run it — `stats`, `stats --no-quant`, `cle` into another folder — with the child's peak RSS, beside
-// the time `cat` takes to read the same files to /dev/null on a warm cache; the two smallest also in
-// Chromium (Files from a file input, the page's pipeline), with the renderer's peak RSS. One JSON line per
-// command; every generated file is removed.
+// the time `cat` takes to read the same files to /dev/null on a warm cache; the two smallest and the largest
+// also in Chromium (Files from a file input, the page's pipeline; `cle` then saved as <cle-compare> saves
+// into a folder), with the renderer's and the browser process's peak RSS. One JSON line per command; every
+// generated file is removed.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,7 @@ import { runNode } from '../test/support/child-process.js';
 const SHAPE = { hidden: 1024, ffn: 2816, vocab: 8000 };
 /** Decoder layers of each point: ~117 MB, ~322 MB, ~990 MB, ~3.05 GB of float32 weights. */
 const LAYERS = [1, 5, 18, 58];
-const IN_BROWSER = new Set([1, 5]);
+const IN_BROWSER = new Set([1, 5, 58]);
 
 interface Point {
   weight_bytes: number;
@@ -53,8 +54,11 @@ async function cli(args: string[]): Promise<{ ms: number; peakRssMb: number }> {
   return { ms, peakRssMb: run.maxRssKb / 1024 };
 }
 
-/** The peak RSS (VmHWM, MB) of the renderer processes under `root`: the page's memory. */
-function rendererPeakMb(root: number): number {
+/**
+ * The peak RSS (VmHWM, MB) of the renderer processes under `root` (the page's memory), and of the browser
+ * process itself (where Chromium keeps blob bytes until they spill to disk).
+ */
+function peaksMb(root: number): { renderer: number; browser: number } {
   const parent = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -66,17 +70,18 @@ function rendererPeakMb(root: number): number {
     }
   }
   const under = (pid: number): boolean => pid === root || (parent.has(pid) && pid > 1 && under(parent.get(pid)!));
-  let peak = 0;
+  const hwmMb = (pid: number) =>
+    Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  let renderer = 0;
   for (const pid of parent.keys()) {
     try {
       if (!under(pid) || !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=renderer')) continue;
-      const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      peak = Math.max(peak, Number(hwm?.[1] ?? 0) / 1024);
+      renderer = Math.max(renderer, hwmMb(pid));
     } catch {
       // the process ended meanwhile
     }
   }
-  return peak;
+  return { renderer, browser: hwmMb(root) };
 }
 
 /** One command on the model's Files in a fresh Chromium (so the renderer's peak is this run's). */
@@ -88,7 +93,7 @@ async function inBrowser(url: string, files: string[], command: 'stats' | 'cle')
     const input = await page.waitForSelector('input[type=file]');
     await input!.uploadFile(...files);
     const result = await page.evaluate((c) => window.scalingRun(c), command);
-    return { ...result, peakRendererMb: rendererPeakMb(browser.process()!.pid!) };
+    return { ...result, peaks: peaksMb(browser.process()!.pid!) };
   } finally {
     await browser.close();
   }
@@ -134,8 +139,12 @@ export async function scalingBenches(pageUrl: string): Promise<void> {
           (command === 'stats' ? lines.browserStats : lines.browserCle).push({
             ...base,
             ms: round(r.ms),
-            peak_renderer_mb: Math.round(r.peakRendererMb),
+            peak_renderer_mb: Math.round(r.peaks.renderer),
+            peak_browser_mb: Math.round(r.peaks.browser),
             ratio_to_read: round(r.ms / read),
+            ...(r.saveMs === undefined
+              ? {}
+              : { save_ms: round(r.saveMs), output_ratio: round(r.outputBytes! / sizeOf(files), 3) }),
           });
         }
       }

@@ -51,18 +51,24 @@ function notFound(location: string, where: string): WeightlensError {
 type NamedBlob = Blob & { name: string; webkitRelativePath?: string };
 
 /**
- * External data from browser File objects (a folder picked with `webkitdirectory`, or files dropped next
- * to the model). A location matches a file's name, or the end of its webkitRelativePath.
+ * The file an external-data `location` names among browser File objects (a folder picked with
+ * `webkitdirectory`, or files dropped next to the model): the end of its webkitRelativePath, or its name.
  */
+export function fileAt<F extends NamedBlob>(files: readonly F[], location: string): F {
+  const path = validateLocation(location);
+  const match =
+    files.find(
+      (f) => f.webkitRelativePath && (f.webkitRelativePath === path || f.webkitRelativePath.endsWith('/' + path)),
+    ) ?? files.find((f) => f.name === path);
+  if (!match) throw notFound(location, `among the ${files.length} selected file(s)`);
+  return match;
+}
+
+/** External data from browser File objects, matched to locations by `fileAt`. */
 export function filesSource(files: Iterable<NamedBlob>): ExternalDataSource {
   const list = [...files];
   return async (location) => {
-    const path = validateLocation(location);
-    const match =
-      list.find(
-        (f) => f.webkitRelativePath && (f.webkitRelativePath === path || f.webkitRelativePath.endsWith('/' + path)),
-      ) ?? list.find((f) => f.name === path);
-    if (!match) throw notFound(location, `among the ${list.length} selected file(s)`);
+    const match = fileAt(list, location);
     return {
       name: match.name,
       size: match.size,

@@ -4,6 +4,7 @@
 import { WeightlensError, throwIfAborted } from '../errors.js';
 import { Kernels } from '../kernels/kernels.js';
 import { decodeModel } from '../onnx/decode.js';
+import { copiedRangesAsSlices } from '../onnx/export/file-slices.js';
 import { filesSource, type ExternalDataSource } from '../onnx/external-data.js';
 import type { Model } from '../onnx/model.js';
 import { readModelSource, type ModelSource, type OpenOptions } from '../onnx/open.js';
@@ -12,6 +13,7 @@ import type { CleOptions, CleOutcome } from '../report/cle-report.js';
 import { looksLikeJson, parseReport } from '../report/results-json.js';
 import type { StatsReport } from '../report/stats-report.js';
 import { megabytes } from '../text/megabytes.js';
+import { blobSpill } from './blob-spill.js';
 import { computeStats } from './compute-stats.js';
 import { equalizeModel } from './equalize-model.js';
 import { keepModel, keepNoWeights } from './kept-models.js';
@@ -117,16 +119,40 @@ export async function runCle(
   }
   const { model, meter, from, externalData } = loaded;
   const part = meter.span(from, 1);
+  // From the user's Files, the equalized model takes every external tensor along in its own data file,
+  // whose copied ranges are then slices of those Files (no byte read here): one model and one data file to
+  // save anywhere. From a URL it keeps pointing at the input's data files for the tensors it did not change.
+  const files = input.kind === 'files' ? externalFiles(input.files) : undefined;
   const outcome = await equalizeModel(model, {
     ...cle,
     kernels: await loaded.kernels,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(externalData ? { externalData } : {}),
+    ...(files ? { relocateExternal: true } : {}),
+    spill: blobSpill,
     onProgress: (p) => part(p.fraction, p.text),
   });
   meter.done();
-  return outcome;
+  return files ? { ...outcome, dataFiles: copiedRangesAsSlices(outcome.dataFiles, files) } : outcome;
 }
+
+const isModelFile = (f: File) => /\.onnx$/i.test(f.name);
+
+/** The model file among the given ones: the one .onnx file, else the first file. */
+function modelFile(files: readonly File[]): File | undefined {
+  const models = files.filter(isModelFile);
+  if (models.length > 1) {
+    const names = models.map((f) => f.name);
+    throw new WeightlensError(
+      'USAGE',
+      `${models.length} .onnx files were given (${names.slice(0, 4).join(', ')}${names.length > 4 ? ', …' : ''}): open one model with its external-data files`,
+    );
+  }
+  return models[0] ?? files[0];
+}
+
+/** The files given beside the model: where its external data is looked up. */
+const externalFiles = (files: readonly File[]) => files.filter((f) => f !== modelFile(files));
 
 function sourceOf(input: AnalysisInput): { source: ModelSource; open: Pick<OpenOptions, 'fileName' | 'externalData'> } {
   switch (input.kind) {
@@ -135,21 +161,9 @@ function sourceOf(input: AnalysisInput): { source: ModelSource; open: Pick<OpenO
     case 'bytes':
       return { source: new Uint8Array(input.bytes), open: { fileName: input.name } };
     case 'files': {
-      const { files } = input;
-      const models = files.filter((f) => /\.onnx$/i.test(f.name));
-      if (models.length > 1) {
-        const names = models.map((f) => f.name);
-        throw new WeightlensError(
-          'USAGE',
-          `${models.length} .onnx files were given (${names.slice(0, 4).join(', ')}${names.length > 4 ? ', …' : ''}): open one model with its external-data files`,
-        );
-      }
-      const model = models[0] ?? files[0];
+      const model = modelFile(input.files);
       if (!model) throw new WeightlensError('USAGE', 'no file was given to analyse');
-      return {
-        source: model,
-        open: { fileName: model.name, externalData: filesSource(files.filter((f) => f !== model)) },
-      };
+      return { source: model, open: { fileName: model.name, externalData: filesSource(externalFiles(input.files)) } };
     }
     default:
       throw new WeightlensError('USAGE', `unknown model input kind "${(input as { kind?: string }).kind}"`);

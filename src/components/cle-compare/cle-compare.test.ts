@@ -300,14 +300,22 @@ describe('<cle-compare>', () => {
       .and.to.contain('High-bias absorption: off');
   });
 
-  it('downloads the equalized model (and its data files) as <name>.cle.onnx', async () => {
+  /** Runs `body` with `window.showDirectoryPicker` replaced (undefined: a browser without File System Access). */
+  async function withPicker(picker: (() => Promise<FileSystemDirectoryHandle>) | undefined, body: () => Promise<void>) {
+    Object.defineProperty(window, 'showDirectoryPicker', { value: picker, configurable: true, writable: true });
+    try {
+      await body();
+    } finally {
+      delete (window as { showDirectoryPicker?: unknown }).showDirectoryPicker; // the prototype's again
+    }
+  }
+
+  it('without File System Access, downloads the equalized model (and its data files) as <name>.cle.onnx, and says so', async () => {
     expect(equalizedFileName('ch_ppocr_mobile_v2.0_cls_infer.onnx')).to.equal(
       'ch_ppocr_mobile_v2.0_cls_infer.cle.onnx',
     );
     expect(equalizedFileName('https://x.org/models/net.ONNX?v=2')).to.equal('net.cle.onnx');
     const data = new Uint8Array([1, 2, 3, 4, 5]);
-    const h = await mountOutcome({}, { outcome: outcomeOf(report, bytes, { 'weights.cle.data': data }) });
-    expect(h.part('download-note')!.textContent).to.contain('weights.cle.data');
     const saved: Promise<{ name: string; bytes: Uint8Array }>[] = [];
     const click = HTMLAnchorElement.prototype.click;
     HTMLAnchorElement.prototype.click = function (this: HTMLAnchorElement) {
@@ -316,8 +324,15 @@ describe('<cle-compare>', () => {
       saved.push(fetch(href).then(async (r) => ({ name: download, bytes: new Uint8Array(await r.arrayBuffer()) })));
     };
     try {
-      expect(h.part('download')!.textContent).to.contain('ch_ppocr_mobile_v2.0_cls_infer.cle.onnx');
-      await h.click('download');
+      await withPicker(undefined, async () => {
+        const h = await mountOutcome({}, { outcome: outcomeOf(report, bytes, { 'weights.cle.data': data }) });
+        const note = h.part('download-note')!.textContent!.replace(/\s+/g, ' ');
+        expect(note).to.contain('weights.cle.data').and.to.contain('Your browser saves through downloads');
+        expect(note).to.contain('Keep them together');
+        expect(h.part('save')).to.equal(null);
+        expect(h.part('download')!.textContent).to.contain('ch_ppocr_mobile_v2.0_cls_infer.cle.onnx');
+        await h.click('download');
+      });
     } finally {
       HTMLAnchorElement.prototype.click = click;
     }
@@ -326,6 +341,48 @@ describe('<cle-compare>', () => {
     expect(files[0]!.bytes.byteLength).to.equal(bytes.byteLength);
     expect(files[0]!.bytes.every((b, i) => b === bytes[i])).to.equal(true);
     expect([...files[1]!.bytes]).to.deep.equal([...data]);
+  });
+
+  it('saves into the folder the user picks (File System Access), and refuses a folder where a name is taken', async () => {
+    const data = new Uint8Array([1, 2, 3, 4, 5]);
+    const root = await navigator.storage.getDirectory();
+    const folder = await root.getDirectoryHandle('cle-compare-save', { create: true });
+    const read = async (name: string) => [
+      ...new Uint8Array(await (await (await folder.getFileHandle(name)).getFile()).arrayBuffer()),
+    ];
+    try {
+      await withPicker(
+        async () => folder,
+        async () => {
+          const h = await mountOutcome({}, { outcome: outcomeOf(report, bytes, { 'weights.cle.data': data }) });
+          expect(h.part('download')).to.equal(null);
+          expect(h.part('download-note')!.textContent).to.contain('into a folder you choose');
+          expect(h.part('save')!.textContent).to.contain('ch_ppocr_mobile_v2.0_cls_infer.cle.onnx');
+          await h.click('save');
+          await waitFor(() => h.part('save-status')?.textContent?.includes('Saved'), 'the save');
+          expect(h.part('save-status')!.textContent).to.contain('in the folder "cle-compare-save"');
+          expect(await read('weights.cle.data')).to.deep.equal([...data]);
+          expect((await read('ch_ppocr_mobile_v2.0_cls_infer.cle.onnx')).length).to.equal(bytes.byteLength);
+          expect(await h.accessibilityViolations()).to.deep.equal([]);
+
+          await h.click('save'); // the same folder again: both names are taken now
+          await waitFor(() => h.part('save-status')?.getAttribute('role') === 'alert', 'the refusal');
+          expect(h.part('save-status')!.textContent).to.contain('already exists in the folder "cle-compare-save"');
+          expect(await read('weights.cle.data')).to.deep.equal([...data]);
+        },
+      );
+    } finally {
+      await root.removeEntry('cle-compare-save', { recursive: true });
+    }
+  });
+
+  it("says which of the input's data files a model equalized from a URL still reads", async () => {
+    const fromUrl = { ...outcomeOf(report, bytes, { 'net.weightlens.data': new Uint8Array(4) }) };
+    fromUrl.dataLocations = ['net.weightlens.data', 'net.data'];
+    const h = await mountOutcome({}, { outcome: fromUrl });
+    expect(h.part('download-note')!.textContent!.replace(/\s+/g, ' ')).to.contain(
+      'still reads its unchanged tensors from the original data file (net.data): put it in the folder that holds that file',
+    );
   });
 
   it('shows results given as a report, with nothing to download', async () => {

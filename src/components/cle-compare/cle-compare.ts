@@ -13,6 +13,8 @@ import { errorAlert, progressStatus, sourceErrorReference } from '../shared/stat
 import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
 import { WidthController } from '../shared/width-controller.js';
 import { FileDownloads, equalizedFiles, renderDownload, type EqualizedFile } from './cle-download.js';
+import { FolderSave } from './cle-save.js';
+import { directoryPicker } from './save-to-folder.js';
 import { renderFacts } from './cle-facts.js';
 import { CleLayerView } from './cle-layer-view.js';
 import { CleOverview } from './cle-overview.js';
@@ -38,7 +40,11 @@ type CleArgs = readonly [
  * Cross Layer Equalization of a model, before against after. At the top, what CLE did (BatchNorms folded,
  * pairs and Conv→DW→Conv triplets equalized, chains and their sweeps, candidates skipped and why, bias
  * absorbed, Relu6 rewrites, and for float16/bfloat16 models how much rounding the equalized weights back
- * to their type changed them) and a button that downloads the equalized model. Then every weight layer's
+ * to their type changed them) and a button that saves the equalized model: into a folder the user picks
+ * where the browser has File System Access (Chromium), streamed to disk with progress and cancel, never
+ * over an existing file; elsewhere as the browser's downloads, with a note saying so. A model opened from
+ * files (with its external data) is saved as one model and one data file holding every tensor; one opened
+ * by URL keeps reading its unchanged tensors from the original data files, and the note says so. Then every weight layer's
  * largest relative range before and after, worst layers first (lowest INT8 per-tensor SQNR before CLE), on
  * a log scale: click a layer, or focus the chart and use ←/→ (Home/End), to select it. Below, AIMET's
  * "changes in key stats per output channel" for the selected layer: each channel's range and mean before
@@ -56,8 +62,12 @@ type CleArgs = readonly [
  * @csspart summary - What CLE did, with the download.
  * @csspart facts - The list of what CLE did.
  * @csspart skipped - The `<details>` listing the candidates left alone, each with the reason.
- * @csspart download - The button that saves the equalized model.
- * @csspart download-note - What the download saves (or why there is none).
+ * @csspart save - The button that saves the equalized model into a folder (where the browser has File System Access).
+ * @csspart download - The button that saves the equalized model as downloads (where the browser has no File System Access).
+ * @csspart download-note - What is saved, and how (or why there is nothing to save).
+ * @csspart save-status - How saving into a folder goes: progress and cancel, done, or the error.
+ * @csspart save-progress - The progress bar while saving into a folder.
+ * @csspart save-cancel - The button that stops saving into a folder (the files begun are removed).
  * @csspart overview - The model-wide view.
  * @csspart overview-header - Its title and the key to its marks.
  * @csspart overview-plot - Its focusable chart area (click a layer, or ←/→, to select it).
@@ -180,6 +190,7 @@ export class CleCompare extends WeightlensElement {
   private readonly overview = new CleOverview(this, (name) => this.selectLayer(name));
   private readonly layerView = new CleLayerView(this);
   private readonly downloads = new FileDownloads();
+  private readonly saver = new FolderSave(this);
   private emitted: CleReport | undefined;
 
   constructor() {
@@ -226,6 +237,16 @@ export class CleCompare extends WeightlensElement {
     return files;
   }
 
+  /**
+   * Asks for a folder and saves the equalized model and its data files there (File System Access), as the
+   * "Save … to a folder…" button does; resolves when the save ended (the element shows how). Does nothing
+   * where the browser has no `showDirectoryPicker`.
+   */
+  saveToFolder(): Promise<void> {
+    const outcome = this.result;
+    return outcome ? this.saver.save(outcome) : Promise.resolve();
+  }
+
   /** Chooses the layer shown per channel, as a click in the model-wide view does (emits wl-layer-select). */
   selectLayer(name: string): void {
     const change = this.shownReport?.layers.find((l) => l.name === name);
@@ -265,12 +286,26 @@ export class CleCompare extends WeightlensElement {
     if (!report) return html`<div part="base">${this.renderStatus()}</div>`;
     const change = this.chooseChange(report);
     return html`<div part="base">
-      ${renderFacts(
-        report,
-        renderDownload(report, this.result, () => this.download()),
-      )}
+      ${renderFacts(report, this.renderDownload(report))}
       ${this.overview.render(report, change?.name, this.width.value)} ${this.layerView.render(report, change, this.layer, this.width.value, this.height)}
     </div>`;
+  }
+
+  private renderDownload(report: CleReport): TemplateResult {
+    const outcome = this.result;
+    return renderDownload(report, outcome, {
+      canSave: directoryPicker() !== undefined,
+      save: outcome && this.saver.stateOf(outcome),
+      onSave: () => void this.saveToFolder(),
+      onCancel: () => this.saver.cancel(),
+      onDownload: () => {
+        try {
+          this.download();
+        } catch (e) {
+          this.saver.fail(outcome!, e);
+        }
+      },
+    });
   }
 
   private renderStatus(): TemplateResult {

@@ -1,10 +1,12 @@
-// <cle-compare>'s download: the equalized model and its new external-data files as files to save, and
-// saving them from the page.
+// <cle-compare>'s download: the equalized model and its new external-data files as files to save, saving
+// them as the browser's downloads, and the row that offers saving (into a folder where the browser can).
 import { html, nothing, type TemplateResult } from 'lit';
+import { WeightlensError } from '../../errors.js';
 import { dataFileLength, isCopiedRange } from '../../onnx/export/data-file.js';
 import type { CleOutcome, CleReport } from '../../report/cle-report.js';
-import { plural } from '../../text/plural.js';
 import { megabytes } from '../../text/megabytes.js';
+import { errorAlert } from '../shared/status.js';
+import type { SaveState } from './cle-save.js';
 
 /** A file the download button saves. */
 export interface EqualizedFile {
@@ -18,7 +20,11 @@ export function equalizedFileName(file: string): string {
   return `${base.replace(/\.onnx$/i, '')}.cle.onnx`;
 }
 
-/** The equalized model and its new external-data files (named by their location), as the download saves them. */
+/**
+ * The equalized model and its new external-data files (named by their location), as they are saved. Each
+ * data file is one Blob composed of its parts (new bytes, spilled Blobs, slices of the user's Files): it is
+ * never assembled in this page's memory.
+ */
 export function equalizedFiles(outcome: CleOutcome): EqualizedFile[] {
   const type = 'application/octet-stream';
   return [
@@ -28,10 +34,17 @@ export function equalizedFiles(outcome: CleOutcome): EqualizedFile[] {
     },
     ...[...outcome.dataFiles].map(([location, parts]) => ({
       name: location,
-      // The page's CLE never copies the input's data through (relocateExternal): its parts are new bytes.
       blob: new Blob(
         parts.map((p) => {
-          if (isCopiedRange(p)) throw new Error(`the page's CLE copied "${p.location}" through`);
+          // runCle turns the ranges it copies from the user's Files into slices of them; a range left here
+          // came from files this page cannot read.
+          if (isCopiedRange(p)) {
+            throw new WeightlensError(
+              'USAGE',
+              `${outcome.report.file}: the equalized data file "${location}" copies bytes of "${p.location}", which this page cannot read: equalize the model from its files`,
+              { file: outcome.report.file },
+            );
+          }
           return p as Uint8Array<ArrayBuffer> | Blob;
         }),
         { type },
@@ -70,22 +83,66 @@ export class FileDownloads {
   }
 }
 
-/** The download button and what it saves; for results without the model, why there is none. */
+/** What the download row can do: save to a folder (where the browser can), download, cancel a save. */
+export interface DownloadActions {
+  /** The browser has File System Access: save into a picked folder, else through downloads. */
+  canSave: boolean;
+  save: SaveState | undefined;
+  onSave(): void;
+  onCancel(): void;
+  onDownload(): void;
+}
+
+/** The save (or download) button, what it saves and how, and how the last save went; for results without the model, why there is none. */
 export function renderDownload(
   report: CleReport,
   outcome: CleOutcome | undefined,
-  download: () => void,
+  actions: DownloadActions,
 ): TemplateResult {
   if (!outcome)
     return html`<p part="download-note" class="download-note muted">Results only: no equalized model to download.</p>`;
+  const model = equalizedFileName(report.file);
   const data = [...outcome.dataFiles.keys()];
   const size = outcome.bytes.byteLength + data.reduce((n, k) => n + dataFileLength(outcome.dataFiles.get(k)!), 0);
+  const { save } = actions;
+  const button = actions.canSave
+    ? html`<button part="save" type="button" class="primary" ?disabled=${save?.kind === 'saving'} @click=${actions.onSave}>
+        Save ${model} to a folder…
+      </button>`
+    : html`<button part="download" type="button" class="primary" @click=${actions.onDownload}>Download ${model}</button>`;
   return html`<div class="download-row">
-    <button part="download" type="button" class="primary" @click=${download}>Download ${equalizedFileName(report.file)}</button>
-    <span part="download-note" class="download-note muted">${megabytes(size)} MB${
-      data.length
-        ? html` — also downloads ${plural(data.length, 'external-data file')} (${data.join(', ')}): keep ${data.length === 1 ? 'it' : 'them'} beside the model`
-        : nothing
-    }</span>
-  </div>`;
+      ${button}
+      <span part="download-note" class="download-note muted">${megabytes(size)} MB${data.length ? ` with ${data.join(', ')}` : ''}. ${
+        actions.canSave
+          ? `Saved into a folder you choose, where no file is ever overwritten.`
+          : `Your browser saves through downloads: the ${data.length ? 'files arrive one by one' : 'file arrives'} in your downloads folder${
+              data.length ? '. Keep them together and keep their names (the model finds its data by name)' : ''
+            }.`
+      }${keptNote(outcome)}</span>
+    </div>
+    ${save ? renderSave(save, actions.onCancel) : nothing}`;
+}
+
+/** The input's data files the equalized model still reads (a model opened by URL is not relocated). */
+function keptNote(outcome: CleOutcome): string {
+  const kept = outcome.dataLocations.filter((l) => !outcome.dataFiles.has(l));
+  if (!kept.length) return '';
+  return ` The equalized model still reads its unchanged tensors from the original data ${kept.length === 1 ? 'file' : 'files'} (${kept.join(', ')}): put it in the folder that holds ${kept.length === 1 ? 'that file' : 'them'}.`;
+}
+
+function renderSave(save: SaveState, cancel: () => void): TemplateResult {
+  switch (save.kind) {
+    case 'saving': {
+      const percent = save.total ? Math.floor((save.written / save.total) * 100) : 0;
+      return html`<div part="save-status" class="status" role="status">
+        <progress part="save-progress" max="100" value=${percent} aria-label="Saving the equalized model">${percent}%</progress>
+        <span>Saving… ${megabytes(save.written)} of ${megabytes(save.total)} MB</span>
+        <button part="save-cancel" type="button" @click=${cancel}>Cancel</button>
+      </div>`;
+    }
+    case 'saved':
+      return html`<div part="save-status" class="status" role="status">Saved ${save.names.join(' and ')} in the folder "${save.folder}".</div>`;
+    case 'error':
+      return errorAlert(save.error.message, 'save-status error');
+  }
 }

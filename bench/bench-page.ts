@@ -258,21 +258,18 @@ async function quantErrorBench(): Promise<void> {
   await tensorKernelBench(
     'quant-error',
     (k, tensor, layout) =>
-      k.quantError(tensor, layout, scales.subarray(0, layout.cg), zeroPoints.subarray(0, layout.cg), -127, 127),
+      k.quantErrors(tensor, layout, [
+        { scales: scales.subarray(0, layout.cg), zeroPoints: zeroPoints.subarray(0, layout.cg), qmin: -127, qmax: 127 },
+      ]),
     (data, offset, t) => jsQuantError(data, offset, t.cout, t.inner, scales),
     { kernel: kernelVariant() },
   );
   await tensorKernelBench(
     'quant-error-columns',
     (k, tensor, { cg, inner }) =>
-      k.quantError(
-        tensor,
-        { groups: 1, outer: cg, cg: inner, inner: 1 },
-        scales.subarray(0, inner),
-        zeroPoints.subarray(0, inner),
-        -127,
-        127,
-      ),
+      k.quantErrors(tensor, { groups: 1, outer: cg, cg: inner, inner: 1 }, [
+        { scales: scales.subarray(0, inner), zeroPoints: zeroPoints.subarray(0, inner), qmin: -127, qmax: 127 },
+      ]),
     (data, offset, t) => jsQuantErrorColumns(data, offset, t.cout, t.inner, scales),
     { kernel: kernelVariant() },
   );
@@ -330,7 +327,7 @@ async function blockQuantErrorBench(): Promise<void> {
     await tensorKernelBench(
       `block-quant-error-${name}`,
       (k, tensor, layout) =>
-        k.blockQuantError(tensor, layoutOf({ cout: layout.cg, inner: layout.inner }), 32, QUANTIZER_RANGES),
+        k.blockQuantError(tensor, layoutOf({ cout: layout.cg, inner: layout.inner }), [32], QUANTIZER_RANGES),
       (data, offset, t) => jsBlockQuantError(data, offset, layoutOf(t), 32, noise),
       { kernel: kernelVariant(), block: 32, quantizers: QUANTIZER_RANGES.length },
     );

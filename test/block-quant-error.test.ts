@@ -3,9 +3,9 @@
 // over chunks of whole blocks adding up to the tensor's (what streaming relies on), and typed refusals.
 import { describe, it, before } from 'node:test';
 import { expect } from 'chai';
-import { Kernels, type BlockLayout, type ErrorSums } from '../src/kernels/kernels.js';
+import { Kernels, type BlockErrorSums, type BlockLayout, type ErrorSums } from '../src/kernels/kernels.js';
 import { QUANTIZER_RANGES, QUANTIZERS, quantParams, roundHalfEven } from '../src/pipeline/quant-error.js';
-import { randomWeights } from './support/random.js';
+import { randomWeights, seededRandom } from './support/random.js';
 import { rejects } from './support/rejects.js';
 
 const size = ({ mats, rows, cols }: BlockLayout) => mats * rows * cols;
@@ -57,27 +57,94 @@ describe('per-group quantization error kernel', () => {
     k = await Kernels.load();
   });
 
+  /** Each block size's sums against the definition (and the scalar twin's, tighter). */
+  function expectBlocks(got: BlockErrorSums, want: ErrorSums[], relative: number, where: string) {
+    want.forEach((w, i) => expectClose({ signal: got.signal, noise: got.noise[i]! }, w, relative, `${where} #${i}`));
+  }
+
+  /** Block sizes one call takes: alone, chains that divide one another (one pass), and sets that do not. */
+  const BLOCK_SETS = [[32], [7], [1], [1000], [32, 64, 128], [4, 8, 16, 48], [128, 32, 64], [1, 7, 14, 1000], [16, 24]];
+
   for (const [name, layout] of LAYOUTS) {
     it(`matches the definition and its scalar twin: ${name}`, async () => {
       const data = randomWeights(size(layout), 17, 0.01, 1);
       data[2] = 0; // an all-zero block must come out exact, not NaN
       const staged = await k.stage(data.length, (d) => d.set(data));
-      for (const block of [32, 7, 1, 1000]) {
-        const simd = k.blockQuantError(staged, layout, block, QUANTIZER_RANGES);
-        const scalar = k.blockQuantError(staged, layout, block, QUANTIZER_RANGES, 'scalar');
-        const want = reference(data, layout, block);
-        expectClose(scalar, want, 1e-12, `${name} block ${block} scalar`);
-        expectClose(simd, scalar, 1e-6, `${name} block ${block} SIMD`); // float32 squares in the SIMD sums
+      for (const blocks of BLOCK_SETS) {
+        const where = `${name} blocks ${blocks}`;
+        const simd = k.blockQuantError(staged, layout, blocks, QUANTIZER_RANGES);
+        const scalar = k.blockQuantError(staged, layout, blocks, QUANTIZER_RANGES, 'scalar');
+        const want = blocks.map((block) => reference(data, layout, block));
+        expectBlocks(scalar, want, 1e-12, `${where} scalar`);
+        // float32 squares in the SIMD sums
+        expectBlocks(
+          simd,
+          blocks.map((_, i) => ({ signal: scalar.signal, noise: scalar.noise[i]! })),
+          1e-6,
+          `${where} SIMD`,
+        );
       }
     });
   }
 
+  it('matches the definition on random shapes and block sizes', async () => {
+    const rand = seededRandom(41);
+    const int = (n: number) => 1 + Math.floor(rand() * n);
+    for (let trial = 0; trial < 30; trial++) {
+      const layout = { mats: int(4), rows: int(300), cols: trial % 3 ? int(40) : 1 };
+      const b0 = int(40);
+      const blocks = [b0, b0 * int(3), b0 * int(3) * 4];
+      const data = randomWeights(size(layout), trial, 0, 0.5);
+      const got = k.blockQuantError(await k.stage(data.length, (d) => d.set(data)), layout, blocks, QUANTIZER_RANGES);
+      expectBlocks(
+        got,
+        blocks.map((block) => reference(data, layout, block)),
+        1e-6,
+        `${JSON.stringify(layout)} ${blocks}`,
+      );
+    }
+  });
+
+  it('a symmetric range wide enough for its largest values to round past qmax keeps the clamp (qmax 2^23 − 1)', async () => {
+    const wide = [{ qmin: 1 - 2 ** 23, qmax: 2 ** 23 - 1 }];
+    for (const layout of [
+      { mats: 1, rows: 256, cols: 64 },
+      { mats: 64, rows: 256, cols: 1 },
+    ]) {
+      const data = randomWeights(size(layout), 23, 0, 0.7);
+      const staged = await k.stage(data.length, (d) => d.set(data));
+      const simd = k.blockQuantError(staged, layout, [32, 64], wide);
+      const scalar = k.blockQuantError(staged, layout, [32, 64], wide, 'scalar');
+      simd.noise.forEach((n, i) =>
+        expect(n[0], `${JSON.stringify(layout)} #${i}`).to.be.closeTo(
+          scalar.noise[i]![0]!,
+          1e-6 * scalar.noise[i]![0]!,
+        ),
+      );
+    }
+  });
+
+  it('a block of subnormal weights and zeros (1/scale overflows float32) adds no NaN', async () => {
+    for (const layout of [
+      { mats: 1, rows: 64, cols: 5 },
+      { mats: 3, rows: 64, cols: 1 },
+    ]) {
+      const data = randomWeights(size(layout), 9, 0, 0.2);
+      for (let i = 0; i < 32 * layout.cols; i++) data[i] = i % 3 ? i * 1e-43 : 0; // the first block row
+      const staged = await k.stage(data.length, (d) => d.set(data));
+      for (const variant of ['simd', 'scalar'] as const) {
+        const got = k.blockQuantError(staged, layout, [32, 64], QUANTIZER_RANGES, variant);
+        expectBlocks(got, [reference(data, layout, 32), reference(data, layout, 64)], 1e-6, variant);
+      }
+    }
+  });
+
   it('gives sums over chunks of whole blocks that add up to the whole tensor’s', async () => {
-    const cases: [BlockLayout, number, BlockLayout[]][] = [
-      // MatMul [96, 20], block 32: rows 0–31, then 32–95.
+    const cases: [BlockLayout, number[], BlockLayout[]][] = [
+      // MatMul [96, 20], blocks 16 and 32: rows 0–31, then 32–95.
       [
         { mats: 1, rows: 96, cols: 20 },
-        32,
+        [16, 32],
         [
           { mats: 1, rows: 32, cols: 20 },
           { mats: 1, rows: 64, cols: 20 },
@@ -86,34 +153,39 @@ describe('per-group quantization error kernel', () => {
       // Conv [6, 40, 3, 3], block 32 (the last block of each kernel row is 8 long): output channels 0–1, 2–5.
       [
         { mats: 6, rows: 40, cols: 9 },
-        32,
+        [32],
         [
           { mats: 2, rows: 40, cols: 9 },
           { mats: 4, rows: 40, cols: 9 },
         ],
       ],
-      // Gemm transB=1 [4, 50], block 16: rows 0–2, 3.
+      // Gemm transB=1 [4, 50], blocks 8 and 16: rows 0–2, 3.
       [
         { mats: 4, rows: 50, cols: 1 },
-        16,
+        [8, 16],
         [
           { mats: 3, rows: 50, cols: 1 },
           { mats: 1, rows: 50, cols: 1 },
         ],
       ],
     ];
-    for (const [whole, block, chunks] of cases) {
+    for (const [whole, blocks, chunks] of cases) {
       const data = randomWeights(size(whole), 5, 0, 0.3);
-      const all = k.blockQuantError(await k.stage(data.length, (d) => d.set(data)), whole, block, QUANTIZER_RANGES);
-      const summed: ErrorSums = { signal: 0, noise: QUANTIZER_RANGES.map(() => 0) };
+      const all = k.blockQuantError(await k.stage(data.length, (d) => d.set(data)), whole, blocks, QUANTIZER_RANGES);
+      const summed: BlockErrorSums = { signal: 0, noise: blocks.map(() => QUANTIZER_RANGES.map(() => 0)) };
       let offset = 0;
       for (const chunk of chunks) {
         const part = data.subarray(offset, (offset += size(chunk)));
-        const sums = k.blockQuantError(await k.stage(part.length, (d) => d.set(part)), chunk, block, QUANTIZER_RANGES);
+        const sums = k.blockQuantError(await k.stage(part.length, (d) => d.set(part)), chunk, blocks, QUANTIZER_RANGES);
         summed.signal += sums.signal;
-        sums.noise.forEach((n, i) => (summed.noise[i]! += n));
+        sums.noise.forEach((ns, b) => ns.forEach((n, i) => (summed.noise[b]![i]! += n)));
       }
-      expectClose(summed, all, 1e-13, JSON.stringify(whole));
+      expectBlocks(
+        summed,
+        blocks.map((_, b) => ({ signal: all.signal, noise: all.noise[b]! })),
+        1e-13,
+        JSON.stringify(whole),
+      );
     }
   });
 
@@ -123,7 +195,7 @@ describe('per-group quantization error kernel', () => {
     it('a layout that does not cover the staged tensor is BAD_TENSOR naming file and tensor', async () => {
       const staged = await k.stage(12, (d) => void d.fill(1), label);
       const e = await rejects(
-        Promise.resolve().then(() => k.blockQuantError(staged, { mats: 1, rows: 4, cols: 4 }, 32, QUANTIZER_RANGES)),
+        Promise.resolve().then(() => k.blockQuantError(staged, { mats: 1, rows: 4, cols: 4 }, [32], QUANTIZER_RANGES)),
         'BAD_TENSOR',
       );
       expect(e.message).to.equal('m.onnx: tensor "w": its 12 elements do not form 1 × 4 input rows × 4');
@@ -135,7 +207,7 @@ describe('per-group quantization error kernel', () => {
       const layout = { mats: 1, rows: 12, cols: 1 };
       for (const block of [0, -32, 1.5, NaN, 2 ** 31]) {
         const e = await rejects(
-          Promise.resolve().then(() => k.blockQuantError(staged, layout, block, QUANTIZER_RANGES)),
+          Promise.resolve().then(() => k.blockQuantError(staged, layout, [32, block], QUANTIZER_RANGES)),
           'USAGE',
         );
         expect(e.message).to.equal(`m.onnx: tensor "w": block size ${block} is not a positive integer`);
@@ -146,7 +218,7 @@ describe('per-group quantization error kernel', () => {
         { qmin: 0, qmax: 2.5 },
       ]) {
         await rejects(
-          Promise.resolve().then(() => k.blockQuantError(staged, layout, 4, [range])),
+          Promise.resolve().then(() => k.blockQuantError(staged, layout, [4], [range])),
           'USAGE',
         );
       }

@@ -4,10 +4,12 @@ import {
   Kernels,
   MAX_CHANNELS,
   type ChannelLayout,
+  type ChannelQuantizer,
   type ChannelStatsArrays,
+  type ErrorSums,
   type StatsVariant,
 } from '../src/kernels/kernels.js';
-import { randomWeights } from './support/random.js';
+import { randomWeights, seededRandom } from './support/random.js';
 import { channelValues, referenceChannel } from './support/reference-stats.js';
 import { rejects } from './support/rejects.js';
 
@@ -228,32 +230,43 @@ describe('histogram kernel', () => {
 });
 
 describe('quantization error kernel', () => {
-  /** q(x) in float32 exactly as docs/definitions.md writes it; errors summed in float64. */
-  function reference(
-    data: Float32Array,
-    layout: ChannelLayout,
-    scales: Float32Array,
-    zps: Float32Array,
-    qmin: number,
-    qmax: number,
-  ) {
+  /** q(x) in float32 exactly as docs/definitions.md writes it (x/scale, divided); errors summed in float64. */
+  function reference(data: Float32Array, layout: ChannelLayout, quantizers: readonly ChannelQuantizer[]): ErrorSums {
     const f = Math.fround;
     const rne = (x: number) => {
       const r = Math.round(x);
       return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
     };
-    let signal = 0,
-      noise = 0;
+    let signal = 0;
+    const noise = quantizers.map(() => 0);
     for (let ch = 0; ch < layout.groups * layout.cg; ch++) {
-      const [s, z] = [scales[ch]!, zps[ch]!];
       for (const x of channelValues(data, layout, ch)) {
-        const q = f(f(Math.min(Math.max(f(rne(f(x / s)) + z), qmin), qmax) - z) * s);
         signal += x * x;
-        noise += f(x - q) ** 2;
+        quantizers.forEach(({ scales, zeroPoints, qmin, qmax }, k) => {
+          const [s, z] = [scales[ch]!, zeroPoints[ch]!];
+          const q = f(f(Math.min(Math.max(f(rne(f(x / s)) + z), qmin), qmax) - z) * s);
+          noise[k]! += f(x - q) ** 2;
+        });
       }
     }
     return { signal, noise };
   }
+
+  /** INT8 symmetric and INT4 asymmetric with uneven per-channel scales, and an INT8 asymmetric per-tensor one. */
+  function quantizersFor(C: number): ChannelQuantizer[] {
+    const scales = Float32Array.from({ length: C }, (_, c) => (c % 2 ? 1 : 0.01 + c * 0.003));
+    return [
+      { scales, zeroPoints: new Float32Array(C), qmin: -127, qmax: 127 },
+      { scales, zeroPoints: Float32Array.from({ length: C }, (_, c) => 7 + (c % 3)), qmin: 0, qmax: 15 },
+      { scales: new Float32Array(C).fill(0.02), zeroPoints: new Float32Array(C).fill(128), qmin: 0, qmax: 255 },
+    ];
+  }
+
+  const expectClose = (got: ErrorSums, want: ErrorSums, where: string) => {
+    // float32 partial sums over 16 values; x·(1/scale) rounds like x/scale but within an ulp of a half-step
+    expect(got.signal, `${where} signal`).to.be.closeTo(want.signal, 1e-6 * want.signal);
+    want.noise.forEach((n, k) => expect(got.noise[k], `${where} noise ${k}`).to.be.closeTo(n, 1e-6 * n));
+  };
 
   for (const layout of [
     { groups: 1, outer: 1, cg: 5, inner: 131 },
@@ -261,26 +274,70 @@ describe('quantization error kernel', () => {
     { groups: 1, outer: 37, cg: 35, inner: 1 }, // columns: whole vectors of 16 and a tail of 3
     { groups: 2, outer: 3, cg: 2, inner: 9 },
   ]) {
-    for (const [qmin, qmax, label] of [
-      [-127, 127, 'int8 symmetric'],
-      [0, 15, 'int4 asymmetric'],
-    ] as const) {
-      it(`matches the definition for ${label} on ${JSON.stringify(layout)}`, async () => {
-        const k = await Kernels.load();
-        const data = randomWeights(size(layout), 31, 0, 1);
-        data[3] = 0.5; // ties round to even
-        data[4] = -1.5;
-        const C = layout.groups * layout.cg;
-        const scales = Float32Array.from({ length: C }, (_, c) => (c % 2 ? 1 : 0.01 + c * 0.003));
-        const zps = Float32Array.from({ length: C }, (_, c) => (qmin === 0 ? 7 + (c % 3) : 0));
-        const staged = await k.stage(data.length, (d) => d.set(data));
-        const got = k.quantError(staged, layout, scales, zps, qmin, qmax);
-        const want = reference(data, layout, scales, zps, qmin, qmax);
-        expect(got.signal).to.be.closeTo(want.signal, 1e-6 * want.signal); // float32 partial sums over 16 values
-        expect(got.noise).to.be.closeTo(want.noise, 1e-6 * want.noise);
-      });
-    }
+    it(`matches the definition for several quantizers in one call on ${JSON.stringify(layout)}`, async () => {
+      const k = await Kernels.load();
+      const data = randomWeights(size(layout), 31, 0, 1);
+      data[3] = 0.5; // ties round to even
+      data[4] = -1.5;
+      const quantizers = quantizersFor(layout.groups * layout.cg);
+      const staged = await k.stage(data.length, (d) => d.set(data));
+      expectClose(k.quantErrors(staged, layout, quantizers), reference(data, layout, quantizers), 'all');
+      // Each quantizer alone gives what it gives among others.
+      quantizers.forEach((q, i) =>
+        expect(k.quantErrors(staged, layout, [q]).noise[0]).to.equal(
+          k.quantErrors(staged, layout, quantizers).noise[i],
+        ),
+      );
+    });
   }
+
+  it('matches the definition on random shapes of both kernels', async () => {
+    const k = await Kernels.load();
+    const rand = seededRandom(77);
+    const int = (n: number) => 1 + Math.floor(rand() * n);
+    for (let trial = 0; trial < 40; trial++) {
+      const layout =
+        trial % 2
+          ? { groups: 1, outer: int(50), cg: int(70), inner: 1 }
+          : { groups: int(3), outer: int(4), cg: int(9), inner: int(80) };
+      const data = randomWeights(size(layout), trial, 0.01, 0.3);
+      const quantizers = quantizersFor(layout.groups * layout.cg);
+      const staged = await k.stage(data.length, (d) => d.set(data));
+      expectClose(
+        k.quantErrors(staged, layout, quantizers),
+        reference(data, layout, quantizers),
+        JSON.stringify(layout),
+      );
+    }
+  });
+
+  it('carries NaN and ±Inf into the noise as the definition does; a scale below 2^-128 keeps zeros exact', async () => {
+    const k = await Kernels.load();
+    for (const layout of [
+      { groups: 1, outer: 1, cg: 3, inner: 40 },
+      { groups: 1, outer: 20, cg: 6, inner: 1 },
+    ]) {
+      const data = randomWeights(size(layout), 3, 0, 1);
+      data[17] = NaN;
+      const quantizers = quantizersFor(layout.groups * layout.cg);
+      for (const value of [NaN, Infinity, -Infinity]) {
+        data[17] = value;
+        const got = k.quantErrors(await k.stage(data.length, (d) => d.set(data)), layout, quantizers);
+        expect(got, `${value} in ${JSON.stringify(layout)}`).to.deep.equal(reference(data, layout, quantizers));
+      }
+    }
+    // Subnormal weights and zeros with their own tiny scale: 1/scale overflows float32.
+    const layout = { groups: 1, outer: 1, cg: 1, inner: 40 };
+    const data = Float32Array.from({ length: 40 }, (_, i) => (i % 3 ? i * 1e-40 : 0));
+    const tiny = {
+      scales: Float32Array.of(Math.fround(39e-40 / 127)),
+      zeroPoints: Float32Array.of(0),
+      qmin: -127,
+      qmax: 127,
+    };
+    const got = k.quantErrors(await k.stage(40, (d) => d.set(data)), layout, [tiny]);
+    expect(Number.isFinite(got.noise[0])).to.equal(true);
+  });
 });
 
 describe('kernel preconditions: typed errors before any kernel touches memory', () => {
@@ -312,14 +369,9 @@ describe('kernel preconditions: typed errors before any kernel touches memory', 
       );
       await rejects(
         Promise.resolve().then(() =>
-          k.quantError(
-            staged,
-            { groups: 1, outer: 1, cg, inner: 0 },
-            new Float32Array(0),
-            new Float32Array(0),
-            -127,
-            127,
-          ),
+          k.quantErrors(staged, { groups: 1, outer: 1, cg, inner: 0 }, [
+            { scales: new Float32Array(0), zeroPoints: new Float32Array(0), qmin: -127, qmax: 127 },
+          ]),
         ),
         'BAD_TENSOR',
       );

@@ -34,10 +34,36 @@ export interface IntegerRange {
   readonly qmax: number;
 }
 
+/** One quantizer per channel: channel c's scale and zero point, and the integer range [qmin, qmax]. */
+export interface ChannelQuantizer extends IntegerRange {
+  readonly scales: Float32Array;
+  readonly zeroPoints: Float32Array;
+}
+
 /** Σx² and, for each integer range asked for, Σ(x − q(x))² of the fake-quantized tensor (float64). */
 export interface ErrorSums {
   signal: number;
   noise: number[];
+}
+
+/** Σx² and Σ(x − q(x))² per block size (blocks' order) and integer range of a per-group pass (float64). */
+export interface BlockErrorSums {
+  signal: number;
+  noise: number[][];
+}
+
+/**
+ * `blocks` (distinct, ascending) cut into runs that each divide the next, so one kernel pass computes a run
+ * from its smallest blocks' ranges; a run stops where those ranges of one strip would pass 2^20 values.
+ */
+function divisorChains(blocks: readonly number[], cols: number): number[][] {
+  const chains: number[][] = [];
+  for (const block of [...new Set(blocks)].sort((a, b) => a - b)) {
+    const chain = chains.at(-1);
+    if (chain && block % chain.at(-1)! === 0 && (block / chain[0]!) * cols <= 2 ** 20) chain.push(block);
+    else chains.push([block]);
+  }
+  return chains;
 }
 
 /**
@@ -140,45 +166,48 @@ export class Kernels {
   }
 
   /**
-   * Σx² and Σ(x − q(x))² of the staged tensor fake-quantized with per-channel `scales` and `zeroPoints`
-   * (one entry per channel; give every channel the same values for per-tensor quantization).
+   * Σx² and, for each of `quantizers`, Σ(x − q(x))² of the staged tensor fake-quantized with its per-channel
+   * scales and zero points (one entry per channel; give every channel the same values for per-tensor
+   * quantization). One call goes over the tensor once for all of them.
    */
-  quantError(
-    staged: StagedTensor,
-    layout: ChannelLayout,
-    scales: Float32Array,
-    zeroPoints: Float32Array,
-    qmin: number,
-    qmax: number,
-  ) {
+  quantErrors(staged: StagedTensor, layout: ChannelLayout, quantizers: readonly ChannelQuantizer[]): ErrorSums {
     this.check(staged, layout);
     const C = channelCount(layout);
+    const nq = quantizers.length;
     const at = this.arena.resultsAt(staged.size * 4);
-    this.arena.ensure(at + C * 8 + 16, `quantization error of ${C} channels`, this.stagedLabel);
+    const out = at + nq * C * 16; // 8-aligned: `at` is 64-aligned
+    this.arena.ensure(out + (nq + 1) * 8, `quantization error of ${C} channels`, this.stagedLabel);
     const { f32, f64 } = this.arena.views;
-    f32.set(scales, at / 4);
-    f32.set(zeroPoints, at / 4 + C);
-    const out = at + C * 8; // 8-aligned: `at` is 64-aligned
+    quantizers.forEach(({ scales, zeroPoints, qmin, qmax }, k) => {
+      const base = at / 4 + k * 4 * C;
+      for (let c = 0; c < C; c++) {
+        const [scale, zp] = [scales[c]!, zeroPoints[c]!];
+        f32[base + c] = scale;
+        f32[base + 2 * C + c] = qmin - zp;
+        f32[base + 3 * C + c] = qmax - zp;
+      }
+    });
     const { groups, outer, cg, inner } = layout;
     // One element per run (MatMul [K, N]): the row-by-row twin reads memory in order, four channels at once.
-    if (groups === 1 && inner === 1)
-      this.exports.quantErrorColumns(this.arena.stage, outer, cg, at, at + C * 4, qmin, qmax, out);
-    else this.exports.quantError(this.arena.stage, groups, outer, cg, inner, at, at + C * 4, qmin, qmax, out);
-    return { signal: f64[out / 8]!, noise: f64[out / 8 + 1]! };
+    if (groups === 1 && inner === 1) this.exports.quantErrorsColumns(this.arena.stage, outer, cg, at, nq, out);
+    else this.exports.quantErrors(this.arena.stage, groups, outer, cg, inner, at, nq, out);
+    return { signal: f64[out / 8]!, noise: Array.from(f64.subarray(out / 8 + 1, out / 8 + 1 + nq)) };
   }
 
   /**
-   * Σx² and Σ(x − q(x))² of the staged tensor quantized in blocks of `block` rows of `layout` (per-group
-   * quantization, one scale and zero point per block from the block's own range), for each of `ranges`.
-   * Sums over chunks of whole blocks (a sub-tensor of whole strips of `block` rows) add up to the tensor's.
+   * Σx² and Σ(x − q(x))² of the staged tensor quantized in blocks of each of `blocks` rows of `layout`
+   * (per-group quantization, one scale and zero point per block from the block's own range), for each of
+   * `ranges`: noise[i][q] for blocks[i] and ranges[q]. Sizes that divide one another are computed in one
+   * pass. Sums over chunks of whole blocks of every size (whole strips of their least common multiple of
+   * rows) add up to the tensor's.
    */
   blockQuantError(
     staged: StagedTensor,
     layout: BlockLayout,
-    block: number,
+    blocks: readonly number[],
     ranges: readonly IntegerRange[],
     variant: StatsVariant = 'simd',
-  ): ErrorSums {
+  ): BlockErrorSums {
     this.checkStaged(staged);
     const label = this.stagedLabel;
     const { mats, rows, cols } = layout;
@@ -189,22 +218,35 @@ export class Kernels {
         label,
       );
     }
-    if (!(Number.isInteger(block) && block >= 1 && block <= 2 ** 31 - 1)) {
-      throw new WeightlensError('USAGE', `${labelText(label)}: block size ${block} is not a positive integer`, label);
+    for (const block of blocks) {
+      if (!(Number.isInteger(block) && block >= 1 && block <= 2 ** 31 - 1))
+        throw new WeightlensError('USAGE', `${labelText(label)}: block size ${block} is not a positive integer`, label);
     }
     for (const { qmin, qmax } of ranges) {
       if (!(Number.isInteger(qmax) && qmax >= 1 && qmax < 2 ** 24 && (qmin === 0 || qmin === -qmax)))
         throw new WeightlensError('USAGE', `integer range [${qmin}, ${qmax}] is neither [−q, q] nor [0, q]`, label);
     }
-    const at = this.arena.resultsAt(staged.size * 4);
-    const scratch = at + ranges.length * 8;
-    const out = alignUp(scratch + cols * 16, 8);
-    this.arena.ensure(out + (ranges.length + 1) * 8, `per-group quantization of ${cols} columns`, label);
-    new Float32Array(this.arena.buffer, at, ranges.length * 2).set(ranges.flatMap((r) => [r.qmin, r.qmax]));
     const kernel = variant === 'scalar' ? this.exports.blockQuantErrorScalar : this.exports.blockQuantError;
-    kernel(this.arena.stage, mats, rows, cols, block, at, ranges.length, scratch, out);
-    const [signal, ...noise] = new Float64Array(this.arena.buffer, out, ranges.length + 1);
-    return { signal: signal!, noise };
+    const sums: BlockErrorSums = { signal: 0, noise: blocks.map(() => []) };
+    for (const chain of divisorChains(blocks, cols)) {
+      const at = this.arena.resultsAt(staged.size * 4);
+      const sizesAt = at + ranges.length * 8;
+      const scratch = alignUp(sizesAt + chain.length * 4, 16);
+      const floats = this.exports.blockScratchFloats(cols, chain[0]!, chain.at(-1)!);
+      const out = alignUp(scratch + floats * 4, 8);
+      const nOut = 1 + chain.length * ranges.length;
+      this.arena.ensure(out + nOut * 8, `per-group quantization of ${cols} columns`, label);
+      new Float32Array(this.arena.buffer, at, ranges.length * 2).set(ranges.flatMap((r) => [r.qmin, r.qmax]));
+      new Int32Array(this.arena.buffer, sizesAt, chain.length).set(chain);
+      kernel(this.arena.stage, mats, rows, cols, sizesAt, chain.length, at, ranges.length, scratch, out);
+      const [signal, ...noise] = new Float64Array(this.arena.buffer, out, nOut);
+      sums.signal = signal!;
+      chain.forEach((block, i) => {
+        const q = noise.slice(i * ranges.length, (i + 1) * ranges.length);
+        blocks.forEach((b, k) => b === block && (sums.noise[k] = q));
+      });
+    }
+    return sums;
   }
 
   /** channel < 0: the whole tensor. */

@@ -4,15 +4,19 @@
 // (FMA; current Chromium) where the engine validates it, plain SIMD otherwise (Node 20).
 import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from './wasm-binary.generated.js';
 
-/** assembly/block-quant-error.ts (SIMD, and its scalar twin): quantizers are `count` f32 pairs (qmin, qmax). */
+/**
+ * assembly/block-quant-error.ts (SIMD, and its scalar twin): `nb` i32 block sizes, each dividing the next;
+ * quantizers are `nq` f32 pairs (qmin, qmax).
+ */
 type BlockQuantErrorKernel = (
   src: number,
   mats: number,
   rows: number,
   cols: number,
-  block: number,
+  blocks: number,
+  nb: number,
   quantizers: number,
-  count: number,
+  nq: number,
   scratch: number,
   out: number,
 ) => void;
@@ -42,30 +46,20 @@ export interface KernelExports {
   scaleRunsScalar(src: number, runs: number, k: number, factors: number): void;
   scaleGridScalar(src: number, rows: number, cols: number, k: number, rowF: number, colF: number): void;
   runSumsScalar(src: number, runs: number, k: number, out: number): void;
-  quantError(
+  quantErrors(
     src: number,
     groups: number,
     outer: number,
     cg: number,
     inner: number,
-    scales: number,
-    zeroPoints: number,
-    qmin: number,
-    qmax: number,
+    params: number,
+    nq: number,
     out: number,
   ): void;
-  quantErrorColumns(
-    src: number,
-    outer: number,
-    cg: number,
-    scales: number,
-    zeroPoints: number,
-    qmin: number,
-    qmax: number,
-    out: number,
-  ): void;
+  quantErrorsColumns(src: number, outer: number, cg: number, params: number, nq: number, out: number): void;
   blockQuantError: BlockQuantErrorKernel;
   blockQuantErrorScalar: BlockQuantErrorKernel;
+  blockScratchFloats(cols: number, smallest: number, largest: number): number;
   histogram(
     src: number,
     groups: number,

@@ -70,25 +70,30 @@ const READ_LIMIT = 1 << 30;
 
 /** Opens per read and closes at once: a model with hundreds of external tensors never leaks handles. */
 function fileAt(real: string, name: string, size: number): ExternalFile {
+  const readInto = async (offset: number, dest: Uint8Array) => {
+    const handle = await open(real, 'r');
+    try {
+      let done = 0;
+      while (done < dest.byteLength) {
+        // fs reads take an int32 length: one read of 2 GiB or more would abort the process.
+        const piece = Math.min(dest.byteLength - done, READ_LIMIT);
+        const { bytesRead } = await handle.read(dest, done, piece, offset + done);
+        if (bytesRead === 0) break; // the file shrank; the caller reports the short read
+        done += bytesRead;
+      }
+      return done;
+    } finally {
+      await handle.close();
+    }
+  };
   return {
     name,
     size,
     async read(offset, length) {
       const bytes = new Uint8Array(length);
-      const handle = await open(real, 'r');
-      try {
-        let done = 0;
-        while (done < length) {
-          // fs reads take an int32 length: one read of 2 GiB or more would abort the process.
-          const piece = Math.min(length - done, READ_LIMIT);
-          const { bytesRead } = await handle.read(bytes, done, piece, offset + done);
-          if (bytesRead === 0) break; // the file shrank; the caller reports the short read
-          done += bytesRead;
-        }
-        return done === length ? bytes : bytes.subarray(0, done);
-      } finally {
-        await handle.close();
-      }
+      const done = await readInto(offset, bytes);
+      return done === length ? bytes : bytes.subarray(0, done);
     },
+    readInto,
   };
 }

@@ -115,20 +115,29 @@ function bfloat16ToNumber(bits: number): number {
 }
 
 /**
+ * The bytes of dest[0..n) when values of type `code` can be stored into them as they are: float32 into a
+ * Float32Array on a little-endian machine (a byte copy, or a read straight into it). Else undefined.
+ */
+export function rawTarget(code: number, dest: NumberArray, n: number): Uint8Array | undefined {
+  return code === DT.FLOAT && dest instanceof Float32Array && LITTLE_ENDIAN
+    ? new Uint8Array(dest.buffer, dest.byteOffset, n * 4)
+    : undefined;
+}
+
+/**
  * Decodes `n` elements of type `code` from little-endian bytes (any alignment) into dest[0..n).
  * The caller has checked isNumericReadable(code) and that src holds byteLengthOf(code, n) bytes.
  */
 export function decodeRaw(code: number, src: Uint8Array, dest: NumberArray, n: number): void {
   const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
   switch (code) {
-    case DT.FLOAT:
-      if (dest instanceof Float32Array && LITTLE_ENDIAN) {
-        // A byte copy into the destination's own memory: alignment-safe and as fast as memcpy.
-        new Uint8Array(dest.buffer, dest.byteOffset, n * 4).set(src.subarray(0, n * 4));
-      } else {
-        for (let i = 0; i < n; i++) dest[i] = view.getFloat32(i * 4, true);
-      }
+    case DT.FLOAT: {
+      // A byte copy into the destination's own memory where it can: alignment-safe and as fast as memcpy.
+      const target = rawTarget(code, dest, n);
+      if (target) target.set(src.subarray(0, n * 4));
+      else for (let i = 0; i < n; i++) dest[i] = view.getFloat32(i * 4, true);
       return;
+    }
     case DT.FLOAT16: {
       const table = float16Table();
       for (let i = 0, j = 0; i < n; i++, j += 2) dest[i] = table[src[j]! | (src[j + 1]! << 8)]!;

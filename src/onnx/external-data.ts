@@ -12,6 +12,11 @@ export interface ExternalFile {
   readonly size: number;
   /** Exactly `length` bytes from `offset`; the caller has checked the range against `size`. */
   read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * Optional: bytes from `offset` straight into `dest` (e.g. WebAssembly memory, no buffer in between);
+   * resolves to how many were read (fewer only at the end of the file).
+   */
+  readInto?(offset: number, dest: Uint8Array, signal?: AbortSignal): Promise<number>;
 }
 
 /** Opens the file an external_data `location` names (relative to the model's folder). */
@@ -168,6 +173,33 @@ export class ExternalDataReader {
     signal?: AbortSignal,
     from = 0,
   ): Promise<Uint8Array> {
+    let bytes: Uint8Array = new Uint8Array(0);
+    await this.checked(ext, needed, tensor, signal, from, async (file, offset) => {
+      bytes = await file.read(offset, needed, signal);
+      return bytes.byteLength;
+    });
+    return bytes;
+  }
+
+  /** Like read, into `dest` (its length is what is needed): straight from the file where it can. */
+  readInto(ext: ExternalLocation, dest: Uint8Array, tensor: string, signal?: AbortSignal, from = 0): Promise<void> {
+    return this.checked(ext, dest.byteLength, tensor, signal, from, async (file, offset) => {
+      if (file.readInto) return file.readInto(offset, dest, signal);
+      const bytes = await file.read(offset, dest.byteLength, signal);
+      dest.set(bytes.subarray(0, dest.byteLength));
+      return bytes.byteLength;
+    });
+  }
+
+  /** Runs `io` (returning the bytes it got) on the file after the checks, with every error put in context. */
+  private async checked(
+    ext: ExternalLocation,
+    needed: number,
+    tensor: string,
+    signal: AbortSignal | undefined,
+    from: number,
+    io: (file: ExternalFile, offset: number) => Promise<number>,
+  ): Promise<void> {
     const context = { file: this.fileName, tensor, field: 'external_data' };
     const prefix = `${this.fileName}: tensor "${tensor}"`;
     throwIfAborted(signal, this.fileName);
@@ -187,14 +219,13 @@ export class ExternalDataReader {
           `external data offset ${ext.offset} + length ${length} is beyond the end of "${ext.location}" (${file.size} bytes)`,
         );
       }
-      const bytes = await file.read(ext.offset + from, needed, signal);
-      if (bytes.byteLength !== needed) {
+      const got = await io(file, ext.offset + from);
+      if (got !== needed) {
         throw new WeightlensError(
           'EXTERNAL_DATA',
-          `reading "${ext.location}" returned ${bytes.byteLength} bytes, expected ${needed}`,
+          `reading "${ext.location}" returned ${got} bytes, expected ${needed}`,
         );
       }
-      return bytes;
     } catch (e) {
       if (signal?.aborted || (e as { name?: string }).name === 'AbortError') {
         throw new WeightlensError('ABORTED', `loading ${this.fileName} was cancelled`, {

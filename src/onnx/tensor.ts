@@ -10,6 +10,7 @@ import {
   decodeInt32Field,
   dtypeBits,
   decodeRaw,
+  rawTarget,
   dtypeName,
   isNumericReadable,
   typedFieldCount,
@@ -189,6 +190,9 @@ export class OnnxTensor implements TensorRef {
         decodeRawRange(this.dataType, first, count, (from, length) => p.bytes.subarray(from, from + length), dest);
         return;
       case 'external': {
+        // float32 into a Float32Array (WebAssembly memory, when staging): read straight into it.
+        const target = rawTarget(this.dataType, dest, count);
+        if (target) return this.context.external.readInto(p.location, target, this.name, signal, first * 4);
         const read = (from: number, length: number) =>
           this.context.external.read(p.location, length, this.name, signal, from);
         await decodeRawRange(this.dataType, first, count, read, dest);

@@ -2,7 +2,7 @@
 // definition) for symmetric and asymmetric, per-tensor, per-channel and per-group quantization. Per-tensor and
 // per-channel scales come from the channel statistics already computed, per-group ones from each block's
 // range inside the kernel; the error passes are Wasm kernels over the staged tensor (or its chunks).
-import { channelCount, type ChannelStatsArrays, type Kernels } from '../kernels/kernels.js';
+import { channelCount, type ChannelQuantizer, type ChannelStatsArrays, type Kernels } from '../kernels/kernels.js';
 import type { GroupFigure, QuantReport, QuantSchemes } from '../report/quant-error.js';
 import type { BlockParts, StagedParts } from './staged-parts.js';
 
@@ -20,13 +20,6 @@ const safeScale = (s: number) => (s > 0 && Number.isFinite(s) ? s : 1);
 
 function sqnr({ signal, noise }: { signal: number; noise: number }): number | null {
   return signal > 0 && noise > 0 ? 10 * Math.log10(signal / noise) : null;
-}
-
-interface Grid {
-  scales: Float32Array;
-  zeroPoints: Float32Array;
-  qmin: number;
-  qmax: number;
 }
 
 /** One quantizer: its scale, zero point and integer range (docs/definitions.md). */
@@ -62,7 +55,7 @@ export function quantParams(bits: number, symmetric: boolean, lo: number, hi: nu
 }
 
 /** Scales/zero points per channel (lo/hi per channel), or one for all (perTensor). */
-function grid(bits: number, symmetric: boolean, stats: ChannelStatsArrays, perTensor: boolean): Grid {
+function grid(bits: number, symmetric: boolean, stats: ChannelStatsArrays, perTensor: boolean): ChannelQuantizer {
   const C = stats.min.length;
   const scales = new Float32Array(C),
     zeroPoints = new Float32Array(C);
@@ -113,12 +106,12 @@ async function perGroupFigures(
   const signal = sizes.map(() => 0);
   const noise = sizes.map(() => QUANTIZERS.map(() => 0));
   await parts(sizes, (staged, layout, held) => {
-    for (const block of held) {
+    const sums = kernels.blockQuantError(staged, layout, held, QUANTIZER_RANGES);
+    held.forEach((block, i) => {
       const k = sizes.indexOf(block);
-      const sums = kernels.blockQuantError(staged, layout, block, QUANTIZER_RANGES);
       signal[k]! += sums.signal;
-      sums.noise.forEach((n, q) => (noise[k]![q]! += n));
-    }
+      sums.noise[i]!.forEach((n, q) => (noise[k]![q]! += n));
+    });
   });
   return QUANTIZERS.map((_, q) =>
     sizes.map((block, k) => ({ block, sqnr: sqnr({ signal: signal[k]!, noise: noise[k]![q]! }) })),
@@ -138,25 +131,34 @@ export async function quantReport(
   blocks: readonly number[] = DEFAULT_BLOCKS,
 ): Promise<QuantReport | null> {
   if (nonFinite > 0) return null;
-  // Every quantizer's grid first, then one pass over the weight's parts summing each one's error.
+  // Every quantizer's grid first, then one pass over the weight's parts summing all their errors.
   const quantizers = ([8, 4] as const).flatMap((bits) =>
     [true, false].flatMap((symmetric) =>
       [true, false].map((perTensor) => ({ bits, symmetric, perTensor, grid: grid(bits, symmetric, stats, perTensor) })),
     ),
   );
-  const sums = quantizers.map(() => ({ signal: 0, noise: 0 }));
+  let signal = 0;
+  const noise = quantizers.map(() => 0);
   await parts((staged, chunk) => {
     const C = channelCount(chunk.layout);
-    quantizers.forEach(({ grid: g }, i) => {
-      const scales = g.scales.subarray(chunk.channel, chunk.channel + C);
-      const zeroPoints = g.zeroPoints.subarray(chunk.channel, chunk.channel + C);
-      const { signal, noise } = kernels.quantError(staged, chunk.layout, scales, zeroPoints, g.qmin, g.qmax);
-      sums[i]!.signal += signal;
-      sums[i]!.noise += noise;
-    });
+    const sums = kernels.quantErrors(
+      staged,
+      chunk.layout,
+      quantizers.map(({ grid: g }) => ({
+        ...g,
+        scales: g.scales.subarray(chunk.channel, chunk.channel + C),
+        zeroPoints: g.zeroPoints.subarray(chunk.channel, chunk.channel + C),
+      })),
+    );
+    signal += sums.signal;
+    sums.noise.forEach((n, i) => (noise[i]! += n));
   });
   const figure = (bits: number, symmetric: boolean, perTensor: boolean) =>
-    sqnr(sums[quantizers.findIndex((q) => q.bits === bits && q.symmetric === symmetric && q.perTensor === perTensor)]!);
+    sqnr({
+      signal,
+      noise:
+        noise[quantizers.findIndex((q) => q.bits === bits && q.symmetric === symmetric && q.perTensor === perTensor)]!,
+    });
   const perGroup = await perGroupFigures(kernels, blockParts, blocks);
   const group = (bits: number, symmetric: boolean) =>
     perGroup[QUANTIZERS.findIndex(([b, s]) => b === bits && s === symmetric)]!;

@@ -85,6 +85,15 @@ describe('openModelFile', () => {
     expect([...new Float32Array((await file.read(8, 8)).slice().buffer)]).to.deep.equal([2, 3]);
   });
 
+  it('directorySource reads straight into a given view and says how many bytes it got', async () => {
+    const file = await directorySource(join(root, 'model'))('data/weights.bin');
+    const memory = new Uint8Array(32);
+    expect(await file.readInto!(8, memory.subarray(4, 12))).to.equal(8);
+    expect([...memory.subarray(4, 12)]).to.deep.equal([...(await file.read(8, 8))]);
+    expect([...memory.subarray(0, 4), ...memory.subarray(12)].every((b) => b === 0)).to.equal(true);
+    expect(await file.readInto!(16, new Uint8Array(16))).to.equal(8); // past the end: what there is
+  });
+
   it('a missing model file is IO naming the path', async () => {
     const path = join(root, 'model', 'missing.onnx');
     const e = await rejects(openModelFile(path), 'IO');

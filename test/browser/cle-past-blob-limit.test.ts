@@ -3,7 +3,7 @@
 // every one of them reads back, with each channel's rescaling cancelling between the pair.
 import { describe, it, after } from 'node:test';
 import { expect } from 'chai';
-import { externalTensor, modelBytes, node, valueInfo } from '../fixtures/onnx-bytes.js';
+import { mlpModel } from '../fixtures/external-mlp.js';
 import { constant } from '../support/tensors.js';
 import { runCle } from '../../src/pipeline/analyze.js';
 import { decodeModel } from '../../src/onnx/decode.js';
@@ -37,22 +37,15 @@ async function writeData(dir: FileSystemDirectoryHandle): Promise<File> {
 }
 
 const modelOf = () =>
-  modelBytes({
-    input: [valueInfo('x')],
-    output: [valueInfo('y')],
-    initializer: [
-      externalTensor('fc1.weight', [A, B], 'big.data', 0, A * B * 4),
-      externalTensor('fc2.weight', [B, A], 'big.data', A * B * 4, A * B * 4),
-      externalTensor('fc3.weight', [A, 2], 'big.data', 2 * A * B * 4, FC3),
-    ],
-    node: [
-      node('MatMul', ['x', 'fc1.weight'], ['h1'], 'fc1'),
-      node('Relu', ['h1'], ['r1'], 'relu1'),
-      node('MatMul', ['r1', 'fc2.weight'], ['h2'], 'fc2'),
-      node('Sigmoid', ['h2'], ['s2'], 'sigmoid2'),
-      node('MatMul', ['s2', 'fc3.weight'], ['y'], 'fc3'),
-    ],
-  });
+  mlpModel(
+    'big.data',
+    { fc1: [A, B], fc2: [B, A], fc3: [A, 2] },
+    {
+      fc1: { offset: 0, length: A * B * 4 },
+      fc2: { offset: A * B * 4, length: A * B * 4 },
+      fc3: { offset: 2 * A * B * 4, length: FC3 },
+    },
+  );
 
 describe('CLE on the page past the blob storage limit', () => {
   let dir: FileSystemDirectoryHandle;

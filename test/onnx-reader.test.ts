@@ -560,21 +560,6 @@ describe('ONNX reader: external data', () => {
     expect(await read(constant(model, 'w'))).to.deep.equal([1, 2, 3, 4]);
   });
 
-  it('filesSource reads into a buffer what read returns, across several stream pieces and at the end', async () => {
-    // 20 MB: more than two of the 8 MB pieces a stream read refills (Chromium), or one arrayBuffer (Node).
-    const bytes = new Uint8Array(20 * 1024 * 1024 + 13).map((_, i) => (i * 31 + (i >> 12)) & 255);
-    const file = await filesSource([Object.assign(new Blob([bytes]), { name: 'big.bin' })])('big.bin');
-    for (const [offset, length] of [
-      [0, 16],
-      [5, 17 * 1024 * 1024 + 3],
-      [bytes.length - 9, 9],
-    ] as const) {
-      const dest = new Uint8Array(length);
-      expect(await file.readInto!(offset, dest)).to.equal(length);
-      expect(dest, `${length} bytes at ${offset}`).to.deep.equal(await file.read(offset, length));
-    }
-  });
-
   it('filesSource matches webkitRelativePath inside a picked folder', async () => {
     const blob = Object.assign(new Blob([weights]), { name: 'w.bin', webkitRelativePath: 'model/data/w.bin' });
     const file = await filesSource([blob])('data/w.bin');

@@ -74,38 +74,8 @@ export function filesSource(files: Iterable<NamedBlob>): ExternalDataSource {
       size: match.size,
       // slice() reads only the tensor's bytes, never the whole (possibly multi-GB) file
       read: async (offset, length) => new Uint8Array(await match.slice(offset, offset + length).arrayBuffer()),
-      readInto: (offset, dest) => blobReadInto(match, offset, dest),
     };
   };
-}
-
-/** What a stream read of a Blob fills at a time, reused from read to read. */
-const STREAM_PIECE = 8 * 1024 * 1024;
-
-/**
- * Bytes of `blob` from `offset` into `dest`, through a byte-stream reader that refills one small buffer: a
- * 128 MB chunk leaves no 128 MB buffer behind for the collector (the renderer freed those late and grew past
- * a GB on a 2.6 GB tensor). Where Blob streams have no BYOB reader, one arrayBuffer() as before.
- */
-async function blobReadInto(blob: Blob, offset: number, dest: Uint8Array): Promise<number> {
-  const slice = blob.slice(offset, offset + dest.byteLength);
-  let reader: ReadableStreamBYOBReader;
-  try {
-    reader = slice.stream().getReader({ mode: 'byob' });
-  } catch {
-    const bytes = new Uint8Array(await slice.arrayBuffer());
-    dest.set(bytes);
-    return bytes.byteLength;
-  }
-  let buffer = new ArrayBuffer(Math.max(1, Math.min(STREAM_PIECE, dest.byteLength)));
-  let filled = 0;
-  for (;;) {
-    const { value, done } = await reader.read(new Uint8Array(buffer));
-    if (done || !value) return filled;
-    dest.set(value, filled);
-    filled += value.byteLength;
-    buffer = value.buffer as ArrayBuffer; // the same memory, handed back by the reader
-  }
 }
 
 /**

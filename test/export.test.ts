@@ -34,8 +34,8 @@ import {
   valueInfo,
 } from './fixtures/onnx-bytes.js';
 import { constant, tensorValues } from './support/tensors.js';
-import { dataFileReader, newBytesOnly } from '../src/onnx/export/data-file.js';
-import { concat } from '../src/onnx/export/wire.js';
+import { dataFileReader } from '../src/onnx/export/data-file.js';
+import { inMemoryDataFile } from './support/data-parts.js';
 
 const { onnx } = pkg;
 
@@ -331,7 +331,7 @@ describe('export: tensor edits in place', () => {
       fileName: 'out.onnx',
       externalData: memorySource({
         'weights.bin': weights,
-        ...Object.fromEntries([...out.dataFiles].map(([location, parts]) => [location, concat(newBytesOnly(parts))])),
+        ...Object.fromEntries([...out.dataFiles].map(([location, parts]) => [location, inMemoryDataFile(parts)])),
       }),
     });
     expect(constant(reopened, 'a').external).to.deep.equal({ location: 'weights.bin', offset: 0, length: 8 });

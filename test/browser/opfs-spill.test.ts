@@ -13,7 +13,7 @@ import { equalizeModel } from '../../src/pipeline/equalize-model.js';
 import { decodeModel } from '../../src/onnx/decode.js';
 import { filesSource } from '../../src/onnx/external-data.js';
 import { openModel } from '../../src/onnx/open.js';
-import { newBytesOnly } from '../../src/onnx/export/data-file.js';
+import { inMemoryDataFile } from '../support/data-parts.js';
 import { equalizeInWorker, setWorkerFactory } from '../../src/worker/client.js';
 import { equalizedFiles } from '../../src/components/cle-compare/cle-download.js';
 
@@ -128,7 +128,7 @@ describe('spilling equalized weights into the origin private file system', () =>
       { name: 'mlp.data', blob: dataFile },
       ...[...reference.dataFiles].map(([name, parts]) => ({
         name,
-        blob: new Blob(newBytesOnly(parts) as Uint8Array<ArrayBuffer>[]),
+        blob: new Blob([inMemoryDataFile(parts) as Uint8Array<ArrayBuffer>]),
       })),
     ]);
     expect(await savedWeights(equalizedFiles(outcome))).to.deep.equal(expected);

@@ -13,7 +13,8 @@ import { SPILL_MIN_BYTES } from '../../src/cle/plan-cle.js';
 import { decodeModel } from '../../src/onnx/decode.js';
 import { filesSource } from '../../src/onnx/external-data.js';
 import { openModel } from '../../src/onnx/open.js';
-import { isCopiedRange, newBytesOnly } from '../../src/onnx/export/data-file.js';
+import { isCopiedRange } from '../../src/onnx/export/data-file.js';
+import { inMemoryDataFile } from '../support/data-parts.js';
 import { equalizeInWorker } from '../../src/worker/client.js';
 import { equalizedFiles, type EqualizedFile } from '../../src/components/cle-compare/cle-download.js';
 import { saveToFolder } from '../../src/components/cle-compare/save-to-folder.js';
@@ -35,7 +36,7 @@ async function unrelocatedWeights(mlp: ExternalMlp): Promise<number[][]> {
   const model = decodeModel(mlp.model, { fileName: 'mlp.onnx', externalData: filesSource([dataFile]) });
   const reference = await equalizeModel(model, { externalData: filesSource([dataFile]) });
   const newData = [...reference.dataFiles].map(
-    ([name, parts]) => new File(newBytesOnly(parts) as Uint8Array<ArrayBuffer>[], name),
+    ([name, parts]) => new File([inMemoryDataFile(parts) as Uint8Array<ArrayBuffer>], name),
   );
   return savedWeights([
     { name: 'mlp.cle.onnx', blob: new Blob([reference.bytes as Uint8Array<ArrayBuffer>]) },

@@ -28,8 +28,7 @@ import pkg from 'onnx-proto';
 import { PYTHON, realModel } from '../support/node-paths.js';
 import { checkModel } from '../support/onnx-checker.js';
 import { seededRandom } from '../support/random.js';
-import { newBytesOnly } from '../../src/onnx/export/data-file.js';
-import { concat } from '../../src/onnx/export/wire.js';
+import { inMemoryDataFile } from '../support/data-parts.js';
 
 const CLS_MODEL = realModel('ch_ppocr_mobile_v2.0_cls_infer.onnx');
 const { onnx } = pkg;
@@ -67,7 +66,7 @@ function writeExport(dir: string, name: string, result: ExportResult): string {
   mkdirSync(dir, { recursive: true });
   for (const [location, parts] of result.dataFiles) {
     mkdirSync(dirname(join(dir, location)), { recursive: true });
-    writeFileSync(join(dir, location), concat(newBytesOnly(parts)));
+    writeFileSync(join(dir, location), inMemoryDataFile(parts));
   }
   const path = join(dir, name);
   writeFileSync(path, result.bytes);

@@ -30,18 +30,6 @@ export const partLength = (part: DataPart) =>
 
 export const dataFileLength = (parts: readonly DataPart[]) => parts.reduce((n, p) => n + partLength(p), 0);
 
-/** The parts as bytes in memory only: for a file the exporter wrote without copying or spilling anything. */
-export function newBytesOnly(parts: readonly DataPart[]): Uint8Array[] {
-  return parts.map((p) => {
-    if (p instanceof Uint8Array) return p;
-    throw new Error(
-      isCopiedRange(p)
-        ? `a data file that copies "${p.location}" through needs that file to be read`
-        : 'a data file with spilled parts needs them to be read',
-    );
-  });
-}
-
 /** The data file `name` as an ExternalFile: new bytes from memory, copied ranges read from `source`. */
 export function dataFileReader(
   name: string,

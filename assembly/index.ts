@@ -12,3 +12,4 @@ export { quantErrors, quantErrorsColumns } from './quant-error';
 export { blockQuantError, blockQuantErrorScalar, blockScratchFloats } from './block-quant-error';
 export { runSums } from './run-sums';
 export { runAbsMaxScalar, gridAbsMaxScalar, scaleRunsScalar, scaleGridScalar, runSumsScalar } from './cle-scalar';
+export { quantizeChannels, quantizeBlocks, blockRanges } from './quantize';

@@ -18,6 +18,15 @@ export { computeStats, type StatsOptions, type StatsProgress } from './pipeline/
 export type { StatsReport, LayerReport, ChannelStats, ModelSummary, ModelQuantization } from './report/stats-report.js';
 export type { QuantReport, QuantSchemes, QuantFigures } from './report/quant-error.js';
 export { equalizeModel, type EqualizeOptions } from './pipeline/equalize-model.js';
+export {
+  quantizeModel,
+  type QuantizeOptions,
+  type QuantizeOutcome,
+  type QuantizeReport,
+  type QuantizedLayer,
+} from './pipeline/quantize-model.js';
+export { checkPlan, type QuantPlan, type LayerChoice } from './quant/plan.js';
+export { checkScheme, schemeName, type QuantScheme, type Granularity } from './quant/scheme.js';
 export type { CleOptions, CleReport, CleLayerChange, CleOutcome } from './report/cle-report.js';
 export { layerHistogram } from './pipeline/weight-histogram.js';
 export { MAX_HISTOGRAM_BINS, type HistogramRequest, type LayerHistogram } from './report/weight-histogram.js';

@@ -4,7 +4,8 @@
 import { describe, it, before } from 'node:test';
 import { expect } from 'chai';
 import { Kernels, type BlockErrorSums, type BlockLayout, type ErrorSums } from '../src/kernels/kernels.js';
-import { QUANTIZER_RANGES, QUANTIZERS, quantParams, roundHalfEven } from '../src/pipeline/quant-error.js';
+import { quantParams, roundHalfEven } from '../src/kernels/quantizer.js';
+import { QUANTIZER_RANGES, QUANTIZERS } from '../src/pipeline/quant-error.js';
 import { randomWeights, seededRandom } from './support/random.js';
 import { rejects } from './support/rejects.js';
 

@@ -8,6 +8,9 @@ Commands:
   stats MODEL.onnx              per-layer, per-output-channel weight statistics
   cle MODEL.onnx -o OUT.onnx    fold BatchNorms, equalize (Cross Layer Equalization), absorb high biases,
                                 and write the equalized model
+  quantize MODEL.onnx -o OUT.onnx
+                                weight-only quantization: a QDQ model (integer weights, each read
+                                through a DequantizeLinear), with each layer's stored-weight SQNR
   report MODEL.onnx -o OUT.html one self-contained HTML report (no network needed to view it): layers,
                                 ranges, relative ranges, quantization error, CLE before/after
 
@@ -32,6 +35,17 @@ Options for cle:
   --no-bias-absorption leave biases as they are after equalizing
   --relu6-to-relu      treat Clip(0, 6) as Relu so CLE can cross it: CHANGES what the float model
                        computes (activations above 6 are no longer clipped); never implied
+
+Options for quantize (min-max scales; activations stay float):
+  -o, --output FILE    where to write the quantized model (never the input itself)
+  --plan FILE          a plan (JSON): {"default": SCHEME or "float", "layers": {"NAME": SCHEME or
+                       "float"}}, SCHEME = {"bits": 8|4, "symmetric": true|false, "granularity":
+                       "tensor"|"channel"|"group", "block": N (group only)}; or, for every layer:
+  --bits B             8 (default) or 4
+  --granularity G      tensor, channel (default) or group
+  --block N            the block size of --granularity group (e.g. 32, 64, 128)
+  --asymmetric         asymmetric (uint, with zero points) instead of symmetric (int)
+  --json               print the machine form (JSON) of what was done instead of the summary
 
 Common options:
   --data DIR           folder holding external-data files (default: the model's folder)
@@ -75,7 +89,15 @@ export interface ReportCommand extends CommonOptions {
   output: string;
 }
 
-export type Command = StatsCommand | CleCommand | ReportCommand | { command: 'help' } | { command: 'version' };
+export interface QuantizeCommand extends CommonOptions {
+  command: 'quantize';
+  output: string;
+  /** The plan file, or the one scheme of every layer (checked when the command runs). */
+  plan: { file: string } | { scheme: Record<string, unknown> };
+}
+
+export type Command =
+  StatsCommand | CleCommand | ReportCommand | QuantizeCommand | { command: 'help' } | { command: 'version' };
 
 const usage = (message: string) => new WeightlensError('USAGE', `${message} (see weightlens --help)`);
 
@@ -112,6 +134,10 @@ export function parseCommandLine(argv: readonly string[]): Command {
         output: { type: 'string', short: 'o' },
         'no-bias-absorption': { type: 'boolean', default: false },
         'relu6-to-relu': { type: 'boolean', default: false },
+        plan: { type: 'string' },
+        bits: { type: 'string' },
+        granularity: { type: 'string' },
+        asymmetric: { type: 'boolean', default: false },
         progress: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
@@ -127,7 +153,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
   if (values.version) return { command: 'version' };
   const [command, ...rest] = positionals;
   if (command === undefined) throw usage('no command given');
-  if (command !== 'stats' && command !== 'cle' && command !== 'report') throw usage(`unknown command "${command}"`);
+  if (command !== 'stats' && command !== 'cle' && command !== 'report' && command !== 'quantize')
+    throw usage(`unknown command "${command}"`);
   if (rest.length !== 1) throw usage(`${command} takes one model file, got ${rest.length}`);
   if (values.progress && values.quiet) throw usage('--progress and --quiet contradict each other');
   const common: CommonOptions = {
@@ -140,6 +167,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
   const onlyFor = (option: string, owner: string) => {
     throw usage(`${option} is an option of "${owner}", not of "${command}"`);
   };
+  const schemeFlags = (['plan', 'bits', 'granularity', 'asymmetric'] as const).filter((k) => values[k]);
+  if (command !== 'quantize' && schemeFlags.length > 0) onlyFor(`--${schemeFlags[0]}`, 'quantize');
+  if (command === 'quantize') return quantizeCommand(common, values);
   if (command === 'stats') {
     if (values.output !== undefined) onlyFor('--output', 'cle');
     if (values['no-bias-absorption']) onlyFor('--no-bias-absorption', 'cle');
@@ -162,7 +192,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     };
   }
   if (values.layer !== undefined) onlyFor('--layer', 'stats');
-  if (values.block !== undefined) onlyFor('--block', 'stats');
+  if (values.block !== undefined) onlyFor('--block', 'stats and quantize');
   if (values.quant || values['no-quant'])
     onlyFor(values.quant ? '--quant' : '--no-quant', 'stats (cle --json and report always compute it)');
   if (command === 'report') {
@@ -180,4 +210,31 @@ export function parseCommandLine(argv: readonly string[]): Command {
     relu6ToRelu: values['relu6-to-relu'],
     wide: values.wide,
   };
+}
+
+function quantizeCommand(common: CommonOptions, values: Record<string, string | boolean | undefined>): QuantizeCommand {
+  for (const option of ['layer', 'format', 'quant', 'no-quant', 'no-bias-absorption', 'relu6-to-relu', 'wide']) {
+    if (values[option]) throw usage(`--${option} is not an option of "quantize"`);
+  }
+  if (typeof values.output !== 'string')
+    throw usage('quantize needs -o OUT.onnx, the file to write the quantized model to');
+  const { plan, bits, granularity, block, asymmetric } = values;
+  if (typeof plan === 'string') {
+    const also = ['bits', 'granularity', 'block', 'asymmetric'].find((k) => values[k]);
+    if (also) throw usage(`--plan and --${also} contradict each other (the plan names every scheme)`);
+    return { command: 'quantize', ...common, output: values.output, plan: { file: plan } };
+  }
+  const number = (flag: string, text: string | boolean | undefined) => {
+    if (text === undefined) return undefined;
+    if (typeof text !== 'string' || !/^\d+$/.test(text))
+      throw usage(`--${flag} takes a positive integer, not "${String(text)}"`);
+    return Number(text);
+  };
+  const scheme = {
+    bits: number('bits', bits) ?? 8,
+    symmetric: !asymmetric,
+    granularity: granularity ?? (block !== undefined ? 'group' : 'channel'),
+    ...(block !== undefined ? { block: number('block', block) } : {}),
+  };
+  return { command: 'quantize', ...common, output: values.output, plan: { scheme } };
 }

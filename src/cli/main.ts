@@ -8,6 +8,7 @@ import {
   parseCommandLine,
   USAGE,
   type CleCommand,
+  type QuantizeCommand,
   type ReportCommand,
   type StatsCommand,
   type StatsFormat,
@@ -19,6 +20,11 @@ import { toModelExplorerNodeData, toNetronAttachment } from '../report/interop.j
 import type { Model } from '../onnx/model.js';
 import type { StatsReport } from '../report/stats-report.js';
 import { formatCleSummary } from './cle-summary.js';
+import { formatQuantizeSummary } from './quantize-summary.js';
+import { quantizeModel } from '../pipeline/quantize-model.js';
+import { checkPlan, type QuantPlan } from '../quant/plan.js';
+import { checkScheme } from '../quant/scheme.js';
+import { readFile } from 'node:fs/promises';
 import { directorySource } from '../node/external-data.js';
 import { writeModel } from '../node/write-model.js';
 import { fileSpill } from '../node/file-spill.js';
@@ -127,6 +133,66 @@ async function runCle(cmd: CleCommand, io: CliIO): Promise<void> {
   }
 }
 
+/** The plan a quantize command names: its file's, or one scheme for every layer. */
+async function planOf(cmd: QuantizeCommand): Promise<QuantPlan> {
+  if ('scheme' in cmd.plan) return { default: checkScheme(cmd.plan.scheme, 'quantize options') };
+  const { file } = cmd.plan;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new WeightlensError(
+      'IO',
+      `${file}: cannot read the plan (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+      {
+        file,
+        cause: e,
+      },
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new WeightlensError('USAGE', `${file}: the plan is not JSON (${(e as Error).message})`, { file });
+  }
+  return checkPlan(json, file);
+}
+
+async function runQuantize(cmd: QuantizeCommand, io: CliIO): Promise<void> {
+  const progress = progressLine(
+    io.stderr,
+    cmd.progress === 'always' || (cmd.progress === 'auto' && io.stderr.isTTY === true),
+  );
+  const name = basename(cmd.model);
+  try {
+    const plan = await planOf(cmd);
+    const dataDir = cmd.dataDir ?? dirname(cmd.model);
+    const model = await openModelFile(cmd.model, {
+      dataDir,
+      onProgress: (p) => p.phase === 'read' && stepOf(progress, name, 'read')(p),
+    });
+    const outcome = await quantizeModel(model, {
+      plan,
+      dataFileName: `${basename(cmd.output).replace(/\.onnx$/i, '')}.data`,
+      relocateExternal: resolve(dirname(cmd.output)) !== resolve(dataDir),
+      onProgress: stepOf(progress, name, 'quantize'),
+    });
+    await writeModel(cmd.output, outcome, {
+      input: cmd.model,
+      model,
+      dataDir,
+      onProgress: stepOf(progress, name, 'write'),
+    });
+    progress.done();
+    io.stdout.write(
+      cmd.json ? JSON.stringify(outcome.report, null, 2) + '\n' : formatQuantizeSummary(outcome.report, cmd.output),
+    );
+  } finally {
+    progress.done();
+  }
+}
+
 async function runReport(cmd: ReportCommand, io: CliIO): Promise<void> {
   const progress = progressLine(
     io.stderr,
@@ -183,7 +249,9 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
         ? runCle(cmd, io)
         : cmd.command === 'report'
           ? runReport(cmd, io)
-          : runStats(cmd, io));
+          : cmd.command === 'quantize'
+            ? runQuantize(cmd, io)
+            : runStats(cmd, io));
     }
     return 0;
   } catch (error) {

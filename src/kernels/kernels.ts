@@ -1,6 +1,7 @@
 // Typed wrappers over the statistics and histogram kernels: stage a tensor in Wasm memory once, run
 // kernels on it, copy the small per-channel results out.
 import { WeightlensError } from '../errors.js';
+import { gridEntries, type GridQuantizer } from './quantizer.js';
 import { instantiateKernels, type KernelExports } from './wasm-module.js';
 import { WasmArena, alignUp, labelText, type TensorLabel } from './wasm-memory.js';
 
@@ -208,20 +209,9 @@ export class Kernels {
     ranges: readonly IntegerRange[],
     variant: StatsVariant = 'simd',
   ): BlockErrorSums {
-    this.checkStaged(staged);
+    this.blockCheck(staged, layout, blocks);
     const label = this.stagedLabel;
     const { mats, rows, cols } = layout;
-    if (![mats, rows, cols].every((n) => Number.isSafeInteger(n) && n >= 0) || mats * rows * cols !== this.stagedSize) {
-      throw new WeightlensError(
-        'BAD_TENSOR',
-        `${labelText(label)}: its ${this.stagedSize} elements do not form ${mats} × ${rows} input rows × ${cols}`,
-        label,
-      );
-    }
-    for (const block of blocks) {
-      if (!(Number.isInteger(block) && block >= 1 && block <= 2 ** 31 - 1))
-        throw new WeightlensError('USAGE', `${labelText(label)}: block size ${block} is not a positive integer`, label);
-    }
     for (const { qmin, qmax } of ranges) {
       if (!(Number.isInteger(qmax) && qmax >= 1 && qmax < 2 ** 24 && (qmin === 0 || qmin === -qmax)))
         throw new WeightlensError('USAGE', `integer range [${qmin}, ${qmax}] is neither [−q, q] nor [0, q]`, label);
@@ -249,6 +239,55 @@ export class Kernels {
     return sums;
   }
 
+  /** Each block's min and max over the staged tensor (blocks of `block` input rows, as a block grid indexes them). */
+  blockRanges(staged: StagedTensor, layout: BlockLayout, block: number): { lo: Float32Array; hi: Float32Array } {
+    this.blockCheck(staged, layout, [block]);
+    const E = gridEntries({ kind: 'block', layout, block });
+    const lo = this.arena.resultsAt(staged.size * 4);
+    this.arena.ensure(lo + E * 8, `the ranges of ${E} blocks`, this.stagedLabel);
+    const { mats, rows, cols } = layout;
+    this.exports.blockRanges(this.arena.stage, mats, rows, cols, block, lo, lo + E * 4);
+    return {
+      lo: new Float32Array(this.arena.buffer, lo, E).slice(),
+      hi: new Float32Array(this.arena.buffer, lo + E * 4, E).slice(),
+    };
+  }
+
+  /**
+   * The staged tensor's integer codes under `quantizer` (one byte each: int8/uint8 as stored, 4-bit codes
+   * still to be packed), and Σx², Σ(x − deq(q))² of what they dequantize to, as an export stores them
+   * (assembly/quantize.ts). The grid must cover exactly the staged elements.
+   */
+  quantize(staged: StagedTensor, quantizer: GridQuantizer): { codes: Uint8Array; signal: number; noise: number } {
+    const { grid, scales, zeroPoints, qmin, qmax } = quantizer;
+    if (grid.kind === 'channel') this.check(staged, grid.layout);
+    else this.blockCheck(staged, grid.layout, [grid.block]);
+    const E = gridEntries(grid);
+    if (scales.length !== E || zeroPoints.length !== E)
+      throw new Error(`a quantizer of ${scales.length} scales and ${zeroPoints.length} zero points for ${E} entries`);
+    const n = staged.size;
+    const params = this.arena.resultsAt(n * 4);
+    const out = alignUp(params + E * 8, 8);
+    const codes = out + 16;
+    this.arena.ensure(codes + n, `the integer codes of ${n} weights`, this.stagedLabel);
+    const { f32, f64 } = this.arena.views;
+    f32.set(scales, params / 4);
+    f32.set(zeroPoints, params / 4 + E);
+    const src = this.arena.stage;
+    if (grid.kind === 'channel') {
+      const { groups, outer, cg, inner } = grid.layout;
+      this.exports.quantizeChannels(src, groups, outer, cg, inner, params, qmin, qmax, codes, out);
+    } else {
+      const { mats, rows, cols } = grid.layout;
+      this.exports.quantizeBlocks(src, mats, rows, cols, grid.block, params, qmin, qmax, codes, out);
+    }
+    return {
+      codes: new Uint8Array(this.arena.buffer, codes, n).slice(),
+      signal: f64[out / 8]!,
+      noise: f64[out / 8 + 1]!,
+    };
+  }
+
   /** channel < 0: the whole tensor. */
   histogram(
     staged: StagedTensor,
@@ -274,6 +313,24 @@ export class Kernels {
     this.exports.histogram(this.arena.stage, groups, outer, cg, inner, channel, lo, hi, bins, out);
     const all = new Uint32Array(this.arena.buffer, out, bins + 3).slice();
     return { counts: all.subarray(0, bins), below: all[bins]!, above: all[bins + 1]!, nonFinite: all[bins + 2]! };
+  }
+
+  /** A block layout covers exactly the staged elements, and every block size is a positive int32. */
+  private blockCheck(staged: StagedTensor, layout: BlockLayout, blocks: readonly number[]): void {
+    this.checkStaged(staged);
+    const label = this.stagedLabel;
+    const { mats, rows, cols } = layout;
+    if (![mats, rows, cols].every((n) => Number.isSafeInteger(n) && n >= 0) || mats * rows * cols !== this.stagedSize) {
+      throw new WeightlensError(
+        'BAD_TENSOR',
+        `${labelText(label)}: its ${this.stagedSize} elements do not form ${mats} × ${rows} input rows × ${cols}`,
+        label,
+      );
+    }
+    for (const block of blocks) {
+      if (!(Number.isInteger(block) && block >= 1 && block <= 2 ** 31 - 1))
+        throw new WeightlensError('USAGE', `${labelText(label)}: block size ${block} is not a positive integer`, label);
+    }
   }
 
   private checkStaged(staged: StagedTensor): void {

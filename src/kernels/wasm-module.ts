@@ -58,6 +58,33 @@ export interface KernelExports {
   ): void;
   quantErrorsColumns(src: number, outer: number, cg: number, params: number, nq: number, out: number): void;
   blockQuantError: BlockQuantErrorKernel;
+  /** assembly/quantize.ts: codes (one byte each) and f64 [Σx², Σ(x − deq)²] at out. */
+  quantizeChannels(
+    src: number,
+    groups: number,
+    outer: number,
+    cg: number,
+    inner: number,
+    params: number,
+    qmin: number,
+    qmax: number,
+    codes: number,
+    out: number,
+  ): void;
+  /** assembly/quantize.ts: each block's min and max, f32[E] each. */
+  blockRanges(src: number, mats: number, rows: number, cols: number, block: number, lo: number, hi: number): void;
+  quantizeBlocks(
+    src: number,
+    mats: number,
+    rows: number,
+    cols: number,
+    block: number,
+    params: number,
+    qmin: number,
+    qmax: number,
+    codes: number,
+    out: number,
+  ): void;
   blockQuantErrorScalar: BlockQuantErrorKernel;
   blockScratchFloats(cols: number, smallest: number, largest: number): number;
   histogram(

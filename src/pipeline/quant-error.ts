@@ -3,83 +3,30 @@
 // per-channel scales come from the channel statistics already computed, per-group ones from each block's
 // range inside the kernel; the error passes are Wasm kernels over the staged tensor (or its chunks).
 import { channelCount, type ChannelQuantizer, type ChannelStatsArrays, type Kernels } from '../kernels/kernels.js';
+import { integerRange, minMaxQuantizer, sqnr, type QuantGrid } from '../kernels/quantizer.js';
 import type { GroupFigure, QuantReport, QuantSchemes } from '../report/quant-error.js';
 import type { BlockParts, StagedParts } from './staged-parts.js';
 
 /** The block sizes of per-group figures unless told otherwise (those ONNX Runtime's 4-bit quantizers offer). */
 export const DEFAULT_BLOCKS: readonly number[] = [32, 64, 128];
 
-/** Round half to even, as numpy.round and the kernels (Wasm `nearest`) do. */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-/** A zero scale means the channel is all zeros: any scale quantizes it exactly. */
-const safeScale = (s: number) => (s > 0 && Number.isFinite(s) ? s : 1);
-
-function sqnr({ signal, noise }: { signal: number; noise: number }): number | null {
-  return signal > 0 && noise > 0 ? 10 * Math.log10(signal / noise) : null;
-}
-
-/** One quantizer: its scale, zero point and integer range (docs/definitions.md). */
-export interface QuantParams {
-  scale: number;
-  zeroPoint: number;
-  qmin: number;
-  qmax: number;
-}
-
-/** The integer range of a b-bit quantizer: symmetric [−(2^(b−1) − 1), 2^(b−1) − 1], asymmetric [0, 2^b − 1]. */
-function integerRange(bits: number, symmetric: boolean): { qmin: number; qmax: number } {
-  return symmetric ? { qmin: 1 - 2 ** (bits - 1), qmax: 2 ** (bits - 1) - 1 } : { qmin: 0, qmax: 2 ** bits - 1 };
-}
-
-/**
- * The scale for values in [lo, hi] with largest magnitude absMax, given the integer range's top (qmax):
- * symmetric uses absMax, asymmetric the range widened to include 0. In float32 as the kernels see it.
- */
-function scaleOf(qmax: number, symmetric: boolean, lo: number, hi: number, absMax: number): number {
-  if (symmetric) return safeScale(Math.fround(absMax / qmax));
-  return safeScale(Math.fround((Math.fround(Math.max(hi, 0)) - Math.fround(Math.min(lo, 0))) / qmax));
-}
-
-const zeroPointOf = (symmetric: boolean, lo: number, scale: number) =>
-  symmetric ? 0 : roundHalfEven(Math.fround(-Math.min(lo, 0) / scale));
-
-/** The quantizer for values in [lo, hi] with largest magnitude absMax (docs/definitions.md). */
-export function quantParams(bits: number, symmetric: boolean, lo: number, hi: number, absMax: number): QuantParams {
-  const { qmin, qmax } = integerRange(bits, symmetric);
-  const scale = scaleOf(qmax, symmetric, lo, hi, absMax);
-  return { scale, zeroPoint: zeroPointOf(symmetric, lo, scale), qmin, qmax };
-}
-
 /** Scales/zero points per channel (lo/hi per channel), or one for all (perTensor). */
 function grid(bits: number, symmetric: boolean, stats: ChannelStatsArrays, perTensor: boolean): ChannelQuantizer {
   const C = stats.min.length;
-  const scales = new Float32Array(C),
-    zeroPoints = new Float32Array(C);
-  let tensorLo = 0,
-    tensorHi = 0,
-    tensorAbs = 0;
+  const channels = (cg: number): QuantGrid => ({ kind: 'channel', layout: { groups: 1, outer: 1, cg, inner: 1 } });
+  if (!perTensor) return minMaxQuantizer(channels(C), bits, symmetric, stats.min, stats.max);
+  let lo = 0,
+    hi = 0;
   for (let c = 0; c < C; c++) {
-    tensorLo = Math.min(tensorLo, stats.min[c]!);
-    tensorHi = Math.max(tensorHi, stats.max[c]!);
-    tensorAbs = Math.max(tensorAbs, stats.absMax[c]!);
+    lo = Math.min(lo, stats.min[c]!);
+    hi = Math.max(hi, stats.max[c]!);
   }
-  const tensor = quantParams(bits, symmetric, tensorLo, tensorHi, tensorAbs);
-  if (perTensor) {
-    scales.fill(tensor.scale);
-    zeroPoints.fill(tensor.zeroPoint);
-  } else {
-    // The scalar helpers, not quantParams: no object per channel (layers reach 2^20 channels).
-    for (let c = 0; c < C; c++) {
-      const scale = scaleOf(tensor.qmax, symmetric, stats.min[c]!, stats.max[c]!, stats.absMax[c]!);
-      scales[c] = scale;
-      zeroPoints[c] = zeroPointOf(symmetric, stats.min[c]!, scale);
-    }
-  }
-  return { scales, zeroPoints, qmin: tensor.qmin, qmax: tensor.qmax };
+  const tensor = minMaxQuantizer(channels(1), bits, symmetric, [lo], [hi]);
+  return {
+    ...tensor,
+    scales: new Float32Array(C).fill(tensor.scales[0]!),
+    zeroPoints: new Float32Array(C).fill(tensor.zeroPoints[0]!),
+  };
 }
 
 /** The four quantizers, in QuantReport's order: INT8 and INT4, each symmetric then asymmetric. */

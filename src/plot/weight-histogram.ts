@@ -5,7 +5,7 @@ import * as Plot from '@observablehq/plot';
 import { plotSpec } from './plot-options.js';
 import type { PlotSpec } from './plot-spec.js';
 import type { LayerReport } from '../report/stats-report.js';
-import { quantParams } from '../pipeline/quant-error.js';
+import { quantParams } from '../kernels/quantizer.js';
 import type { LayerHistogram } from '../report/weight-histogram.js';
 import { TICK_GAP_PX, formatNumber, logTicks, tickFormat } from './format.js';
 import type { QuantBits, QuantScheme } from './quant-error.js';

@@ -21,7 +21,7 @@ import {
   roundingChange,
 } from './encode-values.js';
 import { isCopiedRange, partLength, type DataPart } from './data-file.js';
-import type { ExportPlan, NewInitializer, StoredValues, TensorEdit } from './plan.js';
+import type { ExportPlan, NewEncodedInitializer, NewInitializer, NewNode, StoredValues, TensorEdit } from './plan.js';
 import { MessageEditor, WIRE, encodeTag, lenRecord, records, stringRecord, varintRecord, type Chunk } from './wire.js';
 
 export interface ExportOptions {
@@ -60,10 +60,11 @@ export interface TensorRounding {
 
 /** ONNX field numbers (onnx.proto, checked against ONNX 1.12's). */
 const F = {
-  model: { graph: 7 },
+  model: { irVersion: 1, graph: 7, opsetImport: 8 },
+  opset: { domain: 1, version: 2 },
   graph: { node: 1, initializer: 5 },
   node: { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 },
-  attribute: { name: 1, f: 2, t: 5, g: 6, floats: 7, graphs: 11 },
+  attribute: { name: 1, f: 2, i: 3, t: 5, g: 6, floats: 7, graphs: 11, type: 20 },
   tensor: {
     dims: 1,
     dataType: 2,
@@ -79,6 +80,7 @@ const F = {
 } as const;
 
 const DATA_LOCATION_EXTERNAL = 1;
+const ATTRIBUTE_INT = 2;
 const utf8 = new TextEncoder();
 
 export function exportModel(model: Model, plan: ExportPlan, options: ExportOptions = {}): ExportResult {
@@ -133,6 +135,7 @@ class Exporter {
     for (const r of plan.rewriteNodes ?? []) this.rewriteNode(r.node, r.opType, r.inputs, r.removeAttributes);
     for (const a of plan.appendInputs) this.appendInput(a.node, a.name);
     for (const init of plan.addInitializers) this.addInitializer(init);
+    for (const init of plan.addEncodedInitializers ?? []) this.addEncodedInitializer(init);
     const removedInitializers = new Set<TensorRef>();
     for (const t of plan.removeInitializers ?? []) {
       this.removeInitializer(t);
@@ -142,6 +145,9 @@ class Exporter {
       const ge = this.graphEdit(this.graphOfNode(n));
       ge.editor.remove(this.nodeRecord(ge, n));
     }
+    for (const n of plan.addNodes ?? []) this.addNode(n);
+    for (const [domain, version] of Object.entries(plan.opsets ?? {})) this.setOpset(domain, version);
+    if (plan.irVersion !== undefined) this.setIrVersion(plan.irVersion);
     if (this.options.relocateExternal) this.relocateUnchanged(removedInitializers);
 
     const bytes = new Uint8Array(this.root.writtenLength);
@@ -487,24 +493,8 @@ class Exporter {
 
   /** Appends a part to the new data file (aligned) and points the tensor's external_data at it. */
   private placeExternal(editor: MessageEditor, tensor: TensorRef, part: DataPart): void {
-    const location = (this.dataFileName ??= this.chooseDataFileName(this.options.dataFileName));
-    const length = partLength(part);
-    const align = length >= 65536 ? 4096 : 64;
-    const pad = (align - (this.dataLength % align)) % align;
-    if (pad) this.dataParts.push(new Uint8Array(pad));
-    const offset = this.dataLength + pad;
-    this.dataParts.push(part);
-    this.dataLength = offset + length;
+    const fresh = this.appendData(part);
     this.editedExternal.add(tensor);
-    const bytes = { byteLength: length };
-
-    const entry = (key: string, value: string) =>
-      lenRecord(F.tensor.externalData, records(stringRecord(F.entry.key, key), stringRecord(F.entry.value, value)));
-    const fresh = records(
-      entry('location', location),
-      entry('offset', String(offset)),
-      entry('length', String(bytes.byteLength)),
-    );
     // location/offset/length are replaced where the first of them was; a checksum of new bytes would be
     // wrong now, so it goes (copied bytes keep theirs); any other key stays.
     const replaced = new Set(['location', 'offset', 'length', ...(isCopiedRange(part) ? [] : ['checksum'])]);
@@ -518,9 +508,24 @@ class Exporter {
     if (!placed) editor.append(fresh);
   }
 
-  private addInitializer(init: NewInitializer): void {
-    const { name, dims, dataType, values } = init;
-    const graph = this.graphOf(init.graph.path);
+  /** Appends a part to the new data file (aligned): the external_data records that point at it. */
+  private appendData(part: DataPart): Uint8Array[] {
+    const location = (this.dataFileName ??= this.chooseDataFileName(this.options.dataFileName));
+    const length = partLength(part);
+    const align = length >= 65536 ? 4096 : 64;
+    const pad = (align - (this.dataLength % align)) % align;
+    if (pad) this.dataParts.push(new Uint8Array(pad));
+    const offset = this.dataLength + pad;
+    this.dataParts.push(part);
+    this.dataLength = offset + length;
+    const entry = (key: string, value: string) =>
+      lenRecord(F.tensor.externalData, records(stringRecord(F.entry.key, key), stringRecord(F.entry.value, value)));
+    return records(entry('location', location), entry('offset', String(offset)), entry('length', String(length)));
+  }
+
+  /** Reserves a new initializer's name in its graph: the graph edit it goes into. */
+  private newInitializer(graphPath: string, name: string): GraphEdit {
+    const graph = this.graphOf(graphPath);
     if (graph.constants.has(name))
       throw this.usage(
         `graph ${graph.path} already has a constant "${name}"; the new initializer needs another name`,
@@ -530,29 +535,100 @@ class Exporter {
     if (this.initializerIndex(ge, name) !== undefined)
       throw this.usage(`the plan adds initializer "${name}" to graph ${graph.path} twice`, name);
     ge.initializers!.set(name, -1);
-    const size = dims.reduce((a, b) => a * b, 1);
-    if (values.length !== size || dims.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    return ge;
+  }
+
+  private tensorHead(name: string, dims: readonly number[], dataType: number): Uint8Array[] {
+    if (dims.some((d) => !Number.isSafeInteger(d) || d < 0))
+      throw this.badTensor(name, 'dims', `new initializer "${name}" has dims [${dims}]`);
+    return records(
+      ...dims.map((d) => varintRecord(F.tensor.dims, d)),
+      varintRecord(F.tensor.dataType, dataType),
+      stringRecord(F.tensor.name, name),
+    );
+  }
+
+  private addInitializer(init: NewInitializer): void {
+    const { name, dims, dataType, values } = init;
+    const ge = this.newInitializer(init.graph.path, name);
+    const head = this.tensorHead(name, dims, dataType);
+    if (values.length !== dims.reduce((a, b) => a * b, 1)) {
       throw this.badTensor(name, 'values', `new initializer "${name}" has ${values.length} values for dims [${dims}]`);
     }
     if (!isWritableFloat(dataType)) {
       throw new WeightlensError(
         'UNSUPPORTED_DTYPE',
         `${this.file}: export: new initializer "${name}" cannot be ${dtypeName(dataType)}`,
-        {
-          file: this.file,
-          tensor: name,
-          field: 'data_type',
-        },
+        { file: this.file, tensor: name, field: 'data_type' },
       );
     }
-    this.noteRounding(graph, name, dataType, roundingChange(dataType, values));
-    const tensor = records(
-      ...dims.map((d) => varintRecord(F.tensor.dims, d)),
-      varintRecord(F.tensor.dataType, dataType),
-      stringRecord(F.tensor.name, name),
-      lenRecord(F.tensor.rawData, encodeRaw(dataType, values)),
+    this.noteRounding(ge.graph, name, dataType, roundingChange(dataType, values));
+    ge.editor.append(
+      lenRecord(F.graph.initializer, records(head, lenRecord(F.tensor.rawData, encodeRaw(dataType, values)))),
     );
-    ge.editor.append(lenRecord(F.graph.initializer, tensor));
+  }
+
+  private addEncodedInitializer(init: NewEncodedInitializer): void {
+    const { name, dims, dataType, raw } = init;
+    const ge = this.newInitializer(init.graph.path, name);
+    const head = this.tensorHead(name, dims, dataType);
+    if (
+      raw.byteLength !==
+      byteLengthOf(
+        dataType,
+        dims.reduce((a, b) => a * b, 1),
+      )
+    )
+      throw this.badTensor(name, 'values', `new initializer "${name}" has ${raw.byteLength} bytes for dims [${dims}]`);
+    const data = init.external
+      ? records(this.appendData(raw), varintRecord(F.tensor.dataLocation, DATA_LOCATION_EXTERNAL))
+      : lenRecord(F.tensor.rawData, raw);
+    ge.editor.append(lenRecord(F.graph.initializer, records(head, data)));
+  }
+
+  /** A new node, before the graph's first node (it reads only initializers; ONNX keeps nodes in topological order). */
+  private addNode(node: NewNode): void {
+    const ge = this.graphEdit(this.graphOf(node.graph.path));
+    const attributes = Object.entries(node.intAttributes ?? {}).map(([name, value]) =>
+      lenRecord(
+        F.node.attribute,
+        records(
+          stringRecord(F.attribute.name, name),
+          varintRecord(F.attribute.i, value),
+          varintRecord(F.attribute.type, ATTRIBUTE_INT),
+        ),
+      ),
+    );
+    const record = records(
+      ...node.inputs.map((i) => stringRecord(F.node.input, i)),
+      ...node.outputs.map((o) => stringRecord(F.node.output, o)),
+      stringRecord(F.node.name, node.name),
+      stringRecord(F.node.opType, node.opType),
+      ...attributes,
+      ...(node.domain ? [stringRecord(F.node.domain, node.domain)] : []),
+    );
+    ge.editor.prepend(lenRecord(F.graph.node, record));
+  }
+
+  /** The model imports `domain` at `version` (its entry replaced, or a new one). */
+  private setOpset(domain: string, version: number): void {
+    const entry = lenRecord(
+      F.model.opsetImport,
+      records(...(domain ? [stringRecord(F.opset.domain, domain)] : []), varintRecord(F.opset.version, version)),
+    );
+    const existing = this.root
+      .indicesOf(F.model.opsetImport)
+      .filter((i) => [domain, domain === '' ? 'ai.onnx' : domain].includes(this.root.innerString(i, F.opset.domain)));
+    existing.slice(1).forEach((i) => this.root.remove(i));
+    if (existing.length > 0) this.root.replaceRecord(existing[0]!, entry);
+    else this.root.append(entry);
+  }
+
+  private setIrVersion(version: number): void {
+    const at = this.root.indicesOf(F.model.irVersion);
+    at.slice(0, -1).forEach((i) => this.root.remove(i));
+    if (at.length > 0) this.root.replaceRecord(at.at(-1)!, varintRecord(F.model.irVersion, version));
+    else this.root.prepend(varintRecord(F.model.irVersion, version));
   }
 
   private removeInitializer(tensor: TensorRef): void {

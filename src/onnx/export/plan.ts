@@ -30,6 +30,29 @@ export interface NewInitializer {
   readonly values: Float32Array;
 }
 
+/** A new integer tensor, its raw_data already encoded (int8/uint8 codes; 4-bit codes two per byte). */
+export interface NewEncodedInitializer {
+  readonly graph: Graph;
+  readonly name: string;
+  readonly dims: readonly number[];
+  readonly dataType: number;
+  readonly raw: Uint8Array;
+  /** Store it in the new external-data file instead of the model file (as the weight it replaces was). */
+  readonly external?: boolean;
+}
+
+/** A new node, placed before every node of its graph (it reads only initializers). */
+export interface NewNode {
+  readonly graph: Graph;
+  readonly name: string;
+  readonly opType: string;
+  readonly domain?: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  /** Integer attributes (e.g. DequantizeLinear's axis and block_size). */
+  readonly intAttributes?: Readonly<Record<string, number>>;
+}
+
 export interface ExportPlan {
   readonly tensors: readonly TensorEdit[];
   readonly removeNodes: readonly Node[];
@@ -42,6 +65,13 @@ export interface ExportPlan {
   readonly rewriteNodes?: readonly NodeRewrite[];
   /** Optional: initializers nothing uses any more (a folded BatchNorm's parameters); origin 'initializer' only. */
   readonly removeInitializers?: readonly TensorRef[];
+  /** Optional: new integer tensors (e.g. a quantized weight, its zero points). */
+  readonly addEncodedInitializers?: readonly NewEncodedInitializer[];
+  /** Optional: new nodes (e.g. the DequantizeLinear before each quantized weight). */
+  readonly addNodes?: readonly NewNode[];
+  /** Optional: operator set versions to import (replacing the model's entry for that domain), and the IR version. */
+  readonly opsets?: Readonly<Record<string, number>>;
+  readonly irVersion?: number;
 }
 
 /** A node changed in place: its op_type and/or its whole input list replaced, attributes dropped by name. */

@@ -159,6 +159,7 @@ export class MessageEditor {
   private measured?: number;
   private readonly edits = new Map<number, Edit>();
   private readonly appended: Uint8Array[] = [];
+  private readonly prepended: Uint8Array[] = [];
 
   constructor(
     readonly bytes: Uint8Array,
@@ -259,8 +260,16 @@ export class MessageEditor {
     pushChunk(this.appended, record);
   }
 
+  /**
+   * Adds complete encoded records before the first one (a graph's new nodes that must come before every
+   * node reading them: ONNX lists nodes in topological order).
+   */
+  prepend(record: Chunk): void {
+    pushChunk(this.prepended, record);
+  }
+
   get changed(): boolean {
-    if (this.appended.length > 0) return true;
+    if (this.appended.length > 0 || this.prepended.length > 0) return true;
     for (const e of this.edits.values()) if (e.kind !== 'child' || e.editor.changed) return true;
     return false;
   }
@@ -289,6 +298,7 @@ export class MessageEditor {
       copy(this.start, this.end);
       return pos;
     }
+    put(this.prepended);
     let run = this.start; // start of the current run of untouched records
     this.forEachEdit((r, edit) => {
       copy(run, r.start);
@@ -318,7 +328,7 @@ export class MessageEditor {
 
   private measure(): number {
     if (!this.changed) return this.end - this.start;
-    let total = this.end - this.start + chunkLength(this.appended);
+    let total = this.end - this.start + chunkLength(this.appended) + chunkLength(this.prepended);
     this.forEachEdit((r, edit) => {
       total -= r.end - r.start;
       const payload = (length: number) => r.tagEnd - r.start + varintSize(length) + length;

@@ -1,0 +1,124 @@
+// The export plan of a weight-only QDQ model: each quantized weight becomes an integer initializer, its
+// scale (and zero point), and a DequantizeLinear whose output takes the weight's own name, so every node
+// that read the float weight now reads its dequantized value and no other node changes.
+import type { WeightLayer } from '../analysis/layers.js';
+import { WeightlensError } from '../errors.js';
+import { DT } from '../onnx/dtypes.js';
+import type { ExportPlan, NewEncodedInitializer, NewInitializer, NewNode } from '../onnx/export/plan.js';
+import { graphAt, isNameTaken, nodeProducing } from '../onnx/lookup.js';
+import type { Model, Node, TensorRef } from '../onnx/model.js';
+import { packNibbles, type QuantizedWeight } from './quantize-weight.js';
+import type { QuantScheme } from './scheme.js';
+import type { DequantizeGrid } from './weight-grid.js';
+
+/** A layer's weight, quantized, with where its scales sit. */
+export interface WeightToStore {
+  readonly layer: WeightLayer;
+  readonly scheme: QuantScheme;
+  readonly dq: DequantizeGrid;
+  readonly quantized: QuantizedWeight;
+}
+
+/** ONNX integer type of a scheme's codes: signed when symmetric (zero point 0), unsigned otherwise. */
+export function codeType(scheme: QuantScheme): number {
+  if (scheme.bits === 8) return scheme.symmetric ? DT.INT8 : DT.UINT8;
+  return scheme.symmetric ? DT.INT4 : DT.UINT4;
+}
+
+/** The default-domain opset DequantizeLinear needs for a scheme: 10, `axis` 13, 4-bit and `block_size` 21. */
+export function opsetNeeded(scheme: QuantScheme): number {
+  if (scheme.bits === 4 || scheme.granularity === 'group') return 21;
+  return scheme.granularity === 'channel' ? 13 : 10;
+}
+
+/** The least IR version a file importing this default-domain opset must declare (onnx's version table). */
+export function irVersionFor(opset: number): number {
+  if (opset >= 21) return 10;
+  if (opset >= 19) return 9;
+  if (opset >= 15) return 8;
+  if (opset >= 13) return 7;
+  if (opset >= 11) return 6;
+  return 5;
+}
+
+/** Whether a stored weight can be replaced by a DequantizeLinear output: the reason it cannot, or undefined. */
+export function storageProblem(layer: WeightLayer): string | undefined {
+  const w = layer.weight;
+  if (w.origin !== 'initializer' && w.origin !== 'constant') return `its weight is ${w.origin}, not stored as floats`;
+  if (w.dataType !== DT.FLOAT) return `its weight is not float32 (float16/bfloat16 weights are not quantized yet)`;
+  if (layer.overridable) return 'its weight is also a graph input, which a runtime may replace';
+  return undefined;
+}
+
+export function qdqPlan(model: Model, weights: readonly WeightToStore[], opset: number): ExportPlan {
+  const taken = new Set<string>();
+  const fresh = (wanted: string) => {
+    let name = wanted;
+    for (let i = 2; taken.has(name) || isNameTaken(model, name); i++) name = `${wanted}_${i}`;
+    taken.add(name);
+    return name;
+  };
+  const addInitializers: NewInitializer[] = [];
+  const addEncodedInitializers: NewEncodedInitializer[] = [];
+  const addNodes: NewNode[] = [];
+  const removeInitializers: TensorRef[] = [];
+  const removeNodes: Node[] = [];
+  for (const { layer, scheme, dq, quantized } of weights) {
+    const w = layer.weight;
+    const graph = graphAt(model, w.graph);
+    if (!graph) throw new Error(`no graph ${w.graph}`);
+    const external = w.external !== undefined;
+    const [q, scale, zp] = [fresh(`${w.name}_quantized`), fresh(`${w.name}_scale`), fresh(`${w.name}_zero_point`)];
+    addEncodedInitializers.push({
+      graph,
+      name: q,
+      dims: w.shape,
+      dataType: codeType(scheme),
+      raw: quantized.raw,
+      external,
+    });
+    addInitializers.push({
+      graph,
+      name: scale,
+      dims: dq.scaleDims,
+      dataType: DT.FLOAT,
+      values: quantized.quantizer.scales,
+    });
+    // Zero points in the codes' own type (uint8, or uint4 two per byte); symmetric codes have none (0).
+    const zpBytes = Uint8Array.from(quantized.quantizer.zeroPoints);
+    const zeroPoints = !scheme.symmetric && (scheme.bits === 8 ? zpBytes : packNibbles(zpBytes));
+    if (zeroPoints)
+      addEncodedInitializers.push({ graph, name: zp, dims: dq.scaleDims, dataType: codeType(scheme), raw: zeroPoints });
+    addNodes.push({
+      graph,
+      name: fresh(`${w.name}_DequantizeLinear`),
+      opType: 'DequantizeLinear',
+      inputs: zeroPoints ? [q, scale, zp] : [q, scale],
+      outputs: [w.name],
+      intAttributes: {
+        ...(dq.axis !== undefined ? { axis: dq.axis } : {}),
+        ...(dq.blockSize !== undefined ? { block_size: dq.blockSize } : {}),
+      },
+    });
+    if (w.origin === 'initializer') removeInitializers.push(w);
+    else {
+      const constant = nodeProducing(graph, w.name);
+      if (constant?.opType !== 'Constant')
+        throw new WeightlensError('INTERNAL', `${model.fileName}: no Constant node produces "${w.name}"`);
+      removeNodes.push(constant);
+    }
+  }
+  const opsets = weights.length > 0 && opset > (model.opsets[''] ?? 0) ? { '': opset } : undefined;
+  const irVersion = Math.max(model.irVersion, irVersionFor(opset));
+  return {
+    tensors: [],
+    removeNodes,
+    renameOutputs: [],
+    appendInputs: [],
+    addInitializers,
+    addEncodedInitializers,
+    addNodes,
+    removeInitializers,
+    ...(opsets ? { opsets, irVersion } : irVersion > model.irVersion ? { irVersion } : {}),
+  };
+}

@@ -1,0 +1,83 @@
+// Node-only: `weightlens quantize` as a user runs it: flags or a plan file, the written QDQ model re-opens
+// with its weights dequantized, the summary and --json say what was done, bad plans and flags are USAGE
+// errors naming the problem, and a plan that quantizes nothing writes nothing.
+import { after, before, describe, it } from 'node:test';
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openModelFile } from '../../src/node/open-file.js';
+import type { QuantizeReport } from '../../src/pipeline/quantize-model.js';
+import { ROOT, realModel } from '../support/node-paths.js';
+
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+    maxBuffer: 256 << 20,
+  });
+
+const DET = realModel('ch_PP-OCRv4_det_infer.onnx'); // opset 11: per-tensor INT8 only without an opset raise
+const CLS = realModel('ch_ppocr_mobile_v2.0_cls_infer.onnx'); // opset 9: below DequantizeLinear's 10
+
+describe('weightlens quantize', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'weightlens-cli-quantize-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes a QDQ model whose weights re-open as dequantized, with a per-layer summary', async () => {
+    const out = join(dir, 'det.q.onnx');
+    const r = cli('quantize', DET, '-o', out, '--granularity', 'tensor');
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/quantized 64 layers: weights 4\.\d MB -> 1\.\d MB/);
+    expect(r.stdout).to.contain('int8 symmetric per-tensor');
+    const model = await openModelFile(out);
+    const dequantized = model.main.nodes.filter((n) => n.opType === 'DequantizeLinear').map((n) => n.outputs[0]);
+    expect(dequantized).to.have.length(64);
+    const constants = new Set(model.main.nodes.filter((n) => n.opType === 'Constant').map((n) => n.outputs[0]));
+    expect(dequantized.filter((w) => constants.has(w))).to.deep.equal([]); // each float weight's Constant is gone
+  });
+
+  it('follows a plan file: a layer kept float, the rest by the default; --json is the report', () => {
+    const plan = join(dir, 'plan.json');
+    writeFileSync(
+      plan,
+      JSON.stringify({
+        default: { bits: 8, symmetric: false, granularity: 'tensor' },
+        layers: { 'p2o.Conv.0': 'float' },
+      }),
+    );
+    const r = cli('quantize', DET, '-o', join(dir, 'det.plan.onnx'), '--plan', plan, '--json');
+    expect(r.status, r.stderr).to.equal(0);
+    const report = JSON.parse(r.stdout) as QuantizeReport;
+    expect(report.layers).to.have.length(63);
+    expect(report.layers.map((l) => l.name)).to.not.include('p2o.Conv.0');
+    expect(report.layers.every((l) => l.schemeName === 'int8 asymmetric per-tensor' && l.sqnr! > 10)).to.equal(true);
+  });
+
+  it('refuses bad plans and flags, naming the problem, and writes nothing', () => {
+    const plan = join(dir, 'bad.json');
+    writeFileSync(plan, JSON.stringify({ default: { bits: 3, symmetric: true, granularity: 'tensor' } }));
+    const cases: [string[], string][] = [
+      [['--plan', plan], 'bits must be 8 or 4, not 3'],
+      [['--bits', '4', '--plan', plan], '--plan and --bits contradict each other'],
+      [['--granularity', 'row'], 'granularity must be one of tensor, channel, group, not "row"'],
+      [['--granularity', 'group'], 'per-group quantization needs a block size'],
+      [['--granularity', 'channel'], 'needs DequantizeLinear of opset 13; the model imports opset 11'],
+    ];
+    for (const [flags, message] of cases) {
+      const out = join(dir, 'never.onnx');
+      const r = cli('quantize', DET, '-o', out, ...flags);
+      expect(r.status, flags.join(' ')).to.equal(2);
+      expect(r.stderr).to.contain(message).and.contain('[USAGE]');
+      expect(existsSync(out)).to.equal(false);
+    }
+    const opset9 = cli('quantize', CLS, '-o', join(dir, 'cls.onnx'));
+    expect(opset9.stderr).to.contain('the model imports opset 9');
+    expect(cli('stats', DET, '--bits', '4').stderr).to.contain('--bits is an option of "quantize"');
+  });
+});

@@ -1,0 +1,230 @@
+// `quantizeModel` against onnxruntime-node: the DequantizeLinear nodes of every export, run alone, give back
+// bit for bit the weights the kit fake-quantized (computed here from the definition, docs/definitions.md);
+// the reported SQNR is that of those weights; the whole quantized model runs; onnx.checker accepts an
+// opset-13 export by path; a scheme the model's opset cannot express is refused; the real PP-OCRv4 det
+// quantizes with the SQNR `stats` reports, and runs.
+import { describe, it } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import * as ort from 'onnxruntime-node';
+import pkg from 'onnx-proto';
+import { integerRange, roundHalfEven, scaleOf, zeroPointOf } from '../../src/kernels/quantizer.js';
+import { decodeModel } from '../../src/onnx/decode.js';
+import { openModelFile } from '../../src/node/open-file.js';
+import { computeStats } from '../../src/pipeline/compute-stats.js';
+import { quantizeModel } from '../../src/pipeline/quantize-model.js';
+import type { QuantScheme } from '../../src/quant/scheme.js';
+import { attr, f32Tensor, modelBytes, node } from '../fixtures/onnx-bytes.js';
+import { PYTHON, realModel } from '../support/node-paths.js';
+import { rejects } from '../support/rejects.js';
+
+const { onnx } = pkg;
+const f = Math.fround;
+
+/** Seeded values, each output channel (row of axis `axis` of `dims`) with its own scale: uneven ranges. */
+function weights(dims: number[], seed: number, axis = 0): number[] {
+  let a = seed;
+  const rand = () => ((a = (Math.imul(a, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  const size = dims.reduce((x, y) => x * y, 1);
+  const inner = dims.slice(axis + 1).reduce((x, y) => x * y, 1);
+  return Array.from({ length: size }, (_, i) =>
+    f(rand() * 2 ** ((Math.floor(i / inner) % dims[axis]!) % 5) + 0.3 * rand()),
+  );
+}
+
+const W = { conv: [12, 8, 3, 3], matmul: [12, 10], gemm: [5, 10] };
+const FLOATS = { conv: weights(W.conv, 1), matmul: weights(W.matmul, 2, 1), gemm: weights(W.gemm, 3) };
+
+/** x [1, 8, 6, 6] -> Conv -> Relu -> GlobalAveragePool -> Flatten -> MatMul -> Gemm(transB) -> y [1, 5]. */
+function cnn(opset: number): Uint8Array {
+  const bytes = modelBytes(
+    {
+      node: [
+        node('Conv', ['x', 'conv_w'], ['c'], 'conv', [attr.ints('pads', [1, 1, 1, 1])]),
+        node('Relu', ['c'], ['r'], 'relu'),
+        node('GlobalAveragePool', ['r'], ['p'], 'pool'),
+        node('Flatten', ['p'], ['fl'], 'flatten'),
+        node('MatMul', ['fl', 'matmul_w'], ['m'], 'matmul'),
+        node('Gemm', ['m', 'gemm_w'], ['y'], 'gemm', [attr.int('transB', 1)]),
+      ],
+      initializer: [
+        f32Tensor('conv_w', W.conv, FLOATS.conv),
+        f32Tensor('matmul_w', W.matmul, FLOATS.matmul),
+        f32Tensor('gemm_w', W.gemm, FLOATS.gemm),
+      ],
+      input: [tensorInfo('x', [1, 8, 6, 6])],
+      output: [tensorInfo('y', [1, 5])],
+    },
+    opset,
+  );
+  const model = onnx.ModelProto.decode(bytes);
+  model.irVersion = opset >= 21 ? 10 : 7;
+  return onnx.ModelProto.encode(model).finish();
+}
+
+function tensorInfo(name: string, dims?: number[]) {
+  return {
+    name,
+    type: { tensorType: { elemType: 1, ...(dims ? { shape: { dim: dims.map((d) => ({ dimValue: d })) } } : {}) } },
+  };
+}
+
+/** The exported model's DequantizeLinear nodes alone, their outputs the graph's outputs. */
+function dequantizeOnly(exported: Uint8Array): Uint8Array {
+  const model = onnx.ModelProto.decode(exported);
+  const graph = model.graph!;
+  const nodes = graph.node!.filter((n) => n.opType === 'DequantizeLinear');
+  const read = new Set(nodes.flatMap((n) => n.input!));
+  graph.node = nodes;
+  graph.initializer = graph.initializer!.filter((t) => read.has(t.name!));
+  graph.input = [];
+  graph.output = nodes.map((n) => tensorInfo(n.output![0]!));
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** One weight fake-quantized as docs/definitions.md defines it, entry by entry of its grid (float32 steps). */
+function fakeQuantized(values: number[], scheme: QuantScheme, entryOf: (i: number) => number): Float32Array {
+  const { qmin, qmax } = integerRange(scheme.bits, scheme.symmetric);
+  const lo = new Map<number, number>(),
+    hi = new Map<number, number>();
+  values.forEach((x, i) => {
+    const e = entryOf(i);
+    lo.set(e, Math.min(lo.get(e) ?? x, x));
+    hi.set(e, Math.max(hi.get(e) ?? x, x));
+  });
+  return Float32Array.from(values, (x, i) => {
+    const [l, h] = [lo.get(entryOf(i))!, hi.get(entryOf(i))!];
+    const s = scaleOf(qmax, scheme.symmetric, l, h, Math.max(-l, h));
+    const zp = zeroPointOf(scheme.symmetric, l, s);
+    const q = Math.min(Math.max(roundHalfEven(f(x / s)) + zp, qmin), qmax);
+    return f((q - zp) * s);
+  });
+}
+
+/** Which grid entry element i of each weight falls in, per granularity (block sizes along the input axis). */
+function entryOf(weight: keyof typeof W, scheme: QuantScheme): (i: number) => number {
+  const dims = W[weight];
+  if (scheme.granularity === 'tensor') return () => 0;
+  const block = scheme.block ?? 1;
+  if (weight === 'conv') {
+    // [Cout, Cin, 3, 3]: channel axis 0; blocks along Cin, per kernel position.
+    const [, cin] = dims as [number, number];
+    return scheme.granularity === 'channel'
+      ? (i) => Math.floor(i / (cin * 9))
+      : (i) => {
+          const [o, c, k] = [Math.floor(i / (cin * 9)), Math.floor(i / 9) % cin, i % 9];
+          return (o * Math.ceil(cin / block) + Math.floor(c / block)) * 9 + k;
+        };
+  }
+  if (weight === 'matmul') {
+    // [K, N]: channel axis 1; blocks along K.
+    const n = dims[1]!;
+    return scheme.granularity === 'channel' ? (i) => i % n : (i) => Math.floor(Math.floor(i / n) / block) * n + (i % n);
+  }
+  // Gemm transB [N, K]: channel axis 0; blocks along K (axis 1).
+  const k = dims[1]!;
+  return scheme.granularity === 'channel'
+    ? (i) => Math.floor(i / k)
+    : (i) => Math.floor(i / k) * Math.ceil(k / block) + Math.floor((i % k) / block);
+}
+
+const sqnrOf = (x: ArrayLike<number>, y: ArrayLike<number>) => {
+  let signal = 0,
+    noise = 0;
+  for (let i = 0; i < x.length; i++) {
+    signal += x[i]! * x[i]!;
+    noise += (x[i]! - y[i]!) ** 2;
+  }
+  return 10 * Math.log10(signal / noise);
+};
+
+const SCHEMES: QuantScheme[] = [8, 4].flatMap((bits) =>
+  [true, false].flatMap((symmetric) => [
+    { bits, symmetric, granularity: 'tensor' } as QuantScheme,
+    { bits, symmetric, granularity: 'channel' } as QuantScheme,
+    { bits, symmetric, granularity: 'group', block: 3 } as QuantScheme, // Cin 8, K 10: short last blocks
+  ]),
+);
+
+describe('quantizeModel under onnxruntime-node', () => {
+  for (const scheme of SCHEMES) {
+    const label = `${scheme.bits} bits ${scheme.symmetric ? 'sym' : 'asym'} ${scheme.granularity}`;
+    it(`${label}: DequantizeLinear gives the kit's fake-quantized weights bit for bit; the model runs`, async () => {
+      const model = decodeModel(cnn(21), { fileName: 'cnn.onnx' });
+      const { bytes, report } = await quantizeModel(model, { plan: { default: scheme } });
+      expect(report.kept).to.deep.equal([]);
+      expect(report.layers.map((l) => l.weight)).to.deep.equal(['conv_w', 'matmul_w', 'gemm_w']);
+      const session = await ort.InferenceSession.create(dequantizeOnly(bytes));
+      const out = await session.run({});
+      for (const weight of ['conv', 'matmul', 'gemm'] as const) {
+        const got = out[`${weight}_w`]!.data as Float32Array;
+        const expected = fakeQuantized(FLOATS[weight], scheme, entryOf(weight, scheme));
+        expect(
+          Buffer.compare(Buffer.from(got.buffer, got.byteOffset, got.byteLength), Buffer.from(expected.buffer)),
+        ).to.equal(0, `${weight}_w`);
+        const reported = report.layers.find((l) => l.weight === `${weight}_w`)!.sqnr!;
+        expect(reported).to.be.closeTo(sqnrOf(FLOATS[weight], got), 1e-4);
+      }
+      const full = await ort.InferenceSession.create(bytes);
+      const x = new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: 288 }, (_, i) => Math.sin(i)),
+        [1, 8, 6, 6],
+      );
+      const y = (await full.run({ x })).y!.data as Float32Array;
+      expect(y.length).to.equal(5);
+      expect([...y].every(Number.isFinite)).to.equal(true);
+    });
+  }
+
+  it('an int8 per-channel export of an opset-13 model passes onnx.checker by path; 4-bit needs opset 21', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weightlens-quantize-'));
+    try {
+      const model = decodeModel(cnn(13), { fileName: 'cnn13.onnx' });
+      const { bytes, report } = await quantizeModel(model, {
+        plan: { default: { bits: 8, symmetric: true, granularity: 'channel' } },
+      });
+      expect(report.opset).to.deep.equal({ before: 13, after: 13 });
+      writeFileSync(join(dir, 'q.onnx'), bytes);
+      execFileSync(PYTHON, [
+        '-c',
+        'import onnx, sys; onnx.checker.check_model(sys.argv[1], full_check=True)',
+        join(dir, 'q.onnx'),
+      ]);
+      const e = await rejects(
+        quantizeModel(model, { plan: { default: { bits: 4, symmetric: true, granularity: 'channel' } } }),
+        'USAGE',
+      );
+      expect(e.message).to.contain('needs DequantizeLinear of opset 21').and.contain('opset 13');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the real PP-OCRv4 det: int8 per-tensor, every conv quantized with the SQNR stats reports; runs under onnxruntime', async () => {
+    const path = realModel('ch_PP-OCRv4_det_infer.onnx');
+    const model = await openModelFile(path);
+    const { bytes, report } = await quantizeModel(model, {
+      plan: { default: { bits: 8, symmetric: true, granularity: 'tensor' } },
+    });
+    expect(report.kept).to.deep.equal([]);
+    const stats = await computeStats(model, { quant: true, blocks: [] });
+    expect(report.layers.map((l) => l.name)).to.deep.equal(stats.layers.map((l) => l.name));
+    report.layers.forEach((l, i) =>
+      expect(l.sqnr).to.be.closeTo(stats.layers[i]!.quant!.int8.symmetric.perTensor!, 0.01),
+    );
+    // Its output is a text-probability map, ~0 on synthetic input: only that it runs is checked here.
+    const x = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 3 * 64 * 64 }, (_, i) => Math.cos(i * 0.37)),
+      [1, 3, 64, 64],
+    );
+    const quantized = await ort.InferenceSession.create(bytes);
+    const y = (await quantized.run({ x }))[quantized.outputNames[0]!]!.data as Float32Array;
+    expect(y.length).to.equal(64 * 64);
+    expect([...y].every(Number.isFinite)).to.equal(true);
+  });
+});

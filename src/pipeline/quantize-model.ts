@@ -4,6 +4,8 @@ import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
 import { throwIfAborted, WeightlensError } from '../errors.js';
 import { Kernels } from '../kernels/kernels.js';
 import { exportModel, type ExportResult } from '../onnx/export/export.js';
+import { mergePlans } from '../onnx/export/plan.js';
+import { opsetUpgrade } from '../onnx/opset-upgrade.js';
 import { byteLengthOf } from '../onnx/dtypes.js';
 import type { Model } from '../onnx/model.js';
 import type { Progress } from '../progress.js';
@@ -53,7 +55,6 @@ export interface QuantizeOutcome extends Pick<ExportResult, 'bytes' | 'dataFiles
 
 /** The layers to quantize with their schemes, and those that cannot be (with the reason). */
 function choose(model: Model, layers: readonly WeightLayer[], plan: QuantPlan) {
-  const modelOpset = model.opsets[''] ?? 0;
   const chosen: { layer: WeightLayer; scheme: QuantScheme }[] = [];
   const kept: { name: string; reason: string }[] = [];
   const seen = new Set<string>();
@@ -62,24 +63,52 @@ function choose(model: Model, layers: readonly WeightLayer[], plan: QuantPlan) {
     if (choice === 'float') continue;
     const key = `${layer.weight.graph}\0${layer.weight.name}`;
     const problem =
-      storageProblem(layer) ??
-      (seen.has(key) ? 'its weight is shared with a layer quantized before it' : undefined) ??
-      (opsetNeeded(choice) > modelOpset
-        ? `${schemeName(choice)} needs DequantizeLinear of opset ${opsetNeeded(choice)}; the model imports opset ${modelOpset}, and raising a model's opset is not supported yet`
-        : undefined);
+      storageProblem(layer) ?? (seen.has(key) ? 'its weight is shared with a layer quantized before it' : undefined);
     if (problem) kept.push({ name: layer.name, reason: problem });
     else {
       seen.add(key);
       chosen.push({ layer, scheme: choice });
     }
   }
-  return { chosen, kept };
+  return { ...withinOpset(model, chosen), kept };
+}
+
+/**
+ * The opset the export imports: the highest any chosen scheme needs that the model can be raised to
+ * (onnx/opset-upgrade.ts). Layers needing more stay float, with the nodes that stopped the raise.
+ */
+function withinOpset(model: Model, chosen: { layer: WeightLayer; scheme: QuantScheme }[]) {
+  const from = model.opsets[''] ?? 0;
+  const levels = [...new Set(chosen.map((c) => opsetNeeded(c.scheme)).filter((v) => v > from))].sort((a, b) => b - a);
+  const refusals = new Map<number, string>();
+  let opset = from;
+  for (const level of levels) {
+    const attempt = opsetUpgrade(model, level);
+    if (attempt.refused.length === 0) {
+      opset = level;
+      break;
+    }
+    const more = attempt.refused.length > 1 ? ` (and ${attempt.refused.length - 1} more)` : '';
+    refusals.set(level, `${attempt.refused[0]}${more}`);
+  }
+  const kept: { name: string; reason: string }[] = [];
+  const fits = chosen.filter(({ layer, scheme }) => {
+    const need = opsetNeeded(scheme);
+    if (need <= opset) return true;
+    kept.push({
+      name: layer.name,
+      reason: `${schemeName(scheme)} needs DequantizeLinear of opset ${need}; the model imports opset ${from} and cannot be raised to ${need}: ${refusals.get(need) ?? 'a lower raise was chosen'}`,
+    });
+    return false;
+  });
+  return { chosen: fits, keptForOpset: kept };
 }
 
 export async function quantizeModel(model: Model, options: QuantizeOptions): Promise<QuantizeOutcome> {
   const kernels = options.kernels ?? (await Kernels.load());
   const { signal } = options;
-  const { chosen, kept } = choose(model, findWeightLayers(model), options.plan);
+  const { chosen, kept: keptChoice, keptForOpset } = choose(model, findWeightLayers(model), options.plan);
+  const kept = [...keptChoice, ...keptForOpset];
   const total = chosen.reduce((n, c) => n + c.layer.weight.size, 0);
   let done = 0;
   const stored: WeightToStore[] = [];
@@ -118,7 +147,10 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
   }
   const before = model.opsets[''] ?? 0;
   const after = Math.max(before, ...stored.map((s) => opsetNeeded(s.scheme)));
-  const exported = exportModel(model, qdqPlan(model, stored, after), {
+  const plan = qdqPlan(model, stored);
+  // A raise to `after` crosses a subset of the changes the chosen one did: it is never refused.
+  const raise = after > before ? opsetUpgrade(model, after).plan : {};
+  const exported = exportModel(model, mergePlans(plan, raise), {
     ...(options.dataFileName ? { dataFileName: options.dataFileName } : {}),
     ...(options.relocateExternal ? { relocateExternal: true } : {}),
   });

@@ -31,16 +31,6 @@ export function opsetNeeded(scheme: QuantScheme): number {
   return scheme.granularity === 'channel' ? 13 : 10;
 }
 
-/** The least IR version a file importing this default-domain opset must declare (onnx's version table). */
-export function irVersionFor(opset: number): number {
-  if (opset >= 21) return 10;
-  if (opset >= 19) return 9;
-  if (opset >= 15) return 8;
-  if (opset >= 13) return 7;
-  if (opset >= 11) return 6;
-  return 5;
-}
-
 /** Whether a stored weight can be replaced by a DequantizeLinear output: the reason it cannot, or undefined. */
 export function storageProblem(layer: WeightLayer): string | undefined {
   const w = layer.weight;
@@ -50,7 +40,7 @@ export function storageProblem(layer: WeightLayer): string | undefined {
   return undefined;
 }
 
-export function qdqPlan(model: Model, weights: readonly WeightToStore[], opset: number): ExportPlan {
+export function qdqPlan(model: Model, weights: readonly WeightToStore[]): ExportPlan {
   const taken = new Set<string>();
   const fresh = (wanted: string) => {
     let name = wanted;
@@ -108,8 +98,6 @@ export function qdqPlan(model: Model, weights: readonly WeightToStore[], opset: 
       removeNodes.push(constant);
     }
   }
-  const opsets = weights.length > 0 && opset > (model.opsets[''] ?? 0) ? { '': opset } : undefined;
-  const irVersion = Math.max(model.irVersion, irVersionFor(opset));
   return {
     tensors: [],
     removeNodes,
@@ -119,6 +107,5 @@ export function qdqPlan(model: Model, weights: readonly WeightToStore[], opset: 
     addEncodedInitializers,
     addNodes,
     removeInitializers,
-    ...(opsets ? { opsets, irVersion } : irVersion > model.irVersion ? { irVersion } : {}),
   };
 }

@@ -22,7 +22,17 @@ import {
 } from './encode-values.js';
 import { isCopiedRange, partLength, type DataPart } from './data-file.js';
 import type { ExportPlan, NewEncodedInitializer, NewInitializer, NewNode, StoredValues, TensorEdit } from './plan.js';
-import { MessageEditor, WIRE, encodeTag, lenRecord, records, stringRecord, varintRecord, type Chunk } from './wire.js';
+import {
+  MessageEditor,
+  WIRE,
+  encodeTag,
+  int64Record,
+  lenRecord,
+  records,
+  stringRecord,
+  varintRecord,
+  type Chunk,
+} from './wire.js';
 
 export interface ExportOptions {
   /**
@@ -146,6 +156,7 @@ class Exporter {
       ge.editor.remove(this.nodeRecord(ge, n));
     }
     for (const n of plan.addNodes ?? []) this.addNode(n);
+    for (const r of plan.replaceNodes ?? []) this.replaceNode(r.node, r.nodes);
     for (const [domain, version] of Object.entries(plan.opsets ?? {})) this.setOpset(domain, version);
     if (plan.irVersion !== undefined) this.setIrVersion(plan.irVersion);
     if (this.options.relocateExternal) this.relocateUnchanged(removedInitializers);
@@ -589,25 +600,50 @@ class Exporter {
   /** A new node, before the graph's first node (it reads only initializers; ONNX keeps nodes in topological order). */
   private addNode(node: NewNode): void {
     const ge = this.graphEdit(this.graphOf(node.graph.path));
+    ge.editor.prepend(lenRecord(F.graph.node, this.nodeRecords(node)));
+  }
+
+  /** `nodes` written where `node` was, in order (each reads what the one before it wrote). */
+  private replaceNode(node: Node, nodes: readonly NewNode[]): void {
+    const key = this.nodeKey(node);
+    if (this.removed.has(key)) throw this.usage(`the plan removes node "${node.name}" and also replaces it`);
+    this.removed.add(key); // no other edit may touch it now
+    const ge = this.graphEdit(this.graphOfNode(node));
+    ge.editor.replaceRecord(
+      this.nodeRecord(ge, node),
+      records(...nodes.map((n) => lenRecord(F.graph.node, this.nodeRecords(n)))),
+    );
+  }
+
+  private nodeRecords(node: NewNode): Uint8Array[] {
     const attributes = Object.entries(node.intAttributes ?? {}).map(([name, value]) =>
       lenRecord(
         F.node.attribute,
         records(
           stringRecord(F.attribute.name, name),
-          varintRecord(F.attribute.i, value),
+          int64Record(F.attribute.i, value),
           varintRecord(F.attribute.type, ATTRIBUTE_INT),
         ),
       ),
     );
-    const record = records(
+    const copied: Chunk[] = [];
+    if (node.copyAttributes) {
+      const { from, names } = node.copyAttributes;
+      const ge = this.graphEdit(this.graphOfNode(from));
+      const source = ge.editor.child(this.nodeRecord(ge, from), `${this.file}: node "${from.name}"`);
+      for (const i of source.indicesOf(F.node.attribute))
+        if (names.includes(source.innerString(i, F.attribute.name)))
+          copied.push(lenRecord(F.node.attribute, source.data(i)));
+    }
+    return records(
       ...node.inputs.map((i) => stringRecord(F.node.input, i)),
       ...node.outputs.map((o) => stringRecord(F.node.output, o)),
       stringRecord(F.node.name, node.name),
       stringRecord(F.node.opType, node.opType),
       ...attributes,
+      ...copied,
       ...(node.domain ? [stringRecord(F.node.domain, node.domain)] : []),
     );
-    ge.editor.prepend(lenRecord(F.graph.node, record));
   }
 
   /** The model imports `domain` at `version` (its entry replaced, or a new one). */

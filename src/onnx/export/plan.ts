@@ -41,7 +41,7 @@ export interface NewEncodedInitializer {
   readonly external?: boolean;
 }
 
-/** A new node, placed before every node of its graph (it reads only initializers). */
+/** A new node: placed before every node of its graph (addNodes: it reads only initializers), or in place of one. */
 export interface NewNode {
   readonly graph: Graph;
   readonly name: string;
@@ -51,6 +51,8 @@ export interface NewNode {
   readonly outputs: readonly string[];
   /** Integer attributes (e.g. DequantizeLinear's axis and block_size). */
   readonly intAttributes?: Readonly<Record<string, number>>;
+  /** Attributes copied from an existing node, by name. */
+  readonly copyAttributes?: { readonly from: Node; readonly names: readonly string[] };
 }
 
 export interface ExportPlan {
@@ -69,6 +71,8 @@ export interface ExportPlan {
   readonly addEncodedInitializers?: readonly NewEncodedInitializer[];
   /** Optional: new nodes (e.g. the DequantizeLinear before each quantized weight). */
   readonly addNodes?: readonly NewNode[];
+  /** Optional: nodes replaced, in place, by a sequence of new ones (an op rewritten for a newer opset). */
+  readonly replaceNodes?: readonly { node: Node; nodes: readonly NewNode[] }[];
   /** Optional: operator set versions to import (replacing the model's entry for that domain), and the IR version. */
   readonly opsets?: Readonly<Record<string, number>>;
   readonly irVersion?: number;
@@ -89,3 +93,25 @@ export const emptyPlan = (): ExportPlan => ({
   appendInputs: [],
   addInitializers: [],
 });
+
+/** One plan doing what both do (their edits must not touch the same node or tensor: the export checks). */
+export function mergePlans(a: ExportPlan, b: Partial<ExportPlan>): ExportPlan {
+  const list = <K extends keyof ExportPlan>(k: K) => [
+    ...((a[k] as readonly unknown[] | undefined) ?? []),
+    ...((b[k] as readonly unknown[] | undefined) ?? []),
+  ];
+  return {
+    tensors: list('tensors'),
+    removeNodes: list('removeNodes'),
+    renameOutputs: list('renameOutputs'),
+    appendInputs: list('appendInputs'),
+    addInitializers: list('addInitializers'),
+    rewriteNodes: list('rewriteNodes'),
+    removeInitializers: list('removeInitializers'),
+    addEncodedInitializers: list('addEncodedInitializers'),
+    addNodes: list('addNodes'),
+    replaceNodes: list('replaceNodes'),
+    opsets: { ...a.opsets, ...b.opsets },
+    ...((b.irVersion ?? a.irVersion) !== undefined ? { irVersion: Math.max(a.irVersion ?? 0, b.irVersion ?? 0) } : {}),
+  } as ExportPlan;
+}

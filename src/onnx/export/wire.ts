@@ -124,6 +124,19 @@ export function varintRecord(field: number, value: number): Uint8Array {
   return out;
 }
 
+/** A varint record of a signed int64 field: a negative value takes ten bytes (its two's complement), as protobuf writes it. */
+export function int64Record(field: number, value: number): Uint8Array {
+  if (value >= 0) return varintRecord(field, value);
+  let v = BigInt.asUintN(64, BigInt(value));
+  const bytes: number[] = [];
+  while (v >= 0x80n) {
+    bytes.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  bytes.push(Number(v));
+  return concat([encodeTag(field, WIRE.VARINT), Uint8Array.from(bytes)]);
+}
+
 /** Records in order, as one chunk. */
 export function records(...parts: Chunk[]): Uint8Array[] {
   const out: Uint8Array[] = [];

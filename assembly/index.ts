@@ -12,3 +12,5 @@ export { quantErrors, quantErrorsColumns } from './quant-error';
 export { blockQuantError, blockQuantErrorScalar, blockScratchFloats } from './block-quant-error';
 export { runSums } from './run-sums';
 export { runAbsMaxScalar, gridAbsMaxScalar, scaleRunsScalar, scaleGridScalar, runSumsScalar } from './cle-scalar';
+export { clipSearchChannels, clipSearchChannelsScalar, clipSearchBlocks, clipSearchBlocksScalar } from './clip-search';
+export { hqqZeroPoints } from './hqq-zero-points';

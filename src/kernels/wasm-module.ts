@@ -21,6 +21,22 @@ type BlockQuantErrorKernel = (
   out: number,
 ) => void;
 
+/**
+ * assembly/clip-search.ts: [groups, outer, cg, inner] channels or [mats, rows, cols] blocks of `block`
+ * rows; returns the non-finite values met (0: results written).
+ */
+type ClipSearchKernel = (
+  src: number,
+  a: number,
+  b: number,
+  c: number,
+  d: number,
+  qmin: number,
+  qmax: number,
+  scratch: number,
+  out: number,
+) => number;
+
 /** The raw exports of assembly/index.ts: pointer + length signatures, JS owns the memory. */
 export interface KernelExports {
   readonly memory: WebAssembly.Memory;
@@ -60,6 +76,20 @@ export interface KernelExports {
   blockQuantError: BlockQuantErrorKernel;
   blockQuantErrorScalar: BlockQuantErrorKernel;
   blockScratchFloats(cols: number, smallest: number, largest: number): number;
+  clipSearchChannels: ClipSearchKernel;
+  clipSearchChannelsScalar: ClipSearchKernel;
+  clipSearchBlocks: ClipSearchKernel;
+  clipSearchBlocksScalar: ClipSearchKernel;
+  hqqZeroPoints(
+    src: number,
+    mats: number,
+    rows: number,
+    cols: number,
+    block: number,
+    qmax: number,
+    scratch: number,
+    out: number,
+  ): number;
   histogram(
     src: number,
     groups: number,

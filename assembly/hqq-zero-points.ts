@@ -9,7 +9,8 @@
 // whole tensor's error, so blocks are swept once per step in entry order (the plain-JS reference's order).
 //
 // Results for E blocks: zp f32[E] | float zero f32[E] | scale f32[E] | pad to 8 | startNoise f64[E]
-// | noise f64[E] | signal f64[E]. Scratch: the float zero points f64[E], then one gathered block.
+// | noise f64[E] | signal f64[E] | floatNoise f64[E] (the error with the float zero point, as MatMulNBits
+// dequantizes: (clamp(rne(x/scale + z), 0, qmax) − z)·scale). Scratch: the float zero points f64[E], then one gathered block.
 
 const LP_NORM: f64 = 0.7;
 const BETA: f64 = 10;
@@ -29,6 +30,17 @@ function blockNoise(p: usize, n: i32, scale: f32, zp: f32, qmax: f32): f64 {
   for (let r = 0; r < n; r++) {
     const x = load<f32>(p + (<usize>r << 2));
     const e = <f64>(x - Mathf.min(Mathf.max(nearest<f32>(x / scale), -zp), qmax - zp) * scale);
+    noise += e * e;
+  }
+  return noise;
+}
+
+/** Σ(x − q(x))² over a block with a float zero point z, float32 steps. */
+function floatZeroNoise(p: usize, n: i32, scale: f32, z: f32, qmax: f32): f64 {
+  let noise: f64 = 0;
+  for (let r = 0; r < n; r++) {
+    const x = load<f32>(p + (<usize>r << 2));
+    const e = <f64>(x - (Mathf.min(Mathf.max(nearest<f32>(x / scale + z), 0), qmax) - z) * scale);
     noise += e * e;
   }
   return noise;
@@ -110,6 +122,7 @@ export function hqqZeroPoints(src: usize, mats: i32, rows: i32, cols: i32, block
     store<f32>(out + f32s + (i << 2), <f32>zero);
     const zp = <f32>Math.min(Math.max(nearest<f64>(zero), 0), <f64>qmax);
     const n = gatherBlock(src, rows, cols, block, e, nb, gather);
+    store<f64>(f64At + f64s * 3 + (i << 3), floatZeroNoise(gather, n, scale, <f32>zero, qmax));
     const noise = blockNoise(gather, n, scale, zp, qmax), start = load<f64>(f64At + (i << 3));
     const better = noise < start;
     if (better) store<f32>(out + (i << 2), zp);

@@ -136,6 +136,7 @@ describe('parameter search kernels', () => {
           expect(Array.from(got.noise), where).to.deep.equal(Array.from(want.noise));
           // pow is the engine's: the float zero points may differ in the last bits.
           got.floatZeroPoints.forEach((z, e) => expect(z, where).to.be.closeTo(want.floatZeroPoints[e]!, 1e-5));
+          got.floatNoise.forEach((n, e) => expect(n, where).to.be.closeTo(want.floatNoise[e]!, 1e-6 * n));
           got.noise.forEach((n, e) => expect(n, `${where} #${e}`).to.be.at.most(got.startNoise[e]!));
           got.quantizer.zeroPoints.forEach((z) =>
             expect(Number.isInteger(z) && z >= 0 && z <= range.qmax).to.equal(true),

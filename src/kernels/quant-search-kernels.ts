@@ -35,6 +35,8 @@ export interface HqqResult {
   /** Σ(x − q(x))² with the kept integer zero point (≤ startNoise). */
   readonly noise: Float64Array;
   readonly signal: Float64Array;
+  /** Σ(x − q(x))² with the float zero points, as MatMulNBits dequantizes: (q − z)·scale. */
+  readonly floatNoise: Float64Array;
   /** HQQ steps taken (at most 20). */
   readonly iterations: number;
 }
@@ -88,7 +90,7 @@ export class QuantSearchKernels {
     const [E, gathered] = perTensor ? [1, 0] : [gridEntries(grid), gatheredSize(grid)];
     const scratch = this.arena.resultsAt(staged.size * 4);
     const out = alignUp(scratch + CANDIDATE_SCRATCH + gathered * 4);
-    this.arena.ensure(out + resultBytes(E), `clipping search of ${E} entries`, label);
+    this.arena.ensure(out + resultBytes(E, 3), `clipping search of ${E} entries`, label);
     const src = this.arena.stage;
     const scalar = variant === 'scalar';
     let nonFinite: number;
@@ -133,7 +135,7 @@ export class QuantSearchKernels {
     const E = gridEntries(grid);
     const scratch = this.arena.resultsAt(staged.size * 4);
     const out = alignUp(scratch + E * 8 + grid.block * 4);
-    this.arena.ensure(out + resultBytes(E), `HQQ of ${E} blocks`, label);
+    this.arena.ensure(out + resultBytes(E, 4), `HQQ of ${E} blocks`, label);
     const { mats, rows, cols } = grid.layout;
     const iterations = this.exports.hqqZeroPoints(
       this.arena.stage,
@@ -160,13 +162,14 @@ export class QuantSearchKernels {
       startNoise: new Float64Array(buffer, f64At, E).slice(),
       noise: new Float64Array(buffer, f64At + E * 8, E).slice(),
       signal: new Float64Array(buffer, f64At + E * 16, E).slice(),
+      floatNoise: new Float64Array(buffer, f64At + E * 24, E).slice(),
       iterations,
     };
   }
 }
 
-/** Three f32 and three f64 arrays of E (assembly/clip-search.ts and hqq-zero-points.ts results). */
-const resultBytes = (E: number) => Math.ceil((E * 12) / 8) * 8 + E * 24;
+/** Three f32 and `f64Arrays` f64 arrays of E (assembly/clip-search.ts and hqq-zero-points.ts results). */
+const resultBytes = (E: number, f64Arrays: number) => Math.ceil((E * 12) / 8) * 8 + E * 8 * f64Arrays;
 
 const wholeTensor = (size: number): ChannelLayout => ({ groups: 1, outer: 1, cg: 1, inner: size });
 

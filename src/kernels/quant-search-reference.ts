@@ -124,6 +124,16 @@ function shrink(d: number, beta: number): number {
   return d < 0 ? -t : t;
 }
 
+/** Σ(x − q(x))² with a float zero point z, as MatMulNBits dequantizes: (clamp(rne(x/scale + z)) − z)·scale. */
+function floatZeroNoise(values: Float32Array, scale: number, z: number, qmax: number): number {
+  let noise = 0;
+  for (const x of values) {
+    const e = f(x - f(f(clamp(roundHalfEven(f(f(x / scale) + z)), 0, qmax) - z) * scale));
+    noise += e * e;
+  }
+  return noise;
+}
+
 /** hqq of quant-search-kernels.ts on `data`. */
 export function hqqReference(
   data: Float32Array,
@@ -133,7 +143,8 @@ export function hqqReference(
   const blocks = [...entries(data, grid, false)];
   const E = blocks.length;
   const [scales, zeroPoints, floatZeroPoints] = [new Float32Array(E), new Float32Array(E), new Float32Array(E)];
-  const [startNoise, noise, signal, zeros] = [0, 0, 0, 0].map(() => new Float64Array(E)) as [
+  const [startNoise, noise, signal, floatNoise, zeros] = [0, 0, 0, 0, 0].map(() => new Float64Array(E)) as [
+    Float64Array,
     Float64Array,
     Float64Array,
     Float64Array,
@@ -169,6 +180,7 @@ export function hqqReference(
   }
   for (const [e, values] of blocks.entries()) {
     floatZeroPoints[e] = zeros[e]!;
+    floatNoise[e] = floatZeroNoise(values, scales[e]!, floatZeroPoints[e]!, range.qmax);
     const zp = clamp(roundHalfEven(zeros[e]!), 0, range.qmax);
     const n = quantNoise(values, scales[e]!, zp, range);
     const better = n < startNoise[e]!;
@@ -181,6 +193,7 @@ export function hqqReference(
     startNoise,
     noise,
     signal,
+    floatNoise,
     iterations,
   };
 }

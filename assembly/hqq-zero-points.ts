@@ -5,8 +5,8 @@
 // point is then rounded to an integer in [0, qmax] (ONNX DequantizeLinear takes the weight's integer type)
 // and kept per block only where Σ(x − q(x))², q as in clip-search.ts, falls below min-max's.
 //
-// Scalar only: each step of each value takes a pow, which has no SIMD form, and the steps depend on the
-// whole tensor's error, so blocks are swept once per step in entry order (the plain-JS reference's order).
+// Scalar only: a value's step may take a pow, which has no SIMD form, and the steps depend on the whole
+// tensor's error, so blocks are swept once per step in entry order (the plain-JS reference's order).
 //
 // Results for E blocks: zp f32[E] | float zero f32[E] | scale f32[E] | pad to 8 | startNoise f64[E]
 // | noise f64[E] | signal f64[E] | floatNoise f64[E] (the error with the float zero point, as MatMulNBits
@@ -17,9 +17,14 @@ const BETA: f64 = 10;
 const KAPPA: f64 = 1.01;
 const ITERATIONS = 20;
 
-/** shrink_lp_op of onnxruntime's optimize_weights: sign(d)·max(|d| − (1/β)·(|d| + 1e-8)^(p − 1), 0). */
+/**
+ * shrink_lp_op of onnxruntime's optimize_weights: sign(d)·max(|d| − (1/β)·(|d| + 1e-8)^(p − 1), 0). Where
+ * |d| ≤ 1/β and |d| + 1e-8 ≤ 1 the power is ≥ 1, so the result is 0 without it: the usual case (weight
+ * errors are far below 1/β ≈ 0.1), which spares the pow.
+ */
 @inline function shrink(d: f64, beta: f64): f64 {
   const a = Math.abs(d);
+  if (a <= 1 / beta && a + 1e-8 <= 1) return 0;
   const t = Math.max(a - (1 / beta) * Math.pow(a + 1e-8, LP_NORM - 1), 0);
   return d < 0 ? -t : t;
 }

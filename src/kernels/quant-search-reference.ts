@@ -117,9 +117,10 @@ export function clipSearchReference(
 
 const [LP_NORM, BETA, KAPPA, ITERATIONS] = [0.7, 10, 1.01, 20];
 
-/** onnxruntime's shrink_lp_op. */
+/** onnxruntime's shrink_lp_op; 0 without the pow where it is ≥ 1 and |d| ≤ 1/β (hqq-zero-points.ts). */
 function shrink(d: number, beta: number): number {
   const a = Math.abs(d);
+  if (a <= 1 / beta && a + 1e-8 <= 1) return 0;
   const t = Math.max(a - (1 / beta) * Math.pow(a + 1e-8, LP_NORM - 1), 0);
   return d < 0 ? -t : t;
 }

@@ -45,18 +45,61 @@ function writeCandidates(lo: f32, hi: f32, qmin: f32, qmax: f32, cand: usize): v
   }
 }
 
+/** f64x2 lanes of f32x4 lanes 0, 1 and 2, 3. */
+@inline function lowHalf(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v);
+}
+
+@inline function highHalf(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+}
+
+/** Four f64 lanes (two f64x2) rounded to f32x4. */
+@inline function demote4(low: v128, high: v128): v128 {
+  return v128.shuffle<f32>(f32x4.demote_f64x2_zero(low), f32x4.demote_f64x2_zero(high), 0, 1, 4, 5);
+}
+
+/** writeCandidates four candidates at a time, the same float32 and float64 steps (SIMD kernel). */
+function writeCandidatesSimd(lo: f32, hi: f32, qmin: f32, qmax: f32, cand: usize): void {
+  const wlo = f64x2.splat(<f64>lo), whi = f64x2.splat(<f64>hi), wqmax = f64x2.splat(<f64>qmax);
+  const vqmin = f32x4.splat(qmin), vqmax = f32x4.splat(qmax), one = f32x4.splat(1), zero = f32x4.splat(0);
+  for (let k = 0; k < CANDIDATES; k += 4) {
+    const r01 = f64x2.replace_lane(f64x2.splat(1 - <f64>k / 64), 1, 1 - <f64>(k + 1) / 64);
+    const r23 = f64x2.replace_lane(f64x2.splat(1 - <f64>(k + 2) / 64), 1, 1 - <f64>(k + 3) / 64);
+    const low = demote4(f64x2.mul(r01, wlo), f64x2.mul(r23, wlo));
+    const high = demote4(f64x2.mul(r01, whi), f64x2.mul(r23, whi));
+    let scale: v128, zp = zero;
+    if (qmin < 0) scale = f32x4.div(f32x4.max(f32x4.neg(low), high), vqmax);
+    else {
+      const wide0 = f64x2.div(f64x2.sub(lowHalf(high), lowHalf(low)), wqmax);
+      scale = demote4(wide0, f64x2.div(f64x2.sub(highHalf(high), highHalf(low)), wqmax));
+    }
+    scale = v128.bitselect(scale, one, v128.and(f32x4.gt(scale, zero), f32x4.eq(f32x4.sub(scale, scale), zero)));
+    if (qmin >= 0) {
+      const ratio0 = f64x2.div(f64x2.neg(lowHalf(low)), lowHalf(scale));
+      const ratio = demote4(ratio0, f64x2.div(f64x2.neg(highHalf(low)), highHalf(scale)));
+      zp = f32x4.min(f32x4.max(f32x4.nearest(ratio), vqmin), vqmax);
+    }
+    const at = cand + (<usize>k << 2);
+    v128.store(at, scale);
+    v128.store(at + ARRAY_BYTES, f32x4.sub(vqmin, zp));
+    v128.store(at + ARRAY_BYTES * 2, f32x4.sub(vqmax, zp));
+    v128.store(at + ARRAY_BYTES * 3, zp);
+  }
+}
+
 /** x − q(x) for four candidates' scales and bounds (zero point folded in). */
 @inline function laneErrors(x: v128, s: v128, lo: v128, hi: v128): v128 {
   return f32x4.sub(x, f32x4.mul(f32x4.pmin(f32x4.pmax(f32x4.nearest(f32x4.div(x, s)), lo), hi), s));
 }
 
 @inline function squareLow(e: v128): v128 {
-  const d = f64x2.promote_low_f32x4(e);
+  const d = lowHalf(e);
   return f64x2.mul(d, d);
 }
 
 @inline function squareHigh(e: v128): v128 {
-  const d = f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 0, 1));
+  const d = highHalf(e);
   return f64x2.mul(d, d);
 }
 
@@ -113,9 +156,13 @@ function searchEntry(p: usize, n: i32, qmin: f32, qmax: f32, scratch: usize, out
     signal += <f64>x * <f64>x;
   }
   if (nonFinite > 0) return nonFinite;
-  writeCandidates(lo, hi, qmin, qmax, scratch);
-  if (simd) candidateNoiseSimd(p, n, scratch);
-  else candidateNoiseScalar(p, n, scratch);
+  if (simd) {
+    writeCandidatesSimd(lo, hi, qmin, qmax, scratch);
+    candidateNoiseSimd(p, n, scratch);
+  } else {
+    writeCandidates(lo, hi, qmin, qmax, scratch);
+    candidateNoiseScalar(p, n, scratch);
+  }
   const noise = scratch + NOISE_AT;
   let best = 0;
   for (let k = 1; k < CANDIDATES; k++) if (load<f64>(noise + (<usize>k << 3)) < load<f64>(noise + (<usize>best << 3))) best = k;

@@ -187,10 +187,10 @@ async function tensorKernelBench(
   wasm: (kernels: Kernels, tensor: StagedTensor, layout: ChannelLayout) => void,
   js: (data: Float32Array, offset: number, t: BenchTensor) => void,
   extra: Record<string, unknown> = {},
-  set = tensorSet(),
+  { set = tensorSet(), kernels }: { set?: BenchTensor[]; kernels?: Kernels } = {},
 ): Promise<void> {
   const total = set.reduce((a, t) => a + t.cout * t.inner, 0);
-  const kernels = await Kernels.load();
+  kernels ??= await Kernels.load();
   const data = new Float32Array(total);
   for (let i = 0; i < total; i++) data[i] = Math.sin(i) * 0.1;
   const copyTarget = new Float32Array(total);
@@ -343,7 +343,8 @@ async function blockQuantErrorBench(): Promise<void> {
  */
 async function quantSearchBench(): Promise<void> {
   const set = tensorSet().slice(0, 12);
-  const search = await QuantSearchKernels.load(await Kernels.load());
+  const kernels = await Kernels.load();
+  const search = await QuantSearchKernels.load(kernels);
   const int4 = { qmin: -7, qmax: 7 },
     uint4 = { qmin: 0, qmax: 15 };
   const channels = (t: BenchTensor) =>
@@ -358,21 +359,21 @@ async function quantSearchBench(): Promise<void> {
     (_, tensor, layout) => search.clipSearch(tensor, channels(tensorOf(layout)), int4),
     (data, offset, t) => clipSearchReference(slice(data, offset, t), channels(t), int4),
     { kernel: kernelVariant(), candidates: 32 },
-    set,
+    { set, kernels },
   );
   await tensorKernelBench(
     'clip-search-blocks',
     (_, tensor, layout) => search.clipSearch(tensor, blocks(tensorOf(layout)), uint4),
     (data, offset, t) => clipSearchReference(slice(data, offset, t), blocks(t), uint4),
     { kernel: kernelVariant(), candidates: 32, block: 32 },
-    set,
+    { set, kernels },
   );
   await tensorKernelBench(
     'hqq-blocks',
     (_, tensor, layout) => search.hqq(tensor, blocks(tensorOf(layout)), uint4),
     (data, offset, t) => hqqReference(slice(data, offset, t), blocks(t), uint4),
     { block: 32 },
-    set,
+    { set, kernels },
   );
 }
 

@@ -13,4 +13,4 @@ export { blockQuantError, blockQuantErrorScalar, blockScratchFloats } from './bl
 export { runSums } from './run-sums';
 export { runAbsMaxScalar, gridAbsMaxScalar, scaleRunsScalar, scaleGridScalar, runSumsScalar } from './cle-scalar';
 export { clipSearchChannels, clipSearchChannelsScalar, clipSearchBlocks, clipSearchBlocksScalar } from './clip-search';
-export { hqqZeroPoints } from './hqq-zero-points';
+export { hqqZeroPoints, hqqZeroPointsScalar } from './hqq-zero-points';

@@ -117,7 +117,7 @@ describe('parameter search kernels', () => {
     }
   });
 
-  it('HQQ: Wasm = plain JS, never worse than its min-max start, integer zero points in [0, qmax]', async () => {
+  it('HQQ: SIMD = scalar twin = plain JS, never worse than its min-max start, integer zero points in [0, qmax]', async () => {
     for (const [name, grid] of GRIDS) {
       if (grid.kind !== 'block') continue;
       for (const data of [randomWeights(sizeOf(grid), 11, 0.02, 0.5), heavyTailed(sizeOf(grid), 13)]) {
@@ -129,6 +129,13 @@ describe('parameter search kernels', () => {
         ]) {
           const where = `${name} [0, ${range.qmax}]`;
           const got = search.hqq(staged, grid, range)!;
+          const scalar = search.hqq(staged, grid, range, 'scalar')!;
+          for (const key of ['floatZeroPoints', 'startNoise', 'noise', 'signal', 'floatNoise'] as const)
+            expect(Array.from(got[key]), `${where} scalar ${key}`).to.deep.equal(Array.from(scalar[key]));
+          expect([got.quantizer, got.iterations], `${where} scalar`).to.deep.equal([
+            scalar.quantizer,
+            scalar.iterations,
+          ]);
           const want = hqqReference(data, grid, range)!;
           expect(got.iterations, where).to.equal(want.iterations);
           expect(Array.from(got.quantizer.zeroPoints), where).to.deep.equal(Array.from(want.quantizer.zeroPoints));

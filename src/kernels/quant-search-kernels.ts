@@ -126,7 +126,7 @@ export class QuantSearchKernels {
    * integer zero points, each kept only where it lowers its block's error. Null when the tensor holds NaN
    * or ±Inf.
    */
-  hqq(staged: StagedTensor, grid: BlockGrid, range: IntegerRange): HqqResult | null {
+  hqq(staged: StagedTensor, grid: BlockGrid, range: IntegerRange, variant: SearchVariant = 'simd'): HqqResult | null {
     const label = this.kernels.labelOf(staged);
     checkGrid(grid, staged.size, label);
     checkRange(range, label);
@@ -134,19 +134,12 @@ export class QuantSearchKernels {
       throw new WeightlensError('USAGE', `${labelText(label)}: HQQ refines asymmetric ([0, q]) zero points`, label);
     const E = gridEntries(grid);
     const scratch = this.arena.resultsAt(staged.size * 4);
-    const out = alignUp(scratch + E * 8 + grid.block * 4);
+    // Float zero points f64[E], two block sums, two blocks interleaved (assembly/hqq-zero-points.ts).
+    const out = alignUp(scratch + E * 8 + 16 + Math.min(grid.block, grid.layout.rows) * 8);
     this.arena.ensure(out + resultBytes(E, 4), `HQQ of ${E} blocks`, label);
     const { mats, rows, cols } = grid.layout;
-    const iterations = this.exports.hqqZeroPoints(
-      this.arena.stage,
-      mats,
-      rows,
-      cols,
-      grid.block,
-      range.qmax,
-      scratch,
-      out,
-    );
+    const kernel = variant === 'scalar' ? this.exports.hqqZeroPointsScalar : this.exports.hqqZeroPoints;
+    const iterations = kernel(this.arena.stage, mats, rows, cols, grid.block, range.qmax, scratch, out);
     if (iterations < 0) return null;
     const buffer = this.arena.buffer;
     const f64At = out + Math.ceil((E * 12) / 8) * 8;

@@ -37,6 +37,18 @@ type ClipSearchKernel = (
   out: number,
 ) => number;
 
+/** assembly/hqq-zero-points.ts: blocks of `block` rows of [mats, rows, cols]; returns the steps taken, −1 on NaN/±Inf. */
+type HqqKernel = (
+  src: number,
+  mats: number,
+  rows: number,
+  cols: number,
+  block: number,
+  qmax: number,
+  scratch: number,
+  out: number,
+) => number;
+
 /** The raw exports of assembly/index.ts: pointer + length signatures, JS owns the memory. */
 export interface KernelExports {
   readonly memory: WebAssembly.Memory;
@@ -80,16 +92,8 @@ export interface KernelExports {
   clipSearchChannelsScalar: ClipSearchKernel;
   clipSearchBlocks: ClipSearchKernel;
   clipSearchBlocksScalar: ClipSearchKernel;
-  hqqZeroPoints(
-    src: number,
-    mats: number,
-    rows: number,
-    cols: number,
-    block: number,
-    qmax: number,
-    scratch: number,
-    out: number,
-  ): number;
+  hqqZeroPoints: HqqKernel;
+  hqqZeroPointsScalar: HqqKernel;
   histogram(
     src: number,
     groups: number,

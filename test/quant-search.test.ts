@@ -7,7 +7,8 @@ import { expect } from 'chai';
 import { Kernels, type IntegerRange } from '../src/kernels/kernels.js';
 import type { QuantGrid } from '../src/kernels/quantizer.js';
 import { QuantSearchKernels, type ClipSearchResult } from '../src/kernels/quant-search-kernels.js';
-import { clipSearchReference, hqqReference } from '../src/kernels/quant-search-reference.js';
+import { clipSearchReference, clippedParams, hqqReference } from '../src/kernels/quant-search-reference.js';
+import { quantParams } from '../src/pipeline/quant-error.js';
 import { randomWeights, seededRandom } from './support/random.js';
 import { rejects } from './support/rejects.js';
 
@@ -85,6 +86,39 @@ describe('parameter search kernels', () => {
       }
     });
   }
+
+  it('r = 1 gives the min-max parameters (quantParams)', () => {
+    const rand = seededRandom(29);
+    for (let i = 0; i < 2000; i++) {
+      const [lo, hi] = [
+        i % 7 === 0 ? 0 : -rand() * 10 ** (4 * rand() - 3),
+        i % 5 === 0 ? 0 : rand() * 10 ** (4 * rand() - 3),
+      ].map(Math.fround) as [number, number]; // weights' ranges are float32
+      RANGES.forEach(([, range], q) => {
+        const { scale, zeroPoint } = quantParams(q < 2 ? 8 : 4, range.qmin < 0, lo, hi, Math.max(-lo, hi));
+        // + 0: quantParams's zero point of an all-zero range is −0; the search's clamp makes it 0.
+        expect(clippedParams(0, lo, hi, range), `[${lo}, ${hi}]`).to.deep.equal({ scale, zeroPoint: zeroPoint + 0 });
+      });
+    }
+  });
+
+  it('random shapes, blocks and ranges: SIMD = plain JS, never worse than min-max', async () => {
+    const rand = seededRandom(31);
+    const int = (n: number) => 1 + Math.floor(rand() * n);
+    for (let trial = 0; trial < 40; trial++) {
+      const grid: QuantGrid =
+        trial % 2
+          ? { kind: 'block', layout: { mats: int(3), rows: int(150), cols: trial % 3 ? int(20) : 1 }, block: int(64) }
+          : { kind: 'channel', layout: { groups: int(2), outer: int(30), cg: int(12), inner: int(20) } };
+      const data =
+        trial % 4 < 2 ? randomWeights(sizeOf(grid), trial, rand() - 0.5, rand()) : heavyTailed(sizeOf(grid), trial);
+      const [name, range] = RANGES[trial % 4]!;
+      const where = `${JSON.stringify(grid)} ${name}`;
+      const got = search.clipSearch(await k.stage(data.length, (d) => d.set(data)), grid, range);
+      expectSame(got, clipSearchReference(data, grid, range), where);
+      got!.noise.forEach((n, e) => expect(n, `${where} #${e}`).to.be.at.most(got!.minMaxNoise[e]!));
+    }
+  });
 
   it('clipping pays on heavy-tailed INT4 weights, per channel and per block', async () => {
     const data = heavyTailed(64 * 128, 9);

@@ -236,6 +236,11 @@ describe('parameter search kernels', () => {
       Promise.resolve().then(() => search.hqq(staged, grid, { qmin: -7, qmax: 7 })),
       'USAGE',
     );
+    const channels = { kind: 'channel', layout: { groups: 1, outer: 4, cg: 3, inner: 1 } } as const;
+    await rejects(
+      Promise.resolve().then(() => search.hqq(staged, channels as never, { qmin: 0, qmax: 15 })),
+      'USAGE',
+    );
     await k.stage(12, (d) => void d.fill(1));
     expect(() => search.clipSearch(staged, grid, { qmin: -7, qmax: 7 })).to.throw(/replaced/);
   });

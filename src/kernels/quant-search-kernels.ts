@@ -130,8 +130,12 @@ export class QuantSearchKernels {
     const label = this.kernels.labelOf(staged);
     checkGrid(grid, staged.size, label);
     checkRange(range, label);
-    if (range.qmin !== 0)
-      throw new WeightlensError('USAGE', `${labelText(label)}: HQQ refines asymmetric ([0, q]) zero points`, label);
+    if (range.qmin !== 0 || grid.kind !== 'block')
+      throw new WeightlensError(
+        'USAGE',
+        `${labelText(label)}: HQQ refines asymmetric ([0, q]) block zero points`,
+        label,
+      );
     const E = gridEntries(grid);
     const scratch = this.arena.resultsAt(staged.size * 4);
     // Float zero points f64[E], two block sums, two blocks interleaved (assembly/hqq-zero-points.ts).

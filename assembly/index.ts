@@ -13,3 +13,5 @@ export { blockQuantError, blockQuantErrorScalar, blockScratchFloats } from './bl
 export { runSums } from './run-sums';
 export { runAbsMaxScalar, gridAbsMaxScalar, scaleRunsScalar, scaleGridScalar, runSumsScalar } from './cle-scalar';
 export { quantizeChannels, quantizeBlocks, blockRanges } from './quantize';
+export { clipSearchChannels, clipSearchChannelsScalar, clipSearchBlocks, clipSearchBlocksScalar } from './clip-search';
+export { hqqZeroPoints, hqqZeroPointsScalar } from './hqq-zero-points';

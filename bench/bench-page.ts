@@ -17,6 +17,8 @@ import { findWeightLayers } from '../src/analysis/layers.js';
 import { layerHistogram } from '../src/pipeline/weight-histogram.js';
 import { mainThreadBenches } from './main-thread.js';
 import { QUANTIZER_RANGES } from '../src/pipeline/quant-error.js';
+import { QuantSearchKernels } from '../src/kernels/quant-search-kernels.js';
+import { clipSearchReference, hqqReference } from '../src/kernels/quant-search-reference.js';
 
 const RUNS = 7;
 
@@ -185,10 +187,10 @@ async function tensorKernelBench(
   wasm: (kernels: Kernels, tensor: StagedTensor, layout: ChannelLayout) => void,
   js: (data: Float32Array, offset: number, t: BenchTensor) => void,
   extra: Record<string, unknown> = {},
+  { set = tensorSet(), kernels }: { set?: BenchTensor[]; kernels?: Kernels } = {},
 ): Promise<void> {
-  const set = tensorSet();
   const total = set.reduce((a, t) => a + t.cout * t.inner, 0);
-  const kernels = await Kernels.load();
+  kernels ??= await Kernels.load();
   const data = new Float32Array(total);
   for (let i = 0; i < total; i++) data[i] = Math.sin(i) * 0.1;
   const copyTarget = new Float32Array(total);
@@ -334,6 +336,47 @@ async function blockQuantErrorBench(): Promise<void> {
   }
 }
 
+/**
+ * The parameter searches (INT4) against their plain-JS reference, on ResNet-50's first conv weights (about
+ * 1.4M: the reference takes seconds on all of them): clipping search per output channel (Conv layout) and
+ * per block of 32 down the columns of [K = Cout, N = inner], and HQQ on those blocks.
+ */
+async function quantSearchBench(): Promise<void> {
+  const set = tensorSet().slice(0, 12);
+  const kernels = await Kernels.load();
+  const search = await QuantSearchKernels.load(kernels);
+  const int4 = { qmin: -7, qmax: 7 },
+    uint4 = { qmin: 0, qmax: 15 };
+  const channels = (t: BenchTensor) =>
+    ({ kind: 'channel', layout: { groups: 1, outer: 1, cg: t.cout, inner: t.inner } }) as const;
+  const blocks = (t: BenchTensor) =>
+    ({ kind: 'block', layout: { mats: 1, rows: t.cout, cols: t.inner }, block: 32 }) as const;
+  const slice = (data: Float32Array, offset: number, t: BenchTensor) =>
+    data.subarray(offset, offset + t.cout * t.inner);
+  const tensorOf = ({ cg, inner }: ChannelLayout): BenchTensor => ({ cout: cg, inner });
+  await tensorKernelBench(
+    'clip-search-channels',
+    (_, tensor, layout) => search.clipSearch(tensor, channels(tensorOf(layout)), int4),
+    (data, offset, t) => clipSearchReference(slice(data, offset, t), channels(t), int4),
+    { kernel: kernelVariant(), candidates: 32 },
+    { set, kernels },
+  );
+  await tensorKernelBench(
+    'clip-search-blocks',
+    (_, tensor, layout) => search.clipSearch(tensor, blocks(tensorOf(layout)), uint4),
+    (data, offset, t) => clipSearchReference(slice(data, offset, t), blocks(t), uint4),
+    { kernel: kernelVariant(), candidates: 32, block: 32 },
+    { set, kernels },
+  );
+  await tensorKernelBench(
+    'hqq-blocks',
+    (_, tensor, layout) => search.hqq(tensor, blocks(tensorOf(layout)), uint4),
+    (data, offset, t) => hqqReference(slice(data, offset, t), blocks(t), uint4),
+    { block: 32 },
+    { set, kernels },
+  );
+}
+
 /** Plain-JS histogram with the kernel's bin rule (equal widths over [lo, hi], hi in the last bin). */
 function jsHistogram(data: Float32Array, offset: number, n: number, lo: number, hi: number, counts: Uint32Array): void {
   const scale = counts.length / (hi - lo),
@@ -433,6 +476,7 @@ try {
   await cleExportBench();
   await quantErrorBench();
   await blockQuantErrorBench();
+  await quantSearchBench();
   await histogramBench();
   await histogramJobsBench();
   await mainThreadBenches();

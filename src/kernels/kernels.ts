@@ -333,6 +333,15 @@ export class Kernels {
     }
   }
 
+  /**
+   * The label `staged` was staged with; throws if a later stage() replaced it. For the other wrappers over
+   * this Wasm instance (quant-search-kernels.ts), which run kernels on the staged tensor.
+   */
+  labelOf(staged: StagedTensor): TensorLabel {
+    this.checkStaged(staged);
+    return this.stagedLabel;
+  }
+
   private checkStaged(staged: StagedTensor): void {
     if (staged.generation !== this.generation) throw new Error('staged tensor was replaced by a later stage()');
   }

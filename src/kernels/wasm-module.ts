@@ -21,6 +21,34 @@ type BlockQuantErrorKernel = (
   out: number,
 ) => void;
 
+/**
+ * assembly/clip-search.ts: [groups, outer, cg, inner] channels or [mats, rows, cols] blocks of `block`
+ * rows; returns the non-finite values met (0: results written).
+ */
+type ClipSearchKernel = (
+  src: number,
+  a: number,
+  b: number,
+  c: number,
+  d: number,
+  qmin: number,
+  qmax: number,
+  scratch: number,
+  out: number,
+) => number;
+
+/** assembly/hqq-zero-points.ts: blocks of `block` rows of [mats, rows, cols]; returns the steps taken, −1 on NaN/±Inf. */
+type HqqKernel = (
+  src: number,
+  mats: number,
+  rows: number,
+  cols: number,
+  block: number,
+  qmax: number,
+  scratch: number,
+  out: number,
+) => number;
+
 /** The raw exports of assembly/index.ts: pointer + length signatures, JS owns the memory. */
 export interface KernelExports {
   readonly memory: WebAssembly.Memory;
@@ -87,6 +115,12 @@ export interface KernelExports {
   ): void;
   blockQuantErrorScalar: BlockQuantErrorKernel;
   blockScratchFloats(cols: number, smallest: number, largest: number): number;
+  clipSearchChannels: ClipSearchKernel;
+  clipSearchChannelsScalar: ClipSearchKernel;
+  clipSearchBlocks: ClipSearchKernel;
+  clipSearchBlocksScalar: ClipSearchKernel;
+  hqqZeroPoints: HqqKernel;
+  hqqZeroPointsScalar: HqqKernel;
   histogram(
     src: number,
     groups: number,

@@ -45,6 +45,9 @@ Options for quantize (min-max scales; activations stay float):
   --granularity G      tensor, channel (default) or group
   --block N            the block size of --granularity group (e.g. 32, 64, 128)
   --asymmetric         asymmetric (uint, with zero points) instead of symmetric (int)
+  --method M           how scales are chosen: min-max (default), clip (clipping search: per channel or
+                       block, the clip ratio of least error; never worse than min-max) or hqq (HQQ zero
+                       points; asymmetric per-group only)
   --json               print the machine form (JSON) of what was done instead of the summary
 
 Common options:
@@ -138,6 +141,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
         bits: { type: 'string' },
         granularity: { type: 'string' },
         asymmetric: { type: 'boolean', default: false },
+        method: { type: 'string' },
         progress: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
@@ -167,7 +171,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
   const onlyFor = (option: string, owner: string) => {
     throw usage(`${option} is an option of "${owner}", not of "${command}"`);
   };
-  const schemeFlags = (['plan', 'bits', 'granularity', 'asymmetric'] as const).filter((k) => values[k]);
+  const schemeFlags = (['plan', 'bits', 'granularity', 'asymmetric', 'method'] as const).filter((k) => values[k]);
   if (command !== 'quantize' && schemeFlags.length > 0) onlyFor(`--${schemeFlags[0]}`, 'quantize');
   if (command === 'quantize') return quantizeCommand(common, values);
   if (command === 'stats') {
@@ -218,9 +222,9 @@ function quantizeCommand(common: CommonOptions, values: Record<string, string | 
   }
   if (typeof values.output !== 'string')
     throw usage('quantize needs -o OUT.onnx, the file to write the quantized model to');
-  const { plan, bits, granularity, block, asymmetric } = values;
+  const { plan, bits, granularity, block, asymmetric, method } = values;
   if (typeof plan === 'string') {
-    const also = ['bits', 'granularity', 'block', 'asymmetric'].find((k) => values[k]);
+    const also = ['bits', 'granularity', 'block', 'asymmetric', 'method'].find((k) => values[k]);
     if (also) throw usage(`--plan and --${also} contradict each other (the plan names every scheme)`);
     return { command: 'quantize', ...common, output: values.output, plan: { file: plan } };
   }
@@ -235,6 +239,7 @@ function quantizeCommand(common: CommonOptions, values: Record<string, string | 
     symmetric: !asymmetric,
     granularity: granularity ?? (block !== undefined ? 'group' : 'channel'),
     ...(block !== undefined ? { block: number('block', block) } : {}),
+    ...(method !== undefined ? { method } : {}),
   };
   return { command: 'quantize', ...common, output: values.output, plan: { scheme } };
 }

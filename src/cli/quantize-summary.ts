@@ -15,12 +15,16 @@ export function formatQuantizeSummary(report: QuantizeReport, output: string, { 
   );
   if (report.layers.length > 0) {
     lines.push('');
-    const rows = report.layers.map((l) => [l.name, l.schemeName, l.sqnr === null ? 'exact' : l.sqnr.toFixed(1)]);
+    const dB = (v: number | null) => (v === null ? 'exact' : v.toFixed(1));
+    // A fix (clipping search, HQQ) shows what min-max would have stored beside what it stored.
+    const fixed = report.layers.some((l) => l.scheme.method && l.scheme.method !== 'min-max');
+    const rows = report.layers.map((l) => [l.name, l.schemeName, ...(fixed ? [dB(l.minMaxSqnr)] : []), dB(l.sqnr)]);
     lines.push(
       ...layoutTable(
         [
           { header: 'layer', numeric: false, shrink: { min: 16, keepEnd: true } },
           { header: 'scheme', numeric: false },
+          ...(fixed ? [{ header: 'min-max dB', numeric: true }] : []),
           { header: 'SQNR dB', numeric: true },
         ],
         rows,

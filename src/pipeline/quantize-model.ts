@@ -3,6 +3,7 @@
 import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
 import { throwIfAborted, WeightlensError } from '../errors.js';
 import { Kernels } from '../kernels/kernels.js';
+import { QuantSearchKernels } from '../kernels/quant-search-kernels.js';
 import { exportModel, type ExportResult } from '../onnx/export/export.js';
 import { mergePlans } from '../onnx/export/plan.js';
 import { opsetUpgrade } from '../onnx/opset-upgrade.js';
@@ -34,6 +35,8 @@ export interface QuantizedLayer {
   schemeName: string;
   /** SQNR (dB) of the stored weight against the float one, exactly as written; null when exact. */
   sqnr: number | null;
+  /** SQNR (dB) min-max parameters would give: what the scheme's method (clipping search, HQQ) improved on. */
+  minMaxSqnr: number | null;
   /** Bytes of the float weight, and of its codes, scales and zero points. */
   bytes: { before: number; after: number };
 }
@@ -106,6 +109,7 @@ function withinOpset(model: Model, chosen: { layer: WeightLayer; scheme: QuantSc
 
 export async function quantizeModel(model: Model, options: QuantizeOptions): Promise<QuantizeOutcome> {
   const kernels = options.kernels ?? (await Kernels.load());
+  const search = await QuantSearchKernels.load(kernels);
   const { signal } = options;
   const { chosen, kept: keptChoice, keptForOpset } = choose(model, findWeightLayers(model), options.plan);
   const kept = [...keptChoice, ...keptForOpset];
@@ -122,7 +126,7 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
       continue;
     }
     const quantized = await kernels.exclusive(() =>
-      quantizeWeight(kernels, layer, scheme, dq, { file: model.fileName, ...(signal ? { signal } : {}) }),
+      quantizeWeight(kernels, search, layer, scheme, dq, { file: model.fileName, ...(signal ? { signal } : {}) }),
     );
     stored.push({ layer, scheme, dq, quantized });
     const paramBytes = quantized.quantizer.scales.length * (4 + (scheme.symmetric ? 0 : scheme.bits / 8));
@@ -132,6 +136,7 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
       scheme,
       schemeName: schemeName(scheme),
       sqnr: quantized.sqnr,
+      minMaxSqnr: quantized.minMaxSqnr,
       bytes: {
         before: byteLengthOf(layer.weight.dataType, layer.weight.size) ?? 0,
         after: quantized.raw.byteLength + paramBytes,

@@ -3,12 +3,15 @@
 import type { WeightLayer } from '../analysis/layers.js';
 import { WeightlensError } from '../errors.js';
 import type { Kernels } from '../kernels/kernels.js';
-import { minMaxQuantizer, sqnr, type GridQuantizer } from '../kernels/quantizer.js';
+import { integerRange, minMaxQuantizer, sqnr, type GridQuantizer } from '../kernels/quantizer.js';
+import type { QuantSearchKernels } from '../kernels/quant-search-kernels.js';
 import type { DequantizeGrid } from './weight-grid.js';
 import type { QuantScheme } from './scheme.js';
 
 export interface QuantizedWeight {
   readonly quantizer: GridQuantizer;
+  /** SQNR (dB) the min-max quantizer would give: the figure a fix (clipping search, HQQ) starts from. */
+  readonly minMaxSqnr: number | null;
   /** The codes as raw_data of their integer type (4-bit: two per byte, the first in the low nibble). */
   readonly raw: Uint8Array;
   /** SQNR (dB) of the stored weight against the float one; null when exact. */
@@ -26,11 +29,13 @@ export function packNibbles(codes: Uint8Array): Uint8Array {
 }
 
 /**
- * Quantizes `layer`'s weight with `scheme` on `dq`'s grid (min-max scales). Call inside kernels.exclusive.
+ * Quantizes `layer`'s weight with `scheme` on `dq`'s grid, its parameters chosen by the scheme's method.
+ * Call inside kernels.exclusive.
  * A weight holding NaN or ±Inf has no meaningful scale: refused, naming the tensor.
  */
 export async function quantizeWeight(
   kernels: Kernels,
+  search: QuantSearchKernels,
   layer: WeightLayer,
   scheme: QuantScheme,
   dq: DequantizeGrid,
@@ -48,11 +53,32 @@ export async function quantizeWeight(
       { ...label, field: 'values' },
     );
   const { grid } = dq;
-  let lo: ArrayLike<number>, hi: ArrayLike<number>;
-  if (grid.kind === 'block') ({ lo, hi } = kernels.blockRanges(staged, grid.layout, grid.block));
-  else if (scheme.granularity === 'tensor') [lo, hi] = [[stats.min.reduce(min)], [stats.max.reduce(max)]];
-  else [lo, hi] = [stats.min, stats.max];
-  const quantizer = minMaxQuantizer(grid, scheme.bits, scheme.symmetric, lo, hi);
+  const range = integerRange(scheme.bits, scheme.symmetric);
+  const searched =
+    scheme.method === 'clip'
+      ? search.clipSearch(staged, grid, range)
+      : scheme.method === 'hqq' && grid.kind === 'block'
+        ? search.hqq(staged, grid, range)
+        : undefined;
+  let quantizer: GridQuantizer;
+  let minMaxNoise: number | undefined;
+  if (searched) {
+    quantizer = searched.quantizer;
+    minMaxNoise = sum('minMaxNoise' in searched ? searched.minMaxNoise : searched.startNoise);
+  } else {
+    let lo: ArrayLike<number>, hi: ArrayLike<number>;
+    if (grid.kind === 'block') ({ lo, hi } = kernels.blockRanges(staged, grid.layout, grid.block));
+    else if (scheme.granularity === 'tensor') [lo, hi] = [[stats.min.reduce(min)], [stats.max.reduce(max)]];
+    else [lo, hi] = [stats.min, stats.max];
+    quantizer = minMaxQuantizer(grid, scheme.bits, scheme.symmetric, lo, hi);
+  }
   const q = kernels.quantize(staged, quantizer);
-  return { quantizer, raw: scheme.bits === 4 ? packNibbles(q.codes) : q.codes, sqnr: sqnr(q) };
+  return {
+    quantizer,
+    minMaxSqnr: minMaxNoise === undefined ? sqnr(q) : sqnr({ signal: q.signal, noise: minMaxNoise }),
+    raw: scheme.bits === 4 ? packNibbles(q.codes) : q.codes,
+    sqnr: sqnr(q),
+  };
 }
+
+const sum = (values: Float64Array) => values.reduce((a, b) => a + b, 0);

@@ -179,6 +179,54 @@ describe('quantizeModel under onnxruntime-node', () => {
     });
   }
 
+  for (const scheme of <QuantScheme[]>[
+    { bits: 4, symmetric: true, granularity: 'channel', method: 'clip' },
+    { bits: 8, symmetric: false, granularity: 'group', block: 3, method: 'clip' },
+    { bits: 4, symmetric: false, granularity: 'group', block: 4, method: 'hqq' },
+  ]) {
+    it(`${scheme.method} ${scheme.bits} bits ${scheme.granularity}: stored as its own scales define, never below min-max`, async () => {
+      const model = decodeModel(cnn(21), { fileName: 'cnn.onnx' });
+      const { bytes, report } = await quantizeModel(model, { plan: { default: scheme } });
+      const out = await (await ort.InferenceSession.create(dequantizeOnly(bytes))).run({});
+      const stored = onnx.ModelProto.decode(bytes).graph!.initializer!;
+      const floats = (name: string) => {
+        const raw = stored.find((t) => t.name === name)!.rawData!;
+        return new Float32Array(raw.slice().buffer);
+      };
+      const zeroPoints = (name: string, n: number) => {
+        const t = stored.find((x) => x.name === name);
+        if (!t) return new Float32Array(n);
+        const raw = t.rawData!;
+        return Float32Array.from({ length: n }, (_, i) =>
+          scheme.bits === 8 ? raw[i]! : (raw[i >> 1]! >> (4 * (i & 1))) & 15,
+        );
+      };
+      const { qmin, qmax } = integerRange(scheme.bits, scheme.symmetric);
+      for (const weight of ['conv', 'matmul', 'gemm'] as const) {
+        const scales = floats(`${weight}_w_scale`);
+        const zps = zeroPoints(`${weight}_w_zero_point`, scales.length);
+        const entry = entryOf(weight, scheme);
+        const expected = Float32Array.from(FLOATS[weight], (x, i) => {
+          const [s, zp] = [scales[entry(i)]!, zps[entry(i)]!];
+          return f((Math.min(Math.max(roundHalfEven(f(x / s)) + zp, qmin), qmax) - zp) * s);
+        });
+        const got = out[`${weight}_w`]!.data as Float32Array;
+        expect(
+          Buffer.compare(Buffer.from(got.buffer, got.byteOffset, got.byteLength), Buffer.from(expected.buffer)),
+        ).to.equal(0);
+        const layer = report.layers.find((l) => l.weight === `${weight}_w`)!;
+        expect(layer.sqnr!).to.be.closeTo(sqnrOf(FLOATS[weight], got), 1e-4);
+        // Both figures are float sums of the same errors in different orders: equal to 1e-6 dB where equal.
+        expect(layer.sqnr!).to.be.at.least(layer.minMaxSqnr! - 1e-6);
+        const minMax = await quantizeModel(model, { plan: { default: { ...scheme, method: 'min-max' } } });
+        expect(layer.minMaxSqnr!).to.be.closeTo(
+          minMax.report.layers.find((l) => l.weight === `${weight}_w`)!.sqnr!,
+          1e-6,
+        );
+      }
+    });
+  }
+
   it('an int8 per-channel export of an opset-13 model passes onnx.checker by path; 4-bit raises it to opset 21', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'weightlens-quantize-'));
     try {

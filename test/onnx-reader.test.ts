@@ -560,6 +560,29 @@ describe('ONNX reader: external data', () => {
     expect(await read(constant(model, 'w'))).to.deep.equal([1, 2, 3, 4]);
   });
 
+  it('filesSource reads a range into a buffer across stream pieces, to the end of the file and past it', async () => {
+    // 20 MB: more than two of the 8 MB pieces a stream read refills, so ranges cross piece boundaries.
+    const bytes = new Uint8Array(20 * 1024 * 1024 + 13).map((_, i) => (i * 31 + (i >> 12)) & 255);
+    const file = await filesSource([Object.assign(new Blob([bytes]), { name: 'big.bin' })])('big.bin');
+    const piece = 8 * 1024 * 1024;
+    for (const [offset, length] of [
+      [0, 16],
+      [0, piece],
+      [5, 2 * piece + 3],
+      [piece - 7, piece + 14],
+      [bytes.length - 9, 9],
+      [3, bytes.length - 3],
+    ] as const) {
+      const dest = new Uint8Array(length);
+      expect(await file.readInto!(offset, dest)).to.equal(length);
+      expect(dest, `${length} bytes at ${offset}`).to.deep.equal(bytes.subarray(offset, offset + length));
+    }
+    // A range past the end of the file (it shrank): the bytes there are, and how many.
+    const dest = new Uint8Array(20);
+    expect(await file.readInto!(bytes.length - 6, dest)).to.equal(6);
+    expect(dest.subarray(0, 6)).to.deep.equal(bytes.subarray(-6));
+  });
+
   it('filesSource matches webkitRelativePath inside a picked folder', async () => {
     const blob = Object.assign(new Blob([weights]), { name: 'w.bin', webkitRelativePath: 'model/data/w.bin' });
     const file = await filesSource([blob])('data/w.bin');

@@ -1,6 +1,7 @@
 // Command-line parsing for `weightlens`: one place that knows the commands and their options.
 import { parseArgs } from 'node:util';
 import { WeightlensError } from '../errors.js';
+import type { Budget } from '../quant/planner.js';
 
 export const USAGE = `Usage: weightlens <command> [options]
 
@@ -36,11 +37,12 @@ Options for cle:
   --relu6-to-relu      treat Clip(0, 6) as Relu so CLE can cross it: CHANGES what the float model
                        computes (activations above 6 are no longer clipped); never implied
 
-Options for quantize (min-max scales; activations stay float):
+Options for quantize (weight-only; activations stay float):
   -o, --output FILE    where to write the quantized model (never the input itself)
   --plan FILE          a plan (JSON): {"default": SCHEME or "float", "layers": {"NAME": SCHEME or
                        "float"}}, SCHEME = {"bits": 8|4, "symmetric": true|false, "granularity":
-                       "tensor"|"channel"|"group", "block": N (group only)}; or, for every layer:
+                       "tensor"|"channel"|"group", "block": N (group only), "method": M}; or, for
+                       every layer:
   --bits B             8 (default) or 4
   --granularity G      tensor, channel (default) or group
   --block N            the block size of --granularity group (e.g. 32, 64, 128)
@@ -48,6 +50,11 @@ Options for quantize (min-max scales; activations stay float):
   --method M           how scales are chosen: min-max (default), clip (clipping search: per channel or
                        block, the clip ratio of least error; never worse than min-max) or hqq (HQQ zero
                        points; asymmetric per-group only)
+  --budget B           let the data-free planner choose per layer: the highest worst-layer SQNR within
+                       B bits per weight (e.g. 4.5) or B of weights (e.g. 12MB); candidates INT8/INT4,
+                       symmetric/asymmetric, per tensor/channel/group (--block LIST, default 32,64,128)
+  --sqnr-floor D       or the smallest plan whose every layer keeps at least D dB
+  --save-plan FILE     also write the plan used (JSON, as --plan reads it)
   --json               print the machine form (JSON) of what was done instead of the summary
 
 Common options:
@@ -95,8 +102,10 @@ export interface ReportCommand extends CommonOptions {
 export interface QuantizeCommand extends CommonOptions {
   command: 'quantize';
   output: string;
-  /** The plan file, or the one scheme of every layer (checked when the command runs). */
-  plan: { file: string } | { scheme: Record<string, unknown> };
+  /** The plan file, the one scheme of every layer (checked when the command runs), or the planner's budget. */
+  plan: { file: string } | { scheme: Record<string, unknown> } | { budget: Budget; blocks?: number[] };
+  /** Where to write the plan used, as JSON (e.g. the planner's, to edit and pass to --plan). */
+  savePlan?: string;
 }
 
 export type Command =
@@ -142,6 +151,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
         granularity: { type: 'string' },
         asymmetric: { type: 'boolean', default: false },
         method: { type: 'string' },
+        budget: { type: 'string' },
+        'sqnr-floor': { type: 'string' },
+        'save-plan': { type: 'string' },
         progress: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
@@ -171,7 +183,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
   const onlyFor = (option: string, owner: string) => {
     throw usage(`${option} is an option of "${owner}", not of "${command}"`);
   };
-  const schemeFlags = (['plan', 'bits', 'granularity', 'asymmetric', 'method'] as const).filter((k) => values[k]);
+  const schemeFlags = (
+    ['plan', 'bits', 'granularity', 'asymmetric', 'method', 'budget', 'sqnr-floor', 'save-plan'] as const
+  ).filter((k) => values[k]);
   if (command !== 'quantize' && schemeFlags.length > 0) onlyFor(`--${schemeFlags[0]}`, 'quantize');
   if (command === 'quantize') return quantizeCommand(common, values);
   if (command === 'stats') {
@@ -222,18 +236,38 @@ function quantizeCommand(common: CommonOptions, values: Record<string, string | 
   }
   if (typeof values.output !== 'string')
     throw usage('quantize needs -o OUT.onnx, the file to write the quantized model to');
-  const { plan, bits, granularity, block, asymmetric, method } = values;
-  if (typeof plan === 'string') {
-    const also = ['bits', 'granularity', 'block', 'asymmetric', 'method'].find((k) => values[k]);
-    if (also) throw usage(`--plan and --${also} contradict each other (the plan names every scheme)`);
-    return { command: 'quantize', ...common, output: values.output, plan: { file: plan } };
-  }
+  const { plan, bits, granularity, block, asymmetric, method, budget } = values;
+  const floor = values['sqnr-floor'];
+  const savePlan = typeof values['save-plan'] === 'string' ? { savePlan: values['save-plan'] } : {};
+  const base = { command: 'quantize' as const, ...common, output: values.output, ...savePlan };
+  const sources = [
+    plan !== undefined && '--plan',
+    budget !== undefined && '--budget',
+    floor !== undefined && '--sqnr-floor',
+  ];
+  const given = sources.filter((x): x is string => typeof x === 'string');
+  if (given.length > 1) throw usage(`${given[0]} and ${given[1]} contradict each other`);
+  const also = ['bits', 'granularity', 'block', 'asymmetric', 'method'].find(
+    (k) => values[k] !== undefined && values[k] !== false,
+  );
+  if (given.length === 1 && also && !(also === 'block' && plan === undefined))
+    throw usage(
+      `${given[0]} and --${also} contradict each other (${given[0] === '--plan' ? 'the plan names every scheme' : 'the planner chooses the schemes'})`,
+    );
+  if (typeof plan === 'string') return { ...base, plan: { file: plan } };
   const number = (flag: string, text: string | boolean | undefined) => {
     if (text === undefined) return undefined;
     if (typeof text !== 'string' || !/^\d+$/.test(text))
       throw usage(`--${flag} takes a positive integer, not "${String(text)}"`);
     return Number(text);
   };
+  if (typeof budget === 'string' || typeof floor === 'string') {
+    const blocks = typeof block === 'string' ? { blocks: blockSizes(block) } : {};
+    return {
+      ...base,
+      plan: { budget: typeof budget === 'string' ? budgetOf(budget) : sqnrFloorOf(floor as string), ...blocks },
+    };
+  }
   const scheme = {
     bits: number('bits', bits) ?? 8,
     symmetric: !asymmetric,
@@ -241,5 +275,21 @@ function quantizeCommand(common: CommonOptions, values: Record<string, string | 
     ...(block !== undefined ? { block: number('block', block) } : {}),
     ...(method !== undefined ? { method } : {}),
   };
-  return { command: 'quantize', ...common, output: values.output, plan: { scheme } };
+  return { ...base, plan: { scheme } };
+}
+
+/** `--budget 4.5` (bits per weight, over the layers planned) or `--budget 12MB` / `800KB` (the weights' size). */
+function budgetOf(text: string): Budget {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(MB|KB)?\s*$/i.exec(text);
+  const value = m ? Number(m[1]) : NaN;
+  if (!m || !(value > 0)) throw usage(`--budget takes bits per weight (e.g. 4.5) or a size (e.g. 12MB), not "${text}"`);
+  if (m[2]) return { bytes: value * (m[2].toUpperCase() === 'MB' ? 1e6 : 1e3) };
+  if (value > 32) throw usage(`--budget ${text}: bits per weight above 32 are more than float32 takes`);
+  return { bitsPerWeight: value };
+}
+
+function sqnrFloorOf(text: string): Budget {
+  const value = /^\s*-?\d+(?:\.\d+)?\s*$/.test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(value)) throw usage(`--sqnr-floor takes a number of dB (e.g. 30), not "${text}"`);
+  return { sqnrFloor: value };
 }

@@ -21,8 +21,9 @@ import type { Model } from '../onnx/model.js';
 import type { StatsReport } from '../report/stats-report.js';
 import { formatCleSummary } from './cle-summary.js';
 import { formatQuantizeSummary } from './quantize-summary.js';
-import { quantizeModel } from '../pipeline/quantize-model.js';
-import { checkPlan, type QuantPlan } from '../quant/plan.js';
+import { quantizeModel, type QuantizeOptions } from '../pipeline/quantize-model.js';
+import { atomicWrite } from '../node/atomic-write.js';
+import { checkPlan } from '../quant/plan.js';
 import { checkScheme } from '../quant/scheme.js';
 import { readFile } from 'node:fs/promises';
 import { directorySource } from '../node/external-data.js';
@@ -133,9 +134,10 @@ async function runCle(cmd: CleCommand, io: CliIO): Promise<void> {
   }
 }
 
-/** The plan a quantize command names: its file's, or one scheme for every layer. */
-async function planOf(cmd: QuantizeCommand): Promise<QuantPlan> {
-  if ('scheme' in cmd.plan) return { default: checkScheme(cmd.plan.scheme, 'quantize options') };
+/** What a quantize command asks for: its plan file's, one scheme for every layer, or the planner's budget. */
+async function planOf(cmd: QuantizeCommand): Promise<Pick<QuantizeOptions, 'plan' | 'budget' | 'blocks'>> {
+  if ('budget' in cmd.plan) return { budget: cmd.plan.budget, ...(cmd.plan.blocks ? { blocks: cmd.plan.blocks } : {}) };
+  if ('scheme' in cmd.plan) return { plan: { default: checkScheme(cmd.plan.scheme, 'quantize options') } };
   const { file } = cmd.plan;
   let text: string;
   try {
@@ -156,7 +158,7 @@ async function planOf(cmd: QuantizeCommand): Promise<QuantPlan> {
   } catch (e) {
     throw new WeightlensError('USAGE', `${file}: the plan is not JSON (${(e as Error).message})`, { file });
   }
-  return checkPlan(json, file);
+  return { plan: checkPlan(json, file) };
 }
 
 async function runQuantize(cmd: QuantizeCommand, io: CliIO): Promise<void> {
@@ -166,14 +168,14 @@ async function runQuantize(cmd: QuantizeCommand, io: CliIO): Promise<void> {
   );
   const name = basename(cmd.model);
   try {
-    const plan = await planOf(cmd);
+    const asked = await planOf(cmd);
     const dataDir = cmd.dataDir ?? dirname(cmd.model);
     const model = await openModelFile(cmd.model, {
       dataDir,
       onProgress: (p) => p.phase === 'read' && stepOf(progress, name, 'read')(p),
     });
     const outcome = await quantizeModel(model, {
-      plan,
+      ...asked,
       dataFileName: `${basename(cmd.output).replace(/\.onnx$/i, '')}.data`,
       relocateExternal: resolve(dirname(cmd.output)) !== resolve(dataDir),
       onProgress: stepOf(progress, name, 'quantize'),
@@ -184,6 +186,11 @@ async function runQuantize(cmd: QuantizeCommand, io: CliIO): Promise<void> {
       dataDir,
       onProgress: stepOf(progress, name, 'write'),
     });
+    if (cmd.savePlan) {
+      const used = outcome.report.planner?.plan ?? asked.plan!;
+      await refuseInputTargets([cmd.savePlan], inputFilesOf(model, cmd.model, dataDir));
+      await atomicWrite(cmd.savePlan, new TextEncoder().encode(JSON.stringify(used, null, 2) + '\n'));
+    }
     progress.done();
     io.stdout.write(
       cmd.json ? JSON.stringify(outcome.report, null, 2) + '\n' : formatQuantizeSummary(outcome.report, cmd.output),

@@ -13,6 +13,28 @@ export function formatQuantizeSummary(report: QuantizeReport, output: string, { 
     `quantized ${plural(report.layers.length, 'layer')}: weights ${megabytes(before)} MB -> ${megabytes(after)} MB` +
       (report.opset.after !== report.opset.before ? ` (opset ${report.opset.before} -> ${report.opset.after})` : ''),
   );
+  const planner = report.planner;
+  if (planner) {
+    const b = planner.budget;
+    const asked =
+      'sqnrFloor' in b
+        ? `every layer ≥ ${b.sqnrFloor} dB`
+        : 'bytes' in b
+          ? `${megabytes(b.bytes)} MB of weights`
+          : `${b.bitsPerWeight} bits per weight`;
+    const worst = (v: number) => (v === Infinity ? 'exact' : `${v.toFixed(1)} dB`);
+    lines.push(
+      '',
+      ...wrap(
+        `planner (${asked}): ${megabytes(planner.chosen.bytes)} MB of weights (float: ${megabytes(planner.floatBytes)} MB), worst layer ${worst(planner.chosen.worstSqnr)} (min-max SQNR as stats measures it)`,
+      ),
+    );
+    const within = planner.uniform
+      .filter((u) => u.bytes <= planner.chosen.bytes)
+      .sort((a, b) => b.worstSqnr - a.worstSqnr)[0];
+    if (within)
+      lines.push(...wrap(`  best single scheme no larger: ${within.scheme}, worst layer ${worst(within.worstSqnr)}`));
+  }
   if (report.layers.length > 0) {
     lines.push('');
     const dB = (v: number | null) => (v === null ? 'exact' : v.toFixed(1));

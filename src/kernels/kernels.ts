@@ -18,6 +18,10 @@ export interface ChannelLayout {
 
 export const channelCount = (l: ChannelLayout) => l.groups * l.cg;
 
+/** A float type dequantized weights are written in. */
+export type StoredFloat = 'float32' | 'float16' | 'bfloat16';
+const STORED: Record<StoredFloat, number> = { float32: 0, float16: 1, bfloat16: 2 };
+
 /**
  * How a tensor's elements fall into quantization blocks: viewed as [mats, rows, cols] row-major with the
  * input (reduction) axis as rows, a block is `block` consecutive rows of one column of one mat (the last
@@ -256,9 +260,14 @@ export class Kernels {
   /**
    * The staged tensor's integer codes under `quantizer` (one byte each: int8/uint8 as stored, 4-bit codes
    * still to be packed), and Σx², Σ(x − deq(q))² of what they dequantize to, as an export stores them
-   * (assembly/quantize.ts). The grid must cover exactly the staged elements.
+   * (assembly/quantize.ts): `stored` is the float type DequantizeLinear writes them in (its scale's). The grid
+   * must cover exactly the staged elements.
    */
-  quantize(staged: StagedTensor, quantizer: GridQuantizer): { codes: Uint8Array; signal: number; noise: number } {
+  quantize(
+    staged: StagedTensor,
+    quantizer: GridQuantizer,
+    stored: StoredFloat = 'float32',
+  ): { codes: Uint8Array; signal: number; noise: number } {
     const { grid, scales, zeroPoints, qmin, qmax } = quantizer;
     if (grid.kind === 'channel') this.check(staged, grid.layout);
     else this.blockCheck(staged, grid.layout, [grid.block]);
@@ -276,10 +285,10 @@ export class Kernels {
     const src = this.arena.stage;
     if (grid.kind === 'channel') {
       const { groups, outer, cg, inner } = grid.layout;
-      this.exports.quantizeChannels(src, groups, outer, cg, inner, params, qmin, qmax, codes, out);
+      this.exports.quantizeChannels(src, groups, outer, cg, inner, params, qmin, qmax, codes, out, STORED[stored]);
     } else {
       const { mats, rows, cols } = grid.layout;
-      this.exports.quantizeBlocks(src, mats, rows, cols, grid.block, params, qmin, qmax, codes, out);
+      this.exports.quantizeBlocks(src, mats, rows, cols, grid.block, params, qmin, qmax, codes, out, STORED[stored]);
     }
     return {
       codes: new Uint8Array(this.arena.buffer, codes, n).slice(),

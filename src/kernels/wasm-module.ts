@@ -98,6 +98,7 @@ export interface KernelExports {
     qmax: number,
     codes: number,
     out: number,
+    stored: number,
   ): void;
   /** assembly/quantize.ts: each block's min and max, f32[E] each. */
   blockRanges(src: number, mats: number, rows: number, cols: number, block: number, lo: number, hi: number): void;
@@ -112,6 +113,7 @@ export interface KernelExports {
     qmax: number,
     codes: number,
     out: number,
+    stored: number,
   ): void;
   blockQuantErrorScalar: BlockQuantErrorKernel;
   blockScratchFloats(cols: number, smallest: number, largest: number): number;

@@ -12,12 +12,18 @@ import type { Model } from '../onnx/model.js';
 import type { Progress } from '../progress.js';
 import { opsetNeeded, qdqPlan, storageProblem, type WeightToStore } from '../quant/qdq-plan.js';
 import { choiceFor, type QuantPlan } from '../quant/plan.js';
+import type { Budget } from '../quant/planner.js';
+import { planQuantization, type PlanReport } from './plan-quantization.js';
 import { quantizeWeight } from '../quant/quantize-weight.js';
 import { schemeName, type QuantScheme } from '../quant/scheme.js';
 import { dequantizeGrid } from '../quant/weight-grid.js';
 
 export interface QuantizeOptions {
-  plan: QuantPlan;
+  /** Which scheme each layer gets; or `budget`: the data-free planner chooses (plan-quantization.ts). */
+  plan?: QuantPlan;
+  budget?: Budget;
+  /** With `budget`: the block sizes of the planner's per-group candidates (default 32, 64, 128). */
+  blocks?: readonly number[];
   kernels?: Kernels;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
@@ -48,6 +54,8 @@ export interface QuantizeReport {
   layers: QuantizedLayer[];
   /** Layers the plan asked to quantize that stay float, and why. */
   kept: { name: string; reason: string }[];
+  /** With a budget: the plan the planner chose, the front it sits on, the uniform plans beside it. */
+  planner?: PlanReport & { plan: QuantPlan };
 }
 
 export interface QuantizeOutcome extends Pick<ExportResult, 'bytes' | 'dataFiles'> {
@@ -82,7 +90,9 @@ function choose(model: Model, layers: readonly WeightLayer[], plan: QuantPlan) {
  */
 function withinOpset(model: Model, chosen: { layer: WeightLayer; scheme: QuantScheme }[]) {
   const from = model.opsets[''] ?? 0;
-  const levels = [...new Set(chosen.map((c) => opsetNeeded(c.scheme)).filter((v) => v > from))].sort((a, b) => b - a);
+  const levels = [
+    ...new Set(chosen.map((c) => opsetNeeded(c.scheme, c.layer.weight.dataType)).filter((v) => v > from)),
+  ].sort((a, b) => b - a);
   const refusals = new Map<number, string>();
   let opset = from;
   for (const level of levels) {
@@ -96,7 +106,7 @@ function withinOpset(model: Model, chosen: { layer: WeightLayer; scheme: QuantSc
   }
   const kept: { name: string; reason: string }[] = [];
   const fits = chosen.filter(({ layer, scheme }) => {
-    const need = opsetNeeded(scheme);
+    const need = opsetNeeded(scheme, layer.weight.dataType);
     if (need <= opset) return true;
     kept.push({
       name: layer.name,
@@ -111,7 +121,24 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
   const kernels = options.kernels ?? (await Kernels.load());
   const search = await QuantSearchKernels.load(kernels);
   const { signal } = options;
-  const { chosen, kept: keptChoice, keptForOpset } = choose(model, findWeightLayers(model), options.plan);
+  if ((options.plan === undefined) === (options.budget === undefined))
+    throw new WeightlensError('USAGE', 'quantizeModel takes a plan or a budget (one of them)');
+  const planned = options.budget
+    ? await planQuantization(model, {
+        budget: options.budget,
+        kernels,
+        ...(options.blocks ? { blocks: options.blocks } : {}),
+        ...(signal ? { signal } : {}),
+        ...(options.onProgress
+          ? {
+              onProgress: (p: Progress) =>
+                options.onProgress!({ fraction: p.fraction / 2, text: `planning: ${p.text}` }),
+            }
+          : {}),
+      })
+    : undefined;
+  const plan = planned?.plan ?? options.plan!;
+  const { chosen, kept: keptChoice, keptForOpset } = choose(model, findWeightLayers(model), plan);
   const kept = [...keptChoice, ...keptForOpset];
   const total = chosen.reduce((n, c) => n + c.layer.weight.size, 0);
   let done = 0;
@@ -119,7 +146,11 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
   const layers: QuantizedLayer[] = [];
   for (const { layer, scheme } of chosen) {
     throwIfAborted(signal, model.fileName);
-    options.onProgress?.({ fraction: total ? done / total : 1, text: `quantizing ${layer.name}` });
+    const from = planned ? 0.5 : 0; // the planner's statistics took the first half
+    options.onProgress?.({
+      fraction: from + (1 - from) * (total ? done / total : 1),
+      text: `quantizing ${layer.name}`,
+    });
     const dq = dequantizeGrid(layer, scheme);
     if ('reason' in dq) {
       kept.push({ name: layer.name, reason: dq.reason });
@@ -129,7 +160,8 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
       quantizeWeight(kernels, search, layer, scheme, dq, { file: model.fileName, ...(signal ? { signal } : {}) }),
     );
     stored.push({ layer, scheme, dq, quantized });
-    const paramBytes = quantized.quantizer.scales.length * (4 + (scheme.symmetric ? 0 : scheme.bits / 8));
+    const scaleBytes = byteLengthOf(layer.weight.dataType, 1) ?? 4;
+    const paramBytes = quantized.quantizer.scales.length * (scaleBytes + (scheme.symmetric ? 0 : scheme.bits / 8));
     layers.push({
       name: layer.name,
       weight: layer.weight.name,
@@ -151,17 +183,23 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
     });
   }
   const before = model.opsets[''] ?? 0;
-  const after = Math.max(before, ...stored.map((s) => opsetNeeded(s.scheme)));
-  const plan = qdqPlan(model, stored);
+  const after = Math.max(before, ...stored.map((s) => opsetNeeded(s.scheme, s.layer.weight.dataType)));
+  const exportPlan = qdqPlan(model, stored);
   // A raise to `after` crosses a subset of the changes the chosen one did: it is never refused.
   const raise = after > before ? opsetUpgrade(model, after).plan : {};
-  const exported = exportModel(model, mergePlans(plan, raise), {
+  const exported = exportModel(model, mergePlans(exportPlan, raise), {
     ...(options.dataFileName ? { dataFileName: options.dataFileName } : {}),
     ...(options.relocateExternal ? { relocateExternal: true } : {}),
   });
   options.onProgress?.({ fraction: 1, text: 'quantized' });
   return {
-    report: { file: model.fileName, opset: { before, after }, layers, kept },
+    report: {
+      file: model.fileName,
+      opset: { before, after },
+      layers,
+      kept,
+      ...(planned ? { planner: { ...planned.report, plan } } : {}),
+    },
     bytes: exported.bytes,
     dataFiles: exported.dataFiles,
     dataLocations: [...exported.keptLocations, ...exported.dataFiles.keys()],

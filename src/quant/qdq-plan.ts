@@ -3,7 +3,7 @@
 // that read the float weight now reads its dequantized value and no other node changes.
 import type { WeightLayer } from '../analysis/layers.js';
 import { WeightlensError } from '../errors.js';
-import { DT } from '../onnx/dtypes.js';
+import { DT, dtypeName } from '../onnx/dtypes.js';
 import type { ExportPlan, NewEncodedInitializer, NewInitializer, NewNode } from '../onnx/export/plan.js';
 import { graphAt, isNameTaken, nodeProducing } from '../onnx/lookup.js';
 import type { Model, Node, TensorRef } from '../onnx/model.js';
@@ -25,9 +25,13 @@ export function codeType(scheme: QuantScheme): number {
   return scheme.symmetric ? DT.INT4 : DT.UINT4;
 }
 
-/** The default-domain opset DequantizeLinear needs for a scheme: 10, `axis` 13, 4-bit and `block_size` 21. */
-export function opsetNeeded(scheme: QuantScheme): number {
+/**
+ * The default-domain opset DequantizeLinear needs for a scheme: 10, `axis` 13, a float16/bfloat16 output
+ * (the weight's type) 19, 4-bit and `block_size` 21.
+ */
+export function opsetNeeded(scheme: QuantScheme, weightType: number): number {
   if (scheme.bits === 4 || scheme.granularity === 'group') return 21;
+  if (weightType !== DT.FLOAT) return 19;
   return scheme.granularity === 'channel' ? 13 : 10;
 }
 
@@ -35,7 +39,8 @@ export function opsetNeeded(scheme: QuantScheme): number {
 export function storageProblem(layer: WeightLayer): string | undefined {
   const w = layer.weight;
   if (w.origin !== 'initializer' && w.origin !== 'constant') return `its weight is ${w.origin}, not stored as floats`;
-  if (w.dataType !== DT.FLOAT) return `its weight is not float32 (float16/bfloat16 weights are not quantized yet)`;
+  if (![DT.FLOAT, DT.FLOAT16, DT.BFLOAT16].includes(w.dataType as 1))
+    return `its weight is ${dtypeName(w.dataType)}, not a float type DequantizeLinear writes`;
   if (layer.overridable) return 'its weight is also a graph input, which a runtime may replace';
   return undefined;
 }
@@ -71,7 +76,7 @@ export function qdqPlan(model: Model, weights: readonly WeightToStore[]): Export
       graph,
       name: scale,
       dims: dq.scaleDims,
-      dataType: DT.FLOAT,
+      dataType: w.dataType, // DequantizeLinear's output takes its scale's type: the weight's own
       values: quantized.quantizer.scales,
     });
     // Zero points in the codes' own type (uint8, or uint4 two per byte); symmetric codes have none (0).

@@ -2,7 +2,9 @@
 // computed and packed as the integer tensor stores them, with the exact SQNR of what they dequantize to.
 import type { WeightLayer } from '../analysis/layers.js';
 import { WeightlensError } from '../errors.js';
-import type { Kernels } from '../kernels/kernels.js';
+import { DT } from '../onnx/dtypes.js';
+import { smallestPositive, storedFloat } from '../onnx/export/encode-values.js';
+import type { Kernels, StoredFloat } from '../kernels/kernels.js';
 import { integerRange, minMaxQuantizer, sqnr, type GridQuantizer } from '../kernels/quantizer.js';
 import type { QuantSearchKernels } from '../kernels/quant-search-kernels.js';
 import type { DequantizeGrid } from './weight-grid.js';
@@ -54,31 +56,43 @@ export async function quantizeWeight(
     );
   const { grid } = dq;
   const range = integerRange(scheme.bits, scheme.symmetric);
+  let lo: ArrayLike<number>, hi: ArrayLike<number>;
+  if (grid.kind === 'block') ({ lo, hi } = kernels.blockRanges(staged, grid.layout, grid.block));
+  else if (scheme.granularity === 'tensor') [lo, hi] = [[stats.min.reduce(min)], [stats.max.reduce(max)]];
+  else [lo, hi] = [stats.min, stats.max];
+  const minMax = inScaleType(weight.dataType, minMaxQuantizer(grid, scheme.bits, scheme.symmetric, lo, hi));
   const searched =
     scheme.method === 'clip'
       ? search.clipSearch(staged, grid, range)
       : scheme.method === 'hqq' && grid.kind === 'block'
         ? search.hqq(staged, grid, range)
         : undefined;
-  let quantizer: GridQuantizer;
-  let minMaxNoise: number | undefined;
+  const stored: StoredFloat =
+    weight.dataType === DT.FLOAT16 ? 'float16' : weight.dataType === DT.BFLOAT16 ? 'bfloat16' : 'float32';
+  const atMinMax = kernels.quantize(staged, minMax, stored);
+  let chosen = { quantizer: minMax, q: atMinMax };
   if (searched) {
-    quantizer = searched.quantizer;
-    minMaxNoise = sum('minMaxNoise' in searched ? searched.minMaxNoise : searched.startNoise);
-  } else {
-    let lo: ArrayLike<number>, hi: ArrayLike<number>;
-    if (grid.kind === 'block') ({ lo, hi } = kernels.blockRanges(staged, grid.layout, grid.block));
-    else if (scheme.granularity === 'tensor') [lo, hi] = [[stats.min.reduce(min)], [stats.max.reduce(max)]];
-    else [lo, hi] = [stats.min, stats.max];
-    quantizer = minMaxQuantizer(grid, scheme.bits, scheme.symmetric, lo, hi);
+    // Scales rounded to a float16/bfloat16 weight's type can cost a fix its gain: never store worse than min-max.
+    const quantizer = inScaleType(weight.dataType, searched.quantizer);
+    const q = kernels.quantize(staged, quantizer, stored);
+    if (q.noise <= atMinMax.noise) chosen = { quantizer, q };
   }
-  const q = kernels.quantize(staged, quantizer);
   return {
-    quantizer,
-    minMaxSqnr: minMaxNoise === undefined ? sqnr(q) : sqnr({ signal: q.signal, noise: minMaxNoise }),
-    raw: scheme.bits === 4 ? packNibbles(q.codes) : q.codes,
-    sqnr: sqnr(q),
+    quantizer: chosen.quantizer,
+    minMaxSqnr: sqnr(atMinMax),
+    raw: scheme.bits === 4 ? packNibbles(chosen.q.codes) : chosen.q.codes,
+    sqnr: sqnr(chosen.q),
   };
 }
 
-const sum = (values: Float64Array) => values.reduce((a, b) => a + b, 0);
+/**
+ * The quantizer with its scales as the export stores them: in the weight's own float type (DequantizeLinear's
+ * output takes its scale's type), never rounded to zero.
+ */
+function inScaleType(dataType: number, quantizer: GridQuantizer): GridQuantizer {
+  if (dataType !== DT.FLOAT16 && dataType !== DT.BFLOAT16) return quantizer;
+  const scales = Float32Array.from(quantizer.scales, (s) =>
+    Math.max(storedFloat(dataType, s), smallestPositive(dataType)),
+  );
+  return { ...quantizer, scales };
+}

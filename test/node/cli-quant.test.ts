@@ -78,6 +78,6 @@ describe('weightlens stats: quantization error', () => {
     }
     const cle = cli('cle', model, '-o', 'never-written.onnx', '--block', '32');
     expect(cle.status).to.equal(2);
-    expect(cle.stderr).to.contain('--block is an option of "stats", not of "cle"');
+    expect(cle.stderr).to.contain('--block is an option of "stats and quantize", not of "cle"');
   });
 });

@@ -21,6 +21,7 @@ const cli = (...args: string[]) =>
 
 const DET = realModel('ch_PP-OCRv4_det_infer.onnx'); // opset 11
 const CLS = realModel('ch_ppocr_mobile_v2.0_cls_infer.onnx'); // opset 9: raised for DequantizeLinear
+const REC = realModel('ch_PP-OCRv4_rec_infer.onnx');
 
 describe('weightlens quantize', () => {
   let dir: string;
@@ -68,6 +69,26 @@ describe('weightlens quantize', () => {
     expect(cli('quantize', CLS, '-o', join(dir, 'cls.q8.onnx')).stdout).to.contain('(opset 9 -> 13)');
   });
 
+  it('--budget: the planner fits it, beats every single scheme no larger, and its saved plan replays', () => {
+    const saved = join(dir, 'planned.json');
+    const r = cli('quantize', REC, '-o', join(dir, 'rec.b.onnx'), '--budget', '4.5', '--save-plan', saved, '--json');
+    expect(r.status, r.stderr).to.equal(0);
+    const report = JSON.parse(r.stdout) as QuantizeReport;
+    const planner = report.planner!;
+    const weights = planner.floatBytes / 4; // float32 weights
+    expect(planner.chosen.bytes).to.be.at.most((4.5 * weights) / 8);
+    for (const u of planner.uniform.filter((x) => x.bytes <= planner.chosen.bytes))
+      expect(planner.chosen.worstSqnr, u.scheme).to.be.at.least(u.worstSqnr);
+    expect(Math.min(...report.layers.map((l) => l.sqnr ?? Infinity))).to.be.closeTo(planner.chosen.worstSqnr, 0.01);
+    const replay = cli('quantize', REC, '-o', join(dir, 'rec.p.onnx'), '--plan', saved, '--json');
+    expect(replay.status, replay.stderr).to.equal(0);
+    expect((JSON.parse(replay.stdout) as QuantizeReport).layers).to.deep.equal(report.layers);
+    const floor = JSON.parse(
+      cli('quantize', REC, '-o', join(dir, 'rec.f.onnx'), '--sqnr-floor', '25', '--json').stdout,
+    );
+    expect((floor as QuantizeReport).layers.every((l) => (l.sqnr ?? Infinity) >= 25 - 0.01)).to.equal(true);
+  });
+
   it('refuses bad plans and flags, naming the problem, and writes nothing', () => {
     const plan = join(dir, 'bad.json');
     writeFileSync(plan, JSON.stringify({ default: { bits: 3, symmetric: true, granularity: 'tensor' } }));
@@ -76,6 +97,10 @@ describe('weightlens quantize', () => {
       [['--bits', '4', '--plan', plan], '--plan and --bits contradict each other'],
       [['--granularity', 'row'], 'granularity must be one of tensor, channel, group, not "row"'],
       [['--granularity', 'group'], 'per-group quantization needs a block size'],
+      [['--budget', '4', '--bits', '8'], '--budget and --bits contradict each other'],
+      [['--budget', 'lots'], '--budget takes bits per weight (e.g. 4.5) or a size (e.g. 12MB), not "lots"'],
+      [['--budget', '4', '--sqnr-floor', '30'], '--budget and --sqnr-floor contradict each other'],
+      [['--method', 'hqq'], 'the HQQ method refines the zero points of asymmetric per-group quantization only'],
     ];
     for (const [flags, message] of cases) {
       const out = join(dir, 'never.onnx');

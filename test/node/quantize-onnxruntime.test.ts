@@ -17,7 +17,9 @@ import { openModelFile } from '../../src/node/open-file.js';
 import { computeStats } from '../../src/pipeline/compute-stats.js';
 import { quantizeModel } from '../../src/pipeline/quantize-model.js';
 import type { QuantScheme } from '../../src/quant/scheme.js';
-import { attr, f32Tensor, modelBytes, node } from '../fixtures/onnx-bytes.js';
+import { DataType, attr, f32Tensor, modelBytes, node, u16Bytes } from '../fixtures/onnx-bytes.js';
+import { float16Table } from '../../src/onnx/dtypes.js';
+import { float32ToFloat16Bits } from '../../src/onnx/export/encode-values.js';
 import { PYTHON, realModel } from '../support/node-paths.js';
 
 const { onnx } = pkg;
@@ -72,7 +74,7 @@ function tensorInfo(name: string, dims?: number[]) {
 }
 
 /** The exported model's DequantizeLinear nodes alone, their outputs the graph's outputs. */
-function dequantizeOnly(exported: Uint8Array): Uint8Array {
+function dequantizeOnly(exported: Uint8Array, outputType = 1): Uint8Array {
   const model = onnx.ModelProto.decode(exported);
   const graph = model.graph!;
   const nodes = graph.node!.filter((n) => n.opType === 'DequantizeLinear');
@@ -80,7 +82,7 @@ function dequantizeOnly(exported: Uint8Array): Uint8Array {
   graph.node = nodes;
   graph.initializer = graph.initializer!.filter((t) => read.has(t.name!));
   graph.input = [];
-  graph.output = nodes.map((n) => tensorInfo(n.output![0]!));
+  graph.output = nodes.map((n) => ({ name: n.output![0]!, type: { tensorType: { elemType: outputType } } }));
   return onnx.ModelProto.encode(model).finish();
 }
 
@@ -191,7 +193,7 @@ describe('quantizeModel under onnxruntime-node', () => {
       const stored = onnx.ModelProto.decode(bytes).graph!.initializer!;
       const floats = (name: string) => {
         const raw = stored.find((t) => t.name === name)!.rawData!;
-        return new Float32Array(raw.slice().buffer);
+        return new Float32Array(new Uint8Array(raw).buffer);
       };
       const zeroPoints = (name: string, n: number) => {
         const t = stored.find((x) => x.name === name);
@@ -222,6 +224,57 @@ describe('quantizeModel under onnxruntime-node', () => {
         expect(layer.minMaxSqnr!).to.be.closeTo(
           minMax.report.layers.find((l) => l.weight === `${weight}_w`)!.sqnr!,
           1e-6,
+        );
+      }
+    });
+  }
+
+  for (const scheme of <QuantScheme[]>[
+    { bits: 8, symmetric: true, granularity: 'channel' },
+    { bits: 4, symmetric: false, granularity: 'group', block: 3, method: 'clip' },
+  ]) {
+    it(`float16 weights, ${scheme.bits} bits ${scheme.granularity}: float16 scales; DequantizeLinear gives the kit's weights`, async () => {
+      const half = (v: number) => float16Table()[float32ToFloat16Bits(v)]!;
+      // The same network with float16 weights (never run whole: only its DequantizeLinear nodes are).
+      const model16 = onnx.ModelProto.decode(cnn(17));
+      for (const t of model16.graph!.initializer!) {
+        const values = new Float32Array(new Uint8Array(t.rawData!).buffer);
+        t.dataType = DataType.FLOAT16;
+        t.rawData = u16Bytes([...values].map(float32ToFloat16Bits));
+      }
+      for (const v of [...model16.graph!.input!, ...model16.graph!.output!])
+        v.type!.tensorType!.elemType = DataType.FLOAT16;
+      const model = decodeModel(onnx.ModelProto.encode(model16).finish(), { fileName: 'cnn16.onnx' });
+      const { bytes, report } = await quantizeModel(model, { plan: { default: scheme } });
+      expect(report.opset.after).to.equal(scheme.bits === 4 ? 21 : 19);
+      const stored = onnx.ModelProto.decode(bytes).graph!.initializer!;
+      const out = await (await ort.InferenceSession.create(dequantizeOnly(bytes, DataType.FLOAT16))).run({});
+      const { qmin, qmax } = integerRange(scheme.bits, scheme.symmetric);
+      for (const weight of ['conv', 'matmul', 'gemm'] as const) {
+        const scaleTensor = stored.find((t) => t.name === `${weight}_w_scale`)!;
+        expect(scaleTensor.dataType).to.equal(DataType.FLOAT16);
+        const scales = Array.from(
+          new Uint16Array(new Uint8Array(scaleTensor.rawData!).buffer),
+          (b) => float16Table()[b]!,
+        );
+        const zpTensor = stored.find((t) => t.name === `${weight}_w_zero_point`);
+        const zp = (e: number) => (zpTensor ? (zpTensor.rawData![e >> 1]! >> (4 * (e & 1))) & 15 : 0);
+        const entry = entryOf(weight, scheme);
+        const expected = Uint16Array.from(FLOATS[weight].map(half), (x, i) => {
+          const [sc, z] = [scales[entry(i)]!, zp(entry(i))];
+          return float32ToFloat16Bits(f((Math.min(Math.max(roundHalfEven(f(x / sc)) + z, qmin), qmax) - z) * sc));
+        });
+        const got = out[`${weight}_w`]!.data as Uint16Array;
+        expect(
+          Buffer.compare(Buffer.from(got.buffer, got.byteOffset, got.byteLength), Buffer.from(expected.buffer)),
+        ).to.equal(0);
+        const layer = report.layers.find((l) => l.weight === `${weight}_w`)!;
+        expect(layer.sqnr!).to.be.closeTo(
+          sqnrOf(
+            FLOATS[weight].map(half),
+            Array.from(got, (b) => float16Table()[b]!),
+          ),
+          0.01,
         );
       }
     });

@@ -66,16 +66,19 @@ export interface RoundingSums {
 
 export const roundingChangeOf = ({ change, norm }: RoundingSums) => (norm > 0 ? Math.sqrt(change / norm) : 0);
 
+/** `value` as a float16 or bfloat16 tensor stores it (round to nearest even), as a number. */
+export function storedFloat(dataType: number, value: number): number {
+  if (dataType === DT.FLOAT16) return float16Table()[float32ToFloat16Bits(value)]!;
+  u32[0] = float32ToBfloat16Bits(value) << 16;
+  return f32[0]!;
+}
+
+/** The smallest positive value of float16 (2^-24) or bfloat16 (2^-133). */
+export const smallestPositive = (dataType: number) => (dataType === DT.FLOAT16 ? 2 ** -24 : 2 ** -133);
+
 export function addRoundingSums(dataType: number, values: Float32Array, sums: RoundingSums): void {
   if (dataType !== DT.FLOAT16 && dataType !== DT.BFLOAT16) return;
-  const halfTable = float16Table();
-  const stored =
-    dataType === DT.FLOAT16
-      ? (v: number) => halfTable[float32ToFloat16Bits(v)]!
-      : (v: number) => {
-          u32[0] = float32ToBfloat16Bits(v) << 16;
-          return f32[0]!;
-        };
+  const stored = (v: number) => storedFloat(dataType, v);
   for (const v of values) {
     if (!Number.isFinite(v)) continue;
     sums.change += (stored(v) - v) ** 2;

@@ -7,6 +7,7 @@ import { exportModel, type ExportResult } from '../onnx/export/export.js';
 import { byteLengthOf } from '../onnx/dtypes.js';
 import type { Model } from '../onnx/model.js';
 import type { Progress } from '../progress.js';
+import { BiasCorrector, type BiasCorrectionReport } from '../quant/bias-correction.js';
 import { opsetNeeded, qdqPlan, storageProblem, type WeightToStore } from '../quant/qdq-plan.js';
 import { choiceFor, type QuantPlan } from '../quant/plan.js';
 import { quantizeWeight } from '../quant/quantize-weight.js';
@@ -22,6 +23,8 @@ export interface QuantizeOptions {
   dataFileName?: string;
   /** Take unchanged external tensors along into the new data file (the output goes to another folder). */
   relocateExternal?: boolean;
+  /** Analytic bias correction of layers whose input is a BatchNorm's (docs/definitions.md, "Bias correction"). */
+  biasCorrection?: boolean;
 }
 
 export interface QuantizedLayer {
@@ -43,6 +46,8 @@ export interface QuantizeReport {
   layers: QuantizedLayer[];
   /** Layers the plan asked to quantize that stay float, and why. */
   kept: { name: string; reason: string }[];
+  /** With `biasCorrection`: each corrected layer, and each quantized layer left uncorrected with the reason. */
+  biasCorrection?: BiasCorrectionReport;
 }
 
 export interface QuantizeOutcome extends Pick<ExportResult, 'bytes' | 'dataFiles'> {
@@ -82,6 +87,7 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
   const { chosen, kept } = choose(model, findWeightLayers(model), options.plan);
   const total = chosen.reduce((n, c) => n + c.layer.weight.size, 0);
   let done = 0;
+  const corrector = options.biasCorrection ? await BiasCorrector.create(model, signal) : undefined;
   const stored: WeightToStore[] = [];
   const layers: QuantizedLayer[] = [];
   for (const { layer, scheme } of chosen) {
@@ -96,6 +102,7 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
       quantizeWeight(kernels, layer, scheme, dq, { file: model.fileName, ...(signal ? { signal } : {}) }),
     );
     stored.push({ layer, scheme, dq, quantized });
+    await corrector?.add(layer, scheme, quantized);
     const paramBytes = quantized.quantizer.scales.length * (4 + (scheme.symmetric ? 0 : scheme.bits / 8));
     layers.push({
       name: layer.name,
@@ -118,13 +125,20 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
   }
   const before = model.opsets[''] ?? 0;
   const after = Math.max(before, ...stored.map((s) => opsetNeeded(s.scheme)));
-  const exported = exportModel(model, qdqPlan(model, stored, after), {
+  const plan = qdqPlan(model, stored, after);
+  const exported = exportModel(model, corrector ? corrector.extend(plan) : plan, {
     ...(options.dataFileName ? { dataFileName: options.dataFileName } : {}),
     ...(options.relocateExternal ? { relocateExternal: true } : {}),
   });
   options.onProgress?.({ fraction: 1, text: 'quantized' });
   return {
-    report: { file: model.fileName, opset: { before, after }, layers, kept },
+    report: {
+      file: model.fileName,
+      opset: { before, after },
+      layers,
+      kept,
+      ...(corrector ? { biasCorrection: corrector.report() } : {}),
+    },
     bytes: exported.bytes,
     dataFiles: exported.dataFiles,
     dataLocations: [...exported.keptLocations, ...exported.dataFiles.keys()],

@@ -45,6 +45,9 @@ Options for quantize (min-max scales; activations stay float):
   --granularity G      tensor, channel (default) or group
   --block N            the block size of --granularity group (e.g. 32, 64, 128)
   --asymmetric         asymmetric (uint, with zero points) instead of symmetric (int)
+  --bias-correction    analytic bias correction: a layer whose input is a BatchNorm's output
+                       (through at most Relu/Clip) has its bias shifted by the expected output
+                       error of its quantized weight (docs/definitions.md, "Bias correction")
   --json               print the machine form (JSON) of what was done instead of the summary
 
 Common options:
@@ -94,6 +97,8 @@ export interface QuantizeCommand extends CommonOptions {
   output: string;
   /** The plan file, or the one scheme of every layer (checked when the command runs). */
   plan: { file: string } | { scheme: Record<string, unknown> };
+  /** --bias-correction */
+  biasCorrection?: boolean;
 }
 
 export type Command =
@@ -138,6 +143,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
         bits: { type: 'string' },
         granularity: { type: 'string' },
         asymmetric: { type: 'boolean', default: false },
+        'bias-correction': { type: 'boolean', default: false },
         progress: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
@@ -169,7 +175,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
   };
   const schemeFlags = (['plan', 'bits', 'granularity', 'asymmetric'] as const).filter((k) => values[k]);
   if (command !== 'quantize' && schemeFlags.length > 0) onlyFor(`--${schemeFlags[0]}`, 'quantize');
-  if (command === 'quantize') return quantizeCommand(common, values);
+  if (command !== 'quantize' && values['bias-correction']) onlyFor('--bias-correction', 'quantize');
+  if (command === 'quantize')
+    return { ...quantizeCommand(common, values), ...(values['bias-correction'] ? { biasCorrection: true } : {}) };
   if (command === 'stats') {
     if (values.output !== undefined) onlyFor('--output', 'cle');
     if (values['no-bias-absorption']) onlyFor('--no-bias-absorption', 'cle');

@@ -23,6 +23,7 @@ import {
 } from '../../src/quant/bias-correction.js';
 import { clippedNormalMean, erfc, normalCdf } from '../../src/quant/normal.js';
 import { mobilenetV2Bytes } from '../fixtures/mobilenetv2.js';
+import { attr, f32Tensor, modelBytes, node } from '../fixtures/onnx-bytes.js';
 import { PYTHON } from '../support/node-paths.js';
 import { seededRandom } from '../support/random.js';
 
@@ -442,3 +443,189 @@ async function dequantized(bytes: Uint8Array, name: string): Promise<Float32Arra
   const out = await session.run({});
   return out[name]!.data as Float32Array;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// A small model with what the MobileNetV2 fixture lacks: existing biases (an initializer, a Constant node),
+// a grouped Conv, a Gemm after a BatchNorm of a matrix, Clip with a negative γ and bounds (-1, 2), and the
+// other bit widths and granularities (4-bit codes and per-group scales in the dequantized weight).
+
+/** x[1,4,5,5] → BN → Clip(-1, 2) → Conv(+b) → BN → Relu → Conv g=2 (+Constant b) → BN → pool → BN → Gemm(+C). */
+function smallModel(): Uint8Array {
+  const rand = seededRandom(21);
+  const values = (n: number, scale: number, offset = 0) =>
+    Array.from({ length: n }, () => Math.fround(offset + (rand() - 0.5) * scale));
+  const bn = (name: string, input: string, output: string, c: number, gamma = values(c, 1, 1)) => ({
+    node: node('BatchNormalization', [input, `${name}.g`, `${name}.b`, `${name}.m`, `${name}.v`], [output], name),
+    initializer: [
+      f32Tensor(`${name}.g`, [c], gamma),
+      f32Tensor(`${name}.b`, [c], values(c, 1)),
+      f32Tensor(`${name}.m`, [c], values(c, 0.5)),
+      f32Tensor(`${name}.v`, [c], values(c, 0.5, 1)),
+    ],
+  });
+  const bns = [
+    bn('bn0', 'x', 'n0', 4, [1.2, -0.7, 0.4, 2]),
+    bn('bn1', 'a', 'n1', 6),
+    bn('bn2', 'g', 'n2', 6),
+    bn('bn3', 'f', 'n3', 6),
+  ];
+  return modelBytes(
+    {
+      input: [
+        {
+          name: 'x',
+          type: { tensorType: { elemType: 1, shape: { dim: [1, 4, 5, 5].map((d) => ({ dimValue: d })) } } },
+        },
+      ],
+      output: [valueInfo('y')],
+      initializer: [
+        ...bns.flatMap((b) => b.initializer),
+        f32Tensor('clip.lo', [], [-1]),
+        f32Tensor('clip.hi', [], [2]),
+        f32Tensor('conv_a.w', [6, 4, 3, 3], values(216, 1)),
+        f32Tensor('conv_a.b', [6], values(6, 0.4)),
+        f32Tensor('conv_g.w', [6, 3, 1, 1], values(18, 2)),
+        f32Tensor('gemm.w', [5, 6], values(30, 1)),
+        f32Tensor('gemm.c', [5], values(5, 0.4)),
+      ],
+      node: [
+        bns[0]!.node,
+        node('Clip', ['n0', 'clip.lo', 'clip.hi'], ['c0'], 'clip'),
+        node('Conv', ['c0', 'conv_a.w', 'conv_a.b'], ['a'], 'conv_a', [attr.ints('pads', [1, 1, 1, 1])]),
+        bns[1]!.node,
+        node('Relu', ['n1'], ['r1'], 'relu'),
+        node('Constant', [], ['conv_g.b'], 'conv_g.b', [attr.tensor('value', f32Tensor('', [6], values(6, 0.4)))]),
+        node('Conv', ['r1', 'conv_g.w', 'conv_g.b'], ['g'], 'conv_g', [attr.int('group', 2)]),
+        bns[2]!.node,
+        node('GlobalAveragePool', ['n2'], ['p'], 'pool'),
+        node('Flatten', ['p'], ['f'], 'flatten'),
+        bns[3]!.node,
+        node('Gemm', ['n3', 'gemm.w', 'gemm.c'], ['y'], 'gemm', [attr.int('transB', 1)]),
+      ],
+    },
+    21,
+  );
+}
+
+/** A float tensor of the graph: an initializer, or a Constant node's value. */
+function floatsOf(graph: pkg.onnx.IGraphProto, name: string): Float32Array {
+  const init = graph.initializer!.find((t) => t.name === name);
+  if (init) return initializerValues(init);
+  const constant = graph.node!.find((n) => n.opType === 'Constant' && n.output![0] === name)!;
+  return initializerValues(constant.attribute!.find((a) => a.name === 'value')!.t!);
+}
+
+describe('bias correction on a small model: existing biases, groups, Gemm, every scheme', () => {
+  const schemes = [
+    { bits: 8, symmetric: true, granularity: 'channel' },
+    { bits: 8, symmetric: false, granularity: 'tensor' },
+    { bits: 4, symmetric: true, granularity: 'group', block: 2 },
+    { bits: 4, symmetric: false, granularity: 'group', block: 4 },
+  ] as const;
+  for (const scheme of schemes) {
+    it(`${scheme.bits}-bit ${scheme.symmetric ? 'symmetric' : 'asymmetric'} ${scheme.granularity}: biases edited in place match the reference, and the model runs`, async () => {
+      const bytes = smallModel();
+      const { bytes: out, report } = await quantizeModel(decodeModel(bytes, { fileName: 'small.onnx' }), {
+        plan: { default: scheme },
+        biasCorrection: true,
+      });
+      const bc = report.biasCorrection!;
+      expect(bc.skipped).to.deep.equal([]);
+      expect(bc.layers.map((l) => [l.name, l.batchNorm, l.activation, l.newBias])).to.deep.equal([
+        ['conv_a', 'bn0', 'Clip(-1, 2)', false],
+        ['conv_g', 'bn1', 'Relu', false],
+        ['gemm', 'bn3', 'none', false],
+      ]);
+      const float = onnx.ModelProto.decode(bytes).graph!;
+      const exported = onnx.ModelProto.decode(out).graph!;
+      // Biases keep their names (edited in place): no new input, no new initializer named after them.
+      for (const [layer, bias] of [
+        ['conv_a', 'conv_a.b'],
+        ['conv_g', 'conv_g.b'],
+        ['gemm', 'gemm.c'],
+      ])
+        expect(exported.node!.find((n) => n.name === layer)!.input![2]).to.equal(bias);
+      const cases: ReferenceCase[] = [];
+      const layers = [
+        { name: 'conv_a', op: 'Conv', w: 'conv_a.w', b: 'conv_a.b', bn: 'bn0', group: 1 },
+        { name: 'conv_g', op: 'Conv', w: 'conv_g.w', b: 'conv_g.b', bn: 'bn1', group: 2 },
+        { name: 'gemm', op: 'Gemm', w: 'gemm.w', b: 'gemm.c', bn: 'bn3', transB: 1 },
+      ] as const;
+      for (const [k, l] of layers.entries()) {
+        const weight = float.initializer!.find((t) => t.name === l.w)!;
+        cases.push({
+          w: [...floatsOf(float, l.w)],
+          wq: [...(await dequantized(out, l.w))],
+          shape: weight.dims!.map(Number),
+          op: l.op,
+          ...('group' in l ? { group: l.group } : { transB: l.transB }),
+          bias: [...floatsOf(float, l.b)],
+          gamma: [...floatsOf(float, `${l.bn}.g`)],
+          beta: [...floatsOf(float, `${l.bn}.b`)],
+          ...refCase(parseActivation(bc.layers[k]!.activation)),
+        });
+      }
+      const { cases: ref } = (await python('test/reference/bias_correction.py', { cases })) as {
+        cases: ReferenceResult[];
+      };
+      layers.forEach((l, k) => {
+        expectRelative(floatsOf(exported, l.b), ref[k]!.bias, `${l.name} bias`);
+        // The reported ‖Δb‖ is that of what was stored.
+        const stored = floatsOf(exported, l.b);
+        const before = floatsOf(float, l.b);
+        const norm = Math.hypot(...Array.from(stored, (v, c) => v - before[c]!));
+        expect(bc.layers[k]!.delta, l.name).to.be.closeTo(norm, 1e-12 * norm);
+      });
+      const x = Float32Array.from({ length: 100 }, (_, i) => Math.sin(i));
+      const y = await run(out, x, [1, 4, 5, 5]);
+      expect(y.dims).to.deep.equal([1, 5]);
+      expect(y.data.every(Number.isFinite)).to.equal(true);
+    });
+  }
+
+  it('leaves a layer alone, with the reason, where E[x] is unknown or the bias cannot take the shift', async () => {
+    const graph = (nodes: pkg.onnx.INodeProto[], extra: pkg.onnx.ITensorProto[] = []) =>
+      modelBytes(
+        {
+          input: [valueInfo('x'), valueInfo('lo')],
+          output: [valueInfo('y')],
+          initializer: [
+            f32Tensor('bn.g', [2], [1, 1]),
+            f32Tensor('bn.b', [2], [0, 0]),
+            f32Tensor('bn.m', [2], [0, 0]),
+            f32Tensor('bn.v', [2], [1, 1]),
+            f32Tensor('w', [2, 2, 1, 1], [1, 2, 3, 4]),
+            f32Tensor('w2', [2, 2], [1, 2, 3, 4]),
+            ...extra,
+          ],
+          node: [node('BatchNormalization', ['x', 'bn.g', 'bn.b', 'bn.m', 'bn.v'], ['n'], 'bn'), ...nodes],
+        },
+        13,
+      );
+    const reasonFor = async (bytes: Uint8Array) => {
+      const { report } = await quantizeModel(decodeModel(bytes, { fileName: 'm.onnx' }), {
+        plan: { default: INT8_TENSOR },
+        biasCorrection: true,
+      });
+      return report.biasCorrection!.skipped.map((s) => s.reason);
+    };
+    expect(
+      await reasonFor(graph([node('Clip', ['n', 'lo'], ['c']), node('Conv', ['c', 'w'], ['y'], 'conv')])),
+    ).to.match(/Clip .* bounds are not constant/);
+    expect(await reasonFor(graph([node('Sigmoid', ['n'], ['s']), node('Conv', ['s', 'w'], ['y'], 'conv')]))).to.match(
+      /Sigmoid .* not from a BatchNormalization/,
+    );
+    expect(await reasonFor(graph([node('MatMul', ['n', 'w2'], ['y'], 'mm')]))).to.match(/MatMul reduces/);
+    expect(await reasonFor(graph([node('Gemm', ['n', 'w2'], ['y'], 'gemm', [attr.int('transA', 1)])]))).to.match(
+      /transA=1/,
+    );
+    expect(
+      await reasonFor(
+        graph(
+          [node('Conv', ['n', 'w', 'b'], ['c'], 'conv'), node('Add', ['c', 'b'], ['y'])],
+          [f32Tensor('b', [2], [0.5, 0.5])],
+        ),
+      ),
+    ).to.match(/bias "b" is shared/);
+  });
+});

@@ -38,10 +38,11 @@ export function formatQuantizeSummary(report: QuantizeReport, output: string, { 
           `  ${l.name}: ‖Δb‖ ${l.delta.toPrecision(3)}${l.newBias ? ' (new bias)' : ''}, mean output shift ` +
             `${l.meanShift.before.toPrecision(3)} -> ${l.meanShift.after.toPrecision(3)} ` +
             `(E[x] from ${l.batchNorm}${l.activation === 'none' ? '' : `, ${l.activation}`})`,
+          '    ',
         ),
       );
     if (bc.skipped.length > 0) lines.push(`  not corrected (${bc.skipped.length}):`);
-    for (const s of bc.skipped) lines.push(...wrap(`    ${s.name}: ${s.reason}`));
+    for (const s of bc.skipped) lines.push(...wrap(`    ${s.name}: ${s.reason}`, '      '));
   }
   if (report.kept.length > 0) {
     lines.push('', `kept float (${report.kept.length}):`);

@@ -628,4 +628,31 @@ describe('bias correction on a small model: existing biases, groups, Gemm, every
       ),
     ).to.match(/bias "b" is shared/);
   });
+
+  it('reads Clip bounds given as attributes (opset < 11)', async () => {
+    const bytes = modelBytes(
+      {
+        input: [valueInfo('x')],
+        output: [valueInfo('y')],
+        initializer: [
+          f32Tensor('bn.g', [2], [1, -2]),
+          f32Tensor('bn.b', [2], [0.5, 1]),
+          f32Tensor('bn.m', [2], [0, 0]),
+          f32Tensor('bn.v', [2], [1, 1]),
+          f32Tensor('w', [2, 2, 1, 1], [0.1, 0.2, 0.3, 0.4]),
+        ],
+        node: [
+          node('BatchNormalization', ['x', 'bn.g', 'bn.b', 'bn.m', 'bn.v'], ['n'], 'bn'),
+          node('Clip', ['n'], ['c'], 'clip', [attr.float('min', 0), attr.float('max', 6)]),
+          node('Conv', ['c', 'w'], ['y'], 'conv'),
+        ],
+      },
+      10,
+    );
+    const { report } = await quantizeModel(decodeModel(bytes, { fileName: 'm.onnx' }), {
+      plan: { default: INT8_TENSOR },
+      biasCorrection: true,
+    });
+    expect(report.biasCorrection!.layers.map((l) => [l.name, l.activation])).to.deep.equal([['conv', 'Clip(0, 6)']]);
+  });
 });

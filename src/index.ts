@@ -26,6 +26,7 @@ export {
   type QuantizedLayer,
 } from './pipeline/quantize-model.js';
 export { checkPlan, type QuantPlan, type LayerChoice } from './quant/plan.js';
+export type { BiasCorrectionReport, CorrectedLayer } from './quant/bias-correction.js';
 export { checkScheme, schemeName, type QuantScheme, type Granularity } from './quant/scheme.js';
 export type { CleOptions, CleReport, CleLayerChange, CleOutcome } from './report/cle-report.js';
 export { layerHistogram } from './pipeline/weight-histogram.js';

@@ -55,6 +55,9 @@ Options for quantize (weight-only; activations stay float):
                        symmetric/asymmetric, per tensor/channel/group (--block LIST, default 32,64,128)
   --sqnr-floor D       or the smallest plan whose every layer keeps at least D dB
   --save-plan FILE     also write the plan used (JSON, as --plan reads it)
+  --bias-correction    analytic bias correction: a layer whose input is a BatchNorm's output
+                       (through at most Relu/Clip) has its bias shifted by the expected output
+                       error of its quantized weight (docs/definitions.md, "Bias correction")
   --json               print the machine form (JSON) of what was done instead of the summary
 
 Common options:
@@ -106,6 +109,8 @@ export interface QuantizeCommand extends CommonOptions {
   plan: { file: string } | { scheme: Record<string, unknown> } | { budget: Budget; blocks?: number[] };
   /** Where to write the plan used, as JSON (e.g. the planner's, to edit and pass to --plan). */
   savePlan?: string;
+  /** --bias-correction */
+  biasCorrection?: boolean;
 }
 
 export type Command =
@@ -154,6 +159,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
         budget: { type: 'string' },
         'sqnr-floor': { type: 'string' },
         'save-plan': { type: 'string' },
+        'bias-correction': { type: 'boolean', default: false },
         progress: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
@@ -187,7 +193,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
     ['plan', 'bits', 'granularity', 'asymmetric', 'method', 'budget', 'sqnr-floor', 'save-plan'] as const
   ).filter((k) => values[k]);
   if (command !== 'quantize' && schemeFlags.length > 0) onlyFor(`--${schemeFlags[0]}`, 'quantize');
-  if (command === 'quantize') return quantizeCommand(common, values);
+  if (command !== 'quantize' && values['bias-correction']) onlyFor('--bias-correction', 'quantize');
+  if (command === 'quantize')
+    return { ...quantizeCommand(common, values), ...(values['bias-correction'] ? { biasCorrection: true } : {}) };
   if (command === 'stats') {
     if (values.output !== undefined) onlyFor('--output', 'cle');
     if (values['no-bias-absorption']) onlyFor('--no-bias-absorption', 'cle');

@@ -179,6 +179,7 @@ async function runQuantize(cmd: QuantizeCommand, io: CliIO): Promise<void> {
       dataFileName: `${basename(cmd.output).replace(/\.onnx$/i, '')}.data`,
       relocateExternal: resolve(dirname(cmd.output)) !== resolve(dataDir),
       onProgress: stepOf(progress, name, 'quantize'),
+      ...(cmd.biasCorrection ? { biasCorrection: true } : {}),
     });
     await writeModel(cmd.output, outcome, {
       input: cmd.model,

@@ -55,6 +55,21 @@ export function formatQuantizeSummary(report: QuantizeReport, output: string, { 
       ),
     );
   }
+  const bc = report.biasCorrection;
+  if (bc) {
+    lines.push('', `bias correction: ${plural(bc.layers.length, 'layer')} corrected`);
+    for (const l of bc.layers)
+      lines.push(
+        ...wrap(
+          `  ${l.name}: ‖Δb‖ ${l.delta.toPrecision(3)}${l.newBias ? ' (new bias)' : ''}, mean output shift ` +
+            `${l.meanShift.before.toPrecision(3)} -> ${l.meanShift.after.toPrecision(3)} ` +
+            `(E[x] from ${l.batchNorm}${l.activation === 'none' ? '' : `, ${l.activation}`})`,
+          '    ',
+        ),
+      );
+    if (bc.skipped.length > 0) lines.push(`  not corrected (${bc.skipped.length}):`);
+    for (const s of bc.skipped) lines.push(...wrap(`    ${s.name}: ${s.reason}`, '      '));
+  }
   if (report.kept.length > 0) {
     lines.push('', `kept float (${report.kept.length}):`);
     for (const k of report.kept) lines.push(...wrap(`  ${k.name}: ${k.reason}`));

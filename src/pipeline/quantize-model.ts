@@ -10,6 +10,7 @@ import { opsetUpgrade } from '../onnx/opset-upgrade.js';
 import { byteLengthOf } from '../onnx/dtypes.js';
 import type { Model } from '../onnx/model.js';
 import type { Progress } from '../progress.js';
+import { BiasCorrector, type BiasCorrectionReport } from '../quant/bias-correction.js';
 import { opsetNeeded, qdqPlan, storageProblem, type WeightToStore } from '../quant/qdq-plan.js';
 import { choiceFor, type QuantPlan } from '../quant/plan.js';
 import type { Budget } from '../quant/planner.js';
@@ -31,6 +32,8 @@ export interface QuantizeOptions {
   dataFileName?: string;
   /** Take unchanged external tensors along into the new data file (the output goes to another folder). */
   relocateExternal?: boolean;
+  /** Analytic bias correction of layers whose input is a BatchNorm's (docs/definitions.md, "Bias correction"). */
+  biasCorrection?: boolean;
 }
 
 export interface QuantizedLayer {
@@ -56,6 +59,8 @@ export interface QuantizeReport {
   kept: { name: string; reason: string }[];
   /** With a budget: the plan the planner chose, the front it sits on, the uniform plans beside it. */
   planner?: PlanReport & { plan: QuantPlan };
+  /** With `biasCorrection`: each corrected layer, and each quantized layer left uncorrected with the reason. */
+  biasCorrection?: BiasCorrectionReport;
 }
 
 export interface QuantizeOutcome extends Pick<ExportResult, 'bytes' | 'dataFiles'> {
@@ -142,6 +147,7 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
   const kept = [...keptChoice, ...keptForOpset];
   const total = chosen.reduce((n, c) => n + c.layer.weight.size, 0);
   let done = 0;
+  const corrector = options.biasCorrection ? await BiasCorrector.create(model, signal) : undefined;
   const stored: WeightToStore[] = [];
   const layers: QuantizedLayer[] = [];
   for (const { layer, scheme } of chosen) {
@@ -160,6 +166,7 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
       quantizeWeight(kernels, search, layer, scheme, dq, { file: model.fileName, ...(signal ? { signal } : {}) }),
     );
     stored.push({ layer, scheme, dq, quantized });
+    await corrector?.add(layer, scheme, quantized);
     const scaleBytes = byteLengthOf(layer.weight.dataType, 1) ?? 4;
     const paramBytes = quantized.quantizer.scales.length * (scaleBytes + (scheme.symmetric ? 0 : scheme.bits / 8));
     layers.push({
@@ -187,7 +194,8 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
   const exportPlan = qdqPlan(model, stored);
   // A raise to `after` crosses a subset of the changes the chosen one did: it is never refused.
   const raise = after > before ? opsetUpgrade(model, after).plan : {};
-  const exported = exportModel(model, mergePlans(exportPlan, raise), {
+  const merged = mergePlans(exportPlan, raise);
+  const exported = exportModel(model, corrector ? corrector.extend(merged) : merged, {
     ...(options.dataFileName ? { dataFileName: options.dataFileName } : {}),
     ...(options.relocateExternal ? { relocateExternal: true } : {}),
   });
@@ -199,6 +207,7 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
       layers,
       kept,
       ...(planned ? { planner: { ...planned.report, plan } } : {}),
+      ...(corrector ? { biasCorrection: corrector.report() } : {}),
     },
     bytes: exported.bytes,
     dataFiles: exported.dataFiles,

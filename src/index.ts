@@ -25,6 +25,16 @@ export {
   type QuantizeReport,
   type QuantizedLayer,
 } from './pipeline/quantize-model.js';
+export { auditModel, type AuditOptions } from './pipeline/audit-model.js';
+export type {
+  AuditReport,
+  AuditFormat,
+  LayerAudit,
+  BiasAudit,
+  FloatAudit,
+  CodeFigures,
+  ScaleFigures,
+} from './report/audit-report.js';
 export { checkPlan, type QuantPlan, type LayerChoice } from './quant/plan.js';
 export { checkScheme, schemeName, type QuantScheme, type Granularity } from './quant/scheme.js';
 export type { CleOptions, CleReport, CleLayerChange, CleOutcome } from './report/cle-report.js';

@@ -11,6 +11,9 @@ Commands:
   quantize MODEL.onnx -o OUT.onnx
                                 weight-only quantization: a QDQ model (integer weights, each read
                                 through a DequantizeLinear), with each layer's stored-weight SQNR
+  audit MODEL.onnx              audit an already-quantized model: saturation and grid levels of its
+                                integer codes, bad scales, int32 bias headroom (and, with --float, the
+                                error against the float model)
   report MODEL.onnx -o OUT.html one self-contained HTML report (no network needed to view it): layers,
                                 ranges, relative ranges, quantization error, CLE before/after
 
@@ -46,6 +49,12 @@ Options for quantize (min-max scales; activations stay float):
   --block N            the block size of --granularity group (e.g. 32, 64, 128)
   --asymmetric         asymmetric (uint, with zero points) instead of symmetric (int)
   --json               print the machine form (JSON) of what was done instead of the summary
+
+Options for audit:
+  --float FILE         the float model the quantized one was made from: per-layer and per-channel
+                       SQNR and the share of float weights outside the representable range
+  --json               print the machine form (JSON) instead of a table
+  --wide               full layer names (default: lines of at most 120 characters)
 
 Common options:
   --data DIR           folder holding external-data files (default: the model's folder)
@@ -96,8 +105,21 @@ export interface QuantizeCommand extends CommonOptions {
   plan: { file: string } | { scheme: Record<string, unknown> };
 }
 
+export interface AuditCommand extends CommonOptions {
+  command: 'audit';
+  /** The float model to compare with. */
+  float?: string;
+  wide: boolean;
+}
+
 export type Command =
-  StatsCommand | CleCommand | ReportCommand | QuantizeCommand | { command: 'help' } | { command: 'version' };
+  | StatsCommand
+  | CleCommand
+  | ReportCommand
+  | QuantizeCommand
+  | AuditCommand
+  | { command: 'help' }
+  | { command: 'version' };
 
 const usage = (message: string) => new WeightlensError('USAGE', `${message} (see weightlens --help)`);
 
@@ -138,6 +160,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
         bits: { type: 'string' },
         granularity: { type: 'string' },
         asymmetric: { type: 'boolean', default: false },
+        float: { type: 'string' },
         progress: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
@@ -153,7 +176,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
   if (values.version) return { command: 'version' };
   const [command, ...rest] = positionals;
   if (command === undefined) throw usage('no command given');
-  if (command !== 'stats' && command !== 'cle' && command !== 'report' && command !== 'quantize')
+  if (command !== 'stats' && command !== 'cle' && command !== 'report' && command !== 'quantize' && command !== 'audit')
     throw usage(`unknown command "${command}"`);
   if (rest.length !== 1) throw usage(`${command} takes one model file, got ${rest.length}`);
   if (values.progress && values.quiet) throw usage('--progress and --quiet contradict each other');
@@ -170,6 +193,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
   const schemeFlags = (['plan', 'bits', 'granularity', 'asymmetric'] as const).filter((k) => values[k]);
   if (command !== 'quantize' && schemeFlags.length > 0) onlyFor(`--${schemeFlags[0]}`, 'quantize');
   if (command === 'quantize') return quantizeCommand(common, values);
+  if (command === 'audit') return auditCommand(common, values);
+  if (values.float !== undefined) onlyFor('--float', 'audit');
   if (command === 'stats') {
     if (values.output !== undefined) onlyFor('--output', 'cle');
     if (values['no-bias-absorption']) onlyFor('--no-bias-absorption', 'cle');
@@ -237,4 +262,28 @@ function quantizeCommand(common: CommonOptions, values: Record<string, string | 
     ...(block !== undefined ? { block: number('block', block) } : {}),
   };
   return { command: 'quantize', ...common, output: values.output, plan: { scheme } };
+}
+
+function auditCommand(common: CommonOptions, values: Record<string, string | boolean | undefined>): AuditCommand {
+  for (const option of [
+    'output',
+    'layer',
+    'format',
+    'quant',
+    'no-quant',
+    'block',
+    'no-bias-absorption',
+    'relu6-to-relu',
+  ]) {
+    if (values[option] !== undefined && values[option] !== false)
+      throw usage(`--${option} is not an option of "audit"`);
+  }
+  const { float } = values;
+  if (float === '') throw usage('--float needs the float model file');
+  return {
+    command: 'audit',
+    ...common,
+    ...(typeof float === 'string' ? { float } : {}),
+    wide: values.wide === true,
+  };
 }

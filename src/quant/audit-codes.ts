@@ -1,0 +1,319 @@
+// Auditing an already-quantized weight from its stored integer codes (docs/definitions.md, "Auditing a
+// quantized model"): how many codes sit at the ends of their range (saturation), how many grid levels are
+// used, scales that are zero, subnormal, negative or not finite, and, given the float weight, the SQNR and
+// the share of float values outside what the grid can represent. Plain loops over typed arrays: counting
+// codes is memory-bound and runs at several hundred MB/s of codes in Node (see the docs), well above the
+// rate at which the codes are decoded from the file.
+import type { ChannelLayout } from '../kernels/kernels.js';
+import { DT } from '../onnx/dtypes.js';
+
+/** An integer type codes are stored in. */
+export interface CodeType {
+  readonly bits: number;
+  readonly signed: boolean;
+  /** The type's own smallest and largest value (int8: −128, 127). */
+  readonly min: number;
+  readonly max: number;
+}
+
+const TYPES = new Map<number, CodeType>(
+  (
+    [
+      [DT.INT4, 4, true],
+      [DT.UINT4, 4, false],
+      [DT.INT8, 8, true],
+      [DT.UINT8, 8, false],
+      [DT.INT16, 16, true],
+      [DT.UINT16, 16, false],
+      [DT.INT32, 32, true],
+    ] as const
+  ).map(([dt, bits, signed]) => [
+    dt,
+    { bits, signed, min: signed ? -(2 ** (bits - 1)) : 0, max: signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1 },
+  ]),
+);
+
+/** The integer type of `dataType`, or undefined when it is not one codes are stored in. */
+export const codeType = (dataType: number): CodeType | undefined => TYPES.get(dataType);
+
+/**
+ * How scale units (one scale and zero point each) fall on the weight seen as [outer, axisLen, inner]:
+ * 'tensor' one unit, 'axis' one per index of the axis, 'blocked' one per block of `blockSize` along the axis
+ * and per other index (the scale tensor has the weight's shape with the axis counted in blocks).
+ */
+export interface UnitLayout {
+  readonly mode: 'tensor' | 'axis' | 'blocked';
+  readonly outer: number;
+  readonly axisLen: number;
+  readonly inner: number;
+  readonly blockSize: number;
+  readonly blocks: number;
+}
+
+export function unitLayout(
+  shape: readonly number[],
+  q: { mode: 'tensor' | 'axis' | 'blocked'; axis: number | null; blockSize: number },
+): UnitLayout {
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (q.mode === 'tensor' || q.axis === null)
+    return { mode: 'tensor', outer: 1, axisLen: size, inner: 1, blockSize: 0, blocks: 0 };
+  const axis = q.axis;
+  const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const axisLen = shape[axis] ?? 1;
+  if (q.mode === 'axis') return { mode: 'axis', outer, axisLen, inner, blockSize: 0, blocks: 0 };
+  return { mode: 'blocked', outer, axisLen, inner, blockSize: q.blockSize, blocks: Math.ceil(axisLen / q.blockSize) };
+}
+
+export const unitCount = (u: UnitLayout) =>
+  u.mode === 'tensor' ? 1 : u.mode === 'axis' ? u.axisLen : u.outer * u.blocks * u.inner;
+
+/** Calls `visit(unit, first, count, stride)` for every run of elements sharing one unit, in memory order. */
+function forEachUnitRun(u: UnitLayout, visit: (unit: number, first: number, count: number, stride: number) => void) {
+  const { outer, axisLen, inner } = u;
+  if (u.mode === 'tensor') return visit(0, 0, outer * axisLen * inner, 1);
+  let i = 0;
+  for (let o = 0; o < outer; o++) {
+    for (let a = 0; a < axisLen; a++, i += inner) {
+      if (u.mode === 'axis') visit(a, i, inner, 1);
+      else {
+        // blocked: each inner position has its own unit
+        const base = (o * u.blocks + Math.floor(a / u.blockSize)) * inner;
+        for (let j = 0; j < inner; j++) visit(base + j, i + j, 1, 1);
+      }
+    }
+  }
+}
+
+/** Calls `visit(channel, first, count)` for every run of elements of one output channel, in memory order. */
+function forEachChannelRun(l: ChannelLayout, visit: (channel: number, first: number, count: number) => void) {
+  const { groups, outer, cg, inner } = l;
+  let i = 0;
+  for (let g = 0; g < groups; g++)
+    for (let o = 0; o < outer; o++) for (let c = 0; c < cg; c++, i += inner) visit(g * cg + c, i, inner);
+}
+
+/** Per channel or per unit: codes at the range's two ends, elements, and distinct codes (null: not counted). */
+export interface CodeCounts {
+  readonly atMin: Uint32Array;
+  readonly atMax: Uint32Array;
+  readonly elements: Uint32Array;
+  readonly levels: Uint32Array | null;
+}
+
+export interface CodeAudit {
+  /** The range saturation is measured against: the type's, or the restricted symmetric one. */
+  readonly qmin: number;
+  readonly qmax: number;
+  /** Signed codes with every zero point 0 and none at the type's minimum: [−(2^(b−1)−1), 2^(b−1)−1]. */
+  readonly restricted: boolean;
+  readonly atMin: number;
+  readonly atMax: number;
+  /** Distinct codes in the whole tensor (null for 32-bit codes). */
+  readonly levels: number | null;
+  readonly channels: CodeCounts;
+  readonly units: CodeCounts;
+}
+
+/** The most bytes of per-channel (or per-unit) level bitsets before distinct codes are not counted. */
+const MAX_BITSET_BYTES = 64 << 20;
+
+function popcount(x: number) {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+/** Counts codes at qmin and qmax and distinct codes for each of `n` groups of runs. */
+function countRuns(
+  codes: Float32Array | Float64Array,
+  n: number,
+  type: CodeType,
+  qmin: number,
+  qmax: number,
+  runs: (visit: (unit: number, first: number, count: number, stride: number) => void) => void,
+): CodeCounts {
+  const atMin = new Uint32Array(n);
+  const atMax = new Uint32Array(n);
+  const elements = new Uint32Array(n);
+  const words = type.bits <= 16 ? Math.max(1, 2 ** type.bits / 32) : 0;
+  const bitset = words && n * words * 4 <= MAX_BITSET_BYTES ? new Uint32Array(n * words) : null;
+  const offset = type.min;
+  runs((unit, first, count, stride) => {
+    let lo = 0;
+    let hi = 0;
+    const end = first + count * stride;
+    if (bitset) {
+      const base = unit * words;
+      for (let i = first; i < end; i += stride) {
+        const v = codes[i]!;
+        if (v === qmin) lo++;
+        else if (v === qmax) hi++;
+        const k = v - offset;
+        bitset[base + (k >>> 5)]! |= 1 << (k & 31);
+      }
+    } else {
+      for (let i = first; i < end; i += stride) {
+        const v = codes[i]!;
+        if (v === qmin) lo++;
+        else if (v === qmax) hi++;
+      }
+    }
+    atMin[unit]! += lo;
+    atMax[unit]! += hi;
+    elements[unit]! += count;
+  });
+  let levels: Uint32Array | null = null;
+  if (bitset) {
+    levels = new Uint32Array(n);
+    for (let u = 0; u < n; u++) {
+      let used = 0;
+      for (let w = 0; w < words; w++) used += popcount(bitset[u * words + w]!);
+      levels[u] = used;
+    }
+  }
+  return { atMin, atMax, elements, levels };
+}
+
+/**
+ * Saturation and grid levels of integer `codes` (the stored values, one per weight element) per output channel
+ * (`channels`) and per scale unit (`units`). `symmetric`: every zero point is 0 (or there are none).
+ */
+export function auditCodes(
+  codes: Float32Array | Float64Array,
+  type: CodeType,
+  channels: ChannelLayout,
+  units: UnitLayout,
+  symmetric: boolean,
+): CodeAudit {
+  const n = channels.groups * channels.outer * channels.cg * channels.inner;
+  let levels: number | null = null;
+  let anyAtTypeMin = false;
+  if (type.bits <= 16) {
+    const seen = new Uint8Array(2 ** type.bits);
+    for (let i = 0; i < n; i++) seen[codes[i]! - type.min] = 1;
+    levels = seen.reduce((a, b) => a + b, 0);
+    anyAtTypeMin = seen[0] === 1;
+  } else {
+    for (let i = 0; i < n && !anyAtTypeMin; i++) anyAtTypeMin = codes[i] === type.min;
+  }
+  const restricted = type.signed && symmetric && !anyAtTypeMin;
+  const qmin = restricted ? type.min + 1 : type.min;
+  const qmax = type.max;
+  const byChannel = countRuns(codes, channels.groups * channels.cg, type, qmin, qmax, (visit) =>
+    forEachChannelRun(channels, (c, first, count) => visit(c, first, count, 1)),
+  );
+  const byUnit = countRuns(codes, unitCount(units), type, qmin, qmax, (visit) => forEachUnitRun(units, visit));
+  const sum = (a: Uint32Array) => a.reduce((x, y) => x + y, 0);
+  return {
+    qmin,
+    qmax,
+    restricted,
+    atMin: sum(byChannel.atMin),
+    atMax: sum(byChannel.atMax),
+    levels,
+    channels: byChannel,
+    units: byUnit,
+  };
+}
+
+/** Scales that make a grid degenerate, counted. */
+export interface ScaleCounts {
+  count: number;
+  zero: number;
+  /** Nonzero with a magnitude below the smallest normal number of the scales' type. */
+  denormal: number;
+  negative: number;
+  nonFinite: number;
+}
+
+/** The smallest normal magnitude of a float type (float16 2^−14; float32 and bfloat16 2^−126). */
+export function smallestNormal(dataType: number): number {
+  if (dataType === DT.FLOAT16) return 2 ** -14;
+  if (dataType === DT.DOUBLE) return 2 ** -1022;
+  return 2 ** -126;
+}
+
+/** `values`: the scales as read (float16 and bfloat16 widen to float32 exactly). */
+export function countScales(values: ArrayLike<number>, dataType: number): ScaleCounts {
+  const tiny = smallestNormal(dataType);
+  const counts: ScaleCounts = { count: values.length, zero: 0, denormal: 0, negative: 0, nonFinite: 0 };
+  for (let i = 0; i < values.length; i++) {
+    const s = values[i]!;
+    if (!Number.isFinite(s)) counts.nonFinite++;
+    else if (s === 0) counts.zero++;
+    else if (Math.abs(s) < tiny) counts.denormal++;
+    if (s < 0) counts.negative++;
+  }
+  return counts;
+}
+
+/** The dequantized weight against the float one, per output channel. */
+export interface FloatComparison {
+  /** Σ x² and Σ (x − x̂)² per channel, in float64. */
+  signal: Float64Array;
+  noise: Float64Array;
+  /** Float values outside [(qmin − zp)·s, (qmax − zp)·s] of their unit. */
+  outside: Uint32Array;
+  /** Of those, the ones farther than half a step outside (their error exceeds any rounding error). */
+  clipped: Uint32Array;
+}
+
+/**
+ * Compares `float` with its dequantized copy `dequantized`; `scales` and `zeroPoints` are per unit (`units`),
+ * the range [qmin, qmax] the codes' (CodeAudit's).
+ */
+export function compareWithFloat(
+  float: Float32Array,
+  dequantized: Float32Array,
+  scales: ArrayLike<number>,
+  zeroPoints: ArrayLike<number>,
+  qmin: number,
+  qmax: number,
+  channels: ChannelLayout,
+  units: UnitLayout,
+): FloatComparison {
+  const n = float.length;
+  // 1: outside / clipped flags per element, from each element's unit
+  const flags = new Uint8Array(n);
+  forEachUnitRun(units, (unit, first, count, stride) => {
+    const s = scales[unit]!;
+    const z = zeroPoints[unit]!;
+    const a = (qmin - z) * s;
+    const b = (qmax - z) * s;
+    const lo = Math.min(a, b);
+    const hi = Math.max(a, b);
+    const half = Math.abs(s) / 2;
+    const end = first + count * stride;
+    for (let i = first; i < end; i += stride) {
+      const x = float[i]!;
+      if (x < lo || x > hi) flags[i] = x < lo - half || x > hi + half ? 3 : 1;
+    }
+  });
+  // 2: sums per channel
+  const C = channels.groups * channels.cg;
+  const signal = new Float64Array(C);
+  const noise = new Float64Array(C);
+  const outside = new Uint32Array(C);
+  const clipped = new Uint32Array(C);
+  forEachChannelRun(channels, (c, first, count) => {
+    let sx = 0;
+    let se = 0;
+    let out = 0;
+    let clip = 0;
+    for (let i = first; i < first + count; i++) {
+      const x = float[i]!;
+      const e = x - dequantized[i]!;
+      sx += x * x;
+      se += e * e;
+      const f = flags[i]!;
+      out += f & 1;
+      clip += f >> 1;
+    }
+    signal[c]! += sx;
+    noise[c]! += se;
+    outside[c]! += out;
+    clipped[c]! += clip;
+  });
+  return { signal, noise, outside, clipped };
+}

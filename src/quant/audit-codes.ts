@@ -253,7 +253,7 @@ export interface FloatComparison {
   /** Σ x² and Σ (x − x̂)² per channel, in float64. */
   signal: Float64Array;
   noise: Float64Array;
-  /** Float values outside [(qmin − zp)·s, (qmax − zp)·s] of their unit. */
+  /** Float values outside [(qmin − zp)·s, (qmax − zp)·s] of their unit (the ends rounded to float32). */
   outside: Uint32Array;
   /** Of those, the ones farther than half a step outside (their error exceeds any rounding error). */
   clipped: Uint32Array;
@@ -279,8 +279,9 @@ export function compareWithFloat(
   forEachUnitRun(units, (unit, first, count, stride) => {
     const s = scales[unit]!;
     const z = zeroPoints[unit]!;
-    const a = (qmin - z) * s;
-    const b = (qmax - z) * s;
+    // The grid's ends as DequantizeLinear gives them: (q − zp)·s rounded once to float32.
+    const a = Math.fround((qmin - z) * s);
+    const b = Math.fround((qmax - z) * s);
     const lo = Math.min(a, b);
     const hi = Math.max(a, b);
     const half = Math.abs(s) / 2;

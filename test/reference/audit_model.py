@@ -61,7 +61,9 @@ def scale_counts(s, tiny=2.0**-126):
 def compare(w, deq, lo, hi, half, channel_of, n):
     """lo, hi, half: per element (the unit's range and half step); channel sums in float64."""
     x, d, ch = (a.reshape(-1) for a in (w.astype(np.float64), deq.astype(np.float64), channel_of))
-    lo, hi, half = (a.reshape(-1) for a in (lo, hi, half))
+    # the range's ends as DequantizeLinear gives them, rounded to float32
+    lo, hi = (a.astype(np.float32).astype(np.float64).reshape(-1) for a in (lo, hi))
+    half = half.reshape(-1)
     out = (x < lo) | (x > hi)
     clip = (x < lo - half) | (x > hi + half)
     sig = np.bincount(ch, weights=x * x, minlength=n)

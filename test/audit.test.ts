@@ -90,6 +90,16 @@ describe('auditModel', () => {
     const audit = auditCodes(codes, codeType(DT.INT8)!, layout, units, true);
     expect(audit).to.include({ qmin: -127, qmax: 127, restricted: true, atMin: 1, atMax: 2, levels: 5 });
     expect(Array.from(audit.channels.atMax)).to.deep.equal([0, 2]);
+    // 32-bit codes: the ends counted, no distinct codes
+    const wide = auditCodes(
+      Float64Array.of(-(2 ** 31), 5, 2 ** 31 - 1, 7),
+      codeType(DT.INT32)!,
+      { groups: 1, outer: 1, cg: 2, inner: 2 },
+      unitLayout([2, 2], { mode: 'axis', axis: 0, blockSize: 0 }),
+      false,
+    );
+    expect(wide).to.include({ qmin: -(2 ** 31), qmax: 2 ** 31 - 1, atMin: 1, atMax: 1, levels: null });
+    expect(Array.from(wide.units.atMax)).to.deep.equal([0, 1]);
     // with a zero point, or one code at −128, the type's own range
     expect(auditCodes(codes, codeType(DT.INT8)!, layout, units, false)).to.include({ restricted: false, atMin: 0 });
   });

@@ -115,65 +115,107 @@ export interface CodeAudit {
   readonly units: CodeCounts;
 }
 
-/** The most bytes of per-channel (or per-unit) level bitsets before distinct codes are not counted. */
-const MAX_BITSET_BYTES = 64 << 20;
+/** The most bytes of per-channel (or per-unit) code histograms before distinct codes are not counted per unit. */
+const MAX_HISTOGRAM_BYTES = 64 << 20;
 
-function popcount(x: number) {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+/**
+ * One histogram of codes per channel (`unit` = channel) or per scale unit: element i adds 1 at
+ * [unitOf(i)·L + code − type.min]. Plain nested loops (no call per element): this is the hot loop.
+ */
+function channelHistograms(codes: Float32Array | Float64Array, min: number, l: ChannelLayout, L: number): Uint32Array {
+  const { groups, outer, cg, inner } = l;
+  const hist = new Uint32Array(groups * cg * L);
+  let i = 0;
+  for (let g = 0; g < groups; g++)
+    for (let o = 0; o < outer; o++)
+      for (let c = 0; c < cg; c++) {
+        const base = (g * cg + c) * L - min;
+        for (let end = i + inner; i < end; i++) hist[base + codes[i]!]!++;
+      }
+  return hist;
 }
 
-/** Counts codes at qmin and qmax and distinct codes for each of `n` groups of runs. */
-function countRuns(
+function unitHistograms(codes: Float32Array | Float64Array, min: number, u: UnitLayout, L: number): Uint32Array {
+  const { outer, axisLen, inner } = u;
+  const hist = new Uint32Array(unitCount(u) * L);
+  let i = 0;
+  if (u.mode === 'tensor') {
+    for (; i < codes.length; i++) hist[codes[i]! - min]!++;
+    return hist;
+  }
+  for (let o = 0; o < outer; o++)
+    for (let a = 0; a < axisLen; a++) {
+      if (u.mode === 'axis') {
+        const base = a * L - min;
+        for (let end = i + inner; i < end; i++) hist[base + codes[i]!]!++;
+      } else {
+        // blocked: each inner position has its own unit
+        const first = (o * u.blocks + Math.floor(a / u.blockSize)) * inner;
+        for (let j = 0; j < inner; j++, i++) hist[(first + j) * L - min + codes[i]!]!++;
+      }
+    }
+  return hist;
+}
+
+/** Counts at qmin and qmax, elements and distinct codes per unit, from per-unit histograms of L bins. */
+function fromHistograms(hist: Uint32Array, L: number, lo: number, hi: number): CodeCounts {
+  const n = hist.length / L;
+  const atMin = new Uint32Array(n);
+  const atMax = new Uint32Array(n);
+  const elements = new Uint32Array(n);
+  const levels = new Uint32Array(n);
+  for (let u = 0; u < n; u++) {
+    const base = u * L;
+    atMin[u] = hist[base + lo]!;
+    atMax[u] = hist[base + hi]!;
+    let count = 0;
+    let used = 0;
+    for (let k = 0; k < L; k++) {
+      const h = hist[base + k]!;
+      count += h;
+      if (h) used++;
+    }
+    elements[u] = count;
+    levels[u] = used;
+  }
+  return { atMin, atMax, elements, levels };
+}
+
+/** Counts without histograms (32-bit codes, or too many units): no distinct codes. */
+function countEnds(
   codes: Float32Array | Float64Array,
   n: number,
-  type: CodeType,
   qmin: number,
   qmax: number,
-  runs: (visit: (unit: number, first: number, count: number, stride: number) => void) => void,
+  unitOf: (i: number) => number,
 ): CodeCounts {
   const atMin = new Uint32Array(n);
   const atMax = new Uint32Array(n);
   const elements = new Uint32Array(n);
-  const words = type.bits <= 16 ? Math.max(1, 2 ** type.bits / 32) : 0;
-  const bitset = words && n * words * 4 <= MAX_BITSET_BYTES ? new Uint32Array(n * words) : null;
-  const offset = type.min;
-  runs((unit, first, count, stride) => {
-    let lo = 0;
-    let hi = 0;
-    const end = first + count * stride;
-    if (bitset) {
-      const base = unit * words;
-      for (let i = first; i < end; i += stride) {
-        const v = codes[i]!;
-        if (v === qmin) lo++;
-        else if (v === qmax) hi++;
-        const k = v - offset;
-        bitset[base + (k >>> 5)]! |= 1 << (k & 31);
-      }
-    } else {
-      for (let i = first; i < end; i += stride) {
-        const v = codes[i]!;
-        if (v === qmin) lo++;
-        else if (v === qmax) hi++;
-      }
-    }
-    atMin[unit]! += lo;
-    atMax[unit]! += hi;
-    elements[unit]! += count;
-  });
-  let levels: Uint32Array | null = null;
-  if (bitset) {
-    levels = new Uint32Array(n);
-    for (let u = 0; u < n; u++) {
-      let used = 0;
-      for (let w = 0; w < words; w++) used += popcount(bitset[u * words + w]!);
-      levels[u] = used;
-    }
+  for (let i = 0; i < codes.length; i++) {
+    const u = unitOf(i);
+    const v = codes[i]!;
+    elements[u]!++;
+    if (v === qmin) atMin[u]!++;
+    else if (v === qmax) atMax[u]!++;
   }
-  return { atMin, atMax, elements, levels };
+  return { atMin, atMax, elements, levels: null };
 }
+
+/** The channel of element i (ChannelLayout [groups, outer, cg, inner]). */
+const channelOf = (l: ChannelLayout) => (i: number) => {
+  const perGroup = l.outer * l.cg * l.inner;
+  return Math.floor(i / perGroup) * l.cg + (Math.floor(i / l.inner) % l.cg);
+};
+
+/** The scale unit of element i. */
+const unitOf = (u: UnitLayout) => (i: number) => {
+  if (u.mode === 'tensor') return 0;
+  const a = Math.floor(i / u.inner) % u.axisLen;
+  if (u.mode === 'axis') return a;
+  const o = Math.floor(i / (u.inner * u.axisLen));
+  return (o * u.blocks + Math.floor(a / u.blockSize)) * u.inner + (i % u.inner);
+};
 
 /**
  * Saturation and grid levels of integer `codes` (the stored values, one per weight element) per output channel
@@ -186,32 +228,66 @@ export function auditCodes(
   units: UnitLayout,
   symmetric: boolean,
 ): CodeAudit {
-  const n = channels.groups * channels.outer * channels.cg * channels.inner;
-  let levels: number | null = null;
-  let anyAtTypeMin = false;
-  if (type.bits <= 16) {
-    const seen = new Uint8Array(2 ** type.bits);
-    for (let i = 0; i < n; i++) seen[codes[i]! - type.min] = 1;
-    levels = seen.reduce((a, b) => a + b, 0);
-    anyAtTypeMin = seen[0] === 1;
-  } else {
-    for (let i = 0; i < n && !anyAtTypeMin; i++) anyAtTypeMin = codes[i] === type.min;
+  const C = channels.groups * channels.cg;
+  const U = unitCount(units);
+  if (type.bits > 16) {
+    let anyAtTypeMin = false;
+    for (let i = 0; i < codes.length && !anyAtTypeMin; i++) anyAtTypeMin = codes[i] === type.min;
+    const restricted = type.signed && symmetric && !anyAtTypeMin;
+    const qmin = restricted ? type.min + 1 : type.min;
+    const byChannel = countEnds(codes, C, qmin, type.max, channelOf(channels));
+    const byUnit = countEnds(codes, U, qmin, type.max, unitOf(units));
+    const sum = (a: Uint32Array) => a.reduce((x, y) => x + y, 0);
+    return {
+      qmin,
+      qmax: type.max,
+      restricted,
+      atMin: sum(byChannel.atMin),
+      atMax: sum(byChannel.atMax),
+      levels: null,
+      channels: byChannel,
+      units: byUnit,
+    };
   }
-  const restricted = type.signed && symmetric && !anyAtTypeMin;
+  const L = 2 ** type.bits;
+  // Histograms indexed by code − type.min straight from the decoded codes (a conversion pass costs more).
+  const min = type.min;
+  const perChannel = C * L * 4 <= MAX_HISTOGRAM_BYTES ? channelHistograms(codes, min, channels, L) : null;
+  let layer: Uint32Array;
+  if (perChannel) {
+    layer = new Uint32Array(L);
+    for (let c = 0; c < C; c++) for (let k = 0; k < L; k++) layer[k]! += perChannel[c * L + k]!;
+  } else {
+    layer = unitHistograms(codes, min, unitLayout([codes.length], { mode: 'tensor', axis: null, blockSize: 0 }), L);
+  }
+  const restricted = type.signed && symmetric && layer[0] === 0;
   const qmin = restricted ? type.min + 1 : type.min;
   const qmax = type.max;
-  const byChannel = countRuns(codes, channels.groups * channels.cg, type, qmin, qmax, (visit) =>
-    forEachChannelRun(channels, (c, first, count) => visit(c, first, count, 1)),
-  );
-  const byUnit = countRuns(codes, unitCount(units), type, qmin, qmax, (visit) => forEachUnitRun(units, visit));
-  const sum = (a: Uint32Array) => a.reduce((x, y) => x + y, 0);
+  const [lo, hi] = [qmin - type.min, qmax - type.min];
+  const byChannel = perChannel
+    ? fromHistograms(perChannel, L, lo, hi)
+    : countEnds(codes, C, qmin, qmax, channelOf(channels));
+  const sameAsChannels =
+    units.mode === 'axis' &&
+    channels.groups === 1 &&
+    units.outer === channels.outer &&
+    units.axisLen === channels.cg &&
+    units.inner === channels.inner;
+  const byUnit =
+    sameAsChannels && perChannel
+      ? byChannel
+      : units.mode === 'tensor'
+        ? fromHistograms(layer, L, lo, hi)
+        : U * L * 4 <= MAX_HISTOGRAM_BYTES
+          ? fromHistograms(unitHistograms(codes, min, units, L), L, lo, hi)
+          : countEnds(codes, U, qmin, qmax, unitOf(units));
   return {
     qmin,
     qmax,
     restricted,
-    atMin: sum(byChannel.atMin),
-    atMax: sum(byChannel.atMax),
-    levels,
+    atMin: layer[lo]!,
+    atMax: layer[hi]!,
+    levels: layer.reduce((n, h) => n + (h ? 1 : 0), 0),
     channels: byChannel,
     units: byUnit,
   };

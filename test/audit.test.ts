@@ -18,10 +18,12 @@ import {
   node,
   qdqModel,
   qlinearConvModel,
+  qoperatorModel,
   rawTensor,
   u16Bytes,
   valueInfo,
 } from './fixtures/onnx-bytes.js';
+import { gatherBlockQuantizedModel } from './fixtures/block-quantized.js';
 import { rejects } from './support/rejects.js';
 
 const decode = (bytes: Uint8Array, fileName: string) => decodeModel(bytes, { fileName });
@@ -185,6 +187,46 @@ describe('auditModel', () => {
     );
     const missing = await rejects(auditModel(blockedModel(), { float: none }), 'USAGE');
     expect(missing.message).to.contain('empty.onnx: the float model has no layer for "conv_q" of blocked.onnx');
+  });
+
+  it('GatherBlockQuantized int4 table: per row and per block of 16', async () => {
+    // row r, element j holds code j mod 16 read as int4: 0…7, −8…−1, twice per row, once per block
+    const layer = (await auditModel(decode(gatherBlockQuantizedModel(), 'gbq.onnx'))).layers[0]!;
+    expect(layer).to.include({
+      format: 'GatherBlockQuantized',
+      dtype: 'int4',
+      mode: 'blocked',
+      axis: 1,
+      blockSize: 16,
+    });
+    expect(layer.range).to.deep.equal({ qmin: -8, qmax: 7, restricted: false });
+    expect(layer.channels).to.deep.equal({
+      atMin: [2, 2, 2, 2],
+      atMax: [2, 2, 2, 2],
+      elements: [32, 32, 32, 32],
+      levels: [16, 16, 16, 16],
+    });
+    const eight = (v: number) => new Array<number>(8).fill(v);
+    expect(layer.blocks).to.deep.equal({ atMin: eight(1), atMax: eight(1), elements: eight(16), levels: eight(16) });
+    expect(layer.saturation).to.deep.equal({ atMin: 8, atMax: 8, share: 16 / 128, worstChannelShare: 4 / 32 });
+  });
+
+  it('ConvInteger: codes in integer units, no scales; not compared with a float model', async () => {
+    const bytes = qoperatorModel(
+      'ConvInteger',
+      ['x', 'w_q', '', 'w_zp'],
+      [intTensor('w_q', [2, 1, 1, 2], DataType.UINT8, [0, 255, 3, 4]), intTensor('w_zp', [], DataType.UINT8, [3])],
+    );
+    const floatBytes = modelBytes({
+      input: [valueInfo('x')],
+      output: [valueInfo('y')],
+      initializer: [f32Tensor('w', [2, 1, 1, 2], [1, 2, 3, 4])],
+      node: [node('Conv', ['x', 'w'], ['y'], 'qop')],
+    });
+    const layer = (await auditModel(decode(bytes, 'int.onnx'), { float: decode(floatBytes, 'f.onnx') })).layers[0]!;
+    expect(layer).to.include({ format: 'QOperator', scales: null, bias: null, float: null });
+    expect(layer.saturation).to.include({ atMin: 1, atMax: 1 });
+    expect(layer.notes!.at(-1)).to.contain('not compared with the float model\'s "qop"');
   });
 
   it('worst first: least bias headroom under 4 bits, then the most saturated channel', () => {

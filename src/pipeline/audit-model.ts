@@ -111,7 +111,10 @@ async function auditLayer(
   });
   const elements = layer.weight.size;
   let float: FloatAudit | null = null;
-  if (pair) {
+  const notes = [...(layer.notes ?? [])];
+  if (pair && !scaleValues)
+    notes.push(`not compared with the float model's "${pair.layer.name}": the codes carry no scale (integer units)`);
+  if (pair && scaleValues) {
     const reference = new Float32Array(elements);
     await pair.layer.weight.readFloat32Into(reference, signal);
     const dequantized = new Float32Array(elements);
@@ -119,7 +122,7 @@ async function auditLayer(
     const cmp = compareWithFloat(
       reference,
       dequantized,
-      scaleValues ?? new Float32Array(nUnits).fill(1),
+      scaleValues,
       zeroPoints,
       audit.qmin,
       audit.qmax,
@@ -171,7 +174,7 @@ async function auditLayer(
     scales: q.scale && scaleValues ? countScales(scaleValues, q.scale.dataType) : null,
     bias: await biasAudit(model, layer, scaleValues, signal),
     float,
-    ...(layer.notes ? { notes: [...layer.notes] } : {}),
+    ...(notes.length > 0 ? { notes } : {}),
   };
 }
 

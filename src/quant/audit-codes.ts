@@ -68,31 +68,6 @@ export function unitLayout(
 export const unitCount = (u: UnitLayout) =>
   u.mode === 'tensor' ? 1 : u.mode === 'axis' ? u.axisLen : u.outer * u.blocks * u.inner;
 
-/** Calls `visit(unit, first, count, stride)` for every run of elements sharing one unit, in memory order. */
-function forEachUnitRun(u: UnitLayout, visit: (unit: number, first: number, count: number, stride: number) => void) {
-  const { outer, axisLen, inner } = u;
-  if (u.mode === 'tensor') return visit(0, 0, outer * axisLen * inner, 1);
-  let i = 0;
-  for (let o = 0; o < outer; o++) {
-    for (let a = 0; a < axisLen; a++, i += inner) {
-      if (u.mode === 'axis') visit(a, i, inner, 1);
-      else {
-        // blocked: each inner position has its own unit
-        const base = (o * u.blocks + Math.floor(a / u.blockSize)) * inner;
-        for (let j = 0; j < inner; j++) visit(base + j, i + j, 1, 1);
-      }
-    }
-  }
-}
-
-/** Calls `visit(channel, first, count)` for every run of elements of one output channel, in memory order. */
-function forEachChannelRun(l: ChannelLayout, visit: (channel: number, first: number, count: number) => void) {
-  const { groups, outer, cg, inner } = l;
-  let i = 0;
-  for (let g = 0; g < groups; g++)
-    for (let o = 0; o < outer; o++) for (let c = 0; c < cg; c++, i += inner) visit(g * cg + c, i, inner);
-}
-
 /** Per channel or per unit: codes at the range's two ends, elements, and distinct codes (null: not counted). */
 export interface CodeCounts {
   readonly atMin: Uint32Array;
@@ -122,9 +97,28 @@ const MAX_HISTOGRAM_BYTES = 64 << 20;
  * One histogram of codes per channel (`unit` = channel) or per scale unit: element i adds 1 at
  * [unitOf(i)·L + code − type.min]. Plain nested loops (no call per element): this is the hot loop.
  */
-function channelHistograms(codes: Float32Array | Float64Array, min: number, l: ChannelLayout, L: number): Uint32Array {
+type Counters = Uint8Array | Uint16Array | Uint32Array;
+
+/** Counters for `n` bins that never exceed `most`: the narrowest type keeps the histograms in cache. */
+const counters = (n: number, most: number): Counters =>
+  most < 2 ** 8 ? new Uint8Array(n) : most < 2 ** 16 ? new Uint16Array(n) : new Uint32Array(n);
+
+function channelHistograms(codes: Float32Array | Float64Array, min: number, l: ChannelLayout, L: number): Counters {
   const { groups, outer, cg, inner } = l;
-  const hist = new Uint32Array(groups * cg * L);
+  const hist = counters(groups * cg * L, outer * inner);
+  if (inner === 1 && cg > TILE) {
+    // Channels along the last axis (MatMul [K, N]): TILE columns at a time over every row, so the histograms
+    // being filled stay in cache instead of one cache line per element.
+    for (let g = 0; g < groups; g++)
+      for (let c0 = 0; c0 < cg; c0 += TILE) {
+        const c1 = Math.min(c0 + TILE, cg);
+        for (let o = 0; o < outer; o++) {
+          const row = (g * outer + o) * cg;
+          for (let c = c0; c < c1; c++) hist[(g * cg + c) * L - min + codes[row + c]!]!++;
+        }
+      }
+    return hist;
+  }
   let i = 0;
   for (let g = 0; g < groups; g++)
     for (let o = 0; o < outer; o++)
@@ -135,9 +129,13 @@ function channelHistograms(codes: Float32Array | Float64Array, min: number, l: C
   return hist;
 }
 
-function unitHistograms(codes: Float32Array | Float64Array, min: number, u: UnitLayout, L: number): Uint32Array {
+/** Columns per tile when channels run along the last axis. */
+const TILE = 64;
+
+function unitHistograms(codes: Float32Array | Float64Array, min: number, u: UnitLayout, L: number): Counters {
   const { outer, axisLen, inner } = u;
-  const hist = new Uint32Array(unitCount(u) * L);
+  const most = u.mode === 'tensor' ? codes.length : u.mode === 'axis' ? outer * inner : u.blockSize;
+  const hist = counters(unitCount(u) * L, most);
   let i = 0;
   if (u.mode === 'tensor') {
     for (; i < codes.length; i++) hist[codes[i]! - min]!++;
@@ -158,7 +156,7 @@ function unitHistograms(codes: Float32Array | Float64Array, min: number, u: Unit
 }
 
 /** Counts at qmin and qmax, elements and distinct codes per unit, from per-unit histograms of L bins. */
-function fromHistograms(hist: Uint32Array, L: number, lo: number, hi: number): CodeCounts {
+function fromHistograms(hist: Counters, L: number, lo: number, hi: number): CodeCounts {
   const n = hist.length / L;
   const atMin = new Uint32Array(n);
   const atMax = new Uint32Array(n);
@@ -253,7 +251,7 @@ export function auditCodes(
   // Histograms indexed by code − type.min straight from the decoded codes (a conversion pass costs more).
   const min = type.min;
   const perChannel = C * L * 4 <= MAX_HISTOGRAM_BYTES ? channelHistograms(codes, min, channels, L) : null;
-  let layer: Uint32Array;
+  let layer: Counters;
   if (perChannel) {
     layer = new Uint32Array(L);
     for (let c = 0; c < C; c++) for (let k = 0; k < L; k++) layer[k]! += perChannel[c * L + k]!;
@@ -287,7 +285,7 @@ export function auditCodes(
     restricted,
     atMin: layer[lo]!,
     atMax: layer[hi]!,
-    levels: layer.reduce((n, h) => n + (h ? 1 : 0), 0),
+    levels: Array.from(layer).reduce((n, h) => n + (h ? 1 : 0), 0),
     channels: byChannel,
     units: byUnit,
   };
@@ -350,47 +348,65 @@ export function compareWithFloat(
   units: UnitLayout,
 ): FloatComparison {
   const n = float.length;
-  // 1: outside / clipped flags per element, from each element's unit
+  // 1: each unit's range, its ends as DequantizeLinear gives them ((q − zp)·s rounded once to float32)
+  const U = unitCount(units);
+  const lo = new Float64Array(U);
+  const hi = new Float64Array(U);
+  const half = new Float64Array(U);
+  for (let u = 0; u < U; u++) {
+    const s = scales[u]!;
+    const a = Math.fround((qmin - zeroPoints[u]!) * s);
+    const b = Math.fround((qmax - zeroPoints[u]!) * s);
+    lo[u] = Math.min(a, b);
+    hi[u] = Math.max(a, b);
+    half[u] = Math.abs(s) / 2;
+  }
+  // 2: outside (1) / clipped (3) flags per element, in plain loops over the unit layout
   const flags = new Uint8Array(n);
-  forEachUnitRun(units, (unit, first, count, stride) => {
-    const s = scales[unit]!;
-    const z = zeroPoints[unit]!;
-    // The grid's ends as DequantizeLinear gives them: (q − zp)·s rounded once to float32.
-    const a = Math.fround((qmin - z) * s);
-    const b = Math.fround((qmax - z) * s);
-    const lo = Math.min(a, b);
-    const hi = Math.max(a, b);
-    const half = Math.abs(s) / 2;
-    const end = first + count * stride;
-    for (let i = first; i < end; i += stride) {
-      const x = float[i]!;
-      if (x < lo || x > hi) flags[i] = x < lo - half || x > hi + half ? 3 : 1;
-    }
-  });
-  // 2: sums per channel
+  const flag = (i: number, u: number) => {
+    const x = float[i]!;
+    if (x < lo[u]! || x > hi[u]!) flags[i] = x < lo[u]! - half[u]! || x > hi[u]! + half[u]! ? 3 : 1;
+  };
+  if (units.mode === 'tensor') for (let i = 0; i < n; i++) flag(i, 0);
+  else {
+    const { outer, axisLen, inner } = units;
+    let i = 0;
+    for (let o = 0; o < outer; o++)
+      for (let a = 0; a < axisLen; a++) {
+        const base = units.mode === 'axis' ? -1 : (o * units.blocks + Math.floor(a / units.blockSize)) * inner;
+        if (base < 0) for (let j = 0; j < inner; j++, i++) flag(i, a);
+        else for (let j = 0; j < inner; j++, i++) flag(i, base + j);
+      }
+  }
+  // 3: sums per channel
   const C = channels.groups * channels.cg;
   const signal = new Float64Array(C);
   const noise = new Float64Array(C);
   const outside = new Uint32Array(C);
   const clipped = new Uint32Array(C);
-  forEachChannelRun(channels, (c, first, count) => {
-    let sx = 0;
-    let se = 0;
-    let out = 0;
-    let clip = 0;
-    for (let i = first; i < first + count; i++) {
-      const x = float[i]!;
-      const e = x - dequantized[i]!;
-      sx += x * x;
-      se += e * e;
-      const f = flags[i]!;
-      out += f & 1;
-      clip += f >> 1;
-    }
-    signal[c]! += sx;
-    noise[c]! += se;
-    outside[c]! += out;
-    clipped[c]! += clip;
-  });
+  const { groups, outer, cg, inner } = channels;
+  let i = 0;
+  for (let g = 0; g < groups; g++)
+    for (let o = 0; o < outer; o++)
+      for (let c = 0; c < cg; c++) {
+        let sx = 0;
+        let se = 0;
+        let out = 0;
+        let clip = 0;
+        for (let end = i + inner; i < end; i++) {
+          const x = float[i]!;
+          const e = x - dequantized[i]!;
+          sx += x * x;
+          se += e * e;
+          const f = flags[i]!;
+          out += f & 1;
+          clip += f >> 1;
+        }
+        const ch = g * cg + c;
+        signal[ch]! += sx;
+        noise[ch]! += se;
+        outside[ch]! += out;
+        clipped[ch]! += clip;
+      }
   return { signal, noise, outside, clipped };
 }

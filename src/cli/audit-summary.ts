@@ -104,6 +104,13 @@ export function formatAuditSummary(report: AuditReport, { wide = false } = {}): 
       ),
     );
   }
+  if (layers.length === 0)
+    lines.push(
+      ...wrap(
+        'no weight is stored as integer codes (QDQ, QOperator, MatMulNBits, GatherBlockQuantized): nothing to audit ' +
+          '(weightlens stats estimates what quantizing a float model would cost)',
+      ),
+    );
   if (report.skipped.length > 0) {
     lines.push('', `not audited (${report.skipped.length}):`);
     for (const s of report.skipped) lines.push(...wrap(`  ${s.name}: ${s.reason}`));

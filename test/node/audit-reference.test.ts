@@ -161,6 +161,9 @@ describe('weightlens audit against numpy', () => {
     expect(other.status).to.equal(2);
     expect(other.stderr).to.contain('ch_ppocr_mobile_v2.0_cls_infer.onnx: layer').and.contain('does not match');
     expect(other.stderr).to.contain('[USAGE]');
+    const float = cli('audit', fPath);
+    expect(float.status).to.equal(0);
+    expect(float.stdout).to.contain('0 quantized layers').and.contain('nothing to audit');
     const misplaced = cli('stats', qPath, '--float', fPath);
     expect(misplaced.status).to.equal(2);
     expect(misplaced.stderr).to.contain('--float is an option of "audit"');

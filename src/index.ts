@@ -33,6 +33,7 @@ export type {
   BiasAudit,
   FloatAudit,
   CodeFigures,
+  BlockFigures,
   ScaleFigures,
 } from './report/audit-report.js';
 export { checkPlan, type QuantPlan, type LayerChoice } from './quant/plan.js';

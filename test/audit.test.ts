@@ -77,7 +77,19 @@ describe('auditModel', () => {
     expect(layer.range).to.deep.equal({ qmin: -8, qmax: 7, restricted: false });
     expect(layer.levels).to.deep.equal({ used: 16, of: 16 });
     expect(layer.channels).to.deep.equal(naiveCounts((o) => o, 3));
-    expect(layer.blocks).to.deep.equal(naiveCounts((o, a, k) => (o * 2 + Math.floor(a / 4)) * 2 + k, 12));
+    const perBlock = naiveCounts((o, a, k) => (o * 2 + Math.floor(a / 4)) * 2 + k, 12);
+    expect(layer.blocks!.detail).to.deep.equal(perBlock);
+    const ends = perBlock.atMin.map((n, b) => n + perBlock.atMax[b]!);
+    expect(layer.blocks).to.deep.include({
+      count: 12,
+      saturated: ends.filter((n) => n > 0).length,
+      worstShare: Math.max(...ends.map((n, b) => n / perBlock.elements[b]!)),
+      levels: { min: Math.min(...perBlock.levels), mean: perBlock.levels.reduce((a, b) => a + b) / 12 },
+    });
+    // past maxBlockDetail blocks, the summary alone
+    const summary = (await auditModel(blockedModel(), { maxBlockDetail: 11 })).layers[0]!.blocks!;
+    expect(summary.detail).to.equal(null);
+    expect(summary.count).to.equal(12);
     expect(layer.saturation.atMin).to.equal(CODES.filter((q) => q === -8).length);
     expect(layer.saturation.atMax).to.equal(CODES.filter((q) => q === 7).length);
     expect(layer.scales).to.deep.equal({ count: 12, zero: 0, denormal: 0, negative: 0, nonFinite: 0 });
@@ -207,7 +219,12 @@ describe('auditModel', () => {
       levels: [16, 16, 16, 16],
     });
     const eight = (v: number) => new Array<number>(8).fill(v);
-    expect(layer.blocks).to.deep.equal({ atMin: eight(1), atMax: eight(1), elements: eight(16), levels: eight(16) });
+    expect(layer.blocks!.detail).to.deep.equal({
+      atMin: eight(1),
+      atMax: eight(1),
+      elements: eight(16),
+      levels: eight(16),
+    });
     expect(layer.saturation).to.deep.equal({ atMin: 8, atMax: 8, share: 16 / 128, worstChannelShare: 4 / 32 });
   });
 

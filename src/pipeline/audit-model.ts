@@ -20,18 +20,22 @@ import {
   unitLayout,
   type CodeCounts,
 } from '../quant/audit-codes.js';
-import type {
-  AuditFormat,
-  AuditReport,
-  BiasAudit,
-  CodeFigures,
-  FloatAudit,
-  LayerAudit,
+import {
+  DEFAULT_BLOCK_DETAIL,
+  type AuditFormat,
+  type AuditReport,
+  type BiasAudit,
+  type BlockFigures,
+  type CodeFigures,
+  type FloatAudit,
+  type LayerAudit,
 } from '../report/audit-report.js';
 
 export interface AuditOptions {
   /** The float model the quantized one was made from: adds each layer's SQNR and clipping (`float`). */
   float?: Model;
+  /** Blocks per layer up to which every block's figures are listed (default DEFAULT_BLOCK_DETAIL, 65,536). */
+  maxBlockDetail?: number;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
 }
@@ -57,7 +61,7 @@ export async function auditModel(model: Model, options: AuditOptions = {}): Prom
   for (const [i, layer] of layers.entries()) {
     throwIfAborted(signal, model.fileName);
     options.onProgress?.({ fraction: total ? done / total : 1, text: `auditing ${layer.name}` });
-    reports.push(await auditLayer(model, layer, pairs?.[i], signal));
+    reports.push(await auditLayer(model, layer, pairs?.[i], options.maxBlockDetail ?? DEFAULT_BLOCK_DETAIL, signal));
     done += layer.weight.size;
   }
   options.onProgress?.({ fraction: 1, text: 'audited' });
@@ -92,6 +96,7 @@ async function auditLayer(
   model: Model,
   layer: WeightLayer,
   pair: FloatPair | undefined,
+  maxBlockDetail: number,
   signal: AbortSignal | undefined,
 ): Promise<LayerAudit> {
   const q = layer.weight.quantization!;
@@ -170,12 +175,34 @@ async function auditLayer(
     },
     levels: { used: audit.levels, of: 2 ** type.bits },
     channels: figures(audit.channels),
-    blocks: q.mode === 'blocked' ? figures(audit.units) : null,
+    blocks: q.mode === 'blocked' ? blockFigures(audit.units, maxBlockDetail) : null,
     scales: q.scale && scaleValues ? countScales(scaleValues, q.scale.dataType) : null,
     bias: await biasAudit(model, layer, scaleValues, signal),
     float,
     ...(notes.length > 0 ? { notes } : {}),
   };
+}
+
+function blockFigures(c: CodeCounts, maxDetail: number): BlockFigures {
+  const count = c.elements.length;
+  let saturated = 0;
+  let worstShare = 0;
+  for (let b = 0; b < count; b++) {
+    const ends = c.atMin[b]! + c.atMax[b]!;
+    if (ends > 0) saturated++;
+    if (c.elements[b]) worstShare = Math.max(worstShare, ends / c.elements[b]!);
+  }
+  let levels: BlockFigures['levels'] = null;
+  if (c.levels && count > 0) {
+    let min = Infinity;
+    let total = 0;
+    for (const l of c.levels) {
+      min = Math.min(min, l);
+      total += l;
+    }
+    levels = { min, mean: total / count };
+  }
+  return { count, saturated, worstShare, levels, detail: count <= maxDetail ? figures(c) : null };
 }
 
 /** SQNR in dB from Σx² and Σ(x − x̂)²: null when the copy is exact (or the signal is zero). */

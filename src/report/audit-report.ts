@@ -16,6 +16,25 @@ export interface CodeFigures {
   levels: number[] | null;
 }
 
+/** A blocked weight's blocks: a summary, and every block's figures when there are not too many. */
+export interface BlockFigures {
+  count: number;
+  /** Blocks with at least one code at qmin or qmax. */
+  saturated: number;
+  /** The largest share of codes at qmin or qmax in one block. */
+  worstShare: number;
+  /** Fewest and mean distinct codes per block; null when not counted. */
+  levels: { min: number; mean: number } | null;
+  /**
+   * Per block, in the scale tensor's order; null when the layer has more blocks than `maxBlockDetail`
+   * (auditModel's option, default DEFAULT_BLOCK_DETAIL): a 7B model has hundreds of millions.
+   */
+  detail: CodeFigures | null;
+}
+
+/** Blocks per layer up to which the report lists every block's figures. */
+export const DEFAULT_BLOCK_DETAIL = 65_536;
+
 export interface ScaleFigures {
   count: number;
   zero: number;
@@ -79,8 +98,8 @@ export interface LayerAudit {
   /** Distinct codes used in the layer, of 2^bits (null for 32-bit codes). */
   levels: { used: number | null; of: number };
   channels: CodeFigures;
-  /** Per block (blocked weights only): units in the scale tensor's order. */
-  blocks: CodeFigures | null;
+  /** Blocked weights only. */
+  blocks: BlockFigures | null;
   /** Null when the op carries no weight scale (ConvInteger, MatMulInteger). */
   scales: ScaleFigures | null;
   bias: BiasAudit | null;

@@ -246,6 +246,28 @@ describe('auditModel', () => {
     expect(layer.notes!.at(-1)).to.contain('not compared with the float model\'s "qop"');
   });
 
+  it('a weight computed from dequantized codes (DequantizeLinear → Reshape) is listed as not audited', async () => {
+    const bytes = modelBytes({
+      input: [valueInfo('x')],
+      output: [valueInfo('y')],
+      initializer: [
+        intTensor('w_q', [4], DataType.INT8, [1, -2, 3, 127]),
+        f32Tensor('s', [], [0.1]),
+        intTensor('shape', [4], DataType.INT64, [2, 1, 1, 2]),
+      ],
+      node: [
+        node('DequantizeLinear', ['w_q', 's'], ['w_flat'], 'dq'),
+        node('Reshape', ['w_flat', 'shape'], ['w'], 'reshape'),
+        node('Conv', ['x', 'w'], ['y'], 'conv'),
+      ],
+    });
+    const report = await auditModel(decode(bytes, 'reshaped.onnx'));
+    expect(report.layers).to.deep.equal([]);
+    expect(report.skipped).to.deep.equal([
+      { name: 'conv', reason: 'its weight is computed at run time (Reshape) from dequantized codes' },
+    ]);
+  });
+
   it('worst first: least bias headroom under 4 bits, then the most saturated channel', () => {
     const layer = (name: string, headroom: number | null, worst: number) =>
       ({

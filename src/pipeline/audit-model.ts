@@ -6,6 +6,7 @@ import { isBlockQuantized } from '../analysis/block-quantized.js';
 import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
 import { isQOperator } from '../analysis/qoperator.js';
 import { throwIfAborted, WeightlensError } from '../errors.js';
+import { computingOps, storedSources } from '../onnx/computed.js';
 import { DT, isFloatingPoint } from '../onnx/dtypes.js';
 import { graphAt, nodeProducing } from '../onnx/lookup.js';
 import { resolveConstant, type Model, type TensorRef } from '../onnx/model.js';
@@ -51,8 +52,11 @@ export async function auditModel(model: Model, options: AuditOptions = {}): Prom
   for (const layer of all) {
     const codes = layer.weight.quantization?.codes;
     if (codes && codeType(codes.dataType)) layers.push(layer);
-    else if (layer.weight.origin === 'computed' && layer.weight.computation)
-      skipped.push({ name: layer.name, reason: `its weight is computed (${layer.weight.computation.op}) at run time` });
+    else if (layer.weight.computation && storedSources(layer.weight).some((t) => t.origin === 'dequantized'))
+      skipped.push({
+        name: layer.name,
+        reason: `its weight is computed at run time (${computingOps(layer.weight).join(', ')}) from dequantized codes`,
+      });
   }
   const pairs = options.float ? pairLayers(model, layers, options.float) : undefined;
   const total = layers.reduce((n, l) => n + l.weight.size, 0);

@@ -112,7 +112,7 @@ export interface AuditReport {
   /** The float model compared with, when one was given. */
   float: string | null;
   layers: LayerAudit[];
-  /** Weight layers whose weight is not read from stored codes directly (e.g. a float weight), and why. */
+  /** Weight layers computed at run time from dequantized codes (not audited: their codes are not the weight's), and why. */
   skipped: { name: string; reason: string }[];
 }
 

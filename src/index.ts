@@ -25,6 +25,17 @@ export {
   type QuantizeReport,
   type QuantizedLayer,
 } from './pipeline/quantize-model.js';
+export { auditModel, type AuditOptions } from './pipeline/audit-model.js';
+export type {
+  AuditReport,
+  AuditFormat,
+  LayerAudit,
+  BiasAudit,
+  FloatAudit,
+  CodeFigures,
+  BlockFigures,
+  ScaleFigures,
+} from './report/audit-report.js';
 export { checkPlan, type QuantPlan, type LayerChoice } from './quant/plan.js';
 export type { BiasCorrectionReport, CorrectedLayer } from './quant/bias-correction.js';
 export { checkScheme, schemeName, type QuantScheme, type Granularity } from './quant/scheme.js';

@@ -12,6 +12,9 @@ Commands:
   quantize MODEL.onnx -o OUT.onnx
                                 weight-only quantization: a QDQ model (integer weights, each read
                                 through a DequantizeLinear), with each layer's stored-weight SQNR
+  audit MODEL.onnx              audit an already-quantized model: saturation and grid levels of its
+                                integer codes, bad scales, int32 bias headroom (and, with --float, the
+                                error against the float model)
   report MODEL.onnx -o OUT.html one self-contained HTML report (no network needed to view it): layers,
                                 ranges, relative ranges, quantization error, CLE before/after
 
@@ -59,6 +62,12 @@ Options for quantize (weight-only; activations stay float):
                        (through at most Relu/Clip) has its bias shifted by the expected output
                        error of its quantized weight (docs/definitions.md, "Bias correction")
   --json               print the machine form (JSON) of what was done instead of the summary
+
+Options for audit:
+  --float FILE         the float model the quantized one was made from: per-layer and per-channel
+                       SQNR and the share of float weights outside the representable range
+  --json               print the machine form (JSON) instead of a table
+  --wide               full layer names (default: lines of at most 120 characters)
 
 Common options:
   --data DIR           folder holding external-data files (default: the model's folder)
@@ -113,8 +122,21 @@ export interface QuantizeCommand extends CommonOptions {
   biasCorrection?: boolean;
 }
 
+export interface AuditCommand extends CommonOptions {
+  command: 'audit';
+  /** The float model to compare with. */
+  float?: string;
+  wide: boolean;
+}
+
 export type Command =
-  StatsCommand | CleCommand | ReportCommand | QuantizeCommand | { command: 'help' } | { command: 'version' };
+  | StatsCommand
+  | CleCommand
+  | ReportCommand
+  | QuantizeCommand
+  | AuditCommand
+  | { command: 'help' }
+  | { command: 'version' };
 
 const usage = (message: string) => new WeightlensError('USAGE', `${message} (see weightlens --help)`);
 
@@ -160,6 +182,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
         'sqnr-floor': { type: 'string' },
         'save-plan': { type: 'string' },
         'bias-correction': { type: 'boolean', default: false },
+        float: { type: 'string' },
         progress: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
@@ -175,7 +198,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
   if (values.version) return { command: 'version' };
   const [command, ...rest] = positionals;
   if (command === undefined) throw usage('no command given');
-  if (command !== 'stats' && command !== 'cle' && command !== 'report' && command !== 'quantize')
+  if (command !== 'stats' && command !== 'cle' && command !== 'report' && command !== 'quantize' && command !== 'audit')
     throw usage(`unknown command "${command}"`);
   if (rest.length !== 1) throw usage(`${command} takes one model file, got ${rest.length}`);
   if (values.progress && values.quiet) throw usage('--progress and --quiet contradict each other');
@@ -196,6 +219,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
   if (command !== 'quantize' && values['bias-correction']) onlyFor('--bias-correction', 'quantize');
   if (command === 'quantize')
     return { ...quantizeCommand(common, values), ...(values['bias-correction'] ? { biasCorrection: true } : {}) };
+  if (command === 'audit') return auditCommand(common, values);
+  if (values.float !== undefined) onlyFor('--float', 'audit');
   if (command === 'stats') {
     if (values.output !== undefined) onlyFor('--output', 'cle');
     if (values['no-bias-absorption']) onlyFor('--no-bias-absorption', 'cle');
@@ -300,4 +325,28 @@ function sqnrFloorOf(text: string): Budget {
   const value = /^\s*-?\d+(?:\.\d+)?\s*$/.test(text) ? Number(text) : NaN;
   if (!Number.isFinite(value)) throw usage(`--sqnr-floor takes a number of dB (e.g. 30), not "${text}"`);
   return { sqnrFloor: value };
+}
+
+function auditCommand(common: CommonOptions, values: Record<string, string | boolean | undefined>): AuditCommand {
+  for (const option of [
+    'output',
+    'layer',
+    'format',
+    'quant',
+    'no-quant',
+    'block',
+    'no-bias-absorption',
+    'relu6-to-relu',
+  ]) {
+    if (values[option] !== undefined && values[option] !== false)
+      throw usage(`--${option} is not an option of "audit"`);
+  }
+  const { float } = values;
+  if (float === '') throw usage('--float needs the float model file');
+  return {
+    command: 'audit',
+    ...common,
+    ...(typeof float === 'string' ? { float } : {}),
+    wide: values.wide === true,
+  };
 }

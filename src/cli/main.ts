@@ -7,6 +7,7 @@ import { computeStats } from '../pipeline/compute-stats.js';
 import {
   parseCommandLine,
   USAGE,
+  type AuditCommand,
   type CleCommand,
   type QuantizeCommand,
   type ReportCommand,
@@ -35,6 +36,8 @@ import type { Progress } from '../progress.js';
 import { progressLine, type ProgressSink } from './progress.js';
 import { formatStatsTable } from './table.js';
 import { VERSION } from '../version.js';
+import { auditModel } from '../pipeline/audit-model.js';
+import { formatAuditSummary } from './audit-summary.js';
 
 export interface CliIO {
   stdout: { write(text: string): unknown };
@@ -201,6 +204,43 @@ async function runQuantize(cmd: QuantizeCommand, io: CliIO): Promise<void> {
   }
 }
 
+async function runAudit(cmd: AuditCommand, io: CliIO): Promise<void> {
+  const progress = progressLine(
+    io.stderr,
+    cmd.progress === 'always' || (cmd.progress === 'auto' && io.stderr.isTTY === true),
+  );
+  const name = basename(cmd.model);
+  try {
+    const model = await openModelFile(cmd.model, {
+      dataDir: cmd.dataDir,
+      onProgress: (p) => p.phase === 'read' && stepOf(progress, name, 'read')(p),
+    });
+    let float: Model | undefined;
+    if (cmd.float !== undefined) {
+      try {
+        float = await openModelFile(cmd.float, {
+          onProgress: (p) => p.phase === 'read' && stepOf(progress, basename(cmd.float!), 'read')(p),
+        });
+      } catch (error) {
+        if (!(error instanceof WeightlensError)) throw error;
+        throw new WeightlensError(error.code, `--float: ${error.message}`, {
+          ...(error.file ? { file: error.file } : {}),
+          ...(error.tensor ? { tensor: error.tensor } : {}),
+          cause: error,
+        });
+      }
+    }
+    const report = await auditModel(model, {
+      ...(float ? { float } : {}),
+      onProgress: stepOf(progress, name, 'audit'),
+    });
+    progress.done();
+    io.stdout.write(cmd.json ? JSON.stringify(report, null, 2) + '\n' : formatAuditSummary(report, { wide: cmd.wide }));
+  } finally {
+    progress.done();
+  }
+}
+
 async function runReport(cmd: ReportCommand, io: CliIO): Promise<void> {
   const progress = progressLine(
     io.stderr,
@@ -259,7 +299,9 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
           ? runReport(cmd, io)
           : cmd.command === 'quantize'
             ? runQuantize(cmd, io)
-            : runStats(cmd, io));
+            : cmd.command === 'audit'
+              ? runAudit(cmd, io)
+              : runStats(cmd, io));
     }
     return 0;
   } catch (error) {

@@ -148,6 +148,7 @@ export function quantizedWeight(q: QuantizedInput, fileName: string): TensorRef 
     mode: layout.mode,
     axis: perTensor ? null : axis,
     blockSize: Math.max(blockSize, 0),
+    codes: x,
   };
   const readScales = async (signal?: AbortSignal) => {
     const values = new Float32Array(param?.size ?? 1).fill(1);

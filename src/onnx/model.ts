@@ -48,6 +48,8 @@ export interface QuantizationParams {
   readonly mode: 'tensor' | 'axis' | 'blocked';
   readonly axis: number | null;
   readonly blockSize: number;
+  /** The stored integer codes as the op reads them (packed n-bit values unpacked), of the weight's shape. */
+  readonly codes?: TensorRef;
 }
 
 /** A weight tensor whose payload is read lazily, so opening a model never copies all weights. */

@@ -58,6 +58,8 @@ Options for quantize (weight-only; activations stay float):
                        symmetric/asymmetric, per tensor/channel/group (--block LIST, default 32,64,128)
   --sqnr-floor D       or the smallest plan whose every layer keeps at least D dB
   --save-plan FILE     also write the plan used (JSON, as --plan reads it)
+  --verify             run the float and the quantized model with onnxruntime-node (if installed) on
+                       seeded synthetic inputs and print the output SQNR: a proxy, not accuracy
   --bias-correction    analytic bias correction: a layer whose input is a BatchNorm's output
                        (through at most Relu/Clip) has its bias shifted by the expected output
                        error of its quantized weight (docs/definitions.md, "Bias correction")
@@ -118,6 +120,8 @@ export interface QuantizeCommand extends CommonOptions {
   plan: { file: string } | { scheme: Record<string, unknown> } | { budget: Budget; blocks?: number[] };
   /** Where to write the plan used, as JSON (e.g. the planner's, to edit and pass to --plan). */
   savePlan?: string;
+  /** --verify: the output SQNR of the written model against the input under onnxruntime. */
+  verify?: boolean;
   /** --bias-correction */
   biasCorrection?: boolean;
 }
@@ -181,6 +185,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
         budget: { type: 'string' },
         'sqnr-floor': { type: 'string' },
         'save-plan': { type: 'string' },
+        verify: { type: 'boolean', default: false },
         'bias-correction': { type: 'boolean', default: false },
         float: { type: 'string' },
         progress: { type: 'boolean', default: false },
@@ -213,7 +218,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     throw usage(`${option} is an option of "${owner}", not of "${command}"`);
   };
   const schemeFlags = (
-    ['plan', 'bits', 'granularity', 'asymmetric', 'method', 'budget', 'sqnr-floor', 'save-plan'] as const
+    ['plan', 'bits', 'granularity', 'asymmetric', 'method', 'budget', 'sqnr-floor', 'save-plan', 'verify'] as const
   ).filter((k) => values[k]);
   if (command !== 'quantize' && schemeFlags.length > 0) onlyFor(`--${schemeFlags[0]}`, 'quantize');
   if (command !== 'quantize' && values['bias-correction']) onlyFor('--bias-correction', 'quantize');
@@ -272,7 +277,13 @@ function quantizeCommand(common: CommonOptions, values: Record<string, string | 
   const { plan, bits, granularity, block, asymmetric, method, budget } = values;
   const floor = values['sqnr-floor'];
   const savePlan = typeof values['save-plan'] === 'string' ? { savePlan: values['save-plan'] } : {};
-  const base = { command: 'quantize' as const, ...common, output: values.output, ...savePlan };
+  const base = {
+    command: 'quantize' as const,
+    ...common,
+    output: values.output,
+    ...savePlan,
+    ...(values.verify ? { verify: true } : {}),
+  };
   const sources = [
     plan !== undefined && '--plan',
     budget !== undefined && '--budget',

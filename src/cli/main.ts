@@ -24,6 +24,7 @@ import { formatCleSummary } from './cle-summary.js';
 import { formatQuantizeSummary } from './quantize-summary.js';
 import { quantizeModel, type QuantizeOptions } from '../pipeline/quantize-model.js';
 import { atomicWrite } from '../node/atomic-write.js';
+import { verifyQuantized } from '../node/verify-quantized.js';
 import { checkPlan } from '../quant/plan.js';
 import { checkScheme } from '../quant/scheme.js';
 import { readFile } from 'node:fs/promises';
@@ -170,6 +171,7 @@ async function runQuantize(cmd: QuantizeCommand, io: CliIO): Promise<void> {
     cmd.progress === 'always' || (cmd.progress === 'auto' && io.stderr.isTTY === true),
   );
   const name = basename(cmd.model);
+  const spill = fileSpill(cmd.output);
   try {
     const asked = await planOf(cmd);
     const dataDir = cmd.dataDir ?? dirname(cmd.model);
@@ -179,6 +181,7 @@ async function runQuantize(cmd: QuantizeCommand, io: CliIO): Promise<void> {
     });
     const outcome = await quantizeModel(model, {
       ...asked,
+      spill: spill.spill,
       dataFileName: `${basename(cmd.output).replace(/\.onnx$/i, '')}.data`,
       relocateExternal: resolve(dirname(cmd.output)) !== resolve(dataDir),
       onProgress: stepOf(progress, name, 'quantize'),
@@ -195,12 +198,15 @@ async function runQuantize(cmd: QuantizeCommand, io: CliIO): Promise<void> {
       await refuseInputTargets([cmd.savePlan], inputFilesOf(model, cmd.model, dataDir));
       await atomicWrite(cmd.savePlan, new TextEncoder().encode(JSON.stringify(used, null, 2) + '\n'));
     }
+    if (cmd.verify) progress.update('verify', { fraction: 0, text: `${name}: running both models (onnxruntime)` });
+    const report = cmd.verify
+      ? { ...outcome.report, verify: await verifyQuantized(cmd.model, cmd.output) }
+      : outcome.report;
     progress.done();
-    io.stdout.write(
-      cmd.json ? JSON.stringify(outcome.report, null, 2) + '\n' : formatQuantizeSummary(outcome.report, cmd.output),
-    );
+    io.stdout.write(cmd.json ? JSON.stringify(report, null, 2) + '\n' : formatQuantizeSummary(report, cmd.output));
   } finally {
     progress.done();
+    await spill.remove();
   }
 }
 

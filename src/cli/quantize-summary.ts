@@ -1,11 +1,16 @@
 // The human form of `weightlens quantize`: each quantized layer's scheme, stored-weight SQNR and size, the
 // layers kept float and why, and the model's size before and after.
+import type { VerifyReport } from '../node/verify-quantized.js';
 import type { QuantizeReport } from '../pipeline/quantize-model.js';
 import { megabytes } from '../text/megabytes.js';
 import { plural } from '../text/plural.js';
 import { layoutTable, wrap } from './text-layout.js';
 
-export function formatQuantizeSummary(report: QuantizeReport, output: string, { wide = false } = {}): string {
+export function formatQuantizeSummary(
+  report: QuantizeReport & { verify?: VerifyReport },
+  output: string,
+  { wide = false } = {},
+): string {
   const lines: string[] = [...wrap(`${report.file} -> ${output}`), ''];
   const before = report.layers.reduce((n, l) => n + l.bytes.before, 0);
   const after = report.layers.reduce((n, l) => n + l.bytes.after, 0);
@@ -69,6 +74,19 @@ export function formatQuantizeSummary(report: QuantizeReport, output: string, { 
       );
     if (bc.skipped.length > 0) lines.push(`  not corrected (${bc.skipped.length}):`);
     for (const s of bc.skipped) lines.push(...wrap(`    ${s.name}: ${s.reason}`, '      '));
+  }
+  if (report.verify) {
+    const v = report.verify;
+    const shapes = Object.entries(v.inputs)
+      .map(([n, d]) => `${n} [${d.join(', ')}]`)
+      .join(', ');
+    const sqnr = v.outputSqnr === null ? 'outputs identical' : `${v.outputSqnr.toFixed(1)} dB`;
+    lines.push(
+      '',
+      ...wrap(
+        `output SQNR against the float model, a proxy, not accuracy: ${sqnr} (onnxruntime, ${v.runs} seeded input sets: ${shapes}; ${v.inputsDrawn})`,
+      ),
+    );
   }
   if (report.kept.length > 0) {
     lines.push('', `kept float (${report.kept.length}):`);

@@ -4,6 +4,7 @@ import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
 import { throwIfAborted, WeightlensError } from '../errors.js';
 import { Kernels } from '../kernels/kernels.js';
 import { QuantSearchKernels } from '../kernels/quant-search-kernels.js';
+import type { Spill } from '../onnx/export/data-file.js';
 import { exportModel, type ExportResult } from '../onnx/export/export.js';
 import { mergePlans } from '../onnx/export/plan.js';
 import { opsetUpgrade } from '../onnx/opset-upgrade.js';
@@ -32,6 +33,8 @@ export interface QuantizeOptions {
   dataFileName?: string;
   /** Take unchanged external tensors along into the new data file (the output goes to another folder). */
   relocateExternal?: boolean;
+  /** Where the codes of large external weights wait until written (Node: `fileSpill(output).spill`). */
+  spill?: Spill;
   /** Analytic bias correction of layers whose input is a BatchNorm's (docs/definitions.md, "Bias correction"). */
   biasCorrection?: boolean;
 }
@@ -67,6 +70,13 @@ export interface QuantizeOutcome extends Pick<ExportResult, 'bytes' | 'dataFiles
   report: QuantizeReport;
   /** Every external-data location the quantized model refers to (the input's it still reads, and the new one). */
   dataLocations: string[];
+}
+
+/** Codes spilled when a Spill is given: 1 MB and more (smaller ones cost more in files than in memory). */
+const SPILL_BYTES = 1 << 20;
+
+async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
 }
 
 /** The layers to quantize with their schemes, and those that cannot be (with the reason). */
@@ -165,8 +175,14 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
     const quantized = await kernels.exclusive(() =>
       quantizeWeight(kernels, search, layer, scheme, dq, { file: model.fileName, ...(signal ? { signal } : {}) }),
     );
-    stored.push({ layer, scheme, dq, quantized });
-    await corrector?.add(layer, scheme, quantized);
+    await corrector?.add(layer, scheme, quantized); // reads the codes: before they are spilled
+    const codeBytes = quantized.raw.byteLength;
+    // Codes of a large external weight wait outside the heap until written: memory stays flat.
+    const codes =
+      options.spill && layer.weight.external && codeBytes >= SPILL_BYTES
+        ? await options.spill(once(quantized.raw))
+        : quantized.raw;
+    stored.push({ layer, scheme, dq, quantizer: quantized.quantizer, codes });
     const scaleBytes = byteLengthOf(layer.weight.dataType, 1) ?? 4;
     const paramBytes = quantized.quantizer.scales.length * (scaleBytes + (scheme.symmetric ? 0 : scheme.bits / 8));
     layers.push({
@@ -178,7 +194,7 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
       minMaxSqnr: quantized.minMaxSqnr,
       bytes: {
         before: byteLengthOf(layer.weight.dataType, layer.weight.size) ?? 0,
-        after: quantized.raw.byteLength + paramBytes,
+        after: codeBytes + paramBytes,
       },
     });
     done += layer.weight.size;

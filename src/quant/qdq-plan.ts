@@ -4,10 +4,12 @@
 import type { WeightLayer } from '../analysis/layers.js';
 import { WeightlensError } from '../errors.js';
 import { DT, dtypeName } from '../onnx/dtypes.js';
-import type { ExportPlan, NewEncodedInitializer, NewInitializer, NewNode } from '../onnx/export/plan.js';
+import { encodeRaw } from '../onnx/export/encode-values.js';
+import type { ExportPlan, NewEncodedInitializer, NewNode } from '../onnx/export/plan.js';
 import { graphAt, isNameTaken, nodeProducing } from '../onnx/lookup.js';
 import type { Model, Node, TensorRef } from '../onnx/model.js';
-import { packNibbles, type QuantizedWeight } from './quantize-weight.js';
+import type { GridQuantizer } from '../kernels/quantizer.js';
+import { packNibbles } from './quantize-weight.js';
 import type { QuantScheme } from './scheme.js';
 import type { DequantizeGrid } from './weight-grid.js';
 
@@ -16,7 +18,9 @@ export interface WeightToStore {
   readonly layer: WeightLayer;
   readonly scheme: QuantScheme;
   readonly dq: DequantizeGrid;
-  readonly quantized: QuantizedWeight;
+  readonly quantizer: GridQuantizer;
+  /** The codes as raw_data (QuantizedWeight.raw), or the Blob they were spilled to (external weights only). */
+  readonly codes: Uint8Array | Blob;
 }
 
 /** ONNX integer type of a scheme's codes: signed when symmetric (zero point 0), unsigned otherwise. */
@@ -53,12 +57,11 @@ export function qdqPlan(model: Model, weights: readonly WeightToStore[]): Export
     taken.add(name);
     return name;
   };
-  const addInitializers: NewInitializer[] = [];
   const addEncodedInitializers: NewEncodedInitializer[] = [];
   const addNodes: NewNode[] = [];
   const removeInitializers: TensorRef[] = [];
   const removeNodes: Node[] = [];
-  for (const { layer, scheme, dq, quantized } of weights) {
+  for (const { layer, scheme, dq, quantizer, codes } of weights) {
     const w = layer.weight;
     const graph = graphAt(model, w.graph);
     if (!graph) throw new Error(`no graph ${w.graph}`);
@@ -69,21 +72,32 @@ export function qdqPlan(model: Model, weights: readonly WeightToStore[]): Export
       name: q,
       dims: w.shape,
       dataType: codeType(scheme),
-      raw: quantized.raw,
+      raw: codes,
       external,
     });
-    addInitializers.push({
+    // DequantizeLinear's output takes its scale's type: the weight's own. Beside an external weight, its
+    // scales go to the data file too (the per-group scales of a large weight are megabytes).
+    const scales = encodeRaw(w.dataType, quantizer.scales);
+    addEncodedInitializers.push({
       graph,
       name: scale,
       dims: dq.scaleDims,
-      dataType: w.dataType, // DequantizeLinear's output takes its scale's type: the weight's own
-      values: quantized.quantizer.scales,
+      dataType: w.dataType,
+      raw: scales,
+      external,
     });
     // Zero points in the codes' own type (uint8, or uint4 two per byte); symmetric codes have none (0).
-    const zpBytes = Uint8Array.from(quantized.quantizer.zeroPoints);
+    const zpBytes = Uint8Array.from(quantizer.zeroPoints);
     const zeroPoints = !scheme.symmetric && (scheme.bits === 8 ? zpBytes : packNibbles(zpBytes));
     if (zeroPoints)
-      addEncodedInitializers.push({ graph, name: zp, dims: dq.scaleDims, dataType: codeType(scheme), raw: zeroPoints });
+      addEncodedInitializers.push({
+        graph,
+        name: zp,
+        dims: dq.scaleDims,
+        dataType: codeType(scheme),
+        raw: zeroPoints,
+        external,
+      });
     addNodes.push({
       graph,
       name: fresh(`${w.name}_DequantizeLinear`),
@@ -108,7 +122,7 @@ export function qdqPlan(model: Model, weights: readonly WeightToStore[]): Export
     removeNodes,
     renameOutputs: [],
     appendInputs: [],
-    addInitializers,
+    addInitializers: [],
     addEncodedInitializers,
     addNodes,
     removeInitializers,

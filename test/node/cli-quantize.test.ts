@@ -4,12 +4,16 @@
 import { after, before, describe, it } from 'node:test';
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import pkg from 'onnx-proto';
+import { externalMlp } from '../fixtures/external-mlp.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openModelFile } from '../../src/node/open-file.js';
 import type { QuantizeReport } from '../../src/pipeline/quantize-model.js';
 import { ROOT, realModel } from '../support/node-paths.js';
+
+const { onnx } = pkg;
 
 const cli = (...args: string[]) =>
   spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), ...args], {
@@ -87,6 +91,41 @@ describe('weightlens quantize', () => {
       cli('quantize', REC, '-o', join(dir, 'rec.f.onnx'), '--sqnr-floor', '25', '--json').stdout,
     );
     expect((floor as QuantizeReport).layers.every((l) => (l.sqnr ?? Infinity) >= 25 - 0.01)).to.equal(true);
+  });
+
+  it('an external-data model: codes and scales go to the new data file (large codes through the spill), --verify runs both', () => {
+    const mlp = externalMlp(1 << 17); // fc1 and fc2: 2 MB of float32 each, 512 KB of int8 codes... and more
+    mkdirSync(join(dir, 'in'), { recursive: true });
+    // Typed input and output, as onnxruntime needs them to run it (--verify).
+    const typed = onnx.ModelProto.decode(mlp.model);
+    typed.graph!.input = [
+      { name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }, { dimValue: 4 }] } } } },
+    ];
+    for (const o of typed.graph!.output!) o.type = { tensorType: { elemType: 1 } };
+    writeFileSync(join(dir, 'in', 'mlp.onnx'), onnx.ModelProto.encode(typed).finish());
+    writeFileSync(join(dir, 'in', 'mlp.data'), mlp.data);
+    const outDir = join(dir, 'out');
+    const r = cli(
+      'quantize',
+      join(dir, 'in', 'mlp.onnx'),
+      '-o',
+      join(outDir, 'mlp.q.onnx'),
+      '--bits',
+      '8',
+      '--json',
+      '--verify',
+    );
+    expect(r.status, r.stderr).to.equal(0);
+    const report = JSON.parse(r.stdout) as QuantizeReport & { verify: { outputSqnr: number; runs: number } };
+    expect(report.layers.map((l) => l.weight)).to.deep.equal(['fc1.weight', 'fc2.weight', 'fc3.weight']);
+    expect(report.verify.runs).to.equal(4);
+    expect(report.verify.outputSqnr).to.be.above(20);
+    expect(readdirSync(outDir).sort()).to.deep.equal(['mlp.q.data', 'mlp.q.onnx']); // no spill folder left behind
+    const bytes = report.layers.reduce((n, l) => n + l.bytes.after, 0);
+    expect(statSync(join(outDir, 'mlp.q.data')).size)
+      .to.be.at.least(bytes - 1024)
+      .and.below(bytes + 64 * 1024);
+    expect(statSync(join(outDir, 'mlp.q.onnx')).size).to.be.below(4096); // only the graph
   });
 
   it('refuses bad plans and flags, naming the problem, and writes nothing', () => {

@@ -583,17 +583,20 @@ class Exporter {
     const { name, dims, dataType, raw } = init;
     const ge = this.newInitializer(init.graph.path, name);
     const head = this.tensorHead(name, dims, dataType);
+    const length = raw instanceof Blob ? raw.size : raw.byteLength;
     if (
-      raw.byteLength !==
+      length !==
       byteLengthOf(
         dataType,
         dims.reduce((a, b) => a * b, 1),
       )
     )
-      throw this.badTensor(name, 'values', `new initializer "${name}" has ${raw.byteLength} bytes for dims [${dims}]`);
+      throw this.badTensor(name, 'values', `new initializer "${name}" has ${length} bytes for dims [${dims}]`);
+    if (raw instanceof Blob && !init.external)
+      throw this.usage(`new initializer "${name}" is held in a Blob but not stored as external data`, name);
     const data = init.external
       ? records(this.appendData(raw), varintRecord(F.tensor.dataLocation, DATA_LOCATION_EXTERNAL))
-      : lenRecord(F.tensor.rawData, raw);
+      : lenRecord(F.tensor.rawData, raw as Uint8Array);
     ge.editor.append(lenRecord(F.graph.initializer, records(head, data)));
   }
 

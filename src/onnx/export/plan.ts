@@ -36,7 +36,8 @@ export interface NewEncodedInitializer {
   readonly name: string;
   readonly dims: readonly number[];
   readonly dataType: number;
-  readonly raw: Uint8Array;
+  /** A Blob (e.g. spilled to disk) only when `external`. */
+  readonly raw: Uint8Array | Blob;
   /** Store it in the new external-data file instead of the model file (as the weight it replaces was). */
   readonly external?: boolean;
 }

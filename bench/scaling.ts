@@ -1,7 +1,7 @@
 // The scaling lines of `npm run bench` (run in Node by scripts/bench.mjs): generated LLaMA-shaped models
 // with external data (test/fixtures/llama/) from ~100 MB to ~3 GB, each through the `weightlens` CLI as
-// users run it — `stats`, `stats --no-quant`, `cle` into another folder — with the child's peak RSS, beside
-// the time `cat` takes to read the same files to /dev/null on a warm cache; the two smallest and the largest
+// users run it — `stats`, `stats --no-quant`, `cle` and `quantize` into another folder — with the child's
+// peak RSS, beside the time `cat` takes to read the same files to /dev/null on a warm cache; the two smallest and the largest
 // also in Chromium (Files from a file input, the page's pipeline; `cle` then saved as <cle-compare> saves
 // into a folder), with the renderer's and the browser process's peak RSS. One JSON line per command; every
 // generated file is removed.
@@ -105,6 +105,8 @@ export async function scalingBenches(pageUrl: string): Promise<void> {
     stats: [] as Point[],
     'stats --no-quant': [] as Point[],
     cle: [] as Point[],
+    'quantize int8 per-channel': [] as Point[],
+    'quantize int4 per-group 32': [] as Point[],
     browserStats: [] as Point[],
     browserCle: [] as Point[],
   };
@@ -133,6 +135,15 @@ export async function scalingBenches(pageUrl: string): Promise<void> {
         ratio_to_stats: round(cle.ms / stats.ms, 2),
         output_ratio: round(outputBytes / sizeOf(files), 3),
       });
+      // Min-max + export, to the same other folder (the bar: at most 5x stats).
+      for (const [command, flags] of [
+        ['quantize int8 per-channel', []],
+        ['quantize int4 per-group 32', ['--bits', '4', '--block', '32']],
+      ] as const) {
+        const q = point(await cli(['quantize', model.model, '-o', join(out, 'llama.q.onnx'), ...flags]));
+        rmSync(out, { recursive: true });
+        lines[command].push({ ...q, ratio_to_stats: round(q.ms / stats.ms, 2) });
+      }
       if (IN_BROWSER.has(layers)) {
         for (const command of ['stats', 'cle'] as const) {
           const r = await inBrowser(pageUrl, files, command);
@@ -153,7 +164,13 @@ export async function scalingBenches(pageUrl: string): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  for (const command of ['stats', 'stats --no-quant', 'cle'] as const)
+  for (const command of [
+    'stats',
+    'stats --no-quant',
+    'cle',
+    'quantize int8 per-channel',
+    'quantize int4 per-group 32',
+  ] as const)
     console.log(JSON.stringify({ bench: 'scaling', command, points: lines[command] }));
   console.log(JSON.stringify({ bench: 'scaling-browser', command: 'stats', points: lines.browserStats }));
   console.log(JSON.stringify({ bench: 'scaling-browser', command: 'cle', points: lines.browserCle }));

@@ -37,6 +37,8 @@ export type {
   ScaleFigures,
 } from './report/audit-report.js';
 export { checkPlan, type QuantPlan, type LayerChoice } from './quant/plan.js';
+export type { Budget, FrontPoint } from './quant/planner.js';
+export type { PlanReport, UniformPlan } from './pipeline/plan-quantization.js';
 export type { BiasCorrectionReport, CorrectedLayer } from './quant/bias-correction.js';
 export { checkScheme, schemeName, type QuantScheme, type Granularity } from './quant/scheme.js';
 export type { CleOptions, CleReport, CleLayerChange, CleOutcome } from './report/cle-report.js';

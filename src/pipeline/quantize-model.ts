@@ -35,6 +35,8 @@ export interface QuantizeOptions {
   relocateExternal?: boolean;
   /** Where the codes of large external weights wait until written (Node: `fileSpill(output).spill`). */
   spill?: Spill;
+  /** The most weight elements staged at once (default CHUNK_ELEMENTS): larger weights go chunk by chunk. */
+  chunkElements?: number;
   /** Analytic bias correction of layers whose input is a BatchNorm's (docs/definitions.md, "Bias correction"). */
   biasCorrection?: boolean;
 }
@@ -173,7 +175,11 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
       continue;
     }
     const quantized = await kernels.exclusive(() =>
-      quantizeWeight(kernels, search, layer, scheme, dq, { file: model.fileName, ...(signal ? { signal } : {}) }),
+      quantizeWeight(kernels, search, layer, scheme, dq, {
+        file: model.fileName,
+        ...(signal ? { signal } : {}),
+        ...(options.chunkElements ? { chunkElements: options.chunkElements } : {}),
+      }),
     );
     await corrector?.add(layer, scheme, quantized); // reads the codes: before they are spilled
     const codeBytes = quantized.raw.byteLength;

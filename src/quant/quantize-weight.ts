@@ -5,6 +5,8 @@ import { WeightlensError } from '../errors.js';
 import { DT } from '../onnx/dtypes.js';
 import { smallestPositive, storedFloat } from '../onnx/export/encode-values.js';
 import type { Kernels, StoredFloat } from '../kernels/kernels.js';
+import { CHUNK_ELEMENTS } from '../kernels/tensor-chunks.js';
+import { chunkedCodes, chunkedRanges } from './quantize-chunked.js';
 import { integerRange, minMaxQuantizer, sqnr, type GridQuantizer } from '../kernels/quantizer.js';
 import type { QuantSearchKernels } from '../kernels/quant-search-kernels.js';
 import type { DequantizeGrid } from './weight-grid.js';
@@ -31,8 +33,9 @@ export function packNibbles(codes: Uint8Array): Uint8Array {
 }
 
 /**
- * Quantizes `layer`'s weight with `scheme` on `dq`'s grid, its parameters chosen by the scheme's method.
- * Call inside kernels.exclusive.
+ * Quantizes `layer`'s weight with `scheme` on `dq`'s grid, its parameters chosen by the scheme's method:
+ * staged whole, or (larger than `chunkElements`, readable in ranges) chunk by chunk with min-max parameters
+ * (quantize-chunked.ts). Call inside kernels.exclusive.
  * A weight holding NaN or ±Inf has no meaningful scale: refused, naming the tensor.
  */
 export async function quantizeWeight(
@@ -41,10 +44,26 @@ export async function quantizeWeight(
   layer: WeightLayer,
   scheme: QuantScheme,
   dq: DequantizeGrid,
-  options: { file: string; signal?: AbortSignal },
+  options: { file: string; signal?: AbortSignal; chunkElements?: number },
 ): Promise<QuantizedWeight> {
   const { weight } = layer;
   const label = { file: options.file, tensor: weight.name };
+  const stored: StoredFloat =
+    weight.dataType === DT.FLOAT16 ? 'float16' : weight.dataType === DT.BFLOAT16 ? 'bfloat16' : 'float32';
+  const chunkElements = options.chunkElements ?? CHUNK_ELEMENTS;
+  if (weight.size > chunkElements && weight.readFloat32Range) {
+    if (scheme.method && scheme.method !== 'min-max')
+      throw new WeightlensError(
+        'USAGE',
+        `${options.file}: weight "${weight.name}" has ${weight.size} elements, more than one chunk (${chunkElements}); the clipping search and HQQ need it whole — quantize it with min-max`,
+        label,
+      );
+    const chunked = { ...options, chunkElements };
+    const { lo, hi } = await chunkedRanges(kernels, layer, dq, scheme.granularity === 'tensor', chunked);
+    const quantizer = inScaleType(weight.dataType, minMaxQuantizer(dq.grid, scheme.bits, scheme.symmetric, lo, hi));
+    const q = await chunkedCodes(kernels, layer, quantizer, stored, chunked);
+    return { quantizer, minMaxSqnr: q.sqnr, raw: scheme.bits === 4 ? packNibbles(q.codes) : q.codes, sqnr: q.sqnr };
+  }
   const staged = await kernels.stage(weight.size, (dest) => weight.readFloat32Into(dest, options.signal), label);
   const stats = kernels.channelStats(staged, layer.layout);
   const nonFinite = [stats.nan, stats.posInf, stats.negInf].reduce((n, a) => n + a.reduce((x, y) => x + y, 0), 0);
@@ -67,8 +86,6 @@ export async function quantizeWeight(
       : scheme.method === 'hqq' && grid.kind === 'block'
         ? search.hqq(staged, grid, range)
         : undefined;
-  const stored: StoredFloat =
-    weight.dataType === DT.FLOAT16 ? 'float16' : weight.dataType === DT.BFLOAT16 ? 'bfloat16' : 'float32';
   const atMinMax = kernels.quantize(staged, minMax, stored);
   let chosen = { quantizer: minMax, q: atMinMax };
   if (searched) {

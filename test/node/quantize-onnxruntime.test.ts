@@ -21,6 +21,7 @@ import { DataType, attr, f32Tensor, modelBytes, node, u16Bytes } from '../fixtur
 import { float16Table } from '../../src/onnx/dtypes.js';
 import { float32ToFloat16Bits } from '../../src/onnx/export/encode-values.js';
 import { PYTHON, realModel } from '../support/node-paths.js';
+import { rejects } from '../support/rejects.js';
 
 const { onnx } = pkg;
 const f = Math.fround;
@@ -279,6 +280,22 @@ describe('quantizeModel under onnxruntime-node', () => {
       }
     });
   }
+
+  it('weights larger than a chunk: read and quantized chunk by chunk, the same model bytes as staged whole', async () => {
+    const model = decodeModel(cnn(21), { fileName: 'cnn.onnx' });
+    for (const scheme of SCHEMES) {
+      const whole = await quantizeModel(model, { plan: { default: scheme } });
+      // 50 elements: conv channels split into pieces, MatMul rows into runs, blocks into strips.
+      const chunked = await quantizeModel(model, { plan: { default: scheme }, chunkElements: 50 });
+      expect(Buffer.compare(chunked.bytes, whole.bytes), JSON.stringify(scheme)).to.equal(0);
+      chunked.report.layers.forEach((l, i) => expect(l.sqnr!).to.be.closeTo(whole.report.layers[i]!.sqnr!, 1e-6));
+    }
+    const e = await rejects(
+      quantizeModel(model, { plan: { default: { ...SCHEMES[1]!, method: 'clip' } }, chunkElements: 50 }),
+      'USAGE',
+    );
+    expect(e.message).to.contain('the clipping search and HQQ need it whole');
+  });
 
   it('an int8 per-channel export of an opset-13 model passes onnx.checker by path; 4-bit raises it to opset 21', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'weightlens-quantize-'));

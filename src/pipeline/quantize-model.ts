@@ -179,15 +179,18 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
         file: model.fileName,
         ...(signal ? { signal } : {}),
         ...(options.chunkElements ? { chunkElements: options.chunkElements } : {}),
+        ...(options.spill && layer.weight.external ? { spill: options.spill } : {}),
       }),
     );
     await corrector?.add(layer, scheme, quantized); // reads the codes: before they are spilled
-    const codeBytes = quantized.raw.byteLength;
-    // Codes of a large external weight wait outside the heap until written: memory stays flat.
+    const { raw } = quantized;
+    const codeBytes = raw instanceof Blob ? raw.size : raw.byteLength;
+    // Codes of a large external weight wait outside the heap until written: memory stays flat (a weight
+    // quantized chunk by chunk streamed its codes there already).
     const codes =
-      options.spill && layer.weight.external && codeBytes >= SPILL_BYTES
-        ? await options.spill(once(quantized.raw))
-        : quantized.raw;
+      !(raw instanceof Blob) && options.spill && layer.weight.external && codeBytes >= SPILL_BYTES
+        ? await options.spill(once(raw))
+        : raw;
     stored.push({ layer, scheme, dq, quantizer: quantized.quantizer, codes });
     const scaleBytes = byteLengthOf(layer.weight.dataType, 1) ?? 4;
     const paramBytes = quantized.quantizer.scales.length * (scaleBytes + (scheme.symmetric ? 0 : scheme.bits / 8));

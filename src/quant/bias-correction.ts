@@ -252,6 +252,8 @@ export class BiasCorrector {
   /** Corrects `layer`'s bias for its quantized weight, or records why not. */
   async add(layer: WeightLayer, scheme: QuantScheme, quantized: QuantizedWeight): Promise<void> {
     const skip = (reason: string) => void this.skipped.push({ name: layer.name, reason });
+    const { raw } = quantized;
+    if (raw instanceof Blob) return skip('its weight was quantized chunk by chunk, its codes streamed to disk');
     const problem = biasProblem(this.model, layer);
     if (problem) return skip(problem);
     const conn = connectivity(layer);
@@ -260,7 +262,7 @@ export class BiasCorrector {
     const [gamma, beta] = [await read(source.gamma, this.signal), await read(source.beta, this.signal)];
     const ex = expectedInputs(gamma, beta, source.activation);
     const w = await read(layer.weight, this.signal);
-    const wq = dequantizeCodes(quantized.raw, quantized.quantizer, scheme.bits, w.length);
+    const wq = dequantizeCodes(raw, quantized.quantizer, scheme.bits, w.length);
     const delta = new Float64Array(w.length);
     for (let i = 0; i < w.length; i++) delta[i] = wq[i]! - w[i]!;
     const shift = outputShift(delta, conn, ex);

@@ -9,7 +9,7 @@ import type { ExportPlan, NewEncodedInitializer, NewNode } from '../onnx/export/
 import { graphAt, isNameTaken, nodeProducing } from '../onnx/lookup.js';
 import type { Model, Node, TensorRef } from '../onnx/model.js';
 import type { GridQuantizer } from '../kernels/quantizer.js';
-import { packNibbles } from './quantize-weight.js';
+import { packNibbles } from './nibbles.js';
 import type { QuantScheme } from './scheme.js';
 import type { DequantizeGrid } from './weight-grid.js';
 

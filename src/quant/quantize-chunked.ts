@@ -7,12 +7,35 @@ import { WeightlensError } from '../errors.js';
 import type { Kernels, StoredFloat } from '../kernels/kernels.js';
 import { blockRows, gridEntries, sqnr, type GridQuantizer } from '../kernels/quantizer.js';
 import { blockChunks, tensorChunks } from '../kernels/tensor-chunks.js';
+import type { Spill } from '../onnx/export/data-file.js';
+import { packNibbles } from './nibbles.js';
 import type { DequantizeGrid } from './weight-grid.js';
 
 interface ChunkedCodes {
-  /** One byte per weight (4-bit codes not yet packed). */
-  codes: Uint8Array;
+  /** As raw_data of their type (4-bit codes packed two per byte), in memory or in the spill's Blob. */
+  codes: Uint8Array | Blob;
   sqnr: number | null;
+}
+
+/**
+ * 4-bit codes (one per byte) packed two per byte across pieces of any length: a piece ending on an odd
+ * count leaves its last nibble for the next; `end` flushes it.
+ */
+function nibblePacker() {
+  let carry: number | undefined;
+  return {
+    pack(codes: Uint8Array): Uint8Array {
+      const joined = carry === undefined ? 0 : Math.min(1, codes.length); // the carried nibble takes a partner
+      const rest = codes.subarray(joined);
+      const even = rest.length - (rest.length % 2);
+      const out = new Uint8Array(joined + even / 2);
+      if (joined) out[0] = (carry! & 15) | ((codes[0]! & 15) << 4);
+      out.set(packNibbles(rest.subarray(0, even)), joined);
+      carry = joined || carry === undefined ? (rest.length % 2 ? rest[even]! : undefined) : carry;
+      return out;
+    },
+    end: (): Uint8Array => (carry === undefined ? new Uint8Array(0) : packNibbles(Uint8Array.of(carry))),
+  };
 }
 
 /** A staged chunk of `count` weights from `first`. Call inside kernels.exclusive. */
@@ -80,16 +103,19 @@ function entryOffset(first: number, rows: number, cols: number, nb: number, bloc
   return (m * nb + row / block) * cols;
 }
 
-/** The codes of the whole weight under `quantizer`, chunk by chunk, and the SQNR of what they store. */
+/**
+ * The codes of the whole weight under `quantizer`, chunk by chunk, and the SQNR of what they store: into the
+ * spill as each chunk is quantized where one is given (memory stays one chunk), else held whole.
+ */
 export async function chunkedCodes(
   kernels: Kernels,
   layer: WeightLayer,
   quantizer: GridQuantizer,
+  bits: number,
   stored: StoredFloat,
-  options: { file: string; signal?: AbortSignal; chunkElements: number },
+  options: { file: string; signal?: AbortSignal; chunkElements: number; spill?: Spill },
 ): Promise<ChunkedCodes> {
   const stage = stager(kernels, layer, options.file, options.signal);
-  const codes = new Uint8Array(layer.weight.size);
   let signal = 0,
     noise = 0;
   const { grid } = quantizer;
@@ -119,12 +145,27 @@ export async function chunkedCodes(
             quantizer: { ...slice(c.channel, gridEntries(local)), grid: local },
           };
         });
-  for (const part of parts) {
-    const staged = await stage(part.first, part.count);
-    const q = kernels.quantize(staged, part.quantizer, stored);
-    codes.set(q.codes, part.first);
-    signal += q.signal;
-    noise += q.noise;
+  const packer = bits === 4 ? nibblePacker() : undefined;
+  async function* pieces(): AsyncGenerator<Uint8Array> {
+    for (const part of parts) {
+      const staged = await stage(part.first, part.count);
+      const q = kernels.quantize(staged, part.quantizer, stored);
+      signal += q.signal;
+      noise += q.noise;
+      yield packer ? packer.pack(q.codes) : q.codes;
+    }
+    if (packer) yield packer.end();
+  }
+  let codes: Uint8Array | Blob;
+  if (options.spill) codes = await options.spill(pieces());
+  else {
+    const held = new Uint8Array(bits === 4 ? Math.ceil(layer.weight.size / 2) : layer.weight.size);
+    let at = 0;
+    for await (const piece of pieces()) {
+      held.set(piece, at);
+      at += piece.length;
+    }
+    codes = held;
   }
   return { codes, sqnr: sqnr({ signal, noise }) };
 }

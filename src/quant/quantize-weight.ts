@@ -2,11 +2,13 @@
 // computed and packed as the integer tensor stores them, with the exact SQNR of what they dequantize to.
 import type { WeightLayer } from '../analysis/layers.js';
 import { WeightlensError } from '../errors.js';
+import type { Spill } from '../onnx/export/data-file.js';
 import { DT } from '../onnx/dtypes.js';
 import { smallestPositive, storedFloat } from '../onnx/export/encode-values.js';
 import type { Kernels, StoredFloat } from '../kernels/kernels.js';
 import { CHUNK_ELEMENTS } from '../kernels/tensor-chunks.js';
 import { chunkedCodes, chunkedRanges } from './quantize-chunked.js';
+import { packNibbles } from './nibbles.js';
 import { integerRange, minMaxQuantizer, sqnr, type GridQuantizer } from '../kernels/quantizer.js';
 import type { QuantSearchKernels } from '../kernels/quant-search-kernels.js';
 import type { DequantizeGrid } from './weight-grid.js';
@@ -16,21 +18,17 @@ export interface QuantizedWeight {
   readonly quantizer: GridQuantizer;
   /** SQNR (dB) the min-max quantizer would give: the figure a fix (clipping search, HQQ) starts from. */
   readonly minMaxSqnr: number | null;
-  /** The codes as raw_data of their integer type (4-bit: two per byte, the first in the low nibble). */
-  readonly raw: Uint8Array;
+  /**
+   * The codes as raw_data of their integer type (4-bit: two per byte, the first in the low nibble); in the
+   * spill's Blob when the weight was quantized chunk by chunk with a spill given.
+   */
+  readonly raw: Uint8Array | Blob;
   /** SQNR (dB) of the stored weight against the float one; null when exact. */
   readonly sqnr: number | null;
 }
 
 const min = (a: number, b: number) => Math.min(a, b);
 const max = (a: number, b: number) => Math.max(a, b);
-
-/** 4-bit codes (one per byte, low nibble meaningful) packed two per byte, element 2k in the low nibble. */
-export function packNibbles(codes: Uint8Array): Uint8Array {
-  const out = new Uint8Array(Math.ceil(codes.length / 2));
-  for (let i = 0; i < codes.length; i += 2) out[i >> 1] = (codes[i]! & 15) | (((codes[i + 1] ?? 0) & 15) << 4);
-  return out;
-}
 
 /**
  * Quantizes `layer`'s weight with `scheme` on `dq`'s grid, its parameters chosen by the scheme's method:
@@ -44,7 +42,7 @@ export async function quantizeWeight(
   layer: WeightLayer,
   scheme: QuantScheme,
   dq: DequantizeGrid,
-  options: { file: string; signal?: AbortSignal; chunkElements?: number },
+  options: { file: string; signal?: AbortSignal; chunkElements?: number; spill?: Spill },
 ): Promise<QuantizedWeight> {
   const { weight } = layer;
   const label = { file: options.file, tensor: weight.name };
@@ -61,8 +59,8 @@ export async function quantizeWeight(
     const chunked = { ...options, chunkElements };
     const { lo, hi } = await chunkedRanges(kernels, layer, dq, scheme.granularity === 'tensor', chunked);
     const quantizer = inScaleType(weight.dataType, minMaxQuantizer(dq.grid, scheme.bits, scheme.symmetric, lo, hi));
-    const q = await chunkedCodes(kernels, layer, quantizer, stored, chunked);
-    return { quantizer, minMaxSqnr: q.sqnr, raw: scheme.bits === 4 ? packNibbles(q.codes) : q.codes, sqnr: q.sqnr };
+    const q = await chunkedCodes(kernels, layer, quantizer, scheme.bits, stored, chunked);
+    return { quantizer, minMaxSqnr: q.sqnr, raw: q.codes, sqnr: q.sqnr };
   }
   const staged = await kernels.stage(weight.size, (dest) => weight.readFloat32Into(dest, options.signal), label);
   const stats = kernels.channelStats(staged, layer.layout);

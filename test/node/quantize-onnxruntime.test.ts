@@ -17,7 +17,10 @@ import { openModelFile } from '../../src/node/open-file.js';
 import { computeStats } from '../../src/pipeline/compute-stats.js';
 import { quantizeModel } from '../../src/pipeline/quantize-model.js';
 import type { QuantScheme } from '../../src/quant/scheme.js';
-import { DataType, attr, f32Tensor, modelBytes, node, u16Bytes } from '../fixtures/onnx-bytes.js';
+import { DataType, attr, f32Tensor, memorySource, modelBytes, node, u16Bytes } from '../fixtures/onnx-bytes.js';
+import { externalMlp } from '../fixtures/external-mlp.js';
+import type { DataPart } from '../../src/onnx/export/data-file.js';
+import { blobSpill } from '../../src/pipeline/blob-spill.js';
 import { float16Table } from '../../src/onnx/dtypes.js';
 import { float32ToFloat16Bits } from '../../src/onnx/export/encode-values.js';
 import { PYTHON, realModel } from '../support/node-paths.js';
@@ -295,6 +298,46 @@ describe('quantizeModel under onnxruntime-node', () => {
       'USAGE',
     );
     expect(e.message).to.contain('the clipping search and HQQ need it whole');
+  });
+
+  it('a chunked external weight streams its codes (4-bit packed across odd chunks) into the spill: the same data file', async () => {
+    const mlp = externalMlp(1001); // fc1 [4, 1001], fc2 [1001, 3]: odd element counts
+    const open = () =>
+      decodeModel(mlp.model, { fileName: 'mlp.onnx', externalData: memorySource({ 'mlp.data': mlp.data }) });
+    const spilled: number[] = [];
+    // blobSpill, counting the pieces each weight arrives in.
+    const spill = async (pieces: AsyncIterable<Uint8Array>) => {
+      let n = 0;
+      const counted = async function* () {
+        for await (const p of pieces) (n++, yield p);
+      };
+      const blob = await blobSpill(counted());
+      spilled.push(n);
+      return blob;
+    };
+    const bytesOf = async (parts: readonly DataPart[]) =>
+      new Uint8Array(
+        await new Blob(
+          parts.map((p) => (p instanceof Blob ? p : new Blob([p as Uint8Array<ArrayBuffer>]))),
+        ).arrayBuffer(),
+      );
+    for (const scheme of <QuantScheme[]>[
+      { bits: 4, symmetric: false, granularity: 'channel' },
+      { bits: 4, symmetric: true, granularity: 'group', block: 32 },
+      { bits: 8, symmetric: true, granularity: 'tensor' },
+    ]) {
+      const whole = await quantizeModel(open(), { plan: { default: scheme } });
+      spilled.length = 0;
+      const chunked = await quantizeModel(open(), { plan: { default: scheme }, chunkElements: 333, spill });
+      expect(spilled.length, 'weights streamed').to.be.at.least(2);
+      expect(
+        spilled.every((n) => n > 1),
+        'in several pieces',
+      ).to.equal(true);
+      expect(Buffer.compare(chunked.bytes, whole.bytes)).to.equal(0);
+      const [a, b] = [[...whole.dataFiles.values()][0]!, [...chunked.dataFiles.values()][0]!];
+      expect(Buffer.compare(await bytesOf(b), await bytesOf(a)), JSON.stringify(scheme)).to.equal(0);
+    }
   });
 
   it('an int8 per-channel export of an opset-13 model passes onnx.checker by path; 4-bit raises it to opset 21', async () => {

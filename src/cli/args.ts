@@ -58,6 +58,8 @@ Options for quantize (weight-only; activations stay float):
                        symmetric/asymmetric, per tensor/channel/group (--block LIST, default 32,64,128)
   --sqnr-floor D       or the smallest plan whose every layer keeps at least D dB
   --save-plan FILE     also write the plan used (JSON, as --plan reads it)
+  --matmul-nbits       INT4 per-group MatMuls (block a power of 2, at least 16) as onnxruntime's
+                       com.microsoft.MatMulNBits instead of DequantizeLinear
   --verify             run the float and the quantized model with onnxruntime-node (if installed) on
                        seeded synthetic inputs and print the output SQNR: a proxy, not accuracy
   --bias-correction    analytic bias correction: a layer whose input is a BatchNorm's output
@@ -122,6 +124,8 @@ export interface QuantizeCommand extends CommonOptions {
   savePlan?: string;
   /** --verify: the output SQNR of the written model against the input under onnxruntime. */
   verify?: boolean;
+  /** --matmul-nbits */
+  matMulNBits?: boolean;
   /** --bias-correction */
   biasCorrection?: boolean;
 }
@@ -186,6 +190,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
         'sqnr-floor': { type: 'string' },
         'save-plan': { type: 'string' },
         verify: { type: 'boolean', default: false },
+        'matmul-nbits': { type: 'boolean', default: false },
         'bias-correction': { type: 'boolean', default: false },
         float: { type: 'string' },
         progress: { type: 'boolean', default: false },
@@ -218,7 +223,18 @@ export function parseCommandLine(argv: readonly string[]): Command {
     throw usage(`${option} is an option of "${owner}", not of "${command}"`);
   };
   const schemeFlags = (
-    ['plan', 'bits', 'granularity', 'asymmetric', 'method', 'budget', 'sqnr-floor', 'save-plan', 'verify'] as const
+    [
+      'plan',
+      'bits',
+      'granularity',
+      'asymmetric',
+      'method',
+      'budget',
+      'sqnr-floor',
+      'save-plan',
+      'verify',
+      'matmul-nbits',
+    ] as const
   ).filter((k) => values[k]);
   if (command !== 'quantize' && schemeFlags.length > 0) onlyFor(`--${schemeFlags[0]}`, 'quantize');
   if (command !== 'quantize' && values['bias-correction']) onlyFor('--bias-correction', 'quantize');
@@ -283,6 +299,7 @@ function quantizeCommand(common: CommonOptions, values: Record<string, string | 
     output: values.output,
     ...savePlan,
     ...(values.verify ? { verify: true } : {}),
+    ...(values['matmul-nbits'] ? { matMulNBits: true } : {}),
   };
   const sources = [
     plan !== undefined && '--plan',

@@ -186,6 +186,7 @@ async function runQuantize(cmd: QuantizeCommand, io: CliIO): Promise<void> {
       relocateExternal: resolve(dirname(cmd.output)) !== resolve(dataDir),
       onProgress: stepOf(progress, name, 'quantize'),
       ...(cmd.biasCorrection ? { biasCorrection: true } : {}),
+      ...(cmd.matMulNBits ? { matMulNBits: true } : {}),
     });
     await writeModel(cmd.output, outcome, {
       input: cmd.model,

@@ -12,7 +12,9 @@ import { byteLengthOf } from '../onnx/dtypes.js';
 import type { Model } from '../onnx/model.js';
 import type { Progress } from '../progress.js';
 import { BiasCorrector, type BiasCorrectionReport } from '../quant/bias-correction.js';
-import { opsetNeeded, qdqPlan, storageProblem, type WeightToStore } from '../quant/qdq-plan.js';
+import { opsetNeeded, qdqPlan, storageProblem, type StorageFormat, type WeightToStore } from '../quant/qdq-plan.js';
+import { nbitsProblem } from '../quant/matmul-nbits.js';
+import { useCount } from '../onnx/lookup.js';
 import { choiceFor, type QuantPlan } from '../quant/plan.js';
 import type { Budget } from '../quant/planner.js';
 import { planQuantization, type PlanReport } from './plan-quantization.js';
@@ -37,6 +39,8 @@ export interface QuantizeOptions {
   spill?: Spill;
   /** The most weight elements staged at once (default CHUNK_ELEMENTS): larger weights go chunk by chunk. */
   chunkElements?: number;
+  /** INT4 per-group MatMuls as com.microsoft.MatMulNBits (where they can be) instead of DequantizeLinear. */
+  matMulNBits?: boolean;
   /** Analytic bias correction of layers whose input is a BatchNorm's (docs/definitions.md, "Bias correction"). */
   biasCorrection?: boolean;
 }
@@ -53,6 +57,8 @@ export interface QuantizedLayer {
   minMaxSqnr: number | null;
   /** Bytes of the float weight, and of its codes, scales and zero points. */
   bytes: { before: number; after: number };
+  /** Integer codes read through DequantizeLinear, or the MatMul rewritten as MatMulNBits. */
+  format: StorageFormat;
 }
 
 export interface QuantizeReport {
@@ -187,11 +193,18 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
     const codeBytes = raw instanceof Blob ? raw.size : raw.byteLength;
     // Codes of a large external weight wait outside the heap until written: memory stays flat (a weight
     // quantized chunk by chunk streamed its codes there already).
+    // MatMulNBits repacks the codes by column: they stay in memory until then.
+    const nbits = options.matMulNBits ? nbitsProblem(layer, scheme, useCount(model, layer.weight.name)) : 'not asked';
+    const format: StorageFormat = nbits === undefined && raw instanceof Uint8Array ? 'MatMulNBits' : 'DequantizeLinear';
     const codes =
-      !(raw instanceof Blob) && options.spill && layer.weight.external && codeBytes >= SPILL_BYTES
+      format === 'DequantizeLinear' &&
+      !(raw instanceof Blob) &&
+      options.spill &&
+      layer.weight.external &&
+      codeBytes >= SPILL_BYTES
         ? await options.spill(once(raw))
         : raw;
-    stored.push({ layer, scheme, dq, quantizer: quantized.quantizer, codes });
+    stored.push({ layer, scheme, dq, quantizer: quantized.quantizer, codes, format });
     const scaleBytes = byteLengthOf(layer.weight.dataType, 1) ?? 4;
     const paramBytes = quantized.quantizer.scales.length * (scaleBytes + (scheme.symmetric ? 0 : scheme.bits / 8));
     layers.push({
@@ -201,6 +214,7 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
       schemeName: schemeName(scheme),
       sqnr: quantized.sqnr,
       minMaxSqnr: quantized.minMaxSqnr,
+      format,
       bytes: {
         before: byteLengthOf(layer.weight.dataType, layer.weight.size) ?? 0,
         after: codeBytes + paramBytes,

@@ -7,7 +7,8 @@ import { DT, dtypeName } from '../onnx/dtypes.js';
 import { encodeRaw } from '../onnx/export/encode-values.js';
 import type { ExportPlan, NewEncodedInitializer, NewNode } from '../onnx/export/plan.js';
 import { graphAt, isNameTaken, nodeProducing } from '../onnx/lookup.js';
-import type { Model, Node, TensorRef } from '../onnx/model.js';
+import { matMulNBits } from './matmul-nbits.js';
+import type { Graph, Model, Node, TensorRef } from '../onnx/model.js';
 import type { GridQuantizer } from '../kernels/quantizer.js';
 import { packNibbles } from './nibbles.js';
 import type { QuantScheme } from './scheme.js';
@@ -21,7 +22,11 @@ export interface WeightToStore {
   readonly quantizer: GridQuantizer;
   /** The codes as raw_data (QuantizedWeight.raw), or the Blob they were spilled to (external weights only). */
   readonly codes: Uint8Array | Blob;
+  /** How it is stored: integer codes read through DequantizeLinear, or its MatMul as MatMulNBits. */
+  readonly format: StorageFormat;
 }
+
+export type StorageFormat = 'DequantizeLinear' | 'MatMulNBits';
 
 /** ONNX integer type of a scheme's codes: signed when symmetric (zero point 0), unsigned otherwise. */
 export function codeType(scheme: QuantScheme): number {
@@ -49,6 +54,7 @@ export function storageProblem(layer: WeightLayer): string | undefined {
   return undefined;
 }
 
+/** Each weight through a DequantizeLinear, or (format 'MatMulNBits') its MatMul replaced (matmul-nbits.ts). */
 export function qdqPlan(model: Model, weights: readonly WeightToStore[]): ExportPlan {
   const taken = new Set<string>();
   const fresh = (wanted: string) => {
@@ -61,10 +67,26 @@ export function qdqPlan(model: Model, weights: readonly WeightToStore[]): Export
   const addNodes: NewNode[] = [];
   const removeInitializers: TensorRef[] = [];
   const removeNodes: Node[] = [];
-  for (const { layer, scheme, dq, quantizer, codes } of weights) {
+  const replaceNodes: { node: Node; nodes: NewNode[] }[] = [];
+  const removeStored = (graph: Graph, w: TensorRef) => {
+    if (w.origin === 'initializer') return void removeInitializers.push(w);
+    const constant = nodeProducing(graph, w.name);
+    if (constant?.opType !== 'Constant')
+      throw new WeightlensError('INTERNAL', `${model.fileName}: no Constant node produces "${w.name}"`);
+    removeNodes.push(constant);
+  };
+  for (const { layer, scheme, dq, quantizer, codes, format } of weights) {
     const w = layer.weight;
     const graph = graphAt(model, w.graph);
     if (!graph) throw new Error(`no graph ${w.graph}`);
+    if (format === 'MatMulNBits') {
+      if (!(codes instanceof Uint8Array)) throw new Error(`${w.name}: MatMulNBits needs the codes in memory`);
+      const packed = matMulNBits(graph, layer, scheme, quantizer, codes, fresh);
+      addEncodedInitializers.push(...packed.initializers);
+      replaceNodes.push({ node: layer.node, nodes: [packed.node] });
+      removeStored(graph, w);
+      continue;
+    }
     const external = w.external !== undefined;
     const [q, scale, zp] = [fresh(`${w.name}_quantized`), fresh(`${w.name}_scale`), fresh(`${w.name}_zero_point`)];
     addEncodedInitializers.push({
@@ -109,13 +131,7 @@ export function qdqPlan(model: Model, weights: readonly WeightToStore[]): Export
         ...(dq.blockSize !== undefined ? { block_size: dq.blockSize } : {}),
       },
     });
-    if (w.origin === 'initializer') removeInitializers.push(w);
-    else {
-      const constant = nodeProducing(graph, w.name);
-      if (constant?.opType !== 'Constant')
-        throw new WeightlensError('INTERNAL', `${model.fileName}: no Constant node produces "${w.name}"`);
-      removeNodes.push(constant);
-    }
+    removeStored(graph, w);
   }
   return {
     tensors: [],
@@ -126,5 +142,7 @@ export function qdqPlan(model: Model, weights: readonly WeightToStore[]): Export
     addEncodedInitializers,
     addNodes,
     removeInitializers,
+    replaceNodes,
+    ...(replaceNodes.length > 0 ? { opsets: { 'com.microsoft': 1 } } : {}),
   };
 }

@@ -340,6 +340,47 @@ describe('quantizeModel under onnxruntime-node', () => {
     }
   });
 
+  for (const symmetric of [true, false]) {
+    it(`--matmul-nbits (${symmetric ? 'symmetric' : 'asymmetric'}): MatMulNBits computes x·W_deq with the same W_deq as DequantizeLinear, bit for bit`, async () => {
+      const [K, N] = [100, 24]; // K: three blocks of 32 and a short one
+      const bytes = modelBytes(
+        {
+          node: [node('MatMul', ['x', 'w'], ['y'], 'fc')],
+          initializer: [f32Tensor('w', [K, N], weights([K, N], 7, 1))],
+          input: [tensorInfo('x', [K, K])],
+          output: [tensorInfo('y', [K, N])],
+        },
+        21,
+      );
+      const model16 = onnx.ModelProto.decode(bytes);
+      model16.irVersion = 10;
+      const model = decodeModel(onnx.ModelProto.encode(model16).finish(), { fileName: 'fc.onnx' });
+      const scheme: QuantScheme = { bits: 4, symmetric, granularity: 'group', block: 32 };
+      const nbits = await quantizeModel(model, { plan: { default: scheme }, matMulNBits: true });
+      expect(nbits.report.layers[0]!.format).to.equal('MatMulNBits');
+      const again = decodeModel(nbits.bytes, { fileName: 'q.onnx' });
+      expect(again.main.nodes.map((n) => `${n.domain}:${n.opType}`)).to.deep.equal(['com.microsoft:MatMulNBits']);
+      const identity = new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: K * K }, (_, i) => (i % (K + 1) === 0 ? 1 : 0)),
+        [K, K],
+      );
+      const y = (await (await ort.InferenceSession.create(nbits.bytes)).run({ x: identity })).y!.data as Float32Array;
+      const qdq = await quantizeModel(model, { plan: { default: scheme } });
+      const w = (await (await ort.InferenceSession.create(dequantizeOnly(qdq.bytes))).run({})).w!.data as Float32Array;
+      expect(
+        Buffer.compare(
+          Buffer.from(y.buffer, y.byteOffset, y.byteLength),
+          Buffer.from(w.buffer, w.byteOffset, w.byteLength),
+        ),
+      ).to.equal(0);
+      expect(nbits.report.layers[0]!.sqnr).to.equal(qdq.report.layers[0]!.sqnr);
+      // weightlens reads its own MatMulNBits back as the same weight.
+      const stats = await computeStats(again, { quant: false });
+      expect(stats.layers[0]!.op).to.equal('MatMulNBits');
+    });
+  }
+
   it('an int8 per-channel export of an opset-13 model passes onnx.checker by path; 4-bit raises it to opset 21', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'weightlens-quantize-'));
     try {

@@ -2,7 +2,13 @@
 // triplets and chains, and the reason for every candidate left alone. No weights are read.
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
-import { chainSets, findBatchNormFolds, findCleChains, findCleSets, readClipBounds } from '../src/analysis/cle-sets.js';
+import {
+  chainSets,
+  findBatchNormFolds,
+  findCleChains,
+  findCleSets,
+  readScalarInputs,
+} from '../src/analysis/cle-sets.js';
 import { findWeightLayers, type WeightLayer } from '../src/analysis/layers.js';
 import type { Model } from '../src/onnx/model.js';
 import { attr, CleGraph } from './support/cle-graph.js';
@@ -16,7 +22,7 @@ function conv(g: CleGraph, name: string, x: string, cin: number, cout: number, g
 async function analyse(model: Model, relu6ToRelu = false) {
   const layers = findWeightLayers(model);
   const { folds, skipped: foldSkips } = findBatchNormFolds(model, layers);
-  const found = findCleSets(model, layers, folds, { relu6ToRelu, clipBounds: await readClipBounds(model) });
+  const found = findCleSets(model, layers, folds, { relu6ToRelu, clipBounds: await readScalarInputs(model) });
   return {
     folds: folds.map((f) => `${f.bn.name}->${f.layer.name}`),
     foldSkips: foldSkips.map((s) => s.reason),

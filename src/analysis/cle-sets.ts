@@ -161,13 +161,17 @@ export interface ChainOptions {
  * Values of the single-element constants Clip nodes read as min/max (opset ≥ 11), for recognising
  * Relu6. Reads only those tiny tensors.
  */
-export async function readClipBounds(model: Model, signal?: AbortSignal): Promise<Map<string, number>> {
+/**
+ * The scalar constants the graph feeds to Clip, Add, Mul and Div nodes (Clip bounds given as inputs, the
+ * +3 and /6 of a spelled-out HardSwish), by tensor name: read once, so graph matching can stay synchronous.
+ */
+export async function readScalarInputs(model: Model, signal?: AbortSignal): Promise<Map<string, number>> {
   const scalars = new Map<string, number>();
   const value = new Float32Array(1);
   for (const graph of model.graphs) {
     for (const node of graph.nodes) {
-      if (node.opType !== 'Clip') continue;
-      for (const name of node.inputs.slice(1, 3)) {
+      if (!SCALAR_READERS.has(node.opType)) continue;
+      for (const name of node.opType === 'Clip' ? node.inputs.slice(1, 3) : node.inputs) {
         const t = name ? resolveConstant(graph, name) : undefined;
         if (!t || t.size !== 1 || scalars.has(name)) continue;
         await t.readFloat32Into(value, signal);
@@ -177,6 +181,8 @@ export async function readClipBounds(model: Model, signal?: AbortSignal): Promis
   }
   return scalars;
 }
+
+const SCALAR_READERS = new Set(['Clip', 'Add', 'Mul', 'Div']);
 
 /** Splits a chain into the sets it is equalized as: pairs, and triplets around a depthwise middle layer. */
 export function chainSets<L extends { depthwise?: boolean }>(
@@ -194,7 +200,7 @@ export function chainSets<L extends { depthwise?: boolean }>(
 /**
  * CLE sets (pairs and Conv -> DW -> Conv triplets) and the chains they form, with every candidate left
  * alone and its reason. Pure: Clip(0, 6) written with min/max inputs (opset ≥ 11) is recognised from
- * `clipBounds` (see readClipBounds); without it only the attribute form (opset < 11) is.
+ * `clipBounds` (see readScalarInputs); without it only the attribute form (opset < 11) is.
  */
 export function findCleSets(
   model: Model,

@@ -6,7 +6,7 @@
 import { namingTensor, throwIfAborted, WeightlensError } from '../errors.js';
 import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
 import { absorbableAcross, zeroPaddedAverage } from '../analysis/cle-crossing.js';
-import { findBatchNormFolds, findCleChains, readClipBounds, type BnFold, type Skip } from '../analysis/cle-sets.js';
+import { findBatchNormFolds, findCleChains, readScalarInputs, type BnFold, type Skip } from '../analysis/cle-sets.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { CleKernels } from '../kernels/cle-kernels.js';
 import { graphAt, isNameTaken, nodeProducing, useCount } from '../onnx/lookup.js';
@@ -155,7 +155,7 @@ export async function planCle(model: Model, options: PlanCleOptions = {}): Promi
     );
   }
   const { folds: foldable, skipped: foldSkips } = findBatchNormFolds(model, layers);
-  const scalars = await readClipBounds(model, signal);
+  const scalars = await readScalarInputs(model, signal);
   const chainOptions = { relu6ToRelu: options.relu6ToRelu ?? false };
   const candidates = findCleChains(model, layers, foldable, scalars, chainOptions);
   const absorptionSkips: Skip[] = [];

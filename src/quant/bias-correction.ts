@@ -4,26 +4,27 @@
 // Relu or Clip, E[x_i] follows from the BatchNorm's γ and β alone (the input channel is taken as N(β, γ²)
 // clipped by the activation), and the shift is taken off the bias. Padding is ignored: border outputs of a
 // padded Conv see fewer inputs, so their shift is smaller than the one removed.
-import { readClipBounds } from '../analysis/cle-sets.js';
+import { readScalarInputs } from '../analysis/cle-sets.js';
 import type { WeightLayer } from '../analysis/layers.js';
 import { connectivity, type Connectivity } from '../cle/weights.js';
 import { blockRows, type GridQuantizer } from '../kernels/quantizer.js';
 import type { ExportPlan, NewInitializer, TensorEdit } from '../onnx/export/plan.js';
 import { graphAt, isNameTaken, nodeProducing, useCount } from '../onnx/lookup.js';
-import { isOverridable, resolveConstant, type Model, type Node, type TensorRef } from '../onnx/model.js';
-import { clippedNormalMean } from './normal.js';
+import { isOverridable, resolveConstant, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';
+import { clippedNormalMean, hardSwishNormalMean } from './normal.js';
 import type { QuantizedWeight } from './quantize-weight.js';
 import type { QuantScheme } from './scheme.js';
 
-/** What sits between the BatchNorm and the layer: nothing, Relu ([0, ∞)) or Clip([lo, hi]). */
+/** What sits between the BatchNorm and the layer: nothing, Relu ([0, ∞)), Clip([lo, hi]) or HardSwish. */
 export interface InputActivation {
-  readonly op: 'none' | 'Relu' | 'Clip';
+  readonly op: 'none' | 'Relu' | 'Clip' | 'HardSwish';
   readonly lo: number;
   readonly hi: number;
 }
 
 export const NO_ACTIVATION: InputActivation = { op: 'none', lo: -Infinity, hi: Infinity };
 export const RELU: InputActivation = { op: 'Relu', lo: 0, hi: Infinity };
+export const HARD_SWISH: InputActivation = { op: 'HardSwish', lo: -0.375, hi: Infinity };
 
 /** e.g. "none", "Relu", "Clip(0, 6)". */
 export const activationName = (a: InputActivation) => (a.op === 'Clip' ? `Clip(${a.lo}, ${a.hi})` : a.op);
@@ -67,7 +68,12 @@ export function expectedInputs(
 ): Float64Array {
   const ex = new Float64Array(beta.length);
   for (let i = 0; i < ex.length; i++)
-    ex[i] = activation.op === 'none' ? beta[i]! : clippedNormalMean(beta[i]!, gamma[i]!, activation.lo, activation.hi);
+    ex[i] =
+      activation.op === 'none'
+        ? beta[i]!
+        : activation.op === 'HardSwish'
+          ? hardSwishNormalMean(beta[i]!, gamma[i]!)
+          : clippedNormalMean(beta[i]!, gamma[i]!, activation.lo, activation.hi);
   return ex;
 }
 
@@ -168,7 +174,7 @@ export function biasProblem(model: Model, layer: WeightLayer): string | undefine
 /**
  * The BatchNormalization a layer's input (its first input) comes from, directly or through one Relu or Clip
  * with constant bounds, with `cin` parameters — or why there is none. `clipBounds` holds the Clip bounds
- * given as inputs (readClipBounds).
+ * given as inputs (readScalarInputs).
  */
 export function batchNormBefore(
   model: Model,
@@ -183,7 +189,12 @@ export function batchNormBefore(
   let producer = nodeProducing(graph, input);
   let activation = NO_ACTIVATION;
   let through = '';
-  if (producer?.opType === 'Relu' || producer?.opType === 'Clip') {
+  const swished = producer && hardSwishInput(graph, producer, clipBounds);
+  if (producer && swished !== undefined) {
+    activation = HARD_SWISH;
+    through = ` through HardSwish "${producer.name}"`;
+    producer = nodeProducing(graph, swished);
+  } else if (producer?.opType === 'Relu' || producer?.opType === 'Clip') {
     const act = producer;
     if (act.opType === 'Relu') activation = RELU;
     else {
@@ -204,7 +215,7 @@ export function batchNormBefore(
   const source = producer ? producer.outputs[0]! : through ? '' : input;
   if (producer?.opType !== 'BatchNormalization')
     return {
-      reason: `its input comes from ${what(producer, source)}${through}, not from a BatchNormalization (directly or through one Relu/Clip)`,
+      reason: `its input comes from ${what(producer, source)}${through}, not from a BatchNormalization (directly or through one Relu/Clip/HardSwish)`,
     };
   const bn = producer;
   if (bn.outputs.filter(Boolean).length > 1)
@@ -216,6 +227,29 @@ export function batchNormBefore(
       reason: `BatchNormalization "${bn.name}" has ${gamma.size} scales and ${beta.size} biases, the layer ${cin} input channels`,
     };
   return { batchNorm: bn, gamma, beta, activation };
+}
+
+/**
+ * x when `node` computes HardSwish(x): the op itself, or spelled out as Div(Mul(x, Clip(Add(x, 3), 0, 6)), 6)
+ * (PaddleOCR's export), the constants given as scalar inputs (`scalars`) or Clip attributes.
+ */
+function hardSwishInput(graph: Graph, node: Node, scalars: ReadonlyMap<string, number>): string | undefined {
+  if (node.opType === 'HardSwish') return node.inputs[0];
+  const is = (name: string | undefined, value: number) => name !== undefined && scalars.get(name) === value;
+  if (node.opType !== 'Div' || !is(node.inputs[1], 6)) return undefined;
+  const mul = nodeProducing(graph, node.inputs[0] ?? '');
+  if (mul?.opType !== 'Mul' || mul.inputs.length !== 2) return undefined;
+  for (const [x, gate] of [mul.inputs, [...mul.inputs].reverse()] as [string, string][]) {
+    const clip = nodeProducing(graph, gate);
+    if (clip?.opType !== 'Clip') continue;
+    const bound = (index: number, attribute: string) =>
+      clip.inputs[index] ? scalars.get(clip.inputs[index]!) : floatAttr(clip, attribute, NaN);
+    if (bound(1, 'min') !== 0 || bound(2, 'max') !== 6) continue;
+    const add = nodeProducing(graph, clip.inputs[0] ?? '');
+    if (add?.opType !== 'Add') continue;
+    if ((add.inputs[0] === x && is(add.inputs[1], 3)) || (add.inputs[1] === x && is(add.inputs[0], 3))) return x;
+  }
+  return undefined;
 }
 
 async function read(t: TensorRef, signal?: AbortSignal): Promise<Float32Array> {
@@ -246,7 +280,7 @@ export class BiasCorrector {
   ) {}
 
   static async create(model: Model, signal?: AbortSignal): Promise<BiasCorrector> {
-    return new BiasCorrector(model, await readClipBounds(model, signal), signal);
+    return new BiasCorrector(model, await readScalarInputs(model, signal), signal);
   }
 
   /** Corrects `layer`'s bias for its quantized weight, or records why not. */

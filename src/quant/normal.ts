@@ -70,3 +70,21 @@ export function clippedNormalMean(mu: number, sigma: number, lo = -Infinity, hi 
   const density = (lo === -Infinity ? 0 : normalPdf(a)) - (hi === Infinity ? 0 : normalPdf(b));
   return (below ? lo * below : 0) + (above ? hi * above : 0) + mu * inside + s * density;
 }
+
+/**
+ * E[hardswish(X)] for X ~ N(mu, sigma²), hardswish(x) = x·clip(x + 3, 0, 6)/6 = 0 below −3, x above 3:
+ *   (E[X²; −3 < X < 3] + 3·E[X; −3 < X < 3])/6 + E[X; X ≥ 3], with, over [a, b] (α, β standardized),
+ *   E[X; ·] = mu·P + σ(φ(α) − φ(β)) and E[X²; ·] = (mu² + σ²)·P + σ((mu + a)φ(α) − (mu + b)φ(β)), P = Φ(β) − Φ(α).
+ * σ = 0 gives hardswish(mu).
+ */
+export function hardSwishNormalMean(mu: number, sigma: number): number {
+  const s = Math.abs(sigma);
+  if (!(s > 0) || !Number.isFinite(s)) return (mu * Math.min(Math.max(mu + 3, 0), 6)) / 6;
+  const [a, b] = [(-3 - mu) / s, (3 - mu) / s];
+  const inside = a > 0 ? normalCdf(-a) - normalCdf(-b) : normalCdf(b) - normalCdf(a);
+  const [pa, pb] = [normalPdf(a), normalPdf(b)];
+  const m1 = mu * inside + s * (pa - pb);
+  const m2 = (mu * mu + s * s) * inside + s * ((mu - 3) * pa - (mu + 3) * pb);
+  const tail = mu * normalCdf(-b) + s * pb; // E[X; X ≥ 3]
+  return (m2 + 3 * m1) / 6 + tail;
+}

@@ -21,7 +21,9 @@ import {
   RELU,
   type InputActivation,
 } from '../../src/quant/bias-correction.js';
-import { clippedNormalMean, erfc, normalCdf } from '../../src/quant/normal.js';
+import { clippedNormalMean, erfc, hardSwishNormalMean, normalCdf } from '../../src/quant/normal.js';
+import { openModelFile } from '../../src/node/open-file.js';
+import { realModel } from '../support/node-paths.js';
 import { mobilenetV2Bytes } from '../fixtures/mobilenetv2.js';
 import { attr, f32Tensor, modelBytes, node } from '../fixtures/onnx-bytes.js';
 import { PYTHON } from '../support/node-paths.js';
@@ -206,6 +208,53 @@ function connectivityOf(layout: { op: 'Conv' | 'Gemm'; shape: number[]; group?: 
   };
   return connectivity(fake as unknown as Parameters<typeof connectivity>[0]);
 }
+
+describe('bias correction through HardSwish', () => {
+  /** E[hardswish(X)] by Simpson's rule over mu ± 12σ (an independent check of the closed form). */
+  const integrated = (mu: number, sigma: number) => {
+    const n = 200000;
+    const [lo, hi] = [mu - 12 * sigma, mu + 12 * sigma];
+    const h = (hi - lo) / n;
+    const f = (x: number) =>
+      ((x * Math.min(Math.max(x + 3, 0), 6)) / 6) *
+      (Math.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * Math.sqrt(2 * Math.PI)));
+    let sum = f(lo) + f(hi);
+    for (let i = 1; i < n; i++) sum += f(lo + i * h) * (i % 2 ? 4 : 2);
+    return (sum * h) / 3;
+  };
+
+  it('the HardSwish-of-a-normal mean agrees with numerical integration, and its limits', () => {
+    for (const [mu, sigma] of [
+      [0, 1],
+      [-2, 0.5],
+      [1.5, 2],
+      [4, 0.3],
+      [-5, 1],
+      [0.2, 0.01],
+      [10, 3],
+      [-1, -1.5],
+    ] as const)
+      expect(hardSwishNormalMean(mu, sigma), `${mu}, ${sigma}`).to.be.closeTo(
+        integrated(mu, Math.abs(sigma)),
+        1e-9 * (1 + Math.abs(mu)),
+      );
+    expect(hardSwishNormalMean(1, 0)).to.equal((1 * 4) / 6);
+    expect(hardSwishNormalMean(-4, 0)).to.equal(-0);
+  });
+
+  it('PaddleOCR cls: layers fed by BatchNorm → HardSwish (spelled out) are corrected; the export runs', async () => {
+    const model = await openModelFile(realModel('ch_ppocr_mobile_v2.0_cls_infer.onnx'));
+    const outcome = await quantizeModel(model, {
+      plan: { default: { bits: 4, symmetric: true, granularity: 'channel' } },
+      biasCorrection: true,
+    });
+    const corrected = outcome.report.biasCorrection!.layers;
+    expect(corrected.filter((l) => l.activation === 'HardSwish').length).to.be.at.least(9);
+    expect(corrected.length).to.be.at.least(18); // 9 without HardSwish
+    expect(corrected.every((l) => l.meanShift.after < l.meanShift.before * 1e-3)).to.equal(true);
+    await ort.InferenceSession.create(outcome.bytes);
+  });
+});
 
 describe('bias correction against the python reference', () => {
   it('erfc agrees with math.erfc across both tails', async () => {

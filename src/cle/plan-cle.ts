@@ -9,7 +9,7 @@ import { absorbableAcross, zeroPaddedAverage } from '../analysis/cle-crossing.js
 import { findBatchNormFolds, findCleChains, readScalarInputs, type BnFold, type Skip } from '../analysis/cle-sets.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { CleKernels } from '../kernels/cle-kernels.js';
-import { graphAt, isNameTaken, nodeProducing, useCount } from '../onnx/lookup.js';
+import { graphAt, newNames, nodeProducing, useCount } from '../onnx/lookup.js';
 import type { Model, Node, TensorRef } from '../onnx/model.js';
 import type { ExportPlan, NewInitializer, NodeRewrite, StoredValues, TensorEdit } from '../onnx/export/plan.js';
 import type { Spill } from '../onnx/export/data-file.js';
@@ -108,17 +108,6 @@ async function read(t: TensorRef, signal: AbortSignal | undefined): Promise<Floa
   const values = new Float32Array(t.size);
   await t.readFloat32Into(values, signal);
   return values;
-}
-
-/** Names for new values: unused in the model and distinct from each other (two layers may share a name). */
-function newNames(model: Model): (wanted: string) => string {
-  const chosen = new Set<string>();
-  return (wanted) => {
-    let name = wanted;
-    for (let i = 2; chosen.has(name) || isNameTaken(model, name); i++) name = `${wanted}_${i}`;
-    chosen.add(name);
-    return name;
-  };
 }
 
 /**

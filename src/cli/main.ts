@@ -45,15 +45,16 @@ export interface CliIO {
   stderr: { write(text: string): unknown; isTTY?: boolean };
 }
 
+/** The progress line a command asked for: on stderr always, never, or (auto) only on a terminal. */
+const commandProgress = (cmd: { progress: 'auto' | 'always' | 'never' }, io: CliIO) =>
+  progressLine(io.stderr, cmd.progress === 'always' || (cmd.progress === 'auto' && io.stderr.isTTY === true));
+
 /** Reports a step's progress on `sink`, each line naming the model file. */
 const stepOf = (sink: ProgressSink, name: string, phase: string) => (p: Progress) =>
   sink.update(phase, { fraction: p.fraction, text: `${name}: ${p.text}` });
 
 async function runStats(cmd: StatsCommand, io: CliIO): Promise<void> {
-  const progress = progressLine(
-    io.stderr,
-    cmd.progress === 'always' || (cmd.progress === 'auto' && io.stderr.isTTY === true),
-  );
+  const progress = commandProgress(cmd, io);
   const name = basename(cmd.model);
   try {
     const model = await openModelFile(cmd.model, {
@@ -90,10 +91,7 @@ function formatStats(report: StatsReport, model: Model, format: StatsFormat, wid
 }
 
 async function runCle(cmd: CleCommand, io: CliIO): Promise<void> {
-  const progress = progressLine(
-    io.stderr,
-    cmd.progress === 'always' || (cmd.progress === 'auto' && io.stderr.isTTY === true),
-  );
+  const progress = commandProgress(cmd, io);
   const name = basename(cmd.model);
   // Large new weights wait beside the output until it is written.
   const spill = fileSpill(cmd.output);
@@ -166,10 +164,7 @@ async function planOf(cmd: QuantizeCommand): Promise<Pick<QuantizeOptions, 'plan
 }
 
 async function runQuantize(cmd: QuantizeCommand, io: CliIO): Promise<void> {
-  const progress = progressLine(
-    io.stderr,
-    cmd.progress === 'always' || (cmd.progress === 'auto' && io.stderr.isTTY === true),
-  );
+  const progress = commandProgress(cmd, io);
   const name = basename(cmd.model);
   const spill = fileSpill(cmd.output);
   try {
@@ -212,10 +207,7 @@ async function runQuantize(cmd: QuantizeCommand, io: CliIO): Promise<void> {
 }
 
 async function runAudit(cmd: AuditCommand, io: CliIO): Promise<void> {
-  const progress = progressLine(
-    io.stderr,
-    cmd.progress === 'always' || (cmd.progress === 'auto' && io.stderr.isTTY === true),
-  );
+  const progress = commandProgress(cmd, io);
   const name = basename(cmd.model);
   try {
     const model = await openModelFile(cmd.model, {
@@ -249,10 +241,7 @@ async function runAudit(cmd: AuditCommand, io: CliIO): Promise<void> {
 }
 
 async function runReport(cmd: ReportCommand, io: CliIO): Promise<void> {
-  const progress = progressLine(
-    io.stderr,
-    cmd.progress === 'always' || (cmd.progress === 'auto' && io.stderr.isTTY === true),
-  );
+  const progress = commandProgress(cmd, io);
   const name = basename(cmd.model);
   // CLE's new weights wait beside the report; only "after" statistics are read from them.
   const spill = fileSpill(cmd.output);

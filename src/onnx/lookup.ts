@@ -81,3 +81,17 @@ export function isNameTaken(model: Model, name: string): boolean {
   }
   return names.has(name);
 }
+
+/**
+ * Names for new values: unused in the model, distinct from each other and from `taken` (two layers, or two
+ * plans merged into one export, may want the same name): `wanted`, else `wanted_2`, `wanted_3`, …
+ */
+export function newNames(model: Model, taken: Iterable<string> = []): (wanted: string) => string {
+  const chosen = new Set<string>(taken);
+  return (wanted) => {
+    let name = wanted;
+    for (let i = 2; chosen.has(name) || isNameTaken(model, name); i++) name = `${wanted}_${i}`;
+    chosen.add(name);
+    return name;
+  };
+}

@@ -5,7 +5,7 @@
 // Sources: the ONNX operator changelog (Changelog.md) for each op and version named here.
 import { DT } from './dtypes.js';
 import type { ExportPlan, NewEncodedInitializer, NewInitializer, NewNode, NodeRewrite } from './export/plan.js';
-import { isNameTaken } from './lookup.js';
+import { newNames } from './lookup.js';
 import type { Graph, Model, Node } from './model.js';
 
 /** How a node written for an older opset becomes valid at the newer one. */
@@ -112,20 +112,17 @@ function storedFloatType(model: Model): number | undefined {
   return types.size === 1 ? [...types][0] : types.size === 0 ? DT.FLOAT : undefined;
 }
 
-export function opsetUpgrade(model: Model, target: number): OpsetUpgrade {
+export function opsetUpgrade(
+  model: Model,
+  target: number,
+  fresh: (wanted: string) => string = newNames(model),
+): OpsetUpgrade {
   const from = model.opsets[''] ?? 0;
   const refused: string[] = [];
   const rewriteNodes: NodeRewrite[] = [];
   const replaceNodes: { node: Node; nodes: NewNode[] }[] = [];
   const addInitializers: NewInitializer[] = [];
   const addEncodedInitializers: NewEncodedInitializer[] = [];
-  const taken = new Set<string>();
-  const fresh = (wanted: string) => {
-    let name = wanted;
-    for (let i = 2; taken.has(name) || isNameTaken(model, name); i++) name = `${wanted}_${i}`;
-    taken.add(name);
-    return name;
-  };
   const floatType = storedFloatType(model);
   for (const graph of model.graphs) {
     for (const node of graph.nodes) {

@@ -14,7 +14,7 @@ import type { Progress } from '../progress.js';
 import { BiasCorrector, type BiasCorrectionReport } from '../quant/bias-correction.js';
 import { opsetNeeded, qdqPlan, storageProblem, type StorageFormat, type WeightToStore } from '../quant/qdq-plan.js';
 import { nbitsProblem } from '../quant/matmul-nbits.js';
-import { useCount } from '../onnx/lookup.js';
+import { newNames, useCount } from '../onnx/lookup.js';
 import { choiceFor, type QuantPlan } from '../quant/plan.js';
 import type { Budget } from '../quant/planner.js';
 import { planQuantization, type PlanReport } from './plan-quantization.js';
@@ -230,9 +230,10 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
   }
   const before = model.opsets[''] ?? 0;
   const after = Math.max(before, ...stored.map((s) => opsetNeeded(s.scheme, s.layer.weight.dataType)));
-  const exportPlan = qdqPlan(model, stored);
+  const fresh = newNames(model); // one allocator: the merged plans' new names never collide
+  const exportPlan = qdqPlan(model, stored, fresh);
   // A raise to `after` crosses a subset of the changes the chosen one did: it is never refused.
-  const raise = after > before ? opsetUpgrade(model, after).plan : {};
+  const raise = after > before ? opsetUpgrade(model, after, fresh).plan : {};
   const merged = mergePlans(exportPlan, raise);
   const exported = exportModel(model, corrector ? corrector.extend(merged) : merged, {
     ...(options.dataFileName ? { dataFileName: options.dataFileName } : {}),

@@ -9,7 +9,7 @@ import type { WeightLayer } from '../analysis/layers.js';
 import { connectivity, type Connectivity } from '../cle/weights.js';
 import { blockRows, type GridQuantizer } from '../kernels/quantizer.js';
 import type { ExportPlan, NewInitializer, TensorEdit } from '../onnx/export/plan.js';
-import { graphAt, isNameTaken, nodeProducing, useCount } from '../onnx/lookup.js';
+import { graphAt, newNames, nodeProducing, useCount } from '../onnx/lookup.js';
 import { isOverridable, resolveConstant, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';
 import { clippedNormalMean, hardSwishNormalMean } from './normal.js';
 import type { QuantizedWeight } from './quantize-weight.js';
@@ -326,17 +326,12 @@ export class BiasCorrector {
 
   /** `plan` with the corrected biases: existing ones edited in place, missing ones added as a third input. */
   extend(plan: ExportPlan): ExportPlan {
-    const taken = new Set<string>([
+    const fresh = newNames(this.model, [
       ...plan.addInitializers.map((t) => t.name),
       ...(plan.addEncodedInitializers ?? []).map((t) => t.name),
       ...(plan.addNodes ?? []).flatMap((n) => [n.name, ...n.outputs]),
+      ...(plan.replaceNodes ?? []).flatMap((r) => r.nodes.flatMap((n) => [n.name, ...n.outputs])),
     ]);
-    const fresh = (wanted: string) => {
-      let name = wanted;
-      for (let i = 2; taken.has(name) || isNameTaken(this.model, name); i++) name = `${wanted}_${i}`;
-      taken.add(name);
-      return name;
-    };
     const tensors: TensorEdit[] = [];
     const addInitializers: NewInitializer[] = [];
     const appendInputs: { node: Node; name: string }[] = [];

@@ -6,7 +6,7 @@ import { WeightlensError } from '../errors.js';
 import { DT, dtypeName } from '../onnx/dtypes.js';
 import { encodeRaw } from '../onnx/export/encode-values.js';
 import type { ExportPlan, NewEncodedInitializer, NewNode } from '../onnx/export/plan.js';
-import { graphAt, isNameTaken, nodeProducing } from '../onnx/lookup.js';
+import { graphAt, newNames, nodeProducing } from '../onnx/lookup.js';
 import { matMulNBits } from './matmul-nbits.js';
 import type { Graph, Model, Node, TensorRef } from '../onnx/model.js';
 import type { GridQuantizer } from '../kernels/quantizer.js';
@@ -55,14 +55,11 @@ export function storageProblem(layer: WeightLayer): string | undefined {
 }
 
 /** Each weight through a DequantizeLinear, or (format 'MatMulNBits') its MatMul replaced (matmul-nbits.ts). */
-export function qdqPlan(model: Model, weights: readonly WeightToStore[]): ExportPlan {
-  const taken = new Set<string>();
-  const fresh = (wanted: string) => {
-    let name = wanted;
-    for (let i = 2; taken.has(name) || isNameTaken(model, name); i++) name = `${wanted}_${i}`;
-    taken.add(name);
-    return name;
-  };
+export function qdqPlan(
+  model: Model,
+  weights: readonly WeightToStore[],
+  fresh: (wanted: string) => string = newNames(model),
+): ExportPlan {
   const addEncodedInitializers: NewEncodedInitializer[] = [];
   const addNodes: NewNode[] = [];
   const removeInitializers: TensorRef[] = [];

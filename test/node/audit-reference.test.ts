@@ -3,7 +3,7 @@
 // biases at int32's ends, and MatMulNBits; the CLI's table, JSON and errors; and a model quantized by the kit
 // itself, whose audit against its float model gives the quantize report's SQNR.
 import { after, before, describe, it } from 'node:test';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,8 @@ import { writeModel } from '../../src/node/write-model.js';
 import { auditModel } from '../../src/pipeline/audit-model.js';
 import { quantizeModel } from '../../src/pipeline/quantize-model.js';
 import type { AuditReport, LayerAudit } from '../../src/report/audit-report.js';
-import { PYTHON, ROOT, realModel } from '../support/node-paths.js';
+import { PYTHON, realModel } from '../support/node-paths.js';
+import { cli } from '../support/cli.js';
 
 interface Counts {
   atMin: number[];
@@ -37,14 +38,6 @@ interface Reference {
     channels: { sqnr: (number | null)[]; outside: number[]; clipped: number[] };
   };
 }
-
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 120_000,
-    maxBuffer: 64 << 20,
-  });
 
 const close = (actual: number | null, expected: number | null, where: string, tol = 1e-9) => {
   if (expected === null) expect(actual, where).to.equal(null);

@@ -3,21 +3,13 @@
 // model holds the new biases, and the flag belongs to quantize alone.
 import { after, before, describe, it } from 'node:test';
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openModelFile } from '../../src/node/open-file.js';
 import type { QuantizeReport } from '../../src/pipeline/quantize-model.js';
 import { mobilenetV2Bytes } from '../fixtures/mobilenetv2.js';
-import { ROOT } from '../support/node-paths.js';
-
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+import { cli } from '../support/cli.js';
 
 describe('weightlens quantize --bias-correction', () => {
   let dir: string;

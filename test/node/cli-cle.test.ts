@@ -2,22 +2,14 @@
 // done, the input is never overwritten, --relu6-to-relu warns, --json is the report.
 import { after, before, describe, it } from 'node:test';
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openModelFile } from '../../src/node/open-file.js';
 import type { CleReport } from '../../src/report/cle-report.js';
 import { mobilenetV2Bytes } from '../fixtures/mobilenetv2.js';
-import { ROOT, realModel } from '../support/node-paths.js';
-
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 120_000,
-    maxBuffer: 256 << 20,
-  });
+import { realModel } from '../support/node-paths.js';
+import { cli } from '../support/cli.js';
 
 describe('weightlens cle', () => {
   let dir: string;

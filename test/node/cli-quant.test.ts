@@ -2,18 +2,10 @@
 // columns, `--no-quant` to skip them, `--quant` still accepted, and `--block` for the per-group block sizes.
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import type { StatsReport } from '../../src/report/stats-report.js';
 import { groupSqnr } from '../../src/report/quant-error.js';
-import { ROOT, realModel } from '../support/node-paths.js';
-
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    maxBuffer: 256 << 20,
-  });
+import { realModel } from '../support/node-paths.js';
+import { cli } from '../support/cli.js';
 
 describe('weightlens stats: quantization error', () => {
   const model = realModel('ch_ppocr_mobile_v2.0_cls_infer.onnx');

@@ -3,7 +3,6 @@
 // errors naming the problem, and a plan that quantizes nothing writes nothing.
 import { after, before, describe, it } from 'node:test';
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import pkg from 'onnx-proto';
 import { externalMlp } from '../fixtures/external-mlp.js';
@@ -11,17 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openModelFile } from '../../src/node/open-file.js';
 import type { QuantizeReport } from '../../src/pipeline/quantize-model.js';
-import { ROOT, realModel } from '../support/node-paths.js';
+import { realModel } from '../support/node-paths.js';
+import { cli } from '../support/cli.js';
 
 const { onnx } = pkg;
-
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 120_000,
-    maxBuffer: 256 << 20,
-  });
 
 const DET = realModel('ch_PP-OCRv4_det_infer.onnx'); // opset 11
 const CLS = realModel('ch_ppocr_mobile_v2.0_cls_infer.onnx'); // opset 9: raised for DequantizeLinear

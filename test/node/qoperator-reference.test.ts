@@ -3,7 +3,7 @@
 // dequantized weights agree with channel_stats.py, the model's own scales and zero points come back exactly
 // as written, and `weightlens stats` / `cle` / `report` handle the model as a user would run them.
 import { after, before, describe, it } from 'node:test';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,9 +12,10 @@ import { findWeightLayers } from '../../src/analysis/layers.js';
 import { openModelFile } from '../../src/node/open-file.js';
 import { computeStats } from '../../src/pipeline/compute-stats.js';
 import { type StatsReport } from '../../src/report/stats-report.js';
-import { PYTHON, ROOT, realModel } from '../support/node-paths.js';
+import { PYTHON, realModel } from '../support/node-paths.js';
 import { expectSameLayers, expectSameSqnr, expectSameStats, numpyStats } from '../support/numpy-compare.js';
 import { tensorValues } from '../support/tensors.js';
+import { cli } from '../support/cli.js';
 
 interface Written {
   scales: number[];
@@ -23,13 +24,6 @@ interface Written {
 }
 
 const MODELS = ['ch_PP-OCRv4_rec_infer.onnx', 'ch_ppocr_mobile_v2.0_cls_infer.onnx'];
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [join(ROOT, 'bin/weightlens.js'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 120_000,
-    maxBuffer: 256 << 20,
-  });
 
 describe('QOperator models made from real PaddleOCR models', () => {
   let dir: string;

@@ -80,6 +80,10 @@ export interface QuantizeOutcome extends Pick<ExportResult, 'bytes' | 'dataFiles
   dataLocations: string[];
 }
 
+/** Whether the layer can be written as MatMulNBits (matmul-nbits.ts). */
+const asMatMulNBits = (model: Model, layer: WeightLayer, scheme: QuantScheme) =>
+  nbitsProblem(layer, scheme, useCount(model, layer.weight.name)) === undefined;
+
 /** Codes spilled when a Spill is given: 1 MB and more (smaller ones cost more in files than in memory). */
 const SPILL_BYTES = 1 << 20;
 
@@ -88,7 +92,7 @@ async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
 }
 
 /** The layers to quantize with their schemes, and those that cannot be (with the reason). */
-function choose(model: Model, layers: readonly WeightLayer[], plan: QuantPlan) {
+function choose(model: Model, layers: readonly WeightLayer[], plan: QuantPlan, nbits: boolean) {
   const chosen: { layer: WeightLayer; scheme: QuantScheme }[] = [];
   const kept: { name: string; reason: string }[] = [];
   const seen = new Set<string>();
@@ -104,18 +108,19 @@ function choose(model: Model, layers: readonly WeightLayer[], plan: QuantPlan) {
       chosen.push({ layer, scheme: choice });
     }
   }
-  return { ...withinOpset(model, chosen), kept };
+  return { ...withinOpset(model, chosen, nbits), kept };
 }
 
 /**
  * The opset the export imports: the highest any chosen scheme needs that the model can be raised to
  * (onnx/opset-upgrade.ts). Layers needing more stay float, with the nodes that stopped the raise.
  */
-function withinOpset(model: Model, chosen: { layer: WeightLayer; scheme: QuantScheme }[]) {
+function withinOpset(model: Model, chosen: { layer: WeightLayer; scheme: QuantScheme }[], nbits: boolean) {
+  // A MatMul written as MatMulNBits reads no DequantizeLinear: it needs no default-domain opset.
+  const need = ({ layer, scheme }: { layer: WeightLayer; scheme: QuantScheme }) =>
+    nbits && asMatMulNBits(model, layer, scheme) ? 0 : opsetNeeded(scheme, layer.weight.dataType);
   const from = model.opsets[''] ?? 0;
-  const levels = [
-    ...new Set(chosen.map((c) => opsetNeeded(c.scheme, c.layer.weight.dataType)).filter((v) => v > from)),
-  ].sort((a, b) => b - a);
+  const levels = [...new Set(chosen.map(need).filter((v) => v > from))].sort((a, b) => b - a);
   const refusals = new Map<number, string>();
   let opset = from;
   for (const level of levels) {
@@ -129,11 +134,11 @@ function withinOpset(model: Model, chosen: { layer: WeightLayer; scheme: QuantSc
   }
   const kept: { name: string; reason: string }[] = [];
   const fits = chosen.filter(({ layer, scheme }) => {
-    const need = opsetNeeded(scheme, layer.weight.dataType);
-    if (need <= opset) return true;
+    const needed = need({ layer, scheme });
+    if (needed <= opset) return true;
     kept.push({
       name: layer.name,
-      reason: `${schemeName(scheme)} needs DequantizeLinear of opset ${need}; the model imports opset ${from} and cannot be raised to ${need}: ${refusals.get(need) ?? 'a lower raise was chosen'}`,
+      reason: `${schemeName(scheme)} needs DequantizeLinear of opset ${needed}; the model imports opset ${from} and cannot be raised to ${needed}: ${refusals.get(needed) ?? 'a lower raise was chosen'}`,
     });
     return false;
   });
@@ -161,7 +166,11 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
       })
     : undefined;
   const plan = planned?.plan ?? options.plan!;
-  const { chosen, kept: keptChoice, keptForOpset } = choose(model, findWeightLayers(model), plan);
+  const {
+    chosen,
+    kept: keptChoice,
+    keptForOpset,
+  } = choose(model, findWeightLayers(model), plan, !!options.matMulNBits);
   const kept = [...keptChoice, ...keptForOpset];
   const total = chosen.reduce((n, c) => n + c.layer.weight.size, 0);
   let done = 0;
@@ -185,7 +194,10 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
         file: model.fileName,
         ...(signal ? { signal } : {}),
         ...(options.chunkElements ? { chunkElements: options.chunkElements } : {}),
-        ...(options.spill && layer.weight.external ? { spill: options.spill } : {}),
+        // MatMulNBits repacks a weight's codes by column: those stay in memory.
+        ...(options.spill && layer.weight.external && !(options.matMulNBits && asMatMulNBits(model, layer, scheme))
+          ? { spill: options.spill }
+          : {}),
       }),
     );
     await corrector?.add(layer, scheme, quantized); // reads the codes: before they are spilled
@@ -194,8 +206,10 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
     // Codes of a large external weight wait outside the heap until written: memory stays flat (a weight
     // quantized chunk by chunk streamed its codes there already).
     // MatMulNBits repacks the codes by column: they stay in memory until then.
-    const nbits = options.matMulNBits ? nbitsProblem(layer, scheme, useCount(model, layer.weight.name)) : 'not asked';
-    const format: StorageFormat = nbits === undefined && raw instanceof Uint8Array ? 'MatMulNBits' : 'DequantizeLinear';
+    const format: StorageFormat =
+      options.matMulNBits && asMatMulNBits(model, layer, scheme) && raw instanceof Uint8Array
+        ? 'MatMulNBits'
+        : 'DequantizeLinear';
     const codes =
       format === 'DequantizeLinear' &&
       !(raw instanceof Blob) &&
@@ -229,11 +243,20 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
     });
   }
   const before = model.opsets[''] ?? 0;
-  const after = Math.max(before, ...stored.map((s) => opsetNeeded(s.scheme, s.layer.weight.dataType)));
+  const after = Math.max(
+    before,
+    ...stored.map((s) => (s.format === 'MatMulNBits' ? 0 : opsetNeeded(s.scheme, s.layer.weight.dataType))),
+  );
   const fresh = newNames(model); // one allocator: the merged plans' new names never collide
   const exportPlan = qdqPlan(model, stored, fresh);
   // A raise to `after` crosses a subset of the changes the chosen one did: it is never refused.
-  const raise = after > before ? opsetUpgrade(model, after, fresh).plan : {};
+  const upgrade = after > before ? opsetUpgrade(model, after, fresh) : undefined;
+  if (upgrade && upgrade.refused.length > 0)
+    throw new WeightlensError(
+      'INTERNAL',
+      `${model.fileName}: opset ${after} was chosen but cannot be reached (${upgrade.refused[0]})`,
+    );
+  const raise = upgrade?.plan ?? {};
   const merged = mergePlans(exportPlan, raise);
   const exported = exportModel(model, corrector ? corrector.extend(merged) : merged, {
     ...(options.dataFileName ? { dataFileName: options.dataFileName } : {}),

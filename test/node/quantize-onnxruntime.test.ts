@@ -381,6 +381,33 @@ describe('quantizeModel under onnxruntime-node', () => {
     });
   }
 
+  it('--matmul-nbits needs no opset raise: an opset-9 model whose Upsample refuses one still gets its INT4 MatMul', async () => {
+    const bytes = modelBytes(
+      {
+        node: [node('Upsample', ['img', 'scales'], ['big'], 'up'), node('MatMul', ['x', 'w'], ['y'], 'fc')],
+        initializer: [f32Tensor('scales', [4], [1, 1, 2, 2]), f32Tensor('w', [64, 8], weights([64, 8], 9, 1))],
+        input: [tensorInfo('img', [1, 1, 2, 2]), tensorInfo('x', [1, 64])],
+        output: [tensorInfo('big', [1, 1, 4, 4]), tensorInfo('y', [1, 8])],
+      },
+      9,
+    );
+    const old = onnx.ModelProto.decode(bytes);
+    old.irVersion = 4;
+    const model = decodeModel(onnx.ModelProto.encode(old).finish(), { fileName: 'old.onnx' });
+    const scheme: QuantScheme = { bits: 4, symmetric: false, granularity: 'group', block: 16 };
+    const e = await rejects(quantizeModel(model, { plan: { default: scheme } }), 'USAGE');
+    expect(e.message).to.contain('node "up" (Upsample)');
+    const { bytes: q, report } = await quantizeModel(model, { plan: { default: scheme }, matMulNBits: true });
+    expect(report.opset).to.deep.equal({ before: 9, after: 9 });
+    expect(report.layers.map((l) => l.format)).to.deep.equal(['MatMulNBits']);
+    const session = await ort.InferenceSession.create(q);
+    const out = await session.run({
+      img: new ort.Tensor('float32', new Float32Array(4).fill(1), [1, 1, 2, 2]),
+      x: new ort.Tensor('float32', new Float32Array(64).fill(0.5), [1, 64]),
+    });
+    expect(out.y!.dims).to.deep.equal([1, 8]);
+  });
+
   it('an int8 per-channel export of an opset-13 model passes onnx.checker by path; 4-bit raises it to opset 21', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'weightlens-quantize-'));
     try {

@@ -152,6 +152,15 @@ describe('<quant-plan>', () => {
     expect(h.part('result')).to.equal(null);
   });
 
+  it('with results JSON only: the table shows the figures, and the planner says it needs the model', async () => {
+    const report = await ElementHarness.reportLoadedBy('quant-plan', MODEL);
+    const h = await ElementHarness.mount('quant-plan', { properties: { report } }).ready();
+    await waitFor(() => h.alert(), 'the planner error');
+    expect(h.alert()).to.equal(`${report.file}: planning needs the ONNX model itself (.onnx), not its results JSON`);
+    expect(h.parts('scheme')).to.have.length(report.layers.length);
+    expect(h.part('quantize')!.hasAttribute('disabled')).to.equal(true);
+  });
+
   it('cancels quantization: the job is aborted and no model is offered', async () => {
     const h = await mountPlanned();
     const signals: AbortSignal[] = [];

@@ -148,7 +148,7 @@ export class QuantPlanElement extends ModelViewElement {
 
   /**
    * The plan shown, saved and quantized by: the planner's for the budget, as changed by hand, or loaded.
-   * Set it to show a plan of your own (it stays until the budget changes).
+   * Set it to show a plan of your own (it stays until the planner runs again: the budget or the model changed).
    */
   declare plan: QuantPlan | null;
 

@@ -3,7 +3,14 @@
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
 import type { PlanReport } from '../src/pipeline/plan-quantization.js';
-import { QUANT_PLAN_MARKS, frontPoints, quantPlanPlot, quantPlanText, uniformPoints } from '../src/plot/quant-plan.js';
+import {
+  QUANT_PLAN_MARKS,
+  frontPoints,
+  quantPlanPlot,
+  quantPlanText,
+  shortLabel,
+  uniformPoints,
+} from '../src/plot/quant-plan.js';
 
 interface MarkLike {
   ariaDescription?: string;
@@ -40,10 +47,10 @@ describe('plot: quantization plan front', () => {
     expect(frontPoints(report)).to.have.length(3);
     expect(options.x.label).to.contain('MB');
     expect(options.y.label).to.contain('SQNR');
-    // The x axis reaches the float model's size; the y axis holds every point.
-    expect(options.x.domain[1]).to.be.at.least(4);
+    // The x axis spans the uniform and chosen plans (the front's tail is clipped); the y axis holds them.
+    expect(options.x.domain[1]).to.be.closeTo(1.05 * 1.1, 1e-9);
     expect(options.y.domain[0]).to.be.at.most(6);
-    expect(options.y.domain[1]).to.be.at.least(33);
+    expect(options.y.domain[1]).to.be.at.least(30);
   });
 
   it('marks the chosen plan, labels the uniform plans smallest first, and draws the budget', () => {
@@ -57,6 +64,26 @@ describe('plot: quantization plan front', () => {
     expect(mark(options, QUANT_PLAN_MARKS.uniformLabels)).to.have.length(2);
     expect(mark(options, QUANT_PLAN_MARKS.budget)).to.deep.equal([0.7]);
     expect(mark(options, QUANT_PLAN_MARKS.current)).to.deep.equal([]);
+  });
+
+  it('names the uniform plans no other beats first, and leaves out names that would overlap', () => {
+    const crowded: PlanReport = {
+      ...report,
+      uniform: [
+        { scheme: 'int4 symmetric per-channel', bytes: 520_000, worstSqnr: 16 },
+        { scheme: 'int4 asymmetric per-channel', bytes: 530_000, worstSqnr: 16.1 },
+        { scheme: 'int4 symmetric per-tensor', bytes: 520_000, worstSqnr: 2 },
+        { scheme: 'int8 symmetric per-channel', bytes: 1_050_000, worstSqnr: 30 },
+      ],
+    };
+    const labels = mark(quantPlanPlot(crowded), QUANT_PLAN_MARKS.uniformLabels) as { label: string }[];
+    // The asymmetric per-channel plan's name would sit on the symmetric one's: left out.
+    expect(labels.map((d) => d.label)).to.deep.equal([
+      'int4 symmetric per-channel',
+      'int8 symmetric per-channel',
+      'int4 symmetric per-tensor',
+    ]);
+    expect(shortLabel('int4 asymmetric per-group 32')).to.equal('INT4 asym per-group 32');
   });
 
   it('draws the plan as changed by hand, and says so in the text', () => {

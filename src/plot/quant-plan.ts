@@ -46,6 +46,37 @@ export const frontPoints = (report: PlanReport): PlanPoint[] => points(report.fr
 export const uniformPoints = (report: PlanReport): PlanPoint[] =>
   points(report.uniform.map((u) => toPoint(u, u.scheme))).sort((a, b) => a.mb - b.mb);
 
+/** Margins of the chart (px): fixed, so labels can be placed in pixels here. */
+const MARGIN = { top: 20, right: 24, bottom: 32, left: 48 };
+
+/**
+ * The uniform plans that get a name on the chart: first those no other uniform plan beats (no larger and no
+ * worse), then the rest, each only where its label overlaps no label placed before it. `px` maps a point
+ * to pixels.
+ */
+export function labelledUniform(uniform: readonly PlanPoint[], px: (p: PlanPoint) => [number, number]): PlanPoint[] {
+  const beaten = (p: PlanPoint) =>
+    uniform.some((q) => q !== p && q.mb <= p.mb && q.sqnr >= p.sqnr && (q.mb < p.mb || q.sqnr > p.sqnr));
+  const order = [...uniform.filter((p) => !beaten(p)), ...uniform.filter(beaten)];
+  const boxes: [number, number, number, number][] = [];
+  const placed: PlanPoint[] = [];
+  for (const p of order) {
+    const [x, y] = px(p);
+    const box: [number, number, number, number] = [x, y - 7, x + 8 + shortLabel(p.label).length * 5.8, y + 7];
+    if (boxes.some((b) => box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3])) continue;
+    boxes.push(box);
+    placed.push(p);
+  }
+  return placed;
+}
+
+/** "int8 symmetric per-channel" -> "INT8 sym per-channel". */
+export const shortLabel = (scheme: string) =>
+  scheme
+    .replace(/^int/, 'INT')
+    .replace(/\basymmetric\b/, 'asym')
+    .replace(/\bsymmetric\b/, 'sym');
+
 export function quantPlanPlot(
   report: PlanReport,
   { width = 640, height = 280, current, budgetBytes }: QuantPlanOptions = {},
@@ -55,23 +86,27 @@ export function quantPlanPlot(
   const chosen = points([toPoint(report.chosen)]);
   const mine = current ? points([toPoint(current)]) : [];
   const budget = budgetBytes && Number.isFinite(budgetBytes) ? [budgetBytes / 1e6] : [];
-  const all = [...front, ...uniform, ...chosen, ...mine];
-  const xs = [...all.map((p) => p.mb), ...budget, report.floatBytes / 1e6];
-  const ys = all.map((p) => p.sqnr);
-  const yLo = ys.length ? Math.min(...ys) : 0;
-  const yHi = ys.length ? Math.max(...ys) : 60;
+  // The x axis spans the plans worth comparing (the front's tail runs on to every weight float, clipped).
+  const shown = [...uniform, ...chosen, ...mine];
+  const xs = [...(shown.length ? shown : front).map((p) => p.mb), ...budget];
+  const xMax = xs.length ? Math.max(...xs) * 1.1 : report.floatBytes / 1e6 || 1;
+  const ys = [...front.filter((p) => p.mb <= xMax), ...shown].map((p) => p.sqnr);
+  const y0 = ys.length ? Math.floor(Math.min(...ys) / 5) * 5 - 5 : 0;
+  const y1 = ys.length ? Math.ceil(Math.max(...ys) / 5) * 5 + 5 : 60;
+  const px = (p: PlanPoint): [number, number] => [
+    MARGIN.left + (p.mb / xMax) * (width - MARGIN.left - MARGIN.right),
+    MARGIN.top + (1 - (p.sqnr - y0) / (y1 - y0)) * (height - MARGIN.top - MARGIN.bottom),
+  ];
   return plotSpec({
     width,
     height,
-    marginLeft: 48,
-    marginRight: 24,
+    marginTop: MARGIN.top,
+    marginRight: MARGIN.right,
+    marginBottom: MARGIN.bottom,
+    marginLeft: MARGIN.left,
     style: chartStyle,
-    x: { domain: [0, Math.max(...xs) * 1.02 || 1], grid: true, label: 'model weight size (MB)' },
-    y: {
-      domain: [Math.floor(yLo / 5) * 5 - 5, Math.ceil(yHi / 5) * 5 + 5],
-      grid: true,
-      label: 'worst-layer SQNR (dB)',
-    },
+    x: { domain: [0, xMax], grid: true, label: 'model weight size (MB)' },
+    y: { domain: [y0, y1], grid: true, label: 'worst-layer SQNR (dB)' },
     marks: [
       Plot.ruleX(budget, {
         stroke: colors.change,
@@ -83,6 +118,7 @@ export function quantPlanPlot(
         y: 'sqnr',
         curve: 'step-after',
         stroke: colors.before,
+        clip: true,
         ariaDescription: QUANT_PLAN_MARKS.front,
       }),
       Plot.dot(uniform, {
@@ -91,16 +127,13 @@ export function quantPlanPlot(
         r: 3.5,
         symbol: 'square',
         fill: colors.perGroup,
+        title: (d: PlanPoint) => `${shortLabel(d.label)}: ${d.mb.toFixed(2)} MB, ${d.sqnr.toFixed(1)} dB`,
         ariaDescription: QUANT_PLAN_MARKS.uniform,
       }),
-      Plot.text(uniform, {
+      Plot.text(labelledUniform(uniform, px), {
         x: 'mb',
         y: 'sqnr',
-        text: (d: PlanPoint) =>
-          d.label
-            .replace(/symmetric/, 'sym')
-            .replace(/asymmetric/, 'asym')
-            .replace(/^int/, 'INT'),
+        text: (d: PlanPoint) => shortLabel(d.label),
         dx: 6,
         textAnchor: 'start',
         fontSize: 10,

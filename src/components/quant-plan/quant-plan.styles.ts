@@ -30,8 +30,16 @@ export const styles = css`
   .actions {
     margin-top: 0.6em;
   }
-  .actions .file input {
-    max-width: 14em;
+  .file-button {
+    display: inline-block;
+    border: 1px solid var(--_border-color);
+    border-radius: var(--_radius);
+    padding: 0.25em 0.75em;
+    cursor: pointer;
+  }
+  .file-input:focus-visible + .file-button {
+    outline: 2px solid var(--_accent-color);
+    outline-offset: 2px;
   }
   button.primary {
     background: var(--_accent-color);

@@ -103,7 +103,8 @@ type PlanArgs = readonly [input: ModelJobInput | ModelInput, bits: number, floor
  * @csspart current-plan - The plan as changed by hand or loaded.
  * @csspart actions - The save, load and quantize buttons.
  * @csspart save-plan - The button that downloads the plan as JSON.
- * @csspart load-plan - The file input that loads a plan.
+ * @csspart load-plan - The file input that loads a plan (visually hidden: its label is the button).
+ * @csspart load-plan-button - The label styled as the "Load plan…" button.
  * @csspart quantize - The button that quantizes the model by the plan.
  * @csspart plan-status - What became of a loaded plan, or why it was refused.
  * @csspart quantize-status - How quantizing goes: progress and cancel, cancelled, or the error.
@@ -195,6 +196,8 @@ export class QuantPlanElement extends ModelViewElement {
   /** What became of the last loaded plan: an error, or a note. */
   private planMessage: { error: boolean; text: string } | undefined;
   private cancelled = false;
+  /** The plan the last quantization was asked with: a quantized model belongs to it. */
+  private quantizedPlan: QuantPlan | null = null;
   private emittedQuantized: QuantizedOutcome | undefined;
   /** The quantized outcome this element holds: its spilled codes (OPFS files) are deleted when it is dropped. */
   private owned: QuantizedOutcome | undefined;
@@ -287,6 +290,7 @@ export class QuantPlanElement extends ModelViewElement {
       this.requestUpdate();
       return Promise.resolve();
     }
+    this.quantizedPlan = this.plan;
     return this.quantizeTask.run([input, this.plan]);
   }
 
@@ -345,7 +349,9 @@ export class QuantPlanElement extends ModelViewElement {
   protected override willUpdate(changed: PropertyValues): void {
     super.willUpdate(changed);
     // A quantized model belongs to the plan it was made by.
-    if (changed.has('plan') && this.quantizeTask.status !== 'initial') this.quantizeTask.reset();
+    if (changed.has('plan') && this.quantizeTask.status !== 'initial' && this.quantizedPlan !== this.plan) {
+      this.quantizeTask.reset();
+    }
   }
 
   protected override updated(changed: PropertyValues): void {
@@ -456,19 +462,20 @@ export class QuantPlanElement extends ModelViewElement {
     const message = this.planMessage;
     return html`<div part="actions" class="actions">
         <button part="save-plan" type="button" ?disabled=${!this.plan} @click=${() => this.savePlan()}>Save plan</button>
-        <label class="file"
-          >Load plan…
-          <input
-            part="load-plan"
-            type="file"
-            accept=".json,application/json"
-            @change=${(e: Event) => {
-              const input = e.target as HTMLInputElement;
-              const file = input.files?.[0];
-              input.value = '';
-              if (file) void this.loadPlan(file);
-            }}
-        /></label>
+        <input
+          part="load-plan"
+          id="plan-file"
+          class="file-input visually-hidden"
+          type="file"
+          accept=".json,application/json"
+          @change=${(e: Event) => {
+            const input = e.target as HTMLInputElement;
+            const file = input.files?.[0];
+            input.value = '';
+            if (file) void this.loadPlan(file);
+          }}
+        />
+        <label part="load-plan-button" class="file-button" for="plan-file">Load plan…</label>
         <button part="quantize" type="button" class="primary" ?disabled=${!this.plan || running} @click=${() => void this.quantize()}>
           Quantize
         </button>
@@ -600,7 +607,13 @@ export class QuantPlanElement extends ModelViewElement {
         </select>
       </td>
       <td>${choice === 'float' ? 'float' : dbText(sqnr)}</td>
-      ${hasStored ? html`<td title=${keptReason ?? nothing}>${keptReason ? 'float' : stored === undefined ? '—' : dbText(stored)}</td>` : nothing}
+      ${
+        hasStored
+          ? html`<td title=${keptReason ?? nothing}>
+            ${keptReason || (choice === 'float' && stored === undefined) ? 'float' : stored === undefined ? '—' : dbText(stored)}
+          </td>`
+          : nothing
+      }
     </tr>`;
   }
 }

@@ -3,7 +3,7 @@
 // <model-source> does (the pipeline on this thread) and returns how long it took; `cle` also saves the
 // equalized files as <cle-compare>'s "Save to a folder…" does, into the origin's private file system.
 import { equalizedFiles } from '../src/components/cle-compare/cle-download.js';
-import { saveToFolder } from '../src/components/cle-compare/save-to-folder.js';
+import { saveToFolder } from '../src/components/shared/save-to-folder.js';
 import { runCle, runPipeline } from '../src/pipeline/analyze.js';
 
 declare global {

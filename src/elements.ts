@@ -4,6 +4,7 @@ import { CleCompare } from './components/cle-compare/cle-compare.js';
 import { LayerTable } from './components/layer-table/layer-table.js';
 import { ModelSource } from './components/model-source/model-source.js';
 import { QuantErrorPlot } from './components/quant-error-plot/quant-error-plot.js';
+import { QuantPlanElement } from './components/quant-plan/quant-plan.js';
 import { RelativeRangePlot } from './components/relative-range-plot/relative-range-plot.js';
 import { WeightHistogram } from './components/weight-histogram/weight-histogram.js';
 import { WeightRangePlot } from './components/weight-range-plot/weight-range-plot.js';
@@ -15,8 +16,18 @@ RelativeRangePlot.define('relative-range-plot');
 CleCompare.define('cle-compare');
 QuantErrorPlot.define('quant-error-plot');
 WeightHistogram.define('weight-histogram');
+QuantPlanElement.define('quant-plan');
 
-export { CleCompare, LayerTable, ModelSource, QuantErrorPlot, RelativeRangePlot, WeightHistogram, WeightRangePlot };
+export {
+  CleCompare,
+  LayerTable,
+  ModelSource,
+  QuantErrorPlot,
+  QuantPlanElement,
+  RelativeRangePlot,
+  WeightHistogram,
+  WeightRangePlot,
+};
 export {
   equalizedFileName,
   equalizedFiles,

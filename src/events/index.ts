@@ -3,6 +3,8 @@ export type { WlProgressEvent } from './wl-progress.js';
 export type { WlErrorEvent } from './wl-error.js';
 export type { WlLayerSelectEvent } from './wl-layer-select.js';
 export type { WlCleAppliedEvent } from './wl-cle-applied.js';
+export type { WlPlanChosenEvent } from './wl-plan-chosen.js';
+export type { WlQuantizedEvent } from './wl-quantized.js';
 
 /** Event name -> detail type, for WeightlensElement.emit(). */
 export interface WlEventDetails {
@@ -11,4 +13,6 @@ export interface WlEventDetails {
   'wl-error': import('./wl-error.js').WlErrorEvent['detail'];
   'wl-layer-select': import('./wl-layer-select.js').WlLayerSelectEvent['detail'];
   'wl-cle-applied': import('./wl-cle-applied.js').WlCleAppliedEvent['detail'];
+  'wl-plan-chosen': import('./wl-plan-chosen.js').WlPlanChosenEvent['detail'];
+  'wl-quantized': import('./wl-quantized.js').WlQuantizedEvent['detail'];
 }

@@ -18,6 +18,10 @@ import { equalizeModel } from './equalize-model.js';
 import { keepModel, keepNoWeights } from './kept-models.js';
 import { browserSpill } from './opfs-spill.js';
 import type { AnalysisInput } from './model-input.js';
+import { planQuantization, type PlanReport } from './plan-quantization.js';
+import { quantizeModel, type QuantizeOutcome } from './quantize-model.js';
+import type { Budget, PlannedLayer } from '../quant/planner.js';
+import type { QuantPlan } from '../quant/plan.js';
 
 export interface PipelineOptions {
   signal?: AbortSignal;
@@ -145,6 +149,86 @@ export async function runCle(
     throw e;
   }
 }
+
+/** What a 'plan' job asks: the budget, and the statistics the page already has (not measured again). */
+export interface PlanJobOptions {
+  budget: Budget;
+  blocks?: readonly number[];
+  stats?: StatsReport;
+}
+
+/** The data-free planner's answer: the plan, its report (front, chosen, uniform), each layer's candidates. */
+export interface PlanOutcome {
+  plan: QuantPlan;
+  report: PlanReport;
+  layers: PlannedLayer[];
+}
+
+/** A quantized model as a browser job returns it: with the OPFS folder its spilled codes wait in. */
+export interface QuantizedOutcome extends QuantizeOutcome {
+  spillFolder?: string;
+}
+
+/** The data-free planner on a model (quant/planner.ts) for a budget. */
+export async function runPlan(
+  input: AnalysisInput,
+  job: PlanJobOptions,
+  options: PipelineOptions = {},
+): Promise<PlanOutcome> {
+  const loaded = await load(input, options);
+  if (loaded.kind === 'report') throw needsModel(loaded.report.file, 'planning');
+  const { model, meter, from } = loaded;
+  const part = meter.span(from, 1);
+  const planned = await planQuantization(model, {
+    budget: job.budget,
+    kernels: await loaded.kernels,
+    ...(job.blocks ? { blocks: job.blocks } : {}),
+    ...(job.stats ? { stats: job.stats } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    onProgress: (p) => part(p.fraction, p.text),
+  });
+  throwIfAborted(options.signal, model.fileName);
+  meter.done();
+  return planned;
+}
+
+/** Weight-only quantization of a model by `plan` into a QDQ model: the report and the model's bytes. */
+export async function runQuantize(
+  input: AnalysisInput,
+  plan: QuantPlan,
+  options: PipelineOptions = {},
+): Promise<QuantizedOutcome> {
+  const loaded = await load(input, options);
+  if (loaded.kind === 'report') throw needsModel(loaded.report.file, 'quantization');
+  const { model, meter, from } = loaded;
+  const part = meter.span(from, 1);
+  // As runCle: from the user's Files the quantized model takes every external tensor along.
+  const files = input.kind === 'files' ? externalFiles(input.files) : undefined;
+  const spill = browserSpill();
+  try {
+    const outcome = await quantizeModel(model, {
+      plan,
+      kernels: await loaded.kernels,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(files ? { relocateExternal: true } : {}),
+      spill: spill.spill,
+      onProgress: (p) => part(p.fraction, p.text),
+    });
+    throwIfAborted(options.signal, model.fileName);
+    meter.done();
+    return {
+      ...outcome,
+      ...(files ? { dataFiles: copiedRangesAsSlices(outcome.dataFiles, files) } : {}),
+      ...(spill.folder ? { spillFolder: spill.folder } : {}),
+    };
+  } catch (e) {
+    await spill.release();
+    throw e;
+  }
+}
+
+const needsModel = (file: string, what: string) =>
+  new WeightlensError('USAGE', `${file}: ${what} needs the ONNX model itself, not its results JSON`, { file });
 
 const isModelFile = (f: File) => /\.onnx$/i.test(f.name);
 

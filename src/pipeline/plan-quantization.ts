@@ -8,8 +8,8 @@ import { byteLengthOf } from '../onnx/dtypes.js';
 import type { Model } from '../onnx/model.js';
 import { opsetUpgrade } from '../onnx/opset-upgrade.js';
 import type { Progress } from '../progress.js';
-import { groupSqnr } from '../report/quant-error.js';
-import type { LayerReport } from '../report/stats-report.js';
+import { schemeSqnr } from '../report/quant-error.js';
+import type { LayerReport, StatsReport } from '../report/stats-report.js';
 import {
   planWithin,
   uniformPoint,
@@ -32,6 +32,11 @@ export interface PlanOptions {
   kernels?: Kernels;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /**
+   * The model's statistics with quantization figures for `blocks` (e.g. what the page already computed):
+   * not measured again. Layers it lacks figures for get only the float candidate.
+   */
+  stats?: StatsReport;
 }
 
 export interface UniformPlan extends FrontPoint {
@@ -52,16 +57,6 @@ function reachableOpset(model: Model): number {
   return [21, 19, 13, 10].find((v) => v <= from || opsetUpgrade(model, v).refused.length === 0) ?? from;
 }
 
-/** SQNR of a scheme as the statistics measured it (min-max), Infinity when exact; undefined when not measured. */
-function measured(report: LayerReport, s: QuantScheme): number | undefined {
-  const figures = report.quant?.[s.bits === 8 ? 'int8' : 'int4'][s.symmetric ? 'symmetric' : 'asymmetric'];
-  const v =
-    s.granularity === 'group'
-      ? groupSqnr(figures, s.block!)
-      : figures?.[s.granularity === 'tensor' ? 'perTensor' : 'perChannel'];
-  return v === undefined ? undefined : (v ?? Infinity);
-}
-
 function candidates(layer: WeightLayer, report: LayerReport, blocks: readonly number[], opset: number): Candidate[] {
   const w = layer.weight;
   const floatBits = (byteLengthOf(w.dataType, w.size) ?? w.size * 4) * 8;
@@ -76,7 +71,7 @@ function candidates(layer: WeightLayer, report: LayerReport, blocks: readonly nu
         ...blocks.map((block) => ({ bits, symmetric, granularity: 'group', block })),
       ] as QuantScheme[]) {
         const dq = dequantizeGrid(layer, scheme);
-        const sqnr = measured(report, scheme);
+        const sqnr = schemeSqnr(report, scheme);
         if ('reason' in dq || sqnr === undefined || opsetNeeded(scheme, w.dataType) > opset) continue;
         const params = gridEntries(dq.grid) * (scaleBits + (symmetric ? 0 : bits));
         out.push({ choice: scheme, bits: w.size * bits + params, sqnr });
@@ -84,19 +79,21 @@ function candidates(layer: WeightLayer, report: LayerReport, blocks: readonly nu
   return out;
 }
 
-/** The plan for `budget`, the front it sits on, and the uniform plans beside it. */
+/** The plan for `budget`, the front it sits on, the uniform plans beside it, and each layer's candidates. */
 export async function planQuantization(
   model: Model,
   options: PlanOptions,
-): Promise<{ plan: PlannerResult['plan']; report: PlanReport }> {
+): Promise<{ plan: PlannerResult['plan']; report: PlanReport; layers: PlannedLayer[] }> {
   const blocks = options.blocks ?? DEFAULT_BLOCKS;
-  const stats = await computeStats(model, {
-    quant: true,
-    blocks,
-    ...(options.kernels ? { kernels: options.kernels } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-  });
+  const stats =
+    options.stats ??
+    (await computeStats(model, {
+      quant: true,
+      blocks,
+      ...(options.kernels ? { kernels: options.kernels } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    }));
   const reports = new Map(stats.layers.map((l) => [l.name, l]));
   const opset = reachableOpset(model);
   // A weight shared by several layers is stored once: planned with its first layer only.
@@ -121,5 +118,6 @@ export async function planQuantization(
   return {
     plan: result.plan,
     report: { budget: options.budget, chosen: result.chosen, front: result.front, floatBytes, uniform },
+    layers,
   };
 }

@@ -9,16 +9,27 @@ import type { Progress } from '../progress.js';
 import type { CleOptions, CleOutcome } from '../report/cle-report.js';
 import type { HistogramRequest, LayerHistogram } from '../report/weight-histogram.js';
 import { keptFileName, keptHistogram, releaseModel } from '../pipeline/kept-models.js';
-import { runCle, runPipeline } from '../pipeline/analyze.js';
+import {
+  runCle,
+  runPipeline,
+  runPlan,
+  runQuantize,
+  type PlanJobOptions,
+  type PlanOutcome,
+  type QuantizedOutcome,
+} from '../pipeline/analyze.js';
+import type { QuantPlan } from '../quant/plan.js';
 import { modelInputName, type AnalysisInput } from '../pipeline/model-input.js';
 import { holdSpillFolder } from '../pipeline/spill-folders.js';
 import { deserializeError, type WorkerReply, type WorkerRequest } from './protocol.js';
 import { WORKER_SOURCE } from './worker-source.generated.js';
 
-/** What a job computes: statistics (keeping the model under `session`), CLE, or a kept model's histogram. */
+/** What a job computes: statistics (keeping the model under `session`), CLE, a plan, quantization, or a kept model's histogram. */
 type Task =
   | { kind: 'stats'; session?: number | undefined }
   | { kind: 'cle'; options: CleOptions }
+  | { kind: 'plan'; options: PlanJobOptions }
+  | { kind: 'quantize'; plan: QuantPlan }
   | { kind: 'histogram'; session: number; request: HistogramRequest };
 
 interface Job {
@@ -77,6 +88,22 @@ export function equalizeInWorker(
   return inWorker(input, { kind: 'cle', options: cle }, signal, onProgress);
 }
 
+/** The data-free planner for a budget in the page's Worker (this thread if there is none). */
+export function planInWorker(
+  input: AnalysisInput,
+  { signal, onProgress, plan }: { signal: AbortSignal; onProgress: (p: Progress) => void; plan: PlanJobOptions },
+): Promise<PlanOutcome> {
+  return inWorker(input, { kind: 'plan', options: plan }, signal, onProgress);
+}
+
+/** Weight-only quantization by `plan` in the page's Worker (this thread if there is none): report + QDQ bytes. */
+export function quantizeInWorker(
+  input: AnalysisInput,
+  { signal, onProgress, plan }: { signal: AbortSignal; onProgress: (p: Progress) => void; plan: QuantPlan },
+): Promise<QuantizedOutcome> {
+  return inWorker(input, { kind: 'quantize', plan }, signal, onProgress);
+}
+
 function inWorker<T>(
   input: AnalysisInput,
   task: Task,
@@ -96,7 +123,7 @@ function inWorker<T>(
   return rejectOnAbort(work, signal, () => aborted(name), name);
 }
 
-/** A job on this thread; `input` is only read by stats and CLE. */
+/** A job on this thread; `input` is read by every job but histograms. */
 function runTask(
   input: AnalysisInput | undefined,
   task: Task,
@@ -105,6 +132,8 @@ function runTask(
 ): Promise<unknown> {
   if (task.kind === 'histogram') return keptHistogram(task.session, task.request, signal);
   if (task.kind === 'cle') return runCle(input!, task.options, { signal, onProgress });
+  if (task.kind === 'plan') return runPlan(input!, task.options, { signal, onProgress });
+  if (task.kind === 'quantize') return runQuantize(input!, task.plan, { signal, onProgress });
   if (task.session === undefined) return runPipeline(input!, { signal, onProgress });
   homes.set(task.session, 'here');
   return runPipeline(input!, { signal, onProgress, session: task.session });
@@ -186,6 +215,8 @@ type JobSpec = Omit<Job, 'resolve' | 'reject' | 'onAbort'>;
 function requestFor(id: number, { input, task }: JobSpec): WorkerRequest {
   if (task.kind === 'histogram') return { type: 'histogram', id, session: task.session, request: task.request };
   if (task.kind === 'cle') return { type: 'equalize', id, input: input!, options: task.options };
+  if (task.kind === 'plan') return { type: 'plan', id, input: input!, options: task.options };
+  if (task.kind === 'quantize') return { type: 'quantize', id, input: input!, plan: task.plan };
   return { type: 'analyze', id, input: input!, ...(task.session === undefined ? {} : { session: task.session }) };
 }
 
@@ -226,12 +257,13 @@ function route(reply: Exclude<WorkerReply, { type: 'ready' }>): void {
   jobs.delete(reply.id);
   job.signal.removeEventListener('abort', job.onAbort);
   if (reply.type === 'result') job.resolve(reply.report as never);
-  else if (reply.type === 'equalized') {
+  else if (reply.type === 'equalized' || reply.type === 'quantized') {
     // The page keeps the outcome: its spilled files must outlive the Worker (replaced, or dead) that made them.
     const folder = reply.outcome.spillFolder;
     if (folder) holdSpillFolder(folder, { steal: true }).catch(() => {}); // unheld, it is swept by the next run
     job.resolve(reply.outcome as never);
-  } else if (reply.type === 'histogram') job.resolve(reply.histogram as never);
+  } else if (reply.type === 'planned') job.resolve(reply.outcome as never);
+  else if (reply.type === 'histogram') job.resolve(reply.histogram as never);
   else job.reject(deserializeError(reply));
 }
 

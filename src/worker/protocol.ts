@@ -6,12 +6,18 @@ import type { Progress } from '../progress.js';
 import type { StatsReport } from '../report/stats-report.js';
 import type { CleOptions, CleOutcome } from '../report/cle-report.js';
 import type { HistogramRequest, LayerHistogram } from '../report/weight-histogram.js';
+import type { PlanJobOptions, PlanOutcome, QuantizedOutcome } from '../pipeline/analyze.js';
+import type { QuantPlan } from '../quant/plan.js';
 
 export type WorkerRequest =
   /** `url` input must be absolute: the Worker's base URL is a blob: URL. */
   /** With `session`, the Worker keeps the decoded model for 'histogram' jobs until 'release'. */
   | { type: 'analyze'; id: number; input: AnalysisInput; session?: number }
   | { type: 'equalize'; id: number; input: AnalysisInput; options: CleOptions }
+  /** The data-free planner for a budget (with the page's statistics, not measured again). */
+  | { type: 'plan'; id: number; input: AnalysisInput; options: PlanJobOptions }
+  /** Weight-only quantization by a plan into a QDQ model. */
+  | { type: 'quantize'; id: number; input: AnalysisInput; plan: QuantPlan }
   | { type: 'histogram'; id: number; session: number; request: HistogramRequest }
   | { type: 'release'; session: number }
   | { type: 'cancel'; id: number };
@@ -32,6 +38,9 @@ export type WorkerReply =
   | { type: 'result'; id: number; report: StatsReport }
   /** The equalized model's buffer is transferred, not copied. */
   | { type: 'equalized'; id: number; outcome: CleOutcome }
+  | { type: 'planned'; id: number; outcome: PlanOutcome }
+  /** The quantized model's buffer is transferred, not copied. */
+  | { type: 'quantized'; id: number; outcome: QuantizedOutcome }
   | { type: 'histogram'; id: number; histogram: LayerHistogram }
   | ({ type: 'error'; id: number } & SerializedError);
 

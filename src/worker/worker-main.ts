@@ -1,9 +1,9 @@
-// The analysis Worker's entry: a message loop around runPipeline, runCle and histograms of the models it
+// The analysis Worker's entry: a message loop around runPipeline, runCle, runPlan, runQuantize and histograms of the models it
 // keeps. scripts/build.mjs bundles it into one string (worker-source.generated.ts) that client.ts starts
 // from a blob: URL.
 import { WeightlensError } from '../errors.js';
 import { keptFileName, keptHistogram, releaseModel } from '../pipeline/kept-models.js';
-import { runCle, runPipeline, type PipelineOptions } from '../pipeline/analyze.js';
+import { runCle, runPipeline, runPlan, runQuantize, type PipelineOptions } from '../pipeline/analyze.js';
 import { modelInputName } from '../pipeline/model-input.js';
 import { releaseSpillFolder } from '../pipeline/spill-folders.js';
 import { serializeError, type WorkerReply, type WorkerRequest } from './protocol.js';
@@ -15,7 +15,7 @@ interface WorkerScope {
 const scope = globalThis as unknown as WorkerScope;
 const running = new Map<number, AbortController>();
 
-type Job = Extract<WorkerRequest, { type: 'analyze' | 'equalize' | 'histogram' }>;
+type Job = Extract<WorkerRequest, { type: 'analyze' | 'equalize' | 'plan' | 'quantize' | 'histogram' }>;
 
 async function run(job: Job): Promise<void> {
   const { id } = job;
@@ -36,6 +36,13 @@ async function run(job: Job): Promise<void> {
     } else if (job.type === 'histogram') {
       const histogram = await keptHistogram(job.session, job.request, signal);
       if (!signal.aborted) scope.postMessage({ type: 'histogram', id, histogram });
+    } else if (job.type === 'plan') {
+      const outcome = await runPlan(job.input, job.options, options);
+      if (!signal.aborted) scope.postMessage({ type: 'planned', id, outcome });
+    } else if (job.type === 'quantize') {
+      const outcome = await runQuantize(job.input, job.plan, options);
+      if (!signal.aborted) scope.postMessage({ type: 'quantized', id, outcome }, [outcome.bytes.buffer as ArrayBuffer]);
+      else if (outcome.spillFolder) void releaseSpillFolder(outcome.spillFolder); // cancelled as it finished
     } else {
       const outcome = await runCle(job.input, job.options, options);
       if (!signal.aborted) scope.postMessage({ type: 'equalized', id, outcome }, [outcome.bytes.buffer as ArrayBuffer]);

@@ -17,7 +17,7 @@ import { isCopiedRange } from '../../src/onnx/export/data-file.js';
 import { inMemoryDataFile } from '../support/data-parts.js';
 import { equalizeInWorker } from '../../src/worker/client.js';
 import { equalizedFiles, type EqualizedFile } from '../../src/components/cle-compare/cle-download.js';
-import { saveToFolder } from '../../src/components/cle-compare/save-to-folder.js';
+import { saveToFolder } from '../../src/components/shared/save-to-folder.js';
 import type { CleOutcome } from '../../src/report/cle-report.js';
 
 const WEIGHTS = ['fc1.weight', 'fc2.weight', 'fc3.weight'];

@@ -23,6 +23,7 @@ describe(`element API tables in ${ELEMENT_API_DOC}`, () => {
       'cle-compare',
       'quant-error-plot',
       'weight-histogram',
+      'quant-plan',
     ]);
     for (const tag of tags) expect(doc, tag).to.include(`### \`<${tag}>\``);
   });

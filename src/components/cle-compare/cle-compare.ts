@@ -13,9 +13,10 @@ import { AnalysisTask } from '../shared/analysis-task.js';
 import { errorAlert, progressStatus, sourceErrorReference } from '../shared/status.js';
 import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
 import { WidthController } from '../shared/width-controller.js';
-import { FileDownloads, equalizedFiles, renderDownload, type EqualizedFile } from './cle-download.js';
-import { FolderSave } from './cle-save.js';
-import { directoryPicker } from './save-to-folder.js';
+import { equalizedFiles, renderDownload, type EqualizedFile } from './cle-download.js';
+import { FolderSave } from '../shared/folder-save.js';
+import { FileDownloads } from '../shared/model-files.js';
+import { directoryPicker } from '../shared/save-to-folder.js';
 import { renderFacts } from './cle-facts.js';
 import { CleLayerView } from './cle-layer-view.js';
 import { CleOverview } from './cle-overview.js';
@@ -191,7 +192,11 @@ export class CleCompare extends WeightlensElement {
   private readonly overview = new CleOverview(this, (name) => this.selectLayer(name));
   private readonly layerView = new CleLayerView(this);
   private readonly downloads = new FileDownloads();
-  private readonly saver = new FolderSave(this);
+  private readonly saver = new FolderSave<CleOutcome>(this, {
+    files: equalizedFiles,
+    file: (outcome) => outcome.report.file,
+    pickerId: 'weightlens-cle',
+  });
   private emitted: CleReport | undefined;
   /** The outcome this element computed: its spilled weights (OPFS files) are deleted when it is dropped. */
   private owned: CleOutcome | undefined;

@@ -1,97 +1,28 @@
-// <cle-compare>'s download: the equalized model and its new external-data files as files to save, saving
-// them as the browser's downloads, and the row that offers saving (into a folder where the browser can).
-import { html, nothing, type TemplateResult } from 'lit';
-import { WeightlensError } from '../../errors.js';
-import { dataFileLength, isCopiedRange } from '../../onnx/export/data-file.js';
+// <cle-compare>'s download: the equalized model and its new external-data files as files to save
+// (shared/model-files.ts), and the row that offers saving them.
+import { html, type TemplateResult } from 'lit';
 import type { CleOutcome, CleReport } from '../../report/cle-report.js';
-import { megabytes } from '../../text/megabytes.js';
-import { errorAlert } from '../shared/status.js';
-import type { SaveState } from './cle-save.js';
+import {
+  exportedFileName,
+  modelFiles,
+  renderModelSave,
+  type DownloadActions,
+  type SavedFile,
+} from '../shared/model-files.js';
 
 /** A file the download button saves. */
-export interface EqualizedFile {
-  name: string;
-  blob: Blob;
-}
+export type EqualizedFile = SavedFile;
 
 /** `model.onnx` -> `model.cle.onnx` (the last path segment of `file`, `.onnx` dropped if present). */
-export function equalizedFileName(file: string): string {
-  const base = file.split(/[?#]/)[0]!.split(/[\\/]/).pop() || 'model';
-  return `${base.replace(/\.onnx$/i, '')}.cle.onnx`;
-}
+export const equalizedFileName = (file: string): string => exportedFileName(file, 'cle');
 
 /**
  * The equalized model and its new external-data files (named by their location), as they are saved. Each
  * data file is one Blob composed of its parts (new bytes, spilled Blobs, slices of the user's Files): it is
  * never assembled in this page's memory.
  */
-export function equalizedFiles(outcome: CleOutcome): EqualizedFile[] {
-  const type = 'application/octet-stream';
-  return [
-    {
-      name: equalizedFileName(outcome.report.file),
-      blob: new Blob([outcome.bytes as Uint8Array<ArrayBuffer>], { type }),
-    },
-    ...[...outcome.dataFiles].map(([location, parts]) => ({
-      name: location,
-      blob: new Blob(
-        parts.map((p) => {
-          // runCle turns the ranges it copies from the user's Files into slices of them; a range left here
-          // came from files this page cannot read.
-          if (isCopiedRange(p)) {
-            throw new WeightlensError(
-              'USAGE',
-              `${outcome.report.file}: the equalized data file "${location}" copies bytes of "${p.location}", which this page cannot read: equalize the model from its files`,
-              { file: outcome.report.file },
-            );
-          }
-          return p as Uint8Array<ArrayBuffer> | Blob;
-        }),
-        { type },
-      ),
-    })),
-  ];
-}
-
-/** Saves files as the browser's downloads, keeping each object URL until the browser has read it. */
-export class FileDownloads {
-  private urls: string[] = [];
-
-  save(files: readonly EqualizedFile[]): void {
-    for (const file of files) {
-      const url = URL.createObjectURL(file.blob);
-      this.urls.push(url);
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = file.name;
-      a.rel = 'noopener';
-      a.click();
-      // Revoked later, not at once: the browser reads the blob after click() returns.
-      setTimeout(() => this.revoke(url), 60_000);
-    }
-  }
-
-  /** Lets go of every URL still held (the element left the page). */
-  revokeAll(): void {
-    for (const url of this.urls) URL.revokeObjectURL(url);
-    this.urls = [];
-  }
-
-  private revoke(url: string): void {
-    URL.revokeObjectURL(url);
-    this.urls = this.urls.filter((u) => u !== url);
-  }
-}
-
-/** What the download row can do: save to a folder (where the browser can), download, cancel a save. */
-export interface DownloadActions {
-  /** The browser has File System Access: save into a picked folder, else through downloads. */
-  canSave: boolean;
-  save: SaveState | undefined;
-  onSave(): void;
-  onCancel(): void;
-  onDownload(): void;
-}
+export const equalizedFiles = (outcome: CleOutcome): EqualizedFile[] =>
+  modelFiles(outcome, equalizedFileName(outcome.report.file), outcome.report.file, 'equalized');
 
 /** The save (or download) button, what it saves and how, and how the last save went; for results without the model, why there is none. */
 export function renderDownload(
@@ -101,48 +32,5 @@ export function renderDownload(
 ): TemplateResult {
   if (!outcome)
     return html`<p part="download-note" class="download-note muted">Results only: no equalized model to download.</p>`;
-  const model = equalizedFileName(report.file);
-  const data = [...outcome.dataFiles.keys()];
-  const size = outcome.bytes.byteLength + data.reduce((n, k) => n + dataFileLength(outcome.dataFiles.get(k)!), 0);
-  const { save } = actions;
-  const button = actions.canSave
-    ? html`<button part="save" type="button" class="primary" ?disabled=${save?.kind === 'saving'} @click=${actions.onSave}>
-        Save ${model} to a folder…
-      </button>`
-    : html`<button part="download" type="button" class="primary" @click=${actions.onDownload}>Download ${model}</button>`;
-  return html`<div class="download-row">
-      ${button}
-      <span part="download-note" class="download-note muted">${megabytes(size)} MB${data.length ? ` with ${data.join(', ')}` : ''}. ${
-        actions.canSave
-          ? `Saved into a folder you choose, where no file is ever overwritten.`
-          : `Your browser saves through downloads: the ${data.length ? 'files arrive one by one' : 'file arrives'} in your downloads folder${
-              data.length ? '. Keep them together and keep their names (the model finds its data by name)' : ''
-            }.`
-      }${keptNote(outcome)}</span>
-    </div>
-    ${save ? renderSave(save, actions.onCancel) : nothing}`;
-}
-
-/** The input's data files the equalized model still reads (a model opened by URL is not relocated). */
-function keptNote(outcome: CleOutcome): string {
-  const kept = outcome.dataLocations.filter((l) => !outcome.dataFiles.has(l));
-  if (!kept.length) return '';
-  return ` The equalized model still reads its unchanged tensors from the original data ${kept.length === 1 ? 'file' : 'files'} (${kept.join(', ')}): put it in the folder that holds ${kept.length === 1 ? 'that file' : 'them'}.`;
-}
-
-function renderSave(save: SaveState, cancel: () => void): TemplateResult {
-  switch (save.kind) {
-    case 'saving': {
-      const percent = save.total ? Math.floor((save.written / save.total) * 100) : 0;
-      return html`<div part="save-status" class="status" role="status">
-        <progress part="save-progress" max="100" value=${percent} aria-label="Saving the equalized model">${percent}%</progress>
-        <span>Saving… ${megabytes(save.written)} of ${megabytes(save.total)} MB</span>
-        <button part="save-cancel" type="button" @click=${cancel}>Cancel</button>
-      </div>`;
-    }
-    case 'saved':
-      return html`<div part="save-status" class="status" role="status">Saved ${save.names.join(' and ')} in the folder "${save.folder}".</div>`;
-    case 'error':
-      return errorAlert(save.error.message, 'save-status error');
-  }
+  return renderModelSave(outcome, equalizedFileName(report.file), 'equalized', actions);
 }

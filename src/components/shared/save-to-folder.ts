@@ -2,7 +2,7 @@
 // Blob in slices, so a multi-GB data file streams from the browser's blob storage and the user's Files to
 // disk without passing through this page's memory, with progress and cancel between slices.
 import { WeightlensError } from '../../errors.js';
-import type { EqualizedFile } from './cle-download.js';
+import type { SavedFile } from './model-files.js';
 
 /** Bytes per write: a progress step and a point to cancel at; the browser copies each slice itself. */
 const SLICE = 64 * 1024 * 1024;
@@ -30,7 +30,7 @@ export interface SaveOptions {
  */
 export async function saveToFolder(
   folder: FileSystemDirectoryHandle,
-  files: readonly EqualizedFile[],
+  files: readonly SavedFile[],
   { signal, onProgress }: SaveOptions,
 ): Promise<void> {
   for (const { name } of files) {

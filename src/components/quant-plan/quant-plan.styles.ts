@@ -1,0 +1,101 @@
+import { css } from 'lit';
+
+export const styles = css`
+  :host {
+    --_after-color: var(--wl-accent-color, #0969da);
+    --_change-color: var(--wl-change-color, #d4a72c);
+    --_per-group-color: var(--wl-per-group-color, #8250df);
+  }
+  .budget,
+  .actions {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: center;
+    gap: 0.5em 1em;
+    margin: 0 0 0.6em;
+  }
+  .budget input[type='number'] {
+    width: 5em;
+  }
+  .budget input[type='range'] {
+    flex: 1 1 10em;
+    max-width: 20em;
+  }
+  .summary {
+    margin: 0.4em 0;
+  }
+  .summary .warning {
+    color: var(--_error-color);
+  }
+  .actions {
+    margin-top: 0.6em;
+  }
+  .file-button {
+    display: inline-block;
+    border: 1px solid var(--_border-color);
+    border-radius: var(--_radius);
+    padding: 0.25em 0.75em;
+    cursor: pointer;
+  }
+  .file-input:focus-visible + .file-button {
+    outline: 2px solid var(--_accent-color);
+    outline-offset: 2px;
+  }
+  button.primary {
+    background: var(--_accent-color);
+    border-color: var(--_accent-color);
+    color: var(--_background);
+    font-weight: 600;
+  }
+  .result {
+    border: 1px solid var(--_border-color);
+    border-radius: var(--_radius);
+    padding: 0.6em 0.9em;
+    margin: 0.6em 0;
+  }
+  .result p {
+    margin: 0 0 0.4em;
+  }
+  .download-row {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: center;
+    gap: 0.5em 1em;
+  }
+  .muted {
+    color: var(--_muted-color);
+  }
+  .scroller {
+    max-height: var(--wl-table-max-height, 24em);
+    overflow: auto;
+    margin-top: 0.6em;
+    border: 1px solid var(--_border-color);
+    border-radius: var(--_radius);
+  }
+  table {
+    width: 100%;
+    border-collapse: collapse;
+    font-variant-numeric: tabular-nums;
+  }
+  th,
+  td {
+    padding: 0.2em 0.6em;
+    text-align: right;
+    border-bottom: 1px solid var(--_border-color);
+    white-space: nowrap;
+  }
+  .text {
+    text-align: left;
+  }
+  tbody th {
+    font-weight: normal;
+    overflow-wrap: anywhere;
+    white-space: normal;
+  }
+  thead th {
+    position: sticky;
+    top: 0;
+    background: var(--_background);
+    z-index: 1;
+  }
+`;

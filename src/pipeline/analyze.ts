@@ -4,6 +4,7 @@
 import { WeightlensError, throwIfAborted } from '../errors.js';
 import { Kernels } from '../kernels/kernels.js';
 import { decodeModel } from '../onnx/decode.js';
+import type { DataPart, Spill } from '../onnx/export/data-file.js';
 import { copiedRangesAsSlices } from '../onnx/export/file-slices.js';
 import { filesSource, type ExternalDataSource } from '../onnx/external-data.js';
 import type { Model } from '../onnx/model.js';
@@ -116,29 +117,39 @@ export async function runCle(
   options: PipelineOptions = {},
 ): Promise<CleOutcome> {
   const loaded = await load(input, options);
-  if (loaded.kind === 'report') {
-    throw new WeightlensError('USAGE', `${loaded.report.file}: CLE needs the ONNX model itself, not its results JSON`, {
-      file: loaded.report.file,
-    });
-  }
+  if (loaded.kind === 'report') throw needsModel(loaded.report.file, 'CLE');
   const { model, meter, from, externalData } = loaded;
   const part = meter.span(from, 1);
-  // From the user's Files, the equalized model takes every external tensor along in its own data file,
-  // whose copied ranges are then slices of those Files (no byte read here): one model and one data file to
-  // save anywhere. From a URL it keeps pointing at the input's data files for the tensors it did not change.
+  const kernels = await loaded.kernels;
+  const outcome = await exportedFor(input, (exporting) =>
+    equalizeModel(model, {
+      ...cle,
+      ...exporting,
+      kernels,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(externalData ? { externalData } : {}),
+      onProgress: (p) => part(p.fraction, p.text),
+    }),
+  );
+  meter.done();
+  return outcome;
+}
+
+/**
+ * Runs an export (CLE, quantization) as a page saves it. From the user's Files, the new model takes every
+ * external tensor along in its own data file, whose copied ranges are then slices of those Files (no byte
+ * read here): one model and one data file to save anywhere. From a URL it keeps pointing at the input's data
+ * files for the tensors it did not change. Large new weights wait in the origin's private file system (or
+ * Blobs); a failed or cancelled run's are released.
+ */
+async function exportedFor<T extends { dataFiles: Map<string, DataPart[]> }>(
+  input: AnalysisInput,
+  run: (exporting: { relocateExternal?: true; spill: Spill }) => Promise<T>,
+): Promise<T & { spillFolder?: string }> {
   const files = input.kind === 'files' ? externalFiles(input.files) : undefined;
   const spill = browserSpill();
   try {
-    const outcome = await equalizeModel(model, {
-      ...cle,
-      kernels: await loaded.kernels,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(externalData ? { externalData } : {}),
-      ...(files ? { relocateExternal: true } : {}),
-      spill: spill.spill,
-      onProgress: (p) => part(p.fraction, p.text),
-    });
-    meter.done();
+    const outcome = await run({ ...(files ? { relocateExternal: true as const } : {}), spill: spill.spill });
     return {
       ...outcome,
       ...(files ? { dataFiles: copiedRangesAsSlices(outcome.dataFiles, files) } : {}),
@@ -202,29 +213,20 @@ export async function runQuantize(
   if (loaded.kind === 'report') throw needsModel(loaded.report.file, 'quantization');
   const { model, meter, from } = loaded;
   const part = meter.span(from, 1);
-  // As runCle: from the user's Files the quantized model takes every external tensor along.
-  const files = input.kind === 'files' ? externalFiles(input.files) : undefined;
-  const spill = browserSpill();
-  try {
-    const outcome = await quantizeModel(model, {
+  const kernels = await loaded.kernels;
+  const outcome = await exportedFor(input, async (exporting) => {
+    const quantized = await quantizeModel(model, {
       plan,
-      kernels: await loaded.kernels,
+      ...exporting,
+      kernels,
       ...(options.signal ? { signal: options.signal } : {}),
-      ...(files ? { relocateExternal: true } : {}),
-      spill: spill.spill,
       onProgress: (p) => part(p.fraction, p.text),
     });
     throwIfAborted(options.signal, model.fileName);
-    meter.done();
-    return {
-      ...outcome,
-      ...(files ? { dataFiles: copiedRangesAsSlices(outcome.dataFiles, files) } : {}),
-      ...(spill.folder ? { spillFolder: spill.folder } : {}),
-    };
-  } catch (e) {
-    await spill.release();
-    throw e;
-  }
+    return quantized;
+  });
+  meter.done();
+  return outcome;
 }
 
 const needsModel = (file: string, what: string) =>

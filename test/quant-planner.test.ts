@@ -3,6 +3,7 @@
 // the front rises in both size and worst SQNR.
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
+import { checkPlan, choiceFor } from '../src/quant/plan.js';
 import { planWithin, uniformPoint, type Candidate, type PlannedLayer } from '../src/quant/planner.js';
 import type { QuantScheme } from '../src/quant/scheme.js';
 import { seededRandom } from './support/random.js';
@@ -77,5 +78,19 @@ describe('planWithin', () => {
     expect(tiny.chosen).to.deep.equal(tiny.front[0]);
     const huge = planWithin(layers, { bitsPerWeight: 32 });
     expect(huge.chosen.worstSqnr).to.equal(Infinity);
+  });
+});
+
+describe('checkPlan', () => {
+  it('a layer named "__proto__" is a layer, not the prototype', () => {
+    const plan = checkPlan(
+      JSON.parse(
+        '{"default": "float", "layers": {"__proto__": {"bits": 8, "symmetric": true, "granularity": "tensor"}}}',
+      ),
+      'p.json',
+    );
+    expect(choiceFor(plan, '__proto__')).to.deep.equal({ bits: 8, symmetric: true, granularity: 'tensor' });
+    expect(choiceFor(plan, 'other')).to.equal('float');
+    expect(JSON.parse(JSON.stringify(plan)).layers).to.have.property('__proto__');
   });
 });

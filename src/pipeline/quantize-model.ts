@@ -189,17 +189,27 @@ export async function quantizeModel(model: Model, options: QuantizeOptions): Pro
       kept.push({ name: layer.name, reason: dq.reason });
       continue;
     }
-    const quantized = await kernels.exclusive(() =>
-      quantizeWeight(kernels, search, layer, scheme, dq, {
-        file: model.fileName,
-        ...(signal ? { signal } : {}),
-        ...(options.chunkElements ? { chunkElements: options.chunkElements } : {}),
-        // MatMulNBits repacks a weight's codes by column: those stay in memory.
-        ...(options.spill && layer.weight.external && !(options.matMulNBits && asMatMulNBits(model, layer, scheme))
-          ? { spill: options.spill }
-          : {}),
-      }),
-    );
+    const quantized = await kernels
+      .exclusive(async () =>
+        quantizeWeight(kernels, search, layer, scheme, dq, {
+          file: model.fileName,
+          ...(signal ? { signal } : {}),
+          ...(options.chunkElements ? { chunkElements: options.chunkElements } : {}),
+          // MatMulNBits repacks a weight's codes by column: those stay in memory.
+          ...(options.spill && layer.weight.external && !(options.matMulNBits && asMatMulNBits(model, layer, scheme))
+            ? { spill: options.spill }
+            : {}),
+        }),
+      )
+      .catch((e: unknown) => {
+        // A weight holding NaN/±Inf has no scale: that layer stays float, the others are quantized.
+        if (e instanceof WeightlensError && e.code === 'BAD_TENSOR' && e.field === 'values') return e;
+        throw e;
+      });
+    if (quantized instanceof WeightlensError) {
+      kept.push({ name: layer.name, reason: `its weight holds NaN/±Inf values (no scale can hold them)` });
+      continue;
+    }
     await corrector?.add(layer, scheme, quantized); // reads the codes: before they are spilled
     const { raw } = quantized;
     const codeBytes = raw instanceof Blob ? raw.size : raw.byteLength;

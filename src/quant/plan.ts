@@ -25,7 +25,8 @@ export function checkPlan(value: unknown, where: string): QuantPlan {
   const choice = (v: unknown, at: string): LayerChoice => (v === 'float' ? 'float' : checkScheme(v, `${where}: ${at}`));
   if (layers !== undefined && (typeof layers !== 'object' || layers === null || Array.isArray(layers)))
     throw new WeightlensError('USAGE', `${where}: "layers" must map layer names to schemes`);
-  const checked: Record<string, LayerChoice> = {};
+  // No prototype: a layer named "__proto__" is a layer like any other, not the object's prototype.
+  const checked: Record<string, LayerChoice> = Object.create(null) as Record<string, LayerChoice>;
   for (const [name, v] of Object.entries((layers ?? {}) as Record<string, unknown>))
     checked[name] = choice(v, `layer "${name}"`);
   return {

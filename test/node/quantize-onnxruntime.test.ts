@@ -408,6 +408,25 @@ describe('quantizeModel under onnxruntime-node', () => {
     expect(out.y!.dims).to.deep.equal([1, 8]);
   });
 
+  it('a weight holding NaN stays float with the reason; the other layers are quantized', async () => {
+    const model16 = onnx.ModelProto.decode(cnn(21));
+    const w = model16.graph!.initializer!.find((t) => t.name === 'matmul_w')!;
+    const values = new Float32Array(new Uint8Array(w.rawData!).buffer);
+    values[5] = NaN;
+    w.rawData = new Uint8Array(values.buffer);
+    const model = decodeModel(onnx.ModelProto.encode(model16).finish(), { fileName: 'nan.onnx' });
+    for (const chunkElements of [undefined, 50]) {
+      const { report } = await quantizeModel(model, {
+        plan: { default: { bits: 8, symmetric: true, granularity: 'channel' } },
+        ...(chunkElements ? { chunkElements } : {}),
+      });
+      expect(report.layers.map((l) => l.weight)).to.deep.equal(['conv_w', 'gemm_w']);
+      expect(report.kept).to.deep.equal([
+        { name: 'matmul', reason: 'its weight holds NaN/±Inf values (no scale can hold them)' },
+      ]);
+    }
+  });
+
   it('an int8 per-channel export of an opset-13 model passes onnx.checker by path; 4-bit raises it to opset 21', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'weightlens-quantize-'));
     try {

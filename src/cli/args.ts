@@ -1,4 +1,5 @@
 // Command-line parsing for `weightlens`: one place that knows the commands and their options.
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WeightlensError } from '../errors.js';
 import type { Budget } from '../quant/planner.js';
@@ -293,6 +294,8 @@ function quantizeCommand(common: CommonOptions, values: Record<string, string | 
   const { plan, bits, granularity, block, asymmetric, method, budget } = values;
   const floor = values['sqnr-floor'];
   const savePlan = typeof values['save-plan'] === 'string' ? { savePlan: values['save-plan'] } : {};
+  if (savePlan.savePlan !== undefined && resolve(savePlan.savePlan) === resolve(values.output))
+    throw usage(`--save-plan ${savePlan.savePlan} is the output model itself; give the plan its own file`);
   const base = {
     command: 'quantize' as const,
     ...common,

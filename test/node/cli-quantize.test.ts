@@ -131,6 +131,7 @@ describe('weightlens quantize', () => {
       [['--budget', '4', '--bits', '8'], '--budget and --bits contradict each other'],
       [['--budget', 'lots'], '--budget takes bits per weight (e.g. 4.5) or a size (e.g. 12MB), not "lots"'],
       [['--budget', '4', '--sqnr-floor', '30'], '--budget and --sqnr-floor contradict each other'],
+      [['--save-plan', join(dir, 'never.onnx')], 'is the output model itself'],
       [['--method', 'hqq'], 'the HQQ method refines the zero points of asymmetric per-group quantization only'],
     ];
     for (const [flags, message] of cases) {

@@ -1,4 +1,5 @@
-// Takes the README's pictures of the demo (docs/demo.png, docs/demo-histogram.png, docs/demo-cle.png, docs/demo-quant-cle.png) in Debian's headless Chromium:
+// Takes the README's pictures of the demo (docs/demo.png, docs/demo-histogram.png, docs/demo-cle.png,
+// docs/demo-quant-cle.png, docs/demo-quant-plan.png) in Debian's headless Chromium:
 // `npm run build && node scripts/screenshot-demo.mjs`.
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -30,7 +31,12 @@ try {
   await page.screenshot({ path: join(root, 'docs/demo-cle.png') });
   await page.evaluate(() => document.querySelector('quant-error-plot[cle]').scrollIntoView());
   await page.screenshot({ path: join(root, 'docs/demo-quant-cle.png') });
-  console.log('wrote docs/demo.png, docs/demo-histogram.png, docs/demo-cle.png, docs/demo-quant-cle.png');
+  // <quant-plan> plans in the Worker once its model is in: wait for its front to be drawn.
+  await page.waitForFunction(() => document.querySelector('quant-plan')?.planned, { timeout: 60_000 });
+  await page.evaluate(() => document.querySelector('quant-plan').scrollIntoView());
+  await new Promise((r) => setTimeout(r, 500));
+  await page.screenshot({ path: join(root, 'docs/demo-quant-plan.png') });
+  console.log('wrote docs/demo.png, docs/demo-histogram.png, docs/demo-cle.png, docs/demo-quant-cle.png, docs/demo-quant-plan.png');
 } finally {
   await browser.close();
   server.close();

@@ -28,6 +28,9 @@ interface EntryRuns {
   /** Non-finite float constants of the input and of the CLI's cle output, when it wrote one. */
   cliCleFinite?: { nonFiniteIn: string[]; nonFiniteOut: string[] };
   cliReport: ChildRun;
+  cliQuantize: ChildRun;
+  /** Non-finite float constants of the input and of the CLI's quantize output, when it wrote one. */
+  cliQuantizeFinite?: { nonFiniteIn: string[]; nonFiniteOut: string[] };
 }
 
 function snapshot(dir: string): Record<string, string> {
@@ -105,7 +108,24 @@ describe('hostile-file corpus', () => {
             ? { nonFiniteIn: await nonFiniteTensorsIn(path), nonFiniteOut: await nonFiniteTensorsIn(cliCleOutput) }
             : undefined;
         const cliReport = await node(BIN, 'report', path, '-o', join(out, 'cli', 'report.html'), '--quiet');
-        runs.set(entry.name, { library, cliStats, cliCle, cliReport, ...(cliCleFinite ? { cliCleFinite } : {}) });
+        const cliQuantizeOutput = join(out, 'cli', 'm.q.onnx');
+        const cliQuantize = await node(BIN, 'quantize', path, '-o', cliQuantizeOutput, '--quiet');
+        runs.set(entry.name, {
+          library,
+          cliStats,
+          cliCle,
+          cliReport,
+          cliQuantize,
+          ...(cliCleFinite ? { cliCleFinite } : {}),
+          ...(cliQuantize.status === 0
+            ? {
+                cliQuantizeFinite: {
+                  nonFiniteIn: await nonFiniteTensorsIn(path),
+                  nonFiniteOut: await nonFiniteTensorsIn(cliQuantizeOutput),
+                },
+              }
+            : {}),
+        });
       }),
       2,
     );
@@ -130,7 +150,7 @@ describe('hostile-file corpus', () => {
 function check(entry: CorpusEntry, r: EntryRuns): void {
   const name = basename(entry.name);
   const cleAccepted = entry.cle ?? entry.stats;
-  const { cliCleFinite, ...children } = r;
+  const { cliCleFinite, cliQuantizeFinite, ...children } = r;
   for (const [what, run] of Object.entries(children) as [string, ChildRun][]) {
     expect(run.hung, `${what} hung (killed after ${HANG_AFTER_MS / 1000} s)`).to.equal(false);
     expect(run.maxRssKb, `${what} peak memory (kB); stderr: ${run.stderr.slice(0, 300)}`).to.be.within(1, MAX_RSS_KB);
@@ -151,6 +171,23 @@ function check(entry: CorpusEntry, r: EntryRuns): void {
     cliOutcome(r.cliReport, name),
     entry.report ?? [reportOutcome(stats.outcome, cle.outcome)],
   );
+
+  // quantize reads the model as stats does, and copies external data through as cle does; a model it can
+  // read may have no weight it can quantize (USAGE, saying why for a layer).
+  const quantizeAccepted: Outcome[] = [
+    ...(stats.outcome === 'ok' ? ['ok' as Outcome] : [stats.outcome as Outcome]),
+    'USAGE',
+    ...cleAccepted,
+  ];
+  expectOutcome('CLI quantize', cliOutcome(r.cliQuantize, name), quantizeAccepted);
+  // A layer whose weight holds NaN/±Inf stays float, as it was: nothing non-finite is added.
+  if (cliQuantizeFinite) {
+    const { nonFiniteIn, nonFiniteOut } = cliQuantizeFinite;
+    expect(
+      nonFiniteOut.filter((t) => !nonFiniteIn.includes(t)),
+      'quantize wrote non-finite values',
+    ).to.deep.equal([]);
+  }
 
   for (const [what, finite] of [
     ['library cle', library],

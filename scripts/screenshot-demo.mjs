@@ -36,7 +36,9 @@ try {
   await page.evaluate(() => document.querySelector('quant-plan').scrollIntoView());
   await new Promise((r) => setTimeout(r, 500));
   await page.screenshot({ path: join(root, 'docs/demo-quant-plan.png') });
-  console.log('wrote docs/demo.png, docs/demo-histogram.png, docs/demo-cle.png, docs/demo-quant-cle.png, docs/demo-quant-plan.png');
+  console.log(
+    'wrote docs/demo.png, docs/demo-histogram.png, docs/demo-cle.png, docs/demo-quant-cle.png, docs/demo-quant-plan.png',
+  );
 } finally {
   await browser.close();
   server.close();

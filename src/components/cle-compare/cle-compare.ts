@@ -16,7 +16,6 @@ import { WidthController } from '../shared/width-controller.js';
 import { equalizedFiles, renderDownload, type EqualizedFile } from './cle-download.js';
 import { FolderSave } from '../shared/folder-save.js';
 import { FileDownloads } from '../shared/model-files.js';
-import { directoryPicker } from '../shared/save-to-folder.js';
 import { renderFacts } from './cle-facts.js';
 import { CleLayerView } from './cle-layer-view.js';
 import { CleOverview } from './cle-overview.js';
@@ -316,19 +315,10 @@ export class CleCompare extends WeightlensElement {
 
   private renderDownload(report: CleReport): TemplateResult {
     const outcome = this.result;
-    return renderDownload(report, outcome, {
-      canSave: directoryPicker() !== undefined,
-      save: outcome && this.saver.stateOf(outcome),
-      onSave: () => void this.saveToFolder(),
-      onCancel: () => this.saver.cancel(),
-      onDownload: () => {
-        try {
-          this.download();
-        } catch (e) {
-          this.saver.fail(outcome!, e);
-        }
-      },
-    });
+    return renderDownload(
+      report,
+      outcome && { outcome, actions: this.saver.actionsFor(outcome, () => this.download()) },
+    );
   }
 
   private renderStatus(): TemplateResult {

@@ -27,10 +27,10 @@ export const equalizedFiles = (outcome: CleOutcome): EqualizedFile[] =>
 /** The save (or download) button, what it saves and how, and how the last save went; for results without the model, why there is none. */
 export function renderDownload(
   report: CleReport,
-  outcome: CleOutcome | undefined,
-  actions: DownloadActions,
+  /** The outcome and its save row's actions; undefined for results JSON. */
+  saved: { outcome: CleOutcome; actions: DownloadActions } | undefined,
 ): TemplateResult {
-  if (!outcome)
+  if (!saved)
     return html`<p part="download-note" class="download-note muted">Results only: no equalized model to download.</p>`;
-  return renderModelSave(outcome, equalizedFileName(report.file), 'equalized', actions);
+  return renderModelSave(saved.outcome, equalizedFileName(report.file), 'equalized', saved.actions);
 }

@@ -20,7 +20,6 @@ import { ChartCache, markParts, renderChart } from '../shared/chart.js';
 import { FolderSave } from '../shared/folder-save.js';
 import { FileDownloads, exportedFileName, modelFiles, renderModelSave, type SavedFile } from '../shared/model-files.js';
 import { RowWindow } from '../shared/row-window.js';
-import { directoryPicker } from '../shared/save-to-folder.js';
 import { errorAlert, progressStatus } from '../shared/status.js';
 import { chartStyles, themeStyles } from '../shared/theme.styles.js';
 import { styles } from './quant-plan.styles.js';
@@ -515,19 +514,12 @@ export class QuantPlanElement extends ModelViewElement {
         Quantized ${r.layers.length} ${r.layers.length === 1 ? 'layer' : 'layers'}${r.kept.length ? `, ${r.kept.length} kept float` : ''} (opset
         ${r.opset.before}${r.opset.after !== r.opset.before ? ` → ${r.opset.after}` : ''}); worst stored SQNR ${dbText(worst)}.
       </p>
-      ${renderModelSave(outcome, name, 'quantized', {
-        canSave: directoryPicker() !== undefined,
-        save: this.saver.stateOf(outcome),
-        onSave: () => void this.saveToFolder(),
-        onCancel: () => this.saver.cancel(),
-        onDownload: () => {
-          try {
-            this.download();
-          } catch (e) {
-            this.saver.fail(outcome, e);
-          }
-        },
-      })}
+      ${renderModelSave(
+        outcome,
+        name,
+        'quantized',
+        this.saver.actionsFor(outcome, () => this.download()),
+      )}
     </div>`;
   }
 

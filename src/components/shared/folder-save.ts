@@ -2,7 +2,7 @@
 // it (save-to-folder.ts) with progress and cancel, and remembers how the last save of the shown result ended.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { WeightlensError, asWeightlensError } from '../../errors.js';
-import type { SavedFile } from './model-files.js';
+import type { DownloadActions, SavedFile } from './model-files.js';
 import { directoryPicker, saveToFolder } from './save-to-folder.js';
 
 export type SaveState =
@@ -28,6 +28,26 @@ export class FolderSave<T extends object> implements ReactiveController {
     private readonly options: FolderSaveOptions<T>,
   ) {
     host.addController(this);
+  }
+
+  /**
+   * The save row's actions for `result` (model-files.ts renderModelSave): save into a picked folder where the
+   * browser can, cancel that, or `download` (whose failure shows as the save's).
+   */
+  actionsFor(result: T, download: () => unknown): DownloadActions {
+    return {
+      canSave: directoryPicker() !== undefined,
+      save: this.stateOf(result),
+      onSave: () => void this.save(result),
+      onCancel: () => this.cancel(),
+      onDownload: () => {
+        try {
+          download();
+        } catch (e) {
+          this.fail(result, e);
+        }
+      },
+    };
   }
 
   /** How saving `result` stands: undefined when it was never saved (or a newer result replaced it). */

@@ -1,6 +1,7 @@
 // The human form of `weightlens quantize`: each quantized layer's scheme, stored-weight SQNR and size, the
 // layers kept float and why, and the model's size before and after.
 import type { VerifyReport } from '../node/verify-quantized.js';
+import type { ExpectedInputSource } from '../quant/bias-correction.js';
 import type { QuantizeReport } from '../pipeline/quantize-model.js';
 import { megabytes } from '../text/megabytes.js';
 import { plural } from '../text/plural.js';
@@ -68,7 +69,7 @@ export function formatQuantizeSummary(
         ...wrap(
           `  ${l.name}: ‖Δb‖ ${l.delta.toPrecision(3)}${l.newBias ? ' (new bias)' : ''}, mean output shift ` +
             `${l.meanShift.before.toPrecision(3)} -> ${l.meanShift.after.toPrecision(3)} ` +
-            `(E[x] from ${l.batchNorm}${l.activation === 'none' ? '' : `, ${l.activation}`})`,
+            `(E[x] ${expectedFrom(l.expectedInput)})`,
           '    ',
         ),
       );
@@ -93,4 +94,11 @@ export function formatQuantizeSummary(
     for (const k of report.kept) lines.push(...wrap(`  ${k.name}: ${k.reason}`));
   }
   return lines.join('\n') + '\n';
+}
+
+/** e.g. `from BatchNormalization "bn1", Relu` or `propagated over 12 nodes from the model input`. */
+function expectedFrom(source: ExpectedInputSource): string {
+  if (source.kind === 'batchnorm')
+    return `from BatchNormalization "${source.batchNorm}"${source.activation === 'none' ? '' : `, ${source.activation}`}`;
+  return `propagated over ${plural(source.nodes, 'node')} from ${source.origin}`;
 }

@@ -1,9 +1,11 @@
 // Analytic bias correction (Nagel et al. 2019, "Data-Free Quantization", §4.2; docs/definitions.md, "Bias
 // correction"): quantizing a layer's weight W to W_q shifts the mean of its output channel c by
-// Σ_{i,k} ε[c,i,k]·E[x_i], ε = W_q − W. When the layer's input is a BatchNorm's output, through at most one
-// Relu or Clip, E[x_i] follows from the BatchNorm's γ and β alone (the input channel is taken as N(β, γ²)
-// clipped by the activation), and the shift is taken off the bias. Padding is ignored: border outputs of a
-// padded Conv see fewer inputs, so their shift is smaller than the one removed.
+// Σ_{i,k} ε[c,i,k]·E[x_i], ε = W_q − W, and the shift is taken off the bias. When the layer's input is a
+// BatchNorm's output, through at most one Relu, Clip or HardSwish, E[x_i] follows from the BatchNorm's γ and
+// β alone (the input channel is taken as N(β, γ²) through the activation): the paper's method. Otherwise
+// (BatchNorms folded into the convs at export) E[x_i] is propagated from the model's inputs or the nearest
+// BatchNorm upstream (input-moments.ts). Padding is ignored: border outputs of a padded Conv see fewer
+// inputs, so their shift is smaller than the one removed.
 import { readScalarInputs } from '../analysis/cle-sets.js';
 import type { WeightLayer } from '../analysis/layers.js';
 import { connectivity, type Connectivity } from '../cle/weights.js';
@@ -11,6 +13,8 @@ import { blockRows, type GridQuantizer } from '../kernels/quantizer.js';
 import type { ExportPlan, NewInitializer, TensorEdit } from '../onnx/export/plan.js';
 import { graphAt, newNames, nodeProducing, useCount } from '../onnx/lookup.js';
 import { isOverridable, resolveConstant, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';
+import { inputDistribution } from './input-distribution.js';
+import { InputMoments } from './input-moments.js';
 import { clippedNormalMean, hardSwishNormalMean } from './normal.js';
 import type { QuantizedWeight } from './quantize-weight.js';
 import type { QuantScheme } from './scheme.js';
@@ -37,12 +41,17 @@ export interface BatchNormSource {
   readonly activation: InputActivation;
 }
 
+/** Where a corrected layer's E[x] came from. */
+export type ExpectedInputSource =
+  /** The BatchNormalization right before the layer (γ, β), and the activation between them. */
+  | { readonly kind: 'batchnorm'; readonly batchNorm: string; readonly activation: string }
+  /** Propagated over `nodes` nodes from `origin`: the model input or a BatchNorm further up. */
+  | { readonly kind: 'propagated'; readonly origin: string; readonly nodes: number };
+
 /** One corrected layer, as reported. */
 export interface CorrectedLayer {
   readonly name: string;
-  /** The BatchNormalization whose γ, β gave E[x], and the activation after it. */
-  readonly batchNorm: string;
-  readonly activation: string;
+  readonly expectedInput: ExpectedInputSource;
   /** The layer had no bias and gains one. */
   readonly newBias: boolean;
   /** ‖Δb‖₂: the size of the correction as stored. */
@@ -276,11 +285,35 @@ export class BiasCorrector {
   private constructor(
     private readonly model: Model,
     private readonly clipBounds: ReadonlyMap<string, number>,
+    private readonly moments: InputMoments,
     private readonly signal?: AbortSignal,
   ) {}
 
   static async create(model: Model, signal?: AbortSignal): Promise<BiasCorrector> {
-    return new BiasCorrector(model, await readScalarInputs(model, signal), signal);
+    const scalars = await readScalarInputs(model, signal);
+    const moments = await InputMoments.propagate(model, await inputDistribution(model, signal), signal);
+    return new BiasCorrector(model, scalars, moments, signal);
+  }
+
+  /** E[x] of each of the layer's `cin` input channels, and where it came from; or why it is unknown. */
+  private async expectedInput(
+    layer: WeightLayer,
+    cin: number,
+  ): Promise<{ ex: Float64Array; source: ExpectedInputSource } | { reason: string }> {
+    const bn = batchNormBefore(this.model, layer, cin, this.clipBounds);
+    if (!('reason' in bn)) {
+      const [gamma, beta] = [await read(bn.gamma, this.signal), await read(bn.beta, this.signal)];
+      const source = {
+        kind: 'batchnorm',
+        batchNorm: bn.batchNorm.name,
+        activation: activationName(bn.activation),
+      } as const;
+      return { ex: expectedInputs(gamma, beta, bn.activation), source };
+    }
+    const propagated = this.moments.of(layer.graph, layer.node.inputs[0] ?? '', cin);
+    if ('reason' in propagated) return { reason: `${bn.reason}; and E[x] cannot be propagated: ${propagated.reason}` };
+    const ex = Float64Array.from({ length: cin }, (_, i) => propagated.mean[propagated.mean.length === 1 ? 0 : i]!);
+    return { ex, source: { kind: 'propagated', origin: propagated.origin, nodes: propagated.nodes } };
   }
 
   /** Corrects `layer`'s bias for its quantized weight, or records why not. */
@@ -291,10 +324,10 @@ export class BiasCorrector {
     const problem = biasProblem(this.model, layer);
     if (problem) return skip(problem);
     const conn = connectivity(layer);
-    const source = batchNormBefore(this.model, layer, conn.cin, this.clipBounds);
-    if ('reason' in source) return skip(source.reason);
-    const [gamma, beta] = [await read(source.gamma, this.signal), await read(source.beta, this.signal)];
-    const ex = expectedInputs(gamma, beta, source.activation);
+    const expected = await this.expectedInput(layer, conn.cin);
+    if ('reason' in expected) return skip(expected.reason);
+    const { ex } = expected;
+    if (ex.every((v) => v === 0)) return skip('its expected input is 0 in every channel: there is no shift to correct');
     const w = await read(layer.weight, this.signal);
     const wq = dequantizeCodes(raw, quantized.quantizer, scheme.bits, w.length);
     const delta = new Float64Array(w.length);
@@ -303,7 +336,7 @@ export class BiasCorrector {
     const bias = layer.bias ? await read(layer.bias, this.signal) : new Float32Array(conn.cout);
     const values = Float32Array.from(shift, (s, c) => bias[c]! - s);
     if (values.some((v) => !Number.isFinite(v)))
-      return skip('the corrected bias is not finite (non-finite BatchNorm parameters or bias)');
+      return skip('the corrected bias is not finite (non-finite BatchNorm parameters, bias or propagated E[x])');
     let delta2 = 0,
       before = 0,
       after = 0;
@@ -316,8 +349,7 @@ export class BiasCorrector {
     this.corrections.push({ layer, values });
     this.layers.push({
       name: layer.name,
-      batchNorm: source.batchNorm.name,
-      activation: activationName(source.activation),
+      expectedInput: expected.source,
       newBias: !layer.bias,
       delta: Math.sqrt(delta2),
       meanShift: { before: before / conn.cout, after: after / conn.cout },

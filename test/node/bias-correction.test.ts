@@ -19,6 +19,7 @@ import {
   NO_ACTIVATION,
   outputShift,
   RELU,
+  type CorrectedLayer,
   type InputActivation,
 } from '../../src/quant/bias-correction.js';
 import { clippedNormalMean, erfc, hardSwishNormalMean, normalCdf } from '../../src/quant/normal.js';
@@ -249,7 +250,7 @@ describe('bias correction through HardSwish', () => {
       biasCorrection: true,
     });
     const corrected = outcome.report.biasCorrection!.layers;
-    expect(corrected.filter((l) => l.activation === 'HardSwish').length).to.be.at.least(9);
+    expect(corrected.filter((l) => fromBatchNorm(l)?.activation === 'HardSwish').length).to.be.at.least(9);
     expect(corrected.length).to.be.at.least(18); // 9 without HardSwish
     expect(corrected.every((l) => l.meanShift.after < l.meanShift.before * 1e-3)).to.equal(true);
     await ort.InferenceSession.create(outcome.bytes);
@@ -344,6 +345,9 @@ function meanChannelError(q: Float32Array, f: Float32Array, dims: number[]): num
   return total / c;
 }
 
+/** The BatchNorm a layer's E[x] came from, when it came from one right before it. */
+const fromBatchNorm = (l: CorrectedLayer) => (l.expectedInput.kind === 'batchnorm' ? l.expectedInput : undefined);
+
 function parseActivation(text: string): InputActivation {
   if (text === 'none') return NO_ACTIVATION;
   if (text === 'Relu') return RELU;
@@ -368,23 +372,28 @@ function quantizedMobilenet() {
 }
 
 describe('bias correction on the MobileNetV2-shaped model (INT8 per-tensor)', () => {
-  it('corrects every layer fed by a BatchNorm, and says why not for the others', async () => {
+  it('corrects every layer: from the BatchNorm right before it where there is one, else from propagated moments', async () => {
     const { corrected } = await quantizedMobilenet();
     const bc = corrected.report.biasCorrection!;
     const layers = findWeightLayers(decodeModel(MOBILENET.bytes, { fileName: 'mobilenetv2.onnx' }));
-    expect(bc.layers.length + bc.skipped.length).to.equal(layers.length);
-    expect(bc.layers.length).to.be.greaterThan(30);
-    // The first Conv reads the graph input; the Gemm reads a Flatten; expand Convs after a residual Add.
-    const reasons = new Map(bc.skipped.map((s) => [s.name, s.reason]));
-    expect(reasons.get(layers[0]!.name)).to.match(/graph input "input"/);
-    expect(reasons.get(layers.at(-1)!.name)).to.match(/Flatten .* not from a BatchNormalization/);
-    for (const reason of reasons.values()) expect(reason).to.match(/not from a BatchNormalization/);
+    expect(bc.skipped).to.deep.equal([]);
+    expect(bc.layers.map((l) => l.name)).to.deep.equal(layers.map((l) => l.name));
     for (const l of bc.layers) {
-      expect(l.newBias, l.name).to.equal(true);
+      expect(l.newBias, l.name).to.equal(l !== bc.layers.at(-1)); // the Gemm has a bias
       expect(l.delta, l.name).to.be.greaterThan(0);
       expect(l.meanShift.after, l.name).to.be.below(l.meanShift.before / 100);
     }
-    expect(new Set(bc.layers.map((l) => l.activation))).to.deep.equal(new Set(['none', 'Clip(0, 6)']));
+    const fromBn = bc.layers.filter((l) => fromBatchNorm(l));
+    expect(fromBn.length).to.be.greaterThan(30);
+    expect(new Set(fromBn.map((l) => fromBatchNorm(l)!.activation))).to.deep.equal(new Set(['none', 'Clip(0, 6)']));
+    // The first Conv reads the graph input (fitted to the BatchNorm after it); the Gemm a flattened
+    // GlobalAveragePool; expand Convs a residual Add.
+    const propagated = new Map(bc.layers.flatMap((l) => (fromBatchNorm(l) ? [] : [[l.name, l.expectedInput]])));
+    expect(propagated.get(layers[0]!.name)).to.deep.include({ kind: 'propagated', nodes: 0 });
+    expect((propagated.get(layers[0]!.name) as { origin: string }).origin).to.match(
+      /model input \(fitted to BatchNormalization/,
+    );
+    expect(propagated.get(layers.at(-1)!.name)).to.deep.include({ kind: 'propagated' });
   });
 
   it('each corrected layer, run alone on BatchNorm-matched inputs: mean channel error down at least 5x', async () => {
@@ -393,10 +402,10 @@ describe('bias correction on the MobileNetV2-shaped model (INT8 per-tensor)', ()
     const init = new Map(float.initializer!.map((t) => [t.name!, initializerValues(t)]));
     const rand = seededRandom(3);
     const ratios: number[] = [];
-    for (const l of corrected.report.biasCorrection!.layers) {
-      const bn = float.node!.find((n) => n.name === l.batchNorm)!;
+    for (const l of corrected.report.biasCorrection!.layers.filter(fromBatchNorm)) {
+      const bn = float.node!.find((n) => n.name === fromBatchNorm(l)!.batchNorm)!;
       const [gamma, beta] = [init.get(bn.input![1]!)!, init.get(bn.input![2]!)!];
-      const { lo, hi } = parseActivation(l.activation);
+      const { lo, hi } = parseActivation(fromBatchNorm(l)!.activation);
       const dims = [2, gamma.length, 40, 40];
       const plane = dims[2]! * dims[3]!;
       const x = new Float32Array(dims.reduce((a, b) => a * b, 1));
@@ -428,14 +437,14 @@ describe('bias correction on the MobileNetV2-shaped model (INT8 per-tensor)', ()
     const floatInit = new Map(float.initializer!.map((t) => [t.name!, initializerValues(t)]));
     const exported = onnx.ModelProto.decode(corrected.bytes);
     const exportedInit = new Map(exported.graph!.initializer!.map((t) => [t.name!, initializerValues(t)]));
-    const layers = corrected.report.biasCorrection!.layers;
+    const layers = corrected.report.biasCorrection!.layers.filter(fromBatchNorm);
     const cases: ReferenceCase[] = [];
     const stored: Float32Array[] = [];
     for (const l of layers) {
       const node = float.node!.find((n) => n.name === l.name)!;
       const weight = float.initializer!.find((t) => t.name === node.input![1])!;
       const shape = weight.dims!.map(Number);
-      const bn = float.node!.find((n) => n.name === l.batchNorm)!;
+      const bn = float.node!.find((n) => n.name === fromBatchNorm(l)!.batchNorm)!;
       const wq = await dequantized(corrected.bytes, node.input![1]!);
       const group = node.attribute!.find((a) => a.name === 'group');
       const exportedNode = exported.graph!.node!.find((n) => n.name === l.name)!;
@@ -449,7 +458,7 @@ describe('bias correction on the MobileNetV2-shaped model (INT8 per-tensor)', ()
         bias: null,
         gamma: [...floatInit.get(bn.input![1]!)!],
         beta: [...floatInit.get(bn.input![2]!)!],
-        ...refCase(parseActivation(l.activation)),
+        ...refCase(parseActivation(fromBatchNorm(l)!.activation)),
       });
     }
     const { cases: ref } = (await python('test/reference/bias_correction.py', { cases })) as {
@@ -580,7 +589,9 @@ describe('bias correction on a small model: existing biases, groups, Gemm, every
       });
       const bc = report.biasCorrection!;
       expect(bc.skipped).to.deep.equal([]);
-      expect(bc.layers.map((l) => [l.name, l.batchNorm, l.activation, l.newBias])).to.deep.equal([
+      expect(
+        bc.layers.map((l) => [l.name, fromBatchNorm(l)?.batchNorm, fromBatchNorm(l)?.activation, l.newBias]),
+      ).to.deep.equal([
         ['conv_a', 'bn0', 'Clip(-1, 2)', false],
         ['conv_g', 'bn1', 'Relu', false],
         ['gemm', 'bn3', 'none', false],
@@ -611,7 +622,7 @@ describe('bias correction on a small model: existing biases, groups, Gemm, every
           bias: [...floatsOf(float, l.b)],
           gamma: [...floatsOf(float, `${l.bn}.g`)],
           beta: [...floatsOf(float, `${l.bn}.b`)],
-          ...refCase(parseActivation(bc.layers[k]!.activation)),
+          ...refCase(parseActivation(fromBatchNorm(bc.layers[k]!)!.activation)),
         });
       }
       const { cases: ref } = (await python('test/reference/bias_correction.py', { cases })) as {
@@ -661,8 +672,15 @@ describe('bias correction on a small model: existing biases, groups, Gemm, every
     expect(
       await reasonFor(graph([node('Clip', ['n', 'lo'], ['c']), node('Conv', ['c', 'w'], ['y'], 'conv')])),
     ).to.match(/Clip .* bounds are not constant/);
-    expect(await reasonFor(graph([node('Sigmoid', ['n'], ['s']), node('Conv', ['s', 'w'], ['y'], 'conv')]))).to.match(
-      /Sigmoid .* not from a BatchNormalization/,
+    expect(
+      await reasonFor(
+        graph([
+          node('Transpose', ['n'], ['s'], 't', [attr.ints('perm', [0, 1, 3, 2])]),
+          node('Conv', ['s', 'w'], ['y'], 'conv'),
+        ]),
+      ),
+    ).to.match(
+      /Transpose "t", not from a BatchNormalization.*cannot be propagated: .*Transpose "t", which the propagation does not model/,
     );
     expect(await reasonFor(graph([node('MatMul', ['n', 'w2'], ['y'], 'mm')]))).to.match(/MatMul reduces/);
     expect(await reasonFor(graph([node('Gemm', ['n', 'w2'], ['y'], 'gemm', [attr.int('transA', 1)])]))).to.match(
@@ -702,6 +720,8 @@ describe('bias correction on a small model: existing biases, groups, Gemm, every
       plan: { default: INT8_TENSOR },
       biasCorrection: true,
     });
-    expect(report.biasCorrection!.layers.map((l) => [l.name, l.activation])).to.deep.equal([['conv', 'Clip(0, 6)']]);
+    expect(report.biasCorrection!.layers.map((l) => [l.name, fromBatchNorm(l)?.activation])).to.deep.equal([
+      ['conv', 'Clip(0, 6)'],
+    ]);
   });
 });

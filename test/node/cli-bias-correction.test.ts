@@ -1,5 +1,5 @@
 // Node-only: `weightlens quantize --bias-correction` as a user runs it on the MobileNetV2-shaped model: the
-// summary lists the corrected layers and the reasons for the others, --json carries the same, the written
+// summary lists the corrected layers and where each one's E[x] came from, --json carries the same, the written
 // model holds the new biases, and the flag belongs to quantize alone.
 import { after, before, describe, it } from 'node:test';
 import { expect } from 'chai';
@@ -21,16 +21,19 @@ describe('weightlens quantize --bias-correction', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('corrects the layers a BatchNorm feeds, says why not for the others, and writes the new biases', async () => {
+  it('corrects every layer, says where each E[x] came from, and writes the new biases', async () => {
     const out = join(dir, 'q.onnx');
     const r = cli('quantize', model, '-o', out, '--granularity', 'tensor', '--bias-correction');
     expect(r.status, r.stderr).to.equal(0);
-    expect(r.stdout).to.contain('bias correction: 40 layers corrected');
-    expect(r.stdout).to.match(
-      /conv_3: ‖Δb‖ [\d.e-]+ \(new bias\), mean output shift [\d.e-]+ -> [\d.e-]+ \(E\[x\] from batchnormalization_\d+, Clip\(0, 6\)\)/,
+    expect(r.stdout).to.contain('bias correction: 53 layers corrected');
+    const flat = r.stdout.replace(/\s+/g, ' '); // the summary wraps long lines
+    expect(flat).to.match(
+      /conv_3: ‖Δb‖ [\d.e-]+ \(new bias\), mean output shift [\d.e-]+ -> [\d.e-]+ \(E\[x\] from BatchNormalization "batchnormalization_\d+", Clip\(0, 6\)\)/,
     );
-    expect(r.stdout).to.match(/not corrected \(13\):/);
-    expect(r.stdout).to.contain('graph input "input"');
+    expect(flat).to.match(
+      /conv_0: [^\n]*? \(E\[x\] propagated over 0 nodes from the model input \(fitted to BatchNormalization "batchnormalization_1"\)\)/,
+    );
+    expect(r.stdout).not.to.contain('not corrected');
     const written = await openModelFile(out);
     const conv3 = written.main.nodes.find((n) => n.name === 'conv_3')!;
     expect(conv3.inputs[2]).to.equal('conv_3.bias_corrected');
@@ -50,8 +53,9 @@ describe('weightlens quantize --bias-correction', () => {
     );
     expect(r.status, r.stderr).to.equal(0);
     const report = JSON.parse(r.stdout) as QuantizeReport;
-    expect(report.biasCorrection!.layers).to.have.length(40);
-    expect(report.biasCorrection!.skipped).to.have.length(13);
+    expect(report.biasCorrection!.layers).to.have.length(53);
+    expect(report.biasCorrection!.layers.filter((l) => l.expectedInput.kind === 'batchnorm')).to.have.length(40);
+    expect(report.biasCorrection!.skipped).to.have.length(0);
     const plain = JSON.parse(
       cli('quantize', model, '-o', join(dir, 'q3.onnx'), '--granularity', 'tensor', '--json').stdout,
     ) as QuantizeReport;

@@ -82,10 +82,14 @@ export function formatQuantizeSummary(
       .map(([n, d]) => `${n} [${d.join(', ')}]`)
       .join(', ');
     const sqnr = v.outputSqnr === null ? 'outputs identical' : `${v.outputSqnr.toFixed(1)} dB`;
+    const asLogits = Object.entries(v.outputs).filter(([, how]) => how !== 'values');
+    const compared = asLogits.length
+      ? `; compared as logits: ${asLogits.map(([n, how]) => `${n} ${how}`).join(', ')}`
+      : '';
     lines.push(
       '',
       ...wrap(
-        `output SQNR against the float model, a proxy, not accuracy: ${sqnr} (onnxruntime, ${v.runs} seeded input sets: ${shapes}; ${v.inputsDrawn})`,
+        `output SQNR against the float model, a proxy, not accuracy: ${sqnr} (onnxruntime, ${v.runs} seeded input sets: ${shapes}; ${v.inputsDrawn}${compared})`,
       ),
     );
   }

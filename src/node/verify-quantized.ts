@@ -26,7 +26,7 @@ export interface VerifyReport {
   inputs: Record<string, number[]>;
   /** What the inputs were: the proxy's terms. */
   inputsDrawn: string;
-  /** How each compared output was taken: `values`, or `logits (before Softmax "name")`. */
+  /** How each compared (float) output was taken: `values`, or `logits (before Softmax "name")`. */
   outputs: Record<string, string>;
 }
 
@@ -127,6 +127,7 @@ export async function verifyQuantized(
   const fitted = await inputDistribution(graph);
   const drawn = new Map([[fitted.input, fitted]]);
   const spaces = new Map(float.outputNames.map((name) => [name, outputSpace(graph, name)]));
+  const compared = new Set<string>();
   const runs = options.runs ?? 4;
   const open_ = options.openDimension ?? 64;
   const inputs: Record<string, number[]> = {};
@@ -167,6 +168,7 @@ export async function verifyQuantized(
       const [x, y] = [a[name]!, b[name]];
       if (!FLOATS.has(x.type) || !y) continue;
       const space = spaces.get(name)!;
+      compared.add(name);
       const [xs, ys] = [logits(x.data as Float32Array, x.dims, space), logits(y.data as Float32Array, y.dims, space)];
       for (let i = 0; i < xs.length; i++) {
         signal += xs[i]! * xs[i]!;
@@ -185,8 +187,6 @@ export async function verifyQuantized(
           `smooth variance ${fitted.smooth.toPrecision(3)}, white ${fitted.white.toPrecision(3)}), other float inputs N(0, 1)`) +
       ', int64 inputs small non-negative integers, seeded; open dimensions: batch 1, others ' +
       open_,
-    outputs: Object.fromEntries(
-      float.outputNames.filter((name) => spaces.has(name)).map((name) => [name, spaceName(spaces.get(name)!)]),
-    ),
+    outputs: Object.fromEntries([...compared].map((name) => [name, spaceName(spaces.get(name)!)])),
   };
 }

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WeightlensError } from '../errors.js';
 import type { Budget } from '../quant/planner.js';
+import type { VerifyOptions } from '../node/verify-quantized.js';
 
 export const USAGE = `Usage: weightlens <command> [options]
 
@@ -63,9 +64,11 @@ Options for quantize (weight-only; activations stay float):
                        com.microsoft.MatMulNBits instead of DequantizeLinear
   --verify             run the float and the quantized model with onnxruntime-node (if installed) on
                        seeded synthetic inputs and print the output SQNR: a proxy, not accuracy
-  --bias-correction    analytic bias correction: a layer whose input is a BatchNorm's output
-                       (through at most Relu/Clip) has its bias shifted by the expected output
-                       error of its quantized weight (docs/definitions.md, "Bias correction")
+  --verify-runs N      input sets to run (default 4)
+  --verify-size N      the size of each open input dimension but the batch (default 64)
+  --bias-correction    analytic bias correction: each Conv/Gemm's bias is shifted by the expected
+                       output error of its quantized weight, E[x] from the BatchNorm before it or
+                       propagated from the model input (docs/definitions.md, "Bias correction")
   --json               print the machine form (JSON) of what was done instead of the summary
 
 Options for audit:
@@ -123,8 +126,8 @@ export interface QuantizeCommand extends CommonOptions {
   plan: { file: string } | { scheme: Record<string, unknown> } | { budget: Budget; blocks?: number[] };
   /** Where to write the plan used, as JSON (e.g. the planner's, to edit and pass to --plan). */
   savePlan?: string;
-  /** --verify: the output SQNR of the written model against the input under onnxruntime. */
-  verify?: boolean;
+  /** --verify [--verify-runs N] [--verify-size N]: the output SQNR of the written model under onnxruntime. */
+  verify?: VerifyOptions;
   /** --matmul-nbits */
   matMulNBits?: boolean;
   /** --bias-correction */
@@ -162,6 +165,19 @@ function blockSizes(list: string): number[] {
   return sizes;
 }
 
+/** --verify-runs (1–1000 input sets) and --verify-size (1–4096, each open dimension but the batch). */
+function verifyOptions(values: Record<string, string | boolean | undefined>): VerifyOptions {
+  const within = (flag: string, max: number) => {
+    const text = values[flag];
+    if (text === undefined) return undefined;
+    const n = typeof text === 'string' && /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+    if (!(n >= 1 && n <= max)) throw usage(`--${flag} takes an integer from 1 to ${max}, not "${String(text)}"`);
+    return n;
+  };
+  const [runs, openDimension] = [within('verify-runs', 1000), within('verify-size', 4096)];
+  return { ...(runs ? { runs } : {}), ...(openDimension ? { openDimension } : {}) };
+}
+
 export function parseCommandLine(argv: readonly string[]): Command {
   let parsed;
   try {
@@ -191,6 +207,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
         'sqnr-floor': { type: 'string' },
         'save-plan': { type: 'string' },
         verify: { type: 'boolean', default: false },
+        'verify-runs': { type: 'string' },
+        'verify-size': { type: 'string' },
         'matmul-nbits': { type: 'boolean', default: false },
         'bias-correction': { type: 'boolean', default: false },
         float: { type: 'string' },
@@ -234,6 +252,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
       'sqnr-floor',
       'save-plan',
       'verify',
+      'verify-runs',
+      'verify-size',
       'matmul-nbits',
     ] as const
   ).filter((k) => values[k]);
@@ -291,6 +311,8 @@ function quantizeCommand(common: CommonOptions, values: Record<string, string | 
   }
   if (typeof values.output !== 'string')
     throw usage('quantize needs -o OUT.onnx, the file to write the quantized model to');
+  for (const option of ['verify-runs', 'verify-size'])
+    if (values[option] !== undefined && !values.verify) throw usage(`--${option} needs --verify`);
   const { plan, bits, granularity, block, asymmetric, method, budget } = values;
   const floor = values['sqnr-floor'];
   const savePlan = typeof values['save-plan'] === 'string' ? { savePlan: values['save-plan'] } : {};
@@ -301,7 +323,7 @@ function quantizeCommand(common: CommonOptions, values: Record<string, string | 
     ...common,
     output: values.output,
     ...savePlan,
-    ...(values.verify ? { verify: true } : {}),
+    ...(values.verify ? { verify: verifyOptions(values) } : {}),
     ...(values['matmul-nbits'] ? { matMulNBits: true } : {}),
   };
   const sources = [

@@ -196,7 +196,7 @@ async function runQuantize(cmd: QuantizeCommand, io: CliIO): Promise<void> {
     }
     if (cmd.verify) progress.update('verify', { fraction: 0, text: `${name}: running both models (onnxruntime)` });
     const report = cmd.verify
-      ? { ...outcome.report, verify: await verifyQuantized(cmd.model, cmd.output) }
+      ? { ...outcome.report, verify: await verifyQuantized(cmd.model, cmd.output, cmd.verify) }
       : outcome.report;
     progress.done();
     io.stdout.write(cmd.json ? JSON.stringify(report, null, 2) + '\n' : formatQuantizeSummary(report, cmd.output));

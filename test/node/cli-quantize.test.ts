@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openModelFile } from '../../src/node/open-file.js';
 import type { QuantizeReport } from '../../src/pipeline/quantize-model.js';
+import type { VerifyReport } from '../../src/node/verify-quantized.js';
 import { realModel } from '../support/node-paths.js';
 import { cli } from '../support/cli.js';
 
@@ -106,11 +107,17 @@ describe('weightlens quantize', () => {
       '8',
       '--json',
       '--verify',
+      '--verify-runs',
+      '3',
+      '--verify-size',
+      '5',
     );
     expect(r.status, r.stderr).to.equal(0);
-    const report = JSON.parse(r.stdout) as QuantizeReport & { verify: { outputSqnr: number; runs: number } };
+    const report = JSON.parse(r.stdout) as QuantizeReport & { verify: VerifyReport };
     expect(report.layers.map((l) => l.weight)).to.deep.equal(['fc1.weight', 'fc2.weight', 'fc3.weight']);
-    expect(report.verify.runs).to.equal(4);
+    expect(report.verify.runs).to.equal(3);
+    expect(report.verify.inputs).to.deep.equal({ x: [2, 4] }); // no open dimension to size
+    expect(report.verify.outputs).to.deep.equal({ y: 'values' });
     expect(report.verify.outputSqnr).to.be.above(20);
     expect(readdirSync(outDir).sort()).to.deep.equal(['mlp.q.data', 'mlp.q.onnx']); // no spill folder left behind
     const bytes = report.layers.reduce((n, l) => n + l.bytes.after, 0);
@@ -133,6 +140,9 @@ describe('weightlens quantize', () => {
       [['--budget', '4', '--sqnr-floor', '30'], '--budget and --sqnr-floor contradict each other'],
       [['--save-plan', join(dir, 'never.onnx')], 'is the output model itself'],
       [['--method', 'hqq'], 'the HQQ method refines the zero points of asymmetric per-group quantization only'],
+      [['--verify-runs', '8'], '--verify-runs needs --verify'],
+      [['--verify', '--verify-size', '0'], '--verify-size takes an integer from 1 to 4096, not "0"'],
+      [['--verify', '--verify-runs', 'many'], '--verify-runs takes an integer from 1 to 1000, not "many"'],
     ];
     for (const [flags, message] of cases) {
       const out = join(dir, 'never.onnx');

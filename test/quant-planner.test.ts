@@ -3,7 +3,7 @@
 // the front rises in both size and worst SQNR.
 import { describe, it } from 'node:test';
 import { expect } from 'chai';
-import { checkPlan, choiceFor } from '../src/quant/plan.js';
+import { checkPlan, choiceFor, withMethod } from '../src/quant/plan.js';
 import { planWithin, uniformPoint, type Candidate, type PlannedLayer } from '../src/quant/planner.js';
 import type { QuantScheme } from '../src/quant/scheme.js';
 import { seededRandom } from './support/random.js';
@@ -92,5 +92,41 @@ describe('checkPlan', () => {
     expect(choiceFor(plan, '__proto__')).to.deep.equal({ bits: 8, symmetric: true, granularity: 'tensor' });
     expect(choiceFor(plan, 'other')).to.equal('float');
     expect(JSON.parse(JSON.stringify(plan)).layers).to.have.property('__proto__');
+  });
+});
+
+describe('withMethod', () => {
+  const asymGroup: QuantScheme = { bits: 4, symmetric: false, granularity: 'group', block: 32 };
+  const channel: QuantScheme = { bits: 4, symmetric: true, granularity: 'channel', method: 'clip' };
+  const json = (v: unknown) => JSON.stringify(v);
+  // "__proto__" written as JSON text: an object literal would set the prototype instead.
+  const plan = checkPlan(
+    JSON.parse(
+      `{"default": ${json(channel)}, "layers": {"a": ${json(asymGroup)}, "b": "float", "__proto__": ${json(channel)}}}`,
+    ),
+    'p.json',
+  );
+
+  it('clip applies to every scheme; hqq to asymmetric per-group only; min-max drops the method', () => {
+    const clip = withMethod(plan, 'clip');
+    expect(clip.default).to.deep.equal(channel);
+    expect(['a', 'b', '__proto__'].map((name) => choiceFor(clip, name))).to.deep.equal([
+      { ...asymGroup, method: 'clip' },
+      'float',
+      channel,
+    ]);
+    const hqq = withMethod(plan, 'hqq');
+    expect(choiceFor(hqq, 'a')).to.deep.equal({ ...asymGroup, method: 'hqq' });
+    expect(hqq.default).to.deep.equal({ bits: 4, symmetric: true, granularity: 'channel' });
+    expect(choiceFor(withMethod(plan, 'min-max'), '__proto__')).to.deep.equal({
+      bits: 4,
+      symmetric: true,
+      granularity: 'channel',
+    });
+    // Every result is a plan `weightlens quantize --plan` accepts.
+    for (const m of ['min-max', 'clip', 'hqq'] as const)
+      expect(checkPlan(JSON.parse(JSON.stringify(withMethod(plan, m))), 'again.json')).to.deep.equal(
+        withMethod(plan, m),
+      );
   });
 });

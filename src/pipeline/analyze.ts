@@ -168,6 +168,12 @@ export interface PlanJobOptions {
   stats?: StatsReport;
 }
 
+/** What a 'quantize' job asks: the plan (methods in its schemes), and whether to correct biases. */
+export interface QuantizeJobOptions {
+  plan: QuantPlan;
+  biasCorrection?: boolean;
+}
+
 /** The data-free planner's answer: the plan, its report (front, chosen, uniform), each layer's candidates. */
 export interface PlanOutcome {
   plan: QuantPlan;
@@ -203,10 +209,10 @@ export async function runPlan(
   return planned;
 }
 
-/** Weight-only quantization of a model by `plan` into a QDQ model: the report and the model's bytes. */
+/** Weight-only quantization of a model by `job.plan` into a QDQ model: the report and the model's bytes. */
 export async function runQuantize(
   input: AnalysisInput,
-  plan: QuantPlan,
+  job: QuantizeJobOptions,
   options: PipelineOptions = {},
 ): Promise<QuantizedOutcome> {
   const loaded = await load(input, options);
@@ -216,7 +222,8 @@ export async function runQuantize(
   const kernels = await loaded.kernels;
   const outcome = await exportedFor(input, async (exporting) => {
     const quantized = await quantizeModel(model, {
-      plan,
+      plan: job.plan,
+      ...(job.biasCorrection ? { biasCorrection: true } : {}),
       ...exporting,
       kernels,
       ...(options.signal ? { signal: options.signal } : {}),

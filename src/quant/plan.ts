@@ -2,7 +2,7 @@
 //   { "default": <scheme> | "float", "layers": { "<layer name>": <scheme> | "float", … } }
 // A layer not named takes the default; without a default it stays float.
 import { WeightlensError } from '../errors.js';
-import { checkScheme, type QuantScheme } from './scheme.js';
+import { checkScheme, type QuantMethod, type QuantScheme } from './scheme.js';
 
 export type LayerChoice = QuantScheme | 'float';
 
@@ -14,6 +14,25 @@ export interface QuantPlan {
 /** What the plan says for a layer. */
 export const choiceFor = (plan: QuantPlan, layer: string): LayerChoice =>
   (plan.layers && Object.hasOwn(plan.layers, layer) ? plan.layers[layer] : plan.default) ?? 'float';
+
+/**
+ * `plan` with every scheme quantized by `method` where the scheme allows it: the clipping search everywhere,
+ * HQQ on asymmetric per-group schemes (the others stay min-max); 'min-max' drops any method.
+ */
+export function withMethod(plan: QuantPlan, method: QuantMethod): QuantPlan {
+  const apply = (choice: LayerChoice): LayerChoice => {
+    if (choice === 'float') return choice;
+    const { method: _old, ...scheme } = choice;
+    const fits = method === 'clip' || (method === 'hqq' && !scheme.symmetric && scheme.granularity === 'group');
+    return fits ? { ...scheme, method } : scheme;
+  };
+  const layers: Record<string, LayerChoice> = Object.create(null) as Record<string, LayerChoice>;
+  for (const [name, choice] of Object.entries(plan.layers ?? {})) layers[name] = apply(choice);
+  return {
+    ...(plan.default !== undefined ? { default: apply(plan.default) } : {}),
+    ...(plan.layers ? { layers } : {}),
+  };
+}
 
 /** A plan from parsed JSON (a file the user gave): every entry checked, `where` names the file. */
 export function checkPlan(value: unknown, where: string): QuantPlan {

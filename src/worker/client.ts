@@ -17,8 +17,8 @@ import {
   type PlanJobOptions,
   type PlanOutcome,
   type QuantizedOutcome,
+  type QuantizeJobOptions,
 } from '../pipeline/analyze.js';
-import type { QuantPlan } from '../quant/plan.js';
 import { modelInputName, type AnalysisInput } from '../pipeline/model-input.js';
 import { holdSpillFolder } from '../pipeline/spill-folders.js';
 import { deserializeError, type WorkerReply, type WorkerRequest } from './protocol.js';
@@ -29,7 +29,7 @@ type Task =
   | { kind: 'stats'; session?: number | undefined }
   | { kind: 'cle'; options: CleOptions }
   | { kind: 'plan'; options: PlanJobOptions }
-  | { kind: 'quantize'; plan: QuantPlan }
+  | { kind: 'quantize'; job: QuantizeJobOptions }
   | { kind: 'histogram'; session: number; request: HistogramRequest };
 
 interface Job {
@@ -96,12 +96,12 @@ export function planInWorker(
   return inWorker(input, { kind: 'plan', options: plan }, signal, onProgress);
 }
 
-/** Weight-only quantization by `plan` in the page's Worker (this thread if there is none): report + QDQ bytes. */
+/** Weight-only quantization by a plan in the page's Worker (this thread if there is none): report + QDQ bytes. */
 export function quantizeInWorker(
   input: AnalysisInput,
-  { signal, onProgress, plan }: { signal: AbortSignal; onProgress: (p: Progress) => void; plan: QuantPlan },
+  { signal, onProgress, ...job }: { signal: AbortSignal; onProgress: (p: Progress) => void } & QuantizeJobOptions,
 ): Promise<QuantizedOutcome> {
-  return inWorker(input, { kind: 'quantize', plan }, signal, onProgress);
+  return inWorker(input, { kind: 'quantize', job }, signal, onProgress);
 }
 
 function inWorker<T>(
@@ -133,7 +133,7 @@ function runTask(
   if (task.kind === 'histogram') return keptHistogram(task.session, task.request, signal);
   if (task.kind === 'cle') return runCle(input!, task.options, { signal, onProgress });
   if (task.kind === 'plan') return runPlan(input!, task.options, { signal, onProgress });
-  if (task.kind === 'quantize') return runQuantize(input!, task.plan, { signal, onProgress });
+  if (task.kind === 'quantize') return runQuantize(input!, task.job, { signal, onProgress });
   if (task.session === undefined) return runPipeline(input!, { signal, onProgress });
   homes.set(task.session, 'here');
   return runPipeline(input!, { signal, onProgress, session: task.session });
@@ -216,7 +216,7 @@ function requestFor(id: number, { input, task }: JobSpec): WorkerRequest {
   if (task.kind === 'histogram') return { type: 'histogram', id, session: task.session, request: task.request };
   if (task.kind === 'cle') return { type: 'equalize', id, input: input!, options: task.options };
   if (task.kind === 'plan') return { type: 'plan', id, input: input!, options: task.options };
-  if (task.kind === 'quantize') return { type: 'quantize', id, input: input!, plan: task.plan };
+  if (task.kind === 'quantize') return { type: 'quantize', id, input: input!, job: task.job };
   return { type: 'analyze', id, input: input!, ...(task.session === undefined ? {} : { session: task.session }) };
 }
 

@@ -6,8 +6,7 @@ import type { Progress } from '../progress.js';
 import type { StatsReport } from '../report/stats-report.js';
 import type { CleOptions, CleOutcome } from '../report/cle-report.js';
 import type { HistogramRequest, LayerHistogram } from '../report/weight-histogram.js';
-import type { PlanJobOptions, PlanOutcome, QuantizedOutcome } from '../pipeline/analyze.js';
-import type { QuantPlan } from '../quant/plan.js';
+import type { PlanJobOptions, PlanOutcome, QuantizedOutcome, QuantizeJobOptions } from '../pipeline/analyze.js';
 
 export type WorkerRequest =
   /** `url` input must be absolute: the Worker's base URL is a blob: URL. */
@@ -17,7 +16,7 @@ export type WorkerRequest =
   /** The data-free planner for a budget (with the page's statistics, not measured again). */
   | { type: 'plan'; id: number; input: AnalysisInput; options: PlanJobOptions }
   /** Weight-only quantization by a plan into a QDQ model. */
-  | { type: 'quantize'; id: number; input: AnalysisInput; plan: QuantPlan }
+  | { type: 'quantize'; id: number; input: AnalysisInput; job: QuantizeJobOptions }
   | { type: 'histogram'; id: number; session: number; request: HistogramRequest }
   | { type: 'release'; session: number }
   | { type: 'cancel'; id: number };

@@ -40,7 +40,7 @@ async function run(job: Job): Promise<void> {
       const outcome = await runPlan(job.input, job.options, options);
       if (!signal.aborted) scope.postMessage({ type: 'planned', id, outcome });
     } else if (job.type === 'quantize') {
-      const outcome = await runQuantize(job.input, job.plan, options);
+      const outcome = await runQuantize(job.input, job.job, options);
       if (!signal.aborted) scope.postMessage({ type: 'quantized', id, outcome }, [outcome.bytes.buffer as ArrayBuffer]);
       else if (outcome.spillFolder) void releaseSpillFolder(outcome.spillFolder); // cancelled as it finished
     } else {

@@ -30,6 +30,12 @@ export const styles = css`
   .actions {
     margin-top: 0.6em;
   }
+  .fixes {
+    display: inline-flex;
+    flex-wrap: wrap;
+    align-items: center;
+    gap: 0.5em 1em;
+  }
   .file-button {
     display: inline-block;
     border: 1px solid var(--_border-color);

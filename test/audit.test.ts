@@ -159,7 +159,7 @@ describe('auditModel', () => {
     expect(bias.reason).to.contain('x_scale is unknown').and.contain('is float');
   });
 
-  it('a float model: paired by order when no name matches; SQNR and clipping per channel', async () => {
+  it('a float model: paired by position and shape when no name matches; SQNR and clipping per channel', async () => {
     const dequantized = CODES.map((q, i) => {
       const [o, a, k] = [Math.floor(i / 12), Math.floor(i / 2) % 6, i % 2];
       return Math.fround(q * Math.fround(SCALES[(o * 2 + Math.floor(a / 4)) * 2 + k]!));
@@ -177,7 +177,13 @@ describe('auditModel', () => {
         'float.onnx',
       );
     const layer: LayerAudit = (await auditModel(blockedModel(), { float: floatModel(SHAPE, float) })).layers[0]!;
-    expect(layer.float).to.include({ layer: 'renamed', weight: 'w_float', matchedBy: 'order', outside: 1, clipped: 1 });
+    expect(layer.float).to.include({
+      layer: 'renamed',
+      weight: 'w_float',
+      matchedBy: 'position and shape',
+      outside: 1,
+      clipped: 1,
+    });
     expect(layer.float!.channels.outside).to.deep.equal([1, 0, 0]);
     expect(layer.float!.channels.sqnr[1]).to.equal(null); // exact
     const signal = float.slice(0, 12).reduce((s, x) => s + x * x, 0);
@@ -191,8 +197,8 @@ describe('auditModel', () => {
       'USAGE',
     );
     expect(wrongShape.message)
-      .to.contain('float.onnx: layer "renamed"')
-      .and.contain('does not match "conv_q" of blocked.onnx');
+      .to.contain('float.onnx: the float model has no layer for "conv_q" of blocked.onnx')
+      .and.contain('(unmatched: "renamed" (weight "w_float" [3, 6, 1, 1]))');
     const none = decode(
       modelBytes({ output: [valueInfo('y')], initializer: [f32Tensor('c', [1], [1])] }),
       'empty.onnx',

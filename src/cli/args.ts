@@ -17,6 +17,9 @@ Commands:
   audit MODEL.onnx              audit an already-quantized model: saturation and grid levels of its
                                 integer codes, bad scales, int32 bias headroom (and, with --float, the
                                 error against the float model)
+  diff BEFORE.onnx AFTER.onnx   compare two versions of a model weight by weight: layers matched by
+                                weight name, node name or position; per layer the relative change,
+                                SQNR of after against before, relative ranges, flipped and dead channels
   report MODEL.onnx -o OUT.html one self-contained HTML report (no network needed to view it): layers,
                                 ranges, relative ranges, quantization error, CLE before/after
 
@@ -70,6 +73,10 @@ Options for quantize (weight-only; activations stay float):
                        output error of its quantized weight, E[x] from the BatchNorm before it or
                        propagated from the model input (docs/definitions.md, "Bias correction")
   --json               print the machine form (JSON) of what was done instead of the summary
+
+Options for diff:
+  --json               print the machine form (JSON) instead of a table
+  --wide               full layer names (default: lines of at most 120 characters)
 
 Options for audit:
   --float FILE         the float model the quantized one was made from: per-layer and per-channel
@@ -141,7 +148,15 @@ export interface AuditCommand extends CommonOptions {
   wide: boolean;
 }
 
+export interface DiffCommand extends CommonOptions {
+  command: 'diff';
+  /** The model after (`model` is the one before). */
+  after: string;
+  wide: boolean;
+}
+
 export type Command =
+  | DiffCommand
   | StatsCommand
   | CleCommand
   | ReportCommand
@@ -177,6 +192,9 @@ function verifyOptions(values: Record<string, string | boolean | undefined>): Ve
   const [runs, openDimension] = [within('verify-runs', 1000), within('verify-size', 4096)];
   return { ...(runs ? { runs } : {}), ...(openDimension ? { openDimension } : {}) };
 }
+
+const COMMANDS = ['stats', 'cle', 'report', 'quantize', 'audit', 'diff'] as const;
+const isCommand = (name: string): name is (typeof COMMANDS)[number] => (COMMANDS as readonly string[]).includes(name);
 
 export function parseCommandLine(argv: readonly string[]): Command {
   let parsed;
@@ -227,9 +245,10 @@ export function parseCommandLine(argv: readonly string[]): Command {
   if (values.version) return { command: 'version' };
   const [command, ...rest] = positionals;
   if (command === undefined) throw usage('no command given');
-  if (command !== 'stats' && command !== 'cle' && command !== 'report' && command !== 'quantize' && command !== 'audit')
-    throw usage(`unknown command "${command}"`);
-  if (rest.length !== 1) throw usage(`${command} takes one model file, got ${rest.length}`);
+  if (!isCommand(command)) throw usage(`unknown command "${command}"`);
+  if (command === 'diff' && rest.length !== 2)
+    throw usage(`diff takes two model files (before and after), got ${rest.length}`);
+  if (command !== 'diff' && rest.length !== 1) throw usage(`${command} takes one model file, got ${rest.length}`);
   if (values.progress && values.quiet) throw usage('--progress and --quiet contradict each other');
   const common: CommonOptions = {
     model: rest[0]!,
@@ -262,6 +281,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
   if (command === 'quantize')
     return { ...quantizeCommand(common, values), ...(values['bias-correction'] ? { biasCorrection: true } : {}) };
   if (command === 'audit') return auditCommand(common, values);
+  if (command === 'diff') return diffCommand(common, rest[1]!, values);
   if (values.float !== undefined) onlyFor('--float', 'audit');
   if (command === 'stats') {
     if (values.output !== undefined) onlyFor('--output', 'cle');
@@ -402,4 +422,31 @@ function auditCommand(common: CommonOptions, values: Record<string, string | boo
     ...(typeof float === 'string' ? { float } : {}),
     wide: values.wide === true,
   };
+}
+
+function diffCommand(
+  common: CommonOptions,
+  after: string,
+  values: Record<string, string | boolean | undefined>,
+): DiffCommand {
+  for (const option of [
+    'output',
+    'layer',
+    'format',
+    'quant',
+    'no-quant',
+    'block',
+    'float',
+    'data',
+    'no-bias-absorption',
+    'relu6-to-relu',
+  ]) {
+    if (values[option] !== undefined && values[option] !== false)
+      throw usage(
+        option === 'data'
+          ? '--data is not an option of "diff": each model reads its external data from beside it'
+          : `--${option} is not an option of "diff"`,
+      );
+  }
+  return { command: 'diff', ...common, after, wide: values.wide === true };
 }

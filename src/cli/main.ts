@@ -9,6 +9,7 @@ import {
   USAGE,
   type AuditCommand,
   type CleCommand,
+  type DiffCommand,
   type QuantizeCommand,
   type ReportCommand,
   type StatsCommand,
@@ -39,6 +40,8 @@ import { formatStatsTable } from './table.js';
 import { VERSION } from '../version.js';
 import { auditModel } from '../pipeline/audit-model.js';
 import { formatAuditSummary } from './audit-summary.js';
+import { diffModels } from '../pipeline/diff-models.js';
+import { formatDiffSummary } from './diff-summary.js';
 
 export interface CliIO {
   stdout: { write(text: string): unknown };
@@ -240,6 +243,22 @@ async function runAudit(cmd: AuditCommand, io: CliIO): Promise<void> {
   }
 }
 
+async function runDiff(cmd: DiffCommand, io: CliIO): Promise<void> {
+  const progress = commandProgress(cmd, io);
+  try {
+    const open = (path: string) =>
+      openModelFile(path, { onProgress: (p) => p.phase === 'read' && stepOf(progress, basename(path), 'read')(p) });
+    const [before, after] = [await open(cmd.model), await open(cmd.after)];
+    const report = await diffModels(before, after, {
+      onProgress: stepOf(progress, `${basename(cmd.model)} -> ${basename(cmd.after)}`, 'diff'),
+    });
+    progress.done();
+    io.stdout.write(cmd.json ? JSON.stringify(report, null, 2) + '\n' : formatDiffSummary(report, { wide: cmd.wide }));
+  } finally {
+    progress.done();
+  }
+}
+
 async function runReport(cmd: ReportCommand, io: CliIO): Promise<void> {
   const progress = commandProgress(cmd, io);
   const name = basename(cmd.model);
@@ -297,7 +316,9 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
             ? runQuantize(cmd, io)
             : cmd.command === 'audit'
               ? runAudit(cmd, io)
-              : runStats(cmd, io));
+              : cmd.command === 'diff'
+                ? runDiff(cmd, io)
+                : runStats(cmd, io));
     }
     return 0;
   } catch (error) {

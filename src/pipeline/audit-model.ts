@@ -3,6 +3,7 @@
 // levels per channel and block, its scales checked, its bias's int32 headroom and, with the float model, the
 // SQNR and clipping of what it dequantizes to. One layer's tensors are held at a time.
 import { isBlockQuantized } from '../analysis/block-quantized.js';
+import { matchLayers, signatureOf, type MatchMethod } from '../analysis/layer-matching.js';
 import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
 import { isQOperator } from '../analysis/qoperator.js';
 import { throwIfAborted, WeightlensError } from '../errors.js';
@@ -308,62 +309,32 @@ async function biasAudit(
 
 interface FloatPair {
   layer: WeightLayer;
-  matchedBy: 'weight' | 'node' | 'order';
-}
-
-/** Names a quantized weight may have had in the float model: its own, the value the op reads, minus suffixes. */
-function weightNames(layer: WeightLayer): string[] {
-  const names = [layer.weight.name, layer.weight.name.replace(/_quantized$/, '')];
-  // The QDQ exporters have DequantizeLinear write the float weight's own name.
-  for (const input of layer.node.inputs) if (input) names.push(input, input.replace(/_DequantizeLinear_Output$/, ''));
-  return names;
+  matchedBy: MatchMethod;
 }
 
 /**
- * Each quantized layer's float counterpart: by weight name, else by node name (minus onnxruntime's "_quant", "_Q4", "_Q8"),
- * else the next float layer not yet paired, in order. A layer left without one, or paired with a weight of
- * another shape, throws USAGE naming both.
+ * Each quantized layer's float counterpart (analysis/layer-matching.ts: by weight name, node name, or
+ * position and shape). A layer left without one, or paired with a weight of another shape, throws USAGE
+ * naming both.
  */
 function pairLayers(model: Model, layers: readonly WeightLayer[], float: Model): FloatPair[] {
   const floatLayers = findWeightLayers(float).filter((l) => l.weight.origin !== 'dequantized');
-  const byWeight = new Map<string, WeightLayer>();
-  const byNode = new Map<string, WeightLayer>();
-  for (const l of floatLayers) {
-    if (!byWeight.has(l.weight.name)) byWeight.set(l.weight.name, l);
-    if (!byNode.has(l.name)) byNode.set(l.name, l);
-  }
-  const used = new Set<WeightLayer>();
-  const pairs: (FloatPair | undefined)[] = layers.map((layer) => {
-    const w = weightNames(layer)
-      .map((n) => byWeight.get(n))
-      .find((l) => l && !used.has(l));
-    if (w) {
-      used.add(w);
-      return { layer: w, matchedBy: 'weight' as const };
-    }
-    const n = [layer.name, layer.name.replace(/_(quant|Q4|Q8)$/, '')]
-      .map((x) => byNode.get(x))
-      .find((l) => l && !used.has(l));
-    if (n) {
-      used.add(n);
-      return { layer: n, matchedBy: 'node' as const };
-    }
-    return undefined;
-  });
-  const rest = floatLayers.filter((l) => !used.has(l));
-  let next = 0;
+  const matching = matchLayers(floatLayers.map(signatureOf), layers.map(signatureOf));
+  const matched = new Map(matching.pairs.map((p) => [p.after, p]));
   return layers.map((layer, i) => {
-    let pair = pairs[i];
-    if (!pair) {
-      const l = rest[next++];
-      if (!l)
-        throw new WeightlensError(
-          'USAGE',
-          `${float.fileName}: the float model has no layer for "${layer.name}" of ${model.fileName} (weight "${layer.weight.name}"): it has ${floatLayers.length} weight layers, none left to pair by name or order; is it the model ${model.fileName} was quantized from?`,
-          { file: float.fileName },
-        );
-      pair = { layer: l, matchedBy: 'order' };
+    const match = matched.get(i);
+    if (!match) {
+      const left = matching.onlyBefore.slice(0, 3).map((k) => {
+        const l = floatLayers[k]!;
+        return `"${l.name}" (weight "${l.weight.name}" [${l.weight.shape.join(', ')}])`;
+      });
+      throw new WeightlensError(
+        'USAGE',
+        `${float.fileName}: the float model has no layer for "${layer.name}" of ${model.fileName} (weight "${layer.weight.name}" [${layer.weight.shape.join(', ')}]): none of its ${floatLayers.length} weight layers matches it by weight name, node name, or position and shape${left.length ? ` (unmatched: ${left.join(', ')})` : ''}; is it the model ${model.fileName} was quantized from?`,
+        { file: float.fileName },
+      );
     }
+    const pair = { layer: floatLayers[match.before]!, matchedBy: match.by };
     const a = layer.weight.shape.join(',');
     const b = pair.layer.weight.shape.join(',');
     if (a !== b)

@@ -22,6 +22,8 @@ export interface StatsProgress extends Progress {
 export interface StatsOptions {
   /** Only the layer with this name (node name, first output or weight name). */
   layer?: string;
+  /** The layers to measure, in place of the model's own (e.g. a view with a BatchNorm folded in). */
+  layers?: readonly WeightLayer[];
   kernels?: Kernels;
   signal?: AbortSignal;
   onProgress?: (p: StatsProgress) => void;
@@ -76,7 +78,7 @@ export function selectLayers(model: Model, layers: WeightLayer[], name: string |
 /** Statistics for every weight layer of the model (or the one named in options.layer). */
 export async function computeStats(model: Model, options: StatsOptions = {}): Promise<StatsReport> {
   const kernels = options.kernels ?? (await Kernels.load());
-  const layers = selectLayers(model, findWeightLayers(model), options.layer);
+  const layers = selectLayers(model, [...(options.layers ?? findWeightLayers(model))], options.layer);
   const reports: LayerReport[] = [];
   const before = [0];
   for (const layer of layers) before.push(before.at(-1)! + layer.weight.size);

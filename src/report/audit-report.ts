@@ -2,6 +2,7 @@
 // layer, saturation and grid levels of its stored codes, its scales, its bias's int32 headroom and, given the
 // float model, the error against the float weights. Definitions: docs/definitions.md, "Auditing a quantized
 // model". Plain JSON-ready data, and the worst-first order the CLI prints.
+import type { MatchMethod } from '../analysis/layer-matching.js';
 
 /** Which quantized form the layer's weight is stored in. */
 export type AuditFormat = 'QDQ' | 'QOperator' | 'MatMulNBits' | 'GatherBlockQuantized';
@@ -67,7 +68,7 @@ export interface FloatAudit {
   /** The float model's layer and weight paired with this one, and how they were paired. */
   layer: string;
   weight: string;
-  matchedBy: 'weight' | 'node' | 'order';
+  matchedBy: MatchMethod;
   /** SQNR (dB) of the dequantized weight against the float one; null when exact (or the float is all zero). */
   sqnr: number | null;
   /** Float values outside the representable range [(qmin − zp)·s, (qmax − zp)·s] of their scale. */

@@ -42,10 +42,35 @@ import { auditModel } from '../pipeline/audit-model.js';
 import { formatAuditSummary } from './audit-summary.js';
 import { diffModels } from '../pipeline/diff-models.js';
 import { formatDiffSummary } from './diff-summary.js';
+import { jsonPieces } from './json-output.js';
 
 export interface CliIO {
-  stdout: { write(text: string): unknown };
+  /** `write` returning false and a 'drain' event: a stream's back-pressure (process.stdout has both). */
+  stdout: { write(text: string): unknown; once?(event: 'drain', listener: () => void): unknown };
   stderr: { write(text: string): unknown; isTTY?: boolean };
+}
+
+/** Bytes of `--json` text gathered before one write. */
+const JSON_WRITE = 1 << 20;
+
+/**
+ * A report as `--json` prints it, its layers taken one at a time (json-output.ts) and written about a
+ * megabyte at a time, waiting while stdout is full: a pipe read slowly must not queue the whole text.
+ */
+async function writeJson(io: CliIO, report: object): Promise<void> {
+  const { stdout } = io;
+  let pending = '';
+  const flush = async () => {
+    const accepted = stdout.write(pending);
+    pending = '';
+    if (accepted === false && stdout.once)
+      await new Promise((resolve) => stdout.once!('drain', () => resolve(undefined)));
+  };
+  for (const piece of jsonPieces(report, 'layers')) {
+    pending += piece;
+    if (pending.length >= JSON_WRITE) await flush();
+  }
+  if (pending) await flush();
 }
 
 /** The progress line a command asked for: on stderr always, never, or (auto) only on a terminal. */
@@ -71,17 +96,16 @@ async function runStats(cmd: StatsCommand, io: CliIO): Promise<void> {
       onProgress: stepOf(progress, name, 'stats'),
     });
     progress.done();
-    io.stdout.write(formatStats(report, model, cmd.format, cmd.wide));
+    if (cmd.format === 'json') await writeJson(io, report);
+    else io.stdout.write(formatStats(report, model, cmd.format, cmd.wide));
   } finally {
     progress.done();
   }
 }
 
-function formatStats(report: StatsReport, model: Model, format: StatsFormat, wide: boolean): string {
+function formatStats(report: StatsReport, model: Model, format: Exclude<StatsFormat, 'json'>, wide: boolean): string {
   const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
   switch (format) {
-    case 'json':
-      return json(report);
     case 'netron':
       return json(toNetronAttachment(report));
     case 'model-explorer':
@@ -202,7 +226,8 @@ async function runQuantize(cmd: QuantizeCommand, io: CliIO): Promise<void> {
       ? { ...outcome.report, verify: await verifyQuantized(cmd.model, cmd.output, cmd.verify) }
       : outcome.report;
     progress.done();
-    io.stdout.write(cmd.json ? JSON.stringify(report, null, 2) + '\n' : formatQuantizeSummary(report, cmd.output));
+    if (cmd.json) await writeJson(io, report);
+    else io.stdout.write(formatQuantizeSummary(report, cmd.output));
   } finally {
     progress.done();
     await spill.remove();
@@ -237,7 +262,8 @@ async function runAudit(cmd: AuditCommand, io: CliIO): Promise<void> {
       onProgress: stepOf(progress, name, 'audit'),
     });
     progress.done();
-    io.stdout.write(cmd.json ? JSON.stringify(report, null, 2) + '\n' : formatAuditSummary(report, { wide: cmd.wide }));
+    if (cmd.json) await writeJson(io, report);
+    else io.stdout.write(formatAuditSummary(report, { wide: cmd.wide }));
   } finally {
     progress.done();
   }
@@ -253,7 +279,8 @@ async function runDiff(cmd: DiffCommand, io: CliIO): Promise<void> {
       onProgress: stepOf(progress, `${basename(cmd.model)} -> ${basename(cmd.after)}`, 'diff'),
     });
     progress.done();
-    io.stdout.write(cmd.json ? JSON.stringify(report, null, 2) + '\n' : formatDiffSummary(report, { wide: cmd.wide }));
+    if (cmd.json) await writeJson(io, report);
+    else io.stdout.write(formatDiffSummary(report, { wide: cmd.wide }));
   } finally {
     progress.done();
   }

@@ -15,6 +15,7 @@ import { generateCorpus } from '../corpus/generate.js';
 import { nonFiniteTensorsIn } from '../corpus/finite-weights.js';
 import { pool, runNode, type ChildRun } from '../support/child-process.js';
 import { ROOT } from '../support/node-paths.js';
+import type { DiffReport } from '../../src/report/diff-report.js';
 
 const CHILD = join(ROOT, 'build/corpus/child.js');
 const BIN = join(ROOT, 'bin/weightlens.js');
@@ -29,6 +30,8 @@ interface EntryRuns {
   cliCleFinite?: { nonFiniteIn: string[]; nonFiniteOut: string[] };
   cliReport: ChildRun;
   cliQuantize: ChildRun;
+  /** `diff` of the file against itself. */
+  cliDiff: ChildRun;
   /** Non-finite float constants of the input and of the CLI's quantize output, when it wrote one. */
   cliQuantizeFinite?: { nonFiniteIn: string[]; nonFiniteOut: string[] };
 }
@@ -110,12 +113,14 @@ describe('hostile-file corpus', () => {
         const cliReport = await node(BIN, 'report', path, '-o', join(out, 'cli', 'report.html'), '--quiet');
         const cliQuantizeOutput = join(out, 'cli', 'm.q.onnx');
         const cliQuantize = await node(BIN, 'quantize', path, '-o', cliQuantizeOutput, '--quiet');
+        const cliDiff = await node(BIN, 'diff', path, path, '--json', '--quiet');
         runs.set(entry.name, {
           library,
           cliStats,
           cliCle,
           cliReport,
           cliQuantize,
+          cliDiff,
           ...(cliCleFinite ? { cliCleFinite } : {}),
           ...(cliQuantize.status === 0
             ? {
@@ -180,6 +185,12 @@ function check(entry: CorpusEntry, r: EntryRuns): void {
     ...cleAccepted,
   ];
   expectOutcome('CLI quantize', cliOutcome(r.cliQuantize, name), quantizeAccepted);
+  // diff reads both models as stats reads one; a model against itself changes nothing.
+  const diff = cliOutcome(r.cliDiff, name);
+  expectOutcome('CLI diff', diff, [stats.outcome as Outcome]);
+  if (diff.outcome === 'ok')
+    for (const l of (JSON.parse(r.cliDiff.stdout) as DiffReport).layers)
+      expect(l.relativeChange ?? 0, `diff ${l.before}`).to.equal(0);
   // A layer whose weight holds NaN/±Inf stays float, as it was: nothing non-finite is added.
   if (cliQuantizeFinite) {
     const { nonFiniteIn, nonFiniteOut } = cliQuantizeFinite;

@@ -50,3 +50,27 @@ export function rank2(a: f64, v: usize, b: f64, w: usize, y: usize, n: i32): voi
     store<f64>(y + o, load<f64>(y + o) - a * load<f64>(v + o) - b * load<f64>(w + o));
   }
 }
+
+/**
+ * One row of a symmetric matrix-vector product from the lower triangle: returns Σ row[k]·v[k] and adds
+ * vi·row[k] to p[k] (the same entries' mirror images), k < n, reading the row once.
+ */
+export function symmetricRow(row: usize, v: usize, vi: f64, p: usize, n: i32): f64 {
+  const va = f64x2.splat(vi);
+  let s = f64x2.splat(0);
+  let k = 0;
+  for (; k + 2 <= n; k += 2) {
+    const o = <usize>k << 3;
+    const a = v128.load(row + o);
+    s = madd(a, v128.load(v + o), s);
+    v128.store(p + o, madd(va, a, v128.load(p + o)));
+  }
+  let sum = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  if (k < n) {
+    const o = <usize>k << 3;
+    const a = load<f64>(row + o);
+    sum += a * load<f64>(v + o);
+    store<f64>(p + o, load<f64>(p + o) + vi * a);
+  }
+  return sum;
+}

@@ -1,7 +1,8 @@
 // The Gram matrix of a row-major float32 A [rows, cols] on its smaller side s = min(rows, cols), the first
 // step of its singular values (docs/definitions.md, "Singular values"): G = X·Xᵀ, X = A when rows ≤ cols,
 // else X = Aᵀ (copied transposed into `transposed`, f32[rows·cols], so both cases are dot products of
-// contiguous rows). G is float64 [s, s], both triangles, products and sums in float64.
+// contiguous rows). G is float64 [s, s], lower triangle only (what symmetric-eigen.ts reads), products and
+// sums in float64.
 import { madd } from './f64-rows';
 
 /** Whether any of n values at p is NaN or ±Inf (x − x is 0 exactly for finite x). */
@@ -80,7 +81,7 @@ function dotPair(a: usize, b0: usize, b1: usize, len: i32, out: usize): void {
 }
 
 /**
- * G = X·Xᵀ into out (f64 [s, s]) for X = A or Aᵀ as above. Returns 1 (and writes nothing) if A holds NaN or
+ * G = X·Xᵀ's lower triangle into out (f64 [s, s]) for X = A or Aᵀ as above. Returns 1 (and writes nothing) if A holds NaN or
  * ±Inf, else 0.
  */
 export function gramMatrix(src: usize, rows: i32, cols: i32, transposed: usize, out: usize): i32 {
@@ -96,12 +97,10 @@ export function gramMatrix(src: usize, rows: i32, cols: i32, transposed: usize, 
   for (let i = 0; i < s; i++) {
     const a = x + <usize>i * rowBytes;
     const gi = out + ((<usize>i * <usize>s) << 3);
-    for (let j = i; j < s; j += 2) {
-      const b1 = j + 1 < s ? a + <usize>(j + 1 - i) * rowBytes : 0;
-      dotPair(a, a + <usize>(j - i) * rowBytes, b1, len, gi + (<usize>j << 3));
+    for (let j = 0; j <= i; j += 2) {
+      const b1 = j + 1 <= i ? x + <usize>(j + 1) * rowBytes : 0;
+      dotPair(a, x + <usize>j * rowBytes, b1, len, gi + (<usize>j << 3));
     }
-    // The lower triangle mirrors row i's upper part.
-    for (let j = i + 1; j < s; j++) store<f64>(out + ((<usize>j * <usize>s + <usize>i) << 3), load<f64>(gi + (<usize>j << 3)));
   }
   return 0;
 }

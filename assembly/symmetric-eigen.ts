@@ -1,19 +1,18 @@
-// Eigenvalues (and optionally eigenvectors) of a symmetric float64 matrix G [n, n] (row-major, both
-// triangles), for the singular values of a weight (docs/definitions.md, "Singular values"):
+// Eigenvalues (and optionally eigenvectors) of a symmetric float64 matrix G [n, n] (row-major, its lower
+// triangle read), for the singular values of a weight (docs/definitions.md, "Singular values"):
 //   1. Householder tridiagonalization: G = Q·T·Qᵀ, T tridiagonal (diagonal d, off-diagonal e);
 //   2. implicit QL with Wilkinson shifts on T (Numerical Recipes' tqli), Givens rotations accumulated into
 //      the rows of W when vectors are asked for;
 //   3. eigenvectors of G = Q·(those of T): the reflectors applied back to W's rows;
 //   4. eigenvalues sorted descending, W's rows with them.
-// G is kept whole (both triangles) so every step works on contiguous rows: the Householder step reads and
-// updates rows of the trailing block, the rotations and reflections combine rows of W. Twice the
-// arithmetic of a one-triangle version, but SIMD over rows and no strided access.
+// Every step works on contiguous rows, SIMD over them: the Householder step reads and updates row prefixes
+// of the trailing block's lower triangle, the rotations and reflections combine rows of W.
 //
 // G is overwritten (its row k past the diagonal keeps reflector k). Writes d f64[n] (eigenvalues,
 // descending); e f64[n] and work f64[2n] are scratch; w = 0 skips vectors, else W f64[n, n] receives them,
 // row j the unit eigenvector of d[j]. Returns the QL iterations taken, or −1 when they pass 30·n (no
 // convergence: only non-finite input does that in practice, and JS checks for it first).
-import { axpy, dot, rank2 } from './f64-rows';
+import { axpy, dot, rank2, symmetricRow } from './f64-rows';
 
 const EPS: f64 = 2.220446049250313e-16;
 
@@ -35,12 +34,14 @@ const EPS: f64 = 2.220446049250313e-16;
 /**
  * Reduces G to tridiagonal T: step k reflects column k below the diagonal onto e[k]·unit with
  * H = I − τ·v·vᵀ, and updates the trailing block B ← H·B·H = B − v·wᵀ − w·vᵀ, w = p − (τ/2)(pᵀv)·v,
- * p = τ·B·v. v is stored in row k past the diagonal, τ in tau[k] (0: no reflection needed).
+ * p = τ·B·v. Only B's lower triangle is kept up to date (row prefixes: contiguous, half the work); v is
+ * stored in row k past the diagonal (upper triangle, free by then), τ in tau[k] (0: no reflection needed).
  */
 function tridiagonalize(g: usize, n: i32, d: usize, e: usize, tau: usize, p: usize): void {
   for (let k = 0; k < n - 2; k++) {
     const r = n - k - 1;
     const x = at(g, n, k, k + 1);
+    for (let i = 0; i < r; i++) store<f64>(f64At(x, i), load<f64>(at(g, n, k + 1 + i, k)));
     const sq = dot(x, x, r);
     const x0 = load<f64>(x);
     const tail = sq - x0 * x0;
@@ -58,15 +59,21 @@ function tridiagonalize(g: usize, n: i32, d: usize, e: usize, tau: usize, p: usi
     const t = 2 / (tail + v0 * v0);
     store<f64>(f64At(e, k), alpha);
     store<f64>(f64At(tau, k), t);
-    for (let i = 0; i < r; i++) store<f64>(f64At(p, i), t * dot(at(g, n, k + 1 + i, k + 1), x, r));
+    memory.fill(p, 0, <usize>r << 3);
+    for (let i = 0; i < r; i++) {
+      const row = at(g, n, k + 1 + i, k + 1), vi = load<f64>(f64At(x, i));
+      const below = symmetricRow(row, x, vi, p, i);
+      store<f64>(f64At(p, i), load<f64>(f64At(p, i)) + below + load<f64>(f64At(row, i)) * vi);
+    }
+    for (let i = 0; i < r; i++) store<f64>(f64At(p, i), t * load<f64>(f64At(p, i)));
     const half = 0.5 * t * dot(p, x, r);
     axpy(-half, x, p, r);
     for (let i = 0; i < r; i++)
-      rank2(load<f64>(f64At(x, i)), p, load<f64>(f64At(p, i)), x, at(g, n, k + 1 + i, k + 1), r);
+      rank2(load<f64>(f64At(x, i)), p, load<f64>(f64At(p, i)), x, at(g, n, k + 1 + i, k + 1), i + 1);
   }
   if (n >= 2) {
     store<f64>(f64At(d, n - 2), load<f64>(at(g, n, n - 2, n - 2)));
-    store<f64>(f64At(e, n - 2), load<f64>(at(g, n, n - 2, n - 1)));
+    store<f64>(f64At(e, n - 2), load<f64>(at(g, n, n - 1, n - 2)));
   }
   if (n >= 1) {
     store<f64>(f64At(d, n - 1), load<f64>(at(g, n, n - 1, n - 1)));

@@ -35,11 +35,15 @@ function pythag(a: number, b: number): number {
   return y === 0 ? 0 : y * Math.sqrt(1 + (x / y) * (x / y));
 }
 
-/** G [n, n] to tridiagonal (d, e); reflector k in G's row k past the diagonal, τ_k in tau. */
+/**
+ * G [n, n] to tridiagonal (d, e) from its lower triangle, as the kernel: reflector k in G's row k past the
+ * diagonal, τ_k in tau.
+ */
 function tridiagonalize(g: Float64Array, n: number, d: Float64Array, e: Float64Array, tau: Float64Array): void {
   const p = new Float64Array(n);
   for (let k = 0; k < n - 2; k++) {
     const [r, v] = [n - k - 1, k * n + k + 1];
+    for (let i = 0; i < r; i++) g[v + i] = g[(k + 1 + i) * n + k]!;
     let sq = 0;
     for (let i = 0; i < r; i++) sq += g[v + i]! ** 2;
     const x0 = g[v]!;
@@ -55,12 +59,18 @@ function tridiagonalize(g: Float64Array, n: number, d: Float64Array, e: Float64A
     g[v] = v0;
     const t = 2 / (tail + v0 * v0);
     [e[k], tau[k]] = [alpha, t];
+    // p = B·v from B's lower triangle: row i gives p_i its prefix and p_j (j < i) the mirror images.
+    p.fill(0);
     for (let i = 0; i < r; i++) {
-      const row = (k + 1 + i) * n + k + 1;
-      let sum = 0;
-      for (let j = 0; j < r; j++) sum += g[row + j]! * g[v + j]!;
-      p[i] = t * sum;
+      const [row, vi] = [(k + 1 + i) * n + k + 1, g[v + i]!];
+      let below = 0;
+      for (let j = 0; j < i; j++) {
+        below += g[row + j]! * g[v + j]!;
+        p[j] = p[j]! + vi * g[row + j]!;
+      }
+      p[i] = p[i]! + below + g[row + i]! * vi;
     }
+    for (let i = 0; i < r; i++) p[i] = t * p[i]!;
     let pv = 0;
     for (let i = 0; i < r; i++) pv += p[i]! * g[v + i]!;
     const half = 0.5 * t * pv;
@@ -68,10 +78,10 @@ function tridiagonalize(g: Float64Array, n: number, d: Float64Array, e: Float64A
     for (let i = 0; i < r; i++) {
       const row = (k + 1 + i) * n + k + 1;
       const [vi, wi] = [g[v + i]!, p[i]!];
-      for (let j = 0; j < r; j++) g[row + j] = g[row + j]! - vi * p[j]! - wi * g[v + j]!;
+      for (let j = 0; j <= i; j++) g[row + j] = g[row + j]! - vi * p[j]! - wi * g[v + j]!;
     }
   }
-  if (n >= 2) [d[n - 2], e[n - 2]] = [g[(n - 2) * n + n - 2]!, g[(n - 2) * n + n - 1]!];
+  if (n >= 2) [d[n - 2], e[n - 2]] = [g[(n - 2) * n + n - 2]!, g[(n - 1) * n + n - 2]!];
   if (n >= 1) [d[n - 1], e[n - 1]] = [g[n * n - 1]!, 0];
 }
 
@@ -120,7 +130,7 @@ function tridiagonalQl(d: Float64Array, e: Float64Array, n: number, w: Float64Ar
   return iterations;
 }
 
-/** Eigenvalues of symmetric G [n, n] (overwritten), descending, and unit eigenvectors by row when asked. */
+/** Eigenvalues of symmetric G [n, n] (its lower triangle; overwritten), descending, and unit eigenvectors by row when asked. */
 export function symmetricEigenReference(
   g: Float64Array,
   n: number,

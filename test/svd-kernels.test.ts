@@ -6,7 +6,13 @@ import { describe, it, before } from 'node:test';
 import { expect } from 'chai';
 import { Kernels } from '../src/kernels/kernels.js';
 import { MAX_GRAM_SIDE, SvdKernels, spatialMatrix, type SingularVectors } from '../src/kernels/svd-kernels.js';
-import { singularValuesReference, singularVectorsReference } from '../src/kernels/svd-reference.js';
+import {
+  singularValuesReference,
+  singularVectorsReference,
+  symmetricEigenReference,
+} from '../src/kernels/svd-reference.js';
+import { instantiateKernels } from '../src/kernels/wasm-module.js';
+import { WeightlensError } from '../src/errors.js';
 import { randomWeights } from './support/random.js';
 import { rejects } from './support/rejects.js';
 
@@ -122,6 +128,30 @@ describe('singular values (Wasm)', () => {
         Promise.resolve().then(() => svd.singularVectors(staged, 10, 5)),
         'BAD_TENSOR',
       );
+    }
+  });
+
+  it('a NaN or ±Inf Gram matrix (what the NaN check keeps out) ends after 30·n QL steps, never hangs', async () => {
+    const wasm = await instantiateKernels();
+    const n = 6;
+    const base = wasm.memory.buffer.byteLength; // past everything in use
+    wasm.memory.grow(1);
+    const [d, e, work, w] = [base + n * n * 8, base + n * n * 8 + n * 8, base + n * n * 8 + n * 16, base + n * n * 16];
+    for (const bad of [NaN, Infinity]) {
+      for (const vectors of [0, w]) {
+        const g = new Float64Array(wasm.memory.buffer, base, n * n).fill(0.5);
+        g[2 * n + 1] = bad;
+        expect(wasm.symmetricEigen(base, n, d, e, work, vectors)).to.equal(-1);
+        const reference = Float64Array.from({ length: n * n }, (_, i) => (i === 2 * n + 1 ? bad : 0.5));
+        const error = (() => {
+          try {
+            symmetricEigenReference(reference, n, vectors !== 0);
+          } catch (caught) {
+            return caught;
+          }
+        })();
+        expect(error).to.be.instanceOf(WeightlensError).with.property('code', 'INTERNAL');
+      }
     }
   });
 

@@ -10,8 +10,8 @@ import { WasmArena, alignUp, labelText, type TensorLabel } from './wasm-memory.j
 
 /**
  * The largest Gram side (min(rows, cols)) decomposed: its Gram matrix and eigenvectors take 2·8·side² bytes
- * (256 MB at 4096, inside the 512 MB memory bar), and the O(side³) eigensolver takes about a minute
- * there. Real weights stay far below it (ResNet-50: 1024; a 4096-wide transformer's square matrices meet it).
+ * (256 MB at 4096, inside the 512 MB memory bar), and the O(side³) work grows to tens of seconds there
+ * (measured in Node: 2.6 s for the values at 2048). Real weights stay far below it (ResNet-50: 1024; a 4096-wide transformer's square matrices meet it).
  */
 export const MAX_GRAM_SIDE = 4096;
 

@@ -15,3 +15,6 @@ export { runAbsMaxScalar, gridAbsMaxScalar, scaleRunsScalar, scaleGridScalar, ru
 export { quantizeChannels, quantizeBlocks, blockRanges } from './quantize';
 export { clipSearchChannels, clipSearchChannelsScalar, clipSearchBlocks, clipSearchBlocksScalar } from './clip-search';
 export { hqqZeroPoints, hqqZeroPointsScalar } from './hqq-zero-points';
+export { gramMatrix } from './gram';
+export { symmetricEigen } from './symmetric-eigen';
+export { singularVectors } from './singular-vectors';

@@ -19,6 +19,8 @@ import { mainThreadBenches } from './main-thread.js';
 import { QUANTIZER_RANGES } from '../src/pipeline/quant-error.js';
 import { QuantSearchKernels } from '../src/kernels/quant-search-kernels.js';
 import { clipSearchReference, hqqReference } from '../src/kernels/quant-search-reference.js';
+import { SvdKernels } from '../src/kernels/svd-kernels.js';
+import { singularValuesReference } from '../src/kernels/svd-reference.js';
 
 const RUNS = 7;
 
@@ -377,6 +379,50 @@ async function quantSearchBench(): Promise<void> {
   );
 }
 
+/** Runs of the singular-values line: its plain-JS side takes seconds per run (O(side³) per layer). */
+const SVD_RUNS = 3;
+
+/**
+ * Singular values (Weight SVD, [Cout, Cin·kh·kw]) of each distinct ResNet-50 conv shape, Wasm against the
+ * plain-JS reference, staging untimed; also the Wasm time of the layer with the largest Gram side.
+ */
+async function singularValuesBench(): Promise<void> {
+  const shapes = [...new Map(tensorSet().map((t) => [`${t.cout}x${t.inner}`, t])).values()];
+  const kernels = await Kernels.load();
+  const svd = await SvdKernels.load(kernels);
+  const side = (t: BenchTensor) => Math.min(t.cout, t.inner);
+  const largest = shapes.reduce((a, b) => (side(b) > side(a) ? b : a));
+  const data = shapes.map((t, i) => Float32Array.from({ length: t.cout * t.inner }, (_, k) => Math.sin(k + i) * 0.1));
+  const wasmTimes: number[] = [],
+    jsTimes: number[] = [],
+    largestTimes: number[] = [];
+  for (let r = 0; r < SVD_RUNS; r++) {
+    let ms = 0;
+    for (const [i, t] of shapes.entries()) {
+      const staged = await kernels.stage(data[i]!.length, (d) => d.set(data[i]!));
+      const one = time(() => svd.singularValues(staged, t.cout, t.inner));
+      ms += one;
+      if (t === largest) largestTimes.push(one);
+    }
+    wasmTimes.push(ms);
+    jsTimes.push(time(() => shapes.forEach((t, i) => singularValuesReference(data[i]!, t.cout, t.inner))));
+  }
+  const [w, j] = [median(wasmTimes), median(jsTimes)];
+  console.log(
+    JSON.stringify({
+      bench: 'singular-values',
+      shapes: shapes.length,
+      wasm_ms: +w.toFixed(1),
+      js_ms: +j.toFixed(1),
+      wasm_vs_js: +(j / w).toFixed(2),
+      largest: `${largest.cout}x${largest.inner}`,
+      largest_wasm_ms: +median(largestTimes).toFixed(1),
+      kernel: kernelVariant(),
+      runs: SVD_RUNS,
+    }),
+  );
+}
+
 /** Plain-JS histogram with the kernel's bin rule (equal widths over [lo, hi], hi in the last bin). */
 function jsHistogram(data: Float32Array, offset: number, n: number, lo: number, hi: number, counts: Uint32Array): void {
   const scale = counts.length / (hi - lo),
@@ -477,6 +523,7 @@ try {
   await quantErrorBench();
   await blockQuantErrorBench();
   await quantSearchBench();
+  await singularValuesBench();
   await histogramBench();
   await histogramJobsBench();
   await mainThreadBenches();

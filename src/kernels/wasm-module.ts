@@ -123,6 +123,12 @@ export interface KernelExports {
   clipSearchBlocksScalar: ClipSearchKernel;
   hqqZeroPoints: HqqKernel;
   hqqZeroPointsScalar: HqqKernel;
+  /** assembly/gram.ts: G = A·Aᵀ or Aᵀ·A (f64 [s, s], lower triangle); `transposed` is f32 scratch for Aᵀ; 1 if A holds NaN/±Inf. */
+  gramMatrix(src: number, rows: number, cols: number, transposed: number, out: number): number;
+  /** assembly/symmetric-eigen.ts: eigenvalues descending into d (vectors into w unless 0); QL steps, −1 if none converge. */
+  symmetricEigen(g: number, n: number, d: number, e: number, work: number, w: number): number;
+  /** assembly/singular-vectors.ts: Y [s, len] = rows Xᵀ·w_j / σ_j (zero where σ_j ≤ cut). */
+  singularVectors(x: number, s: number, len: number, w: number, sigma: number, cut: number, y: number): void;
   histogram(
     src: number,
     groups: number,

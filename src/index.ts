@@ -27,6 +27,9 @@ export {
 } from './pipeline/quantize-model.js';
 export { auditModel, type AuditOptions } from './pipeline/audit-model.js';
 export { diffModels, type DiffOptions } from './pipeline/diff-models.js';
+export { compressibility, type CompressOptions } from './pipeline/compressibility.js';
+export type { CompressReport, LayerCompressibility, FactorizationFigures } from './report/compress-report.js';
+export type { CompressionPoint } from './analysis/compression.js';
 export type { DiffReport, DiffLayer } from './report/diff-report.js';
 export type { MatchMethod } from './analysis/layer-matching.js';
 export type {

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WeightlensError } from '../errors.js';
+import { DEFAULT_COMPRESS_ERROR } from '../pipeline/compressibility.js';
 import type { Budget } from '../quant/planner.js';
 import type { VerifyOptions } from '../node/verify-quantized.js';
 
@@ -36,6 +37,11 @@ Options for stats:
                        32,64,128; comma-separated positive integers)
   --wide               the whole table: full layer names and shapes, every outlier channel (default:
                        lines of at most 120 characters)
+  --compress           compressibility instead of the statistics table: per layer the singular values
+                       (Weight SVD [Cout, Cin·kh·kw], Spatial SVD [Cout·kh, Cin·kw]), rank for 99 %
+                       energy, effective rank, and the parameter ratio Weight/Spatial SVD, magnitude
+                       and channel pruning reach within --error; JSON: "compress"
+  --error E            the relative weight error ‖W − Ŵ‖/‖W‖ for --compress (default 0.05; 5% works)
 
 Options for cle:
   -o, --output FILE    where to write the equalized model (never the input itself)
@@ -111,6 +117,8 @@ export interface StatsCommand extends CommonOptions {
   blocks?: number[];
   format: StatsFormat;
   wide: boolean;
+  /** --compress [--error E]: compressibility within relative weight error E, in place of the statistics table. */
+  compress?: { error: number };
 }
 
 export interface CleCommand extends CommonOptions {
@@ -209,6 +217,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
         // The SQNR is computed by default now; --quant stays accepted so existing scripts keep working.
         quant: { type: 'boolean', default: false },
         'no-quant': { type: 'boolean', default: false },
+        compress: { type: 'boolean', default: false },
+        error: { type: 'string' },
         block: { type: 'string' },
         wide: { type: 'boolean', default: false },
         format: { type: 'string' },
@@ -294,6 +304,15 @@ export function parseCommandLine(argv: readonly string[]): Command {
     if (values.quant && values['no-quant']) throw usage('--quant and --no-quant contradict each other');
     if (values.block !== undefined && values['no-quant']) throw usage('--block and --no-quant contradict each other');
     const blocks = values.block === undefined ? {} : { blocks: blockSizes(values.block) };
+    if (values.error !== undefined && !values.compress) throw usage('--error needs --compress');
+    if (values.compress && (format === 'netron' || format === 'model-explorer'))
+      throw usage(`--compress and --format ${format} contradict each other`);
+    const error =
+      values.error === undefined
+        ? DEFAULT_COMPRESS_ERROR
+        : Number(values.error.replace(/%$/, '')) / (values.error.endsWith('%') ? 100 : 1);
+    if (!(error > 0 && error < 1))
+      throw usage(`--error takes a relative weight error between 0 and 1 (e.g. 0.05 or 5%), not "${values.error}"`);
     return {
       command,
       ...common,
@@ -302,8 +321,11 @@ export function parseCommandLine(argv: readonly string[]): Command {
       ...blocks,
       format,
       wide: values.wide,
+      ...(values.compress ? { compress: { error } } : {}),
     };
   }
+  if (values.compress) onlyFor('--compress', 'stats');
+  if (values.error !== undefined) onlyFor('--error', 'stats --compress');
   if (values.layer !== undefined) onlyFor('--layer', 'stats');
   if (values.block !== undefined) onlyFor('--block', 'stats and quantize');
   if (values.quant || values['no-quant'])

@@ -43,6 +43,8 @@ import { formatAuditSummary } from './audit-summary.js';
 import { diffModels } from '../pipeline/diff-models.js';
 import { formatDiffSummary } from './diff-summary.js';
 import { jsonPieces } from './json-output.js';
+import { compressibility } from '../pipeline/compressibility.js';
+import { formatCompressSummary } from './compress-summary.js';
 
 export interface CliIO {
   /** `write` returning false and a 'drain' event: a stream's back-pressure (process.stdout has both). */
@@ -95,8 +97,16 @@ async function runStats(cmd: StatsCommand, io: CliIO): Promise<void> {
       blocks: cmd.blocks,
       onProgress: stepOf(progress, name, 'stats'),
     });
+    const compress = cmd.compress
+      ? await compressibility(model, {
+          error: cmd.compress.error,
+          stats: report,
+          onProgress: stepOf(progress, name, 'compress'),
+        })
+      : undefined;
     progress.done();
-    if (cmd.format === 'json') await writeJson(io, report);
+    if (cmd.format === 'json') await writeJson(io, compress ? { ...report, compress } : report);
+    else if (compress) io.stdout.write(formatCompressSummary(compress, { wide: cmd.wide }));
     else io.stdout.write(formatStats(report, model, cmd.format, cmd.wide));
   } finally {
     progress.done();

@@ -28,6 +28,13 @@ export {
 export { auditModel, type AuditOptions } from './pipeline/audit-model.js';
 export { diffModels, type DiffOptions } from './pipeline/diff-models.js';
 export { compressibility, type CompressOptions } from './pipeline/compressibility.js';
+export {
+  factorizeLayer,
+  type FactorizeOptions,
+  type FactorizeOutcome,
+  type FactorizeReport,
+  type FactorizationMethod,
+} from './pipeline/factorize-layer.js';
 export type { CompressReport, LayerCompressibility, FactorizationFigures } from './report/compress-report.js';
 export type { CompressionPoint } from './analysis/compression.js';
 export type { DiffReport, DiffLayer } from './report/diff-report.js';

@@ -15,6 +15,9 @@ Commands:
   quantize MODEL.onnx -o OUT.onnx
                                 weight-only quantization: a QDQ model (integer weights, each read
                                 through a DequantizeLinear), with each layer's stored-weight SQNR
+  factorize MODEL.onnx --layer NAME --rank K -o OUT.onnx
+                                one layer replaced by its rank-K factorization (Weight SVD: two layers;
+                                --spatial: a 1×kw then a kh×1 Conv), to try a compression
   audit MODEL.onnx              audit an already-quantized model: saturation and grid levels of its
                                 integer codes, bad scales, int32 bias headroom (and, with --float, the
                                 error against the float model)
@@ -83,6 +86,16 @@ Options for quantize (weight-only; activations stay float):
 Options for diff:
   --json               print the machine form (JSON) instead of a table
   --wide               full layer names (default: lines of at most 120 characters)
+
+Options for factorize:
+  --layer NAME         the layer (node name, first output or weight name)
+  --rank K             the rank kept (1 to the matrix's smaller side; stats --compress shows the curve)
+  --spatial            Spatial SVD ([Cout·kh, Cin·kw]; Conv with a kernel larger than 1×1) instead of
+                       Weight SVD ([Cout, Cin·kh·kw])
+  -o, --output FILE    where to write the model (never the input itself)
+  --verify             run both models with onnxruntime-node (if installed) on synthetic inputs and print
+                       the output SQNR (--verify-runs, --verify-size as for quantize)
+  --json               print the machine form (JSON) instead of the summary
 
 Options for audit:
   --float FILE         the float model the quantized one was made from: per-layer and per-channel
@@ -163,7 +176,17 @@ export interface DiffCommand extends CommonOptions {
   wide: boolean;
 }
 
+export interface FactorizeCommand extends CommonOptions {
+  command: 'factorize';
+  output: string;
+  layer: string;
+  rank: number;
+  spatial: boolean;
+  verify?: VerifyOptions;
+}
+
 export type Command =
+  | FactorizeCommand
   | DiffCommand
   | StatsCommand
   | CleCommand
@@ -201,7 +224,7 @@ function verifyOptions(values: Record<string, string | boolean | undefined>): Ve
   return { ...(runs ? { runs } : {}), ...(openDimension ? { openDimension } : {}) };
 }
 
-const COMMANDS = ['stats', 'cle', 'report', 'quantize', 'audit', 'diff'] as const;
+const COMMANDS = ['stats', 'cle', 'report', 'quantize', 'audit', 'diff', 'factorize'] as const;
 const isCommand = (name: string): name is (typeof COMMANDS)[number] => (COMMANDS as readonly string[]).includes(name);
 
 export function parseCommandLine(argv: readonly string[]): Command {
@@ -218,6 +241,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
         quant: { type: 'boolean', default: false },
         'no-quant': { type: 'boolean', default: false },
         compress: { type: 'boolean', default: false },
+        rank: { type: 'string' },
+        spatial: { type: 'boolean', default: false },
         error: { type: 'string' },
         block: { type: 'string' },
         wide: { type: 'boolean', default: false },
@@ -285,8 +310,10 @@ export function parseCommandLine(argv: readonly string[]): Command {
       'verify-size',
       'matmul-nbits',
     ] as const
-  ).filter((k) => values[k]);
+  ).filter((k) => values[k] && !(command === 'factorize' && k.startsWith('verify')));
   if (command !== 'quantize' && schemeFlags.length > 0) onlyFor(`--${schemeFlags[0]}`, 'quantize');
+  if (command === 'factorize') return factorizeCommand(common, values);
+  if (values.rank !== undefined || values.spatial) onlyFor(values.spatial ? '--spatial' : '--rank', 'factorize');
   if (command !== 'quantize' && values['bias-correction']) onlyFor('--bias-correction', 'quantize');
   if (command === 'quantize')
     return { ...quantizeCommand(common, values), ...(values['bias-correction'] ? { biasCorrection: true } : {}) };
@@ -471,4 +498,41 @@ function diffCommand(
       );
   }
   return { command: 'diff', ...common, after, wide: values.wide === true };
+}
+
+function factorizeCommand(
+  common: CommonOptions,
+  values: Record<string, string | boolean | undefined>,
+): FactorizeCommand {
+  for (const option of [
+    'format',
+    'quant',
+    'no-quant',
+    'block',
+    'float',
+    'compress',
+    'error',
+    'no-bias-absorption',
+    'relu6-to-relu',
+    'wide',
+  ]) {
+    if (values[option] !== undefined && values[option] !== false)
+      throw usage(`--${option} is not an option of "factorize"`);
+  }
+  const { output, layer, rank } = values;
+  if (typeof output !== 'string') throw usage('factorize needs -o OUT.onnx, the file to write the model to');
+  if (typeof layer !== 'string' || layer === '') throw usage('factorize needs --layer NAME, the layer to factorize');
+  const k = typeof rank === 'string' && /^\s*\d+\s*$/.test(rank) ? Number(rank) : NaN;
+  if (!(k >= 1 && Number.isSafeInteger(k))) throw usage(`--rank takes a positive integer, not "${String(rank)}"`);
+  for (const option of ['verify-runs', 'verify-size'])
+    if (values[option] !== undefined && !values.verify) throw usage(`--${option} needs --verify`);
+  return {
+    command: 'factorize',
+    ...common,
+    output,
+    layer,
+    rank: k,
+    spatial: values.spatial === true,
+    ...(values.verify ? { verify: verifyOptions(values) } : {}),
+  };
 }

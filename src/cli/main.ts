@@ -10,6 +10,7 @@ import {
   type AuditCommand,
   type CleCommand,
   type DiffCommand,
+  type FactorizeCommand,
   type QuantizeCommand,
   type ReportCommand,
   type StatsCommand,
@@ -45,6 +46,8 @@ import { formatDiffSummary } from './diff-summary.js';
 import { jsonPieces } from './json-output.js';
 import { compressibility } from '../pipeline/compressibility.js';
 import { formatCompressSummary } from './compress-summary.js';
+import { factorizeLayer } from '../pipeline/factorize-layer.js';
+import { formatFactorizeSummary } from './factorize-summary.js';
 
 export interface CliIO {
   /** `write` returning false and a 'drain' event: a stream's back-pressure (process.stdout has both). */
@@ -279,6 +282,41 @@ async function runAudit(cmd: AuditCommand, io: CliIO): Promise<void> {
   }
 }
 
+async function runFactorize(cmd: FactorizeCommand, io: CliIO): Promise<void> {
+  const progress = commandProgress(cmd, io);
+  const name = basename(cmd.model);
+  try {
+    const dataDir = cmd.dataDir ?? dirname(cmd.model);
+    const model = await openModelFile(cmd.model, {
+      dataDir,
+      onProgress: (p) => p.phase === 'read' && stepOf(progress, name, 'read')(p),
+    });
+    progress.update('factorize', { fraction: 0, text: `${name}: factorizing ${cmd.layer}` });
+    const outcome = await factorizeLayer(model, {
+      layer: cmd.layer,
+      rank: cmd.rank,
+      method: cmd.spatial ? 'spatial' : 'weight',
+      dataFileName: `${basename(cmd.output).replace(/\.onnx$/i, '')}.data`,
+      relocateExternal: resolve(dirname(cmd.output)) !== resolve(dataDir),
+    });
+    await writeModel(cmd.output, outcome, {
+      input: cmd.model,
+      model,
+      dataDir,
+      onProgress: stepOf(progress, name, 'write'),
+    });
+    if (cmd.verify) progress.update('verify', { fraction: 0, text: `${name}: running both models (onnxruntime)` });
+    const report = cmd.verify
+      ? { ...outcome.report, verify: await verifyQuantized(cmd.model, cmd.output, cmd.verify) }
+      : outcome.report;
+    progress.done();
+    if (cmd.json) await writeJson(io, report);
+    else io.stdout.write(formatFactorizeSummary(report, cmd.output));
+  } finally {
+    progress.done();
+  }
+}
+
 async function runDiff(cmd: DiffCommand, io: CliIO): Promise<void> {
   const progress = commandProgress(cmd, io);
   try {
@@ -355,7 +393,9 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
               ? runAudit(cmd, io)
               : cmd.command === 'diff'
                 ? runDiff(cmd, io)
-                : runStats(cmd, io));
+                : cmd.command === 'factorize'
+                  ? runFactorize(cmd, io)
+                  : runStats(cmd, io));
     }
     return 0;
   } catch (error) {

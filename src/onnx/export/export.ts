@@ -74,7 +74,7 @@ const F = {
   opset: { domain: 1, version: 2 },
   graph: { node: 1, initializer: 5 },
   node: { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 },
-  attribute: { name: 1, f: 2, i: 3, t: 5, g: 6, floats: 7, graphs: 11, type: 20 },
+  attribute: { name: 1, f: 2, i: 3, t: 5, g: 6, floats: 7, ints: 8, graphs: 11, type: 20 },
   tensor: {
     dims: 1,
     dataType: 2,
@@ -91,6 +91,7 @@ const F = {
 
 const DATA_LOCATION_EXTERNAL = 1;
 const ATTRIBUTE_INT = 2;
+const ATTRIBUTE_INTS = 7;
 const utf8 = new TextEncoder();
 
 export function exportModel(model: Model, plan: ExportPlan, options: ExportOptions = {}): ExportResult {
@@ -624,8 +625,9 @@ class Exporter {
         F.node.attribute,
         records(
           stringRecord(F.attribute.name, name),
-          int64Record(F.attribute.i, value),
-          varintRecord(F.attribute.type, ATTRIBUTE_INT),
+          ...(typeof value === 'number'
+            ? [int64Record(F.attribute.i, value), varintRecord(F.attribute.type, ATTRIBUTE_INT)]
+            : [...value.map((v) => int64Record(F.attribute.ints, v)), varintRecord(F.attribute.type, ATTRIBUTE_INTS)]),
         ),
       ),
     );

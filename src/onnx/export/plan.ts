@@ -50,8 +50,8 @@ export interface NewNode {
   readonly domain?: string;
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
-  /** Integer attributes (e.g. DequantizeLinear's axis and block_size). */
-  readonly intAttributes?: Readonly<Record<string, number>>;
+  /** Integer attributes (e.g. DequantizeLinear's axis and block_size); a list is written as INTS (e.g. strides). */
+  readonly intAttributes?: Readonly<Record<string, number | readonly number[]>>;
   /** Attributes copied from an existing node, by name. */
   readonly copyAttributes?: { readonly from: Node; readonly names: readonly string[] };
 }

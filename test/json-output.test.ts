@@ -14,13 +14,19 @@ describe('jsonPieces', () => {
       { skipped: undefined, layers: [undefined, { a: 1 }, [2, 3]], notes: ['a', 'b'], fn: () => 1 },
       { before: 'a', layers: 'not an array', more: { layers: [1, 2] } },
     ];
-    for (const value of cases) expect([...jsonPieces(value, 'layers')].join('')).to.equal(pretty(value));
+    for (const value of cases) expect([...jsonPieces(value, [['layers']])].join('')).to.equal(pretty(value));
+    const nested = {
+      file: 'f',
+      layers: [1],
+      compress: { error: 0.05, layers: [{ a: [1, 2] }, { b: null }], notes: [] },
+    };
+    expect([...jsonPieces(nested, [['layers'], ['compress', 'layers']])].join('')).to.equal(pretty(nested));
   });
 
   it('gives each element of the array its own piece', () => {
     const layers = Array.from({ length: 100 }, (_, i) => ({ i, text: 'x'.repeat(100) }));
-    const pieces = [...jsonPieces({ file: 'f', layers }, 'layers')];
-    expect(pieces.length).to.be.greaterThan(100);
+    const pieces = [...jsonPieces({ file: 'f', layers, compress: { layers } }, [['layers'], ['compress', 'layers']])];
+    expect(pieces.length).to.be.greaterThan(200);
     expect(Math.max(...pieces.map((p) => p.length))).to.be.below(300);
   });
 });

@@ -55,6 +55,9 @@ export interface CliIO {
   stderr: { write(text: string): unknown; isTTY?: boolean };
 }
 
+/** The arrays of a report `--json` writes element by element: its layers, and stats --compress's. */
+const STREAMED = [['layers'], ['compress', 'layers']];
+
 /** Bytes of `--json` text gathered before one write. */
 const JSON_WRITE = 1 << 20;
 
@@ -71,7 +74,7 @@ async function writeJson(io: CliIO, report: object): Promise<void> {
     if (accepted === false && stdout.once)
       await new Promise((resolve) => stdout.once!('drain', () => resolve(undefined)));
   };
-  for (const piece of jsonPieces(report, 'layers')) {
+  for (const piece of jsonPieces(report, STREAMED)) {
     pending += piece;
     if (pending.length >= JSON_WRITE) await flush();
   }

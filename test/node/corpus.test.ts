@@ -16,6 +16,7 @@ import { nonFiniteTensorsIn } from '../corpus/finite-weights.js';
 import { pool, runNode, type ChildRun } from '../support/child-process.js';
 import { ROOT } from '../support/node-paths.js';
 import type { DiffReport } from '../../src/report/diff-report.js';
+import type { CompressReport } from '../../src/report/compress-report.js';
 
 const CHILD = join(ROOT, 'build/corpus/child.js');
 const BIN = join(ROOT, 'bin/weightlens.js');
@@ -32,6 +33,8 @@ interface EntryRuns {
   cliQuantize: ChildRun;
   /** `diff` of the file against itself. */
   cliDiff: ChildRun;
+  /** `stats --compress`. */
+  cliCompress: ChildRun;
   /** Non-finite float constants of the input and of the CLI's quantize output, when it wrote one. */
   cliQuantizeFinite?: { nonFiniteIn: string[]; nonFiniteOut: string[] };
 }
@@ -114,6 +117,7 @@ describe('hostile-file corpus', () => {
         const cliQuantizeOutput = join(out, 'cli', 'm.q.onnx');
         const cliQuantize = await node(BIN, 'quantize', path, '-o', cliQuantizeOutput, '--quiet');
         const cliDiff = await node(BIN, 'diff', path, path, '--json', '--quiet');
+        const cliCompress = await node(BIN, 'stats', path, '--compress', '--json', '--quiet');
         runs.set(entry.name, {
           library,
           cliStats,
@@ -121,6 +125,7 @@ describe('hostile-file corpus', () => {
           cliReport,
           cliQuantize,
           cliDiff,
+          cliCompress,
           ...(cliCleFinite ? { cliCleFinite } : {}),
           ...(cliQuantize.status === 0
             ? {
@@ -191,6 +196,12 @@ function check(entry: CorpusEntry, r: EntryRuns): void {
   if (diff.outcome === 'ok')
     for (const l of (JSON.parse(r.cliDiff.stdout) as DiffReport).layers)
       expect(l.relativeChange ?? 0, `diff ${l.before}`).to.equal(0);
+  // stats --compress reads what stats reads; a weight it cannot factorize is a note, not an error.
+  const compress = cliOutcome(r.cliCompress, name);
+  expectOutcome('CLI stats --compress', compress, [stats.outcome as Outcome]);
+  if (compress.outcome === 'ok')
+    for (const l of (JSON.parse(r.cliCompress.stdout) as { compress: CompressReport }).compress.layers)
+      expect(l.best.parameters, `compress ${l.name}`).to.be.at.most(l.parameters);
   // A layer whose weight holds NaN/±Inf stays float, as it was: nothing non-finite is added.
   if (cliQuantizeFinite) {
     const { nonFiniteIn, nonFiniteOut } = cliQuantizeFinite;

@@ -63,11 +63,13 @@ export const styles = css`
   .text {
     text-align: left;
   }
-  tbody th {
+  .scroller tbody th {
     font-weight: normal;
     white-space: normal;
   }
-  thead th {
+  .scroller thead th {
+    white-space: normal;
+    vertical-align: bottom;
     position: sticky;
     top: 0;
     background: var(--_background);

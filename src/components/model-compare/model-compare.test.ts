@@ -256,6 +256,30 @@ describe('<model-compare>', () => {
     expect(h.statusText()).to.contain('cancelled');
   });
 
+  it('a long table (1,200 layers) draws only the rows in view; scrolling draws others', async () => {
+    const h0 = await mountCompared({
+      beforeInput: { kind: 'files', files: [floatFile] },
+      afterInput: { kind: 'files', files: [int8File] },
+    });
+    const real = h0.element.shownReport!;
+    ElementHarness.cleanup();
+    const layers = Array.from({ length: 1200 }, (_, i) => {
+      const l = real.layers[i % real.layers.length]!;
+      return { ...l, before: `layer${i}`, after: `layer${i}`, relativeChange: (i + 1) / 1200 };
+    });
+    const report: DiffReport = { ...real, layers };
+    const h = await ElementHarness.mount('model-compare', { properties: { report } }).ready();
+    expect(h.part('layers')!.getAttribute('aria-rowcount')).to.equal('1201');
+    const drawn = bodyRows(h);
+    expect(drawn.length).to.be.below(200);
+    expect(drawn[0]!.dataset['layer']).to.equal('layer1199'); // largest change first
+    const scroller = h.part('scroller')!;
+    scroller.scrollTop = scroller.scrollHeight;
+    scroller.dispatchEvent(new Event('scroll'));
+    await waitFor(() => bodyRows(h).some((r) => r.dataset['layer'] === 'layer0'), 'the last rows');
+    expect(bodyRows(h).length).to.be.below(200);
+  });
+
   it('results given as `report` are shown without computing', async () => {
     const report: DiffReport = {
       before: 'a.onnx',

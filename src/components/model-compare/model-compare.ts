@@ -323,7 +323,7 @@ export class ModelCompare extends WeightlensElement {
   }
 
   private renderTable(report: DiffReport, rows: CompareRow[], chosen: DiffLayer | undefined): TemplateResult {
-    const columns = 10;
+    const columns = 9;
     const { start, end, before, after } = this.rowWindow.range(rows.length);
     const sortable = (key: CompareSort, label: string, title: string, cls = '') =>
       html`<th
@@ -344,8 +344,7 @@ export class ModelCompare extends WeightlensElement {
         <thead>
           <tr aria-rowindex="1">
             ${sortable('order', '#', "Sort in the model's order")}
-            <th scope="col" class="text">Layer (before → after)</th>
-            <th scope="col" class="text">Op</th>
+            <th scope="col" class="text">Layer (before → after) · op</th>
             <th scope="col" class="text">Matched by</th>
             ${sortable('change', 'Relative change', 'Sort by ‖after − before‖ / ‖before‖, largest first')}
             ${sortable('sqnr', 'SQNR', 'Sort by the SQNR of after against before, lowest first')}
@@ -382,8 +381,8 @@ export class ModelCompare extends WeightlensElement {
         <button part="layer-button" type="button" class="layer-button" @click=${() => this.selectLayer(l.before)}>
           ${row.name}
         </button>
+        <span class="muted"> · ${l.op}</span>
       </th>
-      <td class="text">${l.op}</td>
       <td class="text">${l.matchedBy}${l.folded ? html`<span class="muted"> · BN folded ${l.folded.side}</span>` : nothing}</td>
       <td class="change">${l.shapeChanged ? 'shape changed' : formatNumber(l.relativeChange)}</td>
       <td class="sqnr">${sqnrCell(l)}</td>

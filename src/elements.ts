@@ -2,6 +2,7 @@
 // registry, so static-site builds can import it).
 import { CleCompare } from './components/cle-compare/cle-compare.js';
 import { LayerTable } from './components/layer-table/layer-table.js';
+import { ModelCompare } from './components/model-compare/model-compare.js';
 import { ModelSource } from './components/model-source/model-source.js';
 import { QuantErrorPlot } from './components/quant-error-plot/quant-error-plot.js';
 import { QuantPlanElement } from './components/quant-plan/quant-plan.js';
@@ -17,10 +18,12 @@ CleCompare.define('cle-compare');
 QuantErrorPlot.define('quant-error-plot');
 WeightHistogram.define('weight-histogram');
 QuantPlanElement.define('quant-plan');
+ModelCompare.define('model-compare');
 
 export {
   CleCompare,
   LayerTable,
+  ModelCompare,
   ModelSource,
   QuantErrorPlot,
   QuantPlanElement,
@@ -34,6 +37,7 @@ export {
   type EqualizedFile,
   type Equalizer,
 } from './components/cle-compare/cle-compare.js';
+export type { CompareSort, Differ } from './components/model-compare/model-compare.js';
 export { ModelHandle, type ModelStatus } from './binding/model-handle.js';
 export type { Progress as LoadProgress } from './progress.js';
 export type { ModelInput } from './pipeline/model-input.js';

@@ -5,6 +5,7 @@ export type { WlLayerSelectEvent } from './wl-layer-select.js';
 export type { WlCleAppliedEvent } from './wl-cle-applied.js';
 export type { WlPlanChosenEvent } from './wl-plan-chosen.js';
 export type { WlQuantizedEvent } from './wl-quantized.js';
+export type { WlComparedEvent } from './wl-compared.js';
 
 /** Event name -> detail type, for WeightlensElement.emit(). */
 export interface WlEventDetails {
@@ -15,4 +16,5 @@ export interface WlEventDetails {
   'wl-cle-applied': import('./wl-cle-applied.js').WlCleAppliedEvent['detail'];
   'wl-plan-chosen': import('./wl-plan-chosen.js').WlPlanChosenEvent['detail'];
   'wl-quantized': import('./wl-quantized.js').WlQuantizedEvent['detail'];
+  'wl-compared': import('./wl-compared.js').WlComparedEvent['detail'];
 }

@@ -15,6 +15,8 @@ import { looksLikeJson, parseReport } from '../report/results-json.js';
 import type { StatsReport } from '../report/stats-report.js';
 import { megabytes } from '../text/megabytes.js';
 import { computeStats } from './compute-stats.js';
+import { diffModels } from './diff-models.js';
+import type { DiffReport } from '../report/diff-report.js';
 import { equalizeModel } from './equalize-model.js';
 import { keepModel, keepNoWeights } from './kept-models.js';
 import { browserSpill } from './opfs-spill.js';
@@ -234,6 +236,37 @@ export async function runQuantize(
   });
   meter.done();
   return outcome;
+}
+
+/**
+ * Two versions of a model compared weight by weight (diffModels): both read and decoded (the first 30 % and
+ * the next 30 % of the progress), then compared; cancelled at any step by `signal`.
+ */
+export async function runDiff(
+  before: AnalysisInput,
+  after: AnalysisInput,
+  options: PipelineOptions = {},
+): Promise<DiffReport> {
+  const { signal } = options;
+  const meter = new ProgressMeter(options.onProgress ?? (() => {}));
+  const loadSide = async (input: AnalysisInput, from: number, to: number) => {
+    const part = meter.span(from, to);
+    const loaded = await load(input, { ...(signal ? { signal } : {}), onProgress: (p) => part(p.fraction, p.text) });
+    if (loaded.kind === 'report') throw needsModel(loaded.report.file, 'comparing');
+    part(1, `decoded ${loaded.model.fileName}`);
+    return loaded;
+  };
+  const a = await loadSide(before, 0, 0.3);
+  const b = await loadSide(after, 0.3, 0.6);
+  const part = meter.span(0.6, 1);
+  const report = await diffModels(a.model, b.model, {
+    kernels: await a.kernels,
+    ...(signal ? { signal } : {}),
+    onProgress: (p) => part(p.fraction, p.text),
+  });
+  throwIfAborted(signal, a.model.fileName);
+  meter.done('compared');
+  return report;
 }
 
 const needsModel = (file: string, what: string) =>

@@ -1,11 +1,12 @@
-// AIMET's "changes in key stats per output channel" for one layer that CLE changed: per channel the range
-// and mean before (dotted) and after (solid), the change of min and max shaded between them, outlier
-// channels of either side in the outlier colour. Above DENSE_CHANNELS channels the sides become lines, of
-// buckets of channels (channelBands) beyond MAX_BUCKETS.
+// AIMET's "changes in key stats per output channel" for one layer seen twice: before and after CLE
+// (<cle-compare>), or in two versions of a model (<model-compare>). Per channel the range and mean before
+// (dotted) and after (solid), the change of min and max shaded between them, outlier channels of either side
+// in the outlier colour. Above DENSE_CHANNELS channels the sides become lines, of buckets of channels
+// (channelBands) beyond MAX_BUCKETS. What the two sides are called (SideLabels) is the caller's.
 import * as Plot from '@observablehq/plot';
 import { plotSpec } from './plot-options.js';
 import type { PlotSpec } from './plot-spec.js';
-import type { CleLayerChange } from '../report/cle-report.js';
+import type { LayerReport } from '../report/stats-report.js';
 import {
   channelBands,
   channelRows,
@@ -20,7 +21,24 @@ import {
 import { formatList, formatNumber, formatSpan, tickFormat } from './format.js';
 import { colors } from './theme.js';
 
-/** One output channel before and after CLE. */
+/** One layer's statistics on two sides: before and after CLE (a CleLayerChange), or in two models. */
+export interface LayerChange {
+  name: string;
+  op: string;
+  before: LayerReport;
+  after: LayerReport;
+}
+
+/** What the two sides are called in mark names and text: "before CLE" / "after CLE", or "before" / "after". */
+export interface SideLabels {
+  before: string;
+  after: string;
+}
+
+/** <cle-compare>'s sides. */
+export const CLE_SIDES: SideLabels = { before: 'before CLE', after: 'after CLE' };
+
+/** One output channel on both sides. */
 export interface CleChannelRow {
   channel: number;
   before: ChannelRow;
@@ -32,24 +50,34 @@ export interface CleChannelOptions {
   height?: number;
   /** The inclusive channel span to show; all channels when absent. */
   domain?: ChannelDomain | null;
+  /** What the sides are called in the marks' names (default CLE_SIDES). */
+  sides?: SideLabels;
 }
 
-/** Mark names (each mark's `ariaDescription`): the element gives each a `part`, tests find marks by them. */
-export const CLE_CHANNEL_MARKS = {
-  maxChange: 'change of channel maxima',
-  minChange: 'change of channel minima',
-  beforeRanges: 'channel ranges before CLE',
-  beforeOutliers: 'outlier channel ranges before CLE',
-  beforeMeans: 'channel means before CLE',
-  afterRanges: 'channel ranges after CLE',
-  afterOutliers: 'outlier channel ranges after CLE',
-  afterMeans: 'channel means after CLE',
-} as const;
+/**
+ * Mark names (each mark's `ariaDescription`) for sides called `sides`: the element gives each a `part` (by
+ * its key, the same whatever the sides are called), tests find marks by them.
+ */
+export function channelChangeMarks(sides: SideLabels) {
+  return {
+    maxChange: 'change of channel maxima',
+    minChange: 'change of channel minima',
+    beforeRanges: `channel ranges ${sides.before}`,
+    beforeOutliers: `outlier channel ranges ${sides.before}`,
+    beforeMeans: `channel means ${sides.before}`,
+    afterRanges: `channel ranges ${sides.after}`,
+    afterOutliers: `outlier channel ranges ${sides.after}`,
+    afterMeans: `channel means ${sides.after}`,
+  } as const;
+}
+
+/** <cle-compare>'s mark names. */
+export const CLE_CHANNEL_MARKS = channelChangeMarks(CLE_SIDES);
 
 const EMPTY_ROW = { min: null, max: null, mean: null, std: null, relativeRange: null, outlier: false, dead: false };
 
 /** The rows of channels `domain[0]..domain[1]` (the channels of `before`; a channel missing after is empty). */
-export function cleChannelRows(change: CleLayerChange, domain?: ChannelDomain | null): CleChannelRow[] {
+export function cleChannelRows(change: LayerChange, domain?: ChannelDomain | null): CleChannelRow[] {
   const span = clampDomain(change.before, domain);
   const after = new Map(channelRows(change.after, span).map((r) => [r.channel, r]));
   return channelRows(change.before, span).map((before) => ({
@@ -60,7 +88,7 @@ export function cleChannelRows(change: CleLayerChange, domain?: ChannelDomain | 
 }
 
 /** Both sides' bands over `domain` (channelBands), bucket by bucket. */
-function cleBands(change: CleLayerChange, domain: ChannelDomain): CleChannelRow[] {
+function cleBands(change: LayerChange, domain: ChannelDomain): CleChannelRow[] {
   const after = channelBands(change.after, domain);
   return channelBands(change.before, domain).map((before, i) => ({
     channel: before.channel,
@@ -75,13 +103,14 @@ export const changed = (row: CleChannelRow, key: 'min' | 'max' | 'mean') =>
   finite(row.before[key]) && finite(row.after[key]) && row.before[key] !== row.after[key];
 const hasRange = (r: ChannelRow) => r.min !== null && r.max !== null;
 
-/** Dotted: how the before-CLE side is drawn (also in the element's key). */
+/** Dotted: how the before side is drawn (also in the element's key). */
 export const BEFORE_DASH = '2 2';
 
 export function cleChannelPlot(
-  change: CleLayerChange,
-  { width = 640, height = 320, domain }: CleChannelOptions = {},
+  change: LayerChange,
+  { width = 640, height = 320, domain, sides = CLE_SIDES }: CleChannelOptions = {},
 ): PlotSpec {
+  const MARKS = channelChangeMarks(sides);
   const [lo, hi] = clampDomain(change.before, domain);
   const dense = isDense(lo, hi);
   const rows = dense ? cleBands(change, [lo, hi]) : cleChannelRows(change, [lo, hi]);
@@ -110,7 +139,7 @@ export function cleChannelPlot(
       : rows.filter((d) => d[which].outlier && hasRange(d[which]));
 
   const body = dense
-    ? denseMarks(rows, { ...shade, fillOpacity: 0.75 })
+    ? denseMarks(rows, { ...shade, fillOpacity: 0.75 }, MARKS)
     : [
         Plot.rect(
           rows.filter((d) => changed(d, 'max')),
@@ -120,7 +149,7 @@ export function cleChannelPlot(
             y1: (d: CleChannelRow) => d.before.max,
             y2: (d: CleChannelRow) => d.after.max,
             ...shade,
-            ariaDescription: CLE_CHANNEL_MARKS.maxChange,
+            ariaDescription: MARKS.maxChange,
           },
         ),
         Plot.rect(
@@ -131,7 +160,7 @@ export function cleChannelPlot(
             y1: (d: CleChannelRow) => d.before.min,
             y2: (d: CleChannelRow) => d.after.min,
             ...shade,
-            ariaDescription: CLE_CHANNEL_MARKS.minChange,
+            ariaDescription: MARKS.minChange,
           },
         ),
         Plot.ruleX(
@@ -139,7 +168,7 @@ export function cleChannelPlot(
           {
             ...side('before'),
             stroke: colors.before,
-            ariaDescription: CLE_CHANNEL_MARKS.beforeRanges,
+            ariaDescription: MARKS.beforeRanges,
           },
         ),
         Plot.ruleX(
@@ -147,7 +176,7 @@ export function cleChannelPlot(
           {
             ...side('after'),
             stroke: colors.after,
-            ariaDescription: CLE_CHANNEL_MARKS.afterRanges,
+            ariaDescription: MARKS.afterRanges,
           },
         ),
         Plot.dot(
@@ -159,7 +188,7 @@ export function cleChannelPlot(
             stroke: colors.before,
             strokeWidth: 1.25,
             fill: 'var(--_background, white)',
-            ariaDescription: CLE_CHANNEL_MARKS.beforeMeans,
+            ariaDescription: MARKS.beforeMeans,
           },
         ),
         Plot.dot(
@@ -169,7 +198,7 @@ export function cleChannelPlot(
             y: (d: CleChannelRow) => d.after.mean,
             r,
             fill: colors.after,
-            ariaDescription: CLE_CHANNEL_MARKS.afterMeans,
+            ariaDescription: MARKS.afterMeans,
           },
         ),
       ];
@@ -184,23 +213,27 @@ export function cleChannelPlot(
         ...side('before'),
         strokeWidth: Math.max(1.5, strokeWidth),
         stroke: colors.outlier,
-        ariaDescription: CLE_CHANNEL_MARKS.beforeOutliers,
+        ariaDescription: MARKS.beforeOutliers,
       }),
       Plot.ruleX(outliers('after'), {
         ...side('after'),
         strokeWidth: Math.max(2, strokeWidth),
         stroke: colors.outlier,
-        ariaDescription: CLE_CHANNEL_MARKS.afterOutliers,
+        ariaDescription: MARKS.afterOutliers,
       }),
     ],
   });
 }
 
 /**
- * Dense: the range after CLE as one stepped band, the changes of min and max as stepped bands over it, the
+ * Dense: the range after as one stepped band, the changes of min and max as stepped bands over it, the
  * range before as dotted stepped lines, and the means as lines (before dotted).
  */
-function denseMarks(rows: CleChannelRow[], shade: { fill: string; fillOpacity: number }): Plot.Markish[] {
+function denseMarks(
+  rows: CleChannelRow[],
+  shade: { fill: string; fillOpacity: number },
+  MARKS: ReturnType<typeof channelChangeMarks>,
+): Plot.Markish[] {
   const series = (which: 'before' | 'after', keys: readonly ('min' | 'max' | 'mean')[]) =>
     rows.flatMap((d) => keys.map((key) => ({ channel: d.channel, key, value: d[which][key] })));
   const band = (key: 'min' | 'max', name: string) =>
@@ -234,22 +267,22 @@ function denseMarks(rows: CleChannelRow[], shade: { fill: string; fillOpacity: n
       curve: 'step',
       fill: colors.after,
       fillOpacity: 0.35,
-      ariaDescription: CLE_CHANNEL_MARKS.afterRanges,
+      ariaDescription: MARKS.afterRanges,
     }),
-    band('max', CLE_CHANNEL_MARKS.maxChange),
-    band('min', CLE_CHANNEL_MARKS.minChange),
-    line('before', ['min', 'max'], CLE_CHANNEL_MARKS.beforeRanges, {
+    band('max', MARKS.maxChange),
+    band('min', MARKS.minChange),
+    line('before', ['min', 'max'], MARKS.beforeRanges, {
       stroke: colors.before,
       strokeWidth: 0.75,
       strokeOpacity: 0.8,
       strokeDasharray: BEFORE_DASH,
     }),
-    line('before', ['mean'], CLE_CHANNEL_MARKS.beforeMeans, {
+    line('before', ['mean'], MARKS.beforeMeans, {
       stroke: colors.before,
       strokeWidth: 1,
       strokeDasharray: BEFORE_DASH,
     }),
-    line('after', ['mean'], CLE_CHANNEL_MARKS.afterMeans, { stroke: colors.after, strokeWidth: 1 }),
+    line('after', ['mean'], MARKS.afterMeans, { stroke: colors.after, strokeWidth: 1 }),
   ];
 }
 
@@ -270,8 +303,9 @@ export function maxRelativeRangeText(layer: { maxRelativeRange: number | null })
 
 /** SVG <title> and <desc> text for the chart. */
 export function cleChannelText(
-  change: CleLayerChange,
+  change: LayerChange,
   domain?: ChannelDomain | null,
+  sides: SideLabels = CLE_SIDES,
 ): { title: string; description: string } {
   const span = clampDomain(change.before, domain);
   const rows = cleChannelRows(change, span);
@@ -285,7 +319,7 @@ export function cleChannelText(
     title: `Changes in key stats per output channel of ${change.name}`,
     description:
       `${change.op} ${change.name}, weight shape [${before.shape.join(', ')}]: channels ${formatSpan(span)} of ${before.channels.min.length}, ` +
-      `each with its range (minimum to maximum weight) and mean before CLE (dotted) and after CLE (solid), the change of minimum and maximum shaded. ` +
+      `each with its range (minimum to maximum weight) and mean ${sides.before} (dotted) and ${sides.after} (solid), the change of minimum and maximum shaded. ` +
       `${moved} of ${rows.length} channels changed. ` +
       `Weights ranged ${extremes(rows.map((d) => d.before))} before and ${extremes(rows.map((d) => d.after))} after. ` +
       `Largest relative range ${maxRelativeRangeText(before)} before, ${maxRelativeRangeText(after)} after. ` +

@@ -18,8 +18,12 @@ export {
   cleChannelRows,
   cleChannelText,
   CLE_CHANNEL_MARKS,
+  CLE_SIDES,
+  channelChangeMarks,
   type CleChannelRow,
   type CleChannelOptions,
+  type LayerChange,
+  type SideLabels,
 } from './cle-channels.js';
 export {
   cleLayersPlot,

@@ -9,8 +9,10 @@ import type { Progress } from '../progress.js';
 import type { CleOptions, CleOutcome } from '../report/cle-report.js';
 import type { HistogramRequest, LayerHistogram } from '../report/weight-histogram.js';
 import { keptFileName, keptHistogram, releaseModel } from '../pipeline/kept-models.js';
+import type { DiffReport } from '../report/diff-report.js';
 import {
   runCle,
+  runDiff,
   runPipeline,
   runPlan,
   runQuantize,
@@ -24,12 +26,16 @@ import { holdSpillFolder } from '../pipeline/spill-folders.js';
 import { deserializeError, type WorkerReply, type WorkerRequest } from './protocol.js';
 import { WORKER_SOURCE } from './worker-source.generated.js';
 
-/** What a job computes: statistics (keeping the model under `session`), CLE, a plan, quantization, or a kept model's histogram. */
+/**
+ * What a job computes: statistics (keeping the model under `session`), CLE, a plan, quantization, the
+ * comparison of the job's model with `after`, or a kept model's histogram.
+ */
 type Task =
   | { kind: 'stats'; session?: number | undefined }
   | { kind: 'cle'; options: CleOptions }
   | { kind: 'plan'; options: PlanJobOptions }
   | { kind: 'quantize'; job: QuantizeJobOptions }
+  | { kind: 'diff'; after: AnalysisInput }
   | { kind: 'histogram'; session: number; request: HistogramRequest };
 
 interface Job {
@@ -104,6 +110,19 @@ export function quantizeInWorker(
   return inWorker(input, { kind: 'quantize', job }, signal, onProgress);
 }
 
+/**
+ * Two versions of a model compared weight by weight (diffModels) in the page's Worker (this thread if there
+ * is none): both are read and decoded there. Bytes inputs are transferred (one buffer given as both sides
+ * is sent once).
+ */
+export function diffInWorker(
+  before: AnalysisInput,
+  after: AnalysisInput,
+  { signal, onProgress }: { signal: AbortSignal; onProgress: (p: Progress) => void },
+): Promise<DiffReport> {
+  return inWorker(before, { kind: 'diff', after }, signal, onProgress);
+}
+
 function inWorker<T>(
   input: AnalysisInput,
   task: Task,
@@ -113,12 +132,13 @@ function inWorker<T>(
   const name = modelInputName(input);
   if (signal.aborted) return Promise.reject(aborted(name));
   const work = (async () => {
-    const resolved = input.kind === 'url' ? { kind: 'url' as const, url: absolute(input.url) } : input;
+    const resolved = absoluteInput(input);
+    const job = task.kind === 'diff' ? { ...task, after: absoluteInput(task.after) } : task;
     const worker = await (started ??= startWorker());
     if (signal.aborted) throw aborted(name);
     return worker
-      ? post<T>(worker, { name, input: resolved, task, signal, onProgress })
-      : (runTask(resolved, task, signal, onProgress) as Promise<T>);
+      ? post<T>(worker, { name, input: resolved, task: job, signal, onProgress })
+      : (runTask(resolved, job, signal, onProgress) as Promise<T>);
   })();
   return rejectOnAbort(work, signal, () => aborted(name), name);
 }
@@ -134,6 +154,7 @@ function runTask(
   if (task.kind === 'cle') return runCle(input!, task.options, { signal, onProgress });
   if (task.kind === 'plan') return runPlan(input!, task.options, { signal, onProgress });
   if (task.kind === 'quantize') return runQuantize(input!, task.job, { signal, onProgress });
+  if (task.kind === 'diff') return runDiff(input!, task.after, { signal, onProgress });
   if (task.session === undefined) return runPipeline(input!, { signal, onProgress });
   homes.set(task.session, 'here');
   return runPipeline(input!, { signal, onProgress, session: task.session });
@@ -217,6 +238,7 @@ function requestFor(id: number, { input, task }: JobSpec): WorkerRequest {
   if (task.kind === 'cle') return { type: 'equalize', id, input: input!, options: task.options };
   if (task.kind === 'plan') return { type: 'plan', id, input: input!, options: task.options };
   if (task.kind === 'quantize') return { type: 'quantize', id, input: input!, job: task.job };
+  if (task.kind === 'diff') return { type: 'diff', id, input: input!, after: task.after };
   return { type: 'analyze', id, input: input!, ...(task.session === undefined ? {} : { session: task.session }) };
 }
 
@@ -225,18 +247,20 @@ function post<T>(worker: Worker, spec: JobSpec): Promise<T> {
     const id = nextId++;
     const { input, task, signal } = spec;
     const onAbort = () => jobs.delete(id) && worker.postMessage({ type: 'cancel', id } satisfies WorkerRequest);
-    const bytes = input?.kind === 'bytes' ? input.bytes : undefined;
+    // Each buffer once: one model given as both sides of a diff is one buffer.
+    const sides = [input, task.kind === 'diff' ? task.after : undefined];
+    const bytes = [...new Set(sides.flatMap((side) => (side?.kind === 'bytes' ? [side.bytes] : [])))];
     // Transferred bytes are the Worker's: if it dies, this job cannot run here.
     jobs.set(id, {
       ...spec,
-      input: bytes ? undefined : input,
+      input: bytes.length ? undefined : input,
       resolve: resolve as (value: never) => void,
       reject,
       onAbort,
     });
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      worker.postMessage(requestFor(id, spec), bytes ? [bytes] : []); // bytes move, never copied
+      worker.postMessage(requestFor(id, spec), bytes); // bytes move, never copied
       if (task.kind === 'stats' && task.session !== undefined) homes.set(task.session, worker);
     } catch (cause) {
       // e.g. a buffer already transferred elsewhere (detached) or a SharedArrayBuffer
@@ -264,6 +288,7 @@ function route(reply: Exclude<WorkerReply, { type: 'ready' }>): void {
     job.resolve(reply.outcome as never);
   } else if (reply.type === 'planned') job.resolve(reply.outcome as never);
   else if (reply.type === 'histogram') job.resolve(reply.histogram as never);
+  else if (reply.type === 'diffed') job.resolve(reply.report as never);
   else job.reject(deserializeError(reply));
 }
 
@@ -312,6 +337,10 @@ function rejectOnAbort<T>(
 }
 
 const aborted = (name: string) => new WeightlensError('ABORTED', `loading ${name} was cancelled`, { file: name });
+
+/** An input with its URL made absolute (absolute()); other inputs as they are. */
+const absoluteInput = (input: AnalysisInput): AnalysisInput =>
+  input.kind === 'url' ? { kind: 'url', url: absolute(input.url) } : input;
 
 /** URLs are resolved here: the Worker's own base is a blob: URL. */
 function absolute(url: string): string {

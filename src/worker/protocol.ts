@@ -6,6 +6,7 @@ import type { Progress } from '../progress.js';
 import type { StatsReport } from '../report/stats-report.js';
 import type { CleOptions, CleOutcome } from '../report/cle-report.js';
 import type { HistogramRequest, LayerHistogram } from '../report/weight-histogram.js';
+import type { DiffReport } from '../report/diff-report.js';
 import type { PlanJobOptions, PlanOutcome, QuantizedOutcome, QuantizeJobOptions } from '../pipeline/analyze.js';
 
 export type WorkerRequest =
@@ -17,6 +18,8 @@ export type WorkerRequest =
   | { type: 'plan'; id: number; input: AnalysisInput; options: PlanJobOptions }
   /** Weight-only quantization by a plan into a QDQ model. */
   | { type: 'quantize'; id: number; input: AnalysisInput; job: QuantizeJobOptions }
+  /** Two models compared weight by weight (diffModels); both inputs' bytes are transferred. */
+  | { type: 'diff'; id: number; input: AnalysisInput; after: AnalysisInput }
   | { type: 'histogram'; id: number; session: number; request: HistogramRequest }
   | { type: 'release'; session: number }
   | { type: 'cancel'; id: number };
@@ -41,6 +44,7 @@ export type WorkerReply =
   /** The quantized model's buffer is transferred, not copied. */
   | { type: 'quantized'; id: number; outcome: QuantizedOutcome }
   | { type: 'histogram'; id: number; histogram: LayerHistogram }
+  | { type: 'diffed'; id: number; report: DiffReport }
   | ({ type: 'error'; id: number } & SerializedError);
 
 /** `file` names the job's model in an INTERNAL error (a bug knows nothing of the file it was reading). */

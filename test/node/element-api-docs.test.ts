@@ -24,6 +24,7 @@ describe(`element API tables in ${ELEMENT_API_DOC}`, () => {
       'quant-error-plot',
       'weight-histogram',
       'quant-plan',
+      'model-compare',
     ]);
     for (const tag of tags) expect(doc, tag).to.include(`### \`<${tag}>\``);
   });

@@ -24,6 +24,7 @@ describe('importing the package in Node', () => {
       'CleCompare',
       'QuantErrorPlot',
       'WeightHistogram',
+      'ModelCompare',
     ]) {
       expect(elements[name], name).to.be.a('function');
     }

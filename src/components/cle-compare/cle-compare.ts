@@ -17,7 +17,8 @@ import { equalizedFiles, renderDownload, type EqualizedFile } from './cle-downlo
 import { FolderSave } from '../shared/folder-save.js';
 import { FileDownloads } from '../shared/model-files.js';
 import { renderFacts } from './cle-facts.js';
-import { CleLayerView } from './cle-layer-view.js';
+import { LayerChangeView } from '../shared/layer-change-view.js';
+import { CLE_SIDES } from '../../plot/cle-channels.js';
 import { CleOverview } from './cle-overview.js';
 import { styles } from './cle-compare.styles.js';
 
@@ -189,7 +190,7 @@ export class CleCompare extends WeightlensElement {
     onError: (error) => this.emit('wl-error', { error }),
   });
   private readonly overview = new CleOverview(this, (name) => this.selectLayer(name));
-  private readonly layerView = new CleLayerView(this);
+  private readonly layerView = new LayerChangeView(this, CLE_SIDES);
   private readonly downloads = new FileDownloads();
   private readonly saver = new FolderSave<CleOutcome>(this, {
     files: equalizedFiles,
@@ -309,8 +310,15 @@ export class CleCompare extends WeightlensElement {
     const change = this.chooseChange(report);
     return html`<div part="base">
       ${renderFacts(report, this.renderDownload(report))}
-      ${this.overview.render(report, change?.name, this.width.value)} ${this.layerView.render(report, change, this.layer, this.width.value, this.height)}
+      ${this.overview.render(report, change?.name, this.width.value)} ${change ? this.layerView.render(change, this.width.value, this.height) : this.missingLayer(report)}
     </div>`;
+  }
+
+  /** No layer to show per channel: the one asked for is not in the report, or there is none. */
+  private missingLayer(report: CleReport): TemplateResult {
+    const wanted = this.layer;
+    const why = wanted ? `no weight layer named "${wanted}" (${report.layers.length} layers)` : 'no weight layers';
+    return errorAlert(`${report.file}: ${why}`);
   }
 
   private renderDownload(report: CleReport): TemplateResult {

@@ -3,14 +3,9 @@
 import { html, nothing, type TemplateResult } from 'lit';
 import type { CleReport, CleRounding } from '../../report/cle-report.js';
 import { roundingFacts } from '../../report/cle-rounding.js';
-import type { LayerReport } from '../../report/stats-report.js';
 import { cleLayerRows } from '../../plot/cle-layers.js';
-import { formatDb } from '../../plot/quant-error.js';
 import { plural } from '../../text/plural.js';
-
-/** INT8 symmetric per-tensor SQNR: a number, null when exact, undefined without figures (or non-finite weights). */
-export const int8PerTensor = (l: LayerReport) => l.quant?.int8.symmetric.perTensor;
-export const sqnrText = (l: LayerReport) => (l.quant ? formatDb(l.quant.int8.symmetric.perTensor) : 'n/a');
+import { int8PerTensor } from '../shared/layer-change-view.js';
 
 /** The summary section; `download` is the download row (cle-download.ts). */
 export function renderFacts(report: CleReport, download: TemplateResult): TemplateResult {

@@ -96,6 +96,20 @@ export class AnalysisTask<A extends readonly unknown[], R> implements ReactiveCo
     this.host.requestUpdate();
   }
 
+  /**
+   * Stops the run in progress, if any, keeping the inputs: the task ends in error with `error` (e.g. ABORTED)
+   * and runs again only when the inputs change, or by run(). onError is not called: the caller asked for it.
+   */
+  cancel(error: WeightlensError): void {
+    const running = this.running;
+    if (!running) return;
+    this.running = undefined;
+    running.abort();
+    this.status = 'error';
+    this.error = error;
+    this.host.requestUpdate();
+  }
+
   /** Stops the run in progress, if any, and forgets the inputs: the task is 'initial' again. */
   reset(): void {
     this.running?.abort();

@@ -1,73 +1,76 @@
-// <cle-compare>'s view of one layer, per output channel: each channel's range and mean before (dotted)
-// and after (solid), the change shaded, outliers in the outlier colour; hover, or focus and ←/→
-// (PageUp/PageDown, Home/End), to read a channel before and after; the channels' data table below.
+// One layer seen on two sides, per output channel (AIMET's "changes in key stats"), as <cle-compare> (before
+// and after CLE) and <model-compare> (two versions of a model) show it: each channel's range and mean before
+// (dotted) and after (solid), the change shaded, outliers in the outlier colour; hover, or focus and ←/→
+// (PageUp/PageDown, Home/End), to read a channel on both sides; the channels' data table below.
 import { html, nothing, svg, type ReactiveControllerHost, type TemplateResult } from 'lit';
-import type { CleLayerChange, CleReport } from '../../report/cle-report.js';
+import type { LayerReport } from '../../report/stats-report.js';
 import { channelCount, clampDomain, type ChannelDomain } from '../../plot/channels.js';
 import {
   BEFORE_DASH,
-  CLE_CHANNEL_MARKS,
+  channelChangeMarks,
   cleChannelPlot,
   cleChannelRows,
   cleChannelText,
   maxRelativeRangeText,
+  type LayerChange,
+  type SideLabels,
 } from '../../plot/cle-channels.js';
 import { formatNumber, formatSpan } from '../../plot/format.js';
+import { formatDb } from '../../plot/quant-error.js';
 import { plural } from '../../text/plural.js';
-import { ChannelReadout } from '../shared/channel-readout.js';
-import { ChartCache, markParts, renderChart } from '../shared/chart.js';
-import { DataTable } from '../shared/data-table.js';
-import { opLabel } from '../shared/layer-header.js';
-import { errorAlert } from '../shared/status.js';
-import { int8PerTensor, sqnrText } from './cle-facts.js';
+import { ChannelReadout } from './channel-readout.js';
+import { ChartCache, markParts, renderChart } from './chart.js';
+import { DataTable } from './data-table.js';
+import { opLabel } from './layer-header.js';
+import { errorAlert } from './status.js';
+
+/** INT8 symmetric per-tensor SQNR: a number, null when exact, undefined without figures (or non-finite weights). */
+export const int8PerTensor = (l: LayerReport) => l.quant?.int8.symmetric.perTensor;
+export const sqnrText = (l: LayerReport) => (l.quant ? formatDb(l.quant.int8.symmetric.perTensor) : 'n/a');
 
 /** Rows of the channel data table shown at most. */
 const MAX_TABLE_ROWS = 2000;
 
-export class CleLayerView {
+export class LayerChangeView {
   private readonly chart = new ChartCache();
-  private readonly readout: ChannelReadout<CleLayerChange>;
+  private readonly readout: ChannelReadout<LayerChange>;
   private readonly table: DataTable;
+  private readonly marks: ReturnType<typeof channelChangeMarks>;
 
-  constructor(host: ReactiveControllerHost) {
+  /** `sides`: what the two sides are called in the chart's marks and text, the table and the readout. */
+  constructor(
+    host: ReactiveControllerHost,
+    private readonly sides: SideLabels,
+  ) {
     this.readout = new ChannelReadout(host);
     this.table = new DataTable(host);
+    this.marks = channelChangeMarks(sides);
   }
 
-  /** The view of `change`; `wanted` is the layer asked for (to say which is missing when there is no `change`). */
-  render(
-    report: CleReport,
-    change: CleLayerChange | undefined,
-    wanted: string | null,
-    width: number,
-    height: number,
-  ): TemplateResult {
-    if (!change) {
-      const why = wanted ? `no weight layer named "${wanted}" (${report.layers.length} layers)` : 'no weight layers';
-      return errorAlert(`${report.file}: ${why}`);
-    }
+  /** The view of `change` (kept by identity: the chart is drawn again only for another object or size). */
+  render(change: LayerChange, width: number, height: number): TemplateResult {
     if (channelCount(change.before) === 0) {
       return html`<section class="layer">${this.layerHeader(change)}${errorAlert(`${change.name} has no channels`)}</section>`;
     }
     const domain = clampDomain(change.before, null);
     const chart = this.chart.get(`${width}|${height}`, change, () =>
       renderChart(
-        cleChannelPlot(change, { width, height, domain }),
-        cleChannelText(change, domain),
+        cleChannelPlot(change, { width, height, domain, sides: this.sides }),
+        cleChannelText(change, domain, this.sides),
         'chart',
-        markParts(CLE_CHANNEL_MARKS),
+        markParts(this.marks),
       ),
     );
     this.readout.show(change, domain, chart);
     const label = `Changes per output channel of ${change.name}, channels ${formatSpan(domain)}. Arrow keys read one channel at a time.`;
     return html`<section class="layer" aria-label=${`Changes in key stats per output channel of ${change.name}`}>
       ${this.layerHeader(change)} ${this.readout.plot(label, chart)}
-      ${this.readout.readout((c) => channelLine(change, c), 'Hover the plot, or focus it and press ← →, to read a channel before and after CLE.')}
+      ${this.readout.readout((c) => channelLine(change, c), `Hover the plot, or focus it and press ← →, to read a channel ${this.sides.before} and ${this.sides.after}.`)}
       ${this.renderTable(change, domain)}
     </section>`;
   }
 
-  private layerHeader(change: CleLayerChange): TemplateResult {
+  private layerHeader(change: LayerChange): TemplateResult {
     const { before, after } = change;
     const key = (icon: TemplateResult, text: string) =>
       html`<span class="key"><svg width="14" height="14" viewBox="0 0 14 14">${icon}</svg>${text}</span>`;
@@ -87,14 +90,14 @@ export class CleLayerView {
     </div>`;
   }
 
-  private renderTable(change: CleLayerChange, domain: ChannelDomain) {
+  private renderTable(change: LayerChange, domain: ChannelDomain) {
     const flag = (r: ReturnType<typeof cleChannelRows>[number]) =>
       [r.before.outlier ? 'before' : '', r.after.outlier ? 'after' : ''].filter(Boolean).join(', ');
     return this.table.render({
       part: 'table',
       summary: `Data table: channels ${formatSpan(domain)}`,
-      label: `Channel statistics of ${change.name} before and after CLE`,
-      caption: `Per-channel weight statistics of ${change.name} before and after CLE`,
+      label: `Channel statistics of ${change.name} ${this.sides.before} and ${this.sides.after}`,
+      caption: `Per-channel weight statistics of ${change.name} ${this.sides.before} and ${this.sides.after}`,
       head: html`<tr>
         <th scope="col">Channel</th>
         <th scope="col">Min before</th><th scope="col">Min after</th>
@@ -117,8 +120,8 @@ export class CleLayerView {
   }
 }
 
-/** Channel `c`'s figures before and after CLE, and whether it is an outlier before or after. */
-function channelLine(change: CleLayerChange, c: number): TemplateResult {
+/** Channel `c`'s figures on both sides, and whether it is an outlier before or after. */
+function channelLine(change: LayerChange, c: number): TemplateResult {
   const [row] = cleChannelRows(change, [c, c]);
   const { before: b, after: a } = row!;
   const outlier = [b.outlier ? 'before' : '', a.outlier ? 'after' : ''].filter(Boolean).join(' and ');

@@ -1,0 +1,106 @@
+import { css } from 'lit';
+
+export const styles = css`
+  :host {
+    --_before-color: var(--wl-before-color, #6e7781);
+    --_after-color: var(--wl-after-color, #0969da);
+    --_change-color: var(--wl-change-color, #d4a72c);
+  }
+  @media (prefers-color-scheme: dark) {
+    :host {
+      --_before-color: var(--wl-before-color, #9ea7b3);
+      --_after-color: var(--wl-after-color, #58a6ff);
+      --_change-color: var(--wl-change-color, #d29922);
+    }
+  }
+  section + section,
+  .scroller + section,
+  .scroller + .status {
+    margin-top: 1.25em;
+  }
+  .summary {
+    border: 1px solid var(--_border-color);
+    border-radius: var(--_radius);
+    padding: 0.6em 0.9em;
+  }
+  .summary .files {
+    margin: 0 0 0.4em;
+    overflow-wrap: anywhere;
+  }
+  .facts {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 0.25em 1.5em;
+    margin: 0 0 0.4em;
+    padding: 0;
+    list-style: none;
+  }
+  .names p,
+  .names ul {
+    margin: 0.25em 0 0;
+    overflow-wrap: anywhere;
+  }
+  .names ul {
+    padding-left: 1.25em;
+  }
+  .warning > summary {
+    color: var(--_error-color);
+  }
+  .scroller {
+    max-height: var(--wl-table-max-height, 24em);
+    overflow: auto;
+    margin-top: 0.6em;
+    border: 1px solid var(--_border-color);
+    border-radius: var(--_radius);
+  }
+  .scroller table {
+    width: 100%;
+  }
+  .scroller th,
+  .scroller td {
+    white-space: nowrap;
+  }
+  .text {
+    text-align: left;
+  }
+  .scroller tbody th {
+    font-weight: normal;
+    white-space: normal;
+  }
+  .scroller thead th {
+    white-space: normal;
+    vertical-align: bottom;
+    position: sticky;
+    top: 0;
+    background: var(--_background);
+    z-index: 1;
+  }
+  button.sort,
+  button.layer-button {
+    border: 0;
+    background: none;
+    padding: 0;
+    font: inherit;
+    color: inherit;
+    text-align: inherit;
+  }
+  button.sort {
+    font-weight: 600;
+  }
+  button.layer-button {
+    color: var(--_accent-color);
+    overflow-wrap: anywhere;
+    text-decoration: underline;
+    text-underline-offset: 2px;
+  }
+  tr.selected {
+    background: var(--_selected-background);
+  }
+  tr.selected th {
+    box-shadow: inset 3px 0 var(--_accent-color);
+  }
+  .readout .outlier {
+    color: var(--_outlier-color);
+    font-weight: 600;
+  }
+`;

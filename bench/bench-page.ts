@@ -1,5 +1,11 @@
 // Runs in headless Chromium (scripts/bench.mjs). Prints one JSON line per benchmark via console.log;
 // every figure in a line is measured in the same page, back to back, as medians of several runs.
+import {
+  effectiveRank,
+  factorizationCurve,
+  rankForEnergy,
+  unstructuredPruningCurve,
+} from '../src/analysis/compression.js';
 import { instantiateKernels, kernelVariant } from '../src/kernels/wasm-module.js';
 import { openModel } from '../src/onnx/open.js';
 import { computeStats } from '../src/pipeline/compute-stats.js';
@@ -379,14 +385,21 @@ async function quantSearchBench(): Promise<void> {
   );
 }
 
-/** Runs of the singular-values line: its plain-JS side takes seconds per run (O(side³) per layer). */
+/** Runs of the compressibility line: its plain-JS side takes seconds per run (O(side³) per layer). */
 const SVD_RUNS = 3;
 
+/** What compressibility() does with a layer's singular values and weights: the rank-k and pruning curves. */
+function curves(values: Float32Array, sigma: Float64Array, t: BenchTensor): number {
+  const svd = factorizationCurve(sigma, values.length, (k) => k * (t.cout + t.inner));
+  return svd.length + unstructuredPruningCurve(values).length + rankForEnergy(sigma, 0.99) + effectiveRank(sigma);
+}
+
 /**
- * Singular values (Weight SVD, [Cout, Cin·kh·kw]) of each distinct ResNet-50 conv shape, Wasm against the
- * plain-JS reference, staging untimed; also the Wasm time of the layer with the largest Gram side.
+ * Compressibility (Weight SVD [Cout, Cin·kh·kw] singular values, then the curves) of each distinct ResNet-50
+ * conv shape, the Wasm kernels against the plain-JS reference (the curves are the same JS on both sides),
+ * staging untimed; also the Wasm time of the layer with the largest Gram side.
  */
-async function singularValuesBench(): Promise<void> {
+async function compressibilityBench(): Promise<void> {
   const shapes = [...new Map(tensorSet().map((t) => [`${t.cout}x${t.inner}`, t])).values()];
   const kernels = await Kernels.load();
   const svd = await SvdKernels.load(kernels);
@@ -400,17 +413,19 @@ async function singularValuesBench(): Promise<void> {
     let ms = 0;
     for (const [i, t] of shapes.entries()) {
       const staged = await kernels.stage(data[i]!.length, (d) => d.set(data[i]!));
-      const one = time(() => svd.singularValues(staged, t.cout, t.inner));
+      const one = time(() => curves(data[i]!, svd.singularValues(staged, t.cout, t.inner), t));
       ms += one;
       if (t === largest) largestTimes.push(one);
     }
     wasmTimes.push(ms);
-    jsTimes.push(time(() => shapes.forEach((t, i) => singularValuesReference(data[i]!, t.cout, t.inner))));
+    jsTimes.push(
+      time(() => shapes.forEach((t, i) => curves(data[i]!, singularValuesReference(data[i]!, t.cout, t.inner), t))),
+    );
   }
   const [w, j] = [median(wasmTimes), median(jsTimes)];
   console.log(
     JSON.stringify({
-      bench: 'singular-values',
+      bench: 'compressibility',
       shapes: shapes.length,
       wasm_ms: +w.toFixed(1),
       js_ms: +j.toFixed(1),
@@ -523,7 +538,7 @@ try {
   await quantErrorBench();
   await blockQuantErrorBench();
   await quantSearchBench();
-  await singularValuesBench();
+  await compressibilityBench();
   await histogramBench();
   await histogramJobsBench();
   await mainThreadBenches();

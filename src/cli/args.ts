@@ -374,14 +374,28 @@ export function parseCommandLine(argv: readonly string[]): Command {
   };
 }
 
-function quantizeCommand(common: CommonOptions, values: Record<string, string | boolean | undefined>): QuantizeCommand {
-  for (const option of ['layer', 'format', 'quant', 'no-quant', 'no-bias-absorption', 'relu6-to-relu', 'wide']) {
-    if (values[option]) throw usage(`--${option} is not an option of "quantize"`);
-  }
-  if (typeof values.output !== 'string')
-    throw usage('quantize needs -o OUT.onnx, the file to write the quantized model to');
+/** Throws USAGE for the first of `options` given (a flag another command owns); `why` adds a reason. */
+function refuse(
+  command: string,
+  values: Record<string, string | boolean | undefined>,
+  options: readonly string[],
+  why: Readonly<Record<string, string>> = {},
+): void {
+  const given = options.find((o) => values[o] !== undefined && values[o] !== false);
+  if (given) throw usage(`--${given} is not an option of "${command}"${why[given] ? `: ${why[given]}` : ''}`);
+}
+
+/** `--verify-runs` and `--verify-size` only with `--verify`. */
+function verifyNeeded(values: Record<string, string | boolean | undefined>): void {
   for (const option of ['verify-runs', 'verify-size'])
     if (values[option] !== undefined && !values.verify) throw usage(`--${option} needs --verify`);
+}
+
+function quantizeCommand(common: CommonOptions, values: Record<string, string | boolean | undefined>): QuantizeCommand {
+  refuse('quantize', values, ['layer', 'format', 'quant', 'no-quant', 'no-bias-absorption', 'relu6-to-relu', 'wide']);
+  if (typeof values.output !== 'string')
+    throw usage('quantize needs -o OUT.onnx, the file to write the quantized model to');
+  verifyNeeded(values);
   const { plan, bits, granularity, block, asymmetric, method, budget } = values;
   const floor = values['sqnr-floor'];
   const savePlan = typeof values['save-plan'] === 'string' ? { savePlan: values['save-plan'] } : {};
@@ -450,7 +464,7 @@ function sqnrFloorOf(text: string): Budget {
 }
 
 function auditCommand(common: CommonOptions, values: Record<string, string | boolean | undefined>): AuditCommand {
-  for (const option of [
+  refuse('audit', values, [
     'output',
     'layer',
     'format',
@@ -459,10 +473,7 @@ function auditCommand(common: CommonOptions, values: Record<string, string | boo
     'block',
     'no-bias-absorption',
     'relu6-to-relu',
-  ]) {
-    if (values[option] !== undefined && values[option] !== false)
-      throw usage(`--${option} is not an option of "audit"`);
-  }
+  ]);
   const { float } = values;
   if (float === '') throw usage('--float needs the float model file');
   return {
@@ -478,25 +489,12 @@ function diffCommand(
   after: string,
   values: Record<string, string | boolean | undefined>,
 ): DiffCommand {
-  for (const option of [
-    'output',
-    'layer',
-    'format',
-    'quant',
-    'no-quant',
-    'block',
-    'float',
-    'data',
-    'no-bias-absorption',
-    'relu6-to-relu',
-  ]) {
-    if (values[option] !== undefined && values[option] !== false)
-      throw usage(
-        option === 'data'
-          ? '--data is not an option of "diff": each model reads its external data from beside it'
-          : `--${option} is not an option of "diff"`,
-      );
-  }
+  refuse(
+    'diff',
+    values,
+    ['output', 'layer', 'format', 'quant', 'no-quant', 'block', 'float', 'data', 'no-bias-absorption', 'relu6-to-relu'],
+    { data: 'each model reads its external data from beside it' },
+  );
   return { command: 'diff', ...common, after, wide: values.wide === true };
 }
 
@@ -504,7 +502,7 @@ function factorizeCommand(
   common: CommonOptions,
   values: Record<string, string | boolean | undefined>,
 ): FactorizeCommand {
-  for (const option of [
+  refuse('factorize', values, [
     'format',
     'quant',
     'no-quant',
@@ -515,17 +513,13 @@ function factorizeCommand(
     'no-bias-absorption',
     'relu6-to-relu',
     'wide',
-  ]) {
-    if (values[option] !== undefined && values[option] !== false)
-      throw usage(`--${option} is not an option of "factorize"`);
-  }
+  ]);
   const { output, layer, rank } = values;
   if (typeof output !== 'string') throw usage('factorize needs -o OUT.onnx, the file to write the model to');
   if (typeof layer !== 'string' || layer === '') throw usage('factorize needs --layer NAME, the layer to factorize');
   const k = typeof rank === 'string' && /^\s*\d+\s*$/.test(rank) ? Number(rank) : NaN;
   if (!(k >= 1 && Number.isSafeInteger(k))) throw usage(`--rank takes a positive integer, not "${String(rank)}"`);
-  for (const option of ['verify-runs', 'verify-size'])
-    if (values[option] !== undefined && !values.verify) throw usage(`--${option} needs --verify`);
+  verifyNeeded(values);
   return {
     command: 'factorize',
     ...common,

@@ -26,7 +26,7 @@ import { formatCleSummary } from './cle-summary.js';
 import { formatQuantizeSummary } from './quantize-summary.js';
 import { quantizeModel, type QuantizeOptions } from '../pipeline/quantize-model.js';
 import { atomicWrite } from '../node/atomic-write.js';
-import { verifyQuantized } from '../node/verify-quantized.js';
+import { verifyQuantized, type VerifyOptions, type VerifyReport } from '../node/verify-quantized.js';
 import { checkPlan } from '../quant/plan.js';
 import { checkScheme } from '../quant/scheme.js';
 import { readFile } from 'node:fs/promises';
@@ -79,6 +79,25 @@ async function writeJson(io: CliIO, report: object): Promise<void> {
     if (pending.length >= JSON_WRITE) await flush();
   }
   if (pending) await flush();
+}
+
+/** The report as --json asks, or its summary: after the progress line is gone. */
+async function printReport(io: CliIO, json: boolean, report: object, summary: () => string): Promise<void> {
+  if (json) await writeJson(io, report);
+  else io.stdout.write(summary());
+}
+
+/** `report` with --verify's output SQNR of `output` against `input` under onnxruntime, when asked. */
+async function verified<R extends object>(
+  report: R,
+  cmd: { verify?: VerifyOptions },
+  progress: ProgressSink,
+  input: string,
+  output: string,
+): Promise<R | (R & { verify: VerifyReport })> {
+  if (!cmd.verify) return report;
+  progress.update('verify', { fraction: 0, text: `${basename(input)}: running both models (onnxruntime)` });
+  return { ...report, verify: await verifyQuantized(input, output, cmd.verify) };
 }
 
 /** The progress line a command asked for: on stderr always, never, or (auto) only on a terminal. */
@@ -237,13 +256,9 @@ async function runQuantize(cmd: QuantizeCommand, io: CliIO): Promise<void> {
       await refuseInputTargets([cmd.savePlan], inputFilesOf(model, cmd.model, dataDir));
       await atomicWrite(cmd.savePlan, new TextEncoder().encode(JSON.stringify(used, null, 2) + '\n'));
     }
-    if (cmd.verify) progress.update('verify', { fraction: 0, text: `${name}: running both models (onnxruntime)` });
-    const report = cmd.verify
-      ? { ...outcome.report, verify: await verifyQuantized(cmd.model, cmd.output, cmd.verify) }
-      : outcome.report;
+    const report = await verified(outcome.report, cmd, progress, cmd.model, cmd.output);
     progress.done();
-    if (cmd.json) await writeJson(io, report);
-    else io.stdout.write(formatQuantizeSummary(report, cmd.output));
+    await printReport(io, cmd.json, report, () => formatQuantizeSummary(report, cmd.output));
   } finally {
     progress.done();
     await spill.remove();
@@ -278,8 +293,7 @@ async function runAudit(cmd: AuditCommand, io: CliIO): Promise<void> {
       onProgress: stepOf(progress, name, 'audit'),
     });
     progress.done();
-    if (cmd.json) await writeJson(io, report);
-    else io.stdout.write(formatAuditSummary(report, { wide: cmd.wide }));
+    await printReport(io, cmd.json, report, () => formatAuditSummary(report, { wide: cmd.wide }));
   } finally {
     progress.done();
   }
@@ -308,13 +322,9 @@ async function runFactorize(cmd: FactorizeCommand, io: CliIO): Promise<void> {
       dataDir,
       onProgress: stepOf(progress, name, 'write'),
     });
-    if (cmd.verify) progress.update('verify', { fraction: 0, text: `${name}: running both models (onnxruntime)` });
-    const report = cmd.verify
-      ? { ...outcome.report, verify: await verifyQuantized(cmd.model, cmd.output, cmd.verify) }
-      : outcome.report;
+    const report = await verified(outcome.report, cmd, progress, cmd.model, cmd.output);
     progress.done();
-    if (cmd.json) await writeJson(io, report);
-    else io.stdout.write(formatFactorizeSummary(report, cmd.output));
+    await printReport(io, cmd.json, report, () => formatFactorizeSummary(report, cmd.output));
   } finally {
     progress.done();
   }
@@ -330,8 +340,7 @@ async function runDiff(cmd: DiffCommand, io: CliIO): Promise<void> {
       onProgress: stepOf(progress, `${basename(cmd.model)} -> ${basename(cmd.after)}`, 'diff'),
     });
     progress.done();
-    if (cmd.json) await writeJson(io, report);
-    else io.stdout.write(formatDiffSummary(report, { wide: cmd.wide }));
+    await printReport(io, cmd.json, report, () => formatDiffSummary(report, { wide: cmd.wide }));
   } finally {
     progress.done();
   }

@@ -4,6 +4,7 @@
 // "Comparing two models").
 import type { WeightLayer } from '../analysis/layers.js';
 import { channelCount, type ChannelLayout } from '../kernels/kernels.js';
+import { floatAttribute } from '../onnx/attributes.js';
 import { graphAt } from '../onnx/lookup.js';
 import { resolveConstant, type Model, type TensorRef } from '../onnx/model.js';
 
@@ -67,8 +68,7 @@ export async function foldedLayer(
   const channels = channelCount(layer.layout);
   if (params.length < 4 || params.some((p) => !p || p.size !== channels))
     return { reason: `${bn.name}'s scale, bias, mean and variance are not constants of ${channels} values` };
-  const eps = bn.attributes.get('epsilon');
-  const epsilon = eps?.kind === 'float' ? eps.value : 1e-5;
+  const epsilon = floatAttribute(bn, 'epsilon', 1e-5);
   const [gamma, , , variance] = await Promise.all(params.map((p) => read(p!, signal)));
   const factors = Float64Array.from(gamma!, (g, c) => g / Math.sqrt(variance![c]! + epsilon));
   const bad = factors.findIndex((f) => !Number.isFinite(f));

@@ -2,6 +2,7 @@
 // singular vectors (Wasm, kernels/svd-kernels.ts) split as A = (U·√Σ)(√Σ·Vᵀ) into two nodes written where the
 // layer was — Weight SVD: a Conv with k filters then a 1×1 Conv (MatMul then MatMul/Gemm for a matrix weight);
 // Spatial SVD: a 1×kw Conv then a kh×1 Conv. So a user can try the compression in their own pipeline.
+import { intAttribute, intsAttribute } from '../onnx/attributes.js';
 import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
 import { WeightlensError } from '../errors.js';
 import { Kernels } from '../kernels/kernels.js';
@@ -9,7 +10,7 @@ import { MAX_GRAM_SIDE, SvdKernels, spatialMatrix, type SingularVectors } from '
 import { exportModel } from '../onnx/export/export.js';
 import type { ExportPlan, NewInitializer, NewNode } from '../onnx/export/plan.js';
 import { graphAt, newNames, nodeProducing, useCount } from '../onnx/lookup.js';
-import type { Model, Node, TensorRef } from '../onnx/model.js';
+import type { Model, TensorRef } from '../onnx/model.js';
 import { selectLayers } from './compute-stats.js';
 
 export type FactorizationMethod = 'weight' | 'spatial';
@@ -49,15 +50,6 @@ export interface FactorizeOutcome {
   dataLocations: string[];
 }
 
-const intsOf = (node: Node, name: string, fallback: number[]) => {
-  const a = node.attributes.get(name);
-  return a?.kind === 'ints' ? a.value : fallback;
-};
-const intOf = (node: Node, name: string, fallback: number) => {
-  const a = node.attributes.get(name);
-  return a?.kind === 'int' ? a.value : fallback;
-};
-
 /** Why `layer` cannot be factorized by `method`, or undefined. */
 function factorizeProblem(model: Model, layer: WeightLayer, method: FactorizationMethod): string | undefined {
   const { node, weight } = layer;
@@ -78,7 +70,7 @@ function factorizeProblem(model: Model, layer: WeightLayer, method: Factorizatio
   }
   if (method === 'spatial') return `Spatial SVD factorizes Conv layers, not ${layer.op}`;
   if (weight.shape.length !== 2) return `its weight has shape [${weight.shape.join(', ')}], not a matrix`;
-  if (layer.op === 'Gemm') return intOf(node, 'transA', 0) !== 0 ? 'it is a Gemm with transA=1' : undefined;
+  if (layer.op === 'Gemm') return intAttribute(node, 'transA', 0) !== 0 ? 'it is a Gemm with transA=1' : undefined;
   return node.inputs[1] === weight.name ? undefined : 'its weight is the MatMul’s first input';
 }
 
@@ -178,9 +170,9 @@ export async function factorizeLayer(model: Model, options: FactorizeOptions): P
     ];
   } else if (layer.op === 'Conv') {
     const [cout, cin, kh, kw] = shape as [number, number, number, number];
-    const [sh, sw] = intsOf(node, 'strides', [1, 1]);
-    const [dh, dw] = intsOf(node, 'dilations', [1, 1]);
-    const [pt, pl, pb, pr] = intsOf(node, 'pads', [0, 0, 0, 0]);
+    const [sh, sw] = intsAttribute(node, 'strides', [1, 1]);
+    const [dh, dw] = intsAttribute(node, 'dilations', [1, 1]);
+    const [pt, pl, pb, pr] = intsAttribute(node, 'pads', [0, 0, 0, 0]);
     // F1 [k, cin·kw] is W1 [k, cin, 1, kw]; F2 [cout·kh, k] becomes W2 [cout, k, kh, 1].
     const second2 = new Float32Array(cout * k * kh);
     for (let o = 0; o < cout; o++)
@@ -207,7 +199,7 @@ export async function factorizeLayer(model: Model, options: FactorizeOptions): P
     ];
   } else {
     // The matrix as stored: Gemm transB=1 [N, K] = F2·F1, so x·Wᵀ = (x·F1ᵀ)·F2ᵀ; else [K, N], x·W = (x·F2)·F1.
-    const transB = layer.op === 'Gemm' && intOf(node, 'transB', 0) !== 0;
+    const transB = layer.op === 'Gemm' && intAttribute(node, 'transB', 0) !== 0;
     const [left, right] = transB ? [transposed(f1, k, cols), f2] : [f2, f1];
     const [leftDims, rightDims] = transB
       ? [

@@ -6,6 +6,7 @@
 // (BatchNorms folded into the convs at export) E[x_i] is propagated from the model's inputs or the nearest
 // BatchNorm upstream (input-moments.ts). Padding is ignored: border outputs of a padded Conv see fewer
 // inputs, so their shift is smaller than the one removed.
+import { floatAttribute, intAttribute } from '../onnx/attributes.js';
 import { readScalarInputs } from '../analysis/cle-sets.js';
 import type { WeightLayer } from '../analysis/layers.js';
 import { connectivity, type Connectivity } from '../cle/weights.js';
@@ -139,15 +140,6 @@ export function dequantizeCodes(raw: Uint8Array, quantizer: GridQuantizer, bits:
   return out;
 }
 
-const floatAttr = (node: Node, name: string, fallback: number) => {
-  const a = node.attributes.get(name);
-  return a?.kind === 'float' ? a.value : fallback;
-};
-const intAttr = (node: Node, name: string, fallback: number) => {
-  const a = node.attributes.get(name);
-  return a?.kind === 'int' ? a.value : fallback;
-};
-
 /** Why a layer's bias cannot be corrected (whatever its input), or undefined. */
 export function biasProblem(model: Model, layer: WeightLayer): string | undefined {
   const { node } = layer;
@@ -157,8 +149,8 @@ export function biasProblem(model: Model, layer: WeightLayer): string | undefine
     return 'ConvTranspose outputs receive different numbers of kernel taps, so the shift is not one value per channel';
   if (layer.op !== 'Conv' && layer.op !== 'Gemm') return `bias correction covers Conv and Gemm layers, not ${layer.op}`;
   if (layer.op === 'Gemm') {
-    if (intAttr(node, 'transA', 0) !== 0) return 'it is a Gemm with transA=1';
-    if (floatAttr(node, 'alpha', 1) !== 1 || floatAttr(node, 'beta', 1) !== 1)
+    if (intAttribute(node, 'transA', 0) !== 0) return 'it is a Gemm with transA=1';
+    if (floatAttribute(node, 'alpha', 1) !== 1 || floatAttribute(node, 'beta', 1) !== 1)
       return 'it is a Gemm with alpha or beta other than 1';
   }
   const bias = layer.bias;
@@ -210,7 +202,7 @@ export function batchNormBefore(
       const bound = (index: number, attribute: string, fallback: number) => {
         const name = act.inputs[index];
         if (name) return clipBounds.get(name);
-        return floatAttr(act, attribute, fallback);
+        return floatAttribute(act, attribute, fallback);
       };
       const lo = bound(1, 'min', -Infinity);
       const hi = bound(2, 'max', Infinity);
@@ -252,7 +244,7 @@ function hardSwishInput(graph: Graph, node: Node, scalars: ReadonlyMap<string, n
     const clip = nodeProducing(graph, gate);
     if (clip?.opType !== 'Clip') continue;
     const bound = (index: number, attribute: string) =>
-      clip.inputs[index] ? scalars.get(clip.inputs[index]!) : floatAttr(clip, attribute, NaN);
+      clip.inputs[index] ? scalars.get(clip.inputs[index]!) : floatAttribute(clip, attribute, NaN);
     if (bound(1, 'min') !== 0 || bound(2, 'max') !== 6) continue;
     const add = nodeProducing(graph, clip.inputs[0] ?? '');
     if (add?.opType !== 'Add') continue;

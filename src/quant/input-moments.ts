@@ -13,6 +13,7 @@
 // - Averages over positions (GlobalAveragePool, ReduceMean over H, W) keep the mean and drop the variance.
 // - Any other op (Transpose, Reshape, MatMul, ConvTranspose, …) makes its outputs unknown until the next
 //   BatchNorm, and the reason names it.
+import { floatAttribute, intAttribute } from '../onnx/attributes.js';
 import { nodeProducing } from '../onnx/lookup.js';
 import { resolveConstant, type Graph, type Model, type Node } from '../onnx/model.js';
 import { STANDARD_NORMAL, type InputDistribution } from './input-distribution.js';
@@ -39,15 +40,6 @@ type State =
 const at = (a: Float64Array, i: number) => (a.length === 1 ? a[0]! : a[i]!);
 const identity: Unary = (x) => x;
 
-const floatAttr = (node: Node, name: string, fallback: number) => {
-  const a = node.attributes.get(name);
-  return a?.kind === 'float' ? a.value : fallback;
-};
-const intAttr = (node: Node, name: string, fallback: number) => {
-  const a = node.attributes.get(name);
-  return a?.kind === 'int' ? a.value : fallback;
-};
-
 /** Ops whose output is their first input's values unchanged (per channel). */
 const PASS_THROUGH = new Set(['Identity', 'Dropout', 'Resize', 'Upsample', 'Pad']);
 
@@ -55,14 +47,14 @@ const PASS_THROUGH = new Set(['Identity', 'Dropout', 'Resize', 'Upsample', 'Pad'
 const ELEMENTWISE: Record<string, (node: Node) => Unary> = {
   Relu: () => (x) => Math.max(x, 0),
   LeakyRelu: (n) => {
-    const a = floatAttr(n, 'alpha', 0.01);
+    const a = floatAttribute(n, 'alpha', 0.01);
     return (x) => (x < 0 ? a * x : x);
   },
   Sigmoid: () => (x) => 1 / (1 + Math.exp(-x)),
   Tanh: () => Math.tanh,
   Softplus: () => (x) => (x > 30 ? x : Math.log1p(Math.exp(x))),
   HardSigmoid: (n) => {
-    const [a, b] = [floatAttr(n, 'alpha', 0.2), floatAttr(n, 'beta', 0.5)];
+    const [a, b] = [floatAttribute(n, 'alpha', 0.2), floatAttribute(n, 'beta', 0.5)];
     return (x) => Math.min(Math.max(a * x + b, 0), 1);
   },
   HardSwish: () => (x) => (x * Math.min(Math.max(x + 3, 0), 6)) / 6,
@@ -169,7 +161,7 @@ export class InputMoments {
     if (node.domain !== '' && node.domain !== 'ai.onnx') return unmodelled;
     const x = node.inputs[0] ?? '';
     const op = node.opType;
-    if (PASS_THROUGH.has(op) || (op === 'Cast' && [1, 10, 11, 16].includes(intAttr(node, 'to', 0)))) {
+    if (PASS_THROUGH.has(op) || (op === 'Cast' && [1, 10, 11, 16].includes(intAttribute(node, 'to', 0)))) {
       return this.unknownIn(node, [x]) ?? this.states.get(x)!;
     }
     const elementwise = ELEMENTWISE[op]?.(node) ?? (op === 'Clip' ? await this.clip(node, signal) : undefined);
@@ -210,7 +202,7 @@ export class InputMoments {
   private async clip(node: Node, signal?: AbortSignal): Promise<Unary | undefined> {
     const bound = async (index: number, attribute: string, fallback: number) => {
       const name = node.inputs[index];
-      if (!name) return floatAttr(node, attribute, fallback);
+      if (!name) return floatAttribute(node, attribute, fallback);
       const v = await constantValues(this.graph, name, signal);
       return v?.length === 1 ? v[0]! : undefined;
     };
@@ -248,7 +240,7 @@ export class InputMoments {
       return { kind: 'unknown', reason: `Conv "${node.name}" has a weight that is not a constant` };
     const input = this.momentsOf(node.inputs[0]!);
     if ('reason' in input) return { kind: 'unknown', reason: input.reason };
-    const group = intAttr(node, 'group', 1);
+    const group = intAttribute(node, 'group', 1);
     const [cout, cinGroup] = [wRef.shape[0]!, wRef.shape[1]!];
     const k = wRef.size / (cout * cinGroup);
     if (input.mean.length !== 1 && input.mean.length !== cinGroup * group)
@@ -396,7 +388,7 @@ export class InputMoments {
   private flattened(node: Node): State {
     const x = node.inputs[0] ?? '';
     const pooled = nodeProducing(this.graph, x)?.opType === 'GlobalAveragePool';
-    if (!pooled || intAttr(node, 'axis', 1) !== 1)
+    if (!pooled || intAttribute(node, 'axis', 1) !== 1)
       return { kind: 'unknown', reason: `Flatten "${node.name}" is not the flattening of a GlobalAveragePool` };
     return this.unknownIn(node, [x]) ?? this.states.get(x)!;
   }
@@ -422,7 +414,7 @@ export class InputMoments {
   }
 
   private concat(node: Node): State {
-    if (intAttr(node, 'axis', 0) !== 1)
+    if (intAttribute(node, 'axis', 0) !== 1)
       return { kind: 'unknown', reason: `Concat "${node.name}" joins along an axis other than channels` };
     const parts: ChannelMoments[] = [];
     for (const input of node.inputs) {

@@ -98,6 +98,7 @@ export class CompressibilityPlot extends LayerViewElement {
 
   static override properties: PropertyDeclarations = {
     ...LayerViewElement.properties,
+    layer: { type: String, reflect: true },
     error: { type: Number, reflect: true },
     height: { type: Number },
   };
@@ -109,7 +110,7 @@ export class CompressibilityPlot extends LayerViewElement {
   declare error: number;
 
   /**
-   * The layer whose chart is shown (its name). When unset: the layer selected on the model, else the one
+   * The layer whose chart is shown (its name, or its weight's name). When unset: the layer selected on the model, else the one
    * whose best choice saves the most. Follows the model's selection (e.g. a `<layer-table>` bound to it).
    */
   declare layer: string | null;
@@ -146,7 +147,7 @@ export class CompressibilityPlot extends LayerViewElement {
 
   constructor() {
     super();
-    this.error = DEFAULT_ERROR;
+    this.error = 0.05;
     this.height = 300;
   }
 

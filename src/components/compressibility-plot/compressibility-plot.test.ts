@@ -179,6 +179,64 @@ describe('<compressibility-plot>', () => {
     expect(table.part('selected-row')!.textContent).to.contain(third.name);
   });
 
+  it('draws all four methods for a Conv with a kernel larger than 1×1, set by `layer`; notes say what is missing', async () => {
+    const h = await mountMeasured();
+    const full = h.element.compression!.layers.find((l) => layerMethods(l).length === 4)!;
+    expect(full, 'a layer with all four curves').to.not.equal(undefined);
+    h.element.layer = full.name;
+    await h.settled();
+    expect(h.element.shownLayer).to.equal(full);
+    expect(h.marks('curves')).to.have.length(4);
+    expect([...h.part('legend')!.querySelectorAll('li')].map((li) => li.textContent!.trim()).slice(0, 4)).to.deep.equal(
+      ['weight SVD', 'spatial SVD', 'pruning', 'channel pruning'],
+    );
+    // Each method's best point within the error is drawn where its curve says.
+    const x = h.chart().scale('x')!;
+    const best = methodCurves(full).flatMap(([, c]) => {
+      const p = c && bestRatioWithin(c, 0.05);
+      return p && p.ratio > 1 ? [p.ratio] : [];
+    });
+    const drawn = h.marks('best-points').map((dot) => {
+      const cx = /translate\(([-\d.]+)/.exec(dot.getAttribute('transform') ?? '')?.[1] ?? dot.getAttribute('cx');
+      return x.invert!(Number(cx)) as number;
+    });
+    expect(drawn.length).to.equal(best.length);
+    drawn.forEach((r, i) => expect(r).to.be.closeTo(best[i]!, best[i]! * 0.01));
+    // A layer without a factorization (a grouped Conv) says why.
+    const grouped = h.element.compression!.layers.find((l) => l.weightSvd === null && l.notes.length > 0);
+    if (grouped) {
+      h.element.layer = grouped.name;
+      await h.settled();
+      expect(h.part('notes')!.textContent).to.contain(grouped.notes[0]!);
+    }
+    // A name that is no layer is reported.
+    h.element.layer = 'no-such-layer';
+    await h.settled();
+    expect(h.alert()).to.contain('no weight layer named "no-such-layer"');
+  });
+
+  it('draws only the rows in view of a long table (1,200 layers)', async () => {
+    const compressor: Compressor = async (input, options) => {
+      const real = await compressInWorker(input, options);
+      const layers = Array.from({ length: 1200 }, (_, i) => ({
+        ...real.layers[i % real.layers.length]!,
+        name: `layer ${i}`,
+      }));
+      return { ...real, layers, parameters: { before: 0, after: 0 } };
+    };
+    const h = await mountMeasured({ properties: { compressor } });
+    const rows = h.part('layers')!.querySelectorAll('tbody tr:not(.spacer)').length;
+    expect(h.part('layers')!.getAttribute('aria-rowcount')).to.equal('1201');
+    expect(rows).to.be.above(5);
+    expect(rows).to.be.below(200);
+    const scroller = h.part('scroller')!;
+    scroller.scrollTop = scroller.scrollHeight;
+    scroller.dispatchEvent(new Event('scroll'));
+    await h.settled();
+    const last = [...h.part('layers')!.querySelectorAll<HTMLTableRowElement>('tbody tr:not(.spacer)')].at(-1)!;
+    expect(last.getAttribute('aria-rowindex')).to.equal('1201');
+  });
+
   it('cancels: the job is aborted, the status says so, and it measures again on request', async () => {
     const signals: AbortSignal[] = [];
     const compressor: Compressor = (input, options) => {

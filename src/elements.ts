@@ -1,6 +1,7 @@
 // 'weightlens/elements': registers the kit's custom elements (a no-op in Node, where there is no
 // registry, so static-site builds can import it).
 import { CleCompare } from './components/cle-compare/cle-compare.js';
+import { CompressibilityPlot } from './components/compressibility-plot/compressibility-plot.js';
 import { LayerTable } from './components/layer-table/layer-table.js';
 import { ModelCompare } from './components/model-compare/model-compare.js';
 import { ModelSource } from './components/model-source/model-source.js';
@@ -19,9 +20,11 @@ QuantErrorPlot.define('quant-error-plot');
 WeightHistogram.define('weight-histogram');
 QuantPlanElement.define('quant-plan');
 ModelCompare.define('model-compare');
+CompressibilityPlot.define('compressibility-plot');
 
 export {
   CleCompare,
+  CompressibilityPlot,
   LayerTable,
   ModelCompare,
   ModelSource,
@@ -38,6 +41,7 @@ export {
   type Equalizer,
 } from './components/cle-compare/cle-compare.js';
 export type { CompareSort, Differ } from './components/model-compare/model-compare.js';
+export type { Compressor } from './components/compressibility-plot/compressibility-plot.js';
 export { ModelHandle, type ModelStatus } from './binding/model-handle.js';
 export type { Progress as LoadProgress } from './progress.js';
 export type { ModelInput } from './pipeline/model-input.js';

@@ -36,6 +36,7 @@ export {
   type FactorizationMethod,
 } from './pipeline/factorize-layer.js';
 export type { CompressReport, LayerCompressibility, FactorizationFigures } from './report/compress-report.js';
+export { compressReportAt, bestChoice, rankedBySaving, type BestChoice } from './report/compress-choice.js';
 export type { CompressionPoint } from './analysis/compression.js';
 export type { DiffReport, DiffLayer } from './report/diff-report.js';
 export type { MatchMethod } from './analysis/layer-matching.js';

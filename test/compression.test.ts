@@ -9,7 +9,10 @@ import {
   PRUNED_SHARES,
   rankForEnergy,
   unstructuredPruningCurve,
+  type CompressionPoint,
 } from '../src/analysis/compression.js';
+import { bestChoice, compressReportAt, rankedBySaving } from '../src/report/compress-choice.js';
+import type { CompressReport } from '../src/report/compress-report.js';
 
 describe('compression curves', () => {
   it('rank for 99 % energy and effective rank', () => {
@@ -49,5 +52,58 @@ describe('compression curves', () => {
     expect(channels[10]).to.deep.include({ ratio: 2, at: 0.5 });
     expect(channels[10]!.error).to.be.closeTo(Math.sqrt(0.5), 1e-15);
     expect(unstructuredPruningCurve([0, 0]).every((p) => p.error === 0)).to.equal(true);
+  });
+});
+
+describe('best choices taken again at another error (report/compress-choice.ts)', () => {
+  const layer = (name: string, parameters: number, svd: CompressionPoint[], pruning: CompressionPoint[] | null) => ({
+    name,
+    op: 'Conv',
+    shape: [parameters],
+    parameters,
+    weightSvd: { rows: 1, cols: parameters, singularValues: [], rank99: 1, effectiveRank: 1, curve: svd },
+    spatialSvd: null,
+    pruning,
+    channelPruning: null,
+    int8Error: null,
+    int4Error: null,
+    best: { method: null, ratio: 1, error: 0, parameters },
+    notes: [],
+  });
+  const a = layer(
+    'a',
+    1000,
+    [
+      { ratio: 4, error: 0.2, at: 1 },
+      { ratio: 2, error: 0.04, at: 2 },
+    ],
+    [
+      { ratio: 1, error: 0, at: 0 },
+      { ratio: 2.5, error: 0.1, at: 0.6 },
+    ],
+  );
+  const b = layer('b', 10, [{ ratio: 10, error: 0.01, at: 1 }], null);
+  const report: CompressReport = {
+    file: 'm.onnx',
+    error: 0.05,
+    layers: [a, b],
+    parameters: { before: 1010, after: 1010 },
+  };
+
+  it('the largest ratio of any method within the error, the layer kept when none; ties go to the first method', () => {
+    expect(bestChoice(a, 0.05)).to.deep.equal({ method: 'weight SVD', ratio: 2, error: 0.04, parameters: 500 });
+    expect(bestChoice(a, 0.1)).to.deep.equal({ method: 'pruning', ratio: 2.5, error: 0.1, parameters: 400 });
+    expect(bestChoice(a, 0.01)).to.deep.equal({ method: null, ratio: 1, error: 0, parameters: 1000 });
+  });
+
+  it('compressReportAt: every best choice and the totals at the new error; ranked by parameters saved', () => {
+    const at = compressReportAt(report, 0.2);
+    expect(at.error).to.equal(0.2);
+    expect(at.layers.map((l) => l.best.method)).to.deep.equal(['weight SVD', 'weight SVD']);
+    expect(at.parameters).to.deep.equal({ before: 1010, after: 250 + 1 });
+    expect(report.layers[0]!.best.method, 'the given report is left alone').to.equal(null);
+    expect(compressReportAt(report, 0.05)).to.equal(report);
+    expect(rankedBySaving(compressReportAt(report, 0.02).layers).map((l) => l.name)).to.deep.equal(['b', 'a']);
+    expect(rankedBySaving(at.layers).map((l) => l.name)).to.deep.equal(['a', 'b']);
   });
 });

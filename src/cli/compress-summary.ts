@@ -2,7 +2,8 @@
 // weight error, the ranks behind the factorizations and the INT8/INT4 errors for reference; layers ranked by
 // the parameters they would save, and the model's total at that error.
 import { bestRatioWithin, type CompressionPoint } from '../analysis/compression.js';
-import type { CompressReport, LayerCompressibility } from '../report/compress-report.js';
+import { rankedBySaving } from '../report/compress-choice.js';
+import type { CompressReport } from '../report/compress-report.js';
 import { plural } from '../text/plural.js';
 import { layoutTable, wrap } from './text-layout.js';
 
@@ -12,24 +13,21 @@ const ratioAt = (curve: readonly CompressionPoint[] | null, error: number) => {
   return p && p.ratio > 1 ? `${p.ratio.toFixed(2)}x` : '1x';
 };
 const percent = (v: number | null) => (v === null ? '-' : `${(v * 100).toPrecision(3)}%`);
-const saved = (l: LayerCompressibility) => l.parameters - l.best.parameters;
 
 export function formatCompressSummary(report: CompressReport, { wide = false } = {}): string {
   const e = report.error;
-  const rows = [...report.layers]
-    .sort((a, b) => saved(b) - saved(a))
-    .map((l) => [
-      l.name,
-      l.shape.join('x'),
-      l.weightSvd ? `${l.weightSvd.rank99} / ${l.weightSvd.effectiveRank.toFixed(1)}` : '-',
-      ratioAt(l.weightSvd?.curve ?? null, e),
-      ratioAt(l.spatialSvd?.curve ?? null, e),
-      ratioAt(l.pruning, e),
-      ratioAt(l.channelPruning, e),
-      percent(l.int8Error),
-      percent(l.int4Error),
-      l.best.method ? `${l.best.method} ${l.best.ratio.toFixed(2)}x` : 'keep',
-    ]);
+  const rows = rankedBySaving(report.layers).map((l) => [
+    l.name,
+    l.shape.join('x'),
+    l.weightSvd ? `${l.weightSvd.rank99} / ${l.weightSvd.effectiveRank.toFixed(1)}` : '-',
+    ratioAt(l.weightSvd?.curve ?? null, e),
+    ratioAt(l.spatialSvd?.curve ?? null, e),
+    ratioAt(l.pruning, e),
+    ratioAt(l.channelPruning, e),
+    percent(l.int8Error),
+    percent(l.int4Error),
+    l.best.method ? `${l.best.method} ${l.best.ratio.toFixed(2)}x` : 'keep',
+  ]);
   const { before, after } = report.parameters;
   const lines = [
     ...wrap(

@@ -6,6 +6,7 @@ export type { WlCleAppliedEvent } from './wl-cle-applied.js';
 export type { WlPlanChosenEvent } from './wl-plan-chosen.js';
 export type { WlQuantizedEvent } from './wl-quantized.js';
 export type { WlComparedEvent } from './wl-compared.js';
+export type { WlCompressibilityEvent } from './wl-compressibility.js';
 
 /** Event name -> detail type, for WeightlensElement.emit(). */
 export interface WlEventDetails {
@@ -17,4 +18,5 @@ export interface WlEventDetails {
   'wl-plan-chosen': import('./wl-plan-chosen.js').WlPlanChosenEvent['detail'];
   'wl-quantized': import('./wl-quantized.js').WlQuantizedEvent['detail'];
   'wl-compared': import('./wl-compared.js').WlComparedEvent['detail'];
+  'wl-compressibility': import('./wl-compressibility.js').WlCompressibilityEvent['detail'];
 }

@@ -14,6 +14,8 @@ import type { CleOptions, CleOutcome } from '../report/cle-report.js';
 import { looksLikeJson, parseReport } from '../report/results-json.js';
 import type { StatsReport } from '../report/stats-report.js';
 import { megabytes } from '../text/megabytes.js';
+import type { CompressReport } from '../report/compress-report.js';
+import { compressibility } from './compressibility.js';
 import { computeStats } from './compute-stats.js';
 import { diffModels } from './diff-models.js';
 import type { DiffReport } from '../report/diff-report.js';
@@ -266,6 +268,34 @@ export async function runDiff(
   });
   throwIfAborted(signal, a.model.fileName);
   meter.done('compared');
+  return report;
+}
+
+/** What a 'compress' job asks: the error the best choices are taken within, and the page's statistics (INT8/INT4 references, not measured again). */
+export interface CompressJobOptions {
+  error?: number;
+  stats?: StatsReport;
+}
+
+/** Compressibility of a model (compressibility()): each layer's curves and best choice within `job.error`. */
+export async function runCompress(
+  input: AnalysisInput,
+  job: CompressJobOptions,
+  options: PipelineOptions = {},
+): Promise<CompressReport> {
+  const loaded = await load(input, options);
+  if (loaded.kind === 'report') throw needsModel(loaded.report.file, 'compressibility');
+  const { model, meter, from } = loaded;
+  const part = meter.span(from, 1);
+  const report = await compressibility(model, {
+    kernels: await loaded.kernels,
+    ...(job.error === undefined ? {} : { error: job.error }),
+    ...(job.stats ? { stats: job.stats } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    onProgress: (p) => part(p.fraction, p.text),
+  });
+  throwIfAborted(options.signal, model.fileName);
+  meter.done();
   return report;
 }
 

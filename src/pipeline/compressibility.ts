@@ -3,13 +3,11 @@
 // ratio against relative weight error for both and for magnitude and channel pruning, and the best choice per
 // layer within a given error. Data-free; weight-space error, not accuracy.
 import {
-  bestRatioWithin,
   channelPruningCurve,
   effectiveRank,
   factorizationCurve,
   rankForEnergy,
   unstructuredPruningCurve,
-  type CompressionPoint,
 } from '../analysis/compression.js';
 import { findWeightLayers, type WeightLayer } from '../analysis/layers.js';
 import { throwIfAborted } from '../errors.js';
@@ -18,12 +16,8 @@ import { MAX_GRAM_SIDE, SvdKernels, spatialMatrix } from '../kernels/svd-kernels
 import { CHUNK_ELEMENTS } from '../kernels/tensor-chunks.js';
 import type { Model } from '../onnx/model.js';
 import type { Progress } from '../progress.js';
-import type {
-  CompressionMethod,
-  CompressReport,
-  FactorizationFigures,
-  LayerCompressibility,
-} from '../report/compress-report.js';
+import { bestChoice } from '../report/compress-choice.js';
+import type { CompressReport, FactorizationFigures, LayerCompressibility } from '../report/compress-report.js';
 import type { StatsReport } from '../report/stats-report.js';
 
 export interface CompressOptions {
@@ -160,17 +154,7 @@ async function layerCompressibility(
       key === 'weightSvd' ? dest.set(w) : spatialMatrix(w, shape, dest),
     );
   }
-  const candidates: [CompressionMethod, readonly CompressionPoint[] | null][] = [
-    ['weight SVD', base.weightSvd?.curve ?? null],
-    ['spatial SVD', base.spatialSvd?.curve ?? null],
-    ['pruning', base.pruning],
-    ['channel pruning', base.channelPruning],
-  ];
-  for (const [method, curve] of candidates) {
-    const p = curve && bestRatioWithin(curve, error);
-    if (p && p.ratio > base.best.ratio)
-      base.best = { method, ratio: p.ratio, error: p.error, parameters: Math.round(parameters / p.ratio) };
-  }
+  base.best = bestChoice(base, error);
   return base;
 }
 

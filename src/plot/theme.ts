@@ -22,6 +22,11 @@ export const colors = {
   /** <weight-histogram>: the quantizer's clipping range and grid levels. */
   clip: 'var(--_clip-color, #bc4c00)',
   gridLevel: 'var(--_grid-level-color, #8250df)',
+  /** <compressibility-plot>: the four methods' curves. */
+  weightSvd: 'var(--_weight-svd-color, #0969da)',
+  spatialSvd: 'var(--_spatial-svd-color, #8250df)',
+  pruning: 'var(--_pruning-color, #bc4c00)',
+  channelPruning: 'var(--_channel-pruning-color, #1a7f37)',
 } as const;
 
 /** Plot's inline style for every chart: inherit the host's font and colour. */

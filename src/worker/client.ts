@@ -10,12 +10,15 @@ import type { CleOptions, CleOutcome } from '../report/cle-report.js';
 import type { HistogramRequest, LayerHistogram } from '../report/weight-histogram.js';
 import { keptFileName, keptHistogram, releaseModel } from '../pipeline/kept-models.js';
 import type { DiffReport } from '../report/diff-report.js';
+import type { CompressReport } from '../report/compress-report.js';
 import {
   runCle,
+  runCompress,
   runDiff,
   runPipeline,
   runPlan,
   runQuantize,
+  type CompressJobOptions,
   type PlanJobOptions,
   type PlanOutcome,
   type QuantizedOutcome,
@@ -28,7 +31,7 @@ import { WORKER_SOURCE } from './worker-source.generated.js';
 
 /**
  * What a job computes: statistics (keeping the model under `session`), CLE, a plan, quantization, the
- * comparison of the job's model with `after`, or a kept model's histogram.
+ * comparison of the job's model with `after`, compressibility, or a kept model's histogram.
  */
 type Task =
   | { kind: 'stats'; session?: number | undefined }
@@ -36,6 +39,7 @@ type Task =
   | { kind: 'plan'; options: PlanJobOptions }
   | { kind: 'quantize'; job: QuantizeJobOptions }
   | { kind: 'diff'; after: AnalysisInput }
+  | { kind: 'compress'; options: CompressJobOptions }
   | { kind: 'histogram'; session: number; request: HistogramRequest };
 
 interface Job {
@@ -123,6 +127,18 @@ export function diffInWorker(
   return inWorker(before, { kind: 'diff', after }, signal, onProgress);
 }
 
+/**
+ * Compressibility of a model (compressibility()) in the page's Worker (this thread if there is none): each
+ * layer's curves and its best choice within `error`; `stats` (the page's statistics) gives the INT8/INT4
+ * references without measuring them again.
+ */
+export function compressInWorker(
+  input: AnalysisInput,
+  { signal, onProgress, ...options }: { signal: AbortSignal; onProgress: (p: Progress) => void } & CompressJobOptions,
+): Promise<CompressReport> {
+  return inWorker(input, { kind: 'compress', options }, signal, onProgress);
+}
+
 function inWorker<T>(
   input: AnalysisInput,
   task: Task,
@@ -155,6 +171,7 @@ function runTask(
   if (task.kind === 'plan') return runPlan(input!, task.options, { signal, onProgress });
   if (task.kind === 'quantize') return runQuantize(input!, task.job, { signal, onProgress });
   if (task.kind === 'diff') return runDiff(input!, task.after, { signal, onProgress });
+  if (task.kind === 'compress') return runCompress(input!, task.options, { signal, onProgress });
   if (task.session === undefined) return runPipeline(input!, { signal, onProgress });
   homes.set(task.session, 'here');
   return runPipeline(input!, { signal, onProgress, session: task.session });
@@ -239,6 +256,7 @@ function requestFor(id: number, { input, task }: JobSpec): WorkerRequest {
   if (task.kind === 'plan') return { type: 'plan', id, input: input!, options: task.options };
   if (task.kind === 'quantize') return { type: 'quantize', id, input: input!, job: task.job };
   if (task.kind === 'diff') return { type: 'diff', id, input: input!, after: task.after };
+  if (task.kind === 'compress') return { type: 'compress', id, input: input!, options: task.options };
   return { type: 'analyze', id, input: input!, ...(task.session === undefined ? {} : { session: task.session }) };
 }
 
@@ -288,7 +306,7 @@ function route(reply: Exclude<WorkerReply, { type: 'ready' }>): void {
     job.resolve(reply.outcome as never);
   } else if (reply.type === 'planned') job.resolve(reply.outcome as never);
   else if (reply.type === 'histogram') job.resolve(reply.histogram as never);
-  else if (reply.type === 'diffed') job.resolve(reply.report as never);
+  else if (reply.type === 'diffed' || reply.type === 'compressed') job.resolve(reply.report as never);
   else job.reject(deserializeError(reply));
 }
 

@@ -7,7 +7,14 @@ import type { StatsReport } from '../report/stats-report.js';
 import type { CleOptions, CleOutcome } from '../report/cle-report.js';
 import type { HistogramRequest, LayerHistogram } from '../report/weight-histogram.js';
 import type { DiffReport } from '../report/diff-report.js';
-import type { PlanJobOptions, PlanOutcome, QuantizedOutcome, QuantizeJobOptions } from '../pipeline/analyze.js';
+import type { CompressReport } from '../report/compress-report.js';
+import type {
+  CompressJobOptions,
+  PlanJobOptions,
+  PlanOutcome,
+  QuantizedOutcome,
+  QuantizeJobOptions,
+} from '../pipeline/analyze.js';
 
 export type WorkerRequest =
   /** `url` input must be absolute: the Worker's base URL is a blob: URL. */
@@ -20,6 +27,8 @@ export type WorkerRequest =
   | { type: 'quantize'; id: number; input: AnalysisInput; job: QuantizeJobOptions }
   /** Two models compared weight by weight (diffModels); both inputs' bytes are transferred. */
   | { type: 'diff'; id: number; input: AnalysisInput; after: AnalysisInput }
+  /** Compressibility (compressibility()), with the page's statistics for the INT8/INT4 references. */
+  | { type: 'compress'; id: number; input: AnalysisInput; options: CompressJobOptions }
   | { type: 'histogram'; id: number; session: number; request: HistogramRequest }
   | { type: 'release'; session: number }
   | { type: 'cancel'; id: number };
@@ -45,6 +54,7 @@ export type WorkerReply =
   | { type: 'quantized'; id: number; outcome: QuantizedOutcome }
   | { type: 'histogram'; id: number; histogram: LayerHistogram }
   | { type: 'diffed'; id: number; report: DiffReport }
+  | { type: 'compressed'; id: number; report: CompressReport }
   | ({ type: 'error'; id: number } & SerializedError);
 
 /** `file` names the job's model in an INTERNAL error (a bug knows nothing of the file it was reading). */

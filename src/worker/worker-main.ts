@@ -1,9 +1,17 @@
-// The analysis Worker's entry: a message loop around runPipeline, runCle, runPlan, runQuantize, runDiff and histograms of the models it
+// The analysis Worker's entry: a message loop around runPipeline, runCle, runPlan, runQuantize, runDiff, runCompress and histograms of the models it
 // keeps. scripts/build.mjs bundles it into one string (worker-source.generated.ts) that client.ts starts
 // from a blob: URL.
 import { WeightlensError } from '../errors.js';
 import { keptFileName, keptHistogram, releaseModel } from '../pipeline/kept-models.js';
-import { runCle, runDiff, runPipeline, runPlan, runQuantize, type PipelineOptions } from '../pipeline/analyze.js';
+import {
+  runCle,
+  runCompress,
+  runDiff,
+  runPipeline,
+  runPlan,
+  runQuantize,
+  type PipelineOptions,
+} from '../pipeline/analyze.js';
 import { modelInputName } from '../pipeline/model-input.js';
 import { releaseSpillFolder } from '../pipeline/spill-folders.js';
 import { serializeError, type WorkerReply, type WorkerRequest } from './protocol.js';
@@ -15,7 +23,10 @@ interface WorkerScope {
 const scope = globalThis as unknown as WorkerScope;
 const running = new Map<number, AbortController>();
 
-type Job = Extract<WorkerRequest, { type: 'analyze' | 'equalize' | 'plan' | 'quantize' | 'diff' | 'histogram' }>;
+type Job = Extract<
+  WorkerRequest,
+  { type: 'analyze' | 'equalize' | 'plan' | 'quantize' | 'diff' | 'compress' | 'histogram' }
+>;
 
 async function run(job: Job): Promise<void> {
   const { id } = job;
@@ -39,6 +50,9 @@ async function run(job: Job): Promise<void> {
     } else if (job.type === 'diff') {
       const report = await runDiff(job.input, job.after, options);
       if (!signal.aborted) scope.postMessage({ type: 'diffed', id, report });
+    } else if (job.type === 'compress') {
+      const report = await runCompress(job.input, job.options, options);
+      if (!signal.aborted) scope.postMessage({ type: 'compressed', id, report });
     } else if (job.type === 'plan') {
       const outcome = await runPlan(job.input, job.options, options);
       if (!signal.aborted) scope.postMessage({ type: 'planned', id, outcome });

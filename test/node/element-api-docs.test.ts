@@ -25,6 +25,7 @@ describe(`element API tables in ${ELEMENT_API_DOC}`, () => {
       'weight-histogram',
       'quant-plan',
       'model-compare',
+      'compressibility-plot',
     ]);
     for (const tag of tags) expect(doc, tag).to.include(`### \`<${tag}>\``);
   });

@@ -25,6 +25,7 @@ describe('importing the package in Node', () => {
       'QuantErrorPlot',
       'WeightHistogram',
       'ModelCompare',
+      'CompressibilityPlot',
     ]) {
       expect(elements[name], name).to.be.a('function');
     }

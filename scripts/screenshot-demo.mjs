@@ -1,5 +1,5 @@
 // Takes the README's pictures of the demo (docs/demo.png, docs/demo-histogram.png, docs/demo-cle.png,
-// docs/demo-quant-cle.png, docs/demo-quant-plan.png) in Debian's headless Chromium:
+// docs/demo-quant-cle.png, docs/demo-quant-plan.png, docs/demo-compressibility.png) in Debian's headless Chromium:
 // `npm run build && node scripts/screenshot-demo.mjs`.
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -36,8 +36,13 @@ try {
   await page.evaluate(() => document.querySelector('quant-plan').scrollIntoView());
   await new Promise((r) => setTimeout(r, 500));
   await page.screenshot({ path: join(root, 'docs/demo-quant-plan.png') });
+  // <compressibility-plot> measures in the Worker once its model is in.
+  await page.waitForFunction(() => document.querySelector('compressibility-plot')?.compression, { timeout: 120_000 });
+  await page.evaluate(() => document.querySelector('compressibility-plot').scrollIntoView());
+  await new Promise((r) => setTimeout(r, 500));
+  await page.screenshot({ path: join(root, 'docs/demo-compressibility.png') });
   console.log(
-    'wrote docs/demo.png, docs/demo-histogram.png, docs/demo-cle.png, docs/demo-quant-cle.png, docs/demo-quant-plan.png',
+    'wrote docs/demo.png, docs/demo-histogram.png, docs/demo-cle.png, docs/demo-quant-cle.png, docs/demo-quant-plan.png, docs/demo-compressibility.png',
   );
 } finally {
   await browser.close();

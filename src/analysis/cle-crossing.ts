@@ -1,6 +1,7 @@
 // What a CLE chain may cross between two weight layers, and why it stops where it does. A positive scale
 // on a layer's output channel passes to the next layer's input channel only through ops f with
 // f(x / s) = f(x) / s channel by channel; any other op ends the chain with a reason that names it.
+import { intAttribute } from '../onnx/attributes.js';
 import type { Node } from '../onnx/model.js';
 import type { WeightLayer } from './layers.js';
 
@@ -109,7 +110,7 @@ export function cross(
   }
   // Flatten from axis 1 keeps each channel's position when the rest of its dims are 1 (after a global
   // pool); else the next layer reads more inputs than there are channels, and the counts disagree.
-  if (type === 'Flatten' && intAttr(op, 'axis', 1) === 1) return { place: 'matrix' };
+  if (type === 'Flatten' && intAttribute(op, 'axis', 1) === 1) return { place: 'matrix' };
   if (NOT_EQUIVARIANT.has(type)) return { reason: `${type} ${pair()} is not scale-equivariant` };
   if (NORMALIZING.has(type))
     return { reason: `${type} ${pair()} normalizes its input, so a scale does not pass through it` };
@@ -147,16 +148,11 @@ export function zeroPaddedAverage(ops: readonly Node[]): Node | undefined {
 }
 
 function countsPadding(op: Node): boolean {
-  if (intAttr(op, 'count_include_pad', 0) !== 1) return false;
+  if (intAttribute(op, 'count_include_pad', 0) !== 1) return false;
   const pads = op.attributes.get('pads');
   const autoPad = op.attributes.get('auto_pad');
   const padded =
     (pads?.kind === 'ints' && pads.value.some((p) => p !== 0)) ||
     (autoPad?.kind === 'string' && autoPad.value.startsWith('SAME'));
-  return padded || intAttr(op, 'ceil_mode', 0) === 1;
-}
-
-function intAttr(node: Node, name: string, fallback: number): number {
-  const a = node.attributes.get(name);
-  return a?.kind === 'int' ? a.value : fallback;
+  return padded || intAttribute(op, 'ceil_mode', 0) === 1;
 }

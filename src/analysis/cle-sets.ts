@@ -1,5 +1,6 @@
 // Which BatchNorms can be folded and which layers can be equalized together (docs/definitions.md). Pure graph
 // analysis: no weights are read here. Every candidate that is left alone comes back with a reason.
+import { floatAttribute, intAttribute } from '../onnx/attributes.js';
 import { computingOps } from '../onnx/computed.js';
 import { graphAt, nodesReading, useCount } from '../onnx/lookup.js';
 import { resolveConstant, type Graph, type Model, type Node, type TensorRef } from '../onnx/model.js';
@@ -46,25 +47,15 @@ const BN_PARAMETERS = ['scale', 'B', 'input_mean', 'input_var'] as const;
 const CLE_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
 const CLE_ONLY = 'CLE equalizes Conv, ConvTranspose, Gemm and MatMul layers only';
 
-const attrOf = (node: Node, name: string) => node.attributes.get(name);
-const intOf = (node: Node, name: string, fallback: number) => {
-  const a = attrOf(node, name);
-  return a?.kind === 'int' ? a.value : fallback;
-};
-const floatOf = (node: Node, name: string, fallback: number) => {
-  const a = attrOf(node, name);
-  return a?.kind === 'float' ? a.value : fallback;
-};
-
 /** The reason a layer's weights may not be rewritten, or undefined. `bias`: a MatMul's comes from its Add. */
 function notRewritable(model: Model, layer: WeightLayer, bias = layer.bias): string | undefined {
   const { weight } = layer;
   if (layer.op === 'Gemm') {
     // Y = alpha·A'·B' + beta·C: per-channel scaling of B' and C is exact only in the plain form.
     const node = layer.node;
-    if (intOf(node, 'transA', 0) !== 0)
+    if (intAttribute(node, 'transA', 0) !== 0)
       return `${layer.name} is a Gemm with transA=1 (its input channels are not the previous layer's outputs)`;
-    if (floatOf(node, 'alpha', 1) !== 1 || (bias && floatOf(node, 'beta', 1) !== 1))
+    if (floatAttribute(node, 'alpha', 1) !== 1 || (bias && floatAttribute(node, 'beta', 1) !== 1))
       return `${layer.name} is a Gemm with alpha or beta other than 1`;
     if (bias && bias.size !== channelsOut(layer))
       return `${layer.name}'s bias "${bias.name}" has shape [${bias.shape}], not one value per output channel`;

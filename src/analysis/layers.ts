@@ -1,5 +1,6 @@
 // Which node owns which weight, and how that weight's elements map to output channels (docs/definitions.md).
 // Pure functions over the domain model: no protobuf, no Wasm, no DOM.
+import { intAttribute } from '../onnx/attributes.js';
 import { WeightlensError } from '../errors.js';
 import type { BlockLayout, ChannelLayout } from '../kernels/kernels.js';
 import { storedSources } from '../onnx/computed.js';
@@ -59,11 +60,6 @@ interface FoundWeight {
   notes?: string[];
   recurrent?: RecurrentWeights;
 }
-
-const intAttr = (node: Node, name: string, fallback: number) => {
-  const a = node.attributes.get(name);
-  return a?.kind === 'int' ? a.value : fallback;
-};
 
 const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
@@ -125,7 +121,7 @@ function embeddingTable(
   const table = constant(node.inputs[0]);
   if (!table || table.shape.length !== 2) return undefined;
   if (table.origin !== 'dequantized' && table.origin !== 'computed' && !isFloatingPoint(table.dtype)) return undefined;
-  const axis = intAttr(node, 'axis', 0);
+  const axis = intAttribute(node, 'axis', 0);
   return axis === 0 || axis === -2 ? table : undefined;
 }
 

@@ -1,6 +1,7 @@
 // What a model's parameter counts mean: float constants are parameters; integer constants that a
 // quantization op dequantizes are quantized parameters; scales and zero points are neither (they describe
 // how other tensors are stored).
+import { intAttribute } from '../onnx/attributes.js';
 import { isFloatingPoint } from '../onnx/dtypes.js';
 import { DT } from '../onnx/dtypes.js';
 import { resolveConstant, type Model, type Node, type TensorRef } from '../onnx/model.js';
@@ -13,11 +14,6 @@ interface QuantizationInputs {
   /** Weights a stored tensor holds, where that is not its element count (values packed in bytes). */
   values?: (node: Node, t: TensorRef) => number;
 }
-
-const intAttribute = (node: Node, name: string, fallback: number) => {
-  const a = node.attributes.get(name);
-  return a?.kind === 'int' ? a.value : fallback;
-};
 
 /** onnxruntime's block-quantized ops (domain com.microsoft), whose uint8 inputs pack several values per byte. */
 const BLOCK_QUANTIZED_OPS: Record<string, QuantizationInputs> = {

@@ -5,6 +5,7 @@
  * from the sources' real shapes, so a node claiming a shape its inputs do not have is a BAD_GRAPH error,
  * never an allocation.
  */
+import { intAttribute } from './attributes.js';
 import { WeightlensError, throwIfAborted } from '../errors.js';
 import { dtypeName, isFloatingPoint, isNumericReadable } from './dtypes.js';
 import { resolveConstant, type Computation, type DTypeName, type Graph, type Node, type TensorRef } from './model.js';
@@ -138,11 +139,6 @@ function integerInput(
 function intsAttribute(node: Node, name: string): number[] | undefined {
   const a = node.attributes.get(name);
   return a?.kind === 'ints' ? a.value : undefined;
-}
-
-function intAttribute(node: Node, name: string, fallback: number): number {
-  const a = node.attributes.get(name);
-  return a?.kind === 'int' ? a.value : fallback;
 }
 
 /** Axis `a` of a rank-`rank` tensor, negative counting from the end; out of range throws. */

@@ -35,38 +35,9 @@ export const styles = css`
   .muted {
     color: var(--_muted-color);
   }
-  .scroller {
-    max-height: var(--wl-table-max-height, 24em);
-    overflow: auto;
-    border: 1px solid var(--_border-color);
-    border-radius: var(--_radius);
-  }
-  table {
-    width: 100%;
-    border-collapse: collapse;
-    font-variant-numeric: tabular-nums;
-  }
-  th,
-  td {
-    padding: 0.2em 0.6em;
-    text-align: right;
-    border-bottom: 1px solid var(--_border-color);
-    white-space: nowrap;
-  }
-  .text {
-    text-align: left;
-  }
-  tbody th {
-    font-weight: normal;
-    white-space: normal;
-  }
   thead th {
     white-space: normal;
     vertical-align: bottom;
-    position: sticky;
-    top: 0;
-    background: var(--_background);
-    z-index: 1;
   }
   button.layer-button {
     border: 0;

@@ -72,36 +72,9 @@ export const styles = css`
     color: var(--_muted-color);
   }
   .scroller {
-    max-height: var(--wl-table-max-height, 24em);
-    overflow: auto;
     margin-top: 0.6em;
-    border: 1px solid var(--_border-color);
-    border-radius: var(--_radius);
-  }
-  table {
-    width: 100%;
-    border-collapse: collapse;
-    font-variant-numeric: tabular-nums;
-  }
-  th,
-  td {
-    padding: 0.2em 0.6em;
-    text-align: right;
-    border-bottom: 1px solid var(--_border-color);
-    white-space: nowrap;
-  }
-  .text {
-    text-align: left;
   }
   tbody th {
-    font-weight: normal;
     overflow-wrap: anywhere;
-    white-space: normal;
-  }
-  thead th {
-    position: sticky;
-    top: 0;
-    background: var(--_background);
-    z-index: 1;
   }
 `;

@@ -21,7 +21,7 @@ import { FolderSave } from '../shared/folder-save.js';
 import { FileDownloads, exportedFileName, modelFiles, renderModelSave, type SavedFile } from '../shared/model-files.js';
 import { RowWindow } from '../shared/row-window.js';
 import { errorAlert, progressStatus } from '../shared/status.js';
-import { chartStyles, themeStyles } from '../shared/theme.styles.js';
+import { chartStyles, tableStyles, themeStyles } from '../shared/theme.styles.js';
 import { styles } from './quant-plan.styles.js';
 
 type ModelJobInput = Exclude<ModelInput, { kind: 'report' }>;
@@ -142,7 +142,7 @@ type PlanArgs = readonly [input: ModelJobInput | ModelInput, bits: number, floor
  * @cssproperty [--wl-table-max-height=24em] - Height of the layers' table before it scrolls.
  */
 export class QuantPlanElement extends ModelViewElement {
-  static override styles = [themeStyles, chartStyles, styles];
+  static override styles = [themeStyles, chartStyles, tableStyles, styles];
 
   static override properties: PropertyDeclarations = {
     ...ModelViewElement.properties,

@@ -1,18 +1,6 @@
 import { css } from 'lit';
 
 export const styles = css`
-  :host {
-    --_before-color: var(--wl-before-color, #6e7781);
-    --_after-color: var(--wl-after-color, #0969da);
-    --_change-color: var(--wl-change-color, #d4a72c);
-  }
-  @media (prefers-color-scheme: dark) {
-    :host {
-      --_before-color: var(--wl-before-color, #9ea7b3);
-      --_after-color: var(--wl-after-color, #58a6ff);
-      --_change-color: var(--wl-change-color, #d29922);
-    }
-  }
   section + section {
     margin-top: 1.25em;
   }

@@ -11,7 +11,7 @@ import { releaseSpillFolder } from '../../pipeline/spill-folders.js';
 import { WeightlensElement } from '../base-element.js';
 import { AnalysisTask } from '../shared/analysis-task.js';
 import { errorAlert, progressStatus, sourceErrorReference } from '../shared/status.js';
-import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
+import { changeStyles, chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
 import { WidthController } from '../shared/width-controller.js';
 import { equalizedFiles, renderDownload, type EqualizedFile } from './cle-download.js';
 import { FolderSave } from '../shared/folder-save.js';
@@ -108,7 +108,7 @@ type CleArgs = readonly [
  * @cssproperty [--wl-table-max-height=20em] - Height of the data tables before they scroll.
  */
 export class CleCompare extends WeightlensElement {
-  static override styles = [themeStyles, headerStyles, chartStyles, styles];
+  static override styles = [themeStyles, changeStyles, headerStyles, chartStyles, styles];
 
   static override properties = {
     src: { type: String, reflect: true },

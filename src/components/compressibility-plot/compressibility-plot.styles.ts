@@ -39,23 +39,6 @@ export const styles = css`
     white-space: normal;
     vertical-align: bottom;
   }
-  button.layer-button {
-    border: 0;
-    background: none;
-    padding: 0;
-    font: inherit;
-    text-align: inherit;
-    color: var(--_accent-color);
-    overflow-wrap: anywhere;
-    text-decoration: underline;
-    text-underline-offset: 2px;
-  }
-  tr.selected {
-    background: var(--_selected-background);
-  }
-  tr.selected th {
-    box-shadow: inset 3px 0 var(--_accent-color);
-  }
   .layer {
     margin-top: 1em;
   }

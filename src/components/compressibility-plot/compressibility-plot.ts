@@ -21,7 +21,7 @@ import { AnalysisTask } from '../shared/analysis-task.js';
 import { ChartCache, markParts, renderChart } from '../shared/chart.js';
 import { RowWindow } from '../shared/row-window.js';
 import { errorAlert, progressStatus } from '../shared/status.js';
-import { chartStyles, tableStyles, themeStyles } from '../shared/theme.styles.js';
+import { chartStyles, layerRowStyles, tableStyles, themeStyles } from '../shared/theme.styles.js';
 import { styles } from './compressibility-plot.styles.js';
 
 type ModelJobInput = Exclude<ModelInput, { kind: 'report' }>;
@@ -94,7 +94,7 @@ const ratioText = (r: number) => `${r.toFixed(2)}×`;
  * @cssproperty [--wl-table-max-height=24em] - Height of the layers' table before it scrolls.
  */
 export class CompressibilityPlot extends LayerViewElement {
-  static override styles = [themeStyles, chartStyles, tableStyles, styles];
+  static override styles = [themeStyles, chartStyles, tableStyles, layerRowStyles, styles];
 
   static override properties: PropertyDeclarations = {
     ...LayerViewElement.properties,

@@ -1,18 +1,6 @@
 import { css } from 'lit';
 
 export const styles = css`
-  :host {
-    --_before-color: var(--wl-before-color, #6e7781);
-    --_after-color: var(--wl-after-color, #0969da);
-    --_change-color: var(--wl-change-color, #d4a72c);
-  }
-  @media (prefers-color-scheme: dark) {
-    :host {
-      --_before-color: var(--wl-before-color, #9ea7b3);
-      --_after-color: var(--wl-after-color, #58a6ff);
-      --_change-color: var(--wl-change-color, #d29922);
-    }
-  }
   section + section,
   .scroller + section,
   .scroller + .status {
@@ -75,29 +63,14 @@ export const styles = css`
     background: var(--_background);
     z-index: 1;
   }
-  button.sort,
-  button.layer-button {
+  button.sort {
     border: 0;
     background: none;
     padding: 0;
     font: inherit;
     color: inherit;
     text-align: inherit;
-  }
-  button.sort {
     font-weight: 600;
-  }
-  button.layer-button {
-    color: var(--_accent-color);
-    overflow-wrap: anywhere;
-    text-decoration: underline;
-    text-underline-offset: 2px;
-  }
-  tr.selected {
-    background: var(--_selected-background);
-  }
-  tr.selected th {
-    box-shadow: inset 3px 0 var(--_accent-color);
   }
   .readout .outlier {
     color: var(--_outlier-color);

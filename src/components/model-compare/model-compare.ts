@@ -16,7 +16,7 @@ import { AnalysisTask } from '../shared/analysis-task.js';
 import { LayerChangeView, sqnrText } from '../shared/layer-change-view.js';
 import { RowWindow } from '../shared/row-window.js';
 import { errorAlert, progressStatus, sourceErrorReference } from '../shared/status.js';
-import { chartStyles, headerStyles, themeStyles } from '../shared/theme.styles.js';
+import { changeStyles, chartStyles, headerStyles, layerRowStyles, themeStyles } from '../shared/theme.styles.js';
 import { WidthController } from '../shared/width-controller.js';
 import { styles } from './model-compare.styles.js';
 
@@ -113,7 +113,7 @@ interface CompareRow {
  * @cssproperty [--wl-table-max-height=24em] - Height of the layers' table before it scrolls.
  */
 export class ModelCompare extends WeightlensElement {
-  static override styles = [themeStyles, headerStyles, chartStyles, styles];
+  static override styles = [themeStyles, changeStyles, headerStyles, chartStyles, layerRowStyles, styles];
 
   static override properties = {
     // Properties named `before` and `after` would hide the DOM's ChildNode.before()/after().

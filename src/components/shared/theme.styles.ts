@@ -255,3 +255,40 @@ export const tableStyles = css`
     z-index: 1;
   }
 `;
+
+/** The colours of a before/after comparison (<cle-compare>, <model-compare>: shared/layer-change-view.ts). */
+export const changeStyles = css`
+  :host {
+    --_before-color: var(--wl-before-color, #6e7781);
+    --_after-color: var(--wl-after-color, #0969da);
+    --_change-color: var(--wl-change-color, #d4a72c);
+  }
+  @media (prefers-color-scheme: dark) {
+    :host {
+      --_before-color: var(--wl-before-color, #9ea7b3);
+      --_after-color: var(--wl-after-color, #58a6ff);
+      --_change-color: var(--wl-change-color, #d29922);
+    }
+  }
+`;
+
+/** A layer named as a link-like button in a table row, and the selected row marked. */
+export const layerRowStyles = css`
+  button.layer-button {
+    border: 0;
+    background: none;
+    padding: 0;
+    font: inherit;
+    text-align: inherit;
+    color: var(--_accent-color);
+    overflow-wrap: anywhere;
+    text-decoration: underline;
+    text-underline-offset: 2px;
+  }
+  tr.selected {
+    background: var(--_selected-background);
+  }
+  tr.selected th {
+    box-shadow: inset 3px 0 var(--_accent-color);
+  }
+`;
